@@ -1,0 +1,32 @@
+/* Link-time hooks each environment (kernel, user, host) supplies to executor/. */
+#ifndef EXECUTOR_PLATFORM_H
+#define EXECUTOR_PLATFORM_H
+
+/*
+ * These are the only symbols executor/ needs from outside itself at link
+ * time.  Time, parking and unparking are per-executor and arrive at run time
+ * through struct exec_platform (see exec.h), so a test can swap in a
+ * recording fake without relinking.
+ *
+ * kernel: exec_irq_save/restore mask interrupts on the calling hart
+ *         (arch_irq_save/restore); exec_assert_fail panics.
+ * user:   no interrupts; save/restore are no-ops.
+ * host:   no-ops; exec_assert_fail prints and aborts.
+ */
+
+/* Mask whatever could re-enter executor code on this CPU (interrupt
+ * handlers).  Nests.  Not a lock between CPUs. */
+unsigned long exec_irq_save(void);
+void exec_irq_restore(unsigned long flags);
+
+/* Called when an EXEC_ASSERT fails.  Must not return. */
+_Noreturn void exec_assert_fail(const char *expr, const char *file, int line);
+
+#ifdef EXEC_NDEBUG
+#define EXEC_ASSERT(e) ((void)0)
+#else
+#define EXEC_ASSERT(e) \
+	((e) ? (void)0 : exec_assert_fail(#e, __FILE__, __LINE__))
+#endif
+
+#endif /* EXECUTOR_PLATFORM_H */

@@ -1,0 +1,47 @@
+/* A spinlock that also masks interrupts: safe from tasks and trap handlers. */
+#ifndef EXECUTOR_SPIN_H
+#define EXECUTOR_SPIN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "platform.h"
+
+/*
+ * Hold for a few dozen instructions at most, never across a poll or a
+ * wake of unknown cost.  Taking it masks interrupts first, so a trap
+ * handler on the same CPU cannot spin on a lock its own CPU holds.
+ *
+ * Lock order, where two are held: timer wheel before channel/sync locks;
+ * no executor lock is held while calling a waker's vtable.
+ */
+struct spin {
+	atomic_bool locked;
+};
+
+#define SPIN_INIT { false }
+
+static inline void spin_init(struct spin *s)
+{
+	atomic_init(&s->locked, false);
+}
+
+/* Returns the interrupt state to hand back to spin_unlock. */
+static inline unsigned long spin_lock(struct spin *s)
+{
+	unsigned long flags = exec_irq_save();
+	for (;;) {
+		if (!atomic_exchange_explicit(&s->locked, true, memory_order_acquire))
+			return flags;
+		while (atomic_load_explicit(&s->locked, memory_order_relaxed))
+			;
+	}
+}
+
+static inline void spin_unlock(struct spin *s, unsigned long flags)
+{
+	atomic_store_explicit(&s->locked, false, memory_order_release);
+	exec_irq_restore(flags);
+}
+
+#endif /* EXECUTOR_SPIN_H */

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install the Debian packages Pollux needs, only those that are missing.
+#
+# Usage: scripts/deps.sh [group...]   groups: cross (default all), qemu, host
+# Safe to run repeatedly: it asks dpkg first and calls apt-get only when
+# something is absent. Needs root (or sudo) the first time.
+set -euo pipefail
+
+cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu binutils-aarch64-linux-gnu"
+qemu="qemu-system-misc qemu-system-arm opensbi"
+host="gcc make valgrind device-tree-compiler python3"
+
+groups=("$@")
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host)
+
+want=""
+for g in "${groups[@]}"; do
+	case "$g" in
+	cross) want="$want $cross" ;;
+	qemu) want="$want $qemu" ;;
+	host) want="$want $host" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host)" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "deps.sh: need root to install:$missing" >&2; exit 1; }
+	sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+# A stale package list makes apt-get fail to find packages; refresh once.
+$sudo apt-get update -qq >&2
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >&2
