@@ -70,7 +70,7 @@ CFLAGS += -DIDLE_SPIN=1
 endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
-LDFLAGS := --specs=picolibc.specs -nostartfiles -static -no-pie
+LDFLAGS := -nostartfiles -static -no-pie
 LDFLAGS += -T linker/$(ARCH).ld -Wl,--gc-sections -Wl,-Map,$(BUILD)/kernel.map
 LDFLAGS += -Wl,--no-warn-rwx-segments
 
@@ -81,9 +81,11 @@ KERNEL_SRCS := \
 	kernel/fdt.c \
 	kernel/console.c \
 	kernel/uart.c \
+	kernel/uart_ns16550.c \
+	kernel/uart_pl011.c \
 	kernel/trap.c \
 	kernel/irq.c \
-	kernel/timer.c \
+	kernel/ktimer.c \
 	kernel/panic.c \
 	kernel/stdio.c \
 	kernel/ktest.c
@@ -206,4 +208,4 @@ help:
 
 .PHONY: all qemu qemu-gdb ktest host-test host-test-fdt host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(KOBJS:.o=.d)

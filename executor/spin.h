@@ -15,15 +15,17 @@
  * Lock order, where two are held: timer wheel before channel/sync locks;
  * no executor lock is held while calling a waker's vtable.
  */
+/* Word-sized on purpose: riscv64 has no byte-wide atomic swap and there
+ * is no libatomic in a freestanding build. */
 struct spin {
-	atomic_bool locked;
+	atomic_uint locked;
 };
 
-#define SPIN_INIT { false }
+#define SPIN_INIT { 0 }
 
 static inline void spin_init(struct spin *s)
 {
-	atomic_init(&s->locked, false);
+	atomic_init(&s->locked, 0u);
 }
 
 /* Returns the interrupt state to hand back to spin_unlock. */
@@ -31,7 +33,7 @@ static inline unsigned long spin_lock(struct spin *s)
 {
 	unsigned long flags = exec_irq_save();
 	for (;;) {
-		if (!atomic_exchange_explicit(&s->locked, true, memory_order_acquire))
+		if (!atomic_exchange_explicit(&s->locked, 1u, memory_order_acquire))
 			return flags;
 		while (atomic_load_explicit(&s->locked, memory_order_relaxed))
 			;
@@ -40,7 +42,7 @@ static inline unsigned long spin_lock(struct spin *s)
 
 static inline void spin_unlock(struct spin *s, unsigned long flags)
 {
-	atomic_store_explicit(&s->locked, false, memory_order_release);
+	atomic_store_explicit(&s->locked, 0u, memory_order_release);
 	exec_irq_restore(flags);
 }
 

@@ -1,0 +1,111 @@
+/* riscv64 CPU primitives: interrupt state, WFI, timer, harts and power off. */
+#include "arch/arch.h"
+#include "arch/riscv64/csr.h"
+#include "arch/riscv64/sbi.h"
+#include "kernel/platform.h"
+
+const char arch_name[] = "riscv64";
+
+/* Set by entry.S: the hartid OpenSBI booted us on. */
+uint64_t rv_boot_hartid;
+extern const char rv_fallback_dtb[];
+
+const void *arch_fallback_dtb(void)
+{
+	return rv_fallback_dtb;
+}
+
+void arch_irq_on(void)
+{
+	CSR_SET(sstatus, SSTATUS_SIE);
+}
+
+void arch_irq_off(void)
+{
+	CSR_CLEAR(sstatus, SSTATUS_SIE);
+}
+
+unsigned long arch_irq_save(void)
+{
+	uint64_t old;
+	__asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
+	return old & SSTATUS_SIE;
+}
+
+void arch_irq_restore(unsigned long flags)
+{
+	if (flags & SSTATUS_SIE)
+		CSR_SET(sstatus, SSTATUS_SIE);
+}
+
+bool arch_irq_enabled(void)
+{
+	return r_sstatus() & SSTATUS_SIE;
+}
+
+/* wfi resumes when an interrupt enabled in sie is pending, even with
+ * sstatus.SIE clear, which is what makes check-then-sleep race free. */
+void arch_wait_for_interrupt(void)
+{
+	__asm__ volatile("wfi" ::: "memory");
+}
+
+uint64_t arch_timer_now(void)
+{
+	return r_time();
+}
+
+uint64_t arch_timer_freq(void)
+{
+	return platform.timer_freq ? platform.timer_freq : 10000000;
+}
+
+void arch_timer_set(uint64_t deadline)
+{
+	sbi_set_timer(deadline);
+}
+
+uint64_t arch_instret(void)
+{
+	return r_instret();
+}
+
+/* tp is picolibc's TLS pointer, so the hart index lives in TLS; the
+ * boot hart's block is zeroed, making it hart 0. */
+static _Thread_local unsigned rv_hart_index;
+
+unsigned arch_hart_id(void)
+{
+	return rv_hart_index;
+}
+
+void arch_send_ipi(unsigned hart)
+{
+	uint64_t id = platform.hart_hwid[hart];
+	sbi_send_ipi(1, id);
+}
+
+int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg)
+{
+	(void)hart;
+	(void)hw_id;
+	(void)arg;
+	return SBI_ERR_NOT_SUPPORTED; /* secondary harts arrive with the SMP issue */
+}
+
+/*
+ * QEMU's "sifive,test0" finisher: 0x5555 exits with status 0; (code << 16)
+ * | 0x3333 exits with status `code`.  Without it, SBI SRST shutdown (which
+ * cannot carry a status).
+ */
+_Noreturn void arch_power_off(int status)
+{
+	arch_irq_off();
+	if (platform.test_dev) {
+		volatile uint32_t *fin = (volatile uint32_t *)(uintptr_t)platform.test_dev;
+		*fin = status == 0 ? 0x5555 : ((uint32_t)(status & 0xffff) << 16) | 0x3333;
+	}
+	sbi_system_reset(0, status == 0 ? 0 : 1);
+	for (;;)
+		__asm__ volatile("wfi");
+}

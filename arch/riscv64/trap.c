@@ -1,0 +1,99 @@
+/* riscv64 trap dispatch: decode scause, hand interrupts and faults to the kernel. */
+#include <stdio.h>
+
+#include "arch/arch.h"
+#include "arch/riscv64/csr.h"
+#include "arch/riscv64/sbi.h"
+#include "arch/riscv64/trapframe.h"
+
+void rv_trap_vector(void);
+void rv_trap(struct trap_frame *tf);
+
+/* Exception names, by scause code (privileged spec, table "scause"). */
+static const char *const exc_names[] = {
+	[0] = "instruction address misaligned",
+	[1] = "instruction access fault",
+	[2] = "illegal instruction",
+	[3] = "breakpoint",
+	[4] = "load address misaligned",
+	[5] = "load access fault",
+	[6] = "store/AMO address misaligned",
+	[7] = "store/AMO access fault",
+	[8] = "environment call from U-mode",
+	[9] = "environment call from S-mode",
+	[12] = "instruction page fault",
+	[13] = "load page fault",
+	[15] = "store/AMO page fault",
+};
+
+void arch_trap_init(void)
+{
+	w_stvec((uint64_t)(uintptr_t)rv_trap_vector);
+	sbi_set_timer(ARCH_TIMER_OFF);
+	CSR_SET(sie, SIE_SEIE | SIE_STIE | SIE_SSIE);
+}
+
+/* Length of the instruction at pc: 2 if compressed, else 4. */
+static uint64_t insn_len(uint64_t pc)
+{
+	return (*(const volatile uint16_t *)(uintptr_t)pc & 3) == 3 ? 4 : 2;
+}
+
+void rv_trap(struct trap_frame *tf)
+{
+	uint64_t cause = tf->scause;
+
+	if (cause & SCAUSE_IRQ) {
+		switch (cause & ~SCAUSE_IRQ) {
+		case IRQ_S_TIMER:
+			/* One-shot: silence the timer before the kernel looks. */
+			sbi_set_timer(ARCH_TIMER_OFF);
+			trap_timer(tf);
+			return;
+		case IRQ_S_SOFT:
+			CSR_CLEAR(sip, SIE_SSIE);
+			trap_ipi(tf);
+			return;
+		case IRQ_S_EXT:
+			trap_irq(tf);
+			return;
+		}
+	} else if (cause == EXC_BREAKPOINT && trap_breakpoint(tf)) {
+		tf->sepc += insn_len(tf->sepc);
+		return;
+	}
+
+	struct trap_info info = {
+		.what = "unknown trap",
+		.cause = cause,
+		.addr = tf->stval,
+		.pc = tf->sepc,
+		.from_user = !(tf->sstatus & SSTATUS_SPP),
+	};
+	if (cause & SCAUSE_IRQ)
+		info.what = "unexpected interrupt";
+	else if (cause < sizeof(exc_names) / sizeof(exc_names[0]) && exc_names[cause])
+		info.what = exc_names[cause];
+	trap_exception(tf, &info);
+}
+
+static const char *const reg_names[31] = {
+	"ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1",
+	"a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+	"s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+};
+
+void arch_dump_frame(const struct trap_frame *tf)
+{
+	for (int i = 0; i < 31; i++)
+		printf("%4s %016llx%s", reg_names[i], (unsigned long long)tf->x[i],
+		       i % 4 == 3 ? "\n" : "  ");
+	printf("\nsepc %016llx  sstatus %016llx  scause %016llx  stval %016llx\n",
+	       (unsigned long long)tf->sepc, (unsigned long long)tf->sstatus,
+	       (unsigned long long)tf->scause, (unsigned long long)tf->stval);
+}
+
+void arch_breakpoint(void)
+{
+	__asm__ volatile("ebreak" ::: "memory");
+}

@@ -1,0 +1,124 @@
+/* kmain: parse the device tree, bring up traps and the console, then idle in WFI. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kernel/console.h"
+#include "kernel/irq.h"
+#include "kernel/ktest.h"
+#include "kernel/panic.h"
+#include "kernel/platform.h"
+#include "kernel/uart.h"
+
+struct platform platform;
+
+/* At boot nothing tells us the blob's size before we read its header; the
+ * parser trusts the header only up to this cap. */
+#define FDT_MAX_SIZE (1u << 20)
+
+/*
+ * Per-hart thread-local storage.  picolibc keeps errno (and a few other
+ * things) in TLS, and the kernel keeps per-hart variables there too:
+ * riscv64's tp / aarch64's TPIDR_EL0 point at the hart's own block.
+ */
+#define TLS_BLOCK 256
+extern char __tls_size[], __arm64_tls_tcb_offset[];
+static _Alignas(64) char tls_blocks[SMP_MAX][TLS_BLOCK];
+void _init_tls(void *tls);
+void _set_tls(void *tls);
+
+static void tls_init_hart(unsigned hart)
+{
+	/* Linker-script symbols: their addresses are the values. */
+	if ((uintptr_t)__tls_size + (uintptr_t)__arm64_tls_tcb_offset > TLS_BLOCK)
+		arch_power_off(EXIT_PANIC); /* too early to print */
+	_init_tls(tls_blocks[hart]);
+	_set_tls(tls_blocks[hart]);
+}
+
+static void uart_irq_handler(void *arg)
+{
+	(void)arg;
+	uart_irq();
+}
+
+static void console_loop(uint64_t t_entry)
+{
+	unsigned linelen = 0;
+
+	printf("Type and it echoes; the CPU sleeps in wait-for-interrupt between keys.\n");
+	printf("(QEMU: Ctrl-A x quits.)\n");
+	printf("pollux> ");
+	if (strstr(platform.bootargs, "bootstat")) {
+		uint64_t now = arch_instret();
+		printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",
+		       (unsigned long long)now, (unsigned long long)(now - t_entry));
+		arch_power_off(EXIT_OK);
+	}
+	for (;;) {
+		int c = console_wait_getc();
+		switch (c) {
+		case '\r':
+		case '\n':
+			printf("\npollux> ");
+			linelen = 0;
+			break;
+		case 0x7f: /* DEL, what most terminals send for backspace */
+		case '\b':
+			if (linelen) {
+				printf("\b \b");
+				linelen--;
+			}
+			break;
+		default:
+			if (c >= ' ' && c < 0x7f) {
+				putchar(c);
+				linelen++;
+			}
+			break;
+		}
+		fflush(stdout);
+	}
+}
+
+void kmain(const void *dtb)
+{
+	uint64_t t_entry = arch_instret();
+	int err, fallback_err = FDT_OK;
+
+	tls_init_hart(0);
+
+	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &platform) : FDT_ERR_MISSING;
+	if (err != FDT_OK) {
+		fallback_err = err;
+		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &platform) != FDT_OK)
+			arch_power_off(EXIT_PANIC); /* no console to complain on */
+	}
+	if (uart_init(&platform) != 0)
+		arch_power_off(EXIT_PANIC);
+	if (fallback_err != FDT_OK)
+		printf("warning: boot device tree unusable (%s); using the built-in "
+		       "QEMU virt layout\n", fdt_strerror(fallback_err));
+
+	arch_trap_init();
+	arch_irqc_init(&platform);
+	arch_irqc_init_hart();
+	if (irq_register(platform.uart.irq, uart_irq_handler, NULL, 0) != 0)
+		panic("cannot register UART interrupt %u", platform.uart.irq);
+
+	printf("\nPollux on %s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
+	       arch_name, platform.nharts, platform.nharts == 1 ? "" : "s",
+	       (unsigned long long)(platform.mem_size >> 20),
+	       (unsigned long long)platform.mem_base,
+	       (unsigned long long)arch_timer_freq());
+	printf("console %s at %#llx irq %u, %u virtio-mmio slots\n",
+	       platform.uart_kind == UART_PL011 ? "pl011" : "ns16550a",
+	       (unsigned long long)platform.uart.base, platform.uart.irq,
+	       platform.nvirtio);
+
+	arch_irq_on();
+#ifdef KTEST
+	ktest_main();
+#endif
+	console_loop(t_entry);
+}

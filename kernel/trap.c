@@ -1,0 +1,28 @@
+/* Kernel side of traps: fault reports and the breakpoint hook. */
+#include <stdio.h>
+
+#include "arch/arch.h"
+#include "kernel/panic.h"
+#include "kernel/trap.h"
+
+trap_breakpoint_fn trap_breakpoint_hook;
+
+bool trap_breakpoint(struct trap_frame *tf)
+{
+	return trap_breakpoint_hook && trap_breakpoint_hook(tf);
+}
+
+/* An exception nobody handles is a kernel bug: say everything we know,
+ * then stop with a status the harness recognises.  Never a silent hang. */
+void trap_exception(struct trap_frame *tf, const struct trap_info *info)
+{
+	arch_irq_off();
+	printf("\n*** unexpected exception on hart %u (%s mode): %s\n",
+	       arch_hart_id(), info->from_user ? "user" : "kernel", info->what);
+	printf("*** cause %#llx  address %#llx  pc %#llx\n",
+	       (unsigned long long)info->cause, (unsigned long long)info->addr,
+	       (unsigned long long)info->pc);
+	arch_dump_frame(tf);
+	printf("*** kernel stopped (exit status %d)\n", EXIT_FAULT);
+	arch_power_off(EXIT_FAULT);
+}

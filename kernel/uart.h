@@ -1,0 +1,48 @@
+/* The console UART: one small ops table per device kind, chosen from the device tree. */
+#ifndef KERNEL_UART_H
+#define KERNEL_UART_H
+
+#include <stdint.h>
+
+struct platform;
+
+/*
+ * One driver per UART kind (uart_ns16550.c, uart_pl011.c).  Each works on
+ * the MMIO base the device tree gave; none keeps global state, so the
+ * kernel picks one at boot by uart_kind.
+ */
+struct uart_ops {
+	const char *name;
+	/* 8N1, FIFOs on, receive interrupt enabled, transmit interrupt off. */
+	void (*init)(uintptr_t base, uint32_t clock_hz);
+	/* True when the transmitter can take one more byte. */
+	int (*tx_ready)(uintptr_t base);
+	void (*tx)(uintptr_t base, char c);
+	/* Next received byte, or -1 if the receive FIFO is empty. */
+	int (*rx)(uintptr_t base);
+	/* Called after rx() drained the FIFO in the interrupt handler: clear any
+	 * interrupt condition reading did not clear by itself. */
+	void (*rx_ack)(uintptr_t base);
+	/* Turn the receive interrupt on or off.  The console turns it off when
+	 * its ring is full, leaving bytes in the FIFO (and QEMU's backend)
+	 * until the reader catches up: back-pressure, not loss. */
+	void (*rx_irq)(uintptr_t base, int on);
+};
+
+extern const struct uart_ops uart_ns16550_ops;
+extern const struct uart_ops uart_pl011_ops;
+
+/* Pick the driver for plat->uart_kind and initialise it.  0 on success. */
+int uart_init(const struct platform *plat);
+
+/* Write one byte, waiting for transmitter room.  Used by the console and
+ * by panic output; safe with interrupts masked. */
+void uart_putc(char c);
+
+/* Interrupt handler: drain the receive FIFO into the console. */
+void uart_irq(void);
+
+/* Re-enable receive interrupts after the console made room. */
+void uart_rx_resume(void);
+
+#endif /* KERNEL_UART_H */

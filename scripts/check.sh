@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# make check: every test suite, both arches; one closing "N passed, N failed".
+#
+# Each step's own closing lines ("N passed, N failed" at the start of a
+# line) are added up.  A step that fails without printing one counts as one
+# failure, so a crash or a build error is never silent.  Logs: build/check/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh || { echo "check: could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+mkdir -p build/check
+
+steps=(
+	"host-fdt|make --no-print-directory host-test-fdt"
+	"host-executor|make --no-print-directory host-test-exec"
+	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
+	# ktest-aarch64 joins when the aarch64 port lands
+)
+# CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
+if [ -n "${CHECK_ONLY:-}" ]; then
+	sel=()
+	for s in "${steps[@]}"; do
+		[[ ${s%%|*} =~ ^(${CHECK_ONLY})$ ]] && sel+=("$s")
+	done
+	steps=("${sel[@]}")
+fi
+
+total_p=0 total_f=0 table=""
+for step in "${steps[@]}"; do
+	name=${step%%|*} cmd=${step#*|}
+	log=build/check/$name.log
+	echo "=== $name: $cmd"
+	start=$SECONDS
+	$cmd 2>&1 | tee "$log"
+	status=${PIPESTATUS[0]}
+	p=0 f=0
+	while read -r line; do
+		lp=${line%% passed*}
+		lf=${line#*, }
+		p=$((p + lp)) f=$((f + ${lf%% failed*}))
+	done < <(sed 's/\r$//' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed')
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "=== $name: exited with status $status without a failing test; counted as a failure"
+		f=$((f + 1))
+	fi
+	total_p=$((total_p + p)) total_f=$((total_f + f))
+	table+=$(printf '%-16s %6d passed %4d failed %5ds' "$name" "$p" "$f" $((SECONDS - start)))$'\n'
+done
+
+echo
+echo "=== summary"
+printf '%s' "$table"
+echo "$total_p passed, $total_f failed"
+[ "$total_f" -eq 0 ]

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run the in-kernel self tests of one arch: the suite boot, then the boots that must fail loudly.
+#
+# usage: scripts/ktest.sh ARCH KERNEL.elf
+# Logs go to build/ARCH-ktest/logs/.  TIME_SCALE=n multiplies time limits
+# (slow machines).  Ends with "N passed, N failed"; exit status 1 on failure.
+set -uo pipefail
+
+arch=$1 elf=$2
+here=$(cd "$(dirname "$0")" && pwd)
+logs=$(dirname "$elf")/logs
+scale=${TIME_SCALE:-1}
+mkdir -p "$logs"
+passed=0 failed=0
+
+pass() { echo "ktest-boot $1: OK"; passed=$((passed + 1)); }
+fail() { echo "ktest-boot $1: FAILED ($2)"; failed=$((failed + 1)); }
+show() { sed 's/\r$//; s/^/  | /' "$1"; }
+
+# The console input the uart_rx test expects (kernel/ktest.h: ktest_rx_byte).
+python3 -c '
+import sys
+sys.stdout.buffer.write(bytes(33 + (i * 31 + i // 94 + 7) % 94 for i in range(8192)))
+' >"$logs/rx.bin"
+
+# 1. The suite: every non-destructive test in one boot.
+"$here/run-qemu.sh" --arch "$arch" --timeout $((60 * scale)) --input "$logs/rx.bin" \
+	--wait-for "ktest: running" --out "$logs/suite.log" "$elf"
+status=$?
+show "$logs/suite.log"
+summary=$(sed 's/\r$//' "$logs/suite.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+if [ -n "$summary" ]; then
+	passed=$((passed + ${summary%% passed*}))
+	f=${summary#*, }
+	failed=$((failed + ${f%% failed}))
+fi
+if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
+	case $status in
+	124) fail suite "time limit expired" ;;
+	*) fail suite "kernel exited with status $status" ;;
+	esac
+fi
+
+# 2. Destructive tests: each must end the kernel with a full report and
+#    exit status 2 (EXIT_FAULT), never hang or exit 0.
+expect_fault() {
+	local name=$1 pattern=$2 log="$logs/$1.log"
+	"$here/run-qemu.sh" --arch "$arch" --timeout $((30 * scale)) --append "ktest=$name" \
+		--out "$log" "$elf"
+	local st=$?
+	show "$log"
+	if [ $st -ne 2 ]; then
+		fail "$name" "expected exit status 2, got $st"
+	elif ! grep -q "unexpected exception" "$log"; then
+		fail "$name" "no exception report"
+	elif ! grep -qE "$pattern" "$log"; then
+		fail "$name" "report lacks /$pattern/"
+	elif [ "$(grep -cE '[0-9a-f]{16}' "$log")" -lt 8 ]; then
+		fail "$name" "no register dump"
+	else
+		pass "$name"
+	fi
+}
+expect_fault fault 'address 0xdead0000000'
+expect_fault breakpoint_unhandled 'breakpoint|BRK'
+
+echo "ktest $arch: logs in $logs"
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ] && [ $passed -gt 0 ]

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Boot a Pollux kernel in QEMU: interactively, or for a test with a time limit.
+#
+# usage: scripts/run-qemu.sh [options] KERNEL.elf
+#   --arch A          riscv64 (default) or aarch64
+#   --smp N           harts (default 1)        --mem M   RAM (default 128M)
+#   --interactive     console on this terminal (Ctrl-A x quits)
+#   --gdb             wait for gdb on tcp::1234 (with --interactive)
+#   --input FILE      feed FILE to the console (default: nothing)
+#   --wait-for TEXT   hold the input back until the console shows TEXT
+#                     (as a person types only after the prompt; needs --out)
+#   --out FILE        write the console output to FILE (default: stdout)
+#   --timeout SECS    kill QEMU after SECS (default 60); then exit 124
+#   --append ARGS     kernel command line (/chosen/bootargs)
+#   --icount          -icount shift=0,sleep=on: one guest instruction per ns
+#   --disk FILE       attach FILE as a virtio-blk disk
+#
+# Exit status: QEMU's, which is the kernel's power-off status (0 = pass),
+# or 124 if the time limit expired.  The kernel's own statuses: 1 tests
+# failed, 2 unexpected exception, 3 panic.
+set -euo pipefail
+
+arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
+timeout_s=60 append= icount=0 disk= kernel= wait_for=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--arch) arch=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--interactive) interactive=1; shift ;;
+	--gdb) gdb=1; shift ;;
+	--input) input=$2; shift 2 ;;
+	--wait-for) wait_for=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--timeout) timeout_s=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--icount) icount=1; shift ;;
+	--disk) disk=$2; shift 2 ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
+	*) kernel=$1; shift ;;
+	esac
+done
+[ -n "$kernel" ] || { echo "run-qemu.sh: no kernel given" >&2; exit 2; }
+[ -f "$kernel" ] || { echo "run-qemu.sh: $kernel does not exist (run make first)" >&2; exit 2; }
+
+here=$(cd "$(dirname "$0")" && pwd)
+opensbi=/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin
+case "$arch" in
+riscv64)
+	qemu=qemu-system-riscv64
+	[ -f "$opensbi" ] && command -v $qemu >/dev/null || "$here/deps.sh" qemu
+	# Debian's OpenSBI, explicitly, not the copy QEMU bundles.
+	args=(-machine virt -bios "$opensbi" -kernel "$kernel")
+	;;
+aarch64)
+	qemu=qemu-system-aarch64
+	command -v $qemu >/dev/null || "$here/deps.sh" qemu
+	# The Image (.bin, with an arm64 Image header) makes QEMU pass the
+	# device tree in x0; semihosting carries the exit status out.
+	args=(-machine virt,gic-version=3 -cpu cortex-a72 -kernel "${kernel%.elf}.bin"
+	      -semihosting-config enable=on,target=native)
+	;;
+*) echo "run-qemu.sh: unknown arch $arch" >&2; exit 2 ;;
+esac
+args+=(-m "$mem" -smp "$smp")
+[ -n "$append" ] && args+=(-append "$append")
+[ "$icount" = 1 ] && args+=(-icount shift=0,sleep=on)
+[ -n "$disk" ] && args+=(-drive "if=none,format=raw,file=$disk,id=hd0" -device virtio-blk-device,drive=hd0)
+
+if [ "$interactive" = 1 ]; then
+	[ "$gdb" = 1 ] && args+=(-s -S)
+	echo "*** Pollux on $arch ($smp hart(s)).  Quit QEMU with Ctrl-A then x." >&2
+	exec $qemu "${args[@]}" -nographic
+fi
+
+# Tests: console on stdio (no monitor multiplexing, so every input byte
+# reaches the guest), no display, a hard time limit.
+args+=(-display none -monitor none -serial stdio)
+set +e
+if [ -n "$wait_for" ]; then
+	[ -n "$out" ] || { echo "run-qemu.sh: --wait-for needs --out" >&2; exit 2; }
+	# QEMU reads a FIFO; a writer feeds it once the marker appears, and
+	# holds it open until QEMU is gone so the guest never sees EOF early.
+	dir=$(mktemp -d)
+	mkfifo "$dir/in"
+	: >"$out"
+	(
+		exec 3>"$dir/in"
+		until grep -qF -- "$wait_for" "$out" 2>/dev/null; do sleep 0.05; done
+		cat "$input" >&3
+		while kill -0 $$ 2>/dev/null; do sleep 0.2; done
+	) &
+	feeder=$!
+	timeout -k 5 "$timeout_s" $qemu "${args[@]}" <"$dir/in" >"$out" 2>&1
+	status=$?
+	kill $feeder 2>/dev/null
+	wait $feeder 2>/dev/null
+	rm -rf "$dir"
+elif [ -n "$out" ]; then
+	timeout -k 5 "$timeout_s" $qemu "${args[@]}" <"$input" >"$out" 2>&1
+	status=$?
+else
+	timeout -k 5 "$timeout_s" $qemu "${args[@]}" <"$input"
+	status=$?
+fi
+set -e
+if [ $status -eq 124 ] || [ $status -eq 137 ]; then
+	echo "run-qemu.sh: time limit of ${timeout_s}s expired" >&2
+	exit 124
+fi
+exit $status
