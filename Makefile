@@ -164,7 +164,11 @@ $(FDT_TEST): kernel/tests/fdt_test.c kernel/fdt.c kernel/platform.h | ensure-hos
 
 # Real device trees from both QEMU machines, for the parser tests.
 HOST_DTBS := $(HOSTBUILD)/virt-riscv64.dtb $(HOSTBUILD)/virt-aarch64.dtb
-$(HOSTBUILD)/virt-%.dtb: scripts/dumpdtb.sh
+HOST_DTBS += $(HOSTBUILD)/virt-riscv64-smp4.dtb $(HOSTBUILD)/virt-aarch64-smp4.dtb
+$(HOSTBUILD)/virt-%-smp4.dtb: scripts/dumpdtb.sh | ensure-qemu
+	@mkdir -p $(dir $@)
+	SMP=4 BOOTARGS="console=ttyS0 pollux.test=1" scripts/dumpdtb.sh $* $@
+$(HOSTBUILD)/virt-%.dtb: scripts/dumpdtb.sh | ensure-qemu
 	@mkdir -p $(dir $@)
 	scripts/dumpdtb.sh $* $@
 

@@ -32,8 +32,8 @@
  *
  * Nothing in the blob is trusted: the header is checked against max_len,
  * every block against the header, every token and property against its
- * block, and every read goes through fdt_next(), which checks before it
- * loads.  All loads are byte-wise, so the blob may sit at any alignment.
+ * block, and every read of the structure block goes through fdt_next(),
+ * which checks before it loads.  All loads are byte-wise, so the blob may sit at any alignment.
  */
 
 #define FDT_MAGIC 0xd00dfeedu
@@ -119,8 +119,10 @@ static int fdt_open(struct fdt *f, const uint8_t *b, uint64_t max_len)
 	uint32_t str_len = be32(b + 32);
 	// Version 16 has no struct size: give the block everything up to the
 	// strings or the end, and let its END token bound it.
-	uint32_t st_len = be32(b + 36);
-	if (version < 17) {
+	uint32_t st_len;
+	if (version >= 17) {
+		st_len = be32(b + 36);
+	} else {
 		uint32_t lim = off_str > off_st && off_str < total ? off_str : total;
 		st_len = off_st < lim ? lim - off_st : 0;
 	}
@@ -481,16 +483,17 @@ static unsigned fdt_irq(const struct fdt *f, const struct fdt_scan *s, const str
 	return 0;
 }
 
-static void fdt_take_uart(const struct fdt *f, struct fdt_scan *s, const struct fdt_node *n,
+/* Make n the console UART, unless its reg is unusable. */
+static bool fdt_take_uart(const struct fdt *f, struct fdt_scan *s, const struct fdt_node *n,
 			  enum uart_kind kind)
 {
 	struct platform *plat = s->plat;
+	struct mmio_dev d;
 	uint64_t v;
-	if (!fdt_reg(f, n, 0, &plat->uart)) {
-		plat->uart_kind = UART_NONE;
-		return;
-	}
+	if (!fdt_reg(f, n, 0, &d))
+		return false;
 	plat->uart_kind = kind;
+	plat->uart = d;
 	plat->uart.irq = fdt_irq(f, s, n, 0);
 	plat->uart_clock = fdt_getnum(f, n, "clock-frequency", &v) && v <= UINT32_MAX ? (uint32_t)v : 0;
 	// PL011 names its clock by phandle ("clocks"); the first is uartclk.
@@ -498,6 +501,7 @@ static void fdt_take_uart(const struct fdt *f, struct fdt_scan *s, const struct 
 	s->uart_clk_phandle = 0;
 	if (plat->uart_clock == 0 && fdt_getprop(f, n, "clocks", &p) && p.len >= 4)
 		s->uart_clk_phandle = be32(p.val);
+	return true;
 }
 
 /* Walk 2: everything else. */
@@ -565,14 +569,13 @@ static void fdt_scan_main(const struct fdt *f, const struct fdt_node *n, void *a
 			is_stdout = fdt_path_is(n, (const char *)s->aliases_path.val, s->aliases_path.len);
 		else if (s->stdout_path != NULL)
 			is_stdout = fdt_path_is(n, s->stdout_path, s->stdout_len);
-		if (is_stdout || plat->uart_kind == UART_NONE) {
-			fdt_take_uart(f, s, n, kind);
-			s->uart_is_stdout = is_stdout && plat->uart_kind != UART_NONE;
-		}
+		// The stdout-path node wins; until it is seen, the first UART.
+		if ((is_stdout || plat->uart_kind == UART_NONE) && fdt_take_uart(f, s, n, kind))
+			s->uart_is_stdout = is_stdout;
 	}
 }
 
-/* Resolve a stdout-path alias ("serial0") through /aliases. */
+/* Between walks 1 and 2: resolve a stdout-path alias ("serial0") through /aliases. */
 static void fdt_scan_aliases(const struct fdt *f, const struct fdt_node *n, void *arg)
 {
 	struct fdt_scan *s = arg;

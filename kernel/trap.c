@@ -16,7 +16,13 @@ bool trap_breakpoint(struct trap_frame *tf)
  * then stop with a status the harness recognises.  Never a silent hang. */
 void trap_exception(struct trap_frame *tf, const struct trap_info *info)
 {
+	static int reporting;
+
 	arch_irq_off();
+	/* A fault while reporting one (a broken stack, a bad console) must
+	 * not recurse forever: stop at once. */
+	if (reporting++)
+		arch_power_off(EXIT_FAULT);
 	printf("\n*** unexpected exception on hart %u (%s mode): %s\n",
 	       arch_hart_id(), info->from_user ? "user" : "kernel", info->what);
 	printf("*** cause %#llx  address %#llx  pc %#llx\n",

@@ -22,12 +22,12 @@ mem=${MEM:-128M}
 
 case "$arch" in
 riscv64)
-	qemu=qemu-system-riscv64
+	qemu="qemu-system-riscv64"
 	machine=(-machine virt -bios none)
 	;;
 aarch64)
-	qemu=qemu-system-aarch64
-	machine=(-machine virt,gic-version=3 -cpu cortex-a72)
+	qemu="qemu-system-aarch64"
+	machine=(-machine "virt,gic-version=3" -cpu cortex-a72)
 	;;
 *) die "unknown ARCH '$arch' (riscv64 or aarch64)" ;;
 esac
@@ -80,7 +80,7 @@ end=$((off_struct + size_struct))
 if [ "$off_rsv" -lt "$off_struct" ] && [ "$off_rsv" -lt "$off_strings" ] &&
 	[ "$end" -le "$total" ]; then
 	total=$end
-	printf "$(printf '\\x%02x' $((total >> 24 & 255)) $((total >> 16 & 255)) \
+	printf '%b' "$(printf '\\x%02x' $((total >> 24 & 255)) $((total >> 16 & 255)) \
 		$((total >> 8 & 255)) $((total & 255)))" |
 		dd of="$tmp" bs=1 seek=4 conv=notrunc status=none
 fi

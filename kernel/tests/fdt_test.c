@@ -571,6 +571,18 @@ static void chosen_bad(struct fb *b)
 	fb_end(b);
 }
 
+/* stdout-path names a UART whose reg is unusable: keep the first one. */
+static void chosen_broken_uart(struct fb *b)
+{
+	fb_begin(b, "uart@4000");
+	fb_str(b, "compatible", "ns16550a");
+	fb_cells(b, "reg", 1, 0x4000);
+	fb_end(b);
+	fb_begin(b, "chosen");
+	fb_str(b, "stdout-path", "/uart@4000");
+	fb_end(b);
+}
+
 static void chosen_no_unit(struct fb *b)
 {
 	fb_begin(b, "chosen");
@@ -590,6 +602,9 @@ static void test_built_stdout(void)
 	CHECK_EQ(p.uart.base, 0x3000);
 	CHECK_EQ(fb_parse(0, chosen_bad, &p), FDT_OK);
 	CHECK_EQ(p.uart.base, 0x2000);       /* falls back to the first */
+	CHECK_EQ(fb_parse(0, chosen_broken_uart, &p), FDT_OK);
+	CHECK_EQ(p.uart.base, 0x2000);
+	CHECK_EQ(p.uart.irq, 3);
 	CHECK_EQ(fb_parse(0, chosen_no_unit, &p), FDT_OK);
 	CHECK_EQ(p.uart.base, 0x2000);
 }

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# make bench: guest-counted figures under -icount, plus idle host CPU use.
+#
+# usage: scripts/bench.sh ARCH       (RUNS=n medians over n runs, default 5;
+#                                     IDLE_SECS=n idle window, default 10)
+# Prints "bench <name> <median> <unit>" lines and writes them as JSON to
+# build/ARCH/bench.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+arch=$1
+runs=${RUNS:-5}
+idle_secs=${IDLE_SECS:-10}
+out=build/$arch
+mkdir -p "$out/bench"
+results=()
+
+median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
+emit() {
+	echo "bench $1 $2 $3"
+	results+=("{\"name\": \"$1\", \"median\": $2, \"unit\": \"$3\", \"runs\": $4}")
+}
+
+# Boot cost: the kernel prints its own instruction counter at the prompt
+# ("bootstat" on the command line) and powers off.  Under -icount shift=0
+# the counter counts guest instructions exactly.
+for i in $(seq "$runs"); do
+	scripts/run-qemu.sh --arch "$arch" --icount --timeout 60 --append bootstat \
+		--out "$out/bench/boot.$i.log" "$out/kernel.elf" || true
+	sed 's/\r$//' "$out/bench/boot.$i.log" | grep '^bootstat:' \
+		|| { echo "bench: boot run $i printed no bootstat line" >&2; exit 1; }
+done >"$out/bench/boot.txt"
+emit boot_reset_to_prompt "$(awk '{print $2}' "$out/bench/boot.txt" | median)" instructions "$runs"
+emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" instructions "$runs"
+
+# Idle: host CPU time QEMU burns while the kernel sits at the prompt,
+# without -icount (under icount even a WFI guest keeps the host busy).
+idle_cpu_ms() { # kernel.elf -> CPU milliseconds over idle_secs
+	local elf=$1 pidfile
+	pidfile=$(mktemp)
+	( scripts/run-qemu.sh --arch "$arch" --timeout $((idle_secs + 30)) --out /dev/null "$elf" &
+	  echo $! >"$pidfile"; wait ) &
+	local runner=$!
+	sleep 2 # boot
+	local qpid
+	qpid=$(pgrep -n -f "qemu-system-$arch.*$(basename "$(dirname "$elf")")/kernel" || true)
+	[ -n "$qpid" ] || { echo "bench: QEMU did not start" >&2; return 1; }
+	local t0 t1 hz
+	hz=$(getconf CLK_TCK)
+	t0=$(awk '{print $14 + $15}' "/proc/$qpid/stat")
+	sleep "$idle_secs"
+	t1=$(awk '{print $14 + $15}' "/proc/$qpid/stat")
+	kill "$qpid" 2>/dev/null || true
+	wait "$runner" 2>/dev/null || true
+	rm -f "$pidfile"
+	echo $(((t1 - t0) * 1000 / hz))
+}
+for i in $(seq 3); do idle_cpu_ms "$out/kernel.elf"; done >"$out/bench/idle.txt"
+emit idle_host_cpu_${idle_secs}s "$(median <"$out/bench/idle.txt")" ms 3
+make --no-print-directory ARCH="$arch" IDLE=spin all >/dev/null
+for i in $(seq 3); do idle_cpu_ms "build/$arch-spin/kernel.elf"; done >"$out/bench/idle-spin.txt"
+emit idle_host_cpu_${idle_secs}s_spin "$(median <"$out/bench/idle-spin.txt")" ms 3
+
+{
+	echo "{\"arch\": \"$arch\", \"commit\": \"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\", \"results\": ["
+	(IFS=,; echo "  ${results[*]}" | sed 's/},{/},\n  {/g')
+	echo "]}"
+} >"$out/bench.json"
+echo "bench: wrote $out/bench.json"
