@@ -63,6 +63,12 @@ bool arch_irq_enabled(void);
  * take it).  This closes the race between "queue empty?" and sleeping. */
 void arch_wait_for_interrupt(void);
 
+/* Full barrier between normal memory and device (MMIO) accesses, in both
+ * directions: ring stores are visible to a device before a later MMIO
+ * write (a doorbell), and a device's DMA writes are visible after an
+ * earlier MMIO read or interrupt.  (riscv: fence iorw,iorw; arm: dsb sy.) */
+void arch_io_barrier(void);
+
 /* ---- Timer --------------------------------------------------------------
  *
  * One free-running monotonic counter and one one-shot deadline per hart.

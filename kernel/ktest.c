@@ -188,12 +188,19 @@ static bool test_timer_cancel(void)
 
 /* ---- UART receive through interrupts -------------------------------------*/
 
-/* The runner feeds KTEST_RX_LEN pattern bytes on the console from boot.
- * The ring is smaller, so by now it has filled and receive was paused
- * (back-pressure); every byte must still arrive, in order. */
+/* The runner feeds KTEST_RX_LEN pattern bytes once the kernel says it is
+ * ready.  First read nothing until the ring (smaller than the input) is
+ * full and receive has paused, so back-pressure is exercised every run;
+ * then every byte must arrive, in order. */
 static bool test_uart_rx(void)
 {
 	uint64_t irqs = irq_stats.device;
+	while (console_stats.rx_stalls == 0) {
+		unsigned long f = arch_irq_save();
+		if (console_stats.rx_stalls == 0)
+			arch_wait_for_interrupt();
+		arch_irq_restore(f);
+	}
 	for (unsigned i = 0; i < KTEST_RX_LEN; i++) {
 		int c = console_wait_getc();
 		if (c != (unsigned char)ktest_rx_byte(i)) {

@@ -23,9 +23,13 @@ import sys
 sys.stdout.buffer.write(bytes(33 + (i * 31 + i // 94 + 7) % 94 for i in range(8192)))
 ' >"$logs/rx.bin"
 
+# A fresh scratch disk for the virtio-blk tests: 4 MiB of zeros.
+rm -f "$logs/disk.img"
+truncate -s 4M "$logs/disk.img"
+
 # 1. The suite: every non-destructive test in one boot.
 "$here/run-qemu.sh" --arch "$arch" --timeout $((60 * scale)) --input "$logs/rx.bin" \
-	--wait-for "ktest: running" --out "$logs/suite.log" "$elf"
+	--wait-for "ktest: running" --disk "$logs/disk.img" --out "$logs/suite.log" "$elf"
 status=$?
 show "$logs/suite.log"
 summary=$(sed 's/\r$//' "$logs/suite.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)

@@ -50,6 +50,11 @@ void arch_wait_for_interrupt(void)
 	__asm__ volatile("wfi" ::: "memory");
 }
 
+void arch_io_barrier(void)
+{
+	__asm__ volatile("fence iorw, iorw" ::: "memory");
+}
+
 uint64_t arch_timer_now(void)
 {
 	return r_time();
