@@ -183,7 +183,7 @@ static inline void future_drop(struct future *f)
  *         struct hello *h = (struct hello *)f;
  *         ASYNC_BEGIN(h);
  *         for (h->i = 0; h->i < 3; h->i++) {
- *             sleep_init(&h->s, wheel, MS(10));
+ *             sleep_for(&h->s, wheel, now_ns(), TIMER_MS(10));
  *             AWAIT(h, sleep_poll(&h->s, cx));
  *         }
  *         ASYNC_END(h);

@@ -1,4 +1,4 @@
-/* The console: a receive ring filled by the UART interrupt, read by the kernel. */
+/* The console: UART rings filled and drained by interrupts, read and written by futures. */
 #ifndef KERNEL_CONSOLE_H
 #define KERNEL_CONSOLE_H
 
@@ -6,27 +6,109 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONSOLE_RX_SIZE 1024 /* power of two */
+#include "executor/future.h"
+#include "executor/notify.h"
 
-/* Interrupt side (single producer): room for one more byte? / store it. */
+#define CONSOLE_RX_SIZE 1024 /* power of two */
+#define CONSOLE_TX_SIZE 1024 /* power of two */
+
+/*
+ * Data flow
+ *
+ *   UART rx IRQ ─► uart_irq() ─► console_rx() ─► rx ring ─► console_read
+ *   console_write ─► tx ring ─► console_tx_kick() / tx IRQ ─► UART FIFO
+ *
+ * Receive: the interrupt handler moves bytes from the UART FIFO into the rx
+ * ring and wakes the reader.  When the ring is full it turns the UART's
+ * receive interrupt off; bytes wait in the FIFO and in QEMU until the reader
+ * makes room (back-pressure: nothing is dropped).
+ *
+ * Transmit: console_write copies into the tx ring and starts the UART; the
+ * transmit interrupt refills the FIFO.  A writer that finds the ring full
+ * waits for the interrupt to make room: it never spins on the UART.
+ *
+ * printf (kernel diagnostics) is synchronous instead: it drains the tx ring
+ * and writes straight to the UART, so a panic message always gets out and
+ * output stays in order.
+ */
+
+/* ---- Modes and events ---------------------------------------------------*/
+
+enum console_mode {
+	CONSOLE_COOKED, /* line editing: echo, backspace, ^C, ^D; reads return lines */
+	CONSOLE_RAW,    /* bytes as they come, no echo */
+};
+void console_set_mode(enum console_mode m);
+
+/* Ctrl-C and Ctrl-T arrive as events (in cooked mode), not as data: the
+ * interrupt handler counts them and notifies these. */
+extern struct notify console_intr; /* Ctrl-C: notify_all */
+extern struct notify console_info; /* Ctrl-T: notify_one */
+
+/* Set up rings and notifies; call before enabling the UART interrupt. */
+void console_init(void);
+
+/* ---- Interrupt side (called by uart.c with interrupts masked) -----------*/
+
 bool console_rx_room(void);
 void console_rx(char c);
+/* After a batch of console_rx calls: wake the reader. */
+void console_rx_flush(void);
+/* Move tx ring bytes into the UART while it has room; wakes writers. */
+void console_tx_irq(void);
 
-/* Reader side (single consumer): next byte or -1 if the ring is empty.
- * Re-enables UART receive interrupts once there is room again. */
+/* ---- Futures -------------------------------------------------------------*/
+
+/* Read into buf[0..n).  Cooked: completes with one line ending in '\n'
+ * (or shorter at Ctrl-D; 0 bytes means end of input).  Raw: completes
+ * with 1..n bytes as soon as any are there.  result: bytes read. */
+struct console_read {
+	struct future base;
+	char *buf;
+	size_t n;
+	size_t got;
+	long result;
+	int waiting;            /* 0, or which notify `wait` is on */
+	struct notified wait;
+};
+void console_read_init(struct console_read *r, char *buf, size_t n);
+enum poll console_read_poll(struct console_read *r, struct context *cx);
+void console_read_drop(struct console_read *r);
+
+/* Write buf[0..n), '\n' as "\r\n".  Completes when every byte is in the
+ * tx ring (on its way out).  result: n. */
+struct console_write {
+	struct future base;
+	const char *buf;
+	size_t n;
+	size_t done;
+	long result;
+	bool waiting;
+	struct notified wait;
+};
+void console_write_init(struct console_write *w, const char *buf, size_t n);
+enum poll console_write_poll(struct console_write *w, struct context *cx);
+void console_write_drop(struct console_write *w);
+
+/* ---- Synchronous paths ---------------------------------------------------*/
+
+/* Next received byte or -1 (no waiting). */
 int console_getc(void);
-
-/* Like console_getc, but sleeps in wait-for-interrupt until a byte
- * arrives (spins instead in an IDLE=spin build, for comparison). */
+/* Like console_getc, but sleeps in wait-for-interrupt until a byte arrives
+ * (spins instead in an IDLE=spin build, for comparison).  Boot tests only:
+ * tasks use console_read. */
 int console_wait_getc(void);
+/* Diagnostics: drain the tx ring, then write n bytes straight to the UART. */
+void console_write_sync(const char *buf, size_t n);
 
-/* Write n bytes to the UART, turning '\n' into "\r\n". */
-void console_write(const char *buf, size_t n);
-
-/* Counters for tests and the boot report. */
+/* Counters for tests, benchmarks and Ctrl-T. */
 struct console_stats {
 	uint64_t rx_bytes;   /* bytes the interrupt handler stored */
 	uint64_t rx_stalls;  /* times the ring filled and receive was paused */
+	uint64_t tx_bytes;   /* bytes handed to the UART from the tx ring */
+	uint64_t tx_waits;   /* times a writer waited for tx room */
+	uint64_t intr;       /* Ctrl-C events */
+	uint64_t info;       /* Ctrl-T events */
 };
 extern struct console_stats console_stats;
 

@@ -3,6 +3,7 @@
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
+#include "kernel/kexec.h"
 
 static struct {
 	irq_handler fn;
@@ -27,9 +28,16 @@ int irq_register(unsigned irq, irq_handler fn, void *arg, unsigned hart)
 void trap_irq(struct trap_frame *tf)
 {
 	unsigned irq;
+	bool entered = false;
 
 	(void)tf;
+	/* On aarch64 the claim itself delivers timer and IPI interrupts (to
+	 * trap_timer/trap_ipi); count a device wake-up only for a device. */
 	while ((irq = arch_irqc_claim()) != 0) {
+		if (!entered) {
+			kexec_trap_enter(WAKE_DEVICE);
+			entered = true;
+		}
 		if (irq < IRQ_MAX && handlers[irq].fn) {
 			irq_stats.device++;
 			handlers[irq].fn(handlers[irq].arg);
@@ -41,10 +49,14 @@ void trap_irq(struct trap_frame *tf)
 		}
 		arch_irqc_complete(irq);
 	}
+	if (entered)
+		kexec_trap_exit();
 }
 
 void trap_ipi(struct trap_frame *tf)
 {
 	(void)tf;
+	kexec_trap_enter(WAKE_IPI);
 	irq_stats.ipi++;
+	kexec_trap_exit();
 }

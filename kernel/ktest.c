@@ -4,8 +4,11 @@
 
 #include "arch/arch.h"
 #include "kernel/console.h"
+#include "executor/timer.h"
 #include "kernel/irq.h"
+#include "kernel/kexec.h"
 #include "kernel/ktest.h"
+#include "kernel/ktest_blk.h"
 #include "kernel/ktimer.h"
 #include "kernel/panic.h"
 #include "kernel/platform.h"
@@ -245,15 +248,76 @@ static const struct {
 	{ test_timer_oneshot, "timer_oneshot", false },
 	{ test_timer_cancel, "timer_cancel", false },
 	{ test_uart_rx, "uart_rx", false },
+	{ ktest_blk_pattern, "blk_pattern", false },
+	{ ktest_blk_range, "blk_range", false },
+	{ ktest_blk_exhaust, "blk_exhaust", false },
+	{ ktest_blk_stats, "blk_stats", false },
 	{ test_fault, "fault", true },
 	{ test_breakpoint_unhandled, "breakpoint_unhandled", true },
 };
 
+static int passed, failed;
+static char want[32];
+
+static bool selected(const char *name, bool destructive)
+{
+	return want[0] ? strcmp(want, name) == 0 : !destructive;
+}
+
+static void report(const char *name, bool ok)
+{
+	printf("ktest %s: %s\n", name, ok ? "OK" : "FAILED");
+	if (ok)
+		passed++;
+	else
+		failed++;
+}
+
+static _Noreturn void finish(void)
+{
+	printf("%d passed, %d failed\n", passed, failed);
+	arch_power_off(failed || passed == 0 ? EXIT_TESTS_FAILED : EXIT_OK);
+}
+
+/* Runs the task-based tests one after another, each under a time limit,
+ * so a lost wake-up shows up as a failure with a name, not a hang. */
+#define ASYNC_LIMIT_NS (60 * 1000000000ull)
+
+struct ktest_runner {
+	struct future base;
+	int state;
+	const struct ktest_async *t;
+	struct timeout limit;
+};
+
+static enum poll runner_poll(struct future *f, struct context *cx)
+{
+	struct ktest_runner *r = (struct ktest_runner *)f;
+	ASYNC_BEGIN(r);
+	for (r->t = ktest_async_tests; r->t->name; r->t++) {
+		if (!selected(r->t->name, false))
+			continue;
+		printf("ktest %s:\n", r->t->name);
+		timeout_init(&r->limit, r->t->start(), exec_wheel(&kexec),
+			     kexec_now_ns() + ASYNC_LIMIT_NS);
+		AWAIT(r, timeout_poll(&r->limit, cx));
+		if (r->limit.result != TIMEOUT_OK) {
+			printf("    did not finish within %llu s\n",
+			       (unsigned long long)(ASYNC_LIMIT_NS / 1000000000ull));
+			report(r->t->name, false);
+		} else {
+			report(r->t->name, r->t->ok());
+		}
+	}
+	finish();
+	ASYNC_END(r);
+}
+
+static const struct future_vtable runner_vtable = { runner_poll, NULL };
+
 _Noreturn void ktest_main(void)
 {
 	const char *sel = strstr(platform.bootargs, "ktest=");
-	char want[32] = "";
-	int passed = 0, failed = 0;
 
 	if (sel) {
 		sel += 6;
@@ -263,20 +327,23 @@ _Noreturn void ktest_main(void)
 		memcpy(want, sel, n);
 	}
 	rng_state = arch_timer_now();
+	/* Test input is data: no line editing, no Ctrl-C/Ctrl-T events. */
+	console_set_mode(CONSOLE_RAW);
 	printf("ktest: running %s\n", want[0] ? want : "all");
 	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		if (want[0] ? strcmp(want, tests[i].name) != 0 : tests[i].destructive)
+		if (!selected(tests[i].name, tests[i].destructive))
 			continue;
 		printf("ktest %s:\n", tests[i].name);
-		bool ok = tests[i].fn();
-		printf("ktest %s: %s\n", tests[i].name, ok ? "OK" : "FAILED");
-		if (ok)
-			passed++;
-		else
-			failed++;
+		report(tests[i].name, tests[i].fn());
 	}
-	printf("%d passed, %d failed\n", passed, failed);
-	arch_power_off(failed || passed == 0 ? EXIT_TESTS_FAILED : EXIT_OK);
+
+	struct ktest_runner r = { .base = { &runner_vtable }, .state = ASYNC_INIT };
+	if (KSPAWN(r, "ktest", NULL) != TASK_OK) {
+		printf("ktest: cannot spawn the test runner\n");
+		failed++;
+		finish();
+	}
+	kexec_run();
 }
 
 #endif /* KTEST */

@@ -6,12 +6,33 @@
  * non-destructive ones) and powers off: 0 if all passed, 1 otherwise. */
 _Noreturn void ktest_main(void);
 
+#include <stdbool.h>
+
+struct future;
+
 /* Length and content of the console input the runner feeds (scripts/
- * ktest.sh generates the same bytes). */
+ * ktest.sh generates the same bytes): first KTEST_RX_LEN printable bytes
+ * for uart_rx, then KTEST_FLOOD_LEN bytes of every value for console_flood. */
 #define KTEST_RX_LEN 8192
 static inline char ktest_rx_byte(unsigned i)
 {
 	return (char)(33 + (i * 31 + i / 94 + 7) % 94);
 }
+
+#define KTEST_FLOOD_LEN 65536
+static inline char ktest_flood_byte(unsigned i)
+{
+	return (char)((i * 7 + i / 251) & 0xff);
+}
+
+/* A test that runs as a kernel task: start() returns a fresh future in
+ * static storage; the runner awaits it (with a time limit), then ok()
+ * checks what it recorded. */
+struct ktest_async {
+	const char *name;
+	struct future *(*start)(void);
+	bool (*ok)(void);
+};
+extern const struct ktest_async ktest_async_tests[]; /* ends with a NULL name */
 
 #endif /* KERNEL_KTEST_H */

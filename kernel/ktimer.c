@@ -3,31 +3,65 @@
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
+#include "kernel/kexec.h"
 #include "kernel/ktimer.h"
 
+/*
+ * Two users share each hart's one-shot timer: the executor's park (the
+ * timing wheel's next deadline) and one raw callback (boot self tests and
+ * latency benchmarks).  The hardware gets the earlier of the two; with
+ * neither, the timer is off: no periodic tick, ever.
+ */
 static struct {
-	uint64_t deadline;
+	uint64_t park;     /* ARCH_TIMER_OFF: none */
+	uint64_t cb_at;
 	ktimer_fn fn;
 	void *arg;
 } slot[SMP_MAX];
+
+/* When the last timer interrupt on each hart arrived (ticks). */
+static uint64_t last_irq[SMP_MAX];
+
+uint64_t ktimer_last_irq(void)
+{
+	return last_irq[arch_hart_id()];
+}
+
+/* Interrupts masked. */
+static void program(unsigned h)
+{
+	uint64_t d = slot[h].park;
+	if (slot[h].fn && slot[h].cb_at < d)
+		d = slot[h].cb_at;
+	arch_timer_set(d);
+}
 
 void ktimer_arm(uint64_t deadline, ktimer_fn fn, void *arg)
 {
 	unsigned long f = arch_irq_save();
 	unsigned h = arch_hart_id();
-	slot[h].deadline = deadline;
+	slot[h].cb_at = deadline;
 	slot[h].fn = fn;
 	slot[h].arg = arg;
-	arch_timer_set(deadline);
+	program(h);
 	arch_irq_restore(f);
 }
 
 void ktimer_cancel(void)
 {
 	unsigned long f = arch_irq_save();
-	slot[arch_hart_id()].fn = NULL;
-	arch_timer_set(ARCH_TIMER_OFF);
+	unsigned h = arch_hart_id();
+	slot[h].fn = NULL;
+	program(h);
 	arch_irq_restore(f);
+}
+
+/* Called by the executor's park with interrupts masked. */
+void ktimer_set_park(uint64_t deadline)
+{
+	unsigned h = arch_hart_id();
+	slot[h].park = deadline;
+	program(h);
 }
 
 /* The arch has already disarmed the hardware timer. */
@@ -35,19 +69,20 @@ void trap_timer(struct trap_frame *tf)
 {
 	unsigned h = arch_hart_id();
 	uint64_t now = arch_timer_now();
-	ktimer_fn fn = slot[h].fn;
 
 	(void)tf;
+	kexec_trap_enter(WAKE_TIMER);
 	irq_stats.timer++;
-	if (!fn)
-		return;
-	if (now < slot[h].deadline) {
-		/* Early (should not happen): wait for the real deadline. */
-		arch_timer_set(slot[h].deadline);
-		return;
+	last_irq[h] = now;
+	if (slot[h].park <= now)
+		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
+	ktimer_fn fn = slot[h].fn;
+	if (fn && slot[h].cb_at <= now) {
+		slot[h].fn = NULL;
+		fn(slot[h].arg, now);
 	}
-	slot[h].fn = NULL;
-	fn(slot[h].arg, now);
+	program(h);
+	kexec_trap_exit();
 }
 
 uint64_t ktimer_us_to_ticks(uint64_t us)

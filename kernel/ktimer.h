@@ -5,15 +5,23 @@
 #include <stdint.h>
 
 /*
- * Until the executor's timing wheel takes over (async-kernel issue), the
- * kernel has a single one-shot callback per hart.  Arming replaces the
- * previous deadline.  The callback runs in the timer interrupt with
- * interrupts masked and may re-arm.
+ * Kernel tasks sleep on the executor's timing wheel; its next deadline
+ * reaches the hardware through the park hook (ktimer_set_park).  Besides
+ * that, each hart has one raw one-shot callback, for boot self tests and
+ * latency measurements.  Arming replaces the previous callback.  It runs
+ * in the timer interrupt with interrupts masked and may re-arm.
  */
 typedef void (*ktimer_fn)(void *arg, uint64_t now);
 
 void ktimer_arm(uint64_t deadline, ktimer_fn fn, void *arg);
 void ktimer_cancel(void);
+
+/* The executor's park deadline (ticks; ARCH_TIMER_OFF for none).  Call
+ * with interrupts masked. */
+void ktimer_set_park(uint64_t deadline);
+
+/* Arch timer reading (ticks) at the last timer interrupt on this hart. */
+uint64_t ktimer_last_irq(void);
 
 /* Conversions using the arch timer frequency. */
 uint64_t ktimer_us_to_ticks(uint64_t us);

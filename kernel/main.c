@@ -5,10 +5,13 @@
 #include "arch/arch.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
+#include "kernel/kexec.h"
+#include "kernel/kshell.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/platform.h"
 #include "kernel/uart.h"
+#include "kernel/virtio_blk.h"
 
 struct platform platform;
 
@@ -42,49 +45,14 @@ static void uart_irq_handler(void *arg)
 	uart_irq();
 }
 
-static void console_loop(uint64_t t_entry)
-{
-	unsigned linelen = 0;
-
-	printf("Type and it echoes; the CPU sleeps in wait-for-interrupt between keys.\n");
-	printf("(QEMU: Ctrl-A x quits.)\n");
-	printf("pollux> ");
-	if (strstr(platform.bootargs, "bootstat")) {
-		uint64_t now = arch_instret();
-		printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",
-		       (unsigned long long)now, (unsigned long long)(now - t_entry));
-		arch_power_off(EXIT_OK);
-	}
-	for (;;) {
-		int c = console_wait_getc();
-		switch (c) {
-		case '\r':
-		case '\n':
-			printf("\npollux> ");
-			linelen = 0;
-			break;
-		case 0x7f: /* DEL, what most terminals send for backspace */
-		case '\b':
-			if (linelen) {
-				printf("\b \b");
-				linelen--;
-			}
-			break;
-		default:
-			if (c >= ' ' && c < 0x7f) {
-				putchar(c);
-				linelen++;
-			}
-			break;
-		}
-		fflush(stdout);
-	}
-}
+/* Instruction counter at kmain entry, for the "bootstat" report. */
+uint64_t boot_instret_kmain;
 
 void kmain(const void *dtb)
 {
-	uint64_t t_entry = arch_instret();
 	int err, fallback_err = FDT_OK;
+
+	boot_instret_kmain = arch_instret();
 
 	tls_init_hart(0);
 
@@ -100,11 +68,13 @@ void kmain(const void *dtb)
 		printf("warning: boot device tree unusable (%s); using the built-in "
 		       "QEMU virt layout\n", fdt_strerror(fallback_err));
 
+	console_init();
 	arch_trap_init();
 	arch_irqc_init(&platform);
 	arch_irqc_init_hart();
 	if (irq_register(platform.uart.irq, uart_irq_handler, NULL, 0) != 0)
 		panic("cannot register UART interrupt %u", platform.uart.irq);
+	blk_init(&platform); /* a missing disk is fine: it says so */
 
 	printf("\nPollux on %s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
 	       arch_name, platform.nharts, platform.nharts == 1 ? "" : "s",
@@ -116,9 +86,11 @@ void kmain(const void *dtb)
 	       (unsigned long long)platform.uart.base, platform.uart.irq,
 	       platform.nvirtio);
 
+	kexec_init(1);
 	arch_irq_on();
 #ifdef KTEST
 	ktest_main();
 #endif
-	console_loop(t_entry);
+	kshell_start();
+	kexec_run();
 }

@@ -7,7 +7,7 @@
 static int con_putc(char c, FILE *f)
 {
 	(void)f;
-	console_write(&c, 1);
+	console_write_sync(&c, 1);
 	return (unsigned char)c;
 }
 

@@ -25,9 +25,7 @@ int uart_init(const struct platform *plat)
 	return 0;
 }
 
-/* Transmit is still polled (the transmit-interrupt ring arrives with the
- * async kernel); QEMU's transmitter is ready at once, so this never waits
- * long.  Before uart_init there is nowhere to write: drop the byte. */
+/* Before uart_init there is nowhere to write: drop the byte. */
 void uart_putc(char c)
 {
 	if (!uart)
@@ -37,19 +35,41 @@ void uart_putc(char c)
 	uart->tx(uart_base, c);
 }
 
+bool uart_tx_ready(void)
+{
+	return uart && uart->tx_ready(uart_base);
+}
+
+void uart_tx(char c)
+{
+	uart->tx(uart_base, c);
+}
+
+void uart_tx_irq(bool on)
+{
+	static bool tx_irq_on;
+	if (uart && on != tx_irq_on) {
+		uart->tx_irq(uart_base, on);
+		tx_irq_on = on;
+	}
+}
+
 void uart_irq(void)
 {
+	bool room, any = false;
 	int c;
-	while (console_rx_room()) {
-		if ((c = uart->rx(uart_base)) < 0)
-			break;
+	while ((room = console_rx_room()) && (c = uart->rx(uart_base)) >= 0) {
 		console_rx((char)c);
+		any = true;
 	}
 	uart->rx_ack(uart_base);
 	/* Ring full: stop listening until the reader drains it.  The bytes stay
 	 * in the FIFO and, behind it, in QEMU's character backend. */
-	if (!console_rx_room())
+	if (!room)
 		uart->rx_irq(uart_base, 0);
+	if (any)
+		console_rx_flush();
+	console_tx_irq();
 }
 
 void uart_rx_resume(void)

@@ -2,6 +2,7 @@
 #ifndef KERNEL_UART_H
 #define KERNEL_UART_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct platform;
@@ -27,6 +28,9 @@ struct uart_ops {
 	 * its ring is full, leaving bytes in the FIFO (and QEMU's backend)
 	 * until the reader catches up: back-pressure, not loss. */
 	void (*rx_irq)(uintptr_t base, int on);
+	/* Turn the "transmitter has room" interrupt on or off.  On only while
+	 * the console's tx ring holds bytes for the UART. */
+	void (*tx_irq)(uintptr_t base, int on);
 };
 
 extern const struct uart_ops uart_ns16550_ops;
@@ -35,11 +39,17 @@ extern const struct uart_ops uart_pl011_ops;
 /* Pick the driver for plat->uart_kind and initialise it.  0 on success. */
 int uart_init(const struct platform *plat);
 
-/* Write one byte, waiting for transmitter room.  Used by the console and
- * by panic output; safe with interrupts masked. */
+/* Write one byte, waiting for transmitter room: the synchronous path
+ * (console_write_sync, panic output).  Safe with interrupts masked. */
 void uart_putc(char c);
 
-/* Interrupt handler: drain the receive FIFO into the console. */
+/* Non-waiting transmit, for the console's tx ring drainer. */
+bool uart_tx_ready(void);
+void uart_tx(char c);
+void uart_tx_irq(bool on);
+
+/* Interrupt handler: drain the receive FIFO into the console, refill the
+ * transmit FIFO from it. */
 void uart_irq(void);
 
 /* Re-enable receive interrupts after the console made room. */

@@ -11,6 +11,7 @@
 #define LSR 5 /* line status */
 
 #define IER_RX 0x01
+#define IER_TX 0x02 /* transmit holding register empty */
 #define FCR_ENABLE 0x01
 #define FCR_TRIGGER_14 0xc0 /* interrupt at 14 bytes, or on the character timeout */
 #define LCR_8N1 0x03
@@ -50,9 +51,22 @@ static void ns16550_rx_ack(uintptr_t base)
 	(void)base;
 }
 
+static void ier_set(uintptr_t base, uint8_t bit, int on)
+{
+	uint8_t ier = mmio_read8(base + IER);
+	mmio_write8(base + IER, on ? ier | bit : ier & ~bit);
+}
+
 static void ns16550_rx_irq(uintptr_t base, int on)
 {
-	mmio_write8(base + IER, on ? IER_RX : 0);
+	ier_set(base, IER_RX, on);
+}
+
+/* Enabling it with the THR empty raises the interrupt at once; it stays
+ * raised until THR is written or it is disabled again. */
+static void ns16550_tx_irq(uintptr_t base, int on)
+{
+	ier_set(base, IER_TX, on);
 }
 
 const struct uart_ops uart_ns16550_ops = {
@@ -63,4 +77,5 @@ const struct uart_ops uart_ns16550_ops = {
 	.rx = ns16550_rx,
 	.rx_ack = ns16550_rx_ack,
 	.rx_irq = ns16550_rx_irq,
+	.tx_irq = ns16550_tx_irq,
 };

@@ -28,6 +28,7 @@
 #define CR_RXE     (1u << 9)
 
 #define INT_RX     (1u << 4)  /* receive FIFO reached its trigger level */
+#define INT_TX     (1u << 5)  /* transmit FIFO at or below its trigger level */
 #define INT_RT     (1u << 6)  /* receive timeout: bytes sit below the level */
 #define INT_ALL    0x7ffu
 
@@ -89,10 +90,19 @@ static int pl011_rx(uintptr_t base)
 	return (int)(rd(base, UARTDR) & 0xff);
 }
 
-/* Reading the FIFO empty clears RX but not necessarily RT: clear both. */
+/*
+ * Nothing to clear: the PL011 drops RX (below the trigger level) and RT
+ * (FIFO empty) by itself as the FIFO is read, and if the handler stopped
+ * early because the console ring is full, the condition must stay set so
+ * that it interrupts again when rx_irq(1) unmasks it.  Writing UARTICR here
+ * would race with a byte arriving after the last read: its RX edge would be
+ * cleared, and since RX is raised only when the FIFO level crosses the
+ * trigger, a FIFO that then fills up would never interrupt again.  Only the
+ * sticky receive error flags (overrun, framing) are reset.
+ */
 static void pl011_rx_ack(uintptr_t base)
 {
-	wr(base, UARTICR, INT_RX | INT_RT);
+	wr(base, UARTRSR, 0);
 }
 
 /* Masking RX and RT in IMSC silences the line; received bytes stay in the
@@ -108,6 +118,15 @@ static void pl011_rx_irq(uintptr_t base, int on)
 	wr(base, UARTIMSC, imsc);
 }
 
+/* The transmit interrupt stays raised while the FIFO has room, so the
+ * console unmasks it only while its ring holds bytes for the UART. */
+static void pl011_tx_irq(uintptr_t base, int on)
+{
+	uint32_t imsc = rd(base, UARTIMSC);
+
+	wr(base, UARTIMSC, on ? imsc | INT_TX : imsc & ~INT_TX);
+}
+
 const struct uart_ops uart_pl011_ops = {
 	.name = "pl011",
 	.init = pl011_init,
@@ -116,4 +135,5 @@ const struct uart_ops uart_pl011_ops = {
 	.rx = pl011_rx,
 	.rx_ack = pl011_rx_ack,
 	.rx_irq = pl011_rx_irq,
+	.tx_irq = pl011_tx_irq,
 };

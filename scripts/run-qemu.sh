@@ -13,6 +13,8 @@
 #   --timeout SECS    kill QEMU after SECS (default 60); then exit 124
 #   --append ARGS     kernel command line (/chosen/bootargs)
 #   --icount          -icount shift=0,sleep=on: one guest instruction per ns
+#                     (sleep=off would be exact even when idle, but QEMU 7.2
+#                     then never wakes a guest that waits only for input)
 #   --disk FILE       attach FILE as a virtio-blk disk
 #
 # Exit status: QEMU's, which is the kernel's power-off status (0 = pass),
@@ -63,7 +65,10 @@ aarch64)
 	;;
 *) echo "run-qemu.sh: unknown arch $arch" >&2; exit 2 ;;
 esac
-args+=(-m "$mem" -smp "$smp")
+# No network card: nothing uses one, and the default NIC needs an option
+# ROM (efi-virtio.rom) that Debian's qemu-system-arm does not ship.
+args+=(-m "$mem" -smp "$smp" -nic none)
+args+=(-global virtio-mmio.force-legacy=false) # virtio 1.x, not QEMU's legacy default (docs/virtio.md)
 [ -n "$append" ] && args+=(-append "$append")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=on)
 [ -n "$disk" ] && args+=(-drive "if=none,format=raw,file=$disk,id=hd0" -device virtio-blk-device,drive=hd0)

@@ -1,0 +1,391 @@
+/* The scheduler: worker loops, queue choice, stealing, parking and block_on. */
+#include <string.h>
+
+#include "exec.h"
+#include "platform.h"
+#include "queue.h"
+#include "task.h"
+#include "timer.h"
+
+/*
+ * Parking protocol (no lost wakeups, one unpark per wake):
+ *
+ *   waker:  push task; if nsearching > 0 stop (a searcher will
+ *           find it); else clear one bit of idle_mask and unpark it.
+ *   worker: [search: nsearching+1, steal, inject]  nothing found ->
+ *           set my idle bit; nsearching-1; re-check every queue
+ *           and the timers; park(deadline); clear my bit.
+ *
+ * All of these are seq_cst (the queues publish with seq_cst stores and
+ * the re-check loads seq_cst; no fences, which ThreadSanitizer cannot
+ * model), so for a push racing with a park either the waker sees the idle
+ * bit (or the searcher still counted), or the worker's re-check sees the
+ * task.  The platform's park keeps a token, so
+ * an unpark that arrives before the park is not lost either.
+ */
+
+static struct exec_worker *exec_current(struct executor *e)
+{
+	if (!e->plat.current)
+		return NULL;
+	struct exec_worker *w = e->plat.current(e->plat.ctx);
+	return w && w->exec == e ? w : NULL;
+}
+
+struct timer_wheel *exec_wheel(struct executor *e)
+{
+	return &e->wheel;
+}
+
+void exec_init(struct executor *e, const struct exec_platform *plat,
+               unsigned nworkers, unsigned flags)
+{
+	EXEC_ASSERT(nworkers >= 1 && nworkers <= EXEC_MAX_WORKERS);
+	memset(e, 0, sizeof(*e));
+	e->plat = *plat;
+	e->nworkers = nworkers;
+	e->flags = flags;
+	inject_init(&e->inject);
+	atomic_init(&e->idle_mask, 0);
+	atomic_init(&e->nsearching, 0);
+	atomic_init(&e->live, 0);
+	atomic_init(&e->until_idle, 0);
+	atomic_init(&e->stop, false);
+	spin_init(&e->reg_lock);
+	e->reg_head = NULL;
+	timer_wheel_init(&e->wheel, plat->now_ns(plat->ctx));
+	for (unsigned i = 0; i < nworkers; i++) {
+		struct exec_worker *w = &e->workers[i];
+		ring_init(&w->ring);
+		w->id = i;
+		w->rng = 0x9e3779b9u * (i + 1);
+		w->exec = e;
+	}
+}
+
+/* Unpark one idle worker unless someone is already searching. */
+static void exec_notify(struct executor *e)
+{
+	if (atomic_load(&e->nsearching))
+		return;
+	uint64_t m = atomic_load(&e->idle_mask);
+	while (m) {
+		unsigned i = 0;
+		while (!(m & ((uint64_t)1 << i)))
+			i++;
+		if (atomic_compare_exchange_weak(&e->idle_mask, &m,
+		                                 m & ~((uint64_t)1 << i))) {
+			e->plat.unpark(e->plat.ctx, i);
+			return;
+		}
+	}
+}
+
+static void exec_unpark_all(struct executor *e)
+{
+	uint64_t m = atomic_exchange(&e->idle_mask, 0);
+	for (unsigned i = 0; i < e->nworkers; i++)
+		if (m & ((uint64_t)1 << i))
+			e->plat.unpark(e->plat.ctx, i);
+}
+
+/* Local queue of w, or the injection queue when it is full. */
+static void exec_push_local(struct exec_worker *w, struct task *t)
+{
+	struct executor *e = w->exec;
+	if (!ring_push(&w->ring, t)) {
+		inject_push(&e->inject, t);
+		exec_notify(e);
+	} else if (e->nworkers > 1) {
+		exec_notify(e);
+	}
+}
+
+/*
+ * A task woken by the task running on this worker goes to the LIFO slot
+ * (it probably wants the data just produced, still in cache); the task it
+ * displaces goes to the back of the local queue.  From another thread or
+ * an interrupt handler: the injection queue, then unpark a worker.
+ */
+void exec_schedule(struct executor *e, struct task *t)
+{
+	struct exec_worker *w = exec_current(e);
+	if (!w) {
+		inject_push(&e->inject, t);
+		exec_notify(e);
+		return;
+	}
+	if (w->in_poll) {
+		struct task *old = w->lifo;
+		w->lifo = t;
+		if (!old)
+			return;
+		t = old;
+	}
+	exec_push_local(w, t);
+}
+
+/* Fire due timers; their wakes land in this worker's queue. */
+static void exec_timers(struct executor *e)
+{
+	timer_wheel_advance(&e->wheel, e->plat.now_ns(e->plat.ctx));
+}
+
+static void stat_inc(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
+/* How many injected tasks one worker takes at once: its share. */
+static unsigned inject_share(struct executor *e)
+{
+	size_t n = atomic_load_explicit(&e->inject.len, memory_order_relaxed);
+	n = n / e->nworkers + 1;
+	return n > EXEC_RING_CAP / 2 ? EXEC_RING_CAP / 2 : (unsigned)n;
+}
+
+/* Next task from this worker's own sources, in priority order. */
+static struct task *next_local(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	struct task *t;
+
+	if (++w->tick % EXEC_INJECT_INTERVAL == 0) {
+		/* Fairness: injected work and timers cannot starve. */
+		exec_timers(e);
+		if ((t = inject_pop(&e->inject))) {
+			stat_inc(&w->stats.inject_pops, 1);
+			return t;
+		}
+	}
+	if ((t = w->lifo)) {
+		w->lifo = NULL;
+		if (w->lifo_streak < EXEC_LIFO_MAX) {
+			w->lifo_streak++;
+			stat_inc(&w->stats.lifo_polls, 1);
+			return t;
+		}
+		/* Two tasks ping-ponging: send this one to the back. */
+		exec_push_local(w, t);
+	}
+	w->lifo_streak = 0;
+	if ((t = ring_pop(&w->ring)))
+		return t;
+	/* Local queue empty: take a share of the injection queue. */
+	uint32_t before = ring_len(&w->ring);
+	if ((t = inject_pop_batch(&e->inject, &w->ring, inject_share(e)))) {
+		stat_inc(&w->stats.inject_pops, 1 + ring_len(&w->ring) - before);
+		return t;
+	}
+	return NULL;
+}
+
+static void end_search(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	if (!w->searching)
+		return;
+	w->searching = false;
+	/* The last searcher hands the search on if work is left over. */
+	if (atomic_fetch_sub(&e->nsearching, 1) == 1 &&
+	    (!inject_empty(&e->inject) || ring_len(&w->ring) > 0))
+		exec_notify(e);
+}
+
+/* Timers, then other workers' queues (steal half), then injection. */
+static struct task *search(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	struct task *t;
+
+	exec_timers(e);
+	if ((t = ring_pop(&w->ring)))
+		return t;
+	if (e->nworkers == 1)
+		return NULL;
+	if (!w->searching) {
+		w->searching = true;
+		atomic_fetch_add(&e->nsearching, 1);
+	}
+	w->rng = w->rng * 1103515245u + 12345u;
+	unsigned start = (w->rng >> 16) % e->nworkers;
+	for (unsigned i = 0; i < e->nworkers; i++) {
+		struct exec_worker *v = &e->workers[(start + i) % e->nworkers];
+		if (v == w)
+			continue;
+		if ((t = ring_steal(&v->ring, &w->ring))) {
+			stat_inc(&w->stats.steals, 1 + ring_len(&w->ring));
+			end_search(w);
+			return t;
+		}
+	}
+	if ((t = inject_pop(&e->inject))) {
+		stat_inc(&w->stats.inject_pops, 1);
+		end_search(w);
+		return t;
+	}
+	return NULL;
+}
+
+static bool any_work(struct executor *e)
+{
+	if (!inject_empty(&e->inject))
+		return true;
+	for (unsigned i = 0; i < e->nworkers; i++)
+		if (ring_len(&e->workers[i].ring))
+			return true;
+	return false;
+}
+
+static bool worker_done(struct exec_worker *w, struct task *until, bool forever)
+{
+	struct executor *e = w->exec;
+	if (until)
+		return task_state(until) & TASK_COMPLETE;
+	if (atomic_load(&e->stop))
+		return true;
+	return !forever && atomic_load(&e->live) == 0;
+}
+
+static void worker_park(struct exec_worker *w, struct task *until, bool forever)
+{
+	struct executor *e = w->exec;
+	uint64_t bit = (uint64_t)1 << w->id;
+
+	atomic_fetch_or(&e->idle_mask, bit);
+	if (w->searching) {
+		w->searching = false;
+		atomic_fetch_sub(&e->nsearching, 1);
+	}
+	uint64_t dl = timer_wheel_next_deadline(&e->wheel);
+	if (!any_work(e) && !worker_done(w, until, forever) &&
+	    (dl == UINT64_MAX || dl > e->plat.now_ns(e->plat.ctx))) {
+		stat_inc(&w->stats.parks, 1);
+		e->plat.park(e->plat.ctx, w->id, dl);
+	}
+	atomic_fetch_and(&e->idle_mask, ~bit);
+}
+
+static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
+{
+	for (;;) {
+		if (worker_done(w, until, forever))
+			break;
+		struct task *t = next_local(w);
+		if (!t)
+			t = search(w);
+		if (!t) {
+			worker_park(w, until, forever);
+			continue;
+		}
+		stat_inc(&w->stats.polls, 1);
+		w->in_poll = true;
+		bool again = task_run(t);
+		w->in_poll = false;
+		if (again)
+			exec_push_local(w, t);	/* self-woken: back of the queue */
+	}
+	end_search(w);
+}
+
+static void worker_enter(struct exec_worker *w, struct task *until, bool forever)
+{
+	struct executor *e = w->exec;
+	void *prev = NULL;
+	if (e->plat.current) {
+		prev = e->plat.current(e->plat.ctx);
+		e->plat.set_current(e->plat.ctx, w);
+	}
+	worker_loop(w, until, forever);
+	if (e->plat.current)
+		e->plat.set_current(e->plat.ctx, prev);
+}
+
+void exec_worker_run(struct executor *e, unsigned id, bool forever)
+{
+	EXEC_ASSERT(id < e->nworkers);
+	if (!forever)
+		atomic_fetch_add(&e->until_idle, 1);
+	worker_enter(&e->workers[id], NULL, forever);
+	if (!forever)
+		atomic_fetch_sub(&e->until_idle, 1);
+}
+
+void exec_run(struct executor *e)
+{
+	exec_worker_run(e, 0, false);
+}
+
+void exec_stop(struct executor *e)
+{
+	atomic_store(&e->stop, true);
+	for (unsigned i = 0; i < e->nworkers; i++)
+		e->plat.unpark(e->plat.ctx, i);
+}
+
+/* Safety: f and the task live on this stack frame, so return only when
+ * no reference but ours is left (a waker still held elsewhere would
+ * point into a dead frame: that is a bug in a leaf future). */
+void exec_block_on(struct executor *e, struct future *f)
+{
+	struct task t;
+	task_init_borrowed(&t, e, f, "block_on");
+	inject_push(&e->inject, &t);
+	worker_enter(&e->workers[0], &t, true);
+	/* A wake racing with completion may still hold a reference for a
+	 * moment (between its state change and its unref). */
+	for (unsigned long spins = 0; task_refcount(&t) > 1; spins++)
+		EXEC_ASSERT(spins < 100000000ul);
+	atomic_fetch_and(&t.state, ~(uint64_t)TASK_JOIN_INTEREST);
+}
+
+/* Called with no worker running. */
+void exec_shutdown(struct executor *e)
+{
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < e->nworkers; i++) {
+			ring_init(&e->workers[i].ring);
+			e->workers[i].lifo = NULL;
+		}
+		inject_init(&e->inject);
+		for (;;) {
+			unsigned long fl = spin_lock(&e->reg_lock);
+			struct task *t = e->reg_head;
+			spin_unlock(&e->reg_lock, fl);
+			if (!t)
+				break;
+			task_shutdown(t);
+		}
+	}
+}
+
+void exec_task_added(struct executor *e, struct task *t)
+{
+	unsigned long fl = spin_lock(&e->reg_lock);
+	t->reg_prev = NULL;
+	t->reg_next = e->reg_head;
+	if (e->reg_head)
+		e->reg_head->reg_prev = t;
+	e->reg_head = t;
+	spin_unlock(&e->reg_lock, fl);
+	atomic_fetch_add(&e->live, 1);
+}
+
+void exec_task_done(struct executor *e, struct task *t)
+{
+	unsigned long fl = spin_lock(&e->reg_lock);
+	if (t->reg_prev)
+		t->reg_prev->reg_next = t->reg_next;
+	else
+		e->reg_head = t->reg_next;
+	if (t->reg_next)
+		t->reg_next->reg_prev = t->reg_prev;
+	t->reg_prev = t->reg_next = NULL;
+	spin_unlock(&e->reg_lock, fl);
+	if (atomic_fetch_sub(&e->live, 1) == 1 && atomic_load(&e->until_idle))
+		exec_unpark_all(e);
+	/* block_on's task may have been stolen: its worker must notice. */
+	if (!t->src && exec_current(e) != &e->workers[0])
+		e->plat.unpark(e->plat.ctx, 0);
+}

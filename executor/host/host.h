@@ -1,0 +1,30 @@
+/* Host (Linux) platform for the executor: futex parking, threads, clock. */
+#ifndef EXECUTOR_HOST_HOST_H
+#define EXECUTOR_HOST_HOST_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "exec.h"
+
+/*
+ * One futex word per worker, a token as in Rust's thread::park:
+ * EMPTY -> PARKED (park sleeps) ; any -> NOTIFIED (unpark; futex wake only
+ * if it was PARKED) ; park consumes NOTIFIED and returns at once.
+ */
+struct host_platform {
+	struct exec_platform plat;
+	_Atomic uint32_t token[EXEC_MAX_WORKERS];
+	_Atomic uint64_t unparks, futex_wakes;
+};
+
+/* Fill hp->plat (ctx = hp). */
+void host_platform_init(struct host_platform *hp);
+
+uint64_t host_now_ns(void);
+
+/* Run workers 1..n-1 on new threads and worker 0 on the caller; return
+ * when all returned (forever == false: when no task is left). */
+void host_run_threads(struct executor *e, unsigned n, bool forever);
+
+#endif /* EXECUTOR_HOST_HOST_H */

@@ -1,0 +1,120 @@
+/* Async mutex: lock is a future, unlock hands the lock to the first waiter (FIFO). */
+#include "mutex.h"
+
+void mutex_init(struct mutex *m)
+{
+	spin_init(&m->lock);
+	m->locked = 0;
+	wait_list_init(&m->waiters);
+}
+
+bool mutex_try_lock(struct mutex *m)
+{
+	unsigned long flags = spin_lock(&m->lock);
+	bool ok = !m->locked;
+	m->locked = 1;
+	spin_unlock(&m->lock, flags);
+	return ok;
+}
+
+/* Caller holds m->lock and gives up ownership: pass it to the first
+ * waiter (returning its waker) or mark the mutex free. */
+static struct waker hand_over(struct mutex *m)
+{
+	struct waker w = WAKER_NONE;
+	struct waiter *next = wait_list_pop(&m->waiters);
+	if (next) {
+		next->granted = 1;
+		w = next->waker;
+		next->waker = WAKER_NONE;
+	} else {
+		m->locked = 0;
+	}
+	return w;
+}
+
+void mutex_unlock(struct mutex *m)
+{
+	unsigned long flags = spin_lock(&m->lock);
+	EXEC_ASSERT(m->locked);
+	struct waker w = hand_over(m);
+	spin_unlock(&m->lock, flags);
+	waker_wake(&w);
+}
+
+static enum poll mutex_lock_vpoll(struct future *f, struct context *cx)
+{
+	return mutex_lock_poll((struct mutex_lock *)f, cx);
+}
+
+static void mutex_lock_vdrop(struct future *f)
+{
+	mutex_lock_drop((struct mutex_lock *)f);
+}
+
+static const struct future_vtable mutex_lock_vtable = {
+	mutex_lock_vpoll, mutex_lock_vdrop
+};
+
+void mutex_lock_init(struct mutex_lock *l, struct mutex *m)
+{
+	l->base.vtable = &mutex_lock_vtable;
+	l->m = m;
+	waiter_init(&l->node);
+	l->owned = 0;
+}
+
+/* The mutex is free only when nobody waits (unlock hands over), so the
+ * free test alone keeps FIFO order. */
+enum poll mutex_lock_poll(struct mutex_lock *l, struct context *cx)
+{
+	struct mutex *m = l->m;
+	struct waker spare = WAKER_NONE;
+
+	for (;;) {
+		unsigned long flags = spin_lock(&m->lock);
+		bool ready = l->node.granted;
+		if (!ready && !l->node.queued && !m->locked) {
+			m->locked = 1;
+			ready = true;
+		}
+		if (ready) {
+			struct waker mine = l->node.waker;
+			l->node.waker = WAKER_NONE;
+			l->node.granted = 0;
+			l->owned = 1;
+			spin_unlock(&m->lock, flags);
+			waker_drop(&mine);
+			waker_drop(&spare);
+			return POLL_READY;
+		}
+		if (waiter_set_waker(&l->node.waker, cx->waker, &spare)) {
+			if (!l->node.queued)
+				wait_list_push(&m->waiters, &l->node);
+			spin_unlock(&m->lock, flags);
+			waker_drop(&spare);
+			return POLL_PENDING;
+		}
+		spin_unlock(&m->lock, flags);
+		spare = waker_clone(cx->waker);
+	}
+}
+
+void mutex_lock_drop(struct mutex_lock *l)
+{
+	struct mutex *m = l->m;
+	struct waker next = WAKER_NONE;
+
+	unsigned long flags = spin_lock(&m->lock);
+	if (l->node.queued)
+		wait_list_remove(&m->waiters, &l->node);
+	if (l->node.granted) {
+		l->node.granted = 0;
+		next = hand_over(m);
+	}
+	struct waker mine = l->node.waker;
+	l->node.waker = WAKER_NONE;
+	spin_unlock(&m->lock, flags);
+	waker_wake(&next);
+	waker_drop(&mine);
+}

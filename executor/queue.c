@@ -1,0 +1,155 @@
+/* Run queues: local ring (owner push/pop, steal-half) and the injection queue. */
+#include "platform.h"
+#include "queue.h"
+#include "task.h"
+
+#define RING_MASK (EXEC_RING_CAP - 1)
+
+void ring_init(struct exec_ring *r)
+{
+	atomic_init(&r->head, 0);
+	atomic_init(&r->tail, 0);
+	for (unsigned i = 0; i < EXEC_RING_CAP; i++)
+		atomic_init(&r->buf[i], NULL);
+}
+
+uint32_t ring_len(const struct exec_ring *r)
+{
+	struct exec_ring *m = (struct exec_ring *)r;
+	uint32_t h = atomic_load_explicit(&m->head, memory_order_seq_cst);
+	uint32_t t = atomic_load_explicit(&m->tail, memory_order_seq_cst);
+	return t - h;
+}
+
+bool ring_push(struct exec_ring *r, struct task *task)
+{
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	if (t - h >= EXEC_RING_CAP)
+		return false;
+	atomic_store_explicit(&r->buf[t & RING_MASK], task, memory_order_relaxed);
+	/* seq_cst: pairs with the parking re-check (see exec.c). */
+	atomic_store_explicit(&r->tail, t + 1, memory_order_seq_cst);
+	return true;
+}
+
+struct task *ring_pop(struct exec_ring *r)
+{
+	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
+	for (;;) {
+		if (h == t)
+			return NULL;
+		struct task *task = atomic_load_explicit(&r->buf[h & RING_MASK],
+		                                         memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1,
+		                memory_order_acq_rel, memory_order_acquire))
+			return task;
+	}
+}
+
+/* Safety: only dst's owner calls this, so dst's tail is ours to move. */
+struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
+{
+	uint32_t dt = atomic_load_explicit(&dst->tail, memory_order_relaxed);
+	uint32_t dh = atomic_load_explicit(&dst->head, memory_order_acquire);
+	uint32_t room = EXEC_RING_CAP - (dt - dh);
+	uint32_t h = atomic_load_explicit(&src->head, memory_order_acquire);
+	uint32_t n;
+	for (;;) {
+		uint32_t t = atomic_load_explicit(&src->tail, memory_order_acquire);
+		n = t - h;
+		if (n == 0 || n > EXEC_RING_CAP)
+			return NULL;	/* empty, or a torn read: give up */
+		n -= n / 2;
+		if (n > room)
+			n = room;
+		if (n == 0)
+			return NULL;
+		for (uint32_t i = 0; i < n; i++) {
+			struct task *task = atomic_load_explicit(
+			        &src->buf[(h + i) & RING_MASK], memory_order_relaxed);
+			atomic_store_explicit(&dst->buf[(dt + i) & RING_MASK], task,
+			                      memory_order_relaxed);
+		}
+		if (atomic_compare_exchange_weak_explicit(&src->head, &h, h + n,
+		                memory_order_acq_rel, memory_order_acquire))
+			break;
+	}
+	/* Run the last one now; publish the rest. */
+	n--;
+	struct task *run = atomic_load_explicit(&dst->buf[(dt + n) & RING_MASK],
+	                                        memory_order_relaxed);
+	if (n)
+		atomic_store_explicit(&dst->tail, dt + n, memory_order_release);
+	return run;
+}
+
+void inject_init(struct exec_inject *q)
+{
+	spin_init(&q->lock);
+	q->head = q->tail = NULL;
+	atomic_init(&q->len, 0);
+}
+
+/* Any context, including an interrupt handler. */
+void inject_push(struct exec_inject *q, struct task *t)
+{
+	t->next = NULL;
+	unsigned long fl = spin_lock(&q->lock);
+	if (q->tail)
+		q->tail->next = t;
+	else
+		q->head = t;
+	q->tail = t;
+	atomic_store_explicit(&q->len,
+	        atomic_load_explicit(&q->len, memory_order_relaxed) + 1,
+	        memory_order_seq_cst);
+	spin_unlock(&q->lock, fl);
+}
+
+struct task *inject_pop(struct exec_inject *q)
+{
+	if (inject_empty(q))
+		return NULL;
+	unsigned long fl = spin_lock(&q->lock);
+	struct task *t = q->head;
+	if (t) {
+		q->head = t->next;
+		if (!q->head)
+			q->tail = NULL;
+		t->next = NULL;
+		atomic_store_explicit(&q->len,
+		        atomic_load_explicit(&q->len, memory_order_relaxed) - 1,
+		        memory_order_release);
+	}
+	spin_unlock(&q->lock, fl);
+	return t;
+}
+
+struct task *inject_pop_batch(struct exec_inject *q, struct exec_ring *r,
+                              unsigned max)
+{
+	if (inject_empty(q))
+		return NULL;
+	unsigned long fl = spin_lock(&q->lock);
+	struct task *first = q->head;
+	size_t n = 0;
+	if (first) {
+		struct task *t = first->next;
+		n = 1;
+		while (t && n < max && ring_push(r, t)) {
+			t = t->next;
+			n++;
+		}
+		q->head = t;
+		if (!t)
+			q->tail = NULL;
+		first->next = NULL;
+		atomic_store_explicit(&q->len,
+		        atomic_load_explicit(&q->len, memory_order_relaxed) - n,
+		        memory_order_release);
+	}
+	spin_unlock(&q->lock, fl);
+	return first;
+}

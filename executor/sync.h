@@ -1,0 +1,157 @@
+/* Shared parts of the sync primitives: result codes, intrusive FIFO waiters, wake batches. */
+#ifndef EXECUTOR_SYNC_H
+#define EXECUTOR_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "future.h"
+#include "spin.h"
+
+/*
+ * Every primitive (oneshot, mpsc, mutex, semaphore, notify) follows the
+ * same rules, so they work with any waker and from trap handlers:
+ *
+ *  - State lives behind one struct spin (interrupts masked while held).
+ *  - A waiting future embeds a struct waiter (no allocation) and links it
+ *    into the primitive's FIFO wait_list the first time it must wait.
+ *  - No waker vtable function runs with the lock held.  A poll that needs
+ *    a new clone drops the lock, clones, retakes it and looks again
+ *    (waiter_set_waker); the waking side moves wakers out under the lock
+ *    and wakes them after unlocking (struct wake_batch when there can be
+ *    many).
+ *  - Whatever a waiter is handed while it is not looking (a lock, permits,
+ *    a channel slot, a notification) is recorded in waiter.granted, so
+ *    the waiter's drop function can pass it on: dropping a future never
+ *    loses a wake-up or leaks a resource (cancel-safety).
+ */
+enum sync_result {
+	SYNC_OK = 0,
+	SYNC_CLOSED = 1,     /* the other side is gone or the channel closed */
+	SYNC_FULL = 2,       /* try_send: no room */
+	SYNC_EMPTY = 3,      /* try_recv: nothing yet */
+};
+
+struct waiter {
+	struct waiter *next, *prev;
+	struct waker waker;
+	uint8_t queued;      /* linked into a wait_list */
+	uint8_t granted;     /* nonzero: what we waited for was handed over */
+};
+
+struct wait_list {
+	struct waiter *head, *tail;
+};
+
+static inline void waiter_init(struct waiter *w)
+{
+	w->next = w->prev = NULL;
+	w->waker = WAKER_NONE;
+	w->queued = 0;
+	w->granted = 0;
+}
+
+static inline void wait_list_init(struct wait_list *l)
+{
+	l->head = l->tail = NULL;
+}
+
+static inline bool wait_list_empty(const struct wait_list *l)
+{
+	return l->head == NULL;
+}
+
+/* Caller holds the owner's lock.  Precondition: !w->queued. */
+static inline void wait_list_push(struct wait_list *l, struct waiter *w)
+{
+	w->next = NULL;
+	w->prev = l->tail;
+	if (l->tail)
+		l->tail->next = w;
+	else
+		l->head = w;
+	l->tail = w;
+	w->queued = 1;
+}
+
+/* Caller holds the owner's lock.  O(1).  Precondition: w->queued. */
+static inline void wait_list_remove(struct wait_list *l, struct waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		l->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		l->tail = w->prev;
+	w->next = w->prev = NULL;
+	w->queued = 0;
+}
+
+/* Caller holds the owner's lock.  Returns NULL if empty. */
+static inline struct waiter *wait_list_pop(struct wait_list *l)
+{
+	struct waiter *w = l->head;
+	if (w)
+		wait_list_remove(l, w);
+	return w;
+}
+
+/*
+ * Caller holds the lock.  Makes *slot a waker for the same target as
+ * `want`.  Returns true when done: nothing to change, or *spare (a clone
+ * made earlier, outside the lock) was installed and *spare now holds the
+ * waker it replaced.  Returns false when a clone is needed: the caller
+ * unlocks, sets *spare = waker_clone(want), relocks, re-checks its state
+ * (it may have changed) and calls again.  In every case the caller drops
+ * *spare after unlocking (waker_drop is a no-op on WAKER_NONE).
+ */
+static inline bool waiter_set_waker(struct waker *slot, const struct waker *want,
+                                    struct waker *spare)
+{
+	if (!waker_is_none(slot) && waker_will_wake(slot, want))
+		return true;
+	if (waker_is_none(spare))
+		return false;
+	struct waker old = *slot;
+	*slot = *spare;
+	*spare = old;
+	return true;
+}
+
+/* Wakers moved out under a lock, woken after it is dropped.  Kept small:
+ * it lives on the stack of whoever wakes, maybe a trap handler. */
+#define WAKE_BATCH 8
+
+struct wake_batch {
+	unsigned n;
+	struct waker w[WAKE_BATCH];
+};
+
+static inline void wake_batch_init(struct wake_batch *b)
+{
+	b->n = 0;
+}
+
+/* Caller holds the lock; moves *w into the batch (leaving WAKER_NONE).
+ * Returns true when the batch is full: unlock, wake_batch_run, relock. */
+static inline bool wake_batch_add(struct wake_batch *b, struct waker *w)
+{
+	if (waker_is_none(w))
+		return false;
+	b->w[b->n++] = *w;
+	*w = WAKER_NONE;
+	return b->n == WAKE_BATCH;
+}
+
+/* Caller does not hold the lock. */
+static inline void wake_batch_run(struct wake_batch *b)
+{
+	for (unsigned i = 0; i < b->n; i++)
+		waker_wake(&b->w[i]);
+	b->n = 0;
+}
+
+#endif /* EXECUTOR_SYNC_H */

@@ -1,0 +1,283 @@
+/* Tasks: a spawned future with its state word, storage, waker and join handle. */
+#ifndef EXECUTOR_TASK_H
+#define EXECUTOR_TASK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "future.h"
+#include "spin.h"
+
+struct executor;
+struct task;
+
+/*
+ * Memory layout of one task (one allocation, hot first, cold last):
+ *
+ *   +-------------------------------+  struct task (header)
+ *   | state word (flags + refcount) |  touched by every wake and poll
+ *   | queue link, storage, exec     |
+ *   | metrics, registry links, name |
+ *   +-------------------------------+  core: task_future(t)
+ *   | the future (copied at spawn)  |
+ *   | its output (copied on Ready)  |
+ *   +-------------------------------+  trailer: struct task_trailer
+ *   | join waker + its lock         |  touched once per join
+ *   +-------------------------------+
+ *
+ * State word: low byte flags, the rest a reference count (TASK_REF_ONE).
+ *
+ *   SCHEDULED     in a run queue, or woken while RUNNING (poll again)
+ *   RUNNING       a worker is inside the future's poll
+ *   COMPLETE      the future finished or was dropped; output readable
+ *   CANCELLED     abort requested; with COMPLETE: the result is "cancelled"
+ *   JOIN_INTEREST a join handle is alive
+ *   JOIN_WAKER    the trailer holds the joiner's waker
+ *
+ * References: one for the executor (held from spawn until the task is
+ * complete), one for the join handle, one per waker clone.  A queue entry
+ * needs none: a task is only queued while it is not complete, and then
+ * the executor's reference keeps it alive.  The storage goes back to its
+ * pool or allocator when the count reaches 0 (task_unref).
+ *
+ * Lifecycle (numbers are referred to in task.c):
+ *
+ *                 (1) task_spawn
+ *                       |
+ *                       v
+ *     +-------->  [SCHEDULED]  <----------------------------+
+ *     |                 |                                   |
+ *     |                 | (2) task_run: SCHEDULED->RUNNING  |
+ *     |                 v                                   |
+ *     |            [RUNNING] --(3) task_wake: +SCHEDULED----+ (requeued by
+ *     |              |   |  \                                  task_run at
+ *     |  (4) task_run|   |   \ (6) task_run: Ready             the back)
+ *     |  Pending     |   |    \    or CANCELLED seen
+ *     |              v   |     v
+ *     |          [IDLE]  |   [COMPLETE] --(8) task_complete wakes the
+ *     |              |   |      ^              join waker
+ *     +--------------+   |      |
+ *  (5) task_wake or      +------+ (7) task_run on a CANCELLED task:
+ *      join_handle_abort              drops the future (its safe point)
+ *
+ *   (9)  join_handle_abort: +CANCELLED (and +SCHEDULED if IDLE, 5)
+ *   (10) join_handle_poll: stores the waker in the trailer, then
+ *        +JOIN_WAKER by CAS unless COMPLETE; once COMPLETE, reads output
+ *   (11) join_handle_detach / drop: -JOIN_INTEREST -JOIN_WAKER, unref
+ *   (12) task_unref: count 0 -> storage released (pool slot returned)
+ *
+ * Join waker hand-over: the slot belongs to the joiner while JOIN_WAKER
+ * is clear (first registration needs no lock).  Once it is set, the slot
+ * is shared with task_complete, which (8) takes the waker and clears
+ * JOIN_WAKER under the trailer lock; the joiner replaces it, or detach
+ * drops it, under the same lock.  So "JOIN_WAKER clear and the task not
+ * new" means COMPLETE, and no waker is ever woken twice or leaked.
+ *
+ * Waking a COMPLETE task, waking a SCHEDULED one, or dropping a waker
+ * after completion only touches the count: harmless by construction.
+ */
+#define TASK_SCHEDULED     (1u << 0)
+#define TASK_RUNNING       (1u << 1)
+#define TASK_COMPLETE      (1u << 2)
+#define TASK_CANCELLED     (1u << 3)
+#define TASK_JOIN_INTEREST (1u << 4)
+#define TASK_JOIN_WAKER    (1u << 5)
+#define TASK_REF_SHIFT     8
+#define TASK_REF_ONE       ((uint64_t)1 << TASK_REF_SHIFT)
+#define TASK_FLAGS_MASK    (TASK_REF_ONE - 1)
+
+/*
+ * Where task memory comes from: a pool (task_pool_src) or an allocator
+ * hook the environment supplies.  alloc returns NULL when out of memory;
+ * spawn then fails with TASK_ENOMEM.  Both may be called from any worker
+ * (free also from an interrupt handler dropping the last waker), so they
+ * must be thread- and interrupt-safe.  This is the task's storage vtable.
+ */
+struct task_src {
+	void *(*alloc)(struct task_src *src, size_t size);
+	void (*free)(struct task_src *src, void *p, size_t size);
+};
+
+struct task_trailer {
+	struct spin lock;		/* protects join_waker */
+	struct waker join_waker;
+};
+
+struct task {
+	/* hot: every wake and poll */
+	_Atomic uint64_t state;
+	struct task *next;		/* injection queue link */
+	struct executor *exec;
+	struct future *future;		/* the core's future */
+	/* warm: spawn, completion, join */
+	struct task_src *src;		/* NULL: not ours to free */
+	uint32_t size;			/* bytes of the whole allocation */
+	uint32_t out_off;		/* output area, from the task */
+	uint32_t out_src;		/* output inside the future */
+	uint32_t out_size;
+	uint32_t trailer_off;
+	/* metrics (relaxed atomics: printed from other threads) */
+	_Atomic uint32_t polls;
+	_Atomic uint32_t wakes;
+	_Atomic uint64_t poll_ns;
+	const char *name;
+	struct task *reg_prev, *reg_next;	/* live-task registry */
+};
+
+/* Core and trailer offsets: 16-byte aligned core, 8-byte aligned parts. */
+#define TASK_ALIGN_UP(x, a)   (((x) + (a) - 1) & ~(size_t)((a) - 1))
+#define TASK_CORE_OFF         TASK_ALIGN_UP(sizeof(struct task), 16)
+#define TASK_OUT_OFF(fs)      (TASK_CORE_OFF + TASK_ALIGN_UP((size_t)(fs), 8))
+#define TASK_TRAILER_OFF(fs, os) (TASK_OUT_OFF(fs) + TASK_ALIGN_UP((size_t)(os), 8))
+/* Bytes of one task whose future is fs bytes and output os bytes. */
+#define TASK_SIZE(fs, os) \
+	TASK_ALIGN_UP(TASK_TRAILER_OFF(fs, os) + sizeof(struct task_trailer), 16)
+
+/* What to spawn.  The future is copied into the task (it must not have
+ * been polled yet); on Ready, out_size bytes at out_off inside it are
+ * copied to the task's output area for the joiner. */
+struct task_desc {
+	const char *name;
+	const struct future *future;
+	size_t future_size;
+	size_t out_off;
+	size_t out_size;
+};
+
+/* TASK_DESC(my_future_struct, out_field, "name"): sizes from the types. */
+#define TASK_DESC(fut, out_member, nm) \
+	((struct task_desc){ (nm), (const struct future *)&(fut), sizeof(fut), \
+	  offsetof(__typeof__(fut), out_member), sizeof((fut).out_member) })
+/* For a future with no output. */
+#define TASK_DESC_VOID(fut, nm) \
+	((struct task_desc){ (nm), (const struct future *)&(fut), sizeof(fut), 0, 0 })
+
+/* ---- Static pools -------------------------------------------------------
+ *
+ *   TASK_POOL(net_pool, struct rx_loop, int, 16);
+ *   task_spawn(exec, &net_pool.src, &desc, &jh);
+ *
+ * Declares a pool of `count` slots, each big enough for a future of type
+ * future_type and an output of output_type, in static storage: no heap,
+ * no init call.  Slots are handed out lazily, then recycled through a free
+ * list under a spin lock (so a free from an interrupt handler is safe).
+ */
+struct task_pool {
+	struct task_src src;		/* first: &pool->src is the source */
+	struct spin lock;
+	unsigned char *mem;
+	size_t slot_size;
+	size_t count;
+	size_t fresh;			/* slots never handed out start here */
+	void *free_list;
+	size_t in_use, high_water;
+	size_t fail_count;		/* allocations refused (exhausted) */
+};
+
+void *task_pool_alloc(struct task_src *src, size_t size);
+void task_pool_free(struct task_src *src, void *p, size_t size);
+
+#define TASK_POOL_INIT(mem_, slot_size_, count_) \
+	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
+	  (slot_size_), (count_), 0, NULL, 0, 0, 0 }
+
+#define TASK_POOL(name, future_type, output_type, count) \
+	static _Alignas(16) unsigned char name##_mem[(count)] \
+		[TASK_SIZE(sizeof(future_type), sizeof(output_type))]; \
+	static struct task_pool name = TASK_POOL_INIT(name##_mem, \
+		TASK_SIZE(sizeof(future_type), sizeof(output_type)), (count))
+
+/* ---- Join handles -------------------------------------------------------*/
+
+enum join_result {
+	JOIN_PENDING = 0,
+	JOIN_OK,
+	JOIN_CANCELLED,
+};
+
+/* A future that resolves to the task's result.  Awaiting it copies the
+ * output to `out` (set it before the first poll; NULL discards it). */
+struct join_handle {
+	struct future base;
+	struct task *task;		/* NULL: detached or consumed */
+	void *out;
+	enum join_result result;
+};
+
+/* The handle's base.vtable: awaiting it through future_poll works, and
+ * dropping it (future_drop) detaches. */
+extern const struct future_vtable join_handle_future_vtable;
+
+enum task_err {
+	TASK_OK = 0,
+	TASK_ENOMEM = -1,		/* the source had no memory */
+	TASK_ETOOBIG = -2,		/* the future or output does not fit */
+};
+
+/* Spawn desc on exec with storage from src.  On success fills *jh (pass
+ * NULL to spawn detached) and schedules the task.  Callable from any
+ * thread and from a task; not from an interrupt handler (the registry
+ * lock masks interrupts, so it is safe, but spawning is not a wake). */
+int task_spawn(struct executor *exec, struct task_src *src,
+               const struct task_desc *desc, struct join_handle *jh);
+
+/* Poll a join handle: POLL_READY once the task completed or was
+ * cancelled (jh->result says which; output copied to jh->out).  After
+ * Ready the handle is consumed (it released its reference). */
+enum poll join_handle_poll(struct join_handle *jh, struct context *cx);
+
+/* Give up interest in the result; the task keeps running.  Idempotent. */
+void join_handle_detach(struct join_handle *jh);
+
+/* Ask the task to stop: its future is dropped (drop function called) the
+ * next time it is not being polled, and a joiner sees JOIN_CANCELLED.
+ * A task that already completed keeps its output.  The handle stays
+ * joinable. */
+void join_handle_abort(struct join_handle *jh);
+
+/* ---- For the executor (exec.c) and tests ---------------------------------*/
+
+/* The one waker vtable of this executor; waker data is the task. */
+extern const struct raw_waker_vtable task_waker_vtable;
+
+/* True if w is one of our wakers (vtable address comparison). */
+static inline bool task_waker_is_ours(const struct waker *w)
+{
+	return w->raw.vtable == &task_waker_vtable;
+}
+
+/* Prepare a task whose future lives elsewhere (exec_block_on's task on
+ * the caller's stack): one reference for the executor, one for the
+ * caller, SCHEDULED.  The caller schedules it. */
+void task_init_borrowed(struct task *t, struct executor *exec,
+                        struct future *f, const char *name);
+
+/* (2)-(7): poll t once.  Caller: a worker that popped t from a queue.
+ * Returns true if t was woken during the poll and must be queued again
+ * (at the back: that is the self-wake budget). */
+bool task_run(struct task *t);
+
+/* Drop the future of a task that will never be polled again (executor
+ * shutdown); completes it as cancelled.  Caller owns it: not queued, not
+ * running. */
+void task_shutdown(struct task *t);
+
+/* (5) wake without consuming a reference (wake_by_ref). */
+void task_wake(struct task *t);
+
+void task_ref(struct task *t);
+void task_unref(struct task *t);
+
+static inline uint64_t task_state(const struct task *t)
+{
+	return atomic_load_explicit(&((struct task *)t)->state, memory_order_acquire);
+}
+
+static inline unsigned task_refcount(const struct task *t)
+{
+	return (unsigned)(task_state(t) >> TASK_REF_SHIFT);
+}
+
+#endif /* EXECUTOR_TASK_H */

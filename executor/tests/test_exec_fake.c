@@ -1,0 +1,167 @@
+/* The recording fake platform and test futures used by test_exec*.c / test_task*.c. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test.h"
+#include "test_exec_fake.h"
+
+struct fx fx;
+int fx_live_allocs;
+
+void fx_trace(const char *fmt, ...)
+{
+	va_list ap;
+	if (fx.len && fx.len < sizeof(fx.trace) - 1)
+		fx.trace[fx.len++] = ' ';
+	va_start(ap, fmt);
+	int n = vsnprintf(fx.trace + fx.len, sizeof(fx.trace) - fx.len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		fx.len += (size_t)n;
+	if (fx.len >= sizeof(fx.trace))
+		fx.len = sizeof(fx.trace) - 1;
+}
+
+const char *fx_get(void)
+{
+	return fx.trace;
+}
+
+static uint64_t fx_now(void *ctx)
+{
+	(void)ctx;
+	return fx.now;
+}
+
+static void fx_park(void *ctx, unsigned w, uint64_t dl)
+{
+	(void)ctx;
+	if (dl == UINT64_MAX)
+		fx_trace("park(%u,inf)", w);
+	else
+		fx_trace("park(%u,%llu)", w, (unsigned long long)dl);
+	if (dl != UINT64_MAX && dl > fx.now)
+		fx.now = dl;
+	if (fx.on_park) {
+		void (*fn)(unsigned) = fx.on_park;
+		fx.on_park = NULL;	/* one event per arming */
+		fx.in_irq = true;
+		fn(w);
+		fx.in_irq = false;
+	} else if (dl == UINT64_MAX && ++fx.idle_parks > 3) {
+		fprintf(stderr, "fake platform: parked forever; trace: %s\n", fx.trace);
+		abort();
+	}
+}
+
+static void fx_unpark(void *ctx, unsigned w)
+{
+	(void)ctx;
+	if (fx.trace_unpark)
+		fx_trace("unpark(%u)", w);
+}
+
+static _Thread_local void *fx_cur;
+
+static void *fx_current(void *ctx)
+{
+	(void)ctx;
+	return fx.in_irq ? NULL : fx_cur;
+}
+
+static void fx_set_current(void *ctx, void *w)
+{
+	(void)ctx;
+	fx_cur = w;
+}
+
+void fx_init(struct executor *e, unsigned nworkers, unsigned flags)
+{
+	memset(&fx, 0, sizeof(fx));
+	fx.now = 1000;
+	fx.trace_unpark = true;
+	fx.plat.now_ns = fx_now;
+	fx.plat.park = fx_park;
+	fx.plat.unpark = fx_unpark;
+	fx.plat.current = fx_current;
+	fx.plat.set_current = fx_set_current;
+	fx.e = e;
+	exec_init(e, &fx.plat, nworkers, flags);
+}
+
+static enum poll fx_fut_poll(struct future *base, struct context *cx)
+{
+	struct fx_fut *f = (struct fx_fut *)base;
+	fx_trace("poll %s", f->name);
+	f->polls++;
+	if (f->wake_other)
+		fx_fut_wake(f->wake_other);
+	if (f->pends-- <= 0) {
+		waker_drop(&f->w);	/* a finished future keeps no waker */
+		if (f->wake_other)
+			f->wake_other->wake_other = NULL;	/* we are gone */
+		return POLL_READY;
+	}
+	if (f->yield)
+		waker_wake_by_ref(cx->waker);
+	else
+		waker_register(&f->w, cx->waker);
+	return POLL_PENDING;
+}
+
+static void fx_fut_drop(struct future *base)
+{
+	struct fx_fut *f = (struct fx_fut *)base;
+	fx_trace("drop %s", f->name);
+	waker_drop(&f->w);
+}
+
+static const struct future_vtable fx_fut_vtable = { fx_fut_poll, fx_fut_drop };
+
+void fx_fut_init(struct fx_fut *f, const char *name, int pends, int out)
+{
+	memset(f, 0, sizeof(*f));
+	f->base.vtable = &fx_fut_vtable;
+	f->name = name;
+	f->pends = pends;
+	f->out = out;
+	f->w = WAKER_NONE;
+}
+
+void fx_fut_wake(struct fx_fut *f)
+{
+	if (!waker_is_none(&f->w))
+		fx_trace("wake %s", f->name);
+	waker_wake(&f->w);
+}
+
+static void *fx_alloc(struct task_src *src, size_t size)
+{
+	(void)src;
+	fx_live_allocs++;
+	return malloc(size);
+}
+
+static void fx_free(struct task_src *src, void *p, size_t size)
+{
+	(void)src;
+	(void)size;
+	fx_live_allocs--;
+	free(p);
+}
+
+struct task_src fx_src = { fx_alloc, fx_free };
+
+struct fx_fut *fx_spawn(struct executor *e, const struct fx_fut *f,
+                        struct join_handle *jh)
+{
+	struct task_desc d = TASK_DESC(*f, out, f->name);
+	if (task_spawn(e, &fx_src, &d, jh) != TASK_OK)
+		return NULL;
+	/* The task's copy sits at the core offset; find it via the handle or
+	 * by the registry head (the newest task). */
+	struct task *t = e->reg_head;
+	return (struct fx_fut *)t->future;
+}

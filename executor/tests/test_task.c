@@ -1,0 +1,301 @@
+/* Task tests: join handles, outputs, abort, pools and allocator failure. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec.h"
+#include "task.h"
+#include "test.h"
+#include "test_exec_fake.h"
+
+static struct executor ex;
+
+/* An async parent: spawns a child, optionally aborts it, joins it. */
+struct parent {
+	struct future base;
+	int state;
+	struct fx_fut child;
+	struct fx_fut *tchild;
+	struct join_handle jh;
+	int got;
+	int spawn_rc;
+	enum join_result res;
+	int abort_when;		/* 0 never, 1 before the first join poll,
+				 * 2 after one yield, 3 after the child ended */
+};
+
+static enum poll parent_poll(struct future *f, struct context *cx)
+{
+	struct parent *p = (struct parent *)f;
+	ASYNC_BEGIN(p);
+	fx_trace("parent");
+	p->jh.out = &p->got;
+	p->tchild = fx_spawn(&ex, &p->child, &p->jh);
+	if (!p->tchild)
+		ASYNC_RETURN(p);
+	if (p->abort_when == 1)
+		join_handle_abort(&p->jh);
+	if (p->abort_when >= 2) {
+		YIELD(p, cx);
+		fx_trace("parent");
+	}
+	if (p->abort_when == 3) {
+		YIELD(p, cx);
+		fx_trace("parent");
+	}
+	if (p->abort_when >= 2)
+		join_handle_abort(&p->jh);
+	AWAIT(p, join_handle_poll(&p->jh, cx));
+	fx_trace("joined %d", p->jh.result == JOIN_OK ? p->got : -1);
+	p->res = p->jh.result;
+	ASYNC_END(p);
+}
+
+static void parent_drop(struct future *f)
+{
+	join_handle_detach(&((struct parent *)f)->jh);
+}
+
+static const struct future_vtable parent_vt = { parent_poll, parent_drop };
+
+static void parent_init(struct parent *p, int child_pends, int out, int abort_when)
+{
+	memset(p, 0, sizeof(*p));
+	p->base.vtable = &parent_vt;
+	fx_fut_init(&p->child, "C", child_pends, out);
+	p->abort_when = abort_when;
+}
+
+TEST(task_join_gets_output_through_block_on)
+{
+	struct parent p;
+	fx_init(&ex, 1, 0);
+	parent_init(&p, 0, 42, 0);
+	exec_block_on(&ex, &p.base);
+	/* The child's completion wakes the parent into the LIFO slot. */
+	CHECK_STR(fx_get(), "parent poll C joined 42");
+	CHECK_EQ(p.res, JOIN_OK);
+	CHECK_EQ(p.got, 42);
+	CHECK_EQ(fx_live_allocs, 0);
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+}
+
+TEST(task_join_waits_for_pending_child)
+{
+	struct parent p;
+	fx_init(&ex, 1, 0);
+	parent_init(&p, 2, 7, 0);
+	p.child.yield = true;
+	exec_block_on(&ex, &p.base);
+	CHECK_STR(fx_get(), "parent poll C poll C poll C joined 7");
+	CHECK_EQ(p.got, 7);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* Abort before the child ever ran: its future is dropped unpolled. */
+TEST(task_abort_before_first_poll)
+{
+	struct parent p;
+	fx_init(&ex, 1, 0);
+	parent_init(&p, 5, 7, 1);
+	exec_block_on(&ex, &p.base);
+	CHECK_STR(fx_get(), "parent drop C joined -1");
+	CHECK_EQ(p.res, JOIN_CANCELLED);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* Abort an idle child (waiting on a waker): dropped at its safe point,
+ * and the waker it stored is released by its drop. */
+TEST(task_abort_idle_task_drops_future)
+{
+	struct parent p;
+	fx_init(&ex, 1, 0);
+	parent_init(&p, 100, 7, 2);
+	exec_block_on(&ex, &p.base);
+	CHECK_STR(fx_get(), "parent poll C parent drop C joined -1");
+	CHECK_EQ(p.res, JOIN_CANCELLED);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* Abort after completion: the output stays. */
+TEST(task_abort_after_completion_keeps_output)
+{
+	struct parent p;
+	fx_init(&ex, 1, 0);
+	parent_init(&p, 0, 9, 3);
+	exec_block_on(&ex, &p.base);
+	CHECK_STR(fx_get(), "parent poll C parent parent joined 9");
+	CHECK_EQ(p.res, JOIN_OK);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* A task aborted while it is being polled is dropped right after that
+ * poll returns (not during it). */
+static struct join_handle self_jh;
+struct selfabort {
+	struct future base;
+	int polls;
+};
+
+static enum poll selfabort_poll(struct future *f, struct context *cx)
+{
+	struct selfabort *s = (struct selfabort *)f;
+	(void)cx;
+	fx_trace("poll S");
+	s->polls++;
+	join_handle_abort(&self_jh);
+	fx_trace("abort");
+	return POLL_PENDING;
+}
+
+static void selfabort_drop(struct future *f)
+{
+	(void)f;
+	fx_trace("drop S");
+}
+
+static const struct future_vtable selfabort_vt = { selfabort_poll, selfabort_drop };
+
+TEST(task_abort_while_running_drops_after_poll)
+{
+	struct selfabort s = { { &selfabort_vt }, 0 };
+	fx_init(&ex, 1, 0);
+	struct task_desc d = TASK_DESC(s, polls, "S");
+	int out = -5;
+	self_jh.out = &out;
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, &self_jh), TASK_OK);
+	exec_run(&ex);
+	CHECK_STR(fx_get(), "poll S abort drop S");
+	CHECK_EQ(join_handle_poll(&self_jh, &(struct context){ waker_noop() }),
+	         POLL_READY);
+	CHECK_EQ(self_jh.result, JOIN_CANCELLED);
+	CHECK_EQ(out, -5);	/* no output copied */
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+TASK_POOL(pool2, struct fx_fut, int, 2);
+
+TEST(task_pool_exhaustion_and_reuse)
+{
+	struct fx_fut f;
+	struct join_handle h[3];
+	fx_init(&ex, 1, 0);
+	fx_fut_init(&f, "P", 0, 1);
+	struct task_desc d = TASK_DESC(f, out, "P");
+	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h[0]), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h[1]), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h[2]), TASK_ENOMEM);
+	CHECK(h[2].task == NULL);
+	CHECK_EQ(pool2.in_use, 2);
+	CHECK_EQ(pool2.fail_count, 1);
+	exec_run(&ex);
+	/* Complete, but the handles still hold the slots. */
+	CHECK_EQ(pool2.in_use, 2);
+	join_handle_detach(&h[0]);
+	CHECK_EQ(pool2.in_use, 1);
+	int out = 0;
+	h[1].out = &out;
+	CHECK_EQ(join_handle_poll(&h[1], &(struct context){ waker_noop() }), POLL_READY);
+	CHECK_EQ(out, 1);
+	CHECK_EQ(pool2.in_use, 0);
+	join_handle_detach(&h[1]);	/* idempotent */
+	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, NULL), TASK_OK);
+	CHECK_EQ(pool2.in_use, 1);
+	exec_run(&ex);
+	CHECK_EQ(pool2.in_use, 0);
+	CHECK_EQ(pool2.high_water, 2);
+}
+
+TASK_POOL(tiny_pool, char, char, 4);
+
+TEST(task_pool_rejects_future_too_big)
+{
+	struct fx_fut f;
+	fx_init(&ex, 1, 0);
+	fx_fut_init(&f, "P", 0, 1);
+	struct task_desc d = TASK_DESC(f, out, "P");
+	CHECK_EQ(task_spawn(&ex, &tiny_pool.src, &d, NULL), TASK_ENOMEM);
+	CHECK_EQ(tiny_pool.in_use, 0);
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+}
+
+/* An allocator hook that fails on demand (fault injection). */
+static int hook_fail_next, hook_allocs;
+static void *hook_alloc(struct task_src *src, size_t size)
+{
+	(void)src;
+	if (hook_fail_next) {
+		hook_fail_next = 0;
+		return NULL;
+	}
+	hook_allocs++;
+	return malloc(size);
+}
+
+static void hook_free(struct task_src *src, void *p, size_t size)
+{
+	(void)src;
+	(void)size;
+	hook_allocs--;
+	free(p);
+}
+
+static struct task_src hook_src = { hook_alloc, hook_free };
+
+TEST(task_allocator_hook_failure)
+{
+	struct fx_fut f;
+	struct join_handle jh;
+	fx_init(&ex, 1, 0);
+	fx_fut_init(&f, "H", 0, 3);
+	struct task_desc d = TASK_DESC(f, out, "H");
+	hook_fail_next = 1;
+	CHECK_EQ(task_spawn(&ex, &hook_src, &d, &jh), TASK_ENOMEM);
+	CHECK(jh.task == NULL);
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+	CHECK_EQ(hook_allocs, 0);
+	CHECK_EQ(task_spawn(&ex, &hook_src, &d, &jh), TASK_OK);
+	CHECK_EQ(hook_allocs, 1);
+	exec_run(&ex);
+	CHECK_STR(fx_get(), "poll H");
+	join_handle_detach(&jh);
+	CHECK_EQ(hook_allocs, 0);
+}
+
+TEST(task_size_of_trivial_future)
+{
+	struct trivial { struct future base; } t;
+	(void)t;
+	size_t sz = TASK_SIZE(sizeof(struct trivial), 0);
+	/* header + 8-byte future + trailer, 16-aligned */
+	CHECK(sz <= 160);
+	CHECK_EQ(sz % 16, 0);
+	CHECK_EQ(TASK_CORE_OFF % 16, 0);
+}
+
+/* Shutdown drops never-finished tasks so their storage returns. */
+static void stop_on_park(unsigned w)
+{
+	(void)w;
+	exec_stop(fx.e);
+}
+
+TEST(task_shutdown_drops_pending_tasks)
+{
+	struct fx_fut a;
+	struct join_handle jh;
+	fx_init(&ex, 1, 0);
+	fx.trace_unpark = false;
+	fx_fut_init(&a, "A", 100, 0);
+	jh.out = NULL;
+	fx_spawn(&ex, &a, &jh);
+	fx.on_park = stop_on_park;
+	exec_run(&ex);
+	CHECK_EQ(exec_live_tasks(&ex), 1);
+	CHECK_EQ(fx_live_allocs, 1);
+	exec_shutdown(&ex);
+	CHECK_STR(fx_get(), "poll A park(0,inf) drop A");
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+	CHECK_EQ(join_handle_poll(&jh, &(struct context){ waker_noop() }), POLL_READY);
+	CHECK_EQ(jh.result, JOIN_CANCELLED);
+	CHECK_EQ(fx_live_allocs, 0);
+}

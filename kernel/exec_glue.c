@@ -1,0 +1,19 @@
+/* The kernel's link-time hooks for executor/: interrupt masking and asserts. */
+#include "arch/arch.h"
+#include "executor/platform.h"
+#include "kernel/panic.h"
+
+unsigned long exec_irq_save(void)
+{
+	return arch_irq_save();
+}
+
+void exec_irq_restore(unsigned long flags)
+{
+	arch_irq_restore(flags);
+}
+
+_Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
+{
+	panic("executor assertion failed: %s (%s:%d)", expr, file, line);
+}

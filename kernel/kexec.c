@@ -1,0 +1,144 @@
+/* The kernel's executor platform: time, park in WFI, unpark by token and IPI. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kernel/console.h"
+#include "kernel/kexec.h"
+#include "kernel/ktimer.h"
+
+struct executor kexec;
+struct hart_stats hart_stats[SMP_MAX];
+
+#define SMALL_SLOT TASK_SIZE(KTASK_SMALL_MAX, 0)
+#define LARGE_SLOT TASK_SIZE(KTASK_LARGE_MAX, 0)
+static _Alignas(16) unsigned char small_mem[KTASK_SMALL_COUNT][SMALL_SLOT];
+static _Alignas(16) unsigned char large_mem[KTASK_LARGE_COUNT][LARGE_SLOT];
+struct task_pool ktask_small = TASK_POOL_INIT(small_mem, SMALL_SLOT, KTASK_SMALL_COUNT);
+struct task_pool ktask_large = TASK_POOL_INIT(large_mem, LARGE_SLOT, KTASK_LARGE_COUNT);
+
+/* Per hart: the unpark token, and whether a park is in progress. */
+static atomic_uint token[SMP_MAX];
+static _Thread_local void *current_worker;
+static _Thread_local unsigned trap_depth;
+static _Thread_local int parked;
+
+uint64_t kexec_now_ns(void)
+{
+	uint64_t t = arch_timer_now(), f = arch_timer_freq();
+	/* Split so t * 1e9 cannot overflow. */
+	return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+uint64_t kexec_ns_to_ticks_ceil(uint64_t ns)
+{
+	uint64_t f = arch_timer_freq();
+	return ns / 1000000000ull * f + (ns % 1000000000ull * f + 999999999ull) / 1000000000ull;
+}
+
+static uint64_t plat_now(void *ctx)
+{
+	(void)ctx;
+	return kexec_now_ns();
+}
+
+/*
+ * Sleep until an interrupt, the deadline, or an unpark.  Interrupts are
+ * masked while we test the token and execute WFI, so an unpark (or any
+ * interrupt) arriving after the test still ends the WFI at once; handlers
+ * run when we unmask.  The deadline is programmed on every park, so a
+ * stale one never wakes an idle hart.
+ */
+static void plat_park(void *ctx, unsigned w, uint64_t deadline_ns)
+{
+	(void)ctx;
+	unsigned long f = arch_irq_save();
+	if (!atomic_exchange(&token[w], 0u)) {
+		ktimer_set_park(deadline_ns == UINT64_MAX ? ARCH_TIMER_OFF
+							  : kexec_ns_to_ticks_ceil(deadline_ns));
+		hart_stats[w].parks++;
+		parked = 1;
+		arch_wait_for_interrupt();
+	}
+	arch_irq_restore(f);
+	/* Interrupts taken on unmask cleared `parked`; if none was, WFI
+	 * ended without one being taken. */
+	if (parked) {
+		parked = 0;
+		hart_stats[w].spurious++;
+	}
+	atomic_store(&token[w], 0u);
+}
+
+/* Any context.  The hart itself needs no IPI: either it is running (and
+ * will look at its queues) or this is one of its interrupt handlers,
+ * after which park returns. */
+static void plat_unpark(void *ctx, unsigned w)
+{
+	(void)ctx;
+	atomic_store(&token[w], 1u);
+	if (w != arch_hart_id())
+		arch_send_ipi(w);
+}
+
+static void *plat_current(void *ctx)
+{
+	(void)ctx;
+	return trap_depth ? NULL : current_worker;
+}
+
+static void plat_set_current(void *ctx, void *worker)
+{
+	(void)ctx;
+	current_worker = worker;
+}
+
+void kexec_trap_enter(enum wake_src src)
+{
+	trap_depth++;
+	if (parked) {
+		parked = 0;
+		hart_stats[arch_hart_id()].wakeups[src]++;
+	}
+}
+
+void kexec_trap_exit(void)
+{
+	trap_depth--;
+}
+
+void kexec_init(unsigned nharts)
+{
+	static const struct exec_platform plat = {
+		plat_now, plat_park, plat_unpark, plat_current, plat_set_current, NULL,
+	};
+	exec_init(&kexec, &plat, nharts, EXEC_POLL_TIMING);
+}
+
+_Noreturn void kexec_run(void)
+{
+	exec_worker_run(&kexec, arch_hart_id(), true);
+	for (;;)
+		arch_wait_for_interrupt();
+}
+
+static void write_sync(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	console_write_sync(s, n);
+}
+
+void kexec_print_info(void)
+{
+	exec_print_tasks(&kexec, write_sync, NULL);
+	for (unsigned h = 0; h < kexec.nworkers; h++) {
+		const struct hart_stats *s = &hart_stats[h];
+		printf("hart %u: %llu parks, woken by timer %llu, device %llu, ipi %llu, "
+		       "other %llu\n", h, (unsigned long long)s->parks,
+		       (unsigned long long)s->wakeups[WAKE_TIMER],
+		       (unsigned long long)s->wakeups[WAKE_DEVICE],
+		       (unsigned long long)s->wakeups[WAKE_IPI],
+		       (unsigned long long)s->spurious);
+	}
+}

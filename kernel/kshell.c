@@ -1,0 +1,146 @@
+/* The kernel console shell and Ctrl-T reporter: async functions on the executor. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "executor/timer.h"
+#include "kernel/console.h"
+#include "kernel/kexec.h"
+#include "kernel/kshell.h"
+#include "kernel/panic.h"
+#include "kernel/platform.h"
+
+/*
+ * A teaching console until user mode brings a real shell: it reads lines
+ * (the console's cooked mode echoes and edits them), runs a few built-in
+ * commands, and between keys the hart sleeps: the only thing that wakes
+ * this task is the UART interrupt.
+ */
+struct kshell {
+	struct future base;
+	int state;
+	char line[128];
+	char out[160];
+	struct console_read rd;
+	struct console_write wr;
+	struct sleep nap;
+};
+
+static void say(struct kshell *sh, const char *s)
+{
+	size_t n = strlen(s);
+	if (n >= sizeof(sh->out))
+		n = sizeof(sh->out) - 1;
+	memcpy(sh->out, s, n);
+	console_write_init(&sh->wr, sh->out, n);
+}
+
+/* "bootstat" on the command line: report the instruction counter once the
+ * first prompt is out, then power off (make bench reads it). */
+static void bootstat(void)
+{
+	uint64_t now = arch_instret();
+	printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",
+	       (unsigned long long)now, (unsigned long long)(now - boot_instret_kmain));
+	arch_power_off(EXIT_OK);
+}
+
+static const char help[] =
+	"commands: help, tasks (or Ctrl-T), uptime, sleep MS, poweroff\n";
+
+static enum poll kshell_poll(struct future *f, struct context *cx)
+{
+	struct kshell *sh = (struct kshell *)f;
+
+	ASYNC_BEGIN(sh);
+	say(sh, "Type 'help'. Ctrl-T lists tasks. (QEMU: Ctrl-A x quits.)\n");
+	AWAIT(sh, console_write_poll(&sh->wr, cx));
+	for (;;) {
+		say(sh, "pollux> ");
+		AWAIT(sh, console_write_poll(&sh->wr, cx));
+		if (strstr(platform.bootargs, "bootstat"))
+			bootstat();
+		console_read_init(&sh->rd, sh->line, sizeof(sh->line) - 1);
+		AWAIT(sh, console_read_poll(&sh->rd, cx));
+		if (sh->rd.result == 0) {
+			say(sh, "\n(end of input)\n");
+			AWAIT(sh, console_write_poll(&sh->wr, cx));
+			continue;
+		}
+		sh->line[sh->rd.result] = '\0';
+		sh->line[strcspn(sh->line, "\n")] = '\0';
+		if (strcmp(sh->line, "help") == 0) {
+			say(sh, help);
+		} else if (strcmp(sh->line, "tasks") == 0) {
+			kexec_print_info();
+			say(sh, "");
+		} else if (strcmp(sh->line, "uptime") == 0) {
+			uint64_t ms = kexec_now_ns() / 1000000;
+			snprintf(sh->out, sizeof(sh->out), "up %llu.%03llu s\n",
+				 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
+			console_write_init(&sh->wr, sh->out, strlen(sh->out));
+		} else if (strncmp(sh->line, "sleep ", 6) == 0) {
+			sleep_for(&sh->nap, exec_wheel(&kexec), kexec_now_ns(),
+				  strtoull(sh->line + 6, NULL, 10) * 1000000ull);
+			AWAIT(sh, sleep_poll(&sh->nap, cx));
+			say(sh, "(slept)\n");
+		} else if (strcmp(sh->line, "poweroff") == 0) {
+			console_write_sync("bye\n", 4);
+			arch_power_off(EXIT_OK);
+		} else if (sh->line[0]) {
+			snprintf(sh->out, sizeof(sh->out), "%s: unknown command (try help)\n",
+				 sh->line);
+			console_write_init(&sh->wr, sh->out, strlen(sh->out));
+		} else {
+			say(sh, "");
+		}
+		AWAIT(sh, console_write_poll(&sh->wr, cx));
+	}
+	ASYNC_END(sh);
+}
+
+static void kshell_drop(struct future *f)
+{
+	struct kshell *sh = (struct kshell *)f;
+	console_read_drop(&sh->rd);
+	console_write_drop(&sh->wr);
+}
+
+static const struct future_vtable kshell_vtable = { kshell_poll, kshell_drop };
+
+/* Ctrl-T: the console interrupt notifies; this task prints the table. */
+struct kinfo {
+	struct future base;
+	int state;
+	struct notified ev;
+};
+
+static enum poll kinfo_poll(struct future *f, struct context *cx)
+{
+	struct kinfo *k = (struct kinfo *)f;
+
+	ASYNC_BEGIN(k);
+	for (;;) {
+		notified_init(&k->ev, &console_info);
+		AWAIT(k, notified_poll(&k->ev, cx));
+		console_write_sync("\n", 1);
+		kexec_print_info();
+	}
+	ASYNC_END(k);
+}
+
+static void kinfo_drop(struct future *f)
+{
+	notified_drop(&((struct kinfo *)f)->ev);
+}
+
+static const struct future_vtable kinfo_vtable = { kinfo_poll, kinfo_drop };
+
+void kshell_start(void)
+{
+	struct kshell sh = { .base = { &kshell_vtable }, .state = ASYNC_INIT };
+	struct kinfo info = { .base = { &kinfo_vtable }, .state = ASYNC_INIT };
+	if (KSPAWN(sh, "shell", NULL) != TASK_OK || KSPAWN(info, "ctrl-t", NULL) != TASK_OK)
+		panic("cannot spawn the shell");
+}
