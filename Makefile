@@ -91,6 +91,7 @@ KERNEL_SRCS := \
 	kernel/exec_glue.c \
 	kernel/kexec.c \
 	kernel/kshell.c \
+	kernel/kbench.c \
 	kernel/virtq.c \
 	kernel/virtio_blk.c \
 	kernel/block_on.c \

@@ -95,7 +95,10 @@ int console_getc(void)
 		return -1;
 	unsigned char c = (unsigned char)rx_buf[tail % CONSOLE_RX_SIZE];
 	atomic_store_explicit(&rx_tail, tail + 1, memory_order_release);
-	if (atomic_load(&rx_paused)) {
+	/* Resume receiving only once half the ring is free: resuming at the
+	 * first free slot would take one interrupt per byte while the sender
+	 * keeps the ring full. */
+	if (atomic_load(&rx_paused) && head - (tail + 1) <= CONSOLE_RX_SIZE / 2) {
 		atomic_store(&rx_paused, 0u);
 		uart_rx_resume();
 	}

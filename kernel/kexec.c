@@ -53,6 +53,16 @@ static uint64_t plat_now(void *ctx)
 static void plat_park(void *ctx, unsigned w, uint64_t deadline_ns)
 {
 	(void)ctx;
+#ifdef IDLE_SPIN
+	/* The deliberately wasteful comparison build (make IDLE=spin): poll
+	 * the token and the clock with interrupts on, as a tick-less kernel
+	 * without WFI would.  make bench measures what this costs the host. */
+	hart_stats[w].parks++;
+	while (!atomic_exchange(&token[w], 0u) &&
+	       (deadline_ns == UINT64_MAX || kexec_now_ns() < deadline_ns))
+		;
+	return;
+#endif
 	unsigned long f = arch_irq_save();
 	if (!atomic_exchange(&token[w], 0u)) {
 		ktimer_set_park(deadline_ns == UINT64_MAX ? ARCH_TIMER_OFF

@@ -106,25 +106,34 @@ static uint64_t __attribute__((noipa)) churn(uint64_t n, uint64_t seed)
 	return a ^ b ^ c ^ d ^ e ^ f ^ g ^ h ^ i2 ^ j ^ k ^ l;
 }
 
+/* Run the computation in chunks until at least MIN_IRQS timer interrupts
+ * have hit it (however fast or slow the host), then redo the same chunks
+ * with interrupts off and compare. */
+#define CHURN_CHUNK 200000
+#define MIN_IRQS 20
+#define MAX_CHUNKS 400
+
 static bool test_trap_preserves_state(void)
 {
-	const uint64_t n = 2000000;
-	unsigned long fl = arch_irq_save();
-	uint64_t ref = churn(n, 42);
-	arch_irq_restore(fl);
+	uint64_t got = 0, ref = 0;
+	unsigned chunks;
 
 	tick_irqs = 0;
 	tick_stop = 0;
 	tick_period = ktimer_us_to_ticks(200);
 	ktimer_arm(arch_timer_now() + tick_period, tick_fn, NULL);
-	uint64_t t0 = arch_timer_now();
-	uint64_t got = churn(n, 42);
-	uint64_t t1 = arch_timer_now();
+	for (chunks = 0; chunks < MAX_CHUNKS && tick_irqs < MIN_IRQS; chunks++)
+		got ^= churn(CHURN_CHUNK, chunks);
 	tick_stop = 1;
 	ktimer_cancel();
-	printf("    %u timer interrupts during the computation (%llu us)\n", tick_irqs,
-	       (unsigned long long)ktimer_ticks_to_us(t1 - t0));
-	EXPECT(tick_irqs >= 5);
+
+	unsigned long fl = arch_irq_save();
+	for (unsigned c = 0; c < chunks; c++)
+		ref ^= churn(CHURN_CHUNK, c);
+	arch_irq_restore(fl);
+
+	printf("    %u timer interrupts during %u chunks of computation\n", tick_irqs, chunks);
+	EXPECT(tick_irqs >= MIN_IRQS);
 	EXPECT(got == ref);
 	return true;
 }

@@ -3,6 +3,7 @@
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
+#include "kernel/kbench.h"
 #include "kernel/kexec.h"
 #include "kernel/ktimer.h"
 
@@ -67,6 +68,8 @@ void ktimer_set_park(uint64_t deadline)
 /* The arch has already disarmed the hardware timer. */
 void trap_timer(struct trap_frame *tf)
 {
+	if (kbench_irq_mark)
+		kbench_irq_mark = arch_instret();
 	unsigned h = arch_hart_id();
 	uint64_t now = arch_timer_now();
 

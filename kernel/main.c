@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
+#include "kernel/kbench.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
 #include "kernel/ktest.h"
@@ -91,6 +92,9 @@ void kmain(const void *dtb)
 #ifdef KTEST
 	ktest_main();
 #endif
-	kshell_start();
+	if (strstr(platform.bootargs, "kbench"))
+		kbench_start();
+	else
+		kshell_start();
 	kexec_run();
 }

@@ -33,6 +33,19 @@ done >"$out/bench/boot.txt"
 emit boot_reset_to_prompt "$(awk '{print $2}' "$out/bench/boot.txt" | median)" instructions "$runs"
 emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" instructions "$runs"
 
+# Kernel executor figures: the "kbench" boot measures them with the
+# instruction counter (medians of 11 inside) and prints bench lines.
+for i in $(seq "$runs"); do
+	scripts/run-qemu.sh --arch "$arch" --icount --timeout 120 --append kbench \
+		--out "$out/bench/kbench.$i.log" "$out/kernel.elf" \
+		|| { echo "bench: kbench run $i failed (log: $out/bench/kbench.$i.log)" >&2; exit 1; }
+	sed 's/\r$//' "$out/bench/kbench.$i.log" | grep '^bench '
+done >"$out/bench/kbench.txt"
+for name in $(awk '{print $2}' "$out/bench/kbench.txt" | sort -u); do
+	unit=$(awk -v n="$name" '$2 == n {print $4; exit}' "$out/bench/kbench.txt")
+	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/kbench.txt" | median)" "$unit" "$runs"
+done
+
 # Idle: host CPU time QEMU burns while the kernel sits at the prompt,
 # without -icount (under icount even a WFI guest keeps the host busy).
 idle_cpu_ms() { # kernel.elf -> CPU milliseconds over idle_secs

@@ -15,7 +15,7 @@ steps=(
 	"host-virtq|make --no-print-directory host-test-virtq"
 	"host-executor|make --no-print-directory host-test-exec"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
-	# ktest-aarch64 joins when the aarch64 port lands
+	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
 if [ -n "${CHECK_ONLY:-}" ]; then

@@ -235,3 +235,47 @@ TEST(exec_print_tasks_lists_live_tasks)
 	          "netd             waiting           1          0         0\n"
 	          "worker 0: polls 2 parks 1 steals 0 injected 2\n");
 }
+
+/* Poll time comes from the platform clock, around each poll. */
+struct slowpoll {
+	struct future base;
+	int n;
+};
+
+static enum poll slowpoll_poll(struct future *f, struct context *cx)
+{
+	struct slowpoll *s = (struct slowpoll *)f;
+	fx.now += 2500;			/* this poll "takes" 2.5 us */
+	if (++s->n == 3)
+		return POLL_READY;
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable slowpoll_vt = { slowpoll_poll, NULL };
+
+TEST(exec_poll_timing_uses_platform_clock)
+{
+	struct slowpoll s = { { &slowpoll_vt }, 0 };
+	struct join_handle jh;
+	fx_init(&ex, 1, EXEC_POLL_TIMING);
+	struct task_desc d = TASK_DESC(s, n, "slow");
+	jh.out = NULL;
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, &jh), TASK_OK);
+	struct task *t = jh.task;
+	exec_run(&ex);
+	CHECK_EQ(atomic_load(&t->polls), 3);
+	CHECK_EQ(atomic_load(&t->poll_ns), 7500);
+	CHECK_EQ(atomic_load(&t->wakes), 2);
+	join_handle_detach(&jh);
+	CHECK_EQ(fx_live_allocs, 0);
+
+	/* Without the flag the clock is not read around polls. */
+	fx_init(&ex, 1, 0);
+	s.n = 0;
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, &jh), TASK_OK);
+	t = jh.task;
+	exec_run(&ex);
+	CHECK_EQ(atomic_load(&t->poll_ns), 0);
+	join_handle_detach(&jh);
+}

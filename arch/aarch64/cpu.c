@@ -1,0 +1,192 @@
+/* aarch64 CPU-local contract functions: interrupt masking, WFI, generic timer, PMU, hart ids. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "arch/aarch64/cpu.h"
+#include "arch/aarch64/sysreg.h"
+#include "kernel/platform.h"
+
+const char arch_name[] = "aarch64";
+
+/* ---- Interrupt state: PSTATE.I through DAIF ---------------------------- */
+
+void arch_irq_on(void)
+{
+	__asm__ volatile("msr daifclr, #2" : : : "memory");
+}
+
+void arch_irq_off(void)
+{
+	__asm__ volatile("msr daifset, #2" : : : "memory");
+}
+
+unsigned long arch_irq_save(void)
+{
+	unsigned long flags = r_daif();
+	arch_irq_off();
+	return flags;
+}
+
+void arch_irq_restore(unsigned long flags)
+{
+	/* Only I changes under our critical sections; restoring the whole
+	 * DAIF value written by save is exact. */
+	w_daif(flags);
+}
+
+bool arch_irq_enabled(void)
+{
+	return (r_daif() & DAIF_I) == 0;
+}
+
+/*
+ * WFI wakes on any pending interrupt the GIC signals to this PE, even one
+ * PSTATE.I masks, so callers sleep with I set and take the interrupt after
+ * unmasking; no wakeup is lost between "nothing to do" and the wfi.  The
+ * dsb makes earlier stores (e.g. a run-queue update) visible first.
+ */
+void arch_wait_for_interrupt(void)
+{
+	__asm__ volatile("dsb sy\n\twfi" : : : "memory");
+}
+
+/* ---- Generic timer: EL1 physical timer (CNTP_*, PPI INTID 30) ---------- */
+
+uint64_t arch_timer_now(void)
+{
+	/* isb: without it the counter read may be taken early, out of
+	 * order with the code before it. */
+	a64_isb();
+	return r_cntpct_el0();
+}
+
+uint64_t arch_timer_freq(void)
+{
+	if (platform.timer_freq != 0)
+		return platform.timer_freq;
+	return r_cntfrq_el0() & 0xffffffffu;
+}
+
+/*
+ * One-shot: compare value plus ENABLE with IMASK clear.  The timer output
+ * is a level (CNTPCT >= CVAL), so after it fires a64_timer_ack disables it;
+ * the next arch_timer_set re-enables it with a new deadline.
+ */
+void arch_timer_set(uint64_t deadline)
+{
+	if (deadline == ARCH_TIMER_OFF) {
+		w_cntp_ctl_el0(0);
+	} else {
+		w_cntp_cval_el0(deadline);
+		w_cntp_ctl_el0(CNT_CTL_ENABLE);
+	}
+	a64_isb();
+}
+
+void a64_timer_ack(void)
+{
+	w_cntp_ctl_el0(0);
+	a64_isb();
+}
+
+/* ---- PMU: arch_instret ------------------------------------------------- */
+
+/*
+ * entry.S switches the PMU on first thing: event counter 0 counts the
+ * architectural INST_RETIRED event (0x08), and the cycle counter runs as
+ * well.  arch_instret reads the event counter when the PMU implements that
+ * event (PMCEID0_EL0 bit 8), else the cycle counter.  QEMU 7.2 implements
+ * INST_RETIRED only under -icount, where it counts exactly the guest
+ * instructions executed (idle time in WFI excluded); the cycle counter
+ * ticks at 1 GHz of virtual time, which under -icount shift=0 adds one per
+ * instruction too but keeps running while the CPU sleeps.
+ *
+ * Event counters are 32 bits wide on this PMU (PMUv3 for Armv8.0), so the
+ * high half is kept in software from the overflow flag: exact as long as
+ * arch_instret runs at least once per 2^32 instructions, which benchmark
+ * use (reads around a measured region) satisfies.
+ */
+#define INSTRET_UNKNOWN (-1)
+static int a64_instret_event = INSTRET_UNKNOWN;  /* .data: valid before .bss is */
+static uint64_t a64_instret_high[PLAT_MAX_HARTS];
+
+/* Per hart, from arch_trap_init: the same setup entry.S does for the
+ * boot hart, without resetting the counters. */
+void a64_pmu_init(void)
+{
+	w_pmselr_el0(0);
+	a64_isb();
+	w_pmxevtyper_el0(PMU_EV_INST_RETIRED);
+	w_pmccfiltr_el0(0);
+	w_pmcr_el0((r_pmcr_el0() & ~(PMCR_P | PMCR_C)) | PMCR_E | PMCR_LC);
+	w_pmcntenset_el0(PMCNTEN_C | 1);
+	a64_isb();
+}
+
+uint64_t arch_instret(void)
+{
+	if (a64_instret_event == INSTRET_UNKNOWN)
+		a64_instret_event = (int)((r_pmceid0_el0() >> PMU_EV_INST_RETIRED) & 1);
+
+	unsigned hart = arch_hart_id();
+	if (!a64_instret_event || hart >= PLAT_MAX_HARTS) {
+		a64_isb();
+		return r_pmccntr_el0();
+	}
+
+	unsigned long flags = arch_irq_save();
+	w_pmselr_el0(0);
+	a64_isb();
+	uint64_t lo = r_pmxevcntr_el0() & 0xffffffffu;
+	if (r_pmovsclr_el0() & 1) {
+		/* Wrapped since the last look; the wrap may have come after
+		 * the first read, so read again. */
+		w_pmovsclr_el0(1);
+		a64_instret_high[hart] += 1ULL << 32;
+		lo = r_pmxevcntr_el0() & 0xffffffffu;
+	}
+	uint64_t v = a64_instret_high[hart] | lo;
+	arch_irq_restore(flags);
+	return v;
+}
+
+/* ---- Harts -------------------------------------------------------------- */
+
+int a64_hart_index(uint64_t mpidr)
+{
+	mpidr &= MPIDR_AFF_MASK;
+	for (unsigned i = 0; i < platform.nharts && i < PLAT_MAX_HARTS; i++)
+		if ((platform.hart_hwid[i] & MPIDR_AFF_MASK) == mpidr)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The hart index lives in TPIDR_EL1 (EL0 cannot read it; TPIDR_EL0 is
+ * picolibc's TLS pointer).  entry.S sets 0 on the boot hart, so it is
+ * valid from the first instruction of kmain; a64_hart_id_init then
+ * replaces it with the position of this PE's MPIDR in the device tree's
+ * /cpus list, once that list is known.
+ */
+unsigned arch_hart_id(void)
+{
+	return (unsigned)r_tpidr_el1();
+}
+
+void a64_hart_id_init(void)
+{
+	int idx = a64_hart_index(r_mpidr_el1());
+
+	if (idx >= 0)
+		w_tpidr_el1((uint64_t)idx);
+}
+
+/* ---- Device-tree fallback (fallback_dtb.S) ------------------------------ */
+
+extern const char a64_fallback_dtb_start[];
+
+const void *arch_fallback_dtb(void)
+{
+	return a64_fallback_dtb_start;
+}

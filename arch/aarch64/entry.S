@@ -1,0 +1,231 @@
+/* aarch64 boot entry: Linux arm64 Image header, then PMU, stack, .bss, FP/SIMD, vectors, MMU, kmain(dtb). */
+#include "arch/aarch64/sysreg.h"
+#include "arch/aarch64/trapframe.h"
+
+/*
+ * QEMU (-kernel) and real boot loaders recognise the 64-byte arm64 Image
+ * header below (Documentation/arch/arm64/booting.rst in Linux): because
+ * image_size is nonzero QEMU loads the image at RAM base + text_offset,
+ * enters at its first byte at EL1 (EL2 with virtualization=on) with the
+ * MMU off, and passes the device tree's physical address in x0; the tree
+ * sits above the image (RAM base + min(RAM/2, 128 MiB) on QEMU 7.2).
+ * text_offset and the link address both come from linker/aarch64.ld
+ * (__text_offset), so they cannot drift apart;
+ * a64_entry still checks at run time that we run where we were linked,
+ * because until the MMU is on nothing else would notice.
+ *
+ * Failures this early cannot use the console (no device tree parsed yet):
+ * a64_early_fail writes to the PL011 at its documented QEMU virt fallback
+ * address 0x09000000 and exits QEMU through semihosting with status 3
+ * (the kernel's EXIT_PANIC).
+ */
+
+/* Image header flags: little endian (bit 0 = 0), 4 KiB pages (bits 1-2 =
+ * 1), load at a 2 MiB-aligned base near the start of RAM (bit 3 = 0). */
+#define IMAGE_FLAGS 0x2
+
+#define A64_STACK_SIZE 16384   /* per hart; SMP_MAX of them in .stacks */
+
+#define EARLY_FAIL_STATUS 3       /* EXIT_PANIC in kernel/panic.h */
+#define PL011_FALLBACK 0x09000000
+
+	.section .text.head, "ax"
+	.globl	_start
+_start:
+	b	a64_entry                 /* code0: executable branch */
+	.long	0                         /* code1 */
+	.quad	__text_offset             /* text_offset from a 2 MiB boundary */
+	.quad	__image_size              /* bytes _start..__kernel_end, stacks included */
+	.quad	IMAGE_FLAGS
+	.quad	0                         /* res2 */
+	.quad	0                         /* res3 */
+	.quad	0                         /* res4 */
+	.ascii	"ARM\x64"                 /* magic */
+	.long	0                         /* res5: no PE/COFF header */
+
+	.section .text.boot, "ax"
+a64_entry:
+	msr	daifset, #0xf
+	mov	x19, x0                   /* keep the dtb pointer for kmain */
+
+	/* Start counting instructions as early as possible, so arch_instret
+	 * measures from (nearly) reset: all PMU counters on, counters reset,
+	 * 64-bit cycle counter, event counter 0 = INST_RETIRED (see cpu.c). */
+	mov	x1, #(PMCR_E | PMCR_P | PMCR_C | PMCR_LC)
+	msr	pmcr_el0, x1
+	msr	pmselr_el0, xzr
+	isb
+	mov	x1, #PMU_EV_INST_RETIRED
+	msr	pmxevtyper_el0, x1
+	msr	pmccfiltr_el0, xzr
+	ldr	x1, =(PMCNTEN_C | 1)
+	msr	pmcntenset_el0, x1
+
+	/* Pollux is an EL1 kernel.  QEMU virt enters at EL1, but with
+	 * virtualization=on (and most real boot loaders) it is EL2: then
+	 * configure EL2 to stay out of the way and drop to EL1.  EL3 would
+	 * mean no firmware at all; give up loudly. */
+	mrs	x1, currentel
+	cmp	x1, #(1 << 2)
+	b.eq	a64_at_el1
+	cmp	x1, #(2 << 2)
+	b.eq	a64_el2_to_el1
+	adr	x0, msg_el3
+	b	a64_early_fail
+
+	/* Running where we were linked?  adr is PC-relative (where we are),
+	 * the literal holds the link-time address. */
+a64_at_el1:
+	adr	x1, _start
+	ldr	x2, =_start
+	cmp	x1, x2
+	b.eq	2f
+	adr	x0, msg_bad_addr
+	b	a64_early_fail
+
+	/* Boot hart stack: top of slot 0. */
+2:	adrp	x1, a64_boot_stacks
+	add	x1, x1, :lo12:a64_boot_stacks
+	add	x1, x1, #A64_STACK_SIZE
+	mov	sp, x1
+
+	/* Zero .bss (the stacks are outside it), 64 bytes a turn.  Both
+	 * ends are 64-byte aligned by the linker script, and the stores are
+	 * aligned, as they must be while the MMU is off (all data accesses
+	 * are Device). */
+	adrp	x1, __bss_start
+	add	x1, x1, :lo12:__bss_start
+	adrp	x2, __bss_end
+	add	x2, x2, :lo12:__bss_end
+	b	4f
+3:	stp	xzr, xzr, [x1]
+	stp	xzr, xzr, [x1, #16]
+	stp	xzr, xzr, [x1, #32]
+	stp	xzr, xzr, [x1, #48]
+	add	x1, x1, #64
+4:	cmp	x1, x2
+	b.lo	3b
+
+	/* FP/SIMD on before any C: picolibc's memcpy/memset/printf use the
+	 * vector registers, and a trapped access would be EC 0x07. */
+	mov	x1, #(3 << 20)
+	msr	cpacr_el1, x1
+	isb
+
+	adrp	x1, a64_vectors
+	add	x1, x1, :lo12:a64_vectors
+	msr	vbar_el1, x1
+	isb
+
+	/* Hart index for arch_hart_id(): the boot hart is 0 until
+	 * arch_trap_init looks its MPIDR up in the device tree. */
+	msr	tpidr_el1, xzr
+
+	/* End of the frame-pointer chain for backtraces. */
+	mov	x29, xzr
+	mov	x30, xzr
+
+	/* Identity map with RAM cacheable, then MMU on (mmu.c). */
+	bl	a64_mmu_init
+
+	/* picolibc's thread-local storage (errno, ...) is set up by kmain
+	 * itself (per-hart blocks); nothing here touches errno. */
+
+	mov	x0, x19
+	bl	kmain
+
+	/* kmain does not return; if it does, park the hart quietly. */
+5:	msr	daifset, #0xf
+	wfi
+	b	5b
+
+/*
+ * Entered at EL2: make EL1 an ordinary AArch64 kernel level with direct
+ * access to what Pollux uses (physical timer and counter, GICv3 system
+ * registers, FP/SIMD, all PMU counters), then eret to EL1h at a64_at_el1
+ * with every exception masked.  x19 (the dtb) survives the eret.
+ */
+#define HCR_EL2_RW          (1 << 31)      /* EL1 is AArch64 */
+#define CNTHCTL_EL1PCTEN    (1 << 0)       /* EL1 may read CNTPCT */
+#define CNTHCTL_EL1PCEN     (1 << 1)       /* EL1 may use the CNTP timer */
+#define CPTR_EL2_RES1       0x33ff         /* TFP (bit 10) clear: no FP traps */
+#define ICC_SRE_EL2_SRE     (1 << 0)
+#define ICC_SRE_EL2_ENABLE  (1 << 3)       /* EL1 may set its own SRE */
+#define SPSR_EL1H_MASKED    0x3c5          /* DAIF set, M = EL1h */
+
+a64_el2_to_el1:
+	ldr	x1, =HCR_EL2_RW
+	msr	hcr_el2, x1
+	mrs	x1, cnthctl_el2
+	orr	x1, x1, #(CNTHCTL_EL1PCTEN | CNTHCTL_EL1PCEN)
+	msr	cnthctl_el2, x1
+	msr	cntvoff_el2, xzr
+	mov	x1, #CPTR_EL2_RES1
+	msr	cptr_el2, x1
+	/* HPMN = PMCR_EL0.N: EL1 sees every event counter. */
+	mrs	x1, pmcr_el0
+	ubfx	x1, x1, #11, #5
+	msr	mdcr_el2, x1
+	/* GICv3 CPU interface present (ID_AA64PFR0_EL1.GIC)?  Then let EL1
+	 * use its system registers. */
+	mrs	x1, id_aa64pfr0_el1
+	ubfx	x1, x1, #24, #4
+	cbz	x1, 2f
+	mrs	x1, icc_sre_el2
+	orr	x1, x1, #ICC_SRE_EL2_SRE
+	orr	x1, x1, #ICC_SRE_EL2_ENABLE
+	msr	icc_sre_el2, x1
+	isb
+2:	mrs	x1, midr_el1
+	msr	vpidr_el2, x1
+	mrs	x1, mpidr_el1
+	msr	vmpidr_el2, x1
+	msr	vttbr_el2, xzr
+	/* EL1 starts with its MMU and caches off, as at an EL1 entry. */
+	ldr	x1, =SCTLR_RES1
+	msr	sctlr_el1, x1
+	mov	x1, #SPSR_EL1H_MASKED
+	msr	spsr_el2, x1
+	adr	x1, a64_at_el1
+	msr	elr_el2, x1
+	eret
+
+/*
+ * a64_early_fail(x0 = NUL-terminated message): print it on the fallback
+ * PL011, then exit QEMU with EARLY_FAIL_STATUS through semihosting.  Uses
+ * no stack and only PC-relative addresses, so it works before anything is
+ * set up and even when the image was loaded at the wrong address.
+ */
+a64_early_fail:
+	mov	x2, #PL011_FALLBACK
+1:	ldrb	w1, [x0], #1
+	cbz	w1, 2f
+	str	w1, [x2]                  /* UARTDR; QEMU never fills its FIFO */
+	b	1b
+2:	adr	x1, a64_early_exit_block
+	mov	x0, #0x18                 /* SYS_EXIT */
+	hlt	#0xf000
+3:	wfi                               /* semihosting disabled: stop here */
+	b	3b
+
+	.section .rodata.boot, "a"
+msg_el3:
+	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
+msg_bad_addr:
+	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
+
+	.section .data.boot, "aw"
+	.balign	8
+a64_early_exit_block:
+	.quad	0x20026                   /* ADP_Stopped_ApplicationExit */
+	.quad	EARLY_FAIL_STATUS
+
+	/* Boot stacks, one per possible hart; kernel code never needs more
+	 * (stackless kernel: one stack per hart, not per task). */
+	.section .stacks, "aw", %nobits
+	.balign	16
+	.globl	a64_boot_stacks
+a64_boot_stacks:
+	.space	A64_STACK_SIZE * SMP_MAX
+	.globl	a64_boot_stacks_end
+a64_boot_stacks_end:

@@ -1,0 +1,231 @@
+/* aarch64 trap dispatch: vector slot and ESR decoding, fault reports, register dump. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "arch/arch.h"
+#include "arch/aarch64/cpu.h"
+#include "arch/aarch64/psci.h"
+#include "arch/aarch64/sysreg.h"
+#include "arch/aarch64/trapframe.h"
+#include "kernel/platform.h"
+
+extern const char a64_vectors[];
+
+/* Per-hart frame of the IRQ being served; see arch_irqc_claim in gic.c. */
+static struct trap_frame *a64_irq_frame[PLAT_MAX_HARTS];
+
+/* Room for "data abort (translation fault, level 3) on write". */
+static char a64_what_buf[PLAT_MAX_HARTS][80];
+
+/*
+ * Per-hart trap setup.  Besides the vector base (entry.S set it already on
+ * the boot hart), unmask SError: entry.S masked everything, and a masked
+ * asynchronous abort would stay pending silently instead of reaching the
+ * "unexpected SError" report.  IRQs stay masked until the kernel says;
+ * FIQs stay masked for good (Pollux uses only Group 1 interrupts, which
+ * arrive as IRQs).
+ */
+void arch_trap_init(void)
+{
+	a64_hart_id_init();
+	w_vbar_el1((uint64_t)(uintptr_t)a64_vectors);
+	a64_isb();
+	a64_timer_ack();
+	a64_pmu_init();
+	__asm__ volatile("msr daifclr, #4" : : : "memory");
+}
+
+struct trap_frame *a64_trap_frame_current(void)
+{
+	unsigned hart = arch_hart_id();
+
+	return hart < PLAT_MAX_HARTS ? a64_irq_frame[hart] : NULL;
+}
+
+static const char *ec_name(unsigned ec)
+{
+	switch (ec) {
+	case EC_UNKNOWN:     return "undefined instruction";
+	case EC_WFX:         return "trapped WFI/WFE";
+	case EC_FP_ACCESS:   return "FP/SIMD access trap";
+	case EC_ILLEGAL:     return "illegal execution state";
+	case EC_SVC64:       return "system call (SVC)";
+	case EC_HVC64:       return "HVC";
+	case EC_SMC64:       return "SMC";
+	case EC_SYSREG:      return "trapped system register access";
+	case EC_IABT_LOWER:
+	case EC_IABT_CUR:    return "instruction abort";
+	case EC_PC_ALIGN:    return "PC alignment fault";
+	case EC_DABT_LOWER:
+	case EC_DABT_CUR:    return "data abort";
+	case EC_SP_ALIGN:    return "SP alignment fault";
+	case EC_FP_EXC64:    return "FP exception";
+	case EC_SERROR:      return "SError";
+	case EC_BRK_LOWER:
+	case EC_BRK_CUR:     return "hardware breakpoint";
+	case EC_SSTEP_LOWER:
+	case EC_SSTEP_CUR:   return "software step";
+	case EC_WATCH_LOWER:
+	case EC_WATCH_CUR:   return "watchpoint";
+	case EC_BRK64:       return "breakpoint (BRK)";
+	default:             return "exception";
+	}
+}
+
+/* Data/instruction fault status code (ESR ISS[5:0]) in words. */
+static const char *fsc_name(unsigned fsc)
+{
+	switch (fsc >> 2) {
+	case 0x0: return "address size fault";
+	case 0x1: return "translation fault";
+	case 0x2: return "access flag fault";
+	case 0x3: return "permission fault";
+	case 0x5: return "external abort on table walk";
+	default: break;
+	}
+	switch (fsc) {
+	case 0x10: return "synchronous external abort";
+	case 0x21: return "alignment fault";
+	case 0x30: return "TLB conflict";
+	default:   return "fault";
+	}
+}
+
+static bool ec_is_abort(unsigned ec)
+{
+	return ec == EC_IABT_LOWER || ec == EC_IABT_CUR ||
+	       ec == EC_DABT_LOWER || ec == EC_DABT_CUR;
+}
+
+/* FAR_EL1 holds an address only for these; otherwise it is UNKNOWN. */
+static bool ec_sets_far(unsigned ec)
+{
+	return ec_is_abort(ec) || ec == EC_PC_ALIGN ||
+	       ec == EC_WATCH_LOWER || ec == EC_WATCH_CUR;
+}
+
+static const char *describe(uint64_t esr, unsigned hart)
+{
+	unsigned ec = ESR_EC(esr);
+
+	if (!ec_is_abort(ec) || hart >= PLAT_MAX_HARTS)
+		return ec_name(ec);
+
+	unsigned fsc = ESR_FSC(esr);
+	char *buf = a64_what_buf[hart];
+	const char *rw = "";
+	if (ec == EC_DABT_LOWER || ec == EC_DABT_CUR)
+		rw = (esr & ESR_WNR) ? " on write" : " on read";
+	if ((fsc >> 2) <= 0x3 || (fsc >> 2) == 0x5)
+		snprintf(buf, sizeof(a64_what_buf[0]), "%s (%s, level %u)%s",
+			 ec_name(ec), fsc_name(fsc), fsc & 3, rw);
+	else
+		snprintf(buf, sizeof(a64_what_buf[0]), "%s (%s)%s",
+			 ec_name(ec), fsc_name(fsc), rw);
+	return buf;
+}
+
+static void report(struct trap_frame *tf, const char *what)
+{
+	struct trap_info info = {
+		.what = what,
+		.cause = tf->esr,
+		.addr = ec_sets_far(ESR_EC(tf->esr)) ? tf->far : 0,
+		.pc = tf->elr,
+		.from_user = (tf->spsr & SPSR_M_MASK) == SPSR_EL0T,
+	};
+	trap_exception(tf, &info);
+}
+
+static void trap_sync(struct trap_frame *tf)
+{
+	unsigned ec = ESR_EC(tf->esr);
+
+	if (ec == EC_BRK64 && trap_breakpoint(tf)) {
+		tf->elr += 4;
+		return;
+	}
+	/* Semihosting exit without -semihosting: QEMU made the hlt an
+	 * undefined instruction; step over it so arch_power_off can try PSCI. */
+	if (ec == EC_UNKNOWN && tf->elr == (uint64_t)(uintptr_t)a64_semihost_insn) {
+		tf->elr += 4;
+		return;
+	}
+	report(tf, describe(tf->esr, arch_hart_id()));
+}
+
+static void trap_irq_entry(struct trap_frame *tf)
+{
+	unsigned hart = arch_hart_id();
+	struct trap_frame *outer = NULL;
+
+	if (hart < PLAT_MAX_HARTS) {
+		outer = a64_irq_frame[hart];
+		a64_irq_frame[hart] = tf;
+	}
+	trap_irq(tf);
+	if (hart < PLAT_MAX_HARTS)
+		a64_irq_frame[hart] = outer;
+}
+
+static const char *const vec_names[16] = {
+	"synchronous exception on SP_EL0", "IRQ on SP_EL0",
+	"FIQ on SP_EL0", "SError on SP_EL0",
+	"synchronous exception", "IRQ", "FIQ", "SError",
+	"synchronous exception from EL0", "IRQ from EL0",
+	"FIQ from EL0", "SError from EL0",
+	"synchronous exception from AArch32 EL0", "IRQ from AArch32 EL0",
+	"FIQ from AArch32 EL0", "SError from AArch32 EL0",
+};
+
+/*
+ * Called by vectors.S for every slot.  Kernel (EL1 on SP_EL1) and user
+ * (AArch64 EL0) sync exceptions and IRQs are handled; FIQs, SErrors, EL1
+ * running on SP_EL0 and AArch32 are never set up by Pollux, so they are
+ * reported as unexpected with the slot's name.
+ */
+void a64_trap(struct trap_frame *tf, unsigned long vec)
+{
+	switch (vec) {
+	case VEC_CUR_SPX_SYNC:
+	case VEC_LOW64_SYNC:
+		trap_sync(tf);
+		break;
+	case VEC_CUR_SPX_IRQ:
+	case VEC_LOW64_IRQ:
+		trap_irq_entry(tf);
+		break;
+	default: {
+		unsigned hart = arch_hart_id();
+		if (hart < PLAT_MAX_HARTS) {
+			snprintf(a64_what_buf[hart], sizeof(a64_what_buf[0]),
+				 "unexpected %s (%s)", vec_names[vec & 15],
+				 ec_name(ESR_EC(tf->esr)));
+			report(tf, a64_what_buf[hart]);
+		} else {
+			report(tf, vec_names[vec & 15]);
+		}
+		break;
+	}
+	}
+}
+
+/* Four registers per row, then the special registers. */
+void arch_dump_frame(const struct trap_frame *tf)
+{
+	for (unsigned i = 0; i < 31; i++) {
+		printf("%sx%-3u %016" PRIx64, (i % 4) ? "  " : "", i, tf->x[i]);
+		if (i % 4 == 3)
+			printf("\n");
+	}
+	printf("  sp   %016" PRIx64 "\n", tf->sp);
+	printf("pc   %016" PRIx64 "  spsr %016" PRIx64 "  esr  %016" PRIx64
+	       "  far  %016" PRIx64 "\n", tf->elr, tf->spsr, tf->esr, tf->far);
+}
+
+void arch_breakpoint(void)
+{
+	__asm__ volatile("brk #0" : : : "memory");
+}

@@ -1,0 +1,149 @@
+/* EL1 exception vector table: build a full trap frame, call a64_trap(), restore and eret. */
+#include "arch/aarch64/trapframe.h"
+
+/*
+ * VBAR_EL1 points at a 2 KiB-aligned table of 16 slots, 0x80 bytes each,
+ * in four groups (current EL on SP_EL0, current EL on SP_ELx, lower EL
+ * AArch64, lower EL AArch32) of sync / IRQ / FIQ / SError.  Every slot does
+ * the same thing: make room for the frame, free two registers, and jump to
+ * the common path with its slot number.  a64_trap() in trap.c decides what
+ * each slot means, so unexpected ones still produce a full report.
+ *
+ * The hardware has already masked D, A, I and F, so nothing nests unless a
+ * handler itself faults; such a fault gets its own frame below this one.
+ */
+.macro vector_slot vec
+	.balign 0x80
+	sub	sp, sp, #TF_SIZE
+	stp	x0, x1, [sp, #TF_X(0)]
+	mov	x0, #\vec
+	b	a64_trap_common
+.endm
+
+	.section .text.vectors, "ax"
+	.balign 2048
+	.globl	a64_vectors
+a64_vectors:
+	vector_slot VEC_CUR_SP0_SYNC
+	vector_slot VEC_CUR_SP0_IRQ
+	vector_slot VEC_CUR_SP0_FIQ
+	vector_slot VEC_CUR_SP0_SERR
+	vector_slot VEC_CUR_SPX_SYNC
+	vector_slot VEC_CUR_SPX_IRQ
+	vector_slot VEC_CUR_SPX_FIQ
+	vector_slot VEC_CUR_SPX_SERR
+	vector_slot VEC_LOW64_SYNC
+	vector_slot VEC_LOW64_IRQ
+	vector_slot VEC_LOW64_FIQ
+	vector_slot VEC_LOW64_SERR
+	vector_slot VEC_LOW32_SYNC
+	vector_slot VEC_LOW32_IRQ
+	vector_slot VEC_LOW32_FIQ
+	vector_slot VEC_LOW32_SERR
+
+/* x0 = slot number; x0/x1 already saved; sp points at the new frame. */
+a64_trap_common:
+	stp	x2, x3, [sp, #TF_X(2)]
+	stp	x4, x5, [sp, #TF_X(4)]
+	stp	x6, x7, [sp, #TF_X(6)]
+	stp	x8, x9, [sp, #TF_X(8)]
+	stp	x10, x11, [sp, #TF_X(10)]
+	stp	x12, x13, [sp, #TF_X(12)]
+	stp	x14, x15, [sp, #TF_X(14)]
+	stp	x16, x17, [sp, #TF_X(16)]
+	stp	x18, x19, [sp, #TF_X(18)]
+	stp	x20, x21, [sp, #TF_X(20)]
+	stp	x22, x23, [sp, #TF_X(22)]
+	stp	x24, x25, [sp, #TF_X(24)]
+	stp	x26, x27, [sp, #TF_X(26)]
+	stp	x28, x29, [sp, #TF_X(28)]
+	mov	x1, x0
+
+	/* The interrupted stack pointer: a trap from EL1 on SP_EL1 left it
+	 * just above this frame; one from EL0 (or from EL1 running on SP_EL0)
+	 * left it in SP_EL0. */
+	add	x2, sp, #TF_SIZE
+	cmp	x1, #VEC_CUR_SPX_SYNC
+	b.lo	1f
+	cmp	x1, #VEC_LOW64_SYNC
+	b.lo	2f
+1:	mrs	x2, sp_el0
+2:	stp	x30, x2, [sp, #TF_X(30)]
+
+	mrs	x2, elr_el1
+	mrs	x3, spsr_el1
+	stp	x2, x3, [sp, #TF_ELR]
+	mrs	x2, esr_el1
+	mrs	x3, far_el1
+	stp	x2, x3, [sp, #TF_ESR]
+	mrs	x2, fpcr
+	mrs	x3, fpsr
+	stp	x2, x3, [sp, #TF_FPCR]
+
+	stp	q0, q1, [sp, #TF_Q(0)]
+	stp	q2, q3, [sp, #TF_Q(2)]
+	stp	q4, q5, [sp, #TF_Q(4)]
+	stp	q6, q7, [sp, #TF_Q(6)]
+	stp	q8, q9, [sp, #TF_Q(8)]
+	stp	q10, q11, [sp, #TF_Q(10)]
+	stp	q12, q13, [sp, #TF_Q(12)]
+	stp	q14, q15, [sp, #TF_Q(14)]
+	stp	q16, q17, [sp, #TF_Q(16)]
+	stp	q18, q19, [sp, #TF_Q(18)]
+	stp	q20, q21, [sp, #TF_Q(20)]
+	stp	q22, q23, [sp, #TF_Q(22)]
+	stp	q24, q25, [sp, #TF_Q(24)]
+	stp	q26, q27, [sp, #TF_Q(26)]
+	stp	q28, q29, [sp, #TF_Q(28)]
+	stp	q30, q31, [sp, #TF_Q(30)]
+
+	mov	x0, sp
+	bl	a64_trap
+
+	ldp	q0, q1, [sp, #TF_Q(0)]
+	ldp	q2, q3, [sp, #TF_Q(2)]
+	ldp	q4, q5, [sp, #TF_Q(4)]
+	ldp	q6, q7, [sp, #TF_Q(6)]
+	ldp	q8, q9, [sp, #TF_Q(8)]
+	ldp	q10, q11, [sp, #TF_Q(10)]
+	ldp	q12, q13, [sp, #TF_Q(12)]
+	ldp	q14, q15, [sp, #TF_Q(14)]
+	ldp	q16, q17, [sp, #TF_Q(16)]
+	ldp	q18, q19, [sp, #TF_Q(18)]
+	ldp	q20, q21, [sp, #TF_Q(20)]
+	ldp	q22, q23, [sp, #TF_Q(22)]
+	ldp	q24, q25, [sp, #TF_Q(24)]
+	ldp	q26, q27, [sp, #TF_Q(26)]
+	ldp	q28, q29, [sp, #TF_Q(28)]
+	ldp	q30, q31, [sp, #TF_Q(30)]
+
+	ldp	x2, x3, [sp, #TF_FPCR]
+	msr	fpcr, x2
+	msr	fpsr, x3
+	ldp	x2, x3, [sp, #TF_ELR]
+	msr	elr_el1, x2
+	msr	spsr_el1, x3
+	/* Returning to EL0: its stack pointer comes back from the frame. */
+	tst	x3, #0xf
+	b.ne	3f
+	ldr	x2, [sp, #TF_SP]
+	msr	sp_el0, x2
+3:
+	ldp	x0, x1, [sp, #TF_X(0)]
+	ldp	x2, x3, [sp, #TF_X(2)]
+	ldp	x4, x5, [sp, #TF_X(4)]
+	ldp	x6, x7, [sp, #TF_X(6)]
+	ldp	x8, x9, [sp, #TF_X(8)]
+	ldp	x10, x11, [sp, #TF_X(10)]
+	ldp	x12, x13, [sp, #TF_X(12)]
+	ldp	x14, x15, [sp, #TF_X(14)]
+	ldp	x16, x17, [sp, #TF_X(16)]
+	ldp	x18, x19, [sp, #TF_X(18)]
+	ldp	x20, x21, [sp, #TF_X(20)]
+	ldp	x22, x23, [sp, #TF_X(22)]
+	ldp	x24, x25, [sp, #TF_X(24)]
+	ldp	x26, x27, [sp, #TF_X(26)]
+	ldp	x28, x29, [sp, #TF_X(28)]
+	ldr	x30, [sp, #TF_X(30)]
+	add	sp, sp, #TF_SIZE
+	eret

@@ -1,0 +1,14 @@
+/* In-kernel benchmarks, run when the command line says "kbench". */
+#ifndef KERNEL_KBENCH_H
+#define KERNEL_KBENCH_H
+
+#include <stdint.h>
+
+/* Nonzero while the latency benchmark waits for a timer interrupt:
+ * trap_timer stores the instruction counter here on entry. */
+extern uint64_t kbench_irq_mark;
+
+/* Spawn the benchmark task; it prints "bench ..." lines and powers off. */
+void kbench_start(void);
+
+#endif /* KERNEL_KBENCH_H */
