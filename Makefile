@@ -60,7 +60,7 @@ CFLAGS += --specs=picolibc.specs
 CFLAGS += -ffreestanding -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
 CFLAGS += -ffunction-sections -fdata-sections
 CFLAGS += -MD -MP
-CFLAGS += -I. -Iexecutor
+CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
 CFLAGS += -DSMP_MAX=8
 ifeq ($(KTEST),1)
 CFLAGS += -DKTEST=1
@@ -90,6 +90,7 @@ KERNEL_SRCS := \
 	kernel/stdio.c \
 	kernel/exec_glue.c \
 	kernel/kexec.c \
+	kernel/kalloc.c \
 	kernel/kshell.c \
 	kernel/kbench.c \
 	kernel/virtq.c \

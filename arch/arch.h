@@ -21,6 +21,13 @@
 
 struct platform;
 struct trap_frame; /* layout private to arch/<arch>/ */
+struct trap_info;
+
+/* struct user_regs: the saved user context.  Its layout is the arch's
+ * (arch/<arch>/include/arch_uregs.h); neutral code embeds it in struct
+ * proc but touches it only through the arch_uregs_* and arch_syscall_*
+ * functions below. */
+#include "arch_uregs.h"
 
 /* ---- Boot --------------------------------------------------------------
  *
@@ -108,6 +115,89 @@ void arch_send_ipi(unsigned hart);
  * a negative firmware error otherwise. */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg);
 
+/* ---- Memory: kernel provides ---------------------------------------------
+ *
+ * The arch's page-table code gets its table pages from the kernel's frame
+ * allocator.  Pages are 4 KiB, zeroed, and addressed by the kernel at their
+ * physical address (the kernel is identity-mapped). */
+#define PAGE_SIZE 4096u
+void *kpage_alloc(void);     /* NULL when memory is exhausted */
+void kpage_free(void *page);
+
+/* ---- Virtual memory -------------------------------------------------------
+ *
+ * One page table per address space.  Every address space maps the kernel
+ * the same way (identity: VA == PA for MMIO and RAM below 4 GiB; kernel
+ * only; the kernel image W^X: text RX, rodata R, data RW, the rest of RAM
+ * RW and never executable), so a trap or a syscall switches no table.  User
+ * pages live in [PX_USER_BASE, PX_USER_TOP) (kernel/uapi/pollux.h).
+ * Riscv64: Sv39; aarch64: 4 KiB granule, 39-bit VA, TTBR0.
+ */
+#define VM_R 1u
+#define VM_W 2u
+#define VM_X 4u
+#define VM_U 8u   /* accessible from user mode */
+
+struct vm_root;   /* an address space's root table; opaque */
+
+/* Build the kernel mappings and switch this hart to them.  Boot hart,
+ * once, after the frame allocator works; 0 or a negative error. */
+int arch_vm_init(const struct platform *plat);
+/* A new address space that maps only the kernel.  NULL if out of memory. */
+struct vm_root *arch_vm_create(void);
+/* Free every table page of the user range and the root itself.  The
+ * frames the leaves pointed at are the caller's (unmap them first).
+ * Must not be the active table on any hart. */
+void arch_vm_destroy(struct vm_root *r);
+/* Map one page: va (user range, page aligned) -> pa with perm (VM_*; W
+ * without R is invalid; W and X together are refused: W^X).  0 on success;
+ * -PX_ENOMEM when a table page cannot be had; -PX_EINVAL for bad
+ * arguments or an existing mapping. */
+int arch_vm_map(struct vm_root *r, uint64_t va, uint64_t pa, unsigned perm);
+/* Remove the mapping of va; returns the pa it had, or 0 if none.  The TLB
+ * entry is invalidated on every hart that may hold it. */
+uint64_t arch_vm_unmap(struct vm_root *r, uint64_t va);
+/* The pa of the page holding va and its perm; false if not mapped. */
+bool arch_vm_lookup(const struct vm_root *r, uint64_t va, uint64_t *pa, unsigned *perm);
+/* Make r the current address space of this hart (NULL: kernel only). */
+void arch_vm_switch(struct vm_root *r);
+/* Table pages r uses (for per-process memory accounting). */
+size_t arch_vm_table_pages(const struct vm_root *r);
+
+/* ---- User mode ------------------------------------------------------------*/
+
+/* Fresh user context: starts at pc with stack pointer sp and the first two
+ * argument registers set (argc, argv). */
+void arch_uregs_init(struct user_regs *u, uint64_t pc, uint64_t sp,
+		     uint64_t arg0, uint64_t arg1);
+uint64_t arch_uregs_pc(const struct user_regs *u);
+uint64_t arch_uregs_sp(const struct user_regs *u);
+/* Print every user register (fault reports). */
+void arch_uregs_dump(const struct user_regs *u);
+
+/* Syscall ABI (kernel/uapi/pollux.h): the number, argument i (0..5), and
+ * setting the result, which also moves the pc past the syscall
+ * instruction when the arch needs that. */
+uint64_t arch_syscall_nr(const struct user_regs *u);
+uint64_t arch_syscall_arg(const struct user_regs *u, unsigned i);
+void arch_syscall_return(struct user_regs *u, int64_t value);
+
+enum user_exit {
+	USER_EXIT_SYSCALL, /* the program made a syscall */
+	USER_EXIT_IRQ,     /* an interrupt arrived; already handled (trap_timer,
+			      trap_irq, trap_ipi ran); the caller may yield */
+	USER_EXIT_FAULT,   /* an exception; *info says which */
+};
+
+/*
+ * Run the user context u in the current address space until it traps,
+ * save its state back into u and say why.  This is the whole of "running
+ * a process" for the stackless kernel: a process task's poll calls it in a
+ * loop, on the hart's one kernel stack.  Callable with interrupts on or
+ * off; returns with them as they were.  The user runs with interrupts on.
+ */
+enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
+
 /* ---- Power --------------------------------------------------------------*/
 /* Stop the machine; QEMU exits with `status` (0 = success).  Never returns. */
 _Noreturn void arch_power_off(int status);
@@ -123,8 +213,16 @@ void trap_ipi(struct trap_frame *tf);
 void trap_irq(struct trap_frame *tf);     /* loops arch_irqc_claim/complete */
 
 /* A synchronous exception the arch did not handle itself. */
+enum trap_kind {
+	TRAP_KIND_OTHER = 0,
+	TRAP_KIND_MEMORY,     /* load/store/fetch fault, misaligned access */
+	TRAP_KIND_ILLEGAL,    /* illegal or undefined instruction */
+	TRAP_KIND_BREAKPOINT,
+};
+
 struct trap_info {
 	const char *what;    /* human-readable cause, e.g. "load page fault" */
+	enum trap_kind kind;
 	uint64_t cause;      /* raw cause (scause / ESR_EL1) */
 	uint64_t addr;       /* faulting address (stval / FAR_EL1) */
 	uint64_t pc;         /* sepc / ELR_EL1 */

@@ -642,3 +642,11 @@ const char *fdt_strerror(int err)
 	default: return "unknown device tree error";
 	}
 }
+
+uint64_t fdt_blob_size(const void *blob)
+{
+	const uint8_t *b = blob;
+	if (!b || be32(b) != FDT_MAGIC)
+		return 0;
+	return be32(b + 4);
+}

@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
+#include "kernel/kalloc.h"
 #include "kernel/kbench.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
@@ -65,6 +66,7 @@ void kmain(const void *dtb)
 	}
 	if (uart_init(&platform) != 0)
 		arch_power_off(EXIT_PANIC);
+	kalloc_init(&platform, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
 	if (fallback_err != FDT_OK)
 		printf("warning: boot device tree unusable (%s); using the built-in "
 		       "QEMU virt layout\n", fdt_strerror(fallback_err));

@@ -81,6 +81,10 @@ enum fdt_err {
  */
 int fdt_parse(const void *blob, uint64_t max_len, struct platform *plat);
 
+/* The blob's totalsize from its header (0 if blob is NULL or not a device
+ * tree), so the memory it occupies can be kept out of the page allocator. */
+uint64_t fdt_blob_size(const void *blob);
+
 /* Short text for an fdt_err value. */
 const char *fdt_strerror(int err);
 

@@ -1,0 +1,91 @@
+/* The kernel-user ABI: syscall numbers, error codes, exit statuses, address-space layout. */
+#ifndef KERNEL_UAPI_POLLUX_H
+#define KERNEL_UAPI_POLLUX_H
+
+/*
+ * Shared by the kernel and the user library (user/ builds with
+ * -Ikernel/uapi), so the two can never disagree.  Plain C types only.
+ *
+ * Calling convention (both arches, like Linux):
+ *   riscv64: ecall with the number in a7, arguments in a0..a5, result in a0
+ *   aarch64: svc #0 with the number in x8, arguments in x0..x5, result in x0
+ * A result in [-4095, -1] is -errno; anything else is success.
+ */
+
+/* ---- Syscall numbers ------------------------------------------------------*/
+#define SYS_exit          0  /* (int status) -> does not return */
+#define SYS_getpid        1  /* () -> pid */
+#define SYS_spawn         2  /* (const char *path, const char *const argv[]) -> pid */
+#define SYS_wait          3  /* (int pid or -1, int *status or NULL) -> pid */
+#define SYS_kill          4  /* (int pid) -> 0 */
+#define SYS_yield         5  /* () -> 0 */
+#define SYS_read          6  /* (int fd, void *buf, size_t n) -> bytes, 0 at end */
+#define SYS_write         7  /* (int fd, const void *buf, size_t n) -> bytes */
+#define SYS_pipe          8  /* (int fds[2]) -> 0; fds[0] reads, fds[1] writes */
+#define SYS_close         9  /* (int fd) -> 0 */
+#define SYS_dup          10  /* (int fd) -> new fd */
+#define SYS_sleep        11  /* (uint64_t ms) -> 0 */
+#define SYS_clock_gettime 12 /* (int clock, struct timespec *ts) -> 0 */
+#define SYS_sbrk         13  /* (intptr_t increment) -> old break */
+#define SYS_ring_setup   14  /* (unsigned entries, struct ring_params *p) -> 0 */
+#define SYS_ring_enter   15  /* (unsigned to_submit, unsigned min_complete,
+                                 uint64_t timeout_ns) -> completions ready */
+#define SYS_progs        16  /* (unsigned index, char *name, size_t n) -> size of
+                                 the index-th program in the archive */
+#define SYS_count        17
+
+#define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
+
+/* ---- Error codes (returned negated) ----------------------------------------*/
+#define PX_EPERM       1
+#define PX_ENOENT      2
+#define PX_ESRCH       3
+#define PX_EINTR       4
+#define PX_EIO         5
+#define PX_E2BIG       7
+#define PX_ENOEXEC     8
+#define PX_EBADF       9
+#define PX_ECHILD     10
+#define PX_EAGAIN     11
+#define PX_ENOMEM     12
+#define PX_EFAULT     14
+#define PX_EBUSY      16
+#define PX_EINVAL     22
+#define PX_EMFILE     24
+#define PX_ENOSPC     28
+#define PX_EPIPE      32
+#define PX_ERANGE     34
+#define PX_ENOSYS     38
+#define PX_ETIME      62
+#define PX_EOVERFLOW  75
+#define PX_ECANCELED 125
+
+/* ---- Exit statuses that wait() reports -------------------------------------
+ * A program that calls exit(n) ends with n & 0xff.  A program the kernel
+ * ends gets PX_KILLED | reason, which no exit(n) can produce. */
+#define PX_KILLED        0x100
+#define PX_KILL_SIGNAL   1   /* kill() */
+#define PX_KILL_FAULT    2   /* bad load/store/fetch, guard page */
+#define PX_KILL_ILLEGAL  3   /* illegal instruction */
+#define PX_KILL_BADCALL  4   /* unknown syscall number */
+#define PX_WAS_KILLED(st)  (((st) & PX_KILLED) != 0)
+#define PX_KILL_REASON(st) ((st) & 0xff)
+#define PX_EXIT_CODE(st)   ((st) & 0xff)
+
+/* ---- Address space (both arches) -------------------------------------------
+ * The kernel is mapped at the bottom (identity map of MMIO and RAM, below
+ * 4 GiB, kernel-only); user programs live in [PX_USER_BASE, PX_USER_TOP).
+ * Programs are linked at PX_USER_BASE; the stack grows down from
+ * PX_STACK_TOP with an unmapped guard page below its lowest page. */
+#define PX_USER_BASE   0x1000000000ULL   /* 64 GiB */
+#define PX_USER_TOP    0x2000000000ULL   /* 128 GiB */
+#define PX_STACK_TOP   PX_USER_TOP
+#define PX_STACK_PAGES 16               /* 64 KiB of stack */
+#define PX_RING_BASE   0x1f00000000ULL   /* where ring_setup maps the rings */
+#define PX_PAGE_SIZE   4096
+
+#define PX_ARGV_MAX    16    /* arguments to spawn, argv[0] included */
+#define PX_ARG_MAX     256   /* bytes of all argument strings together */
+#define PX_PATH_MAX    64
+
+#endif /* KERNEL_UAPI_POLLUX_H */
