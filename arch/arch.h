@@ -198,6 +198,21 @@ enum user_exit {
  */
 enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
 
+/* Self test of user mode (KTEST builds): a tiny position-independent
+ * machine-code program, entered at code+0 with arg0 and arg1 set, that
+ *   1. makes syscall 100 with argument 0 = arg0 + 1, argument 1 = arg1 * 2;
+ *   2. makes syscall 101 with argument 0 = the result syscall 100 returned;
+ *   3. stores a word to the address arg1 (the test passes a read-only page).
+ * At code+spin_off it loops forever; at code+illegal_off it executes an
+ * illegal instruction.  kernel/ktest_vm.c checks every step. */
+struct arch_selftest_prog {
+	const void *code;
+	size_t len;
+	size_t spin_off;
+	size_t illegal_off;
+};
+void arch_selftest_user_prog(struct arch_selftest_prog *p);
+
 /* ---- Power --------------------------------------------------------------*/
 /* Stop the machine; QEMU exits with `status` (0 = success).  Never returns. */
 _Noreturn void arch_power_off(int status);
