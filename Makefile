@@ -91,6 +91,11 @@ KERNEL_SRCS := \
 	kernel/exec_glue.c \
 	kernel/kexec.c \
 	kernel/kalloc.c \
+	kernel/uaccess.c \
+	kernel/pipe.c \
+	kernel/file.c \
+	kernel/proc.c \
+	kernel/syscall.c \
 	kernel/kshell.c \
 	kernel/kbench.c \
 	kernel/virtq.c \
@@ -98,7 +103,11 @@ KERNEL_SRCS := \
 	kernel/block_on.c \
 	kernel/ktest_blk.c \
 	kernel/ktest.c \
-	kernel/ktest_async.c
+	kernel/ktest_vm.c \
+	kernel/ktest_async.c \
+	kernel/elf.c \
+	kernel/archive.c \
+	kernel/archive_blob.S
 
 # the executor library, built for the kernel (the same sources as the host)
 EXEC_KSRCS := $(sort $(wildcard executor/*.c))
@@ -111,6 +120,9 @@ ARCH_SRCS_riscv64 := \
 	arch/riscv64/sbi.c \
 	arch/riscv64/plic.c \
 	arch/riscv64/cpu.c \
+	arch/riscv64/vm.c \
+	arch/riscv64/user.c \
+	arch/riscv64/selftest.S \
 	arch/riscv64/fallback_dtb.S
 
 ARCH_SRCS_aarch64 := \
@@ -121,6 +133,10 @@ ARCH_SRCS_aarch64 := \
 	arch/aarch64/gic.c \
 	arch/aarch64/cpu.c \
 	arch/aarch64/mmu.c \
+	arch/aarch64/vm.c \
+	arch/aarch64/uentry.S \
+	arch/aarch64/user.c \
+	arch/aarch64/selftest_prog.S \
 	arch/aarch64/io.c \
 	arch/aarch64/fallback_dtb.S
 
@@ -287,7 +303,97 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 .PHONY: exec-cross-check
 # ==================================================== end executor (host)
 
-host-test: host-test-fdt host-test-virtq host-test-exec
+# ============================================================ user programs
+# Section owned by the user-library work: the user library (crt0, syscall
+# stubs, picolibc glue, the executor built for user mode), the programs and
+# the archive the kernel embeds.  Everything lands in build/<arch>/user/
+# (KTEST and IDLE=spin kernels embed the same programs).
+UBUILD := build/$(ARCH)/user
+UPROGS := init sh echo cat ls
+
+ifeq ($(ARCH),riscv64)
+# Soft-float, the kernel's multilib: the kernel saves no FP registers on riscv.
+UARCH_CFLAGS := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany -mno-relax
+else
+# FP/SIMD allowed: the kernel saves it for user contexts on aarch64.
+# Inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
+UARCH_CFLAGS := -march=armv8-a -mno-outline-atomics
+endif
+
+UCFLAGS := -std=c11 -O2 -g
+UCFLAGS += $(WARN)
+UCFLAGS += $(UARCH_CFLAGS)
+UCFLAGS += --specs=picolibc.specs
+UCFLAGS += -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
+UCFLAGS += -ffunction-sections -fdata-sections
+UCFLAGS += -MD -MP
+UCFLAGS += -D_DEFAULT_SOURCE
+UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ikernel/uapi
+UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
+ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections
+ULDFLAGS += -Wl,-z,max-page-size=4096 -Wl,-z,common-page-size=4096
+
+ULIB_SRCS := \
+	user/lib/crt0_$(ARCH).S \
+	user/lib/crt0.c \
+	user/lib/syscall.c \
+	user/lib/stdio.c \
+	user/lib/exec_glue.c
+# the executor library, built for user mode (the same sources as the kernel's)
+ULIB_SRCS += $(EXEC_KSRCS)
+ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
+UELFS := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
+UARCHIVE := $(UBUILD)/archive.bin
+
+$(UBUILD)/obj/%.c.o: %.c | ensure-cross
+	@mkdir -p $(dir $@)
+	$(call say,UCC,$<)
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(UBUILD)/obj/%.S.o: %.S | ensure-cross
+	@mkdir -p $(dir $@)
+	$(call say,UAS,$<)
+	$(Q)$(CC) $(UASFLAGS) -c $< -o $@
+
+$(UELFS): $(UBUILD)/%.elf: $(UBUILD)/obj/user/%.c.o $(ULIB_OBJS) linker/user.ld
+	$(call say,ULD,$@)
+	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) $(ULIB_OBJS) $< -o $@
+
+# The archive holds stripped copies; the .elf files keep symbols for gdb.
+USTRIPPED := $(patsubst %,$(UBUILD)/stripped/%.elf,$(UPROGS))
+$(USTRIPPED): $(UBUILD)/stripped/%.elf: $(UBUILD)/%.elf
+	@mkdir -p $(dir $@)
+	$(Q)$(OBJCOPY) --strip-all $< $@
+
+$(UARCHIVE): $(USTRIPPED) scripts/mkarchive.py
+	@command -v python3 >/dev/null 2>&1 || scripts/deps.sh host
+	$(call say,ARCHIVE,$@)
+	$(Q)python3 scripts/mkarchive.py -o $@ $(USTRIPPED)
+
+user: $(UARCHIVE)
+
+# The kernel embeds the archive (kernel/archive_blob.S).
+$(BUILD)/kernel/archive_blob.S.o: $(UARCHIVE)
+ASFLAGS += -DARCHIVE_BIN='"$(UARCHIVE)"'
+
+# Host tests of the ELF loader and the archive reader, against the real
+# programs of both arches too (built first with the cross compilers).
+ELF_TEST := $(HOSTBUILD)/elf_test
+ELF_TEST_SRCS := kernel/tests/elf_test.c kernel/elf.c kernel/archive.c
+$(ELF_TEST): $(ELF_TEST_SRCS) kernel/elf.h kernel/archive.h kernel/uapi/pollux.h arch/arch.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include $(ELF_TEST_SRCS) -o $@
+
+host-test-elf: $(ELF_TEST)
+	@$(MAKE) --no-print-directory ARCH=riscv64 user
+	@$(MAKE) --no-print-directory ARCH=aarch64 user
+	$(ELF_TEST) build/riscv64/user/archive.bin:243 build/aarch64/user/archive.bin:183  # EM_RISCV, EM_AARCH64
+
+.PHONY: user host-test-elf
+-include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
+# ======================================================== end user programs
+
+host-test: host-test-fdt host-test-virtq host-test-exec host-test-elf
 
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'

@@ -48,6 +48,8 @@ void arch_trap_init(void);
 
 /* Name for banners and logs: "riscv64" or "aarch64". */
 extern const char arch_name[];
+/* The ELF e_machine of programs this arch runs (EM_RISCV, EM_AARCH64). */
+extern const unsigned arch_elf_machine;
 
 /* Device-tree fallback: the QEMU virt layout, used only when the boot
  * protocol handed over no device tree.  Documented in docs/boot.md. */
@@ -152,7 +154,10 @@ void arch_vm_destroy(struct vm_root *r);
 /* Map one page: va (user range, page aligned) -> pa with perm (VM_*; W
  * without R is invalid; W and X together are refused: W^X).  0 on success;
  * -PX_ENOMEM when a table page cannot be had; -PX_EINVAL for bad
- * arguments or an existing mapping. */
+ * arguments or an existing mapping.  A page mapped with VM_X must hold
+ * its final contents before this call: mapping it makes the instruction
+ * stream coherent with them (riscv fence.i; arm clean + invalidate to
+ * PoU). */
 int arch_vm_map(struct vm_root *r, uint64_t va, uint64_t pa, unsigned perm);
 /* Remove the mapping of va; returns the pa it had, or 0 if none.  The TLB
  * entry is invalidated on every hart that may hold it. */
@@ -177,7 +182,8 @@ void arch_uregs_dump(const struct user_regs *u);
 
 /* Syscall ABI (kernel/uapi/pollux.h): the number, argument i (0..5), and
  * setting the result, which also moves the pc past the syscall
- * instruction when the arch needs that. */
+ * instruction when the arch needs that.  An arch may define these three
+ * static inline in its arch_uregs.h (they are on the syscall fast path). */
 uint64_t arch_syscall_nr(const struct user_regs *u);
 uint64_t arch_syscall_arg(const struct user_regs *u, unsigned i);
 void arch_syscall_return(struct user_regs *u, int64_t value);
@@ -202,14 +208,22 @@ enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
  * machine-code program, entered at code+0 with arg0 and arg1 set, that
  *   1. makes syscall 100 with argument 0 = arg0 + 1, argument 1 = arg1 * 2;
  *   2. makes syscall 101 with argument 0 = the result syscall 100 returned;
- *   3. stores a word to the address arg1 (the test passes a read-only page).
+ *   3. stores a word to the address arg1 (the test passes a read-only page);
+ *   4. if that store did not fault (a writable page), executes the illegal
+ *      instruction at code+illegal_off (falls or branches there), so the
+ *      test can tell which translation the store used.
  * At code+spin_off it loops forever; at code+illegal_off it executes an
- * illegal instruction.  kernel/ktest_vm.c checks every step. */
+ * illegal instruction.  At code+loop_off it makes syscall 100 in an
+ * endless loop (the null-syscall benchmark: each arch_user_run returns
+ * USER_EXIT_SYSCALL with number 100; arch_syscall_return resumes it);
+ * loop_off 0 means "not provided" (the benchmark is skipped).
+ * kernel/ktest_vm.c checks every step. */
 struct arch_selftest_prog {
 	const void *code;
 	size_t len;
 	size_t spin_off;
 	size_t illegal_off;
+	size_t loop_off;
 };
 void arch_selftest_user_prog(struct arch_selftest_prog *p);
 

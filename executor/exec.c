@@ -24,14 +24,6 @@
  * an unpark that arrives before the park is not lost either.
  */
 
-static struct exec_worker *exec_current(struct executor *e)
-{
-	if (!e->plat.current)
-		return NULL;
-	struct exec_worker *w = e->plat.current(e->plat.ctx);
-	return w && w->exec == e ? w : NULL;
-}
-
 struct timer_wheel *exec_wheel(struct executor *e)
 {
 	return &e->wheel;
@@ -60,6 +52,9 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 		w->id = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		w->exec = e;
+		w->inject_countdown = EXEC_INJECT_INTERVAL;
+		spin_init(&w->reg.lock);
+		w->reg.head = NULL;
 	}
 }
 
@@ -101,26 +96,19 @@ static void exec_push_local(struct exec_worker *w, struct task *t)
 	}
 }
 
-/*
- * A task woken by the task running on this worker goes to the LIFO slot
- * (it probably wants the data just produced, still in cache); the task it
- * displaces goes to the back of the local queue.  From another thread or
- * an interrupt handler: the injection queue, then unpark a worker.
- */
 void exec_schedule(struct executor *e, struct task *t)
 {
-	struct exec_worker *w = exec_current(e);
+	exec_schedule_on(e, exec_current(e), t);
+}
+
+/* From another thread or an interrupt handler (w == NULL): the injection
+ * queue, then unpark a worker. */
+void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t)
+{
 	if (!w) {
 		inject_push(&e->inject, t);
 		exec_notify(e);
 		return;
-	}
-	if (w->in_poll) {
-		struct task *old = w->lifo;
-		w->lifo = t;
-		if (!old)
-			return;
-		t = old;
 	}
 	exec_push_local(w, t);
 }
@@ -151,7 +139,8 @@ static struct task *next_local(struct exec_worker *w)
 	struct executor *e = w->exec;
 	struct task *t;
 
-	if (++w->tick % EXEC_INJECT_INTERVAL == 0) {
+	if (--w->inject_countdown == 0) {
+		w->inject_countdown = EXEC_INJECT_INTERVAL;
 		/* Fairness: injected work and timers cannot starve. */
 		exec_timers(e);
 		if ((t = inject_pop(&e->inject))) {
@@ -238,7 +227,7 @@ static bool any_work(struct executor *e)
 	return false;
 }
 
-static bool worker_done(struct exec_worker *w, struct task *until, bool forever)
+static inline bool worker_done(struct exec_worker *w, struct task *until, bool forever)
 {
 	struct executor *e = w->exec;
 	if (until)
@@ -293,11 +282,14 @@ static void worker_enter(struct exec_worker *w, struct task *until, bool forever
 {
 	struct executor *e = w->exec;
 	void *prev = NULL;
+	unsigned prev_hint = task_spare_hint;
 	if (e->plat.current) {
 		prev = e->plat.current(e->plat.ctx);
 		e->plat.set_current(e->plat.ctx, w);
 	}
+	task_spare_hint = w->id;
 	worker_loop(w, until, forever);
+	task_spare_hint = prev_hint;
 	if (e->plat.current)
 		e->plat.set_current(e->plat.ctx, prev);
 }
@@ -340,6 +332,21 @@ void exec_block_on(struct executor *e, struct future *f)
 	atomic_fetch_and(&t.state, ~(uint64_t)TASK_JOIN_INTEREST);
 }
 
+/* Take any task from the registry (shutdown), or NULL if none is left. */
+static struct task *reg_any(struct executor *e)
+{
+	unsigned long fl = spin_lock(&e->reg_lock);
+	struct task *t = e->reg_head;
+	spin_unlock(&e->reg_lock, fl);
+	for (unsigned i = 0; !t && i < e->nworkers; i++) {
+		struct exec_reg *r = &e->workers[i].reg;
+		fl = spin_lock(&r->lock);
+		t = r->head;
+		spin_unlock(&r->lock, fl);
+	}
+	return t;
+}
+
 /* Called with no worker running. */
 void exec_shutdown(struct executor *e)
 {
@@ -349,41 +356,31 @@ void exec_shutdown(struct executor *e)
 			e->workers[i].lifo = NULL;
 		}
 		inject_init(&e->inject);
-		for (;;) {
-			unsigned long fl = spin_lock(&e->reg_lock);
-			struct task *t = e->reg_head;
-			spin_unlock(&e->reg_lock, fl);
-			if (!t)
-				break;
+		struct task *t;
+		while ((t = reg_any(e)))
 			task_shutdown(t);
-		}
 	}
 }
 
-void exec_task_added(struct executor *e, struct task *t)
+void exec_reg_shared_add(struct executor *e, struct task *t)
 {
+	t->reg_idx = 0;
 	unsigned long fl = spin_lock(&e->reg_lock);
-	t->reg_prev = NULL;
-	t->reg_next = e->reg_head;
-	if (e->reg_head)
-		e->reg_head->reg_prev = t;
-	e->reg_head = t;
+	exec_reg_link(&e->reg_head, t);
 	spin_unlock(&e->reg_lock, fl);
-	atomic_fetch_add(&e->live, 1);
 }
 
-void exec_task_done(struct executor *e, struct task *t)
+void exec_reg_shared_remove(struct executor *e, struct task *t)
 {
 	unsigned long fl = spin_lock(&e->reg_lock);
-	if (t->reg_prev)
-		t->reg_prev->reg_next = t->reg_next;
-	else
-		e->reg_head = t->reg_next;
-	if (t->reg_next)
-		t->reg_next->reg_prev = t->reg_prev;
-	t->reg_prev = t->reg_next = NULL;
+	exec_reg_unlink(&e->reg_head, t);
 	spin_unlock(&e->reg_lock, fl);
-	if (atomic_fetch_sub(&e->live, 1) == 1 && atomic_load(&e->until_idle))
+}
+
+/* The rare tail of exec_task_done: the last task, or block_on's. */
+void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before)
+{
+	if (live_before == 1 && atomic_load(&e->until_idle))
 		exec_unpark_all(e);
 	/* block_on's task may have been stolen: its worker must notice. */
 	if (!t->src && exec_current(e) != &e->workers[0])

@@ -63,16 +63,25 @@ struct exec_worker_stats {
 	_Atomic uint64_t lifo_polls;
 };
 
+/* One list of the live-task registry.  A worker's own list is locked
+ * without masking interrupts by that worker (no interrupt handler ever
+ * spawns or completes a task), and with masking by anyone else. */
+struct exec_reg {
+	struct spin lock;
+	struct task *head;
+};
+
 struct exec_worker {
 	struct exec_ring ring;
 	struct task *lifo;		/* owner only */
 	unsigned lifo_streak;
-	uint32_t tick;
+	uint32_t inject_countdown;	/* ticks until the fairness check */
 	bool in_poll;			/* a wake now comes from a running task */
 	bool searching;			/* counted in exec->nsearching */
 	unsigned id;
 	uint32_t rng;
 	struct executor *exec;
+	struct exec_reg reg;		/* tasks spawned by this worker's tasks */
 	struct exec_worker_stats stats;
 };
 
@@ -86,7 +95,9 @@ struct executor {
 	_Atomic size_t live;		/* tasks spawned and not complete */
 	_Atomic unsigned until_idle;	/* workers that return when live == 0 */
 	_Atomic bool stop;
-	struct spin reg_lock;		/* protects the registry list */
+	/* The registry of live tasks: this shared list for tasks spawned
+	 * outside a worker, plus one list per worker (exec_worker.reg). */
+	struct spin reg_lock;		/* protects reg_head's list */
 	struct task *reg_head;
 	struct timer_wheel wheel;
 	struct exec_worker workers[EXEC_MAX_WORKERS];
@@ -138,10 +149,101 @@ void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx);
 
 /* ---- Internal, for task.c -------------------------------------------------*/
 
+/* The worker of e that this thread/CPU runs, or NULL (another thread, an
+ * executor's non-worker, or, in the kernel, an interrupt handler: the
+ * platform's current() says NULL there). */
+static inline struct exec_worker *exec_current(struct executor *e)
+{
+	if (!e->plat.current)
+		return NULL;
+	struct exec_worker *w = e->plat.current(e->plat.ctx);
+	return w && w->exec == e ? w : NULL;
+}
+
 /* Queue t, which the caller just made SCHEDULED.  Any context. */
 void exec_schedule(struct executor *e, struct task *t);
-/* A task was created / completed: registry and live count. */
-void exec_task_added(struct executor *e, struct task *t);
-void exec_task_done(struct executor *e, struct task *t);
+/* Not the LIFO slot: w's ring (w != NULL) or the injection queue. */
+void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t);
+
+/* exec_schedule with w = exec_current(e) already known.  A task woken by
+ * the task running on w goes to w's LIFO slot (its data is hot in the
+ * cache), and the one it displaces to the back of w's ring. */
+static inline void exec_schedule_on(struct executor *e, struct exec_worker *w,
+                                    struct task *t)
+{
+	if (w && w->in_poll) {
+		struct task *old = w->lifo;
+		w->lifo = t;
+		if (!old)
+			return;
+		t = old;
+	}
+	exec_schedule_queue(e, w, t);
+}
+/*
+ * Registry: a task spawned by a worker's task goes on that worker's list;
+ * one spawned elsewhere (another thread, early kernel code) goes on the
+ * shared list.  Completion unlinks it from whichever list it is on:
+ * usually the same worker's, uncontended, but a stolen task completes on
+ * another worker.  Worker lists are locked without masking interrupts (an
+ * exchange and a store), because no interrupt handler spawns or completes
+ * a task; the shared list keeps the masking lock, since a trap handler
+ * that spawned anyway (against the rule) would land there.
+ */
+static inline void exec_reg_link(struct task **head, struct task *t)
+{
+	t->reg_prev = NULL;
+	t->reg_next = *head;
+	if (*head)
+		(*head)->reg_prev = t;
+	*head = t;
+}
+
+static inline void exec_reg_unlink(struct task **head, struct task *t)
+{
+	if (t->reg_prev)
+		t->reg_prev->reg_next = t->reg_next;
+	else
+		*head = t->reg_next;
+	if (t->reg_next)
+		t->reg_next->reg_prev = t->reg_prev;
+}
+
+void exec_reg_shared_add(struct executor *e, struct task *t);
+void exec_reg_shared_remove(struct executor *e, struct task *t);
+void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before);
+
+/* A task was created by worker w (NULL: not on a worker).  Not from an
+ * interrupt handler. */
+static inline void exec_task_added(struct executor *e, struct exec_worker *w,
+                                   struct task *t)
+{
+	if (w) {
+		t->reg_idx = w->id + 1;
+		spin_lock_noirq(&w->reg.lock);
+		exec_reg_link(&w->reg.head, t);
+		spin_unlock_noirq(&w->reg.lock);
+	} else {
+		exec_reg_shared_add(e, t);
+	}
+	atomic_fetch_add(&e->live, 1);
+}
+
+/* t completed: leave the registry and the live count.  Not from an
+ * interrupt handler. */
+static inline void exec_task_done(struct executor *e, struct task *t)
+{
+	if (t->reg_idx) {
+		struct exec_reg *r = &e->workers[t->reg_idx - 1].reg;
+		spin_lock_noirq(&r->lock);
+		exec_reg_unlink(&r->head, t);
+		spin_unlock_noirq(&r->lock);
+	} else {
+		exec_reg_shared_remove(e, t);
+	}
+	size_t live = atomic_fetch_sub(&e->live, 1);
+	if (live == 1 || !t->src)
+		exec_task_done_slow(e, t, live);
+}
 
 #endif /* EXECUTOR_EXEC_H */

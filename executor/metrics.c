@@ -55,7 +55,25 @@ static const char *state_name(uint64_t s)
 	return "waiting";
 }
 
-/* Lock order: reg_lock only; write must not take executor locks. */
+static void print_list(struct spin *lock, struct task *const *head,
+                       struct line *l, exec_write_fn write, void *ctx)
+{
+	unsigned long fl = spin_lock(lock);
+	for (struct task *t = *head; t; t = t->reg_next) {
+		put_str(l, t->name, 16);
+		put_str(l, " ", 0);
+		put_str(l, state_name(task_state(t)), 9);
+		put_u64(l, atomic_load_explicit(&t->polls, memory_order_relaxed), 10);
+		put_u64(l, atomic_load_explicit(&t->wakes, memory_order_relaxed), 11);
+		put_u64(l, atomic_load_explicit(&t->poll_ns, memory_order_relaxed)
+		            / 1000, 10);
+		line_flush(l, write, ctx);
+	}
+	spin_unlock(lock, fl);
+}
+
+/* Lock order: one registry lock at a time; write must not take executor
+ * locks.  Tasks spawned outside a worker first, then each worker's. */
 void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx)
 {
 	struct line l = { .n = 0 };
@@ -67,18 +85,10 @@ void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx)
 	put_str(&l, "   poll_us", 0);
 	line_flush(&l, write, ctx);
 
-	unsigned long fl = spin_lock(&e->reg_lock);
-	for (struct task *t = e->reg_head; t; t = t->reg_next) {
-		put_str(&l, t->name, 16);
-		put_str(&l, " ", 0);
-		put_str(&l, state_name(task_state(t)), 9);
-		put_u64(&l, atomic_load_explicit(&t->polls, memory_order_relaxed), 10);
-		put_u64(&l, atomic_load_explicit(&t->wakes, memory_order_relaxed), 11);
-		put_u64(&l, atomic_load_explicit(&t->poll_ns, memory_order_relaxed)
-		            / 1000, 10);
-		line_flush(&l, write, ctx);
-	}
-	spin_unlock(&e->reg_lock, fl);
+	print_list(&e->reg_lock, &e->reg_head, &l, write, ctx);
+	for (unsigned i = 0; i < e->nworkers; i++)
+		print_list(&e->workers[i].reg.lock, &e->workers[i].reg.head,
+		           &l, write, ctx);
 
 	for (unsigned i = 0; i < e->nworkers; i++) {
 		struct exec_worker_stats *s = &e->workers[i].stats;

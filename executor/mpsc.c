@@ -39,7 +39,7 @@ static inline void elem_copy(void *dst, const void *src, size_t n)
 }
 
 /* Caller holds c->lock.  Precondition: len < cap. */
-static void ring_put(struct mpsc *c, const void *value)
+static inline void ring_put(struct mpsc *c, const void *value)
 {
 	uint32_t tail = c->head + c->len;
 	if (tail >= c->cap)
@@ -49,7 +49,7 @@ static void ring_put(struct mpsc *c, const void *value)
 }
 
 /* Caller holds c->lock.  Precondition: len > 0. */
-static void ring_get(struct mpsc *c, void *out)
+static inline void ring_get(struct mpsc *c, void *out)
 {
 	if (out)
 		elem_copy(out, c->buf + (size_t)c->head * c->elem_size, c->elem_size);
@@ -192,18 +192,9 @@ static void mpsc_send_vdrop(struct future *f)
 	mpsc_send_drop((struct mpsc_send *)f);
 }
 
-static const struct future_vtable mpsc_send_vtable = {
+const struct future_vtable mpsc_send_vtable = {
 	mpsc_send_vpoll, mpsc_send_vdrop
 };
-
-void mpsc_send_init(struct mpsc_send *s, struct mpsc *c, const void *value)
-{
-	s->base.vtable = &mpsc_send_vtable;
-	s->c = c;
-	s->value = value;
-	waiter_init(&s->node);
-	s->result = SYNC_EMPTY;
-}
 
 /*
  * Fast path first: an open channel with a free slot and nobody waiting
@@ -211,23 +202,36 @@ void mpsc_send_init(struct mpsc_send *s, struct mpsc *c, const void *value)
  * fails everything; a reserved slot is filled even after mpsc_close (it
  * was granted before); a closed channel fails; else wait in the queue.
  */
+static enum poll send_slow(struct mpsc_send *s, struct context *cx,
+                           unsigned long flags);
+
 enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
 {
 	struct mpsc *c = s->c;
-	struct waker spare = WAKER_NONE, rx = WAKER_NONE;
-	int res;
-
 	unsigned long flags = spin_lock(&c->lock);
 	if (!c->closed && !s->node.queued && !s->node.granted &&
 	    c->len + c->reserved < c->cap && wait_list_empty(&c->send_waiters)) {
 		ring_put(c, s->value);
-		rx = c->rx_waker;
+		struct waker rx = c->rx_waker;
 		c->rx_waker = WAKER_NONE;
 		spin_unlock(&c->lock, flags);
 		waker_wake(&rx);
 		s->result = SYNC_OK;
 		return POLL_READY;
 	}
+	return send_slow(s, cx, flags);
+}
+
+/* Everything but the fast path, entered with the lock held (flags).  Out
+ * of line so that the fast path saves no registers for it. */
+__attribute__((noinline))
+static enum poll send_slow(struct mpsc_send *s, struct context *cx,
+                           unsigned long flags)
+{
+	struct mpsc *c = s->c;
+	struct waker spare = WAKER_NONE, rx = WAKER_NONE;
+	int res;
+
 	for (;;) {
 		if (c->rx_dropped) {
 			if (s->node.queued)
@@ -314,19 +318,9 @@ static void mpsc_recv_vdrop(struct future *f)
 	mpsc_recv_drop((struct mpsc_recv *)f);
 }
 
-static const struct future_vtable mpsc_recv_vtable = {
+const struct future_vtable mpsc_recv_vtable = {
 	mpsc_recv_vpoll, mpsc_recv_vdrop
 };
-
-void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out)
-{
-	r->base.vtable = &mpsc_recv_vtable;
-	r->c = c;
-	r->out = out;
-	r->result = SYNC_EMPTY;
-	r->polled = 0;
-	r->waited = 0;
-}
 
 /*
  * If the previous receive had to wait (rx_hint, which only the receiver
@@ -334,11 +328,13 @@ void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out)
  * then clones the waker before taking the lock, saving a lock round trip.
  * A receiver that keeps finding values never clones in vain.
  */
+static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
+                           unsigned long flags, struct waker spare);
+
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 {
 	struct mpsc *c = r->c;
-	struct waker spare = WAKER_NONE, next = WAKER_NONE, old;
-	int res;
+	struct waker spare = WAKER_NONE;
 
 	if (!r->polled) {
 		r->polled = 1;
@@ -346,6 +342,38 @@ enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 			spare = waker_clone(cx->waker);
 	}
 	unsigned long flags = spin_lock(&c->lock);
+	if (c->len > 0 && wait_list_empty(&c->send_waiters) &&
+	    waker_is_none(&c->rx_waker)) {
+		/* A value, no sender to hand a slot to, no waker left over:
+		 * the ping-pong case (the sender took our waker to wake us). */
+		ring_get(c, r->out);
+		c->rx_hint = r->waited;
+		spin_unlock(&c->lock, flags);
+		waker_drop(&spare);
+		r->result = SYNC_OK;
+		return POLL_READY;
+	}
+	if (c->len == 0 && !c->closed && c->senders != 0 &&
+	    !waker_is_none(&spare) && waker_is_none(&c->rx_waker)) {
+		/* Empty, and the clone made before locking fills the slot. */
+		c->rx_waker = spare;
+		spin_unlock(&c->lock, flags);
+		r->waited = 1;
+		return POLL_PENDING;
+	}
+	return recv_slow(r, cx, flags, spare);
+}
+
+/* Everything else, entered with the lock held (flags) and maybe a spare
+ * clone made before it was taken.  Out of line, like send_slow. */
+__attribute__((noinline))
+static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
+                           unsigned long flags, struct waker spare)
+{
+	struct mpsc *c = r->c;
+	struct waker next = WAKER_NONE, old;
+	int res;
+
 	for (;;) {
 		if (c->len > 0) {
 			ring_get(c, r->out);

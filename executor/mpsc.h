@@ -70,7 +70,19 @@ struct mpsc_send {
 	int result;
 };
 
-void mpsc_send_init(struct mpsc_send *s, struct mpsc *c, const void *value);
+extern const struct future_vtable mpsc_send_vtable;
+
+/* Inline: a send is set up once per message. */
+static inline void mpsc_send_init(struct mpsc_send *s, struct mpsc *c,
+                                  const void *value)
+{
+	s->base.vtable = &mpsc_send_vtable;
+	s->c = c;
+	s->value = value;
+	waiter_init(&s->node);
+	s->result = SYNC_EMPTY;
+}
+
 enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx);
 void mpsc_send_drop(struct mpsc_send *s);
 
@@ -83,7 +95,18 @@ struct mpsc_recv {
 	uint8_t polled, waited;
 };
 
-void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out);
+extern const struct future_vtable mpsc_recv_vtable;
+
+static inline void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out)
+{
+	r->base.vtable = &mpsc_recv_vtable;
+	r->c = c;
+	r->out = out;
+	r->result = SYNC_EMPTY;
+	r->polled = 0;
+	r->waited = 0;
+}
+
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx);
 void mpsc_recv_drop(struct mpsc_recv *r);
 

@@ -46,4 +46,21 @@ static inline void spin_unlock(struct spin *s, unsigned long flags)
 	exec_irq_restore(flags);
 }
 
+/* The same lock word without masking interrupts.  Only for a lock that
+ * no interrupt handler ever takes (a worker's own registry list): then an
+ * interrupt arriving while it is held cannot spin on it, and the two
+ * calls into the platform are saved.  Other holders may still use
+ * spin_lock on the same word. */
+static inline void spin_lock_noirq(struct spin *s)
+{
+	while (atomic_exchange_explicit(&s->locked, 1u, memory_order_acquire))
+		while (atomic_load_explicit(&s->locked, memory_order_relaxed))
+			;
+}
+
+static inline void spin_unlock_noirq(struct spin *s)
+{
+	atomic_store_explicit(&s->locked, 0u, memory_order_release);
+}
+
 #endif /* EXECUTOR_SPIN_H */

@@ -68,12 +68,26 @@ struct task;
  *   (11) join_handle_detach / drop: -JOIN_INTEREST -JOIN_WAKER, unref
  *   (12) task_unref: count 0 -> storage released (pool slot returned)
  *
- * Join waker hand-over: the slot belongs to the joiner while JOIN_WAKER
- * is clear (first registration needs no lock).  Once it is set, the slot
- * is shared with task_complete, which (8) takes the waker and clears
- * JOIN_WAKER under the trailer lock; the joiner replaces it, or detach
- * drops it, under the same lock.  So "JOIN_WAKER clear and the task not
- * new" means COMPLETE, and no waker is ever woken twice or leaked.
+ * Join waker hand-over (no lock).  Who may touch the trailer's join
+ * waker slot is decided by the state word alone:
+ *
+ *   JOIN_WAKER clear              the join handle owns the slot.
+ *   JOIN_WAKER set, not COMPLETE  nobody touches it.  A joiner polled
+ *                                 again takes it back by clearing
+ *                                 JOIN_WAKER with a CAS (which fails once
+ *                                 COMPLETE is set), keeps the waker if it
+ *                                 will_wake the new one, and sets the bit
+ *                                 again by CAS.
+ *   JOIN_WAKER set, COMPLETE      the completer owns it: (8) moves the
+ *                                 waker out and wakes it by value, then
+ *                                 clears JOIN_WAKER together with its own
+ *                                 reference in one RMW.
+ *
+ * (10) sets JOIN_WAKER only by CAS from a state without COMPLETE, so
+ * "JOIN_WAKER clear and COMPLETE" means the completer is done with the
+ * slot.  (11) clears JOIN_INTEREST (and JOIN_WAKER, unless the completer
+ * owns the slot) and, once COMPLETE, drops its reference in the same CAS.
+ * No waker is woken twice, leaked, or read while it is written.
  *
  * Waking a COMPLETE task, waking a SCHEDULED one, or dropping a waker
  * after completion only touches the count: harmless by construction.
@@ -101,8 +115,7 @@ struct task_src {
 };
 
 struct task_trailer {
-	struct spin lock;		/* protects join_waker */
-	struct waker join_waker;
+	struct waker join_waker;	/* guarded by JOIN_WAKER (see above) */
 };
 
 struct task {
@@ -118,6 +131,7 @@ struct task {
 	uint32_t out_src;		/* output inside the future */
 	uint32_t out_size;
 	uint32_t trailer_off;
+	uint32_t reg_idx;		/* registry list: 0 shared, 1 + worker */
 	/* metrics (relaxed atomics: printed from other threads) */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
@@ -163,7 +177,20 @@ struct task_desc {
  * future_type and an output of output_type, in static storage: no heap,
  * no init call.  Slots are handed out lazily, then recycled through a free
  * list under a spin lock (so a free from an interrupt handler is safe).
+ *
+ * In front of the lock sit TASK_POOL_SPARES "spare" words, one per worker
+ * (indexed by task_spare_hint, which each worker sets for its thread):
+ * a free swaps the slot into the spare word, an allocation swaps it out,
+ * one atomic exchange each and no lock, so a task that is spawned and
+ * joined on one worker recycles the same (cache-hot) slot.  The exchange
+ * makes every use safe from any thread or interrupt handler, whatever
+ * the hint.  A slot in a spare word is free: in_use does not count it,
+ * and an allocation that finds the free list empty sweeps every spare
+ * word before it fails, so a pool never reports exhaustion while it has
+ * a free slot.
  */
+#define TASK_POOL_SPARES 8
+
 struct task_pool {
 	struct task_src src;		/* first: &pool->src is the source */
 	struct spin lock;
@@ -172,16 +199,21 @@ struct task_pool {
 	size_t count;
 	size_t fresh;			/* slots never handed out start here */
 	void *free_list;
-	size_t in_use, high_water;
-	size_t fail_count;		/* allocations refused (exhausted) */
+	_Atomic size_t in_use, high_water;
+	_Atomic size_t fail_count;	/* allocations refused (exhausted) */
+	void *_Atomic spare[TASK_POOL_SPARES];
 };
 
 void *task_pool_alloc(struct task_src *src, size_t size);
 void task_pool_free(struct task_src *src, void *p, size_t size);
 
+/* Which spare word of a pool this thread uses (its worker id; 0 for any
+ * other thread).  A hint only: any value is correct. */
+extern _Thread_local unsigned task_spare_hint;
+
 #define TASK_POOL_INIT(mem_, slot_size_, count_) \
 	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
-	  (slot_size_), (count_), 0, NULL, 0, 0, 0 }
+	  (slot_size_), (count_), 0, NULL, 0, 0, 0, { NULL } }
 
 #define TASK_POOL(name, future_type, output_type, count) \
 	static _Alignas(16) unsigned char name##_mem[(count)] \

@@ -1,5 +1,6 @@
 /* The console: rx/tx rings between the UART interrupt and reader/writer futures. */
 #include <stdatomic.h>
+#include <string.h>
 
 #include "arch/arch.h"
 #include "executor/spin.h"
@@ -284,37 +285,70 @@ static bool tx_has_room(uint32_t len)
 	return ok;
 }
 
-/* Apply one input byte in cooked mode.  Returns true when the read is
- * complete.  Caller made sure the tx ring has room for any echo (4). */
-static bool cook(struct console_read *r, int c)
+/*
+ * Cooked mode edits one line at a time in the console's own buffer, as a
+ * terminal's canonical mode does.  A finished line stays there until reads
+ * have taken all of it, so a read smaller than the line loses nothing.
+ * Only readers touch it (task context), under line_lock.
+ */
+#define LINE_MAX 256
+
+static struct {
+	struct spin lock;
+	char buf[LINE_MAX];
+	size_t len;     /* bytes in buf */
+	size_t pos;     /* next byte to hand out, once the line is done */
+	bool done;      /* a complete line (or Ctrl-D) waits to be read */
+} line = { .lock = SPIN_INIT };
+
+/* Apply one input byte.  Caller holds line.lock, and made sure the tx
+ * ring has room for any echo (at most 4 bytes). */
+static void cook(int c)
 {
 	switch (c) {
 	case '\r':
 	case '\n':
 		echo("\n", 1);
-		if (r->got < r->n)
-			r->buf[r->got++] = '\n';
-		return true;
+		if (line.len < LINE_MAX)
+			line.buf[line.len++] = '\n';
+		line.done = true;
+		break;
 	case 0x7f: /* DEL: what most terminals send for backspace */
 	case '\b':
-		if (r->got > 0) {
-			r->got--;
+		if (line.len > 0) {
+			line.len--;
 			echo("\b \b", 3);
 		}
-		return false;
+		break;
 	case CTRL('D'):
-		return true; /* the line so far; 0 bytes is end of input */
+		line.done = true; /* the line so far; an empty one is end of input */
+		break;
 	case CTRL('C'):
 		echo("^C\n", 3);
-		r->got = 0;
-		return false;
+		line.len = 0;
+		break;
 	default:
-		if (c < ' ' || r->got + 1 >= r->n)
-			return false; /* other controls, or the line is full */
-		r->buf[r->got++] = (char)c;
-		echo((char[]){ (char)c }, 1);
-		return false;
+		/* Other controls are ignored; so is typing past a full line
+		 * (one byte stays free for the newline). */
+		if (c >= ' ' && line.len + 1 < LINE_MAX) {
+			line.buf[line.len++] = (char)c;
+			echo((char[]){ (char)c }, 1);
+		}
+		break;
 	}
+}
+
+/* Hand out what is left of a finished line.  Caller holds line.lock. */
+static size_t take_line(struct console_read *r)
+{
+	size_t k = line.len - line.pos;
+	if (k > r->n)
+		k = r->n;
+	memcpy(r->buf, line.buf + line.pos, k);
+	line.pos += k;
+	if (line.pos == line.len)
+		line.len = line.pos = 0, line.done = false;
+	return k;
 }
 
 enum poll console_read_poll(struct console_read *r, struct context *cx)
@@ -329,24 +363,32 @@ enum poll console_read_poll(struct console_read *r, struct context *cx)
 		}
 		bool cooked = atomic_load(&mode) == CONSOLE_COOKED;
 		bool need_tx = false;
-		while (r->got < r->n) {
-			if (cooked && !tx_has_room(5)) {
-				need_tx = true; /* no room to echo what we would read */
-				break;
+		if (cooked) {
+			unsigned long f = spin_lock(&line.lock);
+			while (!line.done) {
+				if (!tx_has_room(5)) {
+					need_tx = true; /* no room to echo what we would read */
+					break;
+				}
+				int c = console_getc();
+				if (c < 0)
+					break;
+				cook(c);
 			}
-			int c = console_getc();
-			if (c < 0)
-				break;
-			if (!cooked) {
+			if (line.done) {
+				r->result = (long)take_line(r);
+				spin_unlock(&line.lock, f);
+				return POLL_READY;
+			}
+			spin_unlock(&line.lock, f);
+		} else {
+			int c;
+			while (r->got < r->n && (c = console_getc()) >= 0)
 				r->buf[r->got++] = (char)c;
-			} else if (cook(r, c)) {
+			if (r->got > 0) {
 				r->result = (long)r->got;
 				return POLL_READY;
 			}
-		}
-		if (!cooked && r->got > 0) {
-			r->result = (long)r->got;
-			return POLL_READY;
 		}
 		/* Register first, then look again, so an interrupt in between is
 		 * not missed (rx_ready keeps a permit; tx_room wakes every

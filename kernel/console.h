@@ -59,9 +59,11 @@ void console_tx_irq(void);
 
 /* ---- Futures -------------------------------------------------------------*/
 
-/* Read into buf[0..n).  Cooked: completes with one line ending in '\n'
- * (or shorter at Ctrl-D; 0 bytes means end of input).  Raw: completes
- * with 1..n bytes as soon as any are there.  result: bytes read. */
+/* Read into buf[0..n).  Cooked: completes with the next piece of the
+ * current line, once the line is finished (Enter or Ctrl-D); what does
+ * not fit stays for the next read; 0 bytes means end of input (Ctrl-D on
+ * an empty line).  Raw: completes with 1..n bytes as soon as any are
+ * there.  result: bytes read. */
 struct console_read {
 	struct future base;
 	char *buf;

@@ -24,9 +24,40 @@ static _Thread_local void *current_worker;
 static _Thread_local unsigned trap_depth;
 static _Thread_local int parked;
 
+/*
+ * Tick <-> ns conversion.  When the timer frequency divides 10^9 (10 MHz
+ * on riscv64 virt, 62.5 MHz on aarch64 virt) a tick is a whole number of
+ * ns: one multiply, no divide.  ns_conv caches (freq << 32 | ns per tick)
+ * in one word, so harts racing to fill it always agree, and a frequency
+ * that changes (the device tree is parsed after the first clock reads)
+ * simply misses the cache.  0 = not filled yet.
+ */
+static _Atomic uint64_t ns_conv;
+
+static uint64_t ns_per_tick_slow(uint64_t f)
+{
+	if (f == 0 || f > 0xffffffffu || 1000000000ull % f)
+		return 0;
+	atomic_store_explicit(&ns_conv, f << 32 | 1000000000ull / f,
+	                      memory_order_relaxed);
+	return 1000000000ull / f;
+}
+
+/* ns per tick for frequency f, or 0 if a tick is not a whole number. */
+static inline uint64_t ns_per_tick(uint64_t f)
+{
+	uint64_t c = atomic_load_explicit(&ns_conv, memory_order_relaxed);
+	if ((c >> 32) == f && f)
+		return c & 0xffffffffu;
+	return ns_per_tick_slow(f);
+}
+
 uint64_t kexec_now_ns(void)
 {
 	uint64_t t = arch_timer_now(), f = arch_timer_freq();
+	uint64_t m = ns_per_tick(f);
+	if (m)
+		return t * m;
 	/* Split so t * 1e9 cannot overflow. */
 	return t / f * 1000000000ull + t % f * 1000000000ull / f;
 }
@@ -34,12 +65,34 @@ uint64_t kexec_now_ns(void)
 uint64_t kexec_ns_to_ticks_ceil(uint64_t ns)
 {
 	uint64_t f = arch_timer_freq();
+	uint64_t m = ns_per_tick(f);
+	if (m)
+		return ns / m + (ns % m != 0);
 	return ns / 1000000000ull * f + (ns % 1000000000ull * f + 999999999ull) / 1000000000ull;
 }
+
+/*
+ * The executor's clock (two reads per poll with EXEC_POLL_TIMING).  Its
+ * first call is exec_init's, from kexec_init, after the device tree set
+ * the timer frequency, which never changes afterwards: so the ns per
+ * tick found then holds for good, and a read is one multiply without
+ * asking the arch for the frequency again.  0: inexact, divide instead.
+ */
+static _Atomic uint64_t plat_ns_per_tick;
+static _Atomic int plat_clock_ready;
 
 static uint64_t plat_now(void *ctx)
 {
 	(void)ctx;
+	if (atomic_load_explicit(&plat_clock_ready, memory_order_acquire)) {
+		uint64_t m = atomic_load_explicit(&plat_ns_per_tick, memory_order_relaxed);
+		if (m)
+			return arch_timer_now() * m;
+		return kexec_now_ns();
+	}
+	atomic_store_explicit(&plat_ns_per_tick, ns_per_tick(arch_timer_freq()),
+	                      memory_order_relaxed);
+	atomic_store_explicit(&plat_clock_ready, 1, memory_order_release);
 	return kexec_now_ns();
 }
 

@@ -9,6 +9,7 @@
 #include "kernel/kexec.h"
 #include "kernel/ktest.h"
 #include "kernel/ktest_blk.h"
+#include "kernel/ktest_vm.h"
 #include "kernel/ktimer.h"
 #include "kernel/panic.h"
 #include "kernel/platform.h"
@@ -261,7 +262,16 @@ static const struct {
 	{ ktest_blk_range, "blk_range", false },
 	{ ktest_blk_exhaust, "blk_exhaust", false },
 	{ ktest_blk_stats, "blk_stats", false },
+	{ ktest_vm_map_lookup, "vm_map_lookup", false },
+	{ ktest_vm_oom, "vm_oom", false },
+	{ ktest_user_syscall, "user_syscall", false },
+	{ ktest_user_irq, "user_irq", false },
+	{ ktest_user_illegal, "user_illegal", false },
+	{ ktest_vm_remap, "vm_remap", false },
+	{ ktest_vm_asid, "vm_asid", false },
+	{ ktest_user_null_syscall, "user_null_syscall", false },
 	{ test_fault, "fault", true },
+	{ ktest_kernel_wx, "kernel_wx", true },
 	{ test_breakpoint_unhandled, "breakpoint_unhandled", true },
 };
 

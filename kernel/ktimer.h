@@ -2,6 +2,7 @@
 #ifndef KERNEL_KTIMER_H
 #define KERNEL_KTIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -19,6 +20,13 @@ void ktimer_cancel(void);
 /* The executor's park deadline (ticks; ARCH_TIMER_OFF for none).  Call
  * with interrupts masked. */
 void ktimer_set_park(uint64_t deadline);
+
+/* A user process's time slice: arming it makes the timer fire by
+ * `deadline` (ticks) while user code runs, so a busy process cannot keep
+ * the hart; ARCH_TIMER_OFF disarms.  ktimer_slice_over() is true once it
+ * fired (or was never armed). */
+void ktimer_set_slice(uint64_t deadline);
+bool ktimer_slice_over(void);
 
 /* Arch timer reading (ticks) at the last timer interrupt on this hart. */
 uint64_t ktimer_last_irq(void);

@@ -4,6 +4,7 @@
 
 #include "arch/arch.h"
 #include "kernel/console.h"
+#include "kernel/archive.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
 #include "kernel/kbench.h"
@@ -12,6 +13,7 @@
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/platform.h"
+#include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
 
@@ -50,6 +52,41 @@ static void uart_irq_handler(void *arg)
 /* Instruction counter at kmain entry, for the "bootstat" report. */
 uint64_t boot_instret_kmain;
 
+/*
+ * What runs first: the benchmarks ("kbench"), else the program named by
+ * "init=NAME" on the command line (default "init") as process 1, else,
+ * when the archive has no such program, the kernel's own console shell.
+ */
+static void start_first_task(void)
+{
+	char name[PX_PATH_MAX] = "init";
+	const char *arg = strstr(platform.bootargs, "init=");
+	const void *image;
+	size_t size;
+
+	if (strstr(platform.bootargs, "kbench")) {
+		kbench_start();
+		return;
+	}
+	if (arg) {
+		arg += 5;
+		size_t n = strcspn(arg, " ");
+		if (n >= sizeof(name))
+			n = sizeof(name) - 1;
+		memcpy(name, arg, n);
+		name[n] = '\0';
+	}
+	if (archive_find(name, &image, &size) == 0) {
+		int pid = proc_start_init(name);
+		if (pid < 0)
+			panic("cannot start %s: error %d", name, -pid);
+		return;
+	}
+	if (arg)
+		printf("no program '%s' in the archive; starting the kernel shell\n", name);
+	kshell_start();
+}
+
 void kmain(const void *dtb)
 {
 	int err, fallback_err = FDT_OK;
@@ -67,6 +104,8 @@ void kmain(const void *dtb)
 	if (uart_init(&platform) != 0)
 		arch_power_off(EXIT_PANIC);
 	kalloc_init(&platform, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
+	if (arch_vm_init(&platform) != 0)
+		panic("vm init failed");
 	if (fallback_err != FDT_OK)
 		printf("warning: boot device tree unusable (%s); using the built-in "
 		       "QEMU virt layout\n", fdt_strerror(fallback_err));
@@ -90,13 +129,12 @@ void kmain(const void *dtb)
 	       platform.nvirtio);
 
 	kexec_init(1);
+	if (archive_init() != 0)
+		printf("warning: the program archive is corrupt; no user programs\n");
 	arch_irq_on();
 #ifdef KTEST
 	ktest_main();
 #endif
-	if (strstr(platform.bootargs, "kbench"))
-		kbench_start();
-	else
-		kshell_start();
+	start_first_task();
 	kexec_run();
 }

@@ -13,6 +13,7 @@ mkdir -p build/check
 steps=(
 	"host-fdt|make --no-print-directory host-test-fdt"
 	"host-virtq|make --no-print-directory host-test-virtq"
+	"host-elf|make --no-print-directory host-test-elf"
 	"host-executor|make --no-print-directory host-test-exec"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"

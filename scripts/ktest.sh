@@ -73,6 +73,7 @@ expect_fault() {
 }
 expect_fault fault 'address 0xdead0000000'
 expect_fault breakpoint_unhandled 'breakpoint|BRK'
+expect_fault kernel_wx 'page fault|permission'
 
 echo "ktest $arch: logs in $logs"
 echo "$passed passed, $failed failed"

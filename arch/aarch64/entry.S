@@ -191,6 +191,32 @@ a64_el2_to_el1:
 	eret
 
 /*
+ * a64_mmu_switch(x0 = new TTBR0_EL1 value): see vm.h.  Between the two
+ * sctlr writes the MMU is off, so nothing here may load or store (data
+ * accesses would be Device, bypassing the caches that hold the stack).
+ */
+	.section .text, "ax"
+	.globl	a64_mmu_switch
+a64_mmu_switch:
+	mrs	x1, sctlr_el1
+	bic	x2, x1, #SCTLR_M
+	dsb	ish
+	msr	sctlr_el1, x2
+	isb
+	msr	ttbr0_el1, x0
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	msr	sctlr_el1, x1
+	isb
+	ic	iallu
+	dsb	nsh
+	isb
+	ret
+
+	.section .text.boot, "ax"
+/*
  * a64_early_fail(x0 = NUL-terminated message): print it on the fallback
  * PL011, then exit QEMU with EARLY_FAIL_STATUS through semihosting.  Uses
  * no stack and only PC-relative addresses, so it works before anything is

@@ -21,8 +21,9 @@
  *   1 - 4 GiB   Normal write-back cacheable, inner shareable: RAM (starting
  *               at 0x40000000) and room for larger -m values
  *
- * Later work replaces this with real page tables behind the arch contract;
- * only a64_mmu_init's caller contract needs to stay.
+ * arch_vm_init (vm.c) replaces it with the kernel's real, W^X page tables
+ * once the frame allocator works; this table stays (in .bss) for the early
+ * boot of every hart.  vm.c relies on the MAIR indices and TCR set here.
  */
 #define MAIR_IDX_DEVICE 0
 #define MAIR_IDX_NORMAL 1

@@ -37,6 +37,7 @@
 A64_SYSREG_RO(currentel)
 A64_SYSREG_RO(mpidr_el1)
 A64_SYSREG_RO(id_aa64mmfr0_el1)
+A64_SYSREG_RO(ctr_el0)
 A64_SYSREG_RW(sctlr_el1)
 A64_SYSREG_RW(cpacr_el1)
 A64_SYSREG_RW(vbar_el1)
@@ -117,8 +118,13 @@ static inline void a64_dsb_sy(void)
 #define SCTLR_SA       (A64_UL(1) << 3)   /* EL1 SP alignment check */
 #define SCTLR_SA0      (A64_UL(1) << 4)   /* EL0 SP alignment check */
 #define SCTLR_I        (A64_UL(1) << 12)  /* instruction cacheable */
+#define SCTLR_DZE      (A64_UL(1) << 14)  /* EL0 may use DC ZVA */
+#define SCTLR_UCT      (A64_UL(1) << 15)  /* EL0 may read CTR_EL0 */
 #define SCTLR_RES1     ((A64_UL(1) << 11) | (A64_UL(1) << 20) | (A64_UL(1) << 22) | \
 			(A64_UL(1) << 23) | (A64_UL(1) << 28) | (A64_UL(1) << 29))
+
+/* CTR_EL0: DminLine in [19:16], log2 of the smallest D-cache line in words. */
+#define CTR_DMINLINE(c) (((c) >> 16) & 0xf)
 
 /* CNTP_CTL_EL0 */
 #define CNT_CTL_ENABLE  (A64_UL(1) << 0)

@@ -100,13 +100,13 @@ static bool ec_is_abort(unsigned ec)
 }
 
 /* FAR_EL1 holds an address only for these; otherwise it is UNKNOWN. */
-static bool ec_sets_far(unsigned ec)
+bool a64_ec_sets_far(unsigned ec)
 {
 	return ec_is_abort(ec) || ec == EC_PC_ALIGN ||
 	       ec == EC_WATCH_LOWER || ec == EC_WATCH_CUR;
 }
 
-static const char *describe(uint64_t esr, unsigned hart)
+const char *a64_trap_describe(uint64_t esr, unsigned hart)
 {
 	unsigned ec = ESR_EC(esr);
 
@@ -132,7 +132,7 @@ static void report(struct trap_frame *tf, const char *what)
 	struct trap_info info = {
 		.what = what,
 		.cause = tf->esr,
-		.addr = ec_sets_far(ESR_EC(tf->esr)) ? tf->far : 0,
+		.addr = a64_ec_sets_far(ESR_EC(tf->esr)) ? tf->far : 0,
 		.pc = tf->elr,
 		.from_user = (tf->spsr & SPSR_M_MASK) == SPSR_EL0T,
 	};
@@ -153,10 +153,10 @@ static void trap_sync(struct trap_frame *tf)
 		tf->elr += 4;
 		return;
 	}
-	report(tf, describe(tf->esr, arch_hart_id()));
+	report(tf, a64_trap_describe(tf->esr, arch_hart_id()));
 }
 
-static void trap_irq_entry(struct trap_frame *tf)
+void a64_trap_irq_entry(struct trap_frame *tf)
 {
 	unsigned hart = arch_hart_id();
 	struct trap_frame *outer = NULL;
@@ -181,10 +181,12 @@ static const char *const vec_names[16] = {
 };
 
 /*
- * Called by vectors.S for every slot.  Kernel (EL1 on SP_EL1) and user
- * (AArch64 EL0) sync exceptions and IRQs are handled; FIQs, SErrors, EL1
- * running on SP_EL0 and AArch32 are never set up by Pollux, so they are
- * reported as unexpected with the slot's name.
+ * Called by vectors.S for every slot but two.  Kernel (EL1 on SP_EL1)
+ * sync exceptions and IRQs are handled here; AArch64 EL0's sync and IRQ
+ * slots go to uentry.S instead (they end arch_user_run), so the LOW64
+ * cases below only matter if EL0 is ever entered some other way.  FIQs,
+ * SErrors, EL1 running on SP_EL0 and AArch32 are never set up by Pollux,
+ * so they are reported as unexpected with the slot's name.
  */
 void a64_trap(struct trap_frame *tf, unsigned long vec)
 {
@@ -195,7 +197,7 @@ void a64_trap(struct trap_frame *tf, unsigned long vec)
 		break;
 	case VEC_CUR_SPX_IRQ:
 	case VEC_LOW64_IRQ:
-		trap_irq_entry(tf);
+		a64_trap_irq_entry(tf);
 		break;
 	default: {
 		unsigned hart = arch_hart_id();

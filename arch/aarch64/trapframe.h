@@ -54,6 +54,7 @@
 #define VEC_LOW32_SERR     15
 
 #ifndef __ASSEMBLY__
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -93,6 +94,18 @@ void a64_trap(struct trap_frame *tf, unsigned long vec);
 /* Frame of the IRQ the calling hart is serving (for arch_irqc_claim's
  * calls to trap_timer/trap_ipi); NULL outside the IRQ path. */
 struct trap_frame *a64_trap_frame_current(void);
+
+/* Serve an IRQ (trap_irq's claim loop) for the interrupted context tf;
+ * interrupts masked.  vectors.S's kernel path and user.c's EL0 path. */
+void a64_trap_irq_entry(struct trap_frame *tf);
+
+/* A synchronous exception's ESR in words, e.g. "data abort (translation
+ * fault, level 3) on write"; the string lives in a per-hart buffer that
+ * the next exception on the hart overwrites. */
+const char *a64_trap_describe(uint64_t esr, unsigned hart);
+
+/* Whether FAR_EL1 holds the faulting address for exception class ec. */
+bool a64_ec_sets_far(unsigned ec);
 #endif
 
 #endif /* ARCH_AARCH64_TRAPFRAME_H */

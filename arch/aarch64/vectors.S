@@ -4,10 +4,12 @@
 /*
  * VBAR_EL1 points at a 2 KiB-aligned table of 16 slots, 0x80 bytes each,
  * in four groups (current EL on SP_EL0, current EL on SP_ELx, lower EL
- * AArch64, lower EL AArch32) of sync / IRQ / FIQ / SError.  Every slot does
- * the same thing: make room for the frame, free two registers, and jump to
- * the common path with its slot number.  a64_trap() in trap.c decides what
- * each slot means, so unexpected ones still produce a full report.
+ * AArch64, lower EL AArch32) of sync / IRQ / FIQ / SError.  Every slot but
+ * two does the same thing: make room for the frame, free two registers,
+ * and jump to the common path with its slot number.  The two are EL0's
+ * sync and IRQ slots (user_slot below), which end a user run (uentry.S).
+ * a64_trap() in trap.c decides what each other slot means, so unexpected
+ * ones still produce a full report.
  *
  * The hardware has already masked D, A, I and F, so nothing nests unless a
  * handler itself faults; such a fault gets its own frame below this one.
@@ -18,6 +20,18 @@
 	stp	x0, x1, [sp, #TF_X(0)]
 	mov	x0, #\vec
 	b	a64_trap_common
+.endm
+
+/*
+ * Sync exceptions and IRQs from AArch64 EL0 can only come from a user
+ * run by arch_user_run: they end it (uentry.S), leaving x1 = the reason
+ * (A64_USER_SYNC / A64_USER_IRQ in user.c) and the user's x0/x1 pushed.
+ */
+.macro user_slot reason
+	.balign 0x80
+	stp	x0, x1, [sp, #-16]!
+	mov	x1, #\reason
+	b	a64_user_exit
 .endm
 
 	.section .text.vectors, "ax"
@@ -32,8 +46,8 @@ a64_vectors:
 	vector_slot VEC_CUR_SPX_IRQ
 	vector_slot VEC_CUR_SPX_FIQ
 	vector_slot VEC_CUR_SPX_SERR
-	vector_slot VEC_LOW64_SYNC
-	vector_slot VEC_LOW64_IRQ
+	user_slot 0
+	user_slot 1
 	vector_slot VEC_LOW64_FIQ
 	vector_slot VEC_LOW64_SERR
 	vector_slot VEC_LOW32_SYNC

@@ -4,10 +4,8 @@
 #include "arch/arch.h"
 #include "arch/riscv64/csr.h"
 #include "arch/riscv64/sbi.h"
+#include "arch/riscv64/trap.h"
 #include "arch/riscv64/trapframe.h"
-
-void rv_trap_vector(void);
-void rv_trap(struct trap_frame *tf);
 
 /* Exception names, by scause code (privileged spec, table "scause"). */
 static const char *const exc_names[] = {
@@ -26,9 +24,24 @@ static const char *const exc_names[] = {
 	[15] = "store/AMO page fault",
 };
 
+const char *rv_exc_name(uint64_t cause)
+{
+	if (cause < sizeof(exc_names) / sizeof(exc_names[0]) && exc_names[cause])
+		return exc_names[cause];
+	return "unknown trap";
+}
+
 void arch_trap_init(void)
 {
+	/* sscratch 0: "in the kernel" for the trap vector (uarea.h). */
+	w_sscratch(0);
 	w_stvec((uint64_t)(uintptr_t)rv_trap_vector);
+	/* Kernel and user are soft-float: FP instructions trap as illegal
+	 * (no FP state to leak between processes).  User code may read
+	 * cycle, time and instret (benchmarks, clocks). */
+	CSR_CLEAR(sstatus, SSTATUS_FS);
+	w_scounteren(SCOUNTEREN_CY | SCOUNTEREN_TM | SCOUNTEREN_IR);
+	rv_user_init_hart();
 	sbi_set_timer(ARCH_TIMER_OFF);
 	CSR_SET(sie, SIE_SEIE | SIE_STIE | SIE_SSIE);
 }
@@ -39,25 +52,32 @@ static uint64_t insn_len(uint64_t pc)
 	return (*(const volatile uint16_t *)(uintptr_t)pc & 3) == 3 ? 4 : 2;
 }
 
+bool rv_trap_irq(uint64_t cause, struct trap_frame *tf)
+{
+	switch (cause & ~SCAUSE_IRQ) {
+	case IRQ_S_TIMER:
+		/* One-shot: silence the timer before the kernel looks. */
+		sbi_set_timer(ARCH_TIMER_OFF);
+		trap_timer(tf);
+		return true;
+	case IRQ_S_SOFT:
+		CSR_CLEAR(sip, SIE_SSIE);
+		trap_ipi(tf);
+		return true;
+	case IRQ_S_EXT:
+		trap_irq(tf);
+		return true;
+	}
+	return false;
+}
+
 void rv_trap(struct trap_frame *tf)
 {
 	uint64_t cause = tf->scause;
 
 	if (cause & SCAUSE_IRQ) {
-		switch (cause & ~SCAUSE_IRQ) {
-		case IRQ_S_TIMER:
-			/* One-shot: silence the timer before the kernel looks. */
-			sbi_set_timer(ARCH_TIMER_OFF);
-			trap_timer(tf);
+		if (rv_trap_irq(cause, tf))
 			return;
-		case IRQ_S_SOFT:
-			CSR_CLEAR(sip, SIE_SSIE);
-			trap_ipi(tf);
-			return;
-		case IRQ_S_EXT:
-			trap_irq(tf);
-			return;
-		}
 	} else if (cause == EXC_BREAKPOINT && trap_breakpoint(tf)) {
 		tf->sepc += insn_len(tf->sepc);
 		return;
@@ -72,8 +92,8 @@ void rv_trap(struct trap_frame *tf)
 	};
 	if (cause & SCAUSE_IRQ)
 		info.what = "unexpected interrupt";
-	else if (cause < sizeof(exc_names) / sizeof(exc_names[0]) && exc_names[cause])
-		info.what = exc_names[cause];
+	else
+		info.what = rv_exc_name(cause);
 	trap_exception(tf, &info);
 }
 

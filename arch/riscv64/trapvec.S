@@ -1,16 +1,28 @@
-/* riscv64 trap vector: save the whole context, call rv_trap(tf), restore, sret. */
+/* riscv64 trap vector: kernel traps via rv_trap(tf); user traps return from rv_user_enter. */
 #include "arch/riscv64/trapframe.h"
+#include "arch/riscv64/uarea.h"
 
 /*
- * Kernel-only for now: traps arrive on the current kernel stack.  The frame
- * is built below the interrupted sp; tf->x[1] records that sp.  rv_trap may
- * change any field (sepc to skip an instruction, registers to return
- * values); everything is reloaded from the frame.
+ * sscratch says where a trap came from (arch/riscv64/uarea.h): 0 while
+ * the kernel runs, the hart's struct rv_uarea while user code runs.
+ *
+ * From the kernel: the trap arrives on the current kernel stack.  The
+ * frame is built below the interrupted sp; tf->x[1] records that sp.
+ * rv_trap may change any field (sepc to skip an instruction, registers to
+ * return values); everything is reloaded from the frame.
+ *
+ * From user mode: rv_user_trap saves the user registers into the struct
+ * user_regs being run and returns from rv_user_enter with scause, on the
+ * kernel stack and with the kernel registers rv_user_enter saved.  The
+ * hardware has cleared sstatus.SIE, so the kernel continues masked.
  */
 	.section .text
 	.balign 4
 	.globl rv_trap_vector
 rv_trap_vector:
+	csrrw	sp, sscratch, sp
+	bnez	sp, rv_user_trap
+	csrrw	sp, sscratch, sp	/* kernel: sp back, sscratch 0 again */
 	addi	sp, sp, -TF_SIZE
 	sd	x1, 0*8(sp)
 	sd	x3, 2*8(sp)
@@ -92,3 +104,127 @@ rv_trap_vector:
 	ld	x31, 30*8(sp)
 	ld	x2, 1*8(sp)		/* sp last */
 	sret
+
+/*
+ * uint64_t rv_user_enter(struct user_regs *u, struct rv_uarea *area)
+ * Called with sstatus.SIE clear.  Saves the kernel's callee-saved
+ * registers in area, loads u and srets to U-mode with interrupts enabled
+ * (SPP = 0, SPIE = 1).  "Returns" through rv_user_trap.
+ */
+	.globl rv_user_enter
+rv_user_enter:
+	sd	ra, UA_RA(a1)
+	sd	sp, UA_SP(a1)
+	sd	gp, UA_GP(a1)
+	sd	tp, UA_TP(a1)
+	sd	s0, UA_S0+0*8(a1)
+	sd	s1, UA_S0+1*8(a1)
+	sd	s2, UA_S0+2*8(a1)
+	sd	s3, UA_S0+3*8(a1)
+	sd	s4, UA_S0+4*8(a1)
+	sd	s5, UA_S0+5*8(a1)
+	sd	s6, UA_S0+6*8(a1)
+	sd	s7, UA_S0+7*8(a1)
+	sd	s8, UA_S0+8*8(a1)
+	sd	s9, UA_S0+9*8(a1)
+	sd	s10, UA_S0+10*8(a1)
+	sd	s11, UA_S0+11*8(a1)
+	sd	a0, UA_CUR(a1)
+	li	t0, 0x100		/* SSTATUS_SPP: return to U-mode */
+	csrc	sstatus, t0
+	li	t0, 0x20		/* SSTATUS_SPIE: with interrupts on */
+	csrs	sstatus, t0
+	ld	t0, UR_PC(a0)
+	csrw	sepc, t0
+	csrw	sscratch, a1
+	ld	x1, 0*8(a0)
+	ld	x2, 1*8(a0)
+	ld	x3, 2*8(a0)
+	ld	x4, 3*8(a0)
+	ld	x5, 4*8(a0)
+	ld	x6, 5*8(a0)
+	ld	x7, 6*8(a0)
+	ld	x8, 7*8(a0)
+	ld	x9, 8*8(a0)
+	ld	x11, 10*8(a0)
+	ld	x12, 11*8(a0)
+	ld	x13, 12*8(a0)
+	ld	x14, 13*8(a0)
+	ld	x15, 14*8(a0)
+	ld	x16, 15*8(a0)
+	ld	x17, 16*8(a0)
+	ld	x18, 17*8(a0)
+	ld	x19, 18*8(a0)
+	ld	x20, 19*8(a0)
+	ld	x21, 20*8(a0)
+	ld	x22, 21*8(a0)
+	ld	x23, 22*8(a0)
+	ld	x24, 23*8(a0)
+	ld	x25, 24*8(a0)
+	ld	x26, 25*8(a0)
+	ld	x27, 26*8(a0)
+	ld	x28, 27*8(a0)
+	ld	x29, 28*8(a0)
+	ld	x30, 29*8(a0)
+	ld	x31, 30*8(a0)
+	ld	x10, 9*8(a0)		/* a0 last */
+	sret
+
+/* A trap from U-mode: sp = the hart's rv_uarea, sscratch = the user's sp. */
+rv_user_trap:
+	sd	t0, UA_T0(sp)
+	ld	t0, UA_CUR(sp)
+	sd	x1, 0*8(t0)
+	sd	x3, 2*8(t0)
+	sd	x4, 3*8(t0)
+	sd	x6, 5*8(t0)
+	sd	x7, 6*8(t0)
+	sd	x8, 7*8(t0)
+	sd	x9, 8*8(t0)
+	sd	x10, 9*8(t0)
+	sd	x11, 10*8(t0)
+	sd	x12, 11*8(t0)
+	sd	x13, 12*8(t0)
+	sd	x14, 13*8(t0)
+	sd	x15, 14*8(t0)
+	sd	x16, 15*8(t0)
+	sd	x17, 16*8(t0)
+	sd	x18, 17*8(t0)
+	sd	x19, 18*8(t0)
+	sd	x20, 19*8(t0)
+	sd	x21, 20*8(t0)
+	sd	x22, 21*8(t0)
+	sd	x23, 22*8(t0)
+	sd	x24, 23*8(t0)
+	sd	x25, 24*8(t0)
+	sd	x26, 25*8(t0)
+	sd	x27, 26*8(t0)
+	sd	x28, 27*8(t0)
+	sd	x29, 28*8(t0)
+	sd	x30, 29*8(t0)
+	sd	x31, 30*8(t0)
+	ld	t1, UA_T0(sp)
+	sd	t1, 4*8(t0)		/* user t0 */
+	csrr	t1, sscratch
+	sd	t1, 1*8(t0)		/* user sp */
+	csrr	t1, sepc
+	sd	t1, UR_PC(t0)
+	csrw	sscratch, zero		/* back in the kernel */
+	ld	ra, UA_RA(sp)
+	ld	gp, UA_GP(sp)
+	ld	tp, UA_TP(sp)
+	ld	s0, UA_S0+0*8(sp)
+	ld	s1, UA_S0+1*8(sp)
+	ld	s2, UA_S0+2*8(sp)
+	ld	s3, UA_S0+3*8(sp)
+	ld	s4, UA_S0+4*8(sp)
+	ld	s5, UA_S0+5*8(sp)
+	ld	s6, UA_S0+6*8(sp)
+	ld	s7, UA_S0+7*8(sp)
+	ld	s8, UA_S0+8*8(sp)
+	ld	s9, UA_S0+9*8(sp)
+	ld	s10, UA_S0+10*8(sp)
+	ld	s11, UA_S0+11*8(sp)
+	csrr	a0, scause
+	ld	sp, UA_SP(sp)		/* sp last */
+	ret

@@ -9,6 +9,7 @@
 
 #include "exec.h"
 #include "host/host.h"
+#include "mpsc.h"
 #include "task.h"
 
 /*
@@ -130,6 +131,206 @@ TASK_POOL(stress_pool, struct stask, char, INFLIGHT + 64);
 static struct executor ex;
 static struct host_platform hp;
 
+/*
+ * Phase 3: the fast paths, with a Ctrl-T printer thread running all the
+ * while.  Parents (spawned from outside) spawn children from inside their
+ * polls and join them: the children come from a pool smaller than the
+ * number of parents, so allocations hit the per-worker spare slots, the
+ * locked free list and the exhaustion sweep, and frees happen on whatever
+ * worker a (possibly stolen) child completes on; every third child is
+ * detached instead of joined, racing with its completion.  Some children
+ * yield once, so they can be stolen and complete on another worker than
+ * the one whose registry list holds them.  Meanwhile pairs of tasks
+ * ping-pong through two bounded(1) mpsc channels.
+ */
+#define PARENTS 64
+#define CHILDREN 200
+#define MP_PAIRS 16
+#define MP_ROUNDS 2000
+
+struct kid {
+	struct future base;
+	int state;
+	long v, out;
+};
+
+static enum poll kid_poll(struct future *f, struct context *cx)
+{
+	struct kid *k = (struct kid *)f;
+	ASYNC_BEGIN(k);
+	if (k->v % 5 == 0)
+		YIELD(k, cx);
+	k->out = k->v * 2;
+	ASYNC_END(k);
+}
+
+static const struct future_vtable kid_vt = { kid_poll, NULL };
+
+TASK_POOL(kid_pool, struct kid, long, PARENTS / 2);
+
+struct parent {
+	struct future base;
+	int state;
+	int id, i;
+	long got, sum, expect;
+	struct join_handle jh;
+};
+
+static atomic_int parents_done, parents_bad;
+static atomic_uint_fast64_t kid_enomem;
+
+static enum poll parent_poll(struct future *f, struct context *cx)
+{
+	struct parent *p = (struct parent *)f;
+	ASYNC_BEGIN(p);
+	for (p->i = 0; p->i < CHILDREN; p->i++) {
+		for (;;) {
+			struct kid k = { { &kid_vt }, 0, p->id * 1000L + p->i, 0 };
+			struct task_desc d = TASK_DESC(k, out, "kid");
+			p->jh.out = &p->got;
+			if (task_spawn(&ex, &kid_pool.src, &d, &p->jh) == TASK_OK)
+				break;
+			atomic_fetch_add_explicit(&kid_enomem, 1, memory_order_relaxed);
+			YIELD(p, cx);	/* every slot in use: let others finish */
+		}
+		if (p->i % 3 == 2) {
+			join_handle_detach(&p->jh);
+			continue;
+		}
+		AWAIT(p, join_handle_poll(&p->jh, cx));
+		if (p->jh.result != JOIN_OK || p->got != (p->id * 1000L + p->i) * 2)
+			atomic_fetch_add(&parents_bad, 1);
+		p->sum += p->got;
+	}
+	if (p->sum != p->expect)
+		atomic_fetch_add(&parents_bad, 1);
+	atomic_fetch_add(&parents_done, 1);
+	ASYNC_END(p);
+}
+
+static const struct future_vtable parent_vt = { parent_poll, NULL };
+
+struct mp_pair {
+	struct mpsc ping, pong;
+	long ping_buf, pong_buf;
+};
+
+static struct mp_pair mp[MP_PAIRS];
+static atomic_int mp_done, mp_bad;
+
+struct player {
+	struct future base;
+	int state;
+	bool serve;
+	struct mp_pair *pp;
+	long i, v;
+	struct mpsc_send snd;
+	struct mpsc_recv rcv;
+};
+
+static enum poll player_poll(struct future *f, struct context *cx)
+{
+	struct player *p = (struct player *)f;
+	ASYNC_BEGIN(p);
+	for (p->i = 0; p->i < MP_ROUNDS; p->i++) {
+		if (p->serve) {
+			p->v = p->i;
+			mpsc_send_init(&p->snd, &p->pp->ping, &p->v);
+			AWAIT(p, mpsc_send_poll(&p->snd, cx));
+			mpsc_recv_init(&p->rcv, &p->pp->pong, &p->v);
+			AWAIT(p, mpsc_recv_poll(&p->rcv, cx));
+			if (p->rcv.result != SYNC_OK || p->v != p->i + 1)
+				atomic_fetch_add(&mp_bad, 1);
+		} else {
+			mpsc_recv_init(&p->rcv, &p->pp->ping, &p->v);
+			AWAIT(p, mpsc_recv_poll(&p->rcv, cx));
+			if (p->rcv.result != SYNC_OK || p->v != p->i)
+				atomic_fetch_add(&mp_bad, 1);
+			p->v++;
+			mpsc_send_init(&p->snd, &p->pp->pong, &p->v);
+			AWAIT(p, mpsc_send_poll(&p->snd, cx));
+		}
+	}
+	atomic_fetch_add(&mp_done, 1);
+	ASYNC_END(p);
+}
+
+static const struct future_vtable player_vt = { player_poll, NULL };
+
+TASK_POOL(p3_pool, struct player, char, PARENTS + 2 * MP_PAIRS);
+
+static atomic_bool printer_stop;
+static atomic_uint_fast64_t printed_lines;
+
+static void sink(void *ctx, const char *str, size_t n)
+{
+	(void)ctx;
+	(void)str;
+	if (n && str[n - 1] == '\n')
+		atomic_fetch_add_explicit(&printed_lines, 1, memory_order_relaxed);
+}
+
+static void *printer(void *arg)
+{
+	(void)arg;
+	while (!atomic_load(&printer_stop)) {
+		exec_print_tasks(&ex, sink, NULL);
+		usleep(200);
+	}
+	return NULL;
+}
+
+/* Returns the number of problems found. */
+static int phase3(void)
+{
+	pthread_t pr;
+	int bad = 0;
+	pthread_create(&pr, NULL, printer, NULL);
+	for (int i = 0; i < MP_PAIRS; i++) {
+		mpsc_init(&mp[i].ping, &mp[i].ping_buf, sizeof(long), 1);
+		mpsc_init(&mp[i].pong, &mp[i].pong_buf, sizeof(long), 1);
+		for (int side = 0; side < 2; side++) {
+			struct player pl;
+			memset(&pl, 0, sizeof(pl));
+			pl.base.vtable = &player_vt;
+			pl.serve = side == 0;
+			pl.pp = &mp[i];
+			struct task_desc d = TASK_DESC_VOID(pl, "player");
+			if (task_spawn(&ex, &p3_pool.src, &d, NULL) != TASK_OK)
+				bad++;
+		}
+	}
+	for (int i = 0; i < PARENTS; i++) {
+		struct parent p;
+		memset(&p, 0, sizeof(p));
+		p.base.vtable = &parent_vt;
+		p.id = i;
+		for (int k = 0; k < CHILDREN; k++)
+			if (k % 3 != 2)
+				p.expect += (i * 1000L + k) * 2;
+		struct task_desc d = TASK_DESC_VOID(p, "parent");
+		if (task_spawn(&ex, &p3_pool.src, &d, NULL) != TASK_OK)
+			bad++;
+	}
+	while (atomic_load(&parents_done) < PARENTS || atomic_load(&mp_done) < 2 * MP_PAIRS)
+		sched_yield();
+	/* Detached children may still be finishing. */
+	while (exec_live_tasks(&ex) != 0)
+		sched_yield();
+	atomic_store(&printer_stop, true);
+	pthread_join(pr, NULL);
+	bad += atomic_load(&parents_bad) + atomic_load(&mp_bad);
+	if (kid_pool.in_use != 0 || p3_pool.in_use != 0 ||
+	    kid_pool.high_water > kid_pool.count)
+		bad++;
+	printf("stress: %d parents x %d children (pool of %zu, %llu spawns refused "
+	       "while full), %d mpsc pairs x %d round trips, %llu Ctrl-T lines\n",
+	       PARENTS, CHILDREN, kid_pool.count,
+	       (unsigned long long)atomic_load(&kid_enomem), MP_PAIRS, MP_ROUNDS,
+	       (unsigned long long)atomic_load(&printed_lines));
+	return bad;
+}
+
 static void *runner(void *arg)
 {
 	(void)arg;
@@ -191,6 +392,7 @@ int main(int argc, char **argv)
 	while (atomic_load(&pair_completed) < 2 * PAIRS)
 		sched_yield();
 	uint64_t t2 = host_now_ns();
+	failed += phase3();
 	exec_stop(&ex);
 	pthread_join(th, NULL);
 

@@ -236,6 +236,72 @@ TEST(exec_print_tasks_lists_live_tasks)
 	          "worker 0: polls 2 parks 1 steals 0 injected 2\n");
 }
 
+/* Tasks spawned by a task sit on that worker's registry list; the table
+ * shows them after the shared list, newest first, and they leave it when
+ * they complete. */
+static struct fx_fut kid_a, kid_b, *kid_pa, *kid_pb;
+
+struct kidspawner {
+	struct future base;
+};
+
+static enum poll kidspawner_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	kid_pa = fx_spawn(fx.e, &kid_a, NULL);
+	kid_pb = fx_spawn(fx.e, &kid_b, NULL);
+	return POLL_READY;
+}
+
+static const struct future_vtable kidspawner_vt = { kidspawner_poll, NULL };
+
+static int kid_prints;
+static void kid_print_hook(unsigned w)
+{
+	(void)w;
+	if (kid_prints++ == 0) {
+		exec_print_tasks(fx.e, table_write, NULL);
+		fx_fut_wake(kid_pa);
+		fx_fut_wake(kid_pb);
+		fx.on_park = kid_print_hook;	/* one event per arming */
+	} else {
+		exec_print_tasks(fx.e, table_write, NULL);
+		fx_fut_wake(pt_a);
+	}
+}
+
+TEST(exec_print_tasks_lists_tasks_spawned_by_tasks)
+{
+	struct fx_fut a;
+	struct kidspawner ks = { { &kidspawner_vt } };
+	fx_init(&ex, 1, 0);
+	fx_fut_init(&a, "netd", 1, 0);
+	fx_fut_init(&kid_a, "kid_a", 1, 0);
+	fx_fut_init(&kid_b, "kid_b", 1, 0);
+	pt_a = fx_spawn(&ex, &a, NULL);
+	struct task_desc d = TASK_DESC_VOID(ks, "spawner");
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	CHECK_EQ(ex.workers[0].reg.head, NULL);
+	table_len = 0;
+	kid_prints = 0;
+	fx.trace_unpark = false;
+	fx.on_park = kid_print_hook;
+	exec_run(&ex);
+	CHECK_STR(table,
+	          "task             state         polls      wakes   poll_us\n"
+	          "netd             waiting           1          0         0\n"
+	          "kid_b            waiting           1          0         0\n"
+	          "kid_a            waiting           1          0         0\n"
+	          "worker 0: polls 4 parks 1 steals 0 injected 2\n"
+	          "task             state         polls      wakes   poll_us\n"
+	          "netd             waiting           1          0         0\n"
+	          "worker 0: polls 6 parks 2 steals 0 injected 4\n");
+	CHECK_EQ(ex.workers[0].reg.head, NULL);
+	CHECK_EQ(ex.reg_head, NULL);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
 /* Poll time comes from the platform clock, around each poll. */
 struct slowpoll {
 	struct future base;

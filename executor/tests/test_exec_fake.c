@@ -162,6 +162,7 @@ struct fx_fut *fx_spawn(struct executor *e, const struct fx_fut *f,
 		return NULL;
 	/* The task's copy sits at the core offset; find it via the handle or
 	 * by the registry head (the newest task). */
-	struct task *t = e->reg_head;
+	struct exec_worker *w = exec_current(e);
+	struct task *t = w ? w->reg.head : e->reg_head;
 	return (struct fx_fut *)t->future;
 }

@@ -299,3 +299,54 @@ TEST(task_shutdown_drops_pending_tasks)
 	CHECK_EQ(jh.result, JOIN_CANCELLED);
 	CHECK_EQ(fx_live_allocs, 0);
 }
+
+/* Per-worker spare slots: a slot parked in any spare word is free (not in
+ * in_use), another thread's allocation finds it by sweeping when the free
+ * list is empty, and a spare that is taken overflows to the free list. */
+TASK_POOL(spare_pool, struct fx_fut, int, 2);
+
+TEST(task_pool_spare_slots_are_free_slots)
+{
+	struct fx_fut f;
+	struct join_handle h[3];
+	unsigned saved = task_spare_hint;
+	fx_init(&ex, 1, 0);
+	fx_fut_init(&f, "S", 0, 1);
+	struct task_desc d = TASK_DESC(f, out, "S");
+	task_spare_hint = 5;
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[0]), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[1]), TASK_OK);
+	exec_run(&ex);
+	CHECK_EQ(task_spare_hint, 5);		/* the worker restored it */
+	join_handle_detach(&h[0]);		/* -> spare[5] */
+	task_spare_hint = 6;
+	join_handle_detach(&h[1]);		/* -> spare[6] */
+	CHECK_EQ(spare_pool.in_use, 0);
+	CHECK(atomic_load(&spare_pool.spare[5]) != NULL);
+	CHECK(atomic_load(&spare_pool.spare[6]) != NULL);
+	CHECK(spare_pool.free_list == NULL);
+
+	/* Free list empty, fresh slots used up: both come from the sweep. */
+	task_spare_hint = 0;
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[0]), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[1]), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[2]), TASK_ENOMEM);
+	CHECK_EQ(spare_pool.in_use, 2);
+	CHECK_EQ(spare_pool.high_water, 2);
+	CHECK_EQ(spare_pool.fail_count, 1);
+	CHECK(atomic_load(&spare_pool.spare[5]) == NULL);
+	CHECK(atomic_load(&spare_pool.spare[6]) == NULL);
+	join_handle_detach(&h[0]);		/* -> spare[0] */
+	join_handle_detach(&h[1]);		/* spare[0] taken: free list */
+	exec_run(&ex);
+	CHECK_EQ(spare_pool.in_use, 0);
+	CHECK(atomic_load(&spare_pool.spare[0]) != NULL);
+	CHECK(spare_pool.free_list != NULL);
+	/* And both are handed out again. */
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, NULL), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, NULL), TASK_OK);
+	CHECK_EQ(spare_pool.in_use, 2);
+	exec_run(&ex);
+	CHECK_EQ(spare_pool.in_use, 0);
+	task_spare_hint = saved;
+}

@@ -36,6 +36,12 @@
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
+/* What SYS_clock_gettime fills. */
+struct px_timespec {
+	long long tv_sec;
+	long long tv_nsec;
+};
+
 /* ---- Error codes (returned negated) ----------------------------------------*/
 #define PX_EPERM       1
 #define PX_ENOENT      2
@@ -87,5 +93,90 @@
 #define PX_ARGV_MAX    16    /* arguments to spawn, argv[0] included */
 #define PX_ARG_MAX     256   /* bytes of all argument strings together */
 #define PX_PATH_MAX    64
+
+/* ---- Async rings (io_uring-shaped) -------------------------------------------
+ *
+ * ring_setup(entries, &params) maps one submission ring (SQ) and one
+ * completion ring (CQ) into the process at params.sq_va / params.cq_va
+ * (inside [PX_RING_BASE, PX_RING_BASE + 64 KiB)); entries is a power of two
+ * in [1, PX_RING_MAX]; the CQ has twice as many entries.  One ring per
+ * process (a second ring_setup gives -PX_EBUSY).
+ *
+ * Each ring is a header followed by its entry array.  Indices run freely
+ * (uint32, wrapping); entry i lives at array[i & mask].
+ *
+ *   SQ: the program writes entries at sq.tail, then publishes them with a
+ *       store-release of sq.tail; the kernel reads sq.tail with a
+ *       load-acquire, consumes entries from its own head (it never trusts
+ *       the head in shared memory) and publishes progress with a
+ *       store-release of sq.head.
+ *   CQ: the kernel writes entries at cq.tail, then store-releases cq.tail;
+ *       the program load-acquires cq.tail, reads entries from cq.head, and
+ *       store-releases cq.head to give the slots back.
+ *
+ * ring_enter(to_submit, min_complete, timeout_ns): consumes up to
+ * to_submit new SQ entries, then, if min_complete > 0, waits until at
+ * least min_complete CQ entries are ready or timeout_ns nanoseconds pass
+ * (PX_RING_FOREVER: no limit).  Returns the number of entries consumed
+ * from the SQ, or -errno (-PX_EINVAL for a corrupt ring: a tail more than
+ * `entries` ahead of the head, a head moved backwards or past the tail).
+ * A program that corrupts its ring gets errors, never a kernel crash.
+ *
+ * A full CQ loses nothing: completions that do not fit wait in the kernel
+ * (cq.flags has PX_RING_CQ_OVERFLOW, cq.overflow counts them) and move in
+ * as the program frees slots (at every ring_enter).  When that backlog
+ * itself is full, ring_enter consumes no new entries and returns
+ * -PX_EBUSY until the program drains the CQ.
+ */
+#define PX_RING_MAX 256
+#define PX_RING_FOREVER 0xffffffffffffffffULL
+
+enum px_ring_op {
+	PX_OP_NOP = 0,        /* completes at once with res 0 */
+	PX_OP_READ = 1,       /* fd, addr, len: like read() */
+	PX_OP_WRITE = 2,      /* fd, addr, len: like write() */
+	PX_OP_TIMEOUT = 3,    /* off = nanoseconds from submission; res -PX_ETIME */
+	PX_OP_BLK_READ = 4,   /* off = first sector, addr, len = bytes (multiple of 512) */
+	PX_OP_BLK_WRITE = 5,
+	PX_OP_CANCEL = 6,     /* addr = user_data of the operation to cancel; res 0
+	                         or -PX_ENOENT; the cancelled one completes with
+	                         -PX_ECANCELED */
+	PX_OP_COUNT
+};
+
+struct px_sqe {
+	unsigned char op;        /* enum px_ring_op */
+	unsigned char flags;     /* 0 */
+	unsigned short _pad;
+	int fd;
+	unsigned long long off;
+	unsigned long long addr;
+	unsigned int len;
+	unsigned int _pad2;
+	unsigned long long user_data;  /* copied to the completion */
+};
+
+struct px_cqe {
+	unsigned long long user_data;
+	long long res;           /* like the syscall's result: >= 0 or -errno */
+};
+
+struct px_ring_hdr {
+	unsigned int head;
+	unsigned int tail;
+	unsigned int mask;       /* entries - 1 */
+	unsigned int entries;
+	unsigned int flags;      /* PX_RING_CQ_OVERFLOW */
+	unsigned int overflow;   /* completions waiting in the kernel */
+	unsigned int _pad[2];    /* entries start 32 bytes in */
+};
+#define PX_RING_CQ_OVERFLOW 1u
+
+struct px_ring_params {
+	unsigned int sq_entries;
+	unsigned int cq_entries;
+	unsigned long long sq_va;  /* struct px_ring_hdr, then px_sqe[sq_entries] */
+	unsigned long long cq_va;  /* struct px_ring_hdr, then px_cqe[cq_entries] */
+};
 
 #endif /* KERNEL_UAPI_POLLUX_H */

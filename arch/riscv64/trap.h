@@ -1,0 +1,25 @@
+/* riscv64 trap internals shared by the kernel trap path (trap.c) and the user path (user.c). */
+#ifndef ARCH_RISCV64_TRAP_H
+#define ARCH_RISCV64_TRAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct trap_frame;
+
+void rv_trap_vector(void);
+void rv_trap(struct trap_frame *tf);
+
+/* Handle interrupt `cause` (scause, interrupt bit set) the one way both
+ * paths share: silence the source as the arch must, then call
+ * trap_timer / trap_ipi / trap_irq.  False if the interrupt is unknown. */
+bool rv_trap_irq(uint64_t cause, struct trap_frame *tf);
+
+/* Per-hart setup of the user path (user.c); from arch_trap_init, after
+ * the hart's TLS and index are set. */
+void rv_user_init_hart(void);
+
+/* Human-readable name of exception `cause`, or "unknown trap". */
+const char *rv_exc_name(uint64_t cause);
+
+#endif /* ARCH_RISCV64_TRAP_H */

@@ -1,0 +1,143 @@
+/* riscv64 user mode: user contexts, running one until it traps, and the self-test program. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "arch/riscv64/csr.h"
+#include "arch/riscv64/trap.h"
+#include "arch/riscv64/trapframe.h"
+#include "arch/riscv64/uarea.h"
+
+const unsigned arch_elf_machine = 243; /* EM_RISCV */
+
+/* One area per hart; sscratch points at it while the hart runs user code.
+ * Each hart finds its own through TLS (tp), set by rv_user_init_hart. */
+static struct rv_uarea rv_uareas[SMP_MAX] __attribute__((aligned(64)));
+static _Thread_local struct rv_uarea *rv_uarea_self;
+
+void rv_user_init_hart(void)
+{
+	rv_uarea_self = &rv_uareas[arch_hart_id()];
+}
+
+void arch_uregs_init(struct user_regs *u, uint64_t pc, uint64_t sp,
+		     uint64_t arg0, uint64_t arg1)
+{
+	memset(u, 0, sizeof(*u));
+	u->pc = pc;
+	u->x[RV_UREG_SP] = sp;
+	u->x[RV_UREG_A0] = arg0;
+	u->x[RV_UREG_A0 + 1] = arg1;
+}
+
+uint64_t arch_uregs_pc(const struct user_regs *u)
+{
+	return u->pc;
+}
+
+uint64_t arch_uregs_sp(const struct user_regs *u)
+{
+	return u->x[RV_UREG_SP];
+}
+
+static const char *const rv_ureg_names[31] = {
+	"ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1",
+	"a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
+	"s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
+};
+
+void arch_uregs_dump(const struct user_regs *u)
+{
+	for (int i = 0; i < 31; i++)
+		printf("%4s %016llx%s", rv_ureg_names[i], (unsigned long long)u->x[i],
+		       i % 4 == 3 ? "\n" : "  ");
+	printf("  pc %016llx\n", (unsigned long long)u->pc);
+}
+
+/* An interrupt taken in user mode: handle it exactly as rv_trap does.
+ * The kernel's handlers get a trap frame describing the user context. */
+static void __attribute__((noinline)) rv_user_irq(struct user_regs *u, uint64_t cause)
+{
+	struct trap_frame tf;
+	memcpy(tf.x, u->x, sizeof(tf.x));
+	tf.sepc = u->pc;
+	tf.sstatus = r_sstatus();
+	tf.scause = cause;
+	tf.stval = r_stval();
+	tf.pad = 0;
+	if (!rv_trap_irq(cause, &tf)) {
+		struct trap_info info = {
+			.what = "unexpected interrupt", .cause = cause,
+			.addr = tf.stval, .pc = u->pc, .from_user = true,
+		};
+		trap_exception(&tf, &info); /* does not return */
+	}
+}
+
+static void __attribute__((noinline)) rv_user_fault(const struct user_regs *u, uint64_t cause,
+						    struct trap_info *info)
+{
+	enum trap_kind kind = TRAP_KIND_OTHER;
+
+	switch (cause) {
+	case EXC_INSN_MISALIGNED: case EXC_INSN_ACCESS:
+	case EXC_LOAD_MISALIGNED: case EXC_LOAD_ACCESS:
+	case EXC_STORE_MISALIGNED: case EXC_STORE_ACCESS:
+	case EXC_INSN_PAGE: case EXC_LOAD_PAGE: case EXC_STORE_PAGE:
+		kind = TRAP_KIND_MEMORY;
+		break;
+	case EXC_ILLEGAL:
+		kind = TRAP_KIND_ILLEGAL;
+		break;
+	case EXC_BREAKPOINT:
+		kind = TRAP_KIND_BREAKPOINT;
+		break;
+	}
+	*info = (struct trap_info){
+		.what = rv_exc_name(cause),
+		.kind = kind,
+		.cause = cause,
+		.addr = r_stval(),
+		.pc = u->pc,
+		.from_user = true,
+	};
+}
+
+/*
+ * The fast path is: mask, enter, trap back, classify as a syscall,
+ * restore.  Interrupts stay masked from here until the user runs (sret
+ * sets SIE from SPIE = 1) and again from the trap until the restore, so
+ * the switch itself never takes an interrupt; one that arrives while the
+ * user runs traps to rv_user_trap and is handled below, masked.
+ */
+enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info)
+{
+	uint64_t flags = rv_irq_save();
+	uint64_t cause = rv_user_enter(u, rv_uarea_self);
+	enum user_exit e = USER_EXIT_SYSCALL;
+
+	if (__builtin_expect(cause != EXC_ECALL_U, 0)) {
+		if (cause & SCAUSE_IRQ) {
+			rv_user_irq(u, cause);
+			e = USER_EXIT_IRQ;
+		} else {
+			rv_user_fault(u, cause, info);
+			e = USER_EXIT_FAULT;
+		}
+	}
+	rv_irq_restore(flags);
+	return e;
+}
+
+/* The self-test program (selftest.S). */
+extern const char rv_selftest_code[], rv_selftest_end[];
+extern const char rv_selftest_spin[], rv_selftest_illegal[], rv_selftest_loop[];
+
+void arch_selftest_user_prog(struct arch_selftest_prog *p)
+{
+	p->code = rv_selftest_code;
+	p->len = (size_t)(rv_selftest_end - rv_selftest_code);
+	p->spin_off = (size_t)(rv_selftest_spin - rv_selftest_code);
+	p->illegal_off = (size_t)(rv_selftest_illegal - rv_selftest_code);
+	p->loop_off = (size_t)(rv_selftest_loop - rv_selftest_code);
+}

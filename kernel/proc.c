@@ -1,0 +1,391 @@
+/* Processes: the table, spawn, the task that runs a user context, exit and wait. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kernel/archive.h"
+#include "kernel/elf.h"
+#include "kernel/file.h"
+#include "kernel/kalloc.h"
+#include "kernel/kexec.h"
+#include "kernel/ktimer.h"
+#include "kernel/proc.h"
+
+/*
+ * The process table holds what must outlive a process's task: its pid,
+ * parent and, once it has exited, its status until the parent reaps it.
+ * One spin lock covers the table.
+ */
+enum pstate { P_FREE, P_LIVE, P_ZOMBIE };
+
+struct pent {
+	int pid;
+	int ppid;
+	enum pstate state;
+	int status;
+	struct proc *p;   /* while P_LIVE: the process (inside its task) */
+};
+
+static struct {
+	struct spin lock;
+	struct pent e[NPROC];
+	int next_pid;
+} ptab = { .lock = SPIN_INIT, .next_pid = 1 };
+
+struct notify proc_child_exited;
+
+#define PROC_SLOT TASK_SIZE(sizeof(struct proc), 0)
+static _Alignas(16) unsigned char proc_mem[NPROC][PROC_SLOT];
+static struct task_pool proc_pool = TASK_POOL_INIT(proc_mem, PROC_SLOT, NPROC);
+
+/* A process runs at most this long before it yields to other tasks. */
+#define SLICE_US 10000
+
+/* The address space this hart has switched to. */
+static _Thread_local struct vm_root *current_vm;
+
+uint64_t proc_kernel_bytes(void)
+{
+	return PROC_SLOT + sizeof(struct pent);
+}
+
+unsigned proc_count(void)
+{
+	unsigned n = 0;
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC; i++)
+		n += ptab.e[i].state == P_LIVE;
+	spin_unlock(&ptab.lock, f);
+	return n;
+}
+
+static struct pent *pent_of(int pid)
+{
+	for (int i = 0; i < NPROC; i++)
+		if (ptab.e[i].state != P_FREE && ptab.e[i].pid == pid)
+			return &ptab.e[i];
+	return NULL;
+}
+
+static void vm_use(struct vm_root *vm)
+{
+	if (current_vm != vm) {
+		arch_vm_switch(vm);
+		current_vm = vm;
+	}
+}
+
+/* ---- Memory of a process ---------------------------------------------------*/
+
+/* Unmap [lo, hi) and free the frames. */
+static void unmap_range(struct vm_root *vm, uint64_t lo, uint64_t hi)
+{
+	for (uint64_t va = lo; va < hi; va += PAGE_SIZE) {
+		uint64_t pa = arch_vm_unmap(vm, va);
+		if (pa)
+			kpage_free((void *)(uintptr_t)pa);
+	}
+}
+
+static void free_user_memory(struct proc *p)
+{
+	if (!p->vm)
+		return;
+	if (current_vm == p->vm)
+		vm_use(NULL);
+	unmap_range(p->vm, PX_USER_BASE, p->brk);
+	unmap_range(p->vm, PX_STACK_TOP - PX_STACK_PAGES * PAGE_SIZE, PX_STACK_TOP);
+	unmap_range(p->vm, PX_RING_BASE, PX_RING_BASE + 16 * PAGE_SIZE);
+	arch_vm_destroy(p->vm);
+	p->vm = NULL;
+}
+
+/*
+ * The initial stack, top down: the argument strings, padding to 16 bytes,
+ * then argv[0..argc-1], a NULL, and sp pointing at argv[0] (crt0 gets
+ * argc and argv in the first two argument registers as well).
+ */
+static int build_stack(struct proc *p, char *const argv[], int argc, uint64_t *sp_out,
+		       uint64_t *argv_out)
+{
+	uint64_t lo = PX_STACK_TOP - PX_STACK_PAGES * PAGE_SIZE;
+	char *top_page = NULL;
+	for (uint64_t va = lo; va < PX_STACK_TOP; va += PAGE_SIZE) {
+		char *pg = kpage_alloc();
+		if (!pg)
+			return -PX_ENOMEM;
+		int err = arch_vm_map(p->vm, va, (uintptr_t)pg, VM_R | VM_W | VM_U);
+		if (err) {
+			kpage_free(pg);
+			return err;
+		}
+		top_page = pg;
+	}
+	/* Everything fits in the top page: PX_ARG_MAX + pointers < 4 KiB. */
+	uint64_t sp = PX_STACK_TOP;
+	uint64_t ptrs[PX_ARGV_MAX + 1];
+	for (int i = argc - 1; i >= 0; i--) {
+		size_t len = strlen(argv[i]) + 1;
+		sp -= len;
+		memcpy(top_page + (sp - (PX_STACK_TOP - PAGE_SIZE)), argv[i], len);
+		ptrs[i] = sp;
+	}
+	ptrs[argc] = 0;
+	sp &= ~(uint64_t)15;
+	sp -= (uint64_t)(argc + 1) * 8;
+	sp &= ~(uint64_t)15;
+	memcpy(top_page + (sp - (PX_STACK_TOP - PAGE_SIZE)), ptrs, (size_t)(argc + 1) * 8);
+	*sp_out = sp;
+	*argv_out = sp;
+	return 0;
+}
+
+/* ---- The process task ------------------------------------------------------*/
+
+static const char *const kill_names[] = {
+	[PX_KILL_SIGNAL] = "killed",
+	[PX_KILL_FAULT] = "memory fault",
+	[PX_KILL_ILLEGAL] = "illegal instruction",
+	[PX_KILL_BADCALL] = "bad syscall",
+};
+
+static void report_fault(struct proc *p, const struct trap_info *info)
+{
+	printf("pid %d (%s): %s at address %#llx, pc %#llx: killed\n", p->pid, p->name,
+	       info->what, (unsigned long long)info->addr, (unsigned long long)info->pc);
+	p->killed = PX_KILLED |
+		    (info->kind == TRAP_KIND_ILLEGAL ? PX_KILL_ILLEGAL : PX_KILL_FAULT);
+}
+
+/* Leave the hart: no slice is needed while we do not run. */
+static enum poll leave(enum poll r)
+{
+	ktimer_set_slice(ARCH_TIMER_OFF);
+	return r;
+}
+
+static enum poll proc_poll(struct future *f, struct context *cx)
+{
+	struct proc *p = (struct proc *)f;
+	struct trap_info info;
+
+	waker_register(&p->self, cx->waker);
+	if (p->sys >= 0) {
+		if (p->killed) {
+			syscall_drop(p);
+		} else {
+			enum sys_result r = syscall_resume(p, cx);
+			if (r == SYS_WAIT)
+				return POLL_PENDING;
+			if (r == SYS_EXITED)
+				return POLL_READY;
+		}
+	}
+	vm_use(p->vm);
+	ktimer_set_slice(arch_timer_now() + ktimer_us_to_ticks(SLICE_US));
+	while (!p->killed) {
+		switch (arch_user_run(&p->regs, &info)) {
+		case USER_EXIT_SYSCALL:
+			switch (syscall_start(p, cx)) {
+			case SYS_DONE:
+				continue;
+			case SYS_WAIT:
+				return leave(POLL_PENDING);
+			case SYS_EXITED:
+				return leave(POLL_READY);
+			}
+			break;
+		case USER_EXIT_IRQ:
+			/* Whatever the interrupt woke may want this hart; the
+			 * task goes to the back of the queue and resumes after. */
+			waker_wake_by_ref(cx->waker);
+			return leave(POLL_PENDING);
+		case USER_EXIT_FAULT:
+			report_fault(p, &info);
+			break;
+		}
+	}
+	proc_exit(p, (int)p->killed);
+	return leave(POLL_READY);
+}
+
+/* Dropped without finishing (executor shutdown): release everything. */
+static void proc_drop(struct future *f)
+{
+	struct proc *p = (struct proc *)f;
+	if (p->sys >= 0)
+		syscall_drop(p);
+	proc_exit(p, PX_KILLED | PX_KILL_SIGNAL);
+}
+
+static const struct future_vtable proc_vtable = { proc_poll, proc_drop };
+
+/* ---- spawn, exit, kill, wait -----------------------------------------------*/
+
+int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc)
+{
+	const void *image;
+	size_t size, pages;
+	uint64_t entry, brk, sp, uargv;
+	struct proc p = { .base = { &proc_vtable }, .sys = -1 };
+	struct pent *e = NULL;
+	int err;
+
+	if (argc < 1 || argc > PX_ARGV_MAX - 1)
+		return -PX_E2BIG;
+	if (archive_find(path, &image, &size) != 0)
+		return -PX_ENOENT;
+
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC; i++)
+		if (ptab.e[i].state == P_FREE) {
+			e = &ptab.e[i];
+			break;
+		}
+	if (e) {
+		*e = (struct pent){ .pid = ptab.next_pid++, .state = P_LIVE,
+				    .ppid = parent ? parent->pid : 0 };
+	}
+	spin_unlock(&ptab.lock, f);
+	if (!e)
+		return -PX_EAGAIN;
+	p.pid = e->pid;
+	snprintf(p.name, sizeof(p.name), "%s", path);
+
+	err = -PX_ENOMEM;
+	p.vm = arch_vm_create();
+	if (!p.vm)
+		goto fail;
+	err = elf_load(p.vm, image, size, arch_elf_machine, &entry, &brk, &pages);
+	if (err)
+		goto fail;
+	p.brk = p.brk_base = brk;
+	err = build_stack(&p, argv, argc, &sp, &uargv);
+	if (err)
+		goto fail;
+	arch_uregs_init(&p.regs, entry, sp, (uint64_t)argc, uargv);
+	for (int fd = 0; fd < PROC_NFD; fd++)
+		p.fd[fd] = parent ? file_dup(parent->fd[fd]) : NULL;
+	if (!parent)
+		for (int fd = 0; fd < 3; fd++)
+			p.fd[fd] = file_console();
+
+	/* The future is copied into the task: the table entry must point at
+	 * that copy, so spawn with a handle, note it, then let go. */
+	struct join_handle jh;
+	err = task_spawn(&kexec, &proc_pool.src, &TASK_DESC_VOID(p, "proc"), &jh);
+	if (err) {
+		for (int fd = 0; fd < PROC_NFD; fd++)
+			file_put(p.fd[fd]);
+		err = -PX_EAGAIN;
+		goto fail;
+	}
+	f = spin_lock(&ptab.lock);
+	e->p = (struct proc *)jh.task->future;
+	spin_unlock(&ptab.lock, f);
+	jh.task->name = e->p->name; /* Ctrl-T shows the program's name */
+	join_handle_detach(&jh);
+	return e->pid;
+
+fail:
+	free_user_memory(&p);
+	f = spin_lock(&ptab.lock);
+	e->state = P_FREE;
+	spin_unlock(&ptab.lock, f);
+	return err;
+}
+
+int proc_start_init(const char *path)
+{
+	static char arg0[PX_PATH_MAX];
+	char *argv[] = { arg0, NULL };
+	notify_init(&proc_child_exited);
+	snprintf(arg0, sizeof(arg0), "%s", path);
+	return proc_spawn(NULL, path, argv, 1);
+}
+
+void proc_exit(struct proc *p, int status)
+{
+	for (int fd = 0; fd < PROC_NFD; fd++) {
+		file_put(p->fd[fd]);
+		p->fd[fd] = NULL;
+	}
+	free_user_memory(p);
+	waker_drop(&p->self);
+
+	unsigned long f = spin_lock(&ptab.lock);
+	struct pent *me = pent_of(p->pid);
+	struct pent *init = pent_of(1);
+	bool has_init = init && init->state == P_LIVE && init != me;
+	/* Children go to init, which reaps them; without init, a finished
+	 * orphan is simply forgotten. */
+	for (int i = 0; i < NPROC; i++) {
+		struct pent *c = &ptab.e[i];
+		if (c->state == P_FREE || c->ppid != p->pid || c == me)
+			continue;
+		if (has_init)
+			c->ppid = 1;
+		else if (c->state == P_ZOMBIE)
+			c->state = P_FREE;
+		else
+			c->ppid = 0;
+	}
+	struct pent *parent = me && me->ppid ? pent_of(me->ppid) : NULL;
+	if (me) {
+		me->p = NULL;
+		me->status = status;
+		me->state = parent && parent->state == P_LIVE ? P_ZOMBIE : P_FREE;
+	}
+	spin_unlock(&ptab.lock, f);
+	notify_all(&proc_child_exited);
+	/* The first process ending ends the system, with its status as
+	 * QEMU's exit code (a kill becomes 100 + reason): this is how a test
+	 * program booted with init=NAME reports. */
+	if (p->pid == 1) {
+		printf("first process exited with status %#x; powering off\n", status);
+		arch_power_off(PX_WAS_KILLED(status) ? 100 + PX_KILL_REASON(status)
+						   : PX_EXIT_CODE(status));
+	}
+}
+
+int proc_kill(int pid)
+{
+	int err = -PX_ESRCH;
+	unsigned long f = spin_lock(&ptab.lock);
+	struct pent *e = pent_of(pid);
+	if (e && e->state == P_LIVE && e->p) {
+		if (!e->p->killed)
+			e->p->killed = PX_KILLED | PX_KILL_SIGNAL;
+		waker_wake_by_ref(&e->p->self);
+		err = 0;
+	}
+	spin_unlock(&ptab.lock, f);
+	return err;
+}
+
+int proc_reap(struct proc *p, int pid, int *status)
+{
+	int found = -PX_ECHILD;
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC; i++) {
+		struct pent *c = &ptab.e[i];
+		if (c->state == P_FREE || c->ppid != p->pid || (pid > 0 && c->pid != pid))
+			continue;
+		if (c->state == P_ZOMBIE) {
+			found = c->pid;
+			*status = c->status;
+			c->state = P_FREE;
+			break;
+		}
+		found = 0; /* a matching child is still running */
+	}
+	spin_unlock(&ptab.lock, f);
+	return found;
+}
+
+const char *proc_kill_name(int status)
+{
+	unsigned r = (unsigned)PX_KILL_REASON(status);
+	return r < sizeof(kill_names) / sizeof(kill_names[0]) && kill_names[r] ? kill_names[r]
+										: "killed";
+}

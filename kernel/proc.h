@@ -1,0 +1,88 @@
+/* Processes: each one a kernel task whose future runs its user context until it traps. */
+#ifndef KERNEL_PROC_H
+#define KERNEL_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/arch.h"
+#include "executor/task.h"
+#include "executor/timer.h"
+#include "kernel/console.h"
+#include "kernel/pipe.h"
+#include "kernel/uapi/pollux.h"
+
+#define NPROC 128     /* process-table slots (live and zombie) */
+#define PROC_NFD 16   /* open files per process */
+
+struct file;
+
+/*
+ * A syscall that must wait keeps its future here while the process task
+ * returns Pending; the task's next poll polls it again.  Only one can be in
+ * flight per process, so one union is enough.
+ */
+union sys_wait {
+	struct console_read cread;
+	struct console_write cwrite;
+	struct pipe_read pread;
+	struct pipe_write pwrite;
+	struct sleep nap;
+	struct notified child;      /* wait(): a child exited somewhere */
+};
+
+/*
+ * The process is the task's future (it is copied into a task-pool slot at
+ * spawn and never moves), so a process costs one slot plus its
+ * process-table entry: no separate allocation.  When it exits, its memory
+ * and files are released at once and the task completes; the table entry
+ * keeps the pid and exit status (a zombie) until the parent's wait().
+ */
+struct proc {
+	struct future base;
+	struct user_regs regs;      /* first after base: hot on every syscall */
+	struct vm_root *vm;
+	int pid;
+	int sys;                    /* syscall in flight (SYS_*), or -1 */
+	uint32_t killed;            /* PX_KILLED | reason, set by kill() or a fault */
+	uint64_t brk, brk_base;     /* heap: [brk_base, brk) mapped by sbrk */
+	uint64_t wait_arg[3];       /* what the waiting syscall needs afterwards */
+	struct file *fd[PROC_NFD];
+	struct waker self;          /* our own waker, so kill() can wake us */
+	char name[16];
+	union sys_wait w;
+};
+
+/* Start the first process (`path` from the archive) with console fds. */
+int proc_start_init(const char *path);
+
+/* spawn: argv has argc strings already copied into the kernel.  Returns
+ * the new pid or a negative error. */
+int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc);
+
+/* Kernel memory a process costs, excluding page tables: its task slot and
+ * its table entry. */
+uint64_t proc_kernel_bytes(void);
+
+/* Live processes now (for tests and Ctrl-T). */
+unsigned proc_count(void);
+
+/* Syscall layer (kernel/syscall.c). */
+enum sys_result { SYS_DONE, SYS_WAIT, SYS_EXITED };
+enum sys_result syscall_start(struct proc *p, struct context *cx);
+enum sys_result syscall_resume(struct proc *p, struct context *cx);
+void syscall_drop(struct proc *p);
+
+/* For syscall.c: the process side of exit/wait/kill. */
+void proc_exit(struct proc *p, int status);   /* releases everything */
+int proc_kill(int pid);
+/* Reap a finished child (pid, or any child for -1): its pid, with *status
+ * filled; 0 if matching children exist but none has finished (then wait
+ * on proc_child_exited); -PX_ECHILD if there is no such child. */
+int proc_reap(struct proc *p, int pid, int *status);
+extern struct notify proc_child_exited;
+
+/* "killed", "memory fault", ... for a PX_WAS_KILLED status. */
+const char *proc_kill_name(int status);
+
+#endif /* KERNEL_PROC_H */

@@ -1,0 +1,85 @@
+/* Async syscall rings: ring_setup, ring_enter, operations as kernel tasks, teardown at exit. */
+#ifndef KERNEL_RING_H
+#define KERNEL_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "executor/notify.h"
+#include "executor/timer.h"
+
+struct proc;
+struct ring;
+
+/*
+ * One ring per process (p->ring).  The protocol the program sees is in
+ * kernel/uapi/pollux.h and docs/user.md ("Async rings"); the shared-memory
+ * half (index checks, CQ posting, the overflow backlog) is
+ * kernel/ring_queue.c.  This file adds the kernel side:
+ *
+ *   ring_enter ─► consume SQEs (ring lock) ─► NOP, CANCEL, bad SQEs:
+ *                                              CQE posted inline
+ *                                          ─► READ/WRITE/TIMEOUT/BLK_*:
+ *                                              one kernel task each
+ *   op task ─► drives its future ─► posts its CQE under the ring lock
+ *                                ─► notify_all(cq_ready): wakes ring_enter
+ *
+ * Operation lifecycle (struct ring_op, inside its task):
+ *
+ *   (1) ring_enter: reserve a completion (rq_reserve), take a ring
+ *       reference, KSPAWN, link into r->ops
+ *   (2) op poll: begin (ring lock: not cancelled, not dead; active++),
+ *       poll the inner future (it may touch user memory), end (active--)
+ *   (3) Ready: finish: post the CQE (unless the ring is dead), unlink,
+ *       drop the ring reference; release files and bounce pages
+ *   (4) CANCEL or exit: under the ring lock mark op->cancel and wake its
+ *       task; its next poll drops the inner future and finishes with
+ *       -PX_ECANCELED (no CQE if the ring is dead)
+ *   (5) BLK op cancelled while the device owns its bounce page: finish
+ *       (CQE) at once, then keep polling the request until the device
+ *       answers, then free the page: no DMA into freed memory, no wait
+ *       in exit.
+ *
+ * Teardown (proc_exit, before the user memory is freed): mark the ring
+ * dead, cancel every op, wait (spin, bounded: no poll waits inside) until
+ * no op is between begin and end, drop the process's reference.  From
+ * then on no op touches user memory or the shared ring pages; the struct
+ * ring and its backlog go with the last reference.
+ */
+
+/* ring_enter's wait (a member of union sys_wait): completions raced
+ * against a timeout. */
+struct ring_wait {
+	struct ring *r;
+	uint32_t min;
+	uint8_t armed;          /* `ready` is initialised */
+	uint8_t timed;          /* `nap` is initialised */
+	int64_t result;         /* the syscall's result once Ready */
+	struct notified ready;
+	struct sleep nap;
+};
+
+/* SYS_ring_setup: 0 or -errno. */
+int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va);
+
+/* SYS_ring_enter, first half: flush, check, consume up to to_submit SQEs.
+ * Returns the number consumed or -errno. */
+int64_t ring_submit(struct proc *p, uint64_t to_submit);
+
+/* Second half, when min_complete > 0: ready with w->result = `consumed`
+ * once min CQEs are ready or timeout_ns passed; -PX_EINVAL if the ring
+ * turns out corrupt while waiting. */
+void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
+		    int64_t consumed);
+enum poll ring_wait_poll(struct ring_wait *w, struct context *cx);
+void ring_wait_drop(struct ring_wait *w);
+
+/* proc_exit: cancel everything in flight; afterwards nothing touches the
+ * process's memory.  Safe without a ring. */
+void ring_teardown(struct proc *p);
+
+/* For tests: ring operations (tasks) alive system-wide, and rings alive. */
+unsigned ring_ops_live(void);
+unsigned ring_rings_live(void);
+
+#endif /* KERNEL_RING_H */

@@ -1,0 +1,98 @@
+/* Copying to and from user memory: page by page, through checked translations. */
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kernel/uaccess.h"
+#include "kernel/uapi/pollux.h"
+
+int uaccess_range_ok(uint64_t va, uint64_t n)
+{
+	return va >= PX_USER_BASE && va <= PX_USER_TOP && n <= PX_USER_TOP - va;
+}
+
+/* Kernel pointer to the byte at va if its page allows `need`; else NULL. */
+static char *user_ptr(const struct vm_root *vm, uint64_t va, unsigned need)
+{
+	uint64_t pa;
+	unsigned perm;
+	if (!arch_vm_lookup(vm, va & ~(uint64_t)(PAGE_SIZE - 1), &pa, &perm))
+		return NULL;
+	if (!(perm & VM_U) || (perm & need) != need)
+		return NULL;
+	return (char *)(uintptr_t)(pa + (va & (PAGE_SIZE - 1)));
+}
+
+/* Copy n bytes between kernel memory k and user memory va, in page-sized
+ * chunks; to_user says which way. */
+static int copy(const struct vm_root *vm, void *k, uint64_t va, size_t n, int to_user)
+{
+	char *kp = k;
+	if (!uaccess_range_ok(va, n))
+		return -PX_EFAULT;
+	while (n > 0) {
+		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+		if (chunk > n)
+			chunk = n;
+		char *u = user_ptr(vm, va, to_user ? VM_W : VM_R);
+		if (!u)
+			return -PX_EFAULT;
+		if (to_user)
+			memcpy(u, kp, chunk);
+		else
+			memcpy(kp, u, chunk);
+		kp += chunk;
+		va += chunk;
+		n -= chunk;
+	}
+	return 0;
+}
+
+int copyin(const struct vm_root *vm, void *dst, uint64_t src_va, size_t n)
+{
+	return copy(vm, dst, src_va, n, 0);
+}
+
+int copyout(const struct vm_root *vm, uint64_t dst_va, const void *src, size_t n)
+{
+	return copy(vm, (void *)(uintptr_t)src, dst_va, n, 1);
+}
+
+int copyinstr(const struct vm_root *vm, char *dst, uint64_t src_va, size_t max)
+{
+	for (size_t i = 0; i < max; i++) {
+		if (!uaccess_range_ok(src_va + i, 1))
+			return -PX_EFAULT;
+		const char *u = user_ptr(vm, src_va + i, VM_R);
+		if (!u)
+			return -PX_EFAULT;
+		/* The rest of this page can be scanned without another lookup. */
+		size_t room = PAGE_SIZE - ((src_va + i) & (PAGE_SIZE - 1));
+		for (size_t j = 0; j < room && i < max; j++, i++) {
+			dst[i] = u[j];
+			if (u[j] == '\0')
+				return (int)i;
+		}
+		i--; /* the outer loop's i++ */
+	}
+	return -PX_E2BIG;
+}
+
+void *uaccess_kptr(const struct vm_root *vm, uint64_t va, size_t n, unsigned need,
+		   size_t *chunk)
+{
+	size_t room = PAGE_SIZE - (va & (PAGE_SIZE - 1));
+	if (!uaccess_range_ok(va, n ? n : 1))
+		return NULL;
+	*chunk = n < room ? n : room;
+	return user_ptr(vm, va, need);
+}
+
+int uaccess_ok(const struct vm_root *vm, uint64_t va, size_t n, unsigned need)
+{
+	if (!uaccess_range_ok(va, n))
+		return 0;
+	for (uint64_t pg = va & ~(uint64_t)(PAGE_SIZE - 1); pg < va + n; pg += PAGE_SIZE)
+		if (!user_ptr(vm, pg, need))
+			return 0;
+	return 1;
+}

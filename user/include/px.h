@@ -1,0 +1,88 @@
+/* The user library's API: Pollux syscalls as POSIX-style wrappers and raw px_* calls. */
+#ifndef USER_INCLUDE_PX_H
+#define USER_INCLUDE_PX_H
+
+/*
+ * Two layers over every syscall of kernel/uapi/pollux.h (included here, so
+ * SYS_*, PX_E*, PX_WAS_KILLED and the address-space constants are visible):
+ *
+ *   px_*   raw: return the kernel's result unchanged, -PX_Exxx on error.
+ *   plain  POSIX-style: -1 with errno set (picolibc's errno values, which
+ *          differ from PX_E* for some codes: px_errno() converts).
+ *
+ * Names that picolibc also declares (read, write, close, pipe, dup,
+ * getpid, sbrk, clock_gettime) have picolibc's exact prototypes.  wait()
+ * and kill() have Pollux's signatures, not POSIX's, so do not include
+ * <sys/wait.h> or <signal.h> together with this header.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "pollux.h"
+
+struct ring_params; /* defined with the ring protocol in kernel/uapi */
+
+/* ---- raw syscalls: result or -PX_Exxx ------------------------------------*/
+_Noreturn void px_exit(int status);
+long px_getpid(void);
+long px_spawn(const char *path, const char *const argv[]);
+long px_wait(int pid, int *status);
+long px_kill(int pid);
+long px_yield(void);
+long px_read(int fd, void *buf, size_t n);
+long px_write(int fd, const void *buf, size_t n);
+long px_pipe(int fds[2]);
+long px_close(int fd);
+long px_dup(int fd);
+long px_sleep(uint64_t ms);
+long px_clock_gettime(int clock, struct px_timespec *ts);
+long px_sbrk(intptr_t increment);    /* old break, or -PX_Exxx */
+long px_ring_setup(unsigned entries, struct ring_params *p);
+long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns);
+long px_progs(unsigned index, char *name, size_t n);
+
+/* A raw result in [-4095, -1] is an error. */
+static inline int px_is_err(long r)
+{
+	return r < 0 && r >= -4095;
+}
+
+/* picolibc errno value for PX_Exxx (positive).  Unknown codes map to EIO. */
+int px_errno(long px_err);
+
+/* ---- POSIX-style: -1 and errno on error ----------------------------------*/
+ssize_t read(int fd, void *buf, size_t n);
+ssize_t write(int fd, const void *buf, size_t n);
+int close(int fd);
+int pipe(int fds[2]);
+int dup(int fd);
+pid_t getpid(void);
+void *sbrk(ptrdiff_t increment);     /* (void *)-1 on error */
+/* CLOCK_MONOTONIC only: time since boot.  picolibc defines the name only
+ * where _POSIX_MONOTONIC_CLOCK is set; this is its value there. */
+#ifndef CLOCK_MONOTONIC
+#define CLOCK_MONOTONIC ((clockid_t)4)
+#endif
+int clock_gettime(clockid_t clock, struct timespec *ts);
+
+/* Start program `path` from the archive with argv (argv[0] is its name by
+ * convention; NULL-terminated, at most PX_ARGV_MAX entries and PX_ARG_MAX
+ * bytes of strings).  The child inherits fds 0, 1, 2.  Returns its pid. */
+int spawn(const char *path, const char *const argv[]);
+/* Wait for child `pid` (or any child: -1) to end; *status (if not NULL)
+ * gets its exit status: PX_EXIT_CODE, or PX_WAS_KILLED + PX_KILL_REASON. */
+int wait(int pid, int *status);
+int kill(int pid);
+int yield(void);
+int sleep_ms(uint64_t ms);
+/* Name (NUL-terminated, truncated to n) and size of the index-th program
+ * in the kernel's archive; -1 with errno ENOENT past the last one. */
+long progs(unsigned index, char *name, size_t n);
+
+/* Readable name of a kill reason (PX_KILL_REASON(status)). */
+const char *px_kill_reason_name(int reason);
+
+#endif /* USER_INCLUDE_PX_H */

@@ -1,0 +1,170 @@
+/* Async user programs: the executor on the completion ring (reactor), ring I/O futures, timers, tasks. */
+#ifndef USER_INCLUDE_PX_ASYNC_H
+#define USER_INCLUDE_PX_ASYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pollux.h"
+#include "px_ring.h"
+
+/* The executor, re-exported: futures, ASYNC_BEGIN/AWAIT/ASYNC_END, tasks
+ * and join handles, sleep/timeout/interval, join2/join_all/select2, and
+ * the channels (mpsc, oneshot, notify). */
+#include "executor/combinators.h"
+#include "executor/exec.h"
+#include "executor/future.h"
+#include "executor/mpsc.h"
+#include "executor/notify.h"
+#include "executor/oneshot.h"
+#include "executor/task.h"
+#include "executor/timer.h"
+
+/*
+ * One executor per program, one worker (user programs have one thread),
+ * one ring.  The reactor is the executor's platform:
+ *
+ *   park(deadline)  when no task can run: ring_enter(unsubmitted SQEs,
+ *                   min_complete 1, deadline - now), i.e. submit what the
+ *                   futures queued since the last park and sleep in the
+ *                   kernel until a completion arrives or the next timer
+ *                   of the executor's wheel is due; then walk the CQ and
+ *                   wake the waker each completion's user_data names.
+ *   unpark          only another thread could call it while we are
+ *                   parked, and there is none: a wake always comes from
+ *                   this thread, while it runs (a task, the reactor's CQ
+ *                   walk).  So unpark just sets a token that makes the
+ *                   next park return at once, as the contract asks.
+ *   now_ns          clock_gettime(CLOCK_MONOTONIC).
+ *
+ * Sleeping uses the executor's own timer wheel, not a TIMEOUT op: the
+ * wheel's next deadline becomes park's timeout, so any number of sleeps
+ * cost no ring entry and no extra syscall, and dropping one costs O(1)
+ * without a CANCEL round trip.  (px_io_timeout, the ring's TIMEOUT op, is
+ * there too, for tests of the ring itself.)
+ *
+ * Without a ring (ring_setup failed) the executor still runs: timers
+ * park with the sleep syscall, and every px_io completes at once with
+ * the setup error.
+ *
+ * A program that waits with no timer and no operation in flight can
+ * never be woken (there is no other thread, no signal): park says so on
+ * stderr and exits with PX_ASYNC_DEADLOCK instead of sleeping forever.
+ *
+ * Completions are only reaped when the executor parks, i.e. when no task
+ * is runnable.  A task that never waits (a loop of YIELDs) delays them.
+ */
+#define PX_ASYNC_DEFAULT_ENTRIES 64
+#define PX_ASYNC_DEADLOCK 125   /* exit status of a program that can never wake */
+
+/* Set up the ring (entries: a power of two <= PX_RING_MAX; 0 = default)
+ * and the executor.  Idempotent; px_run calls it.  Returns 0 or the
+ * ring's -PX_Exxx (the executor works anyway, timers only). */
+long px_async_init(unsigned entries);
+
+/* Run main_future to completion on the executor (other tasks run too),
+ * then drop the tasks still alive, wait for their cancelled operations
+ * to complete, and return.  main_future lives in the caller's memory.
+ * Returns 0, or the ring's set-up error (main ran anyway). */
+long px_run(struct future *main_future);
+
+/* The program's executor (px_async_init first if needed). */
+struct executor *px_executor(void);
+
+/* Spawn a task on the program's executor, storage from malloc.  jh may be
+ * NULL (detached).  TASK_OK or TASK_ENOMEM. */
+int px_task_spawn(const struct task_desc *desc, struct join_handle *jh);
+
+/* Monotonic time in ns. */
+uint64_t px_now(void);
+
+/* ---- Timers on the executor's wheel ---------------------------------------*/
+
+/* A struct sleep ready ns nanoseconds from now; await with sleep_poll. */
+void px_sleep_for(struct sleep *s, uint64_t ns);
+/* A struct timeout around inner, elapsing ns from now (timeout_poll). */
+void px_timeout_for(struct timeout *t, struct future *inner, uint64_t ns);
+/* A struct interval ticking every period_ns, first tick one period from now. */
+void px_interval_every(struct interval *iv, uint64_t period_ns);
+
+/* ---- Ring operations as futures ---------------------------------------------
+ *
+ * One future type, struct px_io, for every op; the initialisers say which.
+ * Await with px_io_poll; Ready with io->result, the op's result: bytes (or
+ * 0) on success, -PX_Exxx on error (-PX_ECANCELED if cancelled).
+ *
+ * The completion slot.  The kernel needs a name for the operation that
+ * stays valid until it posts the completion: user_data.  Ours is the
+ * address of a small struct px_slot { waker, result, flags } that the
+ * reactor hands out from a pool (never returned to malloc).  The future
+ * owns its slot from submission until it reads the result; the CQ walk
+ * stores the result and wakes the slot's waker.
+ *
+ *     px_io_poll, first:   take a slot and an SQE, queue the op
+ *                          (submitted at the next park, with the others)
+ *          |                                    flags OWNED|OP
+ *          v
+ *     [in flight] --(CQE: reactor stores result, wakes)--> [done]  flags OWNED
+ *          |                                                   |
+ *          | px_io_drop                        px_io_poll: Ready, slot freed
+ *          v
+ *     [orphaned]  CANCEL queued with addr = the slot, its own user_data =
+ *                 the slot | 1; flags OP|CANCEL.  The slot is freed only
+ *                 when both completions have arrived: the op's (res
+ *                 -PX_ECANCELED, or its real result if it won the race)
+ *                 and the CANCEL's (0 or -PX_ENOENT).  Freeing it after
+ *                 the op's alone would let a new op reuse the address as
+ *                 user_data while the CANCEL naming it is still queued.
+ *
+ * Safety, buffers: the kernel reads or writes the caller's buffer until
+ * the op's completion.  So px_io_drop of a READ, WRITE, BLK_READ or
+ * BLK_WRITE in flight also waits (in ring_enter; other completions are
+ * processed and their tasks woken meanwhile) until that completion has
+ * arrived: when drop returns, the buffer is the caller's again.  Ops
+ * without a buffer (NOP, TIMEOUT) are orphaned and forgotten at once.
+ * Either way: keep buf valid from the first poll until Ready or drop.
+ */
+struct px_slot;
+
+struct px_io {
+	struct future base;
+	struct px_sqe sqe;              /* what to submit; user_data set at submission */
+	struct px_slot *slot;           /* while in flight */
+	long long result;               /* valid once Ready */
+	int state;                      /* 0 not started, 1 in flight, 2 done */
+};
+
+void px_io_read(struct px_io *io, int fd, void *buf, size_t n);
+void px_io_write(struct px_io *io, int fd, const void *buf, size_t n);
+/* Disk: first sector, bytes a multiple of 512. */
+void px_io_blk_read(struct px_io *io, uint64_t sector, void *buf, size_t bytes);
+void px_io_blk_write(struct px_io *io, uint64_t sector, const void *buf, size_t bytes);
+void px_io_nop(struct px_io *io);
+/* The ring's TIMEOUT op: completes with -PX_ETIME after ns. */
+void px_io_timeout(struct px_io *io, uint64_t ns);
+
+enum poll px_io_poll(struct px_io *io, struct context *cx);
+/* Cancel if in flight (see above); harmless on a finished or fresh op. */
+void px_io_drop(struct px_io *io);
+extern const struct future_vtable px_io_vtable;
+
+/* ---- Reactor internals, for tests and benchmarks ----------------------------*/
+
+struct px_reactor_stats {
+	uint64_t submitted;     /* SQEs handed to the kernel */
+	uint64_t completions;   /* CQEs reaped */
+	uint64_t cancels;       /* CANCELs queued by px_io_drop */
+	uint64_t parks;         /* ring_enter calls that could sleep */
+	uint64_t enters;        /* ring_enter calls of any kind */
+	unsigned slots_in_use;  /* ops (or their cancellations) not yet complete */
+};
+void px_reactor_stats(struct px_reactor_stats *out);
+
+/* The reactor's ring (NULL without one): benchmarks may use it raw while
+ * nothing else is in flight. */
+struct px_ring *px_reactor_ring(void);
+
+/* Walk the CQ now: store results, wake wakers.  Returns CQEs handled. */
+unsigned px_reactor_reap(void);
+
+#endif /* USER_INCLUDE_PX_ASYNC_H */

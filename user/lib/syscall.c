@@ -1,0 +1,135 @@
+/* Syscall stubs: raw px_* calls returning -PX_Exxx, and POSIX-style wrappers setting errno. */
+#include <errno.h>
+#include <stdint.h>
+
+#include "px.h"
+#include "sysc.h"
+
+/* ---- raw ------------------------------------------------------------------*/
+
+_Noreturn void px_exit(int status)
+{
+	px_syscall1(SYS_exit, status);
+	for (;;) /* the kernel never returns from exit */
+		px_syscall0(SYS_yield);
+}
+
+long px_getpid(void) { return px_syscall0(SYS_getpid); }
+long px_spawn(const char *path, const char *const argv[]) { return px_syscall2(SYS_spawn, path, argv); }
+long px_wait(int pid, int *status) { return px_syscall2(SYS_wait, pid, status); }
+long px_kill(int pid) { return px_syscall1(SYS_kill, pid); }
+long px_yield(void) { return px_syscall0(SYS_yield); }
+long px_read(int fd, void *buf, size_t n) { return px_syscall3(SYS_read, fd, buf, n); }
+long px_write(int fd, const void *buf, size_t n) { return px_syscall3(SYS_write, fd, buf, n); }
+long px_pipe(int fds[2]) { return px_syscall1(SYS_pipe, fds); }
+long px_close(int fd) { return px_syscall1(SYS_close, fd); }
+long px_dup(int fd) { return px_syscall1(SYS_dup, fd); }
+long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
+long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SYS_clock_gettime, clock, ts); }
+long px_sbrk(intptr_t increment) { return px_syscall1(SYS_sbrk, increment); }
+long px_progs(unsigned index, char *name, size_t n) { return px_syscall3(SYS_progs, index, name, n); }
+
+long px_ring_setup(unsigned entries, struct ring_params *p)
+{
+	return px_syscall2(SYS_ring_setup, entries, p);
+}
+
+long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns)
+{
+	return px_syscall3(SYS_ring_enter, to_submit, min_complete, timeout_ns);
+}
+
+/* ---- errno ----------------------------------------------------------------*/
+
+/* PX_E* follow Linux's numbers; picolibc (newlib) differs for a few. */
+int px_errno(long px_err)
+{
+	switch (px_err) {
+	case PX_EPERM: return EPERM;
+	case PX_ENOENT: return ENOENT;
+	case PX_ESRCH: return ESRCH;
+	case PX_EINTR: return EINTR;
+	case PX_EIO: return EIO;
+	case PX_E2BIG: return E2BIG;
+	case PX_ENOEXEC: return ENOEXEC;
+	case PX_EBADF: return EBADF;
+	case PX_ECHILD: return ECHILD;
+	case PX_EAGAIN: return EAGAIN;
+	case PX_ENOMEM: return ENOMEM;
+	case PX_EFAULT: return EFAULT;
+	case PX_EBUSY: return EBUSY;
+	case PX_EINVAL: return EINVAL;
+	case PX_EMFILE: return EMFILE;
+	case PX_ENOSPC: return ENOSPC;
+	case PX_EPIPE: return EPIPE;
+	case PX_ERANGE: return ERANGE;
+	case PX_ENOSYS: return ENOSYS;
+	case PX_ETIME: return ETIME;
+	case PX_EOVERFLOW: return EOVERFLOW;
+	case PX_ECANCELED: return ECANCELED;
+	default: return EIO;
+	}
+}
+
+/* The raw result r, or -1 with errno set. */
+static long posix(long r)
+{
+	if (px_is_err(r)) {
+		errno = px_errno(-r);
+		return -1;
+	}
+	return r;
+}
+
+/* ---- POSIX-style ----------------------------------------------------------*/
+
+ssize_t read(int fd, void *buf, size_t n) { return posix(px_read(fd, buf, n)); }
+ssize_t write(int fd, const void *buf, size_t n) { return posix(px_write(fd, buf, n)); }
+int close(int fd) { return (int)posix(px_close(fd)); }
+int pipe(int fds[2]) { return (int)posix(px_pipe(fds)); }
+int dup(int fd) { return (int)posix(px_dup(fd)); }
+pid_t getpid(void) { return (pid_t)posix(px_getpid()); }
+int spawn(const char *path, const char *const argv[]) { return (int)posix(px_spawn(path, argv)); }
+int wait(int pid, int *status) { return (int)posix(px_wait(pid, status)); }
+int kill(int pid) { return (int)posix(px_kill(pid)); }
+int yield(void) { return (int)posix(px_yield()); }
+int sleep_ms(uint64_t ms) { return (int)posix(px_sleep(ms)); }
+long progs(unsigned index, char *name, size_t n) { return posix(px_progs(index, name, n)); }
+
+/* picolibc's malloc grows its arena with sbrk (nano-malloc). */
+void *sbrk(ptrdiff_t increment)
+{
+	long r = px_sbrk(increment);
+
+	if (px_is_err(r)) {
+		errno = px_errno(-r);
+		return (void *)-1;
+	}
+	return (void *)(uintptr_t)r;
+}
+
+int clock_gettime(clockid_t clock, struct timespec *ts)
+{
+	struct px_timespec t;
+
+	if (clock != CLOCK_MONOTONIC) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (posix(px_clock_gettime(CLOCK_MONOTONIC_ID, &t)) < 0)
+		return -1;
+	ts->tv_sec = (time_t)t.tv_sec;
+	ts->tv_nsec = (long)t.tv_nsec;
+	return 0;
+}
+
+const char *px_kill_reason_name(int reason)
+{
+	switch (reason) {
+	case PX_KILL_SIGNAL: return "killed";
+	case PX_KILL_FAULT: return "memory fault";
+	case PX_KILL_ILLEGAL: return "illegal instruction";
+	case PX_KILL_BADCALL: return "bad system call";
+	default: return "killed (unknown reason)";
+	}
+}
