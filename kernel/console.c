@@ -1,10 +1,13 @@
 /* The console: rx/tx rings between the UART interrupt and reader/writer futures. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
+#include "kernel/kshell.h"
+#include "kernel/platform.h"
 #include "kernel/uart.h"
 
 #define CTRL(c) ((c) & 0x1f)
@@ -351,8 +354,22 @@ static size_t take_line(struct console_read *r)
 	return k;
 }
 
+/* "bootstat" on the command line: the first console read (a shell has
+ * printed its prompt and waits for a key) ends the boot measurement. */
+static void bootstat_check(void)
+{
+	static atomic_uint seen;
+	if (!strstr(platform.bootargs, "bootstat") || atomic_exchange(&seen, 1u))
+		return;
+	uint64_t now = arch_instret();
+	printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",
+	       (unsigned long long)now, (unsigned long long)(now - boot_instret_kmain));
+	arch_power_off(0);
+}
+
 enum poll console_read_poll(struct console_read *r, struct context *cx)
 {
+	bootstat_check();
 	if (r->n == 0)
 		return POLL_READY; /* result 0 */
 	for (;;) {

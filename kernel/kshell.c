@@ -36,16 +36,6 @@ static void say(struct kshell *sh, const char *s)
 	console_write_init(&sh->wr, sh->out, n);
 }
 
-/* "bootstat" on the command line: report the instruction counter once the
- * first prompt is out, then power off (make bench reads it). */
-static void bootstat(void)
-{
-	uint64_t now = arch_instret();
-	printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",
-	       (unsigned long long)now, (unsigned long long)(now - boot_instret_kmain));
-	arch_power_off(EXIT_OK);
-}
-
 static const char help[] =
 	"commands: help, tasks (or Ctrl-T), uptime, sleep MS, poweroff\n";
 
@@ -59,8 +49,6 @@ static enum poll kshell_poll(struct future *f, struct context *cx)
 	for (;;) {
 		say(sh, "pollux> ");
 		AWAIT(sh, console_write_poll(&sh->wr, cx));
-		if (strstr(platform.bootargs, "bootstat"))
-			bootstat();
 		console_read_init(&sh->rd, sh->line, sizeof(sh->line) - 1);
 		AWAIT(sh, console_read_poll(&sh->rd, cx));
 		if (sh->rd.result == 0) {
