@@ -91,13 +91,17 @@ KERNEL_SRCS := \
 	kernel/exec_glue.c \
 	kernel/kexec.c \
 	kernel/kalloc.c \
+	kernel/string.c \
 	kernel/uaccess.c \
 	kernel/pipe.c \
 	kernel/file.c \
 	kernel/proc.c \
 	kernel/syscall.c \
+	kernel/ring.c \
+	kernel/ring_queue.c \
 	kernel/kshell.c \
 	kernel/kbench.c \
+	kernel/kbench_smp.c \
 	kernel/virtq.c \
 	kernel/virtio_blk.c \
 	kernel/block_on.c \
@@ -105,6 +109,7 @@ KERNEL_SRCS := \
 	kernel/ktest.c \
 	kernel/ktest_vm.c \
 	kernel/ktest_async.c \
+	kernel/ktest_smp.c \
 	kernel/elf.c \
 	kernel/archive.c \
 	kernel/archive_blob.S
@@ -163,6 +168,9 @@ $(BUILD)/%.c.o: %.c | ensure-cross
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
+# kernel/string.c implements memset/memcpy: GCC must not call them from it.
+$(BUILD)/kernel/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
+
 $(BUILD)/%.S.o: %.S | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)
@@ -193,7 +201,11 @@ qemu-gdb: $(KERNEL) | ensure-qemu
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
 	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
-	@scripts/ktest.sh $(ARCH) build/$(ARCH)-ktest/kernel.elf
+	@SMP=$(SMP) scripts/ktest.sh $(ARCH) build/$(ARCH)-ktest/kernel.elf
+
+# The user-mode test program as process 1 of the normal kernel build.
+utest: $(KERNEL) | ensure-qemu
+	@SMP=$(SMP) scripts/utest.sh $(ARCH) $(KERNEL)
 
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
@@ -225,6 +237,15 @@ $(VIRTQ_TEST): kernel/tests/virtq_test.c kernel/virtq.c kernel/virtq.h kernel/vi
 
 host-test-virtq: $(VIRTQ_TEST)
 	$(VIRTQ_TEST)
+
+# The async ring's shared-memory half (index checks, CQ posting, backlog).
+RING_TEST := $(HOSTBUILD)/ring_test
+$(RING_TEST): kernel/tests/ring_test.c kernel/ring_queue.c kernel/ring_queue.h kernel/uapi/pollux.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/ring_test.c kernel/ring_queue.c -o $@
+
+host-test-ring: $(RING_TEST)
+	$(RING_TEST)
 
 # ======================================================== executor (host)
 # Section owned by the executor work: host library, tests, stress, bench.
@@ -309,7 +330,9 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # the archive the kernel embeds.  Everything lands in build/<arch>/user/
 # (KTEST and IDLE=spin kernels embed the same programs).
 UBUILD := build/$(ARCH)/user
-UPROGS := init sh echo cat ls
+UPROGS := init sh echo cat ls usertests ubench
+# async examples (user/lib/reactor.c, docs/user.md "Writing an async user program")
+UPROGS += clock echosrv timers
 
 ifeq ($(ARCH),riscv64)
 # Soft-float, the kernel's multilib: the kernel saves no FP registers on riscv.
@@ -338,11 +361,16 @@ ULIB_SRCS := \
 	user/lib/crt0.c \
 	user/lib/syscall.c \
 	user/lib/stdio.c \
-	user/lib/exec_glue.c
+	user/lib/exec_glue.c \
+	user/lib/ring.c \
+	user/lib/reactor.c
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
+# word-at-a-time memset/memcpy/memmove, shared with the kernel
+ULIB_SRCS += kernel/string.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
 UELFS := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
+$(UBUILD)/obj/kernel/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
 UARCHIVE := $(UBUILD)/archive.bin
 
 $(UBUILD)/obj/%.c.o: %.c | ensure-cross
@@ -389,11 +417,25 @@ host-test-elf: $(ELF_TEST)
 	@$(MAKE) --no-print-directory ARCH=aarch64 user
 	$(ELF_TEST) build/riscv64/user/archive.bin:243 build/aarch64/user/archive.bin:183  # EM_RISCV, EM_AARCH64
 
-.PHONY: user host-test-elf
+# Host test of the user reactor against a fake kernel ring (ASan+UBSan).
+REACTOR_TEST := $(HOSTBUILD)/reactor_test
+REACTOR_TEST_SRCS := user/tests/reactor_test.c user/lib/reactor.c user/lib/ring.c \
+	user/lib/exec_glue.c executor/tests/runner.c $(EXEC_SRCS)
+$(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ring.h \
+		user/include/px.h kernel/uapi/pollux.h $(EXEC_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iuser/include -Ikernel/uapi -Iexecutor/tests \
+		$(REACTOR_TEST_SRCS) -o $@
+
+host-test-reactor: $(REACTOR_TEST)
+	$(REACTOR_TEST)
+
+.PHONY: user host-test-elf host-test-reactor
 -include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
 # ======================================================== end user programs
 
-host-test: host-test-fdt host-test-virtq host-test-exec host-test-elf
+host-test: host-test-fdt host-test-virtq host-test-ring host-test-exec host-test-elf
 
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
@@ -402,7 +444,7 @@ check:
 	@scripts/check.sh
 
 bench: $(KERNEL)
-	@scripts/bench.sh $(ARCH)
+	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 
 clean:
 	rm -rf build
@@ -412,11 +454,12 @@ help:
 	@echo "make qemu [SMP=n]             boot it; quit with Ctrl-A x"
 	@echo "make qemu-gdb                 boot, wait for gdb on :1234"
 	@echo "make ktest                    in-kernel self tests for ARCH"
+	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
 	@echo "make clean"
 
-.PHONY: all qemu qemu-gdb ktest host-test host-test-fdt host-test-virtq host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest host-test host-test-fdt host-test-virtq host-test-ring host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

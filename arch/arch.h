@@ -9,8 +9,10 @@
  * the arch's trap code calls them, kernel/ defines them.
  *
  * Conventions
- *   - "hart" means a RISC-V hart or an Arm PE; harts are numbered 0..n-1 in
- *     the order the device tree lists them (the arch maps to hartid / MPIDR).
+ *   - "hart" means a RISC-V hart or an Arm PE; harts are numbered 0..n-1:
+ *     0 is the boot hart, the others follow in the order the device tree
+ *     lists them (the arch maps to hartid / MPIDR; platform.hart_hwid[i]
+ *     is hart i's, once arch_trap_init has run on the boot hart).
  *   - Time is in ticks of the arch timer; arch_timer_freq() converts.
  *   - Functions that touch per-hart state act on the calling hart.
  */
@@ -110,12 +112,35 @@ void arch_irqc_set_priority(unsigned irq, unsigned prio); /* 1 = lowest */
 unsigned arch_irqc_claim(void);
 void arch_irqc_complete(unsigned irq);
 
-/* ---- Harts --------------------------------------------------------------*/
+/* ---- Harts --------------------------------------------------------------
+ *
+ * Secondary bring-up.  The boot hart calls arch_start_hart(h, hw_id, 0)
+ * for each other hart h (1..n-1, hw_id = the device tree's riscv hartid
+ * or MPIDR).  The firmware (SBI HSM hart_start / PSCI CPU_ON) starts that
+ * hart at the arch's secondary entry, which, before any C runs, masks
+ * interrupts, takes boot stack number h (SMP_MAX exist), enables FP/SIMD
+ * (aarch64), turns on the MMU with the kernel address space (the one
+ * arch_vm_init built: so arch_vm_init must have run) and then calls
+ * kmain_secondary(h).  kmain_secondary must, in this order: set up the
+ * hart's TLS, call arch_hart_init(h), arch_trap_init(),
+ * arch_irqc_init_hart(), and only then unmask interrupts.
+ */
 unsigned arch_hart_id(void);          /* 0..n-1 */
+/* Send an inter-processor interrupt to `hart` (may be the caller): it
+ * reaches trap_ipi() there.  Earlier stores are visible to the target
+ * before its trap_ipi runs.  Any context. */
 void arch_send_ipi(unsigned hart);
-/* Start hart `hart` at the arch's secondary entry with `arg`; 0 on success,
- * a negative firmware error otherwise. */
+/* Start hart `hart` (not running yet) at the arch's secondary entry; arg
+ * is reserved (pass 0).  Returns 0 once the firmware accepted the request
+ * (the hart may not have reached kmain_secondary yet), or a negative
+ * firmware error (SBI / PSCI code). */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg);
+/* Make arch_hart_id() return `hart` on the calling hart.  Called by kmain
+ * (hart 0) and kmain_secondary right after TLS is set up. */
+void arch_hart_init(unsigned hart);
+
+/* kernel provides: C entry of secondary hart `hart`; never returns. */
+_Noreturn void kmain_secondary(unsigned hart);
 
 /* ---- Memory: kernel provides ---------------------------------------------
  *
@@ -160,7 +185,10 @@ void arch_vm_destroy(struct vm_root *r);
  * PoU). */
 int arch_vm_map(struct vm_root *r, uint64_t va, uint64_t pa, unsigned perm);
 /* Remove the mapping of va; returns the pa it had, or 0 if none.  The TLB
- * entry is invalidated on every hart that may hold it. */
+ * entry is invalidated on every hart that may hold it (at once, or before
+ * that hart next switches to r).  r may be the active table of the
+ * calling hart only: other harts must have switched away from r
+ * (arch_vm_switch) since they last ran it. */
 uint64_t arch_vm_unmap(struct vm_root *r, uint64_t va);
 /* The pa of the page holding va and its perm; false if not mapped. */
 bool arch_vm_lookup(const struct vm_root *r, uint64_t va, uint64_t *pa, unsigned *perm);

@@ -29,6 +29,22 @@ struct timer_wheel *exec_wheel(struct executor *e)
 	return &e->wheel;
 }
 
+static void exec_notify(struct executor *e);
+
+/*
+ * One shared timer wheel, several parked workers: each park programs the
+ * wheel's next deadline at that moment.  A timer inserted later with an
+ * earlier deadline (the wheel calls this, outside its lock) must not wait
+ * for the later one: unpark one idle worker, which re-reads the deadline
+ * as it parks again.  If a worker is searching, it reads the deadline
+ * when it parks anyway; running workers look at the timers every
+ * EXEC_INJECT_INTERVAL ticks and before parking.
+ */
+static void exec_timer_earlier(void *arg)
+{
+	exec_notify((struct executor *)arg);
+}
+
 void exec_init(struct executor *e, const struct exec_platform *plat,
                unsigned nworkers, unsigned flags)
 {
@@ -46,9 +62,14 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 	spin_init(&e->reg_lock);
 	e->reg_head = NULL;
 	timer_wheel_init(&e->wheel, plat->now_ns(plat->ctx));
+	if (nworkers > 1) {
+		e->wheel.on_earlier = exec_timer_earlier;
+		e->wheel.on_earlier_arg = e;
+	}
 	for (unsigned i = 0; i < nworkers; i++) {
 		struct exec_worker *w = &e->workers[i];
 		ring_init(&w->ring);
+		inject_init(&w->pinned);
 		w->id = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		w->exec = e;
@@ -113,6 +134,21 @@ void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task 
 	exec_push_local(w, t);
 }
 
+void exec_schedule_pinned(struct executor *e, struct task *t)
+{
+	unsigned id = t->pin - 1u;
+	if (id >= e->nworkers) {
+		exec_schedule_queue(e, NULL, t);
+		return;
+	}
+	inject_push(&e->workers[id].pinned, t);
+	/* seq_cst after the push: either we see its idle bit, or its park
+	 * re-check (worker_park) sees the task. */
+	uint64_t bit = (uint64_t)1 << id;
+	if (atomic_fetch_and(&e->idle_mask, ~bit) & bit)
+		e->plat.unpark(e->plat.ctx, id);
+}
+
 /* Fire due timers; their wakes land in this worker's queue. */
 static void exec_timers(struct executor *e)
 {
@@ -147,6 +183,10 @@ static struct task *next_local(struct exec_worker *w)
 			stat_inc(&w->stats.inject_pops, 1);
 			return t;
 		}
+	}
+	if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned))) {
+		stat_inc(&w->stats.pinned_pops, 1);
+		return t;
 	}
 	if ((t = w->lifo)) {
 		w->lifo = NULL;
@@ -194,6 +234,17 @@ static struct task *search(struct exec_worker *w)
 	if (e->nworkers == 1)
 		return NULL;
 	if (!w->searching) {
+		/* At most about half of the workers that are not parked
+		 * search at once (Tokio's rule): more would only contend on
+		 * the same rings.  One turned away parks without looking at
+		 * the others' rings; a searcher that finds work wakes the
+		 * next worker (end_search), and owners run their own rings. */
+		unsigned ns = atomic_load(&e->nsearching);
+		unsigned idle = (unsigned)__builtin_popcountll(atomic_load(&e->idle_mask));
+		if (2 * ns >= e->nworkers - idle) {
+			w->turned_away = true;
+			return NULL;
+		}
 		w->searching = true;
 		atomic_fetch_add(&e->nsearching, 1);
 	}
@@ -248,7 +299,10 @@ static void worker_park(struct exec_worker *w, struct task *until, bool forever)
 		atomic_fetch_sub(&e->nsearching, 1);
 	}
 	uint64_t dl = timer_wheel_next_deadline(&e->wheel);
-	if (!any_work(e) && !worker_done(w, until, forever) &&
+	bool work = w->turned_away ? !inject_empty(&e->inject) || ring_len(&w->ring) > 0
+				   : any_work(e);
+	w->turned_away = false;
+	if (!work && inject_empty(&w->pinned) && !worker_done(w, until, forever) &&
 	    (dl == UINT64_MAX || dl > e->plat.now_ns(e->plat.ctx))) {
 		stat_inc(&w->stats.parks, 1);
 		e->plat.park(e->plat.ctx, w->id, dl);
@@ -272,7 +326,9 @@ static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
 		w->in_poll = true;
 		bool again = task_run(t);
 		w->in_poll = false;
-		if (again)
+		if (again && t->pin)
+			exec_schedule_pinned(w->exec, t);
+		else if (again)
 			exec_push_local(w, t);	/* self-woken: back of the queue */
 	}
 	end_search(w);
@@ -353,6 +409,7 @@ void exec_shutdown(struct executor *e)
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < e->nworkers; i++) {
 			ring_init(&e->workers[i].ring);
+			inject_init(&e->workers[i].pinned);
 			e->workers[i].lifo = NULL;
 		}
 		inject_init(&e->inject);

@@ -61,6 +61,7 @@ struct exec_worker_stats {
 	_Atomic uint64_t steals;	/* tasks taken from other workers */
 	_Atomic uint64_t inject_pops;
 	_Atomic uint64_t lifo_polls;
+	_Atomic uint64_t pinned_pops;	/* tasks from the pinned queue */
 };
 
 /* One list of the live-task registry.  A worker's own list is locked
@@ -73,11 +74,15 @@ struct exec_reg {
 
 struct exec_worker {
 	struct exec_ring ring;
+	/* Tasks pinned to this worker (task->pin == 1 + id), woken from
+	 * anywhere: never stolen; looked at before the LIFO slot. */
+	struct exec_inject pinned;
 	struct task *lifo;		/* owner only */
 	unsigned lifo_streak;
 	uint32_t inject_countdown;	/* ticks until the fairness check */
 	bool in_poll;			/* a wake now comes from a running task */
 	bool searching;			/* counted in exec->nsearching */
+	bool turned_away;		/* too many searchers: parked without */
 	unsigned id;
 	uint32_t rng;
 	struct executor *exec;
@@ -164,6 +169,9 @@ static inline struct exec_worker *exec_current(struct executor *e)
 void exec_schedule(struct executor *e, struct task *t);
 /* Not the LIFO slot: w's ring (w != NULL) or the injection queue. */
 void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t);
+/* A pinned task (t->pin != 0): its worker's pinned queue, and unpark
+ * that worker if it is idle.  Any context. */
+void exec_schedule_pinned(struct executor *e, struct task *t);
 
 /* exec_schedule with w = exec_current(e) already known.  A task woken by
  * the task running on w goes to w's LIFO slot (its data is hot in the
@@ -171,6 +179,10 @@ void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task 
 static inline void exec_schedule_on(struct executor *e, struct exec_worker *w,
                                     struct task *t)
 {
+	if (__builtin_expect(t->pin != 0, 0)) {
+		exec_schedule_pinned(e, t);
+		return;
+	}
 	if (w && w->in_poll) {
 		struct task *old = w->lifo;
 		w->lifo = t;

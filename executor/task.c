@@ -291,6 +291,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	t->out_src = (uint32_t)d->out_off;
 	t->out_size = (uint32_t)d->out_size;
 	t->trailer_off = (uint32_t)trailer_off;
+	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
 	atomic_init(&t->polls, 0);
 	atomic_init(&t->wakes, 0);
 	atomic_init(&t->poll_ns, 0);
@@ -317,6 +318,7 @@ void task_init_borrowed(struct task *t, struct executor *exec,
 	t->size = sizeof(*t);
 	t->out_off = t->out_src = t->out_size = 0;
 	t->trailer_off = 0;
+	t->pin = 0;
 	t->future = f;
 	exec_task_added(exec, NULL, t);
 }

@@ -131,7 +131,8 @@ struct task {
 	uint32_t out_src;		/* output inside the future */
 	uint32_t out_size;
 	uint32_t trailer_off;
-	uint32_t reg_idx;		/* registry list: 0 shared, 1 + worker */
+	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker */
+	uint16_t pin;			/* 0: any worker; 1 + w: only worker w */
 	/* metrics (relaxed atomics: printed from other threads) */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
@@ -158,15 +159,20 @@ struct task_desc {
 	size_t future_size;
 	size_t out_off;
 	size_t out_size;
+	/* 0 (what the TASK_DESC macros leave): run on any worker.  1 + w:
+	 * the task always runs on worker w: it is never stolen, and every
+	 * wake queues it on w's pinned queue (exec.h).  Set it on a copy:
+	 *   struct task_desc d = TASK_DESC_VOID(f, "pong"); d.pin = 1 + 2; */
+	unsigned pin;
 };
 
 /* TASK_DESC(my_future_struct, out_field, "name"): sizes from the types. */
 #define TASK_DESC(fut, out_member, nm) \
 	((struct task_desc){ (nm), (const struct future *)&(fut), sizeof(fut), \
-	  offsetof(__typeof__(fut), out_member), sizeof((fut).out_member) })
+	  offsetof(__typeof__(fut), out_member), sizeof((fut).out_member), 0 })
 /* For a future with no output. */
 #define TASK_DESC_VOID(fut, nm) \
-	((struct task_desc){ (nm), (const struct future *)&(fut), sizeof(fut), 0, 0 })
+	((struct task_desc){ (nm), (const struct future *)&(fut), sizeof(fut), 0, 0, 0 })
 
 /* ---- Static pools -------------------------------------------------------
  *

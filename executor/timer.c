@@ -116,6 +116,8 @@ void timer_wheel_init_shift(struct timer_wheel *w, uint64_t now_ns,
 	w->count = 0;
 	w->next_tick = UINT64_MAX;
 	w->next_valid = 1;
+	w->on_earlier = NULL;
+	w->on_earlier_arg = NULL;
 	for (unsigned l = 0; l < TIMER_LEVELS; l++) {
 		w->occupied[l] = 0;
 		for (unsigned s = 0; s < TIMER_SLOTS; s++)
@@ -282,11 +284,15 @@ enum poll timer_entry_poll(struct timer_wheel *w, struct timer_entry *e,
 			e->state = TIMER_FIRED;
 			ret = POLL_READY;
 		} else if (!waker_is_none(&fresh)) {
+			bool earlier = !w->next_valid || tick < w->next_tick;
 			e->tick = tick;
 			e->waker = fresh;
 			e->state = TIMER_QUEUED;
 			wheel_insert(w, e);
+			void (*hook)(void *) = w->on_earlier;
 			spin_unlock(&w->lock, flags);
+			if (earlier && hook)
+				hook(w->on_earlier_arg);
 			return POLL_PENDING;
 		} else {
 			spin_unlock(&w->lock, flags);

@@ -80,6 +80,11 @@ struct timer_wheel {
 	uint8_t next_valid;
 	uint64_t occupied[TIMER_LEVELS];
 	struct timer_entry *slots[TIMER_LEVELS][TIMER_SLOTS];
+	/* Optional (NULL after init): called, without the lock, after an
+	 * insert that may have made the earliest deadline earlier, so an
+	 * executor whose idle workers programmed the old one can react. */
+	void (*on_earlier)(void *arg);
+	void *on_earlier_arg;
 };
 
 /* Initialise an empty wheel whose clock reads now_ns, ticks of 2^20 ns. */

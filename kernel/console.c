@@ -63,6 +63,11 @@ bool console_rx_room(void)
 	return room;
 }
 
+bool console_rx_paused(void)
+{
+	return atomic_load(&rx_paused) != 0;
+}
+
 /* Interrupt context.  Precondition: console_rx_room() returned true since
  * the last store.  Ctrl-T and Ctrl-C in cooked mode are events: Ctrl-T is
  * not stored at all; Ctrl-C is also stored so the reader drops its line. */
@@ -399,9 +404,13 @@ enum poll console_read_poll(struct console_read *r, struct context *cx)
 			}
 			spin_unlock(&line.lock, f);
 		} else {
+			/* The rx ring has one consumer: readers on different
+			 * harts take turns under line.lock, as in cooked mode. */
 			int c;
+			unsigned long f = spin_lock(&line.lock);
 			while (r->got < r->n && (c = console_getc()) >= 0)
 				r->buf[r->got++] = (char)c;
+			spin_unlock(&line.lock, f);
 			if (r->got > 0) {
 				r->result = (long)r->got;
 				return POLL_READY;

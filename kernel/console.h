@@ -51,6 +51,9 @@ void console_init(void);
 /* ---- Interrupt side (called by uart.c with interrupts masked) -----------*/
 
 bool console_rx_room(void);
+/* Whether receiving is paused (the ring filled up and no reader has
+ * drained it to half since).  Any context. */
+bool console_rx_paused(void);
 void console_rx(char c);
 /* After a batch of console_rx calls: wake the reader. */
 void console_rx_flush(void);

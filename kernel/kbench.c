@@ -8,6 +8,7 @@
 #include "kernel/kbench.h"
 #include "kernel/kexec.h"
 #include "kernel/panic.h"
+#include "kernel/proc.h"
 
 /*
  * Run under -icount shift=0 (scripts/bench.sh does), where the instruction
@@ -153,6 +154,8 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 
 	printf("bench ktask_bytes %llu bytes\n",
 	       (unsigned long long)TASK_SIZE(sizeof(struct nop_task), 0));
+	/* A process: its task slot and process-table entry (no page tables). */
+	printf("bench kproc_bytes %llu bytes\n", (unsigned long long)proc_kernel_bytes());
 	printf("kbench: done\n");
 	arch_power_off(EXIT_OK);
 	ASYNC_END(b);

@@ -305,6 +305,7 @@ static _Noreturn void finish(void)
 struct ktest_runner {
 	struct future base;
 	int state;
+	unsigned tab;
 	const struct ktest_async *t;
 	struct timeout limit;
 };
@@ -313,8 +314,13 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 {
 	struct ktest_runner *r = (struct ktest_runner *)f;
 	ASYNC_BEGIN(r);
-	for (r->t = ktest_async_tests; r->t->name; r->t++) {
-		if (!selected(r->t->name, false))
+	for (r->tab = 0; r->tab < 2; r->tab++)
+	for (r->t = r->tab ? ktest_smp_tests : ktest_async_tests; r->t->name; r->t++) {
+		/* "ktest=smp" runs the multi-hart tests, which the default
+		 * suite leaves out. */
+		if (r->tab ? !(want[0] && (strcmp(want, "smp") == 0 ||
+					   strcmp(want, r->t->name) == 0))
+			   : !selected(r->t->name, false))
 			continue;
 		printf("ktest %s:\n", r->t->name);
 		timeout_init(&r->limit, r->t->start(), exec_wheel(&kexec),

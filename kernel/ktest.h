@@ -34,5 +34,8 @@ struct ktest_async {
 	bool (*ok)(void);
 };
 extern const struct ktest_async ktest_async_tests[]; /* ends with a NULL name */
+/* Multi-hart tests (kernel/ktest_smp.c): run by "ktest=smp" (or by name),
+ * not in the default suite. */
+extern const struct ktest_async ktest_smp_tests[];
 
 #endif /* KERNEL_KTEST_H */

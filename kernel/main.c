@@ -1,4 +1,5 @@
-/* kmain: parse the device tree, bring up traps and the console, then idle in WFI. */
+/* kmain: parse the device tree, bring up traps, the console and every hart, then run the executor. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
 #include "kernel/kbench.h"
+#include "kernel/kbench_smp.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
 #include "kernel/ktest.h"
@@ -64,6 +66,10 @@ static void start_first_task(void)
 	const void *image;
 	size_t size;
 
+	if (strstr(platform.bootargs, "kbench=smp")) {
+		kbench_smp_start();
+		return;
+	}
 	if (strstr(platform.bootargs, "kbench")) {
 		kbench_start();
 		return;
@@ -87,6 +93,45 @@ static void start_first_task(void)
 	kshell_start();
 }
 
+/* Secondary harts that reached their executor loop (the boot hart: 1). */
+static _Atomic unsigned harts_online = 1;
+
+/*
+ * Secondary bring-up: ask the firmware to start every other hart the
+ * device tree lists, then wait (bounded) until each has joined, so the
+ * tests and benchmarks that follow see every worker.  A hart the
+ * firmware refuses or that never arrives is reported and left out: its
+ * worker's queue is still drained by stealing, so nothing hangs.
+ */
+static void start_secondaries(void)
+{
+	if (platform.nharts > SMP_MAX)
+		platform.nharts = SMP_MAX;
+	for (unsigned h = 1; h < platform.nharts; h++) {
+		int err = arch_start_hart(h, platform.hart_hwid[h], 0);
+		if (err)
+			printf("hart %u (id %#llx): firmware refused to start it (%d)\n", h,
+			       (unsigned long long)platform.hart_hwid[h], err);
+	}
+	uint64_t limit = arch_timer_now() + arch_timer_freq(); /* 1 s */
+	while (atomic_load(&harts_online) < platform.nharts && arch_timer_now() < limit)
+		;
+	if (platform.nharts > 1)
+		printf("%u of %u harts online\n", atomic_load(&harts_online), platform.nharts);
+}
+
+/* arch.h: a secondary hart, on its own stack with the kernel map on. */
+_Noreturn void kmain_secondary(unsigned hart)
+{
+	tls_init_hart(hart);
+	arch_hart_init(hart);
+	arch_trap_init();
+	arch_irqc_init_hart();
+	atomic_fetch_add(&harts_online, 1);
+	arch_irq_on();
+	kexec_run();
+}
+
 void kmain(const void *dtb)
 {
 	int err, fallback_err = FDT_OK;
@@ -94,6 +139,7 @@ void kmain(const void *dtb)
 	boot_instret_kmain = arch_instret();
 
 	tls_init_hart(0);
+	arch_hart_init(0);
 
 	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &platform) : FDT_ERR_MISSING;
 	if (err != FDT_OK) {
@@ -128,9 +174,10 @@ void kmain(const void *dtb)
 	       (unsigned long long)platform.uart.base, platform.uart.irq,
 	       platform.nvirtio);
 
-	kexec_init(1);
+	kexec_init(platform.nharts);
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");
+	start_secondaries();
 	arch_irq_on();
 #ifdef KTEST
 	ktest_main();

@@ -1,4 +1,5 @@
 /* Processes: the table, spawn, the task that runs a user context, exit and wait. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -95,7 +96,7 @@ static void free_user_memory(struct proc *p)
 		vm_use(NULL);
 	unmap_range(p->vm, PX_USER_BASE, p->brk);
 	unmap_range(p->vm, PX_STACK_TOP - PX_STACK_PAGES * PAGE_SIZE, PX_STACK_TOP);
-	unmap_range(p->vm, PX_RING_BASE, PX_RING_BASE + 16 * PAGE_SIZE);
+	unmap_range(p->vm, PX_RING_BASE, PX_RING_BASE + PX_RING_PAGES * PAGE_SIZE);
 	arch_vm_destroy(p->vm);
 	p->vm = NULL;
 }
@@ -157,10 +158,23 @@ static void report_fault(struct proc *p, const struct trap_info *info)
 		    (info->kind == TRAP_KIND_ILLEGAL ? PX_KILL_ILLEGAL : PX_KILL_FAULT);
 }
 
-/* Leave the hart: no slice is needed while we do not run. */
+/* Which process each hart is running in user mode (kill's IPI target). */
+static struct proc *_Atomic running_on[SMP_MAX];
+
+/*
+ * Leave the hart: no slice is needed while we do not run.  With several
+ * harts the process may next run elsewhere, so this hart also drops its
+ * address space (arch.h: an address space is unmapped from or destroyed
+ * only while no other hart has it active; and a hart never keeps a
+ * stale root that a new address space could reuse the page of).  One
+ * hart keeps the lazy switch: the next poll is usually the same process.
+ */
 static enum poll leave(enum poll r)
 {
 	ktimer_set_slice(ARCH_TIMER_OFF);
+	atomic_store(&running_on[arch_hart_id()], NULL);
+	if (kexec.nworkers > 1)
+		vm_use(NULL);
 	return r;
 }
 
@@ -183,7 +197,9 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 	}
 	vm_use(p->vm);
 	ktimer_set_slice(arch_timer_now() + ktimer_us_to_ticks(SLICE_US));
-	while (!p->killed) {
+	/* seq_cst store, then the killed check: proc_kill does the reverse. */
+	atomic_store(&running_on[arch_hart_id()], p);
+	while (!__atomic_load_n(&p->killed, __ATOMIC_SEQ_CST)) {
 		switch (arch_user_run(&p->regs, &info)) {
 		case USER_EXIT_SYSCALL:
 			switch (syscall_start(p, cx)) {
@@ -231,7 +247,7 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 	struct pent *e = NULL;
 	int err;
 
-	if (argc < 1 || argc > PX_ARGV_MAX - 1)
+	if (argc < 1 || argc > PX_ARGV_MAX)
 		return -PX_E2BIG;
 	if (archive_find(path, &image, &size) != 0)
 		return -PX_ENOENT;
@@ -306,6 +322,8 @@ int proc_start_init(const char *path)
 
 void proc_exit(struct proc *p, int status)
 {
+	/* First: after this no ring operation touches our memory. */
+	ring_teardown(p);
 	for (int fd = 0; fd < PROC_NFD; fd++) {
 		file_put(p->fd[fd]);
 		p->fd[fd] = NULL;
@@ -355,8 +373,14 @@ int proc_kill(int pid)
 	struct pent *e = pent_of(pid);
 	if (e && e->state == P_LIVE && e->p) {
 		if (!e->p->killed)
-			e->p->killed = PX_KILLED | PX_KILL_SIGNAL;
+			__atomic_store_n(&e->p->killed, PX_KILLED | PX_KILL_SIGNAL,
+					 __ATOMIC_SEQ_CST);
 		waker_wake_by_ref(&e->p->self);
+		/* Running in user mode on another hart: interrupt it, so it
+		 * sees `killed` now rather than at the end of its slice. */
+		for (unsigned h = 0; h < kexec.nworkers; h++)
+			if (h != arch_hart_id() && atomic_load(&running_on[h]) == e->p)
+				arch_send_ipi(h);
 		err = 0;
 	}
 	spin_unlock(&ptab.lock, f);

@@ -10,6 +10,7 @@
 #include "executor/timer.h"
 #include "kernel/console.h"
 #include "kernel/pipe.h"
+#include "kernel/ring.h"
 #include "kernel/uapi/pollux.h"
 
 #define NPROC 128     /* process-table slots (live and zombie) */
@@ -29,6 +30,7 @@ union sys_wait {
 	struct pipe_write pwrite;
 	struct sleep nap;
 	struct notified child;      /* wait(): a child exited somewhere */
+	struct ring_wait ring;      /* ring_enter: completions or the timeout */
 };
 
 /*
@@ -49,6 +51,7 @@ struct proc {
 	uint64_t wait_arg[3];       /* what the waiting syscall needs afterwards */
 	struct file *fd[PROC_NFD];
 	struct waker self;          /* our own waker, so kill() can wake us */
+	struct ring *ring;          /* ring_setup's rings, or NULL */
 	char name[16];
 	union sys_wait w;
 };

@@ -54,6 +54,7 @@ struct ring_wait {
 	uint32_t min;
 	uint8_t armed;          /* `ready` is initialised */
 	uint8_t timed;          /* `nap` is initialised */
+	uint8_t zero;           /* timeout 0: look once, never wait */
 	int64_t result;         /* the syscall's result once Ready */
 	struct notified ready;
 	struct sleep nap;
@@ -63,8 +64,9 @@ struct ring_wait {
 int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va);
 
 /* SYS_ring_enter, first half: flush, check, consume up to to_submit SQEs.
- * Returns the number consumed or -errno. */
-int64_t ring_submit(struct proc *p, uint64_t to_submit);
+ * Returns the number consumed or -errno; *ready: CQEs ready afterwards
+ * (so a NOP round trip needs no wait at all). */
+int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready);
 
 /* Second half, when min_complete > 0: ready with w->result = `consumed`
  * once min CQEs are ready or timeout_ns passed; -PX_EINVAL if the ring

@@ -100,6 +100,10 @@ bool rq_reserve(struct rq *q);
  * the program's head leaves room, else at the end of the backlog.
  * Completions reach the CQ in posting order. */
 void rq_post(struct rq *q, uint64_t user_data, int64_t res);
+/* The same in two steps, for a batch: rq_add each, then one rq_publish
+ * (the CQ tail store-release) before the lock is dropped. */
+void rq_add(struct rq *q, uint64_t user_data, int64_t res);
+void rq_publish(struct rq *q);
 
 /* Move backlog entries into the CQ while it has room.  -PX_EINVAL if the
  * program's head is corrupt (nothing moves then). */

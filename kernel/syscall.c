@@ -209,7 +209,7 @@ static int64_t sys_sbrk(struct proc *p, int64_t incr)
 static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va)
 {
 	char path[PX_PATH_MAX], strings[PX_ARG_MAX];
-	char *argv[PX_ARGV_MAX];
+	char *argv[PX_ARGV_MAX + 1]; /* PX_ARGV_MAX arguments and a NULL */
 	size_t used = 0;
 	int argc = 0, n;
 
@@ -225,7 +225,7 @@ static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va)
 				return -PX_EFAULT;
 			if (!ptr)
 				break;
-			if (argc == PX_ARGV_MAX - 1)
+			if (argc == PX_ARGV_MAX)
 				return -PX_E2BIG;
 			n = copyinstr(p->vm, strings + used, ptr, sizeof(strings) - used);
 			if (n < 0)
@@ -267,6 +267,8 @@ static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
 {
 	if (pid != -1 && pid <= 0)
 		return done(p, -PX_EINVAL);
+	if (pid > INT32_MAX)
+		return done(p, -PX_ECHILD); /* no such pid; never truncate to one */
 	/* Check before reaping: a status must never be collected and lost. */
 	if (status_va && !uaccess_ok(p->vm, status_va, sizeof(int), VM_W))
 		return done(p, -PX_EFAULT);
@@ -309,6 +311,22 @@ static int64_t sys_progs(struct proc *p, uint64_t index, uint64_t name_va, uint6
 		return -PX_ERANGE;
 	int err = copyout(p->vm, name_va, name, len);
 	return err ? err : (int64_t)size;
+}
+
+/* ---- async rings (kernel/ring.c) -------------------------------------------------*/
+
+static enum sys_result sys_ring_enter(struct proc *p, struct context *cx, uint64_t to_submit,
+				      uint64_t min_complete, uint64_t timeout_ns)
+{
+	uint32_t ready = 0;
+	int64_t n = ring_submit(p, to_submit, &ready);
+	if (n < 0 || ready >= (uint32_t)min_complete || timeout_ns == 0)
+		return done(p, n);
+	ring_wait_init(&p->w.ring, p, (uint32_t)min_complete, timeout_ns, n);
+	p->sys = SYS_ring_enter;
+	if (ring_wait_poll(&p->w.ring, cx) == POLL_PENDING)
+		return SYS_WAIT;
+	return done(p, p->w.ring.result);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------*/
@@ -354,6 +372,10 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return done(p, sys_sbrk(p, (int64_t)a0));
 	case SYS_progs:
 		return done(p, sys_progs(p, a0, a1, a2));
+	case SYS_ring_setup:
+		return done(p, ring_setup(p, (uint32_t)a0, a1));
+	case SYS_ring_enter:
+		return sys_ring_enter(p, cx, (uint32_t)a0, (uint32_t)a1, a2);
 	default:
 		return done(p, -PX_ENOSYS);
 	}
@@ -374,6 +396,10 @@ enum sys_result syscall_resume(struct proc *p, struct context *cx)
 		if (sleep_poll(&p->w.nap, cx) == POLL_PENDING)
 			return SYS_WAIT;
 		return done(p, 0);
+	case SYS_ring_enter:
+		if (ring_wait_poll(&p->w.ring, cx) == POLL_PENDING)
+			return SYS_WAIT;
+		return done(p, p->w.ring.result);
 	default:
 		return done(p, -PX_ENOSYS);
 	}
@@ -403,6 +429,9 @@ void syscall_drop(struct proc *p)
 		break;
 	case SYS_sleep:
 		sleep_drop(&p->w.nap);
+		break;
+	case SYS_ring_enter:
+		ring_wait_drop(&p->w.ring);
 		break;
 	default:
 		break;

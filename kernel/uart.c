@@ -1,12 +1,22 @@
 /* Console UART: picks the driver named by the device tree and runs its interrupt. */
 #include <stddef.h>
 
+#include "executor/spin.h"
 #include "kernel/console.h"
 #include "kernel/platform.h"
 #include "kernel/uart.h"
 
 static const struct uart_ops *uart;
 static uintptr_t uart_base;
+
+/*
+ * The interrupt-enable register is read-modify-written by the receive
+ * interrupt (hart 0: pause), by readers on any hart (resume) and by
+ * writers (transmit interrupt, under console's tx lock): one lock, taken
+ * last, keeps those updates whole.  Pausing re-checks the pause flag
+ * under it, so a reader that resumed in between is never overridden.
+ */
+static struct spin ier_lock = SPIN_INIT;
 
 int uart_init(const struct platform *plat)
 {
@@ -49,7 +59,9 @@ void uart_tx_irq(bool on)
 {
 	static bool tx_irq_on;
 	if (uart && on != tx_irq_on) {
+		unsigned long f = spin_lock(&ier_lock);
 		uart->tx_irq(uart_base, on);
+		spin_unlock(&ier_lock, f);
 		tx_irq_on = on;
 	}
 }
@@ -65,8 +77,12 @@ void uart_irq(void)
 	uart->rx_ack(uart_base);
 	/* Ring full: stop listening until the reader drains it.  The bytes stay
 	 * in the FIFO and, behind it, in QEMU's character backend. */
-	if (!room)
-		uart->rx_irq(uart_base, 0);
+	if (!room) {
+		unsigned long f = spin_lock(&ier_lock);
+		if (console_rx_paused())
+			uart->rx_irq(uart_base, 0);
+		spin_unlock(&ier_lock, f);
+	}
 	if (any)
 		console_rx_flush();
 	console_tx_irq();
@@ -74,6 +90,9 @@ void uart_irq(void)
 
 void uart_rx_resume(void)
 {
-	if (uart)
+	if (uart) {
+		unsigned long f = spin_lock(&ier_lock);
 		uart->rx_irq(uart_base, 1);
+		spin_unlock(&ier_lock, f);
+	}
 }

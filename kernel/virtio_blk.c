@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "executor/spin.h"
 #include "kernel/irq.h"
 #include "kernel/mmio.h"
 #include "kernel/platform.h"
@@ -63,16 +64,19 @@ static struct {
 
 struct blk_stats blk_stats;
 
-/* Interrupts masked on this hart: the IRQ handler cannot run in the middle.
- * SMP adds a spin lock here (struct spin from executor/spin.h does both). */
+/* Interrupts masked on this hart, so the IRQ handler (routed to hart 0)
+ * cannot run in the middle here, and a spin lock against every other
+ * hart (struct spin does both). */
+static struct spin blk_spin = SPIN_INIT;
+
 static unsigned long blk_lock(void)
 {
-	return arch_irq_save();
+	return spin_lock(&blk_spin);
 }
 
 static void blk_unlock(unsigned long flags)
 {
-	arch_irq_restore(flags);
+	spin_unlock(&blk_spin, flags);
 }
 
 /* Wakers collected under the lock and woken after it is released, so no

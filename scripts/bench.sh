@@ -2,7 +2,10 @@
 # make bench: guest-counted figures under -icount, plus idle host CPU use.
 #
 # usage: scripts/bench.sh ARCH       (RUNS=n medians over n runs, default 5;
-#                                     IDLE_SECS=n idle window, default 10)
+#                                     IDLE_SECS=n idle window, default 10;
+#                                     SMP=n harts for the -icount boots,
+#                                     default 1; SMP_RUNS=n boots per hart
+#                                     count for the kbench=smp figures)
 # Prints "bench <name> <median> <unit>" lines and writes them as JSON to
 # build/ARCH/bench.json.
 set -euo pipefail
@@ -25,7 +28,7 @@ emit() {
 # ("bootstat" on the command line) and powers off.  Under -icount shift=0
 # the counter counts guest instructions exactly.
 for i in $(seq "$runs"); do
-	scripts/run-qemu.sh --arch "$arch" --icount --timeout 60 --append bootstat \
+	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 60 --append bootstat \
 		--out "$out/bench/boot.$i.log" "$out/kernel.elf" || true
 	sed 's/\r$//' "$out/bench/boot.$i.log" | grep '^bootstat:' \
 		|| { echo "bench: boot run $i printed no bootstat line" >&2; exit 1; }
@@ -36,7 +39,7 @@ emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" i
 # Kernel executor figures: the "kbench" boot measures them with the
 # instruction counter (medians of 11 inside) and prints bench lines.
 for i in $(seq "$runs"); do
-	scripts/run-qemu.sh --arch "$arch" --icount --timeout 120 --append kbench \
+	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 120 --append kbench \
 		--out "$out/bench/kbench.$i.log" "$out/kernel.elf" \
 		|| { echo "bench: kbench run $i failed (log: $out/bench/kbench.$i.log)" >&2; exit 1; }
 	sed 's/\r$//' "$out/bench/kbench.$i.log" | grep '^bench '
@@ -46,12 +49,52 @@ for name in $(awk '{print $2}' "$out/bench/kbench.txt" | sort -u); do
 	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/kbench.txt" | median)" "$unit" "$runs"
 done
 
+# User-level figures: the "ubench" program as process 1 (user/ubench.c)
+# measures getpid, pipe ping-pong and spawn+exit+wait (medians of 11
+# batches inside) and prints bench lines.  Its unit is "instructions"
+# where user mode can read the instruction counter, else "ns" of guest
+# time (under -icount shift=0 also one per instruction; ubench says which).
+for i in $(seq "$runs"); do
+	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 120 --append init=ubench \
+		--out "$out/bench/ubench.$i.log" "$out/kernel.elf" \
+		|| { echo "bench: ubench run $i failed (log: $out/bench/ubench.$i.log)" >&2; exit 1; }
+	sed 's/\r$//' "$out/bench/ubench.$i.log" | grep '^bench '
+done >"$out/bench/ubench.txt"
+sed 's/\r$//' "$out/bench/ubench.1.log" | grep '^ubench: \(counting\|no user\)' >&2 || true
+for name in $(awk '{print $2}' "$out/bench/ubench.txt" | sort -u); do
+	unit=$(awk -v n="$name" '$2 == n {print $4; exit}' "$out/bench/ubench.txt")
+	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/ubench.txt" | median)" "$unit" "$runs"
+done
+
+# Multi-hart figures (kernel/kbench_smp.c, "kbench=smp"): wall time in
+# timer ticks, without -icount (with it QEMU 7.2 runs every hart on one
+# host thread), so medians over SMP_RUNS boots (default 3) at 1, 2 and 4
+# harts.  QEMU runs each hart on its own host thread: the speedup is
+# bounded by the host's cores ($(nproc) here).
+smp_runs=${SMP_RUNS:-3}
+for n in 1 2 4; do
+	for i in $(seq "$smp_runs"); do
+		scripts/run-qemu.sh --arch "$arch" --smp "$n" --timeout 300 --append kbench=smp \
+			--out "$out/bench/kbench-smp$n.$i.log" "$out/kernel.elf" \
+			|| { echo "bench: kbench=smp -smp $n run $i failed (log: $out/bench/kbench-smp$n.$i.log)" >&2; exit 1; }
+		sed 's/\r$//' "$out/bench/kbench-smp$n.$i.log" | grep '^bench '
+	done
+done >"$out/bench/kbench-smp.txt"
+for name in $(awk '{print $2}' "$out/bench/kbench-smp.txt" | sort -u); do
+	unit=$(awk -v n="$name" '$2 == n {print $4; exit}' "$out/bench/kbench-smp.txt")
+	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/kbench-smp.txt" | median)" "$unit" "$smp_runs"
+done
+smp_med() { awk -v n="$1" '$2 == n {print $3}' "$out/bench/kbench-smp.txt" | median; }
+b1=$(smp_med smp_batch_h1) b2=$(smp_med smp_batch_h2) b4=$(smp_med smp_batch_h4)
+emit smp_speedup_h2 "$(awk -v a="$b1" -v b="$b2" 'BEGIN {printf "%.2f", a / b}')" x "$smp_runs"
+emit smp_speedup_h4 "$(awk -v a="$b1" -v b="$b4" 'BEGIN {printf "%.2f", a / b}')" x "$smp_runs"
+
 # Idle: host CPU time QEMU burns while the kernel sits at the prompt,
 # without -icount (under icount even a WFI guest keeps the host busy).
-idle_cpu_ms() { # kernel.elf -> CPU milliseconds over idle_secs
-	local elf=$1 pidfile
+idle_cpu_ms() { # kernel.elf [harts] -> CPU milliseconds over idle_secs
+	local elf=$1 nh=${2:-1} pidfile
 	pidfile=$(mktemp)
-	( scripts/run-qemu.sh --arch "$arch" --timeout $((idle_secs + 30)) --out /dev/null "$elf" &
+	( scripts/run-qemu.sh --arch "$arch" --smp "$nh" --timeout $((idle_secs + 30)) --out /dev/null "$elf" &
 	  echo $! >"$pidfile"; wait ) &
 	local runner=$!
 	sleep 2 # boot
@@ -70,6 +113,8 @@ idle_cpu_ms() { # kernel.elf -> CPU milliseconds over idle_secs
 }
 for i in $(seq 3); do idle_cpu_ms "$out/kernel.elf"; done >"$out/bench/idle.txt"
 emit idle_host_cpu_${idle_secs}s "$(median <"$out/bench/idle.txt")" ms 3
+for i in $(seq 3); do idle_cpu_ms "$out/kernel.elf" 4; done >"$out/bench/idle-smp4.txt"
+emit idle_host_cpu_${idle_secs}s_smp4 "$(median <"$out/bench/idle-smp4.txt")" ms 3
 make --no-print-directory ARCH="$arch" IDLE=spin all >/dev/null
 for i in $(seq 3); do idle_cpu_ms "build/$arch-spin/kernel.elf"; done >"$out/bench/idle-spin.txt"
 emit idle_host_cpu_${idle_secs}s_spin "$(median <"$out/bench/idle-spin.txt")" ms 3

@@ -13,10 +13,16 @@ mkdir -p build/check
 steps=(
 	"host-fdt|make --no-print-directory host-test-fdt"
 	"host-virtq|make --no-print-directory host-test-virtq"
+	"host-ring|make --no-print-directory host-test-ring"
 	"host-elf|make --no-print-directory host-test-elf"
+	"host-reactor|make --no-print-directory host-test-reactor"
 	"host-executor|make --no-print-directory host-test-exec"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
+	"usertests-riscv64|make --no-print-directory utest ARCH=riscv64"
+	"usertests-aarch64|make --no-print-directory utest ARCH=aarch64"
+	"usertests-smp4-riscv64|make --no-print-directory utest ARCH=riscv64 SMP=4"
+	"usertests-smp4-aarch64|make --no-print-directory utest ARCH=aarch64 SMP=4"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
 if [ -n "${CHECK_ONLY:-}" ]; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run the in-kernel self tests of one arch: the suite boot, then the boots that must fail loudly.
+# Run the in-kernel self tests of one arch: the suite boot, the -smp 4 boot, then the boots that must fail loudly.
 #
 # usage: scripts/ktest.sh ARCH KERNEL.elf
 # Logs go to build/ARCH-ktest/logs/.  TIME_SCALE=n multiplies time limits
-# (slow machines).  Ends with "N passed, N failed"; exit status 1 on failure.
+# (slow machines).  SMP=n boots the suite with n harts (default 1) and the
+# multi-hart suite with n (default 4).  Ends with "N passed, N failed"; exit status 1 on failure.
 set -uo pipefail
 
 arch=$1 elf=$2
@@ -34,7 +35,7 @@ truncate -s 4M "$logs/disk.img"
 #    guest time counts guest instructions, so CPU-bound stretches take the
 #    same guest time however busy the host is (idle waits still follow
 #    host time: sleep=on).
-"$here/run-qemu.sh" --arch "$arch" --icount --timeout $((60 * scale)) --input "$logs/rx.bin" \
+"$here/run-qemu.sh" --arch "$arch" --smp "${SMP:-1}" --icount --timeout $((60 * scale)) --input "$logs/rx.bin" \
 	--wait-for "ktest: running" --disk "$logs/disk.img" --out "$logs/suite.log" "$elf"
 status=$?
 show "$logs/suite.log"
@@ -49,6 +50,33 @@ if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
 	124) fail suite "time limit expired" ;;
 	*) fail suite "kernel exited with status $status" ;;
 	esac
+fi
+
+# 1b. The multi-hart suite (kernel/ktest_smp.c), "ktest=smp", with SMP
+#     harts if SMP > 1 (make check SMP=n), else 4.  No -icount: QEMU 7.2
+#     with icount runs every hart on one host thread (sleep=off can hang).
+smp=${SMP:-1}
+[ "$smp" -gt 1 ] || smp=4
+"$here/run-qemu.sh" --arch "$arch" --smp "$smp" --timeout $((120 * scale)) \
+	--append "ktest=smp" --out "$logs/smp.log" "$elf"
+status=$?
+show "$logs/smp.log"
+summary=$(sed 's/\r$//' "$logs/smp.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+if [ -n "$summary" ]; then
+	passed=$((passed + ${summary%% passed*}))
+	f=${summary#*, }
+	failed=$((failed + ${f%% failed}))
+fi
+if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
+	case $status in
+	124) fail smp "time limit expired" ;;
+	*) fail smp "kernel exited with status $status" ;;
+	esac
+fi
+if ! grep -q "$smp of $smp harts online" "$logs/smp.log"; then
+	fail smp-bringup "not all $smp harts came online"
+else
+	pass smp-bringup
 fi
 
 # 2. Destructive tests: each must end the kernel with a full report and

@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "arch/aarch64/cpu.h"
 #include "arch/aarch64/sysreg.h"
+#include "arch/aarch64/vm.h"
 #include "kernel/platform.h"
 
 const char arch_name[] = "aarch64";
@@ -121,6 +122,9 @@ void a64_pmu_init(void)
 	w_pmccfiltr_el0(0);
 	w_pmcr_el0((r_pmcr_el0() & ~(PMCR_P | PMCR_C)) | PMCR_E | PMCR_LC);
 	w_pmcntenset_el0(PMCNTEN_C | 1);
+	/* User programs may read (never write) the counters, as riscv's
+	 * scounteren allows rdinstret: benchmarks count instructions. */
+	w_pmuserenr_el0(PMUSERENR_CR | PMUSERENR_ER);
 	a64_isb();
 }
 
@@ -174,8 +178,34 @@ unsigned arch_hart_id(void)
 	return (unsigned)r_tpidr_el1();
 }
 
+void arch_hart_init(unsigned hart)
+{
+	w_tpidr_el1((uint64_t)hart);
+}
+
+/* entry.S, on the secondary's own stack with the boot identity map on:
+ * move to the kernel root, then join the kernel. */
+_Noreturn void a64_secondary_main(unsigned hart);
+_Noreturn void a64_secondary_main(unsigned hart)
+{
+	a64_vm_init_hart();
+	kmain_secondary(hart);
+}
+
 void a64_hart_id_init(void)
 {
+	/* The first call runs on the boot PE, which must be hart 0: if the
+	 * device tree lists it elsewhere, swap it into slot 0. */
+	static bool boot_done;
+	if (!boot_done) {
+		boot_done = true;
+		int b = a64_hart_index(r_mpidr_el1());
+		if (b > 0) {
+			uint64_t t = platform.hart_hwid[0];
+			platform.hart_hwid[0] = platform.hart_hwid[b];
+			platform.hart_hwid[b] = t;
+		}
+	}
 	int idx = a64_hart_index(r_mpidr_el1());
 
 	if (idx >= 0)

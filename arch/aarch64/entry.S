@@ -1,4 +1,4 @@
-/* aarch64 boot entry: Linux arm64 Image header, then PMU, stack, .bss, FP/SIMD, vectors, MMU, kmain(dtb). */
+/* aarch64 boot entry: Linux arm64 Image header, then PMU, stack, .bss, FP/SIMD, vectors, MMU, kmain(dtb); secondaries. */
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/trapframe.h"
 
@@ -69,6 +69,7 @@ a64_entry:
 	cmp	x1, #(1 << 2)
 	b.eq	a64_at_el1
 	cmp	x1, #(2 << 2)
+	adr	x20, a64_at_el1           /* where a64_el2_to_el1 returns */
 	b.eq	a64_el2_to_el1
 	adr	x0, msg_el3
 	b	a64_early_fail
@@ -142,8 +143,9 @@ a64_at_el1:
 /*
  * Entered at EL2: make EL1 an ordinary AArch64 kernel level with direct
  * access to what Pollux uses (physical timer and counter, GICv3 system
- * registers, FP/SIMD, all PMU counters), then eret to EL1h at a64_at_el1
- * with every exception masked.  x19 (the dtb) survives the eret.
+ * registers, FP/SIMD, all PMU counters), then eret to EL1h at x20
+ * (a64_at_el1 or a64_secondary_el1) with every exception masked.  x19
+ * (the dtb, or a secondary's index) survives the eret.
  */
 #define HCR_EL2_RW          (1 << 31)      /* EL1 is AArch64 */
 #define CNTHCTL_EL1PCTEN    (1 << 0)       /* EL1 may read CNTPCT */
@@ -186,9 +188,47 @@ a64_el2_to_el1:
 	msr	sctlr_el1, x1
 	mov	x1, #SPSR_EL1H_MASKED
 	msr	spsr_el2, x1
-	adr	x1, a64_at_el1
-	msr	elr_el2, x1
+	msr	elr_el2, x20
 	eret
+
+/*
+ * Secondary harts: PSCI CPU_ON enters here with the MMU off, x0 = the
+ * context argument, which arch_start_hart sets to the hart's index h.
+ * The same steps as the boot hart minus .bss and the PMU reset: EL2 drop
+ * if needed, stack h, FP/SIMD, vectors, hart index, MMU (the boot
+ * identity map, then the kernel root), then a64_secondary_main(h).
+ */
+	.globl	a64_secondary_entry
+a64_secondary_entry:
+	msr	daifset, #0xf
+	mov	x19, x0
+	mrs	x1, currentel
+	cmp	x1, #(2 << 2)
+	adr	x20, a64_secondary_el1
+	b.eq	a64_el2_to_el1
+a64_secondary_el1:
+	adrp	x1, a64_boot_stacks
+	add	x1, x1, :lo12:a64_boot_stacks
+	add	x2, x19, #1
+	mov	x3, #A64_STACK_SIZE
+	madd	x1, x2, x3, x1
+	mov	sp, x1
+	mov	x1, #(3 << 20)
+	msr	cpacr_el1, x1
+	isb
+	adrp	x1, a64_vectors
+	add	x1, x1, :lo12:a64_vectors
+	msr	vbar_el1, x1
+	isb
+	msr	tpidr_el1, x19
+	mov	x29, xzr
+	mov	x30, xzr
+	bl	a64_mmu_init
+	mov	x0, x19
+	bl	a64_secondary_main
+6:	msr	daifset, #0xf
+	wfi
+	b	6b
 
 /*
  * a64_mmu_switch(x0 = new TTBR0_EL1 value): see vm.h.  Between the two

@@ -90,17 +90,14 @@ _Noreturn void arch_power_off(int status)
 		__asm__ volatile("wfi");
 }
 
-/*
- * Secondary harts are not started yet: there is no secondary entry path
- * (per-hart stack, MMU and TLS setup, then a kernel entry point that
- * arch.h does not declare yet).  When it exists this becomes
- * a64_psci_cpu_on(hw_id, <entry>, arg).  Until then report the PSCI
- * NOT_SUPPORTED code without touching the firmware.
- */
+extern const char a64_secondary_entry[];
+
+/* CPU_ON: the PE starts at a64_secondary_entry (physical = virtual: the
+ * kernel is identity-mapped) with x0 = its index. */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg)
 {
-	(void)hart;
-	(void)hw_id;
 	(void)arg;
-	return PSCI_E_NOT_SUPPORTED;
+	if (hart == 0 || hart >= SMP_MAX)
+		return PSCI_E_INVALID;
+	return (int)a64_psci_cpu_on(hw_id, (uint64_t)(uintptr_t)a64_secondary_entry, hart);
 }

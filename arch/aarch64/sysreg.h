@@ -73,6 +73,7 @@ A64_SYSREG_RW(pmccfiltr_el0)
 A64_SYSREG_WO(pmselr_el0)
 A64_SYSREG_RW(pmxevtyper_el0)
 A64_SYSREG_RW(pmxevcntr_el0)
+A64_SYSREG_RW(pmuserenr_el0)
 
 /* GICv3 CPU interface */
 A64_SYSREG_RW(icc_sre_el1)
@@ -138,6 +139,10 @@ static inline void a64_dsb_sy(void)
 #define PMCR_LC         (A64_UL(1) << 6)   /* 64-bit cycle-counter overflow */
 #define PMCNTEN_C       (A64_UL(1) << 31)  /* cycle counter enable */
 #define PMU_EV_INST_RETIRED 0x08
+/* PMUSERENR_EL0: EL0 may read the cycle counter (CR) and the event
+ * counters (ER); EN (full access, writes included) stays off. */
+#define PMUSERENR_CR (1u << 2)
+#define PMUSERENR_ER (1u << 3)
 
 /* ESR_EL1: exception class in [31:26], IL in 25, ISS in [24:0]. */
 #define ESR_EC(esr)     (((esr) >> 26) & 0x3f)

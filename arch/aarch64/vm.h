@@ -13,8 +13,8 @@
  */
 void a64_mmu_switch(uint64_t ttbr);
 
-/* Secondary harts, once they exist: after a64_mmu_init (boot map) and
- * the boot hart's arch_vm_init, move this hart to the kernel root. */
+/* Secondary harts (a64_secondary_main): after a64_mmu_init (boot map)
+ * and the boot hart's arch_vm_init, move this hart to the kernel root. */
 void a64_vm_init_hart(void);
 
 #endif /* ARCH_AARCH64_VM_H */

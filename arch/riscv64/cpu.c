@@ -2,6 +2,7 @@
 #include "arch/arch.h"
 #include "arch/riscv64/csr.h"
 #include "arch/riscv64/sbi.h"
+#include "arch/riscv64/trap.h"
 #include "kernel/platform.h"
 
 const char arch_name[] = "riscv64";
@@ -84,18 +85,38 @@ unsigned arch_hart_id(void)
 	return rv_hart_index;
 }
 
+void arch_hart_init(unsigned hart)
+{
+	rv_hart_index = hart;
+}
+
+/* SBI IPI raises the supervisor software interrupt on the target; OpenSBI
+ * sends it with its own fence, so our earlier stores are visible first. */
 void arch_send_ipi(unsigned hart)
 {
 	uint64_t id = platform.hart_hwid[hart];
+	__asm__ volatile("fence rw, rw" ::: "memory");
 	sbi_send_ipi(1, id);
 }
 
+extern char rv_secondary_entry[];
+
+/* HSM hart_start: the hart begins at rv_secondary_entry (a physical
+ * address: the kernel is identity-mapped) with a1 = its index. */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg)
 {
-	(void)hart;
-	(void)hw_id;
 	(void)arg;
-	return SBI_ERR_NOT_SUPPORTED; /* secondary harts arrive with the SMP issue */
+	if (hart == 0 || hart >= SMP_MAX)
+		return SBI_ERR_INVALID_PARAM;
+	return (int)sbi_hart_start(hw_id, (uint64_t)(uintptr_t)rv_secondary_entry, hart);
+}
+
+/* entry.S, on the secondary's own stack with interrupts masked. */
+_Noreturn void rv_secondary_main(unsigned hart);
+_Noreturn void rv_secondary_main(unsigned hart)
+{
+	rv_vm_init_hart();
+	kmain_secondary(hart);
 }
 
 /*

@@ -1,4 +1,4 @@
-/* riscv64 boot entry: OpenSBI jumps here in S-mode with a0 = hartid, a1 = dtb. */
+/* riscv64 boot entry: OpenSBI jumps here in S-mode with a0 = hartid, a1 = dtb; secondaries via HSM. */
 #include "arch/riscv64/trapframe.h"
 
 #define BOOT_STACK_SIZE 16384
@@ -28,6 +28,28 @@ _start:
 	call	arch_power_off
 3:	wfi
 	j	3b
+
+/*
+ * Secondary harts: SBI HSM hart_start enters here in S-mode with the MMU
+ * off, a0 = hartid and a1 = the opaque value, which arch_start_hart sets
+ * to the hart's index h.  Stack h, then C (rv_secondary_main turns on the
+ * kernel's page table and calls kmain_secondary).
+ */
+	.section .text, "ax"
+	.globl rv_secondary_entry
+	.balign 4
+rv_secondary_entry:
+	csrw	sie, zero
+	csrci	sstatus, 2
+	addi	t0, a1, 1
+	li	t1, BOOT_STACK_SIZE
+	mul	t0, t0, t1
+	la	sp, rv_boot_stacks
+	add	sp, sp, t0
+	mv	a0, a1
+	call	rv_secondary_main
+4:	wfi
+	j	4b
 
 	/* Not in .bss: stacks need no zeroing, and boot skips 128 KiB of stores. */
 	.section .stack, "aw", @nobits

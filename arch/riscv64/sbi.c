@@ -16,6 +16,23 @@ struct sbiret sbi_call(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uin
 	return ret;
 }
 
+struct sbiret sbi_call4(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2,
+			uint64_t a3)
+{
+	register uint64_t r0 __asm__("a0") = a0;
+	register uint64_t r1 __asm__("a1") = a1;
+	register uint64_t r2 __asm__("a2") = a2;
+	register uint64_t r3 __asm__("a3") = a3;
+	register uint64_t r6 __asm__("a6") = fid;
+	register uint64_t r7 __asm__("a7") = ext;
+	__asm__ volatile("ecall"
+			 : "+r"(r0), "+r"(r1)
+			 : "r"(r2), "r"(r3), "r"(r6), "r"(r7)
+			 : "memory");
+	struct sbiret ret = { (long)r0, (long)r1 };
+	return ret;
+}
+
 long sbi_spec_version(void)
 {
 	return sbi_call(SBI_EXT_BASE, 0, 0, 0, 0).value;
@@ -45,6 +62,13 @@ long sbi_hart_status(uint64_t hartid)
 {
 	struct sbiret r = sbi_call(SBI_EXT_HSM, 2, hartid, 0, 0);
 	return r.error ? r.error : r.value;
+}
+
+/* RFENCE function 1: remote_sfence_vma(mask, base, start, size). */
+long sbi_remote_sfence_vma(uint64_t hart_mask, uint64_t hart_mask_base,
+			   uint64_t start, uint64_t size)
+{
+	return sbi_call4(SBI_EXT_RFENCE, 1, hart_mask, hart_mask_base, start, size).error;
 }
 
 long sbi_system_reset(uint32_t type, uint32_t reason)

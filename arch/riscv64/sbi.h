@@ -1,4 +1,4 @@
-/* SBI calls into OpenSBI: base, TIME, IPI, HSM and SRST extensions. */
+/* SBI calls into OpenSBI: base, TIME, IPI, HSM, RFENCE and SRST extensions. */
 #ifndef ARCH_RISCV64_SBI_H
 #define ARCH_RISCV64_SBI_H
 
@@ -10,9 +10,11 @@
 #define SBI_EXT_IPI 0x735049    /* "sPI" */
 #define SBI_EXT_HSM 0x48534D    /* "HSM" */
 #define SBI_EXT_SRST 0x53525354 /* "SRST" */
+#define SBI_EXT_RFENCE 0x52464E43 /* "RFNC" */
 
 #define SBI_SUCCESS 0
 #define SBI_ERR_NOT_SUPPORTED (-2)
+#define SBI_ERR_INVALID_PARAM (-3)
 
 struct sbiret {
 	long error;
@@ -20,6 +22,8 @@ struct sbiret {
 };
 
 struct sbiret sbi_call(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2);
+struct sbiret sbi_call4(uint64_t ext, uint64_t fid, uint64_t a0, uint64_t a1, uint64_t a2,
+			uint64_t a3);
 
 /* base */
 long sbi_spec_version(void);
@@ -31,6 +35,10 @@ long sbi_send_ipi(uint64_t hart_mask, uint64_t hart_mask_base);
 /* HSM */
 long sbi_hart_start(uint64_t hartid, uint64_t start_addr, uint64_t opaque);
 long sbi_hart_status(uint64_t hartid);
+/* RFENCE: sfence.vma of [start, start + size) on the harts in mask
+ * (all address spaces); returns once they are done. */
+long sbi_remote_sfence_vma(uint64_t hart_mask, uint64_t hart_mask_base,
+			   uint64_t start, uint64_t size);
 /* SRST: type 0 shutdown, 1 cold reboot; reason 0 none, 1 system failure. */
 long sbi_system_reset(uint32_t type, uint32_t reason);
 

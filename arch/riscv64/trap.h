@@ -19,6 +19,10 @@ bool rv_trap_irq(uint64_t cause, struct trap_frame *tf);
  * the hart's TLS and index are set. */
 void rv_user_init_hart(void);
 
+/* Secondary harts (vm.c): switch this hart from bare mode to the kernel's
+ * page table, which arch_vm_init built on the boot hart. */
+void rv_vm_init_hart(void);
+
 /* Human-readable name of exception `cause`, or "unknown trap". */
 const char *rv_exc_name(uint64_t cause);
 

@@ -3,6 +3,8 @@
 
 #include "arch/arch.h"
 #include "arch/riscv64/csr.h"
+#include "arch/riscv64/sbi.h"
+#include "arch/riscv64/trap.h"
 #include "kernel/platform.h"
 #include "kernel/uapi/pollux.h"
 
@@ -335,17 +337,65 @@ static int64_t rv_asid_current(const struct vm_root *r, unsigned hart)
 	return (int64_t)((m >> 1) & SATP_ASID_MASK);
 }
 
-/* After changing r's leaf for va: drop what this hart's TLB may hold.
- * Single hart today.  With SMP, every other hart on which r has a
- * current ASID (or, without ASIDs, which runs r) needs the same
- * sfence.vma by IPI: a TLB shootdown, before the frame is reused. */
-static void rv_flush_va(const struct vm_root *r, uint64_t va)
+/*
+ * After changing r's leaf for va: drop what any hart's TLB may hold.
+ *
+ * This hart: sfence.vma for va under r's ASID here.  Other harts (SMP):
+ * processes migrate, so a hart that ran r earlier may still cache r's
+ * translations under the ASID it gave r, even though it has switched
+ * away (with ASIDs a switch flushes nothing).  The contract says r is
+ * active on no other hart (the kernel switches to the kernel table when
+ * a process task stops running), so instead of an IPI we make those
+ * entries unreachable: clear r's ASID slot for every such hart.  When r
+ * next runs there, rv_asid_get hands out a fresh ASID of the current
+ * generation, which tags nothing yet.  Cost: no IPI, one ASID per hart
+ * per unmap of a migrated space; the generation rollover reclaims them.
+ * Defensive fallback, should a hart still have r active: a synchronous
+ * SBI remote sfence.vma of the page on those harts.  Without ASIDs every
+ * switch flushes, so only harts with r active matter.
+ */
+static void rv_flush_va(struct vm_root *r, uint64_t va)
 {
 	unsigned long f = arch_irq_save();
-	int64_t asid = rv_asid_current(r, arch_hart_id());
+	unsigned self = arch_hart_id();
+	int64_t asid = rv_asid_current(r, self);
 	if (asid >= 0)
 		rv_sfence_va_asid(va, (uint64_t)asid);
+	uint64_t active = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the PTE store before the reads */
+	for (unsigned h = 0; h < platform.nharts && h < SMP_MAX; h++) {
+		if (h == self)
+			continue;
+		if (__atomic_load_n(&rv_vm_harts[h].cur, __ATOMIC_RELAXED) == r)
+			active |= 1UL << platform.hart_hwid[h];
+		else if (rv_asid_max && rv_asid_current(r, h) >= 0)
+			__atomic_store_n(&r->pte[META_ASID(h)], 0, __ATOMIC_RELAXED);
+	}
+	if (active)
+		sbi_remote_sfence_vma(active, 0, va, PAGE_SIZE);
 	arch_irq_restore(f);
+}
+
+/*
+ * Instruction-cache coherence across harts: a page mapped executable was
+ * filled with data stores on this hart, and fence.i makes only this
+ * hart's instruction fetches see them.  Rather than a remote fence.i on
+ * every hart per mapped page, a global generation counts executable
+ * mappings; a hart about to switch to a user address space executes
+ * fence.i first if the generation moved since it last did.  A process
+ * runs only after such a switch on the hart that runs it (it is never
+ * left active across a task switch), so it never fetches stale code.
+ */
+static uint64_t rv_icache_gen;
+static _Thread_local uint64_t rv_icache_seen;
+
+/* Secondary hart, MMU off: the kernel root with ASID 0, as the boot hart
+ * runs it after arch_vm_init. */
+void rv_vm_init_hart(void)
+{
+	w_satp(satp_of(&rv_kroot, 0));
+	rv_sfence_all();
+	rv_fence_i();
 }
 
 struct vm_root *arch_vm_create(void)
@@ -436,10 +486,12 @@ int arch_vm_map(struct vm_root *r, uint64_t va, uint64_t pa, unsigned perm)
 	/* Sv39 allows caching invalid entries, so even a new mapping is
 	 * fenced (QEMU does not cache them; real harts without Svvptc may). */
 	rv_flush_va(r, va);
-	/* The caller filled an executable page with data stores.  With SMP,
-	 * other harts need a remote fence.i too (SBI rfence). */
-	if (bits & PTE_X)
+	/* The caller filled an executable page with data stores: this hart
+	 * now, the others before they next enter a user space. */
+	if (bits & PTE_X) {
 		rv_fence_i();
+		__atomic_fetch_add(&rv_icache_gen, 1, __ATOMIC_RELEASE);
+	}
 	return 0;
 }
 
@@ -519,6 +571,13 @@ void arch_vm_switch(struct vm_root *r)
 			w_satp(satp_of(&rv_kroot, 0));
 		} else {
 			w_satp(satp_of(r, rv_asid_get(r, hart)));
+		}
+	}
+	if (r) {
+		uint64_t g = __atomic_load_n(&rv_icache_gen, __ATOMIC_ACQUIRE);
+		if (g != rv_icache_seen) {
+			rv_icache_seen = g;
+			rv_fence_i();
 		}
 	}
 	arch_irq_restore(f);

@@ -27,9 +27,9 @@
 #define SYS_sleep        11  /* (uint64_t ms) -> 0 */
 #define SYS_clock_gettime 12 /* (int clock, struct timespec *ts) -> 0 */
 #define SYS_sbrk         13  /* (intptr_t increment) -> old break */
-#define SYS_ring_setup   14  /* (unsigned entries, struct ring_params *p) -> 0 */
+#define SYS_ring_setup   14  /* (unsigned entries, struct px_ring_params *p) -> 0 */
 #define SYS_ring_enter   15  /* (unsigned to_submit, unsigned min_complete,
-                                 uint64_t timeout_ns) -> completions ready */
+                                 uint64_t timeout_ns) -> SQEs consumed */
 #define SYS_progs        16  /* (unsigned index, char *name, size_t n) -> size of
                                  the index-th program in the archive */
 #define SYS_count        17
@@ -56,6 +56,7 @@ struct px_timespec {
 #define PX_ENOMEM     12
 #define PX_EFAULT     14
 #define PX_EBUSY      16
+#define PX_ENODEV     19
 #define PX_EINVAL     22
 #define PX_EMFILE     24
 #define PX_ENOSPC     28
@@ -88,6 +89,7 @@ struct px_timespec {
 #define PX_STACK_TOP   PX_USER_TOP
 #define PX_STACK_PAGES 16               /* 64 KiB of stack */
 #define PX_RING_BASE   0x1f00000000ULL   /* where ring_setup maps the rings */
+#define PX_RING_PAGES  16                /* the ring area: PX_RING_PAGES pages */
 #define PX_PAGE_SIZE   4096
 
 #define PX_ARGV_MAX    16    /* arguments to spawn, argv[0] included */
@@ -98,9 +100,11 @@ struct px_timespec {
  *
  * ring_setup(entries, &params) maps one submission ring (SQ) and one
  * completion ring (CQ) into the process at params.sq_va / params.cq_va
- * (inside [PX_RING_BASE, PX_RING_BASE + 64 KiB)); entries is a power of two
+ * (inside [PX_RING_BASE, PX_RING_BASE + PX_RING_PAGES pages)); entries is a power of two
  * in [1, PX_RING_MAX]; the CQ has twice as many entries.  One ring per
- * process (a second ring_setup gives -PX_EBUSY).
+ * process (a second ring_setup gives -PX_EBUSY; bad entries -PX_EINVAL;
+ * a bad params pointer -PX_EFAULT; no memory -PX_ENOMEM).  The rings stay
+ * mapped until the process ends.
  *
  * Each ring is a header followed by its entry array.  Indices run freely
  * (uint32, wrapping); entry i lives at array[i & mask].
@@ -117,16 +121,37 @@ struct px_timespec {
  * ring_enter(to_submit, min_complete, timeout_ns): consumes up to
  * to_submit new SQ entries, then, if min_complete > 0, waits until at
  * least min_complete CQ entries are ready or timeout_ns nanoseconds pass
- * (PX_RING_FOREVER: no limit).  Returns the number of entries consumed
- * from the SQ, or -errno (-PX_EINVAL for a corrupt ring: a tail more than
- * `entries` ahead of the head, a head moved backwards or past the tail).
- * A program that corrupts its ring gets errors, never a kernel crash.
+ * (PX_RING_FOREVER: no limit; 0: look once).  Returns the number of
+ * entries consumed from the SQ, also when the wait timed out (count the
+ * CQ to tell), or -errno: -PX_EBADF without a ring; -PX_EINVAL for a
+ * corrupt ring (an SQ tail more than `entries` ahead of the kernel's SQ
+ * head, a CQ head moved backwards or past the CQ tail), with nothing
+ * consumed.  A program that corrupts its ring gets errors, never a
+ * kernel crash; the kernel keeps its own copy of every index, mask and
+ * size and never reads the header's mask/entries back.
+ *
+ * Each consumed SQE gets exactly one CQE with its user_data; an invalid
+ * SQE (unknown op, flags != 0, bad fd, bad buffer, bad length) completes
+ * with -errno in its CQE, not as a ring_enter failure.  NOP (and every
+ * invalid SQE, CANCEL, zero-length READ/WRITE) completes inside
+ * ring_enter; the others complete later, in any order.  READ on the
+ * console returns at most one page per operation (a short count, as
+ * read() may return).  BLK_*: -PX_EINVAL for len 0, not a multiple of
+ * 512 or above 128 KiB; -PX_ERANGE past the end of the disk; -PX_ENODEV
+ * without a disk.  A CQE with -PX_EAGAIN means the kernel could not start
+ * the operation (too many in flight: at most 128 per ring).
+ *
+ * Memory: the CQ header's flags/overflow are written before the CQ tail's
+ * store-release, so a program that load-acquires the tail sees them at
+ * least that fresh.
  *
  * A full CQ loses nothing: completions that do not fit wait in the kernel
  * (cq.flags has PX_RING_CQ_OVERFLOW, cq.overflow counts them) and move in
  * as the program frees slots (at every ring_enter).  When that backlog
  * itself is full, ring_enter consumes no new entries and returns
- * -PX_EBUSY until the program drains the CQ.
+ * -PX_EBUSY until the program drains the CQ.  The backlog holds 2 x CQ
+ * entries, and a slot is set aside for every operation in flight, so
+ * "full" means backlog + operations in flight = 2 x CQ entries.
  */
 #define PX_RING_MAX 256
 #define PX_RING_FOREVER 0xffffffffffffffffULL

@@ -23,7 +23,7 @@
 
 #include "pollux.h"
 
-struct ring_params; /* defined with the ring protocol in kernel/uapi */
+struct px_ring_params; /* kernel/uapi/pollux.h, with the ring protocol */
 
 /* ---- raw syscalls: result or -PX_Exxx ------------------------------------*/
 _Noreturn void px_exit(int status);
@@ -40,7 +40,7 @@ long px_dup(int fd);
 long px_sleep(uint64_t ms);
 long px_clock_gettime(int clock, struct px_timespec *ts);
 long px_sbrk(intptr_t increment);    /* old break, or -PX_Exxx */
-long px_ring_setup(unsigned entries, struct ring_params *p);
+long px_ring_setup(unsigned entries, struct px_ring_params *p);
 long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns);
 long px_progs(unsigned index, char *name, size_t n);
 

@@ -116,6 +116,11 @@ void px_interval_every(struct interval *iv, uint64_t period_ns);
  *                 the op's alone would let a new op reuse the address as
  *                 user_data while the CANCEL naming it is still queued.
  *
+ * An op dropped before the kernel saw it (its SQE not yet published: the
+ * usual case for the loser of a select2 polled in the same round) is
+ * turned into a NOP in place; no CANCEL is needed and the slot is freed
+ * when the NOP completes.
+ *
  * Safety, buffers: the kernel reads or writes the caller's buffer until
  * the op's completion.  So px_io_drop of a READ, WRITE, BLK_READ or
  * BLK_WRITE in flight also waits (in ring_enter; other completions are
@@ -132,6 +137,7 @@ struct px_io {
 	struct px_slot *slot;           /* while in flight */
 	long long result;               /* valid once Ready */
 	int state;                      /* 0 not started, 1 in flight, 2 done */
+	uint32_t sq_index;              /* where its SQE went (drop before submission) */
 };
 
 void px_io_read(struct px_io *io, int fd, void *buf, size_t n);

@@ -43,10 +43,9 @@
  *   px_ring_cq_advance(&r, 1);
  */
 
-/* The raw syscalls (user/lib/syscall.c; px.h declares them too).  px.h
- * spells the parameter struct ring_params; it is struct px_ring_params. */
-struct ring_params;
-long px_ring_setup(unsigned entries, struct ring_params *p);
+/* The raw syscalls (user/lib/syscall.c; px.h declares them too, but this
+ * header stays free of px.h so host tests can include it). */
+long px_ring_setup(unsigned entries, struct px_ring_params *p);
 long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns);
 
 struct px_ring {

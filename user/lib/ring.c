@@ -9,7 +9,7 @@
 long px_ring_init(struct px_ring *r, unsigned entries)
 {
 	struct px_ring_params p = { 0, 0, 0, 0 };
-	long rc = px_ring_setup(entries, (struct ring_params *)(void *)&p);
+	long rc = px_ring_setup(entries, &p);
 
 	if (rc < 0)
 		return rc;

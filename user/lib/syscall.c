@@ -29,7 +29,7 @@ long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SY
 long px_sbrk(intptr_t increment) { return px_syscall1(SYS_sbrk, increment); }
 long px_progs(unsigned index, char *name, size_t n) { return px_syscall3(SYS_progs, index, name, n); }
 
-long px_ring_setup(unsigned entries, struct ring_params *p)
+long px_ring_setup(unsigned entries, struct px_ring_params *p)
 {
 	return px_syscall2(SYS_ring_setup, entries, p);
 }

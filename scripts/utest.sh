@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Run the user-mode test program (user/usertests.c) as process 1 of a normal kernel build.
+#
+# usage: scripts/utest.sh ARCH [KERNEL.elf]   (default build/ARCH/kernel.elf)
+# The console goes to build/ARCH/logs/usertests.log and is shown prefixed
+# with "  | ".  The program's closing "N passed, N failed" is repeated as a
+# line of its own (scripts/check.sh adds these up); a boot that ends
+# without one (crash, hang, time limit) counts as one failure.
+# TIME_SCALE=n multiplies the time limit (slow machines).  SMP=n boots
+# with n harts (log: usertests-smpN.log).
+set -uo pipefail
+
+arch=$1
+elf=${2:-build/$arch/kernel.elf}
+here=$(cd "$(dirname "$0")" && pwd)
+logs=$(dirname "$elf")/logs
+smp=${SMP:-1}
+log=$logs/usertests.log
+[ "$smp" != 1 ] && log=$logs/usertests-smp$smp.log
+scale=${TIME_SCALE:-1}
+mkdir -p "$logs"
+
+# A scratch disk for the ring block tests, as ktest.sh does.
+disk=$logs/utest-disk$smp.img
+rm -f "$disk"
+truncate -s 4M "$disk"
+
+"$here/run-qemu.sh" --arch "$arch" --smp "$smp" --timeout $((300 * scale)) --append init=usertests \
+	--disk "$disk" --out "$log" "$elf"
+status=$?
+sed 's/\r$//; s/^/  | /' "$log"
+
+summary=$(sed 's/\r$//' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
+if [ -z "$summary" ]; then
+	case $status in
+	124) why="time limit expired" ;;
+	*) why="kernel exited with status $status" ;;
+	esac
+	echo "usertests $arch: no summary line ($why); log in $log"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+p=${summary%% passed*}
+f=${summary#*, }
+f=${f%% failed}
+# process 1's exit status is the number of failures (at most 99); a
+# killed runner powers off with 100 + reason.
+if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+	echo "usertests $arch: summary says no failures but the kernel exited with status $status"
+	f=1
+fi
+echo "usertests $arch: log in $log"
+echo "$p passed, $f failed"
+[ "$f" -eq 0 ]

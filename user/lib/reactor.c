@@ -1,0 +1,491 @@
+/* The user reactor: the executor's platform on the completion ring, completion slots, ring I/O futures. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "px.h"
+#include "px_async.h"
+
+/*
+ * Everything here runs on the program's one thread, so the reactor's
+ * state needs no lock and no atomics: the only memory shared with another
+ * agent is the ring, and px_ring.h does its barriers.  See px_async.h for
+ * the platform hooks, the slot life cycle and the buffer rule.
+ */
+
+/* A completion slot: what a CQE's user_data points at.  8-byte aligned, so
+ * bit 0 of a user_data is free to mark "the CANCEL naming this slot". */
+struct px_slot {
+	struct waker waker;             /* OWNED: woken by the op's completion */
+	long long result;               /* the op's res, once !(flags & SLOT_OP) */
+	unsigned flags;
+	struct px_slot *next_free;
+};
+
+#define SLOT_OWNED  1u  /* a px_io holds it */
+#define SLOT_OP     2u  /* the op's completion has not arrived */
+#define SLOT_CANCEL 4u  /* the CANCEL's completion has not arrived */
+#define UD_CANCEL   1u  /* user_data bit: this is the CANCEL's completion */
+
+#define SLOT_POOL 64    /* static slots; more come from malloc, and stay */
+
+enum { IO_NEW = 0, IO_INFLIGHT = 1, IO_DONE = 2 };
+
+static struct reactor {
+	int inited;
+	long ring_err;                  /* 0: ring usable; else ring_setup's error */
+	int token;                      /* unpark came before park */
+	void *current;                  /* the worker running on this thread */
+	struct px_ring ring;
+	struct px_slot *free_slots;
+	unsigned pool_used;
+	struct px_reactor_stats stats;
+	struct px_slot pool[SLOT_POOL];
+	struct executor exec;
+} R;
+
+/* ---- failures ----------------------------------------------------------------*/
+
+static _Noreturn void reactor_fatal(const char *what, long err)
+{
+	fprintf(stderr, "px reactor: %s (%ld)\n", what, err);
+	exit(134);
+}
+
+static _Noreturn void reactor_deadlock(void)
+{
+	fprintf(stderr, "px reactor: deadlock: every task waits, but no timer "
+	        "and no ring operation is pending, so nothing can wake them\n");
+	exit(PX_ASYNC_DEADLOCK);
+}
+
+/* ---- slots -------------------------------------------------------------------*/
+
+static struct px_slot *slot_alloc(void)
+{
+	struct px_slot *s = R.free_slots;
+
+	if (s)
+		R.free_slots = s->next_free;
+	else if (R.pool_used < SLOT_POOL)
+		s = &R.pool[R.pool_used++];
+	else if (!(s = malloc(sizeof(*s))))
+		return NULL;
+	s->waker = WAKER_NONE;
+	s->result = 0;
+	s->flags = 0;
+	s->next_free = NULL;
+	R.stats.slots_in_use++;
+	return s;
+}
+
+/* Clear `bits`; the slot is free once nothing is left. */
+static void slot_clear(struct px_slot *s, unsigned bits)
+{
+	s->flags &= ~bits;
+	if (s->flags)
+		return;
+	EXEC_ASSERT(waker_is_none(&s->waker));
+	s->next_free = R.free_slots;
+	R.free_slots = s;
+	R.stats.slots_in_use--;
+}
+
+/* ---- the ring ----------------------------------------------------------------*/
+
+/* Publish and enter.  Transient results (busy backlog, timeout) are
+ * normal; anything else means our ring is corrupt: a library bug. */
+static long reactor_enter(unsigned min_complete, uint64_t timeout_ns)
+{
+	long r;
+
+	r = px_ring_submit(&R.ring, min_complete, timeout_ns);
+	R.stats.enters++;
+	if (r > 0)
+		R.stats.submitted += (uint64_t)r;
+	else if (r < 0 && r != -PX_EBUSY && r != -PX_ETIME && r != -PX_EINTR)
+		reactor_fatal("ring_enter failed", r);
+	return r;
+}
+
+/* One completion: user_data names a slot (bit 0: the slot's CANCEL). */
+static void reactor_complete(uint64_t user_data, long long res)
+{
+	struct px_slot *s = (struct px_slot *)(uintptr_t)(user_data & ~(uint64_t)UD_CANCEL);
+
+	if (!s)
+		return;                 /* nobody waits for this one */
+	if (user_data & UD_CANCEL) {
+		if (!(s->flags & SLOT_CANCEL))
+			reactor_fatal("completion for a CANCEL not in flight", (long)user_data);
+		slot_clear(s, SLOT_CANCEL);
+		return;
+	}
+	if (!(s->flags & SLOT_OP))
+		reactor_fatal("completion for an operation not in flight", (long)user_data);
+	s->result = res;
+	if (s->flags & SLOT_OWNED)
+		waker_wake(&s->waker);  /* the task runs after the CQ walk */
+	slot_clear(s, SLOT_OP);
+}
+
+unsigned px_reactor_reap(void)
+{
+	unsigned n = 0;
+	uint32_t ready;
+
+	if (R.ring_err)
+		return 0;
+	while ((ready = px_ring_cq_ready(&R.ring)) != 0) {
+		for (uint32_t i = 0; i < ready; i++) {
+			const struct px_cqe *c = px_ring_cqe_at(&R.ring, i);
+			reactor_complete(c->user_data, c->res);
+		}
+		/* Completions only touch slots and queue tasks, never the
+		 * ring, so the entries can go back after the walk. */
+		px_ring_cq_advance(&R.ring, ready);
+		n += ready;
+	}
+	R.stats.completions += n;
+	return n;
+}
+
+/* Reap, and while the kernel holds completions back (CQ overflow), let
+ * it move them in and reap again. */
+static void reactor_reap_all(void)
+{
+	px_reactor_reap();
+	while (px_ring_cq_overflowed(&R.ring)) {
+		reactor_enter(0, 0);
+		if (px_reactor_reap() == 0)
+			break;
+	}
+}
+
+/* A free SQE; if the SQ is full, submit (and reap, in case the kernel
+ * refused for lack of CQ room) and try again.  NULL if still full. */
+static struct px_sqe *reactor_get_sqe(void)
+{
+	struct px_sqe *sqe = px_ring_get_sqe(&R.ring);
+
+	if (sqe)
+		return sqe;
+	reactor_enter(0, 0);
+	px_reactor_reap();
+	return px_ring_get_sqe(&R.ring);
+}
+
+/* ---- the executor's platform ---------------------------------------------------*/
+
+uint64_t px_now(void)
+{
+	struct px_timespec ts;
+
+	if (px_clock_gettime(CLOCK_MONOTONIC_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t plat_now(void *ctx)
+{
+	(void)ctx;
+	return px_now();
+}
+
+/* The executor has nothing to run until a completion or deadline_ns. */
+static void plat_park(void *ctx, unsigned worker, uint64_t deadline_ns)
+{
+	uint64_t now, timeout;
+
+	(void)ctx;
+	(void)worker;
+	if (R.token) {
+		R.token = 0;
+		return;
+	}
+	now = px_now();
+	timeout = deadline_ns == UINT64_MAX ? PX_RING_FOREVER
+	        : deadline_ns > now ? deadline_ns - now : 0;
+	R.stats.parks++;
+	if (R.ring_err) {
+		/* No ring: only timers can wake us. */
+		if (deadline_ns == UINT64_MAX)
+			reactor_deadlock();
+		px_sleep((timeout + 999999) / 1000000);
+		return;
+	}
+	if (deadline_ns == UINT64_MAX && R.stats.slots_in_use == 0)
+		reactor_deadlock();     /* every queued SQE has a slot */
+	reactor_enter(1, timeout);
+	reactor_reap_all();
+}
+
+/* Only this thread wakes tasks, and never while parked (see px_async.h):
+ * remember it for the next park. */
+static void plat_unpark(void *ctx, unsigned worker)
+{
+	(void)ctx;
+	(void)worker;
+	R.token = 1;
+}
+
+static void *plat_current(void *ctx)
+{
+	(void)ctx;
+	return R.current;
+}
+
+static void plat_set_current(void *ctx, void *worker)
+{
+	(void)ctx;
+	R.current = worker;
+}
+
+static const struct exec_platform px_platform = {
+	plat_now, plat_park, plat_unpark, plat_current, plat_set_current, NULL,
+};
+
+long px_async_init(unsigned entries)
+{
+	if (R.inited)
+		return R.ring_err;
+	R.inited = 1;
+	exec_init(&R.exec, &px_platform, 1, 0);
+	R.ring_err = px_ring_init(&R.ring, entries ? entries : PX_ASYNC_DEFAULT_ENTRIES);
+	return R.ring_err;
+}
+
+struct executor *px_executor(void)
+{
+	px_async_init(0);
+	return &R.exec;
+}
+
+struct px_ring *px_reactor_ring(void)
+{
+	px_async_init(0);
+	return R.ring_err ? NULL : &R.ring;
+}
+
+void px_reactor_stats(struct px_reactor_stats *out)
+{
+	*out = R.stats;
+}
+
+/* Wait (at most about a second) for the completions of cancelled ops, so
+ * the program does not exit with the kernel still using its memory. */
+static void reactor_drain(void)
+{
+	uint64_t end = px_now() + TIMER_SEC(1);
+
+	while (!R.ring_err && R.stats.slots_in_use > 0) {
+		uint64_t now = px_now();
+		if (now >= end)
+			break;
+		reactor_enter(1, end - now);
+		reactor_reap_all();
+	}
+}
+
+long px_run(struct future *main_future)
+{
+	long err = px_async_init(0);
+
+	exec_block_on(&R.exec, main_future);
+	exec_shutdown(&R.exec);         /* drops tasks still alive: their ops cancel */
+	reactor_drain();
+	return err;
+}
+
+/* ---- tasks on the heap ---------------------------------------------------------*/
+
+static void *heap_alloc(struct task_src *src, size_t size)
+{
+	(void)src;
+	return aligned_alloc(16, TASK_ALIGN_UP(size, 16));
+}
+
+static void heap_free(struct task_src *src, void *p, size_t size)
+{
+	(void)src;
+	(void)size;
+	free(p);
+}
+
+static struct task_src heap_src = { heap_alloc, heap_free };
+
+int px_task_spawn(const struct task_desc *desc, struct join_handle *jh)
+{
+	return task_spawn(px_executor(), &heap_src, desc, jh);
+}
+
+/* ---- timers ----------------------------------------------------------------------*/
+
+void px_sleep_for(struct sleep *s, uint64_t ns)
+{
+	sleep_for(s, exec_wheel(px_executor()), px_now(), ns);
+}
+
+void px_timeout_for(struct timeout *t, struct future *inner, uint64_t ns)
+{
+	struct timer_wheel *w = exec_wheel(px_executor());
+	uint64_t now = px_now();
+
+	timeout_init(t, inner, w, ns > UINT64_MAX - now ? TIMER_NEVER : now + ns);
+}
+
+void px_interval_every(struct interval *iv, uint64_t period_ns)
+{
+	interval_init(iv, exec_wheel(px_executor()), px_now() + period_ns, period_ns,
+	              INTERVAL_SKIP);
+}
+
+/* ---- ring operations as futures ------------------------------------------------*/
+
+static void io_init(struct px_io *io, unsigned op, int fd, uint64_t off,
+                    const void *addr, uint64_t len)
+{
+	io->base.vtable = &px_io_vtable;
+	/* A length beyond 32 bits is clipped: the op does less, as read() may. */
+	px_sqe_prep(&io->sqe, op, fd, off, (uint64_t)(uintptr_t)addr,
+	            len > UINT32_MAX ? UINT32_MAX : (uint32_t)len, 0);
+	io->slot = NULL;
+	io->result = 0;
+	io->state = IO_NEW;
+	io->sq_index = 0;
+}
+
+void px_io_read(struct px_io *io, int fd, void *buf, size_t n)
+{
+	io_init(io, PX_OP_READ, fd, 0, buf, n);
+}
+
+void px_io_write(struct px_io *io, int fd, const void *buf, size_t n)
+{
+	io_init(io, PX_OP_WRITE, fd, 0, buf, n);
+}
+
+void px_io_blk_read(struct px_io *io, uint64_t sector, void *buf, size_t bytes)
+{
+	io_init(io, PX_OP_BLK_READ, 0, sector, buf, bytes);
+}
+
+void px_io_blk_write(struct px_io *io, uint64_t sector, const void *buf, size_t bytes)
+{
+	io_init(io, PX_OP_BLK_WRITE, 0, sector, buf, bytes);
+}
+
+void px_io_nop(struct px_io *io)
+{
+	io_init(io, PX_OP_NOP, 0, 0, NULL, 0);
+}
+
+void px_io_timeout(struct px_io *io, uint64_t ns)
+{
+	io_init(io, PX_OP_TIMEOUT, 0, ns, NULL, 0);
+}
+
+/* First poll: queue the SQE (the next park submits it).  Later polls:
+ * Ready once the reactor stored the result in the slot. */
+enum poll px_io_poll(struct px_io *io, struct context *cx)
+{
+	struct px_slot *s = io->slot;
+	struct px_sqe *sqe;
+
+	if (io->state == IO_INFLIGHT) {
+		if (s->flags & SLOT_OP) {
+			waker_register(&s->waker, cx->waker);
+			return POLL_PENDING;
+		}
+		io->result = s->result;
+		io->state = IO_DONE;
+		io->slot = NULL;
+		slot_clear(s, SLOT_OWNED);
+		return POLL_READY;
+	}
+	EXEC_ASSERT(io->state == IO_NEW);
+	if (px_async_init(0) != 0) {
+		io->result = R.ring_err;
+		io->state = IO_DONE;
+		return POLL_READY;
+	}
+	if (!(sqe = reactor_get_sqe())) {
+		/* The kernel takes nothing new until we drain the CQ, which
+		 * reactor_get_sqe just did: try again on the next round. */
+		waker_wake_by_ref(cx->waker);
+		return POLL_PENDING;
+	}
+	if (!(s = slot_alloc())) {
+		R.ring.sq_tail--;       /* never published: take the SQE back */
+		io->result = -PX_ENOMEM;
+		io->state = IO_DONE;
+		return POLL_READY;
+	}
+	*sqe = io->sqe;
+	sqe->user_data = (uint64_t)(uintptr_t)s;
+	io->sq_index = R.ring.sq_tail - 1;
+	s->flags = SLOT_OWNED | SLOT_OP;
+	s->waker = waker_clone(cx->waker);
+	io->slot = s;
+	io->state = IO_INFLIGHT;
+	return POLL_PENDING;
+}
+
+static int op_has_buffer(unsigned op)
+{
+	return op == PX_OP_READ || op == PX_OP_WRITE ||
+	       op == PX_OP_BLK_READ || op == PX_OP_BLK_WRITE;
+}
+
+void px_io_drop(struct px_io *io)
+{
+	struct px_slot *s = io->slot;
+	struct px_sqe *c;
+
+	if (io->state != IO_INFLIGHT) {
+		io->state = IO_DONE;
+		return;
+	}
+	io->state = IO_DONE;
+	io->slot = NULL;
+	waker_drop(&s->waker);
+	if (!(s->flags & SLOT_OP)) {            /* completed, result unread */
+		slot_clear(s, SLOT_OWNED);
+		return;
+	}
+	if ((int32_t)(io->sq_index - px_ring_load_acquire(&R.ring.sq->tail)) >= 0) {
+		/* Not published (sq.tail is only ever written by us), so the
+		 * kernel has not seen the SQE: make it a NOP. */
+		struct px_sqe *q = &R.ring.sqes[io->sq_index & R.ring.sq_mask];
+		px_sqe_prep(q, PX_OP_NOP, 0, 0, 0, 0, (uint64_t)(uintptr_t)s);
+		slot_clear(s, SLOT_OWNED);
+		return;
+	}
+	while (!(c = reactor_get_sqe()))
+		;                               /* each try submits and reaps */
+	px_sqe_prep(c, PX_OP_CANCEL, 0, 0, (uint64_t)(uintptr_t)s, 0,
+	            (uint64_t)(uintptr_t)s | UD_CANCEL);
+	R.stats.cancels++;
+	s->flags |= SLOT_CANCEL;
+	/* Not freed here: SLOT_OP and SLOT_CANCEL remain. */
+	s->flags &= ~SLOT_OWNED;
+	if (!op_has_buffer(io->sqe.op))
+		return;
+	/* The kernel may use the buffer until the op completes: wait. */
+	while (s->flags & SLOT_OP) {
+		reactor_enter(1, PX_RING_FOREVER);
+		reactor_reap_all();
+	}
+}
+
+static enum poll io_vpoll(struct future *f, struct context *cx)
+{
+	return px_io_poll((struct px_io *)f, cx);
+}
+
+static void io_vdrop(struct future *f)
+{
+	px_io_drop((struct px_io *)f);
+}
+
+const struct future_vtable px_io_vtable = { io_vpoll, io_vdrop };
