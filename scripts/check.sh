@@ -19,6 +19,8 @@ steps=(
 	"host-executor|make --no-print-directory host-test-exec"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
+	"ktest-smp4-riscv64|make --no-print-directory ktest ARCH=riscv64 SMP=4"
+	"ktest-smp4-aarch64|make --no-print-directory ktest ARCH=aarch64 SMP=4"
 	"usertests-riscv64|make --no-print-directory utest ARCH=riscv64"
 	"usertests-aarch64|make --no-print-directory utest ARCH=aarch64"
 	"usertests-smp4-riscv64|make --no-print-directory utest ARCH=riscv64 SMP=4"

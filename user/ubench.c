@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "px.h"
+#include "px_ring.h"
 
 /*
  * Booted as process 1 (`init=ubench`, scripts/bench.sh) under -icount
@@ -183,6 +184,32 @@ static void bench_spawn(void)
 	printf("bench spawn_exit_wait %llu %s\n", (unsigned long long)median(s, RUNS), unit());
 }
 
+/* NOP round trip through the ring: submit `batch` NOPs and wait for all
+ * of them in one ring_enter, then reap; per NOP.  Every completion is
+ * checked, so a broken ring cannot make this look fast. */
+static void bench_ring_nop(struct px_ring *ring, unsigned batch, const char *name)
+{
+	uint64_t s[RUNS];
+	for (unsigned r = 0; r < RUNS; r++) {
+		uint64_t t0 = now();
+		for (unsigned i = 0; i < 64; i++) {
+			for (unsigned k = 0; k < batch; k++)
+				px_sqe_prep(px_ring_get_sqe(ring), PX_OP_NOP, -1, 0, 0, 0, k + 1);
+			long n = px_ring_submit(ring, batch, PX_RING_FOREVER);
+			if (n != (long)batch || px_ring_cq_ready(ring) < batch)
+				die("ring_enter", n);
+			for (unsigned k = 0; k < batch; k++) {
+				struct px_cqe *c = px_ring_cqe_at(ring, k);
+				if (c->res != 0 || c->user_data != k + 1)
+					die("NOP completion", (long)c->res);
+			}
+			px_ring_cq_advance(ring, batch);
+		}
+		s[r] = since(t0) / (64 * batch);
+	}
+	printf("bench %s %llu %s\n", name, (unsigned long long)median(s, RUNS), unit());
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "-probe") == 0)
@@ -199,7 +226,12 @@ int main(int argc, char **argv)
 	bench_getpid();
 	bench_pipe();
 	bench_spawn();
-	/* ---- ring benchmarks go here ---- */
+	struct px_ring ring;
+	long err = px_ring_init(&ring, 64);
+	if (err != 0)
+		die("ring_setup", err);
+	bench_ring_nop(&ring, 1, "ring_nop");
+	bench_ring_nop(&ring, 32, "ring_nop_batch32");
 	printf("ubench: done\n");
 	return 0;
 }
