@@ -298,7 +298,9 @@ exec-cross-check: $(EXEC_XOBJS)
 	if [ -n "$$bad" ]; then echo "exec-cross-check: not freestanding:"; echo "$$bad"; exit 1; fi
 	@echo "exec-cross-check: $(words $(EXEC_SRCS)) files x riscv64+aarch64 with kernel CFLAGS: OK"
 
-host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS)
+# The benchmark binary is built here too, so an API change cannot leave
+# make bench-host broken unnoticed.
+host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS) $(EXEC_BENCH)
 	@echo "== executor unit tests (ASan+UBSan)"
 	$(EXEC_TESTS)
 	@echo "== executor stress: 4 workers, 100000 spawns, 1000000 wakes (ThreadSanitizer)"

@@ -56,8 +56,12 @@ static enum poll spawner_poll(struct future *f, struct context *cx)
 	for (s->i = 0; s->i < s->n; s->i++) {
 		static const struct trivial proto = { { &trivial_vt }, 0 };
 		static const struct task_desc d = {
-			"trivial", &proto.base, sizeof(proto),
-			offsetof(struct trivial, out), sizeof(int) };
+			.name = "trivial",
+			.future = &proto.base,
+			.future_size = sizeof(proto),
+			.out_off = offsetof(struct trivial, out),
+			.out_size = sizeof(int),
+		};
 		s->jh.out = &s->got;
 		if (task_spawn(&ex, &bench_pool.src, &d, &s->jh) != TASK_OK)
 			abort();
