@@ -21,7 +21,7 @@ uint64_t kbench_irq_mark; /* instret at trap_timer entry, 0 = not measuring */
 
 static uint64_t samples[KB_RUNS];
 
-static uint64_t median(uint64_t *v, unsigned n)
+uint64_t kbench_median(uint64_t *v, unsigned n)
 {
 	for (unsigned i = 1; i < n; i++) /* insertion sort: n is tiny */
 		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
@@ -112,7 +112,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 		kbench_irq_mark = 0;
 	}
 	printf("bench irq_to_poll %llu instructions\n",
-	       (unsigned long long)median(samples, KB_RUNS));
+	       (unsigned long long)kbench_median(samples, KB_RUNS));
 
 	/* Spawn + join of a trivial task, batches of SPAWN_BATCH. */
 	for (b->run = 0; b->run < KB_RUNS; b->run++) {
@@ -127,7 +127,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 		samples[b->run] = (arch_instret() - b->t0) / SPAWN_BATCH;
 	}
 	printf("bench kspawn_join %llu instructions\n",
-	       (unsigned long long)median(samples, KB_RUNS));
+	       (unsigned long long)kbench_median(samples, KB_RUNS));
 
 	/* Wake ping-pong through two bounded(1) channels. */
 	for (b->run = 0; b->run < KB_RUNS; b->run++) {
@@ -150,7 +150,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 		samples[b->run] = (arch_instret() - b->t0) / PINGS;
 	}
 	printf("bench kpingpong_roundtrip %llu instructions\n",
-	       (unsigned long long)median(samples, KB_RUNS));
+	       (unsigned long long)kbench_median(samples, KB_RUNS));
 
 	printf("bench ktask_bytes %llu bytes\n",
 	       (unsigned long long)TASK_SIZE(sizeof(struct nop_task), 0));

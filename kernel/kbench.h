@@ -8,6 +8,9 @@
  * trap_timer stores the instruction counter here on entry. */
 extern uint64_t kbench_irq_mark;
 
+/* Median of v[0..n) (sorts v in place). */
+uint64_t kbench_median(uint64_t *v, unsigned n);
+
 /* Spawn the benchmark task; it prints "bench ..." lines and powers off. */
 void kbench_start(void);
 

@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "executor/notify.h"
 #include "executor/timer.h"
+#include "kernel/kbench.h"
 #include "kernel/kbench_smp.h"
 #include "kernel/kexec.h"
 
@@ -21,17 +22,6 @@
 #define SB_WORK 400000u      /* churn iterations per task */
 #define SB_LAT_SAMPLES 101
 #define SB_LAT_GAP_NS (2 * 1000000ull) /* let the receiver park first */
-
-static uint64_t median(uint64_t *v, unsigned n)
-{
-	for (unsigned i = 1; i < n; i++)
-		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			uint64_t t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return v[n / 2];
-}
 
 static uint64_t __attribute__((noipa)) churn(uint64_t n, uint64_t x)
 {
@@ -141,7 +131,7 @@ static enum poll bench_poll(struct future *f, struct context *cx)
 		if (secs_x1000 == 0)
 			secs_x1000 = 1;
 		printf("bench smp_batch_h%u %llu ticks\n", n,
-		       (unsigned long long)median(b->ticks, SB_RUNS));
+		       (unsigned long long)kbench_median(b->ticks, SB_RUNS));
 		printf("bench smp_steals_per_s_h%u %llu per_s\n", n,
 		       (unsigned long long)((b->steals1 - b->steals0) * 1000 / secs_x1000));
 		printf("bench smp_parks_per_s_h%u %llu per_s\n", n,
@@ -168,7 +158,7 @@ static enum poll bench_poll(struct future *f, struct context *cx)
 			AWAIT(b, notified_poll(&b->done, cx));
 		}
 		printf("bench smp_wake_latency %llu ticks\n",
-		       (unsigned long long)median(lat, SB_LAT_SAMPLES));
+		       (unsigned long long)kbench_median(lat, SB_LAT_SAMPLES));
 	}
 	arch_power_off(0);
 	ASYNC_END(b);

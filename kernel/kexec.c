@@ -52,14 +52,19 @@ static inline uint64_t ns_per_tick(uint64_t f)
 	return ns_per_tick_slow(f);
 }
 
-uint64_t kexec_now_ns(void)
+uint64_t kexec_ticks_to_ns(uint64_t t)
 {
-	uint64_t t = arch_timer_now(), f = arch_timer_freq();
+	uint64_t f = arch_timer_freq();
 	uint64_t m = ns_per_tick(f);
 	if (m)
 		return t * m;
 	/* Split so t * 1e9 cannot overflow. */
 	return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+uint64_t kexec_now_ns(void)
+{
+	return kexec_ticks_to_ns(arch_timer_now());
 }
 
 uint64_t kexec_ns_to_ticks_ceil(uint64_t ns)

@@ -17,6 +17,7 @@ _Noreturn void kexec_run(void);
 
 /* Kernel time: nanoseconds since boot from the arch timer, and back. */
 uint64_t kexec_now_ns(void);
+uint64_t kexec_ticks_to_ns(uint64_t ticks);
 uint64_t kexec_ns_to_ticks_ceil(uint64_t ns);
 
 /* Kernel-task storage, static (no heap): many small slots for the common

@@ -28,7 +28,12 @@
 
 static uint64_t rng_state;
 
-static uint64_t rng(void)
+void ktest_rng_seed(uint64_t seed)
+{
+	rng_state = seed;
+}
+
+uint64_t ktest_rng(void)
 {
 	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
 	return rng_state >> 33;
@@ -155,7 +160,7 @@ static bool test_timer_oneshot(void)
 {
 	uint64_t max_late = 0;
 	for (int round = 0; round < 30; round++) {
-		uint64_t delay = ktimer_us_to_ticks(100 + rng() % 3000);
+		uint64_t delay = ktimer_us_to_ticks(100 + ktest_rng() % 3000);
 		uint64_t deadline = arch_timer_now() + delay;
 		fired = 0;
 		ktimer_arm(deadline, oneshot_fn, NULL);
@@ -351,7 +356,7 @@ _Noreturn void ktest_main(void)
 			n = sizeof(want) - 1;
 		memcpy(want, sel, n);
 	}
-	rng_state = arch_timer_now();
+	ktest_rng_seed(arch_timer_now());
 	/* Test input is data: no line editing, no Ctrl-C/Ctrl-T events. */
 	console_set_mode(CONSOLE_RAW);
 	printf("ktest: running %s\n", want[0] ? want : "all");

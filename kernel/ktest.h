@@ -7,8 +7,22 @@
 _Noreturn void ktest_main(void);
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct future;
+
+/* One pseudo-random generator for every in-kernel test, seeded from the
+ * clock when the run starts, so each run tries different values. */
+uint64_t ktest_rng(void);
+void ktest_rng_seed(uint64_t seed);
+
+/* In a test returning bool: print why (indented, one line) and fail. */
+#define KTEST_FAIL(...)                         \
+	do {                                    \
+		printf("    " __VA_ARGS__);         \
+		printf("\n");                   \
+		return false;                   \
+	} while (0)
 
 /* Length and content of the console input the runner feeds (scripts/
  * ktest.sh generates the same bytes): first KTEST_RX_LEN printable bytes

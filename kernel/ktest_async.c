@@ -12,29 +12,6 @@
 
 #ifdef KTEST
 
-#define FAIL(...)                               \
-	do {                                    \
-		printf("    " __VA_ARGS__);         \
-		printf("\n");                   \
-		return false;                   \
-	} while (0)
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static uint64_t ticks_to_ns(uint64_t t)
-{
-	uint64_t f = arch_timer_freq();
-	return t / f * 1000000000ull + t % f * 1000000000ull / f;
-}
-
 static struct timer_wheel *wheel(void)
 {
 	return exec_wheel(&kexec);
@@ -73,7 +50,7 @@ static enum poll sleeper_poll(struct future *f, struct context *cx)
 	AWAIT(t, sleep_poll(&t->s, cx));
 	woke_log[nwoke].deadline = t->deadline;
 	woke_log[nwoke].woke = kexec_now_ns();
-	woke_log[nwoke].irq = ticks_to_ns(ktimer_last_irq());
+	woke_log[nwoke].irq = kexec_ticks_to_ns(ktimer_last_irq());
 	if (++nwoke == NSLEEPERS)
 		notify_one(&all_woke);
 	ASYNC_END(t);
@@ -103,7 +80,7 @@ static enum poll sleepers_poll(struct future *f, struct context *cx)
 		struct sleeper s = {
 			.base = { &sleeper_vtable },
 			.state = ASYNC_INIT,
-			.deadline = now + SLEEP_START_NS + rng() % (SLEEP_MAX_MS * 1000000ull),
+			.deadline = now + SLEEP_START_NS + ktest_rng() % (SLEEP_MAX_MS * 1000000ull),
 		};
 		if (KSPAWN(s, "sleeper", NULL) != TASK_OK) {
 			printf("    spawn %u failed\n", i);
@@ -144,16 +121,16 @@ static bool sleepers_ok(void)
 	uint64_t tick = 1ull << w->shift, prev_tick = 0;
 	uint64_t worst = 0, worst_kernel = 0, worst_platform = 0;
 	if (nwoke != NSLEEPERS)
-		FAIL("%u of %u sleepers woke", nwoke, NSLEEPERS);
+		KTEST_FAIL("%u of %u sleepers woke", nwoke, NSLEEPERS);
 	for (unsigned i = 0; i < NSLEEPERS; i++) {
 		const struct sleep_rec *r = &woke_log[i];
 		uint64_t dl_tick = (r->deadline + tick - 1) >> w->shift;
 		uint64_t boundary = dl_tick << w->shift;
 		if (r->woke < r->deadline)
-			FAIL("sleeper %u woke %llu ns early", i,
+			KTEST_FAIL("sleeper %u woke %llu ns early", i,
 			     (unsigned long long)(r->deadline - r->woke));
 		if (dl_tick < prev_tick)
-			FAIL("sleeper %u (deadline tick %llu) woke after tick %llu", i,
+			KTEST_FAIL("sleeper %u (deadline tick %llu) woke after tick %llu", i,
 			     (unsigned long long)dl_tick, (unsigned long long)prev_tick);
 		prev_tick = dl_tick;
 		/* The interrupt that woke it came at or after the boundary; if
@@ -175,9 +152,9 @@ static bool sleepers_ok(void)
 	       (unsigned long long)worst_kernel / 1000, (unsigned long long)tick / 1000,
 	       (unsigned long long)worst_platform / 1000);
 	if (spawn_ns >= SLEEP_START_NS)
-		FAIL("spawning took longer than the first deadline allows");
+		KTEST_FAIL("spawning took longer than the first deadline allows");
 	if (worst_kernel > tick + KERNEL_SLACK_NS)
-		FAIL("the kernel woke a sleeper %llu us after its deadline",
+		KTEST_FAIL("the kernel woke a sleeper %llu us after its deadline",
 		     (unsigned long long)worst_kernel / 1000);
 	return true;
 }
@@ -245,9 +222,9 @@ static bool flood_ok(void)
 	       "when the %u-byte ring was full, nothing dropped\n", flood_test.got,
 	       flood_test.sum, flood_test.want, (unsigned long long)stalls, CONSOLE_RX_SIZE);
 	if (flood_test.bad_at != KTEST_FLOOD_LEN)
-		FAIL("first wrong byte at offset %u", flood_test.bad_at);
+		KTEST_FAIL("first wrong byte at offset %u", flood_test.bad_at);
 	if (flood_test.got != KTEST_FLOOD_LEN || flood_test.sum != flood_test.want)
-		FAIL("checksum mismatch");
+		KTEST_FAIL("checksum mismatch");
 	return true;
 }
 
@@ -300,11 +277,11 @@ static bool idle_ok(void)
 	       (unsigned long long)(b->wakeups[WAKE_IPI] - a->wakeups[WAKE_IPI]),
 	       (unsigned long long)(b->spurious - a->spurious));
 	if (idle_test.t1 - idle_test.t0 < IDLE_MS * 1000000ull)
-		FAIL("the idle sleep ended early");
+		KTEST_FAIL("the idle sleep ended early");
 	if (b->parks - a->parks < 1)
-		FAIL("the hart never parked");
+		KTEST_FAIL("the hart never parked");
 	if (wake > 5)
-		FAIL("%llu wake-ups in an idle window: something ticks", (unsigned long long)wake);
+		KTEST_FAIL("%llu wake-ups in an idle window: something ticks", (unsigned long long)wake);
 	return true;
 }
 

@@ -6,6 +6,7 @@
 
 #include "arch/arch.h"
 #include "kernel/block_on.h"
+#include "kernel/ktest.h"
 #include "kernel/ktest_blk.h"
 #include "kernel/virtio_blk.h"
 
@@ -29,14 +30,6 @@
 static uint8_t wbuf[REGION_LEN * SECT], rbuf[REGION_LEN * SECT];
 static struct blk_req reqs[REGION_LEN];
 static struct future *futs[REGION_LEN];
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return rng_state >> 33;
-}
-
 /* Every 8-byte word names its sector and position, mixed with a seed from
  * the clock: stale data from an earlier run or a misplaced sector shows. */
 static void fill_pattern(uint8_t *buf, uint64_t first, unsigned nsect, uint64_t seed)
@@ -84,7 +77,7 @@ static unsigned plan(uint64_t start, unsigned len, uint8_t *buf, bool write)
 {
 	unsigned n = 0;
 	for (unsigned off = 0; off < len; n++) {
-		unsigned k = 1 + (unsigned)(rng() % 8);
+		unsigned k = 1 + (unsigned)(ktest_rng() % 8);
 		if (k > len - off)
 			k = len - off;
 		if (write)
@@ -133,7 +126,7 @@ bool ktest_blk_pattern(void)
 	if (!have_disk())
 		return false;
 	uint64_t seed = arch_timer_now() * 0x9e3779b97f4a7c15ULL;
-	rng_state = seed;
+	ktest_rng_seed(seed);
 	fill_pattern(wbuf, REGION_START, REGION_LEN, seed);
 
 	unsigned n = plan(REGION_START, REGION_LEN, wbuf, true);

@@ -22,13 +22,6 @@
  * and that idle harts sleep, not just that the work got done.
  */
 
-#define FAIL(...)                               \
-	do {                                    \
-		printf("    " __VA_ARGS__);         \
-		printf("\n");                   \
-		return false;                   \
-	} while (0)
-
 static unsigned nharts(void)
 {
 	return kexec.nworkers;
@@ -274,17 +267,17 @@ static bool spawn_ok(void)
 		       (unsigned long long)(t->after.parks[h] - t->before.parks[h]));
 	}
 	if (atomic_load(&spawn_completed) != NSPAWN || missing)
-		FAIL("%u completed, %u never ran", atomic_load(&spawn_completed), missing);
+		KTEST_FAIL("%u completed, %u never ran", atomic_load(&spawn_completed), missing);
 	if (atomic_load(&spawn_dups))
-		FAIL("%u tasks completed twice", atomic_load(&spawn_dups));
+		KTEST_FAIL("%u tasks completed twice", atomic_load(&spawn_dups));
 	for (unsigned h = 0; h < nharts(); h++) {
 		if (!atomic_load(&spawn_ran[h]) || !atomic_load(&spawn_spawned_on[h]))
-			FAIL("hart %u spawned or ran no task", h);
+			KTEST_FAIL("hart %u spawned or ran no task", h);
 	}
 	if (nharts() > 1 && atomic_load(&spawn_cross) != NSPAWN)
-		FAIL("%u cross-hart wakes, want %u", atomic_load(&spawn_cross), NSPAWN);
+		KTEST_FAIL("%u cross-hart wakes, want %u", atomic_load(&spawn_cross), NSPAWN);
 	if (nharts() > 1 && steals == 0)
-		FAIL("no hart stole work");
+		KTEST_FAIL("no hart stole work");
 	return true;
 }
 
@@ -396,7 +389,7 @@ static bool burst_ok(void)
 	unsigned harts_used = 0, ipis = 0;
 	bool busy = false;
 	if (atomic_load(&burst_waiting) != NBURST || atomic_load(&burst_done) != NBURST)
-		FAIL("%u tasks waited, %u finished, want %u", atomic_load(&burst_waiting),
+		KTEST_FAIL("%u tasks waited, %u finished, want %u", atomic_load(&burst_waiting),
 		     atomic_load(&burst_done), NBURST);
 	printf("    burst of %u tasks done %llu ms after the interrupt\n", NBURST,
 	       (unsigned long long)((t->t_done - t->t_fire) / 1000000));
@@ -420,11 +413,11 @@ static bool burst_ok(void)
 	       "%#llx (want %#llx)\n", harts_used, ipis, (unsigned long long)t->idle_mask_end,
 	       (unsigned long long)want_idle);
 	if (nharts() > 1 && harts_used < 2)
-		FAIL("the burst ran on %u hart(s) only", harts_used);
+		KTEST_FAIL("the burst ran on %u hart(s) only", harts_used);
 	if (busy)
-		FAIL("a hart kept waking up with nothing to do");
+		KTEST_FAIL("a hart kept waking up with nothing to do");
 	if ((t->idle_mask_end & want_idle) != want_idle)
-		FAIL("not every other hart was parked after the idle window");
+		KTEST_FAIL("not every other hart was parked after the idle window");
 	return true;
 }
 
@@ -532,11 +525,11 @@ static bool ping_ok(void)
 	       (unsigned long long)(t->after.hs[t->b].wakeups[WAKE_IPI] -
 				    t->before.hs[t->b].wakeups[WAKE_IPI]));
 	if (atomic_load(&ping_rounds) != NPING)
-		FAIL("%u round trips, want %u", atomic_load(&ping_rounds), NPING);
+		KTEST_FAIL("%u round trips, want %u", atomic_load(&ping_rounds), NPING);
 	if (atomic_load(&ping_bad))
-		FAIL("%u messages lost or out of order", atomic_load(&ping_bad));
+		KTEST_FAIL("%u messages lost or out of order", atomic_load(&ping_bad));
 	if (atomic_load(&ping_wrong_hart))
-		FAIL("a pinned task was polled %u times on the wrong hart",
+		KTEST_FAIL("a pinned task was polled %u times on the wrong hart",
 		     atomic_load(&ping_wrong_hart));
 	return true;
 }
@@ -632,14 +625,14 @@ static bool hog_ok(void)
 		return true;
 	}
 	if (!t->fired_at)
-		FAIL("the %u ms timer had not fired after %u ms", EARLY_MS, HOG_MS);
+		KTEST_FAIL("the %u ms timer had not fired after %u ms", EARLY_MS, HOG_MS);
 	uint64_t ms = (t->fired_at - t->t0) / 1000000;
 	printf("    %u ms timer inserted by busy hart 0 fired after %llu ms\n", EARLY_MS,
 	       (unsigned long long)ms);
 	if (ms < EARLY_MS)
-		FAIL("fired early");
+		KTEST_FAIL("fired early");
 	if (ms > EARLY_MS + EARLY_SLACK_MS)
-		FAIL("fired %llu ms late", (unsigned long long)(ms - EARLY_MS));
+		KTEST_FAIL("fired %llu ms late", (unsigned long long)(ms - EARLY_MS));
 	return true;
 }
 

@@ -7,6 +7,9 @@
 /* Turn the PMU counters on for arch_instret() on the calling hart. */
 void a64_pmu_init(void);
 
+/* Print x0..x30, four per row (fault reports, kernel and user). */
+void a64_dump_gprs(const uint64_t x[31]);
+
 /* Silence the one-shot timer after it fired (level-triggered: it would
  * interrupt again immediately otherwise).  Called from the IRQ path. */
 void a64_timer_ack(void);

@@ -214,14 +214,20 @@ void a64_trap(struct trap_frame *tf, unsigned long vec)
 	}
 }
 
-/* Four registers per row, then the special registers. */
-void arch_dump_frame(const struct trap_frame *tf)
+/* x0..x30, four per row (kernel and user contexts alike). */
+void a64_dump_gprs(const uint64_t x[31])
 {
 	for (unsigned i = 0; i < 31; i++) {
-		printf("%sx%-3u %016" PRIx64, (i % 4) ? "  " : "", i, tf->x[i]);
+		printf("%sx%-3u %016" PRIx64, (i % 4) ? "  " : "", i, x[i]);
 		if (i % 4 == 3)
 			printf("\n");
 	}
+}
+
+/* The general registers, then the special registers. */
+void arch_dump_frame(const struct trap_frame *tf)
+{
+	a64_dump_gprs(tf->x);
 	printf("  sp   %016" PRIx64 "\n", tf->sp);
 	printf("pc   %016" PRIx64 "  spsr %016" PRIx64 "  esr  %016" PRIx64
 	       "  far  %016" PRIx64 "\n", tf->elr, tf->spsr, tf->esr, tf->far);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "arch/aarch64/cpu.h"
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/trapframe.h"
 
@@ -56,11 +57,7 @@ uint64_t arch_uregs_sp(const struct user_regs *u)
 
 void arch_uregs_dump(const struct user_regs *u)
 {
-	for (unsigned i = 0; i < 31; i++) {
-		printf("%sx%-3u %016" PRIx64, (i % 4) ? "  " : "", i, u->x[i]);
-		if (i % 4 == 3)
-			printf("\n");
-	}
+	a64_dump_gprs(u->x);
 	printf("  sp   %016" PRIx64 "\n", u->sp);
 	printf("pc   %016" PRIx64 "  spsr %016" PRIx64 "  tpidr %016" PRIx64
 	       "  fpsr %08" PRIx64 "\n", u->pc, u->pstate, u->tpidr, u->fpsr);

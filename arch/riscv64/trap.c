@@ -129,11 +129,16 @@ static const char *const reg_names[31] = {
 	"s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
 };
 
-void arch_dump_frame(const struct trap_frame *tf)
+void rv_dump_gprs(const uint64_t x[31])
 {
 	for (int i = 0; i < 31; i++)
-		printf("%4s %016llx%s", reg_names[i], (unsigned long long)tf->x[i],
+		printf("%4s %016llx%s", reg_names[i], (unsigned long long)x[i],
 		       i % 4 == 3 ? "\n" : "  ");
+}
+
+void arch_dump_frame(const struct trap_frame *tf)
+{
+	rv_dump_gprs(tf->x);
 	printf("\nsepc %016llx  sstatus %016llx  scause %016llx  stval %016llx\n",
 	       (unsigned long long)tf->sepc, (unsigned long long)tf->sstatus,
 	       (unsigned long long)tf->scause, (unsigned long long)tf->stval);

@@ -23,6 +23,10 @@ void rv_user_init_hart(void);
  * page table, which arch_vm_init built on the boot hart. */
 void rv_vm_init_hart(void);
 
+/* Print x1..x31 by ABI name, four per row (fault reports of kernel and
+ * user contexts alike). */
+void rv_dump_gprs(const uint64_t x[31]);
+
 /* Human-readable name of exception `cause`, or "unknown trap". */
 const char *rv_exc_name(uint64_t cause);
 

@@ -40,17 +40,9 @@ uint64_t arch_uregs_sp(const struct user_regs *u)
 	return u->x[RV_UREG_SP];
 }
 
-static const char *const rv_ureg_names[31] = {
-	"ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1",
-	"a2", "a3", "a4", "a5", "a6", "a7", "s2", "s3", "s4", "s5", "s6",
-	"s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6",
-};
-
 void arch_uregs_dump(const struct user_regs *u)
 {
-	for (int i = 0; i < 31; i++)
-		printf("%4s %016llx%s", rv_ureg_names[i], (unsigned long long)u->x[i],
-		       i % 4 == 3 ? "\n" : "  ");
+	rv_dump_gprs(u->x);
 	printf("  pc %016llx\n", (unsigned long long)u->pc);
 }
 
