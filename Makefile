@@ -195,6 +195,7 @@ qemu: $(KERNEL) | ensure-qemu
 	@$(RUN) --interactive $(KERNEL)
 
 qemu-gdb: $(KERNEL) | ensure-qemu
+	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
 	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
 	@$(RUN) --interactive --gdb $(KERNEL)
 

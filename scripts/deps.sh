@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross (default all), qemu, host
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host (default: those
+# three), debug (gdb-multiarch, for make qemu-gdb)
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -9,6 +10,7 @@ set -euo pipefail
 cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 qemu="qemu-system-misc qemu-system-arm opensbi"
 host="gcc make valgrind device-tree-compiler python3"
+debug="gdb-multiarch"
 
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(cross qemu host)
@@ -19,7 +21,8 @@ for g in "${groups[@]}"; do
 	cross) want="$want $cross" ;;
 	qemu) want="$want $qemu" ;;
 	host) want="$want $host" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host)" >&2; exit 2 ;;
+	debug) want="$want $debug" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, debug)" >&2; exit 2 ;;
 	esac
 done
 
