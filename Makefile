@@ -446,6 +446,26 @@ host-test: host-test-fdt host-test-virtq host-test-ring host-test-exec host-test
 check:
 	@scripts/check.sh
 
+# ------------------------------------------------------------------ labs
+# The lab grader (docs/labs/, README "For teachers"): LAB=n grades one lab,
+# TIME_SCALE=n stretches every checkpoint's time limit (or GRADE_TIME_SCALE).
+grade: | ensure-cross ensure-qemu
+	@python3 scripts/grade.py --arch $(ARCH) $(if $(LAB),--lab $(LAB)) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+
+# Teachers: after changing a test, a checkpoint file or the grader.
+grade-manifest:
+	@python3 scripts/grade.py --write-manifest
+
+# A lab's starter tree: the solutions of lab LAB and later become stubs.
+OUT ?= build/handout/lab$(LAB)
+handout:
+	@test -n "$(LAB)" || { echo "usage: make handout LAB=n [OUT=dir]"; exit 2; }
+	@python3 scripts/handout.py $(LAB) $(OUT)
+
+# make check: starter tree of lab 1 vs. full tree vs. a tampered tree.
+grade-selftest: | ensure-cross ensure-qemu
+	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+
 bench: $(KERNEL)
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 
@@ -461,8 +481,12 @@ help:
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
+	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
+	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
+	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make clean"
 
+.PHONY: grade grade-manifest handout grade-selftest
 .PHONY: all qemu qemu-gdb ktest utest host-test host-test-fdt host-test-virtq host-test-ring host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

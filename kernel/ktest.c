@@ -282,6 +282,9 @@ static const struct {
 
 static int passed, failed;
 static char want[32];
+/* "token=XYZ" on the command line (scripts/grade.py): echoed in every OK
+ * line, so output that merely looks right cannot pass a graded checkpoint. */
+static char token[40];
 
 static bool selected(const char *name, bool destructive)
 {
@@ -290,7 +293,10 @@ static bool selected(const char *name, bool destructive)
 
 static void report(const char *name, bool ok)
 {
-	printf("ktest %s: %s\n", name, ok ? "OK" : "FAILED");
+	if (ok && token[0])
+		printf("ktest %s: OK [%s]\n", name, token);
+	else
+		printf("ktest %s: %s\n", name, ok ? "OK" : "FAILED");
 	if (ok)
 		passed++;
 	else
@@ -355,6 +361,14 @@ _Noreturn void ktest_main(void)
 		if (n >= sizeof(want))
 			n = sizeof(want) - 1;
 		memcpy(want, sel, n);
+	}
+	const char *tok = strstr(platform.bootargs, "token=");
+	if (tok) {
+		tok += 6;
+		size_t n = strcspn(tok, " ");
+		if (n >= sizeof(token))
+			n = sizeof(token) - 1;
+		memcpy(token, tok, n);
 	}
 	ktest_rng_seed(arch_timer_now());
 	/* Test input is data: no line editing, no Ctrl-C/Ctrl-T events. */

@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Grade the labs: boot one QEMU per checkpoint, award points, write results.json.
+
+usage: scripts/grade.py [--arch A] [--lab N] [--time-scale S] [--jobs J] [--manifest FILE]
+       scripts/grade.py --write-manifest      (teachers: after changing a test)
+       scripts/grade.py --selftest            (make check: handout + grader end to end)
+
+Checkpoints live in grade/lab<N>.json, one object each:
+  name     shown in the table and in results.json
+  points   awarded when it passes (0: a "given" regression check)
+  ktest    boot the KTEST kernel with "ktest=NAME token=T"; passes on exit
+           status 0 and the line "ktest NAME: OK [T]"
+  user     or: boot the normal kernel with "init=NAME token=T"; passes on exit
+           status 0 and every regex of "expect" ({token} is replaced by T)
+  timeout  seconds, multiplied by GRADE_TIME_SCALE / --time-scale
+  input    optional console input: "ktest-rx" (the bytes scripts/ktest.sh feeds)
+  given    true: code the lab hands out complete; passes in the starter tree
+T is a fresh random token per checkpoint, so output that merely looks right
+cannot pass.  Logs: build/grade/<arch>/lab<N>-<name>.log; results:
+build/grade/results.json (Gradescope's format).  Exit status 0 once graded
+(whatever the score), 2 if the tree was refused or could not be built.
+"""
+import argparse
+import concurrent.futures
+import glob
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MANIFEST = 'grade/manifest.sha256'
+# The files a student must not change: the tests, the runner, the grader.
+PROTECTED = ['kernel/ktest*.c', 'kernel/ktest*.h', 'user/usertests.c', 'scripts/run-qemu.sh',
+             'scripts/grade.py', 'grade/lab*.json']
+EXIT_REASONS = {1: 'tests failed (exit status 1)', 2: 'unexpected exception (exit status 2)',
+                3: 'kernel panic (exit status 3)', 124: 'time limit expired'}
+
+
+def rel(p):
+    return os.path.relpath(p, ROOT)
+
+
+# ---------------------------------------------------------------- manifest
+def protected_files(root):
+    out = set()
+    for pat in PROTECTED:
+        out.update(os.path.relpath(p, root) for p in glob.glob(os.path.join(root, pat)))
+    return sorted(out)
+
+
+def sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_manifest(root):
+    lines = [f'{sha256(os.path.join(root, f))}  {f}\n' for f in protected_files(root)]
+    with open(os.path.join(root, MANIFEST), 'w') as f:
+        f.writelines(lines)
+    print(f'grade: wrote {MANIFEST} ({len(lines)} files)')
+
+
+def check_manifest(root, manifest):
+    """Return a list of problems (empty: the tree is intact)."""
+    try:
+        with open(manifest) as f:
+            entries = [l.rstrip('\n').split('  ', 1) for l in f if l.strip()]
+    except OSError as e:
+        return [f'cannot read the manifest: {e}']
+    bad, listed = [], set()
+    for digest, path in entries:
+        listed.add(path)
+        full = os.path.join(root, path)
+        if not os.path.isfile(full):
+            bad.append(f'{path}: missing')
+        elif sha256(full) != digest:
+            bad.append(f'{path}: modified')
+    bad += [f'{p}: not in the manifest' for p in protected_files(root) if p not in listed]
+    return bad
+
+
+# ---------------------------------------------------------------- labs
+def load_labs(root, only=None):
+    labs = []
+    for path in glob.glob(os.path.join(root, 'grade', 'lab*.json')):
+        with open(path) as f:
+            lab = json.load(f)
+        if only is None or lab['lab'] == only:
+            labs.append(lab)
+    return sorted(labs, key=lambda l: l['lab'])
+
+
+def rx_input(path):
+    """The console input of kernel/ktest.h: 8 KiB for uart_rx, then the 64 KiB flood."""
+    rx = bytes(33 + (i * 31 + i // 94 + 7) % 94 for i in range(8192))
+    flood = bytes((i * 7 + i // 251) & 0xff for i in range(65536))
+    with open(path, 'wb') as f:
+        f.write(rx + flood)
+
+
+def build(root, arch, ktest):
+    cmd = ['make', '--no-print-directory', f'ARCH={arch}', f'KTEST={1 if ktest else 0}', 'all']
+    r = subprocess.run(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return r.returncode == 0, r.stdout
+
+
+def run_checkpoint(root, arch, lab, cp, scale, logdir):
+    token = secrets.token_hex(8)
+    limit = max(1, round(cp['timeout'] * scale))
+    log = os.path.join(logdir, f"lab{lab['lab']}-{cp['name']}.log")
+    args = [os.path.join(root, 'scripts', 'run-qemu.sh'), '--arch', arch, '--timeout', str(limit),
+            '--out', log]
+    if 'ktest' in cp:
+        elf = os.path.join(root, 'build', f'{arch}-ktest', 'kernel.elf')
+        args += ['--icount', '--append', f"ktest={cp['ktest']} token={token}"]
+        expect = [re.escape(f"ktest {cp['ktest']}: OK [{token}]")]
+    else:
+        elf = os.path.join(root, 'build', arch, 'kernel.elf')
+        args += ['--append', f"init={cp['user']} token={token}"]
+        expect = [e.replace('{token}', token) for e in cp.get('expect', [])]
+    if cp.get('input') == 'ktest-rx':
+        rxfile = os.path.join(logdir, 'rx.bin')
+        args += ['--input', rxfile, '--wait-for', 'ktest: running']
+    start = time.monotonic()
+    r = subprocess.run(args + [elf], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    secs = time.monotonic() - start
+    try:
+        with open(log, errors='replace') as f:
+            text = f.read().replace('\r', '')
+    except OSError:
+        text = ''
+    lines = text.splitlines()
+    missing = [e for e in expect if not any(re.fullmatch(e, l) for l in lines)]
+    if r.returncode == 124:
+        reason = f'time limit of {limit}s expired'
+    elif r.returncode != 0:
+        reason = EXIT_REASONS.get(r.returncode, f'QEMU exited with status {r.returncode}')
+    elif missing:
+        reason = 'expected output missing (or without this run\'s token): ' + missing[0]
+    else:
+        reason = None
+    tail = '\n'.join(lines[-25:])
+    out = f"{cp.get('about', '')}\n" + ('passed' if reason is None else f'FAILED: {reason}') + \
+        f' in {secs:.1f}s; log {rel(log)}\n--- console (last lines)\n{tail}\n'
+    return {'lab': lab['lab'], 'name': cp['name'], 'passed': reason is None,
+            'score': cp['points'] if reason is None else 0, 'max_score': cp['points'],
+            'reason': reason, 'log': rel(log), 'output': out, 'given': cp.get('given', False)}
+
+
+def write_results(results, score, path):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    doc = {'score': score,
+           'tests': [{'name': f"lab{r['lab']} {r['name']}", 'score': r['score'],
+                      'max_score': r['max_score'], 'output': r['output']} for r in results]}
+    with open(path, 'w') as f:
+        json.dump(doc, f, indent=1)
+
+
+def grade(args):
+    results_json = os.path.join(ROOT, 'build', 'grade', 'results.json')
+    manifest = args.manifest or os.path.join(ROOT, MANIFEST)
+    bad = check_manifest(ROOT, manifest)
+    if bad:
+        msg = ('grade: REFUSED: the test files differ from the manifest (' + rel(manifest) + '):\n' +
+               ''.join(f'  {b}\n' for b in bad) +
+               'Restore them (git checkout -- FILE, or a fresh copy of the handout); '
+               'the grader only grades unmodified tests.')
+        print(msg)
+        os.makedirs(os.path.dirname(results_json), exist_ok=True)
+        with open(results_json, 'w') as f:
+            json.dump({'score': 0, 'output': msg, 'tests': []}, f, indent=1)
+        return 2
+    labs = load_labs(ROOT, args.lab)
+    if not labs:
+        print(f'grade: no checkpoints for lab {args.lab} (grade/lab{args.lab}.json)')
+        return 2
+    scale = args.time_scale or float(os.environ.get('GRADE_TIME_SCALE', '1') or 1)
+    logdir = os.path.join(ROOT, 'build', 'grade', args.arch)
+    os.makedirs(logdir, exist_ok=True)
+    rx_input(os.path.join(logdir, 'rx.bin'))
+    cps = [(lab, cp) for lab in labs for cp in lab['checkpoints']]
+    # One build per kind of kernel; a build error fails its checkpoints.
+    built = {}
+    for kind in sorted({'ktest' in cp for _, cp in cps}, reverse=True):
+        ok, out = build(ROOT, args.arch, kind)
+        built[kind] = (ok, out)
+        if not ok:
+            print(out)
+    print(f'grade: {len(cps)} checkpoints on {args.arch}, time scale {scale:g}')
+    results = [None] * len(cps)
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futs = {}
+        for i, (lab, cp) in enumerate(cps):
+            ok, out = built['ktest' in cp]
+            if not ok:
+                tail = '\n'.join(out.splitlines()[-25:])
+                results[i] = {'lab': lab['lab'], 'name': cp['name'], 'passed': False, 'score': 0,
+                              'max_score': cp['points'], 'reason': 'the kernel did not build',
+                              'log': '', 'given': cp.get('given', False),
+                              'output': f'FAILED: the kernel did not build\n{tail}\n'}
+            else:
+                futs[pool.submit(run_checkpoint, ROOT, args.arch, lab, cp, scale, logdir)] = i
+        for f in concurrent.futures.as_completed(futs):
+            results[futs[f]] = f.result()
+    total = maxtotal = 0
+    for lab in labs:
+        rs = [r for r in results if r['lab'] == lab['lab']]
+        got, top = sum(r['score'] for r in rs), sum(r['max_score'] for r in rs)
+        total, maxtotal = total + got, maxtotal + top
+        print(f"\n== lab {lab['lab']}: {lab['title']} ({args.arch})")
+        for r in rs:
+            status = 'OK' if r['passed'] else f"FAILED: {r['reason']}"
+            if not r['passed'] and r['log']:
+                status += f" (log: {r['log']})"
+            print(f"  {r['name']:<24} {r['score']:>3}/{r['max_score']:<3} {status}")
+        print(f"  {'lab ' + str(lab['lab']) + ' score':<24} {got:>3}/{top}")
+    write_results(results, total, results_json)
+    npass = sum(r['passed'] for r in results)
+    print(f'\nTotal score: {total}/{maxtotal}  (results: {rel(results_json)})')
+    print(f'{npass} passed, {len(results) - npass} failed')
+    return 0
+
+
+# ---------------------------------------------------------------- self test
+def selftest(args):
+    """make grade-selftest: the lab-1 starter tree scores 0 on lab 1 (its given
+    checkpoints still pass), the full tree full marks, and a tampered test
+    file makes the grader refuse."""
+    passed = failed = 0
+
+    def check(name, ok, detail=''):
+        nonlocal passed, failed
+        print(f"grade-selftest {name}: {'OK' if ok else 'FAILED'}{'' if ok else ' ' + detail}")
+        passed, failed = passed + ok, failed + (not ok)
+
+    def run(cmd, cwd):
+        r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Indented: the inner "N passed, N failed" must not count in make check.
+        print(''.join(f'  | {l}\n' for l in r.stdout.splitlines()), end='')
+        return r
+
+    def results(tree):
+        with open(os.path.join(tree, 'build', 'grade', 'results.json')) as f:
+            return json.load(f)
+
+    lab = 1
+    tmp = tempfile.mkdtemp(prefix='pollux-handout-')
+    try:
+        starter = os.path.join(tmp, f'lab{lab}')
+        r = run([sys.executable, 'scripts/handout.py', str(lab), starter], ROOT)
+        check('handout', r.returncode == 0, f'handout.py exit status {r.returncode}')
+        if r.returncode == 0:
+            # Builds on both arches without warnings (-Werror).
+            for arch in ('riscv64', 'aarch64'):
+                r = run(['make', '--no-print-directory', f'ARCH={arch}', 'KTEST=1', 'all'], starter)
+                check(f'starter-builds-{arch}', r.returncode == 0, f'exit status {r.returncode}')
+            r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab), '--arch', 'riscv64']
+                    + (['--time-scale', str(args.time_scale)] if args.time_scale else []), starter)
+            res = results(starter)
+            defs = load_labs(starter, lab)[0]['checkpoints']
+            given = {f"lab{lab} {c['name']}" for c in defs if c.get('given')}
+            tests = {t['name']: t for t in res['tests']}
+            check('starter-scores-0', r.returncode == 0 and res['score'] == 0 and len(tests) == len(defs),
+                  f"score {res['score']}")
+            wrong = [n for n, t in tests.items()
+                     if ('FAILED' not in t['output'].splitlines()[1]) != (n in given)]
+            check('starter-exact-failures', not wrong,
+                  'unexpected result for ' + ', '.join(wrong) + ' (expected only the given '
+                  'checkpoints ' + ', '.join(sorted(given)) + ' to pass)')
+            # Tampering: one changed byte in a test file.
+            victim = os.path.join(starter, 'kernel', 'ktest.c')
+            with open(victim, 'a') as f:
+                f.write('/* tampered */\n')
+            r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab)], starter)
+            check('refuses-modified-tests', r.returncode == 2 and 'REFUSED' in r.stdout
+                  and 'kernel/ktest.c: modified' in r.stdout, f'exit status {r.returncode}')
+        r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab), '--arch', 'riscv64']
+                + (['--time-scale', str(args.time_scale)] if args.time_scale else []), ROOT)
+        res = results(ROOT)
+        top = sum(t['max_score'] for t in res['tests'])
+        check('full-tree-full-marks', r.returncode == 0 and res['score'] == top and
+              all('FAILED' not in t['output'].splitlines()[1] for t in res['tests']),
+              f"score {res['score']}/{top}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f'{passed} passed, {failed} failed')
+    return 0 if failed == 0 else 1
+
+
+def main():
+    p = argparse.ArgumentParser(description='Pollux lab grader')
+    p.add_argument('--arch', default=os.environ.get('ARCH', 'riscv64'), choices=['riscv64', 'aarch64'])
+    p.add_argument('--lab', type=int)
+    p.add_argument('--time-scale', type=float)
+    p.add_argument('--jobs', type=int, default=int(os.environ.get('GRADE_JOBS', '0') or 0) or os.cpu_count())
+    p.add_argument('--manifest', default=os.environ.get('GRADE_MANIFEST'))
+    p.add_argument('--write-manifest', action='store_true')
+    p.add_argument('--selftest', action='store_true')
+    args = p.parse_args()
+    if args.write_manifest:
+        write_manifest(ROOT)
+        return 0
+    if args.selftest:
+        return selftest(args)
+    return grade(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
