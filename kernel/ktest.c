@@ -353,23 +353,8 @@ static const struct future_vtable runner_vtable = { runner_poll, NULL };
 
 _Noreturn void ktest_main(void)
 {
-	const char *sel = strstr(platform.bootargs, "ktest=");
-
-	if (sel) {
-		sel += 6;
-		size_t n = strcspn(sel, " ");
-		if (n >= sizeof(want))
-			n = sizeof(want) - 1;
-		memcpy(want, sel, n);
-	}
-	const char *tok = strstr(platform.bootargs, "token=");
-	if (tok) {
-		tok += 6;
-		size_t n = strcspn(tok, " ");
-		if (n >= sizeof(token))
-			n = sizeof(token) - 1;
-		memcpy(token, tok, n);
-	}
+	bootarg("ktest", want, sizeof(want));
+	bootarg("token", token, sizeof(token));
 	ktest_rng_seed(arch_timer_now());
 	/* Test input is data: no line editing, no Ctrl-C/Ctrl-T events. */
 	console_set_mode(CONSOLE_RAW);

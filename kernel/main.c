@@ -54,6 +54,25 @@ static void uart_irq_handler(void *arg)
 /* Instruction counter at kmain entry, for the "bootstat" report. */
 uint64_t boot_instret_kmain;
 
+bool bootarg(const char *key, char *out, size_t n)
+{
+	size_t klen = strlen(key);
+	for (const char *p = platform.bootargs; *p; p += strcspn(p, " "), p += *p == ' ') {
+		if (strncmp(p, key, klen) != 0 || p[klen] != '=')
+			continue;
+		const char *v = p + klen + 1;
+		size_t len = strcspn(v, " ");
+		if (n == 0)
+			return true;
+		if (len >= n)
+			len = n - 1;
+		memcpy(out, v, len);
+		out[len] = '\0';
+		return true;
+	}
+	return false;
+}
+
 /*
  * What runs first: the benchmarks ("kbench"), else the program named by
  * "init=NAME" on the command line (default "init") as process 1, else,
@@ -62,7 +81,7 @@ uint64_t boot_instret_kmain;
 static void start_first_task(void)
 {
 	char name[PX_PATH_MAX] = "init";
-	const char *arg = strstr(platform.bootargs, "init=");
+	bool named = bootarg("init", name, sizeof(name));
 	const void *image;
 	size_t size;
 
@@ -74,21 +93,13 @@ static void start_first_task(void)
 		kbench_start();
 		return;
 	}
-	if (arg) {
-		arg += 5;
-		size_t n = strcspn(arg, " ");
-		if (n >= sizeof(name))
-			n = sizeof(name) - 1;
-		memcpy(name, arg, n);
-		name[n] = '\0';
-	}
 	if (archive_find(name, &image, &size) == 0) {
 		int pid = proc_start_init(name);
 		if (pid < 0)
 			panic("cannot start %s: error %d", name, -pid);
 		return;
 	}
-	if (arg)
+	if (named)
 		printf("no program '%s' in the archive; starting the kernel shell\n", name);
 	kshell_start();
 }

@@ -3,6 +3,7 @@
 #define KERNEL_PLATFORM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define PLAT_MAX_HARTS 8
@@ -87,6 +88,11 @@ uint64_t fdt_blob_size(const void *blob);
 
 /* Short text for an fdt_err value. */
 const char *fdt_strerror(int err);
+
+/* Copy the value of "key=value" on the kernel command line (bootargs)
+ * into out, NUL-terminated and truncated to n - 1 bytes.  The key must
+ * start a word.  Returns false, leaving out untouched, if it is absent. */
+bool bootarg(const char *key, char *out, size_t n);
 
 /* The platform the kernel booted with (filled once by kmain). */
 extern struct platform platform;
