@@ -214,7 +214,7 @@ HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
 HOST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 FDT_TEST := $(HOSTBUILD)/fdt_test
-$(FDT_TEST): kernel/tests/fdt_test.c kernel/fdt.c kernel/platform.h | ensure-host
+$(FDT_TEST): kernel/tests/fdt_test.c kernel/tests/check.h kernel/fdt.c kernel/platform.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/fdt_test.c kernel/fdt.c -o $@
 
@@ -232,7 +232,7 @@ host-test-fdt: $(FDT_TEST) $(HOST_DTBS)
 	$(FDT_TEST) $(HOST_DTBS)
 
 VIRTQ_TEST := $(HOSTBUILD)/virtq_test
-$(VIRTQ_TEST): kernel/tests/virtq_test.c kernel/virtq.c kernel/virtq.h kernel/virtio.h | ensure-host
+$(VIRTQ_TEST): kernel/tests/virtq_test.c kernel/tests/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/virtq_test.c kernel/virtq.c -o $@
 
@@ -411,7 +411,7 @@ ASFLAGS += -DARCHIVE_BIN='"$(UARCHIVE)"'
 # programs of both arches too (built first with the cross compilers).
 ELF_TEST := $(HOSTBUILD)/elf_test
 ELF_TEST_SRCS := kernel/tests/elf_test.c kernel/elf.c kernel/archive.c
-$(ELF_TEST): $(ELF_TEST_SRCS) kernel/elf.h kernel/archive.h kernel/uapi/pollux.h arch/arch.h | ensure-host
+$(ELF_TEST): $(ELF_TEST_SRCS) kernel/tests/check.h kernel/elf.h kernel/archive.h kernel/uapi/pollux.h arch/arch.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include $(ELF_TEST_SRCS) -o $@
 

@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "kernel/archive.h"
 #include "kernel/elf.h"
+#include "kernel/tests/check.h"
 #include "kernel/uapi/pollux.h"
 
 /* ---- fake frame allocator and page table ---------------------------------*/
@@ -99,14 +100,6 @@ static struct vm_root *const ROOT = (struct vm_root *)(uintptr_t)0x1000; /* neve
 
 /* ---- test machinery -------------------------------------------------------*/
 
-static int failed_checks;
-
-#define CHECK(c) do { \
-		if (!(c)) { \
-			printf("    %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
-			failed_checks++; \
-		} \
-	} while (0)
 
 /* ---- a small valid ELF, built in memory ----------------------------------*/
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernel/platform.h"
+#include "kernel/tests/check.h"
 
 /*
  * Usage: fdt_test RISCV64.dtb AARCH64.dtb [RISCV64-SMP4.dtb AARCH64-SMP4.dtb]
@@ -23,27 +24,6 @@ struct blob {
 };
 
 static struct blob rv, a64, rv4, a644;
-static int failed_checks;   /* in the running test */
-
-#define CHECK(c) check((c), #c, __LINE__)
-#define CHECK_EQ(a, b) check_eq((uint64_t)(a), (uint64_t)(b), #a, #b, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-	if (!ok) {
-		printf("  line %d: %s\n", line, what);
-		failed_checks++;
-	}
-}
-
-static void check_eq(uint64_t a, uint64_t b, const char *sa, const char *sb, int line)
-{
-	if (a != b) {
-		printf("  line %d: %s == %s: 0x%llx != 0x%llx\n", line, sa, sb,
-		       (unsigned long long)a, (unsigned long long)b);
-		failed_checks++;
-	}
-}
 
 static uint32_t get32(const uint8_t *p)
 {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel/virtq.h"
+#include "kernel/tests/check.h"
 
 /*
  * The "device" here is the test: it reads the available ring the way a
@@ -13,27 +14,6 @@
  * assert the exact sequence, not only final counts.
  */
 
-static int failed_checks;
-
-#define CHECK(c) check((c), #c, __LINE__)
-#define CHECK_EQ(a, b) check_eq((uint64_t)(a), (uint64_t)(b), #a, #b, __LINE__)
-
-static void check(int ok, const char *what, int line)
-{
-	if (!ok) {
-		printf("  line %d: %s\n", line, what);
-		failed_checks++;
-	}
-}
-
-static void check_eq(uint64_t a, uint64_t b, const char *sa, const char *sb, int line)
-{
-	if (a != b) {
-		printf("  line %d: %s == %s: %llu != %llu\n", line, sa, sb,
-		       (unsigned long long)a, (unsigned long long)b);
-		failed_checks++;
-	}
-}
 
 /* ---- recording fakes ------------------------------------------------------*/
 
