@@ -110,6 +110,8 @@ KERNEL_SRCS := \
 	kernel/ktest_vm.c \
 	kernel/ktest_async.c \
 	kernel/ktest_smp.c \
+	kernel/ktest_exec.c \
+	kernel/ktest_drv.c \
 	kernel/elf.c \
 	kernel/archive.c \
 	kernel/archive_blob.S

@@ -48,6 +48,19 @@ struct ktest_async {
 	bool (*ok)(void);
 };
 extern const struct ktest_async ktest_async_tests[]; /* ends with a NULL name */
+
+/* A test that runs at boot, before the executor starts: true = passed. */
+struct ktest_sync {
+	const char *name;
+	bool (*fn)(void);
+};
+
+/* The tests of the course labs (docs/labs/), one file per topic; each
+ * table ends with a NULL name.  Both kinds run in the default suite. */
+extern const struct ktest_sync ktest_exec_sync[];   /* kernel/ktest_exec.c: labs 2-4 */
+extern const struct ktest_async ktest_exec_async[];
+extern const struct ktest_sync ktest_drv_sync[];    /* kernel/ktest_drv.c: lab 5 */
+extern const struct ktest_async ktest_drv_async[];
 /* Multi-hart tests (kernel/ktest_smp.c): run by "ktest=smp" (or by name),
  * not in the default suite. */
 extern const struct ktest_async ktest_smp_tests[];

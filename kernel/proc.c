@@ -311,13 +311,22 @@ fail:
 	return err;
 }
 
-int proc_start_init(const char *path)
+int proc_start_init(const char *path, char *args)
 {
 	static char arg0[PX_PATH_MAX];
-	char *argv[] = { arg0, NULL };
+	char *argv[PX_ARGV_MAX + 1] = { arg0 };
+	int argc = 1;
 	notify_init(&proc_child_exited);
 	snprintf(arg0, sizeof(arg0), "%s", path);
-	return proc_spawn(NULL, path, argv, 1);
+	/* args: "a,b,c" (the command line splits at spaces, so commas). */
+	for (char *p = args; p && *p && argc < PX_ARGV_MAX;) {
+		argv[argc++] = p;
+		p += strcspn(p, ",");
+		if (*p)
+			*p++ = '\0';
+	}
+	argv[argc] = NULL;
+	return proc_spawn(NULL, path, argv, argc);
 }
 
 void proc_exit(struct proc *p, int status)

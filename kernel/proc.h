@@ -56,8 +56,9 @@ struct proc {
 	union sys_wait w;
 };
 
-/* Start the first process (`path` from the archive) with console fds. */
-int proc_start_init(const char *path);
+/* Start the first process (`path` from the archive) with console fds;
+ * `args` (may be NULL) is its argv[1..] separated by commas, modified. */
+int proc_start_init(const char *path, char *args);
 
 /* spawn: argv has argc strings already copied into the kernel.  Returns
  * the new pid or a negative error. */

@@ -25,7 +25,7 @@ steps=(
 	"usertests-aarch64|make --no-print-directory utest ARCH=aarch64"
 	"usertests-smp4-riscv64|make --no-print-directory utest ARCH=riscv64 SMP=4"
 	"usertests-smp4-aarch64|make --no-print-directory utest ARCH=aarch64 SMP=4"
-	"grade-lab1|make --no-print-directory grade-selftest"
+	"grade-labs|make --no-print-directory grade-selftest"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
 if [ -n "${CHECK_ONLY:-}" ]; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Grade the labs: boot one QEMU per checkpoint, award points, write results.json.
 
-usage: scripts/grade.py [--arch A] [--lab N] [--time-scale S] [--jobs J] [--manifest FILE]
+usage: scripts/grade.py [--arch A] [--lab N | --upto N] [--time-scale S] [--jobs J] [--manifest FILE]
        scripts/grade.py --write-manifest      (teachers: after changing a test)
        scripts/grade.py --selftest            (make check: handout + grader end to end)
 
@@ -12,8 +12,11 @@ Checkpoints live in grade/lab<N>.json, one object each:
            status 0 and the line "ktest NAME: OK [T]"
   user     or: boot the normal kernel with "init=NAME token=T"; passes on exit
            status 0 and every regex of "expect" ({token} is replaced by T)
+  args     optional, with user: the program's arguments (a list; {token} is
+           replaced by T), passed as "initargs=A,B,..."
   timeout  seconds, multiplied by GRADE_TIME_SCALE / --time-scale
   input    optional console input: "ktest-rx" (the bytes scripts/ktest.sh feeds)
+  smp      optional number of harts (default 1)
   given    true: code the lab hands out complete; passes in the starter tree
 T is a fresh random token per checkpoint, so output that merely looks right
 cannot pass.  Logs: build/grade/<arch>/lab<N>-<name>.log; results:
@@ -87,12 +90,12 @@ def check_manifest(root, manifest):
 
 
 # ---------------------------------------------------------------- labs
-def load_labs(root, only=None):
+def load_labs(root, only=None, upto=None):
     labs = []
     for path in glob.glob(os.path.join(root, 'grade', 'lab*.json')):
         with open(path) as f:
             lab = json.load(f)
-        if only is None or lab['lab'] == only:
+        if (only is None or lab['lab'] == only) and (upto is None or lab['lab'] <= upto):
             labs.append(lab)
     return sorted(labs, key=lambda l: l['lab'])
 
@@ -123,8 +126,13 @@ def run_checkpoint(root, arch, lab, cp, scale, logdir):
         expect = [re.escape(f"ktest {cp['ktest']}: OK [{token}]")]
     else:
         elf = os.path.join(root, 'build', arch, 'kernel.elf')
-        args += ['--append', f"init={cp['user']} token={token}"]
+        append = f"init={cp['user']} token={token}"
+        if cp.get('args'):
+            append += ' initargs=' + ','.join(a.replace('{token}', token) for a in cp['args'])
+        args += ['--append', append]
         expect = [e.replace('{token}', token) for e in cp.get('expect', [])]
+    if cp.get('smp'):
+        args += ['--smp', str(cp['smp'])]
     if cp.get('input') == 'ktest-rx':
         rxfile = os.path.join(logdir, 'rx.bin')
         args += ['--input', rxfile, '--wait-for', 'ktest: running']
@@ -177,7 +185,7 @@ def grade(args):
         with open(results_json, 'w') as f:
             json.dump({'score': 0, 'output': msg, 'tests': []}, f, indent=1)
         return 2
-    labs = load_labs(ROOT, args.lab)
+    labs = load_labs(ROOT, args.lab, args.upto)
     if not labs:
         print(f'grade: no checkpoints for lab {args.lab} (grade/lab{args.lab}.json)')
         return 2
@@ -230,62 +238,82 @@ def grade(args):
 
 # ---------------------------------------------------------------- self test
 def selftest(args):
-    """make grade-selftest: the lab-1 starter tree scores 0 on lab 1 (its given
-    checkpoints still pass), the full tree full marks, and a tampered test
-    file makes the grader refuse."""
+    """make grade-selftest, for every lab L of grade/: the starter tree of lab L
+    builds on both arches, scores 0 on lab L (only its given checkpoints pass)
+    and full marks on labs 1..L-1 (riscv64); the full tree scores full marks;
+    a tampered test file makes the grader refuse."""
     passed = failed = 0
 
     def check(name, ok, detail=''):
         nonlocal passed, failed
-        print(f"grade-selftest {name}: {'OK' if ok else 'FAILED'}{'' if ok else ' ' + detail}")
+        print(f"grade-selftest {name}: {'OK' if ok else 'FAILED'}{'' if ok else ' ' + detail}",
+              flush=True)
         passed, failed = passed + ok, failed + (not ok)
 
     def run(cmd, cwd):
         r = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         # Indented: the inner "N passed, N failed" must not count in make check.
-        print(''.join(f'  | {l}\n' for l in r.stdout.splitlines()), end='')
+        print(''.join(f'  | {l}\n' for l in r.stdout.splitlines()), end='', flush=True)
         return r
 
     def results(tree):
-        with open(os.path.join(tree, 'build', 'grade', 'results.json')) as f:
-            return json.load(f)
+        try:
+            with open(os.path.join(tree, 'build', 'grade', 'results.json')) as f:
+                return json.load(f)
+        except (OSError, ValueError):
+            return {'score': -1, 'tests': []}
 
-    lab = 1
+    scale = ['--time-scale', str(args.time_scale)] if args.time_scale else []
+    jobs = ['-j', str(min(os.cpu_count() or 1, 4))]
+    all_labs = load_labs(ROOT)
     tmp = tempfile.mkdtemp(prefix='pollux-handout-')
     try:
-        starter = os.path.join(tmp, f'lab{lab}')
-        r = run([sys.executable, 'scripts/handout.py', str(lab), starter], ROOT)
-        check('handout', r.returncode == 0, f'handout.py exit status {r.returncode}')
-        if r.returncode == 0:
-            # Builds on both arches without warnings (-Werror).
+        for labdef in all_labs:
+            lab = labdef['lab']
+            starter = os.path.join(tmp, f'lab{lab}')
+            r = run([sys.executable, 'scripts/handout.py', str(lab), starter], ROOT)
+            check(f'lab{lab}-handout', r.returncode == 0, f'handout.py exit status {r.returncode}')
+            if r.returncode != 0:
+                continue
+            # Builds on both arches without warnings (-Werror); aarch64 is
+            # only built (CI time), riscv64 is built and graded.
             for arch in ('riscv64', 'aarch64'):
-                r = run(['make', '--no-print-directory', f'ARCH={arch}', 'KTEST=1', 'all'], starter)
-                check(f'starter-builds-{arch}', r.returncode == 0, f'exit status {r.returncode}')
-            r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab), '--arch', 'riscv64']
-                    + (['--time-scale', str(args.time_scale)] if args.time_scale else []), starter)
+                ok = all(run(['make', '--no-print-directory', *jobs, f'ARCH={arch}', f'KTEST={k}',
+                              'all'], starter).returncode == 0 for k in (0, 1))
+                check(f'lab{lab}-starter-builds-{arch}', ok)
+            r = run([sys.executable, 'scripts/grade.py', '--upto', str(lab), '--arch', 'riscv64']
+                    + scale, starter)
             res = results(starter)
-            defs = load_labs(starter, lab)[0]['checkpoints']
-            given = {f"lab{lab} {c['name']}" for c in defs if c.get('given')}
+            defs = {l['lab']: l['checkpoints'] for l in load_labs(starter, upto=lab)}
             tests = {t['name']: t for t in res['tests']}
-            check('starter-scores-0', r.returncode == 0 and res['score'] == 0 and len(tests) == len(defs),
-                  f"score {res['score']}")
-            wrong = [n for n, t in tests.items()
-                     if ('FAILED' not in t['output'].splitlines()[1]) != (n in given)]
-            check('starter-exact-failures', not wrong,
-                  'unexpected result for ' + ', '.join(wrong) + ' (expected only the given '
-                  'checkpoints ' + ', '.join(sorted(given)) + ' to pass)')
-            # Tampering: one changed byte in a test file.
-            victim = os.path.join(starter, 'kernel', 'ktest.c')
-            with open(victim, 'a') as f:
-                f.write('/* tampered */\n')
-            r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab)], starter)
-            check('refuses-modified-tests', r.returncode == 2 and 'REFUSED' in r.stdout
-                  and 'kernel/ktest.c: modified' in r.stdout, f'exit status {r.returncode}')
-        r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab), '--arch', 'riscv64']
-                + (['--time-scale', str(args.time_scale)] if args.time_scale else []), ROOT)
+            check(f'lab{lab}-starter-graded', r.returncode == 0 and
+                  len(tests) == sum(len(c) for c in defs.values()),
+                  f'grade.py exit status {r.returncode}, {len(tests)} results')
+            # Lab L: only its given checkpoints pass; labs before L: all pass.
+            wrong = []
+            for n, cps in defs.items():
+                for c in cps:
+                    t = tests.get(f"lab{n} {c['name']}")
+                    ok = t is not None and 'FAILED' not in t['output'].splitlines()[1]
+                    if ok != (n < lab or c.get('given', False)):
+                        wrong.append(f"lab{n} {c['name']}")
+            check(f'lab{lab}-starter-exact-failures', not wrong,
+                  'unexpected result for ' + ', '.join(wrong) + f' (expected: labs before {lab} '
+                  f'pass, lab {lab} fails except its given checkpoints)')
+            if lab == all_labs[0]['lab']:
+                # Tampering: one changed byte in a test file.
+                victim = os.path.join(starter, 'kernel', 'ktest.c')
+                with open(victim, 'a') as f:
+                    f.write('/* tampered */\n')
+                r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab)], starter)
+                check('refuses-modified-tests', r.returncode == 2 and 'REFUSED' in r.stdout
+                      and 'kernel/ktest.c: modified' in r.stdout, f'exit status {r.returncode}')
+            shutil.rmtree(starter, ignore_errors=True)
+        r = run([sys.executable, 'scripts/grade.py', '--arch', 'riscv64'] + scale, ROOT)
         res = results(ROOT)
         top = sum(t['max_score'] for t in res['tests'])
         check('full-tree-full-marks', r.returncode == 0 and res['score'] == top and
+              len(res['tests']) == sum(len(l['checkpoints']) for l in all_labs) and
               all('FAILED' not in t['output'].splitlines()[1] for t in res['tests']),
               f"score {res['score']}/{top}")
     finally:
@@ -298,6 +326,7 @@ def main():
     p = argparse.ArgumentParser(description='Pollux lab grader')
     p.add_argument('--arch', default=os.environ.get('ARCH', 'riscv64'), choices=['riscv64', 'aarch64'])
     p.add_argument('--lab', type=int)
+    p.add_argument('--upto', type=int, help='grade labs 1..N (make grade-selftest)')
     p.add_argument('--time-scale', type=float)
     p.add_argument('--jobs', type=int, default=int(os.environ.get('GRADE_JOBS', '0') or 0) or os.cpu_count())
     p.add_argument('--manifest', default=os.environ.get('GRADE_MANIFEST'))

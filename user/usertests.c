@@ -2702,6 +2702,10 @@ static int reap(int pid, int other, int *other_st)
 	}
 }
 
+/* "-T TOKEN" (scripts/grade.py): echoed in every OK line, so output that
+ * merely looks right cannot pass a graded checkpoint. */
+static const char *token;
+
 /* Run one test in a child under a watchdog; 1 if it passed. */
 static int run_test(const struct test *t)
 {
@@ -2723,7 +2727,10 @@ static int run_test(const struct test *t)
 		reap(dog, 0, NULL);
 	}
 	if (st == t->expect) {
-		printf("test %s: OK\n", t->name);
+		if (token)
+			printf("test %s: OK [%s]\n", t->name, token);
+		else
+			printf("test %s: OK\n", t->name);
 		return 1;
 	}
 	if (t->expect == 0)
@@ -2778,6 +2785,12 @@ int main(int argc, char **argv)
 	}
 
 	/* The runner: every test, or the ones named. */
+	if (argc >= 3 && strcmp(argv[1], "-T") == 0) {
+		token = argv[2];
+		argv[2] = argv[0];
+		argv += 2;
+		argc -= 2;
+	}
 	int passed = 0, failed = 0, all = argc < 2;
 	long free0 = all ? count_free() : 0;
 	printf("usertests: %s\n", all ? "running every test" : "running the named tests");
