@@ -248,6 +248,9 @@ static struct task *search(struct exec_worker *w)
 		w->searching = true;
 		atomic_fetch_add(&e->nsearching, 1);
 	}
+	/* Victims: every other worker once, from a random one on, so that
+	 * searchers do not all hit worker 0 first. */
+	/* LAB 8 BEGIN */
 	w->rng = w->rng * 1103515245u + 12345u;
 	unsigned start = (w->rng >> 16) % e->nworkers;
 	for (unsigned i = 0; i < e->nworkers; i++) {
@@ -260,6 +263,11 @@ static struct task *search(struct exec_worker *w)
 			return t;
 		}
 	}
+	/* LAB 8 STUB
+	// Stub: never look at another worker's ring.  Work stays on the
+	// hart it was pushed to; only the injection queue spreads it.
+	EXEC_LAB_TODO("LAB 8: implement the steal loop of search (executor/exec.c)");
+	   LAB 8 END */
 	if ((t = inject_pop(&e->inject))) {
 		stat_inc(&w->stats.inject_pops, 1);
 		end_search(w);

@@ -48,9 +48,16 @@ struct task *ring_pop(struct exec_ring *r)
 	}
 }
 
-/* Safety: only dst's owner calls this, so dst's tail is ours to move. */
+/*
+ * Steal half: claim the oldest ceil(n/2) of src's n tasks with one CAS on
+ * src->head, copied into dst beyond dst's tail first (a CAS that loses
+ * means someone else took them: drop the copies and retry), then publish
+ * all but the newest with one store of dst->tail and return that one.
+ * Safety: only dst's owner calls this, so dst's tail is ours to move.
+ */
 struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
 {
+	/* LAB 8 BEGIN */
 	uint32_t dt = atomic_load_explicit(&dst->tail, memory_order_relaxed);
 	uint32_t dh = atomic_load_explicit(&dst->head, memory_order_acquire);
 	uint32_t room = EXEC_RING_CAP - (dt - dh);
@@ -83,6 +90,14 @@ struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
 	if (n)
 		atomic_store_explicit(&dst->tail, dt + n, memory_order_release);
 	return run;
+	/* LAB 8 STUB
+	// Stub: steal nothing.  Every task runs on the hart whose ring it
+	// was pushed to: still correct, just not balanced.
+	EXEC_LAB_TODO("LAB 8: implement ring_steal (executor/queue.c)");
+	(void)src;
+	(void)dst;
+	return NULL;
+	   LAB 8 END */
 }
 
 void inject_init(struct exec_inject *q)
