@@ -1,11 +1,13 @@
 /* In-kernel multi-hart tests: 100,000 spawns with cross-hart wakes, bursts, pinned ping-pong, timers. */
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
 #include "executor/mpsc.h"
 #include "executor/notify.h"
+#include "executor/queue.h"
 #include "executor/semaphore.h"
 #include "executor/timer.h"
 #include "kernel/kexec.h"
@@ -636,11 +638,525 @@ static bool hog_ok(void)
 	return true;
 }
 
+/* ---- Lab 8: steal half, spread by stealing, unpark latency, idle parks -----*/
+
+/*
+ * ring_steal on its own, on two rings no worker uses: for n queued tasks
+ * it must claim the oldest half (ceil or floor of n / 2, at least one)
+ * with src's head, return one of them and leave the others in dst in
+ * their order; src keeps the rest, in order.  The counters start near
+ * 2^32 so that they wrap during the test, and the slots wrap too.
+ */
+static struct exec_ring half_src, half_dst;
+static unsigned char half_cells[EXEC_RING_CAP];
+static struct task *cell(unsigned i)
+{
+	return (struct task *)(void *)&half_cells[i];
+}
+
+static void ring_start_at(struct exec_ring *r, uint32_t at)
+{
+	ring_init(r);
+	atomic_store(&r->head, at);
+	atomic_store(&r->tail, at);
+}
+
+static bool steal_half_case(uint32_t n, uint32_t src_at, uint32_t dst_at)
+{
+	ring_start_at(&half_src, src_at);
+	ring_start_at(&half_dst, dst_at);
+	for (uint32_t i = 0; i < n; i++)
+		if (!ring_push(&half_src, cell(i)))
+			KTEST_FAIL("n=%u: ring_push failed", n);
+	struct task *run = ring_steal(&half_src, &half_dst);
+	uint32_t left = ring_len(&half_src), moved = ring_len(&half_dst);
+	if (n == 0) {
+		if (run || left || moved)
+			KTEST_FAIL("empty ring: ring_steal returned %p, src %u, dst %u", (void *)run,
+				   left, moved);
+		return true;
+	}
+	if (!run)
+		KTEST_FAIL("n=%u: ring_steal returned NULL", n);
+	uint32_t k = n - left; /* claimed */
+	if (k != n / 2 && k != n - n / 2)
+		KTEST_FAIL("n=%u: took %u tasks, want half (%u or %u)", n, k, n / 2, n - n / 2);
+	if (k == 0 || moved != k - 1)
+		KTEST_FAIL("n=%u: took %u, returned one, but dst holds %u (want %u)", n, k, moved,
+			   k ? k - 1 : 0);
+	if (atomic_load(&half_src.head) != src_at + k)
+		KTEST_FAIL("n=%u: src head moved by %u, want %u", n,
+			   atomic_load(&half_src.head) - src_at, k);
+	/* The claimed ones are the oldest k; dst has them in order but run. */
+	uint32_t j = 0;
+	bool seen_run = false;
+	for (uint32_t i = 0; i < k; i++) {
+		if (cell(i) == run && !seen_run) {
+			seen_run = true;
+			continue;
+		}
+		struct task *t = ring_pop(&half_dst);
+		if (t != cell(i))
+			KTEST_FAIL("n=%u: dst slot %u is not the %u-th oldest task", n, j, i);
+		j++;
+	}
+	if (!seen_run)
+		KTEST_FAIL("n=%u: the returned task is not one of the oldest %u", n, k);
+	for (uint32_t i = k; i < n; i++)
+		if (ring_pop(&half_src) != cell(i))
+			KTEST_FAIL("n=%u: src lost or reordered task %u", n, i);
+	if (ring_pop(&half_src) || ring_pop(&half_dst))
+		KTEST_FAIL("n=%u: extra tasks left over", n);
+	return true;
+}
+
+static struct future half_done;
+static enum poll ready_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	return POLL_READY;
+}
+
+static struct future *half_start(void)
+{
+	static const struct future_vtable vt = { ready_poll, NULL };
+	half_done.vtable = &vt;
+	return &half_done;
+}
+
+static bool half_ok(void)
+{
+	static const uint32_t ns[] = { 0, 1, 2, 3, 4, 5, 17, 64, 200, 255, EXEC_RING_CAP };
+	static const uint32_t at[][2] = { { 0, 0 }, { 250, 7 }, { 0xfffffff0u, 0xfffffffbu } };
+	for (unsigned a = 0; a < sizeof(at) / sizeof(at[0]); a++)
+		for (unsigned i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+			if (!steal_half_case(ns[i], at[a][0], at[a][1]))
+				return false;
+	/* Twice in a row: half of the rest. */
+	ring_start_at(&half_src, 3);
+	ring_start_at(&half_dst, 0);
+	for (uint32_t i = 0; i < 100; i++)
+		ring_push(&half_src, cell(i));
+	for (int round = 0; round < 2; round++) {
+		uint32_t before = ring_len(&half_src);
+		ring_init(&half_dst);
+		if (!ring_steal(&half_src, &half_dst))
+			KTEST_FAIL("second steal returned NULL");
+		uint32_t k = before - ring_len(&half_src);
+		if (k != before / 2 && k != before - before / 2)
+			KTEST_FAIL("steal %d: took %u of %u", round + 1, k, before);
+	}
+	printf("    ring_steal takes half, oldest first, for n = 0..%u at wrapping indices\n",
+	       EXEC_RING_CAP);
+	return true;
+}
+
+/*
+ * A task pinned to hart 0 spawns NSTEAL tasks (into hart 0's ring) and
+ * then keeps hart 0 busy: only other harts can run them, and only by
+ * stealing.  Each task takes STEAL_WORK (about half a millisecond), so
+ * the first thief cannot finish them all before the next one looks.
+ */
+#define NSTEAL 128u
+#define STEAL_WORK 100000u
+#define STEAL_WAIT_MS 1000u
+
+static _Atomic unsigned steal_ran_on[NSTEAL]; /* 1 + hart */
+static _Atomic unsigned steal_done, steal_dups;
+static struct notify steal_fin;
+static _Atomic uint64_t steal_sink;
+
+struct steal_child {
+	struct future base;
+	uint32_t idx;
+};
+
+static enum poll steal_child_poll(struct future *f, struct context *cx)
+{
+	(void)cx;
+	struct steal_child *c = (struct steal_child *)f;
+	if (atomic_exchange(&steal_ran_on[c->idx], 1 + arch_hart_id()))
+		atomic_fetch_add(&steal_dups, 1);
+	atomic_fetch_add(&steal_sink, churn(STEAL_WORK, c->idx));
+	if (atomic_fetch_add(&steal_done, 1) + 1 == NSTEAL)
+		notify_one(&steal_fin);
+	return POLL_READY;
+}
+
+static const struct future_vtable steal_child_vtable = { steal_child_poll, NULL };
+
+static struct steal_test {
+	struct future base;
+	int state;
+	struct notified done;
+	unsigned spawned, stolen_while_busy;
+	uint64_t busy_ms;
+	struct stats_snap before, after;
+} steal_test;
+
+struct steal_victim {
+	struct future base;
+};
+
+static enum poll steal_victim_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	struct steal_test *t = &steal_test;
+	for (unsigned i = 0; i < NSTEAL; i++) {
+		struct steal_child c = { { &steal_child_vtable }, i };
+		if (KSPAWN(c, "stealme", NULL) == TASK_OK)
+			t->spawned++;
+	}
+	/* The last one spawned sits in this hart's LIFO slot, which nobody
+	 * steals; the other NSTEAL - 1 are in its ring. */
+	uint64_t t0 = kexec_now_ns();
+	while (atomic_load(&steal_done) < NSTEAL - 1 &&
+	       kexec_now_ns() - t0 < STEAL_WAIT_MS * 1000000ull)
+		;
+	t->busy_ms = (kexec_now_ns() - t0) / 1000000;
+	t->stolen_while_busy = atomic_load(&steal_done);
+	return POLL_READY;
+}
+
+static const struct future_vtable steal_victim_vtable = { steal_victim_poll, NULL };
+
+static enum poll steal_test_poll(struct future *f, struct context *cx)
+{
+	struct steal_test *t = (struct steal_test *)f;
+	ASYNC_BEGIN(t);
+	notify_init(&steal_fin);
+	snap(&t->before);
+	{
+		struct steal_victim v = { { &steal_victim_vtable } };
+		if (KSPAWN_PINNED(v, "victim", 0) != TASK_OK)
+			printf("    cannot spawn the victim\n");
+	}
+	notified_init(&t->done, &steal_fin);
+	AWAIT(t, notified_poll(&t->done, cx));
+	snap(&t->after);
+	ASYNC_END(t);
+}
+
+static struct future *steal_start(void)
+{
+	static const struct future_vtable vt = { steal_test_poll, NULL };
+	memset(&steal_test, 0, sizeof(steal_test));
+	steal_test.base.vtable = &vt;
+	return &steal_test.base;
+}
+
+static bool steal_ok(void)
+{
+	struct steal_test *t = &steal_test;
+	unsigned ran[SMP_MAX] = { 0 };
+	for (unsigned i = 0; i < NSTEAL; i++) {
+		unsigned h = atomic_load(&steal_ran_on[i]);
+		if (h == 0 || h > nharts())
+			KTEST_FAIL("task %u never ran", i);
+		ran[h - 1]++;
+	}
+	printf("    hart 0 busy for %llu ms with %u tasks in its ring; %u of them ran "
+	       "elsewhere meanwhile\n", (unsigned long long)t->busy_ms, NSTEAL - 1,
+	       t->stolen_while_busy);
+	for (unsigned h = 0; h < nharts(); h++)
+		printf("    hart %u: ran %u, stole %llu\n", h, ran[h],
+		       (unsigned long long)(t->after.steals[h] - t->before.steals[h]));
+	if (t->spawned != NSTEAL)
+		KTEST_FAIL("spawned %u tasks, want %u", t->spawned, NSTEAL);
+	if (atomic_load(&steal_dups))
+		KTEST_FAIL("%u tasks ran twice", atomic_load(&steal_dups));
+	if (nharts() < 2)
+		return true;
+	for (unsigned h = 1; h < nharts(); h++)
+		if (!ran[h])
+			KTEST_FAIL("hart %u stole nothing from busy hart 0", h);
+	if (ran[0] > 1)
+		KTEST_FAIL("%u tasks waited for busy hart 0 (only its LIFO slot should)", ran[0]);
+	return true;
+}
+
+/*
+ * Round trips between a task pinned to hart 0 and one pinned to the last
+ * hart, through two notifies: each side parks between messages, so every
+ * message is an unpark of a parked hart (token, IPI, WFI ends).  A lost
+ * unpark either hangs (no deadline) or costs a whole timer period.
+ */
+#define NTRIP 1000u
+#define TRIP_BUDGET_MS 3000u
+#define TRIP_MEDIAN_US 1000u
+
+static uint32_t trip_ns[NTRIP];
+static _Atomic unsigned trip_wrong_hart;
+static struct notify to_pong, to_ping, trip_fin;
+
+static struct trip_test {
+	struct future base;
+	int state;
+	unsigned n, last;
+	uint64_t t0, total_ns;
+	struct notified done;
+	struct stats_snap before, after;
+} trip_test;
+
+struct tripper {
+	struct future base;
+	int state;
+	unsigned hart;
+	bool ping;
+	uint64_t t;
+	struct notified n;
+};
+
+static enum poll tripper_poll(struct future *f, struct context *cx)
+{
+	struct tripper *p = (struct tripper *)f;
+	struct trip_test *t = &trip_test;
+	if (arch_hart_id() != p->hart)
+		atomic_fetch_add(&trip_wrong_hart, 1);
+	ASYNC_BEGIN(p);
+	if (p->ping) {
+		t->t0 = kexec_now_ns();
+		for (t->n = 0; t->n < NTRIP; t->n++) {
+			if (kexec_now_ns() - t->t0 > TRIP_BUDGET_MS * 1000000ull)
+				break;
+			p->t = kexec_now_ns();
+			notify_one(&to_pong);
+			notified_init(&p->n, &to_ping);
+			AWAIT(p, notified_poll(&p->n, cx));
+			uint64_t d = kexec_now_ns() - p->t;
+			trip_ns[t->n] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+		}
+		t->total_ns = kexec_now_ns() - t->t0;
+		notify_one(&trip_fin);
+	} else {
+		for (;;) {
+			notified_init(&p->n, &to_pong);
+			AWAIT(p, notified_poll(&p->n, cx));
+			notify_one(&to_ping);
+		}
+	}
+	ASYNC_END(p);
+}
+
+static const struct future_vtable tripper_vtable = { tripper_poll, NULL };
+
+static enum poll trip_test_poll(struct future *f, struct context *cx)
+{
+	struct trip_test *t = (struct trip_test *)f;
+	ASYNC_BEGIN(t);
+	notify_init(&to_pong);
+	notify_init(&to_ping);
+	notify_init(&trip_fin);
+	t->last = nharts() - 1;
+	snap(&t->before);
+	{
+		struct tripper pong = { .base = { &tripper_vtable }, .hart = t->last, .ping = false };
+		struct tripper ping = { .base = { &tripper_vtable }, .hart = 0, .ping = true };
+		if (KSPAWN_PINNED(pong, "pong", t->last) != TASK_OK ||
+		    KSPAWN_PINNED(ping, "ping", 0) != TASK_OK)
+			printf("    cannot spawn the pair\n");
+	}
+	notified_init(&t->done, &trip_fin);
+	AWAIT(t, notified_poll(&t->done, cx));
+	snap(&t->after);
+	ASYNC_END(t);
+}
+
+static struct future *trip_start(void)
+{
+	static const struct future_vtable vt = { trip_test_poll, NULL };
+	memset(&trip_test, 0, sizeof(trip_test));
+	trip_test.base.vtable = &vt;
+	return &trip_test.base;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool trip_ok(void)
+{
+	struct trip_test *t = &trip_test;
+	if (t->n == 0)
+		KTEST_FAIL("no round trip at all");
+	qsort(trip_ns, t->n, sizeof(trip_ns[0]), cmp_u32);
+	uint32_t med = trip_ns[t->n / 2], p90 = trip_ns[t->n * 9 / 10], max = trip_ns[t->n - 1];
+	printf("    %u round trips hart 0 <-> hart %u in %llu ms: median %u us, 90%% %u us, "
+	       "max %u us; ipi wake-ups %llu + %llu\n", t->n, t->last,
+	       (unsigned long long)(t->total_ns / 1000000), med / 1000, p90 / 1000, max / 1000,
+	       (unsigned long long)(t->after.hs[0].wakeups[WAKE_IPI] -
+				    t->before.hs[0].wakeups[WAKE_IPI]),
+	       (unsigned long long)(t->after.hs[t->last].wakeups[WAKE_IPI] -
+				    t->before.hs[t->last].wakeups[WAKE_IPI]));
+	if (atomic_load(&trip_wrong_hart))
+		KTEST_FAIL("a pinned task was polled %u times on the wrong hart",
+			   atomic_load(&trip_wrong_hart));
+	if (t->n < NTRIP)
+		KTEST_FAIL("only %u of %u round trips in %u ms", t->n, NTRIP, TRIP_BUDGET_MS);
+	if (nharts() > 1 && med > TRIP_MEDIAN_US * 1000u)
+		KTEST_FAIL("median round trip %u us, want under %u us", med / 1000, TRIP_MEDIAN_US);
+	return true;
+}
+
+/*
+ * Every hart parks; a timer interrupt then wakes IDLE_BURST tasks of
+ * IDLE_WORK each (about a millisecond) through the injection queue: every
+ * hart must take part.  Then nothing is left to do: during IDLE_WINDOW_MS
+ * each hart may park only a few times (it sleeps until something happens,
+ * not on a poll period), and at the end every other hart is parked.
+ * Parks are counted by the executor (exec_worker_stats), whatever the
+ * platform's park does.
+ */
+#define IDLE_BURST 128u
+#define IDLE_WORK 200000u
+#define IDLE_WINDOW_MS 300u
+#define IDLE_MAX_PARKS 6u
+
+static struct waker idle_wakers[IDLE_BURST];
+static _Atomic unsigned idle_waiting, idle_done, idle_ran[SMP_MAX];
+static struct notify idle_fin;
+
+struct idle_task {
+	struct future base;
+	uint32_t idx;
+	uint32_t stage;
+};
+
+static enum poll idle_task_poll(struct future *f, struct context *cx)
+{
+	struct idle_task *b = (struct idle_task *)f;
+	if (b->stage == 0) {
+		b->stage = 1;
+		idle_wakers[b->idx] = waker_clone(cx->waker);
+		atomic_fetch_add(&idle_waiting, 1);
+		return POLL_PENDING;
+	}
+	atomic_fetch_add(&idle_ran[arch_hart_id()], 1);
+	atomic_fetch_add(&burst_sink, churn(IDLE_WORK, b->idx));
+	if (atomic_fetch_add(&idle_done, 1) + 1 == IDLE_BURST)
+		notify_one(&idle_fin);
+	return POLL_READY;
+}
+
+static const struct future_vtable idle_task_vtable = { idle_task_poll, NULL };
+
+static void idle_fire(void *arg, uint64_t now)
+{
+	(void)arg;
+	(void)now;
+	for (unsigned i = 0; i < IDLE_BURST; i++)
+		waker_wake(&idle_wakers[i]);
+}
+
+static struct idle_test {
+	struct future base;
+	int state;
+	struct sleep s;
+	struct notified done;
+	unsigned self;
+	uint64_t mask_before, mask_end, t_fire, t_done;
+	struct stats_snap before, mid, after;
+} idle_test;
+
+static uint64_t others_mask(unsigned self)
+{
+	return ((1ull << nharts()) - 1) & ~(1ull << self);
+}
+
+static enum poll idle_test_poll(struct future *f, struct context *cx)
+{
+	struct idle_test *t = (struct idle_test *)f;
+	ASYNC_BEGIN(t);
+	notify_init(&idle_fin);
+	for (unsigned i = 0; i < IDLE_BURST; i++) {
+		struct idle_task b = { { &idle_task_vtable }, i, 0 };
+		if (KSPAWN(b, "idle", NULL) != TASK_OK)
+			printf("    cannot spawn task %u\n", i);
+	}
+	/* Let every task register and every hart go to sleep. */
+	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), SETTLE_MS * 1000000ull);
+	AWAIT(t, sleep_poll(&t->s, cx));
+	sleep_drop(&t->s);
+	t->mask_before = atomic_load(&kexec.idle_mask);
+	snap(&t->before);
+	t->t_fire = kexec_now_ns();
+	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(1000), idle_fire, NULL);
+	notified_init(&t->done, &idle_fin);
+	AWAIT(t, notified_poll(&t->done, cx));
+	t->t_done = kexec_now_ns();
+	snap(&t->mid);
+	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), IDLE_WINDOW_MS * 1000000ull);
+	AWAIT(t, sleep_poll(&t->s, cx));
+	sleep_drop(&t->s);
+	snap(&t->after);
+	/* The hart whose timer woke us may still be on its way back to
+	 * sleep (it handed this task over): give it a moment. */
+	t->self = arch_hart_id();
+	{
+		uint64_t until = kexec_now_ns() + 20 * 1000000ull;
+		do
+			t->mask_end = atomic_load(&kexec.idle_mask);
+		while ((t->mask_end & others_mask(t->self)) != others_mask(t->self) &&
+		       kexec_now_ns() < until);
+	}
+	ASYNC_END(t);
+}
+
+static struct future *idle_start(void)
+{
+	static const struct future_vtable vt = { idle_test_poll, NULL };
+	memset(&idle_test, 0, sizeof(idle_test));
+	idle_test.base.vtable = &vt;
+	return &idle_test.base;
+}
+
+static bool idle_ok(void)
+{
+	struct idle_test *t = &idle_test;
+	unsigned used = 0;
+	bool busy = false;
+	if (atomic_load(&idle_waiting) != IDLE_BURST || atomic_load(&idle_done) != IDLE_BURST)
+		KTEST_FAIL("%u tasks waited, %u finished, want %u", atomic_load(&idle_waiting),
+			   atomic_load(&idle_done), IDLE_BURST);
+	printf("    idle mask before the burst %#llx; burst of %u tasks done %llu ms after "
+	       "the interrupt\n", (unsigned long long)t->mask_before, IDLE_BURST,
+	       (unsigned long long)((t->t_done - t->t_fire) / 1000000));
+	for (unsigned h = 0; h < nharts(); h++) {
+		uint64_t idle_p = t->after.parks[h] - t->mid.parks[h];
+		used += atomic_load(&idle_ran[h]) > 0;
+		printf("    hart %u: ran %u (%llu stolen, %llu injected); idle %u ms: %llu parks\n",
+		       h, atomic_load(&idle_ran[h]),
+		       (unsigned long long)(t->mid.steals[h] - t->before.steals[h]),
+		       (unsigned long long)(t->mid.injects[h] - t->before.injects[h]),
+		       IDLE_WINDOW_MS, (unsigned long long)idle_p);
+		if (idle_p > IDLE_MAX_PARKS)
+			busy = true;
+	}
+	printf("    idle mask after the window %#llx (want %#llx set)\n",
+	       (unsigned long long)t->mask_end, (unsigned long long)others_mask(t->self));
+	if (used < nharts())
+		KTEST_FAIL("the burst ran on %u of %u harts", used, nharts());
+	if (busy)
+		KTEST_FAIL("a hart parked more than %u times in %u ms with nothing to do",
+			   IDLE_MAX_PARKS, IDLE_WINDOW_MS);
+	if ((t->mask_end & others_mask(t->self)) != others_mask(t->self))
+		KTEST_FAIL("not every other hart was parked after the idle window");
+	return true;
+}
+
 const struct ktest_async ktest_smp_tests[] = {
 	{ "smp_spawn_100k", spawn_start, spawn_ok },
 	{ "smp_burst_park", burst_start, burst_ok },
 	{ "smp_pingpong_pinned", ping_start, ping_ok },
 	{ "smp_timer_earlier", hog_start, hog_ok },
+	{ "smp_steal_half", half_start, half_ok },
+	{ "smp_steal_spread", steal_start, steal_ok },
+	{ "smp_unpark_latency", trip_start, trip_ok },
+	{ "smp_park_idle", idle_start, idle_ok },
 	{ NULL, NULL, NULL },
 };
 
