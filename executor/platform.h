@@ -22,6 +22,19 @@ void exec_irq_restore(unsigned long flags);
 /* Called when an EXEC_ASSERT fails.  Must not return. */
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line);
 
+/* Course labs (docs/labs/): a starter tree's stub reports once, on the
+ * console, which function the student has to write.  kernel and user:
+ * printf; host: stderr.  Unused in the full tree. */
+void exec_lab_todo(const char *line);
+#define EXEC_LAB_TODO(line)                     \
+	do {                                    \
+		static int exec_lab_said_;      \
+		if (!exec_lab_said_) {          \
+			exec_lab_said_ = 1;     \
+			exec_lab_todo(line);    \
+		}                               \
+	} while (0)
+
 #ifdef EXEC_NDEBUG
 #define EXEC_ASSERT(e) ((void)0)
 #else

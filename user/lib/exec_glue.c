@@ -21,3 +21,8 @@ _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
 	fprintf(stderr, "executor assertion failed: %s (%s:%d)\n", expr, file, line);
 	exit(134);
 }
+
+void exec_lab_todo(const char *line)
+{
+	printf("%s\n", line);
+}
