@@ -282,6 +282,342 @@ static bool test_select2(void)
 	return true;
 }
 
+/* =========================== lab 3: the executor ========================== */
+
+/* Async tests: start() hands the runner a future in static storage; it
+ * is polled inside the runner's task (so "we" below is that task).  They
+ * never sleep (lab 4's timers may be stubs) and never wait unboundedly
+ * for something a stub would not do: they YIELD a bounded number of
+ * times and then fail with a message. */
+static bool lab3_ok;
+
+#define LAB3_FAIL(...)                          \
+	do {                                    \
+		printf("    " __VA_ARGS__);         \
+		printf("\n");                   \
+		lab3_ok = false;                \
+	} while (0)
+
+static bool lab3_result(void)
+{
+	return lab3_ok;
+}
+
+static uint64_t inject_pops_all(void)
+{
+	uint64_t n = 0;
+	for (unsigned i = 0; i < kexec.nworkers; i++)
+		n += atomic_load(&kexec.workers[i].stats.inject_pops);
+	return n;
+}
+
+/* ---- run queue: tasks spawned by a task go through the local ring ---------- */
+
+#define RQ_N 100
+
+static unsigned rq_order[RQ_N], rq_ran;
+
+struct rq_child {
+	struct future base;
+	unsigned idx;
+};
+
+static enum poll rq_child_poll(struct future *f, struct context *cx)
+{
+	(void)cx;
+	rq_order[rq_ran++] = ((struct rq_child *)f)->idx;
+	return POLL_READY;
+}
+
+static const struct future_vtable rq_child_vt = { rq_child_poll, NULL };
+
+static struct rq_test {
+	struct future base;
+	int state;
+	unsigned i;
+	uint64_t inj0;
+} rq_test;
+
+static enum poll rq_poll(struct future *f, struct context *cx)
+{
+	struct rq_test *t = (struct rq_test *)f;
+	ASYNC_BEGIN(t);
+	rq_ran = 0;
+	t->inj0 = inject_pops_all();
+	for (t->i = 0; t->i < RQ_N; t->i++) {
+		struct rq_child c = { { &rq_child_vt }, t->i };
+		if (KSPAWN(c, "rq-child", NULL) != TASK_OK) {
+			LAB3_FAIL("spawn %u failed", t->i);
+			ASYNC_RETURN(t);
+		}
+	}
+	for (t->i = 0; t->i < 1000 && __atomic_load_n(&rq_ran, __ATOMIC_ACQUIRE) < RQ_N; t->i++)
+		YIELD(t, cx);
+	uint64_t inj = inject_pops_all() - t->inj0;
+	printf("    %u tasks spawned by a task ran; %llu came through the injection queue\n",
+	       rq_ran, (unsigned long long)inj);
+	if (rq_ran != RQ_N)
+		LAB3_FAIL("only %u of %u ran", rq_ran, RQ_N);
+	else if (inj >= RQ_N / 4)
+		LAB3_FAIL("tasks spawned by a task must go to the worker's local ring, not the injection queue");
+	else if (kexec.nworkers == 1) {
+		/* The last one spawned sits in the LIFO slot and runs first;
+		 * the ring then hands out the others oldest first. */
+		for (unsigned k = 0; k < RQ_N && lab3_ok; k++) {
+			unsigned want = k == 0 ? RQ_N - 1 : k - 1;
+			if (rq_order[k] != want)
+				LAB3_FAIL("run %u was child %u, expected %u (LIFO slot, then FIFO ring)",
+					  k, rq_order[k], want);
+		}
+	}
+	ASYNC_END(t);
+}
+
+static struct future *rq_start(void)
+{
+	static const struct future_vtable vt = { rq_poll, NULL };
+	memset(&rq_test, 0, sizeof(rq_test));
+	rq_test.base.vtable = &vt;
+	lab3_ok = true;
+	return &rq_test.base;
+}
+
+/* ---- join handles: the output, and one wake when the task completes -------- */
+
+/* Yields `left` times, then outputs k * k + 7. */
+struct jchild {
+	struct future base;
+	int state;
+	unsigned k, left;
+	int *done;
+	uint32_t out;
+};
+
+static enum poll jchild_poll(struct future *f, struct context *cx)
+{
+	struct jchild *c = (struct jchild *)f;
+	ASYNC_BEGIN(c);
+	while (c->left) {
+		c->left--;
+		YIELD(c, cx);
+	}
+	c->out = c->k * c->k + 7;
+	if (c->done)
+		__atomic_store_n(c->done, 1, __ATOMIC_RELEASE);
+	ASYNC_END(c);
+}
+
+static const struct future_vtable jchild_vt = { jchild_poll, NULL };
+
+static int jspawn(struct join_handle *jh, uint32_t *out, unsigned k, unsigned left, int *done)
+{
+	struct jchild c = { { &jchild_vt }, ASYNC_INIT, k, left, done, 0 };
+	int err = task_spawn(&kexec, KTASK_POOL_FOR(sizeof(c)), &TASK_DESC(c, out, "jchild"), jh);
+	jh->out = out;
+	return err;
+}
+
+#define JN 10
+
+static struct join_test {
+	struct future base;
+	int state;
+	unsigned i, polls;
+	int done;
+	size_t in_use0;
+	uint32_t got[JN];
+	struct join_handle jh[JN];
+} join_test;
+
+static enum poll join_poll(struct future *f, struct context *cx)
+{
+	struct join_test *t = (struct join_test *)f;
+	ASYNC_BEGIN(t);
+	t->in_use0 = atomic_load(&ktask_small.in_use);
+
+	/* 1. A child that yields 40 times: we are polled to register our
+	 * waker and once more when it completes, not once per yield. */
+	if (jspawn(&t->jh[0], &t->got[0], 5, 40, NULL) != TASK_OK) {
+		LAB3_FAIL("spawn failed");
+		ASYNC_RETURN(t);
+	}
+	t->polls = 0;
+	AWAIT(t, (t->polls++, join_handle_poll(&t->jh[0], cx)));
+	printf("    joined a task that yielded 40 times: output %u, joiner polled %u times\n",
+	       t->got[0], t->polls);
+	if (t->jh[0].result != JOIN_OK || t->got[0] != 5 * 5 + 7)
+		LAB3_FAIL("result %d output %u, expected JOIN_OK and %u", t->jh[0].result,
+			  t->got[0], 5 * 5 + 7);
+	if (t->polls > 3)
+		LAB3_FAIL("the joiner was polled %u times: store the waker and wait for the completion to wake it",
+			  t->polls);
+
+	/* 2. Ten children, joined in order, finishing in every order. */
+	for (t->i = 0; t->i < JN; t->i++)
+		if (jspawn(&t->jh[t->i], &t->got[t->i], 100 + t->i, (JN - t->i) * 3, NULL) != TASK_OK) {
+			LAB3_FAIL("spawn failed");
+			ASYNC_RETURN(t);
+		}
+	for (t->i = 0; t->i < JN; t->i++) {
+		t->polls = 0;
+		AWAIT(t, (t->polls++, join_handle_poll(&t->jh[t->i], cx)));
+		if (t->jh[t->i].result != JOIN_OK || t->got[t->i] != (100 + t->i) * (100 + t->i) + 7)
+			LAB3_FAIL("child %u: result %d output %u", t->i, t->jh[t->i].result, t->got[t->i]);
+		if (t->polls > 3)
+			LAB3_FAIL("child %u: the joiner was polled %u times", t->i, t->polls);
+	}
+
+	/* 3. Joined after it completed: ready on the first poll. */
+	t->done = 0;
+	if (jspawn(&t->jh[0], &t->got[0], 9, 0, &t->done) != TASK_OK) {
+		LAB3_FAIL("spawn failed");
+		ASYNC_RETURN(t);
+	}
+	for (t->i = 0; t->i < 100 && !__atomic_load_n(&t->done, __ATOMIC_ACQUIRE); t->i++)
+		YIELD(t, cx);
+	t->got[0] = 0;
+	if (join_handle_poll(&t->jh[0], cx) != POLL_READY || t->got[0] != 9 * 9 + 7)
+		LAB3_FAIL("a completed task's handle was not ready with its output at once");
+
+	/* Every handle released its reference: the slots are free again. */
+	for (t->i = 0; t->i < 100 && atomic_load(&ktask_small.in_use) != t->in_use0; t->i++)
+		YIELD(t, cx);
+	if (atomic_load(&ktask_small.in_use) != t->in_use0)
+		LAB3_FAIL("%zu task slots still in use after every join",
+			  (size_t)(atomic_load(&ktask_small.in_use) - t->in_use0));
+	ASYNC_END(t);
+}
+
+static struct future *join_start(void)
+{
+	static const struct future_vtable vt = { join_poll, NULL };
+	memset(&join_test, 0, sizeof(join_test));
+	join_test.base.vtable = &vt;
+	lab3_ok = true;
+	return &join_test.base;
+}
+
+/* ---- abort: the future is dropped at a safe point, the joiner sees CANCELLED */
+
+/* Pending until aborted (it keeps its waker, which nobody wakes).  With
+ * abort_self it aborts its own task from inside its poll. */
+struct victim {
+	struct future base;
+	struct join_handle *self;
+	struct waker kept;
+	uint32_t out;
+};
+
+static unsigned victim_polls, victim_drops, victim_drops_in_poll;
+static int victim_in_poll;
+
+static enum poll victim_poll(struct future *f, struct context *cx)
+{
+	struct victim *v = (struct victim *)f;
+	victim_in_poll = 1;
+	victim_polls++;
+	waker_register(&v->kept, cx->waker);
+	if (v->self)
+		join_handle_abort(v->self);
+	victim_in_poll = 0;
+	return POLL_PENDING;
+}
+
+static void victim_drop(struct future *f)
+{
+	struct victim *v = (struct victim *)f;
+	victim_drops++;
+	if (victim_in_poll)
+		victim_drops_in_poll++;
+	waker_drop(&v->kept);
+}
+
+static const struct future_vtable victim_vt = { victim_poll, victim_drop };
+
+static int vspawn(struct join_handle *jh, bool self)
+{
+	struct victim v = { { &victim_vt }, self ? jh : NULL, WAKER_NONE, 0 };
+	victim_polls = victim_drops = victim_drops_in_poll = 0;
+	return task_spawn(&kexec, KTASK_POOL_FOR(sizeof(v)), &TASK_DESC(v, out, "victim"), jh);
+}
+
+static struct abort_test {
+	struct future base;
+	int state;
+	unsigned i, phase;
+	int done;
+	uint32_t got;
+	struct join_handle jh;
+} abort_test;
+
+static const char *const abort_phase[] = {
+	"aborted while idle", "aborted itself while running", "aborted before its first poll",
+};
+
+static enum poll abort_poll(struct future *f, struct context *cx)
+{
+	struct abort_test *t = (struct abort_test *)f;
+	ASYNC_BEGIN(t);
+	for (t->phase = 0; t->phase < 3; t->phase++) {
+		if (vspawn(&t->jh, t->phase == 1) != TASK_OK) {
+			LAB3_FAIL("spawn failed");
+			ASYNC_RETURN(t);
+		}
+		t->jh.out = &t->got;
+		if (t->phase == 0) {
+			for (t->i = 0; t->i < 100 && __atomic_load_n(&victim_polls, __ATOMIC_ACQUIRE) == 0; t->i++)
+				YIELD(t, cx);
+			join_handle_abort(&t->jh);
+		} else if (t->phase == 2) {
+			join_handle_abort(&t->jh);  /* it is queued, not yet polled */
+		}
+		for (t->i = 0; t->i < 100 && __atomic_load_n(&victim_drops, __ATOMIC_ACQUIRE) == 0; t->i++)
+			YIELD(t, cx);
+		if (victim_drops != 1) {
+			LAB3_FAIL("%s: its future was dropped %u times, expected once",
+				  abort_phase[t->phase], victim_drops);
+			join_handle_detach(&t->jh);   /* leave it; it never finishes */
+			ASYNC_RETURN(t);
+		}
+		AWAIT(t, join_handle_poll(&t->jh, cx));
+		printf("    %s: polled %u times, dropped once%s, joiner sees %s\n",
+		       abort_phase[t->phase], victim_polls,
+		       victim_drops_in_poll ? " (INSIDE its poll)" : "",
+		       t->jh.result == JOIN_CANCELLED ? "CANCELLED" : "OK");
+		if (victim_drops_in_poll)
+			LAB3_FAIL("the future was dropped while it was being polled");
+		if (t->jh.result != JOIN_CANCELLED)
+			LAB3_FAIL("the joiner must see JOIN_CANCELLED");
+		if (t->phase == 2 && victim_polls != 0)
+			LAB3_FAIL("a task aborted before its first poll was polled");
+	}
+
+	/* Aborting a task that already completed changes nothing. */
+	t->done = 0;
+	if (jspawn(&t->jh, &t->got, 6, 2, &t->done) != TASK_OK) {
+		LAB3_FAIL("spawn failed");
+		ASYNC_RETURN(t);
+	}
+	for (t->i = 0; t->i < 100 && !__atomic_load_n(&t->done, __ATOMIC_ACQUIRE); t->i++)
+		YIELD(t, cx);
+	YIELD(t, cx);
+	join_handle_abort(&t->jh);
+	AWAIT(t, join_handle_poll(&t->jh, cx));
+	if (t->jh.result != JOIN_OK || t->got != 6 * 6 + 7)
+		LAB3_FAIL("abort after completion: result %d output %u, expected JOIN_OK and %u",
+			  t->jh.result, t->got, 6 * 6 + 7);
+	ASYNC_END(t);
+}
+
+static struct future *abort_start(void)
+{
+	static const struct future_vtable vt = { abort_poll, NULL };
+	memset(&abort_test, 0, sizeof(abort_test));
+	abort_test.base.vtable = &vt;
+	lab3_ok = true;
+	return &abort_test.base;
+}
+
 /* =========================== lab 4: timers ================================ */
 
 /* A recording waker for wheels driven by a fake clock: the data is the
@@ -684,6 +1020,10 @@ const struct ktest_sync ktest_exec_sync[] = {
 };
 
 const struct ktest_async ktest_exec_async[] = {
+	/* lab 3 */
+	{ "run_queue_local", rq_start, lab3_result },
+	{ "join_handle", join_start, lab3_result },
+	{ "abort", abort_start, lab3_result },
 	{ NULL, NULL, NULL },
 };
 
