@@ -324,7 +324,7 @@ static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
 		}
 		stat_inc(&w->stats.polls, 1);
 		w->in_poll = true;
-		bool again = task_run(t);
+		bool again = task_run(t, w);
 		w->in_poll = false;
 		if (again && t->pin)
 			exec_schedule_pinned(w->exec, t);

@@ -20,11 +20,21 @@ void task_ref(struct task *t)
 	ref_inl(t);
 }
 
-/* (12) The count reached 0: nobody else can see t any more. */
+static inline void pool_free_inl(struct task_pool *p, void *slot);
+static inline void *pool_alloc_inl(struct task_pool *p, size_t size);
+
+/* (12) The count reached 0: nobody else can see t any more.  A static
+ * pool's free is called directly (inline) rather than through the
+ * storage vtable: that is the common case, and it saves a call. */
 static void task_release(struct task *t)
 {
-	if (t->src)
-		t->src->free(t->src, t, t->size);
+	struct task_src *src = t->src;
+	if (!src)
+		return;
+	if (src->free == task_pool_free)
+		pool_free_inl((struct task_pool *)src, t);
+	else
+		src->free(src, t, t->size);
 }
 
 /* (12) Drop one reference; the last one returns the storage.  Callable
@@ -121,10 +131,31 @@ const struct raw_waker_vtable task_waker_vtable = {
 
 /* ---- Completion -----------------------------------------------------------*/
 
+/* (8) Wake the joiner's waker by value, from the worker w that ran the
+ * completing task (NULL: not on a worker).  When it is one of our wakers
+ * for a task of the same executor, this is task_wake + task_unref with
+ * the worker already known: no call through the vtable and no
+ * platform current() lookup.  Any other waker takes the vtable. */
+static inline void wake_joiner(struct waker *jw, struct exec_worker *w)
+{
+	struct task *j = (struct task *)jw->raw.data;
+	if (w && task_waker_is_ours(jw) && j->exec == w->exec) {
+		atomic_fetch_add_explicit(&j->wakes, 1, memory_order_relaxed);
+		uint64_t old = atomic_fetch_or_explicit(&j->state, TASK_SCHEDULED,
+		                                        memory_order_acq_rel);
+		if (!(old & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE)))
+			exec_schedule_on(w->exec, w, j);
+		unref_inl(j);
+		return;
+	}
+	waker_wake(jw);
+}
+
 /* (6)/(7)/(8) Mark complete (cancelled or not), wake the joiner, tell the
- * executor, drop the executor's reference.  Caller: the worker that owns
- * t (RUNNING, or never to be polled again). */
-static void task_complete(struct task *t, bool cancelled)
+ * executor, drop the executor's reference.  Caller: the worker w that
+ * owns t (RUNNING), or, with w == NULL, whoever owns a task that will
+ * never be polled again (shutdown). */
+static void task_complete(struct task *t, bool cancelled, struct exec_worker *w)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	uint64_t ns;
@@ -141,7 +172,7 @@ static void task_complete(struct task *t, bool cancelled)
 		struct task_trailer *tr = task_trailer(t);
 		struct waker jw = tr->join_waker;
 		tr->join_waker = WAKER_NONE;
-		waker_wake(&jw);
+		wake_joiner(&jw, w);
 		rel += TASK_JOIN_WAKER;
 	}
 	exec_task_done(t->exec, t);
@@ -171,7 +202,7 @@ static enum poll poll_timed(struct task *t, struct context *cx)
 	return r;
 }
 
-bool task_run(struct task *t)
+bool task_run(struct task *t, struct exec_worker *w)
 {
 	/* (2) SCHEDULED -> RUNNING in one add: SCHEDULED is bit 0 and set,
 	 * RUNNING bit 1 and clear, so +1 clears one and sets the other.
@@ -185,13 +216,13 @@ bool task_run(struct task *t)
 	if (s & TASK_CANCELLED) {
 		/* (7) abort arrived while queued: this is the safe point. */
 		future_drop(t->future);
-		task_complete(t, true);
+		task_complete(t, true, w);
 		return false;
 	}
 
 	/* The context's waker borrows the executor's reference: no count. */
-	struct waker w = { { t, &task_waker_vtable } };
-	struct context cx = { &w };
+	struct waker tw = { { t, &task_waker_vtable } };
+	struct context cx = { &tw };
 	enum poll r;
 	if (t->exec->flags & EXEC_POLL_TIMING)
 		r = poll_timed(t, &cx);
@@ -205,7 +236,7 @@ bool task_run(struct task *t)
 		if (t->out_size)
 			copy_small((unsigned char *)t + t->out_off,
 			           (unsigned char *)t->future + t->out_src, t->out_size);
-		task_complete(t, false);
+		task_complete(t, false, w);
 		return false;
 	}
 
@@ -215,7 +246,7 @@ bool task_run(struct task *t)
 		if (s & TASK_CANCELLED) {
 			/* (7) aborted during the poll: now it is not polled. */
 			future_drop(t->future);
-			task_complete(t, true);
+			task_complete(t, true, w);
 			return false;
 		}
 		ns = s & ~(uint64_t)TASK_RUNNING;
@@ -230,7 +261,7 @@ void task_shutdown(struct task *t)
 	EXEC_ASSERT(!(s & (TASK_RUNNING | TASK_COMPLETE)));
 	(void)s;
 	future_drop(t->future);
-	task_complete(t, true);
+	task_complete(t, true, NULL);
 }
 
 /* ---- Spawning -------------------------------------------------------------*/
@@ -276,7 +307,9 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	}
 	if (size > UINT32_MAX || d->out_off + d->out_size > d->future_size)
 		return TASK_ETOOBIG;
-	struct task *t = src->alloc(src, size);
+	/* A static pool is allocated from directly, not through the vtable. */
+	struct task *t = src->alloc == task_pool_alloc ?
+	        pool_alloc_inl((struct task_pool *)src, size) : src->alloc(src, size);
 	if (!t)
 		return TASK_ENOMEM;
 
@@ -494,10 +527,9 @@ static void *pool_alloc_slow(struct task_pool *p, size_t size)
 	return slot;
 }
 
-void *task_pool_alloc(struct task_src *src, size_t size)
+/* Fast path: this worker's spare slot (acquire: the freer's writes). */
+static inline void *pool_alloc_inl(struct task_pool *p, size_t size)
 {
-	struct task_pool *p = (struct task_pool *)src;
-	/* Fast path: this worker's spare slot (acquire: the freer's writes). */
 	if (size <= p->slot_size) {
 		void *slot = atomic_exchange_explicit(
 		        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
@@ -510,18 +542,32 @@ void *task_pool_alloc(struct task_src *src, size_t size)
 	return pool_alloc_slow(p, size);
 }
 
-void task_pool_free(struct task_src *src, void *slot, size_t size)
+void *task_pool_alloc(struct task_src *src, size_t size)
 {
-	struct task_pool *p = (struct task_pool *)src;
-	(void)size;
-	atomic_fetch_sub_explicit(&p->in_use, 1, memory_order_relaxed);
-	/* Release: our writes to the slot before its next owner's. */
-	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
-	                                slot, memory_order_acq_rel);
-	if (!slot)
-		return;
+	return pool_alloc_inl((struct task_pool *)src, size);
+}
+
+__attribute__((noinline))
+static void pool_free_slow(struct task_pool *p, void *slot)
+{
 	unsigned long fl = spin_lock(&p->lock);
 	memcpy(slot, &p->free_list, sizeof(void *));
 	p->free_list = slot;
 	spin_unlock(&p->lock, fl);
+}
+
+static inline void pool_free_inl(struct task_pool *p, void *slot)
+{
+	atomic_fetch_sub_explicit(&p->in_use, 1, memory_order_relaxed);
+	/* Release: our writes to the slot before its next owner's. */
+	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
+	                                slot, memory_order_acq_rel);
+	if (slot)
+		pool_free_slow(p, slot);
+}
+
+void task_pool_free(struct task_src *src, void *slot, size_t size)
+{
+	(void)size;
+	pool_free_inl((struct task_pool *)src, slot);
 }

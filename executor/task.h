@@ -292,10 +292,12 @@ static inline bool task_waker_is_ours(const struct waker *w)
 void task_init_borrowed(struct task *t, struct executor *exec,
                         struct future *f, const char *name);
 
-/* (2)-(7): poll t once.  Caller: a worker that popped t from a queue.
+struct exec_worker;
+
+/* (2)-(7): poll t once.  Caller: worker w, which popped t from a queue.
  * Returns true if t was woken during the poll and must be queued again
  * (at the back: that is the self-wake budget). */
-bool task_run(struct task *t);
+bool task_run(struct task *t, struct exec_worker *w);
 
 /* Drop the future of a task that will never be polled again (executor
  * shutdown); completes it as cancelled.  Caller owns it: not queued, not
