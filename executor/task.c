@@ -358,29 +358,28 @@ void task_init_borrowed(struct task *t, struct executor *exec,
 
 /* ---- Join handles ---------------------------------------------------------*/
 
-/* (11) for a COMPLETE task (s has COMPLETE): one RMW.  Without
- * JOIN_WAKER the completer is done with the slot and nobody else writes
- * it, so a copy read now is ours to drop; with JOIN_WAKER the completer
- * owns it and we must not look. */
+/* (11) for a COMPLETE task: give up interest and the handle's reference
+ * in one fetch_sub (JOIN_INTEREST is set: only the handle clears it).
+ * The join waker slot needs no look: with JOIN_WAKER clear it is empty
+ * (whoever clears the bit empties the slot: the completer, or the
+ * handle itself before it gets here), and with JOIN_WAKER set the
+ * completer still owns it and holds its own reference until it is done. */
 static inline void join_release_complete(struct task *t, uint64_t s)
 {
-	struct waker w = WAKER_NONE;
-	uint64_t ns;
-	if (!(s & TASK_JOIN_WAKER))
-		w = task_trailer(t)->join_waker;
-	do
-		ns = (s & ~(uint64_t)TASK_JOIN_INTEREST) - TASK_REF_ONE;
-	while (!atomic_compare_exchange_weak_explicit(&t->state, &s, ns,
-	                memory_order_acq_rel, memory_order_relaxed));
-	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
-	waker_drop(&w);
-	if ((ns >> TASK_REF_SHIFT) == 0)
+	EXEC_ASSERT((s & TASK_JOIN_WAKER) ||
+	            waker_is_none(&task_trailer(t)->join_waker));
+	(void)s;
+	uint64_t old = atomic_fetch_sub_explicit(&t->state,
+	                TASK_JOIN_INTEREST + TASK_REF_ONE, memory_order_acq_rel);
+	EXEC_ASSERT((old & TASK_JOIN_INTEREST) && (old >> TASK_REF_SHIFT) != 0);
+	if ((old >> TASK_REF_SHIFT) == 1)
 		task_release(t);
 }
 
 /* The task is COMPLETE (s, loaded with acquire): take the result and
  * release the handle's interest and reference. */
-static enum poll join_finish(struct join_handle *jh, struct task *t, uint64_t s)
+static inline enum poll join_finish(struct join_handle *jh, struct task *t,
+                                    uint64_t s)
 {
 	if (s & TASK_CANCELLED) {
 		jh->result = JOIN_CANCELLED;
@@ -392,6 +391,17 @@ static enum poll join_finish(struct join_handle *jh, struct task *t, uint64_t s)
 	jh->task = NULL;
 	join_release_complete(t, s);
 	return POLL_READY;
+}
+
+/* waker_clone, with our own wakers (the usual joiner) cloned inline: a
+ * clone is one reference on the task. */
+static inline struct waker clone_inl(const struct waker *w)
+{
+	if (task_waker_is_ours(w)) {
+		ref_inl((struct task *)w->raw.data);
+		return *w;
+	}
+	return waker_clone(w);
 }
 
 /* (10) Safety: one joiner per handle (the handle is not shared). */
@@ -418,11 +428,11 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 		s &= ~(uint64_t)TASK_JOIN_WAKER;
 		if (!waker_will_wake(&tr->join_waker, cx->waker)) {
 			waker_drop(&tr->join_waker);
-			tr->join_waker = waker_clone(cx->waker);
+			tr->join_waker = clone_inl(cx->waker);
 		}
 	} else {
 		/* JOIN_WAKER clear and not COMPLETE: the slot is ours, empty. */
-		tr->join_waker = waker_clone(cx->waker);
+		tr->join_waker = clone_inl(cx->waker);
 	}
 	while (!(s & TASK_COMPLETE))
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s,
