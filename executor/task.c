@@ -99,6 +99,30 @@ void task_wake(struct task *t)
 	wake_inl(t);
 }
 
+/* (5) + (12) wake by value: set SCHEDULED and drop the waker's reference
+ * in one CAS.  If this turned an IDLE task into a SCHEDULED one, the task
+ * is not complete, so the executor's reference still keeps it alive
+ * while we queue it; if it was the last reference the task is complete
+ * (only then can the count reach 0) and nobody queues it. */
+static inline void wake_by_val_inl(struct task *t, struct exec_worker *w,
+                                   bool w_known)
+{
+	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+	                (s | TASK_SCHEDULED) - TASK_REF_ONE, memory_order_acq_rel,
+	                memory_order_relaxed))
+		;
+	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
+	if (!(s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))) {
+		struct executor *e = t->exec;
+		exec_schedule_on(e, w_known ? w : exec_current(e), t);
+	} else if ((s >> TASK_REF_SHIFT) == 1) {
+		EXEC_ASSERT(s & TASK_COMPLETE);
+		task_release(t);
+	}
+}
+
 /* ---- The waker ------------------------------------------------------------
  * One vtable for every task; data is the task.  A clone is a reference. */
 
@@ -110,9 +134,7 @@ static struct raw_waker tw_clone(const void *data)
 
 static void tw_wake(const void *data)
 {
-	struct task *t = (struct task *)data;
-	wake_inl(t);
-	unref_inl(t);
+	wake_by_val_inl((struct task *)data, NULL, false);
 }
 
 static void tw_wake_by_ref(const void *data)
@@ -140,12 +162,7 @@ static inline void wake_joiner(struct waker *jw, struct exec_worker *w)
 {
 	struct task *j = (struct task *)jw->raw.data;
 	if (w && task_waker_is_ours(jw) && j->exec == w->exec) {
-		atomic_fetch_add_explicit(&j->wakes, 1, memory_order_relaxed);
-		uint64_t old = atomic_fetch_or_explicit(&j->state, TASK_SCHEDULED,
-		                                        memory_order_acq_rel);
-		if (!(old & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE)))
-			exec_schedule_on(w->exec, w, j);
-		unref_inl(j);
+		wake_by_val_inl(j, w, true);
 		return;
 	}
 	waker_wake(jw);
