@@ -286,6 +286,21 @@ static inline bool task_waker_is_ours(const struct waker *w)
 	return w->raw.vtable == &task_waker_vtable;
 }
 
+/* Clone *w into *out if it is one of our wakers and return true: that
+ * is one reference increment, a known and tiny cost, so a sync primitive
+ * may do it while holding its spin lock (saving a second lock round
+ * trip).  Any other waker: false, nothing done; the caller clones it
+ * with waker_clone outside its lock, since that cost is unknown. */
+static inline bool task_waker_clone_ours(const struct waker *w, struct waker *out)
+{
+	if (!task_waker_is_ours(w))
+		return false;
+	struct task *t = (struct task *)(void *)w->raw.data;
+	atomic_fetch_add_explicit(&t->state, TASK_REF_ONE, memory_order_relaxed);
+	*out = *w;
+	return true;
+}
+
 /* Prepare a task whose future lives elsewhere (exec_block_on's task on
  * the caller's stack): one reference for the executor, one for the
  * caller, SCHEDULED.  The caller schedules it. */
