@@ -421,16 +421,13 @@ static inline struct waker clone_inl(const struct waker *w)
 	return waker_clone(w);
 }
 
-/* (10) Safety: one joiner per handle (the handle is not shared). */
-enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+/* (10) Everything but the two common polls below: polled again while
+ * the slot holds a waker, a foreign waker, or COMPLETE arriving while we
+ * publish.  Out of line, so that the common polls save fewer registers. */
+__attribute__((noinline))
+static enum poll join_poll_slow(struct join_handle *jh, struct task *t,
+                                uint64_t s, struct context *cx)
 {
-	struct task *t = jh->task;
-	if (!t)
-		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
-	uint64_t s = task_state(t);
-	if (s & TASK_COMPLETE)
-		return join_finish(jh, t, s);
-
 	struct task_trailer *tr = task_trailer(t);
 	if (s & TASK_JOIN_WAKER) {
 		/* Polled again: take the slot back first (fails once COMPLETE;
@@ -447,10 +444,11 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 			waker_drop(&tr->join_waker);
 			tr->join_waker = clone_inl(cx->waker);
 		}
-	} else {
+	} else if (waker_is_none(&tr->join_waker)) {
 		/* JOIN_WAKER clear and not COMPLETE: the slot is ours, empty. */
 		tr->join_waker = clone_inl(cx->waker);
 	}
+	/* (else: the fast path below already stored our clone) */
 	while (!(s & TASK_COMPLETE))
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s,
 		                s | TASK_JOIN_WAKER, memory_order_acq_rel,
@@ -459,6 +457,30 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 	/* COMPLETE came first: the slot is still ours to empty. */
 	waker_drop(&tr->join_waker);
 	return join_finish(jh, t, s);
+}
+
+/* (10) Safety: one joiner per handle (the handle is not shared).
+ * The two common polls inline: the task is complete (take the output),
+ * or this is the first wait with one of our wakers (store a clone, set
+ * JOIN_WAKER with one CAS). */
+enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+{
+	struct task *t = jh->task;
+	if (!t)
+		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
+	uint64_t s = task_state(t);
+	if (s & TASK_COMPLETE)
+		return join_finish(jh, t, s);
+	if (!(s & TASK_JOIN_WAKER)) {
+		/* JOIN_WAKER clear and not COMPLETE: the slot is ours, empty. */
+		struct task_trailer *tr = task_trailer(t);
+		if (task_waker_clone_ours(cx->waker, &tr->join_waker) &&
+		    atomic_compare_exchange_strong_explicit(&t->state, &s,
+		                s | TASK_JOIN_WAKER, memory_order_acq_rel,
+		                memory_order_acquire))
+			return POLL_PENDING;
+	}
+	return join_poll_slow(jh, t, s, cx);
 }
 
 /* (11) Safety: the handle's owner only (not concurrently with a poll). */
