@@ -86,7 +86,8 @@ struct task;
  * (10) sets JOIN_WAKER only by CAS from a state without COMPLETE, so
  * "JOIN_WAKER clear and COMPLETE" means the completer is done with the
  * slot.  (11) clears JOIN_INTEREST (and JOIN_WAKER, unless the completer
- * owns the slot) and, once COMPLETE, drops its reference in the same CAS.
+ * owns the slot) and, once COMPLETE, drops its reference in the same RMW
+ * (then a fetch_sub: JOIN_INTEREST is known to be set).
  * No waker is woken twice, leaked, or read while it is written.
  *
  * Waking a COMPLETE task, waking a SCHEDULED one, or dropping a waker
