@@ -410,6 +410,7 @@ static inline enum poll join_finish(struct join_handle *jh, struct task *t,
 	return POLL_READY;
 }
 
+/* LAB 3 BEGIN */
 /* waker_clone, with our own wakers (the usual joiner) cloned inline: a
  * clone is one reference on the task. */
 static inline struct waker clone_inl(const struct waker *w)
@@ -482,6 +483,23 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 	}
 	return join_poll_slow(jh, t, s, cx);
 }
+/* LAB 3 STUB
+// Stub: no waker hand-over.  The joiner wakes itself and is polled again
+// and again until the task is COMPLETE: correct, but it burns a worker.
+// (10) Safety: one joiner per handle (the handle is not shared).
+enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+{
+	EXEC_LAB_TODO("LAB 3: implement join_handle_poll (executor/task.c)");
+	struct task *t = jh->task;
+	if (!t)
+		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
+	uint64_t s = task_state(t);
+	if (s & TASK_COMPLETE)
+		return join_finish(jh, t, s);
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+   LAB 3 END */
 
 /* (11) Safety: the handle's owner only (not concurrently with a poll). */
 void join_handle_detach(struct join_handle *jh)
@@ -516,6 +534,7 @@ void join_handle_detach(struct join_handle *jh)
 /* (9) */
 void join_handle_abort(struct join_handle *jh)
 {
+	/* LAB 3 BEGIN */
 	struct task *t = jh->task;
 	if (!t)
 		return;
@@ -531,6 +550,11 @@ void join_handle_abort(struct join_handle *jh)
 	                memory_order_acq_rel, memory_order_relaxed));
 	if (!(s & (TASK_RUNNING | TASK_SCHEDULED)))
 		exec_schedule(t->exec, t);
+	/* LAB 3 STUB
+	// Stub: cancellation is not supported; the task runs on.
+	EXEC_LAB_TODO("LAB 3: implement join_handle_abort (executor/task.c)");
+	(void)jh;
+	   LAB 3 END */
 }
 
 /* ---- Static pools ---------------------------------------------------------*/
