@@ -1270,6 +1270,21 @@ static void t_sleep_order(void)
 	CHECK_EQ(px_wait(-1, NULL), -PX_ECHILD);
 }
 
+/* Killing a process in its sleep must take the sleep off the timer
+ * wheel: a forgotten timer keeps the dead task (and its slot in the
+ * kernel's process pool) until its deadline, here 100 s away.  More
+ * kills than the pool has slots then make spawn fail. */
+static void t_sleep_killed(void)
+{
+	char b0[24];
+	for (int i = 0; i < NPROC + 16; i++) {
+		int pid = spawn_x("sleepexit", "100000", itoa_buf(b0, 5), NULL);
+		CHECK_EQ(px_sleep(1), 0); /* the child is asleep now */
+		CHECK_EQ(px_kill(pid), 0);
+		CHECK_EQ(wait_status(pid), PX_KILLED | PX_KILL_SIGNAL);
+	}
+}
+
 static void t_clock(void)
 {
 	struct px_timespec a, b;
@@ -2289,6 +2304,7 @@ static const struct test {
 	{ t_close_dup, "close_dup", 0, 0 },
 	{ t_sleep, "sleep", 0, 0 },
 	{ t_sleep_order, "sleep_order", 0, 0 },
+	{ t_sleep_killed, "sleep_killed", 0, 0 },
 	{ t_clock, "clock", 0, 0 },
 	{ t_sbrk, "sbrk", 0, 0 },
 	{ t_sbrk_exhaust, "sbrk_exhaust", 0, 60 },
