@@ -58,7 +58,7 @@ static void fill_pattern(uint8_t *buf, uint64_t first, unsigned nsect, uint64_t 
 #define TXW_LEN 4096
 #define TX_DEPTH 16
 #define TX_EXPECT (2 * TXW_LEN + TXW_LEN / 64)
-#define TX_WAIT_MS 5000
+#define TX_WAIT_MS 2000
 
 static char txw_buf[TXW_N][TXW_LEN];
 static char tx_capture[TX_EXPECT + 256];
