@@ -107,7 +107,7 @@ static const struct future_vtable tx_writer_vtable = { tx_writer_poll, tx_writer
 struct tx_test {
 	struct future base;
 	int state;
-	unsigned waited;
+	unsigned waited, idle, last_len;
 	int spawn_failed;
 	struct sleep s;
 } tx_test;
@@ -137,12 +137,17 @@ static enum poll tx_test_poll(struct future *f, struct context *cx)
 			t->spawn_failed++;
 	}
 	/* We are the UART's clock: one FIFO's worth per millisecond.
-	 * Bounded: a transmit path that never drains shows as a failure. */
-	for (t->waited = 0; !t->spawn_failed && !tx_all_out() && t->waited < TX_WAIT_MS;
+	 * Bounded: a transmit path that never drains shows as a failure
+	 * (and so does one that stops moving bytes once the writers are
+	 * done: 100 ticks without a byte are plenty). */
+	for (t->waited = 0; !t->spawn_failed && !tx_all_out() && t->waited < TX_WAIT_MS &&
+			    !(atomic_load(&tx_finished) == TXW_N && t->idle >= 100);
 	     t->waited++) {
 		sleep_for(&t->s, wheel(), kexec_now_ns(), 1000000);
 		AWAIT(t, sleep_poll(&t->s, cx));
 		uart_tx_model_tick();
+		t->idle = uart_tx_model.len == t->last_len ? t->idle + 1 : 0;
+		t->last_len = uart_tx_model.len;
 	}
 	uart_tx_model_stop();
 	ASYNC_END(t);
