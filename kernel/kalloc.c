@@ -158,6 +158,12 @@ void *kmalloc(size_t size)
 	return p;
 }
 
+size_t kmalloc_size(size_t size)
+{
+	int c = size_class(size ? size : 1);
+	return c < 0 ? 0 : (size_t)32 << c;
+}
+
 void kfree(void *p, size_t size)
 {
 	int c = size_class(size ? size : 1);

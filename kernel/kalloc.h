@@ -28,6 +28,8 @@ void kalloc_stats(struct kalloc_stats *out);
 #define KMALLOC_MAX 2048
 void *kmalloc(size_t size);
 void kfree(void *p, size_t size);
+/* Bytes kmalloc(size) really takes: its size class (0 if too big). */
+size_t kmalloc_size(size_t size);
 
 /* Fault injection for tests (KTEST builds): make the next n page
  * allocations fail. */

@@ -50,6 +50,12 @@ uint64_t proc_kernel_bytes(void)
 	return PROC_SLOT + sizeof(struct pent);
 }
 
+uint64_t proc_kernel_fp_bytes(void)
+{
+	size_t n = arch_uregs_fp_size();
+	return n ? kmalloc_size(n) : 0;
+}
+
 unsigned proc_count(void)
 {
 	unsigned n = 0;
@@ -148,6 +154,7 @@ static const char *const kill_names[] = {
 	[PX_KILL_FAULT] = "memory fault",
 	[PX_KILL_ILLEGAL] = "illegal instruction",
 	[PX_KILL_BADCALL] = "bad syscall",
+	[PX_KILL_NOMEM] = "out of memory",
 };
 
 static void report_fault(struct proc *p, const struct trap_info *info)
@@ -156,6 +163,29 @@ static void report_fault(struct proc *p, const struct trap_info *info)
 	       info->what, (unsigned long long)info->addr, (unsigned long long)info->pc);
 	p->killed = PX_KILLED |
 		    (info->kind == TRAP_KIND_ILLEGAL ? PX_KILL_ILLEGAL : PX_KILL_FAULT);
+}
+
+/*
+ * The first FP/SIMD instruction of p trapped (USER_EXIT_FP): give it a
+ * zeroed save area, so the instruction re-executes with zeroed registers.
+ * Processes that never use FP/SIMD never pay for one (arch.h).  Without
+ * memory the process dies, not the kernel.
+ */
+static void fp_first_use(struct proc *p)
+{
+	void *area = kmalloc(arch_uregs_fp_size());
+	if (!area) {
+		printf("pid %d (%s): no kernel memory for FP/SIMD state: killed\n", p->pid,
+		       p->name);
+		p->killed = PX_KILLED | PX_KILL_NOMEM;
+		return;
+	}
+	arch_uregs_fp_attach(&p->regs, area);
+}
+
+static void fp_free(struct proc *p)
+{
+	kfree(arch_uregs_fp_detach(&p->regs), arch_uregs_fp_size());
 }
 
 /* Which process each hart is running in user mode (kill's IPI target). */
@@ -218,6 +248,9 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 			return leave(POLL_PENDING);
 		case USER_EXIT_FAULT:
 			report_fault(p, &info);
+			break;
+		case USER_EXIT_FP:
+			fp_first_use(p);
 			break;
 		}
 	}
@@ -329,6 +362,7 @@ void proc_exit(struct proc *p, int status)
 		p->fd[fd] = NULL;
 	}
 	free_user_memory(p);
+	fp_free(p);
 	waker_drop(&p->self);
 
 	unsigned long f = spin_lock(&ptab.lock);
