@@ -68,8 +68,8 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 /* Kernel memory a process costs, excluding page tables: its task slot and
  * its table entry. */
 uint64_t proc_kernel_bytes(void);
-/* What a process that has used FP/SIMD costs on top: the heap block of its
- * FP save area (0 where user code has no FP state). */
+/* What a process that has used FP/SIMD costs on top: its FP save area,
+ * from a kcache of its own (0 where user code has no FP state). */
 uint64_t proc_kernel_fp_bytes(void);
 
 /* Live processes now (for tests and Ctrl-T). */
