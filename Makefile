@@ -258,6 +258,8 @@ EXEC_TEST_SRCS := $(filter-out executor/tests/stress.c,$(wildcard executor/tests
 EXEC_HDRS := $(wildcard executor/*.h executor/host/*.h executor/tests/*.h)
 # One compile+link per binary: no -MD (the headers are listed instead).
 EXEC_HOST_CFLAGS := $(filter-out -MD -MP,$(HOST_CFLAGS))
+# No interrupt handlers on the host: inline no-op irq save/restore (platform.h).
+EXEC_HOST_CFLAGS += -DEXEC_NO_IRQ
 EXEC_TESTS := $(HOSTBUILD)/exec_tests
 EXEC_TESTS_PLAIN := $(HOSTBUILD)/exec_tests_plain
 EXEC_STRESS := build/host-tsan/stress
@@ -356,6 +358,8 @@ UCFLAGS += -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
 UCFLAGS += -ffunction-sections -fdata-sections
 UCFLAGS += -MD -MP
 UCFLAGS += -D_DEFAULT_SOURCE
+# One thread, no interrupt handlers: inline no-op irq save/restore.
+UCFLAGS += -DEXEC_NO_IRQ
 UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ikernel/uapi
 UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
 ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections

@@ -221,7 +221,36 @@ enum user_exit {
 	USER_EXIT_IRQ,     /* an interrupt arrived; already handled (trap_timer,
 			      trap_irq, trap_ipi ran); the caller may yield */
 	USER_EXIT_FAULT,   /* an exception; *info says which */
+	USER_EXIT_FP,      /* first FP/SIMD use of a context without an FP area:
+			      attach one (arch_uregs_fp_attach) and run again,
+			      which re-executes the instruction */
 };
+
+/*
+ * Lazy FP/SIMD state.  A fresh context (arch_uregs_init) has no FP area:
+ * its user code may not touch FP/SIMD registers, and arch_user_run
+ * neither saves nor restores them.  Its first FP/SIMD instruction ends the
+ * run with USER_EXIT_FP instead of executing; the kernel then attaches a
+ * save area of arch_uregs_fp_size() bytes (zeroed, 16-byte aligned; the
+ * kernel owns the memory) and runs the context again.  From then on every
+ * arch_user_run restores the FP/SIMD registers from the area before it
+ * enters user mode and saves them there on every exit, so the state is in
+ * memory whenever the context is not running and the next run may be on
+ * any hart (each run sets the calling hart's trap setting for the context
+ * it enters).  The context starts with zeroed registers and default
+ * control (round to nearest, no traps).
+ *
+ * An arch whose user code has no FP state (riscv64: rv64imac) returns 0
+ * from arch_uregs_fp_size and never reports USER_EXIT_FP; attach must
+ * then not be called, and detach returns NULL.
+ */
+size_t arch_uregs_fp_size(void);
+/* Give u the save area `area` (arch_uregs_fp_size() zeroed bytes).
+ * Precondition: u has none. */
+void arch_uregs_fp_attach(struct user_regs *u, void *area);
+/* Take u's save area back (to free it), or NULL if it has none; u then
+ * has none (a later FP use reports USER_EXIT_FP again). */
+void *arch_uregs_fp_detach(struct user_regs *u);
 
 /*
  * Run the user context u in the current address space until it traps,

@@ -27,11 +27,25 @@ void join2_init(struct join2 *j, struct future *a, struct future *b)
 
 enum poll join2_poll(struct join2 *j, struct context *cx)
 {
+	/* LAB 2 BEGIN */
 	if (!j->a_done && future_poll(j->a, cx) == POLL_READY)
 		j->a_done = 1;
 	if (!j->b_done && future_poll(j->b, cx) == POLL_READY)
 		j->b_done = 1;
 	return j->a_done && j->b_done ? POLL_READY : POLL_PENDING;
+	/* LAB 2 STUB
+	// Stub: one after the other (a, then b), not concurrently.
+	EXEC_LAB_TODO("LAB 2: implement join2_poll (executor/combinators.c)");
+	if (!j->a_done) {
+		if (future_poll(j->a, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		j->a_done = 1;
+	}
+	if (future_poll(j->b, cx) == POLL_PENDING)
+		return POLL_PENDING;
+	j->b_done = 1;
+	return POLL_READY;
+	   LAB 2 END */
 }
 
 void join2_drop(struct join2 *j)
@@ -117,6 +131,7 @@ void select2_init(struct select2 *s, struct future *a, struct future *b)
 enum poll select2_poll(struct select2 *s, struct context *cx)
 {
 	EXEC_ASSERT(s->winner < 0);
+	/* LAB 2 BEGIN */
 	if (future_poll(s->a, cx) == POLL_READY) {
 		s->winner = 0;
 		future_drop(s->b);
@@ -128,6 +143,15 @@ enum poll select2_poll(struct select2 *s, struct context *cx)
 		return POLL_READY;
 	}
 	return POLL_PENDING;
+	/* LAB 2 STUB
+	// Stub: waits for a alone; b is never polled (and never dropped).
+	EXEC_LAB_TODO("LAB 2: implement select2_poll (executor/combinators.c)");
+	if (future_poll(s->a, cx) == POLL_READY) {
+		s->winner = 0;
+		return POLL_READY;
+	}
+	return POLL_PENDING;
+	   LAB 2 END */
 }
 
 /* Before Ready both are unfinished; after, the loser is already gone. */

@@ -195,7 +195,12 @@ static struct task *next_local(struct exec_worker *w)
 			stat_inc(&w->stats.lifo_polls, 1);
 			return t;
 		}
-		/* Two tasks ping-ponging: send this one to the back. */
+		/* Two tasks ping-ponging: send this one to the back.  If the
+		 * ring is empty the back is the front: it would be pushed and
+		 * popped again at once, so run it (no other task waits here). */
+		w->lifo_streak = 0;
+		if (ring_empty_owner(&w->ring))
+			return t;
 		exec_push_local(w, t);
 	}
 	w->lifo_streak = 0;
@@ -332,7 +337,7 @@ static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
 		}
 		stat_inc(&w->stats.polls, 1);
 		w->in_poll = true;
-		bool again = task_run(t);
+		bool again = task_run(t, w);
 		w->in_poll = false;
 		if (again && t->pin)
 			exec_schedule_pinned(w->exec, t);

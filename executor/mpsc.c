@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mpsc.h"
+#include "task.h"
 
 void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
 {
@@ -16,7 +17,6 @@ void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
 	c->senders = 1;
 	c->closed = 0;
 	c->rx_dropped = 0;
-	c->rx_hint = 0;
 	c->rx_waker = WAKER_NONE;
 	wait_list_init(&c->send_waiters);
 }
@@ -323,10 +323,13 @@ const struct future_vtable mpsc_recv_vtable = {
 };
 
 /*
- * If the previous receive had to wait (rx_hint, which only the receiver
- * touches), this one probably will too: as in a ping-pong, the first poll
- * then clones the waker before taking the lock, saving a lock round trip.
- * A receiver that keeps finding values never clones in vain.
+ * Fast paths first, under one lock round trip:
+ *   a value, no sender to hand a slot to, no waker left over: take it
+ *     (the ping-pong case: the sender took our waker to wake us);
+ *   empty and open, no waker registered, and cx's waker is one of ours:
+ *     register a clone made under the lock (for our wakers a clone is
+ *     one reference increment, a known tiny cost; any other waker is
+ *     cloned outside the lock by recv_slow).
  */
 static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
                            unsigned long flags, struct waker spare);
@@ -334,38 +337,24 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 {
 	struct mpsc *c = r->c;
-	struct waker spare = WAKER_NONE;
-
-	if (!r->polled) {
-		r->polled = 1;
-		if (c->rx_hint)
-			spare = waker_clone(cx->waker);
-	}
 	unsigned long flags = spin_lock(&c->lock);
-	if (c->len > 0 && wait_list_empty(&c->send_waiters) &&
-	    waker_is_none(&c->rx_waker)) {
-		/* A value, no sender to hand a slot to, no waker left over:
-		 * the ping-pong case (the sender took our waker to wake us). */
-		ring_get(c, r->out);
-		c->rx_hint = r->waited;
+	if (c->len > 0) {
+		if (wait_list_empty(&c->send_waiters) && waker_is_none(&c->rx_waker)) {
+			ring_get(c, r->out);
+			spin_unlock(&c->lock, flags);
+			r->result = SYNC_OK;
+			return POLL_READY;
+		}
+	} else if (!c->closed && c->senders != 0 && waker_is_none(&c->rx_waker) &&
+	           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
 		spin_unlock(&c->lock, flags);
-		waker_drop(&spare);
-		r->result = SYNC_OK;
-		return POLL_READY;
-	}
-	if (c->len == 0 && !c->closed && c->senders != 0 &&
-	    !waker_is_none(&spare) && waker_is_none(&c->rx_waker)) {
-		/* Empty, and the clone made before locking fills the slot. */
-		c->rx_waker = spare;
-		spin_unlock(&c->lock, flags);
-		r->waited = 1;
 		return POLL_PENDING;
 	}
-	return recv_slow(r, cx, flags, spare);
+	return recv_slow(r, cx, flags, WAKER_NONE);
 }
 
-/* Everything else, entered with the lock held (flags) and maybe a spare
- * clone made before it was taken.  Out of line, like send_slow. */
+/* Everything else, entered with the lock held (flags).  Out of line,
+ * like send_slow, so that the fast paths save no registers for it. */
 __attribute__((noinline))
 static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
                            unsigned long flags, struct waker spare)
@@ -385,7 +374,6 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
 		} else if (waiter_set_waker(&c->rx_waker, cx->waker, &spare)) {
 			spin_unlock(&c->lock, flags);
 			waker_drop(&spare);
-			r->waited = 1;
 			return POLL_PENDING;
 		} else {
 			spin_unlock(&c->lock, flags);
@@ -396,7 +384,6 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
 		/* a waker left from an earlier Pending is no longer needed */
 		old = c->rx_waker;
 		c->rx_waker = WAKER_NONE;
-		c->rx_hint = r->waited;
 		spin_unlock(&c->lock, flags);
 		waker_wake(&next);
 		waker_drop(&old);

@@ -39,7 +39,6 @@ struct mpsc {
 	uint32_t senders;    /* live sender handles */
 	uint8_t closed;
 	uint8_t rx_dropped;
-	uint8_t rx_hint;     /* receiver only: the last recv had to wait */
 	struct waker rx_waker;
 	struct wait_list send_waiters;
 };
@@ -92,7 +91,6 @@ struct mpsc_recv {
 	struct mpsc *c;
 	void *out;
 	int result;
-	uint8_t polled, waited;
 };
 
 extern const struct future_vtable mpsc_recv_vtable;
@@ -103,8 +101,6 @@ static inline void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out
 	r->c = c;
 	r->out = out;
 	r->result = SYNC_EMPTY;
-	r->polled = 0;
-	r->waited = 0;
 }
 
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx);

@@ -50,6 +50,15 @@ struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst);
 /* Approximate, any thread. */
 uint32_t ring_len(const struct exec_ring *r);
 
+/* Owner only: nothing to pop.  Exact for the owner (only it pushes;
+ * thieves only take), and cheap: two loads, no fence. */
+static inline bool ring_empty_owner(const struct exec_ring *r)
+{
+	struct exec_ring *m = (struct exec_ring *)r;
+	return atomic_load_explicit(&m->head, memory_order_relaxed) ==
+	       atomic_load_explicit(&m->tail, memory_order_relaxed);
+}
+
 /*
  * Injection queue: intrusive FIFO through task->next under a spin lock
  * that masks interrupts, so a wake from a trap handler can push while

@@ -20,11 +20,21 @@ void task_ref(struct task *t)
 	ref_inl(t);
 }
 
-/* (12) The count reached 0: nobody else can see t any more. */
+static inline void pool_free_inl(struct task_pool *p, void *slot);
+static inline void *pool_alloc_inl(struct task_pool *p, size_t size);
+
+/* (12) The count reached 0: nobody else can see t any more.  A static
+ * pool's free is called directly (inline) rather than through the
+ * storage vtable: that is the common case, and it saves a call. */
 static void task_release(struct task *t)
 {
-	if (t->src)
-		t->src->free(t->src, t, t->size);
+	struct task_src *src = t->src;
+	if (!src)
+		return;
+	if (src->free == task_pool_free)
+		pool_free_inl((struct task_pool *)src, t);
+	else
+		src->free(src, t, t->size);
 }
 
 /* (12) Drop one reference; the last one returns the storage.  Callable
@@ -89,6 +99,30 @@ void task_wake(struct task *t)
 	wake_inl(t);
 }
 
+/* (5) + (12) wake by value: set SCHEDULED and drop the waker's reference
+ * in one CAS.  If this turned an IDLE task into a SCHEDULED one, the task
+ * is not complete, so the executor's reference still keeps it alive
+ * while we queue it; if it was the last reference the task is complete
+ * (only then can the count reach 0) and nobody queues it. */
+static inline void wake_by_val_inl(struct task *t, struct exec_worker *w,
+                                   bool w_known)
+{
+	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+	                (s | TASK_SCHEDULED) - TASK_REF_ONE, memory_order_acq_rel,
+	                memory_order_relaxed))
+		;
+	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
+	if (!(s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))) {
+		struct executor *e = t->exec;
+		exec_schedule_on(e, w_known ? w : exec_current(e), t);
+	} else if ((s >> TASK_REF_SHIFT) == 1) {
+		EXEC_ASSERT(s & TASK_COMPLETE);
+		task_release(t);
+	}
+}
+
 /* ---- The waker ------------------------------------------------------------
  * One vtable for every task; data is the task.  A clone is a reference. */
 
@@ -100,9 +134,7 @@ static struct raw_waker tw_clone(const void *data)
 
 static void tw_wake(const void *data)
 {
-	struct task *t = (struct task *)data;
-	wake_inl(t);
-	unref_inl(t);
+	wake_by_val_inl((struct task *)data, NULL, false);
 }
 
 static void tw_wake_by_ref(const void *data)
@@ -121,10 +153,26 @@ const struct raw_waker_vtable task_waker_vtable = {
 
 /* ---- Completion -----------------------------------------------------------*/
 
+/* (8) Wake the joiner's waker by value, from the worker w that ran the
+ * completing task (NULL: not on a worker).  When it is one of our wakers
+ * for a task of the same executor, this is task_wake + task_unref with
+ * the worker already known: no call through the vtable and no
+ * platform current() lookup.  Any other waker takes the vtable. */
+static inline void wake_joiner(struct waker *jw, struct exec_worker *w)
+{
+	struct task *j = (struct task *)jw->raw.data;
+	if (w && task_waker_is_ours(jw) && j->exec == w->exec) {
+		wake_by_val_inl(j, w, true);
+		return;
+	}
+	waker_wake(jw);
+}
+
 /* (6)/(7)/(8) Mark complete (cancelled or not), wake the joiner, tell the
- * executor, drop the executor's reference.  Caller: the worker that owns
- * t (RUNNING, or never to be polled again). */
-static void task_complete(struct task *t, bool cancelled)
+ * executor, drop the executor's reference.  Caller: the worker w that
+ * owns t (RUNNING), or, with w == NULL, whoever owns a task that will
+ * never be polled again (shutdown). */
+static void task_complete(struct task *t, bool cancelled, struct exec_worker *w)
 {
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	uint64_t ns;
@@ -141,7 +189,7 @@ static void task_complete(struct task *t, bool cancelled)
 		struct task_trailer *tr = task_trailer(t);
 		struct waker jw = tr->join_waker;
 		tr->join_waker = WAKER_NONE;
-		waker_wake(&jw);
+		wake_joiner(&jw, w);
 		rel += TASK_JOIN_WAKER;
 	}
 	exec_task_done(t->exec, t);
@@ -171,7 +219,7 @@ static enum poll poll_timed(struct task *t, struct context *cx)
 	return r;
 }
 
-bool task_run(struct task *t)
+bool task_run(struct task *t, struct exec_worker *w)
 {
 	/* (2) SCHEDULED -> RUNNING in one add: SCHEDULED is bit 0 and set,
 	 * RUNNING bit 1 and clear, so +1 clears one and sets the other.
@@ -185,13 +233,13 @@ bool task_run(struct task *t)
 	if (s & TASK_CANCELLED) {
 		/* (7) abort arrived while queued: this is the safe point. */
 		future_drop(t->future);
-		task_complete(t, true);
+		task_complete(t, true, w);
 		return false;
 	}
 
 	/* The context's waker borrows the executor's reference: no count. */
-	struct waker w = { { t, &task_waker_vtable } };
-	struct context cx = { &w };
+	struct waker tw = { { t, &task_waker_vtable } };
+	struct context cx = { &tw };
 	enum poll r;
 	if (t->exec->flags & EXEC_POLL_TIMING)
 		r = poll_timed(t, &cx);
@@ -205,7 +253,7 @@ bool task_run(struct task *t)
 		if (t->out_size)
 			copy_small((unsigned char *)t + t->out_off,
 			           (unsigned char *)t->future + t->out_src, t->out_size);
-		task_complete(t, false);
+		task_complete(t, false, w);
 		return false;
 	}
 
@@ -215,7 +263,7 @@ bool task_run(struct task *t)
 		if (s & TASK_CANCELLED) {
 			/* (7) aborted during the poll: now it is not polled. */
 			future_drop(t->future);
-			task_complete(t, true);
+			task_complete(t, true, w);
 			return false;
 		}
 		ns = s & ~(uint64_t)TASK_RUNNING;
@@ -230,7 +278,7 @@ void task_shutdown(struct task *t)
 	EXEC_ASSERT(!(s & (TASK_RUNNING | TASK_COMPLETE)));
 	(void)s;
 	future_drop(t->future);
-	task_complete(t, true);
+	task_complete(t, true, NULL);
 }
 
 /* ---- Spawning -------------------------------------------------------------*/
@@ -276,7 +324,9 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	}
 	if (size > UINT32_MAX || d->out_off + d->out_size > d->future_size)
 		return TASK_ETOOBIG;
-	struct task *t = src->alloc(src, size);
+	/* A static pool is allocated from directly, not through the vtable. */
+	struct task *t = src->alloc == task_pool_alloc ?
+	        pool_alloc_inl((struct task_pool *)src, size) : src->alloc(src, size);
 	if (!t)
 		return TASK_ENOMEM;
 
@@ -325,29 +375,28 @@ void task_init_borrowed(struct task *t, struct executor *exec,
 
 /* ---- Join handles ---------------------------------------------------------*/
 
-/* (11) for a COMPLETE task (s has COMPLETE): one RMW.  Without
- * JOIN_WAKER the completer is done with the slot and nobody else writes
- * it, so a copy read now is ours to drop; with JOIN_WAKER the completer
- * owns it and we must not look. */
+/* (11) for a COMPLETE task: give up interest and the handle's reference
+ * in one fetch_sub (JOIN_INTEREST is set: only the handle clears it).
+ * The join waker slot needs no look: with JOIN_WAKER clear it is empty
+ * (whoever clears the bit empties the slot: the completer, or the
+ * handle itself before it gets here), and with JOIN_WAKER set the
+ * completer still owns it and holds its own reference until it is done. */
 static inline void join_release_complete(struct task *t, uint64_t s)
 {
-	struct waker w = WAKER_NONE;
-	uint64_t ns;
-	if (!(s & TASK_JOIN_WAKER))
-		w = task_trailer(t)->join_waker;
-	do
-		ns = (s & ~(uint64_t)TASK_JOIN_INTEREST) - TASK_REF_ONE;
-	while (!atomic_compare_exchange_weak_explicit(&t->state, &s, ns,
-	                memory_order_acq_rel, memory_order_relaxed));
-	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
-	waker_drop(&w);
-	if ((ns >> TASK_REF_SHIFT) == 0)
+	EXEC_ASSERT((s & TASK_JOIN_WAKER) ||
+	            waker_is_none(&task_trailer(t)->join_waker));
+	(void)s;
+	uint64_t old = atomic_fetch_sub_explicit(&t->state,
+	                TASK_JOIN_INTEREST + TASK_REF_ONE, memory_order_acq_rel);
+	EXEC_ASSERT((old & TASK_JOIN_INTEREST) && (old >> TASK_REF_SHIFT) != 0);
+	if ((old >> TASK_REF_SHIFT) == 1)
 		task_release(t);
 }
 
 /* The task is COMPLETE (s, loaded with acquire): take the result and
  * release the handle's interest and reference. */
-static enum poll join_finish(struct join_handle *jh, struct task *t, uint64_t s)
+static inline enum poll join_finish(struct join_handle *jh, struct task *t,
+                                    uint64_t s)
 {
 	if (s & TASK_CANCELLED) {
 		jh->result = JOIN_CANCELLED;
@@ -361,16 +410,25 @@ static enum poll join_finish(struct join_handle *jh, struct task *t, uint64_t s)
 	return POLL_READY;
 }
 
-/* (10) Safety: one joiner per handle (the handle is not shared). */
-enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+/* LAB 3 BEGIN */
+/* waker_clone, with our own wakers (the usual joiner) cloned inline: a
+ * clone is one reference on the task. */
+static inline struct waker clone_inl(const struct waker *w)
 {
-	struct task *t = jh->task;
-	if (!t)
-		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
-	uint64_t s = task_state(t);
-	if (s & TASK_COMPLETE)
-		return join_finish(jh, t, s);
+	if (task_waker_is_ours(w)) {
+		ref_inl((struct task *)w->raw.data);
+		return *w;
+	}
+	return waker_clone(w);
+}
 
+/* (10) Everything but the two common polls below: polled again while
+ * the slot holds a waker, a foreign waker, or COMPLETE arriving while we
+ * publish.  Out of line, so that the common polls save fewer registers. */
+__attribute__((noinline))
+static enum poll join_poll_slow(struct join_handle *jh, struct task *t,
+                                uint64_t s, struct context *cx)
+{
 	struct task_trailer *tr = task_trailer(t);
 	if (s & TASK_JOIN_WAKER) {
 		/* Polled again: take the slot back first (fails once COMPLETE;
@@ -385,12 +443,13 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 		s &= ~(uint64_t)TASK_JOIN_WAKER;
 		if (!waker_will_wake(&tr->join_waker, cx->waker)) {
 			waker_drop(&tr->join_waker);
-			tr->join_waker = waker_clone(cx->waker);
+			tr->join_waker = clone_inl(cx->waker);
 		}
-	} else {
+	} else if (waker_is_none(&tr->join_waker)) {
 		/* JOIN_WAKER clear and not COMPLETE: the slot is ours, empty. */
-		tr->join_waker = waker_clone(cx->waker);
+		tr->join_waker = clone_inl(cx->waker);
 	}
+	/* (else: the fast path below already stored our clone) */
 	while (!(s & TASK_COMPLETE))
 		if (atomic_compare_exchange_weak_explicit(&t->state, &s,
 		                s | TASK_JOIN_WAKER, memory_order_acq_rel,
@@ -400,6 +459,47 @@ enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
 	waker_drop(&tr->join_waker);
 	return join_finish(jh, t, s);
 }
+
+/* (10) Safety: one joiner per handle (the handle is not shared).
+ * The two common polls inline: the task is complete (take the output),
+ * or this is the first wait with one of our wakers (store a clone, set
+ * JOIN_WAKER with one CAS). */
+enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+{
+	struct task *t = jh->task;
+	if (!t)
+		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
+	uint64_t s = task_state(t);
+	if (s & TASK_COMPLETE)
+		return join_finish(jh, t, s);
+	if (!(s & TASK_JOIN_WAKER)) {
+		/* JOIN_WAKER clear and not COMPLETE: the slot is ours, empty. */
+		struct task_trailer *tr = task_trailer(t);
+		if (task_waker_clone_ours(cx->waker, &tr->join_waker) &&
+		    atomic_compare_exchange_strong_explicit(&t->state, &s,
+		                s | TASK_JOIN_WAKER, memory_order_acq_rel,
+		                memory_order_acquire))
+			return POLL_PENDING;
+	}
+	return join_poll_slow(jh, t, s, cx);
+}
+/* LAB 3 STUB
+// Stub: no waker hand-over.  The joiner wakes itself and is polled again
+// and again until the task is COMPLETE: correct, but it burns a worker.
+// (10) Safety: one joiner per handle (the handle is not shared).
+enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+{
+	EXEC_LAB_TODO("LAB 3: implement join_handle_poll (executor/task.c)");
+	struct task *t = jh->task;
+	if (!t)
+		return jh->result != JOIN_PENDING ? POLL_READY : POLL_PENDING;
+	uint64_t s = task_state(t);
+	if (s & TASK_COMPLETE)
+		return join_finish(jh, t, s);
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+   LAB 3 END */
 
 /* (11) Safety: the handle's owner only (not concurrently with a poll). */
 void join_handle_detach(struct join_handle *jh)
@@ -434,6 +534,7 @@ void join_handle_detach(struct join_handle *jh)
 /* (9) */
 void join_handle_abort(struct join_handle *jh)
 {
+	/* LAB 3 BEGIN */
 	struct task *t = jh->task;
 	if (!t)
 		return;
@@ -449,6 +550,11 @@ void join_handle_abort(struct join_handle *jh)
 	                memory_order_acq_rel, memory_order_relaxed));
 	if (!(s & (TASK_RUNNING | TASK_SCHEDULED)))
 		exec_schedule(t->exec, t);
+	/* LAB 3 STUB
+	// Stub: cancellation is not supported; the task runs on.
+	EXEC_LAB_TODO("LAB 3: implement join_handle_abort (executor/task.c)");
+	(void)jh;
+	   LAB 3 END */
 }
 
 /* ---- Static pools ---------------------------------------------------------*/
@@ -494,10 +600,9 @@ static void *pool_alloc_slow(struct task_pool *p, size_t size)
 	return slot;
 }
 
-void *task_pool_alloc(struct task_src *src, size_t size)
+/* Fast path: this worker's spare slot (acquire: the freer's writes). */
+static inline void *pool_alloc_inl(struct task_pool *p, size_t size)
 {
-	struct task_pool *p = (struct task_pool *)src;
-	/* Fast path: this worker's spare slot (acquire: the freer's writes). */
 	if (size <= p->slot_size) {
 		void *slot = atomic_exchange_explicit(
 		        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
@@ -510,18 +615,32 @@ void *task_pool_alloc(struct task_src *src, size_t size)
 	return pool_alloc_slow(p, size);
 }
 
-void task_pool_free(struct task_src *src, void *slot, size_t size)
+void *task_pool_alloc(struct task_src *src, size_t size)
 {
-	struct task_pool *p = (struct task_pool *)src;
-	(void)size;
-	atomic_fetch_sub_explicit(&p->in_use, 1, memory_order_relaxed);
-	/* Release: our writes to the slot before its next owner's. */
-	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
-	                                slot, memory_order_acq_rel);
-	if (!slot)
-		return;
+	return pool_alloc_inl((struct task_pool *)src, size);
+}
+
+__attribute__((noinline))
+static void pool_free_slow(struct task_pool *p, void *slot)
+{
 	unsigned long fl = spin_lock(&p->lock);
 	memcpy(slot, &p->free_list, sizeof(void *));
 	p->free_list = slot;
 	spin_unlock(&p->lock, fl);
+}
+
+static inline void pool_free_inl(struct task_pool *p, void *slot)
+{
+	atomic_fetch_sub_explicit(&p->in_use, 1, memory_order_relaxed);
+	/* Release: our writes to the slot before its next owner's. */
+	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
+	                                slot, memory_order_acq_rel);
+	if (slot)
+		pool_free_slow(p, slot);
+}
+
+void task_pool_free(struct task_src *src, void *slot, size_t size)
+{
+	(void)size;
+	pool_free_inl((struct task_pool *)src, slot);
 }

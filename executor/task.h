@@ -86,7 +86,8 @@ struct task;
  * (10) sets JOIN_WAKER only by CAS from a state without COMPLETE, so
  * "JOIN_WAKER clear and COMPLETE" means the completer is done with the
  * slot.  (11) clears JOIN_INTEREST (and JOIN_WAKER, unless the completer
- * owns the slot) and, once COMPLETE, drops its reference in the same CAS.
+ * owns the slot) and, once COMPLETE, drops its reference in the same RMW
+ * (then a fetch_sub: JOIN_INTEREST is known to be set).
  * No waker is woken twice, leaked, or read while it is written.
  *
  * Waking a COMPLETE task, waking a SCHEDULED one, or dropping a waker
@@ -286,16 +287,33 @@ static inline bool task_waker_is_ours(const struct waker *w)
 	return w->raw.vtable == &task_waker_vtable;
 }
 
+/* Clone *w into *out if it is one of our wakers and return true: that
+ * is one reference increment, a known and tiny cost, so a sync primitive
+ * may do it while holding its spin lock (saving a second lock round
+ * trip).  Any other waker: false, nothing done; the caller clones it
+ * with waker_clone outside its lock, since that cost is unknown. */
+static inline bool task_waker_clone_ours(const struct waker *w, struct waker *out)
+{
+	if (!task_waker_is_ours(w))
+		return false;
+	struct task *t = (struct task *)(void *)w->raw.data;
+	atomic_fetch_add_explicit(&t->state, TASK_REF_ONE, memory_order_relaxed);
+	*out = *w;
+	return true;
+}
+
 /* Prepare a task whose future lives elsewhere (exec_block_on's task on
  * the caller's stack): one reference for the executor, one for the
  * caller, SCHEDULED.  The caller schedules it. */
 void task_init_borrowed(struct task *t, struct executor *exec,
                         struct future *f, const char *name);
 
-/* (2)-(7): poll t once.  Caller: a worker that popped t from a queue.
+struct exec_worker;
+
+/* (2)-(7): poll t once.  Caller: worker w, which popped t from a queue.
  * Returns true if t was woken during the poll and must be queued again
  * (at the back: that is the self-wake budget). */
-bool task_run(struct task *t);
+bool task_run(struct task *t, struct exec_worker *w);
 
 /* Drop the future of a task that will never be polled again (executor
  * shutdown); completes it as cancelled.  Caller owns it: not queued, not

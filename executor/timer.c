@@ -24,6 +24,7 @@ static uint64_t ns_to_tick_up(const struct timer_wheel *w, uint64_t ns)
 	return (ns >> w->shift) + ((ns & tick_mask(w)) != 0);
 }
 
+/* LAB 4 BEGIN */
 /* The level at which an entry due at `tick` (> elapsed) is filed: the
  * 6-bit digit of the highest bit in which it differs from the clock. */
 static unsigned level_for(uint64_t elapsed, uint64_t tick)
@@ -52,8 +53,21 @@ static void wheel_insert(struct timer_wheel *w, struct timer_entry *e)
 	if (w->next_valid && e->tick < w->next_tick)
 		w->next_tick = e->tick;
 }
+/* LAB 4 STUB
+// Stub: there is no wheel yet.  The entry "fires" at once: marked fired
+// and its waker woken, so every sleep ends on its next poll, too early.
+// Caller holds w->lock.  Precondition: e->tick > w->elapsed.
+static void wheel_insert(struct timer_wheel *w, struct timer_entry *e)
+{
+	EXEC_LAB_TODO("LAB 4: implement wheel_insert (executor/timer.c)");
+	(void)w;
+	e->state = TIMER_FIRED;
+	waker_wake(&e->waker);
+}
+   LAB 4 END */
 
 /* Caller holds w->lock.  O(1): the entry knows the pointer to it. */
+/* LAB 4 BEGIN */
 static void wheel_unlink(struct timer_wheel *w, struct timer_entry *e)
 {
 	*e->pprev = e->next;
@@ -67,6 +81,16 @@ static void wheel_unlink(struct timer_wheel *w, struct timer_entry *e)
 	if (e->tick == w->next_tick)
 		w->next_valid = 0;      /* maybe the minimum left: recompute */
 }
+/* LAB 4 STUB
+static void wheel_unlink(struct timer_wheel *w, struct timer_entry *e)
+{
+	// Stub: nothing is ever linked (see wheel_insert).
+	EXEC_LAB_TODO("LAB 4: implement wheel_unlink (executor/timer.c)");
+	(void)w;
+	e->next = NULL;
+	e->pprev = NULL;
+}
+   LAB 4 END */
 
 /*
  * The occupied slot that the clock reaches first, and the tick at which
@@ -130,6 +154,7 @@ void timer_wheel_init(struct timer_wheel *w, uint64_t now_ns)
 	timer_wheel_init_shift(w, now_ns, TIMER_DEFAULT_SHIFT);
 }
 
+/* LAB 4 BEGIN */
 static void wake_batch(struct waker *batch, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -182,11 +207,23 @@ unsigned timer_wheel_advance(struct timer_wheel *w, uint64_t now_ns)
 	wake_batch(batch, n);
 	return fired;
 }
+/* LAB 4 STUB
+// Stub: moves the clock; fires nothing (nothing is ever queued).
+unsigned timer_wheel_advance(struct timer_wheel *w, uint64_t now_ns)
+{
+	EXEC_LAB_TODO("LAB 4: implement timer_wheel_advance (executor/timer.c)");
+	unsigned long flags = spin_lock(&w->lock);
+	if ((now_ns >> w->shift) > w->elapsed)
+		w->elapsed = now_ns >> w->shift;
+	spin_unlock(&w->lock, flags);
+	return 0;
+}
+   LAB 4 END */
 
 uint64_t timer_wheel_next_deadline(struct timer_wheel *w)
 {
-	unsigned level, slot;
-	uint64_t start, tick = UINT64_MAX;
+	unsigned level = 0, slot = 0;
+	uint64_t start = 0, tick = UINT64_MAX;
 
 	unsigned long flags = spin_lock(&w->lock);
 	if (w->next_valid) {
@@ -389,6 +426,7 @@ void timeout_init(struct timeout *t, struct future *inner,
 enum poll timeout_poll(struct timeout *t, struct context *cx)
 {
 	EXEC_ASSERT(t->result == TIMEOUT_PENDING);
+	/* LAB 4 BEGIN */
 	if (future_poll(t->inner, cx) == POLL_READY) {
 		t->result = TIMEOUT_OK;
 		sleep_drop(&t->sleep);
@@ -401,6 +439,16 @@ enum poll timeout_poll(struct timeout *t, struct context *cx)
 		return POLL_READY;
 	}
 	return POLL_PENDING;
+	/* LAB 4 STUB
+	// Stub: no time limit; waits for inner however long it takes.
+	EXEC_LAB_TODO("LAB 4: implement timeout_poll (executor/timer.c)");
+	if (future_poll(t->inner, cx) == POLL_READY) {
+		t->result = TIMEOUT_OK;
+		sleep_drop(&t->sleep);
+		return POLL_READY;
+	}
+	return POLL_PENDING;
+	   LAB 4 END */
 }
 
 /* Drops inner unless it finished or was already dropped on expiry. */

@@ -1,4 +1,4 @@
-/* Physical memory: frames by bump-then-free-list, and size-class kernel heap. */
+/* Physical memory: frames by bump-then-free-list, and the kernel heap's object caches. */
 #include <string.h>
 
 #include "arch/arch.h"
@@ -109,15 +109,56 @@ void kpage_free(void *page)
 	spin_unlock(&mem.lock, f);
 }
 
-/* ---- Heap: power-of-two size classes, 32 .. KMALLOC_MAX bytes ------------*/
+/* ---- Heap: caches of one object size; kmalloc's power-of-two classes ------*/
+
+/* One lock for every cache: allocations are rare next to page use. */
+static struct {
+	struct spin lock;
+	size_t bytes;
+} heap = { .lock = SPIN_INIT };
+
+void *kcache_alloc(struct kcache *c)
+{
+	void *p;
+
+	unsigned long f = spin_lock(&heap.lock);
+	if (!c->free) {
+		/* Carve a fresh page into objects of this size. */
+		spin_unlock(&heap.lock, f);
+		char *page = kpage_alloc();
+		if (!page)
+			return NULL;
+		f = spin_lock(&heap.lock);
+		for (size_t off = 0; off + c->size <= PAGE_SIZE; off += c->size) {
+			*(void **)(void *)(page + off) = c->free;
+			c->free = page + off;
+		}
+	}
+	p = c->free;
+	c->free = *(void **)p;
+	heap.bytes += c->size;
+	spin_unlock(&heap.lock, f);
+	memset(p, 0, c->size);
+	return p;
+}
+
+void kcache_free(struct kcache *c, void *p)
+{
+	if (!p)
+		return;
+	unsigned long f = spin_lock(&heap.lock);
+	*(void **)p = c->free;
+	c->free = p;
+	heap.bytes -= c->size;
+	spin_unlock(&heap.lock, f);
+}
 
 #define NCLASS 7 /* 32 64 128 256 512 1024 2048 */
 
-static struct {
-	struct spin lock;
-	void *free[NCLASS];
-	size_t bytes;
-} heap = { .lock = SPIN_INIT };
+static struct kcache classes[NCLASS] = {
+	KCACHE_INIT(32), KCACHE_INIT(64), KCACHE_INIT(128), KCACHE_INIT(256),
+	KCACHE_INIT(512), KCACHE_INIT(1024), KCACHE_INIT(2048),
+};
 
 static int size_class(size_t size)
 {
@@ -131,43 +172,14 @@ static int size_class(size_t size)
 void *kmalloc(size_t size)
 {
 	int c = size_class(size ? size : 1);
-	size_t csize;
-	void *p;
-
-	if (c < 0)
-		return NULL;
-	csize = (size_t)32 << c;
-	unsigned long f = spin_lock(&heap.lock);
-	if (!heap.free[c]) {
-		/* Carve a fresh page into blocks of this class. */
-		spin_unlock(&heap.lock, f);
-		char *page = kpage_alloc();
-		if (!page)
-			return NULL;
-		f = spin_lock(&heap.lock);
-		for (size_t off = 0; off + csize <= PAGE_SIZE; off += csize) {
-			*(void **)(void *)(page + off) = heap.free[c];
-			heap.free[c] = page + off;
-		}
-	}
-	p = heap.free[c];
-	heap.free[c] = *(void **)p;
-	heap.bytes += csize;
-	spin_unlock(&heap.lock, f);
-	memset(p, 0, csize);
-	return p;
+	return c < 0 ? NULL : kcache_alloc(&classes[c]);
 }
 
 void kfree(void *p, size_t size)
 {
 	int c = size_class(size ? size : 1);
-	if (!p || c < 0)
-		return;
-	unsigned long f = spin_lock(&heap.lock);
-	*(void **)p = heap.free[c];
-	heap.free[c] = p;
-	heap.bytes -= (size_t)32 << c;
-	spin_unlock(&heap.lock, f);
+	if (c >= 0)
+		kcache_free(&classes[c], p);
 }
 
 void kalloc_stats(struct kalloc_stats *out)

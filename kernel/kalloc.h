@@ -29,6 +29,24 @@ void kalloc_stats(struct kalloc_stats *out);
 void *kmalloc(size_t size);
 void kfree(void *p, size_t size);
 
+/*
+ * A cache of objects of one size with pages of its own, for a subsystem
+ * whose objects should not share blocks with anyone else's: the heap
+ * keeps every page it carves, so in a shared size class one user's peak
+ * takes pages that another's then never needs (and a page count taken
+ * around the other's work moves).  size: a multiple of 16, at most
+ * PAGE_SIZE (a page holds PAGE_SIZE / size objects).  kcache_alloc
+ * returns a zeroed object, NULL when memory is exhausted; kcache_free(c,
+ * NULL) does nothing.  Counted in kalloc_stats' heap_bytes.
+ */
+struct kcache {
+	size_t size;
+	void *free;    /* free objects, linked through their first word */
+};
+#define KCACHE_INIT(objsize) { .size = (objsize), .free = NULL }
+void *kcache_alloc(struct kcache *c);
+void kcache_free(struct kcache *c, void *p);
+
 /* Fault injection for tests (KTEST builds): make the next n page
  * allocations fail. */
 void kalloc_fail_next(unsigned n);

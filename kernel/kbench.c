@@ -156,6 +156,8 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 	       (unsigned long long)TASK_SIZE(sizeof(struct nop_task), 0));
 	/* A process: its task slot and process-table entry (no page tables). */
 	printf("bench kproc_bytes %llu bytes\n", (unsigned long long)proc_kernel_bytes());
+	/* On top, for a process that has used FP/SIMD: its save area. */
+	printf("bench kproc_fp_bytes %llu bytes\n", (unsigned long long)proc_kernel_fp_bytes());
 	printf("kbench: done\n");
 	arch_power_off(EXIT_OK);
 	ASYNC_END(b);

@@ -50,6 +50,11 @@ uint64_t proc_kernel_bytes(void)
 	return PROC_SLOT + sizeof(struct pent);
 }
 
+uint64_t proc_kernel_fp_bytes(void)
+{
+	return arch_uregs_fp_size();
+}
+
 unsigned proc_count(void)
 {
 	unsigned n = 0;
@@ -148,6 +153,7 @@ static const char *const kill_names[] = {
 	[PX_KILL_FAULT] = "memory fault",
 	[PX_KILL_ILLEGAL] = "illegal instruction",
 	[PX_KILL_BADCALL] = "bad syscall",
+	[PX_KILL_NOMEM] = "out of memory",
 };
 
 static void report_fault(struct proc *p, const struct trap_info *info)
@@ -156,6 +162,39 @@ static void report_fault(struct proc *p, const struct trap_info *info)
 	       info->what, (unsigned long long)info->addr, (unsigned long long)info->pc);
 	p->killed = PX_KILLED |
 		    (info->kind == TRAP_KIND_ILLEGAL ? PX_KILL_ILLEGAL : PX_KILL_FAULT);
+}
+
+/*
+ * FP/SIMD save areas come from a cache of their own rather than kmalloc's
+ * size classes (aarch64's 512 bytes would share a class with struct
+ * ring): nearly every aarch64 process has one, and the heap never gives a
+ * carved page back, so sharing would let a peak of one kind take pages
+ * that the other's page-exact leak tests then see as lost.  Sized in
+ * proc_start_init.
+ */
+static struct kcache fp_cache;
+
+/*
+ * The first FP/SIMD instruction of p trapped (USER_EXIT_FP): give it a
+ * zeroed save area, so the instruction re-executes with zeroed registers.
+ * Processes that never use FP/SIMD never pay for one (arch.h).  Without
+ * memory the process dies, not the kernel.
+ */
+static void fp_first_use(struct proc *p)
+{
+	void *area = kcache_alloc(&fp_cache);
+	if (!area) {
+		printf("pid %d (%s): no kernel memory for FP/SIMD state: killed\n", p->pid,
+		       p->name);
+		p->killed = PX_KILLED | PX_KILL_NOMEM;
+		return;
+	}
+	arch_uregs_fp_attach(&p->regs, area);
+}
+
+static void fp_free(struct proc *p)
+{
+	kcache_free(&fp_cache, arch_uregs_fp_detach(&p->regs));
 }
 
 /* Which process each hart is running in user mode (kill's IPI target). */
@@ -218,6 +257,9 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 			return leave(POLL_PENDING);
 		case USER_EXIT_FAULT:
 			report_fault(p, &info);
+			break;
+		case USER_EXIT_FP:
+			fp_first_use(p);
 			break;
 		}
 	}
@@ -317,6 +359,7 @@ int proc_start_init(const char *path, char *args)
 	char *argv[PX_ARGV_MAX + 1] = { arg0 };
 	int argc = 1;
 	notify_init(&proc_child_exited);
+	fp_cache = (struct kcache)KCACHE_INIT(arch_uregs_fp_size());
 	snprintf(arg0, sizeof(arg0), "%s", path);
 	/* args: "a,b,c" (the command line splits at spaces, so commas). */
 	for (char *p = args; p && *p && argc < PX_ARGV_MAX;) {
@@ -338,6 +381,7 @@ void proc_exit(struct proc *p, int status)
 		p->fd[fd] = NULL;
 	}
 	free_user_memory(p);
+	fp_free(p);
 	waker_drop(&p->self);
 
 	unsigned long f = spin_lock(&ptab.lock);

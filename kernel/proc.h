@@ -36,7 +36,9 @@ union sys_wait {
 /*
  * The process is the task's future (it is copied into a task-pool slot at
  * spawn and never moves), so a process costs one slot plus its
- * process-table entry: no separate allocation.  When it exits, its memory
+ * process-table entry; only a process that uses FP/SIMD (aarch64) has one
+ * separate allocation, its FP save area, from its first FP/SIMD
+ * instruction on (arch.h, "Lazy FP/SIMD state").  When it exits, its memory
  * and files are released at once and the task completes; the table entry
  * keeps the pid and exit status (a zombie) until the parent's wait().
  */
@@ -67,6 +69,9 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 /* Kernel memory a process costs, excluding page tables: its task slot and
  * its table entry. */
 uint64_t proc_kernel_bytes(void);
+/* What a process that has used FP/SIMD costs on top: its FP save area,
+ * from a kcache of its own (0 where user code has no FP state). */
+uint64_t proc_kernel_fp_bytes(void);
 
 /* Live processes now (for tests and Ctrl-T). */
 unsigned proc_count(void);

@@ -1,5 +1,7 @@
 /* Async syscall rings: ring_setup, ring_enter, operations as kernel tasks, teardown at exit. */
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -95,6 +97,23 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 {
 	struct px_ring_params params;
 	void *sqp[RQ_MAX_PAGES], *cqp[RQ_MAX_PAGES];
+	/* LAB 7 BEGIN */
+	/* LAB 7 STUB
+	// LAB 7: without ring_submit and the SQ/CQ halves a ring would only
+	// hang the program that uses it, so none is set up: programs fall
+	// back to plain syscalls.  Delete this stub once your ring works
+	// (docs/labs/lab7.md).
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement ring_submit (kernel/ring.c) and the SQ/CQ halves "
+		       "(kernel/ring_queue.c), then remove the stub in ring_setup\n");
+	}
+	(void)p;
+	(void)entries;
+	(void)params_va;
+	return -PX_ENOSYS;
+	   LAB 7 END */
 	if (entries == 0 || entries > PX_RING_MAX || (entries & (entries - 1)))
 		return -PX_EINVAL;
 	if (!uaccess_ok(p->vm, params_va, sizeof(params), VM_W))
@@ -617,6 +636,7 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 
 int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 {
+	/* LAB 7 BEGIN */
 	struct ring *r = p->ring;
 	struct px_sqe sqe;
 	int64_t res = 0;
@@ -660,6 +680,20 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 	if (consumed == 0 && n > 0)
 		return -PX_EBUSY; /* the backlog is full: drain the CQ first */
 	return (int64_t)consumed;
+	/* LAB 7 STUB
+	// LAB 7: consume up to to_submit SQEs and post their completions
+	// (docs/labs/lab7.md).  Unreachable until ring_setup's stub goes.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement ring_submit (kernel/ring.c)\n");
+	}
+	(void)p;
+	(void)to_submit;
+	(void)op_start; // what each SQE other than a NOP goes through
+	*ready_out = 0;
+	return -PX_ENOSYS;
+	   LAB 7 END */
 }
 
 void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,

@@ -1,5 +1,7 @@
 /* Async rings, the shared-memory half: SQ fetch, CQ posting, overflow backlog, index checks. */
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -51,13 +53,26 @@ void rsq_init(struct rsq *s, void *const pages[], uint32_t entries)
 
 int64_t rsq_available(struct rsq *s)
 {
+	/* LAB 7 BEGIN */
 	uint32_t tail = load_acquire(&hdr_of(s->pages)->tail);
 	uint32_t n = tail - s->head;
 	return n > s->entries ? -PX_EINVAL : (int64_t)n;
+	/* LAB 7 STUB
+	// LAB 7: load-acquire the program's SQ tail and check it against our
+	// head (docs/labs/lab7.md).  Until then: a corrupt ring.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement rsq_available (kernel/ring_queue.c)\n");
+	}
+	(void)s;
+	return -PX_EINVAL;
+	   LAB 7 END */
 }
 
 void rsq_take(struct rsq *s, struct px_sqe *out)
 {
+	/* LAB 7 BEGIN */
 	uint32_t off = RQ_HDR_BYTES + (s->head & s->mask) * (uint32_t)sizeof(struct px_sqe);
 	uint32_t first = RQ_PAGE - off % RQ_PAGE;
 	/* The program may be writing it right now: one copy, then only the
@@ -72,6 +87,17 @@ void rsq_take(struct rsq *s, struct px_sqe *out)
 	if (first < sizeof(*out))
 		memcpy((char *)out + first, byte_at(s->pages, off + first), sizeof(*out) - first);
 	s->head++;
+	/* LAB 7 STUB
+	// LAB 7: copy the SQE at our head out of shared memory, once, and
+	// advance our head (docs/labs/lab7.md).  Until then: a NOP.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement rsq_take (kernel/ring_queue.c)\n");
+	}
+	memset(out, 0, sizeof(*out));
+	s->head++;
+	   LAB 7 END */
 }
 
 void rsq_publish(struct rsq *s)
@@ -118,12 +144,24 @@ static struct px_cqe *bl_at(struct rq *q, uint32_t i)
  */
 static int64_t load_head(struct rq *q)
 {
+	/* LAB 7 BEGIN */
 	uint32_t h = load_acquire(&hdr_of(q->pages)->head);
 	uint32_t posted = q->tail - q->head;   /* what the program may release */
 	if (h - q->head > posted)
 		return -1;
 	q->head = h;
 	return (int64_t)(q->entries - (q->tail - h));
+	/* LAB 7 STUB
+	// LAB 7: load-acquire the program's CQ head, check it, take it
+	// (docs/labs/lab7.md).  Until then: always corrupt.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement load_head (kernel/ring_queue.c)\n");
+	}
+	(void)q;
+	return -1;
+	   LAB 7 END */
 }
 
 static void write_cqe(struct rq *q, uint64_t user_data, int64_t res)
@@ -139,10 +177,21 @@ static void write_cqe(struct rq *q, uint64_t user_data, int64_t res)
  * that sees the new tail also sees flags/overflow at least this fresh. */
 static void publish(struct rq *q)
 {
+	/* LAB 7 BEGIN */
 	struct px_ring_hdr *h = hdr_of(q->pages);
 	store_relaxed(&h->overflow, q->bl_count);
 	store_relaxed(&h->flags, q->bl_count ? PX_RING_CQ_OVERFLOW : 0);
 	store_release(&h->tail, q->tail);
+	/* LAB 7 STUB
+	// LAB 7: overflow and flags, then store-release the CQ tail
+	// (docs/labs/lab7.md).  Until then the program sees nothing.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement publish (kernel/ring_queue.c)\n");
+	}
+	(void)q;
+	   LAB 7 END */
 }
 
 bool rq_reserve(struct rq *q)
@@ -184,6 +233,7 @@ void rq_publish(struct rq *q)
 
 void rq_add(struct rq *q, uint64_t user_data, int64_t res)
 {
+	/* LAB 7 BEGIN */
 	if (q->owed)
 		q->owed--;
 	int64_t room = flush(q);
@@ -197,6 +247,18 @@ void rq_add(struct rq *q, uint64_t user_data, int64_t res)
 		q->bl_count++;
 		q->overflowed++;
 	}
+	/* LAB 7 STUB
+	// LAB 7: deliver a promised completion to the CQ or, if it is full,
+	// to the backlog (docs/labs/lab7.md).  Until then it is lost.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 7: implement rq_add (kernel/ring_queue.c)\n");
+	}
+	(void)q;
+	(void)user_data;
+	(void)res;
+	   LAB 7 END */
 }
 
 int rq_flush(struct rq *q)

@@ -1,4 +1,6 @@
 /* Syscalls: decode, validate every argument, and run waiting ones as futures. */
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -280,8 +282,11 @@ static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
 
 /* ---- time -----------------------------------------------------------------------*/
 
+/* sleep(ms): a future on the kernel's timer wheel, kept in p->w.nap.
+ * Started here, polled again by syscall_resume, dropped by syscall_drop. */
 static enum sys_result sys_sleep(struct proc *p, struct context *cx, uint64_t ms)
 {
+	/* LAB 6 BEGIN */
 	if (ms > UINT64_MAX / 2000000)
 		return done(p, -PX_EINVAL);
 	sleep_for(&p->w.nap, exec_wheel(&kexec), kexec_now_ns(), ms * 1000000);
@@ -289,6 +294,18 @@ static enum sys_result sys_sleep(struct proc *p, struct context *cx, uint64_t ms
 	if (sleep_poll(&p->w.nap, cx) == POLL_PENDING)
 		return SYS_WAIT;
 	return done(p, 0);
+	/* LAB 6 STUB
+	// LAB 6: start a sleep on the timer wheel and wait for it without
+	// holding the hart (docs/labs/lab6.md).  Until then: an error at once.
+	static bool told;
+	if (!told) {
+		told = true;
+		printf("LAB 6: implement sys_sleep (kernel/syscall.c)\n");
+	}
+	(void)cx;
+	(void)ms;
+	return done(p, -PX_ENOSYS);
+	   LAB 6 END */
 }
 
 static int64_t sys_clock_gettime(struct proc *p, uint64_t clock, uint64_t ts_va)
@@ -393,9 +410,14 @@ enum sys_result syscall_resume(struct proc *p, struct context *cx)
 	case SYS_wait:
 		return wait_resume(p, cx);
 	case SYS_sleep:
+		/* LAB 6 BEGIN */
 		if (sleep_poll(&p->w.nap, cx) == POLL_PENDING)
 			return SYS_WAIT;
 		return done(p, 0);
+		/* LAB 6 STUB
+		// LAB 6: poll the sleep again (docs/labs/lab6.md).
+		return done(p, -PX_ENOSYS);
+		   LAB 6 END */
 	case SYS_ring_enter:
 		if (ring_wait_poll(&p->w.ring, cx) == POLL_PENDING)
 			return SYS_WAIT;
@@ -428,7 +450,11 @@ void syscall_drop(struct proc *p)
 		notified_drop(&p->w.child);
 		break;
 	case SYS_sleep:
+		/* LAB 6 BEGIN */
 		sleep_drop(&p->w.nap);
+		/* LAB 6 STUB
+		// LAB 6: take the sleep off the timer wheel (docs/labs/lab6.md).
+		   LAB 6 END */
 		break;
 	case SYS_ring_enter:
 		ring_wait_drop(&p->w.ring);

@@ -55,4 +55,31 @@ void uart_irq(void);
 /* Re-enable receive interrupts after the console made room. */
 void uart_rx_resume(void);
 
+#ifdef KTEST
+/*
+ * Test hook (kernel/ktest_drv.c).  QEMU's UARTs take every byte at once
+ * and raise the transmit interrupt as soon as it is enabled, so a console
+ * that never waits for the transmitter works just as well there.  The
+ * model makes the UART behave like real hardware: uart_tx_ready() is
+ * false once `depth` bytes were sent since the last tick, and the
+ * transmit interrupt, if the console enabled it, arrives only at the next
+ * uart_tx_model_tick() (the test calls it every millisecond: the time a
+ * 16-byte FIFO takes at about 160 kbaud).  Every byte uart_tx() sends is
+ * recorded in capture[0..cap).  The synchronous path (uart_putc) ignores
+ * the model.  Start it with the tx ring empty; nothing may printf until
+ * it is stopped.
+ */
+struct uart_tx_model {
+	unsigned depth;          /* 0: off */
+	_Atomic unsigned fill;   /* bytes "in the FIFO" since the last tick */
+	_Atomic unsigned irqs;   /* UART interrupts taken while on */
+	char *capture;
+	unsigned cap, len;       /* len counts every byte, also past cap */
+};
+extern struct uart_tx_model uart_tx_model;
+void uart_tx_model_start(char *capture, unsigned cap, unsigned depth);
+void uart_tx_model_tick(void);
+void uart_tx_model_stop(void);
+#endif
+
 #endif /* KERNEL_UART_H */

@@ -109,6 +109,28 @@ bool blk_selfcheck(void);
 
 const char *blk_strerror(int err);
 
+#ifdef KTEST
+/*
+ * Test hooks (kernel/ktest_drv.c): make the device look confused.  With
+ * exactly one request in flight and interrupts masked on the calling
+ * hart, blk_test_corrupt_used waits (bounded) until the device has put
+ * its used entry in the ring, then overwrites that entry with a malformed
+ * one of the given kind before the driver looks; 0, or -1 if the device
+ * did not answer or the precondition does not hold.  Once the driver has
+ * rejected it, blk_test_redeliver puts the device's real entry back in
+ * the same place, as if the device had corrected itself, and lets the
+ * driver process it; true if it could.
+ */
+enum blk_test_fault {
+	BLK_TEST_ID_RANGE,   /* id >= queue size */
+	BLK_TEST_FREE_ID,    /* id of a free descriptor */
+	BLK_TEST_MID_CHAIN,  /* id of the chain's second descriptor */
+	BLK_TEST_LEN,        /* len one more than the chain's writable bytes */
+};
+int blk_test_corrupt_used(enum blk_test_fault kind);
+bool blk_test_redeliver(void);
+#endif
+
 struct blk_stats {
 	uint64_t requests;     /* submitted to the device */
 	uint64_t completions;  /* accepted completions (all statuses) */

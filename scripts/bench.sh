@@ -37,7 +37,10 @@ emit boot_reset_to_prompt "$(awk '{print $2}' "$out/bench/boot.txt" | median)" i
 emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" instructions "$runs"
 
 # Kernel executor figures: the "kbench" boot measures them with the
-# instruction counter (medians of 11 inside) and prints bench lines.
+# instruction counter (medians of 11 inside) and prints bench lines; it
+# also prints the kernel bytes of a process (kproc_bytes, the base cost;
+# kproc_fp_bytes, what a process that used FP/SIMD adds: 0 on riscv64).
+# Every bench line becomes a bench.json entry.
 for i in $(seq "$runs"); do
 	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 120 --append kbench \
 		--out "$out/bench/kbench.$i.log" "$out/kernel.elf" \

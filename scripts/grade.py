@@ -17,6 +17,7 @@ Checkpoints live in grade/lab<N>.json, one object each:
   timeout  seconds, multiplied by GRADE_TIME_SCALE / --time-scale
   input    optional console input: "ktest-rx" (the bytes scripts/ktest.sh feeds)
   smp      optional number of harts (default 1)
+  disk     optional, true: attach a fresh 4 MiB scratch disk (virtio-blk)
   given    true: code the lab hands out complete; passes in the starter tree
 T is a fresh random token per checkpoint, so output that merely looks right
 cannot pass.  Logs: build/grade/<arch>/lab<N>-<name>.log; results:
@@ -133,6 +134,12 @@ def run_checkpoint(root, arch, lab, cp, scale, logdir):
         expect = [e.replace('{token}', token) for e in cp.get('expect', [])]
     if cp.get('smp'):
         args += ['--smp', str(cp['smp'])]
+    if cp.get('disk'):
+        # A fresh zeroed image per checkpoint, as scripts/ktest.sh does.
+        img = os.path.join(logdir, f"lab{lab['lab']}-{cp['name']}.img")
+        with open(img, 'wb') as f:
+            f.truncate(4 << 20)
+        args += ['--disk', img]
     if cp.get('input') == 'ktest-rx':
         rxfile = os.path.join(logdir, 'rx.bin')
         args += ['--input', rxfile, '--wait-for', 'ktest: running']

@@ -102,8 +102,11 @@ static inline void a64_dsb_sy(void)
 /* CurrentEL: the exception level sits in bits [3:2]. */
 #define CURRENTEL_EL(v) (((v) >> 2) & 3)
 
-/* CPACR_EL1.FPEN = 0b11: no FP/SIMD traps at EL1 or EL0. */
+/* CPACR_EL1.FPEN = 0b11: no FP/SIMD traps at EL1 or EL0.  0b01: EL0's
+ * FP/SIMD accesses trap (EC 0x07), EL1's do not (a user without an FP
+ * area: uentry.S). */
 #define CPACR_FPEN_ALL (A64_UL(3) << 20)
+#define CPACR_FPEN_EL1 (A64_UL(1) << 20)
 
 /* MPIDR_EL1 affinity fields: Aff0-2 in [23:0], Aff3 in [39:32]. */
 #define MPIDR_AFF_MASK A64_UL(0xff00ffffff)

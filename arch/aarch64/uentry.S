@@ -19,14 +19,21 @@
  *
  * Everything else a C caller expects to survive a call is x19..x30 and
  * sp; the kernel holds no FP values across calls (-mgeneral-regs-only,
- * and picolibc never calls back into code that runs a user), so the
- * user's FP/SIMD registers are simply saved and restored in full on every
- * exit and entry: eager, 39 of the 124 instructions of a syscall round
- * trip here.  Lazy saving (CPACR_EL1.FPEN trapping EL0's first FP use)
- * would spare them only for programs that never touch FP/SIMD, and
- * picolibc's string functions use SIMD in nearly every program, while
- * flipping CPACR costs an msr and an isb per run.  The kernel's FPCR is
- * reset to 0 on exit (picolibc's default).
+ * and picolibc never calls back into code that runs a user).  But the
+ * kernel's picolibc (memcpy, printf) does use the vector registers, so a
+ * user's FP/SIMD state cannot stay in the registers while the kernel
+ * runs: it is in memory whenever the user is not running.
+ *
+ * FP/SIMD is lazy (arch.h).  A context without an FP area (u->fp NULL)
+ * runs with CPACR_EL1.FPEN = 0b01: EL0 FP/SIMD access traps (EC 0x07,
+ * reported as USER_EXIT_FP), EL1 does not, and nothing of FP is loaded
+ * or saved: a syscall round trip moves no vector register.  A context
+ * with an area runs with FPEN = 0b11; its q0..q31, FPCR and FPSR are
+ * restored from u->fp / u before the eret and saved on every exit, and
+ * the kernel's FPCR is reset to 0 (picolibc's default) after.  CPACR is
+ * written on every entry, so each hart's setting is the one of the
+ * context it is entering, wherever that context ran last; the eret is
+ * the context synchronization the write needs (no isb).
  */
 #define KF_U      0
 #define KF_INFO   8
@@ -71,32 +78,38 @@ arch_user_run:
 
 	ldp	x1, x2, [x0, #UR_SP]          /* sp, pc */
 	ldp	x3, x4, [x0, #UR_PSTATE]      /* pstate, tpidr */
-	ldp	x5, x6, [x0, #UR_FPCR]        /* fpcr, fpsr */
 	bic	x3, x3, #SPSR_M_BITS
 	bic	x3, x3, #SPSR_DAIF_BITS
 	msr	sp_el0, x1
 	msr	elr_el1, x2
 	msr	spsr_el1, x3
 	msr	tpidr_el0, x4
+
+	/* FP/SIMD: trapped at EL0 without an area, restored with one. */
+	ldr	x7, [x0, #UR_FP]
+	mov	x8, #CPACR_FPEN_EL1
+	cbz	x7, 1f
+	mov	x8, #CPACR_FPEN_ALL
+	ldp	x5, x6, [x0, #UR_FPCR]        /* fpcr, fpsr */
 	msr	fpcr, x5
 	msr	fpsr, x6
-
-	ldp	q0, q1, [x0, #UR_Q(0)]
-	ldp	q2, q3, [x0, #UR_Q(2)]
-	ldp	q4, q5, [x0, #UR_Q(4)]
-	ldp	q6, q7, [x0, #UR_Q(6)]
-	ldp	q8, q9, [x0, #UR_Q(8)]
-	ldp	q10, q11, [x0, #UR_Q(10)]
-	ldp	q12, q13, [x0, #UR_Q(12)]
-	ldp	q14, q15, [x0, #UR_Q(14)]
-	ldp	q16, q17, [x0, #UR_Q(16)]
-	ldp	q18, q19, [x0, #UR_Q(18)]
-	ldp	q20, q21, [x0, #UR_Q(20)]
-	ldp	q22, q23, [x0, #UR_Q(22)]
-	ldp	q24, q25, [x0, #UR_Q(24)]
-	ldp	q26, q27, [x0, #UR_Q(26)]
-	ldp	q28, q29, [x0, #UR_Q(28)]
-	ldp	q30, q31, [x0, #UR_Q(30)]
+	ldp	q0, q1, [x7, #FPR_Q(0)]
+	ldp	q2, q3, [x7, #FPR_Q(2)]
+	ldp	q4, q5, [x7, #FPR_Q(4)]
+	ldp	q6, q7, [x7, #FPR_Q(6)]
+	ldp	q8, q9, [x7, #FPR_Q(8)]
+	ldp	q10, q11, [x7, #FPR_Q(10)]
+	ldp	q12, q13, [x7, #FPR_Q(12)]
+	ldp	q14, q15, [x7, #FPR_Q(14)]
+	ldp	q16, q17, [x7, #FPR_Q(16)]
+	ldp	q18, q19, [x7, #FPR_Q(18)]
+	ldp	q20, q21, [x7, #FPR_Q(20)]
+	ldp	q22, q23, [x7, #FPR_Q(22)]
+	ldp	q24, q25, [x7, #FPR_Q(24)]
+	ldp	q26, q27, [x7, #FPR_Q(26)]
+	ldp	q28, q29, [x7, #FPR_Q(28)]
+	ldp	q30, q31, [x7, #FPR_Q(30)]
+1:	msr	cpacr_el1, x8                 /* in effect from the eret on */
 
 	ldp	x2, x3, [x0, #UR_X(2)]
 	ldp	x4, x5, [x0, #UR_X(4)]
@@ -149,35 +162,39 @@ a64_user_exit:
 	mrs	x4, spsr_el1
 	stp	x10, x4, [x0, #UR_PC]         /* pc, pstate */
 	mrs	x5, tpidr_el0
-	mrs	x6, fpcr
-	stp	x5, x6, [x0, #UR_TPIDR]       /* tpidr, fpcr */
-	mrs	x7, fpsr
-	str	x7, [x0, #UR_FPSR]
+	str	x5, [x0, #UR_TPIDR]
 
-	stp	q0, q1, [x0, #UR_Q(0)]
-	stp	q2, q3, [x0, #UR_Q(2)]
-	stp	q4, q5, [x0, #UR_Q(4)]
-	stp	q6, q7, [x0, #UR_Q(6)]
-	stp	q8, q9, [x0, #UR_Q(8)]
-	stp	q10, q11, [x0, #UR_Q(10)]
-	stp	q12, q13, [x0, #UR_Q(12)]
-	stp	q14, q15, [x0, #UR_Q(14)]
-	stp	q16, q17, [x0, #UR_Q(16)]
-	stp	q18, q19, [x0, #UR_Q(18)]
-	stp	q20, q21, [x0, #UR_Q(20)]
-	stp	q22, q23, [x0, #UR_Q(22)]
-	stp	q24, q25, [x0, #UR_Q(24)]
-	stp	q26, q27, [x0, #UR_Q(26)]
-	stp	q28, q29, [x0, #UR_Q(28)]
-	stp	q30, q31, [x0, #UR_Q(30)]
-
+	/* FP/SIMD only for a context with an area (without one, EL0 could
+	 * not have changed any of it). */
+	ldr	x7, [x0, #UR_FP]
+	cbz	x7, 2f
+	mrs	x5, fpcr
+	mrs	x6, fpsr
+	stp	x5, x6, [x0, #UR_FPCR]
+	stp	q0, q1, [x7, #FPR_Q(0)]
+	stp	q2, q3, [x7, #FPR_Q(2)]
+	stp	q4, q5, [x7, #FPR_Q(4)]
+	stp	q6, q7, [x7, #FPR_Q(6)]
+	stp	q8, q9, [x7, #FPR_Q(8)]
+	stp	q10, q11, [x7, #FPR_Q(10)]
+	stp	q12, q13, [x7, #FPR_Q(12)]
+	stp	q14, q15, [x7, #FPR_Q(14)]
+	stp	q16, q17, [x7, #FPR_Q(16)]
+	stp	q18, q19, [x7, #FPR_Q(18)]
+	stp	q20, q21, [x7, #FPR_Q(20)]
+	stp	q22, q23, [x7, #FPR_Q(22)]
+	stp	q24, q25, [x7, #FPR_Q(24)]
+	stp	q26, q27, [x7, #FPR_Q(26)]
+	stp	q28, q29, [x7, #FPR_Q(28)]
+	stp	q30, q31, [x7, #FPR_Q(30)]
+	msr	fpcr, xzr                     /* the kernel's */
+2:
 	mov	x9, x1                        /* the reason */
 	ldp	x2, x3, [sp], #16             /* the user's x0, x1 */
 	stp	x2, x3, [x0, #UR_X(0)]
 
 	ldp	x1, x3, [sp, #KF_TPIDR]       /* kernel tpidr, caller's daif */
 	msr	tpidr_el0, x1
-	msr	fpcr, xzr
 	ldp	x19, x20, [sp, #KF_X19]
 	ldp	x21, x22, [sp, #KF_X19 + 16]
 	ldp	x23, x24, [sp, #KF_X19 + 32]

@@ -15,10 +15,12 @@ _Static_assert(offsetof(struct user_regs, sp) == UR_SP, "ur sp");
 _Static_assert(offsetof(struct user_regs, pc) == UR_PC, "ur pc");
 _Static_assert(offsetof(struct user_regs, pstate) == UR_PSTATE, "ur pstate");
 _Static_assert(offsetof(struct user_regs, tpidr) == UR_TPIDR, "ur tpidr");
+_Static_assert(offsetof(struct user_regs, fp) == UR_FP, "ur fp");
 _Static_assert(offsetof(struct user_regs, fpcr) == UR_FPCR, "ur fpcr");
 _Static_assert(offsetof(struct user_regs, fpsr) == UR_FPSR, "ur fpsr");
-_Static_assert(offsetof(struct user_regs, q[0]) == UR_Q(0), "ur q0");
 _Static_assert(sizeof(struct user_regs) == UR_SIZE, "ur size");
+_Static_assert(offsetof(struct a64_fpregs, q[31]) == FPR_Q(31), "fpr q31");
+_Static_assert(sizeof(struct a64_fpregs) == FPR_SIZE, "fpr size");
 
 /* Reasons the vector slots hand to uentry.S's exit path (vectors.S). */
 #define A64_USER_SYNC 0
@@ -43,6 +45,26 @@ void arch_uregs_init(struct user_regs *u, uint64_t pc, uint64_t sp,
 	u->x[0] = arg0;
 	u->x[1] = arg1;
 	u->pstate = SPSR_USER_INIT;
+}
+
+size_t arch_uregs_fp_size(void)
+{
+	return sizeof(struct a64_fpregs);
+}
+
+void arch_uregs_fp_attach(struct user_regs *u, void *area)
+{
+	/* Zeroed registers, and FPCR 0: round to nearest, no FP traps. */
+	u->fp = area;
+	u->fpcr = 0;
+	u->fpsr = 0;
+}
+
+void *arch_uregs_fp_detach(struct user_regs *u)
+{
+	void *area = u->fp;
+	u->fp = NULL;
+	return area;
 }
 
 uint64_t arch_uregs_pc(const struct user_regs *u)
@@ -77,7 +99,10 @@ static void a64_user_irq(const struct user_regs *u)
 	tf.far = 0;
 	tf.fpcr = u->fpcr;
 	tf.fpsr = u->fpsr;
-	memcpy(tf.q, u->q, sizeof(tf.q));
+	if (u->fp)
+		memcpy(tf.q, u->fp->q, sizeof(tf.q));
+	else
+		memset(tf.q, 0, sizeof(tf.q));
 	a64_trap_irq_entry(&tf);
 }
 
@@ -126,6 +151,12 @@ enum user_exit a64_user_exit_slow(struct user_regs *u, struct trap_info *info,
 	if (reason == A64_USER_IRQ) {
 		a64_user_irq(u);
 		x = USER_EXIT_IRQ;
+	} else if (ESR_EC(r_esr_el1()) == EC_FP_ACCESS && !u->fp) {
+		/* First FP/SIMD use: the caller attaches an area.  With one
+		 * attached the access cannot trap (FPEN 0b11), so if it
+		 * somehow does, it is reported as a fault below rather than
+		 * looping here. */
+		x = USER_EXIT_FP;
 	} else {
 		a64_user_fault(u, info, r_esr_el1());
 		x = USER_EXIT_FAULT;

@@ -30,6 +30,25 @@ void arch_uregs_init(struct user_regs *u, uint64_t pc, uint64_t sp,
 	u->x[RV_UREG_A0 + 1] = arg1;
 }
 
+/* No user FP state: programs are rv64imac and sstatus.FS stays off (an
+ * FP instruction is an illegal instruction, reported as a fault). */
+size_t arch_uregs_fp_size(void)
+{
+	return 0;
+}
+
+void arch_uregs_fp_attach(struct user_regs *u, void *area)
+{
+	(void)u;
+	(void)area;
+}
+
+void *arch_uregs_fp_detach(struct user_regs *u)
+{
+	(void)u;
+	return NULL;
+}
+
 uint64_t arch_uregs_pc(const struct user_regs *u)
 {
 	return u->pc;

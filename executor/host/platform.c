@@ -13,6 +13,7 @@
 
 enum { TOK_EMPTY = 0, TOK_PARKED = 1, TOK_NOTIFIED = 2 };
 
+#ifndef EXEC_NO_IRQ	/* else inline no-ops in platform.h */
 unsigned long exec_irq_save(void)
 {
 	return 0;
@@ -22,6 +23,7 @@ void exec_irq_restore(unsigned long flags)
 {
 	(void)flags;
 }
+#endif
 
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
 {

@@ -5,6 +5,7 @@
 #include "executor/platform.h"
 
 /* A user program has no interrupts to mask: one thread, no handlers. */
+#ifndef EXEC_NO_IRQ	/* else inline no-ops in platform.h */
 unsigned long exec_irq_save(void)
 {
 	return 0;
@@ -14,6 +15,7 @@ void exec_irq_restore(unsigned long flags)
 {
 	(void)flags;
 }
+#endif
 
 /* Exit status 134 (128 + SIGABRT), as a Unix shell would show an abort. */
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)

@@ -111,6 +111,7 @@ static long reactor_enter(unsigned min_complete, uint64_t timeout_ns)
 /* One completion: user_data names a slot (bit 0: the slot's CANCEL). */
 static void reactor_complete(uint64_t user_data, long long res)
 {
+	/* LAB 7 BEGIN */
 	struct px_slot *s = (struct px_slot *)(uintptr_t)(user_data & ~(uint64_t)UD_CANCEL);
 
 	if (!s)
@@ -127,6 +128,14 @@ static void reactor_complete(uint64_t user_data, long long res)
 	if (s->flags & SLOT_OWNED)
 		waker_wake(&s->waker);  /* the task runs after the CQ walk */
 	slot_clear(s, SLOT_OP);
+	/* LAB 7 STUB
+	// LAB 7: find the slot user_data names, store res, wake its waker,
+	// free what is done (docs/labs/lab7.md).
+	(void)user_data;
+	(void)res;
+	(void)slot_clear;
+	reactor_fatal("LAB 7: implement reactor_complete (user/lib/reactor.c)", -PX_ENOSYS);
+	   LAB 7 END */
 }
 
 unsigned px_reactor_reap(void)
@@ -136,6 +145,7 @@ unsigned px_reactor_reap(void)
 
 	if (R.ring_err)
 		return 0;
+	/* LAB 7 BEGIN */
 	while ((ready = px_ring_cq_ready(&R.ring)) != 0) {
 		for (uint32_t i = 0; i < ready; i++) {
 			const struct px_cqe *c = px_ring_cqe_at(&R.ring, i);
@@ -146,6 +156,13 @@ unsigned px_reactor_reap(void)
 		px_ring_cq_advance(&R.ring, ready);
 		n += ready;
 	}
+	/* LAB 7 STUB
+	// LAB 7: walk the ready CQEs, complete each, give them back
+	// (docs/labs/lab7.md).
+	(void)ready;
+	(void)reactor_complete;
+	reactor_fatal("LAB 7: implement px_reactor_reap (user/lib/reactor.c)", -PX_ENOSYS);
+	   LAB 7 END */
 	R.stats.completions += n;
 	return n;
 }
@@ -214,10 +231,18 @@ static void plat_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 		px_sleep((timeout + 999999) / 1000000);
 		return;
 	}
+	/* LAB 7 BEGIN */
 	if (deadline_ns == UINT64_MAX && R.stats.slots_in_use == 0)
 		reactor_deadlock();     /* every queued SQE has a slot */
 	reactor_enter(1, timeout);
 	reactor_reap_all();
+	/* LAB 7 STUB
+	// LAB 7: submit what the futures queued and sleep in the kernel until
+	// a completion or the deadline, then reap (docs/labs/lab7.md).
+	(void)timeout;
+	(void)reactor_reap_all;
+	reactor_fatal("LAB 7: implement plat_park (user/lib/reactor.c)", -PX_ENOSYS);
+	   LAB 7 END */
 }
 
 /* Only this thread wakes tasks, and never while parked (see px_async.h):

@@ -130,6 +130,7 @@ const char *px_kill_reason_name(int reason)
 	case PX_KILL_FAULT: return "memory fault";
 	case PX_KILL_ILLEGAL: return "illegal instruction";
 	case PX_KILL_BADCALL: return "bad system call";
+	case PX_KILL_NOMEM: return "out of memory";
 	default: return "killed (unknown reason)";
 	}
 }

@@ -11,22 +11,37 @@
  *   256   pc        ELR_EL1: where eret resumes (after an svc: the svc)
  *   264   pstate    SPSR_EL1 (EL0t; NZCV and the rest as the user left them)
  *   272   tpidr     TPIDR_EL0, the user's TLS pointer
- *   280   fpcr, fpsr
- *   304   q[0..31]  FP/SIMD registers (picolibc's string functions use them)
- *   816   end
+ *   280   fp        the FP/SIMD save area (struct a64_fpregs), or NULL
+ *   288   fpcr, fpsr  (meaningful only while fp is set)
+ *   304   end
+ *
+ * FP/SIMD state is lazy (arch.h): a context starts with fp NULL and EL0
+ * FP/SIMD access trapped (CPACR_EL1.FPEN = 0b01); its first use gets it
+ * an area.  FPCR and FPSR stay here rather than in the area so the area
+ * is exactly 512 bytes, a kmalloc size class (with them it would take
+ * the 1024-byte class).
  */
 #define UR_X(n)    ((n) * 8)
 #define UR_SP      248
 #define UR_PC      256
 #define UR_PSTATE  264
 #define UR_TPIDR   272
-#define UR_FPCR    280
-#define UR_FPSR    288
-#define UR_Q(n)    (304 + (n) * 16)
-#define UR_SIZE    816
+#define UR_FP      280
+#define UR_FPCR    288
+#define UR_FPSR    296
+#define UR_SIZE    304
+
+/* struct a64_fpregs: q0..q31, 16 bytes each. */
+#define FPR_Q(n)   ((n) * 16)
+#define FPR_SIZE   512
 
 #ifndef __ASSEMBLY__
 #include <stdint.h>
+
+struct a64_fpregs {
+	/* Two halves each: kernel C is -mgeneral-regs-only and only copies. */
+	uint64_t q[32][2];
+};
 
 struct user_regs {
 	uint64_t x[31];
@@ -34,9 +49,8 @@ struct user_regs {
 	uint64_t pc;
 	uint64_t pstate;
 	uint64_t tpidr;
+	struct a64_fpregs *fp;
 	uint64_t fpcr, fpsr;
-	/* Two halves each: kernel C is -mgeneral-regs-only and only stores. */
-	_Alignas(16) uint64_t q[32][2];
 };
 
 /*
