@@ -7,7 +7,7 @@
  * User programs link with -DPICOLIBC_INTEGER_PRINTF_SCANF, so
  * picolibc.specs maps vfprintf to __i_vfprintf and vfscanf to
  * __i_vfscanf: every integer, string and character conversion, no
- * floating point (%e, %f, %g, %a print '?').  That formatter touches no
+ * floating point (%e, %f, %g print '?'; pass no doubles).  It touches no
  * FP/SIMD register, but picolibc's own variadic entry points are prebuilt
  * with FP/SIMD allowed: their prologues store q0-q7 for va_arg, and
  * vsnprintf copies its string stream with q registers.  On aarch64 the
