@@ -345,9 +345,11 @@ ifeq ($(ARCH),riscv64)
 # Soft-float, the kernel's multilib: the kernel saves no FP registers on riscv.
 UARCH_CFLAGS := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany -mno-relax
 else
-# FP/SIMD allowed: the kernel saves it for user contexts on aarch64.
+# No FP/SIMD: a process gets an FP save area (512 bytes of kernel memory)
+# only at its first FP/SIMD instruction, and the programs we ship need
+# none (usertests' fp_* tests opt back in: see below).
 # Inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
-UARCH_CFLAGS := -march=armv8-a -mno-outline-atomics
+UARCH_CFLAGS := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
 endif
 
 UCFLAGS := -std=c11 -O2 -g
@@ -358,6 +360,10 @@ UCFLAGS += -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
 UCFLAGS += -ffunction-sections -fdata-sections
 UCFLAGS += -MD -MP
 UCFLAGS += -D_DEFAULT_SOURCE
+# picolibc's integer-only printf/scanf (picolibc.specs maps vfprintf to
+# __i_vfprintf at link time): no FP/SIMD, and smaller.  user/lib/printf.c
+# gives it entry points that save no FP registers.
+UCFLAGS += -DPICOLIBC_INTEGER_PRINTF_SCANF
 # One thread, no interrupt handlers: inline no-op irq save/restore.
 UCFLAGS += -DEXEC_NO_IRQ
 UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ikernel/uapi
@@ -370,6 +376,7 @@ ULIB_SRCS := \
 	user/lib/crt0.c \
 	user/lib/syscall.c \
 	user/lib/stdio.c \
+	user/lib/printf.c \
 	user/lib/exec_glue.c \
 	user/lib/ring.c \
 	user/lib/reactor.c
@@ -380,14 +387,20 @@ ULIB_SRCS += kernel/string.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
 UELFS := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
 $(UBUILD)/obj/kernel/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
+# usertests' fp_* tests use doubles and the vector registers on purpose:
+# that one file may use FP/SIMD, and turns it off again (a pragma) for
+# everything but those tests.
+$(UBUILD)/obj/user/usertests.c.o: UCFLAGS := $(filter-out -mgeneral-regs-only,$(UCFLAGS))
 UARCHIVE := $(UBUILD)/archive.bin
 
-$(UBUILD)/obj/%.c.o: %.c | ensure-cross
+# User objects also depend on this Makefile: a change of UCFLAGS (say,
+# -mgeneral-regs-only) must not leave stale objects behind.
+$(UBUILD)/obj/%.c.o: %.c Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,UCC,$<)
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
 
-$(UBUILD)/obj/%.S.o: %.S | ensure-cross
+$(UBUILD)/obj/%.S.o: %.S Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,UAS,$<)
 	$(Q)$(CC) $(UASFLAGS) -c $< -o $@

@@ -174,6 +174,16 @@ static void report_fault(struct proc *p, const struct trap_info *info)
  */
 static struct kcache fp_cache;
 
+/* First-use traps taken, for SYS_kstat: lets usertests check that the
+ * programs we ship never touch FP/SIMD (and so cost only
+ * proc_kernel_bytes). */
+static _Atomic uint64_t fp_traps;
+
+uint64_t proc_fp_traps(void)
+{
+	return atomic_load_explicit(&fp_traps, memory_order_relaxed);
+}
+
 /*
  * The first FP/SIMD instruction of p trapped (USER_EXIT_FP): give it a
  * zeroed save area, so the instruction re-executes with zeroed registers.
@@ -182,6 +192,7 @@ static struct kcache fp_cache;
  */
 static void fp_first_use(struct proc *p)
 {
+	atomic_fetch_add_explicit(&fp_traps, 1, memory_order_relaxed);
 	void *area = kcache_alloc(&fp_cache);
 	if (!area) {
 		printf("pid %d (%s): no kernel memory for FP/SIMD state: killed\n", p->pid,

@@ -76,6 +76,10 @@ uint64_t proc_kernel_fp_bytes(void);
 /* Live processes now (for tests and Ctrl-T). */
 unsigned proc_count(void);
 
+/* First FP/SIMD uses since boot: processes that got an FP save area
+ * (SYS_kstat PX_KSTAT_FP_TRAPS). */
+uint64_t proc_fp_traps(void);
+
 /* Syscall layer (kernel/syscall.c). */
 enum sys_result { SYS_DONE, SYS_WAIT, SYS_EXITED };
 enum sys_result syscall_start(struct proc *p, struct context *cx);

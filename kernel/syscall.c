@@ -330,6 +330,16 @@ static int64_t sys_progs(struct proc *p, uint64_t index, uint64_t name_va, uint6
 	return err ? err : (int64_t)size;
 }
 
+static int64_t sys_kstat(uint64_t which)
+{
+	switch (which) {
+	case PX_KSTAT_FP_TRAPS:
+		return (int64_t)proc_fp_traps();
+	default:
+		return -PX_EINVAL;
+	}
+}
+
 /* ---- async rings (kernel/ring.c) -------------------------------------------------*/
 
 static enum sys_result sys_ring_enter(struct proc *p, struct context *cx, uint64_t to_submit,
@@ -389,6 +399,8 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return done(p, sys_sbrk(p, (int64_t)a0));
 	case SYS_progs:
 		return done(p, sys_progs(p, a0, a1, a2));
+	case SYS_kstat:
+		return done(p, sys_kstat(a0));
 	case SYS_ring_setup:
 		return done(p, ring_setup(p, (uint32_t)a0, a1));
 	case SYS_ring_enter:

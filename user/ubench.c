@@ -217,6 +217,7 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "-pong") == 0)
 		return pong(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 
+	long fp0 = px_kstat(PX_KSTAT_FP_TRAPS);
 	use_counter = counter_works();
 	if (use_counter)
 		printf("ubench: counting with the user-readable instruction counter\n");
@@ -232,6 +233,10 @@ int main(int argc, char **argv)
 		die("ring_setup", err);
 	bench_ring_nop(&ring, 1, "ring_nop");
 	bench_ring_nop(&ring, 32, "ring_nop_batch32");
+	/* FP/SIMD first-use traps while we ran (us, the probe, pong and the
+	 * ~220 echo children): 0 means each of these processes cost the
+	 * kernel kproc_bytes only, none kproc_bytes + kproc_fp_bytes. */
+	printf("bench user_fp_traps %ld traps\n", px_kstat(PX_KSTAT_FP_TRAPS) - fp0);
 	printf("ubench: done\n");
 	return 0;
 }

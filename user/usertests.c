@@ -9,6 +9,23 @@
 #include "sysc.h"
 
 /*
+ * Like every program we ship, usertests uses no FP/SIMD register on
+ * aarch64, so a usertests process takes no FP trap (fp_lazy counts them)
+ * -- except in the fp_* tests, which use doubles and q0-q31 on purpose.
+ * The Makefile builds this file with FP/SIMD allowed; the pragma turns it
+ * off for everything but the functions between GENERAL_REGS_END and
+ * GENERAL_REGS_BEGIN in the FP/SIMD section.
+ */
+#if defined(__aarch64__)
+#define GENERAL_REGS_BEGIN _Pragma("GCC push_options") _Pragma("GCC target(\"general-regs-only\")")
+#define GENERAL_REGS_END _Pragma("GCC pop_options")
+#else
+#define GENERAL_REGS_BEGIN
+#define GENERAL_REGS_END
+#endif
+GENERAL_REGS_BEGIN
+
+/*
  * In the style of xv6's usertests.  `usertests` runs every test in the
  * table, `usertests NAME...` the named ones.  Each test runs in its own
  * child (`usertests -t NAME`), so a test may fault, leak descriptors or
@@ -2263,7 +2280,8 @@ static int h_ringexit(int argc, char **argv)
 
 /*
  * On aarch64 a process gets an FP/SIMD save area at its first FP/SIMD
- * instruction (crt0's memset, usually) and its registers are saved and
+ * instruction (only these tests have one: fp_lazy checks that nothing
+ * else does) and its registers are saved and
  * restored around every run from then on.  These tests check that no
  * process sees another's registers or control state, that a fresh one
  * starts zeroed, and that the areas are freed.  riscv64 user code is
@@ -2271,6 +2289,9 @@ static int h_ringexit(int argc, char **argv)
  * checks are compiled out and the double arithmetic, which then runs in
  * libgcc's soft-float, still has to come out exact.
  */
+
+/* FP/SIMD allowed from here to the end of fp_work. */
+GENERAL_REGS_END
 
 #if defined(__aarch64__)
 #define FP_REGS 1
@@ -2395,6 +2416,7 @@ static int fp_work(int k)
 	}
 	return 0;
 }
+GENERAL_REGS_BEGIN
 
 /* fpwork K: fp_work(K) in a process of its own; exit 0 if exact. */
 static int h_fpwork(int argc, char **argv)
@@ -2416,8 +2438,9 @@ static void t_fp_concurrent(void)
 		CHECK_EQ(wait_status(pids[k]), 0);
 }
 
-/* fpfresh: a fresh process's q8..q31 and FPCR are zero (crt0 and main
- * use at most the low vector registers before we look). */
+/* fpfresh: a fresh process's q8..q31 and FPCR are zero (its first FP
+ * instruction is in fp_nonzero: the registers it finds are the zeroed
+ * area the trap gave it). */
 static int h_fpfresh(int argc, char **argv)
 {
 	(void)argc;
@@ -2467,6 +2490,131 @@ static void t_fp_storm(void)
 		after = free_pages();
 	}
 	CHECK_EQ(after, before);
+}
+/* FP/SIMD first-use traps since boot, the whole system (SYS_kstat). */
+static long fp_traps(void)
+{
+	long n = px_kstat(PX_KSTAT_FP_TRAPS);
+	CHECK(n >= 0);
+	return n;
+}
+
+/* init with stdin at EOF: its sh ends at once, init reports it and starts
+ * another (and so on, until its stdout pipe is full).  Once it has said
+ * "restarting", kill it and read until every shell it started is gone
+ * too (they all hold the pipe's write end): their traps are counted. */
+static void run_init_once(void)
+{
+	static const char *const argv[] = { "init", NULL };
+	static char out[512];
+	int i[2], o[2];
+	make_pipe(i);
+	make_pipe(o);
+	CHECK_EQ(px_close(i[1]), 0);
+	int save0 = (int)px_dup(0), save1 = (int)px_dup(1);
+	CHECK(save0 >= 0 && save1 >= 0);
+	CHECK_EQ(px_close(0), 0);
+	CHECK_EQ(px_dup(i[0]), 0);
+	CHECK_EQ(px_close(1), 0);
+	CHECK_EQ(px_dup(o[1]), 1);
+	long pid = px_spawn("init", argv);
+	CHECK_EQ(px_close(0), 0);
+	CHECK_EQ(px_dup(save0), 0);
+	CHECK_EQ(px_close(1), 0);
+	CHECK_EQ(px_dup(save1), 1);
+	CHECK_EQ(px_close(save0), 0);
+	CHECK_EQ(px_close(save1), 0);
+	CHECK_EQ(px_close(i[0]), 0);
+	CHECK_EQ(px_close(o[1]), 0);
+	CHECK(pid > 0);
+	size_t got = 0;
+	long r;
+	while (!strstr(out, "restarting") && got + 1 < sizeof(out) &&
+	       (r = px_read(o[0], out + got, sizeof(out) - 1 - got)) > 0) {
+		got += (size_t)r;
+		out[got] = '\0';
+	}
+	CHECK(strstr(out, "restarting") != NULL);
+	CHECK_EQ(px_kill((int)pid), 0);
+	CHECK_EQ(wait_status((int)pid), PX_KILLED | PX_KILL_SIGNAL);
+	while ((r = px_read(o[0], out, sizeof(out))) > 0)
+		;
+	CHECK_EQ(r, 0);
+	CHECK_EQ(px_close(o[0]), 0);
+}
+
+/*
+ * The programs we ship are built without FP/SIMD (docs/user.md "The user
+ * build"), so on aarch64 none of them takes the first-use trap and each
+ * costs kproc_bytes, not kproc_bytes + kproc_fp_bytes.  Run each (and
+ * what it starts: sh's echo and usertests helper, init's shells, ubench's
+ * children) and count the traps; then a program that does use FP (fpwork)
+ * must take exactly one.  This fails if, say, crt0 clears .bss with a
+ * SIMD memset again, or printf saves q registers.  riscv64 user code is
+ * soft-float: no trap exists there, so every count must be 0.
+ */
+static void t_fp_lazy(void)
+{
+	static char out[4096];
+	static const char *const echo[] = { "echo", "-n", "a", "b c", NULL };
+	static const char *const cat[] = { "cat", NULL };
+	static const char *const ls[] = { "ls", NULL };
+	static const char *const sh[] = { "sh", NULL };
+	static const char *const clock[] = { "clock", "1", NULL };
+	static const char *const timers[] = { "timers", NULL };
+	static const char *const echosrv[] = { "echosrv", "20", NULL };
+	static const char *const ubench[] = { "ubench", NULL };
+	static const char *const helper[] = { "usertests", "-x", "exit", "0", NULL };
+	static const struct {
+		const char *const *argv;
+		const char *in;      /* stdin (NULL: the console) */
+		int status;
+		const char *expect;  /* in its output */
+	} runs[] = {
+		{ echo, NULL, 0, "a b c" },
+		{ cat, "line one\nline two\n", 0, "line one\nline two\n" },
+		{ ls, NULL, 0, "usertests" },
+		{ sh, "echo hi there\nusertests -x exit 3\nexit 4\n", 4, "exit status 3" },
+		{ clock, NULL, 0, "tick 1 s" },
+		{ timers, NULL, 0, "all OK" },
+		{ echosrv, NULL, 0, "replies back" },
+		{ ubench, NULL, 0, "bench getpid" },
+		{ helper, NULL, 0, "" },
+	};
+#define NRUNS (sizeof(runs) / sizeof(runs[0]))
+	long traps[NRUNS + 1], total = 0;
+	char list[256];
+	size_t len = 0;
+
+	/* The runner starts our watchdog after us: let it settle first. */
+	px_sleep(20);
+	for (unsigned k = 0; k < NRUNS; k++) {
+		long t0 = fp_traps();
+		CHECK_EQ(capture(runs[k].argv[0], runs[k].argv, runs[k].in, out, sizeof(out)),
+			 runs[k].status);
+		if (!strstr(out, runs[k].expect))
+			fail_line(__LINE__, "%s printed \"%s\"", runs[k].argv[0], out);
+		traps[k] = fp_traps() - t0;
+	}
+	long t0 = fp_traps();
+	run_init_once();
+	traps[NRUNS] = fp_traps() - t0;
+	for (unsigned k = 0; k <= NRUNS; k++) {
+		total += traps[k];
+		len += (size_t)snprintf(list + len, sizeof(list) - len, " %s %ld",
+					k < NRUNS ? runs[k].argv[0] : "init", traps[k]);
+	}
+	if (total != 0)
+		fail_line(__LINE__, "FP/SIMD traps in programs that use no FP:%s", list);
+
+	/* A program that uses FP still runs, and takes one trap (aarch64). */
+	t0 = fp_traps();
+	CHECK_EQ(wait_status(spawn_x("fpwork", "1", NULL)), 0);
+	CHECK_EQ(fp_traps() - t0, FP_REGS ? 1 : 0);
+#if !FP_REGS
+	printf("  fp_lazy: soft-float user code: no FP traps exist here, every count is 0\n");
+#endif
+#undef NRUNS
 }
 /* ==== end of FP/SIMD state ==== */
 
@@ -2561,6 +2709,7 @@ static const struct test {
 	{ t_fp_concurrent, "fp_concurrent", 0, 60 },
 	{ t_fp_fresh, "fp_fresh", 0, 0 },
 	{ t_fp_storm, "fp_storm", 0, 120 },
+	{ t_fp_lazy, "fp_lazy", 0, 60 },
 	/* ---- async examples (see "async examples" above) ---- */
 	{ t_async_timers, "async_timers", 0, 0 },
 	{ t_async_echosrv, "async_echosrv", 0, 60 },
@@ -3104,3 +3253,4 @@ int main(int argc, char **argv)
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed > 99 ? 99 : failed;
 }
+GENERAL_REGS_END

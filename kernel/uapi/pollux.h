@@ -32,7 +32,14 @@
                                  uint64_t timeout_ns) -> SQEs consumed */
 #define SYS_progs        16  /* (unsigned index, char *name, size_t n) -> size of
                                  the index-th program in the archive */
-#define SYS_count        17
+#define SYS_kstat        17  /* (unsigned which) -> kernel counter PX_KSTAT_* */
+#define SYS_count        18
+
+/* Counters SYS_kstat reads (anything else: -PX_EINVAL).  For tests and
+ * benchmarks; each counts since boot, for the whole system. */
+#define PX_KSTAT_FP_TRAPS 0 /* first FP/SIMD uses that gave a process its save
+                               area (aarch64's lazy FP); 0 on riscv64, whose
+                               user code is soft-float */
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 

@@ -43,6 +43,8 @@ long px_sbrk(intptr_t increment);    /* old break, or -PX_Exxx */
 long px_ring_setup(unsigned entries, struct px_ring_params *p);
 long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns);
 long px_progs(unsigned index, char *name, size_t n);
+/* Kernel counter PX_KSTAT_* (kernel/uapi/pollux.h), or -PX_EINVAL. */
+long px_kstat(unsigned which);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)

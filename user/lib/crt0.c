@@ -1,16 +1,21 @@
-/* C half of the user start-up: clear .bss, set up TLS, run constructors, main, exit. */
+/* C half of the user start-up: set up TLS, run constructors, main, exit. */
 #include <stdlib.h>
-#include <string.h>
 
 /*
  * Startup contract (docs/user.md): the kernel enters _start (crt0_<arch>.S)
  * with sp 16-byte aligned below the argument area, argument register 0 =
  * argc and register 1 = argv, a pointer to argc+1 pointers ending in NULL,
  * whose strings also live on the stack.  _start tail-calls __px_start.
+ *
+ * .bss is not cleared here: the ELF loader maps every page of a segment
+ * from a zeroed frame (kernel/elf.c; make host-test-elf checks it), which
+ * is part of the start-up contract.  Clearing it again cost every spawn a
+ * pass over .bss, and on aarch64, with picolibc's SIMD memset, it was the
+ * instruction that made every program take the FP/SIMD trap.
  */
 
 /* Linker-script symbols (linker/user.ld). */
-extern char __bss_start[], __bss_end[], __user_tls_block[];
+extern char __user_tls_block[];
 
 /* picolibc */
 void _init_tls(void *tls);
@@ -22,7 +27,6 @@ _Noreturn void __px_start(int argc, char **argv);
 
 _Noreturn void __px_start(int argc, char **argv)
 {
-	memset(__bss_start, 0, (size_t)(__bss_end - __bss_start));
 	/* errno and stdio state live in TLS: riscv64 tp, aarch64 TPIDR_EL0. */
 	_init_tls(__user_tls_block);
 	_set_tls(__user_tls_block);

@@ -28,6 +28,7 @@ long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
 long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SYS_clock_gettime, clock, ts); }
 long px_sbrk(intptr_t increment) { return px_syscall1(SYS_sbrk, increment); }
 long px_progs(unsigned index, char *name, size_t n) { return px_syscall3(SYS_progs, index, name, n); }
+long px_kstat(unsigned which) { return px_syscall1(SYS_kstat, which); }
 
 long px_ring_setup(unsigned entries, struct px_ring_params *p)
 {
