@@ -250,7 +250,22 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 	/* seq_cst store, then the killed check: proc_kill does the reverse. */
 	atomic_store(&running_on[arch_hart_id()], p);
 	while (!__atomic_load_n(&p->killed, __ATOMIC_SEQ_CST)) {
-		switch (arch_user_run(&p->regs, &info)) {
+		/*
+		 * The slice may have ended while we were in the kernel (a
+		 * syscall, the FP trap): the timer interrupt then found no
+		 * user code to stop and left the timer off.  Check with
+		 * interrupts masked up to the switch to user mode, so a slice
+		 * that ends in between stays pending and traps straight back.
+		 */
+		unsigned long irq = arch_irq_save();
+		if (ktimer_slice_over()) {
+			arch_irq_restore(irq);
+			waker_wake_by_ref(cx->waker);
+			return leave(POLL_PENDING);
+		}
+		enum user_exit e = arch_user_run(&p->regs, &info);
+		arch_irq_restore(irq);
+		switch (e) {
 		case USER_EXIT_SYSCALL:
 			switch (syscall_start(p, cx)) {
 			case SYS_DONE:

@@ -704,6 +704,20 @@ static void t_kill_spinning(void)
 	CHECK_EQ(wait_status(pid), PX_KILLED | PX_KILL_SIGNAL);
 }
 
+/*
+ * The time slice may end while the kernel is in the middle of one of our
+ * syscalls.  The child makes syscalls back to back for 50 ms (five slices,
+ * most of which end inside the kernel), then spins without any: it must
+ * still be preempted, or (one hart) the parent never runs again to kill it.
+ */
+static void t_slice_ends_in_syscall(void)
+{
+	int pid = spawn_x("syscallspin", NULL);
+	CHECK_EQ(px_sleep(100), 0);
+	CHECK_EQ(px_kill(pid), 0);
+	CHECK_EQ(wait_status(pid), PX_KILLED | PX_KILL_SIGNAL);
+}
+
 static void t_kill_waiting(void)
 {
 	/* The child waits for a grandchild that sleeps; kill the child. */
@@ -2647,6 +2661,7 @@ static const struct test {
 	{ t_kill_blocked_write, "kill_blocked_write", 0, 0 },
 	{ t_kill_sleeping, "kill_sleeping", 0, 0 },
 	{ t_kill_spinning, "kill_spinning", 0, 0 },
+	{ t_slice_ends_in_syscall, "slice_ends_in_syscall", 0, 0 },
 	{ t_kill_waiting, "kill_waiting", 0, 0 },
 	{ t_kill_self, "kill_self", 0, 0 },
 	{ t_kill_console_read, "kill_console_read", 0, 0 },
@@ -2818,6 +2833,18 @@ static int h_writen(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		buf[i] = (char)pattern((uint32_t)i, 0);
 	return px_write(arg_int(argv, 3), buf, (size_t)n) == n ? 0 : 1;
+}
+
+static int h_syscallspin(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	uint64_t t0 = now_ns();
+	while (now_ns() - t0 < 50 * 1000000ull)
+		px_getpid();
+	for (;;)
+		__asm__ volatile("" ::: "memory");
+	return 0;
 }
 
 static int h_spin(int argc, char **argv)
@@ -3073,6 +3100,7 @@ static const struct helper {
 	{ h_blockread, "blockread", 1 },
 	{ h_writen, "writen", 2 },
 	{ h_spin, "spin", 0 },
+	{ h_syscallspin, "syscallspin", 0 },
 	{ h_waiter, "waiter", 0 },
 	{ h_killself, "killself", 0 },
 	{ h_expecteof, "expecteof", 2 },
