@@ -94,6 +94,20 @@ emit smp_speedup_h4 "$(awk -v a="$b1" -v b="$b4" 'BEGIN {printf "%.2f", a / b}')
 
 # Idle: host CPU time QEMU burns while the kernel sits at the prompt,
 # without -icount (under icount even a WFI guest keeps the host busy).
+qemu_below() { # pid -> the qemu-system process at or below it
+	local todo=$1 p
+	while [ -n "$todo" ]; do
+		set -- $todo
+		p=$1
+		shift
+		todo="$* $(pgrep -P "$p" | tr '\n' ' ')"
+		todo=${todo# }
+		case $(cat "/proc/$p/comm" 2>/dev/null) in
+		qemu-system-*) echo "$p"; return 0 ;;
+		esac
+	done
+	return 1
+}
 idle_cpu_ms() { # kernel.elf [harts] -> CPU milliseconds over idle_secs
 	local elf=$1 nh=${2:-1} pidfile
 	pidfile=$(mktemp)
@@ -102,7 +116,9 @@ idle_cpu_ms() { # kernel.elf [harts] -> CPU milliseconds over idle_secs
 	local runner=$!
 	sleep 2 # boot
 	local qpid
-	qpid=$(pgrep -n -f "qemu-system-$arch.*$(basename "$(dirname "$elf")")/kernel" || true)
+	# Our own QEMU: a descendant of this runner (a pattern match on the
+	# command line could pick another job's QEMU on a shared machine).
+	qpid=$(qemu_below "$(cat "$pidfile")" || true)
 	[ -n "$qpid" ] || { echo "bench: QEMU did not start" >&2; return 1; }
 	local t0 t1 hz
 	hz=$(getconf CLK_TCK)
