@@ -10,9 +10,12 @@
 #include "executor/queue.h"
 #include "executor/semaphore.h"
 #include "executor/timer.h"
+#include "kernel/kalloc.h"
 #include "kernel/kexec.h"
 #include "kernel/ktest.h"
 #include "kernel/ktimer.h"
+#include "kernel/uaccess.h"
+#include "kernel/uapi/pollux.h"
 
 #ifdef KTEST
 
@@ -1148,6 +1151,124 @@ static bool idle_ok(void)
 	return true;
 }
 
+
+/* ---- a frame freed after uaccess_quiesce is no longer written ------------*/
+
+/*
+ * A copier pinned to another hart copies a page-sized pattern into user
+ * page VA of a private address space without pause (as a pipe peer or a
+ * ring operation copies into another process's memory).  The test task
+ * repeatedly unmaps VA, calls uaccess_quiesce, zeroes the frame
+ * and checks a little later that it is still zero: a copy that looked the
+ * page up before the unmap must have finished before quiesce returned.
+ * Without the quiesce, a copy in the middle of its memcpy writes the
+ * pattern over the zeroes (seen within a few rounds on QEMU).
+ */
+#define QU_ROUNDS 400
+#define QU_VA PX_USER_BASE
+
+static struct vm_root *qu_vm;
+static char *qu_frame;
+static _Atomic int qu_stop, qu_copier_done;
+static _Atomic uint64_t qu_ok, qu_efault;
+static int qu_dirty = -1, qu_rounds;
+static char qu_pattern[PAGE_SIZE];
+
+struct qu_copier {
+	struct future base;
+};
+
+static enum poll qu_copier_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	/* One long poll: this hart does nothing but copy until told. */
+	while (!atomic_load(&qu_stop)) {
+		if (copyout(qu_vm, QU_VA, qu_pattern, PAGE_SIZE) == 0)
+			atomic_fetch_add(&qu_ok, 1);
+		else
+			atomic_fetch_add(&qu_efault, 1);
+	}
+	atomic_store(&qu_copier_done, 1);
+	return POLL_READY;
+}
+
+static const struct future_vtable qu_copier_vtable = { qu_copier_poll, NULL };
+
+struct qu_test {
+	struct future base;
+};
+
+static enum poll qu_test_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	for (qu_rounds = 0; qu_rounds < QU_ROUNDS && qu_dirty < 0; qu_rounds++) {
+		if (arch_vm_map(qu_vm, QU_VA, (uintptr_t)qu_frame, VM_R | VM_W | VM_U) != 0)
+			break;
+		/* Let the copier find the page mapped. */
+		uint64_t t = kexec_now_ns();
+		while (kexec_now_ns() - t < 50 * 1000)
+			;
+		arch_vm_unmap(qu_vm, QU_VA);
+		uaccess_quiesce(qu_vm);
+		memset(qu_frame, 0, PAGE_SIZE);
+		t = kexec_now_ns();
+		while (kexec_now_ns() - t < 50 * 1000)
+			;
+		for (int i = 0; i < (int)PAGE_SIZE; i++)
+			if (qu_frame[i]) {
+				qu_dirty = i;
+				break;
+			}
+	}
+	atomic_store(&qu_stop, 1);
+	while (!atomic_load(&qu_copier_done))
+		;
+	return POLL_READY;
+}
+
+static const struct future_vtable qu_test_vtable = { qu_test_poll, NULL };
+
+static struct future *quiesce_start(void)
+{
+	static struct qu_test t;
+	t = (struct qu_test){ { &qu_test_vtable } };
+	memset(qu_pattern, 0xab, sizeof(qu_pattern));
+	qu_vm = arch_vm_create();
+	qu_frame = kpage_alloc();
+	atomic_store(&qu_stop, 0);
+	atomic_store(&qu_copier_done, 0);
+	qu_dirty = -1;
+	if (nharts() < 2 || !qu_vm || !qu_frame)
+		return &t.base; /* qu_ok reports why */
+	/* The copier on another hart than the one running this test. */
+	struct qu_copier c = { { &qu_copier_vtable } };
+	if (KSPAWN_PINNED(c, "copier", (arch_hart_id() + 1) % nharts()) != TASK_OK)
+		atomic_store(&qu_copier_done, 1);
+	return &t.base;
+}
+
+static bool quiesce_ok(void)
+{
+	if (nharts() < 2) {
+		printf("    needs 2 harts; booted with %u\n", nharts());
+		return false;
+	}
+	if (!qu_vm || !qu_frame)
+		KTEST_FAIL("no memory for the test address space");
+	uint64_t ok = atomic_load(&qu_ok), bad = atomic_load(&qu_efault);
+	printf("    %d rounds; copier: %llu copies done, %llu refused (page unmapped)\n",
+	       qu_rounds, (unsigned long long)ok, (unsigned long long)bad);
+	if (qu_dirty >= 0)
+		KTEST_FAIL("byte %d of the freed frame was written after uaccess_quiesce", qu_dirty);
+	if (ok == 0 || bad == 0)
+		KTEST_FAIL("the copier never raced the unmap (no copy done or none refused)");
+	arch_vm_destroy(qu_vm);
+	kpage_free(qu_frame);
+	return true;
+}
+
 const struct ktest_async ktest_smp_tests[] = {
 	{ "smp_spawn_100k", spawn_start, spawn_ok },
 	{ "smp_burst_park", burst_start, burst_ok },
@@ -1157,6 +1278,7 @@ const struct ktest_async ktest_smp_tests[] = {
 	{ "smp_steal_spread", steal_start, steal_ok },
 	{ "smp_unpark_latency", trip_start, trip_ok },
 	{ "smp_park_idle", idle_start, idle_ok },
+	{ "smp_uaccess_quiesce", quiesce_start, quiesce_ok },
 	{ NULL, NULL, NULL },
 };
 

@@ -11,6 +11,7 @@
 #include "kernel/kexec.h"
 #include "kernel/ktimer.h"
 #include "kernel/proc.h"
+#include "kernel/uaccess.h"
 
 /*
  * The process table holds what must outlive a process's task: its pid,
@@ -88,8 +89,10 @@ static void unmap_range(struct vm_root *vm, uint64_t lo, uint64_t hi)
 {
 	for (uint64_t va = lo; va < hi; va += PAGE_SIZE) {
 		uint64_t pa = arch_vm_unmap(vm, va);
-		if (pa)
+		if (pa) {
+			uaccess_quiesce(vm); /* a pipe peer may be copying */
 			kpage_free((void *)(uintptr_t)pa);
+		}
 	}
 }
 
@@ -102,6 +105,7 @@ static void free_user_memory(struct proc *p)
 	unmap_range(p->vm, PX_USER_BASE, p->brk);
 	unmap_range(p->vm, PX_STACK_TOP - PX_STACK_PAGES * PAGE_SIZE, PX_STACK_TOP);
 	unmap_range(p->vm, PX_RING_BASE, PX_RING_BASE + PX_RING_PAGES * PAGE_SIZE);
+	uaccess_quiesce(p->vm); /* nobody walks its tables any more */
 	arch_vm_destroy(p->vm);
 	p->vm = NULL;
 }

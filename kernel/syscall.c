@@ -198,8 +198,12 @@ static int64_t sys_sbrk(struct proc *p, int64_t incr)
 	} else {
 		for (uint64_t va = page_up(new); va < page_up(old); va += PAGE_SIZE) {
 			uint64_t pa = arch_vm_unmap(p->vm, va);
-			if (pa)
+			if (pa) {
+				/* A ring operation or a pipe peer on another
+				 * hart may be copying to this page right now. */
+				uaccess_quiesce(p->vm);
 				kpage_free((void *)(uintptr_t)pa);
+			}
 		}
 	}
 	p->brk = new;

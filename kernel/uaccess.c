@@ -1,4 +1,5 @@
 /* Copying to and from user memory: page by page, through checked translations. */
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -54,20 +55,48 @@ static char *user_ptr(const struct vm_root *vm, uint64_t va, unsigned need)
 	   LAB 6 END */
 }
 
+/*
+ * Which address space each hart is copying from or to right now (NULL:
+ * none).  Another process's task (a pipe reader, a ring operation) may
+ * copy from a process's memory on one hart while the process itself frees
+ * that memory on another (sbrk shrinking, exit).  The freeing side unmaps
+ * a page, then waits in uaccess_quiesce until no hart is inside a copy of
+ * that address space, and only then frees the frame: a copy that started
+ * before the unmap finishes with the old frame, one that starts after it
+ * finds no mapping (-PX_EFAULT).  Both sides put a full fence between
+ * their store and their load (Dekker), so one of them always sees the
+ * other.  Copies never wait inside (polls do not), so the wait is short.
+ */
+static const struct vm_root *_Atomic copying[SMP_MAX];
+
+void uaccess_quiesce(const struct vm_root *vm)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	for (unsigned h = 0; h < SMP_MAX; h++)
+		while (atomic_load_explicit(&copying[h], memory_order_acquire) == vm)
+			;
+}
+
 /* Copy n bytes between kernel memory k and user memory va, in page-sized
  * chunks; to_user says which way. */
 static int copy(const struct vm_root *vm, void *k, uint64_t va, size_t n, int to_user)
 {
 	char *kp = k;
+	int err = 0;
 	if (!uaccess_range_ok(va, n))
 		return -PX_EFAULT;
+	_Atomic(const struct vm_root *) *mine = &copying[arch_hart_id()];
+	atomic_store_explicit(mine, vm, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
 	while (n > 0) {
 		size_t chunk = PAGE_SIZE - (va & (PAGE_SIZE - 1));
 		if (chunk > n)
 			chunk = n;
 		char *u = user_ptr(vm, va, to_user ? VM_W : VM_R);
-		if (!u)
-			return -PX_EFAULT;
+		if (!u) {
+			err = -PX_EFAULT;
+			break;
+		}
 		if (to_user)
 			memcpy(u, kp, chunk);
 		else
@@ -76,7 +105,10 @@ static int copy(const struct vm_root *vm, void *k, uint64_t va, size_t n, int to
 		va += chunk;
 		n -= chunk;
 	}
-	return 0;
+	/* Release: our accesses to the frame are done before the freer
+	 * may reuse it. */
+	atomic_store_explicit(mine, NULL, memory_order_release);
+	return err;
 }
 
 int copyin(const struct vm_root *vm, void *dst, uint64_t src_va, size_t n)

@@ -32,6 +32,11 @@ int copyinstr(const struct vm_root *vm, char *dst, uint64_t src_va, size_t max);
 void *uaccess_kptr(const struct vm_root *vm, uint64_t va, size_t n, unsigned need,
 		   size_t *chunk);
 
+/* Wait until no hart is inside a copyin/copyout of vm.  Call it after
+ * unmapping a user page and before freeing its frame (the copy of
+ * another task may still be using the frame it looked up). */
+void uaccess_quiesce(const struct vm_root *vm);
+
 /* True if all of [va, va+n) is mapped user memory allowing `need`. */
 int uaccess_ok(const struct vm_root *vm, uint64_t va, size_t n, unsigned need);
 
