@@ -158,20 +158,22 @@ static const char *const kill_names[] = {
 	[PX_KILL_ILLEGAL] = "illegal instruction",
 	[PX_KILL_BADCALL] = "bad syscall",
 	[PX_KILL_NOMEM] = "out of memory",
+	[PX_KILL_BREAKPOINT] = "breakpoint",
 };
 
 static void report_fault(struct proc *p, const struct trap_info *info)
 {
 	printf("pid %d (%s): %s at address %#llx, pc %#llx: killed\n", p->pid, p->name,
 	       info->what, (unsigned long long)info->addr, (unsigned long long)info->pc);
-	p->killed = PX_KILLED |
-		    (info->kind == TRAP_KIND_ILLEGAL ? PX_KILL_ILLEGAL : PX_KILL_FAULT);
+	p->killed = PX_KILLED | (info->kind == TRAP_KIND_ILLEGAL	  ? PX_KILL_ILLEGAL
+				 : info->kind == TRAP_KIND_BREAKPOINT ? PX_KILL_BREAKPOINT
+								      : PX_KILL_FAULT);
 }
 
 /*
  * FP/SIMD save areas come from a cache of their own rather than kmalloc's
  * size classes (aarch64's 512 bytes would share a class with struct
- * ring): nearly every aarch64 process has one, and the heap never gives a
+ * ring): a program that uses floating point has one, and the heap never gives a
  * carved page back, so sharing would let a peak of one kind take pages
  * that the other's page-exact leak tests then see as lost.  Sized in
  * proc_start_init.

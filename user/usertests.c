@@ -2703,9 +2703,8 @@ static const struct test {
 	{ t_fault_exec_kernel, "fault_exec_kernel", K(PX_KILL_FAULT), 0 },
 	{ t_fault_exec_unmapped, "fault_exec_unmapped", K(PX_KILL_FAULT), 0 },
 	{ t_fault_illegal, "fault_illegal", K(PX_KILL_ILLEGAL), 0 },
-	/* A breakpoint with no debugger is reported as a fault (trap_info
-	 * kind BREAKPOINT is not "illegal instruction"). */
-	{ t_fault_breakpoint, "fault_breakpoint", K(PX_KILL_FAULT), 0 },
+	/* A breakpoint with no debugger kills with a reason of its own. */
+	{ t_fault_breakpoint, "fault_breakpoint", K(PX_KILL_BREAKPOINT), 0 },
 	{ t_fault_stack_overflow, "fault_stack_overflow", K(PX_KILL_FAULT), 0 },
 	{ t_fault_misaligned_atomic, "fault_misaligned_atomic", K(PX_KILL_FAULT), 0 },
 	{ t_misaligned, "misaligned", 0, 0 },

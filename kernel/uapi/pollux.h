@@ -81,8 +81,9 @@ struct px_timespec {
 #define PX_KILL_SIGNAL   1   /* kill() */
 #define PX_KILL_FAULT    2   /* bad load/store/fetch, guard page */
 #define PX_KILL_ILLEGAL  3   /* illegal instruction */
-#define PX_KILL_BADCALL  4   /* unknown syscall number */
+#define PX_KILL_BADCALL  4   /* reserved: unknown syscalls return -PX_ENOSYS */
 #define PX_KILL_NOMEM    5   /* no kernel memory for its FP/SIMD state */
+#define PX_KILL_BREAKPOINT 6 /* ebreak / brk with no debugger attached */
 #define PX_WAS_KILLED(st)  (((st) & PX_KILLED) != 0)
 #define PX_KILL_REASON(st) ((st) & 0xff)
 #define PX_EXIT_CODE(st)   ((st) & 0xff)

@@ -132,6 +132,7 @@ const char *px_kill_reason_name(int reason)
 	case PX_KILL_ILLEGAL: return "illegal instruction";
 	case PX_KILL_BADCALL: return "bad system call";
 	case PX_KILL_NOMEM: return "out of memory";
+	case PX_KILL_BREAKPOINT: return "breakpoint";
 	default: return "killed (unknown reason)";
 	}
 }
