@@ -55,20 +55,36 @@ void task_unref(struct task *t)
 	unref_inl(t);
 }
 
-/* memcpy for the small sizes futures and outputs have: whole words of
- * constant size compile to plain loads and stores, no library call. */
+/* memcpy for the small sizes futures and outputs have, without a loop
+ * or a library call: two possibly overlapping words cover any size from
+ * one word to two (4..8 bytes: two 4-byte copies; 8..16: two 8-byte;
+ * 16..32: two 16-byte halves), so a copy is a few loads and stores
+ * whatever the size. */
 static inline void copy_small(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
-	if (n <= 64 && !(n & 3)) {
-		if (n & 4) {
-			memcpy(d, s, 4);
-			d += 4;
-			s += 4;
-		}
-		for (n >>= 3; n; n--, d += 8, s += 8)
+	if (n >= 8 && n <= 32) {
+		if (n > 16) {
 			memcpy(d, s, 8);
+			memcpy(d + 8, s + 8, 8);
+			d += n - 16;
+			s += n - 16;
+			n = 16;
+		}
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+		return;
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
 		return;
 	}
 	memcpy(d, s, n);
@@ -324,9 +340,17 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	}
 	if (size > UINT32_MAX || d->out_off + d->out_size > d->future_size)
 		return TASK_ETOOBIG;
-	/* A static pool is allocated from directly, not through the vtable. */
-	struct task *t = src->alloc == task_pool_alloc ?
-	        pool_alloc_inl((struct task_pool *)src, size) : src->alloc(src, size);
+	/* A static pool is allocated from directly, not through the vtable,
+	 * and its slot is the task's registry entry: no list to join. */
+	struct task *t;
+	uint16_t reg_idx;
+	if (src->alloc == task_pool_alloc) {
+		t = pool_alloc_inl((struct task_pool *)src, size);
+		reg_idx = TASK_REG_POOL;
+	} else {
+		t = src->alloc(src, size);
+		reg_idx = 0;
+	}
 	if (!t)
 		return TASK_ENOMEM;
 
@@ -349,8 +373,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	t->name = d->name ? d->name : "?";
 	copy_small(t->future, d->future, d->future_size);
 	task_trailer(t)->join_waker = WAKER_NONE;
-	/* A pool task's registry entry is its slot: no list to join. */
-	t->reg_idx = src->alloc == task_pool_alloc ? TASK_REG_POOL : 0;
+	t->reg_idx = reg_idx;
 	atomic_store_explicit(&t->state, st, memory_order_release);
 
 	if (jh)
