@@ -26,14 +26,12 @@ static inline void *pool_alloc_inl(struct task_pool *p, size_t size);
 /* (12) The count reached 0: nobody else can see t any more.  A static
  * pool's free is called directly (inline) rather than through the
  * storage vtable: that is the common case, and it saves a call. */
-static void task_release(struct task *t)
+static inline void task_release(struct task *t)
 {
 	struct task_src *src = t->src;
-	if (!src)
-		return;
-	if (src->free == task_pool_free)
+	if (src && src->free == task_pool_free)
 		pool_free_inl((struct task_pool *)src, t);
-	else
+	else if (src)
 		src->free(src, t, t->size);
 }
 
