@@ -416,6 +416,12 @@ static struct task *reg_any(struct executor *e)
 	return t;
 }
 
+static void shutdown_one(void *arg, struct task *t)
+{
+	(void)arg;
+	task_shutdown(t);
+}
+
 /* Called with no worker running. */
 void exec_shutdown(struct executor *e)
 {
@@ -429,6 +435,7 @@ void exec_shutdown(struct executor *e)
 		struct task *t;
 		while ((t = reg_any(e)))
 			task_shutdown(t);
+		task_pools_each(e, shutdown_one, NULL);
 	}
 }
 

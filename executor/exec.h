@@ -147,8 +147,10 @@ static inline size_t exec_live_tasks(struct executor *e)
 }
 
 /* One line per live task: name, state, polls, wakes, poll time, then one
- * line per worker.  write is called under the registry lock with
- * interrupts masked: it must not touch the executor (a console putc). */
+ * line per worker.  Tasks on the registry lists first (write is called
+ * under a list lock with interrupts masked), then those in static pools
+ * (holding a reference, no lock): write must not touch the executor (a
+ * console putc).  Not from an interrupt handler. */
 typedef void (*exec_write_fn)(void *ctx, const char *s, size_t n);
 void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx);
 
@@ -230,7 +232,9 @@ void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before)
 static inline void exec_task_added(struct executor *e, struct exec_worker *w,
                                    struct task *t)
 {
-	if (w) {
+	if (t->reg_idx == TASK_REG_POOL) {
+		/* registered by its pool slot */
+	} else if (w) {
 		t->reg_idx = w->id + 1;
 		spin_lock_noirq(&w->reg.lock);
 		exec_reg_link(&w->reg.head, t);
@@ -245,7 +249,9 @@ static inline void exec_task_added(struct executor *e, struct exec_worker *w,
  * interrupt handler. */
 static inline void exec_task_done(struct executor *e, struct task *t)
 {
-	if (t->reg_idx) {
+	if (t->reg_idx == TASK_REG_POOL) {
+		/* its pool slot says COMPLETE now: off the registry */
+	} else if (t->reg_idx) {
 		struct exec_reg *r = &e->workers[t->reg_idx - 1].reg;
 		spin_lock_noirq(&r->lock);
 		exec_reg_unlink(&r->head, t);

@@ -55,25 +55,44 @@ static const char *state_name(uint64_t s)
 	return "waiting";
 }
 
+static void print_task(struct line *l, struct task *t, exec_write_fn write,
+                       void *ctx)
+{
+	put_str(l, t->name, 16);
+	put_str(l, " ", 0);
+	put_str(l, state_name(task_state(t)), 9);
+	put_u64(l, atomic_load_explicit(&t->polls, memory_order_relaxed), 10);
+	put_u64(l, atomic_load_explicit(&t->wakes, memory_order_relaxed), 11);
+	put_u64(l, atomic_load_explicit(&t->poll_ns, memory_order_relaxed)
+	            / 1000, 10);
+	line_flush(l, write, ctx);
+}
+
 static void print_list(struct spin *lock, struct task *const *head,
                        struct line *l, exec_write_fn write, void *ctx)
 {
 	unsigned long fl = spin_lock(lock);
-	for (struct task *t = *head; t; t = t->reg_next) {
-		put_str(l, t->name, 16);
-		put_str(l, " ", 0);
-		put_str(l, state_name(task_state(t)), 9);
-		put_u64(l, atomic_load_explicit(&t->polls, memory_order_relaxed), 10);
-		put_u64(l, atomic_load_explicit(&t->wakes, memory_order_relaxed), 11);
-		put_u64(l, atomic_load_explicit(&t->poll_ns, memory_order_relaxed)
-		            / 1000, 10);
-		line_flush(l, write, ctx);
-	}
+	for (struct task *t = *head; t; t = t->reg_next)
+		print_task(l, t, write, ctx);
 	spin_unlock(lock, fl);
 }
 
+struct print_ctx {
+	struct line *l;
+	exec_write_fn write;
+	void *ctx;
+};
+
+/* A pool task, with a reference held by task_pools_each (no lock). */
+static void print_pool_task(void *arg, struct task *t)
+{
+	struct print_ctx *p = arg;
+	print_task(p->l, t, p->write, p->ctx);
+}
+
 /* Lock order: one registry lock at a time; write must not take executor
- * locks.  Tasks spawned outside a worker first, then each worker's. */
+ * locks.  Tasks spawned outside a worker first, then each worker's, then
+ * the tasks in static pools (no lock: a reference on each). */
 void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx)
 {
 	struct line l = { .n = 0 };
@@ -89,6 +108,8 @@ void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx)
 	for (unsigned i = 0; i < e->nworkers; i++)
 		print_list(&e->workers[i].reg.lock, &e->workers[i].reg.head,
 		           &l, write, ctx);
+	struct print_ctx pc = { &l, write, ctx };
+	task_pools_each(e, print_pool_task, &pc);
 
 	for (unsigned i = 0; i < e->nworkers; i++) {
 		struct exec_worker_stats *s = &e->workers[i].stats;

@@ -25,17 +25,12 @@ void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
  * inline instead of through a memcpy call. */
 static inline void elem_copy(void *dst, const void *src, size_t n)
 {
-	switch (n) {
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
+	if (n == 8)
 		memcpy(dst, src, 8);
-		break;
-	default:
+	else if (n == 4)
+		memcpy(dst, src, 4);
+	else
 		memcpy(dst, src, n);
-		break;
-	}
 }
 
 /* Caller holds c->lock.  Precondition: len < cap. */

@@ -78,7 +78,11 @@ static inline void mpsc_send_init(struct mpsc_send *s, struct mpsc *c,
 	s->base.vtable = &mpsc_send_vtable;
 	s->c = c;
 	s->value = value;
-	waiter_init(&s->node);
+	/* waiter_init without the links: they are written when the node is
+	 * queued and read only while it is (node.queued). */
+	s->node.waker = WAKER_NONE;
+	s->node.queued = 0;
+	s->node.granted = 0;
 	s->result = SYNC_EMPTY;
 }
 

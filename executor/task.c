@@ -26,14 +26,12 @@ static inline void *pool_alloc_inl(struct task_pool *p, size_t size);
 /* (12) The count reached 0: nobody else can see t any more.  A static
  * pool's free is called directly (inline) rather than through the
  * storage vtable: that is the common case, and it saves a call. */
-static void task_release(struct task *t)
+static inline void task_release(struct task *t)
 {
 	struct task_src *src = t->src;
-	if (!src)
-		return;
-	if (src->free == task_pool_free)
+	if (src && src->free == task_pool_free)
 		pool_free_inl((struct task_pool *)src, t);
-	else
+	else if (src)
 		src->free(src, t, t->size);
 }
 
@@ -55,20 +53,36 @@ void task_unref(struct task *t)
 	unref_inl(t);
 }
 
-/* memcpy for the small sizes futures and outputs have: whole words of
- * constant size compile to plain loads and stores, no library call. */
+/* memcpy for the small sizes futures and outputs have, without a loop
+ * or a library call: two possibly overlapping words cover any size from
+ * one word to two (4..8 bytes: two 4-byte copies; 8..16: two 8-byte;
+ * 16..32: two 16-byte halves), so a copy is a few loads and stores
+ * whatever the size. */
 static inline void copy_small(void *dst, const void *src, size_t n)
 {
 	unsigned char *d = dst;
 	const unsigned char *s = src;
-	if (n <= 64 && !(n & 3)) {
-		if (n & 4) {
-			memcpy(d, s, 4);
-			d += 4;
-			s += 4;
-		}
-		for (n >>= 3; n; n--, d += 8, s += 8)
+	if (n >= 8 && n <= 32) {
+		if (n > 16) {
 			memcpy(d, s, 8);
+			memcpy(d + 8, s + 8, 8);
+			d += n - 16;
+			s += n - 16;
+			n = 16;
+		}
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+		return;
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
 		return;
 	}
 	memcpy(d, s, n);
@@ -324,14 +338,23 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	}
 	if (size > UINT32_MAX || d->out_off + d->out_size > d->future_size)
 		return TASK_ETOOBIG;
-	/* A static pool is allocated from directly, not through the vtable. */
-	struct task *t = src->alloc == task_pool_alloc ?
-	        pool_alloc_inl((struct task_pool *)src, size) : src->alloc(src, size);
+	/* A static pool is allocated from directly, not through the vtable,
+	 * and its slot is the task's registry entry: no list to join. */
+	struct task *t;
+	uint16_t reg_idx;
+	if (src->alloc == task_pool_alloc) {
+		t = pool_alloc_inl((struct task_pool *)src, size);
+		reg_idx = TASK_REG_POOL;
+	} else {
+		t = src->alloc(src, size);
+		reg_idx = 0;
+	}
 	if (!t)
 		return TASK_ENOMEM;
 
-	/* Not yet visible to anyone: plain stores. */
-	atomic_init(&t->state, st);
+	/* Not yet visible to anyone but task_pools_each, which looks only
+	 * at a slot whose state word says live: plain stores, then the
+	 * state word last, with release. */
 	t->next = NULL;
 	t->exec = exec;
 	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
@@ -348,6 +371,8 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	t->name = d->name ? d->name : "?";
 	copy_small(t->future, d->future, d->future_size);
 	task_trailer(t)->join_waker = WAKER_NONE;
+	t->reg_idx = reg_idx;
+	atomic_store_explicit(&t->state, st, memory_order_release);
 
 	if (jh)
 		jh->task = t;	/* jh->out stays what the caller set */
@@ -370,6 +395,7 @@ void task_init_borrowed(struct task *t, struct executor *exec,
 	t->trailer_off = 0;
 	t->pin = 0;
 	t->future = f;
+	t->reg_idx = 0;
 	exec_task_added(exec, NULL, t);
 }
 
@@ -572,6 +598,50 @@ static inline void pool_count_alloc(struct task_pool *p)
 	}
 }
 
+struct task_pool *_Atomic task_pools;
+
+/* Once per pool, at its first slot: push it on task_pools (lock-free,
+ * release: next_pool before the pool is seen). */
+static void pool_link(struct task_pool *p)
+{
+	struct task_pool *h = atomic_load_explicit(&task_pools, memory_order_relaxed);
+	do
+		p->next_pool = h;
+	while (!atomic_compare_exchange_weak_explicit(&task_pools, &h, p,
+	                memory_order_release, memory_order_relaxed));
+}
+
+/* A reference on the task in slot t if it is live (a count and not
+ * COMPLETE): the count cannot rise from 0 (a free slot), so t is not
+ * freed or reused while we hold it.  Acquire: the spawn's stores. */
+static bool slot_ref_live(struct task *t)
+{
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	do {
+		if (!(s >> TASK_REF_SHIFT) || (s & TASK_COMPLETE))
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+	                s + TASK_REF_ONE, memory_order_acquire, memory_order_relaxed));
+	return true;
+}
+
+void task_pools_each(struct executor *exec,
+                     void (*fn)(void *arg, struct task *t), void *arg)
+{
+	for (struct task_pool *p = atomic_load_explicit(&task_pools,
+	                memory_order_acquire); p; p = p->next_pool) {
+		/* Slots never handed out are zero: not live. */
+		for (size_t i = 0; i < p->count; i++) {
+			struct task *t = (struct task *)(void *)(p->mem + i * p->slot_size);
+			if (!slot_ref_live(t))
+				continue;
+			if (t->exec == exec)
+				fn(arg, t);
+			unref_inl(t);
+		}
+	}
+}
+
 __attribute__((noinline))
 static void *pool_alloc_slow(struct task_pool *p, size_t size)
 {
@@ -580,15 +650,18 @@ static void *pool_alloc_slow(struct task_pool *p, size_t size)
 		atomic_fetch_add_explicit(&p->fail_count, 1, memory_order_relaxed);
 		return NULL;
 	}
+	bool first = false;
 	unsigned long fl = spin_lock(&p->lock);
 	if (p->free_list) {
 		slot = p->free_list;
-		memcpy(&p->free_list, slot, sizeof(void *));
+		p->free_list = ((struct task *)slot)->next;
 	} else if (p->fresh < p->count) {
 		slot = p->mem + p->fresh * p->slot_size;
-		p->fresh++;
+		first = p->fresh++ == 0;
 	}
 	spin_unlock(&p->lock, fl);
+	if (first)
+		pool_link(p);
 	/* Empty: a free slot may still sit in another worker's spare word. */
 	for (unsigned i = 0; !slot && i < TASK_POOL_SPARES; i++)
 		slot = atomic_exchange_explicit(&p->spare[i], NULL,
@@ -623,8 +696,10 @@ void *task_pool_alloc(struct task_src *src, size_t size)
 __attribute__((noinline))
 static void pool_free_slow(struct task_pool *p, void *slot)
 {
+	/* The link goes in the task's queue link, not the first word: the
+	 * state word stays readable by task_pools_each (count 0: free). */
 	unsigned long fl = spin_lock(&p->lock);
-	memcpy(slot, &p->free_list, sizeof(void *));
+	((struct task *)slot)->next = p->free_list;
 	p->free_list = slot;
 	spin_unlock(&p->lock, fl);
 }

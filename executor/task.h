@@ -103,6 +103,10 @@ struct task;
 #define TASK_REF_ONE       ((uint64_t)1 << TASK_REF_SHIFT)
 #define TASK_FLAGS_MASK    (TASK_REF_ONE - 1)
 
+/* task->reg_idx of a task from a static pool: it is on no registry
+ * list, its pool slot is its registry entry (task_pools_each). */
+#define TASK_REG_POOL      0xffffu
+
 /*
  * Where task memory comes from: a pool (task_pool_src) or an allocator
  * hook the environment supplies.  alloc returns NULL when out of memory;
@@ -132,7 +136,8 @@ struct task {
 	uint32_t out_src;		/* output inside the future */
 	uint32_t out_size;
 	uint32_t trailer_off;
-	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker */
+	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker,
+					   TASK_REG_POOL: none (its pool) */
 	uint16_t pin;			/* 0: any worker; 1 + w: only worker w */
 	/* metrics (relaxed atomics: printed from other threads) */
 	_Atomic uint32_t polls;
@@ -209,7 +214,26 @@ struct task_pool {
 	_Atomic size_t in_use, high_water;
 	_Atomic size_t fail_count;	/* allocations refused (exhausted) */
 	void *_Atomic spare[TASK_POOL_SPARES];
+	struct task_pool *next_pool;	/* task_pools list, set once */
 };
+
+/*
+ * Every pool that ever handed out a slot, newest first (a pool links
+ * itself, lock-free, when it carves its first slot).  The pools are the
+ * registry of their tasks: a slot holds a live task iff its state word
+ * has a reference and no COMPLETE (a free slot keeps the state its last
+ * task left, count 0; a never-used one is all zero), so spawning and
+ * completing a pool task touch no list.  task_pools_each visits them.
+ */
+extern struct task_pool *_Atomic task_pools;
+
+/* Call fn(arg, t) for every live task of exec that sits in a static
+ * pool, holding a reference on t for the call (so t cannot be freed or
+ * reused meanwhile; t may complete).  Any thread; not from an interrupt
+ * handler (dropping the reference may free the slot).  Pools in link
+ * order (newest pool first), slots in address order. */
+void task_pools_each(struct executor *exec,
+                     void (*fn)(void *arg, struct task *t), void *arg);
 
 void *task_pool_alloc(struct task_src *src, size_t size);
 void task_pool_free(struct task_src *src, void *p, size_t size);
@@ -220,7 +244,7 @@ extern _Thread_local unsigned task_spare_hint;
 
 #define TASK_POOL_INIT(mem_, slot_size_, count_) \
 	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
-	  (slot_size_), (count_), 0, NULL, 0, 0, 0, { NULL } }
+	  (slot_size_), (count_), 0, NULL, 0, 0, 0, { NULL }, NULL }
 
 #define TASK_POOL(name, future_type, output_type, count) \
 	static _Alignas(16) unsigned char name##_mem[(count)] \

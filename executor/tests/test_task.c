@@ -350,3 +350,67 @@ TEST(task_pool_spare_slots_are_free_slots)
 	CHECK_EQ(spare_pool.in_use, 0);
 	task_spare_hint = saved;
 }
+
+/* A pool task is on no registry list: its pool slot is its entry.  The
+ * Ctrl-T table lists it after the list tasks (slots in address order),
+ * a completed or freed slot is not listed, and shutdown finds it there
+ * and drops it. */
+TASK_POOL(reg_pool, struct fx_fut, int, 3);
+static char reg_table[1024];
+static size_t reg_table_len;
+static void reg_write(void *ctx, const char *s, size_t n)
+{
+	(void)ctx;
+	if (reg_table_len + n < sizeof(reg_table)) {
+		memcpy(reg_table + reg_table_len, s, n);
+		reg_table_len += n;
+		reg_table[reg_table_len] = 0;
+	}
+}
+
+static void reg_print_stop(unsigned w)
+{
+	(void)w;
+	exec_print_tasks(fx.e, reg_write, NULL);
+	exec_stop(fx.e);
+}
+
+TEST(task_pool_slots_are_the_registry)
+{
+	struct fx_fut a, b, c, l;
+	fx_init(&ex, 1, 0);
+	fx.trace_unpark = false;
+	fx_fut_init(&a, "pA", 100, 0);
+	fx_fut_init(&b, "pB", 0, 0);	/* completes: not listed */
+	fx_fut_init(&c, "pC", 100, 0);
+	fx_fut_init(&l, "list", 100, 0);
+	struct task_desc da = TASK_DESC(a, out, "pA");
+	struct task_desc db = TASK_DESC(b, out, "pB");
+	struct task_desc dc = TASK_DESC(c, out, "pC");
+	CHECK_EQ(task_spawn(&ex, &reg_pool.src, &da, NULL), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &reg_pool.src, &db, NULL), TASK_OK);
+	CHECK_EQ(task_spawn(&ex, &reg_pool.src, &dc, NULL), TASK_OK);
+	fx_spawn(&ex, &l, NULL);
+	CHECK(ex.reg_head != NULL && ex.reg_head->reg_next == NULL);
+	reg_table_len = 0;
+	fx.on_park = reg_print_stop;
+	exec_run(&ex);
+	CHECK_STR(reg_table,
+	          "task             state         polls      wakes   poll_us\n"
+	          "list             waiting           1          0         0\n"
+	          "pA               waiting           1          0         0\n"
+	          "pC               waiting           1          0         0\n"
+	          "worker 0: polls 4 parks 1 steals 0 injected 4\n");
+	CHECK_EQ(exec_live_tasks(&ex), 3);
+	CHECK_EQ(reg_pool.in_use, 2);
+	exec_shutdown(&ex);
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+	CHECK_EQ(reg_pool.in_use, 0);
+	CHECK_EQ(fx_live_allocs, 0);
+	/* Nothing is live any more: an empty table. */
+	reg_table_len = 0;
+	exec_print_tasks(&ex, reg_write, NULL);
+	CHECK_STR(reg_table,
+	          "task             state         polls      wakes   poll_us\n"
+	          "worker 0: polls 4 parks 1 steals 0 injected 4\n");
+}

@@ -78,7 +78,8 @@ TEST(waker_outliving_task_keeps_pool_slot)
 	fx_fut_init(&a, "A", 1, 0);
 	struct task_desc d = TASK_DESC(a, out, "A");
 	CHECK_EQ(task_spawn(&ex, &pool1.src, &d, NULL), TASK_OK);
-	ta = (struct fx_fut *)ex.reg_head->future;
+	/* A pool task is on no registry list: its slot is the first. */
+	ta = (struct fx_fut *)(void *)(pool1_mem[0] + TASK_CORE_OFF);
 	fx.on_park = keep_hook;
 	exec_run(&ex);
 	CHECK_EQ(exec_live_tasks(&ex), 0);
