@@ -194,12 +194,12 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
 qemu: $(KERNEL) | ensure-qemu
-	@$(RUN) --interactive $(KERNEL)
+	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
 qemu-gdb: $(KERNEL) | ensure-qemu
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
 	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
-	@$(RUN) --interactive --gdb $(KERNEL)
+	@$(RUN) --interactive --gdb $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
@@ -494,7 +494,7 @@ clean:
 help:
 	@echo "make [ARCH=riscv64|aarch64]   build the kernel ($(KERNEL))"
 	@echo "make qemu [SMP=n]             boot it; quit with Ctrl-A x"
-	@echo "make qemu-gdb                 boot, wait for gdb on :1234"
+	@echo "make qemu-gdb [APPEND=args]   boot, wait for gdb on :1234"
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
