@@ -15,14 +15,16 @@
  */
 static struct {
 	uint64_t park;     /* ARCH_TIMER_OFF: none */
-	uint64_t slice;    /* end of the running process's time slice */
 	uint64_t cb_at;
 	ktimer_fn fn;
 	void *arg;
 } slot[SMP_MAX] = {
 	/* Disarmed, not "due at time 0". */
-	[0 ... SMP_MAX - 1] = { .park = ARCH_TIMER_OFF, .slice = ARCH_TIMER_OFF },
+	[0 ... SMP_MAX - 1] = { .park = ARCH_TIMER_OFF },
 };
+
+/* End of the running process's time slice, per hart (ktimer.h). */
+volatile uint64_t ktimer_slice[SMP_MAX] = { [0 ... SMP_MAX - 1] = ARCH_TIMER_OFF };
 
 /* When the last timer interrupt on each hart arrived (ticks). */
 static uint64_t last_irq[SMP_MAX];
@@ -35,7 +37,7 @@ uint64_t ktimer_last_irq(void)
 /* Interrupts masked. */
 static void program(unsigned h)
 {
-	uint64_t d = slot[h].park < slot[h].slice ? slot[h].park : slot[h].slice;
+	uint64_t d = slot[h].park < ktimer_slice[h] ? slot[h].park : ktimer_slice[h];
 	if (slot[h].fn && slot[h].cb_at < d)
 		d = slot[h].cb_at;
 	arch_timer_set(d);
@@ -73,14 +75,9 @@ void ktimer_set_slice(uint64_t deadline)
 {
 	unsigned long f = arch_irq_save();
 	unsigned h = arch_hart_id();
-	slot[h].slice = deadline;
+	ktimer_slice[h] = deadline;
 	program(h);
 	arch_irq_restore(f);
-}
-
-bool ktimer_slice_over(void)
-{
-	return slot[arch_hart_id()].slice == ARCH_TIMER_OFF;
 }
 
 /* The arch has already disarmed the hardware timer. */
@@ -97,8 +94,8 @@ void trap_timer(struct trap_frame *tf)
 	last_irq[h] = now;
 	if (slot[h].park <= now)
 		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
-	if (slot[h].slice <= now)
-		slot[h].slice = ARCH_TIMER_OFF; /* the process sees it and yields */
+	if (ktimer_slice[h] <= now)
+		ktimer_slice[h] = ARCH_TIMER_OFF; /* the process sees it and yields */
 	ktimer_fn fn = slot[h].fn;
 	if (fn && slot[h].cb_at <= now) {
 		slot[h].fn = NULL;

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/arch.h"
+
 /*
  * Kernel tasks sleep on the executor's timing wheel; its next deadline
  * reaches the hardware through the park hook (ktimer_set_park).  Besides
@@ -23,10 +25,20 @@ void ktimer_set_park(uint64_t deadline);
 
 /* A user process's time slice: arming it makes the timer fire by
  * `deadline` (ticks) while user code runs, so a busy process cannot keep
- * the hart; ARCH_TIMER_OFF disarms.  ktimer_slice_over() is true once it
- * fired (or was never armed). */
+ * the hart; ARCH_TIMER_OFF disarms. */
 void ktimer_set_slice(uint64_t deadline);
-bool ktimer_slice_over(void);
+
+/* Each hart's slice deadline; read it through ktimer_slice_over_on (on
+ * the user-mode fast path, hence inline).  Written by ktimer_set_slice and
+ * by the timer interrupt of the same hart. */
+extern volatile uint64_t ktimer_slice[SMP_MAX];
+
+/* True once hart h's slice fired (or was never armed).  Call on hart h,
+ * with interrupts masked to act on the answer before the slice ends. */
+static inline bool ktimer_slice_over_on(unsigned h)
+{
+	return ktimer_slice[h] == ARCH_TIMER_OFF;
+}
 
 /* Arch timer reading (ticks) at the last timer interrupt on this hart. */
 uint64_t ktimer_last_irq(void);

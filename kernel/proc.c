@@ -254,7 +254,8 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 	vm_use(p->vm);
 	ktimer_set_slice(arch_timer_now() + ktimer_us_to_ticks(SLICE_US));
 	/* seq_cst store, then the killed check: proc_kill does the reverse. */
-	atomic_store(&running_on[arch_hart_id()], p);
+	unsigned h = arch_hart_id();
+	atomic_store(&running_on[h], p);
 	while (!__atomic_load_n(&p->killed, __ATOMIC_SEQ_CST)) {
 		/*
 		 * The slice may have ended while we were in the kernel (a
@@ -264,7 +265,7 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 		 * that ends in between stays pending and traps straight back.
 		 */
 		unsigned long irq = arch_irq_save();
-		if (ktimer_slice_over()) {
+		if (ktimer_slice_over_on(h)) {
 			arch_irq_restore(irq);
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
