@@ -412,12 +412,17 @@ bool arch_vm_lookup(const struct vm_root *r, uint64_t va, uint64_t *pa, unsigned
 	if (!r || va < PX_USER_BASE || va >= PX_USER_TOP)
 		return false;
 	const uint64_t *pte = a64_walk(r, va);
-	if (!pte || !(*pte & PTE_VALID))
+	if (!pte)
+		return false;
+	/* One read: another hart's unmap may clear the entry meanwhile
+	 * (uaccess.c), and pa and perm must come from the same value. */
+	uint64_t v = __atomic_load_n(pte, __ATOMIC_RELAXED);
+	if (!(v & PTE_VALID))
 		return false;
 	if (pa)
-		*pa = (*pte & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1));
+		*pa = (v & PTE_ADDR_MASK) | (va & (PAGE_SIZE - 1));
 	if (perm)
-		*perm = (unsigned)((*pte & PTE_SW_MASK) >> PTE_SW_SHIFT);
+		*perm = (unsigned)((v & PTE_SW_MASK) >> PTE_SW_SHIFT);
 	return true;
 }
 

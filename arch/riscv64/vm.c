@@ -523,11 +523,16 @@ bool arch_vm_lookup(const struct vm_root *r, uint64_t va, uint64_t *pa, unsigned
 	const pte_t *e = rv_user_leaf(r, va);
 	if (!e)
 		return false;
+	/* One read: another hart's unmap may clear the entry meanwhile
+	 * (uaccess.c), and pa and perm must come from the same value. */
+	pte_t v = __atomic_load_n(e, __ATOMIC_RELAXED);
+	if (!(v & PTE_V))
+		return false;
 	if (pa)
-		*pa = pte_pa(*e) | (va & (PAGE_SIZE - 1));
+		*pa = pte_pa(v) | (va & (PAGE_SIZE - 1));
 	if (perm)
-		*perm = (*e & PTE_R ? VM_R : 0) | (*e & PTE_W ? VM_W : 0) |
-			(*e & PTE_X ? VM_X : 0) | (*e & PTE_U ? VM_U : 0);
+		*perm = (v & PTE_R ? VM_R : 0) | (v & PTE_W ? VM_W : 0) |
+			(v & PTE_X ? VM_X : 0) | (v & PTE_U ? VM_U : 0);
 	return true;
 }
 
