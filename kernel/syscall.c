@@ -189,9 +189,13 @@ static int64_t sys_sbrk(struct proc *p, int64_t incr)
 			void *pg = kpage_alloc();
 			if (!pg || arch_vm_map(p->vm, va, (uintptr_t)pg, VM_R | VM_W | VM_U)) {
 				kpage_free(pg);
-				/* Undo this call's pages: all or nothing. */
-				for (uint64_t u = page_up(old); u < va; u += PAGE_SIZE)
-					kpage_free((void *)(uintptr_t)arch_vm_unmap(p->vm, u));
+				/* Undo this call's pages: all or nothing.  A ring
+				 * operation may have found one already. */
+				for (uint64_t u = page_up(old); u < va; u += PAGE_SIZE) {
+					uint64_t pa = arch_vm_unmap(p->vm, u);
+					uaccess_quiesce(p->vm);
+					kpage_free((void *)(uintptr_t)pa);
+				}
 				return -PX_ENOMEM;
 			}
 		}
