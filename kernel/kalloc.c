@@ -4,6 +4,7 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/kalloc.h"
+#include "kernel/panic.h"
 #include "kernel/platform.h"
 
 extern char __kernel_end[];
@@ -121,6 +122,8 @@ void *kcache_alloc(struct kcache *c)
 {
 	void *p;
 
+	if (c->size < sizeof(void *) || c->size > PAGE_SIZE)
+		panic("kcache_alloc: object size %zu (cache not initialised?)", c->size);
 	unsigned long f = spin_lock(&heap.lock);
 	if (!c->free) {
 		/* Carve a fresh page into objects of this size. */

@@ -190,6 +190,7 @@ void kmain(const void *dtb)
 	       platform.nvirtio);
 
 	kexec_init(platform.nharts);
+	proc_init();
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");
 	start_secondaries();

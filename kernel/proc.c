@@ -239,7 +239,16 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 	struct proc *p = (struct proc *)f;
 	struct trap_info info;
 
-	waker_register(&p->self, cx->waker);
+	if (waker_is_none(&p->self) || !waker_will_wake(&p->self, cx->waker)) {
+		/* proc_kill reads p->self under the table lock, on any hart:
+		 * change it under the lock too (its two words never torn). */
+		struct waker nw = waker_clone(cx->waker);
+		unsigned long fl = spin_lock(&ptab.lock);
+		struct waker old = p->self;
+		p->self = nw;
+		spin_unlock(&ptab.lock, fl);
+		waker_drop(&old);
+	}
 	if (p->sys >= 0) {
 		if (p->killed) {
 			syscall_drop(p);
@@ -269,6 +278,12 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 			arch_irq_restore(irq);
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
+		}
+		/* Again, masked: a kill's IPI taken just before the mask found
+		 * no user code to stop. */
+		if (__atomic_load_n(&p->killed, __ATOMIC_SEQ_CST)) {
+			arch_irq_restore(irq);
+			break;
 		}
 		enum user_exit e = arch_user_run(&p->regs, &info);
 		arch_irq_restore(irq);
@@ -386,13 +401,17 @@ fail:
 	return err;
 }
 
+void proc_init(void)
+{
+	notify_init(&proc_child_exited);
+	fp_cache = (struct kcache)KCACHE_INIT(arch_uregs_fp_size());
+}
+
 int proc_start_init(const char *path, char *args)
 {
 	static char arg0[PX_PATH_MAX];
 	char *argv[PX_ARGV_MAX + 1] = { arg0 };
 	int argc = 1;
-	notify_init(&proc_child_exited);
-	fp_cache = (struct kcache)KCACHE_INIT(arch_uregs_fp_size());
 	snprintf(arg0, sizeof(arg0), "%s", path);
 	/* args: "a,b,c" (the command line splits at spaces, so commas). */
 	for (char *p = args; p && *p && argc < PX_ARGV_MAX;) {
@@ -415,7 +434,6 @@ void proc_exit(struct proc *p, int status)
 	}
 	free_user_memory(p);
 	fp_free(p);
-	waker_drop(&p->self);
 
 	unsigned long f = spin_lock(&ptab.lock);
 	struct pent *me = pent_of(p->pid);
@@ -441,6 +459,9 @@ void proc_exit(struct proc *p, int status)
 		me->state = parent && parent->state == P_LIVE ? P_ZOMBIE : P_FREE;
 	}
 	spin_unlock(&ptab.lock, f);
+	/* Only now: until me->p went NULL under the lock, proc_kill could
+	 * still read our waker. */
+	waker_drop(&p->self);
 	notify_all(&proc_child_exited);
 	/* The first process ending ends the system, with its status as
 	 * QEMU's exit code (a kill becomes 100 + reason): this is how a test

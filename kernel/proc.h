@@ -58,6 +58,9 @@ struct proc {
 	union sys_wait w;
 };
 
+/* Once at boot, before any process exists. */
+void proc_init(void);
+
 /* Start the first process (`path` from the archive) with console fds;
  * `args` (may be NULL) is its argv[1..] separated by commas, modified. */
 int proc_start_init(const char *path, char *args);

@@ -18,8 +18,8 @@
  * FP/SIMD state is lazy (arch.h): a context starts with fp NULL and EL0
  * FP/SIMD access trapped (CPACR_EL1.FPEN = 0b01); its first use gets it
  * an area.  FPCR and FPSR stay here rather than in the area so the area
- * is exactly 512 bytes, a kmalloc size class (with them it would take
- * the 1024-byte class).
+ * is exactly 512 bytes: eight to a page in the kernel's FP cache
+ * (kernel/proc.c), none wasted.
  */
 #define UR_X(n)    ((n) * 8)
 #define UR_SP      248
