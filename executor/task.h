@@ -242,6 +242,8 @@ void task_pool_free(struct task_src *src, void *p, size_t size);
  * other thread).  A hint only: any value is correct. */
 extern _Thread_local unsigned task_spare_hint;
 
+/* mem_ must start zeroed (static storage is): task_pools_each reads the
+ * state word of every slot, handed out yet or not. */
 #define TASK_POOL_INIT(mem_, slot_size_, count_) \
 	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
 	  (slot_size_), (count_), 0, NULL, 0, 0, 0, { NULL }, NULL }

@@ -88,11 +88,13 @@ struct waker block_waker_new(struct block_waker *bw)
 	return (struct waker){ { bw, &block_vtable } };
 }
 
-static struct block_waker block_state;
+/* One per hart: two harts may each block on something at once. */
+static struct block_waker block_states[SMP_MAX];
 
 void block_on_all(struct future *const *fs, size_t n)
 {
-	struct waker w = block_waker_new(&block_state);
+	struct block_waker *bs = &block_states[arch_hart_id()];
+	struct waker w = block_waker_new(bs);
 	struct context cx = { &w };
 	/* A Ready future must not be polled again, so each round skips the
 	 * ones marked done.  The marks live on the stack, hence groups of
@@ -105,7 +107,7 @@ void block_on_all(struct future *const *fs, size_t n)
 		while (left) {
 			/* Clear before polling: a wake during the round is
 			 * then not lost. */
-			atomic_store(&block_state.woken, 0);
+			atomic_store(&bs->woken, 0);
 			for (size_t i = 0; i < m; i++) {
 				if (done[i])
 					continue;
@@ -117,7 +119,7 @@ void block_on_all(struct future *const *fs, size_t n)
 			if (!left)
 				break;
 			unsigned long f = arch_irq_save();
-			if (!atomic_load(&block_state.woken))
+			if (!atomic_load(&bs->woken))
 				arch_wait_for_interrupt();
 			arch_irq_restore(f);
 		}
