@@ -39,11 +39,11 @@ void trap_irq(struct trap_frame *tf)
 			entered = true;
 		}
 		if (irq < IRQ_MAX && handlers[irq].fn) {
-			irq_stats.device++;
+			IRQ_COUNT(device);
 			handlers[irq].fn(handlers[irq].arg);
 		} else {
 			/* Nobody listens: silence it rather than take it forever. */
-			irq_stats.spurious++;
+			IRQ_COUNT(spurious);
 			arch_irqc_disable(irq);
 			printf("irq: no handler for interrupt %u; disabled it\n", irq);
 		}
@@ -57,6 +57,6 @@ void trap_ipi(struct trap_frame *tf)
 {
 	(void)tf;
 	kexec_trap_enter(WAKE_IPI);
-	irq_stats.ipi++;
+	IRQ_COUNT(ipi);
 	kexec_trap_exit();
 }

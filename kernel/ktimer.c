@@ -90,7 +90,7 @@ void trap_timer(struct trap_frame *tf)
 
 	(void)tf;
 	kexec_trap_enter(WAKE_TIMER);
-	irq_stats.timer++;
+	IRQ_COUNT(timer);
 	last_irq[h] = now;
 	if (slot[h].park <= now)
 		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
