@@ -50,6 +50,9 @@ void arch_trap_init(void);
 
 /* Name for banners and logs: "riscv64" or "aarch64". */
 extern const char arch_name[];
+/* How the boot hart was entered, for the boot banner: "" if nothing to
+ * say; aarch64: ", entered at EL2" when it dropped from EL2 to EL1. */
+const char *arch_boot_note(void);
 /* The ELF e_machine of programs this arch runs (EM_RISCV, EM_AARCH64). */
 extern const unsigned arch_elf_machine;
 

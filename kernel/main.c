@@ -179,8 +179,8 @@ void kmain(const void *dtb)
 		panic("cannot register UART interrupt %u", platform.uart.irq);
 	blk_init(&platform); /* a missing disk is fine: it says so */
 
-	printf("\nPollux on %s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
-	       arch_name, platform.nharts, platform.nharts == 1 ? "" : "s",
+	printf("\nPollux on %s%s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
+	       arch_name, arch_boot_note(), platform.nharts, platform.nharts == 1 ? "" : "s",
 	       (unsigned long long)(platform.mem_size >> 20),
 	       (unsigned long long)platform.mem_base,
 	       (unsigned long long)arch_timer_freq());

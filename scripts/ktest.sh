@@ -79,6 +79,25 @@ else
 	pass smp-bringup
 fi
 
+# 1c. aarch64 entered at EL2 (QEMU virtualization=on, like most real boot
+#     loaders): every hart, the boot hart and the PSCI-started ones, must
+#     drop to EL1 and run the multi-hart spawn test.
+if [ "$arch" = aarch64 ]; then
+	"$here/run-qemu.sh" --arch "$arch" --smp 4 --el2 --timeout $((120 * scale)) \
+		--append "ktest=smp_spawn_100k" --out "$logs/el2.log" "$elf"
+	status=$?
+	show "$logs/el2.log"
+	if [ $status -ne 0 ]; then
+		fail el2-smp "kernel exited with status $status"
+	elif ! grep -q "entered at EL2" "$logs/el2.log"; then
+		fail el2-smp "the kernel was not entered at EL2"
+	elif ! grep -q "4 of 4 harts online" "$logs/el2.log"; then
+		fail el2-smp "not all 4 harts came online"
+	else
+		pass el2-smp
+	fi
+fi
+
 # 2. Destructive tests: each must end the kernel with a full report and
 #    exit status 2 (EXIT_FAULT), never hang or exit 0.
 expect_fault() {

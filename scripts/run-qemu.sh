@@ -16,6 +16,8 @@
 #                     (sleep=off would be exact even when idle, but QEMU 7.2
 #                     then never wakes a guest that waits only for input)
 #   --disk FILE       attach FILE as a virtio-blk disk
+#   --el2             aarch64: enter the kernel at EL2 (virtualization=on),
+#                     as most real boot loaders do; PSCI then goes over SMC
 #
 # Exit status: QEMU's, which is the kernel's power-off status (0 = pass),
 # or 124 if the time limit expired.  The kernel's own statuses: 1 tests
@@ -23,11 +25,12 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for=
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
 	--smp) smp=$2; shift 2 ;;
+	--el2) el2=1; shift ;;
 	--mem) mem=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--gdb) gdb=1; shift ;;
@@ -60,7 +63,9 @@ aarch64)
 	command -v $qemu >/dev/null || "$here/deps.sh" qemu
 	# The Image (.bin, with an arm64 Image header) makes QEMU pass the
 	# device tree in x0; semihosting carries the exit status out.
-	args=(-machine virt,gic-version=3 -cpu cortex-a72 -kernel "${kernel%.elf}.bin"
+	machine=virt,gic-version=3
+	[ $el2 = 1 ] && machine+=,virtualization=on
+	args=(-machine "$machine" -cpu cortex-a72 -kernel "${kernel%.elf}.bin"
 	      -semihosting-config enable=on,target=native)
 	;;
 *) echo "run-qemu.sh: unknown arch $arch" >&2; exit 2 ;;

@@ -11,6 +11,14 @@
 
 const char arch_name[] = "aarch64";
 
+/* CurrentEL.EL at the first instruction (entry.S). */
+uint64_t a64_entry_el;
+
+const char *arch_boot_note(void)
+{
+	return a64_entry_el == 2 ? ", entered at EL2" : "";
+}
+
 /* ---- Interrupt state: PSTATE.I through DAIF ---------------------------- */
 
 void arch_irq_on(void)

@@ -66,6 +66,7 @@ a64_entry:
 	 * configure EL2 to stay out of the way and drop to EL1.  EL3 would
 	 * mean no firmware at all; give up loudly. */
 	mrs	x1, currentel
+	mov	x21, x1                   /* kept for a64_entry_el (callee-saved) */
 	cmp	x1, #(1 << 2)
 	b.eq	a64_at_el1
 	cmp	x1, #(2 << 2)
@@ -106,6 +107,11 @@ a64_at_el1:
 	add	x1, x1, #64
 4:	cmp	x1, x2
 	b.lo	3b
+
+	/* The exception level we were entered at, now that .bss is zero. */
+	lsr	x21, x21, #2
+	adrp	x1, a64_entry_el
+	str	x21, [x1, :lo12:a64_entry_el]
 
 	/* FP/SIMD on before any C: picolibc's memcpy/memset/printf use the
 	 * vector registers, and a trapped access would be EC 0x07. */

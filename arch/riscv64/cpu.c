@@ -10,6 +10,11 @@
 
 const char arch_name[] = "riscv64";
 
+const char *arch_boot_note(void)
+{
+	return ""; /* always S-mode, under SBI */
+}
+
 /* Set by entry.S: the hartid OpenSBI booted us on. */
 uint64_t rv_boot_hartid;
 extern const char rv_fallback_dtb[];
