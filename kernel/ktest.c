@@ -17,16 +17,28 @@
 
 #ifdef KTEST
 
-#define EXPECT(cond)                                                    \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			printf("    %s:%d: expected %s\n", __FILE__,      \
-			       __LINE__, #cond);                        \
-			return false;                                   \
-		}                                                       \
-	} while (0)
-
 static uint64_t rng_state;
+
+volatile unsigned ktest_count_wakes;
+
+static struct raw_waker count_clone(const void *data);
+static void count_wake(const void *data)
+{
+	(void)data;
+	ktest_count_wakes++;
+}
+static void count_drop(const void *data)
+{
+	(void)data;
+}
+static const struct raw_waker_vtable count_vtable = {
+	count_clone, count_wake, count_wake, count_drop,
+};
+const struct waker ktest_count_waker = { { NULL, &count_vtable } };
+static struct raw_waker count_clone(const void *data)
+{
+	return (struct raw_waker){ data, &count_vtable };
+}
 
 void ktest_rng_seed(uint64_t seed)
 {

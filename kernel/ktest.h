@@ -10,11 +10,27 @@ _Noreturn void ktest_main(void);
 #include <stdint.h>
 
 struct future;
+struct waker;
+
+/* A waker that only counts its wakes (by value and by reference): for
+ * polling a future by hand, outside any executor. */
+extern const struct waker ktest_count_waker;
+extern volatile unsigned ktest_count_wakes;
 
 /* One pseudo-random generator for every in-kernel test, seeded from the
  * clock when the run starts, so each run tries different values. */
 uint64_t ktest_rng(void);
 void ktest_rng_seed(uint64_t seed);
+
+/* In a test returning bool: fail with file, line and the condition. */
+#define EXPECT(cond)                                                    \
+	do {                                                            \
+		if (!(cond)) {                                          \
+			printf("    %s:%d: expected %s\n", __FILE__,      \
+			       __LINE__, #cond);                        \
+			return false;                                   \
+		}                                                       \
+	} while (0)
 
 /* In a test returning bool: print why (indented, one line) and fail. */
 #define KTEST_FAIL(...)                         \

@@ -12,15 +12,6 @@
 
 #ifdef KTEST
 
-#define EXPECT(cond)                                                    \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			printf("    %s:%d: expected %s\n", __FILE__,      \
-			       __LINE__, #cond);                        \
-			return false;                                   \
-		}                                                       \
-	} while (0)
-
 #define SECT BLK_SECTOR_SIZE
 #define REGION_START 64     /* test 1's sectors */
 #define REGION_LEN 256
@@ -39,28 +30,6 @@ static void fill_pattern(uint8_t *buf, uint64_t first, unsigned nsect, uint64_t 
 			uint64_t v = ((first + s) << 20 | w) ^ seed;
 			memcpy(buf + s * SECT + w * 8, &v, 8);
 		}
-}
-
-/* A waker that counts wakes: for polls made outside block_on. */
-static volatile unsigned count_wakes;
-
-static struct raw_waker count_clone(const void *data);
-static void count_wake(const void *data)
-{
-	(void)data;
-	count_wakes++;
-}
-static void count_drop(const void *data)
-{
-	(void)data;
-}
-static const struct raw_waker_vtable count_vtable = {
-	count_clone, count_wake, count_wake, count_drop,
-};
-static const struct waker count_waker = { { NULL, &count_vtable } };
-static struct raw_waker count_clone(const void *data)
-{
-	return (struct raw_waker){ data, &count_vtable };
 }
 
 static bool have_disk(void)
@@ -94,7 +63,7 @@ static unsigned plan(uint64_t start, unsigned len, uint8_t *buf, bool write)
  * is handed the whole first batch (as many as the queue holds) at once. */
 static bool run_batch(unsigned n)
 {
-	struct context cx = { &count_waker };
+	struct context cx = { &ktest_count_waker };
 	bool pending = true;
 
 	blk_plug();
@@ -228,7 +197,7 @@ bool ktest_blk_exhaust(void)
 	if (!have_disk())
 		return false;
 	uint64_t seed = arch_timer_now() ^ 0x5555;
-	struct context cx = { &count_waker };
+	struct context cx = { &ktest_count_waker };
 	unsigned inflight = 0, waiting = 0;
 
 	fill_pattern(wbuf, EXH_START, EXH_N, seed);

@@ -15,15 +15,6 @@
 
 #ifdef KTEST
 
-#define EXPECT(cond)                                                    \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			printf("    %s:%d: expected %s\n", __FILE__,      \
-			       __LINE__, #cond);                        \
-			return false;                                   \
-		}                                                       \
-	} while (0)
-
 #define SECT BLK_SECTOR_SIZE
 
 static struct timer_wheel *wheel(void)
@@ -357,28 +348,6 @@ static bool inf_ok(void)
 
 /* ---- blk_bad_used: malformed used entries are reported, not trusted --------*/
 
-/* A waker that counts wakes: for polls made outside an executor. */
-static volatile unsigned count_wakes;
-
-static struct raw_waker count_clone(const void *data);
-static void count_wake(const void *data)
-{
-	(void)data;
-	count_wakes++;
-}
-static void count_drop(const void *data)
-{
-	(void)data;
-}
-static const struct raw_waker_vtable count_vtable = {
-	count_clone, count_wake, count_wake, count_drop,
-};
-static const struct waker count_waker = { { NULL, &count_vtable } };
-static struct raw_waker count_clone(const void *data)
-{
-	return (struct raw_waker){ data, &count_vtable };
-}
-
 #define BAD_START 3072
 #define BAD_N 4
 
@@ -391,7 +360,7 @@ static bool test_blk_bad_used(void)
 {
 	static uint8_t bw[BAD_N * SECT], br[BAD_N * SECT];
 	static struct blk_req r;
-	struct context cx = { &count_waker };
+	struct context cx = { &ktest_count_waker };
 
 	if (blk_capacity() == 0)
 		KTEST_FAIL("no virtio-blk disk");
@@ -403,7 +372,7 @@ static bool test_blk_bad_used(void)
 
 	for (unsigned kind = 0; kind < BAD_N; kind++) {
 		uint64_t mal = blk_stats.malformed, irqs = blk_stats.interrupts;
-		unsigned wakes = count_wakes;
+		unsigned wakes = ktest_count_wakes;
 
 		memset(br, 0, SECT);
 		blk_read_init(&r, BAD_START + kind, br, 1);
@@ -426,11 +395,11 @@ static bool test_blk_bad_used(void)
 		printf("    %s: %llu rejected, request %s, %u woken\n", bad_names[kind],
 		       (unsigned long long)(blk_stats.malformed - mal),
 		       r.state == BLK_REQ_INFLIGHT ? "still in flight" : "finished",
-		       count_wakes - wakes);
+		       ktest_count_wakes - wakes);
 		EXPECT(blk_stats.interrupts != irqs);
 		EXPECT(blk_stats.malformed == mal + 1);
 		EXPECT(r.state == BLK_REQ_INFLIGHT);
-		EXPECT(count_wakes == wakes);
+		EXPECT(ktest_count_wakes == wakes);
 		EXPECT(inflight == 1);
 		EXPECT(blk_selfcheck());
 
@@ -438,7 +407,7 @@ static bool test_blk_bad_used(void)
 		EXPECT(blk_test_redeliver());
 		EXPECT(r.state == BLK_REQ_DONE);
 		EXPECT(r.result == BLK_OK);
-		EXPECT(count_wakes == wakes + 1);
+		EXPECT(ktest_count_wakes == wakes + 1);
 		EXPECT(memcmp(br, bw + kind * SECT, SECT) == 0);
 		EXPECT(blk_inflight() == 0);
 	}

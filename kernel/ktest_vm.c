@@ -4,20 +4,12 @@
 
 #include "arch/arch.h"
 #include "kernel/kalloc.h"
+#include "kernel/ktest.h"
 #include "kernel/ktest_vm.h"
 #include "kernel/ktimer.h"
 #include "kernel/uapi/pollux.h"
 
 #ifdef KTEST
-
-#define EXPECT(cond)                                                    \
-	do {                                                            \
-		if (!(cond)) {                                          \
-			printf("    %s:%d: expected %s\n", __FILE__,      \
-			       __LINE__, #cond);                        \
-			return false;                                   \
-		}                                                       \
-	} while (0)
 
 static size_t pages_free(void)
 {
