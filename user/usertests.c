@@ -2567,6 +2567,17 @@ static void run_init_once(void)
  * SIMD memset again, or printf saves q registers.  riscv64 user code is
  * soft-float: no trap exists there, so every count must be 0.
  */
+/* kstat: only the counters it names; every other selector, including
+ * ones that agree with a valid one in their low 32 bits, is EINVAL. */
+static void t_kstat(void)
+{
+	CHECK(px_kstat(PX_KSTAT_FP_TRAPS) >= 0);
+	CHECK_EQ(px_kstat(1), -PX_EINVAL);
+	CHECK_EQ(px_kstat(~0u), -PX_EINVAL);
+	CHECK_EQ(sys3(SYS_kstat, 1ull << 32, 0, 0), -PX_EINVAL);
+	CHECK_EQ(sys3(SYS_kstat, ~0ull, 0, 0), -PX_EINVAL);
+}
+
 static void t_fp_lazy(void)
 {
 	static char out[4096];
@@ -2723,6 +2734,7 @@ static const struct test {
 	{ t_fp_concurrent, "fp_concurrent", 0, 60 },
 	{ t_fp_fresh, "fp_fresh", 0, 0 },
 	{ t_fp_storm, "fp_storm", 0, 120 },
+	{ t_kstat, "kstat", 0, 0 },
 	{ t_fp_lazy, "fp_lazy", 0, 60 },
 	/* ---- async examples (see "async examples" above) ---- */
 	{ t_async_timers, "async_timers", 0, 0 },
