@@ -74,6 +74,9 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 		w->rng = 0x9e3779b9u * (i + 1);
 		w->exec = e;
 		w->inject_countdown = EXEC_INJECT_INTERVAL;
+		w->poll_timing = (flags & EXEC_POLL_TIMING) != 0;
+		w->waker = (struct waker){ { NULL, &task_waker_vtable } };
+		w->cx.waker = &w->waker;
 		spin_init(&w->reg.lock);
 		w->reg.head = NULL;
 	}
@@ -149,10 +152,14 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
 		e->plat.unpark(e->plat.ctx, id);
 }
 
-/* Fire due timers; their wakes land in this worker's queue. */
-static void exec_timers(struct executor *e)
+/* Fire due timers; their wakes land in this worker's ring in deadline
+ * order (not the LIFO slot, which is for a wake by the running task). */
+static void exec_timers(struct exec_worker *w)
 {
+	struct executor *e = w->exec;
+	w->in_timers = true;
 	timer_wheel_advance(&e->wheel, e->plat.now_ns(e->plat.ctx));
+	w->in_timers = false;
 }
 
 static void stat_inc(_Atomic uint64_t *c, uint64_t n)
@@ -169,21 +176,26 @@ static unsigned inject_share(struct executor *e)
 	return n > EXEC_RING_CAP / 2 ? EXEC_RING_CAP / 2 : (unsigned)n;
 }
 
-/* Next task from this worker's own sources, in priority order. */
-static struct task *next_local(struct exec_worker *w)
+/* Every EXEC_INJECT_INTERVAL ticks (fairness): due timers first, then
+ * injected work, so neither can starve behind local work. */
+static struct task *tick_check(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	struct task *t;
+	w->inject_countdown = EXEC_INJECT_INTERVAL;
+	exec_timers(w);
+	if ((t = inject_pop(&e->inject)))
+		stat_inc(&w->stats.inject_pops, 1);
+	return t;
+}
+
+/* Next task from this worker's own sources, in priority order (the
+ * fairness tick is the caller's). */
+static inline struct task *next_local(struct exec_worker *w)
 {
 	struct executor *e = w->exec;
 	struct task *t;
 
-	if (--w->inject_countdown == 0) {
-		w->inject_countdown = EXEC_INJECT_INTERVAL;
-		/* Fairness: injected work and timers cannot starve. */
-		exec_timers(e);
-		if ((t = inject_pop(&e->inject))) {
-			stat_inc(&w->stats.inject_pops, 1);
-			return t;
-		}
-	}
 	if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned))) {
 		stat_inc(&w->stats.pinned_pops, 1);
 		return t;
@@ -233,7 +245,7 @@ static struct task *search(struct exec_worker *w)
 	struct executor *e = w->exec;
 	struct task *t;
 
-	exec_timers(e);
+	exec_timers(w);
 	if ((t = ring_pop(&w->ring)))
 		return t;
 	if (e->nworkers == 1)
@@ -323,44 +335,60 @@ static void worker_park(struct exec_worker *w, struct task *until, bool forever)
 	atomic_fetch_and(&e->idle_mask, ~bit);
 }
 
+/*
+ * When the loop ends (worker_done) is looked at where it can change
+ * without this worker noticing otherwise: before parking, on the
+ * fairness tick, and right after polling block_on's own task.  A busy
+ * worker thus sees exec_stop, or block_on's task completed on another
+ * worker, within EXEC_INJECT_INTERVAL polls; it sees the last task
+ * complete (exec_run) when it runs out of work, which is then.
+ */
 static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
 {
+	if (worker_done(w, until, forever))
+		return;
 	for (;;) {
-		if (worker_done(w, until, forever))
-			break;
-		struct task *t = next_local(w);
+		struct task *t = NULL;
+		if (__builtin_expect(--w->inject_countdown == 0, 0)) {
+			if (worker_done(w, until, forever))
+				break;
+			t = tick_check(w);
+		}
+		if (!t)
+			t = next_local(w);
 		if (!t)
 			t = search(w);
 		if (!t) {
+			if (worker_done(w, until, forever))
+				break;
 			worker_park(w, until, forever);
 			continue;
 		}
 		stat_inc(&w->stats.polls, 1);
-		w->in_poll = true;
-		bool again = task_run(t, w);
-		w->in_poll = false;
-		if (again && t->pin)
-			exec_schedule_pinned(w->exec, t);
-		else if (again)
-			exec_push_local(w, t);	/* self-woken: back of the queue */
+		if (__builtin_expect(task_run_inl(t, w), 0)) {
+			/* self-woken: back of the queue (the self-wake budget) */
+			if (t->pin)
+				exec_schedule_pinned(w->exec, t);
+			else
+				exec_push_local(w, t);
+		} else if (t == until && (task_state(t) & TASK_COMPLETE)) {
+			break;
+		}
 	}
 	end_search(w);
 }
 
+_Thread_local struct exec_worker *exec_self;
+
 static void worker_enter(struct exec_worker *w, struct task *until, bool forever)
 {
-	struct executor *e = w->exec;
-	void *prev = NULL;
+	struct exec_worker *prev = exec_self;
 	unsigned prev_hint = task_spare_hint;
-	if (e->plat.current) {
-		prev = e->plat.current(e->plat.ctx);
-		e->plat.set_current(e->plat.ctx, w);
-	}
+	exec_self = w;
 	task_spare_hint = w->id;
 	worker_loop(w, until, forever);
 	task_spare_hint = prev_hint;
-	if (e->plat.current)
-		e->plat.set_current(e->plat.ctx, prev);
+	exec_self = prev;
 }
 
 void exec_worker_run(struct executor *e, unsigned id, bool forever)

@@ -36,21 +36,22 @@
  *   unpark(ctx, w)         wake worker w or make its next park return.
  *                          Any context, including interrupt handlers;
  *                          must not poll.
- *   current(ctx)           the worker pointer this thread/CPU registered
- *                          with set_current, or NULL.  In the kernel it
- *                          must return NULL in an interrupt handler (so
- *                          its wakes go through the injection queue).
- *                          May be NULL: then every wake is injected.
- *   set_current(ctx, p)    remember p for current() on this thread/CPU.
+ *
+ * Which worker the calling thread/CPU runs is the executor's own
+ * thread-local exec_self (below); an environment with interrupt handlers
+ * brackets each handler with exec_interrupt_enter/exec_interrupt_exit.
  */
 struct exec_platform {
 	uint64_t (*now_ns)(void *ctx);
 	void (*park)(void *ctx, unsigned worker, uint64_t deadline_ns);
 	void (*unpark)(void *ctx, unsigned worker);
-	void *(*current)(void *ctx);
-	void (*set_current)(void *ctx, void *worker);
 	void *ctx;
 };
+
+/* The worker this thread/CPU is running (inside exec_worker_run or
+ * exec_block_on), or NULL: outside them, or inside an interrupt handler
+ * (exec_interrupt_enter). */
+extern _Thread_local struct exec_worker *exec_self;
 
 /* exec_init flags */
 #define EXEC_POLL_TIMING 1u	/* measure each poll with now_ns (2 calls) */
@@ -80,7 +81,13 @@ struct exec_worker {
 	struct task *lifo;		/* owner only */
 	unsigned lifo_streak;
 	uint32_t inject_countdown;	/* ticks until the fairness check */
-	bool in_poll;			/* a wake now comes from a running task */
+	bool poll_timing;		/* exec->flags & EXEC_POLL_TIMING */
+	/* The context task_run polls with: cx.waker is &waker, whose data
+	 * task_run sets to the task it runs (the vtable is set once). */
+	struct waker waker;
+	struct context cx;
+	bool in_timers;			/* a wake now comes from a timer, not
+					   from the running task */
 	bool searching;			/* counted in exec->nsearching */
 	bool turned_away;		/* too many searchers: parked without */
 	unsigned id;
@@ -129,6 +136,27 @@ void exec_run(struct executor *e);
  * f lives in the caller's memory for the whole call. */
 void exec_block_on(struct executor *e, struct future *f);
 
+/*
+ * An interrupt handler is about to run on this CPU, in the middle of
+ * whatever the interrupted worker was doing (perhaps pushing onto its own
+ * run queue).  Until exec_interrupt_exit, this CPU counts as no worker:
+ * every wake from the handler goes through the injection queue, whose
+ * lock masks interrupts, never through the interrupted worker's LIFO
+ * slot or ring.  Pass the returned value to exec_interrupt_exit.  Nested
+ * handlers: call it for the outermost only (or for each, in pairs).
+ */
+static inline struct exec_worker *exec_interrupt_enter(void)
+{
+	struct exec_worker *w = exec_self;
+	exec_self = NULL;
+	return w;
+}
+
+static inline void exec_interrupt_exit(struct exec_worker *saved)
+{
+	exec_self = saved;
+}
+
 /* Make every worker loop return soon.  Any thread. */
 void exec_stop(struct executor *e);
 
@@ -157,13 +185,10 @@ void exec_print_tasks(struct executor *e, exec_write_fn write, void *ctx);
 /* ---- Internal, for task.c -------------------------------------------------*/
 
 /* The worker of e that this thread/CPU runs, or NULL (another thread, an
- * executor's non-worker, or, in the kernel, an interrupt handler: the
- * platform's current() says NULL there). */
+ * executor's non-worker, or an interrupt handler). */
 static inline struct exec_worker *exec_current(struct executor *e)
 {
-	if (!e->plat.current)
-		return NULL;
-	struct exec_worker *w = e->plat.current(e->plat.ctx);
+	struct exec_worker *w = exec_self;
 	return w && w->exec == e ? w : NULL;
 }
 
@@ -175,17 +200,14 @@ void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task 
  * that worker if it is idle.  Any context. */
 void exec_schedule_pinned(struct executor *e, struct task *t);
 
-/* exec_schedule with w = exec_current(e) already known.  A task woken by
- * the task running on w goes to w's LIFO slot (its data is hot in the
- * cache), and the one it displaces to the back of w's ring. */
-static inline void exec_schedule_on(struct executor *e, struct exec_worker *w,
-                                    struct task *t)
+/* exec_schedule_on for a task known not to be pinned.  A task woken (or
+ * spawned) on worker w by the task it runs, or by a completion, goes to
+ * w's LIFO slot (its data is hot in the cache), and the one it displaces
+ * to the back of w's ring; a timer's wake (in_timers) goes to the ring. */
+static inline void exec_schedule_unpinned(struct executor *e,
+                                          struct exec_worker *w, struct task *t)
 {
-	if (__builtin_expect(t->pin != 0, 0)) {
-		exec_schedule_pinned(e, t);
-		return;
-	}
-	if (w && w->in_poll) {
+	if (w && !w->in_timers) {
 		struct task *old = w->lifo;
 		w->lifo = t;
 		if (!old)
@@ -193,6 +215,17 @@ static inline void exec_schedule_on(struct executor *e, struct exec_worker *w,
 		t = old;
 	}
 	exec_schedule_queue(e, w, t);
+}
+
+/* exec_schedule with w = exec_current(e) already known. */
+static inline void exec_schedule_on(struct executor *e, struct exec_worker *w,
+                                    struct task *t)
+{
+	if (__builtin_expect(t->pin != 0, 0)) {
+		exec_schedule_pinned(e, t);
+		return;
+	}
+	exec_schedule_unpinned(e, w, t);
 }
 /*
  * Registry: a task spawned by a worker's task goes on that worker's list;
@@ -263,5 +296,7 @@ static inline void exec_task_done(struct executor *e, struct task *t)
 	if (live == 1 || !t->src)
 		exec_task_done_slow(e, t, live);
 }
+
+#include "task_impl.h"
 
 #endif /* EXECUTOR_EXEC_H */

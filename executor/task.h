@@ -196,10 +196,10 @@ struct task_desc {
  * one atomic exchange each and no lock, so a task that is spawned and
  * joined on one worker recycles the same (cache-hot) slot.  The exchange
  * makes every use safe from any thread or interrupt handler, whatever
- * the hint.  A slot in a spare word is free: in_use does not count it,
- * and an allocation that finds the free list empty sweeps every spare
- * word before it fails, so a pool never reports exhaustion while it has
- * a free slot.
+ * the hint.  A slot in a spare word is free (task_pool_in_use does not
+ * count it), and an allocation that finds the free list empty sweeps
+ * every spare word before it carves a new slot or fails, so a pool never
+ * reports exhaustion while it has a free slot.
  */
 #define TASK_POOL_SPARES 8
 
@@ -211,7 +211,6 @@ struct task_pool {
 	size_t count;
 	size_t fresh;			/* slots never handed out start here */
 	void *free_list;
-	_Atomic size_t in_use, high_water;
 	_Atomic size_t fail_count;	/* allocations refused (exhausted) */
 	void *_Atomic spare[TASK_POOL_SPARES];
 	struct task_pool *next_pool;	/* task_pools list, set once */
@@ -235,6 +234,15 @@ extern struct task_pool *_Atomic task_pools;
 void task_pools_each(struct executor *exec,
                      void (*fn)(void *arg, struct task *t), void *arg);
 
+/* Slots holding a task now (a reference on its state word), by looking
+ * at every slot: exact when the pool is quiet, a snapshot otherwise.
+ * Nothing is counted as slots come and go, so a spawn pays nothing. */
+size_t task_pool_in_use(struct task_pool *p);
+/* Slots ever handed out: the most the pool has needed at once (an
+ * allocation reuses a free slot, also one in a spare word, before it
+ * takes a new one; two racing allocations may overshoot by one). */
+size_t task_pool_high_water(struct task_pool *p);
+
 void *task_pool_alloc(struct task_src *src, size_t size);
 void task_pool_free(struct task_src *src, void *p, size_t size);
 
@@ -246,7 +254,7 @@ extern _Thread_local unsigned task_spare_hint;
  * state word of every slot, handed out yet or not. */
 #define TASK_POOL_INIT(mem_, slot_size_, count_) \
 	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
-	  (slot_size_), (count_), 0, NULL, 0, 0, 0, { NULL }, NULL }
+	  (slot_size_), (count_), 0, NULL, 0, { NULL }, NULL }
 
 #define TASK_POOL(name, future_type, output_type, count) \
 	static _Alignas(16) unsigned char name##_mem[(count)] \
@@ -285,13 +293,16 @@ enum task_err {
  * NULL to spawn detached) and schedules the task.  Callable from any
  * thread and from a task; not from an interrupt handler (the registry
  * lock masks interrupts, so it is safe, but spawning is not a wake). */
-int task_spawn(struct executor *exec, struct task_src *src,
-               const struct task_desc *desc, struct join_handle *jh);
+static inline int task_spawn(struct executor *exec, struct task_src *src,
+                             const struct task_desc *desc, struct join_handle *jh);
+/* (task_spawn is inline, in task_impl.h: a constant descriptor folds.) */
 
 /* Poll a join handle: POLL_READY once the task completed or was
  * cancelled (jh->result says which; output copied to jh->out).  After
  * Ready the handle is consumed (it released its reference). */
-enum poll join_handle_poll(struct join_handle *jh, struct context *cx);
+static inline enum poll join_handle_poll(struct join_handle *jh,
+                                        struct context *cx);
+/* (inline, in task_impl.h: the complete and first-wait cases.) */
 
 /* Give up interest in the result; the task keeps running.  Idempotent. */
 void join_handle_detach(struct join_handle *jh);
@@ -361,5 +372,8 @@ static inline unsigned task_refcount(const struct task *t)
 {
 	return (unsigned)(task_state(t) >> TASK_REF_SHIFT);
 }
+
+/* The inline hot path (task_spawn among it) needs the executor. */
+#include "exec.h"
 
 #endif /* EXECUTOR_TASK_H */

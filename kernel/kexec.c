@@ -24,7 +24,7 @@ struct task_pool ktask_large = TASK_POOL_INIT(large_mem, LARGE_SLOT, KTASK_LARGE
 
 /* Per hart: the unpark token, and whether a park is in progress. */
 static atomic_uint token[SMP_MAX];
-static _Thread_local void *current_worker;
+static _Thread_local struct exec_worker *trap_saved_worker;
 static _Thread_local unsigned trap_depth;
 static _Thread_local int parked;
 
@@ -174,21 +174,11 @@ static void plat_unpark(void *ctx, unsigned w)
 	   LAB 8 END */
 }
 
-static void *plat_current(void *ctx)
-{
-	(void)ctx;
-	return trap_depth ? NULL : current_worker;
-}
-
-static void plat_set_current(void *ctx, void *worker)
-{
-	(void)ctx;
-	current_worker = worker;
-}
-
 void kexec_trap_enter(enum wake_src src)
 {
-	trap_depth++;
+	/* The handler's wakes must not touch the interrupted worker's queues. */
+	if (trap_depth++ == 0)
+		trap_saved_worker = exec_interrupt_enter();
 	if (parked) {
 		parked = 0;
 		hart_stats[arch_hart_id()].wakeups[src]++;
@@ -197,13 +187,14 @@ void kexec_trap_enter(enum wake_src src)
 
 void kexec_trap_exit(void)
 {
-	trap_depth--;
+	if (--trap_depth == 0)
+		exec_interrupt_exit(trap_saved_worker);
 }
 
 void kexec_init(unsigned nharts)
 {
 	static const struct exec_platform plat = {
-		plat_now, plat_park, plat_unpark, plat_current, plat_set_current, NULL,
+		plat_now, plat_park, plat_unpark, NULL,
 	};
 	/* LAB 8 BEGIN */
 	/* LAB 8 STUB

@@ -433,7 +433,7 @@ static enum poll join_poll(struct future *f, struct context *cx)
 {
 	struct join_test *t = (struct join_test *)f;
 	ASYNC_BEGIN(t);
-	t->in_use0 = atomic_load(&ktask_small.in_use);
+	t->in_use0 = task_pool_in_use(&ktask_small);
 
 	/* 1. A child that yields 40 times: we are polled to register our
 	 * waker and once more when it completes, not once per yield. */
@@ -480,11 +480,11 @@ static enum poll join_poll(struct future *f, struct context *cx)
 		LAB3_FAIL("a completed task's handle was not ready with its output at once");
 
 	/* Every handle released its reference: the slots are free again. */
-	for (t->i = 0; t->i < 100 && atomic_load(&ktask_small.in_use) != t->in_use0; t->i++)
+	for (t->i = 0; t->i < 100 && task_pool_in_use(&ktask_small) != t->in_use0; t->i++)
 		YIELD(t, cx);
-	if (atomic_load(&ktask_small.in_use) != t->in_use0)
+	if (task_pool_in_use(&ktask_small) != t->in_use0)
 		LAB3_FAIL("%zu task slots still in use after every join",
-			  (size_t)(atomic_load(&ktask_small.in_use) - t->in_use0));
+			  (size_t)(task_pool_in_use(&ktask_small) - t->in_use0));
 	ASYNC_END(t);
 }
 

@@ -94,27 +94,11 @@ static void hp_unpark(void *ctx, unsigned id)
 	}
 }
 
-static _Thread_local void *host_current;
-
-static void *hp_current(void *ctx)
-{
-	(void)ctx;
-	return host_current;
-}
-
-static void hp_set_current(void *ctx, void *w)
-{
-	(void)ctx;
-	host_current = w;
-}
-
 void host_platform_init(struct host_platform *hp)
 {
 	hp->plat.now_ns = hp_now;
 	hp->plat.park = hp_park;
 	hp->plat.unpark = hp_unpark;
-	hp->plat.current = hp_current;
-	hp->plat.set_current = hp_set_current;
 	hp->plat.ctx = hp;
 	for (unsigned i = 0; i < EXEC_MAX_WORKERS; i++)
 		atomic_init(&hp->token[i], TOK_EMPTY);

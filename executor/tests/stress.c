@@ -320,8 +320,8 @@ static int phase3(void)
 	atomic_store(&printer_stop, true);
 	pthread_join(pr, NULL);
 	bad += atomic_load(&parents_bad) + atomic_load(&mp_bad);
-	if (kid_pool.in_use != 0 || p3_pool.in_use != 0 ||
-	    kid_pool.high_water > kid_pool.count)
+	if (task_pool_in_use(&kid_pool) != 0 || task_pool_in_use(&p3_pool) != 0 ||
+	    task_pool_high_water(&kid_pool) > kid_pool.count)
 		bad++;
 	printf("stress: %d parents x %d children (pool of %zu, %llu spawns refused "
 	       "while full), %d mpsc pairs x %d round trips, %llu Ctrl-T lines\n",
@@ -402,7 +402,7 @@ int main(int argc, char **argv)
 	uint64_t expect_wakes = (uint64_t)ntasks * (uint64_t)rounds;
 	if (wakes != expect_wakes || atomic_load(&polls) != expect_wakes + (uint64_t)ntasks)
 		failed++;
-	if (exec_live_tasks(&ex) != 0 || stress_pool.in_use != 0)
+	if (exec_live_tasks(&ex) != 0 || task_pool_in_use(&stress_pool) != 0)
 		failed++;
 	for (int i = 0; i < PAIRS; i++)
 		if (pairs[i].done[0] != TURNS || pairs[i].done[1] != TURNS ||

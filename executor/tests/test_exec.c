@@ -125,9 +125,9 @@ static enum poll spinner_poll(struct future *f, struct context *cx)
 	struct spinner *s = (struct spinner *)f;
 	spin_polls++;
 	if (spin_polls == 1) {
-		fx.in_irq = true;	/* an interrupt arrives mid-poll */
+		fx_irq_enter();	/* an interrupt arrives mid-poll */
 		fx_fut_wake(inj_b);
-		fx.in_irq = false;
+		fx_irq_exit();
 	}
 	/* B's task is freed once it completes: look at the trace instead. */
 	if (!b_seen_at && strcmp(fx_get(), "poll B wake B poll B") == 0)

@@ -47,9 +47,9 @@ static void fx_park(void *ctx, unsigned w, uint64_t dl)
 	if (fx.on_park) {
 		void (*fn)(unsigned) = fx.on_park;
 		fx.on_park = NULL;	/* one event per arming */
-		fx.in_irq = true;
+		fx_irq_enter();
 		fn(w);
-		fx.in_irq = false;
+		fx_irq_exit();
 	} else if (dl == UINT64_MAX && ++fx.idle_parks > 3) {
 		fprintf(stderr, "fake platform: parked forever; trace: %s\n", fx.trace);
 		abort();
@@ -63,18 +63,16 @@ static void fx_unpark(void *ctx, unsigned w)
 		fx_trace("unpark(%u)", w);
 }
 
-static _Thread_local void *fx_cur;
-
-static void *fx_current(void *ctx)
+void fx_irq_enter(void)
 {
-	(void)ctx;
-	return fx.in_irq ? NULL : fx_cur;
+	fx.irq_saved = exec_interrupt_enter();
+	fx.in_irq = true;
 }
 
-static void fx_set_current(void *ctx, void *w)
+void fx_irq_exit(void)
 {
-	(void)ctx;
-	fx_cur = w;
+	fx.in_irq = false;
+	exec_interrupt_exit(fx.irq_saved);
 }
 
 void fx_init(struct executor *e, unsigned nworkers, unsigned flags)
@@ -85,8 +83,6 @@ void fx_init(struct executor *e, unsigned nworkers, unsigned flags)
 	fx.plat.now_ns = fx_now;
 	fx.plat.park = fx_park;
 	fx.plat.unpark = fx_unpark;
-	fx.plat.current = fx_current;
-	fx.plat.set_current = fx_set_current;
 	fx.e = e;
 	exec_init(e, &fx.plat, nworkers, flags);
 }

@@ -13,8 +13,8 @@
  * (the park "sleeps" until it), and a trace of events as words:
  * "park(0,inf)", "park(0,5000)", "unpark(1)", plus whatever test futures
  * add with fx_trace ("poll A", "drop B").  Tests compare the whole trace.
- * on_park runs inside park with fx.in_irq set, standing for an interrupt
- * handler (current() is NULL then, as the kernel's must be).  A park with
+ * on_park runs inside park between fx_irq_enter and fx_irq_exit, standing
+ * for an interrupt handler (exec_interrupt_enter: no current worker).  A park with
  * no deadline and no on_park is a hang: the test aborts.
  */
 struct fx {
@@ -24,6 +24,7 @@ struct fx {
 	char trace[8192];
 	size_t len;
 	bool in_irq;
+	struct exec_worker *irq_saved;	/* exec_interrupt_enter's value */
 	int idle_parks;
 	void (*on_park)(unsigned worker);
 	bool trace_unpark;
@@ -50,6 +51,10 @@ struct fx_fut {
 	struct waker w;
 	struct fx_fut *wake_other;	/* wake this one's stored waker on each poll */
 };
+
+/* Bracket code that stands for an interrupt handler (fx.in_irq set). */
+void fx_irq_enter(void);
+void fx_irq_exit(void);
 
 void fx_fut_init(struct fx_fut *f, const char *name, int pends, int out);
 /* Wake the waker f stored (consumes it); as if from an interrupt handler

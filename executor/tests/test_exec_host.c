@@ -55,7 +55,7 @@ TEST(exec_host_two_workers_run_everything_once)
 	CHECK_EQ(atomic_load(&done_count), 2000);
 	CHECK_EQ(atomic_load(&done_twice), 0);
 	CHECK_EQ(exec_live_tasks(&hex), 0);
-	CHECK_EQ(host_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&host_pool), 0);
 	uint64_t polls = hex.workers[0].stats.polls + hex.workers[1].stats.polls;
 	CHECK_EQ(polls, 2000 + 2000 * 2);	/* 0+1+2+3+4 yields per 5 */
 }
@@ -200,6 +200,6 @@ TEST(exec_host_block_on_with_stealing_workers)
 		pthread_join(th[1], NULL);
 		CHECK_EQ(b.sum, (long)NKIDS * (NKIDS - 1));	/* sum of 2*i */
 		CHECK_EQ(exec_live_tasks(&hex), 0);
-		CHECK_EQ(kid_pool.in_use, 0);
+		CHECK_EQ(task_pool_in_use(&kid_pool), 0);
 	}
 }

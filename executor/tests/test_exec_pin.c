@@ -66,7 +66,7 @@ TEST(exec_pinned_tasks_stay_on_their_worker)
 	CHECK_EQ(atomic_load(&wrong_worker), 0);
 	CHECK_EQ(exec_live_tasks(&pex), 0);
 	CHECK(pex.workers[1].stats.pinned_pops + pex.workers[2].stats.pinned_pops >= 30 * 51);
-	CHECK_EQ(pin_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&pin_pool), 0);
 }
 
 static int earlier_calls;

@@ -185,24 +185,24 @@ TEST(task_pool_exhaustion_and_reuse)
 	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h[1]), TASK_OK);
 	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h[2]), TASK_ENOMEM);
 	CHECK(h[2].task == NULL);
-	CHECK_EQ(pool2.in_use, 2);
+	CHECK_EQ(task_pool_in_use(&pool2), 2);
 	CHECK_EQ(pool2.fail_count, 1);
 	exec_run(&ex);
 	/* Complete, but the handles still hold the slots. */
-	CHECK_EQ(pool2.in_use, 2);
+	CHECK_EQ(task_pool_in_use(&pool2), 2);
 	join_handle_detach(&h[0]);
-	CHECK_EQ(pool2.in_use, 1);
+	CHECK_EQ(task_pool_in_use(&pool2), 1);
 	int out = 0;
 	h[1].out = &out;
 	CHECK_EQ(join_handle_poll(&h[1], &(struct context){ waker_noop() }), POLL_READY);
 	CHECK_EQ(out, 1);
-	CHECK_EQ(pool2.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&pool2), 0);
 	join_handle_detach(&h[1]);	/* idempotent */
 	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, NULL), TASK_OK);
-	CHECK_EQ(pool2.in_use, 1);
+	CHECK_EQ(task_pool_in_use(&pool2), 1);
 	exec_run(&ex);
-	CHECK_EQ(pool2.in_use, 0);
-	CHECK_EQ(pool2.high_water, 2);
+	CHECK_EQ(task_pool_in_use(&pool2), 0);
+	CHECK_EQ(task_pool_high_water(&pool2), 2);
 }
 
 TASK_POOL(tiny_pool, char, char, 4);
@@ -214,7 +214,7 @@ TEST(task_pool_rejects_future_too_big)
 	fx_fut_init(&f, "P", 0, 1);
 	struct task_desc d = TASK_DESC(f, out, "P");
 	CHECK_EQ(task_spawn(&ex, &tiny_pool.src, &d, NULL), TASK_ENOMEM);
-	CHECK_EQ(tiny_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&tiny_pool), 0);
 	CHECK_EQ(exec_live_tasks(&ex), 0);
 }
 
@@ -301,7 +301,7 @@ TEST(task_shutdown_drops_pending_tasks)
 }
 
 /* Per-worker spare slots: a slot parked in any spare word is free (not in
- * in_use), another thread's allocation finds it by sweeping when the free
+ * task_pool_in_use), another thread's allocation finds it by sweeping when the free
  * list is empty, and a spare that is taken overflows to the free list. */
 TASK_POOL(spare_pool, struct fx_fut, int, 2);
 
@@ -321,7 +321,7 @@ TEST(task_pool_spare_slots_are_free_slots)
 	join_handle_detach(&h[0]);		/* -> spare[5] */
 	task_spare_hint = 6;
 	join_handle_detach(&h[1]);		/* -> spare[6] */
-	CHECK_EQ(spare_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&spare_pool), 0);
 	CHECK(atomic_load(&spare_pool.spare[5]) != NULL);
 	CHECK(atomic_load(&spare_pool.spare[6]) != NULL);
 	CHECK(spare_pool.free_list == NULL);
@@ -331,23 +331,23 @@ TEST(task_pool_spare_slots_are_free_slots)
 	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[0]), TASK_OK);
 	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[1]), TASK_OK);
 	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, &h[2]), TASK_ENOMEM);
-	CHECK_EQ(spare_pool.in_use, 2);
-	CHECK_EQ(spare_pool.high_water, 2);
+	CHECK_EQ(task_pool_in_use(&spare_pool), 2);
+	CHECK_EQ(task_pool_high_water(&spare_pool), 2);
 	CHECK_EQ(spare_pool.fail_count, 1);
 	CHECK(atomic_load(&spare_pool.spare[5]) == NULL);
 	CHECK(atomic_load(&spare_pool.spare[6]) == NULL);
 	join_handle_detach(&h[0]);		/* -> spare[0] */
 	join_handle_detach(&h[1]);		/* spare[0] taken: free list */
 	exec_run(&ex);
-	CHECK_EQ(spare_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&spare_pool), 0);
 	CHECK(atomic_load(&spare_pool.spare[0]) != NULL);
 	CHECK(spare_pool.free_list != NULL);
 	/* And both are handed out again. */
 	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, NULL), TASK_OK);
 	CHECK_EQ(task_spawn(&ex, &spare_pool.src, &d, NULL), TASK_OK);
-	CHECK_EQ(spare_pool.in_use, 2);
+	CHECK_EQ(task_pool_in_use(&spare_pool), 2);
 	exec_run(&ex);
-	CHECK_EQ(spare_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&spare_pool), 0);
 	task_spare_hint = saved;
 }
 
@@ -402,10 +402,10 @@ TEST(task_pool_slots_are_the_registry)
 	          "pC               waiting           1          0         0\n"
 	          "worker 0: polls 4 parks 1 steals 0 injected 4\n");
 	CHECK_EQ(exec_live_tasks(&ex), 3);
-	CHECK_EQ(reg_pool.in_use, 2);
+	CHECK_EQ(task_pool_in_use(&reg_pool), 2);
 	exec_shutdown(&ex);
 	CHECK_EQ(exec_live_tasks(&ex), 0);
-	CHECK_EQ(reg_pool.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&reg_pool), 0);
 	CHECK_EQ(fx_live_allocs, 0);
 	/* Nothing is live any more: an empty table. */
 	reg_table_len = 0;

@@ -83,14 +83,14 @@ TEST(waker_outliving_task_keeps_pool_slot)
 	fx.on_park = keep_hook;
 	exec_run(&ex);
 	CHECK_EQ(exec_live_tasks(&ex), 0);
-	CHECK_EQ(pool1.in_use, 1);
+	CHECK_EQ(task_pool_in_use(&pool1), 1);
 	CHECK_EQ(task_spawn(&ex, &pool1.src, &d, NULL), TASK_ENOMEM);
 	waker_drop(&kept);
-	CHECK_EQ(pool1.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&pool1), 0);
 	a.pends = 0;
 	CHECK_EQ(task_spawn(&ex, &pool1.src, &d, NULL), TASK_OK);
 	exec_run(&ex);
-	CHECK_EQ(pool1.in_use, 0);
+	CHECK_EQ(task_pool_in_use(&pool1), 0);
 }
 
 static void double_wake_hook(unsigned w)

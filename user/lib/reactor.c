@@ -35,7 +35,6 @@ static struct reactor {
 	int inited;
 	long ring_err;                  /* 0: ring usable; else ring_setup's error */
 	int token;                      /* unpark came before park */
-	void *current;                  /* the worker running on this thread */
 	struct px_ring ring;
 	struct px_slot *free_slots;
 	unsigned pool_used;
@@ -254,20 +253,8 @@ static void plat_unpark(void *ctx, unsigned worker)
 	R.token = 1;
 }
 
-static void *plat_current(void *ctx)
-{
-	(void)ctx;
-	return R.current;
-}
-
-static void plat_set_current(void *ctx, void *worker)
-{
-	(void)ctx;
-	R.current = worker;
-}
-
 static const struct exec_platform px_platform = {
-	plat_now, plat_park, plat_unpark, plat_current, plat_set_current, NULL,
+	plat_now, plat_park, plat_unpark, NULL,
 };
 
 long px_async_init(unsigned entries)

@@ -1,0 +1,431 @@
+/* The task hot path, inline: references, wakes, completion, poll, pool slots, spawn. */
+#ifndef EXECUTOR_TASK_IMPL_H
+#define EXECUTOR_TASK_IMPL_H
+
+/*
+ * Internal to executor/: included at the end of exec.h, so that the
+ * worker loop (exec.c), the waker and join handles (task.c) and every
+ * caller of task_spawn share one inline copy of the transitions drawn in
+ * task.h.  Each step of a spawn, poll, wake and completion is a handful
+ * of instructions; a function call around each would cost as much again
+ * (see docs/executor.md §9).  Nothing here is API: use task.h and exec.h.
+ */
+#include <string.h>
+
+#include "exec.h"
+#include "platform.h"
+#include "task.h"
+
+/* ---- References ---------------------------------------------------------*/
+
+static inline void task_ref_inl(struct task *t)
+{
+	uint64_t old = atomic_fetch_add_explicit(&t->state, TASK_REF_ONE,
+	                                         memory_order_relaxed);
+	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
+	(void)old;
+}
+
+/* Out of line: a pool whose spare word was taken, or the first slot. */
+void *task_pool_alloc_slow(struct task_pool *p, size_t size);
+void task_pool_free_slow(struct task_pool *p, void *slot);
+
+/* Fast path: this worker's spare slot (acquire: the freer's writes). */
+static inline void *task_pool_alloc_inl(struct task_pool *p, size_t size)
+{
+	if (size <= p->slot_size) {
+		void *slot = atomic_exchange_explicit(
+		        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
+		        memory_order_acquire);
+		if (slot)
+			return slot;
+	}
+	return task_pool_alloc_slow(p, size);
+}
+
+static inline void task_pool_free_inl(struct task_pool *p, void *slot)
+{
+	/* Release: our writes to the slot before its next owner's. */
+	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
+	                                slot, memory_order_acq_rel);
+	if (slot)
+		task_pool_free_slow(p, slot);
+}
+
+/* (12) The count reached 0: nobody else can see t any more.  A static
+ * pool's free is called directly (inline) rather than through the
+ * storage vtable: that is the common case, and it saves a call. */
+static inline void task_release(struct task *t)
+{
+	struct task_src *src = t->src;
+	if (src && src->free == task_pool_free)
+		task_pool_free_inl((struct task_pool *)src, t);
+	else if (src)
+		src->free(src, t, t->size);
+}
+
+/* (12) Drop one reference; the last one returns the storage.  Callable
+ * from any context (the source's free must be interrupt-safe). */
+static inline void task_unref_inl(struct task *t)
+{
+	uint64_t old = atomic_fetch_sub_explicit(&t->state, TASK_REF_ONE,
+	                                         memory_order_acq_rel);
+	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
+	if ((old >> TASK_REF_SHIFT) != 1)
+		return;
+	EXEC_ASSERT(old & TASK_COMPLETE);
+	task_release(t);
+}
+
+/* memcpy for the small sizes futures and outputs have, without a loop
+ * or a library call: two possibly overlapping words cover any size from
+ * one word to two (4..8 bytes: two 4-byte copies; 8..16: two 8-byte;
+ * 16..32: two 16-byte halves), so a copy is a few loads and stores
+ * whatever the size.  With n known at compile time (a spawn of a
+ * constant descriptor) it is just those loads and stores. */
+static inline void task_copy_small(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	if (n >= 8 && n <= 32) {
+		if (n > 16) {
+			memcpy(d, s, 8);
+			memcpy(d + 8, s + 8, 8);
+			d += n - 16;
+			s += n - 16;
+			n = 16;
+		}
+		uint64_t a, b;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+		return;
+	}
+	if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+		return;
+	}
+	memcpy(d, s, n);
+}
+
+/* An output copy: its size is known only at run time, and is most often
+ * one word (a value or a pointer) or a 4-byte int or status. */
+static inline void task_copy_out(void *dst, const void *src, size_t n)
+{
+	if (n == 8)
+		memcpy(dst, src, 8);
+	else if (n == 4)
+		memcpy(dst, src, 4);
+	else if (n)
+		task_copy_small(dst, src, n);
+}
+
+static inline struct task_trailer *task_trailer(struct task *t)
+{
+	return (struct task_trailer *)(void *)((unsigned char *)t + t->trailer_off);
+}
+
+/* ---- Wakes ----------------------------------------------------------------*/
+
+/* (3)/(5) One RMW decides: only the caller that turns an IDLE task into a
+ * SCHEDULED one queues it.  RUNNING: the flag tells task_run to requeue.
+ * SCHEDULED or COMPLETE: nothing to do (a stray flag on a complete task
+ * is never read). */
+static inline void task_wake_inl(struct task *t)
+{
+	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
+	uint64_t old = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
+	                                        memory_order_acq_rel);
+	if (old & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))
+		return;
+	struct executor *e = t->exec;
+	exec_schedule_on(e, exec_current(e), t);
+}
+
+/* (5) + (12) wake by value: set SCHEDULED and drop the waker's reference
+ * in one CAS.  If this turned an IDLE task into a SCHEDULED one, the task
+ * is not complete, so the executor's reference still keeps it alive
+ * while we queue it; if it was the last reference the task is complete
+ * (only then can the count reach 0) and nobody queues it.  w_known: the
+ * caller is worker w (or knows it is on no worker: w NULL). */
+static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w,
+                                        bool w_known)
+{
+	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+	                (s | TASK_SCHEDULED) - TASK_REF_ONE, memory_order_acq_rel,
+	                memory_order_relaxed))
+		;
+	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
+	if (!(s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))) {
+		struct executor *e = t->exec;
+		exec_schedule_on(e, w_known ? w : exec_current(e), t);
+	} else if ((s >> TASK_REF_SHIFT) == 1) {
+		EXEC_ASSERT(s & TASK_COMPLETE);
+		task_release(t);
+	}
+}
+
+/* ---- Completion -----------------------------------------------------------*/
+
+/* (8) Wake the joiner's waker by value, from the worker w that ran the
+ * completing task (NULL: not on a worker).  When it is one of our wakers
+ * for a task of the same executor, this is task_wake + task_unref with
+ * the worker already known: no call through the vtable and no
+ * platform current() lookup.  Any other waker takes the vtable. */
+static inline void task_wake_joiner(struct waker *jw, struct exec_worker *w)
+{
+	struct task *j = (struct task *)jw->raw.data;
+	if (w && task_waker_is_ours(jw) && j->exec == w->exec) {
+		task_wake_by_val_inl(j, w, true);
+		return;
+	}
+	waker_wake(jw);
+}
+
+/* (6)/(7)/(8) Mark complete (cancelled or not), wake the joiner, tell the
+ * executor, drop the executor's reference.  Caller: the worker w that
+ * owns t (RUNNING), or, with w == NULL, whoever owns a task that will
+ * never be polled again (shutdown). */
+static inline void task_complete_inl(struct task *t, bool cancelled,
+                                     struct exec_worker *w)
+{
+	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
+	uint64_t ns;
+	do {
+		ns = s & ~(uint64_t)(TASK_RUNNING | TASK_SCHEDULED | TASK_CANCELLED);
+		ns |= TASK_COMPLETE | (cancelled ? TASK_CANCELLED : 0);
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s, ns,
+	                memory_order_acq_rel, memory_order_relaxed));
+
+	uint64_t rel = TASK_REF_ONE;
+	if (s & TASK_JOIN_WAKER) {
+		/* (8) COMPLETE with JOIN_WAKER: the slot is ours alone until we
+		 * clear JOIN_WAKER below.  Take the waker, wake it by value. */
+		struct task_trailer *tr = task_trailer(t);
+		struct waker jw = tr->join_waker;
+		tr->join_waker = WAKER_NONE;
+		task_wake_joiner(&jw, w);
+		rel += TASK_JOIN_WAKER;
+	}
+	exec_task_done(t->exec, t);
+	/* Clear JOIN_WAKER and drop the executor's reference in one RMW. */
+	uint64_t old = atomic_fetch_sub_explicit(&t->state, rel,
+	                                         memory_order_acq_rel);
+	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
+	if ((old >> TASK_REF_SHIFT) == 1)
+		task_release(t);
+}
+
+/* The same, out of line: cancellation and shutdown. */
+void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
+
+/* ---- Running --------------------------------------------------------------*/
+
+/* A poll measured with the platform clock (EXEC_POLL_TIMING); out of
+ * line so that the untimed path saves no extra registers. */
+enum poll task_poll_timed(struct task *t, struct context *cx);
+
+/* task_run (task.h), inline for the worker loop. */
+static inline bool task_run_inl(struct task *t, struct exec_worker *w)
+{
+	/* (2) SCHEDULED -> RUNNING in one add: SCHEDULED is bit 0 and set,
+	 * RUNNING bit 1 and clear, so +1 clears one and sets the other.
+	 * Acquire pairs with the waker's release. */
+	uint64_t s = atomic_fetch_add_explicit(&t->state,
+	                TASK_RUNNING - TASK_SCHEDULED, memory_order_acquire);
+	EXEC_ASSERT((s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))
+	            == TASK_SCHEDULED);
+
+	if (__builtin_expect(s & TASK_CANCELLED, 0)) {
+		/* (7) abort arrived while queued: this is the safe point. */
+		future_drop(t->future);
+		task_complete(t, true, w);
+		return false;
+	}
+
+	/* The context's waker borrows the executor's reference: no count.
+	 * It is the worker's, set up once but for its data (t). */
+	enum poll r;
+	w->waker.raw.data = t;
+	if (__builtin_expect(w->poll_timing, 0))
+		r = task_poll_timed(t, &w->cx);
+	else
+		r = future_poll(t->future, &w->cx);
+	uint32_t np = atomic_load_explicit(&t->polls, memory_order_relaxed);
+	atomic_store_explicit(&t->polls, np + 1, memory_order_relaxed);
+
+	if (r == POLL_READY) {
+		/* (6) Ready: publish the output, then COMPLETE (release). */
+		task_copy_out((unsigned char *)t + t->out_off,
+		              (unsigned char *)t->future + t->out_src, t->out_size);
+		task_complete_inl(t, false, w);
+		return false;
+	}
+
+	/* (4) RUNNING -> IDLE in one RMW; SCHEDULED, if a wake came during
+	 * the poll, stays and we queue the task again (return true). */
+	s = atomic_fetch_sub_explicit(&t->state, TASK_RUNNING,
+	                              memory_order_acq_rel);	/* RUNNING is set */
+	if (__builtin_expect(s & TASK_CANCELLED, 0) && !(s & TASK_SCHEDULED)) {
+		/* (7) aborted during the poll.  The task is IDLE now: queue it
+		 * once more, like join_handle_abort queues an idle task, and
+		 * the next task_run drops it.  A wake racing with us may have
+		 * queued it already (it saw IDLE first): then we do not. */
+		s = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
+		                             memory_order_acq_rel);
+		return !(s & TASK_SCHEDULED);
+	}
+	return (s & TASK_SCHEDULED) != 0;
+}
+
+/* ---- Join handles ---------------------------------------------------------*/
+
+/* (11) for a COMPLETE task: give up interest and the handle's reference
+ * in one fetch_sub (JOIN_INTEREST is set: only the handle clears it).
+ * The join waker slot needs no look: with JOIN_WAKER clear it is empty
+ * (whoever clears the bit empties the slot: the completer, or the
+ * handle itself before it gets here), and with JOIN_WAKER set the
+ * completer still owns it and holds its own reference until it is done. */
+static inline void task_join_release_complete(struct task *t, uint64_t s)
+{
+	EXEC_ASSERT((s & TASK_JOIN_WAKER) ||
+	            waker_is_none(&task_trailer(t)->join_waker));
+	(void)s;
+	uint64_t old = atomic_fetch_sub_explicit(&t->state,
+	                TASK_JOIN_INTEREST + TASK_REF_ONE, memory_order_acq_rel);
+	EXEC_ASSERT((old & TASK_JOIN_INTEREST) && (old >> TASK_REF_SHIFT) != 0);
+	if ((old >> TASK_REF_SHIFT) == 1)
+		task_release(t);
+}
+
+/* The task is COMPLETE (s, loaded with acquire): take the result and
+ * release the handle's interest and reference. */
+static inline enum poll task_join_finish(struct join_handle *jh, struct task *t,
+                                         uint64_t s)
+{
+	if (s & TASK_CANCELLED) {
+		jh->result = JOIN_CANCELLED;
+	} else {
+		jh->result = JOIN_OK;
+		if (jh->out)
+			task_copy_out(jh->out, (unsigned char *)t + t->out_off,
+			              t->out_size);
+	}
+	jh->task = NULL;
+	task_join_release_complete(t, s);
+	return POLL_READY;
+}
+
+/* The rest of join_handle_poll (task.c). */
+enum poll join_handle_poll_slow(struct join_handle *jh, struct context *cx);
+
+/* (10) join_handle_poll (task.h): the two common polls inline, the task
+ * is complete (take the output) or this is the first wait with one of
+ * our wakers (store a clone, set JOIN_WAKER with one CAS); everything
+ * else in join_handle_poll_slow.  Safety: one joiner per handle. */
+static inline enum poll join_handle_poll(struct join_handle *jh, struct context *cx)
+{
+	struct task *t = jh->task;
+	if (__builtin_expect(t != NULL, 1)) {
+		uint64_t s = task_state(t);
+		if (s & TASK_COMPLETE)
+			return task_join_finish(jh, t, s);
+		/* LAB 3 BEGIN */
+		if (!(s & TASK_JOIN_WAKER)) {
+			/* JOIN_WAKER clear, not COMPLETE: the slot is ours, empty. */
+			struct task_trailer *tr = task_trailer(t);
+			if (task_waker_clone_ours(cx->waker, &tr->join_waker) &&
+			    atomic_compare_exchange_strong_explicit(&t->state, &s,
+			                s | TASK_JOIN_WAKER, memory_order_acq_rel,
+			                memory_order_acquire))
+				return POLL_PENDING;
+		}
+		/* LAB 3 STUB
+		// (Stub: no inline fast path; join_handle_poll_slow does it all.)
+		   LAB 3 END */
+	}
+	return join_handle_poll_slow(jh, cx);
+}
+
+/* ---- Spawning -------------------------------------------------------------*/
+
+/* Everything task_spawn's inline path does not take: other sources, an
+ * empty spare word, odd sizes, pinned tasks, errors. */
+int task_spawn_slow(struct executor *exec, struct task_src *src,
+                    const struct task_desc *d, struct join_handle *jh);
+
+/* (1) task_spawn (task.h).  Inline so that a descriptor known at compile
+ * time (the usual `static const` one or a TASK_DESC) folds: its layout
+ * arithmetic, size checks and copy lengths become constants, and what is
+ * left is a slot exchange and the header's stores.  Any case it does not
+ * cover goes to task_spawn_slow, which does the same thing in general. */
+static inline __attribute__((always_inline))
+int task_spawn(struct executor *exec, struct task_src *src,
+                             const struct task_desc *d, struct join_handle *jh)
+{
+	size_t fs = d->future_size, os = d->out_size;
+	size_t out_off = TASK_OUT_OFF(fs);
+	size_t trailer_off = out_off + TASK_ALIGN_UP(os, 8);
+	size_t size = TASK_ALIGN_UP(trailer_off + sizeof(struct task_trailer), 16);
+	struct task_pool *p = (struct task_pool *)src;
+	/* An empty asm hides which object src is, so that a caller passing
+	 * a plain task_src (no pool behind it) does not get a warning about
+	 * the pool fields read below: they are read only when alloc says
+	 * src is a pool's.  It costs no instruction. */
+	__asm__("" : "+r"(p));
+	if (src->alloc != task_pool_alloc || fs < 8 || fs > 32 ||
+	    (os != 0 && (os < 4 || os > 32)) || d->out_off + os > fs ||
+	    d->pin != 0 || !d->name || size > p->slot_size)
+		return task_spawn_slow(exec, src, d, jh);
+	struct task *t = atomic_exchange_explicit(
+	        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
+	        memory_order_acquire);
+	if (!t)
+		return task_spawn_slow(exec, src, d, jh);
+
+	/* Not yet visible to anyone but task_pools_each, which looks only
+	 * at a slot whose state word says live: plain stores, then the
+	 * state word last, with release.  (t->next is written when t is
+	 * queued on a list, never read before.) */
+	t->exec = exec;
+	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
+	t->src = src;
+	t->size = (uint32_t)size;
+	t->out_off = (uint32_t)out_off;
+	t->out_src = (uint32_t)d->out_off;
+	t->out_size = (uint32_t)os;
+	t->trailer_off = (uint32_t)trailer_off;
+	t->reg_idx = TASK_REG_POOL;
+	t->pin = 0;
+	atomic_init(&t->polls, 0);
+	atomic_init(&t->wakes, 0);
+	atomic_init(&t->poll_ns, 0);
+	t->name = d->name;
+	task_copy_small(t->future, d->future, fs);
+	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
+	        WAKER_NONE;
+	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE;
+	if (jh) {
+		jh->base.vtable = &join_handle_future_vtable;
+		jh->task = t;	/* jh->out stays what the caller set */
+		jh->result = JOIN_PENDING;
+		st += TASK_JOIN_INTEREST + TASK_REF_ONE;
+	}
+	atomic_store_explicit(&t->state, st, memory_order_release);
+
+	/* Spawning is not a wake: never from an interrupt handler, so the
+	 * worker found here is the one running us (or NULL: another thread). */
+	struct exec_worker *w = exec_current(exec);
+	atomic_fetch_add(&exec->live, 1);
+	exec_schedule_unpinned(exec, w, t);
+	return TASK_OK;
+}
+
+#endif /* EXECUTOR_TASK_IMPL_H */
