@@ -186,6 +186,8 @@ static struct task *tick_check(struct exec_worker *w)
 	exec_timers(w);
 	if ((t = inject_pop(&e->inject)))
 		stat_inc(&w->stats.inject_pops, 1);
+	else if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned)))
+		stat_inc(&w->stats.pinned_pops, 1);
 	return t;
 }
 
@@ -196,29 +198,34 @@ static inline struct task *next_local(struct exec_worker *w)
 	struct executor *e = w->exec;
 	struct task *t;
 
-	if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned))) {
-		stat_inc(&w->stats.pinned_pops, 1);
-		return t;
-	}
+	/* The streak of LIFO polls is lifo_polls - lifo_base: the counter
+	 * the metrics keep anyway, so a LIFO poll updates one word. */
+	uint64_t n = atomic_load_explicit(&w->stats.lifo_polls, memory_order_relaxed);
 	if ((t = w->lifo)) {
 		w->lifo = NULL;
-		if (w->lifo_streak < EXEC_LIFO_MAX) {
-			w->lifo_streak++;
-			stat_inc(&w->stats.lifo_polls, 1);
+		if (n - w->lifo_base < EXEC_LIFO_MAX) {
+			atomic_store_explicit(&w->stats.lifo_polls, n + 1,
+			                      memory_order_relaxed);
 			return t;
 		}
 		/* Two tasks ping-ponging: send this one to the back.  If the
 		 * ring is empty the back is the front: it would be pushed and
 		 * popped again at once, so run it (no other task waits here). */
-		w->lifo_streak = 0;
+		w->lifo_base = n;
 		if (ring_empty_owner(&w->ring))
 			return t;
 		exec_push_local(w, t);
 	}
-	w->lifo_streak = 0;
+	w->lifo_base = n;
 	if ((t = ring_pop(&w->ring)))
 		return t;
-	/* Local queue empty: take a share of the injection queue. */
+	/* Local queue empty: tasks pinned here, then a share of the
+	 * injection queue.  (Both are also looked at on the fairness tick,
+	 * so local work delays them by at most EXEC_INJECT_INTERVAL polls.) */
+	if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned))) {
+		stat_inc(&w->stats.pinned_pops, 1);
+		return t;
+	}
 	uint32_t before = ring_len(&w->ring);
 	if ((t = inject_pop_batch(&e->inject, &w->ring, inject_share(e)))) {
 		stat_inc(&w->stats.inject_pops, 1 + ring_len(&w->ring) - before);

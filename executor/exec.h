@@ -76,10 +76,12 @@ struct exec_reg {
 struct exec_worker {
 	struct exec_ring ring;
 	/* Tasks pinned to this worker (task->pin == 1 + id), woken from
-	 * anywhere: never stolen; looked at before the LIFO slot. */
+	 * anywhere: never stolen; looked at like the injection queue (when
+	 * the local queue is empty, and on the fairness tick). */
 	struct exec_inject pinned;
 	struct task *lifo;		/* owner only */
-	unsigned lifo_streak;
+	uint64_t lifo_base;		/* stats.lifo_polls when the streak
+					   of LIFO polls began */
 	uint32_t inject_countdown;	/* ticks until the fairness check */
 	bool poll_timing;		/* exec->flags & EXEC_POLL_TIMING */
 	/* The context task_run polls with: cx.waker is &waker, whose data
@@ -282,9 +284,15 @@ static inline void exec_task_added(struct executor *e, struct exec_worker *w,
  * interrupt handler. */
 static inline void exec_task_done(struct executor *e, struct task *t)
 {
-	if (t->reg_idx == TASK_REG_POOL) {
-		/* its pool slot says COMPLETE now: off the registry */
-	} else if (t->reg_idx) {
+	if (__builtin_expect(t->reg_idx == TASK_REG_POOL, 1)) {
+		/* Its pool slot says COMPLETE now: off the registry.  (A pool
+		 * task is never block_on's, which has no storage source.) */
+		size_t live = atomic_fetch_sub(&e->live, 1);
+		if (live == 1)
+			exec_task_done_slow(e, t, live);
+		return;
+	}
+	if (t->reg_idx) {
 		struct exec_reg *r = &e->workers[t->reg_idx - 1].reg;
 		spin_lock_noirq(&r->lock);
 		exec_reg_unlink(&r->head, t);

@@ -120,9 +120,8 @@ const struct future_vtable join_handle_future_vtable = { jh_poll, jh_drop };
 int task_spawn_slow(struct executor *exec, struct task_src *src,
                     const struct task_desc *d, struct join_handle *jh)
 {
-	size_t out_off = TASK_OUT_OFF(d->future_size);
-	size_t trailer_off = out_off + TASK_ALIGN_UP(d->out_size, 8);
-	size_t size = TASK_ALIGN_UP(trailer_off + sizeof(struct task_trailer), 16);
+	size_t trailer_off = TASK_TRAILER_OFF(d->future_size);
+	size_t size = TASK_SIZE(d->future_size);
 	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE;
 	if (jh) {
 		jh->base.vtable = &join_handle_future_vtable;
@@ -154,8 +153,7 @@ int task_spawn_slow(struct executor *exec, struct task_src *src,
 	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
 	t->src = src;
 	t->size = (uint32_t)size;
-	t->out_off = (uint32_t)out_off;
-	t->out_src = (uint32_t)d->out_off;
+	t->out_off = (uint32_t)(TASK_CORE_OFF + d->out_off);
 	t->out_size = (uint32_t)d->out_size;
 	t->trailer_off = (uint32_t)trailer_off;
 	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
@@ -185,7 +183,7 @@ void task_init_borrowed(struct task *t, struct executor *exec,
 	                 TASK_SCHEDULED | TASK_JOIN_INTEREST | 2 * TASK_REF_ONE);
 	t->src = NULL;
 	t->size = sizeof(*t);
-	t->out_off = t->out_src = t->out_size = 0;
+	t->out_off = t->out_size = 0;
 	t->trailer_off = 0;
 	t->pin = 0;
 	t->future = f;

@@ -20,12 +20,19 @@ struct task;
  *   | state word (flags + refcount) |  touched by every wake and poll
  *   | queue link, storage, exec     |
  *   | metrics, registry links, name |
- *   +-------------------------------+  core: task_future(t)
- *   | the future (copied at spawn)  |
- *   | its output (copied on Ready)  |
+ *   +-------------------------------+  core: t->future
+ *   | the future (copied at spawn), |
+ *   | then its output: the field    |
+ *   | the future writes before it   |
+ *   | returns Ready, read in place  |
  *   +-------------------------------+  trailer: struct task_trailer
- *   | join waker + its lock         |  touched once per join
+ *   | join waker                    |  touched once per join
  *   +-------------------------------+
+ *
+ * As in Rust, where the core holds the future and, once it is done, its
+ * output in the same memory: a finished future is never polled or
+ * dropped again, so its output field stays put until the joiner copies
+ * it out; nothing is copied on Ready.
  *
  * State word: low byte flags, the rest a reference count (TASK_REF_ONE).
  *
@@ -132,8 +139,8 @@ struct task {
 	/* warm: spawn, completion, join */
 	struct task_src *src;		/* NULL: not ours to free */
 	uint32_t size;			/* bytes of the whole allocation */
-	uint32_t out_off;		/* output area, from the task */
-	uint32_t out_src;		/* output inside the future */
+	uint32_t out_off;		/* the output (inside the future), from
+					   the task */
 	uint32_t out_size;
 	uint32_t trailer_off;
 	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker,
@@ -147,18 +154,17 @@ struct task {
 	struct task *reg_prev, *reg_next;	/* live-task registry */
 };
 
-/* Core and trailer offsets: 16-byte aligned core, 8-byte aligned parts. */
+/* Core and trailer offsets: 16-byte aligned core, 8-byte aligned trailer. */
 #define TASK_ALIGN_UP(x, a)   (((x) + (a) - 1) & ~(size_t)((a) - 1))
 #define TASK_CORE_OFF         TASK_ALIGN_UP(sizeof(struct task), 16)
-#define TASK_OUT_OFF(fs)      (TASK_CORE_OFF + TASK_ALIGN_UP((size_t)(fs), 8))
-#define TASK_TRAILER_OFF(fs, os) (TASK_OUT_OFF(fs) + TASK_ALIGN_UP((size_t)(os), 8))
-/* Bytes of one task whose future is fs bytes and output os bytes. */
-#define TASK_SIZE(fs, os) \
-	TASK_ALIGN_UP(TASK_TRAILER_OFF(fs, os) + sizeof(struct task_trailer), 16)
+#define TASK_TRAILER_OFF(fs)  (TASK_CORE_OFF + TASK_ALIGN_UP((size_t)(fs), 8))
+/* Bytes of one task whose future is fs bytes (its output included). */
+#define TASK_SIZE(fs) \
+	TASK_ALIGN_UP(TASK_TRAILER_OFF(fs) + sizeof(struct task_trailer), 16)
 
 /* What to spawn.  The future is copied into the task (it must not have
- * been polled yet); on Ready, out_size bytes at out_off inside it are
- * copied to the task's output area for the joiner. */
+ * been polled yet); after Ready, the joiner copies out_size bytes at
+ * out_off inside it (the output field). */
 struct task_desc {
 	const char *name;
 	const struct future *future;
@@ -182,7 +188,7 @@ struct task_desc {
 
 /* ---- Static pools -------------------------------------------------------
  *
- *   TASK_POOL(net_pool, struct rx_loop, int, 16);
+ *   TASK_POOL(net_pool, struct rx_loop, 16);
  *   task_spawn(exec, &net_pool.src, &desc, &jh);
  *
  * Declares a pool of `count` slots, each big enough for a future of type
@@ -256,11 +262,11 @@ extern _Thread_local unsigned task_spare_hint;
 	{ { task_pool_alloc, task_pool_free }, SPIN_INIT, (unsigned char *)(mem_), \
 	  (slot_size_), (count_), 0, NULL, 0, { NULL }, NULL }
 
-#define TASK_POOL(name, future_type, output_type, count) \
+#define TASK_POOL(name, future_type, count) \
 	static _Alignas(16) unsigned char name##_mem[(count)] \
-		[TASK_SIZE(sizeof(future_type), sizeof(output_type))]; \
+		[TASK_SIZE(sizeof(future_type))]; \
 	static struct task_pool name = TASK_POOL_INIT(name##_mem, \
-		TASK_SIZE(sizeof(future_type), sizeof(output_type)), (count))
+		TASK_SIZE(sizeof(future_type)), (count))
 
 /* ---- Join handles -------------------------------------------------------*/
 

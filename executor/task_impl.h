@@ -262,9 +262,8 @@ static inline bool task_run_inl(struct task *t, struct exec_worker *w)
 	atomic_store_explicit(&t->polls, np + 1, memory_order_relaxed);
 
 	if (r == POLL_READY) {
-		/* (6) Ready: publish the output, then COMPLETE (release). */
-		task_copy_out((unsigned char *)t + t->out_off,
-		              (unsigned char *)t->future + t->out_src, t->out_size);
+		/* (6) Ready: COMPLETE (release: the output field the future
+		 * wrote is published with it). */
 		task_complete_inl(t, false, w);
 		return false;
 	}
@@ -371,9 +370,8 @@ int task_spawn(struct executor *exec, struct task_src *src,
                              const struct task_desc *d, struct join_handle *jh)
 {
 	size_t fs = d->future_size, os = d->out_size;
-	size_t out_off = TASK_OUT_OFF(fs);
-	size_t trailer_off = out_off + TASK_ALIGN_UP(os, 8);
-	size_t size = TASK_ALIGN_UP(trailer_off + sizeof(struct task_trailer), 16);
+	size_t trailer_off = TASK_TRAILER_OFF(fs);
+	size_t size = TASK_SIZE(fs);
 	struct task_pool *p = (struct task_pool *)src;
 	/* An empty asm hides which object src is, so that a caller passing
 	 * a plain task_src (no pool behind it) does not get a warning about
@@ -381,7 +379,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	 * src is a pool's.  It costs no instruction. */
 	__asm__("" : "+r"(p));
 	if (src->alloc != task_pool_alloc || fs < 8 || fs > 32 ||
-	    (os != 0 && (os < 4 || os > 32)) || d->out_off + os > fs ||
+	    d->out_off + os > fs ||
 	    d->pin != 0 || !d->name || size > p->slot_size)
 		return task_spawn_slow(exec, src, d, jh);
 	struct task *t = atomic_exchange_explicit(
@@ -398,8 +396,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
 	t->src = src;
 	t->size = (uint32_t)size;
-	t->out_off = (uint32_t)out_off;
-	t->out_src = (uint32_t)d->out_off;
+	t->out_off = (uint32_t)(TASK_CORE_OFF + d->out_off);
 	t->out_size = (uint32_t)os;
 	t->trailer_off = (uint32_t)trailer_off;
 	t->reg_idx = TASK_REG_POOL;

@@ -153,7 +153,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 	       (unsigned long long)kbench_median(samples, KB_RUNS));
 
 	printf("bench ktask_bytes %llu bytes\n",
-	       (unsigned long long)TASK_SIZE(sizeof(struct nop_task), 0));
+	       (unsigned long long)TASK_SIZE(sizeof(struct nop_task)));
 	/* A process: its task slot and process-table entry (no page tables). */
 	printf("bench kproc_bytes %llu bytes\n", (unsigned long long)proc_kernel_bytes());
 	/* On top, for a process that has used FP/SIMD: its save area. */

@@ -11,8 +11,8 @@
 struct executor kexec;
 struct hart_stats hart_stats[SMP_MAX];
 
-#define SMALL_SLOT TASK_SIZE(KTASK_SMALL_MAX, 0)
-#define LARGE_SLOT TASK_SIZE(KTASK_LARGE_MAX, 0)
+#define SMALL_SLOT TASK_SIZE(KTASK_SMALL_MAX)
+#define LARGE_SLOT TASK_SIZE(KTASK_LARGE_MAX)
 static _Alignas(16) unsigned char small_mem[KTASK_SMALL_COUNT][SMALL_SLOT];
 static _Alignas(16) unsigned char large_mem[KTASK_LARGE_COUNT][LARGE_SLOT];
 struct task_pool ktask_small = TASK_POOL_INIT(small_mem, SMALL_SLOT, KTASK_SMALL_COUNT);

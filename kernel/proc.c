@@ -36,7 +36,7 @@ static struct {
 
 struct notify proc_child_exited;
 
-#define PROC_SLOT TASK_SIZE(sizeof(struct proc), 0)
+#define PROC_SLOT TASK_SIZE(sizeof(struct proc))
 static _Alignas(16) unsigned char proc_mem[NPROC][PROC_SLOT];
 static struct task_pool proc_pool = TASK_POOL_INIT(proc_mem, PROC_SLOT, NPROC);
 

@@ -38,7 +38,7 @@ static enum poll trivial_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable trivial_vt = { trivial_poll, NULL };
 
-TASK_POOL(bench_pool, struct trivial, int, 4);
+TASK_POOL(bench_pool, struct trivial, 4);
 
 struct spawner {
 	struct future base;
@@ -119,7 +119,7 @@ static enum poll player_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable player_vt = { player_poll, NULL };
 
-TASK_POOL(player_pool, struct player, char, 2);
+TASK_POOL(player_pool, struct player, 2);
 
 __attribute__((noinline)) void bench_pingpong(long n);
 __attribute__((noinline)) void bench_pingpong(long n)
@@ -174,7 +174,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "timer"))
 		bench_timer(n);
 	else if (!strcmp(argv[1], "bytes")) {
-		printf("bytes %zu %zu\n", TASK_SIZE(sizeof(struct trivial), sizeof(int)),
+		printf("bytes %zu %zu\n", TASK_SIZE(sizeof(struct trivial)),
 		       sizeof(struct task));
 		return 0;
 	} else {

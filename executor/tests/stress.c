@@ -126,7 +126,7 @@ static enum poll ptask_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable ptask_vt = { ptask_poll, NULL };
 
-TASK_POOL(stress_pool, struct stask, char, INFLIGHT + 64);
+TASK_POOL(stress_pool, struct stask, INFLIGHT + 64);
 
 static struct executor ex;
 static struct host_platform hp;
@@ -166,7 +166,7 @@ static enum poll kid_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable kid_vt = { kid_poll, NULL };
 
-TASK_POOL(kid_pool, struct kid, long, PARENTS / 2);
+TASK_POOL(kid_pool, struct kid, PARENTS / 2);
 
 struct parent {
 	struct future base;
@@ -257,7 +257,7 @@ static enum poll player_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable player_vt = { player_poll, NULL };
 
-TASK_POOL(p3_pool, struct player, char, PARENTS + 2 * MP_PAIRS);
+TASK_POOL(p3_pool, struct player, PARENTS + 2 * MP_PAIRS);
 
 static atomic_bool printer_stop;
 static atomic_uint_fast64_t printed_lines;

@@ -35,7 +35,7 @@ static enum poll yielder_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable yielder_vt = { yielder_poll, NULL };
 
-TASK_POOL(host_pool, struct yielder, char, 2048);
+TASK_POOL(host_pool, struct yielder, 2048);
 
 /* Spawned from outside, run by two worker threads until none is left. */
 TEST(exec_host_two_workers_run_everything_once)
@@ -145,7 +145,7 @@ static enum poll kid_poll(struct future *f, struct context *cx)
 }
 
 static const struct future_vtable kid_vt = { kid_poll, NULL };
-TASK_POOL(kid_pool, struct kid, int, NKIDS);
+TASK_POOL(kid_pool, struct kid, NKIDS);
 
 struct boss {
 	struct future base;

@@ -38,7 +38,7 @@ static enum poll pinned_yielder_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable pinned_yielder_vt = { pinned_yielder_poll, NULL };
 
-TASK_POOL(pin_pool, struct pinned_yielder, char, 1024);
+TASK_POOL(pin_pool, struct pinned_yielder, 1024);
 
 /* Three workers; tasks pinned to workers 1 and 2 among 600 free ones that
  * get stolen back and forth: every poll of a pinned task is on its worker. */

@@ -6,6 +6,7 @@
 #include "task.h"
 #include "test.h"
 #include "test_exec_fake.h"
+#include "test_wakers.h"
 
 static struct executor ex;
 
@@ -172,7 +173,7 @@ TEST(task_abort_while_running_drops_after_poll)
 	CHECK_EQ(fx_live_allocs, 0);
 }
 
-TASK_POOL(pool2, struct fx_fut, int, 2);
+TASK_POOL(pool2, struct fx_fut, 2);
 
 TEST(task_pool_exhaustion_and_reuse)
 {
@@ -205,7 +206,40 @@ TEST(task_pool_exhaustion_and_reuse)
 	CHECK_EQ(task_pool_high_water(&pool2), 2);
 }
 
-TASK_POOL(tiny_pool, char, char, 4);
+/* join_handle_poll's inline path stores a clone of the joiner's waker in
+ * the trailer, then publishes it with a CAS that fails if COMPLETE came
+ * first; join_handle_poll_slow then finds the clone in the slot with
+ * JOIN_WAKER clear and must drop it (a leak otherwise, and the slot
+ * must be empty when the handle lets go).  The race cannot be timed
+ * from a test, so this sets up the state it leaves and calls the slow
+ * path directly. */
+TEST(task_join_slow_drops_clone_left_by_lost_publish)
+{
+	struct fx_fut f;
+	struct join_handle h;
+	struct tw joiner;
+	int out = 0;
+	fx_init(&ex, 1, 0);
+	tw_init(&joiner, 1);
+	fx_fut_init(&f, "P", 0, 7);
+	struct task_desc d = TASK_DESC(f, out, "P");
+	CHECK_EQ(task_spawn(&ex, &pool2.src, &d, &h), TASK_OK);
+	exec_run(&ex);
+	struct task *t = h.task;
+	CHECK(task_state(t) & TASK_COMPLETE);
+	CHECK(!(task_state(t) & TASK_JOIN_WAKER));
+	task_trailer(t)->join_waker = waker_clone(&joiner.w);	/* the lost publish */
+	CHECK_EQ(tw_live(&joiner), 1);
+	h.out = &out;
+	CHECK_EQ(join_handle_poll_slow(&h, &joiner.cx), POLL_READY);
+	CHECK_EQ(h.result, JOIN_OK);
+	CHECK_EQ(out, 7);
+	CHECK_EQ(tw_live(&joiner), 0);
+	CHECK_EQ(tw_woken(&joiner), 0);
+	CHECK_EQ(task_pool_in_use(&pool2), 0);
+}
+
+TASK_POOL(tiny_pool, char, 4);
 
 TEST(task_pool_rejects_future_too_big)
 {
@@ -265,7 +299,7 @@ TEST(task_size_of_trivial_future)
 {
 	struct trivial { struct future base; } t;
 	(void)t;
-	size_t sz = TASK_SIZE(sizeof(struct trivial), 0);
+	size_t sz = TASK_SIZE(sizeof(struct trivial));
 	/* header + 8-byte future + trailer, 16-aligned */
 	CHECK(sz <= 160);
 	CHECK_EQ(sz % 16, 0);
@@ -303,7 +337,7 @@ TEST(task_shutdown_drops_pending_tasks)
 /* Per-worker spare slots: a slot parked in any spare word is free (not in
  * task_pool_in_use), another thread's allocation finds it by sweeping when the free
  * list is empty, and a spare that is taken overflows to the free list. */
-TASK_POOL(spare_pool, struct fx_fut, int, 2);
+TASK_POOL(spare_pool, struct fx_fut, 2);
 
 TEST(task_pool_spare_slots_are_free_slots)
 {
@@ -355,7 +389,7 @@ TEST(task_pool_spare_slots_are_free_slots)
  * Ctrl-T table lists it after the list tasks (slots in address order),
  * a completed or freed slot is not listed, and shutdown finds it there
  * and drops it. */
-TASK_POOL(reg_pool, struct fx_fut, int, 3);
+TASK_POOL(reg_pool, struct fx_fut, 3);
 static char reg_table[1024];
 static size_t reg_table_len;
 static void reg_write(void *ctx, const char *s, size_t n)

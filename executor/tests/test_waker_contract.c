@@ -61,7 +61,7 @@ TEST(waker_clone_drop_balance_is_counted)
 	CHECK(waker_is_none(&late));
 }
 
-TASK_POOL(pool1, struct fx_fut, int, 1);
+TASK_POOL(pool1, struct fx_fut, 1);
 static struct waker kept;
 static void keep_hook(unsigned w)
 {
