@@ -415,10 +415,10 @@ static int mpsc_random_run(uint64_t seed, uint32_t cap)
 			else if (r != SYNC_EMPTY)
 				return __LINE__;
 		}
-		if (c.len + c.reserved > c.cap)
+		if (mpsc_len(&c) + c.reserved > c.cap)
 			return __LINE__;
 		/* liveness: nobody waits while a slot sits unclaimed */
-		if (!wait_list_empty(&c.send_waiters) && c.len + c.reserved < c.cap)
+		if (!wait_list_empty(&c.send_waiters) && mpsc_len(&c) + c.reserved < c.cap)
 			return __LINE__;
 	}
 	/* close: reserved senders may still deliver, the rest fail */
