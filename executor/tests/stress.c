@@ -481,17 +481,18 @@ static struct context *mr_cx(struct mr_thread *t)
 	return &t->cx[mr_rand(t, 8) == 0];
 }
 
-/* Wait for a wake after Pending.  Nothing here wakes anyone without
- * cause, so a wake that does not come within 10 s was lost: report it
- * (then poll again, so that the round can end). */
+/* Wait for a wake after Pending.  Everyone in a round keeps going until
+ * it ends, so a wake that does not come within 10 s was lost: say so and
+ * fail at once (the round could not end anyway). */
 static void mr_wait(struct mr_thread *t, int before)
 {
 	uint64_t t0 = host_now_ns();
 	while (mr_wakes(t) == before) {
 		if (host_now_ns() - t0 > 10000000000ull) {
-			printf("stress: mpsc thread %d: lost wake\n", t->id);
-			atomic_fetch_add(&t->r->bad, 1);
-			return;
+			printf("stress: mpsc thread %d (%s): lost wake\n", t->id,
+			       t->id < MR_PROD ? "producer" : "consumer");
+			printf("test stress_4_workers: FAILED\n");
+			exit(1);
 		}
 		sched_yield();
 	}
@@ -688,6 +689,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 
 	alarm(170);	/* a lost wakeup hangs: die loudly instead */
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* and show what was printed */
 	done = calloc((size_t)ntasks, 1);
 	host_platform_init(&hp);
 	exec_init(&ex, &hp.plat, WORKERS, 0);
