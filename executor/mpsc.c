@@ -4,61 +4,136 @@
 #include "mpsc.h"
 #include "task.h"
 
+/* The protocol (state word, flags, invariants I1-I4) is described in
+ * mpsc.h.  "st" below is always a value of c->state. */
+
+static inline uint64_t st_len(uint64_t st)
+{
+	return st >> ST_LEN_SHIFT;
+}
+
+static inline uint64_t st_load(struct mpsc *c)
+{
+	return atomic_load_explicit(&c->state, memory_order_acquire);
+}
+
+/* *st -> desired if c->state still equals *st; else *st = the current
+ * value.  Every change of c->state is a read-modify-write, so an acquire
+ * load sees everything written before any earlier change (I3). */
+static inline bool st_cas(struct mpsc *c, uint64_t *st, uint64_t desired)
+{
+	return atomic_compare_exchange_strong_explicit(&c->state, st, desired,
+	        memory_order_acq_rel, memory_order_acquire);
+}
+
+/*
+ * Caller holds the lock; st is a recent value of c->state.  Atomically
+ * state = (state + add | set) & ~clear, retrying if the receiver changed
+ * it meanwhile.  If that clears a set RXW, the receiver's waker moves to
+ * *rx (else *rx = WAKER_NONE): reading rx_waker while RXW is set is safe
+ * because only a lock holder may clear RXW (I1).  Returns the new state.
+ */
+static inline uint64_t st_update(struct mpsc *c, uint64_t st, uint64_t add,
+                                 uint64_t set, uint64_t clear, struct waker *rx)
+{
+	uint64_t nst;
+	do {
+		*rx = WAKER_NONE;
+		if (st & clear & ST_RXW)
+			*rx = c->rx_waker;
+		nst = ((st + add) | set) & ~clear;
+	} while (!st_cas(c, &st, nst));
+	return nst;
+}
+
 void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
 {
 	EXEC_ASSERT(cap >= 1);
+	atomic_init(&c->state, 0);
 	spin_init(&c->lock);
-	c->buf = storage;
-	c->elem_size = elem_size;
 	c->cap = cap;
-	c->head = 0;
-	c->len = 0;
+	c->cap_st = (uint64_t)cap << ST_LEN_SHIFT;
+	c->elem_size = elem_size;
+	c->buf = c->rd = c->wr = storage;
+	c->end = c->buf + (size_t)cap * elem_size;
+	c->rx_waker = WAKER_NONE;
 	c->reserved = 0;
 	c->senders = 1;
-	c->closed = 0;
 	c->rx_dropped = 0;
-	c->rx_waker = WAKER_NONE;
 	wait_list_init(&c->send_waiters);
 }
 
-/* Word-sized elements (the common case: a value or a pointer) are copied
- * inline instead of through a memcpy call. */
-static inline void elem_copy(void *dst, const void *src, size_t n)
+/*
+ * The functions below take the element size n as a parameter.  The
+ * fast paths are instantiated for n = 8 and n = 4 (a value or a pointer:
+ * the common case), where the copy is one load and one store, and once
+ * out of line for any other size, where it is a memcpy call.  So the hot
+ * instances call nothing and need no stack frame.
+ */
+
+/* The slot after p. */
+static inline unsigned char *ring_next(const struct mpsc *c, unsigned char *p,
+                                       size_t n)
 {
-	if (n == 8)
-		memcpy(dst, src, 8);
-	else if (n == 4)
-		memcpy(dst, src, 4);
-	else
-		memcpy(dst, src, n);
+	p += n;
+	return p == c->end ? c->buf : p;
 }
 
-/* Caller holds c->lock.  Precondition: len < cap. */
-static inline void ring_put(struct mpsc *c, const void *value)
+/* Caller holds the lock; st (a recent state) has room for one value.
+ * Copies *value into the free slot at wr, then publishes it: len + 1 and
+ * RXW off, and `clear` off too.  Returns the receiver's waker, if one was
+ * registered, to wake after unlocking. */
+static inline struct waker put(struct mpsc *c, uint64_t st, const void *value,
+                               size_t n, uint64_t clear)
 {
-	uint32_t tail = c->head + c->len;
-	if (tail >= c->cap)
-		tail -= c->cap;
-	elem_copy(c->buf + (size_t)tail * c->elem_size, value, c->elem_size);
-	c->len++;
+	struct waker rx;
+	memcpy(c->wr, value, n);
+	c->wr = ring_next(c, c->wr, n);
+	st_update(c, st, ST_LEN1, 0, ST_RXW | clear, &rx);
+	return rx;
 }
 
-/* Caller holds c->lock.  Precondition: len > 0. */
-static inline void ring_get(struct mpsc *c, void *out)
+/* Caller is the receiver; st has len > 0.  Copies the value at rd out;
+ * the caller then commits with len - 1, and advance_rd. */
+static inline void peek(struct mpsc *c, void *out, size_t n)
 {
-	if (out)
-		elem_copy(out, c->buf + (size_t)c->head * c->elem_size, c->elem_size);
-	if (++c->head == c->cap)
-		c->head = 0;
-	c->len--;
+	memcpy(out, c->rd, n);
 }
 
-/* Caller holds c->lock.  If a slot is free and a sender waits, reserve
- * the slot for the first one; returns its waker (to wake after unlock). */
-static struct waker grant_one(struct mpsc *c)
+static inline void advance_rd(struct mpsc *c, size_t n)
+{
+	c->rd = ring_next(c, c->rd, n);
+}
+
+/* The lock-free take (receiver only; st has len > 0 and SENDQ clear):
+ * copy the value out, then len - 1 if the state is still st.  rd and end
+ * are read before the CAS, which the compiler may not move loads over. */
+static inline bool take_fast(struct mpsc *c, uint64_t st, void *out, size_t n)
+{
+	unsigned char *rd = c->rd, *next = rd + n;
+	if (next == c->end)
+		next = c->buf;
+	memcpy(out, rd, n);
+	if (!st_cas(c, &st, st - ST_LEN1))
+		return false;
+	c->rd = next;
+	return true;
+}
+
+/* Caller holds the lock: does SENDQ still have a reason to be set (I2)? */
+static inline bool sendq_needed(const struct mpsc *c)
+{
+	return !wait_list_empty(&c->send_waiters) || c->reserved > 0;
+}
+
+/* Caller holds the lock; st is the current state, with len frozen (I2, or
+ * the caller is the receiver).  If a slot is free and a sender waits,
+ * reserve the slot for the first one and return its waker, to wake after
+ * unlocking.  SENDQ stays set: the reservation counts. */
+static struct waker grant_one(struct mpsc *c, uint64_t st)
 {
 	struct waker w = WAKER_NONE;
-	if (c->rx_dropped || c->len + c->reserved >= c->cap)
+	if (c->rx_dropped || st_len(st) + c->reserved >= c->cap)
 		return w;
 	struct waiter *n = wait_list_pop(&c->send_waiters);
 	if (n) {
@@ -72,8 +147,10 @@ static struct waker grant_one(struct mpsc *c)
 
 void mpsc_sender_clone(struct mpsc *c)
 {
+	struct waker none;
 	unsigned long flags = spin_lock(&c->lock);
-	c->senders++;
+	if (c->senders++ == 0)
+		st_update(c, st_load(c), 0, 0, ST_NOTX, &none);
 	spin_unlock(&c->lock, flags);
 }
 
@@ -82,30 +159,31 @@ void mpsc_sender_drop(struct mpsc *c)
 	struct waker w = WAKER_NONE;
 	unsigned long flags = spin_lock(&c->lock);
 	EXEC_ASSERT(c->senders > 0);
-	if (--c->senders == 0) {
-		w = c->rx_waker;
-		c->rx_waker = WAKER_NONE;
-	}
+	if (--c->senders == 0)
+		st_update(c, st_load(c), 0, ST_NOTX, ST_RXW, &w);
 	spin_unlock(&c->lock, flags);
 	waker_wake(&w);
 }
 
 /* Marks the channel closed and wakes the receiver and every waiting
- * sender, in batches so that no waker runs under the lock. */
+ * sender, in batches so that no waker runs under the lock.  A popped
+ * sender is neither queued nor granted: its next poll sees CLOSED. */
 static void close_common(struct mpsc *c, bool rx_dropped)
 {
 	struct wake_batch b;
-	struct waker rx;
+	struct waker rx, none;
 	wake_batch_init(&b);
 
 	unsigned long flags = spin_lock(&c->lock);
-	c->closed = 1;
+	uint64_t st = st_load(c), add = 0;
 	if (rx_dropped) {
+		/* We are the receiver: nobody else changes len now (senders
+		 * need the lock).  Discard the buffered values. */
 		c->rx_dropped = 1;
-		c->len = 0;
+		c->rd = c->wr;
+		add = (uint64_t)0 - (st_len(st) << ST_LEN_SHIFT);
 	}
-	rx = c->rx_waker;
-	c->rx_waker = WAKER_NONE;
+	st_update(c, st, add, ST_CLOSED, ST_RXW, &rx);
 	struct waiter *n;
 	while ((n = wait_list_pop(&c->send_waiters)) != NULL) {
 		if (wake_batch_add(&b, &n->waker)) {
@@ -114,6 +192,8 @@ static void close_common(struct mpsc *c, bool rx_dropped)
 			flags = spin_lock(&c->lock);
 		}
 	}
+	if (!sendq_needed(c))
+		st_update(c, st_load(c), 0, 0, ST_SENDQ, &none);
 	spin_unlock(&c->lock, flags);
 	wake_batch_run(&b);
 	if (rx_dropped)
@@ -135,44 +215,50 @@ void mpsc_receiver_drop(struct mpsc *c)
 int mpsc_try_send(struct mpsc *c, const void *value)
 {
 	unsigned long flags = spin_lock(&c->lock);
-	if (c->closed) {
+	uint64_t st = st_load(c);
+	if (st & ST_CLOSED) {
 		spin_unlock(&c->lock, flags);
 		return SYNC_CLOSED;
 	}
-	if (!wait_list_empty(&c->send_waiters) || c->len + c->reserved >= c->cap) {
+	/* SENDQ: senders wait or hold reservations; do not overtake them. */
+	if ((st & ST_SENDQ) || st >= c->cap_st) {
 		spin_unlock(&c->lock, flags);
 		return SYNC_FULL;
 	}
-	ring_put(c, value);
-	struct waker w = c->rx_waker;
-	c->rx_waker = WAKER_NONE;
+	struct waker rx = put(c, st, value, c->elem_size, 0);
 	spin_unlock(&c->lock, flags);
-	waker_wake(&w);
+	waker_wake(&rx);
 	return SYNC_OK;
 }
 
 int mpsc_try_recv(struct mpsc *c, void *out)
 {
-	unsigned long flags = spin_lock(&c->lock);
-	if (c->len > 0) {
-		ring_get(c, out);
-		struct waker w = grant_one(c);
-		spin_unlock(&c->lock, flags);
-		waker_wake(&w);
+	uint64_t st = st_load(c);
+	if (st >= ST_LEN1 && !(st & ST_SENDQ) && take_fast(c, st, out, c->elem_size))
 		return SYNC_OK;
+	/* Senders to serve, or nothing there, or a race: under the lock. */
+	struct waker next = WAKER_NONE, none;
+	int r;
+	unsigned long flags = spin_lock(&c->lock);
+	st = st_load(c);
+	if (st >= ST_LEN1) {
+		peek(c, out, c->elem_size);
+		advance_rd(c, c->elem_size);
+		st = st_update(c, st, (uint64_t)0 - ST_LEN1, 0, 0, &none);
+		next = grant_one(c, st);
+		r = SYNC_OK;
+	} else {
+		r = (st & (ST_CLOSED | ST_NOTX)) && c->reserved == 0 ?
+		    SYNC_CLOSED : SYNC_EMPTY;
 	}
-	int r = (c->closed || c->senders == 0) && c->reserved == 0 ?
-	        SYNC_CLOSED : SYNC_EMPTY;
 	spin_unlock(&c->lock, flags);
+	waker_wake(&next);
 	return r;
 }
 
 uint32_t mpsc_len(struct mpsc *c)
 {
-	unsigned long flags = spin_lock(&c->lock);
-	uint32_t n = c->len;
-	spin_unlock(&c->lock, flags);
-	return n;
+	return (uint32_t)st_len(st_load(c));
 }
 
 /* ---- send future ------------------------------------------------------- */
@@ -191,87 +277,135 @@ const struct future_vtable mpsc_send_vtable = {
 	mpsc_send_vpoll, mpsc_send_vdrop
 };
 
-/*
- * Fast path first: an open channel with a free slot and nobody waiting
- * (rx_dropped implies closed).  Otherwise, in order: a dropped receiver
- * fails everything; a reserved slot is filled even after mpsc_close (it
- * was granted before); a closed channel fails; else wait in the queue.
- */
 static enum poll send_slow(struct mpsc_send *s, struct context *cx,
                            unsigned long flags);
 
-enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
+/*
+ * Fast path: open, no sender waiting or holding a reservation (SENDQ
+ * clear, which also means this sender is neither queued nor granted), and
+ * a free slot (len < cap, i.e. st < cap_st whatever the flags): copy in,
+ * publish, wake the receiver if it waits.  The receiver may change len
+ * meanwhile, but only downwards: the room stays.
+ */
+static inline enum poll send_poll_sized(struct mpsc_send *s, struct context *cx,
+                                        size_t n)
 {
 	struct mpsc *c = s->c;
 	unsigned long flags = spin_lock(&c->lock);
-	if (!c->closed && !s->node.queued && !s->node.granted &&
-	    c->len + c->reserved < c->cap && wait_list_empty(&c->send_waiters)) {
-		ring_put(c, s->value);
-		struct waker rx = c->rx_waker;
-		c->rx_waker = WAKER_NONE;
+	uint64_t st = st_load(c);
+	if (!(st & (ST_CLOSED | ST_SENDQ)) && st < c->cap_st) {
+		EXEC_ASSERT(!s->node.queued && !s->node.granted);
+		struct waker rx = put(c, st, s->value, n, 0);
 		spin_unlock(&c->lock, flags);
-		waker_wake(&rx);
 		s->result = SYNC_OK;
+		waker_wake(&rx);
 		return POLL_READY;
 	}
 	return send_slow(s, cx, flags);
 }
 
-/* Everything but the fast path, entered with the lock held (flags).  Out
- * of line so that the fast path saves no registers for it. */
+__attribute__((noinline))
+static enum poll send_poll_any(struct mpsc_send *s, struct context *cx)
+{
+	return send_poll_sized(s, cx, s->c->elem_size);
+}
+
+enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
+{
+	size_t n = s->c->elem_size;
+	if (n == 8)
+		return send_poll_sized(s, cx, 8);
+	if (n == 4)
+		return send_poll_sized(s, cx, 4);
+	return send_poll_any(s, cx);
+}
+
+/* Caller holds the lock.  Takes s out of the queue (its waker, live while
+ * queued, moves to *mine) and gives back a reservation it held. */
+static void send_leave(struct mpsc *c, struct mpsc_send *s, struct waker *mine)
+{
+	if (s->node.queued) {
+		wait_list_remove(&c->send_waiters, &s->node);
+		*mine = s->node.waker;
+		s->node.waker = WAKER_NONE;
+	}
+	if (s->node.granted) {
+		s->node.granted = 0;
+		c->reserved--;
+	}
+}
+
+/*
+ * Everything but the fast path, entered with the lock held (flags).  Out
+ * of line so that the fast path saves no registers for it.  It first sets
+ * SENDQ, which freezes len (I2): then, in order, a dropped receiver fails
+ * everything; a reserved slot is filled even after mpsc_close (it was
+ * granted before); a closed channel fails; a free slot nobody waits for
+ * is taken; else the sender queues (SENDQ stays set) and waits.
+ */
 __attribute__((noinline))
 static enum poll send_slow(struct mpsc_send *s, struct context *cx,
                            unsigned long flags)
 {
 	struct mpsc *c = s->c;
-	struct waker spare = WAKER_NONE, rx = WAKER_NONE;
+	struct waker spare = WAKER_NONE, mine = WAKER_NONE, rx = WAKER_NONE;
+	bool deliver = false;
+	uint64_t st;
 	int res;
 
 	for (;;) {
+		st = atomic_fetch_or_explicit(&c->state, ST_SENDQ,
+		                              memory_order_acq_rel) | ST_SENDQ;
 		if (c->rx_dropped) {
-			if (s->node.queued)
-				wait_list_remove(&c->send_waiters, &s->node);
-			if (s->node.granted)
-				c->reserved--;
+			send_leave(c, s, &mine);
 			res = SYNC_CLOSED;
 		} else if (s->node.granted) {
+			s->node.granted = 0;
 			c->reserved--;
-			ring_put(c, s->value);
-			rx = c->rx_waker;
-			c->rx_waker = WAKER_NONE;
+			deliver = true;
 			res = SYNC_OK;
-		} else if (c->closed) {
-			if (s->node.queued)
-				wait_list_remove(&c->send_waiters, &s->node);
+		} else if (st & ST_CLOSED) {
+			send_leave(c, s, &mine);
 			res = SYNC_CLOSED;
 		} else if (!s->node.queued && wait_list_empty(&c->send_waiters) &&
-		           c->len + c->reserved < c->cap) {
-			ring_put(c, s->value);
-			rx = c->rx_waker;
-			c->rx_waker = WAKER_NONE;
+		           st_len(st) + c->reserved < c->cap) {
+			deliver = true;
 			res = SYNC_OK;
-		} else if (waiter_set_waker(&s->node.waker, cx->waker, &spare)) {
-			if (!s->node.queued)
-				wait_list_push(&c->send_waiters, &s->node);
-			spin_unlock(&c->lock, flags);
-			waker_drop(&spare);
-			return POLL_PENDING;
 		} else {
-			spin_unlock(&c->lock, flags);
-			spare = waker_clone(cx->waker);
-			flags = spin_lock(&c->lock);
+			/* Wait.  The node's waker is live only while queued. */
+			if (!s->node.queued)
+				s->node.waker = WAKER_NONE;
+			if (waiter_set_waker(&s->node.waker, cx->waker, &spare)) {
+				if (!s->node.queued)
+					wait_list_push(&c->send_waiters, &s->node);
+				/* A free slot would mean I4 is broken. */
+				EXEC_ASSERT(st_len(st) + c->reserved >= c->cap);
+				spin_unlock(&c->lock, flags);
+				waker_drop(&spare);
+				return POLL_PENDING;
+			}
+			if (!task_waker_clone_ours(cx->waker, &spare)) {
+				spin_unlock(&c->lock, flags);
+				spare = waker_clone(cx->waker);
+				flags = spin_lock(&c->lock);
+			}
 			continue;
 		}
-		s->node.granted = 0;
-		struct waker mine = s->node.waker;
-		s->node.waker = WAKER_NONE;
-		spin_unlock(&c->lock, flags);
-		waker_wake(&rx);
-		waker_drop(&mine);
-		waker_drop(&spare);
-		s->result = res;
-		return POLL_READY;
+		break;
 	}
+	uint64_t clear = sendq_needed(c) ? 0 : ST_SENDQ;
+	if (deliver) {
+		rx = put(c, st, s->value, c->elem_size, clear);
+	} else {
+		struct waker none;
+		st_update(c, st, 0, 0, clear, &none);
+	}
+	spin_unlock(&c->lock, flags);
+	waker_wake(&rx);
+	waker_drop(&mine);
+	waker_drop(&spare);
+	s->result = res;
+	return POLL_READY;
 }
 
 /* Leaves the queue; a reserved slot goes to the next waiting sender, and
@@ -279,22 +413,23 @@ static enum poll send_slow(struct mpsc_send *s, struct context *cx,
 void mpsc_send_drop(struct mpsc_send *s)
 {
 	struct mpsc *c = s->c;
-	struct waker next = WAKER_NONE, rx = WAKER_NONE;
+	struct waker next = WAKER_NONE, rx = WAKER_NONE, mine = WAKER_NONE;
 
 	unsigned long flags = spin_lock(&c->lock);
-	if (s->node.queued)
-		wait_list_remove(&c->send_waiters, &s->node);
-	if (s->node.granted) {
-		s->node.granted = 0;
-		c->reserved--;
-		next = grant_one(c);
-		if (c->closed) {
-			rx = c->rx_waker;
-			c->rx_waker = WAKER_NONE;
+	if (s->node.queued || s->node.granted) {
+		bool was_granted = s->node.granted;
+		send_leave(c, s, &mine);
+		uint64_t st = st_load(c);   /* len frozen: SENDQ is set (I2) */
+		uint64_t clear = 0;
+		if (was_granted) {
+			next = grant_one(c, st);
+			if (st & ST_CLOSED)
+				clear |= ST_RXW;
 		}
+		if (!sendq_needed(c))
+			clear |= ST_SENDQ;
+		st_update(c, st, 0, 0, clear, &rx);
 	}
-	struct waker mine = s->node.waker;
-	s->node.waker = WAKER_NONE;
 	spin_unlock(&c->lock, flags);
 	waker_wake(&next);
 	waker_wake(&rx);
@@ -317,83 +452,152 @@ const struct future_vtable mpsc_recv_vtable = {
 	mpsc_recv_vpoll, mpsc_recv_vdrop
 };
 
+static enum poll recv_slow(struct mpsc_recv *r, struct context *cx);
+
+static enum poll recv_raced(struct mpsc_recv *r, struct context *cx);
+
 /*
- * Fast paths first, under one lock round trip:
- *   a value, no sender to hand a slot to, no waker left over: take it
- *     (the ping-pong case: the sender took our waker to wake us);
- *   empty and open, no waker registered, and cx's waker is one of ours:
- *     register a clone made under the lock (for our wakers a clone is
- *     one reference increment, a known tiny cost; any other waker is
- *     cloned outside the lock by recv_slow).
+ * Two lock-free fast paths, one CAS each:
+ *   a value, no sender to hand a slot to (SENDQ), no waker left over
+ *     (RXW): copy it out, then len - 1.  (The ping-pong case: the sender
+ *     took our waker to wake us.)
+ *   empty, open, no waker registered, and cx's waker is one of ours: put
+ *     a clone in rx_waker, our scratch space while RXW is clear (I1),
+ *     then set RXW.  (Any other waker is cloned by recv_slow: that is a
+ *     call, and the fast path makes none.)
+ * If the CAS fails, the state changed under us (a value arrived, the
+ * channel closed, a sender queued): recv_slow looks again under the lock.
  */
-static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
-                           unsigned long flags, struct waker spare);
+static inline enum poll recv_poll_sized(struct mpsc_recv *r, struct context *cx,
+                                        size_t n)
+{
+	struct mpsc *c = r->c;
+	uint64_t st = st_load(c);
+	if (st >= ST_LEN1) {
+		if (!(st & (ST_RXW | ST_SENDQ))) {
+			if (take_fast(c, st, r->out, n)) {
+				r->result = SYNC_OK;
+				return POLL_READY;
+			}
+		}
+	} else if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX)) &&
+	           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
+		if (st_cas(c, &st, st | ST_RXW))
+			return POLL_PENDING;
+		return recv_raced(r, cx);
+	}
+	return recv_slow(r, cx);
+}
+
+__attribute__((noinline))
+static enum poll recv_poll_any(struct mpsc_recv *r, struct context *cx)
+{
+	return recv_poll_sized(r, cx, r->c->elem_size);
+}
 
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 {
-	struct mpsc *c = r->c;
-	unsigned long flags = spin_lock(&c->lock);
-	if (c->len > 0) {
-		if (wait_list_empty(&c->send_waiters) && waker_is_none(&c->rx_waker)) {
-			ring_get(c, r->out);
-			spin_unlock(&c->lock, flags);
-			r->result = SYNC_OK;
-			return POLL_READY;
-		}
-	} else if (!c->closed && c->senders != 0 && waker_is_none(&c->rx_waker) &&
-	           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
-		spin_unlock(&c->lock, flags);
-		return POLL_PENDING;
-	}
-	return recv_slow(r, cx, flags, WAKER_NONE);
+	size_t n = r->c->elem_size;
+	if (n == 8)
+		return recv_poll_sized(r, cx, 8);
+	if (n == 4)
+		return recv_poll_sized(r, cx, 4);
+	return recv_poll_any(r, cx);
 }
 
-/* Everything else, entered with the lock held (flags).  Out of line,
- * like send_slow, so that the fast paths save no registers for it. */
+/* The registering CAS failed: the clone in rx_waker is still ours (RXW
+ * is clear, and only we set it).  Drop it and look again. */
 __attribute__((noinline))
-static enum poll recv_slow(struct mpsc_recv *r, struct context *cx,
-                           unsigned long flags, struct waker spare)
+static enum poll recv_raced(struct mpsc_recv *r, struct context *cx)
+{
+	waker_drop(&r->c->rx_waker);
+	return recv_slow(r, cx);
+}
+
+/* Everything else, under the lock.  Out of line, like send_slow, so that
+ * the fast paths save no registers for it.  We are the receiver and hold
+ * the lock, so nobody else changes len or RXW meanwhile. */
+__attribute__((noinline))
+static enum poll recv_slow(struct mpsc_recv *r, struct context *cx)
 {
 	struct mpsc *c = r->c;
-	struct waker next = WAKER_NONE, old;
-	int res;
+	struct waker spare = WAKER_NONE, next = WAKER_NONE, old = WAKER_NONE;
+	int res = -1;   /* stays -1: Pending */
 
-	for (;;) {
-		if (c->len > 0) {
-			ring_get(c, r->out);
-			if (!wait_list_empty(&c->send_waiters))
-				next = grant_one(c);
-			res = SYNC_OK;
-		} else if ((c->closed || c->senders == 0) && c->reserved == 0) {
-			res = SYNC_CLOSED;
-		} else if (waiter_set_waker(&c->rx_waker, cx->waker, &spare)) {
-			spin_unlock(&c->lock, flags);
-			waker_drop(&spare);
+	uint64_t st = st_load(c);
+	if (st < ST_LEN1) {
+		/* Polled again, still empty, same waker registered: nothing to
+		 * do.  (RXW set: nobody writes rx_waker but us, I1.) */
+		if ((st & ST_RXW) && waker_will_wake(&c->rx_waker, cx->waker))
 			return POLL_PENDING;
-		} else {
+		/* The fast path's registration, for a waker that is not ours:
+		 * no lock is held, so it may be cloned here. */
+		if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX))) {
+			c->rx_waker = waker_clone(cx->waker);
+			if (st_cas(c, &st, st | ST_RXW))
+				return POLL_PENDING;
+			waker_drop(&c->rx_waker);   /* still ours: RXW is clear */
+		}
+	}
+
+	unsigned long flags = spin_lock(&c->lock);
+	for (;;) {
+		st = st_load(c);
+		if (st >= ST_LEN1) {
+			peek(c, r->out, c->elem_size);
+			advance_rd(c, c->elem_size);
+			/* a waker left from an earlier Pending is no longer needed */
+			st = st_update(c, st, (uint64_t)0 - ST_LEN1, 0, ST_RXW, &old);
+			next = grant_one(c, st);
+			res = SYNC_OK;
+			break;
+		}
+		if ((st & (ST_CLOSED | ST_NOTX)) && c->reserved == 0) {
+			st_update(c, st, 0, 0, ST_RXW, &old);
+			res = SYNC_CLOSED;
+			break;
+		}
+		/* Wait: for a send, or for senders holding reservations. */
+		if ((st & ST_RXW) && waker_will_wake(&c->rx_waker, cx->waker))
+			break;
+		if (waker_is_none(&spare) && !task_waker_clone_ours(cx->waker, &spare)) {
 			spin_unlock(&c->lock, flags);
 			spare = waker_clone(cx->waker);
 			flags = spin_lock(&c->lock);
 			continue;
 		}
-		/* a waker left from an earlier Pending is no longer needed */
-		old = c->rx_waker;
-		c->rx_waker = WAKER_NONE;
-		spin_unlock(&c->lock, flags);
-		waker_wake(&next);
-		waker_drop(&old);
-		waker_drop(&spare);
-		r->result = res;
-		return POLL_READY;
+		/* Install the clone.  With RXW set only lock holders read
+		 * rx_waker, and we hold the lock: we may replace it. */
+		if (st & ST_RXW) {
+			old = c->rx_waker;
+			c->rx_waker = spare;
+		} else {
+			struct waker none;
+			c->rx_waker = spare;
+			st_update(c, st, 0, ST_RXW, 0, &none);
+		}
+		spare = WAKER_NONE;
+		break;
 	}
+	spin_unlock(&c->lock, flags);
+	waker_wake(&next);
+	waker_drop(&old);
+	waker_drop(&spare);
+	if (res < 0)
+		return POLL_PENDING;
+	r->result = res;
+	return POLL_READY;
 }
 
+/* Forgets a registered waker (only a lock holder may clear RXW, I1). */
 void mpsc_recv_drop(struct mpsc_recv *r)
 {
 	struct mpsc *c = r->c;
+	struct waker w;
+	if (!(st_load(c) & ST_RXW))
+		return;   /* only we, the receiver, could set it */
 	unsigned long flags = spin_lock(&c->lock);
-	struct waker w = c->rx_waker;
-	c->rx_waker = WAKER_NONE;
+	st_update(c, st_load(c), 0, 0, ST_RXW, &w);
 	spin_unlock(&c->lock, flags);
 	waker_drop(&w);
 }

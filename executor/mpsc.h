@@ -2,14 +2,15 @@
 #ifndef EXECUTOR_MPSC_H
 #define EXECUTOR_MPSC_H
 
+#include <stdatomic.h>
+
 #include "sync.h"
 
 /*
  * A ring of `cap` elements of `elem_size` bytes in storage the caller
- * provides; no allocation per send or receive.  Elements are copied with
- * the lock held, so keep them small.  Capacity 1 works and is the
- * ping-pong case: a send that finds room costs one lock round trip and at
- * most one wake.
+ * provides; no allocation per send or receive.  Elements are copied by
+ * value (senders copy with the lock held, so keep them small).  Capacity
+ * 1 works and is the ping-pong case.
  *
  * Waiting senders queue FIFO.  When the receiver frees a slot it hands it
  * to the first waiting sender (the slot is reserved: counted in
@@ -29,17 +30,86 @@
  * Cancel-safety: a dropped send future never delivers its value; if it
  * held a reserved slot, the slot passes to the next waiting sender.  A
  * dropped recv future loses nothing (a value is taken only on Ready).
+ *
+ * One consumer: the receiving calls (recv futures, mpsc_try_recv,
+ * mpsc_receiver_drop) must not run concurrently with one another.  They
+ * may run on any CPU, one after the other, or all in a trap handler.
+ * Sends, mpsc_close and the sender handle calls may run anywhere, at any
+ * time, including trap handlers (try_send; a send future is polled by a
+ * task).
+ *
+ * ---- How it works: one state word, one lock --------------------------
+ *
+ * `state` packs the number of buffered values (len, above ST_LEN_SHIFT)
+ * with four flags.  The receiver's common cases touch only that word:
+ * a receive that finds a value copies it out and CASes len - 1; a receive
+ * that must wait stores its waker in rx_waker and CASes RXW on.  Neither
+ * takes the lock, so neither masks interrupts.  Senders and every rare
+ * path take `lock` (the irq-masking struct spin) and still change `state`
+ * with atomic read-modify-writes, because the receiver may CAS it at any
+ * moment.  A send that finds room is: lock, copy in at `wr`, one CAS
+ * (len + 1, RXW off), unlock, wake the waker it took.
+ *
+ *   flag        set by                  cleared by (always under lock)
+ *   RXW         the receiver (CAS)      whoever takes the waker to wake
+ *                                       or drop it: a send, close, the
+ *                                       last sender drop, the receiver's
+ *                                       own slow path
+ *   SENDQ       lock holder             lock holder, once no sender waits
+ *                                       and none holds a reservation
+ *   CLOSED      mpsc_close, mpsc_receiver_drop   (never)
+ *   NOTX        last mpsc_sender_drop   mpsc_sender_clone
+ *
+ * Invariants:
+ *  I1  RXW set: rx_waker holds a live waker that belongs to the channel,
+ *      and nobody writes rx_waker.  RXW clear: rx_waker is the receiver's
+ *      scratch space.  Only the receiver sets RXW, only a lock holder
+ *      clears it, so a lock holder that reads rx_waker while it sees RXW
+ *      cannot race with the receiver rewriting it.
+ *  I2  SENDQ is set while a sender waits or holds a reservation (a lock
+ *      holder may also set it for a moment).  The receiver's lock-free
+ *      take requires SENDQ clear, so while SENDQ is set len changes only
+ *      under the lock: a sender deciding to wait sees the final len, and
+ *      a receiver that frees a slot with senders queued takes the lock
+ *      and grants the slot (no lost wake, no overtaking).
+ *  I3  Values occupy the slots from `rd` (receiver-owned) for len slots;
+ *      `wr` (lock-owned) is the slot after them.  A receiver's CAS of
+ *      len - 1 (release) comes after its copy out; a sender's CAS of
+ *      len + 1 (release) after its copy in; each side reads `state` with
+ *      acquire before touching a slot.
+ *  I4  A waiting sender means no free slot: len + reserved == cap.
+ *
+ *   receiver                          sender (under lock)
+ *   --------                          -------------------
+ *   len > 0, no RXW/SENDQ:            no CLOSED/SENDQ, len < cap:
+ *     copy out, CAS len-1  -> Ready     copy in, CAS len+1 & ~RXW,
+ *   len == 0, no RXW/CLOSED/NOTX:       wake the waker RXW guarded
+ *     rx_waker = clone,               otherwise send_slow: set SENDQ,
+ *     CAS |RXW             -> Pending   fill a reserved slot, fail on
+ *   anything else: recv_slow,           CLOSED, or queue and wait
+ *     under the lock
  */
+#define ST_RXW       1u    /* rx_waker is registered (I1) */
+#define ST_SENDQ     2u    /* senders wait or hold reservations (I2) */
+#define ST_CLOSED    4u    /* mpsc_close or mpsc_receiver_drop happened */
+#define ST_NOTX      8u    /* no sender handle left */
+#define ST_LEN_SHIFT 8
+#define ST_LEN1      ((uint64_t)1 << ST_LEN_SHIFT)
+
 struct mpsc {
 	struct spin lock;
-	unsigned char *buf;
+	_Atomic uint64_t state;  /* len << ST_LEN_SHIFT | ST_* flags */
+	uint32_t cap;
+	uint64_t cap_st;         /* cap << ST_LEN_SHIFT: len < cap iff state < cap_st */
 	size_t elem_size;
-	uint32_t cap, head, len;
-	uint32_t reserved;   /* slots handed to waiting senders, not yet filled */
-	uint32_t senders;    /* live sender handles */
-	uint8_t closed;
+	unsigned char *buf, *end;   /* storage: cap * elem_size bytes */
+	unsigned char *rd;       /* next value to receive: receiver only */
+	unsigned char *wr;       /* next free slot: under lock */
+	struct waker rx_waker;   /* see I1 */
+	/* Under lock: */
+	uint32_t reserved;       /* slots handed to waiting senders, not yet filled */
+	uint32_t senders;        /* live sender handles */
 	uint8_t rx_dropped;
-	struct waker rx_waker;
 	struct wait_list send_waiters;
 };
 
@@ -53,14 +123,16 @@ void mpsc_receiver_drop(struct mpsc *c);
 
 /* Non-waiting forms, usable from a trap handler.  try_send: SYNC_OK,
  * SYNC_FULL (also when senders are already waiting: no overtaking) or
- * SYNC_CLOSED.  try_recv: SYNC_OK, SYNC_EMPTY or SYNC_CLOSED. */
+ * SYNC_CLOSED.  try_recv (the consumer only): SYNC_OK, SYNC_EMPTY or
+ * SYNC_CLOSED. */
 int mpsc_try_send(struct mpsc *c, const void *value);
 int mpsc_try_recv(struct mpsc *c, void *out);
 /* Buffered values (racy by nature; for tests and metrics). */
 uint32_t mpsc_len(struct mpsc *c);
 
 /* Send future: Ready with result SYNC_OK (copied in) or SYNC_CLOSED.
- * *value must stay valid until Ready or drop. */
+ * *value must stay valid until Ready or drop.  result is written only
+ * when the poll returns Ready. */
 struct mpsc_send {
 	struct future base;
 	struct mpsc *c;
@@ -71,25 +143,25 @@ struct mpsc_send {
 
 extern const struct future_vtable mpsc_send_vtable;
 
-/* Inline: a send is set up once per message. */
+/* Inline: a send is set up once per message.  Only the waiter's flags
+ * are written: its links and its waker are written when the node is
+ * queued and read only while it is (node.queued). */
 static inline void mpsc_send_init(struct mpsc_send *s, struct mpsc *c,
                                   const void *value)
 {
 	s->base.vtable = &mpsc_send_vtable;
 	s->c = c;
 	s->value = value;
-	/* waiter_init without the links: they are written when the node is
-	 * queued and read only while it is (node.queued). */
-	s->node.waker = WAKER_NONE;
 	s->node.queued = 0;
 	s->node.granted = 0;
-	s->result = SYNC_EMPTY;
 }
 
 enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx);
 void mpsc_send_drop(struct mpsc_send *s);
 
-/* Receive future: Ready with result SYNC_OK (value in *out) or SYNC_CLOSED. */
+/* Receive future (the consumer only): Ready with result SYNC_OK (value
+ * in *out, which must not be NULL) or SYNC_CLOSED.  result is written
+ * only when the poll returns Ready. */
 struct mpsc_recv {
 	struct future base;
 	struct mpsc *c;
@@ -104,7 +176,6 @@ static inline void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out
 	r->base.vtable = &mpsc_recv_vtable;
 	r->c = c;
 	r->out = out;
-	r->result = SYNC_EMPTY;
 }
 
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx);

@@ -14,6 +14,8 @@
  * same rules, so they work with any waker and from trap handlers:
  *
  *  - State lives behind one struct spin (interrupts masked while held).
+ *    (mpsc's receiver also meets the senders through an atomic state
+ *    word, without the lock; its protocol is in mpsc.h.)
  *  - A waiting future embeds a struct waiter (no allocation) and links it
  *    into the primitive's FIFO wait_list the first time it must wait.
  *  - No waker vtable function runs with the lock held.  A poll that needs

@@ -331,6 +331,348 @@ static int phase3(void)
 	return bad;
 }
 
+/*
+ * Phase 4: the mpsc channel's lock-free receiver against locked senders,
+ * on bare threads (no executor), for ThreadSanitizer.  Each round: MR_PROD
+ * producer threads send their values in order with send futures and
+ * try_send, and sometimes drop a waiting send (cancelled: it must never
+ * be received); one consumer thread takes values with recv futures and
+ * try_recv, sometimes dropping a waiting recv.  The round ends one of
+ * three ways: a third thread calls mpsc_close at a random moment, the
+ * consumer calls mpsc_receiver_drop after some values, or the producers
+ * drop their sender handles when done.  Checked: each producer's values
+ * arrive in order, none twice, none that was not sent with SYNC_OK; with
+ * close or sender drop, every SYNC_OK value arrives; every waker clone is
+ * consumed.  A lost wake hangs the round, and alarm() ends the program.
+ */
+#define MR_ROUNDS 36
+#define MR_PROD 3
+#define MR_ITEMS 300
+#define MR_CAPMAX 4
+#define MR_ESZMAX 12
+
+struct mr_waker {
+	atomic_int wakes;
+	atomic_int live;	/* clones not yet woken or dropped */
+};
+
+static const struct raw_waker_vtable mr_vt;
+
+static struct raw_waker mr_clone(const void *d)
+{
+	atomic_fetch_add(&((struct mr_waker *)d)->live, 1);
+	return (struct raw_waker){ d, &mr_vt };
+}
+
+static void mr_wake(const void *d)
+{
+	struct mr_waker *w = (struct mr_waker *)d;
+	atomic_fetch_add(&w->wakes, 1);
+	atomic_fetch_sub(&w->live, 1);
+}
+
+static void mr_wake_by_ref(const void *d)
+{
+	atomic_fetch_add(&((struct mr_waker *)d)->wakes, 1);
+}
+
+static void mr_drop(const void *d)
+{
+	atomic_fetch_sub(&((struct mr_waker *)d)->live, 1);
+}
+
+static const struct raw_waker_vtable mr_vt = { mr_clone, mr_wake, mr_wake_by_ref, mr_drop };
+
+enum mr_end { MR_CLOSE, MR_RXDROP, MR_TXDROP };
+
+struct mr_round {
+	struct mpsc c;
+	unsigned char store[MR_CAPMAX * MR_ESZMAX];
+	size_t esz;
+	enum mr_end end;
+	int rxdrop_after;
+	/* ok[p][i]: producer p's value i was sent with SYNC_OK;
+	 * got[p][i]: the consumer received it (counted). */
+	atomic_uchar ok[MR_PROD][MR_ITEMS];
+	atomic_uchar got[MR_PROD][MR_ITEMS];
+	atomic_int bad;
+};
+
+/* Two wakers per thread: a poll now and then uses the other one, as when
+ * a task has moved (the registered waker must then be replaced). */
+struct mr_thread {
+	struct mr_round *r;
+	int id;
+	uint64_t rng;
+	struct mr_waker w[2];
+	struct waker wk[2];
+	struct context cx[2];
+};
+
+static unsigned mr_rand(struct mr_thread *t, unsigned n)
+{
+	t->rng ^= t->rng << 13;
+	t->rng ^= t->rng >> 7;
+	t->rng ^= t->rng << 17;
+	return (unsigned)(t->rng % n);
+}
+
+static void mr_encode(unsigned char *e, size_t esz, uint32_t v)
+{
+	if (esz == 8) {
+		uint64_t x = (uint64_t)v << 32 | (uint32_t)~v;
+		memcpy(e, &x, 8);
+	} else {
+		memcpy(e, &v, 4);
+		if (esz == 12) {
+			uint32_t y = ~v, z = v * 7u;
+			memcpy(e + 4, &y, 4);
+			memcpy(e + 8, &z, 4);
+		}
+	}
+}
+
+/* Returns the value, or -1 if the element is torn. */
+static long mr_decode(const unsigned char *e, size_t esz)
+{
+	uint32_t v, y, z;
+	if (esz == 8) {
+		uint64_t x;
+		memcpy(&x, e, 8);
+		v = (uint32_t)(x >> 32);
+		return (uint32_t)x == (uint32_t)~v ? (long)v : -1;
+	}
+	memcpy(&v, e, 4);
+	if (esz == 12) {
+		memcpy(&y, e + 4, 4);
+		memcpy(&z, e + 8, 4);
+		if (y != ~v || z != v * 7u)
+			return -1;
+	}
+	return v;
+}
+
+static void mr_thread_init(struct mr_thread *t, struct mr_round *r, int id, uint64_t seed)
+{
+	t->r = r;
+	t->id = id;
+	t->rng = seed * 0x9e3779b97f4a7c15ull + (uint64_t)id + 1;
+	for (int k = 0; k < 2; k++) {
+		atomic_init(&t->w[k].wakes, 0);
+		atomic_init(&t->w[k].live, 0);
+		t->wk[k].raw = (struct raw_waker){ &t->w[k], &mr_vt };
+		t->cx[k].waker = &t->wk[k];
+	}
+}
+
+static int mr_wakes(struct mr_thread *t)
+{
+	return atomic_load(&t->w[0].wakes) + atomic_load(&t->w[1].wakes);
+}
+
+static int mr_live(struct mr_thread *t)
+{
+	return atomic_load(&t->w[0].live) + atomic_load(&t->w[1].live);
+}
+
+/* The context for the next poll: mostly the same waker, sometimes not. */
+static struct context *mr_cx(struct mr_thread *t)
+{
+	return &t->cx[mr_rand(t, 8) == 0];
+}
+
+/* Wait for a wake after Pending.  Everyone in a round keeps going until
+ * it ends, so a wake that does not come within 10 s was lost: say so and
+ * fail at once (the round could not end anyway). */
+static void mr_wait(struct mr_thread *t, int before)
+{
+	uint64_t t0 = host_now_ns();
+	while (mr_wakes(t) == before) {
+		if (host_now_ns() - t0 > 10000000000ull) {
+			printf("stress: mpsc thread %d (%s): lost wake\n", t->id,
+			       t->id < MR_PROD ? "producer" : "consumer");
+			printf("test stress_4_workers: FAILED\n");
+			exit(1);
+		}
+		sched_yield();
+	}
+}
+
+static void *mr_producer(void *arg)
+{
+	struct mr_thread *t = arg;
+	struct mr_round *r = t->r;
+	unsigned char e[MR_ESZMAX];
+	bool closed = false;
+
+	for (int i = 0; i < MR_ITEMS && !closed; i++) {
+		mr_encode(e, r->esz, (uint32_t)(t->id * MR_ITEMS + i));
+		if (mr_rand(t, 8) == 0) {
+			int res = mpsc_try_send(&r->c, e);
+			if (res == SYNC_OK)
+				atomic_store(&r->ok[t->id][i], 1);
+			closed = res == SYNC_CLOSED;
+			continue;
+		}
+		struct mpsc_send s;
+		mpsc_send_init(&s, &r->c, e);
+		for (;;) {
+			int before = mr_wakes(t);
+			if (mpsc_send_poll(&s, mr_cx(t)) == POLL_READY) {
+				if (s.result == SYNC_OK)
+					atomic_store(&r->ok[t->id][i], 1);
+				else
+					closed = true;
+				break;
+			}
+			if (mr_rand(t, 16) == 0) {
+				mpsc_send_drop(&s);	/* cancelled: never received */
+				break;
+			}
+			if (mr_rand(t, 4) != 0)	/* else poll again at once */
+				mr_wait(t, before);
+		}
+	}
+	/* (With MR_RXDROP too, in case the consumer never reaches its
+	 * count: then the closed channel ends it.) */
+	if (r->end != MR_CLOSE)
+		mpsc_sender_drop(&r->c);
+	return NULL;
+}
+
+static void mr_got(struct mr_round *r, const unsigned char *e, int *next)
+{
+	long v = mr_decode(e, r->esz);
+	if (v < 0 || v >= MR_PROD * MR_ITEMS) {
+		atomic_fetch_add(&r->bad, 1);
+		return;
+	}
+	int p = (int)(v / MR_ITEMS), i = (int)(v % MR_ITEMS);
+	/* in order per producer, at most once */
+	if (i < next[p] || atomic_fetch_add(&r->got[p][i], 1) != 0)
+		atomic_fetch_add(&r->bad, 1);
+	next[p] = i + 1;
+}
+
+static void *mr_consumer(void *arg)
+{
+	struct mr_thread *t = arg;
+	struct mr_round *r = t->r;
+	unsigned char e[MR_ESZMAX];
+	int next[MR_PROD] = { 0 }, n = 0;
+
+	for (;;) {
+		if (r->end == MR_RXDROP && n == r->rxdrop_after) {
+			mpsc_receiver_drop(&r->c);
+			return NULL;
+		}
+		if (mr_rand(t, 6) == 0) {
+			int res = mpsc_try_recv(&r->c, e);
+			if (res == SYNC_OK) {
+				mr_got(r, e, next);
+				n++;
+			} else if (res == SYNC_CLOSED) {
+				return NULL;
+			} else {
+				sched_yield();
+			}
+			continue;
+		}
+		struct mpsc_recv rv;
+		mpsc_recv_init(&rv, &r->c, e);
+		for (;;) {
+			int before = mr_wakes(t);
+			if (mpsc_recv_poll(&rv, mr_cx(t)) == POLL_READY)
+				break;
+			if (mr_rand(t, 16) == 0) {
+				mpsc_recv_drop(&rv);	/* loses nothing */
+				mpsc_recv_init(&rv, &r->c, e);
+				continue;
+			}
+			if (mr_rand(t, 4) != 0)	/* else poll again at once */
+				mr_wait(t, before);
+		}
+		if (rv.result != SYNC_OK)
+			return NULL;
+		mr_got(r, e, next);
+		n++;
+	}
+}
+
+static void *mr_closer(void *arg)
+{
+	struct mr_thread *t = arg;
+	usleep(mr_rand(t, 3000));
+	mpsc_close(&t->r->c);
+	return NULL;
+}
+
+static struct mr_round mr_rounds_buf;
+
+/* Returns the number of problems found. */
+static int phase4(void)
+{
+	static const size_t eszs[3] = { 8, 4, 12 };
+	int bad = 0;
+	long received = 0, cancelled = 0;
+	for (int round = 0; round < MR_ROUNDS; round++) {
+		struct mr_round *r = &mr_rounds_buf;
+		struct mr_thread prod[MR_PROD], cons, closer;
+		pthread_t th[MR_PROD + 2];
+
+		memset(r, 0, sizeof(*r));
+		r->esz = eszs[round % 3];
+		r->end = (enum mr_end)(round / 3 % 3);
+		uint32_t cap = 1 + (uint32_t)(round / 9 % MR_CAPMAX);
+		mpsc_init(&r->c, r->store, r->esz, cap);
+		for (int k = 1; k < MR_PROD; k++)
+			mpsc_sender_clone(&r->c);
+		mr_thread_init(&cons, r, MR_PROD, (uint64_t)round);
+		r->rxdrop_after = (int)mr_rand(&cons, MR_PROD * MR_ITEMS / 2);
+		mr_thread_init(&closer, r, MR_PROD + 1, (uint64_t)round);
+		pthread_create(&th[MR_PROD], NULL, mr_consumer, &cons);
+		for (int k = 0; k < MR_PROD; k++) {
+			mr_thread_init(&prod[k], r, k, (uint64_t)round);
+			pthread_create(&th[k], NULL, mr_producer, &prod[k]);
+		}
+		if (r->end == MR_CLOSE)
+			pthread_create(&th[MR_PROD + 1], NULL, mr_closer, &closer);
+		for (int k = 0; k < MR_PROD; k++)
+			pthread_join(th[k], NULL);
+		if (r->end == MR_CLOSE)
+			pthread_join(th[MR_PROD + 1], NULL);
+		/* The consumer ends on SYNC_CLOSED (close, or the last sender
+		 * handle dropped) or after its receiver_drop. */
+		pthread_join(th[MR_PROD], NULL);
+
+		int rbad = atomic_load(&r->bad);
+		for (int p = 0; p < MR_PROD; p++)
+			for (int i = 0; i < MR_ITEMS; i++) {
+				int ok = atomic_load(&r->ok[p][i]), got = atomic_load(&r->got[p][i]);
+				received += got;
+				cancelled += !ok;
+				if (got && !ok)
+					rbad++;		/* a failed or cancelled send arrived */
+				if (ok && !got && r->end != MR_RXDROP)
+					rbad++;		/* a value was lost */
+			}
+		for (int k = 0; k < MR_PROD; k++)
+			if (mr_live(&prod[k]) != 0)
+				rbad++;
+		if (mr_live(&cons) != 0 || r->c.reserved != 0 ||
+		    !wait_list_empty(&r->c.send_waiters))
+			rbad++;
+		if (rbad)
+			printf("stress: mpsc round %d (cap %u, %zu-byte, end %d): %d problems\n",
+			       round, cap, r->esz, (int)r->end, rbad);
+		bad += rbad;
+	}
+	printf("stress: %d mpsc race rounds (%d producers x %d values, close / "
+	       "receiver drop / sender drop), %ld received, %ld not sent\n",
+	       MR_ROUNDS, MR_PROD, MR_ITEMS, received, cancelled);
+	return bad;
+}
+
 static void *runner(void *arg)
 {
 	(void)arg;
@@ -347,6 +689,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 
 	alarm(170);	/* a lost wakeup hangs: die loudly instead */
+	setvbuf(stdout, NULL, _IOLBF, 0);	/* and show what was printed */
 	done = calloc((size_t)ntasks, 1);
 	host_platform_init(&hp);
 	exec_init(&ex, &hp.plat, WORKERS, 0);
@@ -393,6 +736,7 @@ int main(int argc, char **argv)
 		sched_yield();
 	uint64_t t2 = host_now_ns();
 	failed += phase3();
+	failed += phase4();
 	exec_stop(&ex);
 	pthread_join(th, NULL);
 

@@ -1,6 +1,7 @@
 /* Host tests of the bounded mpsc channel: FIFO senders, close/drop semantics, threads. */
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 
 #include "mpsc.h"
 #include "test.h"
@@ -283,6 +284,175 @@ TEST(mpsc_ping_pong_cap1)
 	CHECK_EQ(atomic_load(&tb.clones), 1001);
 }
 
+/* A receive that frees a slot while a sender waits must hand it over,
+ * even on the receiver's lock-free path, and a new send future (whose
+ * fast path does not look at the queue) must not take it. */
+TEST(mpsc_recv_grants_slot_new_send_cannot_overtake)
+{
+	struct mpsc c;
+	int store[1], out = 0;
+	struct mpsc_send a, b;
+	struct mpsc_recv r;
+	struct tw ta, tb, rx;
+
+	tw_init(&ta, 1);
+	tw_init(&tb, 2);
+	tw_init(&rx, 9);
+	tw_log_reset();
+	mpsc_init(&c, store, sizeof(int), 1);
+	CHECK_EQ(mpsc_try_send(&c, &(int){ 1 }), SYNC_OK);
+	mpsc_send_init(&a, &c, &(int){ 2 });
+	CHECK_EQ(mpsc_send_poll(&a, &ta.cx), POLL_PENDING);
+	mpsc_recv_init(&r, &c, &out);
+	CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_READY);
+	CHECK_EQ(out, 1);
+	CHECK_STR(tw_log(), "1");                    /* slot granted to a */
+	mpsc_send_init(&b, &c, &(int){ 3 });
+	CHECK_EQ(mpsc_send_poll(&b, &tb.cx), POLL_PENDING);   /* no overtaking */
+	CHECK_EQ(mpsc_try_send(&c, &(int){ 4 }), SYNC_FULL);
+	CHECK_EQ(mpsc_send_poll(&a, &ta.cx), POLL_READY);
+	CHECK_EQ(a.result, SYNC_OK);
+	mpsc_recv_init(&r, &c, &out);
+	CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_READY);
+	CHECK_EQ(out, 2);
+	CHECK_STR(tw_log(), "1,2");
+	CHECK_EQ(mpsc_send_poll(&b, &tb.cx), POLL_READY);
+	mpsc_recv_init(&r, &c, &out);
+	CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_READY);
+	CHECK_EQ(out, 3);
+	/* the queue is gone: the fast paths are open again */
+	CHECK_EQ(mpsc_try_send(&c, &(int){ 5 }), SYNC_OK);
+	CHECK_EQ(mpsc_try_recv(&c, &out), SYNC_OK);
+	CHECK_EQ(out, 5);
+	CHECK_EQ(tw_live(&ta), 0);
+	CHECK_EQ(tw_live(&tb), 0);
+	CHECK_EQ(tw_live(&rx), 0);
+}
+
+/* A receive polled again: with the same waker nothing is cloned; with
+ * another (the task moved) the old one is dropped unwoken and only the
+ * new one is woken. */
+TEST(mpsc_recv_repoll_same_then_moved_waker)
+{
+	struct mpsc c;
+	int store[2], out = 0;
+	struct mpsc_recv r;
+	struct tw a, b;
+
+	tw_init(&a, 1);
+	tw_init(&b, 2);
+	mpsc_init(&c, store, sizeof(int), 2);
+	mpsc_recv_init(&r, &c, &out);
+	CHECK_EQ(mpsc_recv_poll(&r, &a.cx), POLL_PENDING);
+	CHECK_EQ(mpsc_recv_poll(&r, &a.cx), POLL_PENDING);
+	CHECK_EQ(atomic_load(&a.clones), 1);
+	CHECK_EQ(mpsc_recv_poll(&r, &b.cx), POLL_PENDING);
+	CHECK_EQ(tw_live(&a), 0);
+	CHECK_EQ(atomic_load(&a.wakes), 0);
+	CHECK_EQ(mpsc_try_send(&c, &(int){ 7 }), SYNC_OK);
+	CHECK_EQ(atomic_load(&b.wakes), 1);
+	CHECK_EQ(atomic_load(&a.wakes), 0);
+	CHECK_EQ(mpsc_recv_poll(&r, &b.cx), POLL_READY);
+	CHECK_EQ(out, 7);
+	/* a registered receive dropped: its waker is released */
+	mpsc_recv_init(&r, &c, &out);
+	CHECK_EQ(mpsc_recv_poll(&r, &a.cx), POLL_PENDING);
+	CHECK_EQ(mpsc_try_recv(&c, &out), SYNC_EMPTY);
+	mpsc_recv_drop(&r);
+	CHECK_EQ(tw_live(&a), 0);
+	CHECK_EQ(tw_live(&b), 0);
+	CHECK_EQ(mpsc_try_send(&c, &(int){ 8 }), SYNC_OK);   /* wakes nobody */
+	CHECK_EQ(atomic_load(&a.wakes), 0);
+}
+
+/* After mpsc_close a sender holding a reservation still delivers, so an
+ * empty channel is not yet "closed" for the receiver: it waits, and is
+ * woken by the delivery (or by the reserved sender's drop). */
+TEST(mpsc_close_waits_for_reserved_sender)
+{
+	for (int drop = 0; drop < 2; drop++) {
+		struct mpsc c;
+		int store[1], out = 0;
+		struct mpsc_send a;
+		struct mpsc_recv r;
+		struct tw ta, rx;
+
+		tw_init(&ta, 1);
+		tw_init(&rx, 2);
+		mpsc_init(&c, store, sizeof(int), 1);
+		CHECK_EQ(mpsc_try_send(&c, &(int){ 1 }), SYNC_OK);
+		mpsc_send_init(&a, &c, &(int){ 2 });
+		CHECK_EQ(mpsc_send_poll(&a, &ta.cx), POLL_PENDING);
+		CHECK_EQ(mpsc_try_recv(&c, &out), SYNC_OK);   /* grants a */
+		mpsc_close(&c);
+		CHECK_EQ(mpsc_try_send(&c, &(int){ 3 }), SYNC_CLOSED);
+		mpsc_recv_init(&r, &c, &out);
+		CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_PENDING);
+		CHECK_EQ(mpsc_try_recv(&c, &out), SYNC_EMPTY);
+		if (drop) {
+			mpsc_send_drop(&a);
+		} else {
+			CHECK_EQ(mpsc_send_poll(&a, &ta.cx), POLL_READY);
+			CHECK_EQ(a.result, SYNC_OK);
+		}
+		CHECK_EQ(atomic_load(&rx.wakes), 1);
+		CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_READY);
+		if (!drop) {
+			CHECK_EQ(r.result, SYNC_OK);
+			CHECK_EQ(out, 2);
+			mpsc_recv_init(&r, &c, &out);
+			CHECK_EQ(mpsc_recv_poll(&r, &rx.cx), POLL_READY);
+		}
+		CHECK_EQ(r.result, SYNC_CLOSED);
+		CHECK_EQ(tw_live(&ta), 0);
+		CHECK_EQ(tw_live(&rx), 0);
+	}
+}
+
+/* The fast paths are built for 8- and 4-byte elements and once for any
+ * size: FIFO order across the ring's wrap-around for each, capacity 1-3. */
+TEST(mpsc_element_sizes_wrap_in_order)
+{
+	static const size_t sizes[3] = { 4, 8, 12 };
+	for (int k = 0; k < 3; k++) {
+		for (uint32_t cap = 1; cap <= 3; cap++) {
+			size_t n = sizes[k];
+			unsigned char store[3 * 12], in[12], out[12];
+			struct mpsc c;
+			struct mpsc_send s;
+			struct mpsc_recv r;
+			struct tw t;
+			uint32_t sent = 0, got = 0;
+
+			tw_init(&t, 1);
+			mpsc_init(&c, store, n, cap);
+			for (int round = 0; round < 10; round++) {
+				for (uint32_t i = 0; i < cap; i++, sent++) {
+					memset(in, (int)(sent & 0xff), sizeof(in));
+					mpsc_send_init(&s, &c, in);
+					CHECK_EQ(mpsc_send_poll(&s, &t.cx), POLL_READY);
+				}
+				mpsc_send_init(&s, &c, in);
+				CHECK_EQ(mpsc_send_poll(&s, &t.cx), POLL_PENDING);
+				mpsc_send_drop(&s);
+				for (uint32_t i = 0; i < cap; i++, got++) {
+					memset(out, 0xee, sizeof(out));
+					mpsc_recv_init(&r, &c, out);
+					CHECK_EQ(mpsc_recv_poll(&r, &t.cx), POLL_READY);
+					for (size_t b = 0; b < n; b++)
+						CHECK_EQ(out[b], (unsigned char)(got & 0xff));
+					if (n < sizeof(out))
+						CHECK_EQ(out[n], 0xee);   /* no overrun */
+				}
+				mpsc_recv_init(&r, &c, out);
+				CHECK_EQ(mpsc_recv_poll(&r, &t.cx), POLL_PENDING);
+				mpsc_recv_drop(&r);
+			}
+			CHECK_EQ(tw_live(&t), 0);
+		}
+	}
+}
+
 enum { MT_ITEMS = 20000 };
 
 struct mt_prod {
@@ -415,10 +585,10 @@ static int mpsc_random_run(uint64_t seed, uint32_t cap)
 			else if (r != SYNC_EMPTY)
 				return __LINE__;
 		}
-		if (c.len + c.reserved > c.cap)
+		if (mpsc_len(&c) + c.reserved > c.cap)
 			return __LINE__;
 		/* liveness: nobody waits while a slot sits unclaimed */
-		if (!wait_list_empty(&c.send_waiters) && c.len + c.reserved < c.cap)
+		if (!wait_list_empty(&c.send_waiters) && mpsc_len(&c) + c.reserved < c.cap)
 			return __LINE__;
 	}
 	/* close: reserved senders may still deliver, the rest fail */
