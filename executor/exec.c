@@ -178,6 +178,7 @@ static unsigned inject_share(struct executor *e)
 
 /* Every EXEC_INJECT_INTERVAL ticks (fairness): due timers first, then
  * injected work, so neither can starve behind local work. */
+__attribute__((noinline))
 static struct task *tick_check(struct exec_worker *w)
 {
 	struct executor *e = w->exec;
@@ -193,9 +194,10 @@ static struct task *tick_check(struct exec_worker *w)
 
 /* Next task from this worker's own sources, in priority order (the
  * fairness tick is the caller's). */
+static struct task *next_shared(struct exec_worker *w);
+
 static inline struct task *next_local(struct exec_worker *w)
 {
-	struct executor *e = w->exec;
 	struct task *t;
 
 	/* The streak of LIFO polls is lifo_polls - lifo_base: the counter
@@ -219,9 +221,17 @@ static inline struct task *next_local(struct exec_worker *w)
 	w->lifo_base = n;
 	if ((t = ring_pop(&w->ring)))
 		return t;
-	/* Local queue empty: tasks pinned here, then a share of the
-	 * injection queue.  (Both are also looked at on the fairness tick,
-	 * so local work delays them by at most EXEC_INJECT_INTERVAL polls.) */
+	return next_shared(w);
+}
+
+/* Local queue empty: tasks pinned here, then a share of the injection
+ * queue.  (Both are also looked at on the fairness tick, so local work
+ * delays them by at most EXEC_INJECT_INTERVAL polls.) */
+__attribute__((noinline))
+static struct task *next_shared(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	struct task *t;
 	if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned))) {
 		stat_inc(&w->stats.pinned_pops, 1);
 		return t;

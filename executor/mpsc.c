@@ -310,7 +310,8 @@ static enum poll send_poll_any(struct mpsc_send *s, struct context *cx)
 	return send_poll_sized(s, cx, s->c->elem_size);
 }
 
-enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
+/* Everything the inline mpsc_send_poll (mpsc.h) does not take. */
+enum poll mpsc_send_poll_slow(struct mpsc_send *s, struct context *cx)
 {
 	size_t n = s->c->elem_size;
 	if (n == 8)
@@ -495,7 +496,8 @@ static enum poll recv_poll_any(struct mpsc_recv *r, struct context *cx)
 	return recv_poll_sized(r, cx, r->c->elem_size);
 }
 
-enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
+/* Everything the inline mpsc_recv_poll (mpsc.h) does not take. */
+enum poll mpsc_recv_poll_slow(struct mpsc_recv *r, struct context *cx)
 {
 	size_t n = r->c->elem_size;
 	if (n == 8)
@@ -507,6 +509,11 @@ enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 
 /* The registering CAS failed: the clone in rx_waker is still ours (RXW
  * is clear, and only we set it).  Drop it and look again. */
+enum poll mpsc_recv_raced(struct mpsc_recv *r, struct context *cx)
+{
+	return recv_raced(r, cx);
+}
+
 __attribute__((noinline))
 static enum poll recv_raced(struct mpsc_recv *r, struct context *cx)
 {

@@ -3,8 +3,10 @@
 #define EXECUTOR_MPSC_H
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "sync.h"
+#include "task.h"
 
 /*
  * A ring of `cap` elements of `elem_size` bytes in storage the caller
@@ -156,7 +158,7 @@ static inline void mpsc_send_init(struct mpsc_send *s, struct mpsc *c,
 	s->node.granted = 0;
 }
 
-enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx);
+static inline enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx);
 void mpsc_send_drop(struct mpsc_send *s);
 
 /* Receive future (the consumer only): Ready with result SYNC_OK (value
@@ -178,7 +180,82 @@ static inline void mpsc_recv_init(struct mpsc_recv *r, struct mpsc *c, void *out
 	r->out = out;
 }
 
-enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx);
+static inline enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx);
 void mpsc_recv_drop(struct mpsc_recv *r);
+
+/* ---- The common polls, inline ----------------------------------------
+ *
+ * For word-sized elements (a value or a pointer), the two receives and
+ * the send of the diagram above are inline in the caller; anything else
+ * (other sizes, a raced CAS, waiting senders, closing) goes to the
+ * out-of-line functions in mpsc.c, which run the whole protocol.  The
+ * receiver's waker is woken through task_waker_wake: one of ours without
+ * a call through the vtable. */
+enum poll mpsc_send_poll_slow(struct mpsc_send *s, struct context *cx);
+enum poll mpsc_recv_poll_slow(struct mpsc_recv *r, struct context *cx);
+enum poll mpsc_recv_raced(struct mpsc_recv *r, struct context *cx);
+
+static inline __attribute__((always_inline))
+enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
+{
+	struct mpsc *c = r->c;
+	if (c->elem_size == sizeof(uint64_t)) {
+		uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
+		if (st >= ST_LEN1) {
+			if (!(st & (ST_RXW | ST_SENDQ))) {
+				/* a value, nobody to hand a slot to: take it */
+				unsigned char *rd = c->rd, *next = rd + sizeof(uint64_t);
+				if (next == c->end)
+					next = c->buf;
+				memcpy(r->out, rd, sizeof(uint64_t));
+				if (atomic_compare_exchange_strong_explicit(&c->state, &st,
+				                st - ST_LEN1, memory_order_acq_rel,
+				                memory_order_acquire)) {
+					c->rd = next;
+					r->result = SYNC_OK;
+					return POLL_READY;
+				}
+			}
+		} else if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX)) &&
+		           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
+			/* empty and open: register a clone of our waker */
+			if (atomic_compare_exchange_strong_explicit(&c->state, &st,
+			                st | ST_RXW, memory_order_acq_rel,
+			                memory_order_acquire))
+				return POLL_PENDING;
+			return mpsc_recv_raced(r, cx);
+		}
+	}
+	return mpsc_recv_poll_slow(r, cx);
+}
+
+static inline __attribute__((always_inline))
+enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
+{
+	struct mpsc *c = s->c;
+	if (c->elem_size == sizeof(uint64_t)) {
+		unsigned long flags = spin_lock(&c->lock);
+		uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
+		if (!(st & (ST_CLOSED | ST_SENDQ)) && st < c->cap_st) {
+			/* open, nobody waiting, room: copy in, publish (len + 1)
+			 * and take the receiver's waker (RXW off) in one CAS */
+			unsigned char *next = c->wr + sizeof(uint64_t);
+			memcpy(c->wr, s->value, sizeof(uint64_t));
+			c->wr = next == c->end ? c->buf : next;
+			struct waker rx;
+			do {
+				rx = (st & ST_RXW) ? c->rx_waker : WAKER_NONE;
+			} while (!atomic_compare_exchange_weak_explicit(&c->state, &st,
+			                (st + ST_LEN1) & ~(uint64_t)ST_RXW,
+			                memory_order_acq_rel, memory_order_acquire));
+			spin_unlock(&c->lock, flags);
+			s->result = SYNC_OK;
+			task_waker_wake(&rx);
+			return POLL_READY;
+		}
+		spin_unlock(&c->lock, flags);
+	}
+	return mpsc_send_poll_slow(s, cx);
+}
 
 #endif /* EXECUTOR_MPSC_H */

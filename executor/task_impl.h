@@ -172,6 +172,16 @@ static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w,
 	}
 }
 
+/* waker_wake, with one of our wakers woken inline (no call through the
+ * vtable, no call at all).  For leaf futures that wake their waiter. */
+static inline void task_waker_wake(struct waker *w)
+{
+	if (task_waker_is_ours(w))
+		task_wake_by_val_inl((struct task *)(void *)w->raw.data, NULL, false);
+	else
+		waker_wake(w);
+}
+
 /* ---- Completion -----------------------------------------------------------*/
 
 /* (8) Wake the joiner's waker by value, from the worker w that ran the
@@ -272,16 +282,17 @@ static inline bool task_run_inl(struct task *t, struct exec_worker *w)
 	 * the poll, stays and we queue the task again (return true). */
 	s = atomic_fetch_sub_explicit(&t->state, TASK_RUNNING,
 	                              memory_order_acq_rel);	/* RUNNING is set */
-	if (__builtin_expect(s & TASK_CANCELLED, 0) && !(s & TASK_SCHEDULED)) {
-		/* (7) aborted during the poll.  The task is IDLE now: queue it
-		 * once more, like join_handle_abort queues an idle task, and
-		 * the next task_run drops it.  A wake racing with us may have
-		 * queued it already (it saw IDLE first): then we do not. */
-		s = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
-		                             memory_order_acq_rel);
-		return !(s & TASK_SCHEDULED);
-	}
-	return (s & TASK_SCHEDULED) != 0;
+	if (__builtin_expect(!(s & (TASK_SCHEDULED | TASK_CANCELLED)), 1))
+		return false;
+	if (s & TASK_SCHEDULED)
+		return true;	/* (a CANCELLED one is dropped when it next runs) */
+	/* (7) aborted during the poll.  The task is IDLE now: queue it once
+	 * more, like join_handle_abort queues an idle task, and the next
+	 * task_run drops it.  A wake racing with us may have queued it
+	 * already (it saw IDLE first): then we do not. */
+	s = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
+	                             memory_order_acq_rel);
+	return !(s & TASK_SCHEDULED);
 }
 
 /* ---- Join handles ---------------------------------------------------------*/
