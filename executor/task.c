@@ -415,26 +415,23 @@ void *task_pool_alloc_slow(struct task_pool *p, size_t size)
 	return slot;
 }
 
-size_t task_pool_in_use(struct task_pool *p)
-{
-	unsigned long fl = spin_lock(&p->lock);
-	size_t fresh = p->fresh;
-	spin_unlock(&p->lock, fl);
-	size_t n = 0;
-	for (size_t i = 0; i < fresh; i++) {
-		struct task *t = (struct task *)(void *)(p->mem + i * p->slot_size);
-		if (atomic_load_explicit(&t->state, memory_order_acquire) >> TASK_REF_SHIFT)
-			n++;
-	}
-	return n;
-}
-
 size_t task_pool_high_water(struct task_pool *p)
 {
 	unsigned long fl = spin_lock(&p->lock);
 	size_t fresh = p->fresh;
 	spin_unlock(&p->lock, fl);
 	return fresh;
+}
+
+size_t task_pool_in_use(struct task_pool *p)
+{
+	size_t fresh = task_pool_high_water(p), n = 0;
+	for (size_t i = 0; i < fresh; i++) {
+		struct task *t = (struct task *)(void *)(p->mem + i * p->slot_size);
+		if (atomic_load_explicit(&t->state, memory_order_acquire) >> TASK_REF_SHIFT)
+			n++;
+	}
+	return n;
 }
 
 void *task_pool_alloc(struct task_src *src, size_t size)
