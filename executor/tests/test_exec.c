@@ -157,6 +157,88 @@ TEST(exec_injection_checked_every_61_ticks)
 	CHECK_STR(fx_get(), "poll B wake B poll B");
 }
 
+/* The loop looks at exec_stop on the fairness tick (and before parking),
+ * not before every poll: a worker kept busy by a task that always yields
+ * returns within EXEC_INJECT_INTERVAL polls of the stop. */
+static int stopper_polls, stopped_at;
+
+static enum poll stopper_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	if (++stopper_polls == 10) {
+		exec_stop(&ex);
+		stopped_at = stopper_polls;
+	}
+	if (stopper_polls == 500)
+		return POLL_READY;	/* a loop that missed the stop ends here */
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable stopper_vt = { stopper_poll, NULL };
+
+TEST(exec_stop_seen_by_busy_worker_within_61_polls)
+{
+	struct spinner st = { { &stopper_vt }, 0 };
+	fx_init(&ex, 1, 0);
+	fx.trace_unpark = false;
+	stopper_polls = stopped_at = 0;
+	struct task_desc d = TASK_DESC_VOID(st, "stopper");
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	exec_run(&ex);
+	atomic_store(&ex.stop, false);
+	CHECK_EQ(stopped_at, 10);
+	CHECK(stopper_polls > 10);
+	CHECK(stopper_polls <= 10 + (int)EXEC_INJECT_INTERVAL);
+	exec_shutdown(&ex);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* A pinned task woken while its worker is busy waits at most until the
+ * fairness tick: the pinned queue is looked at like the injection
+ * queue, not before every poll.  The spinner spawns the pinned task on
+ * its 5th poll, when the worker's ring already holds the spinner. */
+static int pin_spin_polls, pinned_spawned_at, pinned_seen_at;
+static struct fx_fut pin_p;
+
+static enum poll pin_spinner_poll(struct future *f, struct context *cx)
+{
+	struct spinner *s = (struct spinner *)f;
+	pin_spin_polls++;
+	if (!pinned_seen_at && strstr(fx_get(), "poll P"))
+		pinned_seen_at = pin_spin_polls;
+	if (pin_spin_polls == 5) {
+		struct task_desc dp = TASK_DESC(pin_p, out, "P");
+		dp.pin = 1;	/* worker 0, this one */
+		if (task_spawn(&ex, &fx_src, &dp, NULL) == TASK_OK)
+			pinned_spawned_at = pin_spin_polls;
+	}
+	if (--s->left == 0)
+		return POLL_READY;
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable pin_spinner_vt = { pin_spinner_poll, NULL };
+
+TEST(exec_pinned_task_runs_within_61_polls_of_a_busy_worker)
+{
+	struct spinner sp = { { &pin_spinner_vt }, 200 };
+	fx_init(&ex, 1, 0);
+	fx.trace_unpark = false;
+	pin_spin_polls = pinned_spawned_at = pinned_seen_at = 0;
+	fx_fut_init(&pin_p, "P", 0, 0);
+	struct task_desc d = TASK_DESC_VOID(sp, "spin");
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	exec_run(&ex);
+	CHECK_EQ(pinned_spawned_at, 5);
+	/* P ran on a fairness tick, before the spinner finished. */
+	CHECK(pinned_seen_at > 5);
+	CHECK(pinned_seen_at <= 5 + (int)EXEC_INJECT_INTERVAL);
+	CHECK_EQ(pin_spin_polls, 200);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
 /* Timers: the worker parks until the wheel's next deadline, then the
  * advance on wake-up fires the sleep. */
 struct sleeper {
