@@ -1162,7 +1162,15 @@ static bool idle_ok(void)
  * and checks a little later that it is still zero: a copy that looked the
  * page up before the unmap must have finished before quiesce returned.
  * Without the quiesce, a copy in the middle of its memcpy writes the
- * pattern over the zeroes (seen within a few rounds on QEMU).
+ * pattern over the zeroes: on riscv64 within a few rounds; on aarch64 in
+ * most runs (3 of 5 tried), since there the copy must be overtaken by
+ * the memset, which depends on how QEMU schedules the two harts.
+ *
+ * Each round keeps the page mapped until the copier has completed a copy
+ * into it, and starts the next round only once the copier has seen it
+ * unmapped (each wait bounded): the harts are host threads that may not
+ * run when the test expects, and fixed time windows alone once let a
+ * whole run pass without the copier ever finding the page mapped.
  */
 #define QU_ROUNDS 400
 #define QU_VA PX_USER_BASE
@@ -1206,8 +1214,13 @@ static enum poll qu_test_poll(struct future *f, struct context *cx)
 	for (qu_rounds = 0; qu_rounds < QU_ROUNDS && qu_dirty < 0; qu_rounds++) {
 		if (arch_vm_map(qu_vm, QU_VA, (uintptr_t)qu_frame, VM_R | VM_W | VM_U) != 0)
 			break;
-		/* Let the copier find the page mapped. */
+		/* Let the copier find the page mapped: at least one copy done
+		 * (up to 20 ms), then 50 us more. */
+		uint64_t ok0 = atomic_load(&qu_ok);
 		uint64_t t = kexec_now_ns();
+		while (atomic_load(&qu_ok) == ok0 && kexec_now_ns() - t < 20 * 1000 * 1000)
+			;
+		t = kexec_now_ns();
 		while (kexec_now_ns() - t < 50 * 1000)
 			;
 		arch_vm_unmap(qu_vm, QU_VA);
@@ -1221,6 +1234,12 @@ static enum poll qu_test_poll(struct future *f, struct context *cx)
 				qu_dirty = i;
 				break;
 			}
+		/* The copier saw the page unmapped before it is mapped again
+		 * (up to 20 ms). */
+		uint64_t bad0 = atomic_load(&qu_efault);
+		t = kexec_now_ns();
+		while (atomic_load(&qu_efault) == bad0 && kexec_now_ns() - t < 20 * 1000 * 1000)
+			;
 	}
 	atomic_store(&qu_stop, 1);
 	while (!atomic_load(&qu_copier_done))
