@@ -5,45 +5,12 @@
 #include "task.h"
 
 /* The protocol (state word, flags, invariants I1-I4) is described in
- * mpsc.h.  "st" below is always a value of c->state. */
+ * mpsc.h, and its fast paths are there too, inline.  "st" below is
+ * always a value of c->state. */
 
 static inline uint64_t st_len(uint64_t st)
 {
 	return st >> ST_LEN_SHIFT;
-}
-
-static inline uint64_t st_load(struct mpsc *c)
-{
-	return atomic_load_explicit(&c->state, memory_order_acquire);
-}
-
-/* *st -> desired if c->state still equals *st; else *st = the current
- * value.  Every change of c->state is a read-modify-write, so an acquire
- * load sees everything written before any earlier change (I3). */
-static inline bool st_cas(struct mpsc *c, uint64_t *st, uint64_t desired)
-{
-	return atomic_compare_exchange_strong_explicit(&c->state, st, desired,
-	        memory_order_acq_rel, memory_order_acquire);
-}
-
-/*
- * Caller holds the lock; st is a recent value of c->state.  Atomically
- * state = (state + add | set) & ~clear, retrying if the receiver changed
- * it meanwhile.  If that clears a set RXW, the receiver's waker moves to
- * *rx (else *rx = WAKER_NONE): reading rx_waker while RXW is set is safe
- * because only a lock holder may clear RXW (I1).  Returns the new state.
- */
-static inline uint64_t st_update(struct mpsc *c, uint64_t st, uint64_t add,
-                                 uint64_t set, uint64_t clear, struct waker *rx)
-{
-	uint64_t nst;
-	do {
-		*rx = WAKER_NONE;
-		if (st & clear & ST_RXW)
-			*rx = c->rx_waker;
-		nst = ((st + add) | set) & ~clear;
-	} while (!st_cas(c, &st, nst));
-	return nst;
 }
 
 void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
@@ -63,36 +30,6 @@ void mpsc_init(struct mpsc *c, void *storage, size_t elem_size, uint32_t cap)
 	wait_list_init(&c->send_waiters);
 }
 
-/*
- * The functions below take the element size n as a parameter.  The
- * fast paths are instantiated for n = 8 and n = 4 (a value or a pointer:
- * the common case), where the copy is one load and one store, and once
- * out of line for any other size, where it is a memcpy call.  So the hot
- * instances call nothing and need no stack frame.
- */
-
-/* The slot after p. */
-static inline unsigned char *ring_next(const struct mpsc *c, unsigned char *p,
-                                       size_t n)
-{
-	p += n;
-	return p == c->end ? c->buf : p;
-}
-
-/* Caller holds the lock; st (a recent state) has room for one value.
- * Copies *value into the free slot at wr, then publishes it: len + 1 and
- * RXW off, and `clear` off too.  Returns the receiver's waker, if one was
- * registered, to wake after unlocking. */
-static inline struct waker put(struct mpsc *c, uint64_t st, const void *value,
-                               size_t n, uint64_t clear)
-{
-	struct waker rx;
-	memcpy(c->wr, value, n);
-	c->wr = ring_next(c, c->wr, n);
-	st_update(c, st, ST_LEN1, 0, ST_RXW | clear, &rx);
-	return rx;
-}
-
 /* Caller is the receiver; st has len > 0.  Copies the value at rd out;
  * the caller then commits with len - 1, and advance_rd. */
 static inline void peek(struct mpsc *c, void *out, size_t n)
@@ -102,22 +39,7 @@ static inline void peek(struct mpsc *c, void *out, size_t n)
 
 static inline void advance_rd(struct mpsc *c, size_t n)
 {
-	c->rd = ring_next(c, c->rd, n);
-}
-
-/* The lock-free take (receiver only; st has len > 0 and SENDQ clear):
- * copy the value out, then len - 1 if the state is still st.  rd and end
- * are read before the CAS, which the compiler may not move loads over. */
-static inline bool take_fast(struct mpsc *c, uint64_t st, void *out, size_t n)
-{
-	unsigned char *rd = c->rd, *next = rd + n;
-	if (next == c->end)
-		next = c->buf;
-	memcpy(out, rd, n);
-	if (!st_cas(c, &st, st - ST_LEN1))
-		return false;
-	c->rd = next;
-	return true;
+	c->rd = mpsc_ring_next(c, c->rd, n);
 }
 
 /* Caller holds the lock: does SENDQ still have a reason to be set (I2)? */
@@ -150,7 +72,7 @@ void mpsc_sender_clone(struct mpsc *c)
 	struct waker none;
 	unsigned long flags = spin_lock(&c->lock);
 	if (c->senders++ == 0)
-		st_update(c, st_load(c), 0, 0, ST_NOTX, &none);
+		mpsc_st_update(c, mpsc_st_load(c), 0, 0, ST_NOTX, &none);
 	spin_unlock(&c->lock, flags);
 }
 
@@ -160,7 +82,7 @@ void mpsc_sender_drop(struct mpsc *c)
 	unsigned long flags = spin_lock(&c->lock);
 	EXEC_ASSERT(c->senders > 0);
 	if (--c->senders == 0)
-		st_update(c, st_load(c), 0, ST_NOTX, ST_RXW, &w);
+		mpsc_st_update(c, mpsc_st_load(c), 0, ST_NOTX, ST_RXW, &w);
 	spin_unlock(&c->lock, flags);
 	waker_wake(&w);
 }
@@ -175,7 +97,7 @@ static void close_common(struct mpsc *c, bool rx_dropped)
 	wake_batch_init(&b);
 
 	unsigned long flags = spin_lock(&c->lock);
-	uint64_t st = st_load(c), add = 0;
+	uint64_t st = mpsc_st_load(c), add = 0;
 	if (rx_dropped) {
 		/* We are the receiver: nobody else changes len now (senders
 		 * need the lock).  Discard the buffered values. */
@@ -183,7 +105,7 @@ static void close_common(struct mpsc *c, bool rx_dropped)
 		c->rd = c->wr;
 		add = (uint64_t)0 - (st_len(st) << ST_LEN_SHIFT);
 	}
-	st_update(c, st, add, ST_CLOSED, ST_RXW, &rx);
+	mpsc_st_update(c, st, add, ST_CLOSED, ST_RXW, &rx);
 	struct waiter *n;
 	while ((n = wait_list_pop(&c->send_waiters)) != NULL) {
 		if (wake_batch_add(&b, &n->waker)) {
@@ -193,7 +115,7 @@ static void close_common(struct mpsc *c, bool rx_dropped)
 		}
 	}
 	if (!sendq_needed(c))
-		st_update(c, st_load(c), 0, 0, ST_SENDQ, &none);
+		mpsc_st_update(c, mpsc_st_load(c), 0, 0, ST_SENDQ, &none);
 	spin_unlock(&c->lock, flags);
 	wake_batch_run(&b);
 	if (rx_dropped)
@@ -215,7 +137,7 @@ void mpsc_receiver_drop(struct mpsc *c)
 int mpsc_try_send(struct mpsc *c, const void *value)
 {
 	unsigned long flags = spin_lock(&c->lock);
-	uint64_t st = st_load(c);
+	uint64_t st = mpsc_st_load(c);
 	if (st & ST_CLOSED) {
 		spin_unlock(&c->lock, flags);
 		return SYNC_CLOSED;
@@ -225,7 +147,7 @@ int mpsc_try_send(struct mpsc *c, const void *value)
 		spin_unlock(&c->lock, flags);
 		return SYNC_FULL;
 	}
-	struct waker rx = put(c, st, value, c->elem_size, 0);
+	struct waker rx = mpsc_put(c, st, value, c->elem_size, 0);
 	spin_unlock(&c->lock, flags);
 	waker_wake(&rx);
 	return SYNC_OK;
@@ -233,18 +155,18 @@ int mpsc_try_send(struct mpsc *c, const void *value)
 
 int mpsc_try_recv(struct mpsc *c, void *out)
 {
-	uint64_t st = st_load(c);
-	if (st >= ST_LEN1 && !(st & ST_SENDQ) && take_fast(c, st, out, c->elem_size))
+	uint64_t st = mpsc_st_load(c);
+	if (st >= ST_LEN1 && !(st & ST_SENDQ) && mpsc_take_fast(c, st, out, c->elem_size))
 		return SYNC_OK;
 	/* Senders to serve, or nothing there, or a race: under the lock. */
 	struct waker next = WAKER_NONE, none;
 	int r;
 	unsigned long flags = spin_lock(&c->lock);
-	st = st_load(c);
+	st = mpsc_st_load(c);
 	if (st >= ST_LEN1) {
 		peek(c, out, c->elem_size);
 		advance_rd(c, c->elem_size);
-		st = st_update(c, st, (uint64_t)0 - ST_LEN1, 0, 0, &none);
+		st = mpsc_st_update(c, st, (uint64_t)0 - ST_LEN1, 0, 0, &none);
 		next = grant_one(c, st);
 		r = SYNC_OK;
 	} else {
@@ -258,7 +180,7 @@ int mpsc_try_recv(struct mpsc *c, void *out)
 
 uint32_t mpsc_len(struct mpsc *c)
 {
-	return (uint32_t)st_len(st_load(c));
+	return (uint32_t)st_len(mpsc_st_load(c));
 }
 
 /* ---- send future ------------------------------------------------------- */
@@ -277,48 +199,13 @@ const struct future_vtable mpsc_send_vtable = {
 	mpsc_send_vpoll, mpsc_send_vdrop
 };
 
-static enum poll send_slow(struct mpsc_send *s, struct context *cx,
-                           unsigned long flags);
-
-/*
- * Fast path: open, no sender waiting or holding a reservation (SENDQ
- * clear, which also means this sender is neither queued nor granted), and
- * a free slot (len < cap, i.e. st < cap_st whatever the flags): copy in,
- * publish, wake the receiver if it waits.  The receiver may change len
- * meanwhile, but only downwards: the room stays.
- */
-static inline enum poll send_poll_sized(struct mpsc_send *s, struct context *cx,
-                                        size_t n)
-{
-	struct mpsc *c = s->c;
-	unsigned long flags = spin_lock(&c->lock);
-	uint64_t st = st_load(c);
-	if (!(st & (ST_CLOSED | ST_SENDQ)) && st < c->cap_st) {
-		EXEC_ASSERT(!s->node.queued && !s->node.granted);
-		struct waker rx = put(c, st, s->value, n, 0);
-		spin_unlock(&c->lock, flags);
-		s->result = SYNC_OK;
-		waker_wake(&rx);
-		return POLL_READY;
-	}
-	return send_slow(s, cx, flags);
-}
-
-__attribute__((noinline))
-static enum poll send_poll_any(struct mpsc_send *s, struct context *cx)
-{
-	return send_poll_sized(s, cx, s->c->elem_size);
-}
-
-/* Everything the inline mpsc_send_poll (mpsc.h) does not take. */
+/* The element sizes mpsc_send_poll (mpsc.h) does not take inline. */
 enum poll mpsc_send_poll_slow(struct mpsc_send *s, struct context *cx)
 {
 	size_t n = s->c->elem_size;
-	if (n == 8)
-		return send_poll_sized(s, cx, 8);
 	if (n == 4)
-		return send_poll_sized(s, cx, 4);
-	return send_poll_any(s, cx);
+		return mpsc_send_poll_sized(s, cx, 4);
+	return mpsc_send_poll_sized(s, cx, n);
 }
 
 /* Caller holds the lock.  Takes s out of the queue (its waker, live while
@@ -344,9 +231,8 @@ static void send_leave(struct mpsc *c, struct mpsc_send *s, struct waker *mine)
  * granted before); a closed channel fails; a free slot nobody waits for
  * is taken; else the sender queues (SENDQ stays set) and waits.
  */
-__attribute__((noinline))
-static enum poll send_slow(struct mpsc_send *s, struct context *cx,
-                           unsigned long flags)
+enum poll mpsc_send_slow(struct mpsc_send *s, struct context *cx,
+                         unsigned long flags)
 {
 	struct mpsc *c = s->c;
 	struct waker spare = WAKER_NONE, mine = WAKER_NONE, rx = WAKER_NONE;
@@ -396,10 +282,10 @@ static enum poll send_slow(struct mpsc_send *s, struct context *cx,
 	}
 	uint64_t clear = sendq_needed(c) ? 0 : ST_SENDQ;
 	if (deliver) {
-		rx = put(c, st, s->value, c->elem_size, clear);
+		rx = mpsc_put(c, st, s->value, c->elem_size, clear);
 	} else {
 		struct waker none;
-		st_update(c, st, 0, 0, clear, &none);
+		mpsc_st_update(c, st, 0, 0, clear, &none);
 	}
 	spin_unlock(&c->lock, flags);
 	waker_wake(&rx);
@@ -420,7 +306,7 @@ void mpsc_send_drop(struct mpsc_send *s)
 	if (s->node.queued || s->node.granted) {
 		bool was_granted = s->node.granted;
 		send_leave(c, s, &mine);
-		uint64_t st = st_load(c);   /* len frozen: SENDQ is set (I2) */
+		uint64_t st = mpsc_st_load(c);   /* len frozen: SENDQ is set (I2) */
 		uint64_t clear = 0;
 		if (was_granted) {
 			next = grant_one(c, st);
@@ -429,7 +315,7 @@ void mpsc_send_drop(struct mpsc_send *s)
 		}
 		if (!sendq_needed(c))
 			clear |= ST_SENDQ;
-		st_update(c, st, 0, 0, clear, &rx);
+		mpsc_st_update(c, st, 0, 0, clear, &rx);
 	}
 	spin_unlock(&c->lock, flags);
 	waker_wake(&next);
@@ -453,85 +339,33 @@ const struct future_vtable mpsc_recv_vtable = {
 	mpsc_recv_vpoll, mpsc_recv_vdrop
 };
 
-static enum poll recv_slow(struct mpsc_recv *r, struct context *cx);
-
-static enum poll recv_raced(struct mpsc_recv *r, struct context *cx);
-
-/*
- * Two lock-free fast paths, one CAS each:
- *   a value, no sender to hand a slot to (SENDQ), no waker left over
- *     (RXW): copy it out, then len - 1.  (The ping-pong case: the sender
- *     took our waker to wake us.)
- *   empty, open, no waker registered, and cx's waker is one of ours: put
- *     a clone in rx_waker, our scratch space while RXW is clear (I1),
- *     then set RXW.  (Any other waker is cloned by recv_slow: that is a
- *     call, and the fast path makes none.)
- * If the CAS fails, the state changed under us (a value arrived, the
- * channel closed, a sender queued): recv_slow looks again under the lock.
- */
-static inline enum poll recv_poll_sized(struct mpsc_recv *r, struct context *cx,
-                                        size_t n)
-{
-	struct mpsc *c = r->c;
-	uint64_t st = st_load(c);
-	if (st >= ST_LEN1) {
-		if (!(st & (ST_RXW | ST_SENDQ))) {
-			if (take_fast(c, st, r->out, n)) {
-				r->result = SYNC_OK;
-				return POLL_READY;
-			}
-		}
-	} else if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX)) &&
-	           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
-		if (st_cas(c, &st, st | ST_RXW))
-			return POLL_PENDING;
-		return recv_raced(r, cx);
-	}
-	return recv_slow(r, cx);
-}
-
-__attribute__((noinline))
-static enum poll recv_poll_any(struct mpsc_recv *r, struct context *cx)
-{
-	return recv_poll_sized(r, cx, r->c->elem_size);
-}
-
-/* Everything the inline mpsc_recv_poll (mpsc.h) does not take. */
+/* The element sizes mpsc_recv_poll (mpsc.h) does not take inline. */
 enum poll mpsc_recv_poll_slow(struct mpsc_recv *r, struct context *cx)
 {
 	size_t n = r->c->elem_size;
-	if (n == 8)
-		return recv_poll_sized(r, cx, 8);
 	if (n == 4)
-		return recv_poll_sized(r, cx, 4);
-	return recv_poll_any(r, cx);
+		return mpsc_recv_poll_sized(r, cx, 4);
+	return mpsc_recv_poll_sized(r, cx, n);
 }
 
 /* The registering CAS failed: the clone in rx_waker is still ours (RXW
  * is clear, and only we set it).  Drop it and look again. */
 enum poll mpsc_recv_raced(struct mpsc_recv *r, struct context *cx)
 {
-	return recv_raced(r, cx);
-}
-
-__attribute__((noinline))
-static enum poll recv_raced(struct mpsc_recv *r, struct context *cx)
-{
 	waker_drop(&r->c->rx_waker);
-	return recv_slow(r, cx);
+	return mpsc_recv_slow(r, cx);
 }
 
 /* Everything else, under the lock.  Out of line, like send_slow, so that
  * the fast paths save no registers for it.  We are the receiver and hold
  * the lock, so nobody else changes len or RXW meanwhile. */
-__attribute__((noinline))
-static enum poll recv_slow(struct mpsc_recv *r, struct context *cx)
+enum poll mpsc_recv_slow(struct mpsc_recv *r, struct context *cx)
 {
 	struct mpsc *c = r->c;
 	struct waker spare = WAKER_NONE, next = WAKER_NONE, old = WAKER_NONE;
 	int res = -1;   /* stays -1: Pending */
 
-	uint64_t st = st_load(c);
+	uint64_t st = mpsc_st_load(c);
 	if (st < ST_LEN1) {
 		/* Polled again, still empty, same waker registered: nothing to
 		 * do.  (RXW set: nobody writes rx_waker but us, I1.) */
@@ -541,7 +375,7 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx)
 		 * no lock is held, so it may be cloned here. */
 		if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX))) {
 			c->rx_waker = waker_clone(cx->waker);
-			if (st_cas(c, &st, st | ST_RXW))
+			if (mpsc_st_cas(c, &st, st | ST_RXW))
 				return POLL_PENDING;
 			waker_drop(&c->rx_waker);   /* still ours: RXW is clear */
 		}
@@ -549,18 +383,18 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx)
 
 	unsigned long flags = spin_lock(&c->lock);
 	for (;;) {
-		st = st_load(c);
+		st = mpsc_st_load(c);
 		if (st >= ST_LEN1) {
 			peek(c, r->out, c->elem_size);
 			advance_rd(c, c->elem_size);
 			/* a waker left from an earlier Pending is no longer needed */
-			st = st_update(c, st, (uint64_t)0 - ST_LEN1, 0, ST_RXW, &old);
+			st = mpsc_st_update(c, st, (uint64_t)0 - ST_LEN1, 0, ST_RXW, &old);
 			next = grant_one(c, st);
 			res = SYNC_OK;
 			break;
 		}
 		if ((st & (ST_CLOSED | ST_NOTX)) && c->reserved == 0) {
-			st_update(c, st, 0, 0, ST_RXW, &old);
+			mpsc_st_update(c, st, 0, 0, ST_RXW, &old);
 			res = SYNC_CLOSED;
 			break;
 		}
@@ -581,7 +415,7 @@ static enum poll recv_slow(struct mpsc_recv *r, struct context *cx)
 		} else {
 			struct waker none;
 			c->rx_waker = spare;
-			st_update(c, st, 0, ST_RXW, 0, &none);
+			mpsc_st_update(c, st, 0, ST_RXW, 0, &none);
 		}
 		spare = WAKER_NONE;
 		break;
@@ -601,10 +435,10 @@ void mpsc_recv_drop(struct mpsc_recv *r)
 {
 	struct mpsc *c = r->c;
 	struct waker w;
-	if (!(st_load(c) & ST_RXW))
+	if (!(mpsc_st_load(c) & ST_RXW))
 		return;   /* only we, the receiver, could set it */
 	unsigned long flags = spin_lock(&c->lock);
-	st_update(c, st_load(c), 0, 0, ST_RXW, &w);
+	mpsc_st_update(c, mpsc_st_load(c), 0, 0, ST_RXW, &w);
 	spin_unlock(&c->lock, flags);
 	waker_drop(&w);
 }

@@ -185,76 +185,165 @@ void mpsc_recv_drop(struct mpsc_recv *r);
 
 /* ---- The common polls, inline ----------------------------------------
  *
- * For word-sized elements (a value or a pointer), the two receives and
- * the send of the diagram above are inline in the caller; anything else
- * (other sizes, a raced CAS, waiting senders, closing) goes to the
- * out-of-line functions in mpsc.c, which run the whole protocol.  The
- * receiver's waker is woken through task_waker_wake: one of ours without
- * a call through the vtable. */
+ * The protocol's fast paths live here, inline, and take the element size
+ * n as a parameter: mpsc_send_poll and mpsc_recv_poll instantiate them
+ * in the caller for word-sized elements (a value or a pointer: the copy
+ * is one load and one store), and mpsc.c once more for 4-byte elements
+ * and once out of line for any other size (a memcpy call).  Everything
+ * else (waiting senders, closing, a raced CAS) is in mpsc.c.  "st" is
+ * always a value of c->state.
+ */
+
+/* In mpsc.c: entered with the lock held (flags) / without it. */
+enum poll mpsc_send_slow(struct mpsc_send *s, struct context *cx,
+                         unsigned long flags);
+enum poll mpsc_recv_slow(struct mpsc_recv *r, struct context *cx);
+enum poll mpsc_recv_raced(struct mpsc_recv *r, struct context *cx);
+/* The sizes the inline polls do not instantiate. */
 enum poll mpsc_send_poll_slow(struct mpsc_send *s, struct context *cx);
 enum poll mpsc_recv_poll_slow(struct mpsc_recv *r, struct context *cx);
-enum poll mpsc_recv_raced(struct mpsc_recv *r, struct context *cx);
+
+static inline uint64_t mpsc_st_load(struct mpsc *c)
+{
+	return atomic_load_explicit(&c->state, memory_order_acquire);
+}
+
+/* *st -> desired if c->state still equals *st; else *st = the current
+ * value.  Every change of c->state is a read-modify-write, so an acquire
+ * load sees everything written before any earlier change (I3). */
+static inline bool mpsc_st_cas(struct mpsc *c, uint64_t *st, uint64_t desired)
+{
+	return atomic_compare_exchange_strong_explicit(&c->state, st, desired,
+	        memory_order_acq_rel, memory_order_acquire);
+}
+
+/*
+ * Caller holds the lock; st is a recent value of c->state.  Atomically
+ * state = (state + add | set) & ~clear, retrying if the receiver changed
+ * it meanwhile.  If that clears a set RXW, the receiver's waker moves to
+ * *rx (else *rx = WAKER_NONE): reading rx_waker while RXW is set is safe
+ * because only a lock holder may clear RXW (I1).  Returns the new state.
+ */
+static inline uint64_t mpsc_st_update(struct mpsc *c, uint64_t st, uint64_t add,
+                                 uint64_t set, uint64_t clear, struct waker *rx)
+{
+	uint64_t nst;
+	do {
+		*rx = (st & clear & ST_RXW) ? c->rx_waker : WAKER_NONE;
+		nst = ((st + add) | set) & ~clear;
+	} while (!mpsc_st_cas(c, &st, nst));
+	return nst;
+}
+
+/* The slot after p. */
+static inline unsigned char *mpsc_ring_next(const struct mpsc *c, unsigned char *p,
+                                       size_t n)
+{
+	p += n;
+	return p == c->end ? c->buf : p;
+}
+
+/* Caller holds the lock; st (a recent state) has room for one value.
+ * Copies *value into the free slot at wr, then publishes it: len + 1 and
+ * RXW off, and `clear` off too.  Returns the receiver's waker, if one was
+ * registered, to wake after unlocking. */
+static inline struct waker mpsc_put(struct mpsc *c, uint64_t st, const void *value,
+                               size_t n, uint64_t clear)
+{
+	struct waker rx;
+	unsigned char *wr = c->wr;
+	c->wr = mpsc_ring_next(c, wr, n);
+	memcpy(wr, value, n);
+	mpsc_st_update(c, st, ST_LEN1, 0, ST_RXW | clear, &rx);
+	return rx;
+}
+
+/* The lock-free take (receiver only; st has len > 0 and SENDQ clear):
+ * copy the value out, then len - 1 if the state is still st.  rd and end
+ * are read before the CAS, which the compiler may not move loads over. */
+static inline bool mpsc_take_fast(struct mpsc *c, uint64_t st, void *out, size_t n)
+{
+	unsigned char *rd = c->rd, *next = rd + n;
+	if (next == c->end)
+		next = c->buf;
+	memcpy(out, rd, n);
+	if (!mpsc_st_cas(c, &st, st - ST_LEN1))
+		return false;
+	c->rd = next;
+	return true;
+}
+
+
+/*
+ * Fast path: open, no sender waiting or holding a reservation (SENDQ
+ * clear, which also means this sender is neither queued nor granted), and
+ * a free slot (len < cap, i.e. st < cap_st whatever the flags): copy in,
+ * publish, wake the receiver if it waits.  The receiver may change len
+ * meanwhile, but only downwards: the room stays.
+ */
+static inline __attribute__((always_inline))
+enum poll mpsc_send_poll_sized(struct mpsc_send *s, struct context *cx, size_t n)
+{
+	struct mpsc *c = s->c;
+	unsigned long flags = spin_lock(&c->lock);
+	uint64_t st = mpsc_st_load(c);
+	if (!(st & (ST_CLOSED | ST_SENDQ)) && st < c->cap_st) {
+		EXEC_ASSERT(!s->node.queued && !s->node.granted);
+		struct waker rx = mpsc_put(c, st, s->value, n, 0);
+		spin_unlock(&c->lock, flags);
+		s->result = SYNC_OK;
+		task_waker_wake(&rx);
+		return POLL_READY;
+	}
+	return mpsc_send_slow(s, cx, flags);
+}
+
+/*
+ * Two lock-free fast paths, one CAS each:
+ *   a value, no sender to hand a slot to (SENDQ), no waker left over
+ *     (RXW): copy it out, then len - 1.  (The ping-pong case: the sender
+ *     took our waker to wake us.)
+ *   empty, open, no waker registered, and cx's waker is one of ours: put
+ *     a clone in rx_waker, our scratch space while RXW is clear (I1),
+ *     then set RXW.  (Any other waker is cloned by recv_slow: that is a
+ *     call, and the fast path makes none.)
+ * If the CAS fails, the state changed under us (a value arrived, the
+ * channel closed, a sender queued): recv_slow looks again under the lock.
+ */
+static inline __attribute__((always_inline))
+enum poll mpsc_recv_poll_sized(struct mpsc_recv *r, struct context *cx, size_t n)
+{
+	struct mpsc *c = r->c;
+	uint64_t st = mpsc_st_load(c);
+	if (st >= ST_LEN1) {
+		if (!(st & (ST_RXW | ST_SENDQ))) {
+			if (mpsc_take_fast(c, st, r->out, n)) {
+				r->result = SYNC_OK;
+				return POLL_READY;
+			}
+		}
+	} else if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX)) &&
+	           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
+		if (mpsc_st_cas(c, &st, st | ST_RXW))
+			return POLL_PENDING;
+		return mpsc_recv_raced(r, cx);
+	}
+	return mpsc_recv_slow(r, cx);
+}
 
 static inline __attribute__((always_inline))
 enum poll mpsc_recv_poll(struct mpsc_recv *r, struct context *cx)
 {
-	struct mpsc *c = r->c;
-	if (c->elem_size == sizeof(uint64_t)) {
-		uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
-		if (st >= ST_LEN1) {
-			if (!(st & (ST_RXW | ST_SENDQ))) {
-				/* a value, nobody to hand a slot to: take it */
-				unsigned char *rd = c->rd, *next = rd + sizeof(uint64_t);
-				if (next == c->end)
-					next = c->buf;
-				memcpy(r->out, rd, sizeof(uint64_t));
-				if (atomic_compare_exchange_strong_explicit(&c->state, &st,
-				                st - ST_LEN1, memory_order_acq_rel,
-				                memory_order_acquire)) {
-					c->rd = next;
-					r->result = SYNC_OK;
-					return POLL_READY;
-				}
-			}
-		} else if (!(st & (ST_RXW | ST_CLOSED | ST_NOTX)) &&
-		           task_waker_clone_ours(cx->waker, &c->rx_waker)) {
-			/* empty and open: register a clone of our waker */
-			if (atomic_compare_exchange_strong_explicit(&c->state, &st,
-			                st | ST_RXW, memory_order_acq_rel,
-			                memory_order_acquire))
-				return POLL_PENDING;
-			return mpsc_recv_raced(r, cx);
-		}
-	}
+	if (r->c->elem_size == sizeof(uint64_t))
+		return mpsc_recv_poll_sized(r, cx, sizeof(uint64_t));
 	return mpsc_recv_poll_slow(r, cx);
 }
 
 static inline __attribute__((always_inline))
 enum poll mpsc_send_poll(struct mpsc_send *s, struct context *cx)
 {
-	struct mpsc *c = s->c;
-	if (c->elem_size == sizeof(uint64_t)) {
-		unsigned long flags = spin_lock(&c->lock);
-		uint64_t st = atomic_load_explicit(&c->state, memory_order_acquire);
-		if (!(st & (ST_CLOSED | ST_SENDQ)) && st < c->cap_st) {
-			/* open, nobody waiting, room: copy in, publish (len + 1)
-			 * and take the receiver's waker (RXW off) in one CAS */
-			unsigned char *next = c->wr + sizeof(uint64_t);
-			memcpy(c->wr, s->value, sizeof(uint64_t));
-			c->wr = next == c->end ? c->buf : next;
-			struct waker rx;
-			do {
-				rx = (st & ST_RXW) ? c->rx_waker : WAKER_NONE;
-			} while (!atomic_compare_exchange_weak_explicit(&c->state, &st,
-			                (st + ST_LEN1) & ~(uint64_t)ST_RXW,
-			                memory_order_acq_rel, memory_order_acquire));
-			spin_unlock(&c->lock, flags);
-			s->result = SYNC_OK;
-			task_waker_wake(&rx);
-			return POLL_READY;
-		}
-		spin_unlock(&c->lock, flags);
-	}
+	if (s->c->elem_size == sizeof(uint64_t))
+		return mpsc_send_poll_sized(s, cx, sizeof(uint64_t));
 	return mpsc_send_poll_slow(s, cx);
 }
 
