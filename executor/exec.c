@@ -192,10 +192,10 @@ static struct task *tick_check(struct exec_worker *w)
 	return t;
 }
 
-/* Next task from this worker's own sources, in priority order (the
- * fairness tick is the caller's). */
 static struct task *next_shared(struct exec_worker *w);
 
+/* Next task from this worker's own sources, in priority order (the
+ * fairness tick is the caller's). */
 static inline struct task *next_local(struct exec_worker *w)
 {
 	struct task *t;

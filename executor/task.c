@@ -115,19 +115,18 @@ static void jh_drop(struct future *f)
 const struct future_vtable join_handle_future_vtable = { jh_poll, jh_drop };
 
 /* (1) The general spawn: task_spawn's inline path (task_impl.h) comes
- * here for any source but a static pool, an empty spare word, sizes its
- * copies do not cover, a pinned task or an error. */
+ * here for any source but a static pool, an empty spare word, a pinned
+ * task or an error. */
 int task_spawn_slow(struct executor *exec, struct task_src *src,
                     const struct task_desc *d, struct join_handle *jh)
 {
-	size_t trailer_off = TASK_TRAILER_OFF(d->future_size);
 	size_t size = TASK_SIZE(d->future_size);
-	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE;
 	if (jh) {
+		/* A failed spawn leaves a handle with no task (join: Pending,
+		 * detach: nothing). */
 		jh->base.vtable = &join_handle_future_vtable;
 		jh->task = NULL;
 		jh->result = JOIN_PENDING;
-		st += TASK_JOIN_INTEREST + TASK_REF_ONE;
 	}
 	if (size > UINT32_MAX || d->out_off + d->out_size > d->future_size)
 		return TASK_ETOOBIG;
@@ -144,30 +143,7 @@ int task_spawn_slow(struct executor *exec, struct task_src *src,
 	}
 	if (!t)
 		return TASK_ENOMEM;
-
-	/* Not yet visible to anyone but task_pools_each, which looks only
-	 * at a slot whose state word says live: plain stores, then the
-	 * state word last, with release. */
-	t->next = NULL;
-	t->exec = exec;
-	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
-	t->src = src;
-	t->size = (uint32_t)size;
-	t->out_off = (uint32_t)(TASK_CORE_OFF + d->out_off);
-	t->out_size = (uint32_t)d->out_size;
-	t->trailer_off = (uint32_t)trailer_off;
-	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
-	atomic_init(&t->polls, 0);
-	atomic_init(&t->wakes, 0);
-	atomic_init(&t->poll_ns, 0);
-	t->name = d->name ? d->name : "?";
-	task_copy_small(t->future, d->future, d->future_size);
-	task_trailer(t)->join_waker = WAKER_NONE;
-	t->reg_idx = reg_idx;
-	atomic_store_explicit(&t->state, st, memory_order_release);
-
-	if (jh)
-		jh->task = t;	/* jh->out stays what the caller set */
+	task_fill(t, exec, src, d, reg_idx, jh);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);
@@ -331,7 +307,6 @@ void join_handle_abort(struct join_handle *jh)
 
 _Thread_local unsigned task_spare_hint;
 
-
 struct task_pool *_Atomic task_pools;
 
 /* Once per pool, at its first slot: push it on task_pools (lock-free,
@@ -376,6 +351,14 @@ void task_pools_each(struct executor *exec,
 	}
 }
 
+/* Caller holds p->lock. */
+static void *free_list_pop(struct task_pool *p)
+{
+	void *slot = p->free_list;
+	if (slot)
+		p->free_list = ((struct task *)slot)->next;
+	return slot;
+}
 
 void *task_pool_alloc_slow(struct task_pool *p, size_t size)
 {
@@ -386,10 +369,7 @@ void *task_pool_alloc_slow(struct task_pool *p, size_t size)
 	}
 	bool first = false;
 	unsigned long fl = spin_lock(&p->lock);
-	if (p->free_list) {
-		slot = p->free_list;
-		p->free_list = ((struct task *)slot)->next;
-	}
+	slot = free_list_pop(p);
 	spin_unlock(&p->lock, fl);
 	/* No free slot on the list: one may still sit in another worker's
 	 * spare word; only then carve a new one (so fresh is the most slots
@@ -399,10 +379,8 @@ void *task_pool_alloc_slow(struct task_pool *p, size_t size)
 		                                memory_order_acquire);
 	if (!slot) {
 		fl = spin_lock(&p->lock);
-		if (p->free_list) {	/* freed meanwhile */
-			slot = p->free_list;
-			p->free_list = ((struct task *)slot)->next;
-		} else if (p->fresh < p->count) {
+		slot = free_list_pop(p);	/* freed meanwhile? */
+		if (!slot && p->fresh < p->count) {
 			slot = p->mem + p->fresh * p->slot_size;
 			first = p->fresh++ == 0;
 		}

@@ -367,55 +367,33 @@ static inline enum poll join_handle_poll(struct join_handle *jh, struct context 
 /* ---- Spawning -------------------------------------------------------------*/
 
 /* Everything task_spawn's inline path does not take: other sources, an
- * empty spare word, odd sizes, pinned tasks, errors. */
+ * empty spare word, pinned tasks, errors. */
 int task_spawn_slow(struct executor *exec, struct task_src *src,
                     const struct task_desc *d, struct join_handle *jh);
 
-/* (1) task_spawn (task.h).  Inline so that a descriptor known at compile
- * time (the usual `static const` one or a TASK_DESC) folds: its layout
- * arithmetic, size checks and copy lengths become constants, and what is
- * left is a slot exchange and the header's stores.  Any case it does not
- * cover goes to task_spawn_slow, which does the same thing in general. */
+/* (1) Fill t, just taken from src, for d, and publish it.  Not yet
+ * visible to anyone but task_pools_each, which looks only at a slot
+ * whose state word says live: plain stores, then the state word last,
+ * with release.  (t->next is written when t is queued on a list, never
+ * read before.)  Both spawns use it; inline so that a constant d folds. */
 static inline __attribute__((always_inline))
-int task_spawn(struct executor *exec, struct task_src *src,
-                             const struct task_desc *d, struct join_handle *jh)
+void task_fill(struct task *t, struct executor *exec, struct task_src *src,
+               const struct task_desc *d, uint16_t reg_idx, struct join_handle *jh)
 {
-	size_t fs = d->future_size, os = d->out_size;
-	size_t trailer_off = TASK_TRAILER_OFF(fs);
-	size_t size = TASK_SIZE(fs);
-	struct task_pool *p = (struct task_pool *)src;
-	/* An empty asm hides which object src is, so that a caller passing
-	 * a plain task_src (no pool behind it) does not get a warning about
-	 * the pool fields read below: they are read only when alloc says
-	 * src is a pool's.  It costs no instruction. */
-	__asm__("" : "+r"(p));
-	if (src->alloc != task_pool_alloc || fs < 8 || fs > 32 ||
-	    d->out_off + os > fs ||
-	    d->pin != 0 || !d->name || size > p->slot_size)
-		return task_spawn_slow(exec, src, d, jh);
-	struct task *t = atomic_exchange_explicit(
-	        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
-	        memory_order_acquire);
-	if (!t)
-		return task_spawn_slow(exec, src, d, jh);
-
-	/* Not yet visible to anyone but task_pools_each, which looks only
-	 * at a slot whose state word says live: plain stores, then the
-	 * state word last, with release.  (t->next is written when t is
-	 * queued on a list, never read before.) */
+	size_t fs = d->future_size, trailer_off = TASK_TRAILER_OFF(fs);
 	t->exec = exec;
 	t->future = (struct future *)(void *)((unsigned char *)t + TASK_CORE_OFF);
 	t->src = src;
-	t->size = (uint32_t)size;
+	t->size = (uint32_t)TASK_SIZE(fs);
 	t->out_off = (uint32_t)(TASK_CORE_OFF + d->out_off);
-	t->out_size = (uint32_t)os;
+	t->out_size = (uint32_t)d->out_size;
 	t->trailer_off = (uint32_t)trailer_off;
-	t->reg_idx = TASK_REG_POOL;
-	t->pin = 0;
+	t->reg_idx = reg_idx;
+	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
 	atomic_init(&t->polls, 0);
 	atomic_init(&t->wakes, 0);
 	atomic_init(&t->poll_ns, 0);
-	t->name = d->name;
+	t->name = d->name ? d->name : "?";
 	task_copy_small(t->future, d->future, fs);
 	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
 	        WAKER_NONE;
@@ -427,12 +405,37 @@ int task_spawn(struct executor *exec, struct task_src *src,
 		st += TASK_JOIN_INTEREST + TASK_REF_ONE;
 	}
 	atomic_store_explicit(&t->state, st, memory_order_release);
+}
 
+/* (1) task_spawn (task.h).  Inline so that a descriptor known at compile
+ * time (the usual `static const` one or a TASK_DESC) folds: its layout
+ * arithmetic, size checks and copy lengths become constants, and what is
+ * left is a slot exchange and the header's stores.  Any case it does not
+ * cover goes to task_spawn_slow, which does the same thing in general. */
+static inline __attribute__((always_inline))
+int task_spawn(struct executor *exec, struct task_src *src,
+                             const struct task_desc *d, struct join_handle *jh)
+{
+	struct task_pool *p = (struct task_pool *)src;
+	/* An empty asm hides which object src is, so that a caller passing
+	 * a plain task_src (no pool behind it) does not get a warning about
+	 * the pool fields read below: they are read only when alloc says
+	 * src is a pool's.  It costs no instruction. */
+	__asm__("" : "+r"(p));
+	if (src->alloc != task_pool_alloc || d->out_off + d->out_size > d->future_size ||
+	    d->pin != 0 || TASK_SIZE(d->future_size) > p->slot_size)
+		return task_spawn_slow(exec, src, d, jh);
+	struct task *t = atomic_exchange_explicit(
+	        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
+	        memory_order_acquire);
+	if (!t)
+		return task_spawn_slow(exec, src, d, jh);
+	task_fill(t, exec, src, d, TASK_REG_POOL, jh);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);
 	atomic_fetch_add(&exec->live, 1);
-	exec_schedule_unpinned(exec, w, t);
+	exec_schedule_unpinned(exec, w, t);	/* d->pin == 0 */
 	return TASK_OK;
 }
 
