@@ -422,15 +422,20 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	 * the pool fields read below: they are read only when alloc says
 	 * src is a pool's.  It costs no instruction. */
 	__asm__("" : "+r"(p));
-	if (src->alloc != task_pool_alloc || d->out_off + d->out_size > d->future_size ||
-	    d->pin != 0 || TASK_SIZE(d->future_size) > p->slot_size)
+	/* A copy read before the exchange below: the caller's descriptor is
+	 * often a compound literal whose address escapes (to the slow path),
+	 * so after an atomic the compiler would have to load it again, and
+	 * could no longer fold it. */
+	const struct task_desc dv = *d;
+	if (src->alloc != task_pool_alloc || dv.out_off + dv.out_size > dv.future_size ||
+	    dv.pin != 0 || TASK_SIZE(dv.future_size) > p->slot_size)
 		return task_spawn_slow(exec, src, d, jh);
 	struct task *t = atomic_exchange_explicit(
 	        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
 	        memory_order_acquire);
 	if (!t)
 		return task_spawn_slow(exec, src, d, jh);
-	task_fill(t, exec, src, d, TASK_REG_POOL, jh);
+	task_fill(t, exec, src, &dv, TASK_REG_POOL, jh);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);
