@@ -73,7 +73,8 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 		w->id = i;
 		w->rng = 0x9e3779b9u * (i + 1);
 		w->exec = e;
-		w->inject_countdown = EXEC_INJECT_INTERVAL;
+		w->inject_countdown = w->countdown_start = EXEC_INJECT_INTERVAL;
+		w->lifo_left = EXEC_LIFO_MAX + 1;
 		w->poll_timing = (flags & EXEC_POLL_TIMING) != 0;
 		w->waker = (struct waker){ { NULL, &task_waker_vtable } };
 		w->cx.waker = &w->waker;
@@ -153,10 +154,16 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
 }
 
 /* Fire due timers; their wakes land in this worker's ring in deadline
- * order (not the LIFO slot, which is for a wake by the running task). */
+ * order (not the LIFO slot, which is for a wake by the running task).
+ * With no timer queued there is nothing to fire, and neither the clock
+ * nor the wheel's levels need reading: the wheel's own clock then stays
+ * where it was until the next advance (an insert meanwhile is filed
+ * relative to it, which is correct, only further out). */
 static void exec_timers(struct exec_worker *w)
 {
 	struct executor *e = w->exec;
+	if (!timer_wheel_pending(&e->wheel))
+		return;
 	w->in_timers = true;
 	timer_wheel_advance(&e->wheel, e->plat.now_ns(e->plat.ctx));
 	w->in_timers = false;
@@ -176,6 +183,28 @@ static unsigned inject_share(struct executor *e)
 	return n > EXEC_RING_CAP / 2 ? EXEC_RING_CAP / 2 : (unsigned)n;
 }
 
+/*
+ * The worker's poll count is its fairness countdown: each turn of the
+ * loop counts down once, so the polls since the last flush are
+ * countdown_start - inject_countdown, less the turns that polled nothing
+ * (the caller says how many).  Flushed into stats.polls on the fairness
+ * tick and whenever the worker parks or returns, so a reader on another
+ * CPU sees a count at most one interval behind, and the exact count once
+ * the worker is idle.  The loop pays nothing extra for it.
+ */
+static void ticks_flush_idle(struct exec_worker *w, unsigned idle)
+{
+	/* (in 64 bits: after a tick that found nothing, this is -1) */
+	stat_inc(&w->stats.polls,
+	         (uint64_t)w->countdown_start - w->inject_countdown - idle);
+	w->inject_countdown = w->countdown_start = EXEC_INJECT_INTERVAL;
+}
+
+static inline void ticks_flush(struct exec_worker *w)
+{
+	ticks_flush_idle(w, 0);
+}
+
 /* Every EXEC_INJECT_INTERVAL ticks (fairness): due timers first, then
  * injected work, so neither can starve behind local work. */
 __attribute__((noinline))
@@ -183,7 +212,7 @@ static struct task *tick_check(struct exec_worker *w)
 {
 	struct executor *e = w->exec;
 	struct task *t;
-	w->inject_countdown = EXEC_INJECT_INTERVAL;
+	ticks_flush(w);
 	exec_timers(w);
 	if ((t = inject_pop(&e->inject)))
 		stat_inc(&w->stats.inject_pops, 1);
@@ -200,25 +229,23 @@ static inline struct task *next_local(struct exec_worker *w)
 {
 	struct task *t;
 
-	/* The streak of LIFO polls is lifo_polls - lifo_base: the counter
-	 * the metrics keep anyway, so a LIFO poll updates one word. */
-	uint64_t n = atomic_load_explicit(&w->stats.lifo_polls, memory_order_relaxed);
+	/* lifo_left counts a streak of LIFO polls down from
+	 * EXEC_LIFO_MAX + 1: at 0 the streak is over. */
 	if ((t = w->lifo)) {
 		w->lifo = NULL;
-		if (n - w->lifo_base < EXEC_LIFO_MAX) {
-			atomic_store_explicit(&w->stats.lifo_polls, n + 1,
-			                      memory_order_relaxed);
+		if (--w->lifo_left != 0) {
+			stat_inc(&w->stats.lifo_polls, 1);
 			return t;
 		}
 		/* Two tasks ping-ponging: send this one to the back.  If the
 		 * ring is empty the back is the front: it would be pushed and
 		 * popped again at once, so run it (no other task waits here). */
-		w->lifo_base = n;
+		w->lifo_left = EXEC_LIFO_MAX + 1;
 		if (ring_empty_owner(&w->ring))
 			return t;
 		exec_push_local(w, t);
 	}
-	w->lifo_base = n;
+	w->lifo_left = EXEC_LIFO_MAX + 1;
 	if ((t = ring_pop(&w->ring)))
 		return t;
 	return next_shared(w);
@@ -257,7 +284,8 @@ static void end_search(struct exec_worker *w)
 }
 
 /* Timers, then other workers' queues (steal half), then injection. */
-static struct task *search(struct exec_worker *w)
+static inline __attribute__((always_inline))
+struct task *search(struct exec_worker *w)
 {
 	struct executor *e = w->exec;
 	struct task *t;
@@ -330,7 +358,8 @@ static inline bool worker_done(struct exec_worker *w, struct task *until, bool f
 	return !forever && atomic_load(&e->live) == 0;
 }
 
-static void worker_park(struct exec_worker *w, struct task *until, bool forever)
+static inline __attribute__((always_inline))
+void worker_park(struct exec_worker *w, struct task *until, bool forever)
 {
 	struct executor *e = w->exec;
 	uint64_t bit = (uint64_t)1 << w->id;
@@ -360,15 +389,18 @@ static void worker_park(struct exec_worker *w, struct task *until, bool forever)
  * worker, within EXEC_INJECT_INTERVAL polls; it sees the last task
  * complete (exec_run) when it runs out of work, which is then.
  */
-static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
+static inline __attribute__((always_inline))
+void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool timing)
 {
 	if (worker_done(w, until, forever))
 		return;
 	for (;;) {
 		struct task *t = NULL;
 		if (__builtin_expect(--w->inject_countdown == 0, 0)) {
-			if (worker_done(w, until, forever))
+			if (worker_done(w, until, forever)) {
+				ticks_flush_idle(w, 1);
 				break;
+			}
 			t = tick_check(w);
 		}
 		if (!t)
@@ -376,23 +408,36 @@ static void worker_loop(struct exec_worker *w, struct task *until, bool forever)
 		if (!t)
 			t = search(w);
 		if (!t) {
+			ticks_flush_idle(w, 1);
 			if (worker_done(w, until, forever))
 				break;
 			worker_park(w, until, forever);
 			continue;
 		}
-		stat_inc(&w->stats.polls, 1);
-		if (__builtin_expect(task_run_inl(t, w), 0)) {
+		if (__builtin_expect(task_run_inl(t, w, timing), 0)) {
 			/* self-woken: back of the queue (the self-wake budget) */
 			if (t->pin)
 				exec_schedule_pinned(w->exec, t);
 			else
 				exec_push_local(w, t);
-		} else if (t == until && (task_state(t) & TASK_COMPLETE)) {
-			break;
 		}
 	}
 	end_search(w);
+}
+
+/* Two copies of the loop: with poll timing (EXEC_POLL_TIMING) and
+ * without, so that neither tests the flag on every poll.  search and
+ * worker_park are always inline, as they were in the single loop: called
+ * from two copies, GCC would keep them out of line, and the calls cost
+ * the wake-up path (the kernel's irq_to_poll) some 45 instructions. */
+static void worker_loop_timed(struct exec_worker *w, struct task *until, bool forever)
+{
+	worker_loop(w, until, forever, true);
+}
+
+static void worker_loop_untimed(struct exec_worker *w, struct task *until, bool forever)
+{
+	worker_loop(w, until, forever, false);
 }
 
 _Thread_local struct exec_worker *exec_self;
@@ -401,9 +446,15 @@ static void worker_enter(struct exec_worker *w, struct task *until, bool forever
 {
 	struct exec_worker *prev = exec_self;
 	unsigned prev_hint = task_spare_hint;
+	struct task *prev_until = w->until;
 	exec_self = w;
-	task_spare_hint = w->id;
-	worker_loop(w, until, forever);
+	task_spare_hint = w->id % TASK_POOL_SPARES;
+	w->until = until;
+	if (w->poll_timing)
+		worker_loop_timed(w, until, forever);
+	else
+		worker_loop_untimed(w, until, forever);
+	w->until = prev_until;
 	task_spare_hint = prev_hint;
 	exec_self = prev;
 }
@@ -504,7 +555,18 @@ void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before)
 {
 	if (live_before == 1 && atomic_load(&e->until_idle))
 		exec_unpark_all(e);
-	/* block_on's task may have been stolen: its worker must notice. */
-	if (!t->src && exec_current(e) != &e->workers[0])
-		e->plat.unpark(e->plat.ctx, 0);
+	if (!t->src) {
+		/* block_on's task (the only one without storage to free)
+		 * completed.  On its own worker: make the loop's next turn
+		 * the fairness tick, which sees it (worker_done), keeping the
+		 * poll count (ticks_flush_idle) right.  Stolen: its worker
+		 * must notice. */
+		struct exec_worker *w = exec_current(e);
+		if (w && w->until == t) {
+			ticks_flush(w);
+			w->inject_countdown = w->countdown_start = 1;
+		} else if (w != &e->workers[0]) {
+			e->plat.unpark(e->plat.ctx, 0);
+		}
+	}
 }

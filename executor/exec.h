@@ -57,7 +57,9 @@ extern _Thread_local struct exec_worker *exec_self;
 #define EXEC_POLL_TIMING 1u	/* measure each poll with now_ns (2 calls) */
 
 struct exec_worker_stats {
-	_Atomic uint64_t polls;		/* tasks run */
+	_Atomic uint64_t polls;		/* tasks run: up to date when the
+					   worker parks or returns, else at
+					   most EXEC_INJECT_INTERVAL behind */
 	_Atomic uint64_t parks;
 	_Atomic uint64_t steals;	/* tasks taken from other workers */
 	_Atomic uint64_t inject_pops;
@@ -80,9 +82,10 @@ struct exec_worker {
 	 * the local queue is empty, and on the fairness tick). */
 	struct exec_inject pinned;
 	struct task *lifo;		/* owner only */
-	uint64_t lifo_base;		/* stats.lifo_polls when the streak
-					   of LIFO polls began */
+	struct task *until;		/* block_on's task, on its worker */
+	uint32_t lifo_left;		/* LIFO polls left in this streak, + 1 */
 	uint32_t inject_countdown;	/* ticks until the fairness check */
+	uint32_t countdown_start;	/* what it counted down from */
 	bool poll_timing;		/* exec->flags & EXEC_POLL_TIMING */
 	/* The context task_run polls with: cx.waker is &waker, whose data
 	 * task_run sets to the task it runs (the vtable is set once). */
@@ -202,21 +205,33 @@ void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task 
  * that worker if it is idle.  Any context. */
 void exec_schedule_pinned(struct executor *e, struct task *t);
 
-/* exec_schedule_on for a task known not to be pinned.  A task woken (or
- * spawned) on worker w by the task it runs, or by a completion, goes to
- * w's LIFO slot (its data is hot in the cache), and the one it displaces
- * to the back of w's ring; a timer's wake (in_timers) goes to the ring. */
+/* A task woken (or spawned) on worker w by the task it runs, or by a
+ * completion, goes to w's LIFO slot (its data is hot in the cache), and
+ * the one it displaces to the back of w's ring (w NULL: the injection
+ * queue).  Not pinned, and not a timer's wake. */
+static inline __attribute__((always_inline))
+void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *t)
+{
+	if (w) {
+		struct task *old = w->lifo;
+		w->lifo = t;
+		if (old)
+			exec_schedule_queue(w->exec, w, old);
+		return;
+	}
+	exec_schedule_queue(e, NULL, t);
+}
+
+/* exec_schedule_on for a task known not to be pinned: a timer's wake
+ * (in_timers) goes to the back of the ring, so that timers fire in
+ * deadline order, anything else to the LIFO slot. */
 static inline void exec_schedule_unpinned(struct executor *e,
                                           struct exec_worker *w, struct task *t)
 {
-	if (w && !w->in_timers) {
-		struct task *old = w->lifo;
-		w->lifo = t;
-		if (!old)
-			return;
-		t = old;
-	}
-	exec_schedule_queue(e, w, t);
+	if (w && w->in_timers)
+		exec_schedule_queue(e, w, t);
+	else
+		exec_schedule_lifo(e, w, t);
 }
 
 /* exec_schedule with w = exec_current(e) already known. */
@@ -280,11 +295,11 @@ static inline void exec_task_added(struct executor *e, struct exec_worker *w,
 	atomic_fetch_add(&e->live, 1);
 }
 
-/* t completed: leave the registry and the live count.  Not from an
- * interrupt handler. */
-static inline void exec_task_done(struct executor *e, struct task *t)
+/* t completed (s: its state word then): leave the registry and the live
+ * count.  Not from an interrupt handler. */
+static inline void exec_task_done(struct executor *e, struct task *t, uint64_t s)
 {
-	if (__builtin_expect(t->reg_idx == TASK_REG_POOL, 1)) {
+	if (__builtin_expect(s & TASK_POOLED, 1)) {
 		/* Its pool slot says COMPLETE now: off the registry.  (A pool
 		 * task is never block_on's, which has no storage source.) */
 		size_t live = atomic_fetch_sub(&e->live, 1);

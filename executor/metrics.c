@@ -45,7 +45,7 @@ static void line_flush(struct line *l, exec_write_fn write, void *ctx)
 static const char *state_name(uint64_t s)
 {
 	if (s & TASK_COMPLETE)
-		return s & TASK_CANCELLED ? "cancelled" : "done";
+		return s & TASK_READY ? "done" : "cancelled";
 	if (s & TASK_RUNNING)
 		return "running";
 	if (s & TASK_CANCELLED)

@@ -35,7 +35,7 @@ static struct raw_waker tw_clone(const void *data)
 
 static void tw_wake(const void *data)
 {
-	task_wake_by_val_inl((struct task *)data, NULL, false);
+	task_wake_by_val_inl((struct task *)data, NULL);
 }
 
 static void tw_wake_by_ref(const void *data)
@@ -75,7 +75,7 @@ enum poll task_poll_timed(struct task *t, struct context *cx)
  * symbol to break on: `break task_run_inl` catches the inlined copy). */
 bool task_run(struct task *t, struct exec_worker *w)
 {
-	return task_run_inl(t, w);
+	return task_run_inl(t, w, w && w->poll_timing);
 }
 
 void task_shutdown(struct task *t)

@@ -38,10 +38,13 @@ struct task;
  *
  *   SCHEDULED     in a run queue, or woken while RUNNING (poll again)
  *   RUNNING       a worker is inside the future's poll
- *   COMPLETE      the future finished or was dropped; output readable
- *   CANCELLED     abort requested; with COMPLETE: the result is "cancelled"
+ *   COMPLETE      the future finished or was dropped
+ *   CANCELLED     abort requested
  *   JOIN_INTEREST a join handle is alive
  *   JOIN_WAKER    the trailer holds the joiner's waker
+ *   READY         (with COMPLETE) the future returned Ready: the output
+ *                 is readable.  COMPLETE without READY: cancelled.
+ *   POOLED        the storage is a static pool's slot (set at spawn)
  *
  * References: one for the executor (held from spawn until the task is
  * complete), one for the join handle, one per waker clone.  A queue entry
@@ -106,6 +109,8 @@ struct task;
 #define TASK_CANCELLED     (1u << 3)
 #define TASK_JOIN_INTEREST (1u << 4)
 #define TASK_JOIN_WAKER    (1u << 5)
+#define TASK_READY         (1u << 6)
+#define TASK_POOLED        (1u << 7)
 #define TASK_REF_SHIFT     8
 #define TASK_REF_ONE       ((uint64_t)1 << TASK_REF_SHIFT)
 #define TASK_FLAGS_MASK    (TASK_REF_ONE - 1)
@@ -143,13 +148,14 @@ struct task {
 					   the task */
 	uint32_t out_size;
 	uint32_t trailer_off;
-	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker,
-					   TASK_REG_POOL: none (its pool) */
-	uint16_t pin;			/* 0: any worker; 1 + w: only worker w */
-	/* metrics (relaxed atomics: printed from other threads) */
+	/* metrics (relaxed atomics: printed from other threads); together,
+	 * so that a spawn zeroes them with one store */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
 	_Atomic uint64_t poll_ns;
+	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker,
+					   TASK_REG_POOL: none (its pool) */
+	uint16_t pin;			/* 0: any worker; 1 + w: only worker w */
 	const char *name;
 	struct task *reg_prev, *reg_next;	/* live-task registry */
 };
@@ -197,7 +203,8 @@ struct task_desc {
  * list under a spin lock (so a free from an interrupt handler is safe).
  *
  * In front of the lock sit TASK_POOL_SPARES "spare" words, one per worker
- * (indexed by task_spare_hint, which each worker sets for its thread):
+ * (indexed by task_spare_hint, which each worker sets for its thread to
+ * its id modulo TASK_POOL_SPARES, so no use needs to reduce it):
  * a free swaps the slot into the spare word, an allocation swaps it out,
  * one atomic exchange each and no lock, so a task that is spawned and
  * joined on one worker recycles the same (cache-hot) slot.  The exchange
@@ -252,8 +259,9 @@ size_t task_pool_high_water(struct task_pool *p);
 void *task_pool_alloc(struct task_src *src, size_t size);
 void task_pool_free(struct task_src *src, void *p, size_t size);
 
-/* Which spare word of a pool this thread uses (its worker id; 0 for any
- * other thread).  A hint only: any value is correct. */
+/* Which spare word of a pool this thread uses (its worker id modulo
+ * TASK_POOL_SPARES; 0 for any other thread).  A hint only: any value
+ * below TASK_POOL_SPARES is correct. */
 extern _Thread_local unsigned task_spare_hint;
 
 /* mem_ must start zeroed (static storage is): task_pools_each reads the

@@ -26,6 +26,14 @@ static inline void task_ref_inl(struct task *t)
 	(void)old;
 }
 
+/* old, a state word read by the RMW that dropped a reference, held the
+ * last one.  It held at least one, so "fewer than two" says it: one
+ * compare, no shift. */
+static inline bool task_ref_was_last(uint64_t old)
+{
+	return old < 2 * TASK_REF_ONE;
+}
+
 /* Out of line: a pool whose spare word was taken, or the first slot. */
 void *task_pool_alloc_slow(struct task_pool *p, size_t size);
 void task_pool_free_slow(struct task_pool *p, void *slot);
@@ -33,9 +41,10 @@ void task_pool_free_slow(struct task_pool *p, void *slot);
 /* Fast path: this worker's spare slot (acquire: the freer's writes). */
 static inline void *task_pool_alloc_inl(struct task_pool *p, size_t size)
 {
+	EXEC_ASSERT(task_spare_hint < TASK_POOL_SPARES);
 	if (size <= p->slot_size) {
 		void *slot = atomic_exchange_explicit(
-		        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
+		        &p->spare[task_spare_hint], NULL,
 		        memory_order_acquire);
 		if (slot)
 			return slot;
@@ -46,19 +55,20 @@ static inline void *task_pool_alloc_inl(struct task_pool *p, size_t size)
 static inline void task_pool_free_inl(struct task_pool *p, void *slot)
 {
 	/* Release: our writes to the slot before its next owner's. */
-	slot = atomic_exchange_explicit(&p->spare[task_spare_hint % TASK_POOL_SPARES],
+	slot = atomic_exchange_explicit(&p->spare[task_spare_hint],
 	                                slot, memory_order_acq_rel);
 	if (slot)
 		task_pool_free_slow(p, slot);
 }
 
-/* (12) The count reached 0: nobody else can see t any more.  A static
- * pool's free is called directly (inline) rather than through the
- * storage vtable: that is the common case, and it saves a call. */
-static inline void task_release(struct task *t)
+/* (12) The count reached 0 (s: the state word seen then): nobody else
+ * can see t any more.  A static pool's slot (POOLED) goes back to it
+ * inline rather than through the storage vtable: that is the common
+ * case, and it saves a call. */
+static inline void task_release(struct task *t, uint64_t s)
 {
 	struct task_src *src = t->src;
-	if (src && src->free == task_pool_free)
+	if (s & TASK_POOLED)
 		task_pool_free_inl((struct task_pool *)src, t);
 	else if (src)
 		src->free(src, t, t->size);
@@ -71,10 +81,10 @@ static inline void task_unref_inl(struct task *t)
 	uint64_t old = atomic_fetch_sub_explicit(&t->state, TASK_REF_ONE,
 	                                         memory_order_acq_rel);
 	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
-	if ((old >> TASK_REF_SHIFT) != 1)
+	if (!task_ref_was_last(old))
 		return;
 	EXEC_ASSERT(old & TASK_COMPLETE);
-	task_release(t);
+	task_release(t, old);
 }
 
 /* memcpy for the small sizes futures and outputs have, without a loop
@@ -151,10 +161,11 @@ static inline void task_wake_inl(struct task *t)
  * in one CAS.  If this turned an IDLE task into a SCHEDULED one, the task
  * is not complete, so the executor's reference still keeps it alive
  * while we queue it; if it was the last reference the task is complete
- * (only then can the count reach 0) and nobody queues it.  w_known: the
- * caller is worker w (or knows it is on no worker: w NULL). */
-static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w,
-                                        bool w_known)
+ * (only then can the count reach 0) and nobody queues it.  w: the
+ * worker of t's executor that is completing a task (so not firing
+ * timers), or NULL: any caller, the worker is looked up. */
+static inline __attribute__((always_inline))
+void task_wake_by_val_on(struct task *t, struct exec_worker *w)
 {
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
@@ -164,12 +175,24 @@ static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w,
 		;
 	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
 	if (!(s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))) {
-		struct executor *e = t->exec;
-		exec_schedule_on(e, w_known ? w : exec_current(e), t);
-	} else if ((s >> TASK_REF_SHIFT) == 1) {
+		if (!w) {
+			struct executor *e = t->exec;
+			exec_schedule_on(e, exec_current(e), t);
+		} else if (__builtin_expect(t->pin != 0, 0)) {
+			exec_schedule_pinned(w->exec, t);
+		} else {
+			exec_schedule_lifo(w->exec, w, t);
+		}
+	} else if (task_ref_was_last(s)) {
 		EXEC_ASSERT(s & TASK_COMPLETE);
-		task_release(t);
+		task_release(t, s);
 	}
+}
+
+/* The same where the compiler may choose not to inline it. */
+static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w)
+{
+	task_wake_by_val_on(t, w);
 }
 
 /* waker_wake, with one of our wakers woken inline (no call through the
@@ -177,23 +200,25 @@ static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w,
 static inline void task_waker_wake(struct waker *w)
 {
 	if (task_waker_is_ours(w))
-		task_wake_by_val_inl((struct task *)(void *)w->raw.data, NULL, false);
+		task_wake_by_val_inl((struct task *)(void *)w->raw.data, NULL);
 	else
 		waker_wake(w);
 }
 
 /* ---- Completion -----------------------------------------------------------*/
 
-/* (8) Wake the joiner's waker by value, from the worker w that ran the
- * completing task (NULL: not on a worker).  When it is one of our wakers
- * for a task of the same executor, this is task_wake + task_unref with
- * the worker already known: no call through the vtable and no
- * platform current() lookup.  Any other waker takes the vtable. */
-static inline void task_wake_joiner(struct waker *jw, struct exec_worker *w)
+/* (8) Wake the joiner's waker by value, from the worker w of executor e
+ * that ran the completing task (w NULL: not on a worker).  When it is
+ * one of our wakers for a task of the same executor, this is task_wake +
+ * task_unref with the worker already known: no call through the vtable
+ * and no lookup of the current worker.  Any other waker takes the
+ * vtable. */
+static inline void task_wake_joiner(struct waker *jw, struct executor *e,
+                                    struct exec_worker *w)
 {
 	struct task *j = (struct task *)jw->raw.data;
-	if (w && task_waker_is_ours(jw) && j->exec == w->exec) {
-		task_wake_by_val_inl(j, w, true);
+	if (w && task_waker_is_ours(jw) && j->exec == e) {
+		task_wake_by_val_on(j, w);
 		return;
 	}
 	waker_wake(jw);
@@ -203,34 +228,52 @@ static inline void task_wake_joiner(struct waker *jw, struct exec_worker *w)
  * executor, drop the executor's reference.  Caller: the worker w that
  * owns t (RUNNING), or, with w == NULL, whoever owns a task that will
  * never be polled again (shutdown). */
-static inline void task_complete_inl(struct task *t, bool cancelled,
-                                     struct exec_worker *w)
+static inline __attribute__((always_inline))
+void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 {
-	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-	uint64_t ns;
-	do {
-		ns = s & ~(uint64_t)(TASK_RUNNING | TASK_SCHEDULED | TASK_CANCELLED);
-		ns |= TASK_COMPLETE | (cancelled ? TASK_CANCELLED : 0);
-	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s, ns,
-	                memory_order_acq_rel, memory_order_relaxed));
+	struct executor *e = t->exec;	/* read once, before the atomics */
+	uint64_t s;
+	if (!cancelled) {
+		/* (6) RUNNING -> COMPLETE + READY in one add: RUNNING is set
+		 * (we are its worker), COMPLETE and READY are clear.  A
+		 * SCHEDULED or CANCELLED flag that arrived during the last
+		 * poll stays, and is never read on a COMPLETE task: READY
+		 * says the result is the output. */
+		s = atomic_fetch_add_explicit(&t->state,
+		        TASK_COMPLETE + TASK_READY - TASK_RUNNING,
+		        memory_order_acq_rel);
+	} else {
+		/* (7) dropped: COMPLETE without READY is "cancelled". */
+		s = atomic_load_explicit(&t->state, memory_order_relaxed);
+		while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+		                (s & ~(uint64_t)(TASK_RUNNING | TASK_SCHEDULED)) |
+		                TASK_COMPLETE | TASK_CANCELLED,
+		                memory_order_acq_rel, memory_order_relaxed))
+			;
+	}
 
-	uint64_t rel = TASK_REF_ONE;
+	exec_task_done(e, t, s);
+	uint64_t old;
 	if (s & TASK_JOIN_WAKER) {
 		/* (8) COMPLETE with JOIN_WAKER: the slot is ours alone until we
-		 * clear JOIN_WAKER below.  Take the waker, wake it by value. */
+		 * clear JOIN_WAKER below.  Take the waker, wake it by value.
+		 * (A joiner that is a task is live: the live count did not
+		 * reach 0 above.) */
 		struct task_trailer *tr = task_trailer(t);
 		struct waker jw = tr->join_waker;
 		tr->join_waker = WAKER_NONE;
-		task_wake_joiner(&jw, w);
-		rel += TASK_JOIN_WAKER;
+		task_wake_joiner(&jw, e, w);
+		/* Clear JOIN_WAKER and drop the executor's reference in one
+		 * RMW. */
+		old = atomic_fetch_sub_explicit(&t->state,
+		        TASK_REF_ONE + TASK_JOIN_WAKER, memory_order_acq_rel);
+	} else {
+		old = atomic_fetch_sub_explicit(&t->state, TASK_REF_ONE,
+		                                memory_order_acq_rel);
 	}
-	exec_task_done(t->exec, t);
-	/* Clear JOIN_WAKER and drop the executor's reference in one RMW. */
-	uint64_t old = atomic_fetch_sub_explicit(&t->state, rel,
-	                                         memory_order_acq_rel);
 	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
-	if ((old >> TASK_REF_SHIFT) == 1)
-		task_release(t);
+	if (task_ref_was_last(old))
+		task_release(t, old);
 }
 
 /* The same, out of line: cancellation and shutdown. */
@@ -242,8 +285,10 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
  * line so that the untimed path saves no extra registers. */
 enum poll task_poll_timed(struct task *t, struct context *cx);
 
-/* task_run (task.h), inline for the worker loop. */
-static inline bool task_run_inl(struct task *t, struct exec_worker *w)
+/* task_run (task.h), inline for the worker loop, which passes
+ * w->poll_timing as a constant (it has a copy of its loop for each). */
+static inline __attribute__((always_inline))
+bool task_run_inl(struct task *t, struct exec_worker *w, bool timing)
 {
 	/* (2) SCHEDULED -> RUNNING in one add: SCHEDULED is bit 0 and set,
 	 * RUNNING bit 1 and clear, so +1 clears one and sets the other.
@@ -264,7 +309,7 @@ static inline bool task_run_inl(struct task *t, struct exec_worker *w)
 	 * It is the worker's, set up once but for its data (t). */
 	enum poll r;
 	w->waker.raw.data = t;
-	if (__builtin_expect(w->poll_timing, 0))
+	if (timing)
 		r = task_poll_timed(t, &w->cx);
 	else
 		r = future_poll(t->future, &w->cx);
@@ -311,16 +356,17 @@ static inline void task_join_release_complete(struct task *t, uint64_t s)
 	uint64_t old = atomic_fetch_sub_explicit(&t->state,
 	                TASK_JOIN_INTEREST + TASK_REF_ONE, memory_order_acq_rel);
 	EXEC_ASSERT((old & TASK_JOIN_INTEREST) && (old >> TASK_REF_SHIFT) != 0);
-	if ((old >> TASK_REF_SHIFT) == 1)
-		task_release(t);
+	if (task_ref_was_last(old))
+		task_release(t, old);
 }
 
 /* The task is COMPLETE (s, loaded with acquire): take the result and
  * release the handle's interest and reference. */
-static inline enum poll task_join_finish(struct join_handle *jh, struct task *t,
-                                         uint64_t s)
+static inline __attribute__((always_inline))
+enum poll task_join_finish(struct join_handle *jh, struct task *t,
+                           uint64_t s)
 {
-	if (s & TASK_CANCELLED) {
+	if (!(s & TASK_READY)) {
 		jh->result = JOIN_CANCELLED;
 	} else {
 		jh->result = JOIN_OK;
@@ -390,14 +436,16 @@ void task_fill(struct task *t, struct executor *exec, struct task_src *src,
 	t->trailer_off = (uint32_t)trailer_off;
 	t->reg_idx = reg_idx;
 	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
-	atomic_init(&t->polls, 0);
-	atomic_init(&t->wakes, 0);
-	atomic_init(&t->poll_ns, 0);
+	/* polls, wakes, poll_ns: one store (t is not shared yet) */
+	memset((void *)&t->polls, 0,
+	       offsetof(struct task, poll_ns) + sizeof(t->poll_ns) -
+	       offsetof(struct task, polls));
 	t->name = d->name ? d->name : "?";
 	task_copy_small(t->future, d->future, fs);
 	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
 	        WAKER_NONE;
-	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE;
+	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE |
+	              (reg_idx == TASK_REG_POOL ? TASK_POOLED : 0);
 	if (jh) {
 		jh->base.vtable = &join_handle_future_vtable;
 		jh->task = t;	/* jh->out stays what the caller set */
@@ -431,7 +479,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	    dv.pin != 0 || TASK_SIZE(dv.future_size) > p->slot_size)
 		return task_spawn_slow(exec, src, d, jh);
 	struct task *t = atomic_exchange_explicit(
-	        &p->spare[task_spare_hint % TASK_POOL_SPARES], NULL,
+	        &p->spare[task_spare_hint], NULL,
 	        memory_order_acquire);
 	if (!t)
 		return task_spawn_slow(exec, src, d, jh);
@@ -440,7 +488,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);
 	atomic_fetch_add(&exec->live, 1);
-	exec_schedule_unpinned(exec, w, t);	/* d->pin == 0 */
+	exec_schedule_lifo(exec, w, t);	/* d->pin == 0; a spawn is no timer's wake */
 	return TASK_OK;
 }
 

@@ -255,14 +255,6 @@ uint64_t timer_wheel_now(struct timer_wheel *w)
 	return now;
 }
 
-unsigned timer_wheel_pending(struct timer_wheel *w)
-{
-	unsigned long flags = spin_lock(&w->lock);
-	unsigned n = w->count;
-	spin_unlock(&w->lock, flags);
-	return n;
-}
-
 /* ---- entries ----------------------------------------------------------- */
 
 void timer_entry_init(struct timer_entry *e)

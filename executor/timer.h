@@ -75,7 +75,8 @@ struct timer_wheel {
 	struct spin lock;
 	unsigned shift;               /* tick = 2^shift ns */
 	uint64_t elapsed;             /* clock, in ticks: everything <= is fired */
-	unsigned count;               /* entries queued */
+	_Atomic unsigned count;       /* entries queued (changed under the
+	                                 lock, read without it) */
 	uint64_t next_tick;           /* cached minimum queued tick, if valid */
 	uint8_t next_valid;
 	uint64_t occupied[TIMER_LEVELS];
@@ -108,8 +109,13 @@ uint64_t timer_wheel_next_deadline(struct timer_wheel *w);
 /* The wheel's clock in ns: the last advance's now rounded down to a tick. */
 uint64_t timer_wheel_now(struct timer_wheel *w);
 
-/* Number of entries currently queued, O(1); for tests and metrics. */
-unsigned timer_wheel_pending(struct timer_wheel *w);
+/* Number of entries currently queued, O(1), without the lock: exact
+ * when nobody is inserting or cancelling; 0 means nothing to fire (the
+ * executor skips its advance then). */
+static inline unsigned timer_wheel_pending(struct timer_wheel *w)
+{
+	return atomic_load_explicit(&w->count, memory_order_relaxed);
+}
 
 /*
  * Low-level entry API, for futures other than sleep (drivers' deadlines).

@@ -246,12 +246,14 @@ struct sleeper {
 	int state;
 	struct sleep s;
 	int done;
+	uint64_t idle_ns;	/* fake time that passes before the sleep */
 };
 
 static enum poll sleeper_poll(struct future *f, struct context *cx)
 {
 	struct sleeper *z = (struct sleeper *)f;
 	ASYNC_BEGIN(z);
+	fx.now += z->idle_ns;
 	fx_trace("sleep at %llu", (unsigned long long)exec_now(&ex));
 	sleep_for(&z->s, exec_wheel(&ex), exec_now(&ex), TIMER_MS(5));
 	AWAIT(z, sleep_poll(&z->s, cx));
@@ -278,6 +280,115 @@ TEST(exec_parks_until_next_timer_deadline)
 	CHECK_STR(fx_get(), "sleep at 1000 park(0,5242880) woke at 5242880");
 	CHECK_EQ(z.done, 1);
 	CHECK_EQ(ex.workers[0].stats.parks, 1);
+}
+
+/* The wheel is not advanced while it is empty (exec_timers), so its
+ * clock can lag far behind the platform's.  A sleep inserted then is
+ * still due at its own deadline: not early (filed relative to the old
+ * clock), not late (the park programs it). */
+TEST(exec_sleep_after_idle_wheel_fires_at_its_deadline)
+{
+	struct sleeper z;
+	memset(&z, 0, sizeof(z));
+	z.base.vtable = &sleeper_vt;
+	z.idle_ns = TIMER_MS(10000);	/* 10 s pass with no timer queued */
+	fx_init(&ex, 1, 0);
+	exec_block_on(&ex, &z.base);
+	/* 1000 + 10 s + 5 ms, rounded up to a 2^20 ns tick: 9542 ticks. */
+	CHECK_STR(fx_get(), "sleep at 10000001000 park(0,10005512192) woke at 10005512192");
+	CHECK_EQ(z.done, 1);
+	CHECK_EQ(ex.workers[0].stats.parks, 1);
+}
+
+/* block_on returns as soon as its future completes, even while another
+ * task keeps the worker busy: the completion makes the loop's next turn
+ * the fairness tick, which sees it.  The worker's poll count (kept by
+ * the fairness countdown) stays exact across that. */
+static int busy_polls, bo_polls;
+
+static enum poll busy_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	if (++busy_polls == 1000)
+		return POLL_READY;	/* a loop that missed the end stops here */
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable busy_vt = { busy_poll, NULL };
+
+static enum poll bo_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	if (++bo_polls == 4)
+		return POLL_READY;
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable bo_vt = { bo_poll, NULL };
+
+TEST(exec_block_on_returns_right_after_its_future_among_busy_tasks)
+{
+	struct spinner busy = { { &busy_vt }, 0 };
+	struct future bo = { &bo_vt };
+	fx_init(&ex, 1, 0);
+	busy_polls = bo_polls = 0;
+	struct task_desc d = TASK_DESC_VOID(busy, "busy");
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	exec_block_on(&ex, &bo);
+	/* busy and block_on's future take turns: busy, bo, busy, bo, ... */
+	CHECK_EQ(bo_polls, 4);
+	CHECK_EQ(busy_polls, 4);
+	CHECK_EQ(atomic_load(&ex.workers[0].stats.polls), 8);
+	/* Running on, the count goes on from there. */
+	exec_run(&ex);
+	CHECK_EQ(busy_polls, 1000);
+	CHECK_EQ(atomic_load(&ex.workers[0].stats.polls), 1004);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* The poll count stays exact when the fairness tick is the turn that
+ * runs out of work: X yields 59 times (polls 1..60 on turns 1..60) and
+ * then waits for an "interrupt", so turn 61, the tick, finds nothing and
+ * the worker parks.  The interrupt wakes X for its 61st and last poll. */
+static int tick_x_polls;
+static struct waker tick_x_waker;
+
+static enum poll tick_x_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	if (++tick_x_polls == 61)
+		return POLL_READY;
+	if (tick_x_polls == 60)
+		tick_x_waker = waker_clone(cx->waker);
+	else
+		waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable tick_x_vt = { tick_x_poll, NULL };
+
+static void tick_x_irq(unsigned w)
+{
+	(void)w;
+	waker_wake(&tick_x_waker);
+}
+
+TEST(exec_poll_count_exact_when_the_tick_finds_no_work)
+{
+	struct spinner x = { { &tick_x_vt }, 0 };
+	fx_init(&ex, 1, 0);
+	fx.trace_unpark = false;
+	fx.on_park = tick_x_irq;
+	tick_x_polls = 0;
+	struct task_desc d = TASK_DESC_VOID(x, "X");
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	exec_run(&ex);
+	CHECK_EQ(tick_x_polls, 61);
+	CHECK_EQ(ex.workers[0].stats.parks, 1);
+	CHECK_EQ(atomic_load(&ex.workers[0].stats.polls), 61);
+	CHECK_EQ(fx_live_allocs, 0);
 }
 
 /* The Ctrl-T table: one line per live task, then one per worker. */

@@ -173,6 +173,48 @@ TEST(task_abort_while_running_drops_after_poll)
 	CHECK_EQ(fx_live_allocs, 0);
 }
 
+/* An abort that arrives during the poll that returns Ready comes too
+ * late: the task completed, and the joiner gets its output. */
+static struct join_handle late_jh;
+struct lateabort {
+	struct future base;
+	int out;
+};
+
+static enum poll lateabort_poll(struct future *f, struct context *cx)
+{
+	(void)cx;
+	fx_trace("poll L");
+	join_handle_abort(&late_jh);
+	((struct lateabort *)f)->out = 7;
+	return POLL_READY;
+}
+
+static void lateabort_drop(struct future *f)
+{
+	(void)f;
+	fx_trace("drop L");
+}
+
+static const struct future_vtable lateabort_vt = { lateabort_poll, lateabort_drop };
+
+TEST(task_abort_during_final_poll_keeps_output)
+{
+	struct lateabort l = { { &lateabort_vt }, 0 };
+	fx_init(&ex, 1, 0);
+	struct task_desc d = TASK_DESC(l, out, "L");
+	int out = -5;
+	late_jh.out = &out;
+	CHECK_EQ(task_spawn(&ex, &fx_src, &d, &late_jh), TASK_OK);
+	exec_run(&ex);
+	CHECK_STR(fx_get(), "poll L");		/* not dropped */
+	CHECK_EQ(join_handle_poll(&late_jh, &(struct context){ waker_noop() }),
+	         POLL_READY);
+	CHECK_EQ(late_jh.result, JOIN_OK);
+	CHECK_EQ(out, 7);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
 TASK_POOL(pool2, struct fx_fut, 2);
 
 TEST(task_pool_exhaustion_and_reuse)
