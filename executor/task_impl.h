@@ -257,8 +257,10 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	if (s & TASK_JOIN_WAKER) {
 		/* (8) COMPLETE with JOIN_WAKER: the slot is ours alone until we
 		 * clear JOIN_WAKER below.  Take the waker, wake it by value.
-		 * (A joiner that is a task is live: the live count did not
-		 * reach 0 above.) */
+		 * (A joiner that is a task of this executor is live, so the
+		 * live count did not reach 0 above.  Any other joiner may be
+		 * woken just after it did: with several workers, another
+		 * one's exec_run can return first.  The wake still comes.) */
 		struct task_trailer *tr = task_trailer(t);
 		struct waker jw = tr->join_waker;
 		tr->join_waker = WAKER_NONE;
