@@ -80,6 +80,7 @@ KERNEL_SRCS := \
 	kernel/main.c \
 	kernel/fdt.c \
 	kernel/console.c \
+	kernel/console_file.c \
 	kernel/uart.c \
 	kernel/uart_ns16550.c \
 	kernel/uart_pl011.c \
@@ -93,6 +94,7 @@ KERNEL_SRCS := \
 	kernel/kalloc.c \
 	kernel/string.c \
 	kernel/uaccess.c \
+	kernel/io.c \
 	kernel/pipe.c \
 	kernel/file.c \
 	kernel/proc.c \
@@ -112,6 +114,7 @@ KERNEL_SRCS := \
 	kernel/ktest_smp.c \
 	kernel/ktest_exec.c \
 	kernel/ktest_drv.c \
+	kernel/ktest_io.c \
 	kernel/elf.c \
 	kernel/archive.c \
 	kernel/archive_blob.S
@@ -337,7 +340,7 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # the archive the kernel embeds.  Everything lands in build/<arch>/user/
 # (KTEST and IDLE=spin kernels embed the same programs).
 UBUILD := build/$(ARCH)/user
-UPROGS := init sh echo cat ls usertests ubench
+UPROGS := init sh echo cat ls usertests ubench kiotest
 # async examples (user/lib/reactor.c, docs/user.md "Writing an async user program")
 UPROGS += clock echosrv timers
 

@@ -8,6 +8,8 @@
 #include "kernel/console.h"
 #include "kernel/kshell.h"
 #include "kernel/platform.h"
+#include "kernel/uaccess.h"
+#include "kernel/uapi/pollux.h"
 #include "kernel/uart.h"
 
 #define CTRL(c) ((c) & 0x1f)
@@ -297,12 +299,23 @@ static const struct future_vtable console_read_vtable;
 
 void console_read_init(struct console_read *r, char *buf, size_t n)
 {
-	r->base.vtable = &console_read_vtable;
-	r->buf = buf;
-	r->n = n;
-	r->got = 0;
-	r->result = 0;
-	r->waiting = WAIT_NONE;
+	*r = (struct console_read){ .base = { &console_read_vtable }, .buf = buf, .n = n };
+}
+
+void console_read_init_user(struct console_read *r, const struct vm_root *vm, uint64_t va,
+			    size_t n)
+{
+	*r = (struct console_read){ .base = { &console_read_vtable }, .vm = vm, .va = va, .n = n };
+}
+
+/* Copy k bytes to the reader's destination at offset `at`: 0 or -PX_EFAULT. */
+static int deliver(struct console_read *r, size_t at, const char *src, size_t k)
+{
+	if (r->buf) {
+		memcpy(r->buf + at, src, k);
+		return 0;
+	}
+	return copyout(r->vm, r->va + at, src, k);
 }
 
 /* Echo s (at most 4 bytes) if the tx ring has room for all of it. */
@@ -383,17 +396,19 @@ static void cook(int c)
 	}
 }
 
-/* Hand out what is left of a finished line.  Caller holds line.lock. */
-static size_t take_line(struct console_read *r)
+/* Hand out what is left of a finished line: bytes handed out, or
+ * -PX_EFAULT with the line left as it was.  Caller holds line.lock. */
+static long take_line(struct console_read *r)
 {
 	size_t k = line.len - line.pos;
 	if (k > r->n)
 		k = r->n;
-	memcpy(r->buf, line.buf + line.pos, k);
+	if (deliver(r, 0, line.buf + line.pos, k) != 0)
+		return -PX_EFAULT;
 	line.pos += k;
 	if (line.pos == line.len)
 		line.len = line.pos = 0, line.done = false;
-	return k;
+	return (long)k;
 }
 
 /* "bootstat" on the command line: the first console read (a shell has
@@ -435,7 +450,7 @@ enum poll console_read_poll(struct console_read *r, struct context *cx)
 				cook(c);
 			}
 			if (line.done) {
-				r->result = (long)take_line(r);
+				r->result = take_line(r);
 				spin_unlock(&line.lock, f);
 				return POLL_READY;
 			}
@@ -443,13 +458,20 @@ enum poll console_read_poll(struct console_read *r, struct context *cx)
 		} else {
 			/* The rx ring has one consumer: readers on different
 			 * harts take turns under line.lock, as in cooked mode. */
-			int c;
+			char chunk[64];
+			int c = 0, err = 0;
 			unsigned long f = spin_lock(&line.lock);
-			while (r->got < r->n && (c = console_getc()) >= 0)
-				r->buf[r->got++] = (char)c;
+			while (r->got < r->n && c >= 0 && !err) {
+				size_t k = 0;
+				while (k < sizeof(chunk) && r->got + k < r->n &&
+				       (c = console_getc()) >= 0)
+					chunk[k++] = (char)c;
+				err = deliver(r, r->got, chunk, k);
+				r->got += err ? 0 : k;
+			}
 			spin_unlock(&line.lock, f);
-			if (r->got > 0) {
-				r->result = (long)r->got;
+			if (r->got > 0 || err) {
+				r->result = r->got > 0 ? (long)r->got : -PX_EFAULT;
 				return POLL_READY;
 			}
 		}

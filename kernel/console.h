@@ -9,6 +9,8 @@
 #include "executor/future.h"
 #include "executor/notify.h"
 
+struct vm_root;
+
 #define CONSOLE_RX_SIZE 1024 /* power of two */
 #define CONSOLE_TX_SIZE 1024 /* power of two */
 
@@ -66,10 +68,13 @@ void console_tx_irq(void);
  * current line, once the line is finished (Enter or Ctrl-D); what does
  * not fit stays for the next read; 0 bytes means end of input (Ctrl-D on
  * an empty line).  Raw: completes with 1..n bytes as soon as any are
- * there.  result: bytes read. */
+ * there.  result: bytes read, or -PX_EFAULT (user memory only: nothing
+ * of the line is consumed then). */
 struct console_read {
 	struct future base;
-	char *buf;
+	char *buf;              /* kernel destination, or NULL: user memory */
+	const struct vm_root *vm;
+	uint64_t va;            /* with vm: the user destination */
 	size_t n;
 	size_t got;
 	long result;
@@ -77,6 +82,10 @@ struct console_read {
 	struct notified wait;
 };
 void console_read_init(struct console_read *r, char *buf, size_t n);
+/* The same into a program's memory at va (through copyout, so a page
+ * unmapped meanwhile gives -PX_EFAULT, never a write to a freed frame). */
+void console_read_init_user(struct console_read *r, const struct vm_root *vm, uint64_t va,
+			    size_t n);
 enum poll console_read_poll(struct console_read *r, struct context *cx);
 void console_read_drop(struct console_read *r);
 

@@ -1,51 +1,58 @@
-/* Open files: reference-counted console and pipe ends shared by descriptors. */
+/* Open files: reference counts, and the one place an operation is checked and started. */
 #include <stddef.h>
 
+#include "arch/arch.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
-#include "kernel/pipe.h"
+#include "kernel/uaccess.h"
+#include "kernel/uapi/pollux.h"
 
-/* One console file for everyone; its count never reaches zero. */
-static struct file console_file = { FILE_CONSOLE, 1, NULL };
-
-struct file *file_console(void)
+struct file *file_alloc(const struct file_ops *ops, void *obj)
 {
-	return file_dup(&console_file);
+	struct file *f = kmalloc(sizeof(*f));
+	if (f)
+		*f = (struct file){ .ops = ops, .refs = 1, .obj = obj };
+	return f;
 }
 
 struct file *file_dup(struct file *f)
 {
 	if (f)
-		atomic_fetch_add(&f->refs, 1);
+		atomic_fetch_add_explicit(&f->refs, 1, memory_order_relaxed);
 	return f;
-}
-
-bool file_pipe(struct file **rd, struct file **wr)
-{
-	struct pipe *p = pipe_create();
-	struct file *r = kmalloc(sizeof(*r)), *w = kmalloc(sizeof(*w));
-	if (!p || !r || !w) {
-		if (p) {
-			pipe_close(p, false);
-			pipe_close(p, true);
-		}
-		kfree(r, sizeof(*r));
-		kfree(w, sizeof(*w));
-		return false;
-	}
-	*r = (struct file){ FILE_PIPE_READ, 1, p };
-	*w = (struct file){ FILE_PIPE_WRITE, 1, p };
-	*rd = r;
-	*wr = w;
-	return true;
 }
 
 void file_put(struct file *f)
 {
-	if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
+	if (!f || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	if (f->kind == FILE_CONSOLE)
-		return; /* not reached: console_file keeps its own reference */
-	pipe_close(f->pipe, f->kind == FILE_PIPE_WRITE);
+	if (f->ops->release)
+		f->ops->release(f);
 	kfree(f, sizeof(*f));
+}
+
+int64_t file_start(enum io_op op, const struct io_req *rq, union io_slot *slot)
+{
+	const struct file_ops *ops = rq->file->ops;
+	io_start_fn *start = ops->start[op];
+	if (!start)
+		return op == IO_FSYNC ? -PX_EINVAL : -PX_EBADF;
+	switch (op) {
+	case IO_READ:
+	case IO_WRITE:
+		if (rq->off != PX_OFF_CUR && !ops->seekable)
+			return -PX_ESPIPE;
+		if (rq->len == 0)
+			return 0;
+		if (!uaccess_ok(rq->vm, rq->va, rq->len, op == IO_READ ? VM_W : VM_R))
+			return -PX_EFAULT;
+		break;
+	case IO_STAT:
+		if (!uaccess_ok(rq->vm, rq->va, sizeof(struct px_stat), VM_W))
+			return -PX_EFAULT;
+		break;
+	default:
+		break;
+	}
+	return start(rq, slot);
 }

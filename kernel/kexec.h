@@ -22,7 +22,7 @@ uint64_t kexec_ns_to_ticks_ceil(uint64_t ns);
 
 /* Kernel-task storage, static (no heap): many small slots for the common
  * small future, a few large ones for the rest. */
-#define KTASK_SMALL_MAX 192
+#define KTASK_SMALL_MAX 320
 #define KTASK_SMALL_COUNT 1100
 #define KTASK_LARGE_MAX 1024
 #define KTASK_LARGE_COUNT 16

@@ -77,6 +77,9 @@ extern const struct ktest_sync ktest_exec_sync[];   /* kernel/ktest_exec.c: labs
 extern const struct ktest_async ktest_exec_async[];
 extern const struct ktest_sync ktest_drv_sync[];    /* kernel/ktest_drv.c: lab 5 */
 extern const struct ktest_async ktest_drv_async[];
+/* The one I/O layer (kernel/ktest_io.c): a test-only kind of file through
+ * both doors. */
+extern const struct ktest_async ktest_io_async[];
 /* Multi-hart tests (kernel/ktest_smp.c): run by "ktest=smp" (or by name),
  * not in the default suite. */
 extern const struct ktest_async ktest_smp_tests[];

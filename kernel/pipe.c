@@ -1,38 +1,29 @@
 /* Pipes: a one-page ring, readers and writers as futures woken by notify. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "arch/arch.h"
+#include "executor/notify.h"
+#include "executor/spin.h"
+#include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/pipe.h"
 #include "kernel/uaccess.h"
 #include "kernel/uapi/pollux.h"
 
-struct pipe *pipe_create(void)
-{
-	struct pipe *p = kmalloc(sizeof(*p));
-	if (!p)
-		return NULL;
-	p->buf = kpage_alloc();
-	if (!p->buf) {
-		kfree(p, sizeof(*p));
-		return NULL;
-	}
-	spin_init(&p->lock);
-	p->readers = p->writers = 1;
-	notify_init(&p->readable);
-	notify_init(&p->writable);
-	return p;
-}
+struct pipe {
+	struct spin lock;
+	char *buf;              /* one page */
+	uint32_t head, tail;    /* free-running; head - tail bytes queued */
+	int readers, writers;   /* open ends (files, not descriptors) */
+	struct notify readable; /* data arrived, or the last writer left */
+	struct notify writable; /* room appeared, or the last reader left */
+};
 
-void pipe_open(struct pipe *p, bool writer)
-{
-	unsigned long f = spin_lock(&p->lock);
-	if (writer)
-		p->writers++;
-	else
-		p->readers++;
-	spin_unlock(&p->lock, f);
-}
-
-void pipe_close(struct pipe *p, bool writer)
+/* Close one end; the pipe is freed when both are closed.  The other
+ * side learns about the end: readers see EOF, writers see EPIPE. */
+static void pipe_close(struct pipe *p, bool writer)
 {
 	unsigned long f = spin_lock(&p->lock);
 	int left = writer ? --p->writers : --p->readers;
@@ -43,19 +34,22 @@ void pipe_close(struct pipe *p, bool writer)
 		kfree(p, sizeof(*p));
 		return;
 	}
-	/* The other side must learn about the end: readers see EOF, writers
-	 * see EPIPE. */
 	if (left == 0)
 		notify_all(writer ? &p->readable : &p->writable);
 }
 
 /* ---- read ------------------------------------------------------------------*/
 
-void pipe_read_init(struct pipe_read *r, struct pipe *p, const struct vm_root *vm,
-		    uint64_t va, size_t n)
-{
-	*r = (struct pipe_read){ .p = p, .vm = vm, .va = va, .n = n };
-}
+struct pipe_read {
+	struct io_future io;
+	struct pipe *p;
+	const struct vm_root *vm;
+	uint64_t va;
+	size_t n;
+	bool waiting;
+	struct notified wait;
+};
+IO_SLOT_FITS(struct pipe_read);
 
 /* Take up to n bytes out of the ring into user memory.  Caller holds the
  * lock.  Returns bytes taken (0: empty), or -PX_EFAULT. */
@@ -74,18 +68,15 @@ static long take(struct pipe *p, const struct vm_root *vm, uint64_t va, size_t n
 	return (long)k;
 }
 
-enum poll pipe_read_poll(struct pipe_read *r, struct context *cx)
+static enum poll pipe_read_poll(struct future *fut, struct context *cx)
 {
+	struct pipe_read *r = (struct pipe_read *)fut;
 	struct pipe *p = r->p;
 	for (;;) {
 		if (r->waiting) {
 			if (notified_poll(&r->wait, cx) == POLL_PENDING)
 				return POLL_PENDING;
 			r->waiting = false;
-		}
-		if (r->n == 0) {
-			r->result = 0;
-			return POLL_READY;
 		}
 		unsigned long f = spin_lock(&p->lock);
 		long got = take(p, r->vm, r->va, r->n);
@@ -100,26 +91,47 @@ enum poll pipe_read_poll(struct pipe_read *r, struct context *cx)
 		if (got != 0 || eof) {
 			if (got > 0)
 				notify_all(&p->writable);
-			r->result = got;
+			r->io.result = got;
 			return POLL_READY;
 		}
 	}
 }
 
-void pipe_read_drop(struct pipe_read *r)
+static void pipe_read_drop(struct future *fut)
 {
+	struct pipe_read *r = (struct pipe_read *)fut;
 	if (r->waiting)
 		notified_drop(&r->wait);
 	r->waiting = false;
 }
 
+static const struct future_vtable pipe_read_vtable = { pipe_read_poll, pipe_read_drop };
+
+static int64_t pipe_read_start(const struct io_req *rq, union io_slot *slot)
+{
+	/* Field by field: the waiter node is set up only if we wait. */
+	struct pipe_read *r = (struct pipe_read *)slot;
+	io_future_init(&r->io, &pipe_read_vtable);
+	r->p = rq->file->obj;
+	r->vm = rq->vm;
+	r->va = rq->va;
+	r->n = rq->len;
+	r->waiting = false;
+	return IO_STARTED;
+}
+
 /* ---- write -----------------------------------------------------------------*/
 
-void pipe_write_init(struct pipe_write *w, struct pipe *p, const struct vm_root *vm,
-		     uint64_t va, size_t n)
-{
-	*w = (struct pipe_write){ .p = p, .vm = vm, .va = va, .n = n };
-}
+struct pipe_write {
+	struct io_future io;
+	struct pipe *p;
+	const struct vm_root *vm;
+	uint64_t va;
+	size_t n, done;
+	bool waiting;
+	struct notified wait;
+};
+IO_SLOT_FITS(struct pipe_write);
 
 /* Put as much of the rest of w into the ring as fits.  Caller holds the
  * lock.  Returns bytes put, or -PX_EFAULT. */
@@ -138,8 +150,9 @@ static long put(struct pipe *p, struct pipe_write *w)
 	return (long)k;
 }
 
-enum poll pipe_write_poll(struct pipe_write *w, struct context *cx)
+static enum poll pipe_write_poll(struct future *fut, struct context *cx)
 {
+	struct pipe_write *w = (struct pipe_write *)fut;
 	struct pipe *p = w->p;
 	for (;;) {
 		if (w->waiting) {
@@ -150,13 +163,13 @@ enum poll pipe_write_poll(struct pipe_write *w, struct context *cx)
 		unsigned long f = spin_lock(&p->lock);
 		if (p->readers == 0) {
 			spin_unlock(&p->lock, f);
-			w->result = w->done ? (long)w->done : -PX_EPIPE;
+			w->io.result = w->done ? (int64_t)w->done : -PX_EPIPE;
 			return POLL_READY;
 		}
 		long put_n = put(p, w);
 		if (put_n < 0) {
 			spin_unlock(&p->lock, f);
-			w->result = put_n;
+			w->io.result = put_n;
 			return POLL_READY;
 		}
 		w->done += (size_t)put_n;
@@ -169,15 +182,90 @@ enum poll pipe_write_poll(struct pipe_write *w, struct context *cx)
 		if (put_n > 0)
 			notify_all(&p->readable);
 		if (finished) {
-			w->result = (long)w->n;
+			w->io.result = (int64_t)w->n;
 			return POLL_READY;
 		}
 	}
 }
 
-void pipe_write_drop(struct pipe_write *w)
+static void pipe_write_drop(struct future *fut)
 {
+	struct pipe_write *w = (struct pipe_write *)fut;
 	if (w->waiting)
 		notified_drop(&w->wait);
 	w->waiting = false;
+}
+
+static const struct future_vtable pipe_write_vtable = { pipe_write_poll, pipe_write_drop };
+
+static int64_t pipe_write_start(const struct io_req *rq, union io_slot *slot)
+{
+	struct pipe_write *w = (struct pipe_write *)slot;
+	io_future_init(&w->io, &pipe_write_vtable);
+	w->p = rq->file->obj;
+	w->vm = rq->vm;
+	w->va = rq->va;
+	w->n = rq->len;
+	w->done = 0;
+	w->waiting = false;
+	return IO_STARTED;
+}
+
+/* ---- the two kinds of file ----------------------------------------------------*/
+
+static int64_t pipe_stat(const struct io_req *rq, union io_slot *slot)
+{
+	struct pipe *p = rq->file->obj;
+	(void)slot;
+	unsigned long f = spin_lock(&p->lock);
+	struct px_stat st = { .type = PX_S_FIFO, .size = p->head - p->tail };
+	spin_unlock(&p->lock, f);
+	return copyout(rq->vm, rq->va, &st, sizeof(st));
+}
+
+static void pipe_release_read(struct file *f)
+{
+	pipe_close(f->obj, false);
+}
+
+static void pipe_release_write(struct file *f)
+{
+	pipe_close(f->obj, true);
+}
+
+static const struct file_ops pipe_read_ops = {
+	.kind = "pipe (read end)",
+	.start = { [IO_READ] = pipe_read_start, [IO_STAT] = pipe_stat },
+	.release = pipe_release_read,
+};
+
+static const struct file_ops pipe_write_ops = {
+	.kind = "pipe (write end)",
+	.start = { [IO_WRITE] = pipe_write_start, [IO_STAT] = pipe_stat },
+	.release = pipe_release_write,
+};
+
+int pipe_files(struct file **rd, struct file **wr)
+{
+	struct pipe *p = kmalloc(sizeof(*p));
+	char *buf = kpage_alloc();
+	struct file *r = NULL, *w = NULL;
+	if (p && buf) {
+		r = file_alloc(&pipe_read_ops, p);
+		w = file_alloc(&pipe_write_ops, p);
+	}
+	if (!r || !w) {
+		kfree(r, sizeof(*r));
+		kfree(w, sizeof(*w));
+		kpage_free(buf);
+		kfree(p, sizeof(*p));
+		return -PX_ENOMEM;
+	}
+	*p = (struct pipe){ .buf = buf, .readers = 1, .writers = 1 };
+	spin_init(&p->lock);
+	notify_init(&p->readable);
+	notify_init(&p->writable);
+	*rd = r;
+	*wr = w;
+	return 0;
 }

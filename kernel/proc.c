@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "kernel/archive.h"
 #include "kernel/elf.h"
+#include "kernel/console_file.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
@@ -35,6 +36,10 @@ static struct {
 } ptab = { .lock = SPIN_INIT, .next_pid = 1 };
 
 struct notify proc_child_exited;
+
+/* The first process (proc_start_init): orphans become its children, and
+ * its end powers the machine off.  0 until it exists. */
+static int init_pid;
 
 #define PROC_SLOT TASK_SIZE(sizeof(struct proc))
 static _Alignas(16) unsigned char proc_mem[NPROC][PROC_SLOT];
@@ -328,7 +333,9 @@ static const struct future_vtable proc_vtable = { proc_poll, proc_drop };
 
 /* ---- spawn, exit, kill, wait -----------------------------------------------*/
 
-int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc)
+/* spawn, with the child's descriptors copied from files[] (new references). */
+static int spawn(struct proc *parent, const char *path, char *const argv[], int argc,
+		 struct file *const files[PROC_NFD], bool is_init)
 {
 	const void *image;
 	size_t size, pages;
@@ -351,6 +358,8 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 	if (e) {
 		*e = (struct pent){ .pid = ptab.next_pid++, .state = P_LIVE,
 				    .ppid = parent ? parent->pid : 0 };
+		if (is_init)
+			init_pid = e->pid; /* before it can run, and so exit */
 	}
 	spin_unlock(&ptab.lock, f);
 	if (!e)
@@ -371,10 +380,7 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 		goto fail;
 	arch_uregs_init(&p.regs, entry, sp, (uint64_t)argc, uargv);
 	for (int fd = 0; fd < PROC_NFD; fd++)
-		p.fd[fd] = parent ? file_dup(parent->fd[fd]) : NULL;
-	if (!parent)
-		for (int fd = 0; fd < 3; fd++)
-			p.fd[fd] = file_console();
+		p.fd[fd] = file_dup(files[fd]);
 
 	/* The future is copied into the task: the table entry must point at
 	 * that copy, so spawn with a handle, note it, then let go. */
@@ -401,6 +407,17 @@ fail:
 	return err;
 }
 
+int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc)
+{
+	return spawn(parent, path, argv, argc, parent->fd, false);
+}
+
+int proc_spawn_files(const char *path, char *const argv[], int argc,
+		     struct file *const files[PROC_NFD])
+{
+	return spawn(NULL, path, argv, argc, files, false);
+}
+
 void proc_init(void)
 {
 	notify_init(&proc_child_exited);
@@ -421,7 +438,11 @@ int proc_start_init(const char *path, char *args)
 			*p++ = '\0';
 	}
 	argv[argc] = NULL;
-	return proc_spawn(NULL, path, argv, argc);
+	struct file *con = console_file_open();
+	struct file *files[PROC_NFD] = { con, con, con };
+	int pid = spawn(NULL, path, argv, argc, files, true);
+	file_put(con);
+	return pid;
 }
 
 void proc_exit(struct proc *p, int status)
@@ -437,7 +458,7 @@ void proc_exit(struct proc *p, int status)
 
 	unsigned long f = spin_lock(&ptab.lock);
 	struct pent *me = pent_of(p->pid);
-	struct pent *init = pent_of(1);
+	struct pent *init = init_pid ? pent_of(init_pid) : NULL;
 	bool has_init = init && init->state == P_LIVE && init != me;
 	/* Children go to init, which reaps them; without init, a finished
 	 * orphan is simply forgotten. */
@@ -446,7 +467,7 @@ void proc_exit(struct proc *p, int status)
 		if (c->state == P_FREE || c->ppid != p->pid || c == me)
 			continue;
 		if (has_init)
-			c->ppid = 1;
+			c->ppid = init_pid;
 		else if (c->state == P_ZOMBIE)
 			c->state = P_FREE;
 		else
@@ -466,7 +487,7 @@ void proc_exit(struct proc *p, int status)
 	/* The first process ending ends the system, with its status as
 	 * QEMU's exit code (a kill becomes 100 + reason): this is how a test
 	 * program booted with init=NAME reports. */
-	if (p->pid == 1) {
+	if (p->pid == init_pid) {
 		printf("first process exited with status %#x; powering off\n", status);
 		arch_power_off(PX_WAS_KILLED(status) ? 100 + PX_KILL_REASON(status)
 						   : PX_EXIT_CODE(status));
@@ -512,6 +533,50 @@ int proc_reap(struct proc *p, int pid, int *status)
 	}
 	spin_unlock(&ptab.lock, f);
 	return found;
+}
+
+/* ---- wait() as a future ------------------------------------------------------*/
+
+static enum poll child_wait_poll(struct future *f, struct context *cx)
+{
+	struct child_wait *w = (struct child_wait *)f;
+	for (;;) {
+		if (w->armed) {
+			if (notified_poll(&w->exited, cx) == POLL_PENDING)
+				return POLL_PENDING;
+			w->armed = false;
+		}
+		/* Register before looking, so an exit in between still wakes us. */
+		notified_init(&w->exited, &proc_child_exited);
+		w->armed = true;
+		int status, pid = proc_reap(w->p, w->pid, &status);
+		if (pid != 0) {
+			notified_drop(&w->exited);
+			w->armed = false;
+			/* sys_wait checked the status buffer before anything
+			 * was reaped. */
+			if (pid > 0 && w->status_va)
+				copyout(w->p->vm, w->status_va, &status, sizeof(status));
+			w->io.result = pid;
+			return POLL_READY;
+		}
+	}
+}
+
+static void child_wait_drop(struct future *f)
+{
+	struct child_wait *w = (struct child_wait *)f;
+	if (w->armed)
+		notified_drop(&w->exited);
+	w->armed = false;
+}
+
+static const struct future_vtable child_wait_vtable = { child_wait_poll, child_wait_drop };
+
+void child_wait_init(struct child_wait *w, struct proc *p, int pid, uint64_t status_va)
+{
+	*w = (struct child_wait){ .io = { .base = { &child_wait_vtable } }, .p = p, .pid = pid,
+				  .status_va = status_va };
 }
 
 const char *proc_kill_name(int status)

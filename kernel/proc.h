@@ -8,8 +8,7 @@
 #include "arch/arch.h"
 #include "executor/task.h"
 #include "executor/timer.h"
-#include "kernel/console.h"
-#include "kernel/pipe.h"
+#include "kernel/io.h"
 #include "kernel/ring.h"
 #include "kernel/uapi/pollux.h"
 
@@ -18,18 +17,28 @@
 
 struct file;
 
+/* wait(): Ready with the pid of a reaped child (its status copied out
+ * to status_va unless 0), or -PX_ECHILD. */
+struct child_wait {
+	struct io_future io;
+	struct proc *p;
+	int pid;                    /* a child's pid, or -1 for any */
+	bool armed;                 /* `exited` is initialised */
+	uint64_t status_va;
+	struct notified exited;
+};
+void child_wait_init(struct child_wait *w, struct proc *p, int pid, uint64_t status_va);
+
 /*
- * A syscall that must wait keeps its future here while the process task
- * returns Pending; the task's next poll polls it again.  Only one can be in
- * flight per process, so one union is enough.
+ * A syscall that must wait keeps its future here, and a pointer to it in
+ * p->wait, while the process task returns Pending (kernel/syscall.c).
+ * Only one can be in flight per process, so one union is enough.
  */
 union sys_wait {
-	struct console_read cread;
-	struct console_write cwrite;
-	struct pipe_read pread;
-	struct pipe_write pwrite;
-	struct sleep nap;
-	struct notified child;      /* wait(): a child exited somewhere */
+	union io_slot io;           /* read, write, pread, pwrite, fstat, fsync */
+	struct io_sleep nap;        /* sleep */
+	struct io_yield yield;      /* yield */
+	struct child_wait child;    /* wait */
 	struct ring_wait ring;      /* ring_enter: completions or the timeout */
 };
 
@@ -48,9 +57,9 @@ struct proc {
 	struct vm_root *vm;
 	int pid;
 	int sys;                    /* syscall in flight (SYS_*), or -1 */
+	struct io_future *wait;     /* while sys >= 0: its future, in w */
 	uint32_t killed;            /* PX_KILLED | reason, set by kill() or a fault */
 	uint64_t brk, brk_base;     /* heap: [brk_base, brk) mapped by sbrk */
-	uint64_t wait_arg[3];       /* what the waiting syscall needs afterwards */
 	struct file *fd[PROC_NFD];
 	struct waker self;          /* our own waker, so kill() can wake us */
 	struct ring *ring;          /* ring_setup's rings, or NULL */
@@ -68,6 +77,12 @@ int proc_start_init(const char *path, char *args);
 /* spawn: argv has argc strings already copied into the kernel.  Returns
  * the new pid or a negative error. */
 int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc);
+
+/* spawn without a parent (the first process, in-kernel tests): the
+ * child's descriptors are new references to files[0..PROC_NFD) (NULL:
+ * closed).  Its exit status is not kept (no one can wait for it). */
+int proc_spawn_files(const char *path, char *const argv[], int argc,
+		     struct file *const files[PROC_NFD]);
 
 /* Kernel memory a process costs, excluding page tables: its task slot and
  * its table entry. */

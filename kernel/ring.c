@@ -166,47 +166,20 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 
 /* ---- operations ------------------------------------------------------------*/
 
-enum op_kind { OP_PIPE_READ, OP_PIPE_WRITE, OP_CON_READ, OP_CON_WRITE, OP_TIMEOUT, OP_BLK };
-enum blk_step { BLK_START, BLK_IO, BLK_DRAIN };
-
-/* The future of one operation's task.  Fits a small kernel task slot. */
+/* The future of one operation's task: ring bookkeeping around the one
+ * I/O future (kernel/io.h) that does the work.  Fits a small kernel task
+ * slot. */
 struct ring_op {
 	struct future base;
 	struct ring *r;          /* NULL once finished */
 	struct ring_op *next, *prev;  /* r->ops, under the ring lock */
 	uint64_t user_data;
-	uint8_t kind;            /* enum op_kind */
-	uint8_t step;            /* BLK: enum blk_step */
-	uint8_t write;           /* BLK */
+	struct file *file;       /* a reference while the op runs, or NULL */
 	uint8_t linked;          /* in r->ops (ring lock) */
 	uint8_t finished;        /* CQE handed over (ring lock) */
 	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
-	union {
-		struct {
-			struct file *file;
-			union {
-				struct pipe_read rd;
-				struct pipe_write wr;
-			} f;
-		} pipe;
-		struct {
-			struct file *file;
-			char *bounce;     /* one page: never user memory in place */
-			uint64_t va;
-			uint32_t len, done;
-			union {
-				struct console_read rd;
-				struct console_write wr;
-			} f;
-		} con;
-		struct sleep nap;
-		struct {
-			char *bounce;     /* one page, DMA target/source */
-			uint64_t va, sector;
-			uint32_t len, done;
-			struct blk_req req;
-		} blk;
-	} u;
+	uint8_t draining;        /* finished, but the future is busy: poll it out */
+	union io_slot io;
 };
 _Static_assert(sizeof(struct ring_op) <= KTASK_SMALL_MAX, "ring op must fit a small task");
 
@@ -260,209 +233,56 @@ static void op_finish(struct ring_op *op, int64_t res)
 	ring_unref(r);
 }
 
-/* Release files and pages (the inner future is already done or dropped). */
-static void op_release(struct ring_op *op)
+/* The task completes: the file goes, one op fewer alive. */
+static enum poll op_gone(struct ring_op *op)
 {
-	switch (op->kind) {
-	case OP_PIPE_READ:
-	case OP_PIPE_WRITE:
-		file_put(op->u.pipe.file);
-		break;
-	case OP_CON_READ:
-	case OP_CON_WRITE:
-		file_put(op->u.con.file);
-		kpage_free(op->u.con.bounce);
-		break;
-	case OP_BLK:
-		kpage_free(op->u.blk.bounce);
-		break;
-	default:
-		break;
-	}
-}
-
-/* The task is about to complete: one op fewer alive. */
-static enum poll op_gone(void)
-{
+	file_put(op->file);
+	op->file = NULL;
 	atomic_fetch_sub(&ops_live, 1);
 	return POLL_READY;
-}
-
-static int64_t blk_errno(int err)
-{
-	switch (err) {
-	case BLK_ERANGE: return -PX_ERANGE;
-	case BLK_EINVAL: return -PX_EINVAL;
-	case BLK_ENODEV: return -PX_ENODEV;
-	default: return -PX_EIO;
-	}
-}
-
-static uint32_t min_u32(uint32_t a, uint32_t b)
-{
-	return a < b ? a : b;
-}
-
-/* Drive the inner future; Ready with *res.  Inside op_begin/op_end. */
-static enum poll op_run(struct ring_op *op, struct context *cx, int64_t *res)
-{
-	const struct vm_root *vm = op->r->vm;
-	uint32_t chunk;
-	switch (op->kind) {
-	case OP_PIPE_READ:
-		if (pipe_read_poll(&op->u.pipe.f.rd, cx) == POLL_PENDING)
-			return POLL_PENDING;
-		*res = op->u.pipe.f.rd.result;
-		return POLL_READY;
-	case OP_PIPE_WRITE:
-		if (pipe_write_poll(&op->u.pipe.f.wr, cx) == POLL_PENDING)
-			return POLL_PENDING;
-		*res = op->u.pipe.f.wr.result;
-		return POLL_READY;
-	case OP_CON_READ:
-		if (console_read_poll(&op->u.con.f.rd, cx) == POLL_PENDING)
-			return POLL_PENDING;
-		*res = op->u.con.f.rd.result;
-		if (*res > 0 && copyout(vm, op->u.con.va, op->u.con.bounce, (size_t)*res))
-			*res = -PX_EFAULT;
-		return POLL_READY;
-	case OP_CON_WRITE:
-		for (;;) {
-			if (console_write_poll(&op->u.con.f.wr, cx) == POLL_PENDING)
-				return POLL_PENDING;
-			op->u.con.done += (uint32_t)op->u.con.f.wr.n;
-			*res = op->u.con.done;
-			if (op->u.con.done == op->u.con.len)
-				return POLL_READY;
-			chunk = min_u32(op->u.con.len - op->u.con.done, PAGE_SIZE);
-			if (copyin(vm, op->u.con.bounce, op->u.con.va + op->u.con.done, chunk))
-				return POLL_READY; /* a short write: what got out */
-			console_write_init(&op->u.con.f.wr, op->u.con.bounce, chunk);
-		}
-	case OP_TIMEOUT:
-		if (sleep_poll(&op->u.nap, cx) == POLL_PENDING)
-			return POLL_PENDING;
-		*res = -PX_ETIME;
-		return POLL_READY;
-	case OP_BLK:
-		for (;;) {
-			chunk = min_u32(op->u.blk.len - op->u.blk.done, PAGE_SIZE);
-			if (op->step == BLK_START) {
-				uint64_t sector = op->u.blk.sector + op->u.blk.done / BLK_SECTOR_SIZE;
-				if (op->write) {
-					if (copyin(vm, op->u.blk.bounce, op->u.blk.va + op->u.blk.done,
-						   chunk)) {
-						*res = -PX_EFAULT;
-						return POLL_READY;
-					}
-					blk_write_init(&op->u.blk.req, sector, op->u.blk.bounce,
-						       chunk / BLK_SECTOR_SIZE);
-				} else {
-					blk_read_init(&op->u.blk.req, sector, op->u.blk.bounce,
-						      chunk / BLK_SECTOR_SIZE);
-				}
-				op->step = BLK_IO;
-			}
-			if (blk_req_poll(&op->u.blk.req, cx) == POLL_PENDING)
-				return POLL_PENDING;
-			op->step = BLK_START;
-			if (op->u.blk.req.result) {
-				*res = blk_errno(op->u.blk.req.result);
-				return POLL_READY;
-			}
-			if (!op->write &&
-			    copyout(vm, op->u.blk.va + op->u.blk.done, op->u.blk.bounce, chunk)) {
-				*res = -PX_EFAULT;
-				return POLL_READY;
-			}
-			op->u.blk.done += chunk;
-			if (op->u.blk.done == op->u.blk.len) {
-				*res = op->u.blk.len;
-				return POLL_READY;
-			}
-		}
-	}
-	*res = -PX_EINVAL;
-	return POLL_READY;
-}
-
-/* Drop the inner future in whatever state it is.  For a BLK request the
- * device still owns: false (the caller drains it instead). */
-static bool op_drop_inner(struct ring_op *op)
-{
-	switch (op->kind) {
-	case OP_PIPE_READ:
-		pipe_read_drop(&op->u.pipe.f.rd);
-		break;
-	case OP_PIPE_WRITE:
-		pipe_write_drop(&op->u.pipe.f.wr);
-		break;
-	case OP_CON_READ:
-		console_read_drop(&op->u.con.f.rd);
-		break;
-	case OP_CON_WRITE:
-		console_write_drop(&op->u.con.f.wr);
-		break;
-	case OP_TIMEOUT:
-		sleep_drop(&op->u.nap);
-		break;
-	case OP_BLK:
-		if (op->step != BLK_IO)
-			break;
-		if (op->u.blk.req.state == BLK_REQ_INFLIGHT)
-			return false;
-		blk_req_drop(&op->u.blk.req);
-		break;
-	}
-	return true;
 }
 
 static enum poll op_poll(struct future *f, struct context *cx)
 {
 	struct ring_op *op = (struct ring_op *)f;
-	int64_t res;
 
-	if (op->kind == OP_BLK && op->step == BLK_DRAIN)
+	if (op->draining)
 		goto drain;
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone. */
-		if (op_drop_inner(op)) {
-			op_finish(op, -PX_ECANCELED);
-			op_release(op);
-			return op_gone();
-		}
-		/* (5) the device owns the bounce page: complete now, free later. */
 		op_finish(op, -PX_ECANCELED);
-		op->step = BLK_DRAIN;
+		if (!op->io.f.busy) {
+			io_drop(&op->io.f);
+			return op_gone(op);
+		}
+		/* (5) a device owns part of the future: poll it out. */
+		op->io.f.cancelled = true;
+		op->draining = 1;
 		goto drain;
 	}
-	enum poll p = op_run(op, cx, &res);
+	enum poll p = io_poll(&op->io.f, cx);
 	op_end(op);
 	if (p == POLL_PENDING)
 		return POLL_PENDING;
-	op_finish(op, res);
-	op_release(op);
-	return op_gone();
+	op_finish(op, op->io.f.result);
+	return op_gone(op);
 
 drain:
-	if (blk_req_poll(&op->u.blk.req, cx) == POLL_PENDING)
+	if (io_poll(&op->io.f, cx) == POLL_PENDING)
 		return POLL_PENDING;
-	op_release(op);
-	return op_gone();
+	return op_gone(op);
 }
 
-/* Executor shutdown only: nothing will poll us again. */
+/* Executor shutdown only: nothing will poll us again.  A busy future is
+ * leaked rather than freed under the device. */
 static void op_drop(struct future *f)
 {
 	struct ring_op *op = (struct ring_op *)f;
-	bool dropped = op->kind == OP_BLK && op->step == BLK_DRAIN ? false
-									 : op_drop_inner(op);
 	if (op->r)
 		op_finish(op, -PX_ECANCELED);
-	if (dropped)
-		op_release(op);
-	/* else the device may still write the bounce page: leak it. */
-	op_gone();
+	if (!op->io.f.busy)
+		io_drop(&op->io.f);
+	op_gone(op);
 }
 
 static const struct future_vtable op_vtable = { op_poll, op_drop };
@@ -528,6 +348,127 @@ static bool op_spawn(struct ring *r, struct ring_op *op)
 }
 
 /*
+ * BLK_READ / BLK_WRITE: raw sectors of the disk, a page at a time through
+ * a bounce page (the device reads and writes physical memory; a program's
+ * pages are copied with copyin/copyout like every other transfer).  While
+ * the device owns the bounce page the future is `busy`: a cancelled op
+ * completes at once but keeps polling until the device answers, so
+ * nothing is ever written into a freed page.
+ */
+enum blk_step { BLK_START, BLK_IO };
+
+struct blk_io {
+	struct io_future io;
+	const struct vm_root *vm;
+	char *bounce;
+	uint64_t va, sector;
+	uint32_t len, done;
+	uint8_t write, step;
+	struct blk_req req;
+};
+IO_SLOT_FITS(struct blk_io);
+
+static int64_t blk_errno(int err)
+{
+	switch (err) {
+	case BLK_ERANGE: return -PX_ERANGE;
+	case BLK_EINVAL: return -PX_EINVAL;
+	case BLK_ENODEV: return -PX_ENODEV;
+	default: return -PX_EIO;
+	}
+}
+
+/* Ready with res: the bounce page goes back. */
+static enum poll blk_io_ready(struct blk_io *b, int64_t res)
+{
+	kpage_free(b->bounce);
+	b->bounce = NULL;
+	b->io.busy = false;
+	b->io.result = res;
+	return POLL_READY;
+}
+
+static enum poll blk_io_poll(struct future *f, struct context *cx)
+{
+	struct blk_io *b = (struct blk_io *)f;
+	for (;;) {
+		uint32_t chunk = b->len - b->done < PAGE_SIZE ? b->len - b->done : PAGE_SIZE;
+		if (b->step == BLK_START) {
+			uint64_t sector = b->sector + b->done / BLK_SECTOR_SIZE;
+			if (b->write) {
+				if (copyin(b->vm, b->bounce, b->va + b->done, chunk))
+					return blk_io_ready(b, -PX_EFAULT);
+				blk_write_init(&b->req, sector, b->bounce, chunk / BLK_SECTOR_SIZE);
+			} else {
+				blk_read_init(&b->req, sector, b->bounce, chunk / BLK_SECTOR_SIZE);
+			}
+			b->step = BLK_IO;
+		}
+		enum poll p = blk_req_poll(&b->req, cx);
+		b->io.busy = b->req.state == BLK_REQ_INFLIGHT;
+		if (p == POLL_PENDING)
+			return POLL_PENDING;
+		b->step = BLK_START;
+		if (b->io.cancelled)
+			return blk_io_ready(b, -PX_ECANCELED);
+		if (b->req.result)
+			return blk_io_ready(b, blk_errno(b->req.result));
+		if (!b->write && copyout(b->vm, b->va + b->done, b->bounce, chunk))
+			return blk_io_ready(b, -PX_EFAULT);
+		b->done += chunk;
+		if (b->done == b->len)
+			return blk_io_ready(b, b->len);
+	}
+}
+
+/* Never called while busy (the request is not in flight). */
+static void blk_io_drop(struct future *f)
+{
+	struct blk_io *b = (struct blk_io *)f;
+	if (b->step == BLK_IO)
+		blk_req_drop(&b->req);
+	kpage_free(b->bounce);
+	b->bounce = NULL;
+}
+
+static const struct future_vtable blk_io_vtable = { blk_io_poll, blk_io_drop };
+
+static int64_t blk_io_start(const struct vm_root *vm, bool write, uint64_t sector,
+			    uint64_t va, uint32_t len, union io_slot *slot)
+{
+	uint64_t cap = blk_capacity(), count = len / BLK_SECTOR_SIZE;
+	if (len == 0 || len % BLK_SECTOR_SIZE || count > BLK_MAX_SECTORS)
+		return -PX_EINVAL;
+	if (cap == 0)
+		return -PX_ENODEV;
+	if (sector >= cap || count > cap - sector)
+		return -PX_ERANGE;
+	if (!uaccess_ok(vm, va, len, write ? VM_R : VM_W))
+		return -PX_EFAULT;
+	struct blk_io *b = (struct blk_io *)slot;
+	*b = (struct blk_io){ .io = { .base = { &blk_io_vtable } }, .vm = vm, .va = va,
+			      .sector = sector, .len = len, .write = write, .step = BLK_START };
+	b->bounce = kpage_alloc();
+	return b->bounce ? IO_STARTED : -PX_ENOMEM;
+}
+
+/* READ and WRITE: the file's own future, the same one read() and write()
+ * wait for (kernel/file.h).  IO_STARTED, or the result to post now. */
+static int64_t op_file(struct proc *p, const struct px_sqe *s, struct ring_op *op)
+{
+	struct file *f = s->fd >= 0 && s->fd < PROC_NFD ? p->fd[s->fd] : NULL;
+	if (!f)
+		return -PX_EBADF;
+	/* Files that cannot seek ignore the offset (io_uring does the same). */
+	struct io_req rq = { .file = f, .vm = p->vm, .va = s->addr, .len = s->len,
+			     .off = f->ops->seekable ? s->off : PX_OFF_CUR };
+	int64_t r = file_start(s->op == PX_OP_READ ? IO_READ : IO_WRITE, &rq, &op->io);
+	if (r == IO_STARTED)
+		op->file = file_dup(f);
+	return r;
+}
+
+/*
  * Validate one SQE and start it.  Returns true if a task now owns the
  * completion; false with *res the completion to post at once (NOP, CANCEL,
  * every validation error, zero-length I/O).
@@ -535,99 +476,40 @@ static bool op_spawn(struct ring *r, struct ring_op *op)
 static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int64_t *res)
 {
 	struct ring_op op = { .base = { &op_vtable }, .user_data = s->user_data };
-	struct file *f = NULL;
-	bool rd = s->op == PX_OP_READ;
 
-	*res = 0;
-	if (s->flags) {
-		*res = -PX_EINVAL;
+	*res = -PX_EINVAL;
+	if (s->flags)
 		return false;
-	}
 	switch (s->op) {
 	case PX_OP_NOP:
+		*res = 0;
 		return false;
 	case PX_OP_CANCEL:
 		*res = op_cancel(r, s->addr);
 		return false;
 	case PX_OP_READ:
 	case PX_OP_WRITE:
-		if (s->fd >= 0 && s->fd < PROC_NFD)
-			f = p->fd[s->fd];
-		if (!f || f->kind == (rd ? FILE_PIPE_WRITE : FILE_PIPE_READ)) {
-			*res = -PX_EBADF;
-			return false;
-		}
-		if (s->len == 0)
-			return false;
-		if (!uaccess_ok(p->vm, s->addr, s->len, rd ? VM_W : VM_R)) {
-			*res = -PX_EFAULT;
-			return false;
-		}
-		if (f->kind != FILE_CONSOLE) {
-			op.kind = rd ? OP_PIPE_READ : OP_PIPE_WRITE;
-			op.u.pipe.file = file_dup(f);
-			if (rd)
-				pipe_read_init(&op.u.pipe.f.rd, f->pipe, p->vm, s->addr, s->len);
-			else
-				pipe_write_init(&op.u.pipe.f.wr, f->pipe, p->vm, s->addr, s->len);
-			break;
-		}
-		op.kind = rd ? OP_CON_READ : OP_CON_WRITE;
-		op.u.con.bounce = kpage_alloc();
-		if (!op.u.con.bounce) {
-			*res = -PX_ENOMEM;
-			return false;
-		}
-		op.u.con.file = file_dup(f);
-		op.u.con.va = s->addr;
-		op.u.con.len = s->len;
-		uint32_t chunk = min_u32(s->len, PAGE_SIZE);
-		if (rd) {
-			/* A read returns at most a page: a short read. */
-			console_read_init(&op.u.con.f.rd, op.u.con.bounce, chunk);
-		} else {
-			copyin(p->vm, op.u.con.bounce, s->addr, chunk); /* checked above */
-			console_write_init(&op.u.con.f.wr, op.u.con.bounce, chunk);
-		}
+		*res = op_file(p, s, &op);
 		break;
 	case PX_OP_TIMEOUT:
-		op.kind = OP_TIMEOUT;
-		sleep_for(&op.u.nap, exec_wheel(&kexec), kexec_now_ns(), s->off);
+		io_sleep_init((struct io_sleep *)&op.io, s->off, -PX_ETIME);
+		*res = IO_STARTED;
 		break;
 	case PX_OP_BLK_READ:
-	case PX_OP_BLK_WRITE: {
-		uint64_t cap = blk_capacity();
-		uint64_t count = s->len / BLK_SECTOR_SIZE;
-		if (s->len == 0 || s->len % BLK_SECTOR_SIZE || count > BLK_MAX_SECTORS)
-			*res = -PX_EINVAL;
-		else if (cap == 0)
-			*res = -PX_ENODEV;
-		else if (s->off >= cap || count > cap - s->off)
-			*res = -PX_ERANGE;
-		else if (!uaccess_ok(p->vm, s->addr, s->len,
-				     s->op == PX_OP_BLK_READ ? VM_W : VM_R))
-			*res = -PX_EFAULT;
-		else if (!(op.u.blk.bounce = kpage_alloc()))
-			*res = -PX_ENOMEM;
-		if (*res)
-			return false;
-		op.kind = OP_BLK;
-		op.write = s->op == PX_OP_BLK_WRITE;
-		op.step = BLK_START;
-		op.u.blk.va = s->addr;
-		op.u.blk.sector = s->off;
-		op.u.blk.len = s->len;
+	case PX_OP_BLK_WRITE:
+		*res = blk_io_start(p->vm, s->op == PX_OP_BLK_WRITE, s->off, s->addr, s->len,
+				    &op.io);
 		break;
-	}
 	default:
-		*res = -PX_EINVAL;
 		return false;
 	}
+	if (*res != IO_STARTED)
+		return false;
 	if (op_spawn(r, &op))
 		return true;
-	/* Not started: undo what op_start took. */
-	op_drop_inner(&op);
-	op_release(&op);
+	/* Not started: undo what the start took. */
+	io_drop(&op.io.f);
+	file_put(op.file);
 	*res = -PX_EAGAIN;
 	return false;
 }
@@ -696,21 +578,19 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 	   LAB 7 END */
 }
 
-void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
-		    int64_t consumed)
+static void ring_wait_drop(struct future *f)
 {
-	*w = (struct ring_wait){ .r = p->ring, .min = min, .result = consumed };
-	if (w->min > w->r->cq.entries)
-		w->min = w->r->cq.entries; /* more can never be ready at once */
-	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
-		sleep_for(&w->nap, exec_wheel(&kexec), kexec_now_ns(), timeout_ns);
-		w->timed = 1;
-	}
-	w->zero = timeout_ns == 0;
+	struct ring_wait *w = (struct ring_wait *)f;
+	if (w->armed)
+		notified_drop(&w->ready);
+	if (w->timed)
+		sleep_drop(&w->nap);
+	w->armed = w->timed = 0;
 }
 
-enum poll ring_wait_poll(struct ring_wait *w, struct context *cx)
+static enum poll ring_wait_poll(struct future *f, struct context *cx)
 {
+	struct ring_wait *w = (struct ring_wait *)f;
 	struct ring *r = w->r;
 	for (;;) {
 		if (!w->armed) {
@@ -718,13 +598,13 @@ enum poll ring_wait_poll(struct ring_wait *w, struct context *cx)
 			notified_init(&w->ready, &r->cq_ready);
 			w->armed = 1;
 		}
-		unsigned long f = spin_lock(&r->lock);
+		unsigned long fl = spin_lock(&r->lock);
 		int64_t n = rq_flush(&r->cq);
 		if (n == 0)
 			n = rq_ready(&r->cq);
-		spin_unlock(&r->lock, f);
+		spin_unlock(&r->lock, fl);
 		if (n < 0)
-			w->result = n;
+			w->io.result = n;
 		if (n < 0 || (uint64_t)n >= w->min || w->zero)
 			break;
 		if (notified_poll(&w->ready, cx) == POLL_READY) {
@@ -737,17 +617,24 @@ enum poll ring_wait_poll(struct ring_wait *w, struct context *cx)
 		}
 		return POLL_PENDING;
 	}
-	ring_wait_drop(w);
+	ring_wait_drop(f);
 	return POLL_READY;
 }
 
-void ring_wait_drop(struct ring_wait *w)
+static const struct future_vtable ring_wait_vtable = { ring_wait_poll, ring_wait_drop };
+
+void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
+		    int64_t consumed)
 {
-	if (w->armed)
-		notified_drop(&w->ready);
-	if (w->timed)
-		sleep_drop(&w->nap);
-	w->armed = w->timed = 0;
+	*w = (struct ring_wait){ .io = { .base = { &ring_wait_vtable }, .result = consumed },
+				 .r = p->ring, .min = min };
+	if (w->min > w->r->cq.entries)
+		w->min = w->r->cq.entries; /* more can never be ready at once */
+	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
+		sleep_for(&w->nap, exec_wheel(&kexec), kexec_now_ns(), timeout_ns);
+		w->timed = 1;
+	}
+	w->zero = timeout_ns == 0;
 }
 
 /* ---- teardown ----------------------------------------------------------------*/

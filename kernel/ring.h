@@ -7,6 +7,7 @@
 
 #include "executor/notify.h"
 #include "executor/timer.h"
+#include "kernel/io.h"
 
 struct proc;
 struct ring;
@@ -19,26 +20,33 @@ struct ring;
  *
  *   ring_enter ─► consume SQEs (ring lock) ─► NOP, CANCEL, bad SQEs:
  *                                              CQE posted inline
- *                                          ─► READ/WRITE/TIMEOUT/BLK_*:
- *                                              one kernel task each
- *   op task ─► drives its future ─► posts its CQE under the ring lock
- *                                ─► notify_all(cq_ready): wakes ring_enter
+ *                                          ─► READ/WRITE: file_start, the
+ *                                              file's own future (the one
+ *                                              read()/write() would run)
+ *                                          ─► TIMEOUT, BLK_*: an io_sleep,
+ *                                              a raw disk transfer
+ *                                          ─► one kernel task each
+ *   op task ─► polls its future ─► posts its CQE under the ring lock
+ *                               ─► notify_all(cq_ready): wakes ring_enter
  *
- * Operation lifecycle (struct ring_op, inside its task):
+ * Operation lifecycle (struct ring_op, inside its task; the future is an
+ * io_future in op->io, kernel/io.h):
  *
- *   (1) ring_enter: reserve a completion (rq_reserve), take a ring
- *       reference, KSPAWN, link into r->ops
+ *   (1) ring_enter: reserve a completion (rq_reserve), start the future
+ *       in the op, take a file reference, a ring reference, KSPAWN, link
+ *       into r->ops
  *   (2) op poll: begin (ring lock: not cancelled, not dead; active++),
- *       poll the inner future (it may touch user memory), end (active--)
+ *       poll the future (it may touch user memory), end (active--)
  *   (3) Ready: finish: post the CQE (unless the ring is dead), unlink,
- *       drop the ring reference; release files and bounce pages
+ *       drop the ring reference; drop the file reference
  *   (4) CANCEL or exit: under the ring lock mark op->cancel and wake its
- *       task; its next poll drops the inner future and finishes with
- *       -PX_ECANCELED (no CQE if the ring is dead)
- *   (5) BLK op cancelled while the device owns its bounce page: finish
- *       (CQE) at once, then keep polling the request until the device
- *       answers, then free the page: no DMA into freed memory, no wait
- *       in exit.
+ *       task; its next poll finishes with -PX_ECANCELED (no CQE if the
+ *       ring is dead) and drops the future
+ *   (5) cancelled while the future is busy (a disk request the device
+ *       still owns: io_future.busy): finish (CQE) at once, mark the
+ *       future cancelled, keep polling it until the device answers; it
+ *       then frees its bounce page and touches nothing else.  No DMA into
+ *       freed memory, no wait in exit.
  *
  * Teardown (proc_exit, before the user memory is freed): mark the ring
  * dead, cancel every op, wait (spin, bounded: no poll waits inside) until
@@ -48,14 +56,14 @@ struct ring;
  */
 
 /* ring_enter's wait (a member of union sys_wait): completions raced
- * against a timeout. */
+ * against a timeout.  io.result: the syscall's result once Ready. */
 struct ring_wait {
+	struct io_future io;
 	struct ring *r;
 	uint32_t min;
 	uint8_t armed;          /* `ready` is initialised */
 	uint8_t timed;          /* `nap` is initialised */
 	uint8_t zero;           /* timeout 0: look once, never wait */
-	int64_t result;         /* the syscall's result once Ready */
 	struct notified ready;
 	struct sleep nap;
 };
@@ -68,13 +76,11 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va);
  * (so a NOP round trip needs no wait at all). */
 int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready);
 
-/* Second half, when min_complete > 0: ready with w->result = `consumed`
- * once min CQEs are ready or timeout_ns passed; -PX_EINVAL if the ring
- * turns out corrupt while waiting. */
+/* Second half, when min_complete > 0: a future, ready with io.result =
+ * `consumed` once min CQEs are ready or timeout_ns passed; -PX_EINVAL if
+ * the ring turns out corrupt while waiting. */
 void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
 		    int64_t consumed);
-enum poll ring_wait_poll(struct ring_wait *w, struct context *cx);
-void ring_wait_drop(struct ring_wait *w);
 
 /* proc_exit: cancel everything in flight; afterwards nothing touches the
  * process's memory.  Safe without a ring. */

@@ -8,16 +8,20 @@
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
+#include "kernel/pipe.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
 
 /*
  * syscall_start runs right after the program trapped.  A call that can
  * finish now sets its result and returns SYS_DONE, and the process task
- * re-enters user mode at once.  A call that must wait initialises a
- * future in p->w, records itself in p->sys and returns SYS_WAIT; the
+ * re-enters user mode at once.  A call that must wait starts a future
+ * (struct io_future, kernel/io.h) in p->w and hands it to wait_on: the
  * process task then returns Pending, and each later poll calls
- * syscall_resume until the future is ready.
+ * syscall_resume, which polls that future until it is Ready; a kill
+ * meanwhile calls syscall_drop, which drops it.  Neither knows what the
+ * future is: a read of a pipe, a sleep or a wait for a child all look the
+ * same from here.
  */
 
 static enum sys_result done(struct proc *p, int64_t value)
@@ -25,6 +29,29 @@ static enum sys_result done(struct proc *p, int64_t value)
 	arch_syscall_return(&p->regs, value);
 	p->sys = -1;
 	return SYS_DONE;
+}
+
+/* Wait for the future f (in p->w) as syscall nr. */
+static enum sys_result wait_on(struct proc *p, struct context *cx, int nr, struct io_future *f)
+{
+	p->sys = nr;
+	p->wait = f;
+	return syscall_resume(p, cx);
+}
+
+enum sys_result syscall_resume(struct proc *p, struct context *cx)
+{
+	if (io_poll(p->wait, cx) == POLL_PENDING)
+		return SYS_WAIT;
+	return done(p, p->wait->result);
+}
+
+/* The process is being killed while a syscall waits: release its future. */
+void syscall_drop(struct proc *p)
+{
+	if (p->sys >= 0)
+		io_drop(p->wait);
+	p->sys = -1;
 }
 
 static struct file *fd_file(struct proc *p, uint64_t fd)
@@ -40,91 +67,35 @@ static int fd_alloc(struct proc *p, int from)
 	return -PX_EMFILE;
 }
 
-/* ---- read / write -----------------------------------------------------------
- * wait_arg: [0] user buffer, [1] bytes wanted, [2] bytes done so far. */
+/* ---- file operations ----------------------------------------------------------
+ * read, write, pread, pwrite, fstat and fsync are one path: the file's
+ * kind starts a future (kernel/file.h), and we wait for it like any other.
+ * The process's fd table changes only in its own syscalls, and it has one
+ * in flight, so the file outlives the operation without a reference of
+ * its own. */
 
-static enum sys_result read_resume(struct proc *p, struct context *cx)
-{
-	struct file *f = p->fd[arch_syscall_arg(&p->regs, 0)];
-	if (f->kind == FILE_CONSOLE) {
-		if (console_read_poll(&p->w.cread, cx) == POLL_PENDING)
-			return SYS_WAIT;
-		return done(p, p->w.cread.result);
-	}
-	if (pipe_read_poll(&p->w.pread, cx) == POLL_PENDING)
-		return SYS_WAIT;
-	return done(p, p->w.pread.result);
-}
-
-static enum sys_result sys_read(struct proc *p, struct context *cx, uint64_t fd,
-				uint64_t buf, uint64_t n)
+static enum sys_result sys_file_op(struct proc *p, struct context *cx, int nr, enum io_op op,
+				   uint64_t fd, uint64_t va, uint64_t len, uint64_t off)
 {
 	struct file *f = fd_file(p, fd);
-	size_t chunk;
-	if (!f || f->kind == FILE_PIPE_WRITE)
+	if (!f)
 		return done(p, -PX_EBADF);
-	if (n == 0)
-		return done(p, 0);
-	/* Check the whole buffer now, so data taken from a pipe is never
-	 * lost to a bad address half way. */
-	if (!uaccess_ok(p->vm, buf, n, VM_W))
-		return done(p, -PX_EFAULT);
-	if (f->kind == FILE_CONSOLE) {
-		/* The console fills user memory in place, up to the end of the
-		 * first page: a short read, as POSIX allows. */
-		char *k = uaccess_kptr(p->vm, buf, n, VM_W, &chunk);
-		console_read_init(&p->w.cread, k, chunk);
-	} else {
-		pipe_read_init(&p->w.pread, f->pipe, p->vm, buf, n);
-	}
-	p->sys = SYS_read;
-	return read_resume(p, cx);
+	struct io_req rq = { .file = f, .vm = p->vm, .va = va, .len = len, .off = off };
+	int64_t r = file_start(op, &rq, &p->w.io);
+	if (r != IO_STARTED)
+		return done(p, r);
+	return wait_on(p, cx, nr, &p->w.io.f);
 }
 
-static enum sys_result write_resume(struct proc *p, struct context *cx)
+/* pread/pwrite: an offset, never "the file position" (that is read/write). */
+static enum sys_result sys_file_at(struct proc *p, struct context *cx, int nr, enum io_op op,
+				   uint64_t fd, uint64_t va, uint64_t len, uint64_t off)
 {
-	struct file *f = p->fd[arch_syscall_arg(&p->regs, 0)];
-	size_t chunk;
-	if (f->kind != FILE_CONSOLE) {
-		if (pipe_write_poll(&p->w.pwrite, cx) == POLL_PENDING)
-			return SYS_WAIT;
-		return done(p, p->w.pwrite.result);
-	}
-	/* Console: one page-sized piece of the user buffer at a time. */
-	for (;;) {
-		if (console_write_poll(&p->w.cwrite, cx) == POLL_PENDING)
-			return SYS_WAIT;
-		p->wait_arg[2] += p->w.cwrite.n;
-		if (p->wait_arg[2] == p->wait_arg[1])
-			return done(p, (int64_t)p->wait_arg[1]);
-		const char *k = uaccess_kptr(p->vm, p->wait_arg[0] + p->wait_arg[2],
-					     p->wait_arg[1] - p->wait_arg[2], VM_R, &chunk);
-		console_write_init(&p->w.cwrite, k, chunk);
-	}
-}
-
-static enum sys_result sys_write(struct proc *p, struct context *cx, uint64_t fd,
-				 uint64_t buf, uint64_t n)
-{
-	struct file *f = fd_file(p, fd);
-	size_t chunk;
-	if (!f || f->kind == FILE_PIPE_READ)
+	if (!fd_file(p, fd))
 		return done(p, -PX_EBADF);
-	if (n == 0)
-		return done(p, 0);
-	if (!uaccess_ok(p->vm, buf, n, VM_R))
-		return done(p, -PX_EFAULT);
-	if (f->kind == FILE_CONSOLE) {
-		p->wait_arg[0] = buf;
-		p->wait_arg[1] = n;
-		p->wait_arg[2] = 0;
-		const char *k = uaccess_kptr(p->vm, buf, n, VM_R, &chunk);
-		console_write_init(&p->w.cwrite, k, chunk);
-	} else {
-		pipe_write_init(&p->w.pwrite, f->pipe, p->vm, buf, n);
-	}
-	p->sys = SYS_write;
-	return write_resume(p, cx);
+	if (off > INT64_MAX)
+		return done(p, -PX_EINVAL);
+	return sys_file_op(p, cx, nr, op, fd, va, len, off);
 }
 
 /* ---- descriptors -------------------------------------------------------------*/
@@ -141,8 +112,9 @@ static int64_t sys_pipe(struct proc *p, uint64_t fds_va)
 	fds[1] = fd_alloc(p, fds[0] + 1);
 	if (fds[1] < 0)
 		return fds[1];
-	if (!file_pipe(&rd, &wr))
-		return -PX_ENOMEM;
+	int err = pipe_files(&rd, &wr);
+	if (err)
+		return err;
 	p->fd[fds[0]] = rd;
 	p->fd[fds[1]] = wr;
 	copyout(p->vm, fds_va, fds, sizeof(fds)); /* checked above */
@@ -250,28 +222,6 @@ static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va)
 	return proc_spawn(p, path, argv, argc);
 }
 
-/* wait_arg: [0] pid, [1] status pointer (0: none). */
-static enum sys_result wait_resume(struct proc *p, struct context *cx)
-{
-	for (;;) {
-		if (p->sys == SYS_wait) {
-			if (notified_poll(&p->w.child, cx) == POLL_PENDING)
-				return SYS_WAIT;
-			p->sys = -1;
-		}
-		/* Register before looking, so an exit in between still wakes us. */
-		notified_init(&p->w.child, &proc_child_exited);
-		int status, pid = proc_reap(p, (int)p->wait_arg[0], &status);
-		if (pid != 0) {
-			notified_drop(&p->w.child);
-			if (pid > 0 && p->wait_arg[1])
-				copyout(p->vm, p->wait_arg[1], &status, sizeof(status));
-			return done(p, pid);
-		}
-		p->sys = SYS_wait;
-	}
-}
-
 static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
 				uint64_t status_va)
 {
@@ -282,36 +232,31 @@ static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
 	/* Check before reaping: a status must never be collected and lost. */
 	if (status_va && !uaccess_ok(p->vm, status_va, sizeof(int), VM_W))
 		return done(p, -PX_EFAULT);
-	p->wait_arg[0] = (uint64_t)pid;
-	p->wait_arg[1] = status_va;
-	p->sys = -1;
-	return wait_resume(p, cx);
+	child_wait_init(&p->w.child, p, (int)pid, status_va);
+	return wait_on(p, cx, SYS_wait, &p->w.child.io);
 }
 
 /* ---- time -----------------------------------------------------------------------*/
 
-/* sleep(ms): a future on the kernel's timer wheel, kept in p->w.nap.
- * Started here, polled again by syscall_resume, dropped by syscall_drop. */
+/* sleep(ms): a future on the kernel's timer wheel (kernel/io.h), in p->w.nap. */
 static enum sys_result sys_sleep(struct proc *p, struct context *cx, uint64_t ms)
 {
 	/* LAB 6 BEGIN */
 	if (ms > UINT64_MAX / 2000000)
 		return done(p, -PX_EINVAL);
-	sleep_for(&p->w.nap, exec_wheel(&kexec), kexec_now_ns(), ms * 1000000);
-	p->sys = SYS_sleep;
-	if (sleep_poll(&p->w.nap, cx) == POLL_PENDING)
-		return SYS_WAIT;
-	return done(p, 0);
+	io_sleep_init(&p->w.nap, ms * 1000000, 0);
+	return wait_on(p, cx, SYS_sleep, &p->w.nap.io);
 	/* LAB 6 STUB
 	// LAB 6: start a sleep on the timer wheel and wait for it without
 	// holding the hart (docs/labs/lab6.md).  Until then: an error at once.
 	static bool told;
 	if (!told) {
 		told = true;
-		printf("LAB 6: implement sys_sleep (kernel/syscall.c)\n");
+		printf("LAB 6: implement sys_sleep (kernel/syscall.c) and io_sleep (kernel/io.c)\n");
 	}
 	(void)cx;
 	(void)ms;
+	(void)wait_on;
 	return done(p, -PX_ENOSYS);
 	   LAB 6 END */
 }
@@ -358,10 +303,7 @@ static enum sys_result sys_ring_enter(struct proc *p, struct context *cx, uint64
 	if (n < 0 || ready >= (uint32_t)min_complete || timeout_ns == 0)
 		return done(p, n);
 	ring_wait_init(&p->w.ring, p, (uint32_t)min_complete, timeout_ns, n);
-	p->sys = SYS_ring_enter;
-	if (ring_wait_poll(&p->w.ring, cx) == POLL_PENDING)
-		return SYS_WAIT;
-	return done(p, p->w.ring.result);
+	return wait_on(p, cx, SYS_ring_enter, &p->w.ring.io);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------*/
@@ -376,17 +318,16 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_getpid:
 		return done(p, p->pid);
 	case SYS_write:
-		return sys_write(p, cx, a0, a1, a2);
+		return sys_file_op(p, cx, SYS_write, IO_WRITE, a0, a1, a2, PX_OFF_CUR);
 	case SYS_read:
-		return sys_read(p, cx, a0, a1, a2);
+		return sys_file_op(p, cx, SYS_read, IO_READ, a0, a1, a2, PX_OFF_CUR);
 	case SYS_exit:
 		proc_exit(p, (int)(a0 & 0xff));
 		return SYS_EXITED;
 	case SYS_yield:
 		/* Back of the queue: every other runnable task goes first. */
-		p->sys = SYS_yield;
-		waker_wake_by_ref(cx->waker);
-		return SYS_WAIT;
+		io_yield_init(&p->w.yield);
+		return wait_on(p, cx, SYS_yield, &p->w.yield.io);
 	case SYS_spawn:
 		return done(p, sys_spawn(p, a0, a1));
 	case SYS_wait:
@@ -413,74 +354,15 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return done(p, ring_setup(p, (uint32_t)a0, a1));
 	case SYS_ring_enter:
 		return sys_ring_enter(p, cx, (uint32_t)a0, (uint32_t)a1, a2);
+	case SYS_pread:
+		return sys_file_at(p, cx, SYS_pread, IO_READ, a0, a1, a2, arch_syscall_arg(u, 3));
+	case SYS_pwrite:
+		return sys_file_at(p, cx, SYS_pwrite, IO_WRITE, a0, a1, a2, arch_syscall_arg(u, 3));
+	case SYS_fstat:
+		return sys_file_op(p, cx, SYS_fstat, IO_STAT, a0, a1, 0, PX_OFF_CUR);
+	case SYS_fsync:
+		return sys_file_op(p, cx, SYS_fsync, IO_FSYNC, a0, 0, 0, PX_OFF_CUR);
 	default:
 		return done(p, -PX_ENOSYS);
 	}
-}
-
-enum sys_result syscall_resume(struct proc *p, struct context *cx)
-{
-	switch (p->sys) {
-	case SYS_yield:
-		return done(p, 0);
-	case SYS_read:
-		return read_resume(p, cx);
-	case SYS_write:
-		return write_resume(p, cx);
-	case SYS_wait:
-		return wait_resume(p, cx);
-	case SYS_sleep:
-		/* LAB 6 BEGIN */
-		if (sleep_poll(&p->w.nap, cx) == POLL_PENDING)
-			return SYS_WAIT;
-		return done(p, 0);
-		/* LAB 6 STUB
-		// LAB 6: poll the sleep again (docs/labs/lab6.md).
-		return done(p, -PX_ENOSYS);
-		   LAB 6 END */
-	case SYS_ring_enter:
-		if (ring_wait_poll(&p->w.ring, cx) == POLL_PENDING)
-			return SYS_WAIT;
-		return done(p, p->w.ring.result);
-	default:
-		return done(p, -PX_ENOSYS);
-	}
-}
-
-/* The process is being killed while a syscall waits: release its future. */
-void syscall_drop(struct proc *p)
-{
-	struct file *f;
-	switch (p->sys) {
-	case SYS_read:
-		f = p->fd[arch_syscall_arg(&p->regs, 0)];
-		if (f->kind == FILE_CONSOLE)
-			console_read_drop(&p->w.cread);
-		else
-			pipe_read_drop(&p->w.pread);
-		break;
-	case SYS_write:
-		f = p->fd[arch_syscall_arg(&p->regs, 0)];
-		if (f->kind == FILE_CONSOLE)
-			console_write_drop(&p->w.cwrite);
-		else
-			pipe_write_drop(&p->w.pwrite);
-		break;
-	case SYS_wait:
-		notified_drop(&p->w.child);
-		break;
-	case SYS_sleep:
-		/* LAB 6 BEGIN */
-		sleep_drop(&p->w.nap);
-		/* LAB 6 STUB
-		// LAB 6: take the sleep off the timer wheel (docs/labs/lab6.md).
-		   LAB 6 END */
-		break;
-	case SYS_ring_enter:
-		ring_wait_drop(&p->w.ring);
-		break;
-	default:
-		break;
-	}
-	p->sys = -1;
 }

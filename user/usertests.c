@@ -893,6 +893,49 @@ static void t_pipe_basic(void)
 	CHECK_EQ(pipe(fds2), 0);
 }
 
+/* fstat, pread/pwrite, fsync on the console and pipes: what each kind
+ * of file supports, and the errors for what it does not. */
+static void t_file_ops(void)
+{
+	struct px_stat st;
+	int fds[2];
+	char buf[8];
+	make_pipe(fds);
+	CHECK_EQ(px_fstat(0, &st), 0);
+	CHECK_EQ(st.type, PX_S_CHR);
+	write_all(fds[1], "hello", 5);
+	CHECK_EQ(px_fstat(fds[0], &st), 0);
+	CHECK_EQ(st.type, PX_S_FIFO);
+	CHECK_EQ(st.size, 5);
+	CHECK_EQ(px_fstat(fds[1], &st), 0);
+	CHECK_EQ(st.size, 5);
+	/* Bad descriptors and buffers. */
+	CHECK_EQ(px_fstat(NFD, &st), -PX_EBADF);
+	CHECK_EQ(px_fstat(-1, &st), -PX_EBADF);
+	for (unsigned i = 0; i < NBAD; i++)
+		CHECK_EQ(px_fstat(fds[0], ptr(bad_addrs[i])), -PX_EFAULT);
+	/* Read-only memory: the program text. */
+	CHECK_EQ(px_fstat(fds[0], (struct px_stat *)(uintptr_t)&t_file_ops), -PX_EFAULT);
+	/* Neither pipes nor the console can seek; the wrong end is EBADF
+	 * first, and an offset past INT64_MAX is EINVAL. */
+	CHECK_EQ(px_pread(fds[0], buf, 1, 0), -PX_ESPIPE);
+	CHECK_EQ(px_pwrite(fds[1], "x", 1, 0), -PX_ESPIPE);
+	CHECK_EQ(px_pread(0, buf, 1, 7), -PX_ESPIPE);
+	CHECK_EQ(px_pwrite(1, "x", 1, 7), -PX_ESPIPE);
+	CHECK_EQ(px_pread(fds[1], buf, 1, 0), -PX_EBADF);
+	CHECK_EQ(px_pwrite(fds[0], "x", 1, 0), -PX_EBADF);
+	CHECK_EQ(px_pread(fds[0], buf, 1, (uint64_t)1 << 63), -PX_EINVAL);
+	CHECK_EQ(px_pread(NFD, buf, 1, 0), -PX_EBADF);
+	CHECK_EQ(px_fsync(fds[0]), -PX_EINVAL);
+	CHECK_EQ(px_fsync(1), -PX_EINVAL);
+	CHECK_EQ(px_fsync(NFD), -PX_EBADF);
+	/* None of that consumed the queued bytes. */
+	CHECK_EQ(px_read(fds[0], buf, sizeof(buf)), 5);
+	CHECK(memcmp(buf, "hello", 5) == 0);
+	CHECK_EQ(px_close(fds[0]), 0);
+	CHECK_EQ(px_close(fds[1]), 0);
+}
+
 static void t_pipe_efault(void)
 {
 	int fds[2];
@@ -1451,7 +1494,7 @@ static void t_malloc(void)
 
 static void t_enosys(void)
 {
-	static const long nrs[] = { SYS_count, 18, 99, 1000, -1, -100, 1L << 40, INT64_MIN };
+	static const long nrs[] = { SYS_count, SYS_count + 1, 99, 1000, -1, -100, 1L << 40, INT64_MIN };
 	for (unsigned i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++)
 		CHECK_EQ(px_syscall6(nrs[i], 1, 2, 3, 4, 5, 6), -PX_ENOSYS);
 	/* Still alive, still ourselves. */
@@ -2682,6 +2725,7 @@ static const struct test {
 	{ t_rw_efault_pipe, "rw_efault_pipe", 0, 0 },
 	{ t_pipe_basic, "pipe_basic", 0, 0 },
 	{ t_pipe_efault, "pipe_efault", 0, 0 },
+	{ t_file_ops, "file_ops", 0, 0 },
 	{ t_pipe_emfile, "pipe_emfile", 0, 0 },
 	{ t_pipe_eof, "pipe_eof", 0, 0 },
 	{ t_pipe_epipe, "pipe_epipe", 0, 0 },

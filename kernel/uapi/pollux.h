@@ -33,7 +33,11 @@
 #define SYS_progs        16  /* (unsigned index, char *name, size_t n) -> size of
                                  the index-th program in the archive */
 #define SYS_kstat        17  /* (unsigned which) -> kernel counter PX_KSTAT_* */
-#define SYS_count        18
+#define SYS_pread        18  /* (int fd, void *buf, size_t n, uint64_t off) -> bytes */
+#define SYS_pwrite       19  /* (int fd, const void *buf, size_t n, uint64_t off) -> bytes */
+#define SYS_fstat        20  /* (int fd, struct px_stat *st) -> 0 */
+#define SYS_fsync        21  /* (int fd) -> 0 */
+#define SYS_count        22
 
 /* Counters SYS_kstat reads (anything else: -PX_EINVAL).  For tests and
  * benchmarks; each counts since boot, for the whole system. */
@@ -48,6 +52,20 @@ struct px_timespec {
 	long long tv_sec;
 	long long tv_nsec;
 };
+
+/* What SYS_fstat fills.  type says what kind of file the fd names. */
+struct px_stat {
+	unsigned int type;        /* PX_S_* */
+	unsigned int _pad;
+	unsigned long long size;  /* bytes in the file; for a pipe, bytes queued */
+};
+#define PX_S_CHR  1 /* a character device: the console */
+#define PX_S_FIFO 2 /* one end of a pipe */
+#define PX_S_REG  3 /* a regular file */
+
+/* pread/pwrite and ring READ/WRITE: "at the file position" instead of an
+ * offset.  Files that cannot seek (pipes, the console) take only this. */
+#define PX_OFF_CUR 0xffffffffffffffffULL
 
 /* ---- Error codes (returned negated) ----------------------------------------*/
 #define PX_EPERM       1
@@ -67,6 +85,7 @@ struct px_timespec {
 #define PX_EINVAL     22
 #define PX_EMFILE     24
 #define PX_ENOSPC     28
+#define PX_ESPIPE     29
 #define PX_EPIPE      32
 #define PX_ERANGE     34
 #define PX_ENOSYS     38
@@ -143,9 +162,9 @@ struct px_timespec {
  * SQE (unknown op, flags != 0, bad fd, bad buffer, bad length) completes
  * with -errno in its CQE, not as a ring_enter failure.  NOP (and every
  * invalid SQE, CANCEL, zero-length READ/WRITE) completes inside
- * ring_enter; the others complete later, in any order.  READ on the
- * console returns at most one page per operation (a short count, as
- * read() may return).  BLK_*: -PX_EINVAL for len 0, not a multiple of
+ * ring_enter; the others complete later, in any order.  READ and WRITE
+ * return what read()/pread() and write()/pwrite() would: they run the
+ * same operation of the same file.  BLK_*: -PX_EINVAL for len 0, not a multiple of
  * 512 or above 128 KiB; -PX_ERANGE past the end of the disk; -PX_ENODEV
  * without a disk.  A CQE with -PX_EAGAIN means the kernel could not start
  * the operation (too many in flight: at most 128 per ring).
@@ -167,8 +186,10 @@ struct px_timespec {
 
 enum px_ring_op {
 	PX_OP_NOP = 0,        /* completes at once with res 0 */
-	PX_OP_READ = 1,       /* fd, addr, len: like read() */
-	PX_OP_WRITE = 2,      /* fd, addr, len: like write() */
+	PX_OP_READ = 1,       /* fd, addr, len, off: like pread() (off PX_OFF_CUR:
+	                         like read()); off is ignored on files that cannot
+	                         seek (pipes, the console) */
+	PX_OP_WRITE = 2,      /* fd, addr, len, off: like pwrite() / write() */
 	PX_OP_TIMEOUT = 3,    /* off = nanoseconds from submission; res -PX_ETIME */
 	PX_OP_BLK_READ = 4,   /* off = first sector, addr, len = bytes (multiple of 512) */
 	PX_OP_BLK_WRITE = 5,

@@ -10,8 +10,9 @@
  *   plain  POSIX-style: -1 with errno set (picolibc's errno values, which
  *          differ from PX_E* for some codes: px_errno() converts).
  *
- * Names that picolibc also declares (read, write, close, pipe, dup,
- * getpid, sbrk, clock_gettime) have picolibc's exact prototypes.  wait()
+ * Names that picolibc also declares (read, write, close, pipe, dup, pread,
+ * pwrite, fsync, getpid, sbrk, clock_gettime) have picolibc's exact
+ * prototypes.  wait()
  * and kill() have Pollux's signatures, not POSIX's, so do not include
  * <sys/wait.h> or <signal.h> together with this header.
  */
@@ -45,6 +46,12 @@ long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_n
 long px_progs(unsigned index, char *name, size_t n);
 /* Kernel counter PX_KSTAT_* (kernel/uapi/pollux.h), or -PX_EINVAL. */
 long px_kstat(unsigned which);
+/* At offset off, not at (and without moving) the file position;
+ * -PX_ESPIPE on a pipe or the console. */
+long px_pread(int fd, void *buf, size_t n, uint64_t off);
+long px_pwrite(int fd, const void *buf, size_t n, uint64_t off);
+long px_fstat(int fd, struct px_stat *st);
+long px_fsync(int fd);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)
@@ -61,6 +68,9 @@ ssize_t write(int fd, const void *buf, size_t n);
 int close(int fd);
 int pipe(int fds[2]);
 int dup(int fd);
+ssize_t pread(int fd, void *buf, size_t n, off_t off);
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off);
+int fsync(int fd);
 pid_t getpid(void);
 void *sbrk(ptrdiff_t increment);     /* (void *)-1 on error */
 /* CLOCK_MONOTONIC only: time since boot.  picolibc defines the name only

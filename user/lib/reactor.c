@@ -369,12 +369,12 @@ static void io_init(struct px_io *io, unsigned op, int fd, uint64_t off,
 
 void px_io_read(struct px_io *io, int fd, void *buf, size_t n)
 {
-	io_init(io, PX_OP_READ, fd, 0, buf, n);
+	io_init(io, PX_OP_READ, fd, PX_OFF_CUR, buf, n);
 }
 
 void px_io_write(struct px_io *io, int fd, const void *buf, size_t n)
 {
-	io_init(io, PX_OP_WRITE, fd, 0, buf, n);
+	io_init(io, PX_OP_WRITE, fd, PX_OFF_CUR, buf, n);
 }
 
 void px_io_blk_read(struct px_io *io, uint64_t sector, void *buf, size_t bytes)

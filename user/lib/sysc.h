@@ -55,5 +55,6 @@ static inline long px_syscall6(long nr, long a, long b, long c, long d, long e, 
 #define px_syscall1(n, a)          px_syscall6((n), (long)(a), 0, 0, 0, 0, 0)
 #define px_syscall2(n, a, b)       px_syscall6((n), (long)(a), (long)(b), 0, 0, 0, 0)
 #define px_syscall3(n, a, b, c)    px_syscall6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define px_syscall4(n, a, b, c, d) px_syscall6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 #endif /* USER_LIB_SYSC_H */

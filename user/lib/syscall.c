@@ -29,6 +29,10 @@ long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SY
 long px_sbrk(intptr_t increment) { return px_syscall1(SYS_sbrk, increment); }
 long px_progs(unsigned index, char *name, size_t n) { return px_syscall3(SYS_progs, index, name, n); }
 long px_kstat(unsigned which) { return px_syscall1(SYS_kstat, which); }
+long px_pread(int fd, void *buf, size_t n, uint64_t off) { return px_syscall4(SYS_pread, fd, buf, n, off); }
+long px_pwrite(int fd, const void *buf, size_t n, uint64_t off) { return px_syscall4(SYS_pwrite, fd, buf, n, off); }
+long px_fstat(int fd, struct px_stat *st) { return px_syscall2(SYS_fstat, fd, st); }
+long px_fsync(int fd) { return px_syscall1(SYS_fsync, fd); }
 
 long px_ring_setup(unsigned entries, struct px_ring_params *p)
 {
@@ -62,6 +66,7 @@ int px_errno(long px_err)
 	case PX_EINVAL: return EINVAL;
 	case PX_EMFILE: return EMFILE;
 	case PX_ENOSPC: return ENOSPC;
+	case PX_ESPIPE: return ESPIPE;
 	case PX_EPIPE: return EPIPE;
 	case PX_ERANGE: return ERANGE;
 	case PX_ENOSYS: return ENOSYS;
@@ -89,6 +94,9 @@ ssize_t write(int fd, const void *buf, size_t n) { return posix(px_write(fd, buf
 int close(int fd) { return (int)posix(px_close(fd)); }
 int pipe(int fds[2]) { return (int)posix(px_pipe(fds)); }
 int dup(int fd) { return (int)posix(px_dup(fd)); }
+ssize_t pread(int fd, void *buf, size_t n, off_t off) { return posix(px_pread(fd, buf, n, (uint64_t)off)); }
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) { return posix(px_pwrite(fd, buf, n, (uint64_t)off)); }
+int fsync(int fd) { return (int)posix(px_fsync(fd)); }
 pid_t getpid(void) { return (pid_t)posix(px_getpid()); }
 int spawn(const char *path, const char *const argv[]) { return (int)posix(px_spawn(path, argv)); }
 int wait(int pid, int *status) { return (int)posix(px_wait(pid, status)); }
