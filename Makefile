@@ -455,11 +455,17 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user host-test-elf host-test-reactor
+.PHONY: user
 -include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
 # ======================================================== end user programs
 
-host-test: host-test-fdt host-test-virtq host-test-ring host-test-exec host-test-elf
+# The one list of host test suites: `make host-test` runs every
+# host-test-<name>, and scripts/check.sh makes a step of each
+# (`make host-test-list` prints the names).
+HOST_TESTS := fdt virtq ring elf reactor exec
+host-test: $(addprefix host-test-,$(HOST_TESTS))
+host-test-list:
+	@echo $(HOST_TESTS)
 
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
@@ -508,6 +514,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest
-.PHONY: all qemu qemu-gdb ktest utest host-test host-test-fdt host-test-virtq host-test-ring host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)
