@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # make check: every test suite, both arches; one closing "N passed, N failed".
 #
-# Each step's own closing lines ("N passed, N failed" at the start of a
-# line) are added up.  A step that fails without printing one counts as one
+# Each step's own closing lines ("N passed, N failed", read by
+# scripts/summary.sh) are added up.  A step that fails without printing one counts as one
 # failure, so a crash or a build error is never silent.  Logs: build/check/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/summary.sh
 
-scripts/deps.sh || { echo "check: could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+scripts/deps.sh || { echo "check: could not install dependencies"; summary_print 0 1; exit 1; }
 mkdir -p build/check
 
 # The host suites are the Makefile's HOST_TESTS (make host-test runs the same).
 hosts=$(make -s --no-print-directory host-test-list)
-[ -n "$hosts" ] || { echo "check: make host-test-list printed no suites"; echo "0 passed, 1 failed"; exit 1; }
+[ -n "$hosts" ] || { echo "check: make host-test-list printed no suites"; summary_print 0 1; exit 1; }
 steps=()
 for t in $hosts; do
 	steps+=("host-$t|make --no-print-directory host-test-$t")
@@ -45,12 +46,8 @@ for step in "${steps[@]}"; do
 	start=$SECONDS
 	$cmd 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
-	p=0 f=0
-	while read -r line; do
-		lp=${line%% passed*}
-		lf=${line#*, }
-		p=$((p + lp)) f=$((f + ${lf%% failed*}))
-	done < <(sed 's/\r$//' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed')
+	summary_read "$log" all
+	p=$PASSED f=$FAILED
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "=== $name: exited with status $status without a failing test; counted as a failure"
 		f=$((f + 1))
@@ -62,5 +59,5 @@ done
 echo
 echo "=== summary"
 printf '%s' "$table"
-echo "$total_p passed, $total_f failed"
+summary_print "$total_p" "$total_f"
 [ "$total_f" -eq 0 ]
