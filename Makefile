@@ -323,8 +323,8 @@ $(EXEC_BENCH): $(EXEC_HOST_SRCS) executor/bench/bench.c $(EXEC_HDRS) | ensure-ho
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -O2 -DEXEC_NDEBUG $(EXEC_HOST_SRCS) executor/bench/bench.c -o $@ -lpthread
 
-# The same with link-time optimisation: the platform hooks (irq save and
-# restore, no-ops on the host) inline into the spin locks.
+# The same with link-time optimisation: what inlining across files would
+# still gain.
 $(EXEC_BENCH)_lto: $(EXEC_HOST_SRCS) executor/bench/bench.c $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)

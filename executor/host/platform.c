@@ -1,4 +1,4 @@
-/* Host platform: no-op interrupt masking, futex park/unpark, threads. */
+/* Host platform: assertions, futex park/unpark, threads (built with -DEXEC_NO_IRQ). */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -12,18 +12,6 @@
 #include "platform.h"
 
 enum { TOK_EMPTY = 0, TOK_PARKED = 1, TOK_NOTIFIED = 2 };
-
-#ifndef EXEC_NO_IRQ	/* else inline no-ops in platform.h */
-unsigned long exec_irq_save(void)
-{
-	return 0;
-}
-
-void exec_irq_restore(unsigned long flags)
-{
-	(void)flags;
-}
-#endif
 
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
 {
