@@ -76,7 +76,7 @@ struct exec_reg {
 };
 
 struct exec_worker {
-	struct exec_ring ring;
+	struct runq runq;
 	/* Tasks pinned to this worker (task->pin == 1 + id), woken from
 	 * anywhere: never stolen; looked at like the injection queue (when
 	 * the local queue is empty, and on the fairness tick). */
@@ -147,7 +147,7 @@ void exec_block_on(struct executor *e, struct future *f);
  * run queue).  Until exec_interrupt_exit, this CPU counts as no worker:
  * every wake from the handler goes through the injection queue, whose
  * lock masks interrupts, never through the interrupted worker's LIFO
- * slot or ring.  Pass the returned value to exec_interrupt_exit.  Nested
+ * slot or run queue.  Pass the returned value to exec_interrupt_exit.  Nested
  * handlers: call it for the outermost only (or for each, in pairs).
  */
 static inline struct exec_worker *exec_interrupt_enter(void)
@@ -199,7 +199,7 @@ static inline struct exec_worker *exec_current(struct executor *e)
 
 /* Queue t, which the caller just made SCHEDULED.  Any context. */
 void exec_schedule(struct executor *e, struct task *t);
-/* Not the LIFO slot: w's ring (w != NULL) or the injection queue. */
+/* Not the LIFO slot: w's run queue (w != NULL) or the injection queue. */
 void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t);
 /* A pinned task (t->pin != 0): its worker's pinned queue, and unpark
  * that worker if it is idle.  Any context. */
@@ -207,8 +207,8 @@ void exec_schedule_pinned(struct executor *e, struct task *t);
 
 /* A task woken (or spawned) on worker w by the task it runs, or by a
  * completion, goes to w's LIFO slot (its data is hot in the cache), and
- * the one it displaces to the back of w's ring (w NULL: the injection
- * queue).  Not pinned, and not a timer's wake. */
+ * the one it displaces to the back of w's run queue (w NULL: the
+ * injection queue).  Not pinned, and not a timer's wake. */
 static inline __attribute__((always_inline))
 void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *t)
 {
@@ -223,7 +223,7 @@ void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *
 }
 
 /* exec_schedule_on for a task known not to be pinned: a timer's wake
- * (in_timers) goes to the back of the ring, so that timers fire in
+ * (in_timers) goes to the back of the run queue, so that timers fire in
  * deadline order, anything else to the LIFO slot. */
 static inline void exec_schedule_unpinned(struct executor *e,
                                           struct exec_worker *w, struct task *t)
