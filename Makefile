@@ -264,7 +264,7 @@ EXEC_TEST_SRCS := $(filter-out executor/tests/stress.c,$(wildcard executor/tests
 EXEC_HDRS := $(wildcard executor/*.h executor/host/*.h executor/tests/*.h)
 # One compile+link per binary: no -MD (the headers are listed instead).
 EXEC_HOST_CFLAGS := $(filter-out -MD -MP,$(HOST_CFLAGS))
-# No interrupt handlers on the host: inline no-op irq save/restore (platform.h).
+# No interrupt handlers on the host: inline no-op irq save/restore (hooks.h).
 EXEC_HOST_CFLAGS += -DEXEC_NO_IRQ
 EXEC_TESTS := $(HOSTBUILD)/exec_tests
 EXEC_TESTS_PLAIN := $(HOSTBUILD)/exec_tests_plain

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "queue.h"
 #include "task.h"
 #include "timer.h"
@@ -20,8 +20,8 @@
  * the re-check loads seq_cst; no fences, which ThreadSanitizer cannot
  * model), so for a push racing with a park either the waker sees the idle
  * bit (or the searcher still counted), or the worker's re-check sees the
- * task.  The platform's park keeps a token, so
- * an unpark that arrives before the park is not lost either.
+ * task.  The park hook keeps a token, so an unpark that arrives before
+ * the park is not lost either.
  */
 
 struct timer_wheel *exec_wheel(struct executor *e)
@@ -45,12 +45,12 @@ static void exec_timer_earlier(void *arg)
 	exec_notify((struct executor *)arg);
 }
 
-void exec_init(struct executor *e, const struct exec_platform *plat,
+void exec_init(struct executor *e, const struct exec_hooks *hooks,
                unsigned nworkers, unsigned flags)
 {
 	EXEC_ASSERT(nworkers >= 1 && nworkers <= EXEC_MAX_WORKERS);
 	memset(e, 0, sizeof(*e));
-	e->plat = *plat;
+	e->hooks = *hooks;
 	e->nworkers = nworkers;
 	e->flags = flags;
 	inject_init(&e->inject);
@@ -61,7 +61,7 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 	atomic_init(&e->stop, false);
 	spin_init(&e->reg_lock);
 	e->reg_head = NULL;
-	timer_wheel_init(&e->wheel, plat->now_ns(plat->ctx));
+	timer_wheel_init(&e->wheel, hooks->now_ns(hooks->ctx));
 	if (nworkers > 1) {
 		e->wheel.on_earlier = exec_timer_earlier;
 		e->wheel.on_earlier_arg = e;
@@ -95,7 +95,7 @@ static void exec_notify(struct executor *e)
 			i++;
 		if (atomic_compare_exchange_weak(&e->idle_mask, &m,
 		                                 m & ~((uint64_t)1 << i))) {
-			e->plat.unpark(e->plat.ctx, i);
+			e->hooks.unpark(e->hooks.ctx, i);
 			return;
 		}
 	}
@@ -106,7 +106,7 @@ static void exec_unpark_all(struct executor *e)
 	uint64_t m = atomic_exchange(&e->idle_mask, 0);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		if (m & ((uint64_t)1 << i))
-			e->plat.unpark(e->plat.ctx, i);
+			e->hooks.unpark(e->hooks.ctx, i);
 }
 
 /* Local queue of w, or the injection queue when it is full. */
@@ -150,7 +150,7 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
 	 * re-check (worker_park) sees the task. */
 	uint64_t bit = (uint64_t)1 << id;
 	if (atomic_fetch_and(&e->idle_mask, ~bit) & bit)
-		e->plat.unpark(e->plat.ctx, id);
+		e->hooks.unpark(e->hooks.ctx, id);
 }
 
 /* Fire due timers; their wakes land in this worker's run queue in deadline
@@ -165,7 +165,7 @@ static void exec_timers(struct exec_worker *w)
 	if (!timer_wheel_pending(&e->wheel))
 		return;
 	w->in_timers = true;
-	timer_wheel_advance(&e->wheel, e->plat.now_ns(e->plat.ctx));
+	timer_wheel_advance(&e->wheel, e->hooks.now_ns(e->hooks.ctx));
 	w->in_timers = false;
 }
 
@@ -375,9 +375,9 @@ void worker_park(struct exec_worker *w, struct task *until, bool forever)
 				   : any_work(e);
 	w->turned_away = false;
 	if (!work && inject_empty(&w->pinned) && !worker_done(w, until, forever) &&
-	    (dl == UINT64_MAX || dl > e->plat.now_ns(e->plat.ctx))) {
+	    (dl == UINT64_MAX || dl > e->hooks.now_ns(e->hooks.ctx))) {
 		stat_inc(&w->stats.parks, 1);
-		e->plat.park(e->plat.ctx, w->id, dl);
+		e->hooks.park(e->hooks.ctx, w->id, dl);
 	}
 	atomic_fetch_and(&e->idle_mask, ~bit);
 }
@@ -479,7 +479,7 @@ void exec_stop(struct executor *e)
 {
 	atomic_store(&e->stop, true);
 	for (unsigned i = 0; i < e->nworkers; i++)
-		e->plat.unpark(e->plat.ctx, i);
+		e->hooks.unpark(e->hooks.ctx, i);
 }
 
 /* Safety: f and the task live on this stack frame, so return only when
@@ -567,7 +567,7 @@ void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before)
 			ticks_flush(w);
 			w->inject_countdown = w->countdown_start = 1;
 		} else if (w != &e->workers[0]) {
-			e->plat.unpark(e->plat.ctx, 0);
+			e->hooks.unpark(e->hooks.ctx, 0);
 		}
 	}
 }

@@ -25,29 +25,6 @@
 /* At most this many consecutive polls from the LIFO slot. */
 #define EXEC_LIFO_MAX 3u
 
-/*
- * What the environment provides at run time.  Every hook gets ctx.
- *
- *   now_ns(ctx)            monotonic time.  Any context.
- *   park(ctx, w, dl)       block worker w until unpark(w), until the time
- *                          dl (ns; UINT64_MAX: none) or spuriously.  An
- *                          unpark that came first must make it return at
- *                          once (a token, as Rust's thread::park).
- *   unpark(ctx, w)         wake worker w or make its next park return.
- *                          Any context, including interrupt handlers;
- *                          must not poll.
- *
- * Which worker the calling thread/CPU runs is the executor's own
- * thread-local exec_self (below); an environment with interrupt handlers
- * brackets each handler with exec_interrupt_enter/exec_interrupt_exit.
- */
-struct exec_platform {
-	uint64_t (*now_ns)(void *ctx);
-	void (*park)(void *ctx, unsigned worker, uint64_t deadline_ns);
-	void (*unpark)(void *ctx, unsigned worker);
-	void *ctx;
-};
-
 /* The worker this thread/CPU is running (inside exec_worker_run or
  * exec_block_on), or NULL: outside them, or inside an interrupt handler
  * (exec_interrupt_enter). */
@@ -103,7 +80,7 @@ struct exec_worker {
 };
 
 struct executor {
-	struct exec_platform plat;
+	struct exec_hooks hooks;
 	unsigned nworkers;
 	unsigned flags;
 	struct exec_inject inject;
@@ -120,9 +97,9 @@ struct executor {
 	struct exec_worker workers[EXEC_MAX_WORKERS];
 };
 
-/* Set up e with nworkers (1..EXEC_MAX_WORKERS) workers.  The platform is
+/* Set up e with nworkers (1..EXEC_MAX_WORKERS) workers.  The hooks are
  * copied.  Nothing runs until a worker loop is entered. */
-void exec_init(struct executor *e, const struct exec_platform *plat,
+void exec_init(struct executor *e, const struct exec_hooks *hooks,
                unsigned nworkers, unsigned flags);
 
 /* Drop every task that never completed (future_drop, joiners see
@@ -170,7 +147,7 @@ struct timer_wheel *exec_wheel(struct executor *e);
 
 static inline uint64_t exec_now(struct executor *e)
 {
-	return e->plat.now_ns(e->plat.ctx);
+	return e->hooks.now_ns(e->hooks.ctx);
 }
 
 /* Number of tasks spawned and not yet complete. */

@@ -1,5 +1,5 @@
 /* Run queues: the local run queue (owner push/pop, steal-half) and the injection queue. */
-#include "platform.h"
+#include "hooks.h"
 #include "queue.h"
 #include "task.h"
 

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "task.h"
 #include "task_impl.h"
 
@@ -63,9 +63,9 @@ __attribute__((noinline))
 enum poll task_poll_timed(struct task *t, struct context *cx)
 {
 	struct executor *e = t->exec;
-	uint64_t t0 = e->plat.now_ns(e->plat.ctx);
+	uint64_t t0 = e->hooks.now_ns(e->hooks.ctx);
 	enum poll r = future_poll(t->future, cx);
-	uint64_t d = e->plat.now_ns(e->plat.ctx) - t0;
+	uint64_t d = e->hooks.now_ns(e->hooks.ctx) - t0;
 	uint64_t acc = atomic_load_explicit(&t->poll_ns, memory_order_relaxed);
 	atomic_store_explicit(&t->poll_ns, acc + d, memory_order_relaxed);
 	return r;

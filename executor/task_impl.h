@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "task.h"
 
 /* ---- References ---------------------------------------------------------*/
@@ -283,7 +283,7 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
 
 /* ---- Running --------------------------------------------------------------*/
 
-/* A poll measured with the platform clock (EXEC_POLL_TIMING); out of
+/* A poll measured with the now_ns hook (EXEC_POLL_TIMING); out of
  * line so that the untimed path saves no extra registers. */
 enum poll task_poll_timed(struct task *t, struct context *cx);
 

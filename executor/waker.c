@@ -1,6 +1,6 @@
 /* The no-op waker and the assertion behind ASYNC_END's default arm. */
 #include "future.h"
-#include "platform.h"
+#include "hooks.h"
 
 static struct raw_waker noop_clone(const void *data);
 static void noop(const void *data)

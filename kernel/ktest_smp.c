@@ -1012,7 +1012,7 @@ static bool trip_ok(void)
  * each hart may park only a few times (it sleeps until something happens,
  * not on a poll period), and at the end every other hart is parked.
  * Parks are counted by the executor (exec_worker_stats), whatever the
- * platform's park does.
+ * park hook does.
  */
 #define IDLE_BURST 128u
 #define IDLE_WORK 200000u

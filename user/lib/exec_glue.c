@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "executor/platform.h"
+#include "executor/hooks.h"
 
 /* No interrupt masking here: user code is built with -DEXEC_NO_IRQ (one
  * thread, no handlers), so exec_irq_save/restore are inline no-ops. */
