@@ -1,4 +1,4 @@
-/* Tasks: state-word transitions, the task waker, join handles and pools. */
+/* Tasks: state-word transitions, join handles and pools (the task waker is in waker.c). */
 #include <string.h>
 
 #include "exec.h"
@@ -23,34 +23,6 @@ void task_wake(struct task *t)
 {
 	task_wake_inl(t);
 }
-
-/* ---- The waker ------------------------------------------------------------
- * One vtable for every task; data is the task.  A clone is a reference. */
-
-static struct raw_waker tw_clone(const void *data)
-{
-	task_ref_inl((struct task *)data);
-	return (struct raw_waker){ data, &task_waker_vtable };
-}
-
-static void tw_wake(const void *data)
-{
-	task_wake_by_val_inl((struct task *)data, NULL);
-}
-
-static void tw_wake_by_ref(const void *data)
-{
-	task_wake_inl((struct task *)data);
-}
-
-static void tw_drop(const void *data)
-{
-	task_unref_inl((struct task *)data);
-}
-
-const struct raw_waker_vtable task_waker_vtable = {
-	tw_clone, tw_wake, tw_wake_by_ref, tw_drop,
-};
 
 /* ---- Completion and running -------------------------------------------------*/
 

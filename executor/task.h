@@ -329,7 +329,7 @@ void join_handle_abort(struct join_handle *jh);
 
 /* ---- For the executor (exec.c) and tests ---------------------------------*/
 
-/* The one waker vtable of this executor; waker data is the task. */
+/* The one waker vtable of this executor (waker.c); waker data is the task. */
 extern const struct raw_waker_vtable task_waker_vtable;
 
 /* True if w is one of our wakers (vtable address comparison). */
