@@ -19,11 +19,6 @@ void task_unref(struct task *t)
 	task_unref_inl(t);
 }
 
-void task_wake(struct task *t)
-{
-	task_wake_inl(t);
-}
-
 /* ---- Completion and running -------------------------------------------------*/
 
 void task_complete(struct task *t, bool cancelled, struct exec_worker *w)

@@ -15,12 +15,12 @@ static struct raw_waker tw_clone(const void *data)
 
 static void tw_wake(const void *data)
 {
-	task_wake_by_val_inl((struct task *)data, NULL);
+	task_wake_by_val((struct task *)data, NULL);
 }
 
 static void tw_wake_by_ref(const void *data)
 {
-	task_wake_inl((struct task *)data);
+	task_wake_by_ref((struct task *)data);
 }
 
 static void tw_drop(const void *data)
