@@ -257,7 +257,8 @@ host-test-ring: $(RING_TEST)
 	$(RING_TEST)
 
 # ======================================================== executor (host)
-# Section owned by the executor work: host library, tests, stress, bench.
+# The executor on the host: its unit tests, the TSan stress test, the
+# freestanding cross check, the benchmark.
 EXEC_SRCS := $(filter-out executor/tests/%,$(wildcard executor/*.c))
 EXEC_HOST_SRCS := $(EXEC_SRCS) $(wildcard executor/host/*.c)
 EXEC_TEST_SRCS := $(filter-out executor/tests/stress.c,$(wildcard executor/tests/*.c))
@@ -337,9 +338,8 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # ==================================================== end executor (host)
 
 # ============================================================ user programs
-# Section owned by the user-library work: the user library (crt0, syscall
-# stubs, picolibc glue, the executor built for user mode), the programs and
-# the archive the kernel embeds.  Everything lands in build/<arch>/user/
+# The user library (crt0, syscall stubs, picolibc glue, the executor built
+# for user mode), the programs and the archive the kernel embeds.  Everything lands in build/<arch>/user/
 # (KTEST and IDLE=spin kernels embed the same programs).
 UBUILD := build/$(ARCH)/user
 UPROGS := init sh echo cat ls usertests ubench

@@ -428,9 +428,9 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 
 /* Two copies of the loop: with poll timing (EXEC_POLL_TIMING) and
  * without, so that neither tests the flag on every poll.  search and
- * worker_park are always inline, as they were in the single loop: called
- * from two copies, GCC would keep them out of line, and the calls cost
- * the wake-up path (the kernel's irq_to_poll) some 45 instructions. */
+ * worker_park are always inline: called from two copies, GCC would keep
+ * them out of line, and the calls would cost the wake-up path (the
+ * kernel's irq_to_poll) some 45 instructions. */
 static void worker_loop_timed(struct exec_worker *w, struct task *until, bool forever)
 {
 	worker_loop(w, until, forever, true);
