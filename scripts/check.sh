@@ -53,7 +53,7 @@ for step in "${steps[@]}"; do
 		f=$((f + 1))
 	fi
 	total_p=$((total_p + p)) total_f=$((total_f + f))
-	table+=$(printf '%-16s %6d passed %4d failed %5ds' "$name" "$p" "$f" $((SECONDS - start)))$'\n'
+	table+=$(printf '%-24s %6d passed %4d failed %5ds' "$name" "$p" "$f" $((SECONDS - start)))$'\n'
 done
 
 echo
