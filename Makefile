@@ -18,20 +18,26 @@ endif
 HOSTBUILD := build/host
 
 # ---------------------------------------------------------------- toolchains
-ifeq ($(ARCH),riscv64)
-CROSS := riscv64-unknown-elf-
+# Each arch's toolchain prefix, emulator and code-generation flags, once:
+# the kernel, the user programs and exec-cross-check all take them from here.
+CROSS_riscv64 := riscv64-unknown-elf-
+QEMU_riscv64 := qemu-system-riscv64
 # -misa-spec=2.2 keeps CSR and fence.i in the base ISA and selects picolibc's
 # rv64imac/lp64 multilib (spelling _zicsr would fall back to lp64d).
-ARCH_CFLAGS := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany
-ARCH_CFLAGS += -mno-relax
-QEMU := qemu-system-riscv64
-else ifeq ($(ARCH),aarch64)
-CROSS := aarch64-linux-gnu-
-ARCH_CFLAGS := -march=armv8-a -mgeneral-regs-only
-QEMU := qemu-system-aarch64
-else
+# Soft-float: the kernel saves no FP registers on riscv.
+ARCH_CFLAGS_riscv64 := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany -mno-relax
+
+CROSS_aarch64 := aarch64-linux-gnu-
+QEMU_aarch64 := qemu-system-aarch64
+ARCH_CFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only
+
+ARCHES := riscv64 aarch64
+ifeq ($(filter $(ARCH),$(ARCHES)),)
 $(error ARCH must be riscv64 or aarch64, not '$(ARCH)')
 endif
+CROSS := $(CROSS_$(ARCH))
+QEMU := $(QEMU_$(ARCH))
+ARCH_CFLAGS := $(ARCH_CFLAGS_$(ARCH))
 
 CC := $(CROSS)gcc
 OBJCOPY := $(CROSS)objcopy
@@ -254,14 +260,15 @@ host-test-ring: $(RING_TEST)
 	$(RING_TEST)
 
 # ======================================================== executor (host)
-# Section owned by the executor work: host library, tests, stress, bench.
+# The executor on the host: its unit tests, the TSan stress test, the
+# freestanding cross check, the benchmark.
 EXEC_SRCS := $(filter-out executor/tests/%,$(wildcard executor/*.c))
 EXEC_HOST_SRCS := $(EXEC_SRCS) $(wildcard executor/host/*.c)
 EXEC_TEST_SRCS := $(filter-out executor/tests/stress.c,$(wildcard executor/tests/*.c))
 EXEC_HDRS := $(wildcard executor/*.h executor/host/*.h executor/tests/*.h)
 # One compile+link per binary: no -MD (the headers are listed instead).
 EXEC_HOST_CFLAGS := $(filter-out -MD -MP,$(HOST_CFLAGS))
-# No interrupt handlers on the host: inline no-op irq save/restore (platform.h).
+# No interrupt handlers on the host: inline no-op irq save/restore (hooks.h).
 EXEC_HOST_CFLAGS += -DEXEC_NO_IRQ
 EXEC_TESTS := $(HOSTBUILD)/exec_tests
 EXEC_TESTS_PLAIN := $(HOSTBUILD)/exec_tests_plain
@@ -287,19 +294,18 @@ $(EXEC_STRESS): $(EXEC_HOST_SRCS) executor/tests/stress.c $(EXEC_HDRS) | ensure-
 # Freestanding proof: every executor/*.c with both cross compilers and the
 # kernel CFLAGS, and no #include <...> beyond the five allowed headers.
 EXEC_XBASE := $(filter-out $(ARCH_CFLAGS) -MD -MP,$(CFLAGS))
-EXEC_XFLAGS_riscv64 := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany -mno-relax
-EXEC_XFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only
-EXEC_XOBJS := $(foreach a,riscv64 aarch64,$(patsubst %.c,build/xcheck/$(a)/%.o,$(EXEC_SRCS)))
+EXEC_XOBJS := $(foreach a,$(ARCHES),$(patsubst %.c,build/xcheck/$(a)/%.o,$(EXEC_SRCS)))
+xcheck_cc = $(CROSS_$(1))gcc $(EXEC_XBASE) $(ARCH_CFLAGS_$(1))
 
 build/xcheck/riscv64/%.o: %.c $(EXEC_HDRS) | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< (riscv64))
-	$(Q)riscv64-unknown-elf-gcc $(EXEC_XBASE) $(EXEC_XFLAGS_riscv64) -c $< -o $@
+	$(Q)$(call xcheck_cc,riscv64) -c $< -o $@
 
 build/xcheck/aarch64/%.o: %.c $(EXEC_HDRS) | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,CC,$< (aarch64))
-	$(Q)aarch64-linux-gnu-gcc $(EXEC_XBASE) $(EXEC_XFLAGS_aarch64) -c $< -o $@
+	$(Q)$(call xcheck_cc,aarch64) -c $< -o $@
 
 exec-cross-check: $(EXEC_XOBJS)
 	@bad=$$(grep -Hn '^#include <' executor/*.c executor/*.h | grep -Ev '<(stdint|stddef|stdbool|string|stdatomic)\.h>'); \
@@ -321,8 +327,8 @@ $(EXEC_BENCH): $(EXEC_HOST_SRCS) executor/bench/bench.c $(EXEC_HDRS) | ensure-ho
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -O2 -DEXEC_NDEBUG $(EXEC_HOST_SRCS) executor/bench/bench.c -o $@ -lpthread
 
-# The same with link-time optimisation: the platform hooks (irq save and
-# restore, no-ops on the host) inline into the spin locks.
+# The same with link-time optimisation: what inlining across files would
+# still gain.
 $(EXEC_BENCH)_lto: $(EXEC_HOST_SRCS) executor/bench/bench.c $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)
@@ -335,25 +341,21 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # ==================================================== end executor (host)
 
 # ============================================================ user programs
-# Section owned by the user-library work: the user library (crt0, syscall
-# stubs, picolibc glue, the executor built for user mode), the programs and
-# the archive the kernel embeds.  Everything lands in build/<arch>/user/
+# The user library (crt0, syscall stubs, picolibc glue, the executor built
+# for user mode), the programs and the archive the kernel embeds.  Everything lands in build/<arch>/user/
 # (KTEST and IDLE=spin kernels embed the same programs).
 UBUILD := build/$(ARCH)/user
 UPROGS := init sh echo cat ls usertests ubench kiotest
 # async examples (user/lib/reactor.c, docs/user.md "Writing an async user program")
 UPROGS += clock echosrv timers
 
-ifeq ($(ARCH),riscv64)
-# Soft-float, the kernel's multilib: the kernel saves no FP registers on riscv.
-UARCH_CFLAGS := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany -mno-relax
-else
-# No FP/SIMD: a process gets an FP save area (512 bytes of kernel memory)
-# only at its first FP/SIMD instruction, and the programs we ship need
-# none (usertests' fp_* tests opt back in: see below).
-# Inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
-UARCH_CFLAGS := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
-endif
+# The kernel's code-generation flags, and on aarch64 two more reasons to
+# keep them: no FP/SIMD, so a process gets an FP save area (512 bytes of
+# kernel memory) only at its first FP/SIMD instruction, and the programs
+# we ship need none (usertests' fp_* tests opt back in: see below); and
+# inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
+UARCH_CFLAGS_aarch64 := -mno-outline-atomics
+UARCH_CFLAGS := $(strip $(ARCH_CFLAGS) $(UARCH_CFLAGS_$(ARCH)))
 
 UCFLAGS := -std=c11 -O2 -g
 UCFLAGS += $(WARN)
@@ -456,11 +458,17 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user host-test-elf host-test-reactor
+.PHONY: user
 -include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
 # ======================================================== end user programs
 
-host-test: host-test-fdt host-test-virtq host-test-ring host-test-exec host-test-elf
+# The one list of host test suites: `make host-test` runs every
+# host-test-<name>, and scripts/check.sh makes a step of each
+# (`make host-test-list` prints the names).
+HOST_TESTS := fdt virtq ring elf reactor exec
+host-test: $(addprefix host-test-,$(HOST_TESTS))
+host-test-list:
+	@echo $(HOST_TESTS)
 
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
@@ -509,6 +517,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest
-.PHONY: all qemu qemu-gdb ktest utest host-test host-test-fdt host-test-virtq host-test-ring host-test-exec check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -1,6 +1,6 @@
 /* Future combinators over struct future *: join2, join_all and select2. */
 #include "combinators.h"
-#include "platform.h"
+#include "hooks.h"
 
 /* ---- join2 ------------------------------------------------------------- */
 

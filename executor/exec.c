@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "queue.h"
 #include "task.h"
 #include "timer.h"
@@ -20,8 +20,8 @@
  * the re-check loads seq_cst; no fences, which ThreadSanitizer cannot
  * model), so for a push racing with a park either the waker sees the idle
  * bit (or the searcher still counted), or the worker's re-check sees the
- * task.  The platform's park keeps a token, so
- * an unpark that arrives before the park is not lost either.
+ * task.  The park hook keeps a token, so an unpark that arrives before
+ * the park is not lost either.
  */
 
 struct timer_wheel *exec_wheel(struct executor *e)
@@ -45,12 +45,12 @@ static void exec_timer_earlier(void *arg)
 	exec_notify((struct executor *)arg);
 }
 
-void exec_init(struct executor *e, const struct exec_platform *plat,
+void exec_init(struct executor *e, const struct exec_hooks *hooks,
                unsigned nworkers, unsigned flags)
 {
 	EXEC_ASSERT(nworkers >= 1 && nworkers <= EXEC_MAX_WORKERS);
 	memset(e, 0, sizeof(*e));
-	e->plat = *plat;
+	e->hooks = *hooks;
 	e->nworkers = nworkers;
 	e->flags = flags;
 	inject_init(&e->inject);
@@ -61,14 +61,14 @@ void exec_init(struct executor *e, const struct exec_platform *plat,
 	atomic_init(&e->stop, false);
 	spin_init(&e->reg_lock);
 	e->reg_head = NULL;
-	timer_wheel_init(&e->wheel, plat->now_ns(plat->ctx));
+	timer_wheel_init(&e->wheel, hooks->now_ns(hooks->ctx));
 	if (nworkers > 1) {
 		e->wheel.on_earlier = exec_timer_earlier;
 		e->wheel.on_earlier_arg = e;
 	}
 	for (unsigned i = 0; i < nworkers; i++) {
 		struct exec_worker *w = &e->workers[i];
-		ring_init(&w->ring);
+		runq_init(&w->runq);
 		inject_init(&w->pinned);
 		w->id = i;
 		w->rng = 0x9e3779b9u * (i + 1);
@@ -95,7 +95,7 @@ static void exec_notify(struct executor *e)
 			i++;
 		if (atomic_compare_exchange_weak(&e->idle_mask, &m,
 		                                 m & ~((uint64_t)1 << i))) {
-			e->plat.unpark(e->plat.ctx, i);
+			e->hooks.unpark(e->hooks.ctx, i);
 			return;
 		}
 	}
@@ -106,14 +106,14 @@ static void exec_unpark_all(struct executor *e)
 	uint64_t m = atomic_exchange(&e->idle_mask, 0);
 	for (unsigned i = 0; i < e->nworkers; i++)
 		if (m & ((uint64_t)1 << i))
-			e->plat.unpark(e->plat.ctx, i);
+			e->hooks.unpark(e->hooks.ctx, i);
 }
 
 /* Local queue of w, or the injection queue when it is full. */
 static void exec_push_local(struct exec_worker *w, struct task *t)
 {
 	struct executor *e = w->exec;
-	if (!ring_push(&w->ring, t)) {
+	if (!runq_push(&w->runq, t)) {
 		inject_push(&e->inject, t);
 		exec_notify(e);
 	} else if (e->nworkers > 1) {
@@ -150,10 +150,10 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
 	 * re-check (worker_park) sees the task. */
 	uint64_t bit = (uint64_t)1 << id;
 	if (atomic_fetch_and(&e->idle_mask, ~bit) & bit)
-		e->plat.unpark(e->plat.ctx, id);
+		e->hooks.unpark(e->hooks.ctx, id);
 }
 
-/* Fire due timers; their wakes land in this worker's ring in deadline
+/* Fire due timers; their wakes land in this worker's run queue in deadline
  * order (not the LIFO slot, which is for a wake by the running task).
  * With no timer queued there is nothing to fire, and neither the clock
  * nor the wheel's levels need reading: the wheel's own clock then stays
@@ -165,7 +165,7 @@ static void exec_timers(struct exec_worker *w)
 	if (!timer_wheel_pending(&e->wheel))
 		return;
 	w->in_timers = true;
-	timer_wheel_advance(&e->wheel, e->plat.now_ns(e->plat.ctx));
+	timer_wheel_advance(&e->wheel, e->hooks.now_ns(e->hooks.ctx));
 	w->in_timers = false;
 }
 
@@ -180,7 +180,7 @@ static unsigned inject_share(struct executor *e)
 {
 	size_t n = atomic_load_explicit(&e->inject.len, memory_order_relaxed);
 	n = n / e->nworkers + 1;
-	return n > EXEC_RING_CAP / 2 ? EXEC_RING_CAP / 2 : (unsigned)n;
+	return n > RUNQ_CAP / 2 ? RUNQ_CAP / 2 : (unsigned)n;
 }
 
 /*
@@ -238,15 +238,16 @@ static inline struct task *next_local(struct exec_worker *w)
 			return t;
 		}
 		/* Two tasks ping-ponging: send this one to the back.  If the
-		 * ring is empty the back is the front: it would be pushed and
-		 * popped again at once, so run it (no other task waits here). */
+		 * run queue is empty the back is the front: it would be pushed
+		 * and popped again at once, so run it (no other task waits
+		 * here). */
 		w->lifo_left = EXEC_LIFO_MAX + 1;
-		if (ring_empty_owner(&w->ring))
+		if (runq_empty_owner(&w->runq))
 			return t;
 		exec_push_local(w, t);
 	}
 	w->lifo_left = EXEC_LIFO_MAX + 1;
-	if ((t = ring_pop(&w->ring)))
+	if ((t = runq_pop(&w->runq)))
 		return t;
 	return next_shared(w);
 }
@@ -263,9 +264,9 @@ static struct task *next_shared(struct exec_worker *w)
 		stat_inc(&w->stats.pinned_pops, 1);
 		return t;
 	}
-	uint32_t before = ring_len(&w->ring);
-	if ((t = inject_pop_batch(&e->inject, &w->ring, inject_share(e)))) {
-		stat_inc(&w->stats.inject_pops, 1 + ring_len(&w->ring) - before);
+	uint32_t before = runq_len(&w->runq);
+	if ((t = inject_pop_batch(&e->inject, &w->runq, inject_share(e)))) {
+		stat_inc(&w->stats.inject_pops, 1 + runq_len(&w->runq) - before);
 		return t;
 	}
 	return NULL;
@@ -279,7 +280,7 @@ static void end_search(struct exec_worker *w)
 	w->searching = false;
 	/* The last searcher hands the search on if work is left over. */
 	if (atomic_fetch_sub(&e->nsearching, 1) == 1 &&
-	    (!inject_empty(&e->inject) || ring_len(&w->ring) > 0))
+	    (!inject_empty(&e->inject) || runq_len(&w->runq) > 0))
 		exec_notify(e);
 }
 
@@ -291,16 +292,16 @@ struct task *search(struct exec_worker *w)
 	struct task *t;
 
 	exec_timers(w);
-	if ((t = ring_pop(&w->ring)))
+	if ((t = runq_pop(&w->runq)))
 		return t;
 	if (e->nworkers == 1)
 		return NULL;
 	if (!w->searching) {
 		/* At most about half of the workers that are not parked
 		 * search at once (Tokio's rule): more would only contend on
-		 * the same rings.  One turned away parks without looking at
-		 * the others' rings; a searcher that finds work wakes the
-		 * next worker (end_search), and owners run their own rings. */
+		 * the same run queues.  One turned away parks without looking
+		 * at the others' run queues; a searcher that finds work wakes
+		 * the next worker (end_search), and owners run their own. */
 		unsigned ns = atomic_load(&e->nsearching);
 		unsigned idle = (unsigned)__builtin_popcountll(atomic_load(&e->idle_mask));
 		if (2 * ns >= e->nworkers - idle) {
@@ -319,14 +320,14 @@ struct task *search(struct exec_worker *w)
 		struct exec_worker *v = &e->workers[(start + i) % e->nworkers];
 		if (v == w)
 			continue;
-		if ((t = ring_steal(&v->ring, &w->ring))) {
-			stat_inc(&w->stats.steals, 1 + ring_len(&w->ring));
+		if ((t = runq_steal(&v->runq, &w->runq))) {
+			stat_inc(&w->stats.steals, 1 + runq_len(&w->runq));
 			end_search(w);
 			return t;
 		}
 	}
 	/* LAB 8 STUB
-	// Stub: never look at another worker's ring.  Work stays on the
+	// Stub: never look at another worker's run queue.  Work stays on the
 	// hart it was pushed to; only the injection queue spreads it.
 	EXEC_LAB_TODO("LAB 8: implement the steal loop of search (executor/exec.c)");
 	   LAB 8 END */
@@ -343,7 +344,7 @@ static bool any_work(struct executor *e)
 	if (!inject_empty(&e->inject))
 		return true;
 	for (unsigned i = 0; i < e->nworkers; i++)
-		if (ring_len(&e->workers[i].ring))
+		if (runq_len(&e->workers[i].runq))
 			return true;
 	return false;
 }
@@ -370,13 +371,13 @@ void worker_park(struct exec_worker *w, struct task *until, bool forever)
 		atomic_fetch_sub(&e->nsearching, 1);
 	}
 	uint64_t dl = timer_wheel_next_deadline(&e->wheel);
-	bool work = w->turned_away ? !inject_empty(&e->inject) || ring_len(&w->ring) > 0
+	bool work = w->turned_away ? !inject_empty(&e->inject) || runq_len(&w->runq) > 0
 				   : any_work(e);
 	w->turned_away = false;
 	if (!work && inject_empty(&w->pinned) && !worker_done(w, until, forever) &&
-	    (dl == UINT64_MAX || dl > e->plat.now_ns(e->plat.ctx))) {
+	    (dl == UINT64_MAX || dl > e->hooks.now_ns(e->hooks.ctx))) {
 		stat_inc(&w->stats.parks, 1);
-		e->plat.park(e->plat.ctx, w->id, dl);
+		e->hooks.park(e->hooks.ctx, w->id, dl);
 	}
 	atomic_fetch_and(&e->idle_mask, ~bit);
 }
@@ -427,9 +428,9 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 
 /* Two copies of the loop: with poll timing (EXEC_POLL_TIMING) and
  * without, so that neither tests the flag on every poll.  search and
- * worker_park are always inline, as they were in the single loop: called
- * from two copies, GCC would keep them out of line, and the calls cost
- * the wake-up path (the kernel's irq_to_poll) some 45 instructions. */
+ * worker_park are always inline: called from two copies, GCC would keep
+ * them out of line, and the calls would cost the wake-up path (the
+ * kernel's irq_to_poll) some 45 instructions. */
 static void worker_loop_timed(struct exec_worker *w, struct task *until, bool forever)
 {
 	worker_loop(w, until, forever, true);
@@ -478,7 +479,7 @@ void exec_stop(struct executor *e)
 {
 	atomic_store(&e->stop, true);
 	for (unsigned i = 0; i < e->nworkers; i++)
-		e->plat.unpark(e->plat.ctx, i);
+		e->hooks.unpark(e->hooks.ctx, i);
 }
 
 /* Safety: f and the task live on this stack frame, so return only when
@@ -523,7 +524,7 @@ void exec_shutdown(struct executor *e)
 {
 	for (int round = 0; round < 2; round++) {
 		for (unsigned i = 0; i < e->nworkers; i++) {
-			ring_init(&e->workers[i].ring);
+			runq_init(&e->workers[i].runq);
 			inject_init(&e->workers[i].pinned);
 			e->workers[i].lifo = NULL;
 		}
@@ -566,7 +567,7 @@ void exec_task_done_slow(struct executor *e, struct task *t, size_t live_before)
 			ticks_flush(w);
 			w->inject_countdown = w->countdown_start = 1;
 		} else if (w != &e->workers[0]) {
-			e->plat.unpark(e->plat.ctx, 0);
+			e->hooks.unpark(e->hooks.ctx, 0);
 		}
 	}
 }

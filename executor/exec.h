@@ -25,29 +25,6 @@
 /* At most this many consecutive polls from the LIFO slot. */
 #define EXEC_LIFO_MAX 3u
 
-/*
- * What the environment provides at run time.  Every hook gets ctx.
- *
- *   now_ns(ctx)            monotonic time.  Any context.
- *   park(ctx, w, dl)       block worker w until unpark(w), until the time
- *                          dl (ns; UINT64_MAX: none) or spuriously.  An
- *                          unpark that came first must make it return at
- *                          once (a token, as Rust's thread::park).
- *   unpark(ctx, w)         wake worker w or make its next park return.
- *                          Any context, including interrupt handlers;
- *                          must not poll.
- *
- * Which worker the calling thread/CPU runs is the executor's own
- * thread-local exec_self (below); an environment with interrupt handlers
- * brackets each handler with exec_interrupt_enter/exec_interrupt_exit.
- */
-struct exec_platform {
-	uint64_t (*now_ns)(void *ctx);
-	void (*park)(void *ctx, unsigned worker, uint64_t deadline_ns);
-	void (*unpark)(void *ctx, unsigned worker);
-	void *ctx;
-};
-
 /* The worker this thread/CPU is running (inside exec_worker_run or
  * exec_block_on), or NULL: outside them, or inside an interrupt handler
  * (exec_interrupt_enter). */
@@ -76,7 +53,7 @@ struct exec_reg {
 };
 
 struct exec_worker {
-	struct exec_ring ring;
+	struct runq runq;
 	/* Tasks pinned to this worker (task->pin == 1 + id), woken from
 	 * anywhere: never stolen; looked at like the injection queue (when
 	 * the local queue is empty, and on the fairness tick). */
@@ -103,7 +80,7 @@ struct exec_worker {
 };
 
 struct executor {
-	struct exec_platform plat;
+	struct exec_hooks hooks;
 	unsigned nworkers;
 	unsigned flags;
 	struct exec_inject inject;
@@ -120,9 +97,9 @@ struct executor {
 	struct exec_worker workers[EXEC_MAX_WORKERS];
 };
 
-/* Set up e with nworkers (1..EXEC_MAX_WORKERS) workers.  The platform is
+/* Set up e with nworkers (1..EXEC_MAX_WORKERS) workers.  The hooks are
  * copied.  Nothing runs until a worker loop is entered. */
-void exec_init(struct executor *e, const struct exec_platform *plat,
+void exec_init(struct executor *e, const struct exec_hooks *hooks,
                unsigned nworkers, unsigned flags);
 
 /* Drop every task that never completed (future_drop, joiners see
@@ -147,7 +124,7 @@ void exec_block_on(struct executor *e, struct future *f);
  * run queue).  Until exec_interrupt_exit, this CPU counts as no worker:
  * every wake from the handler goes through the injection queue, whose
  * lock masks interrupts, never through the interrupted worker's LIFO
- * slot or ring.  Pass the returned value to exec_interrupt_exit.  Nested
+ * slot or run queue.  Pass the returned value to exec_interrupt_exit.  Nested
  * handlers: call it for the outermost only (or for each, in pairs).
  */
 static inline struct exec_worker *exec_interrupt_enter(void)
@@ -170,7 +147,7 @@ struct timer_wheel *exec_wheel(struct executor *e);
 
 static inline uint64_t exec_now(struct executor *e)
 {
-	return e->plat.now_ns(e->plat.ctx);
+	return e->hooks.now_ns(e->hooks.ctx);
 }
 
 /* Number of tasks spawned and not yet complete. */
@@ -199,7 +176,7 @@ static inline struct exec_worker *exec_current(struct executor *e)
 
 /* Queue t, which the caller just made SCHEDULED.  Any context. */
 void exec_schedule(struct executor *e, struct task *t);
-/* Not the LIFO slot: w's ring (w != NULL) or the injection queue. */
+/* Not the LIFO slot: w's run queue (w != NULL) or the injection queue. */
 void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t);
 /* A pinned task (t->pin != 0): its worker's pinned queue, and unpark
  * that worker if it is idle.  Any context. */
@@ -207,8 +184,8 @@ void exec_schedule_pinned(struct executor *e, struct task *t);
 
 /* A task woken (or spawned) on worker w by the task it runs, or by a
  * completion, goes to w's LIFO slot (its data is hot in the cache), and
- * the one it displaces to the back of w's ring (w NULL: the injection
- * queue).  Not pinned, and not a timer's wake. */
+ * the one it displaces to the back of w's run queue (w NULL: the
+ * injection queue).  Not pinned, and not a timer's wake. */
 static inline __attribute__((always_inline))
 void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *t)
 {
@@ -223,7 +200,7 @@ void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *
 }
 
 /* exec_schedule_on for a task known not to be pinned: a timer's wake
- * (in_timers) goes to the back of the ring, so that timers fire in
+ * (in_timers) goes to the back of the run queue, so that timers fire in
  * deadline order, anything else to the LIFO slot. */
 static inline void exec_schedule_unpinned(struct executor *e,
                                           struct exec_worker *w, struct task *t)

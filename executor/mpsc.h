@@ -292,7 +292,7 @@ enum poll mpsc_send_poll_sized(struct mpsc_send *s, struct context *cx, size_t n
 		struct waker rx = mpsc_put(c, st, s->value, n, 0);
 		spin_unlock(&c->lock, flags);
 		s->result = SYNC_OK;
-		task_waker_wake(&rx);
+		task_waker_wake(&rx, NULL, NULL);
 		return POLL_READY;
 	}
 	return mpsc_send_slow(s, cx, flags);

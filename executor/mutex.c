@@ -64,40 +64,27 @@ void mutex_lock_init(struct mutex_lock *l, struct mutex *m)
 	l->owned = 0;
 }
 
-/* The mutex is free only when nobody waits (unlock hands over), so the
+/* Under m->lock, for a lock future not queued: take the mutex if it is
+ * free.  It is free only when nobody waits (unlock hands over), so the
  * free test alone keeps FIFO order. */
+static bool mutex_take(void *owner, struct waiter *w)
+{
+	struct mutex *m = owner;
+	(void)w;
+	if (m->locked)
+		return false;
+	m->locked = 1;
+	return true;
+}
+
 enum poll mutex_lock_poll(struct mutex_lock *l, struct context *cx)
 {
 	struct mutex *m = l->m;
-	struct waker spare = WAKER_NONE;
-
-	for (;;) {
-		unsigned long flags = spin_lock(&m->lock);
-		bool ready = l->node.granted;
-		if (!ready && !l->node.queued && !m->locked) {
-			m->locked = 1;
-			ready = true;
-		}
-		if (ready) {
-			struct waker mine = l->node.waker;
-			l->node.waker = WAKER_NONE;
-			l->node.granted = 0;
-			l->owned = 1;
-			spin_unlock(&m->lock, flags);
-			waker_drop(&mine);
-			waker_drop(&spare);
-			return POLL_READY;
-		}
-		if (waiter_set_waker(&l->node.waker, cx->waker, &spare)) {
-			if (!l->node.queued)
-				wait_list_push(&m->waiters, &l->node);
-			spin_unlock(&m->lock, flags);
-			waker_drop(&spare);
-			return POLL_PENDING;
-		}
-		spin_unlock(&m->lock, flags);
-		spare = waker_clone(cx->waker);
-	}
+	if (waiter_poll(&m->lock, &m->waiters, &l->node, cx, mutex_take, m) == POLL_PENDING)
+		return POLL_PENDING;
+	l->node.granted = 0;
+	l->owned = 1;
+	return POLL_READY;
 }
 
 void mutex_lock_drop(struct mutex_lock *l)
@@ -106,14 +93,11 @@ void mutex_lock_drop(struct mutex_lock *l)
 	struct waker next = WAKER_NONE;
 
 	unsigned long flags = spin_lock(&m->lock);
-	if (l->node.queued)
-		wait_list_remove(&m->waiters, &l->node);
+	struct waker mine = waiter_leave(&m->waiters, &l->node);
 	if (l->node.granted) {
 		l->node.granted = 0;
 		next = hand_over(m);
 	}
-	struct waker mine = l->node.waker;
-	l->node.waker = WAKER_NONE;
 	spin_unlock(&m->lock, flags);
 	waker_wake(&next);
 	waker_drop(&mine);

@@ -93,43 +93,28 @@ void notified_init(struct notified *f, struct notify *n)
 	spin_unlock(&n->lock, flags);
 }
 
-/* Ready if notified while queued, if notify_all ran since creation, or
- * by taking the stored permit; otherwise queue (FIFO) and wait. */
+/* Under n->lock, for a future not queued: notify_all ran since it was
+ * created, or the stored permit is there to take. */
+static bool notified_take(void *owner, struct waiter *w)
+{
+	struct notify *n = owner;
+	if (container_gen(w) != n->gen)
+		return true;
+	if (!n->permit)
+		return false;
+	n->permit = 0;
+	return true;
+}
+
+/* Ready if notified while queued, or by notified_take; otherwise queue
+ * (FIFO) and wait.  node.granted stays: done says it was observed. */
 enum poll notified_poll(struct notified *f, struct context *cx)
 {
 	struct notify *n = f->n;
-	struct waker spare = WAKER_NONE;
-
-	for (;;) {
-		unsigned long flags = spin_lock(&n->lock);
-		bool ready = f->node.granted != 0;
-		if (!ready && !f->node.queued) {
-			if (f->gen != n->gen) {
-				ready = true;
-			} else if (n->permit) {
-				n->permit = 0;
-				ready = true;
-			}
-		}
-		if (ready) {
-			struct waker mine = f->node.waker;
-			f->node.waker = WAKER_NONE;
-			f->done = 1;
-			spin_unlock(&n->lock, flags);
-			waker_drop(&mine);
-			waker_drop(&spare);
-			return POLL_READY;
-		}
-		if (waiter_set_waker(&f->node.waker, cx->waker, &spare)) {
-			if (!f->node.queued)
-				wait_list_push(&n->waiters, &f->node);
-			spin_unlock(&n->lock, flags);
-			waker_drop(&spare);
-			return POLL_PENDING;
-		}
-		spin_unlock(&n->lock, flags);
-		spare = waker_clone(cx->waker);
-	}
+	if (waiter_poll(&n->lock, &n->waiters, &f->node, cx, notified_take, n) == POLL_PENDING)
+		return POLL_PENDING;
+	f->done = 1;
+	return POLL_READY;
 }
 
 /* A notify_one that chose this future but was never observed goes to the
@@ -140,14 +125,11 @@ void notified_drop(struct notified *f)
 	struct waker next = WAKER_NONE;
 
 	unsigned long flags = spin_lock(&n->lock);
-	if (f->node.queued)
-		wait_list_remove(&n->waiters, &f->node);
+	struct waker mine = waiter_leave(&n->waiters, &f->node);
 	if (f->node.granted == NOTIFIED_ONE && !f->done)
 		next = give_one(n);
 	f->node.granted = 0;
 	f->done = 1;
-	struct waker mine = f->node.waker;
-	f->node.waker = WAKER_NONE;
 	spin_unlock(&n->lock, flags);
 	waker_wake(&next);
 	waker_drop(&mine);

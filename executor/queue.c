@@ -1,47 +1,47 @@
-/* Run queues: local ring (owner push/pop, steal-half) and the injection queue. */
-#include "platform.h"
+/* Run queues: the local run queue (owner push/pop, steal-half) and the injection queue. */
+#include "hooks.h"
 #include "queue.h"
 #include "task.h"
 
-#define RING_MASK (EXEC_RING_CAP - 1)
+#define RUNQ_MASK (RUNQ_CAP - 1)
 
-void ring_init(struct exec_ring *r)
+void runq_init(struct runq *r)
 {
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
-	for (unsigned i = 0; i < EXEC_RING_CAP; i++)
+	for (unsigned i = 0; i < RUNQ_CAP; i++)
 		atomic_init(&r->buf[i], NULL);
 }
 
-uint32_t ring_len(const struct exec_ring *r)
+uint32_t runq_len(const struct runq *r)
 {
-	struct exec_ring *m = (struct exec_ring *)r;
+	struct runq *m = (struct runq *)r;
 	uint32_t h = atomic_load_explicit(&m->head, memory_order_seq_cst);
 	uint32_t t = atomic_load_explicit(&m->tail, memory_order_seq_cst);
 	return t - h;
 }
 
 /* LAB 3 BEGIN */
-bool ring_push(struct exec_ring *r, struct task *task)
+bool runq_push(struct runq *r, struct task *task)
 {
 	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
-	if (t - h >= EXEC_RING_CAP)
+	if (t - h >= RUNQ_CAP)
 		return false;
-	atomic_store_explicit(&r->buf[t & RING_MASK], task, memory_order_relaxed);
+	atomic_store_explicit(&r->buf[t & RUNQ_MASK], task, memory_order_relaxed);
 	/* seq_cst: pairs with the parking re-check (see exec.c). */
 	atomic_store_explicit(&r->tail, t + 1, memory_order_seq_cst);
 	return true;
 }
 
-struct task *ring_pop(struct exec_ring *r)
+struct task *runq_pop(struct runq *r)
 {
 	uint32_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
 	uint32_t h = atomic_load_explicit(&r->head, memory_order_acquire);
 	for (;;) {
 		if (h == t)
 			return NULL;
-		struct task *task = atomic_load_explicit(&r->buf[h & RING_MASK],
+		struct task *task = atomic_load_explicit(&r->buf[h & RUNQ_MASK],
 		                                         memory_order_relaxed);
 		if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + 1,
 		                memory_order_acq_rel, memory_order_acquire))
@@ -49,18 +49,18 @@ struct task *ring_pop(struct exec_ring *r)
 	}
 }
 /* LAB 3 STUB
-// Stubs: the ring is always full (push fails) and empty (pop finds
+// Stubs: the run queue is always full (push fails) and empty (pop finds
 // nothing), so every task goes through the shared injection queue:
 // correct, but every schedule takes its lock.
-bool ring_push(struct exec_ring *r, struct task *task)
+bool runq_push(struct runq *r, struct task *task)
 {
-	EXEC_LAB_TODO("LAB 3: implement ring_push and ring_pop (executor/queue.c)");
+	EXEC_LAB_TODO("LAB 3: implement runq_push and runq_pop (executor/queue.c)");
 	(void)r;
 	(void)task;
 	return false;
 }
 
-struct task *ring_pop(struct exec_ring *r)
+struct task *runq_pop(struct runq *r)
 {
 	(void)r;
 	return NULL;
@@ -74,18 +74,18 @@ struct task *ring_pop(struct exec_ring *r)
  * all but the newest with one store of dst->tail and return that one.
  * Safety: only dst's owner calls this, so dst's tail is ours to move.
  */
-struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
+struct task *runq_steal(struct runq *src, struct runq *dst)
 {
 	/* LAB 8 BEGIN */
 	uint32_t dt = atomic_load_explicit(&dst->tail, memory_order_relaxed);
 	uint32_t dh = atomic_load_explicit(&dst->head, memory_order_acquire);
-	uint32_t room = EXEC_RING_CAP - (dt - dh);
+	uint32_t room = RUNQ_CAP - (dt - dh);
 	uint32_t h = atomic_load_explicit(&src->head, memory_order_acquire);
 	uint32_t n;
 	for (;;) {
 		uint32_t t = atomic_load_explicit(&src->tail, memory_order_acquire);
 		n = t - h;
-		if (n == 0 || n > EXEC_RING_CAP)
+		if (n == 0 || n > RUNQ_CAP)
 			return NULL;	/* empty, or a torn read: give up */
 		n -= n / 2;
 		if (n > room)
@@ -94,8 +94,8 @@ struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
 			return NULL;
 		for (uint32_t i = 0; i < n; i++) {
 			struct task *task = atomic_load_explicit(
-			        &src->buf[(h + i) & RING_MASK], memory_order_relaxed);
-			atomic_store_explicit(&dst->buf[(dt + i) & RING_MASK], task,
+			        &src->buf[(h + i) & RUNQ_MASK], memory_order_relaxed);
+			atomic_store_explicit(&dst->buf[(dt + i) & RUNQ_MASK], task,
 			                      memory_order_relaxed);
 		}
 		if (atomic_compare_exchange_weak_explicit(&src->head, &h, h + n,
@@ -104,15 +104,15 @@ struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst)
 	}
 	/* Run the last one now; publish the rest. */
 	n--;
-	struct task *run = atomic_load_explicit(&dst->buf[(dt + n) & RING_MASK],
+	struct task *run = atomic_load_explicit(&dst->buf[(dt + n) & RUNQ_MASK],
 	                                        memory_order_relaxed);
 	if (n)
 		atomic_store_explicit(&dst->tail, dt + n, memory_order_release);
 	return run;
 	/* LAB 8 STUB
-	// Stub: steal nothing.  Every task runs on the hart whose ring it
+	// Stub: steal nothing.  Every task runs on the hart whose run queue it
 	// was pushed to: still correct, just not balanced.
-	EXEC_LAB_TODO("LAB 8: implement ring_steal (executor/queue.c)");
+	EXEC_LAB_TODO("LAB 8: implement runq_steal (executor/queue.c)");
 	(void)src;
 	(void)dst;
 	return NULL;
@@ -161,7 +161,7 @@ struct task *inject_pop(struct exec_inject *q)
 	return t;
 }
 
-struct task *inject_pop_batch(struct exec_inject *q, struct exec_ring *r,
+struct task *inject_pop_batch(struct exec_inject *q, struct runq *r,
                               unsigned max)
 {
 	if (inject_empty(q))
@@ -172,7 +172,7 @@ struct task *inject_pop_batch(struct exec_inject *q, struct exec_ring *r,
 	if (first) {
 		struct task *t = first->next;
 		n = 1;
-		while (t && n < max && ring_push(r, t)) {
+		while (t && n < max && runq_push(r, t)) {
 			t = t->next;
 			n++;
 		}

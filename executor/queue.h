@@ -1,4 +1,4 @@
-/* Run queues: a per-worker bounded ring with stealing, and the shared injection queue. */
+/* Run queues: each worker's bounded local queue with stealing (runq_*), and the shared injection queue. */
 #ifndef EXECUTOR_QUEUE_H
 #define EXECUTOR_QUEUE_H
 
@@ -12,15 +12,15 @@
 struct task;
 
 /*
- * Local ring protocol.  head and tail are free-running 32-bit counters;
- * slot i lives at buf[i % EXEC_RING_CAP].
+ * Local run queue protocol (a bounded ring buffer).  head and tail are
+ * free-running 32-bit counters; slot i lives at buf[i % RUNQ_CAP].
  *
  *   owner push   writes buf[tail], then tail+1 (release).  Never overwrites
  *                an unconsumed slot: it checks tail - head < CAP first.
  *   owner pop    reads buf[head], then CAS head -> head+1.
  *   thief steal  reads n = half of tail - head entries, copies them to its
- *                own ring beyond its tail, then CAS head -> head+n; only
- *                if that CAS wins does it publish its own tail.
+ *                own run queue beyond its tail, then CAS head -> head+n;
+ *                only if that CAS wins does it publish its own tail.
  *
  *        head (CAS: owner and thieves)            tail (owner only)
  *          v                                        v
@@ -31,30 +31,30 @@ struct task;
  * so a thief may read a slot the owner is rewriting (it then loses the
  * CAS).  Only the owner may push or pop; anyone may steal.
  */
-#define EXEC_RING_CAP 256u
+#define RUNQ_CAP 256u
 
-struct exec_ring {
+struct runq {
 	_Atomic uint32_t head;
 	_Atomic uint32_t tail;
-	struct task *_Atomic buf[EXEC_RING_CAP];
+	struct task *_Atomic buf[RUNQ_CAP];
 };
 
-void ring_init(struct exec_ring *r);
+void runq_init(struct runq *r);
 /* Owner only.  Returns false if full (the caller overflows elsewhere). */
-bool ring_push(struct exec_ring *r, struct task *t);
+bool runq_push(struct runq *r, struct task *t);
 /* Owner only. */
-struct task *ring_pop(struct exec_ring *r);
+struct task *runq_pop(struct runq *r);
 /* Move about half of src's tasks to dst (dst's owner calls this; dst
  * should be empty) and return one of them to run now, or NULL. */
-struct task *ring_steal(struct exec_ring *src, struct exec_ring *dst);
+struct task *runq_steal(struct runq *src, struct runq *dst);
 /* Approximate, any thread. */
-uint32_t ring_len(const struct exec_ring *r);
+uint32_t runq_len(const struct runq *r);
 
 /* Owner only: nothing to pop.  Exact for the owner (only it pushes;
  * thieves only take), and cheap: two loads, no fence. */
-static inline bool ring_empty_owner(const struct exec_ring *r)
+static inline bool runq_empty_owner(const struct runq *r)
 {
-	struct exec_ring *m = (struct exec_ring *)r;
+	struct runq *m = (struct runq *)r;
 	return atomic_load_explicit(&m->head, memory_order_relaxed) ==
 	       atomic_load_explicit(&m->tail, memory_order_relaxed);
 }
@@ -74,10 +74,10 @@ struct exec_inject {
 void inject_init(struct exec_inject *q);
 void inject_push(struct exec_inject *q, struct task *t);
 struct task *inject_pop(struct exec_inject *q);
-/* Pop one task to run now and move up to max - 1 more into ring r (whose
+/* Pop one task to run now and move up to max - 1 more into run queue r (whose
  * owner calls this), so that injected tasks then take turns with local
  * ones instead of waiting EXEC_INJECT_INTERVAL ticks each. */
-struct task *inject_pop_batch(struct exec_inject *q, struct exec_ring *r,
+struct task *inject_pop_batch(struct exec_inject *q, struct runq *r,
                               unsigned max);
 
 static inline bool inject_empty(const struct exec_inject *q)

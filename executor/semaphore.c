@@ -88,39 +88,26 @@ void sem_acquire_init(struct sem_acquire *a, struct semaphore *s, size_t n)
 	a->owned = 0;
 }
 
+/* Under s->lock, for an acquire not queued: take the permits if nobody
+ * waits (strict FIFO) and they are free. */
+static bool sem_take(void *owner, struct waiter *w)
+{
+	struct semaphore *s = owner;
+	size_t n = acquire_of(w)->n;
+	if (!wait_list_empty(&s->waiters) || s->permits < n)
+		return false;
+	s->permits -= n;
+	return true;
+}
+
 enum poll sem_acquire_poll(struct sem_acquire *a, struct context *cx)
 {
 	struct semaphore *s = a->s;
-	struct waker spare = WAKER_NONE;
-
-	for (;;) {
-		unsigned long flags = spin_lock(&s->lock);
-		bool ready = a->node.granted;
-		if (!ready && !a->node.queued && wait_list_empty(&s->waiters) &&
-		    s->permits >= a->n) {
-			s->permits -= a->n;
-			ready = true;
-		}
-		if (ready) {
-			struct waker mine = a->node.waker;
-			a->node.waker = WAKER_NONE;
-			a->node.granted = 0;
-			a->owned = 1;
-			spin_unlock(&s->lock, flags);
-			waker_drop(&mine);
-			waker_drop(&spare);
-			return POLL_READY;
-		}
-		if (waiter_set_waker(&a->node.waker, cx->waker, &spare)) {
-			if (!a->node.queued)
-				wait_list_push(&s->waiters, &a->node);
-			spin_unlock(&s->lock, flags);
-			waker_drop(&spare);
-			return POLL_PENDING;
-		}
-		spin_unlock(&s->lock, flags);
-		spare = waker_clone(cx->waker);
-	}
+	if (waiter_poll(&s->lock, &s->waiters, &a->node, cx, sem_take, s) == POLL_PENDING)
+		return POLL_PENDING;
+	a->node.granted = 0;
+	a->owned = 1;
+	return POLL_READY;
 }
 
 void sem_acquire_drop(struct sem_acquire *a)
@@ -129,15 +116,12 @@ void sem_acquire_drop(struct sem_acquire *a)
 
 	unsigned long flags = spin_lock(&s->lock);
 	bool was_head = a->node.queued && s->waiters.head == &a->node;
-	if (a->node.queued)
-		wait_list_remove(&s->waiters, &a->node);
+	struct waker mine = waiter_leave(&s->waiters, &a->node);
 	if (a->node.granted) {
 		a->node.granted = 0;
 		s->permits += a->n;
 		was_head = true;
 	}
-	struct waker mine = a->node.waker;
-	a->node.waker = WAKER_NONE;
 	if (was_head) {
 		grant_and_unlock(s, flags);   /* the next waiter may fit now */
 	} else {

@@ -5,7 +5,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "platform.h"
+#include "hooks.h"
 
 /*
  * Hold for a few dozen instructions at most, never across a poll or a
@@ -49,8 +49,8 @@ static inline void spin_unlock(struct spin *s, unsigned long flags)
 /* The same lock word without masking interrupts.  Only for a lock that
  * no interrupt handler ever takes (a worker's own registry list): then an
  * interrupt arriving while it is held cannot spin on it, and the two
- * calls into the platform are saved.  Other holders may still use
- * spin_lock on the same word. */
+ * calls to the interrupt-masking hooks are saved.  Other holders may
+ * still use spin_lock on the same word. */
 static inline void spin_lock_noirq(struct spin *s)
 {
 	while (atomic_exchange_explicit(&s->locked, 1u, memory_order_acquire))

@@ -17,7 +17,8 @@
  *    (mpsc's receiver also meets the senders through an atomic state
  *    word, without the lock; its protocol is in mpsc.h.)
  *  - A waiting future embeds a struct waiter (no allocation) and links it
- *    into the primitive's FIFO wait_list the first time it must wait.
+ *    into the primitive's FIFO wait_list the first time it must wait
+ *    (mutex, semaphore and notify poll through one loop: waiter_poll).
  *  - No waker vtable function runs with the lock held.  A poll that needs
  *    a new clone drops the lock, clones, retakes it and looks again
  *    (waiter_set_waker); the waking side moves wakers out under the lock
@@ -121,6 +122,64 @@ static inline bool waiter_set_waker(struct waker *slot, const struct waker *want
 	*slot = *spare;
 	*spare = old;
 	return true;
+}
+
+/*
+ * The poll of a future that waits its turn in a FIFO wait_list: the one
+ * loop mutex_lock, sem_acquire and notified share.  Under *lock:
+ *
+ *   - w->granted: what w waits for was handed over while it was queued
+ *     (the waking side unlinked it): Ready.
+ *   - w not queued: take(owner, w) may take it at once from owner, the
+ *     primitive; it runs with the lock held, never for a queued waiter
+ *     (so nobody overtakes one), and returns true if it took it: Ready.
+ *   - otherwise w->waker becomes a clone of cx->waker (made with the lock
+ *     dropped: waiter_set_waker) and w joins the tail of *list: Pending.
+ *
+ * On Ready the lock is dropped, and so is the waker w held; w is on no
+ * list, so its owner reads and resets w->granted without the lock.
+ * Inline: take is a constant at each call, so it inlines too.
+ */
+static inline __attribute__((always_inline))
+enum poll waiter_poll(struct spin *lock, struct wait_list *list, struct waiter *w,
+                      struct context *cx, bool (*take)(void *owner, struct waiter *w),
+                      void *owner)
+{
+	struct waker spare = WAKER_NONE;
+
+	for (;;) {
+		unsigned long flags = spin_lock(lock);
+		if (w->granted || (!w->queued && take(owner, w))) {
+			struct waker mine = w->waker;
+			w->waker = WAKER_NONE;
+			spin_unlock(lock, flags);
+			waker_drop(&mine);
+			waker_drop(&spare);
+			return POLL_READY;
+		}
+		if (waiter_set_waker(&w->waker, cx->waker, &spare)) {
+			if (!w->queued)
+				wait_list_push(list, w);
+			spin_unlock(lock, flags);
+			waker_drop(&spare);
+			return POLL_PENDING;
+		}
+		spin_unlock(lock, flags);
+		spare = waker_clone(cx->waker);
+	}
+}
+
+/* Caller holds the owner's lock and is dropping w's future: take w off
+ * the list if it is queued, and return the waker it held, to drop after
+ * unlocking.  What w->granted says was handed to w is the caller's to
+ * pass on. */
+static inline struct waker waiter_leave(struct wait_list *l, struct waiter *w)
+{
+	if (w->queued)
+		wait_list_remove(l, w);
+	struct waker mine = w->waker;
+	w->waker = WAKER_NONE;
+	return mine;
 }
 
 /* Wakers moved out under a lock, woken after it is dropped.  Kept small:

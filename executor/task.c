@@ -1,8 +1,8 @@
-/* Tasks: state-word transitions, the task waker, join handles and pools. */
+/* Tasks: state-word transitions, join handles and pools (the task waker is in waker.c). */
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "task.h"
 #include "task_impl.h"
 
@@ -19,39 +19,6 @@ void task_unref(struct task *t)
 	task_unref_inl(t);
 }
 
-void task_wake(struct task *t)
-{
-	task_wake_inl(t);
-}
-
-/* ---- The waker ------------------------------------------------------------
- * One vtable for every task; data is the task.  A clone is a reference. */
-
-static struct raw_waker tw_clone(const void *data)
-{
-	task_ref_inl((struct task *)data);
-	return (struct raw_waker){ data, &task_waker_vtable };
-}
-
-static void tw_wake(const void *data)
-{
-	task_wake_by_val_inl((struct task *)data, NULL);
-}
-
-static void tw_wake_by_ref(const void *data)
-{
-	task_wake_inl((struct task *)data);
-}
-
-static void tw_drop(const void *data)
-{
-	task_unref_inl((struct task *)data);
-}
-
-const struct raw_waker_vtable task_waker_vtable = {
-	tw_clone, tw_wake, tw_wake_by_ref, tw_drop,
-};
-
 /* ---- Completion and running -------------------------------------------------*/
 
 void task_complete(struct task *t, bool cancelled, struct exec_worker *w)
@@ -63,9 +30,9 @@ __attribute__((noinline))
 enum poll task_poll_timed(struct task *t, struct context *cx)
 {
 	struct executor *e = t->exec;
-	uint64_t t0 = e->plat.now_ns(e->plat.ctx);
+	uint64_t t0 = e->hooks.now_ns(e->hooks.ctx);
 	enum poll r = future_poll(t->future, cx);
-	uint64_t d = e->plat.now_ns(e->plat.ctx) - t0;
+	uint64_t d = e->hooks.now_ns(e->hooks.ctx) - t0;
 	uint64_t acc = atomic_load_explicit(&t->poll_ns, memory_order_relaxed);
 	atomic_store_explicit(&t->poll_ns, acc + d, memory_order_relaxed);
 	return r;

@@ -52,31 +52,46 @@ struct task;
  * the executor's reference keeps it alive.  The storage goes back to its
  * pool or allocator when the count reaches 0 (task_unref).
  *
- * Lifecycle (numbers are referred to in task.c):
+ * Lifecycle.  Each numbered transition names the function that performs
+ * it (the numbers recur in task.c and task_impl.h):
  *
  *                 (1) task_spawn
  *                       |
  *                       v
- *     +-------->  [SCHEDULED]  <----------------------------+
- *     |                 |                                   |
- *     |                 | (2) task_run: SCHEDULED->RUNNING  |
- *     |                 v                                   |
- *     |            [RUNNING] --(3) task_wake: +SCHEDULED----+ (requeued by
- *     |              |   |  \                                  task_run at
- *     |  (4) task_run|   |   \ (6) task_run: Ready             the back)
- *     |  Pending     |   |    \    or CANCELLED seen
+ *     +-------->  [SCHEDULED]  <-------------------------------+
+ *     |                 |                                      |
+ *     |                 | (2) task_run                         |
+ *     |                 v                                      |
+ *     |            [RUNNING] --(3) task_wake_by_ref/_by_val ---+ (task_run
+ *     |              |   |  \                                    requeues
+ *     |  (4) task_run|   |   \ (6) task_run: Ready               it at the
+ *     |  Pending     |   |    \    -> task_complete              back)
  *     |              v   |     v
- *     |          [IDLE]  |   [COMPLETE] --(8) task_complete wakes the
- *     |              |   |      ^              join waker
+ *     |          [IDLE]  |   [COMPLETE] --(8) task_complete: task_waker_wake
+ *     |              |   |      ^              on the join waker
  *     +--------------+   |      |
- *  (5) task_wake or      +------+ (7) task_run on a CANCELLED task:
- *      join_handle_abort              drops the future (its safe point)
+ *  (5) task_wake_by_ref, +------+ (7) task_run on a CANCELLED task:
+ *      task_wake_by_val or            future_drop (its safe point),
+ *      join_handle_abort              task_complete
  *
- *   (9)  join_handle_abort: +CANCELLED (and +SCHEDULED if IDLE, 5)
+ *   (1)  task_spawn (or task_init_borrowed): SCHEDULED, one reference for
+ *        the executor and one for the join handle if any; queued.
+ *   (2)  task_run: SCHEDULED -> RUNNING, then polls the future.
+ *   (3)  task_wake_by_ref / task_wake_by_val on a RUNNING task:
+ *        +SCHEDULED; task_run queues it again after the poll.
+ *   (4)  task_run: Pending, RUNNING -> IDLE.
+ *   (5)  task_wake_by_ref / task_wake_by_val on an IDLE task: +SCHEDULED,
+ *        and that caller queues it (exec_schedule_*).
+ *   (6)  task_run: Ready -> task_complete: COMPLETE + READY.
+ *   (7)  task_run on a CANCELLED task: future_drop, task_complete:
+ *        COMPLETE without READY.
+ *   (8)  task_complete: task_waker_wake on the join waker (if JOIN_WAKER).
+ *   (9)  join_handle_abort: +CANCELLED (and +SCHEDULED if IDLE, 5).
  *   (10) join_handle_poll: stores the waker in the trailer, then
- *        +JOIN_WAKER by CAS unless COMPLETE; once COMPLETE, reads output
- *   (11) join_handle_detach / drop: -JOIN_INTEREST -JOIN_WAKER, unref
- *   (12) task_unref: count 0 -> storage released (pool slot returned)
+ *        +JOIN_WAKER by CAS unless COMPLETE; once COMPLETE, reads output.
+ *   (11) join_handle_detach / drop: -JOIN_INTEREST -JOIN_WAKER, unref.
+ *   (12) task_unref, task_wake_by_val or task_complete dropping the last
+ *        reference: count 0 -> task_release returns the storage.
  *
  * Join waker hand-over (no lock).  Who may touch the trailer's join
  * waker slot is decided by the state word alone:
@@ -329,7 +344,7 @@ void join_handle_abort(struct join_handle *jh);
 
 /* ---- For the executor (exec.c) and tests ---------------------------------*/
 
-/* The one waker vtable of this executor; waker data is the task. */
+/* The one waker vtable of this executor (waker.c); waker data is the task. */
 extern const struct raw_waker_vtable task_waker_vtable;
 
 /* True if w is one of our wakers (vtable address comparison). */
@@ -371,8 +386,14 @@ bool task_run(struct task *t, struct exec_worker *w);
  * running. */
 void task_shutdown(struct task *t);
 
-/* (5) wake without consuming a reference (wake_by_ref). */
-void task_wake(struct task *t);
+/* (3)/(5) Wake t; the caller keeps its reference (a waker's wake_by_ref).
+ * Any context, including interrupt handlers.  (Inline, in task_impl.h.) */
+static inline void task_wake_by_ref(struct task *t);
+
+/* (3)/(5) Wake t and drop the caller's reference, (12) if it was the last
+ * (a waker's wake).  w: the worker completing a task, or NULL (any
+ * context).  (Inline, in task_impl.h.) */
+static inline void task_wake_by_val(struct task *t, struct exec_worker *w);
 
 void task_ref(struct task *t);
 void task_unref(struct task *t);

@@ -4,16 +4,17 @@
 
 /*
  * Internal to executor/: included at the end of exec.h, so that the
- * worker loop (exec.c), the waker and join handles (task.c) and every
- * caller of task_spawn share one inline copy of the transitions drawn in
- * task.h.  Each step of a spawn, poll, wake and completion is a handful
+ * worker loop (exec.c), the task waker (waker.c), join handles (task.c)
+ * and every caller of task_spawn share one inline copy of the transitions
+ * drawn in task.h.  Each step of a spawn, poll, wake and completion is a handful
  * of instructions; a function call around each would cost as much again
- * (see docs/executor.md §9).  Nothing here is API: use task.h and exec.h.
+ * (see docs/executor.md §9).  What is API is declared in task.h and
+ * exec.h; the rest (the _inl forms, task_release, ...) is internal.
  */
 #include <string.h>
 
 #include "exec.h"
-#include "platform.h"
+#include "hooks.h"
 #include "task.h"
 
 /* ---- References ---------------------------------------------------------*/
@@ -140,13 +141,19 @@ static inline struct task_trailer *task_trailer(struct task *t)
 	return (struct task_trailer *)(void *)((unsigned char *)t + t->trailer_off);
 }
 
-/* ---- Wakes ----------------------------------------------------------------*/
+/* ---- Wakes ----------------------------------------------------------------
+ *
+ * Two transitions, as the two wakes of a waker (future.h):
+ *   task_wake_by_ref   wake, the caller keeps its reference (wake_by_ref)
+ *   task_wake_by_val   wake and drop the caller's reference (wake)
+ * and task_waker_wake, a waker_wake that calls task_wake_by_val inline
+ * when the waker is one of ours. */
 
 /* (3)/(5) One RMW decides: only the caller that turns an IDLE task into a
  * SCHEDULED one queues it.  RUNNING: the flag tells task_run to requeue.
  * SCHEDULED or COMPLETE: nothing to do (a stray flag on a complete task
  * is never read). */
-static inline void task_wake_inl(struct task *t)
+static inline void task_wake_by_ref(struct task *t)
 {
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t old = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
@@ -157,15 +164,15 @@ static inline void task_wake_inl(struct task *t)
 	exec_schedule_on(e, exec_current(e), t);
 }
 
-/* (5) + (12) wake by value: set SCHEDULED and drop the waker's reference
- * in one CAS.  If this turned an IDLE task into a SCHEDULED one, the task
- * is not complete, so the executor's reference still keeps it alive
- * while we queue it; if it was the last reference the task is complete
- * (only then can the count reach 0) and nobody queues it.  w: the
- * worker of t's executor that is completing a task (so not firing
- * timers), or NULL: any caller, the worker is looked up. */
+/* (3)/(5) + (12) Set SCHEDULED and drop the caller's reference in one
+ * CAS.  If this turned an IDLE task into a SCHEDULED one, the task is not
+ * complete, so the executor's reference still keeps it alive while we
+ * queue it; if it was the last reference the task is complete (only then
+ * can the count reach 0) and nobody queues it.  w: the worker of t's
+ * executor that is completing a task (so not firing timers), or NULL:
+ * any caller, the worker is looked up. */
 static inline __attribute__((always_inline))
-void task_wake_by_val_on(struct task *t, struct exec_worker *w)
+void task_wake_by_val(struct task *t, struct exec_worker *w)
 {
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
@@ -189,40 +196,28 @@ void task_wake_by_val_on(struct task *t, struct exec_worker *w)
 	}
 }
 
-/* The same where the compiler may choose not to inline it. */
-static inline void task_wake_by_val_inl(struct task *t, struct exec_worker *w)
+/* waker_wake (it consumes *wk), with one of our wakers woken inline: no
+ * call through the vtable.  w: the worker of executor e completing a task
+ * ((8): the join waker), or NULL (a leaf future waking its waiter).  With
+ * w, a task of another executor is woken through the vtable. */
+static inline __attribute__((always_inline))
+void task_waker_wake(struct waker *wk, struct executor *e, struct exec_worker *w)
 {
-	task_wake_by_val_on(t, w);
-}
-
-/* waker_wake, with one of our wakers woken inline (no call through the
- * vtable, no call at all).  For leaf futures that wake their waiter. */
-static inline void task_waker_wake(struct waker *w)
-{
-	if (task_waker_is_ours(w))
-		task_wake_by_val_inl((struct task *)(void *)w->raw.data, NULL);
-	else
-		waker_wake(w);
+	if (task_waker_is_ours(wk)) {
+		struct task *t = (struct task *)(void *)wk->raw.data;
+		if (!w) {
+			task_wake_by_val(t, NULL);
+			return;
+		}
+		if (t->exec == e) {
+			task_wake_by_val(t, w);
+			return;
+		}
+	}
+	waker_wake(wk);
 }
 
 /* ---- Completion -----------------------------------------------------------*/
-
-/* (8) Wake the joiner's waker by value, from the worker w of executor e
- * that ran the completing task (w NULL: not on a worker).  When it is
- * one of our wakers for a task of the same executor, this is task_wake +
- * task_unref with the worker already known: no call through the vtable
- * and no lookup of the current worker.  Any other waker takes the
- * vtable. */
-static inline void task_wake_joiner(struct waker *jw, struct executor *e,
-                                    struct exec_worker *w)
-{
-	struct task *j = (struct task *)jw->raw.data;
-	if (w && task_waker_is_ours(jw) && j->exec == e) {
-		task_wake_by_val_on(j, w);
-		return;
-	}
-	waker_wake(jw);
-}
 
 /* (6)/(7)/(8) Mark complete (cancelled or not), wake the joiner, tell the
  * executor, drop the executor's reference.  Caller: the worker w that
@@ -264,7 +259,7 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 		struct task_trailer *tr = task_trailer(t);
 		struct waker jw = tr->join_waker;
 		tr->join_waker = WAKER_NONE;
-		task_wake_joiner(&jw, e, w);
+		task_waker_wake(&jw, e, w);
 		/* Clear JOIN_WAKER and drop the executor's reference in one
 		 * RMW. */
 		old = atomic_fetch_sub_explicit(&t->state,
@@ -283,7 +278,7 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
 
 /* ---- Running --------------------------------------------------------------*/
 
-/* A poll measured with the platform clock (EXEC_POLL_TIMING); out of
+/* A poll measured with the now_ns hook (EXEC_POLL_TIMING); out of
  * line so that the untimed path saves no extra registers. */
 enum poll task_poll_timed(struct task *t, struct context *cx);
 

@@ -108,7 +108,7 @@ uint64_t timer_wheel_next_deadline(struct timer_wheel *w);
 
 /* The wheel's clock in ns: the last advance's now rounded down to a tick.
  * The executor does not advance an empty wheel, so after a time with no
- * timer queued this lags the platform's clock: a deadline already past
+ * timer queued this lags the now_ns hook's clock: a deadline already past
  * in real time may then read as future (its entry is queued and fires at
  * the next advance, instead of being Ready at once). */
 uint64_t timer_wheel_now(struct timer_wheel *w);

@@ -1,6 +1,38 @@
-/* The no-op waker and the assertion behind ASYNC_END's default arm. */
+/* Wakers: the task waker's vtable, the no-op waker, and the assertion behind ASYNC_END's default arm. */
 #include "future.h"
-#include "platform.h"
+#include "hooks.h"
+#include "task.h"
+
+/* ---- The task waker --------------------------------------------------------
+ * One vtable for every task; data is the task.  A clone is a reference.
+ * The transitions are inline (task_impl.h), so each entry is one call. */
+
+static struct raw_waker tw_clone(const void *data)
+{
+	task_ref_inl((struct task *)data);
+	return (struct raw_waker){ data, &task_waker_vtable };
+}
+
+static void tw_wake(const void *data)
+{
+	task_wake_by_val((struct task *)data, NULL);
+}
+
+static void tw_wake_by_ref(const void *data)
+{
+	task_wake_by_ref((struct task *)data);
+}
+
+static void tw_drop(const void *data)
+{
+	task_unref_inl((struct task *)data);
+}
+
+const struct raw_waker_vtable task_waker_vtable = {
+	tw_clone, tw_wake, tw_wake_by_ref, tw_drop,
+};
+
+/* ---- The no-op waker -------------------------------------------------------*/
 
 static struct raw_waker noop_clone(const void *data);
 static void noop(const void *data)

@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "arch/arch.h"
-#include "executor/platform.h"
+#include "executor/hooks.h"
 #include "kernel/panic.h"
 
 unsigned long exec_irq_save(void)

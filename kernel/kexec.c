@@ -1,4 +1,4 @@
-/* The kernel's executor platform: time, park in WFI, unpark by token and IPI. */
+/* The kernel's executor hooks: time, park in WFI, unpark by token and IPI. */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,21 +87,21 @@ uint64_t kexec_ns_to_ticks_ceil(uint64_t ns)
  * tick found then holds for good, and a read is one multiply without
  * asking the arch for the frequency again.  0: inexact, divide instead.
  */
-static _Atomic uint64_t plat_ns_per_tick;
-static _Atomic int plat_clock_ready;
+static _Atomic uint64_t clock_ns_per_tick;
+static _Atomic int clock_ready;
 
-static uint64_t plat_now(void *ctx)
+static uint64_t hook_now(void *ctx)
 {
 	(void)ctx;
-	if (atomic_load_explicit(&plat_clock_ready, memory_order_acquire)) {
-		uint64_t m = atomic_load_explicit(&plat_ns_per_tick, memory_order_relaxed);
+	if (atomic_load_explicit(&clock_ready, memory_order_acquire)) {
+		uint64_t m = atomic_load_explicit(&clock_ns_per_tick, memory_order_relaxed);
 		if (m)
 			return arch_timer_now() * m;
 		return kexec_now_ns();
 	}
-	atomic_store_explicit(&plat_ns_per_tick, ns_per_tick(arch_timer_freq()),
+	atomic_store_explicit(&clock_ns_per_tick, ns_per_tick(arch_timer_freq()),
 	                      memory_order_relaxed);
-	atomic_store_explicit(&plat_clock_ready, 1, memory_order_release);
+	atomic_store_explicit(&clock_ready, 1, memory_order_release);
 	return kexec_now_ns();
 }
 
@@ -112,7 +112,7 @@ static uint64_t plat_now(void *ctx)
  * run when we unmask.  The deadline is programmed on every park, so a
  * stale one never wakes an idle hart.
  */
-static void plat_park(void *ctx, unsigned w, uint64_t deadline_ns)
+static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 {
 	(void)ctx;
 #ifdef IDLE_SPIN
@@ -159,7 +159,7 @@ static void plat_park(void *ctx, unsigned w, uint64_t deadline_ns)
 /* Any context.  The hart itself needs no IPI: either it is running (and
  * will look at its queues) or this is one of its interrupt handlers,
  * after which park returns. */
-static void plat_unpark(void *ctx, unsigned w)
+static void hook_unpark(void *ctx, unsigned w)
 {
 	(void)ctx;
 	/* LAB 8 BEGIN */
@@ -193,22 +193,22 @@ void kexec_trap_exit(void)
 
 void kexec_init(unsigned nharts)
 {
-	static const struct exec_platform plat = {
-		plat_now, plat_park, plat_unpark, NULL,
+	static const struct exec_hooks hooks = {
+		hook_now, hook_park, hook_unpark, NULL,
 	};
 	/* LAB 8 BEGIN */
 	/* LAB 8 STUB
-	// The stubs of plat_park and plat_unpark do not print: park runs in
+	// The stubs of hook_park and hook_unpark do not print: park runs in
 	// the middle of tests that own the console (a printf turns the UART
 	// transmit interrupt off), unpark inside interrupt handlers.  They
 	// matter only with several harts (make qemu SMP=4).  Delete these
 	// lines once both functions are written.
 	if (nharts > 1) {
-		printf("LAB 8: implement plat_park (kernel/kexec.c)\n");
-		printf("LAB 8: implement plat_unpark (kernel/kexec.c)\n");
+		printf("LAB 8: implement hook_park (kernel/kexec.c)\n");
+		printf("LAB 8: implement hook_unpark (kernel/kexec.c)\n");
 	}
 	   LAB 8 END */
-	exec_init(&kexec, &plat, nharts, EXEC_POLL_TIMING);
+	exec_init(&kexec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 
 _Noreturn void kexec_run(void)

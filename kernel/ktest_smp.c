@@ -644,43 +644,43 @@ static bool hog_ok(void)
 /* ---- Lab 8: steal half, spread by stealing, unpark latency, idle parks -----*/
 
 /*
- * ring_steal on its own, on two rings no worker uses: for n queued tasks
+ * runq_steal on its own, on two run queues no worker uses: for n queued tasks
  * it must claim the oldest half (ceil or floor of n / 2, at least one)
  * with src's head, return one of them and leave the others in dst in
  * their order; src keeps the rest, in order.  The counters start near
  * 2^32 so that they wrap during the test, and the slots wrap too.
  */
-static struct exec_ring half_src, half_dst;
-static unsigned char half_cells[EXEC_RING_CAP];
+static struct runq half_src, half_dst;
+static unsigned char half_cells[RUNQ_CAP];
 static struct task *cell(unsigned i)
 {
 	return (struct task *)(void *)&half_cells[i];
 }
 
-static void ring_start_at(struct exec_ring *r, uint32_t at)
+static void runq_start_at(struct runq *r, uint32_t at)
 {
-	ring_init(r);
+	runq_init(r);
 	atomic_store(&r->head, at);
 	atomic_store(&r->tail, at);
 }
 
 static bool steal_half_case(uint32_t n, uint32_t src_at, uint32_t dst_at)
 {
-	ring_start_at(&half_src, src_at);
-	ring_start_at(&half_dst, dst_at);
+	runq_start_at(&half_src, src_at);
+	runq_start_at(&half_dst, dst_at);
 	for (uint32_t i = 0; i < n; i++)
-		if (!ring_push(&half_src, cell(i)))
-			KTEST_FAIL("n=%u: ring_push failed", n);
-	struct task *run = ring_steal(&half_src, &half_dst);
-	uint32_t left = ring_len(&half_src), moved = ring_len(&half_dst);
+		if (!runq_push(&half_src, cell(i)))
+			KTEST_FAIL("n=%u: runq_push failed", n);
+	struct task *run = runq_steal(&half_src, &half_dst);
+	uint32_t left = runq_len(&half_src), moved = runq_len(&half_dst);
 	if (n == 0) {
 		if (run || left || moved)
-			KTEST_FAIL("empty ring: ring_steal returned %p, src %u, dst %u", (void *)run,
+			KTEST_FAIL("empty run queue: runq_steal returned %p, src %u, dst %u", (void *)run,
 				   left, moved);
 		return true;
 	}
 	if (!run)
-		KTEST_FAIL("n=%u: ring_steal returned NULL", n);
+		KTEST_FAIL("n=%u: runq_steal returned NULL", n);
 	uint32_t k = n - left; /* claimed */
 	if (k != n / 2 && k != n - n / 2)
 		KTEST_FAIL("n=%u: took %u tasks, want half (%u or %u)", n, k, n / 2, n - n / 2);
@@ -698,7 +698,7 @@ static bool steal_half_case(uint32_t n, uint32_t src_at, uint32_t dst_at)
 			seen_run = true;
 			continue;
 		}
-		struct task *t = ring_pop(&half_dst);
+		struct task *t = runq_pop(&half_dst);
 		if (t != cell(i))
 			KTEST_FAIL("n=%u: dst slot %u is not the %u-th oldest task", n, j, i);
 		j++;
@@ -706,9 +706,9 @@ static bool steal_half_case(uint32_t n, uint32_t src_at, uint32_t dst_at)
 	if (!seen_run)
 		KTEST_FAIL("n=%u: the returned task is not one of the oldest %u", n, k);
 	for (uint32_t i = k; i < n; i++)
-		if (ring_pop(&half_src) != cell(i))
+		if (runq_pop(&half_src) != cell(i))
 			KTEST_FAIL("n=%u: src lost or reordered task %u", n, i);
-	if (ring_pop(&half_src) || ring_pop(&half_dst))
+	if (runq_pop(&half_src) || runq_pop(&half_dst))
 		KTEST_FAIL("n=%u: extra tasks left over", n);
 	return true;
 }
@@ -730,33 +730,33 @@ static struct future *half_start(void)
 
 static bool half_ok(void)
 {
-	static const uint32_t ns[] = { 0, 1, 2, 3, 4, 5, 17, 64, 200, 255, EXEC_RING_CAP };
+	static const uint32_t ns[] = { 0, 1, 2, 3, 4, 5, 17, 64, 200, 255, RUNQ_CAP };
 	static const uint32_t at[][2] = { { 0, 0 }, { 250, 7 }, { 0xfffffff0u, 0xfffffffbu } };
 	for (unsigned a = 0; a < sizeof(at) / sizeof(at[0]); a++)
 		for (unsigned i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
 			if (!steal_half_case(ns[i], at[a][0], at[a][1]))
 				return false;
 	/* Twice in a row: half of the rest. */
-	ring_start_at(&half_src, 3);
-	ring_start_at(&half_dst, 0);
+	runq_start_at(&half_src, 3);
+	runq_start_at(&half_dst, 0);
 	for (uint32_t i = 0; i < 100; i++)
-		ring_push(&half_src, cell(i));
+		runq_push(&half_src, cell(i));
 	for (int round = 0; round < 2; round++) {
-		uint32_t before = ring_len(&half_src);
-		ring_init(&half_dst);
-		if (!ring_steal(&half_src, &half_dst))
+		uint32_t before = runq_len(&half_src);
+		runq_init(&half_dst);
+		if (!runq_steal(&half_src, &half_dst))
 			KTEST_FAIL("second steal returned NULL");
-		uint32_t k = before - ring_len(&half_src);
+		uint32_t k = before - runq_len(&half_src);
 		if (k != before / 2 && k != before - before / 2)
 			KTEST_FAIL("steal %d: took %u of %u", round + 1, k, before);
 	}
-	printf("    ring_steal takes half, oldest first, for n = 0..%u at wrapping indices\n",
-	       EXEC_RING_CAP);
+	printf("    runq_steal takes half, oldest first, for n = 0..%u at wrapping indices\n",
+	       RUNQ_CAP);
 	return true;
 }
 
 /*
- * A task pinned to hart 0 spawns NSTEAL tasks (into hart 0's ring) and
+ * A task pinned to hart 0 spawns NSTEAL tasks (into hart 0's run queue) and
  * then keeps hart 0 busy: only other harts can run them, and only by
  * stealing.  Each task takes STEAL_WORK (about half a millisecond), so
  * the first thief cannot finish them all before the next one looks.
@@ -813,7 +813,7 @@ static enum poll steal_victim_poll(struct future *f, struct context *cx)
 			t->spawned++;
 	}
 	/* The last one spawned sits in this hart's LIFO slot, which nobody
-	 * steals; the other NSTEAL - 1 are in its ring. */
+	 * steals; the other NSTEAL - 1 are in its run queue. */
 	uint64_t t0 = kexec_now_ns();
 	while (atomic_load(&steal_done) < NSTEAL - 1 &&
 	       kexec_now_ns() - t0 < STEAL_WAIT_MS * 1000000ull)
@@ -860,7 +860,7 @@ static bool steal_ok(void)
 			KTEST_FAIL("task %u never ran", i);
 		ran[h - 1]++;
 	}
-	printf("    hart 0 busy for %llu ms with %u tasks in its ring; %u of them ran "
+	printf("    hart 0 busy for %llu ms with %u tasks in its run queue; %u of them ran "
 	       "elsewhere meanwhile\n", (unsigned long long)t->busy_ms, NSTEAL - 1,
 	       t->stolen_while_busy);
 	for (unsigned h = 0; h < nharts(); h++)
@@ -1012,7 +1012,7 @@ static bool trip_ok(void)
  * each hart may park only a few times (it sleeps until something happens,
  * not on a poll period), and at the end every other hart is parked.
  * Parks are counted by the executor (exec_worker_stats), whatever the
- * platform's park does.
+ * park hook does.
  */
 #define IDLE_BURST 128u
 #define IDLE_WORK 200000u

@@ -303,7 +303,7 @@ static int64_t op_cancel(struct ring *r, uint64_t target)
 	spin_unlock(&r->lock, f);
 	if (!t)
 		return -PX_ENOENT;
-	task_wake(t);
+	task_wake_by_ref(t);
 	task_unref(t);
 	return 0;
 }
@@ -657,7 +657,7 @@ void ring_teardown(struct proc *p)
 		struct task *t = task_of(op);
 		task_ref(t);
 		spin_unlock(&r->lock, f);
-		task_wake(t);
+		task_wake_by_ref(t);
 		task_unref(t);
 		f = spin_lock(&r->lock);
 	}

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # make check: every test suite, both arches; one closing "N passed, N failed".
 #
-# Each step's own closing lines ("N passed, N failed" at the start of a
-# line) are added up.  A step that fails without printing one counts as one
+# Each step's own closing lines ("N passed, N failed", read by
+# scripts/summary.sh) are added up.  A step that fails without printing one counts as one
 # failure, so a crash or a build error is never silent.  Logs: build/check/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/summary.sh
 
-scripts/deps.sh || { echo "check: could not install dependencies"; echo "0 passed, 1 failed"; exit 1; }
+scripts/deps.sh || { echo "check: could not install dependencies"; summary_print 0 1; exit 1; }
 mkdir -p build/check
 
-steps=(
-	"host-fdt|make --no-print-directory host-test-fdt"
-	"host-virtq|make --no-print-directory host-test-virtq"
-	"host-ring|make --no-print-directory host-test-ring"
-	"host-elf|make --no-print-directory host-test-elf"
-	"host-reactor|make --no-print-directory host-test-reactor"
-	"host-executor|make --no-print-directory host-test-exec"
+# The host suites are the Makefile's HOST_TESTS (make host-test runs the same).
+hosts=$(make -s --no-print-directory host-test-list)
+[ -n "$hosts" ] || { echo "check: make host-test-list printed no suites"; summary_print 0 1; exit 1; }
+steps=()
+for t in $hosts; do
+	steps+=("host-$t|make --no-print-directory host-test-$t")
+done
+steps+=(
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
 	"ktest-smp4-riscv64|make --no-print-directory ktest ARCH=riscv64 SMP=4"
@@ -44,22 +46,18 @@ for step in "${steps[@]}"; do
 	start=$SECONDS
 	$cmd 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
-	p=0 f=0
-	while read -r line; do
-		lp=${line%% passed*}
-		lf=${line#*, }
-		p=$((p + lp)) f=$((f + ${lf%% failed*}))
-	done < <(sed 's/\r$//' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed')
+	summary_read "$log" all
+	p=$PASSED f=$FAILED
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "=== $name: exited with status $status without a failing test; counted as a failure"
 		f=$((f + 1))
 	fi
 	total_p=$((total_p + p)) total_f=$((total_f + f))
-	table+=$(printf '%-16s %6d passed %4d failed %5ds' "$name" "$p" "$f" $((SECONDS - start)))$'\n'
+	table+=$(printf '%-24s %6d passed %4d failed %5ds' "$name" "$p" "$f" $((SECONDS - start)))$'\n'
 done
 
 echo
 echo "=== summary"
 printf '%s' "$table"
-echo "$total_p passed, $total_f failed"
+summary_print "$total_p" "$total_f"
 [ "$total_f" -eq 0 ]

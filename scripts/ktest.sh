@@ -9,6 +9,7 @@ set -uo pipefail
 
 arch=$1 elf=$2
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/summary.sh"
 logs=$(dirname "$elf")/logs
 scale=${TIME_SCALE:-1}
 mkdir -p "$logs"
@@ -17,6 +18,18 @@ passed=0 failed=0
 pass() { echo "ktest-boot $1: OK"; passed=$((passed + 1)); }
 fail() { echo "ktest-boot $1: FAILED ($2)"; failed=$((failed + 1)); }
 show() { sed 's/\r$//; s/^/  | /' "$1"; }
+# A suite boot: its own summary line counts, and a boot that ended badly
+# without a failing test counts as one failure.
+count_suite() {	# name log status
+	summary_read "$2"
+	passed=$((passed + PASSED)) failed=$((failed + FAILED))
+	if [ "$3" -ne 0 ] && [ "$FAILED" -eq 0 ]; then
+		case $3 in
+		124) fail "$1" "time limit expired" ;;
+		*) fail "$1" "kernel exited with status $3" ;;
+		esac
+	fi
+}
 
 # The console input the tests expect (kernel/ktest.h): 8 KiB for uart_rx,
 # then the 64 KiB flood for console_flood.
@@ -39,18 +52,7 @@ truncate -s 4M "$logs/disk.img"
 	--wait-for "ktest: running" --disk "$logs/disk.img" --out "$logs/suite.log" "$elf"
 status=$?
 show "$logs/suite.log"
-summary=$(sed 's/\r$//' "$logs/suite.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
-if [ -n "$summary" ]; then
-	passed=$((passed + ${summary%% passed*}))
-	f=${summary#*, }
-	failed=$((failed + ${f%% failed}))
-fi
-if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
-	case $status in
-	124) fail suite "time limit expired" ;;
-	*) fail suite "kernel exited with status $status" ;;
-	esac
-fi
+count_suite suite "$logs/suite.log" $status
 
 # 1b. The multi-hart suite (kernel/ktest_smp.c), "ktest=smp", with SMP
 #     harts if SMP > 1 (make check SMP=n), else 4.  No -icount: QEMU 7.2
@@ -61,18 +63,7 @@ smp=${SMP:-1}
 	--append "ktest=smp" --out "$logs/smp.log" "$elf"
 status=$?
 show "$logs/smp.log"
-summary=$(sed 's/\r$//' "$logs/smp.log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
-if [ -n "$summary" ]; then
-	passed=$((passed + ${summary%% passed*}))
-	f=${summary#*, }
-	failed=$((failed + ${f%% failed}))
-fi
-if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
-	case $status in
-	124) fail smp "time limit expired" ;;
-	*) fail smp "kernel exited with status $status" ;;
-	esac
-fi
+count_suite smp "$logs/smp.log" $status
 if ! grep -q "$smp of $smp harts online" "$logs/smp.log"; then
 	fail smp-bringup "not all $smp harts came online"
 else
@@ -123,5 +114,5 @@ expect_fault breakpoint_unhandled 'breakpoint|BRK'
 expect_fault kernel_wx 'page fault|permission'
 
 echo "ktest $arch: logs in $logs"
-echo "$passed passed, $failed failed"
+summary_print "$passed" "$failed"
 [ $failed -eq 0 ] && [ $passed -gt 0 ]

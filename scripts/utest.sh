@@ -13,6 +13,7 @@ set -uo pipefail
 arch=$1
 elf=${2:-build/$arch/kernel.elf}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/summary.sh"
 logs=$(dirname "$elf")/logs
 smp=${SMP:-1}
 log=$logs/usertests.log
@@ -30,19 +31,16 @@ truncate -s 4M "$disk"
 status=$?
 sed 's/\r$//; s/^/  | /' "$log"
 
-summary=$(sed 's/\r$//' "$log" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -1)
-if [ -z "$summary" ]; then
+if ! summary_read "$log"; then
 	case $status in
 	124) why="time limit expired" ;;
 	*) why="kernel exited with status $status" ;;
 	esac
 	echo "usertests $arch: no summary line ($why); log in $log"
-	echo "0 passed, 1 failed"
+	summary_print 0 1
 	exit 1
 fi
-p=${summary%% passed*}
-f=${summary#*, }
-f=${f%% failed}
+p=$PASSED f=$FAILED
 # process 1's exit status is the number of failures (at most 99); a
 # killed runner powers off with 100 + reason.
 if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -50,5 +48,5 @@ if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
 	f=1
 fi
 echo "usertests $arch: log in $log"
-echo "$p passed, $f failed"
+summary_print "$p" "$f"
 [ "$f" -eq 0 ]

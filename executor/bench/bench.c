@@ -16,11 +16,11 @@
  * `valgrind --tool=callgrind --toggle-collect=bench_<case>` counts exactly
  * the operations (set-up and exit excluded), and prints
  * "<case> <n> <ns per op>" measured with the host clock.  One executor,
- * one worker, the host platform, poll timing off (EXEC_POLL_TIMING costs
+ * one worker, the host hooks, poll timing off (EXEC_POLL_TIMING costs
  * two clock reads per poll; see docs/executor.md).
  */
 static struct executor ex;
-static struct host_platform hp;
+static struct host_hooks hh;
 
 /* ---- spawn + join of a trivial task ------------------------------------*/
 
@@ -164,8 +164,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	long n = argc > 2 ? atol(argv[2]) : 1000000;
-	host_platform_init(&hp);
-	exec_init(&ex, &hp.plat, 1, 0);
+	host_hooks_init(&hh);
+	exec_init(&ex, &hh.hooks, 1, 0);
 	uint64_t t0 = host_now_ns();
 	if (!strcmp(argv[1], "spawn_join"))
 		bench_spawn_join(n);

@@ -1,4 +1,4 @@
-/* Host (Linux) platform for the executor: futex parking, threads, clock. */
+/* The executor on the host (Linux): its hooks (futex parking, clock), threads. */
 #ifndef EXECUTOR_HOST_HOST_H
 #define EXECUTOR_HOST_HOST_H
 
@@ -12,14 +12,14 @@
  * EMPTY -> PARKED (park sleeps) ; any -> NOTIFIED (unpark; futex wake only
  * if it was PARKED) ; park consumes NOTIFIED and returns at once.
  */
-struct host_platform {
-	struct exec_platform plat;
+struct host_hooks {
+	struct exec_hooks hooks;
 	_Atomic uint32_t token[EXEC_MAX_WORKERS];
 	_Atomic uint64_t unparks, futex_wakes;
 };
 
-/* Fill hp->plat (ctx = hp). */
-void host_platform_init(struct host_platform *hp);
+/* Fill hh->hooks (ctx = hh). */
+void host_hooks_init(struct host_hooks *hh);
 
 uint64_t host_now_ns(void);
 

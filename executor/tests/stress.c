@@ -129,7 +129,7 @@ static const struct future_vtable ptask_vt = { ptask_poll, NULL };
 TASK_POOL(stress_pool, struct stask, INFLIGHT + 64);
 
 static struct executor ex;
-static struct host_platform hp;
+static struct host_hooks hh;
 
 /*
  * Phase 3: the fast paths, with a Ctrl-T printer thread running all the
@@ -691,8 +691,8 @@ int main(int argc, char **argv)
 	alarm(170);	/* a lost wakeup hangs: die loudly instead */
 	setvbuf(stdout, NULL, _IOLBF, 0);	/* and show what was printed */
 	done = calloc((size_t)ntasks, 1);
-	host_platform_init(&hp);
-	exec_init(&ex, &hp.plat, WORKERS, 0);
+	host_hooks_init(&hh);
+	exec_init(&ex, &hh.hooks, WORKERS, 0);
 	pthread_create(&th, NULL, runner, NULL);
 
 	uint64_t t0 = host_now_ns();
@@ -764,7 +764,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)atomic_load(&polls), WORKERS,
 	       (double)(t1 - t0) / 1e9, (unsigned long long)steals,
 	       (unsigned long long)parks, (unsigned long long)injected,
-	       (unsigned long long)atomic_load(&hp.futex_wakes), failed);
+	       (unsigned long long)atomic_load(&hh.futex_wakes), failed);
 	printf("stress: %d task pairs x %d turns, %llu task-to-task wakes, %.2f s\n",
 	       PAIRS, TURNS, (unsigned long long)atomic_load(&pair_wakes),
 	       (double)(t2 - t1) / 1e9);

@@ -1,4 +1,4 @@
-/* Scheduler tests: exact traces of polls, wakes and parks on the fake platform. */
+/* Scheduler tests: exact traces of polls, wakes and parks on the fake hooks. */
 #include <stdio.h>
 #include <string.h>
 
@@ -283,7 +283,7 @@ TEST(exec_parks_until_next_timer_deadline)
 }
 
 /* The wheel is not advanced while it is empty (exec_timers), so its
- * clock can lag far behind the platform's.  A sleep inserted then is
+ * clock can lag far behind the now_ns hook's.  A sleep inserted then is
  * still due at its own deadline: not early (filed relative to the old
  * clock), not late (the park programs it). */
 TEST(exec_sleep_after_idle_wheel_fires_at_its_deadline)
@@ -495,7 +495,7 @@ TEST(exec_print_tasks_lists_tasks_spawned_by_tasks)
 	CHECK_EQ(fx_live_allocs, 0);
 }
 
-/* Poll time comes from the platform clock, around each poll. */
+/* Poll time comes from the now_ns hook, around each poll. */
 struct slowpoll {
 	struct future base;
 	int n;
@@ -513,7 +513,7 @@ static enum poll slowpoll_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable slowpoll_vt = { slowpoll_poll, NULL };
 
-TEST(exec_poll_timing_uses_platform_clock)
+TEST(exec_poll_timing_uses_the_now_ns_hook)
 {
 	struct slowpoll s = { { &slowpoll_vt }, 0 };
 	struct join_handle jh;

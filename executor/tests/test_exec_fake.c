@@ -1,4 +1,4 @@
-/* The recording fake platform and test futures used by test_exec*.c / test_task*.c. */
+/* The recording fake hooks and test futures used by test_exec*.c / test_task*.c. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +51,7 @@ static void fx_park(void *ctx, unsigned w, uint64_t dl)
 		fn(w);
 		fx_irq_exit();
 	} else if (dl == UINT64_MAX && ++fx.idle_parks > 3) {
-		fprintf(stderr, "fake platform: parked forever; trace: %s\n", fx.trace);
+		fprintf(stderr, "fake hooks: parked forever; trace: %s\n", fx.trace);
 		abort();
 	}
 }
@@ -80,11 +80,11 @@ void fx_init(struct executor *e, unsigned nworkers, unsigned flags)
 	memset(&fx, 0, sizeof(fx));
 	fx.now = 1000;
 	fx.trace_unpark = true;
-	fx.plat.now_ns = fx_now;
-	fx.plat.park = fx_park;
-	fx.plat.unpark = fx_unpark;
+	fx.hooks.now_ns = fx_now;
+	fx.hooks.park = fx_park;
+	fx.hooks.unpark = fx_unpark;
 	fx.e = e;
-	exec_init(e, &fx.plat, nworkers, flags);
+	exec_init(e, &fx.hooks, nworkers, flags);
 }
 
 static enum poll fx_fut_poll(struct future *base, struct context *cx)

@@ -1,4 +1,4 @@
-/* A recording fake platform and small test futures for the executor tests. */
+/* Recording fake hooks and small test futures for the executor tests. */
 #ifndef EXECUTOR_TESTS_TEST_EXEC_FAKE_H
 #define EXECUTOR_TESTS_TEST_EXEC_FAKE_H
 
@@ -9,7 +9,7 @@
 #include "task.h"
 
 /*
- * The fake platform: a clock that only moves when a park has a deadline
+ * The fake hooks: a clock that only moves when a park has a deadline
  * (the park "sleeps" until it), and a trace of events as words:
  * "park(0,inf)", "park(0,5000)", "unpark(1)", plus whatever test futures
  * add with fx_trace ("poll A", "drop B").  Tests compare the whole trace.
@@ -18,7 +18,7 @@
  * no deadline and no on_park is a hang: the test aborts.
  */
 struct fx {
-	struct exec_platform plat;
+	struct exec_hooks hooks;
 	struct executor *e;
 	uint64_t now;
 	char trace[8192];

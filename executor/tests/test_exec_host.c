@@ -1,4 +1,4 @@
-/* The executor on real threads with the host platform: stealing, parking, block_on. */
+/* The executor on real threads with the host hooks: stealing, parking, block_on. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -9,7 +9,7 @@
 #include "test.h"
 
 static struct executor hex;
-static struct host_platform hp;
+static struct host_hooks hh;
 static atomic_int done_count;
 static atomic_int done_twice;
 
@@ -42,8 +42,8 @@ TEST(exec_host_two_workers_run_everything_once)
 {
 	static unsigned char seen[2000];
 	memset(seen, 0, sizeof(seen));
-	host_platform_init(&hp);
-	exec_init(&hex, &hp.plat, 2, 0);
+	host_hooks_init(&hh);
+	exec_init(&hex, &hh.hooks, 2, 0);
 	atomic_store(&done_count, 0);
 	atomic_store(&done_twice, 0);
 	for (int i = 0; i < 2000; i++) {
@@ -106,8 +106,8 @@ TEST(exec_host_block_on_woken_from_other_thread)
 {
 	struct waiter w = { { &waiter_vt }, &wflag, &wslot, &wmu };
 	pthread_t th;
-	host_platform_init(&hp);
-	exec_init(&hex, &hp.plat, 1, EXEC_POLL_TIMING);
+	host_hooks_init(&hh);
+	exec_init(&hex, &hh.hooks, 1, EXEC_POLL_TIMING);
 	atomic_store(&wflag, 0);
 	wslot = WAKER_NONE;
 	pthread_create(&th, NULL, setter, NULL);
@@ -117,8 +117,8 @@ TEST(exec_host_block_on_woken_from_other_thread)
 	/* Normally one park and one futex wake; if the wake beats the park
 	 * (slow machine, valgrind) there may be none.  Never more. */
 	CHECK(hex.workers[0].stats.parks <= 1);
-	CHECK(atomic_load(&hp.futex_wakes) <= 1);
-	CHECK(atomic_load(&hp.unparks) <= 1);
+	CHECK(atomic_load(&hh.futex_wakes) <= 1);
+	CHECK(atomic_load(&hh.unparks) <= 1);
 	CHECK_EQ(exec_live_tasks(&hex), 0);
 }
 
@@ -190,8 +190,8 @@ TEST(exec_host_block_on_with_stealing_workers)
 	for (int round = 0; round < 20; round++) {
 		memset(&b, 0, sizeof(b));
 		b.base.vtable = &boss_vt;
-		host_platform_init(&hp);
-		exec_init(&hex, &hp.plat, 3, 0);
+		host_hooks_init(&hh);
+		exec_init(&hex, &hh.hooks, 3, 0);
 		for (uintptr_t i = 1; i <= 2; i++)
 			pthread_create(&th[i - 1], NULL, forever_worker, (void *)i);
 		exec_block_on(&hex, &b.base);

@@ -9,7 +9,7 @@
 #include "timer.h"
 
 static struct executor pex;
-static struct host_platform php;
+static struct host_hooks phh;
 static atomic_int wrong_worker, pinned_polls, free_polls;
 
 struct pinned_yielder {
@@ -44,8 +44,8 @@ TASK_POOL(pin_pool, struct pinned_yielder, 1024);
  * get stolen back and forth: every poll of a pinned task is on its worker. */
 TEST(exec_pinned_tasks_stay_on_their_worker)
 {
-	host_platform_init(&php);
-	exec_init(&pex, &php.plat, 3, 0);
+	host_hooks_init(&phh);
+	exec_init(&pex, &phh.hooks, 3, 0);
 	atomic_store(&wrong_worker, 0);
 	atomic_store(&pinned_polls, 0);
 	atomic_store(&free_polls, 0);

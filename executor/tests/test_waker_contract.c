@@ -54,7 +54,7 @@ TEST(waker_clone_drop_balance_is_counted)
 	waker_wake_by_ref(&late);
 	waker_wake_by_ref(&late);
 	CHECK_EQ(inject_empty(&ex.inject), 1);
-	CHECK_EQ(ring_len(&ex.workers[0].ring), 0);
+	CHECK_EQ(runq_len(&ex.workers[0].runq), 0);
 	CHECK_EQ(atomic_load(&tt->wakes), 3);
 	waker_wake(&late);			/* last reference: freed */
 	CHECK_EQ(fx_live_allocs, 0);

@@ -22,7 +22,7 @@
 
 /*
  * One executor per program, one worker (user programs have one thread),
- * one ring.  The reactor is the executor's platform:
+ * one ring.  The reactor supplies the executor's hooks:
  *
  *   park(deadline)  when no task can run: ring_enter(unsubmitted SQEs,
  *                   min_complete 1, deadline - now), i.e. submit what the

@@ -9,9 +9,9 @@
  *
  * .bss is not cleared here: the ELF loader maps every page of a segment
  * from a zeroed frame (kernel/elf.c; make host-test-elf checks it), which
- * is part of the start-up contract.  Clearing it again cost every spawn a
- * pass over .bss, and on aarch64, with picolibc's SIMD memset, it was the
- * instruction that made every program take the FP/SIMD trap.
+ * is part of the start-up contract.  Clearing it again would cost every
+ * spawn a pass over .bss, and on aarch64 picolibc's SIMD memset would make
+ * every program take the FP/SIMD trap.
  */
 
 /* Linker-script symbols (linker/user.ld). */

@@ -1,21 +1,11 @@
-/* The user environment's link-time hooks for executor/: no interrupts, asserts exit. */
+/* The user environment's link-time hooks for executor/: asserts exit, lab stub messages. */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "executor/platform.h"
+#include "executor/hooks.h"
 
-/* A user program has no interrupts to mask: one thread, no handlers. */
-#ifndef EXEC_NO_IRQ	/* else inline no-ops in platform.h */
-unsigned long exec_irq_save(void)
-{
-	return 0;
-}
-
-void exec_irq_restore(unsigned long flags)
-{
-	(void)flags;
-}
-#endif
+/* No interrupt masking here: user code is built with -DEXEC_NO_IRQ (one
+ * thread, no handlers), so exec_irq_save/restore are inline no-ops. */
 
 /* Exit status 134 (128 + SIGABRT), as a Unix shell would show an abort. */
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)

@@ -1,4 +1,4 @@
-/* The user reactor: the executor's platform on the completion ring, completion slots, ring I/O futures. */
+/* The user reactor: the executor's hooks on the completion ring, completion slots, ring I/O futures. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
  * Everything here runs on the program's one thread, so the reactor's
  * state needs no lock and no atomics: the only memory shared with another
  * agent is the ring, and px_ring.h does its barriers.  See px_async.h for
- * the platform hooks, the slot life cycle and the buffer rule.
+ * the executor hooks, the slot life cycle and the buffer rule.
  */
 
 /* A completion slot: what a CQE's user_data points at.  8-byte aligned, so
@@ -191,7 +191,7 @@ static struct px_sqe *reactor_get_sqe(void)
 	return px_ring_get_sqe(&R.ring);
 }
 
-/* ---- the executor's platform ---------------------------------------------------*/
+/* ---- the executor's hooks ------------------------------------------------------*/
 
 uint64_t px_now(void)
 {
@@ -202,14 +202,14 @@ uint64_t px_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t plat_now(void *ctx)
+static uint64_t hook_now(void *ctx)
 {
 	(void)ctx;
 	return px_now();
 }
 
 /* The executor has nothing to run until a completion or deadline_ns. */
-static void plat_park(void *ctx, unsigned worker, uint64_t deadline_ns)
+static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 {
 	uint64_t now, timeout;
 
@@ -240,21 +240,21 @@ static void plat_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 	// a completion or the deadline, then reap (docs/labs/lab7.md).
 	(void)timeout;
 	(void)reactor_reap_all;
-	reactor_fatal("LAB 7: implement plat_park (user/lib/reactor.c)", -PX_ENOSYS);
+	reactor_fatal("LAB 7: implement hook_park (user/lib/reactor.c)", -PX_ENOSYS);
 	   LAB 7 END */
 }
 
 /* Only this thread wakes tasks, and never while parked (see px_async.h):
  * remember it for the next park. */
-static void plat_unpark(void *ctx, unsigned worker)
+static void hook_unpark(void *ctx, unsigned worker)
 {
 	(void)ctx;
 	(void)worker;
 	R.token = 1;
 }
 
-static const struct exec_platform px_platform = {
-	plat_now, plat_park, plat_unpark, NULL,
+static const struct exec_hooks px_hooks = {
+	hook_now, hook_park, hook_unpark, NULL,
 };
 
 long px_async_init(unsigned entries)
@@ -262,7 +262,7 @@ long px_async_init(unsigned entries)
 	if (R.inited)
 		return R.ring_err;
 	R.inited = 1;
-	exec_init(&R.exec, &px_platform, 1, 0);
+	exec_init(&R.exec, &px_hooks, 1, 0);
 	R.ring_err = px_ring_init(&R.ring, entries ? entries : PX_ASYNC_DEFAULT_ENTRIES);
 	return R.ring_err;
 }

@@ -1,4 +1,4 @@
-/* Host platform: no-op interrupt masking, futex park/unpark, threads. */
+/* The executor's hooks on the host (-DEXEC_NO_IRQ): asserts, clock, futex park/unpark; threads. */
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -9,21 +9,9 @@
 #include <unistd.h>
 
 #include "host.h"
-#include "platform.h"
+#include "hooks.h"
 
 enum { TOK_EMPTY = 0, TOK_PARKED = 1, TOK_NOTIFIED = 2 };
-
-#ifndef EXEC_NO_IRQ	/* else inline no-ops in platform.h */
-unsigned long exec_irq_save(void)
-{
-	return 0;
-}
-
-void exec_irq_restore(unsigned long flags)
-{
-	(void)flags;
-}
-#endif
 
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
 {
@@ -43,7 +31,7 @@ uint64_t host_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t hp_now(void *ctx)
+static uint64_t hh_now(void *ctx)
 {
 	(void)ctx;
 	return host_now_ns();
@@ -56,10 +44,10 @@ static long futex(_Atomic uint32_t *w, int op, uint32_t val,
 	               NULL, 0);
 }
 
-static void hp_park(void *ctx, unsigned id, uint64_t deadline)
+static void hh_park(void *ctx, unsigned id, uint64_t deadline)
 {
-	struct host_platform *hp = ctx;
-	_Atomic uint32_t *tok = &hp->token[id];
+	struct host_hooks *hh = ctx;
+	_Atomic uint32_t *tok = &hh->token[id];
 	uint32_t exp = TOK_NOTIFIED;
 	if (atomic_compare_exchange_strong(tok, &exp, TOK_EMPTY))
 		return;
@@ -84,26 +72,26 @@ static void hp_park(void *ctx, unsigned id, uint64_t deadline)
 	atomic_store(tok, TOK_EMPTY);
 }
 
-static void hp_unpark(void *ctx, unsigned id)
+static void hh_unpark(void *ctx, unsigned id)
 {
-	struct host_platform *hp = ctx;
-	atomic_fetch_add_explicit(&hp->unparks, 1, memory_order_relaxed);
-	if (atomic_exchange(&hp->token[id], TOK_NOTIFIED) == TOK_PARKED) {
-		atomic_fetch_add_explicit(&hp->futex_wakes, 1, memory_order_relaxed);
-		futex(&hp->token[id], FUTEX_WAKE, 1, NULL);
+	struct host_hooks *hh = ctx;
+	atomic_fetch_add_explicit(&hh->unparks, 1, memory_order_relaxed);
+	if (atomic_exchange(&hh->token[id], TOK_NOTIFIED) == TOK_PARKED) {
+		atomic_fetch_add_explicit(&hh->futex_wakes, 1, memory_order_relaxed);
+		futex(&hh->token[id], FUTEX_WAKE, 1, NULL);
 	}
 }
 
-void host_platform_init(struct host_platform *hp)
+void host_hooks_init(struct host_hooks *hh)
 {
-	hp->plat.now_ns = hp_now;
-	hp->plat.park = hp_park;
-	hp->plat.unpark = hp_unpark;
-	hp->plat.ctx = hp;
+	hh->hooks.now_ns = hh_now;
+	hh->hooks.park = hh_park;
+	hh->hooks.unpark = hh_unpark;
+	hh->hooks.ctx = hh;
 	for (unsigned i = 0; i < EXEC_MAX_WORKERS; i++)
-		atomic_init(&hp->token[i], TOK_EMPTY);
-	atomic_init(&hp->unparks, 0);
-	atomic_init(&hp->futex_wakes, 0);
+		atomic_init(&hh->token[i], TOK_EMPTY);
+	atomic_init(&hh->unparks, 0);
+	atomic_init(&hh->futex_wakes, 0);
 }
 
 struct host_thread {
