@@ -153,6 +153,11 @@ def t_pipe_64k(con, smp):
     out = con.run("pattern gen 65535 | cat | pattern check 65536", 60)
     check(out == ["pattern: 65535 bytes, expected 65536", "pattern: exit status 1"],
           "a short stream gave %r" % out)
+    # A reader that stops early: the writer gets EPIPE and ends too (no
+    # stage holds a read end of its own output pipe).
+    out = con.run("pattern gen 1000000 | pattern check 10", 60)
+    check(out == ["pattern: more than 10 bytes", "pattern: exit status 1"],
+          "a reader that stopped early gave %r" % out)
 
 
 def t_quoting(con, smp):

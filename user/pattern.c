@@ -1,4 +1,5 @@
 /* pattern: write or check a byte pattern, to test pipes end to end (`pattern gen N | cat | pattern check N`). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +9,8 @@
 #include "px.h"
 
 /*
- *   pattern gen N     writes N bytes of the pattern to stdout
+ *   pattern gen N     writes N bytes of the pattern to stdout (and stops,
+ *                     status 1, if the reader goes away: EPIPE)
  *   pattern check N   reads stdin to its end; exit 0 and
  *                     "pattern: N bytes OK" only if exactly the N bytes
  *                     of the pattern came, in order
@@ -33,6 +35,8 @@ static int gen(uint32_t n)
 			buf[j] = (char)pattern_byte(done + j);
 		for (uint32_t off = 0; off < k;) {
 			ssize_t w = write(1, buf + off, k - off);
+			if (w < 0 && errno == EPIPE)
+				return 1; /* the reader has gone: stop quietly */
 			if (w <= 0) {
 				fprintf(stderr, "pattern: write failed after %u bytes\n", done + off);
 				return 1;

@@ -48,8 +48,10 @@
  * groups: Ctrl-C never reaches them.  Every stage gets fds 0, 1 and 2
  * only (PX_SPAWN_STDIO): the shell points its own fd 0 and fd 1 at the
  * stage's pipe ends for the spawn (close, then dup: dup takes the lowest
- * free fd) and back afterwards, and no stage inherits another one's pipe
- * ends, so each reader sees end-of-file when its writer ends.
+ * free fd) and back afterwards.  So no stage holds a pipe end that is
+ * not its own: a reader sees end-of-file when its writer ends, and a
+ * writer whose reader has ended gets EPIPE (rather than waiting forever
+ * on a pipe it would itself hold open for reading).
  *
  * There is no non-blocking wait, so background jobs are reaped whenever
  * sh next waits for a foreground job: each one that has ended is reported
