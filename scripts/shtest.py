@@ -159,6 +159,9 @@ def t_pipeline(con, smp):
     """echo a b | cat | cat prints a b."""
     out = con.run("echo a b | cat | cat")
     check(out == ["a b"], "printed %r" % out)
+    # a shell reading a pipe: the same, and no prompt
+    out = con.run("echo 'echo c d | cat; echo e' | sh")
+    check(out == ["c d", "e"], "sh from a pipe printed %r" % out)
 
 
 def t_pipe_64k(con, smp):

@@ -59,7 +59,8 @@
  *
  * Lines come through stdin's buffer (fgets): on the console each read()
  * returns one line, so the program sh starts sees the input typed after
- * it; from a pipe, sh may buffer lines ahead that a child never sees.
+ * it; from a pipe, sh may buffer lines ahead that a child never sees, and
+ * prints no prompt.
  */
 
 #define LINE_LEN PX_ARG_MAX
@@ -642,14 +643,18 @@ int main(void)
 	static struct token toks[MAX_TOKENS];
 	static struct list list;
 
-	/* Only a shell reading the console may set its foreground group. */
+	/* Only a shell reading the console may set its foreground group;
+	 * only one reading the console prompts. */
 	interactive = setfg(0) >= 0;
 	for (;;) {
-		fputs("$ ", stdout);
-		fflush(stdout);
+		if (interactive) {
+			fputs("$ ", stdout);
+			fflush(stdout);
+		}
 		int len = read_line(line, sizeof(line));
 		if (len == -1) {
-			putchar('\n');
+			if (interactive)
+				putchar('\n');
 			return 0;
 		}
 		if (len == -2) {
