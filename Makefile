@@ -219,6 +219,11 @@ ktest: | ensure-cross ensure-qemu
 utest: $(KERNEL) | ensure-qemu
 	@SMP=$(SMP) scripts/utest.sh $(ARCH) $(KERNEL)
 
+# The shell, scripted through the console of the default boot (init -> sh).
+shtest: $(KERNEL) | ensure-qemu
+	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
+		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
+
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
 HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
@@ -348,6 +353,9 @@ UBUILD := build/$(ARCH)/user
 UPROGS := init sh echo cat ls usertests ubench kiotest
 # async examples (user/lib/reactor.c, docs/user.md "Writing an async user program")
 UPROGS += clock echosrv timers
+# tools: kill (a process or a job), kstat (kernel counters); pattern and
+# spin serve the shell's tests too (scripts/shtest.py)
+UPROGS += kill kstat pattern spin
 
 # The kernel's code-generation flags, and on aarch64 two more reasons to
 # keep them: no FP/SIMD, so a process gets an FP save area (512 bytes of
@@ -508,6 +516,7 @@ help:
 	@echo "make qemu-gdb [APPEND=args]   boot, wait for gdb on :1234"
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
+	@echo "make shtest                   the shell, scripted through the console, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
@@ -517,6 +526,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest
-.PHONY: all qemu qemu-gdb ktest utest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
+#include "kernel/kexec.h"
 #include "kernel/kshell.h"
 #include "kernel/platform.h"
 #include "kernel/uaccess.h"
@@ -15,7 +16,6 @@
 #define CTRL(c) ((c) & 0x1f)
 
 struct console_stats console_stats;
-struct notify console_intr;
 struct notify console_info;
 
 static _Atomic int mode = CONSOLE_COOKED;
@@ -42,7 +42,6 @@ enum { WAIT_NONE, WAIT_RX, WAIT_TX };
 
 void console_init(void)
 {
-	notify_init(&console_intr);
 	notify_init(&console_info);
 	notify_init(&rx_ready);
 	notify_init(&tx_room);
@@ -51,6 +50,62 @@ void console_init(void)
 void console_set_mode(enum console_mode m)
 {
 	atomic_store(&mode, (int)m);
+}
+
+/* ---- Ctrl-C and the foreground process group --------------------------------
+ *
+ * fg_pgid is the process group that Ctrl-C interrupts (0: none); the
+ * shell sets it around each foreground job (SYS_setfg, PX_SPAWN_FG).
+ * With a foreground group, Ctrl-C is an event, handled whole in the
+ * receive interrupt (intr_rx): the byte is never stored, so it cannot
+ * reach a later read (the shell's next prompt); "^C" is echoed, the input
+ * typed before it is dropped, and intr_kill (registered by the kernel's
+ * console tasks, kernel/kshell.c) kills the group -- all before any task
+ * runs, so the shell, woken when its job has ended, finds the console as
+ * the interrupt left it.  Without a foreground group, Ctrl-C is stored
+ * like any byte and the line discipline handles it in order (cook): the
+ * line is dropped and the read ends with an empty line.
+ */
+static _Atomic int fg_pgid;
+static void (*intr_kill)(int pgid);
+
+int console_foreground(void)
+{
+	return atomic_load(&fg_pgid);
+}
+
+int console_set_foreground(int pgid)
+{
+	int old = atomic_exchange(&fg_pgid, pgid);
+	/* The first release after a Ctrl-C: how long the shell took to
+	 * reap the job and take the console back (SYS_kstat). */
+	if (pgid == 0 && __atomic_load_n(&console_stats.intr_ns, __ATOMIC_RELAXED) &&
+	    !__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED))
+		__atomic_store_n(&console_stats.intr_back_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+	return old;
+}
+
+void console_set_intr_handler(void (*kill)(int pgid))
+{
+	intr_kill = kill;
+}
+
+static void flush_input(void);
+
+/* Interrupt context: a Ctrl-C in cooked mode.  True if it was an event
+ * (a foreground group exists) and must not be stored. */
+static bool intr_rx(void)
+{
+	console_stats.intr++;
+	int pgid = atomic_load(&fg_pgid);
+	if (!pgid || !intr_kill)
+		return false;
+	__atomic_store_n(&console_stats.intr_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&console_stats.intr_back_ns, 0, __ATOMIC_RELAXED);
+	console_write_sync("^C\n", 3);
+	flush_input();
+	intr_kill(pgid);
+	return true;
 }
 
 /* ---- Receive --------------------------------------------------------------*/
@@ -72,7 +127,7 @@ bool console_rx_paused(void)
 
 /* Interrupt context.  Precondition: console_rx_room() returned true since
  * the last store.  Ctrl-T and Ctrl-C in cooked mode are events: Ctrl-T is
- * not stored at all; Ctrl-C is also stored so the reader drops its line. */
+ * not stored at all; Ctrl-C see intr_rx. */
 void console_rx(char c)
 {
 	if (atomic_load_explicit(&mode, memory_order_relaxed) == CONSOLE_COOKED) {
@@ -81,10 +136,8 @@ void console_rx(char c)
 			notify_one(&console_info);
 			return;
 		}
-		if (c == CTRL('C')) {
-			console_stats.intr++;
-			notify_all(&console_intr);
-		}
+		if (c == CTRL('C') && intr_rx())
+			return;
 	}
 	uint32_t head = atomic_load_explicit(&rx_head, memory_order_relaxed);
 	rx_buf[head % CONSOLE_RX_SIZE] = c;
@@ -382,8 +435,13 @@ static void cook(int c)
 		line.done = true; /* the line so far; an empty one is end of input */
 		break;
 	case CTRL('C'):
+		/* Stored only when no foreground group exists (intr_rx): drop
+		 * the line and end the read with an empty one, so a shell at
+		 * its prompt prints a fresh prompt. */
 		echo("^C\n", 3);
-		line.len = 0;
+		line.buf[0] = '\n';
+		line.len = 1;
+		line.done = true;
 		break;
 	default:
 		/* Other controls are ignored; so is typing past a full line
@@ -394,6 +452,21 @@ static void cook(int c)
 		}
 		break;
 	}
+}
+
+/* A Ctrl-C event (intr_rx, interrupt context): drop every byte typed
+ * before it (the line being edited, a finished line nobody has read,
+ * bytes still in the ring), as a terminal flushes its input on an
+ * interrupt.  line.lock masks interrupts wherever it is held, so taking
+ * it here cannot deadlock with a reader on this hart. */
+static void flush_input(void)
+{
+	unsigned long f = spin_lock(&line.lock);
+	while (console_getc() >= 0)
+		;
+	line.len = line.pos = 0;
+	line.done = false;
+	spin_unlock(&line.lock, f);
 }
 
 /* Hand out what is left of a finished line: bytes handed out, or

@@ -42,10 +42,19 @@ enum console_mode {
 };
 void console_set_mode(enum console_mode m);
 
-/* Ctrl-C and Ctrl-T arrive as events (in cooked mode), not as data: the
- * interrupt handler counts them and notifies these. */
-extern struct notify console_intr; /* Ctrl-C: notify_all */
+/* Ctrl-T arrives as an event (in cooked mode), not as data: the interrupt
+ * handler counts it and notifies console_info. */
 extern struct notify console_info; /* Ctrl-T: notify_one */
+
+/* Ctrl-C (cooked mode) with a foreground process group is an event too,
+ * handled in the receive interrupt: "^C" is echoed, the input typed so far
+ * dropped, and kill(pgid) called (interrupt context: it must only mark and
+ * wake).  Without a foreground group (0), or before a handler is set,
+ * Ctrl-C is input: it drops the line being edited and ends the read with
+ * an empty line. */
+int console_foreground(void);                 /* any context */
+int console_set_foreground(int pgid);         /* any context; the old one */
+void console_set_intr_handler(void (*kill)(int pgid));
 
 /* Set up rings and notifies; call before enabling the UART interrupt. */
 void console_init(void);
@@ -121,8 +130,10 @@ struct console_stats {
 	uint64_t rx_stalls;  /* times the ring filled and receive was paused */
 	uint64_t tx_bytes;   /* bytes handed to the UART from the tx ring */
 	uint64_t tx_waits;   /* times a writer waited for tx room */
-	uint64_t intr;       /* Ctrl-C events */
+	uint64_t intr;       /* Ctrl-C keys (cooked mode) */
 	uint64_t info;       /* Ctrl-T events */
+	uint64_t intr_ns;    /* time of the last Ctrl-C that found a foreground group */
+	uint64_t intr_back_ns; /* the first console_set_foreground(0) after it, or 0 */
 };
 extern struct console_stats console_stats;
 

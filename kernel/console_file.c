@@ -114,6 +114,7 @@ static const struct file_ops console_ops = {
 	.kind = "console",
 	.start = { [IO_READ] = con_read_start, [IO_WRITE] = con_write_start,
 		   [IO_STAT] = con_stat },
+	.terminal = true,
 };
 
 /* One console file for everyone; its own reference keeps it alive. */

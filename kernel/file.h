@@ -54,6 +54,7 @@ struct file_ops {
 	const char *kind;             /* "console", "pipe", ...: for messages */
 	io_start_fn *start[IO_NOPS];  /* NULL: not supported by this kind */
 	bool seekable;                /* honours io_req.off and f->pos */
+	bool terminal;                /* the console: has a foreground group */
 	/* The last reference went: release the kind's object.  Must not wait
 	 * (a kind whose close has to wait starts a kernel task for it). */
 	void (*release)(struct file *f);

@@ -1,4 +1,4 @@
-/* The kernel console shell and Ctrl-T reporter: async functions on the executor. */
+/* The console's keys and tasks: the kernel shell, the Ctrl-T reporter, what Ctrl-C kills. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +10,7 @@
 #include "kernel/kshell.h"
 #include "kernel/panic.h"
 #include "kernel/platform.h"
+#include "kernel/proc.h"
 
 /*
  * A teaching console until user mode brings a real shell: it reads lines
@@ -125,10 +126,34 @@ static void kinfo_drop(struct future *f)
 
 static const struct future_vtable kinfo_vtable = { kinfo_poll, kinfo_drop };
 
+/*
+ * Ctrl-C with a foreground process group: the console's receive
+ * interrupt calls this (console.c, intr_rx).  It kills in interrupt
+ * context, with proc_kill's machinery, which only marks and wakes: each
+ * process is marked killed, its task woken (a syscall it waits in,
+ * ring_enter included, is dropped at its next poll), and a hart running
+ * it in user mode gets an IPI (on this hart the interrupt itself already
+ * took the hart from user code).  A task woken by the interrupt would be
+ * too late: a busy hart looks at its injection queue only every
+ * EXEC_INJECT_INTERVAL polls, and a process's poll may last a whole
+ * slice, so behind busy loops the kill would wait some 0.6 s.
+ */
+static void intr_kill(int pgid)
+{
+	proc_kill_group(pgid, PX_KILL_INTR);
+}
+
 void kshell_start(void)
 {
 	struct kshell sh = { .base = { &kshell_vtable }, .state = ASYNC_INIT };
-	struct kinfo info = { .base = { &kinfo_vtable }, .state = ASYNC_INIT };
-	if (KSPAWN(sh, "shell", NULL) != TASK_OK || KSPAWN(info, "ctrl-t", NULL) != TASK_OK)
+	if (KSPAWN(sh, "shell", NULL) != TASK_OK)
 		panic("cannot spawn the shell");
+}
+
+void kshell_keys_start(void)
+{
+	struct kinfo info = { .base = { &kinfo_vtable }, .state = ASYNC_INIT };
+	if (KSPAWN(info, "ctrl-t", NULL) != TASK_OK)
+		panic("cannot spawn the Ctrl-T task");
+	console_set_intr_handler(intr_kill);
 }

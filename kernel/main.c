@@ -78,6 +78,7 @@ bool bootarg(const char *key, char *out, size_t n)
  * "init=NAME" on the command line (default "init") as process 1, with
  * "initargs=A,B,..." as its arguments, else,
  * when the archive has no such program, the kernel's own console shell.
+ * Ctrl-T and Ctrl-C work in every case.
  */
 static void start_first_task(void)
 {
@@ -86,6 +87,7 @@ static void start_first_task(void)
 	const void *image;
 	size_t size;
 
+	kshell_keys_start();
 	if (strstr(platform.bootargs, "kbench=smp")) {
 		kbench_smp_start();
 		return;

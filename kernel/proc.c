@@ -5,8 +5,9 @@
 
 #include "arch/arch.h"
 #include "kernel/archive.h"
-#include "kernel/elf.h"
+#include "kernel/console.h"
 #include "kernel/console_file.h"
+#include "kernel/elf.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
@@ -16,14 +17,15 @@
 
 /*
  * The process table holds what must outlive a process's task: its pid,
- * parent and, once it has exited, its status until the parent reaps it.
- * One spin lock covers the table.
+ * parent, process group and, once it has exited, its status until the
+ * parent reaps it.  One spin lock covers the table.
  */
 enum pstate { P_FREE, P_LIVE, P_ZOMBIE };
 
 struct pent {
 	int pid;
 	int ppid;
+	int pgid;         /* process group: kept by a zombie, so a group lives on */
 	enum pstate state;
 	int status;
 	struct proc *p;   /* while P_LIVE: the process (inside its task) */
@@ -164,6 +166,7 @@ static const char *const kill_names[] = {
 	[PX_KILL_BADCALL] = "bad syscall",
 	[PX_KILL_NOMEM] = "out of memory",
 	[PX_KILL_BREAKPOINT] = "breakpoint",
+	[PX_KILL_INTR] = "interrupted",
 };
 
 static void report_fault(struct proc *p, const struct trap_info *info)
@@ -333,16 +336,40 @@ static const struct future_vtable proc_vtable = { proc_poll, proc_drop };
 
 /* ---- spawn, exit, kill, wait -----------------------------------------------*/
 
-/* spawn, with the child's descriptors copied from files[] (new references). */
+static _Atomic uint64_t spawns;
+
+uint64_t proc_spawns(void)
+{
+	return atomic_load_explicit(&spawns, memory_order_relaxed);
+}
+
+/* Caller holds ptab.lock.  The group a new process with pid `pid` joins,
+ * or -PX_ESRCH. */
+static int spawn_group_locked(struct proc *parent, int pid, int pgid)
+{
+	if (pgid == PX_PG_NEW)
+		return pid;
+	if (pgid == PX_PG_INHERIT) {
+		struct pent *pe = parent ? pent_of(parent->pid) : NULL;
+		return pe ? pe->pgid : pid;
+	}
+	for (int i = 0; i < NPROC; i++)
+		if (ptab.e[i].state != P_FREE && ptab.e[i].pgid == pgid)
+			return pgid;
+	return -PX_ESRCH;
+}
+
+/* spawn, with the child's descriptors new references to files[] (only
+ * 0..2 with PX_SPAWN_STDIO); is_init: it is the first process. */
 static int spawn(struct proc *parent, const char *path, char *const argv[], int argc,
-		 struct file *const files[PROC_NFD], bool is_init)
+		 struct file *const files[PROC_NFD], int pgid, unsigned flags, bool is_init)
 {
 	const void *image;
 	size_t size, pages;
 	uint64_t entry, brk, sp, uargv;
 	struct proc p = { .base = { &proc_vtable }, .sys = -1 };
 	struct pent *e = NULL;
-	int err;
+	int err, group = -PX_EAGAIN, old_fg = 0;
 
 	if (argc < 1 || argc > PX_ARGV_MAX)
 		return -PX_E2BIG;
@@ -356,14 +383,19 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 			break;
 		}
 	if (e) {
+		group = spawn_group_locked(parent, ptab.next_pid, pgid);
+		if (group < 0)
+			e = NULL;
+	}
+	if (e) {
 		*e = (struct pent){ .pid = ptab.next_pid++, .state = P_LIVE,
-				    .ppid = parent ? parent->pid : 0 };
+				    .ppid = parent ? parent->pid : 0, .pgid = group };
 		if (is_init)
 			init_pid = e->pid; /* before it can run, and so exit */
 	}
 	spin_unlock(&ptab.lock, f);
 	if (!e)
-		return -PX_EAGAIN;
+		return group < 0 ? group : -PX_EAGAIN;
 	p.pid = e->pid;
 	snprintf(p.name, sizeof(p.name), "%s", path);
 
@@ -380,13 +412,21 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 		goto fail;
 	arch_uregs_init(&p.regs, entry, sp, (uint64_t)argc, uargv);
 	for (int fd = 0; fd < PROC_NFD; fd++)
-		p.fd[fd] = file_dup(files[fd]);
+		p.fd[fd] = fd < 3 || !(flags & PX_SPAWN_STDIO) ? file_dup(files[fd]) : NULL;
 
+	/* Before the child can run, so a Ctrl-C never finds it in the
+	 * background for a moment. */
+	if (flags & PX_SPAWN_FG) {
+		old_fg = console_foreground();
+		console_set_foreground(group);
+	}
 	/* The future is copied into the task: the table entry must point at
 	 * that copy, so spawn with a handle, note it, then let go. */
 	struct join_handle jh;
 	err = task_spawn(&kexec, &proc_pool.src, &TASK_DESC_VOID(p, "proc"), &jh);
 	if (err) {
+		if (flags & PX_SPAWN_FG)
+			console_set_foreground(old_fg);
 		for (int fd = 0; fd < PROC_NFD; fd++)
 			file_put(p.fd[fd]);
 		err = -PX_EAGAIN;
@@ -397,7 +437,8 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 	spin_unlock(&ptab.lock, f);
 	jh.task->name = e->p->name; /* Ctrl-T shows the program's name */
 	join_handle_detach(&jh);
-	return e->pid;
+	atomic_fetch_add_explicit(&spawns, 1, memory_order_relaxed);
+	return p.pid;
 
 fail:
 	free_user_memory(&p);
@@ -407,15 +448,21 @@ fail:
 	return err;
 }
 
+int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int argc,
+		  int pgid, unsigned flags)
+{
+	return spawn(parent, path, argv, argc, parent->fd, pgid, flags, false);
+}
+
 int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc)
 {
-	return spawn(parent, path, argv, argc, parent->fd, false);
+	return proc_spawn_pg(parent, path, argv, argc, PX_PG_INHERIT, 0);
 }
 
 int proc_spawn_files(const char *path, char *const argv[], int argc,
 		     struct file *const files[PROC_NFD])
 {
-	return spawn(NULL, path, argv, argc, files, false);
+	return spawn(NULL, path, argv, argc, files, PX_PG_INHERIT, 0, false);
 }
 
 void proc_init(void)
@@ -440,7 +487,7 @@ int proc_start_init(const char *path, char *args)
 	argv[argc] = NULL;
 	struct file *con = console_file_open();
 	struct file *files[PROC_NFD] = { con, con, con };
-	int pid = spawn(NULL, path, argv, argc, files, true);
+	int pid = spawn(NULL, path, argv, argc, files, PX_PG_INHERIT, 0, true);
 	file_put(con);
 	return pid;
 }
@@ -494,25 +541,59 @@ void proc_exit(struct proc *p, int status)
 	}
 }
 
+/* Caller holds ptab.lock.  Mark e's process killed (a first reason
+ * stays) and make it notice: wake its task, and interrupt the hart that
+ * runs it in user mode, so it sees `killed` now rather than at the end
+ * of its slice.  False if e is no live process. */
+static bool kill_locked(struct pent *e, int reason)
+{
+	if (!e || e->state != P_LIVE || !e->p)
+		return false;
+	if (!e->p->killed)
+		__atomic_store_n(&e->p->killed, (uint32_t)(PX_KILLED | reason), __ATOMIC_SEQ_CST);
+	waker_wake_by_ref(&e->p->self);
+	for (unsigned h = 0; h < kexec.nworkers; h++)
+		if (h != arch_hart_id() && atomic_load(&running_on[h]) == e->p)
+			arch_send_ipi(h);
+	return true;
+}
+
 int proc_kill(int pid)
 {
-	int err = -PX_ESRCH;
 	unsigned long f = spin_lock(&ptab.lock);
-	struct pent *e = pent_of(pid);
-	if (e && e->state == P_LIVE && e->p) {
-		if (!e->p->killed)
-			__atomic_store_n(&e->p->killed, PX_KILLED | PX_KILL_SIGNAL,
-					 __ATOMIC_SEQ_CST);
-		waker_wake_by_ref(&e->p->self);
-		/* Running in user mode on another hart: interrupt it, so it
-		 * sees `killed` now rather than at the end of its slice. */
-		for (unsigned h = 0; h < kexec.nworkers; h++)
-			if (h != arch_hart_id() && atomic_load(&running_on[h]) == e->p)
-				arch_send_ipi(h);
-		err = 0;
-	}
+	bool killed = kill_locked(pent_of(pid), PX_KILL_SIGNAL);
 	spin_unlock(&ptab.lock, f);
-	return err;
+	return killed ? 0 : -PX_ESRCH;
+}
+
+int proc_kill_group(int pgid, int reason)
+{
+	int n = 0;
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC; i++)
+		if (ptab.e[i].state == P_LIVE && ptab.e[i].pgid == pgid)
+			n += kill_locked(&ptab.e[i], reason);
+	spin_unlock(&ptab.lock, f);
+	return n > 0 ? n : -PX_ESRCH;
+}
+
+bool proc_group_exists(int pgid)
+{
+	bool found = false;
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC && !found; i++)
+		found = ptab.e[i].state != P_FREE && ptab.e[i].pgid == pgid;
+	spin_unlock(&ptab.lock, f);
+	return found;
+}
+
+int proc_getpgid(struct proc *p, int pid)
+{
+	unsigned long f = spin_lock(&ptab.lock);
+	struct pent *e = pent_of(pid ? pid : p->pid);
+	int pgid = e ? e->pgid : -PX_ESRCH;
+	spin_unlock(&ptab.lock, f);
+	return pgid;
 }
 
 int proc_reap(struct proc *p, int pid, int *status)

@@ -77,6 +77,11 @@ int proc_start_init(const char *path, char *args);
 /* spawn: argv has argc strings already copied into the kernel.  Returns
  * the new pid or a negative error. */
 int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc);
+/* The same, into process group pgid (PX_PG_INHERIT, PX_PG_NEW or an
+ * existing group: else -PX_ESRCH) with PX_SPAWN_* flags.  The caller has
+ * checked the flags (PX_SPAWN_FG: that its fd 0 is the console). */
+int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int argc,
+		  int pgid, unsigned flags);
 
 /* spawn without a parent (the first process, in-kernel tests): the
  * child's descriptors are new references to files[0..PROC_NFD) (NULL:
@@ -107,6 +112,15 @@ void syscall_drop(struct proc *p);
 /* For syscall.c: the process side of exit/wait/kill. */
 void proc_exit(struct proc *p, int status);   /* releases everything */
 int proc_kill(int pid);
+/* Process groups (docs/kernel.md, "Ctrl-C"): kill every live process of
+ * group pgid with PX_KILLED | reason; how many, or -PX_ESRCH for none. */
+int proc_kill_group(int pgid, int reason);
+/* Whether some process (live or a zombie) is in group pgid. */
+bool proc_group_exists(int pgid);
+/* The group of process pid (0: p itself), or -PX_ESRCH. */
+int proc_getpgid(struct proc *p, int pid);
+/* Processes started since boot (SYS_kstat PX_KSTAT_SPAWNS). */
+uint64_t proc_spawns(void);
 /* Reap a finished child (pid, or any child for -1): its pid, with *status
  * filled; 0 if matching children exist but none has finished (then wait
  * on proc_child_exited); -PX_ECHILD if there is no such child. */

@@ -5,6 +5,7 @@
 
 #include "arch/arch.h"
 #include "kernel/archive.h"
+#include "kernel/console.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
@@ -186,15 +187,67 @@ static int64_t sys_sbrk(struct proc *p, int64_t incr)
 	return (int64_t)old;
 }
 
+/* ---- process groups and the console's foreground (docs/user.md) --------------*/
+
+/* Whether p's fd 0 is the console: only a program reading the console
+ * may say who Ctrl-C interrupts (as tcsetpgrp wants a terminal). */
+static bool stdin_is_console(struct proc *p)
+{
+	return p->fd[0] && p->fd[0]->ops->terminal;
+}
+
+/* A pgid argument: PX_PG_NEW (when `allow_new`), 0, or a group that
+ * exists.  0 if fine, else the error. */
+static int64_t check_pgid(int64_t pgid, bool allow_new)
+{
+	if (pgid == PX_PG_NEW && allow_new)
+		return 0;
+	if (pgid < 0 || pgid > INT32_MAX)
+		return -PX_EINVAL;
+	return pgid == 0 || proc_group_exists((int)pgid) ? 0 : -PX_ESRCH;
+}
+
+static int64_t sys_setfg(struct proc *p, int64_t pgid)
+{
+	int64_t err = check_pgid(pgid, false);
+	if (err)
+		return err;
+	if (!stdin_is_console(p))
+		return -PX_ENOTTY;
+	return console_set_foreground((int)pgid);
+}
+
+/* kill(pid) or kill(-pgid); 0 and -1 (POSIX: own group, everyone) are not
+ * offered. */
+static int64_t sys_kill(int64_t pid)
+{
+	if (pid > 0 && pid <= INT32_MAX)
+		return proc_kill((int)pid);
+	if (pid < -1 && pid >= -(int64_t)INT32_MAX)
+		return proc_kill_group((int)-pid, PX_KILL_SIGNAL) < 0 ? -PX_ESRCH : 0;
+	return -PX_ESRCH;
+}
+
 /* ---- processes ----------------------------------------------------------------*/
 
-static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va)
+static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va, int64_t pgid,
+			 uint64_t flags)
 {
 	char path[PX_PATH_MAX], strings[PX_ARG_MAX];
 	char *argv[PX_ARGV_MAX + 1]; /* PX_ARGV_MAX arguments and a NULL */
 	size_t used = 0;
 	int argc = 0, n;
 
+	/* Every argument is checked before anything happens.  A group that
+	 * exists now may be gone when proc_spawn_pg looks again: it then
+	 * says -PX_ESRCH itself. */
+	int64_t err = check_pgid(pgid, true);
+	if (err)
+		return err;
+	if (flags & ~(uint64_t)(PX_SPAWN_FG | PX_SPAWN_STDIO))
+		return -PX_EINVAL;
+	if ((flags & PX_SPAWN_FG) && !stdin_is_console(p))
+		return -PX_ENOTTY;
 	n = copyinstr(p->vm, path, path_va, sizeof(path));
 	if (n < 0)
 		return n == -PX_E2BIG ? -PX_ENOENT : n;
@@ -219,7 +272,7 @@ static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va)
 			argv[argc++] = path;
 	}
 	argv[argc] = NULL;
-	return proc_spawn(p, path, argv, argc);
+	return proc_spawn_pg(p, path, argv, argc, (int)pgid, (unsigned)flags);
 }
 
 static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
@@ -288,6 +341,14 @@ static int64_t sys_kstat(uint64_t which)
 	switch (which) {
 	case PX_KSTAT_FP_TRAPS:
 		return (int64_t)proc_fp_traps();
+	case PX_KSTAT_SPAWNS:
+		return (int64_t)proc_spawns();
+	case PX_KSTAT_CTRLC:
+		return (int64_t)console_stats.intr;
+	case PX_KSTAT_CTRLC_NS:
+		return (int64_t)__atomic_load_n(&console_stats.intr_ns, __ATOMIC_RELAXED);
+	case PX_KSTAT_CTRLC_BACK_NS:
+		return (int64_t)__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED);
 	default:
 		return -PX_EINVAL;
 	}
@@ -329,11 +390,11 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		io_yield_init(&p->w.yield);
 		return wait_on(p, cx, SYS_yield, &p->w.yield.io);
 	case SYS_spawn:
-		return done(p, sys_spawn(p, a0, a1));
+		return done(p, sys_spawn(p, a0, a1, PX_PG_INHERIT, 0));
 	case SYS_wait:
 		return sys_wait(p, cx, (int64_t)a0, a1);
 	case SYS_kill:
-		return done(p, (int64_t)a0 <= 0 || a0 > INT32_MAX ? -PX_ESRCH : proc_kill((int)a0));
+		return done(p, sys_kill((int64_t)a0));
 	case SYS_pipe:
 		return done(p, sys_pipe(p, a0));
 	case SYS_close:
@@ -362,6 +423,13 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return sys_file_op(p, cx, SYS_fstat, IO_STAT, a0, a1, 0, PX_OFF_CUR);
 	case SYS_fsync:
 		return sys_file_op(p, cx, SYS_fsync, IO_FSYNC, a0, 0, 0, PX_OFF_CUR);
+	case SYS_spawnpg:
+		return done(p, sys_spawn(p, a0, a1, (int64_t)a2, arch_syscall_arg(u, 3)));
+	case SYS_setfg:
+		return done(p, sys_setfg(p, (int64_t)a0));
+	case SYS_getpgid:
+		return done(p, (int64_t)a0 < 0 || (int64_t)a0 > INT32_MAX ? -PX_ESRCH
+									   : proc_getpgid(p, (int)a0));
 	default:
 		return done(p, -PX_ENOSYS);
 	}

@@ -27,6 +27,10 @@ steps+=(
 	"usertests-aarch64|make --no-print-directory utest ARCH=aarch64"
 	"usertests-smp4-riscv64|make --no-print-directory utest ARCH=riscv64 SMP=4"
 	"usertests-smp4-aarch64|make --no-print-directory utest ARCH=aarch64 SMP=4"
+	"shell-riscv64|make --no-print-directory shtest ARCH=riscv64"
+	"shell-aarch64|make --no-print-directory shtest ARCH=aarch64"
+	"shell-smp4-riscv64|make --no-print-directory shtest ARCH=riscv64 SMP=4"
+	"shell-smp4-aarch64|make --no-print-directory shtest ARCH=aarch64 SMP=4"
 	"grade-labs|make --no-print-directory grade-selftest"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).

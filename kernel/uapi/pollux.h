@@ -17,7 +17,7 @@
 #define SYS_getpid        1  /* () -> pid */
 #define SYS_spawn         2  /* (const char *path, const char *const argv[]) -> pid */
 #define SYS_wait          3  /* (int pid or -1, int *status or NULL) -> pid */
-#define SYS_kill          4  /* (int pid) -> 0 */
+#define SYS_kill          4  /* (int pid, or -pgid for a process group) -> 0 */
 #define SYS_yield         5  /* () -> 0 */
 #define SYS_read          6  /* (int fd, void *buf, size_t n) -> bytes, 0 at end */
 #define SYS_write         7  /* (int fd, const void *buf, size_t n) -> bytes */
@@ -37,13 +37,51 @@
 #define SYS_pwrite       19  /* (int fd, const void *buf, size_t n, uint64_t off) -> bytes */
 #define SYS_fstat        20  /* (int fd, struct px_stat *st) -> 0 */
 #define SYS_fsync        21  /* (int fd) -> 0 */
-#define SYS_count        22
+#define SYS_spawnpg      22  /* (path, argv, int pgid, unsigned flags) -> pid:
+                                 spawn into a process group (below) */
+#define SYS_setfg        23  /* (int pgid or 0) -> the previous one: the console's
+                                 foreground process group (0: none) */
+#define SYS_getpgid      24  /* (int pid or 0 for the caller) -> its process group */
+#define SYS_count        25
+
+/*
+ * Process groups and the console's foreground group (docs/user.md,
+ * "Process groups and Ctrl-C").  Every process is in one group, named by
+ * a pid (its first member's); a child starts in its parent's group.
+ * spawnpg's pgid: PX_PG_INHERIT (the caller's group), PX_PG_NEW (a new
+ * group whose id is the child's pid) or an existing group's id (one with
+ * at least one process, live or not yet reaped: else -PX_ESRCH); anything
+ * else is -PX_EINVAL.  Flags:
+ *   PX_SPAWN_FG     the child's group becomes the console's foreground
+ *                   group before the child runs (the caller's fd 0 must
+ *                   be the console: else -PX_ENOTTY)
+ *   PX_SPAWN_STDIO  the child inherits fds 0, 1 and 2 only
+ * other bits: -PX_EINVAL.  setfg(pgid): Ctrl-C on the console (cooked
+ * mode) kills every process of that group with PX_KILL_INTR; 0 means no
+ * foreground group (then Ctrl-C ends the pending console read with an
+ * empty line).  Returns the previous foreground group, so it can be put
+ * back.  Same errors as spawnpg's pgid (PX_PG_NEW is -PX_EINVAL), and
+ * -PX_ENOTTY.
+ * kill(-pgid) kills every live process of the group (-PX_ESRCH if none);
+ * kill(0) and kill(-1) are -PX_ESRCH.
+ */
+#define PX_PG_INHERIT   0
+#define PX_PG_NEW     (-1)
+#define PX_SPAWN_FG     1u
+#define PX_SPAWN_STDIO  2u
 
 /* Counters SYS_kstat reads (anything else: -PX_EINVAL).  For tests and
  * benchmarks; each counts since boot, for the whole system. */
 #define PX_KSTAT_FP_TRAPS 0 /* first FP/SIMD uses that gave a process its save
                                area (aarch64's lazy FP); 0 on riscv64, whose
                                user code is soft-float */
+#define PX_KSTAT_SPAWNS   1 /* processes started (spawn, spawnpg, the first) */
+#define PX_KSTAT_CTRLC    2 /* Ctrl-C events on the console (cooked mode) */
+#define PX_KSTAT_CTRLC_NS 3 /* clock_gettime's ns at the last Ctrl-C; 0: none */
+#define PX_KSTAT_CTRLC_BACK_NS 4 /* ns at which the foreground group was next set
+                               to none (setfg(0)) after the last Ctrl-C that
+                               found one; 0 until then */
+#define PX_KSTAT_COUNT    5
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
@@ -84,6 +122,7 @@ struct px_stat {
 #define PX_ENODEV     19
 #define PX_EINVAL     22
 #define PX_EMFILE     24
+#define PX_ENOTTY     25
 #define PX_ENOSPC     28
 #define PX_ESPIPE     29
 #define PX_EPIPE      32
@@ -103,6 +142,7 @@ struct px_stat {
 #define PX_KILL_BADCALL  4   /* reserved: unknown syscalls return -PX_ENOSYS */
 #define PX_KILL_NOMEM    5   /* no kernel memory for its FP/SIMD state */
 #define PX_KILL_BREAKPOINT 6 /* ebreak / brk with no debugger attached */
+#define PX_KILL_INTR     7   /* Ctrl-C: its group was the console's foreground */
 #define PX_WAS_KILLED(st)  (((st) & PX_KILLED) != 0)
 #define PX_KILL_REASON(st) ((st) & 0xff)
 #define PX_EXIT_CODE(st)   ((st) & 0xff)

@@ -11,8 +11,8 @@
  *          differ from PX_E* for some codes: px_errno() converts).
  *
  * Names that picolibc also declares (read, write, close, pipe, dup, pread,
- * pwrite, fsync, getpid, sbrk, clock_gettime) have picolibc's exact
- * prototypes.  wait()
+ * pwrite, fsync, getpgid, getpid, sbrk, clock_gettime) have picolibc's
+ * exact prototypes.  wait()
  * and kill() have Pollux's signatures, not POSIX's, so do not include
  * <sys/wait.h> or <signal.h> together with this header.
  */
@@ -52,6 +52,9 @@ long px_pread(int fd, void *buf, size_t n, uint64_t off);
 long px_pwrite(int fd, const void *buf, size_t n, uint64_t off);
 long px_fstat(int fd, struct px_stat *st);
 long px_fsync(int fd);
+long px_spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags);
+long px_setfg(int pgid);
+long px_getpgid(int pid);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)
@@ -87,7 +90,16 @@ int spawn(const char *path, const char *const argv[]);
 /* Wait for child `pid` (or any child: -1) to end; *status (if not NULL)
  * gets its exit status: PX_EXIT_CODE, or PX_WAS_KILLED + PX_KILL_REASON. */
 int wait(int pid, int *status);
+/* kill(pid) ends one process, kill(-pgid) every process of a group. */
 int kill(int pid);
+/* Process groups (kernel/uapi/pollux.h, docs/user.md "Process groups and
+ * Ctrl-C"): spawn into group pgid (PX_PG_INHERIT, PX_PG_NEW or an
+ * existing group) with PX_SPAWN_FG / PX_SPAWN_STDIO flags; make a group
+ * the console's foreground (the one Ctrl-C kills; 0: none), which returns
+ * the previous one; a process's group (0: the caller). */
+int spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags);
+int setfg(int pgid);
+pid_t getpgid(pid_t pid);
 int yield(void);
 int sleep_ms(uint64_t ms);
 /* Name (NUL-terminated, truncated to n) and size of the index-th program

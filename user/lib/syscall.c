@@ -33,6 +33,13 @@ long px_pread(int fd, void *buf, size_t n, uint64_t off) { return px_syscall4(SY
 long px_pwrite(int fd, const void *buf, size_t n, uint64_t off) { return px_syscall4(SYS_pwrite, fd, buf, n, off); }
 long px_fstat(int fd, struct px_stat *st) { return px_syscall2(SYS_fstat, fd, st); }
 long px_fsync(int fd) { return px_syscall1(SYS_fsync, fd); }
+long px_setfg(int pgid) { return px_syscall1(SYS_setfg, pgid); }
+long px_getpgid(int pid) { return px_syscall1(SYS_getpgid, pid); }
+
+long px_spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags)
+{
+	return px_syscall6(SYS_spawnpg, (long)path, (long)argv, pgid, (long)flags, 0, 0);
+}
 
 long px_ring_setup(unsigned entries, struct px_ring_params *p)
 {
@@ -65,6 +72,7 @@ int px_errno(long px_err)
 	case PX_EBUSY: return EBUSY;
 	case PX_EINVAL: return EINVAL;
 	case PX_EMFILE: return EMFILE;
+	case PX_ENOTTY: return ENOTTY;
 	case PX_ENOSPC: return ENOSPC;
 	case PX_ESPIPE: return ESPIPE;
 	case PX_EPIPE: return EPIPE;
@@ -101,6 +109,13 @@ pid_t getpid(void) { return (pid_t)posix(px_getpid()); }
 int spawn(const char *path, const char *const argv[]) { return (int)posix(px_spawn(path, argv)); }
 int wait(int pid, int *status) { return (int)posix(px_wait(pid, status)); }
 int kill(int pid) { return (int)posix(px_kill(pid)); }
+int setfg(int pgid) { return (int)posix(px_setfg(pgid)); }
+pid_t getpgid(pid_t pid) { return (pid_t)posix(px_getpgid((int)pid)); }
+
+int spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags)
+{
+	return (int)posix(px_spawnpg(path, argv, pgid, flags));
+}
 int yield(void) { return (int)posix(px_yield()); }
 int sleep_ms(uint64_t ms) { return (int)posix(px_sleep(ms)); }
 long progs(unsigned index, char *name, size_t n) { return posix(px_progs(index, name, n)); }
@@ -141,6 +156,7 @@ const char *px_kill_reason_name(int reason)
 	case PX_KILL_BADCALL: return "bad system call";
 	case PX_KILL_NOMEM: return "out of memory";
 	case PX_KILL_BREAKPOINT: return "breakpoint";
+	case PX_KILL_INTR: return "interrupted";
 	default: return "killed (unknown reason)";
 	}
 }

@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""shtest: script the shell (user/sh.c) through the console of a booted kernel.
+
+usage: scripts/shtest.py --arch A [--smp N] [--only NAME,...] KERNEL.elf
+
+Boots the default system (init -> sh) with the console on a pipe, types
+command lines and control keys as a person would (each only after the
+shell's prompt), and checks what comes back.  Each check prints
+"test NAME: OK" or "test NAME: FAILED (why)"; the last line is
+"N passed, N failed".
+
+Time: nothing here is measured on the host's clock.  Host time limits
+only bound how long we wait for output that should come (scaled by
+TIME_SCALE); the 200 ms limit of Ctrl-C is measured in the guest: the
+kernel records when the Ctrl-C key arrived and when the shell next took
+the console back (setfg(0), after it reaped every process of the job),
+and `kstat` prints both (PX_KSTAT_CTRLC_NS, PX_KSTAT_CTRLC_BACK_NS).
+
+After a failed check the system may be in any state, so the next check
+boots a fresh kernel.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCALE = float(os.environ.get("TIME_SCALE", "1"))
+PROMPT = "\n$ "
+CTRL_C, CTRL_T = "\x03", "\x14"
+INTR_LIMIT_NS = 200_000_000
+TICK = r"(?:tick \d+ s\n)*"     # a background clock's line
+
+
+class Failed(Exception):
+    pass
+
+
+class Console:
+    """A booted kernel: its console output so far, and a way to type."""
+
+    def __init__(self, arch, smp, kernel):
+        self.proc = subprocess.Popen(
+            [os.path.join(HERE, "run-qemu.sh"), "--arch", arch, "--smp", str(smp),
+             "--timeout", str(int(600 * SCALE)), "--input", "/dev/stdin", kernel],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.text = ""          # everything printed, "\r" removed
+        self.cond = threading.Condition()
+        self.eof = False
+        self.ticks = False      # a background clock runs: its lines may come anywhere
+        self.echo_at = 0        # where run() found its line's echo
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        while True:
+            data = os.read(self.proc.stdout.fileno(), 4096)
+            with self.cond:
+                if not data:
+                    self.eof = True
+                else:
+                    self.text += data.decode("utf-8", "replace").replace("\r", "")
+                self.cond.notify_all()
+            if not data:
+                return
+
+    def mark(self):
+        with self.cond:
+            return len(self.text)
+
+    def expect(self, what, start, secs=20):
+        """Wait for `what` (a string or a compiled regex) at or after
+        offset start; the offset just after it.  Raises Failed."""
+        return self.expect_span(what, start, secs)[1]
+
+    def expect_span(self, what, start, secs=20):
+        """expect, returning where the match starts and ends."""
+        limit = time.monotonic() + secs * SCALE
+        with self.cond:
+            while True:
+                if isinstance(what, str):
+                    i = self.text.find(what, start)
+                    if i >= 0:
+                        return i, i + len(what)
+                else:
+                    m = what.search(self.text, start)
+                    if m:
+                        return m.start(), m.end()
+                left = limit - time.monotonic()
+                if self.eof or left <= 0:
+                    why = "QEMU exited" if self.eof else "no output for %gs" % (secs * SCALE)
+                    raise Failed("waited for %r: %s; console ends with %r"
+                                 % (what if isinstance(what, str) else what.pattern, why,
+                                    self.text[-300:]))
+                self.cond.wait(left)
+
+    def send(self, keys):
+        self.proc.stdin.write(keys.encode())
+        self.proc.stdin.flush()
+
+    def run(self, line, secs=20):
+        """Type line at the prompt; the lines it printed before the next prompt.
+        With a background clock running (self.ticks), its lines may come
+        between the echoed characters (the echo is written a key at a
+        time) and among the output: they are left out."""
+        m = self.mark()
+        self.send(line + "\r")
+        what = line + "\n"
+        if self.ticks:
+            what = re.compile(TICK.join(re.escape(c) for c in what))
+        self.echo_at, echoed = self.expect_span(what, m, secs)
+        end = self.expect(PROMPT, echoed - 1, secs)
+        out = self.text[echoed:end - len(PROMPT) + 1]
+        if self.ticks:
+            out = re.sub(TICK, "", out)
+        return out.splitlines()
+
+    def close(self):
+        try:
+            self.proc.kill()
+        except OSError:
+            pass
+        self.proc.wait()
+
+
+def check(cond, why):
+    if not cond:
+        raise Failed(why)
+
+
+def kstat(con):
+    out = con.run("kstat")
+    vals = {}
+    for l in out:
+        f = l.split()
+        if len(f) == 2 and re.fullmatch(r"-?\d+", f[1]):
+            vals[f[0]] = int(f[1])
+    check("spawns" in vals and "ctrlc" in vals, "kstat printed %r" % out)
+    return vals
+
+
+# ---- the checks: each gets a console at the shell's prompt -----------------
+
+def t_ctrl_t(con, smp):
+    """Ctrl-T in the default boot prints the kernel's task table."""
+    m = con.mark()
+    con.send(CTRL_T)
+    end = con.expect("hart %d: " % (smp - 1), m)
+    table = con.text[m:end]
+    check(re.search(r"^task\s+state", table, re.M), "no table header in %r" % table)
+    check(re.search(r"^ctrl-t\s", table, re.M), "no ctrl-t task in %r" % table)
+    check(re.search(r"^sh\s", table, re.M), "no sh process in %r" % table)
+    check(con.run("echo still") == ["still"], "the shell did not answer after Ctrl-T")
+
+
+def t_pipeline(con, smp):
+    """echo a b | cat | cat prints a b."""
+    out = con.run("echo a b | cat | cat")
+    check(out == ["a b"], "printed %r" % out)
+    # a shell reading a pipe: the same, and no prompt
+    out = con.run("echo 'echo c d | cat; echo e' | sh")
+    check(out == ["c d", "e"], "sh from a pipe printed %r" % out)
+
+
+def t_pipe_64k(con, smp):
+    """64 KiB through a 4-stage pipeline, byte-exact."""
+    out = con.run("pattern gen 65536 | cat | cat | pattern check 65536", 60)
+    check(out == ["pattern: 65536 bytes OK"], "printed %r" % out)
+    # and the check itself notices damage: one byte short
+    out = con.run("pattern gen 65535 | cat | pattern check 65536", 60)
+    check(out == ["pattern: 65535 bytes, expected 65536", "pattern: exit status 1"],
+          "a short stream gave %r" % out)
+    # A reader that stops early: the writer gets EPIPE and ends too (no
+    # stage holds a read end of its own output pipe).
+    out = con.run("pattern gen 1000000 | pattern check 10", 60)
+    check(out == ["pattern: more than 10 bytes", "pattern: exit status 1"],
+          "a reader that stopped early gave %r" % out)
+
+
+def t_quoting(con, smp):
+    """Quotes and backslashes keep spaces and operators."""
+    out = con.run("echo 'a  b'")
+    check(out == ["a  b"], "echo 'a  b' printed %r" % out)
+    out = con.run("echo \"x | y;\"  z\\ \\ w 'q'\"r\"s \"a\\\"b\\\\\"")
+    check(out == ['x | y; z  w qrs a"b\\'], "printed %r" % out)
+    out = con.run("echo '' x")
+    check(out == [" x"], "an empty quoted word printed %r" % out)
+
+
+def t_exit_status(con, smp):
+    """exit 3 in a nested sh: the outer one reports status 3."""
+    out = con.run("sh")
+    check(out == [], "starting sh printed %r" % out)
+    out = con.run("exit 3")
+    check(out == ["sh: exit status 3"], "exit 3 gave %r" % out)
+    out = con.run("sh")
+    out = con.run("exit")
+    check(out == [], "exit gave %r" % out)
+
+
+def t_errors(con, smp):
+    """Syntax errors, unknown programs and redirection: a message each,
+    and no process started for any of them."""
+    before = kstat(con)["spawns"]
+    cases = [
+        ("echo x |", "sh: syntax error near '|'"),
+        ("| echo x", "sh: syntax error near '|'"),
+        ("echo x ;; echo y", "sh: syntax error near ';'"),
+        ("echo x | ; echo y", "sh: syntax error near ';'"),
+        ("echo x > | cat", "sh: syntax error near '|'"),
+        ("echo 'x y", "sh: syntax error: unterminated quote: 'x y"),
+        ("echo x\\", "sh: syntax error: '\\' at the end of the line"),
+        ("nosuch arg", "sh: nosuch: not found"),
+        ("echo x > f", "sh: >: redirection needs a file system (not yet)"),
+        ("echo x; cat < f", "sh: <: redirection needs a file system (not yet)"),
+    ]
+    for line, msg in cases:
+        out = con.run(line)
+        check(out == [msg], "%r printed %r, expected %r" % (line, out, msg))
+    after = kstat(con)["spawns"]
+    check(after == before + 1, "%d processes started in between (kstat itself: 1)"
+          % (after - before))
+    out = con.run("help")
+    for word in ("exit", "help", "jobs", "|", ";", "&"):
+        check(any(l.lstrip().startswith(word) or (" %s " % word) in l for l in out),
+              "help does not mention %r: %r" % (word, out))
+
+
+def interrupt(con, line, ready, smp):
+    """Start line in the foreground, wait for `ready`, press Ctrl-C: the
+    prompt must come back once, `echo after` must work, and the guest must
+    have taken under 200 ms from the key to the shell's taking the console
+    back."""
+    n0 = kstat(con)["ctrlc"]
+    m = con.mark()
+    con.send(line + "\r")
+    con.expect(ready, m, 30)
+    m = con.mark()
+    con.send(CTRL_C)
+    con.expect(PROMPT, con.expect("^C\n", m) - 1)
+    out = con.run("echo after")
+    # A stored ^C would end the shell's next read at once: a second
+    # prompt before the echo of the line typed after the first.
+    seg = con.text[m:con.echo_at]
+    check(seg.count("$ ") == 1, "after Ctrl-C %d prompts instead of 1: %r"
+          % (seg.count("$ "), seg))
+    check(out == ["after"], "echo after printed %r" % out)
+    k = kstat(con)
+    check(k["ctrlc"] == n0 + 1, "Ctrl-C count went %d -> %d" % (n0, k["ctrlc"]))
+    took = k["ctrlc_back_ns"] - k["ctrlc_ns"]
+    check(k["ctrlc_ns"] > 0 and 0 < took < INTR_LIMIT_NS,
+          "guest time from Ctrl-C to the prompt: %d ns (ctrlc_ns %d, ctrlc_back_ns %d)"
+          % (took, k["ctrlc_ns"], k["ctrlc_back_ns"]))
+    print("  %s: Ctrl-C to prompt %.3f ms guest time" % (line, took / 1e6))
+    return m
+
+
+def t_intr_clock(con, smp):
+    """Ctrl-C stops clock 100 (waiting in ring_enter between ticks)."""
+    m = interrupt(con, "clock 100", "tick 1 s\n", smp)
+    check("tick 2 s" not in con.text[m:], "the clock kept ticking")
+
+
+def t_intr_spin(con, smp):
+    """Ctrl-C stops a pipeline of three busy loops that make no syscall."""
+    interrupt(con, "spin | spin | spin", "spin: spinning\n", smp)
+
+
+def t_intr_ring(con, smp):
+    """Ctrl-C stops a program parked in ring_enter with no timeout."""
+    interrupt(con, "spin ring", "spin: waiting in ring_enter\n", smp)
+
+
+def t_intr_background(con, smp):
+    """Ctrl-C spares a background job: its clock keeps ticking."""
+    m = con.mark()
+    out = con.run("clock 100 &")
+    check(len(out) == 1 and re.fullmatch(r"\[\d+\]", out[0]), "clock 100 & printed %r" % out)
+    job = out[0][1:-1]
+    con.ticks = True
+    con.expect("tick 1 s\n", m, 30)
+    m = interrupt(con, "spin", "spin: spinning\n", smp)
+    last = max(int(t) for t in re.findall(r"tick (\d+) s", con.text))
+    con.expect("tick %d s\n" % (last + 1), m, 30)
+    check(not re.search(r"\[%s\] clock 100: " % job, con.text[m:]),
+          "the background job ended: %r" % con.text[m:])
+    out = con.run("kill -%s" % job)
+    out += con.run("echo done")
+    check("[%s] clock 100: killed" % job in out, "kill -%s gave %r" % (job, out))
+
+
+def t_intr_prompt(con, smp):
+    """Ctrl-C at the prompt: the line typed so far is dropped, a new prompt."""
+    m = con.mark()
+    con.send("echo abc")
+    con.expect("echo abc", m)
+    con.send(CTRL_C)
+    con.expect("echo abc^C" + PROMPT, m)
+    m = con.mark()
+    con.send(CTRL_C)
+    con.expect("^C" + PROMPT, m)
+    out = con.run("echo after")
+    check(out == ["after"], "echo after printed %r" % out)
+
+
+TESTS = [t_ctrl_t, t_pipeline, t_pipe_64k, t_quoting, t_exit_status, t_errors,
+         t_intr_prompt, t_intr_clock, t_intr_spin, t_intr_ring, t_intr_background]
+
+
+def boot(args):
+    con = Console(args.arch, args.smp, args.kernel)
+    con.expect(PROMPT, 0, 60)
+    return con
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--arch", default="riscv64")
+    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--log")
+    ap.add_argument("kernel")
+    args = ap.parse_args()
+    only = [t for t in args.only.split(",") if t]
+    tests = [t for t in TESTS if not only or t.__name__[2:] in only]
+
+    passed = failed = 0
+    con = None
+    log = []
+    for t in tests:
+        name = t.__name__[2:]
+        try:
+            if con is None:
+                con = boot(args)
+            t(con, args.smp)
+            print("test %s: OK" % name)
+            passed += 1
+        except Failed as e:
+            print("test %s: FAILED (%s)" % (name, e))
+            failed += 1
+            if con:
+                log.append(con.text)
+                con.close()
+                con = None
+        sys.stdout.flush()
+    if con:
+        log.append(con.text)
+        con.close()
+    if args.log:
+        os.makedirs(os.path.dirname(args.log) or ".", exist_ok=True)
+        with open(args.log, "w") as f:
+            f.write("\n==== next boot ====\n".join(log))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
