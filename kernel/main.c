@@ -108,6 +108,50 @@ static void start_first_task(void)
 	kshell_start();
 }
 
+/*
+ * The boot hart is hart 0 (kmain runs as worker 0), but the firmware may
+ * have started any of them first (OpenSBI's boot lottery, a device tree
+ * that lists the boot CPU later): move the boot hart's id into slot 0;
+ * the others keep device-tree order.
+ */
+static void boot_hart_first(uint64_t boot_hwid)
+{
+	for (unsigned i = 1; i < platform.nharts; i++) {
+		if (platform.hart_hwid[i] == boot_hwid) {
+			platform.hart_hwid[i] = platform.hart_hwid[0];
+			platform.hart_hwid[0] = boot_hwid;
+			break;
+		}
+	}
+}
+
+/* Tell the arch code what it needs of the machine (arch.h). */
+static void describe_machine_to_arch(void)
+{
+	static const enum arch_irqc_kind irqc[] = {
+		[IRQC_NONE] = ARCH_IRQC_NONE, [IRQC_PLIC] = ARCH_IRQC_PLIC,
+		[IRQC_GICV2] = ARCH_IRQC_GICV2, [IRQC_GICV3] = ARCH_IRQC_GICV3,
+	};
+	static const enum arch_fw_conduit fw[] = {
+		[PSCI_NONE] = ARCH_FW_NONE, [PSCI_HVC] = ARCH_FW_HVC, [PSCI_SMC] = ARCH_FW_SMC,
+	};
+	struct arch_machine m = {
+		.mem_base = platform.mem_base,
+		.mem_size = platform.mem_size,
+		.timer_freq = platform.timer_freq,
+		.timer_irq = platform.timer_irq,
+		.irqc_kind = irqc[platform.irqc_kind],
+		.irqc_base = platform.irqc.base,
+		.irqc2_base = platform.irqc2.base,
+		.irqc2_size = platform.irqc2.size,
+		.nharts = platform.nharts < SMP_MAX ? platform.nharts : SMP_MAX,
+		.hart_hwid = platform.hart_hwid,
+		.fw = fw[platform.psci],
+		.test_dev = platform.test_dev,
+	};
+	arch_machine_init(&m);
+}
+
 /* Secondary harts that reached their executor loop (the boot hart: 1). */
 static _Atomic unsigned harts_online = 1;
 
@@ -138,10 +182,13 @@ static void start_secondaries(void)
 /* arch.h: a secondary hart, on its own stack with the kernel map on. */
 _Noreturn void kmain_secondary(unsigned hart)
 {
+	const char *why;
+
 	tls_init_hart(hart);
 	arch_hart_init(hart);
 	arch_trap_init();
-	arch_irqc_init_hart();
+	if (arch_irqc_init_hart(&why) != 0)
+		panic("hart %u: interrupt controller: %s", hart, why);
 	atomic_fetch_add(&harts_online, 1);
 	arch_irq_on();
 	kexec_run();
@@ -150,6 +197,7 @@ _Noreturn void kmain_secondary(unsigned hart)
 void kmain(const void *dtb)
 {
 	int err, fallback_err = FDT_OK;
+	const char *why;
 
 	boot_instret_kmain = arch_instret();
 
@@ -162,10 +210,12 @@ void kmain(const void *dtb)
 		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &platform) != FDT_OK)
 			arch_power_off(EXIT_PANIC); /* no console to complain on */
 	}
+	boot_hart_first(arch_boot_hwid());
+	describe_machine_to_arch();
 	if (uart_init(&platform) != 0)
 		arch_power_off(EXIT_PANIC);
 	kalloc_init(&platform, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
-	if (arch_vm_init(&platform) != 0)
+	if (arch_vm_init() != 0)
 		panic("vm init failed");
 	if (fallback_err != FDT_OK)
 		printf("warning: boot device tree unusable (%s); using the built-in "
@@ -173,8 +223,8 @@ void kmain(const void *dtb)
 
 	console_init();
 	arch_trap_init();
-	arch_irqc_init(&platform);
-	arch_irqc_init_hart();
+	if (arch_irqc_init(&why) != 0 || arch_irqc_init_hart(&why) != 0)
+		panic("interrupt controller: %s", why);
 	if (irq_register(platform.uart.irq, uart_irq_handler, NULL, 0) != 0)
 		panic("cannot register UART interrupt %u", platform.uart.irq);
 	blk_init(&platform); /* a missing disk is fine: it says so */
