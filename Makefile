@@ -216,7 +216,7 @@ HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
 HOST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 FDT_TEST := $(HOSTBUILD)/fdt_test
-$(FDT_TEST): kernel/tests/fdt_test.c kernel/tests/check.h kernel/fdt.c kernel/platform.h | ensure-host
+$(FDT_TEST): kernel/tests/fdt_test.c kernel/tests/check.h kernel/fdt.c kernel/machine.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/fdt_test.c kernel/fdt.c -o $@
 

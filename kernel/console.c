@@ -7,7 +7,7 @@
 #include "executor/spin.h"
 #include "kernel/console.h"
 #include "kernel/kshell.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 #include "kernel/uart.h"
 
 #define CTRL(c) ((c) & 0x1f)
@@ -401,7 +401,7 @@ static size_t take_line(struct console_read *r)
 static void bootstat_check(void)
 {
 	static atomic_uint seen;
-	if (!strstr(platform.bootargs, "bootstat") || atomic_exchange(&seen, 1u))
+	if (!strstr(machine.bootargs, "bootstat") || atomic_exchange(&seen, 1u))
 		return;
 	uint64_t now = arch_instret();
 	printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",

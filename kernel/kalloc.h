@@ -5,12 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct platform;
+struct machine;
 
 /* Hand every RAM page the device tree reports to the allocator, except
  * the firmware and kernel image below __kernel_end and the device-tree
  * blob [dtb, dtb + dtb_size). */
-void kalloc_init(const struct platform *plat, const void *dtb, size_t dtb_size);
+void kalloc_init(const struct machine *mach, const void *dtb, size_t dtb_size);
 
 /* kpage_alloc / kpage_free are declared in arch/arch.h (the page-table
  * code uses them too): zeroed 4 KiB frames, addressed physically. */

@@ -9,7 +9,7 @@
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 
 /*
  * A teaching console until user mode brings a real shell: it reads lines

@@ -12,7 +12,7 @@
 #include "kernel/ktest_vm.h"
 #include "kernel/ktimer.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 #include "kernel/trap.h"
 
 #ifdef KTEST

@@ -14,12 +14,12 @@
 #include "kernel/kshell.h"
 #include "kernel/ktest.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 #include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
 
-struct platform platform;
+struct machine machine;
 
 /* At boot nothing tells us the blob's size before we read its header; the
  * parser trusts the header only up to this cap. */
@@ -57,7 +57,7 @@ uint64_t boot_instret_kmain;
 bool bootarg(const char *key, char *out, size_t n)
 {
 	size_t klen = strlen(key);
-	for (const char *p = platform.bootargs; *p; p += strcspn(p, " "), p += *p == ' ') {
+	for (const char *p = machine.bootargs; *p; p += strcspn(p, " "), p += *p == ' ') {
 		if (strncmp(p, key, klen) != 0 || p[klen] != '=')
 			continue;
 		const char *v = p + klen + 1;
@@ -86,11 +86,11 @@ static void start_first_task(void)
 	const void *image;
 	size_t size;
 
-	if (strstr(platform.bootargs, "kbench=smp")) {
+	if (strstr(machine.bootargs, "kbench=smp")) {
 		kbench_smp_start();
 		return;
 	}
-	if (strstr(platform.bootargs, "kbench")) {
+	if (strstr(machine.bootargs, "kbench")) {
 		kbench_start();
 		return;
 	}
@@ -116,10 +116,10 @@ static void start_first_task(void)
  */
 static void boot_hart_first(uint64_t boot_hwid)
 {
-	for (unsigned i = 1; i < platform.nharts; i++) {
-		if (platform.hart_hwid[i] == boot_hwid) {
-			platform.hart_hwid[i] = platform.hart_hwid[0];
-			platform.hart_hwid[0] = boot_hwid;
+	for (unsigned i = 1; i < machine.nharts; i++) {
+		if (machine.hart_hwid[i] == boot_hwid) {
+			machine.hart_hwid[i] = machine.hart_hwid[0];
+			machine.hart_hwid[0] = boot_hwid;
 			break;
 		}
 	}
@@ -136,18 +136,18 @@ static void describe_machine_to_arch(void)
 		[PSCI_NONE] = ARCH_FW_NONE, [PSCI_HVC] = ARCH_FW_HVC, [PSCI_SMC] = ARCH_FW_SMC,
 	};
 	struct arch_machine m = {
-		.mem_base = platform.mem_base,
-		.mem_size = platform.mem_size,
-		.timer_freq = platform.timer_freq,
-		.timer_irq = platform.timer_irq,
-		.irqc_kind = irqc[platform.irqc_kind],
-		.irqc_base = platform.irqc.base,
-		.irqc2_base = platform.irqc2.base,
-		.irqc2_size = platform.irqc2.size,
-		.nharts = platform.nharts < SMP_MAX ? platform.nharts : SMP_MAX,
-		.hart_hwid = platform.hart_hwid,
-		.fw = fw[platform.psci],
-		.test_dev = platform.test_dev,
+		.mem_base = machine.mem_base,
+		.mem_size = machine.mem_size,
+		.timer_freq = machine.timer_freq,
+		.timer_irq = machine.timer_irq,
+		.irqc_kind = irqc[machine.irqc_kind],
+		.irqc_base = machine.irqc.base,
+		.irqc2_base = machine.irqc2.base,
+		.irqc2_size = machine.irqc2.size,
+		.nharts = machine.nharts < SMP_MAX ? machine.nharts : SMP_MAX,
+		.hart_hwid = machine.hart_hwid,
+		.fw = fw[machine.psci],
+		.test_dev = machine.test_dev,
 	};
 	arch_machine_init(&m);
 }
@@ -164,19 +164,19 @@ static _Atomic unsigned harts_online = 1;
  */
 static void start_secondaries(void)
 {
-	if (platform.nharts > SMP_MAX)
-		platform.nharts = SMP_MAX;
-	for (unsigned h = 1; h < platform.nharts; h++) {
-		int err = arch_start_hart(h, platform.hart_hwid[h], 0);
+	if (machine.nharts > SMP_MAX)
+		machine.nharts = SMP_MAX;
+	for (unsigned h = 1; h < machine.nharts; h++) {
+		int err = arch_start_hart(h, machine.hart_hwid[h], 0);
 		if (err)
 			printf("hart %u (id %#llx): firmware refused to start it (%d)\n", h,
-			       (unsigned long long)platform.hart_hwid[h], err);
+			       (unsigned long long)machine.hart_hwid[h], err);
 	}
 	uint64_t limit = arch_timer_now() + arch_timer_freq(); /* 1 s */
-	while (atomic_load(&harts_online) < platform.nharts && arch_timer_now() < limit)
+	while (atomic_load(&harts_online) < machine.nharts && arch_timer_now() < limit)
 		;
-	if (platform.nharts > 1)
-		printf("%u of %u harts online\n", atomic_load(&harts_online), platform.nharts);
+	if (machine.nharts > 1)
+		printf("%u of %u harts online\n", atomic_load(&harts_online), machine.nharts);
 }
 
 /* arch.h: a secondary hart, on its own stack with the kernel map on. */
@@ -204,17 +204,17 @@ void kmain(const void *dtb)
 	tls_init_hart(0);
 	arch_hart_init(0);
 
-	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &platform) : FDT_ERR_MISSING;
+	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &machine) : FDT_ERR_MISSING;
 	if (err != FDT_OK) {
 		fallback_err = err;
-		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &platform) != FDT_OK)
+		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &machine) != FDT_OK)
 			arch_power_off(EXIT_PANIC); /* no console to complain on */
 	}
 	boot_hart_first(arch_boot_hwid());
 	describe_machine_to_arch();
-	if (uart_init(&platform) != 0)
+	if (uart_init(&machine) != 0)
 		arch_power_off(EXIT_PANIC);
-	kalloc_init(&platform, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
+	kalloc_init(&machine, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
 	if (arch_vm_init() != 0)
 		panic("vm init failed");
 	if (fallback_err != FDT_OK)
@@ -225,21 +225,21 @@ void kmain(const void *dtb)
 	arch_trap_init();
 	if (arch_irqc_init(&why) != 0 || arch_irqc_init_hart(&why) != 0)
 		panic("interrupt controller: %s", why);
-	if (irq_register(platform.uart.irq, uart_irq_handler, NULL, 0) != 0)
-		panic("cannot register UART interrupt %u", platform.uart.irq);
-	blk_init(&platform); /* a missing disk is fine: it says so */
+	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, 0) != 0)
+		panic("cannot register UART interrupt %u", machine.uart.irq);
+	blk_init(&machine); /* a missing disk is fine: it says so */
 
 	printf("\nPollux on %s%s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
-	       arch_name, arch_boot_note(), platform.nharts, platform.nharts == 1 ? "" : "s",
-	       (unsigned long long)(platform.mem_size >> 20),
-	       (unsigned long long)platform.mem_base,
+	       arch_name, arch_boot_note(), machine.nharts, machine.nharts == 1 ? "" : "s",
+	       (unsigned long long)(machine.mem_size >> 20),
+	       (unsigned long long)machine.mem_base,
 	       (unsigned long long)arch_timer_freq());
 	printf("console %s at %#llx irq %u, %u virtio-mmio slots\n",
-	       platform.uart_kind == UART_PL011 ? "pl011" : "ns16550a",
-	       (unsigned long long)platform.uart.base, platform.uart.irq,
-	       platform.nvirtio);
+	       machine.uart_kind == UART_PL011 ? "pl011" : "ns16550a",
+	       (unsigned long long)machine.uart.base, machine.uart.irq,
+	       machine.nvirtio);
 
-	kexec_init(platform.nharts);
+	kexec_init(machine.nharts);
 	proc_init();
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");

@@ -5,7 +5,7 @@
 
 #include "executor/spin.h"
 #include "kernel/console.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 #include "kernel/uart.h"
 
 static const struct uart_ops *uart;
@@ -20,9 +20,9 @@ static uintptr_t uart_base;
  */
 static struct spin ier_lock = SPIN_INIT;
 
-int uart_init(const struct platform *plat)
+int uart_init(const struct machine *mach)
 {
-	switch (plat->uart_kind) {
+	switch (mach->uart_kind) {
 	case UART_NS16550A:
 		uart = &uart_ns16550_ops;
 		break;
@@ -32,8 +32,8 @@ int uart_init(const struct platform *plat)
 	default:
 		return -1;
 	}
-	uart_base = (uintptr_t)plat->uart.base;
-	uart->init(uart_base, plat->uart_clock);
+	uart_base = (uintptr_t)mach->uart.base;
+	uart->init(uart_base, mach->uart_clock);
 	return 0;
 }
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct platform;
+struct machine;
 
 /*
  * One driver per UART kind (uart_ns16550.c, uart_pl011.c).  Each works on
@@ -36,8 +36,8 @@ struct uart_ops {
 extern const struct uart_ops uart_ns16550_ops;
 extern const struct uart_ops uart_pl011_ops;
 
-/* Pick the driver for plat->uart_kind and initialise it.  0 on success. */
-int uart_init(const struct platform *plat);
+/* Pick the driver for mach->uart_kind and initialise it.  0 on success. */
+int uart_init(const struct machine *mach);
 
 /* Write one byte, waiting for transmitter room: the synchronous path
  * (console_write_sync, panic output).  Safe with interrupts masked. */

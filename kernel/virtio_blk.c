@@ -6,7 +6,7 @@
 #include "executor/spin.h"
 #include "kernel/irq.h"
 #include "kernel/mmio.h"
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 #include "kernel/virtio.h"
 #include "kernel/virtio_blk.h"
 #include "kernel/virtq.h"
@@ -711,10 +711,10 @@ static int setup(void)
 	return 0;
 }
 
-int blk_init(const struct platform *plat)
+int blk_init(const struct machine *mach)
 {
-	for (unsigned i = 0; i < plat->nvirtio; i++) {
-		uintptr_t base = (uintptr_t)plat->virtio[i].base;
+	for (unsigned i = 0; i < mach->nvirtio; i++) {
+		uintptr_t base = (uintptr_t)mach->virtio[i].base;
 		if (mmio_read32(base + VIRTIO_MMIO_MAGIC) != VIRTIO_MMIO_MAGIC_VALUE)
 			continue;
 		if (mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK)
@@ -731,7 +731,7 @@ int blk_init(const struct platform *plat)
 		memset(&dev, 0, sizeof(dev));
 		dev.base = base;
 		dev.slot_no = i;
-		dev.irq = plat->virtio[i].irq;
+		dev.irq = mach->virtio[i].irq;
 		if (setup() != 0)
 			continue;
 		unsigned long f = blk_lock();

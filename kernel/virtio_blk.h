@@ -7,7 +7,7 @@
 
 #include "executor/future.h"
 
-struct platform;
+struct machine;
 
 #define BLK_SECTOR_SIZE 512
 
@@ -71,10 +71,10 @@ struct blk_req {
 	struct blk_req *wait_next, *wait_prev; /* waiter list, while WAIT */
 };
 
-/* Probe every platform.virtio slot; set up the first virtio 1.x block
+/* Probe every machine.virtio slot; set up the first virtio 1.x block
  * device found and register its interrupt on hart 0.  Prints one line.
  * Returns 0 or BLK_ENODEV.  Call once, after the interrupt controller. */
-int blk_init(const struct platform *plat);
+int blk_init(const struct machine *mach);
 
 /* Disk size in 512-byte sectors; 0 without a device. */
 uint64_t blk_capacity(void);
