@@ -38,12 +38,28 @@ static struct notify tx_room; /* notify_all whenever the drainer frees space */
 
 enum { WAIT_NONE, WAIT_RX, WAIT_TX };
 
+/* The interrupt side, which the UART calls (struct uart_client). */
+static bool console_rx_room(void);
+static void console_rx(char c);
+static bool console_rx_paused(void);
+static void console_rx_flush(void);
+static void console_tx_irq(void);
+
+static const struct uart_client console_uart_client = {
+	.rx_room = console_rx_room,
+	.rx = console_rx,
+	.rx_paused = console_rx_paused,
+	.rx_flush = console_rx_flush,
+	.tx_room = console_tx_irq,
+};
+
 void console_init(void)
 {
 	notify_init(&console_intr);
 	notify_init(&console_info);
 	notify_init(&rx_ready);
 	notify_init(&tx_room);
+	uart_set_client(&console_uart_client);
 }
 
 void console_set_mode(enum console_mode m)
@@ -53,7 +69,8 @@ void console_set_mode(enum console_mode m)
 
 /* ---- Receive --------------------------------------------------------------*/
 
-bool console_rx_room(void)
+/* Interrupt context: room for one more byte?  If not, receiving pauses. */
+static bool console_rx_room(void)
 {
 	uint32_t head = atomic_load_explicit(&rx_head, memory_order_relaxed);
 	uint32_t tail = atomic_load_explicit(&rx_tail, memory_order_acquire);
@@ -63,7 +80,9 @@ bool console_rx_room(void)
 	return room;
 }
 
-bool console_rx_paused(void)
+/* Whether receiving is paused (the ring filled up and no reader has
+ * drained it to half since).  Any context. */
+static bool console_rx_paused(void)
 {
 	return atomic_load(&rx_paused) != 0;
 }
@@ -71,7 +90,7 @@ bool console_rx_paused(void)
 /* Interrupt context.  Precondition: console_rx_room() returned true since
  * the last store.  Ctrl-T and Ctrl-C in cooked mode are events: Ctrl-T is
  * not stored at all; Ctrl-C is also stored so the reader drops its line. */
-void console_rx(char c)
+static void console_rx(char c)
 {
 	if (atomic_load_explicit(&mode, memory_order_relaxed) == CONSOLE_COOKED) {
 		if (c == CTRL('T')) {
@@ -90,8 +109,8 @@ void console_rx(char c)
 	console_stats.rx_bytes++;
 }
 
-/* Interrupt context, once per batch of console_rx calls. */
-void console_rx_flush(void)
+/* Interrupt context, once per batch of console_rx calls: wake the reader. */
+static void console_rx_flush(void)
 {
 	notify_one(&rx_ready);
 }
@@ -164,7 +183,9 @@ static bool tx_drain_locked(void)
 	return tx_tail != before;
 }
 
-void console_tx_irq(void)
+/* Interrupt context: move tx ring bytes into the UART while it has room;
+ * wakes writers. */
+static void console_tx_irq(void)
 {
 	unsigned long f = spin_lock(&tx_lock);
 	bool freed = tx_drain_locked();
@@ -234,7 +255,7 @@ static bool tx_drain_locked(void)
 	return tx_tail != before;
 }
 
-void console_tx_irq(void)
+static void console_tx_irq(void)
 {
 }
 

@@ -39,6 +39,27 @@ extern const struct uart_ops uart_pl011_ops;
 /* Pick the driver for mach->uart_kind and initialise it.  0 on success. */
 int uart_init(const struct machine *mach);
 
+/*
+ * The UART's client takes what arrives and supplies what leaves; the
+ * console registers itself (console_init), and uart.c knows nothing else
+ * of it.  uart_irq calls these with interrupts masked, in this order:
+ *   rx(c) for each received byte, while rx_room() says there is room;
+ *   if rx_room() said no: rx_paused(), under the lock that guards the
+ *     interrupt enables, and receive interrupts go off while it is true
+ *     (uart_rx_resume turns them on again);
+ *   rx_flush() once if any byte arrived;
+ *   tx_room(): the transmitter may take more (uart_tx_ready, uart_tx).
+ */
+struct uart_client {
+	bool (*rx_room)(void);
+	void (*rx)(char c);
+	bool (*rx_paused)(void);
+	void (*rx_flush)(void);
+	void (*tx_room)(void);
+};
+/* Register the client.  Before the UART interrupt is enabled. */
+void uart_set_client(const struct uart_client *c);
+
 /* Write one byte, waiting for transmitter room: the synchronous path
  * (console_write_sync, panic output).  Safe with interrupts masked. */
 void uart_putc(char c);
@@ -48,11 +69,11 @@ bool uart_tx_ready(void);
 void uart_tx(char c);
 void uart_tx_irq(bool on);
 
-/* Interrupt handler: drain the receive FIFO into the console, refill the
- * transmit FIFO from it. */
+/* Interrupt handler: drain the receive FIFO into the client, let the
+ * client refill the transmit FIFO. */
 void uart_irq(void);
 
-/* Re-enable receive interrupts after the console made room. */
+/* Re-enable receive interrupts after the client made room. */
 void uart_rx_resume(void);
 
 #ifdef KTEST
