@@ -47,8 +47,10 @@ struct kcache {
 void *kcache_alloc(struct kcache *c);
 void kcache_free(struct kcache *c, void *p);
 
-/* Fault injection for tests (KTEST builds): make the next n page
- * allocations fail. */
+/* Fault injection, a debug feature of every build (one test of a counter
+ * on the page-allocation path, under the lock it takes anyway): make the
+ * next n kpage_alloc calls fail as if memory were exhausted; 0 stops it.
+ * The in-kernel tests use it to prove that every caller copes. */
 void kalloc_fail_next(unsigned n);
 
 #endif /* KERNEL_KALLOC_H */

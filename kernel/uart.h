@@ -76,31 +76,21 @@ void uart_irq(void);
 /* Re-enable receive interrupts after the client made room. */
 void uart_rx_resume(void);
 
-#ifdef KTEST
 /*
- * Test hook (kernel/ktest_drv.c).  QEMU's UARTs take every byte at once
- * and raise the transmit interrupt as soon as it is enabled, so a console
- * that never waits for the transmitter works just as well there.  The
- * model makes the UART behave like real hardware: uart_tx_ready() is
- * false once `depth` bytes were sent since the last tick, and the
- * transmit interrupt, if the console enabled it, arrives only at the next
- * uart_tx_model_tick() (the test calls it every millisecond: the time a
- * 16-byte FIFO takes at about 160 kbaud).  Every byte uart_tx() sends is
- * recorded in capture[0..cap).  The synchronous path (uart_putc) ignores
- * the model.  Start it with the tx ring empty; nothing may printf until
- * it is stopped.
+ * Wrapping the driver.  The interrupt-driven path (uart_tx_ready, uart_tx,
+ * uart_tx_irq, uart_irq, uart_rx_resume) calls the device driver's ops
+ * after uart_init; uart_set_ops installs a table whose functions wrap
+ * them instead (the in-kernel tests model a slow transmitter this way:
+ * kernel/ktest_drv.c), and uart_set_ops(NULL) puts the device's back.
+ * uart_putc always calls the device's: panic output must get out.
+ * uart_device returns the device's table and sets *base, for a wrapper
+ * to call through.  uart.c calls ops->rx_irq and ops->tx_irq holding the
+ * lock that keeps the device's interrupt enables whole (uart_irq_lock);
+ * a wrapper that calls them at other times must hold it too.
  */
-struct uart_tx_model {
-	unsigned depth;          /* 0: off */
-	_Atomic unsigned fill;   /* bytes "in the FIFO" since the last tick */
-	_Atomic unsigned irqs;   /* UART interrupts taken while on */
-	char *capture;
-	unsigned cap, len;       /* len counts every byte, also past cap */
-};
-extern struct uart_tx_model uart_tx_model;
-void uart_tx_model_start(char *capture, unsigned cap, unsigned depth);
-void uart_tx_model_tick(void);
-void uart_tx_model_stop(void);
-#endif
+const struct uart_ops *uart_device(uintptr_t *base);
+void uart_set_ops(const struct uart_ops *ops);
+unsigned long uart_irq_lock(void);
+void uart_irq_unlock(unsigned long flags);
 
 #endif /* KERNEL_UART_H */
