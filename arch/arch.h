@@ -322,8 +322,9 @@ void *arch_uregs_fp_detach(struct user_regs *u);
  */
 enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
 
-/* Self test of user mode (KTEST builds): a tiny position-independent
- * machine-code program, entered at code+0 with arg0 and arg1 set, that
+/* Self test of user mode, in arch/<arch>/ktest/ (linked only into the
+ * test kernel): a tiny position-independent machine-code program, entered
+ * at code+0 with arg0 and arg1 set, that
  *   1. makes syscall 100 with argument 0 = arg0 + 1, argument 1 = arg1 * 2;
  *   2. makes syscall 101 with argument 0 = the result syscall 100 returned;
  *   3. stores a word to the address arg1 (the test passes a read-only page);
@@ -335,7 +336,7 @@ enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
  * endless loop (the null-syscall benchmark: each arch_user_run returns
  * USER_EXIT_SYSCALL with number 100; arch_syscall_return resumes it);
  * loop_off 0 means "not provided" (the benchmark is skipped).
- * kernel/ktest_vm.c checks every step. */
+ * kernel/ktest/vm.c checks every step. */
 struct arch_selftest_prog {
 	const void *code;
 	size_t len;

@@ -8,13 +8,11 @@
 #include "kernel/archive.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
-#include "kernel/kbench.h"
-#include "kernel/kbench_smp.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
-#include "kernel/ktest.h"
 #include "kernel/panic.h"
 #include "kernel/machine.h"
+#include "kernel/main.h"
 #include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
@@ -73,11 +71,17 @@ bool bootarg(const char *key, char *out, size_t n)
 	return false;
 }
 
+/* main.h: the normal kernel has no tests; the test kernel overrides this. */
+__attribute__((weak)) bool ktest_boot(void)
+{
+	return false;
+}
+
 /*
- * What runs first: the benchmarks ("kbench"), else the program named by
- * "init=NAME" on the command line (default "init") as process 1, with
- * "initargs=A,B,..." as its arguments, else,
- * when the archive has no such program, the kernel's own console shell.
+ * What runs first: the program named by "init=NAME" on the command line
+ * (default "init") as process 1, with "initargs=A,B,..." as its
+ * arguments, else, when the archive has no such program, the kernel's own
+ * console shell.
  */
 static void start_first_task(void)
 {
@@ -86,14 +90,6 @@ static void start_first_task(void)
 	const void *image;
 	size_t size;
 
-	if (strstr(machine.bootargs, "kbench=smp")) {
-		kbench_smp_start();
-		return;
-	}
-	if (strstr(machine.bootargs, "kbench")) {
-		kbench_start();
-		return;
-	}
 	if (archive_find(name, &image, &size) == 0) {
 		/* "initargs=a,b": its arguments (scripts/grade.py uses them). */
 		static char args[256];
@@ -245,9 +241,7 @@ void kmain(const void *dtb)
 		printf("warning: the program archive is corrupt; no user programs\n");
 	start_secondaries();
 	arch_irq_on();
-#ifdef KTEST
-	ktest_main();
-#endif
-	start_first_task();
+	if (!ktest_boot())
+		start_first_task();
 	kexec_run();
 }

@@ -81,7 +81,7 @@ void uart_rx_resume(void);
  * uart_tx_irq, uart_irq, uart_rx_resume) calls the device driver's ops
  * after uart_init; uart_set_ops installs a table whose functions wrap
  * them instead (the in-kernel tests model a slow transmitter this way:
- * kernel/ktest_drv.c), and uart_set_ops(NULL) puts the device's back.
+ * kernel/ktest/drv.c), and uart_set_ops(NULL) puts the device's back.
  * uart_putc always calls the device's: panic output must get out.
  * uart_device returns the device's table and sets *base, for a wrapper
  * to call through.  uart.c calls ops->rx_irq and ops->tx_irq holding the

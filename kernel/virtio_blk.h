@@ -120,7 +120,7 @@ void blk_complete(void);
  * lock held: virtq_process_used on the driver's queue, always, in the
  * kernel.  It is a pointer so a test can wrap it at run time and play a
  * confused device, rewriting an entry before the real walk sees it
- * (kernel/ktest_drv.c).  Change it only while no request is in flight.
+ * (kernel/ktest/drv.c).  Change it only while no request is in flight.
  */
 extern unsigned (*blk_walk_used)(struct virtq *q, virtq_done_fn done, void *arg);
 

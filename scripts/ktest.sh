@@ -18,7 +18,7 @@ pass() { echo "ktest-boot $1: OK"; passed=$((passed + 1)); }
 fail() { echo "ktest-boot $1: FAILED ($2)"; failed=$((failed + 1)); }
 show() { sed 's/\r$//; s/^/  | /' "$1"; }
 
-# The console input the tests expect (kernel/ktest.h): 8 KiB for uart_rx,
+# The console input the tests expect (kernel/ktest/ktest.h): 8 KiB for uart_rx,
 # then the 64 KiB flood for console_flood.
 python3 -c '
 import sys
@@ -52,7 +52,7 @@ if [ $status -ne 0 ] && { [ -z "$summary" ] || [ "${f%% failed}" = 0 ]; }; then
 	esac
 fi
 
-# 1b. The multi-hart suite (kernel/ktest_smp.c), "ktest=smp", with SMP
+# 1b. The multi-hart suite (kernel/ktest/smp.c), "ktest=smp", with SMP
 #     harts if SMP > 1 (make check SMP=n), else 4.  No -icount: QEMU 7.2
 #     with icount runs every hart on one host thread (sleep=off can hang).
 smp=${SMP:-1}

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "kernel/machine.h"
-#include "kernel/tests/check.h"
+#include "kernel/hosttest/check.h"
 
 /*
  * Usage: fdt_test RISCV64.dtb AARCH64.dtb [RISCV64-SMP4.dtb AARCH64-SMP4.dtb]

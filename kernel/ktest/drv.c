@@ -9,11 +9,9 @@
 #include "kernel/block_on.h"
 #include "kernel/console.h"
 #include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
-
-#ifdef KTEST
 
 #define SECT BLK_SECTOR_SIZE
 
@@ -675,5 +673,3 @@ const struct ktest_async ktest_drv_async[] = {
 	{ "blk_inflight", inf_start, inf_ok },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */

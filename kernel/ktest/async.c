@@ -7,10 +7,8 @@
 #include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
-
-#ifdef KTEST
 
 static struct timer_wheel *wheel(void)
 {
@@ -345,5 +343,3 @@ const struct ktest_async ktest_async_tests[] = {
 	{ "idle_parks", idle_start, idle_ok },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */
