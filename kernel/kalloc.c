@@ -4,8 +4,8 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/kalloc.h"
-#include "kernel/panic.h"
 #include "kernel/machine.h"
+#include "kernel/panic.h"
 
 extern char __kernel_end[];
 

@@ -8,8 +8,8 @@
 #include "kernel/console.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
-#include "kernel/panic.h"
 #include "kernel/machine.h"
+#include "kernel/panic.h"
 
 /*
  * A teaching console until user mode brings a real shell: it reads lines

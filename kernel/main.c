@@ -4,15 +4,15 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "kernel/console.h"
 #include "kernel/archive.h"
+#include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
-#include "kernel/panic.h"
 #include "kernel/machine.h"
 #include "kernel/main.h"
+#include "kernel/panic.h"
 #include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"

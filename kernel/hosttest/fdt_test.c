@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/machine.h"
 #include "kernel/hosttest/check.h"
+#include "kernel/machine.h"
 
 /*
  * Usage: fdt_test RISCV64.dtb AARCH64.dtb [RISCV64-SMP4.dtb AARCH64-SMP4.dtb]
