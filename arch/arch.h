@@ -80,9 +80,10 @@ uint64_t arch_boot_hwid(void);
  * arch_machine_init: after arch_hart_init(0) and before any other arch_*
  * call except arch_instret, arch_fallback_dtb, arch_boot_hwid and
  * arch_power_off (which then works without a test finisher).  The arch
- * keeps a copy of *m; the array hart_hwid points at must stay valid and
- * unchanged from then on.
+ * keeps a copy of *m.
  */
+#define ARCH_MAX_HARTS 8 /* room in hart_hwid[]; the build's SMP_MAX fits */
+
 enum arch_irqc_kind {
 	ARCH_IRQC_NONE = 0,
 	ARCH_IRQC_PLIC,   /* RISC-V PLIC */
@@ -106,7 +107,7 @@ struct arch_machine {
 	uint64_t irqc2_base;        /* GICv3 redistributors / GICv2 CPU interface */
 	uint64_t irqc2_size;
 	unsigned nharts;            /* 1..SMP_MAX (the kernel drops the rest) */
-	const uint64_t *hart_hwid;  /* [nharts]: hart i's hartid / MPIDR affinity */
+	uint64_t hart_hwid[ARCH_MAX_HARTS]; /* hart i's hartid / MPIDR affinity */
 	enum arch_fw_conduit fw;    /* aarch64: how PSCI is reached */
 	uint64_t test_dev;          /* riscv64: "sifive,test0" finisher; 0 = none */
 };

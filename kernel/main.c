@@ -121,6 +121,8 @@ static void boot_hart_first(uint64_t boot_hwid)
 	}
 }
 
+_Static_assert(SMP_MAX <= ARCH_MAX_HARTS, "struct arch_machine cannot name every hart");
+
 /* Tell the arch code what it needs of the machine (arch.h). */
 static void describe_machine_to_arch(void)
 {
@@ -141,10 +143,11 @@ static void describe_machine_to_arch(void)
 		.irqc2_base = machine.irqc2.base,
 		.irqc2_size = machine.irqc2.size,
 		.nharts = machine.nharts < SMP_MAX ? machine.nharts : SMP_MAX,
-		.hart_hwid = machine.hart_hwid,
 		.fw = fw[machine.psci],
 		.test_dev = machine.test_dev,
 	};
+	for (unsigned i = 0; i < m.nharts; i++)
+		m.hart_hwid[i] = machine.hart_hwid[i];
 	arch_machine_init(&m);
 }
 
