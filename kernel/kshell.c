@@ -8,8 +8,8 @@
 #include "kernel/console.h"
 #include "kernel/kexec.h"
 #include "kernel/kshell.h"
+#include "kernel/machine.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
 #include "kernel/proc.h"
 
 /*

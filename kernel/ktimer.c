@@ -3,7 +3,6 @@
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
-#include "kernel/kbench.h"
 #include "kernel/kexec.h"
 #include "kernel/ktimer.h"
 
@@ -81,10 +80,12 @@ void ktimer_set_slice(uint64_t deadline)
 }
 
 /* The arch has already disarmed the hardware timer. */
+uint64_t ktimer_irq_mark;
+
 void trap_timer(struct trap_frame *tf)
 {
-	if (kbench_irq_mark)
-		kbench_irq_mark = arch_instret();
+	if (ktimer_irq_mark)
+		ktimer_irq_mark = arch_instret();
 	unsigned h = arch_hart_id();
 	uint64_t now = arch_timer_now();
 

@@ -40,6 +40,11 @@ static inline bool ktimer_slice_over_on(unsigned h)
 	return ktimer_slice[h] == ARCH_TIMER_OFF;
 }
 
+/* Interrupt-latency probe: while nonzero, trap_timer overwrites it with
+ * the instruction counter (arch_instret) on entry.  The benchmarks set
+ * it to 1 before the interrupt they time (kernel/kbench/). */
+extern uint64_t ktimer_irq_mark;
+
 /* Arch timer reading (ticks) at the last timer interrupt on this hart. */
 uint64_t ktimer_last_irq(void);
 

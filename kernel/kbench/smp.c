@@ -6,8 +6,8 @@
 #include "arch/arch.h"
 #include "executor/notify.h"
 #include "executor/timer.h"
-#include "kernel/kbench.h"
-#include "kernel/kbench_smp.h"
+#include "kernel/kbench/kbench.h"
+#include "kernel/kbench/smp.h"
 #include "kernel/kexec.h"
 
 /*

@@ -6,7 +6,7 @@
 #include "arch/arch.h"
 #include "kernel/archive.h"
 #include "kernel/elf.h"
-#include "kernel/tests/check.h"
+#include "kernel/hosttest/check.h"
 #include "kernel/uapi/pollux.h"
 
 /* ---- fake frame allocator and page table ---------------------------------*/

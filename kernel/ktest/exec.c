@@ -10,10 +10,8 @@
 #include "executor/timer.h"
 #include "kernel/block_on.h"
 #include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
-
-#ifdef KTEST
 
 #define CHECK(cond)                                                     \
 	do {                                                            \
@@ -1026,5 +1024,3 @@ const struct ktest_async ktest_exec_async[] = {
 	{ "abort", abort_start, lab3_result },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */

@@ -12,12 +12,10 @@
 #include "executor/timer.h"
 #include "kernel/kalloc.h"
 #include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
 #include "kernel/uaccess.h"
 #include "kernel/uapi/pollux.h"
-
-#ifdef KTEST
 
 /*
  * Booted with -smp 4 and "ktest=smp" (scripts/ktest.sh); each test also
@@ -1300,5 +1298,3 @@ const struct ktest_async ktest_smp_tests[] = {
 	{ "smp_uaccess_quiesce", quiesce_start, quiesce_ok },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */
