@@ -94,9 +94,9 @@ KERNEL_SRCS := \
 	kernel/panic.c \
 	kernel/stdio.c \
 	kernel/exec_glue.c \
-	kernel/kexec.c \
+	kernel/ktask.c \
 	kernel/kalloc.c \
-	kernel/string.c \
+	lib/string.c \
 	kernel/uaccess.c \
 	kernel/io.c \
 	kernel/pipe.c \
@@ -191,8 +191,8 @@ $(BUILD)/%.c.o: %.c | ensure-cross
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# kernel/string.c implements memset/memcpy: GCC must not call them from it.
-$(BUILD)/kernel/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# lib/string.c implements memset/memcpy: GCC must not call them from it.
+$(BUILD)/lib/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
 
 $(BUILD)/%.S.o: %.S | ensure-cross
 	@mkdir -p $(dir $@)
@@ -269,7 +269,7 @@ host-test-virtq: $(VIRTQ_TEST)
 
 # The async ring's shared-memory half (index checks, CQ posting, backlog).
 RING_TEST := $(HOSTBUILD)/ring_test
-$(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.h kernel/uapi/pollux.h | ensure-host
+$(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.h lib/uapi/pollux.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/ring_test.c kernel/ring_queue.c -o $@
 
@@ -391,7 +391,7 @@ UCFLAGS += -D_DEFAULT_SOURCE
 UCFLAGS += -DPICOLIBC_INTEGER_PRINTF_SCANF
 # One thread, no interrupt handlers: inline no-op irq save/restore.
 UCFLAGS += -DEXEC_NO_IRQ
-UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ikernel/uapi
+UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ilib/uapi
 UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
 ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections
 ULDFLAGS += -Wl,-z,max-page-size=4096 -Wl,-z,common-page-size=4096
@@ -408,10 +408,10 @@ ULIB_SRCS := \
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
-ULIB_SRCS += kernel/string.c
+ULIB_SRCS += lib/string.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
 UELFS := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
-$(UBUILD)/obj/kernel/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
+$(UBUILD)/obj/lib/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
 # usertests' fp_* tests use doubles and the vector registers on purpose:
 # that one file may use FP/SIMD, and turns it off again (a pragma) for
 # everything but those tests.
@@ -455,7 +455,7 @@ ASFLAGS += -DARCHIVE_BIN='"$(UARCHIVE)"'
 # programs of both arches too (built first with the cross compilers).
 ELF_TEST := $(HOSTBUILD)/elf_test
 ELF_TEST_SRCS := kernel/hosttest/elf_test.c kernel/elf.c kernel/archive.c
-$(ELF_TEST): $(ELF_TEST_SRCS) kernel/hosttest/check.h kernel/elf.h kernel/archive.h kernel/uapi/pollux.h arch/arch.h | ensure-host
+$(ELF_TEST): $(ELF_TEST_SRCS) kernel/hosttest/check.h kernel/elf.h kernel/archive.h lib/uapi/pollux.h arch/arch.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include $(ELF_TEST_SRCS) -o $@
 
@@ -469,10 +469,10 @@ REACTOR_TEST := $(HOSTBUILD)/reactor_test
 REACTOR_TEST_SRCS := user/tests/reactor_test.c user/lib/reactor.c user/lib/ring.c \
 	user/lib/exec_glue.c executor/tests/runner.c $(EXEC_SRCS)
 $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ring.h \
-		user/include/px.h kernel/uapi/pollux.h $(EXEC_HDRS) | ensure-host
+		user/include/px.h lib/uapi/pollux.h $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iuser/include -Ikernel/uapi -Iexecutor/tests \
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iuser/include -Ilib/uapi -Iexecutor/tests \
 		$(REACTOR_TEST_SRCS) -o $@
 
 host-test-reactor: $(REACTOR_TEST)

@@ -27,7 +27,7 @@
  * programs, the kernel and this contract alike (arch_vm_map's range and
  * errors, the syscall registers), so the contract builds on it: the one
  * header outside arch/ that arch code sees, and only through here. */
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 struct trap_frame; /* layout private to arch/<arch>/ */
 struct trap_info;
@@ -218,7 +218,7 @@ void kpage_free(void *page);
  * the same way (identity: VA == PA for MMIO and RAM below 4 GiB; kernel
  * only; the kernel image W^X: text RX, rodata R, data RW, the rest of RAM
  * RW and never executable), so a trap or a syscall switches no table.  User
- * pages live in [PX_USER_BASE, PX_USER_TOP) (kernel/uapi/pollux.h).
+ * pages live in [PX_USER_BASE, PX_USER_TOP) (lib/uapi/pollux.h).
  * Riscv64: Sv39; aarch64: 4 KiB granule, 39-bit VA, TTBR0.
  */
 #define VM_R 1u
@@ -270,7 +270,7 @@ uint64_t arch_uregs_sp(const struct user_regs *u);
 /* Print every user register (fault reports). */
 void arch_uregs_dump(const struct user_regs *u);
 
-/* Syscall ABI (kernel/uapi/pollux.h): the number, argument i (0..5), and
+/* Syscall ABI (lib/uapi/pollux.h): the number, argument i (0..5), and
  * setting the result, which also moves the pc past the syscall
  * instruction when the arch needs that.  An arch may define these three
  * static inline in its arch_uregs.h (they are on the syscall fast path). */

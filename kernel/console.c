@@ -6,11 +6,12 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/kshell.h"
+#include "kernel/ktimer.h"
 #include "kernel/machine.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 #include "kernel/uart.h"
 
 #define CTRL(c) ((c) & 0x1f)
@@ -97,7 +98,7 @@ int console_set_foreground(int pgid)
 	 * reap the job and take the console back (SYS_kstat). */
 	if (pgid == 0 && __atomic_load_n(&console_stats.intr_ns, __ATOMIC_RELAXED) &&
 	    !__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED))
-		__atomic_store_n(&console_stats.intr_back_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+		__atomic_store_n(&console_stats.intr_back_ns, ktimer_now_ns(), __ATOMIC_RELAXED);
 	return old;
 }
 
@@ -116,7 +117,7 @@ static bool intr_rx(void)
 	int pgid = atomic_load(&fg_pgid);
 	if (!pgid || !intr_kill)
 		return false;
-	__atomic_store_n(&console_stats.intr_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&console_stats.intr_ns, ktimer_now_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&console_stats.intr_back_ns, 0, __ATOMIC_RELAXED);
 	console_write_sync("^C\n", 3);
 	flush_input();

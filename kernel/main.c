@@ -8,7 +8,7 @@
 #include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/kshell.h"
 #include "kernel/machine.h"
 #include "kernel/main.h"
@@ -191,7 +191,7 @@ _Noreturn void kmain_secondary(unsigned hart)
 		panic("hart %u: interrupt controller: %s", hart, why);
 	atomic_fetch_add(&harts_online, 1);
 	arch_irq_on();
-	kexec_run();
+	ktask_run();
 }
 
 void kmain(const void *dtb)
@@ -239,7 +239,7 @@ void kmain(const void *dtb)
 	       (unsigned long long)machine.uart.base, machine.uart.irq,
 	       machine.nvirtio);
 
-	kexec_init(machine.nharts);
+	ktask_init(machine.nharts);
 	proc_init();
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");
@@ -247,5 +247,5 @@ void kmain(const void *dtb)
 	arch_irq_on();
 	if (!ktest_boot())
 		start_first_task();
-	kexec_run();
+	ktask_run();
 }

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /*
  * Pure logic over the memory a ring shares with its program, with no

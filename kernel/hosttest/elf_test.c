@@ -7,7 +7,7 @@
 #include "kernel/archive.h"
 #include "kernel/elf.h"
 #include "kernel/hosttest/check.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /* ---- fake frame allocator and page table ---------------------------------*/
 

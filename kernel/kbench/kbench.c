@@ -6,7 +6,7 @@
 #include "executor/mpsc.h"
 #include "executor/timer.h"
 #include "kernel/kbench/kbench.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/panic.h"
 #include "kernel/proc.h"
@@ -105,7 +105,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 	/* Interrupt to poll: sleep on the wheel; the timer interrupt's
 	 * trap_timer marks the counter; we read it when polled again. */
 	for (b->run = 0; b->run < KB_RUNS; b->run++) {
-		sleep_for(&b->s, exec_wheel(&kexec), kexec_now_ns(), LAT_SLEEP_NS);
+		sleep_for(&b->s, exec_wheel(&kernel_exec), ktimer_now_ns(), LAT_SLEEP_NS);
 		ktimer_irq_mark = 1;
 		AWAIT(b, sleep_poll(&b->s, cx));
 		samples[b->run] = entry - ktimer_irq_mark;

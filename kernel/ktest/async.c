@@ -6,13 +6,13 @@
 #include "executor/timer.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
 
 static struct timer_wheel *wheel(void)
 {
-	return exec_wheel(&kexec);
+	return exec_wheel(&kernel_exec);
 }
 
 /* ---- 1,000 sleepers wake in deadline order, none early --------------------*/
@@ -47,8 +47,8 @@ static enum poll sleeper_poll(struct future *f, struct context *cx)
 	sleep_init(&t->s, wheel(), t->deadline);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	woke_log[nwoke].deadline = t->deadline;
-	woke_log[nwoke].woke = kexec_now_ns();
-	woke_log[nwoke].irq = kexec_ticks_to_ns(ktimer_last_irq());
+	woke_log[nwoke].woke = ktimer_now_ns();
+	woke_log[nwoke].irq = ktimer_ticks_to_ns(ktimer_last_irq());
 	if (++nwoke == NSLEEPERS)
 		notify_one(&all_woke);
 	ASYNC_END(t);
@@ -73,7 +73,7 @@ static enum poll sleepers_poll(struct future *f, struct context *cx)
 	ASYNC_BEGIN(t);
 	notify_init(&all_woke);
 	nwoke = 0;
-	uint64_t now = kexec_now_ns();
+	uint64_t now = ktimer_now_ns();
 	for (unsigned i = 0; i < NSLEEPERS; i++) {
 		struct sleeper s = {
 			.base = { &sleeper_vtable },
@@ -85,7 +85,7 @@ static enum poll sleepers_poll(struct future *f, struct context *cx)
 			break;
 		}
 	}
-	spawn_ns = kexec_now_ns() - now;
+	spawn_ns = ktimer_now_ns() - now;
 	notified_init(&t->done, &all_woke);
 	AWAIT(t, notified_poll(&t->done, cx));
 	ASYNC_END(t);
@@ -243,10 +243,10 @@ static enum poll idle_poll(struct future *f, struct context *cx)
 	struct idle_test *t = (struct idle_test *)f;
 	ASYNC_BEGIN(t);
 	t->before = hart_stats[0];
-	t->t0 = kexec_now_ns();
+	t->t0 = ktimer_now_ns();
 	sleep_init(&t->s, wheel(), t->t0 + IDLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
-	t->t1 = kexec_now_ns();
+	t->t1 = ktimer_now_ns();
 	t->after = hart_stats[0];
 	ASYNC_END(t);
 }

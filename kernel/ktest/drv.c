@@ -8,8 +8,9 @@
 #include "executor/timer.h"
 #include "kernel/block_on.h"
 #include "kernel/console.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktest/ktest.h"
+#include "kernel/ktimer.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
 
@@ -17,7 +18,7 @@
 
 static struct timer_wheel *wheel(void)
 {
-	return exec_wheel(&kexec);
+	return exec_wheel(&kernel_exec);
 }
 
 /* Every 8-byte word names its sector and position, mixed with a per-run
@@ -260,7 +261,7 @@ static enum poll tx_test_poll(struct future *f, struct context *cx)
 	for (t->waited = 0; !t->spawn_failed && !tx_all_out() && t->waited < TX_WAIT_MS &&
 			    !(atomic_load(&tx_finished) == TXW_N && t->idle >= 100);
 	     t->waited++) {
-		sleep_for(&t->s, wheel(), kexec_now_ns(), 1000000);
+		sleep_for(&t->s, wheel(), ktimer_now_ns(), 1000000);
 		AWAIT(t, sleep_poll(&t->s, cx));
 		tx_model_tick();
 		t->idle = txm.len == t->last_len ? t->idle + 1 : 0;

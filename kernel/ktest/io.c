@@ -9,7 +9,7 @@
 #include "kernel/ktest/ktest.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /*
  * io_doors: a kind of file that exists only here — MEMFILE_SIZE bytes of

@@ -8,7 +8,7 @@
 #include "kernel/irq.h"
 #include "kernel/kbench/kbench.h"
 #include "kernel/kbench/smp.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktest/blk.h"
 #include "kernel/ktest/ktest.h"
 #include "kernel/ktest/vm.h"
@@ -356,8 +356,8 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 			    : !selected(r->t->name, false))
 			continue;
 		printf("ktest %s:\n", r->t->name);
-		timeout_init(&r->limit, r->t->start(), exec_wheel(&kexec),
-			     kexec_now_ns() + ASYNC_LIMIT_NS);
+		timeout_init(&r->limit, r->t->start(), exec_wheel(&kernel_exec),
+			     ktimer_now_ns() + ASYNC_LIMIT_NS);
 		AWAIT(r, timeout_poll(&r->limit, cx));
 		if (r->limit.result != TIMEOUT_OK) {
 			printf("    did not finish within %llu s\n",
@@ -410,7 +410,7 @@ static _Noreturn void ktest_main(void)
 		failed++;
 		finish();
 	}
-	kexec_run();
+	ktask_run();
 }
 
 /* main.h: in the test kernel, the benchmarks if the command line asks for

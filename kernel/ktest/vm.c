@@ -7,7 +7,7 @@
 #include "kernel/ktest/ktest.h"
 #include "kernel/ktest/vm.h"
 #include "kernel/ktimer.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 static size_t pages_free(void)
 {
