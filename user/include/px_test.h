@@ -324,6 +324,39 @@ int px_child_wait(struct px_child *c);
  * included) is full; NUL-terminates.  Bytes read, or -PX_Exxx. */
 long px_read_all(int fd, char *buf, size_t n);
 
+/* ---- Reading lines, asynchronously ----------------------------------------
+ *
+ * A child's output (or any pipe), one line at a time, so a test can
+ * await it under a timeout:
+ *
+ *   px_lines_init(&t->lines, t->child.out);
+ *   px_timeout_for(&t->lim, &t->lines.base, TIMER_SEC(2));
+ *   AWAIT(t, timeout_poll(&t->lim, cx));
+ *   PX_ASSERT_EQ(t->lim.result, TIMEOUT_OK);
+ *   PX_ASSERT_STR_EQ(t->lines.line, "tick 1 s");
+ *
+ * A stream: each Ready is one line (in line, without its '\n'; a longer
+ * line comes in parts), or the end of input (eof, line empty); poll again,
+ * or wrap it in a new timeout, for the next.  Dropping it (a timeout that
+ * elapsed does) cancels the read in flight; nothing read is lost.
+ */
+#define PX_LINE_MAX 256
+
+struct px_lines {
+	struct future base;
+	int fd;
+	bool reading;           /* rd in flight */
+	bool eof;               /* once Ready: the end of input */
+	size_t len;             /* bytes in buf */
+	struct px_io rd;
+	char buf[PX_LINE_MAX];
+	char line[PX_LINE_MAX];
+};
+
+void px_lines_init(struct px_lines *l, int fd);
+enum poll px_lines_next(struct px_lines *l, struct context *cx);
+void px_lines_drop(struct px_lines *l);
+
 /* ---- The runner ----------------------------------------------------------*/
 
 /* What the library's main does; a program with a main of its own may call

@@ -1,5 +1,6 @@
-/* Helpers for tests: waiting for a condition with a deadline, a counting waker, a program as a child on pipes. */
+/* Helpers for tests: waiting for a condition with a deadline, a counting waker, a program as a child on pipes, lines from a pipe. */
 #include <stdio.h>
+#include <string.h>
 
 #include "px.h"
 #include "px_async.h"
@@ -187,4 +188,83 @@ long px_read_all(int fd, char *buf, size_t n)
 	}
 	buf[got] = '\0';
 	return (long)got;
+}
+
+/* ---- reading lines ----------------------------------------------------------*/
+
+static enum poll lines_vpoll(struct future *f, struct context *cx)
+{
+	return px_lines_next((struct px_lines *)f, cx);
+}
+
+static void lines_vdrop(struct future *f)
+{
+	px_lines_drop((struct px_lines *)f);
+}
+
+static const struct future_vtable lines_vtable = { lines_vpoll, lines_vdrop };
+
+void px_lines_init(struct px_lines *l, int fd)
+{
+	l->base.vtable = &lines_vtable;
+	l->fd = fd;
+	l->reading = false;
+	l->eof = false;
+	l->len = 0;
+	l->line[0] = '\0';
+}
+
+/* Move the first n bytes of buf into line (dropping a '\n' at the end). */
+static void take(struct px_lines *l, size_t n)
+{
+	size_t k = n > 0 && l->buf[n - 1] == '\n' ? n - 1 : n;
+
+	memcpy(l->line, l->buf, k);
+	l->line[k] = '\0';
+	l->len -= n;
+	memmove(l->buf, l->buf + n, l->len);
+}
+
+enum poll px_lines_next(struct px_lines *l, struct context *cx)
+{
+	for (;;) {
+		char *nl = memchr(l->buf, '\n', l->len);
+
+		if (nl) {
+			take(l, (size_t)(nl - l->buf) + 1);
+			return POLL_READY;
+		}
+		if (l->len == sizeof(l->buf) || (l->eof && l->len > 0)) {
+			take(l, l->len);        /* a long line's part, or the last line */
+			return POLL_READY;
+		}
+		if (l->eof) {
+			l->line[0] = '\0';
+			return POLL_READY;
+		}
+		if (!l->reading) {
+			px_io_read(&l->rd, l->fd, l->buf + l->len, sizeof(l->buf) - l->len);
+			l->reading = true;
+		}
+		if (px_io_poll(&l->rd, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		l->reading = false;
+		if (l->rd.result <= 0)
+			l->eof = true;
+		else
+			l->len += (size_t)l->rd.result;
+	}
+}
+
+/* A read that finished before the cancel brought bytes: keep them. */
+void px_lines_drop(struct px_lines *l)
+{
+	if (l->reading) {
+		long long r = px_io_cancel(&l->rd);
+		if (r > 0)
+			l->len += (size_t)r;
+		else if (r == 0)
+			l->eof = true;
+	}
+	l->reading = false;
 }

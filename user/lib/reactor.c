@@ -547,21 +547,28 @@ static int op_has_buffer(unsigned op)
 	       op == PX_OP_BLK_READ || op == PX_OP_BLK_WRITE;
 }
 
-void px_io_drop(struct px_io *io)
+/* Cancel io if it is in flight.  wait: until its completion has arrived,
+ * and return the op's result (its own, if it finished before the
+ * CANCEL); otherwise the slot is orphaned.  -PX_ECANCELED for an op the
+ * kernel never saw. */
+static long long io_cancel(struct px_io *io, int wait)
 {
 	struct px_slot *s = io->slot;
 	struct px_sqe *c;
+	long long res;
 
 	if (io->state != IO_INFLIGHT) {
+		res = io->state == IO_DONE ? io->result : -PX_ECANCELED;
 		io->state = IO_DONE;
-		return;
+		return res;
 	}
 	io->state = IO_DONE;
 	io->slot = NULL;
 	waker_drop(&s->waker);
 	if (!(s->flags & SLOT_OP)) {            /* completed, result unread */
+		res = s->result;
 		slot_clear(s, SLOT_OWNED);
-		return;
+		return res;
 	}
 	if ((int32_t)(io->sq_index - px_ring_load_acquire(&R.ring.sq->tail)) >= 0) {
 		/* Not published (sq.tail is only ever written by us), so the
@@ -569,7 +576,7 @@ void px_io_drop(struct px_io *io)
 		struct px_sqe *q = &R.ring.sqes[io->sq_index & R.ring.sq_mask];
 		px_sqe_prep(q, PX_OP_NOP, 0, 0, 0, 0, (uint64_t)(uintptr_t)s);
 		slot_clear(s, SLOT_OWNED);
-		return;
+		return -PX_ECANCELED;
 	}
 	while (!(c = reactor_get_sqe()))
 		;                               /* each try submits and reaps */
@@ -577,15 +584,29 @@ void px_io_drop(struct px_io *io)
 	            (uint64_t)(uintptr_t)s | UD_CANCEL);
 	R.stats.cancels++;
 	s->flags |= SLOT_CANCEL;
-	/* Not freed here: SLOT_OP and SLOT_CANCEL remain. */
-	s->flags &= ~SLOT_OWNED;
-	if (!op_has_buffer(io->sqe.op))
-		return;
+	if (!wait) {
+		/* Not freed here: SLOT_OP and SLOT_CANCEL remain. */
+		s->flags &= ~SLOT_OWNED;
+		return -PX_ECANCELED;
+	}
 	/* The kernel may use the buffer until the op completes: wait. */
 	while (s->flags & SLOT_OP) {
 		reactor_enter(1, PX_RING_FOREVER);
 		reactor_reap_all();
 	}
+	res = s->result;
+	slot_clear(s, SLOT_OWNED);
+	return res;
+}
+
+void px_io_drop(struct px_io *io)
+{
+	(void)io_cancel(io, op_has_buffer(io->sqe.op));
+}
+
+long long px_io_cancel(struct px_io *io)
+{
+	return io->result = io_cancel(io, 1);
 }
 
 static enum poll io_vpoll(struct future *f, struct context *cx)

@@ -738,3 +738,39 @@ TEST(reactor_virtual_time_only_when_timers_alone)
 	CHECK(fk.now - k0 >= TIMER_MS(4));
 	CHECK(px_now() >= t0 + TIMER_MS(5));
 }
+
+/* px_io_cancel: a read the kernel completed before the CANCEL keeps its
+ * bytes; one still pending reports -PX_ECANCELED; one never submitted
+ * too; a finished one its result. */
+TEST(reactor_cancel_reports_what_the_op_did)
+{
+	static char buf[8];
+	struct px_io rd;
+	struct context cx = { waker_noop() };
+
+	setup();
+	px_async_reset();
+	px_io_read(&rd, 6, buf, sizeof(buf));
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	complete_reads_with_len();      /* CQE posted, not reaped */
+	CHECK_EQ(px_io_cancel(&rd), 8);
+	CHECK_EQ(fk.seen[fk.nseen - 1].op, PX_OP_CANCEL);
+	CHECK_EQ(slots_in_use(), 0);
+
+	px_io_read(&rd, 6, buf, sizeof(buf));
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);
+	CHECK_EQ(fk.npend, 0);
+	CHECK_EQ(slots_in_use(), 0);
+
+	px_io_read(&rd, 6, buf, sizeof(buf));
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);     /* rewritten to a NOP */
+	px_reactor_reap();
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	CHECK_EQ(px_reactor_reap(), 1);
+	CHECK_EQ(slots_in_use(), 0);
+	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);     /* still: done */
+}
