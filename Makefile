@@ -460,6 +460,10 @@ user: $(UARCHIVE)
 test-user: $(KERNEL) | ensure-qemu
 	@SMP=$(SMP) scripts/test-user.sh $(ARCH) $(KERNEL) $(or $(PROG),runtests) $(ARGS)
 
+# The test harness judged from outside: user/harness_fixture's verdicts.
+harness-check: $(KERNEL) | ensure-qemu
+	@python3 scripts/harness_check.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
+
 # The kernel embeds the archive (kernel/archive_blob.S).
 $(BUILD)/kernel/archive_blob.S.o: $(UARCHIVE)
 ASFLAGS += -DARCHIVE_BIN='"$(UARCHIVE)"'
@@ -491,7 +495,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user FORCE
+.PHONY: user test-user harness-check FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
