@@ -151,12 +151,16 @@ void px_io_nop(struct px_io *io);
 void px_io_timeout(struct px_io *io, uint64_t ns);
 
 enum poll px_io_poll(struct px_io *io, struct context *cx);
-/* Cancel if in flight (see above); harmless on a finished or fresh op. */
+/* Cancel if in flight (see above); harmless on a finished or fresh op.
+ * Afterwards io->result says what the op did, as px_io_cancel returns
+ * it: a READ or WRITE dropped just as it finished keeps its result (a
+ * read's bytes are in the buffer), so the loser of a select2 or a
+ * timeout can be asked.  (NOP and TIMEOUT: always -PX_ECANCELED.) */
 void px_io_drop(struct px_io *io);
 /* Cancel if in flight and wait for its completion, whatever the op, and
- * say what it did: its result if it finished before the cancel (a read
- * that brought bytes: they are in the buffer), else -PX_ECANCELED (also
- * for an op never submitted).  On a finished op: its result. */
+ * say what it did: its result if it finished before the cancel, else
+ * -PX_ECANCELED (also for an op never submitted).  On a finished op:
+ * its result. */
 long long px_io_cancel(struct px_io *io);
 extern const struct future_vtable px_io_vtable;
 

@@ -551,7 +551,7 @@ static int op_has_buffer(unsigned op)
  * and return the op's result (its own, if it finished before the
  * CANCEL); otherwise the slot is orphaned.  -PX_ECANCELED for an op the
  * kernel never saw. */
-static long long io_cancel(struct px_io *io, int wait)
+static long long io_cancel_(struct px_io *io, int wait)
 {
 	struct px_slot *s = io->slot;
 	struct px_sqe *c;
@@ -599,6 +599,12 @@ static long long io_cancel(struct px_io *io, int wait)
 	return res;
 }
 
+/* Either way, io->result says what the op did. */
+static long long io_cancel(struct px_io *io, int wait)
+{
+	return io->result = io_cancel_(io, wait);
+}
+
 void px_io_drop(struct px_io *io)
 {
 	(void)io_cancel(io, op_has_buffer(io->sqe.op));
@@ -606,7 +612,7 @@ void px_io_drop(struct px_io *io)
 
 long long px_io_cancel(struct px_io *io)
 {
-	return io->result = io_cancel(io, 1);
+	return io_cancel(io, 1);
 }
 
 static enum poll io_vpoll(struct future *f, struct context *cx)

@@ -739,7 +739,7 @@ TEST(reactor_virtual_time_only_when_timers_alone)
 	CHECK(px_now() >= t0 + TIMER_MS(5));
 }
 
-/* px_io_cancel: a read the kernel completed before the CANCEL keeps its
+/* px_io_cancel (and drop): a read the kernel completed before the CANCEL keeps its
  * bytes; one still pending reports -PX_ECANCELED; one never submitted
  * too; a finished one its result. */
 TEST(reactor_cancel_reports_what_the_op_did)
@@ -773,4 +773,18 @@ TEST(reactor_cancel_reports_what_the_op_did)
 	CHECK_EQ(px_reactor_reap(), 1);
 	CHECK_EQ(slots_in_use(), 0);
 	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);     /* still: done */
+
+	/* Drop (select2's loser, a timeout's inner) records it too. */
+	px_io_read(&rd, 6, buf, 5);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	complete_reads_with_len();
+	px_io_drop(&rd);
+	CHECK_EQ(rd.result, 5);
+	px_io_read(&rd, 6, buf, 5);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	px_io_drop(&rd);
+	CHECK_EQ(rd.result, -PX_ECANCELED);
+	CHECK_EQ(slots_in_use(), 0);
 }
