@@ -454,15 +454,21 @@ $(UARCHIVE): $(USTRIPPED) $(UBUILD)/programs.txt scripts/mkarchive.py
 
 user: $(UARCHIVE)
 
-# Boot with user program PROG as process 1 (ARGS: its arguments) and exit
-# with its status; without PROG, user/runtests.c runs every program whose
-# name ends in _test and prints the total.
+# Boot with user program PROG as process 1 (ARGS: its arguments); fail
+# unless it exits with status 0 (scripts/test-user.sh exits with its
+# status).  Without PROG, user/runtests.c runs every program whose name
+# ends in _test and prints the total.
 test-user: $(KERNEL) | ensure-qemu
 	@SMP=$(SMP) scripts/test-user.sh $(ARCH) $(KERNEL) $(or $(PROG),runtests) $(ARGS)
 
 # The test harness judged from outside: user/harness_fixture's verdicts.
 harness-check: $(KERNEL) | ensure-qemu
 	@python3 scripts/harness_check.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
+
+# docs/tutorial.md against the tree: its C blocks are the files, its test
+# output and its console session are what they print today.
+tutorial-check: | ensure-cross ensure-qemu
+	@python3 scripts/tutorial_check.py --arch $(ARCH)
 
 # The kernel embeds the archive (kernel/archive_blob.S).
 $(BUILD)/kernel/archive_blob.S.o: $(UARCHIVE)
@@ -495,7 +501,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check FORCE
+.PHONY: user test-user harness-check tutorial-check FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
@@ -546,6 +552,8 @@ help:
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
 	@echo "make test-user [PROG=name]    boot with a program as process 1 (default: every *_test)"
+	@echo "make harness-check            the test harness's verdicts, checked from outside"
+	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"

@@ -39,6 +39,7 @@ steps+=(
 	"test-user-aarch64|make --no-print-directory test-user ARCH=aarch64"
 	"test-user-smp4-riscv64|make --no-print-directory test-user ARCH=riscv64 SMP=4"
 	"test-user-smp4-aarch64|make --no-print-directory test-user ARCH=aarch64 SMP=4"
+	"tutorial|make --no-print-directory tutorial-check"
 	"grade-labs|make --no-print-directory grade-selftest"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
