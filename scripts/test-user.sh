@@ -5,7 +5,8 @@
 # The console is shown as it comes (and kept in build/ARCH/logs/
 # test-user-PROG[-smpN].log); the exit status is the program's (QEMU
 # exits with the first process's status: docs/user.md), 124 if the time
-# limit expired.  SMP=n boots n harts; TIME_SCALE=n stretches the limit.
+# limit expired.  SMP=n boots n harts; TIME_SCALE=n stretches the limit
+# (and, for runtests, every test's).
 set -uo pipefail
 
 arch=$1 elf=$2 prog=$3
@@ -18,6 +19,8 @@ log=$logs/test-user-$prog.log
 [ "$smp" != 1 ] && log=$logs/test-user-$prog-smp$smp.log
 mkdir -p "$logs"
 
+# runtests passes a TIME_SCALE on to every test program (-s N).
+[ "$prog" = runtests ] && [ $# -eq 0 ] && [ "$scale" != 1 ] && set -- -s "$scale"
 append="init=$prog"
 if [ $# -gt 0 ]; then
 	# The kernel splits its command line at spaces: arguments go
