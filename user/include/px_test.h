@@ -193,23 +193,24 @@ void px_test_register(struct px_test *t);
 
 enum px_test_op { PX_TEST_EQ, PX_TEST_NE, PX_TEST_LT, PX_TEST_LE, PX_TEST_GT, PX_TEST_GE };
 
-/* The comparison in the type C would compare a and b in. */
-#define PX_TEST_CMP_(op, a, b)                                                \
+/* The comparison in the type C would compare a and b in.  The texts are
+ * taken where the reader wrote them (macros not yet expanded). */
+#define PX_TEST_CMP_(op, a, b, ta, tb)                                        \
 	do {                                                                  \
 		if (!_Generic((a) + (b),                                      \
 			unsigned int: px_test_cmp_u,                          \
 			unsigned long: px_test_cmp_u,                         \
 			unsigned long long: px_test_cmp_u,                    \
-			default: px_test_cmp_i)(__FILE__, __LINE__, op, #a, #b, (a), (b))) \
+			default: px_test_cmp_i)(__FILE__, __LINE__, op, ta, tb, (a), (b))) \
 			PX_TEST_BAIL_;                                        \
 	} while (0)
 
-#define PX_ASSERT_EQ(a, b) PX_TEST_CMP_(PX_TEST_EQ, a, b)
-#define PX_ASSERT_NE(a, b) PX_TEST_CMP_(PX_TEST_NE, a, b)
-#define PX_ASSERT_LT(a, b) PX_TEST_CMP_(PX_TEST_LT, a, b)
-#define PX_ASSERT_LE(a, b) PX_TEST_CMP_(PX_TEST_LE, a, b)
-#define PX_ASSERT_GT(a, b) PX_TEST_CMP_(PX_TEST_GT, a, b)
-#define PX_ASSERT_GE(a, b) PX_TEST_CMP_(PX_TEST_GE, a, b)
+#define PX_ASSERT_EQ(a, b) PX_TEST_CMP_(PX_TEST_EQ, a, b, #a, #b)
+#define PX_ASSERT_NE(a, b) PX_TEST_CMP_(PX_TEST_NE, a, b, #a, #b)
+#define PX_ASSERT_LT(a, b) PX_TEST_CMP_(PX_TEST_LT, a, b, #a, #b)
+#define PX_ASSERT_LE(a, b) PX_TEST_CMP_(PX_TEST_LE, a, b, #a, #b)
+#define PX_ASSERT_GT(a, b) PX_TEST_CMP_(PX_TEST_GT, a, b, #a, #b)
+#define PX_ASSERT_GE(a, b) PX_TEST_CMP_(PX_TEST_GE, a, b, #a, #b)
 
 #define PX_ASSERT_STR_EQ(a, b)                                                \
 	do {                                                                  \
@@ -336,7 +337,8 @@ long px_read_all(int fd, char *buf, size_t n);
  *   PX_ASSERT_STR_EQ(t->lines.line, "tick 1 s");
  *
  * A stream: each Ready is one line (in line, without its '\n'; a longer
- * line comes in parts), or the end of input (eof, line empty); poll again,
+ * line comes in parts of PX_LINE_MAX bytes), or the end of input (eof,
+ * line empty); poll again,
  * or wrap it in a new timeout, for the next.  Dropping it (a timeout that
  * elapsed does) cancels the read in flight; nothing read is lost.
  */
@@ -350,7 +352,7 @@ struct px_lines {
 	size_t len;             /* bytes in buf */
 	struct px_io rd;
 	char buf[PX_LINE_MAX];
-	char line[PX_LINE_MAX];
+	char line[PX_LINE_MAX + 1];
 };
 
 void px_lines_init(struct px_lines *l, int fd);
