@@ -360,6 +360,8 @@ int px_test_main(int argc, char **argv)
 				printf("%s\n", px_test_at(i)->name);
 		return 0;
 	}
+	if (ntests == 0)
+		printf("%s: no tests (PX_TEST, PX_ASYNC_TEST) and no main\n", prog);
 	/* A filter that selects nothing is a mistake, not a pass. */
 	for (int f = 0; f < o.nfilters; f++) {
 		unsigned i;
