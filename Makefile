@@ -3,7 +3,8 @@
 ARCH ?= riscv64
 SMP ?= 1
 MEM ?= 128M
-# KTEST=1 builds the in-kernel self-test image (make ktest does it for you).
+# KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
+# benchmarks (make ktest and make bench do it for you).
 KTEST ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
@@ -68,9 +69,6 @@ CFLAGS += -ffunction-sections -fdata-sections
 CFLAGS += -MD -MP
 CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
 CFLAGS += -DSMP_MAX=8
-ifeq ($(KTEST),1)
-CFLAGS += -DKTEST=1
-endif
 ifeq ($(IDLE),spin)
 CFLAGS += -DIDLE_SPIN=1
 endif
@@ -96,9 +94,9 @@ KERNEL_SRCS := \
 	kernel/panic.c \
 	kernel/stdio.c \
 	kernel/exec_glue.c \
-	kernel/kexec.c \
+	kernel/ktask.c \
 	kernel/kalloc.c \
-	kernel/string.c \
+	lib/string.c \
 	kernel/uaccess.c \
 	kernel/io.c \
 	kernel/pipe.c \
@@ -108,19 +106,9 @@ KERNEL_SRCS := \
 	kernel/ring.c \
 	kernel/ring_queue.c \
 	kernel/kshell.c \
-	kernel/kbench.c \
-	kernel/kbench_smp.c \
 	kernel/virtq.c \
 	kernel/virtio_blk.c \
 	kernel/block_on.c \
-	kernel/ktest_blk.c \
-	kernel/ktest.c \
-	kernel/ktest_vm.c \
-	kernel/ktest_async.c \
-	kernel/ktest_smp.c \
-	kernel/ktest_exec.c \
-	kernel/ktest_drv.c \
-	kernel/ktest_io.c \
 	kernel/elf.c \
 	kernel/archive.c \
 	kernel/archive_blob.S
@@ -138,7 +126,6 @@ ARCH_SRCS_riscv64 := \
 	arch/riscv64/cpu.c \
 	arch/riscv64/vm.c \
 	arch/riscv64/user.c \
-	arch/riscv64/selftest.S \
 	arch/riscv64/fallback_dtb.S
 
 ARCH_SRCS_aarch64 := \
@@ -152,11 +139,36 @@ ARCH_SRCS_aarch64 := \
 	arch/aarch64/vm.c \
 	arch/aarch64/uentry.S \
 	arch/aarch64/user.c \
-	arch/aarch64/selftest_prog.S \
 	arch/aarch64/io.c \
 	arch/aarch64/fallback_dtb.S
 
+# The test kernel (KTEST=1) is the same kernel plus the in-kernel tests
+# (kernel/ktest/, with the arch's test support in arch/<arch>/ktest/) and
+# the benchmarks (kernel/kbench/); the normal kernel links none of them.
+KTEST_SRCS := \
+	kernel/ktest/ktest.c \
+	kernel/ktest/blk.c \
+	kernel/ktest/vm.c \
+	kernel/ktest/async.c \
+	kernel/ktest/smp.c \
+	kernel/ktest/exec.c \
+	kernel/ktest/drv.c \
+	kernel/ktest/io.c \
+	kernel/kbench/kbench.c \
+	kernel/kbench/smp.c
+
+ARCH_KTEST_SRCS_riscv64 := \
+	arch/riscv64/ktest/selftest.c \
+	arch/riscv64/ktest/selftest_prog.S
+
+ARCH_KTEST_SRCS_aarch64 := \
+	arch/aarch64/ktest/selftest.c \
+	arch/aarch64/ktest/selftest_prog.S
+
 KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(EXEC_KSRCS)
+ifeq ($(KTEST),1)
+KSRCS += $(ARCH_KTEST_SRCS_$(ARCH)) $(KTEST_SRCS)
+endif
 KOBJS := $(patsubst %,$(BUILD)/%.o,$(KSRCS))
 
 KERNEL := $(BUILD)/kernel.elf
@@ -179,8 +191,8 @@ $(BUILD)/%.c.o: %.c | ensure-cross
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-# kernel/string.c implements memset/memcpy: GCC must not call them from it.
-$(BUILD)/kernel/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
+# lib/string.c implements memset/memcpy: GCC must not call them from it.
+$(BUILD)/lib/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
 
 $(BUILD)/%.S.o: %.S | ensure-cross
 	@mkdir -p $(dir $@)
@@ -230,9 +242,9 @@ HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
 HOST_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 FDT_TEST := $(HOSTBUILD)/fdt_test
-$(FDT_TEST): kernel/tests/fdt_test.c kernel/tests/check.h kernel/fdt.c kernel/platform.h | ensure-host
+$(FDT_TEST): kernel/hosttest/fdt_test.c kernel/hosttest/check.h kernel/fdt.c kernel/machine.h | ensure-host
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/fdt_test.c kernel/fdt.c -o $@
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/fdt_test.c kernel/fdt.c -o $@
 
 # Real device trees from both QEMU machines, for the parser tests.
 HOST_DTBS := $(HOSTBUILD)/virt-riscv64.dtb $(HOSTBUILD)/virt-aarch64.dtb
@@ -248,18 +260,18 @@ host-test-fdt: $(FDT_TEST) $(HOST_DTBS)
 	$(FDT_TEST) $(HOST_DTBS)
 
 VIRTQ_TEST := $(HOSTBUILD)/virtq_test
-$(VIRTQ_TEST): kernel/tests/virtq_test.c kernel/tests/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h | ensure-host
+$(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h | ensure-host
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/virtq_test.c kernel/virtq.c -o $@
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/virtq_test.c kernel/virtq.c -o $@
 
 host-test-virtq: $(VIRTQ_TEST)
 	$(VIRTQ_TEST)
 
 # The async ring's shared-memory half (index checks, CQ posting, backlog).
 RING_TEST := $(HOSTBUILD)/ring_test
-$(RING_TEST): kernel/tests/ring_test.c kernel/ring_queue.c kernel/ring_queue.h kernel/uapi/pollux.h | ensure-host
+$(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.h lib/uapi/pollux.h | ensure-host
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/tests/ring_test.c kernel/ring_queue.c -o $@
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/ring_test.c kernel/ring_queue.c -o $@
 
 host-test-ring: $(RING_TEST)
 	$(RING_TEST)
@@ -387,7 +399,7 @@ UCFLAGS += -D_DEFAULT_SOURCE
 UCFLAGS += -DPICOLIBC_INTEGER_PRINTF_SCANF
 # One thread, no interrupt handlers: inline no-op irq save/restore.
 UCFLAGS += -DEXEC_NO_IRQ
-UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ikernel/uapi
+UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ilib/uapi
 UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
 ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections
 ULDFLAGS += -Wl,-z,max-page-size=4096 -Wl,-z,common-page-size=4096
@@ -407,9 +419,9 @@ ULIB_SRCS := \
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
-ULIB_SRCS += kernel/string.c
+ULIB_SRCS += lib/string.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
-$(UBUILD)/obj/kernel/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
+$(UBUILD)/obj/lib/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
 # usertests' fp_* tests use doubles and the vector registers on purpose:
 # that one file may use FP/SIMD, and turns it off again (a pragma) for
 # everything but those tests.
@@ -477,8 +489,8 @@ ASFLAGS += -DARCHIVE_BIN='"$(UARCHIVE)"'
 # Host tests of the ELF loader and the archive reader, against the real
 # programs of both arches too (built first with the cross compilers).
 ELF_TEST := $(HOSTBUILD)/elf_test
-ELF_TEST_SRCS := kernel/tests/elf_test.c kernel/elf.c kernel/archive.c
-$(ELF_TEST): $(ELF_TEST_SRCS) kernel/tests/check.h kernel/elf.h kernel/archive.h kernel/uapi/pollux.h arch/arch.h | ensure-host
+ELF_TEST_SRCS := kernel/hosttest/elf_test.c kernel/elf.c kernel/archive.c
+$(ELF_TEST): $(ELF_TEST_SRCS) kernel/hosttest/check.h kernel/elf.h kernel/archive.h lib/uapi/pollux.h arch/arch.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include $(ELF_TEST_SRCS) -o $@
 
@@ -492,10 +504,10 @@ REACTOR_TEST := $(HOSTBUILD)/reactor_test
 REACTOR_TEST_SRCS := user/tests/reactor_test.c user/lib/reactor.c user/lib/ring.c \
 	user/lib/exec_glue.c executor/tests/runner.c $(EXEC_SRCS)
 $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ring.h \
-		user/include/px.h kernel/uapi/pollux.h $(EXEC_HDRS) | ensure-host
+		user/include/px.h lib/uapi/pollux.h $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iuser/include -Ikernel/uapi -Iexecutor/tests \
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iuser/include -Ilib/uapi -Iexecutor/tests \
 		$(REACTOR_TEST_SRCS) -o $@
 
 host-test-reactor: $(REACTOR_TEST)
@@ -539,7 +551,10 @@ handout:
 grade-selftest: | ensure-cross ensure-qemu
 	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
+# Boot, user-level and idle figures on the normal kernel; the in-kernel
+# benchmarks (kernel/kbench/) on the test kernel, which links them.
 bench: $(KERNEL)
+	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 
 clean:

@@ -11,8 +11,10 @@
  * Conventions
  *   - "hart" means a RISC-V hart or an Arm PE; harts are numbered 0..n-1:
  *     0 is the boot hart, the others follow in the order the device tree
- *     lists them (the arch maps to hartid / MPIDR; platform.hart_hwid[i]
- *     is hart i's, once arch_trap_init has run on the boot hart).
+ *     lists them (struct arch_machine's hart_hwid[i] is hart i's hartid /
+ *     MPIDR affinity; the kernel puts the boot hart first).
+ *   - What the arch knows about the machine it learns from the kernel,
+ *     through arch_machine_init; arch code includes no kernel header.
  *   - Time is in ticks of the arch timer; arch_timer_freq() converts.
  *   - Functions that touch per-hart state act on the calling hart.
  */
@@ -21,7 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct platform;
+/* The user ABI (user address range, PX_E* error numbers) binds user
+ * programs, the kernel and this contract alike (arch_vm_map's range and
+ * errors, the syscall registers), so the contract builds on it: the one
+ * header outside arch/ that arch code sees, and only through here. */
+#include "lib/uapi/pollux.h"
+
 struct trap_frame; /* layout private to arch/<arch>/ */
 struct trap_info;
 
@@ -59,6 +66,52 @@ extern const unsigned arch_elf_machine;
 /* Device-tree fallback: the QEMU virt layout, used only when the boot
  * protocol handed over no device tree.  Documented in docs/boot.md. */
 const void *arch_fallback_dtb(void);
+
+/* The boot hart's hardware id, as the device tree's /cpus "reg" spells it
+ * (riscv: the hartid the firmware entered with; aarch64: MPIDR_EL1's
+ * affinity fields).  The kernel uses it to put the boot hart first. */
+uint64_t arch_boot_hwid(void);
+
+/* ---- The machine ----------------------------------------------------------
+ *
+ * What the arch code needs to know about the machine, filled by the kernel
+ * from the device tree (the kernel's full description is struct machine in
+ * kernel/machine.h) and handed over once, on the boot hart, by
+ * arch_machine_init: after arch_hart_init(0) and before any other arch_*
+ * call except arch_instret, arch_fallback_dtb, arch_boot_hwid and
+ * arch_power_off (which then works without a test finisher).  The arch
+ * keeps a copy of *m.
+ */
+#define ARCH_MAX_HARTS 8 /* room in hart_hwid[]; the build's SMP_MAX fits */
+
+enum arch_irqc_kind {
+	ARCH_IRQC_NONE = 0,
+	ARCH_IRQC_PLIC,   /* RISC-V PLIC */
+	ARCH_IRQC_GICV2,  /* Arm GICv2 (aarch64 refuses it: GICv3 only) */
+	ARCH_IRQC_GICV3,  /* Arm GICv3 */
+};
+
+enum arch_fw_conduit {
+	ARCH_FW_NONE = 0, /* aarch64: no PSCI; riscv64: unused (always SBI) */
+	ARCH_FW_HVC,      /* PSCI over HVC */
+	ARCH_FW_SMC,      /* PSCI over SMC */
+};
+
+struct arch_machine {
+	uint64_t mem_base;          /* RAM the kernel map covers */
+	uint64_t mem_size;
+	uint64_t timer_freq;        /* Hz; 0: ask the hardware (aarch64) or 10 MHz */
+	unsigned timer_irq;         /* aarch64: INTID of the EL1 timer; 0: PPI 30 */
+	enum arch_irqc_kind irqc_kind;
+	uint64_t irqc_base;         /* PLIC, or GIC distributor */
+	uint64_t irqc2_base;        /* GICv3 redistributors / GICv2 CPU interface */
+	uint64_t irqc2_size;
+	unsigned nharts;            /* 1..SMP_MAX (the kernel drops the rest) */
+	uint64_t hart_hwid[ARCH_MAX_HARTS]; /* hart i's hartid / MPIDR affinity */
+	enum arch_fw_conduit fw;    /* aarch64: how PSCI is reached */
+	uint64_t test_dev;          /* riscv64: "sifive,test0" finisher; 0 = none */
+};
+void arch_machine_init(const struct arch_machine *m);
 
 /* ---- Interrupt state ----------------------------------------------------
  *
@@ -106,8 +159,13 @@ uint64_t arch_instret(void);
  * INTID).  The timer and IPIs are not routed through here: the arch handles
  * them and calls trap_timer() / trap_ipi().
  */
-void arch_irqc_init(const struct platform *plat);  /* once, boot hart */
-void arch_irqc_init_hart(void);                     /* once per hart */
+/* Set up the controller arch_machine_init described (boot hart, once),
+ * then this hart's side of it (every hart, once).  Each returns 0, or a
+ * negative number with *why set to a one-line reason (no controller, one
+ * of a kind this arch does not drive, hardware that does not answer as
+ * its kind must); the kernel reports it and stops. */
+int arch_irqc_init(const char **why);
+int arch_irqc_init_hart(const char **why);
 void arch_irqc_enable(unsigned irq, unsigned hart);
 void arch_irqc_disable(unsigned irq);
 void arch_irqc_set_priority(unsigned irq, unsigned prio); /* 1 = lowest */
@@ -160,7 +218,7 @@ void kpage_free(void *page);
  * the same way (identity: VA == PA for MMIO and RAM below 4 GiB; kernel
  * only; the kernel image W^X: text RX, rodata R, data RW, the rest of RAM
  * RW and never executable), so a trap or a syscall switches no table.  User
- * pages live in [PX_USER_BASE, PX_USER_TOP) (kernel/uapi/pollux.h).
+ * pages live in [PX_USER_BASE, PX_USER_TOP) (lib/uapi/pollux.h).
  * Riscv64: Sv39; aarch64: 4 KiB granule, 39-bit VA, TTBR0.
  */
 #define VM_R 1u
@@ -170,9 +228,10 @@ void kpage_free(void *page);
 
 struct vm_root;   /* an address space's root table; opaque */
 
-/* Build the kernel mappings and switch this hart to them.  Boot hart,
- * once, after the frame allocator works; 0 or a negative error. */
-int arch_vm_init(const struct platform *plat);
+/* Build the kernel mappings for the RAM arch_machine_init described and
+ * switch this hart to them.  Boot hart, once, after the frame allocator
+ * works; 0 or a negative error. */
+int arch_vm_init(void);
 /* A new address space that maps only the kernel.  NULL if out of memory. */
 struct vm_root *arch_vm_create(void);
 /* Free every table page of the user range and the root itself.  The
@@ -211,7 +270,7 @@ uint64_t arch_uregs_sp(const struct user_regs *u);
 /* Print every user register (fault reports). */
 void arch_uregs_dump(const struct user_regs *u);
 
-/* Syscall ABI (kernel/uapi/pollux.h): the number, argument i (0..5), and
+/* Syscall ABI (lib/uapi/pollux.h): the number, argument i (0..5), and
  * setting the result, which also moves the pc past the syscall
  * instruction when the arch needs that.  An arch may define these three
  * static inline in its arch_uregs.h (they are on the syscall fast path). */
@@ -264,8 +323,9 @@ void *arch_uregs_fp_detach(struct user_regs *u);
  */
 enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
 
-/* Self test of user mode (KTEST builds): a tiny position-independent
- * machine-code program, entered at code+0 with arg0 and arg1 set, that
+/* Self test of user mode, in arch/<arch>/ktest/ (linked only into the
+ * test kernel): a tiny position-independent machine-code program, entered
+ * at code+0 with arg0 and arg1 set, that
  *   1. makes syscall 100 with argument 0 = arg0 + 1, argument 1 = arg1 * 2;
  *   2. makes syscall 101 with argument 0 = the result syscall 100 returned;
  *   3. stores a word to the address arg1 (the test passes a read-only page);
@@ -277,7 +337,7 @@ enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info);
  * endless loop (the null-syscall benchmark: each arch_user_run returns
  * USER_EXIT_SYSCALL with number 100; arch_syscall_return resumes it);
  * loop_off 0 means "not provided" (the benchmark is skipped).
- * kernel/ktest_vm.c checks every step. */
+ * kernel/ktest/vm.c checks every step. */
 struct arch_selftest_prog {
 	const void *code;
 	size_t len;

@@ -18,7 +18,7 @@
  *  - run-time hooks, struct exec_hooks at the end: time, parking and
  *    unparking, per executor (exec_init copies them), so a test can swap
  *    in a recording fake without relinking.  The kernel's are in
- *    kernel/kexec.c, user mode's in user/lib/reactor.c, the host's in
+ *    kernel/ktask.c, user mode's in user/lib/reactor.c, the host's in
  *    executor/host/hooks.c.
  */
 

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "kernel/archive.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /* kernel/archive_blob.S */
 extern const unsigned char archive_blob[];

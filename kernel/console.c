@@ -6,11 +6,12 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/kshell.h"
-#include "kernel/platform.h"
+#include "kernel/ktimer.h"
+#include "kernel/machine.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 #include "kernel/uart.h"
 
 #define CTRL(c) ((c) & 0x1f)
@@ -40,11 +41,27 @@ static struct notify tx_room; /* notify_all whenever the drainer frees space */
 
 enum { WAIT_NONE, WAIT_RX, WAIT_TX };
 
+/* The interrupt side, which the UART calls (struct uart_client). */
+static bool console_rx_room(void);
+static void console_rx(char c);
+static bool console_rx_paused(void);
+static void console_rx_flush(void);
+static void console_tx_irq(void);
+
+static const struct uart_client console_uart_client = {
+	.rx_room = console_rx_room,
+	.rx = console_rx,
+	.rx_paused = console_rx_paused,
+	.rx_flush = console_rx_flush,
+	.tx_room = console_tx_irq,
+};
+
 void console_init(void)
 {
 	notify_init(&console_info);
 	notify_init(&rx_ready);
 	notify_init(&tx_room);
+	uart_set_client(&console_uart_client);
 }
 
 void console_set_mode(enum console_mode m)
@@ -81,7 +98,7 @@ int console_set_foreground(int pgid)
 	 * reap the job and take the console back (SYS_kstat). */
 	if (pgid == 0 && __atomic_load_n(&console_stats.intr_ns, __ATOMIC_RELAXED) &&
 	    !__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED))
-		__atomic_store_n(&console_stats.intr_back_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+		__atomic_store_n(&console_stats.intr_back_ns, ktimer_now_ns(), __ATOMIC_RELAXED);
 	return old;
 }
 
@@ -100,7 +117,7 @@ static bool intr_rx(void)
 	int pgid = atomic_load(&fg_pgid);
 	if (!pgid || !intr_kill)
 		return false;
-	__atomic_store_n(&console_stats.intr_ns, kexec_now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&console_stats.intr_ns, ktimer_now_ns(), __ATOMIC_RELAXED);
 	__atomic_store_n(&console_stats.intr_back_ns, 0, __ATOMIC_RELAXED);
 	console_write_sync("^C\n", 3);
 	flush_input();
@@ -110,7 +127,8 @@ static bool intr_rx(void)
 
 /* ---- Receive --------------------------------------------------------------*/
 
-bool console_rx_room(void)
+/* Interrupt context: room for one more byte?  If not, receiving pauses. */
+static bool console_rx_room(void)
 {
 	uint32_t head = atomic_load_explicit(&rx_head, memory_order_relaxed);
 	uint32_t tail = atomic_load_explicit(&rx_tail, memory_order_acquire);
@@ -120,7 +138,9 @@ bool console_rx_room(void)
 	return room;
 }
 
-bool console_rx_paused(void)
+/* Whether receiving is paused (the ring filled up and no reader has
+ * drained it to half since).  Any context. */
+static bool console_rx_paused(void)
 {
 	return atomic_load(&rx_paused) != 0;
 }
@@ -128,7 +148,7 @@ bool console_rx_paused(void)
 /* Interrupt context.  Precondition: console_rx_room() returned true since
  * the last store.  Ctrl-T and Ctrl-C in cooked mode are events: Ctrl-T is
  * not stored at all; Ctrl-C see intr_rx. */
-void console_rx(char c)
+static void console_rx(char c)
 {
 	if (atomic_load_explicit(&mode, memory_order_relaxed) == CONSOLE_COOKED) {
 		if (c == CTRL('T')) {
@@ -145,8 +165,8 @@ void console_rx(char c)
 	console_stats.rx_bytes++;
 }
 
-/* Interrupt context, once per batch of console_rx calls. */
-void console_rx_flush(void)
+/* Interrupt context, once per batch of console_rx calls: wake the reader. */
+static void console_rx_flush(void)
 {
 	notify_one(&rx_ready);
 }
@@ -219,7 +239,9 @@ static bool tx_drain_locked(void)
 	return tx_tail != before;
 }
 
-void console_tx_irq(void)
+/* Interrupt context: move tx ring bytes into the UART while it has room;
+ * wakes writers. */
+static void console_tx_irq(void)
 {
 	unsigned long f = spin_lock(&tx_lock);
 	bool freed = tx_drain_locked();
@@ -289,7 +311,7 @@ static bool tx_drain_locked(void)
 	return tx_tail != before;
 }
 
-void console_tx_irq(void)
+static void console_tx_irq(void)
 {
 }
 
@@ -489,7 +511,7 @@ static long take_line(struct console_read *r)
 static void bootstat_check(void)
 {
 	static atomic_uint seen;
-	if (!strstr(platform.bootargs, "bootstat") || atomic_exchange(&seen, 1u))
+	if (!strstr(machine.bootargs, "bootstat") || atomic_exchange(&seen, 1u))
 		return;
 	uint64_t now = arch_instret();
 	printf("\nbootstat: %llu instructions from reset to prompt, %llu from kmain entry\n",

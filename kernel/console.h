@@ -56,20 +56,10 @@ int console_foreground(void);                 /* any context */
 int console_set_foreground(int pgid);         /* any context; the old one */
 void console_set_intr_handler(void (*kill)(int pgid));
 
-/* Set up rings and notifies; call before enabling the UART interrupt. */
+/* Set up rings and notifies and register with the UART as its client
+ * (struct uart_client: the interrupt side, console_rx and console_tx_irq
+ * in console.c); call before enabling the UART interrupt. */
 void console_init(void);
-
-/* ---- Interrupt side (called by uart.c with interrupts masked) -----------*/
-
-bool console_rx_room(void);
-/* Whether receiving is paused (the ring filled up and no reader has
- * drained it to half since).  Any context. */
-bool console_rx_paused(void);
-void console_rx(char c);
-/* After a batch of console_rx calls: wake the reader. */
-void console_rx_flush(void);
-/* Move tx ring bytes into the UART while it has room; wakes writers. */
-void console_tx_irq(void);
 
 /* ---- Futures -------------------------------------------------------------*/
 

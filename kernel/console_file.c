@@ -6,7 +6,7 @@
 #include "kernel/console_file.h"
 #include "kernel/file.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /* read: the console's own future, delivering into user memory. */
 struct con_read {

@@ -3,7 +3,7 @@
 
 #include "arch/arch.h"
 #include "kernel/elf.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /* A PT_LOAD segment that passed validation. */
 struct seg {

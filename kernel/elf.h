@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 struct vm_root;
 

@@ -1,10 +1,10 @@
-/* Flattened device tree parser: fills struct platform, never reads outside the blob. */
+/* Flattened device tree parser: fills struct machine, never reads outside the blob. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "kernel/platform.h"
+#include "kernel/machine.h"
 
 /*
  * The flattened device tree (devicetree spec, chapter 5) in brief.
@@ -395,15 +395,15 @@ static bool fdt_path_is(const struct fdt_node *n, const char *p, size_t len)
 	return len == 0;
 }
 
-/* What the walks collect besides struct platform itself. */
+/* What the walks collect besides struct machine itself. */
 struct fdt_scan {
-	struct platform *plat;
+	struct machine *mach;
 	uint32_t irqc_phandle;    /* the one interrupt controller we use */
 	uint32_t irqc_cells;      /* its #interrupt-cells */
 	const char *stdout_path;  /* from /chosen, maybe an alias; no ":options" */
 	size_t stdout_len;
 	struct fdt_prop aliases_path; /* stdout-path alias resolved through /aliases */
-	bool uart_is_stdout;      /* plat->uart came from stdout-path */
+	bool uart_is_stdout;      /* mach->uart came from stdout-path */
 	uint32_t uart_clk_phandle;/* "clocks" of the UART, resolved in a third walk */
 	uint64_t clk_freq;
 };
@@ -412,16 +412,16 @@ struct fdt_scan {
 static void fdt_scan_early(const struct fdt *f, const struct fdt_node *n, void *arg)
 {
 	struct fdt_scan *s = arg;
-	struct platform *plat = s->plat;
+	struct machine *mach = s->mach;
 	struct fdt_prop p;
 	struct mmio_dev r0, r1 = {0, 0, 0};
 	uint64_t v;
 
 	if (n->depth == 1 && strcmp(n->name, "chosen") == 0) {
 		if (fdt_getprop(f, n, "bootargs", &p)) {
-			size_t len = p.len < sizeof plat->bootargs ? p.len : sizeof plat->bootargs - 1;
-			memcpy(plat->bootargs, p.val, len);
-			plat->bootargs[len] = '\0';  // the copy stops at the value's own NUL too
+			size_t len = p.len < sizeof mach->bootargs ? p.len : sizeof mach->bootargs - 1;
+			memcpy(mach->bootargs, p.val, len);
+			mach->bootargs[len] = '\0';  // the copy stops at the value's own NUL too
 		}
 		if (fdt_getprop(f, n, "stdout-path", &p) && p.len > 0) {
 			const char *sp = (const char *)p.val;
@@ -433,7 +433,7 @@ static void fdt_scan_early(const struct fdt *f, const struct fdt_node *n, void *
 		}
 	}
 
-	if (plat->irqc_kind != IRQC_NONE)
+	if (mach->irqc_kind != IRQC_NONE)
 		return;
 	enum irqc_kind kind = IRQC_NONE;
 	if (fdt_compat(n, "riscv,plic0") || fdt_compat(n, "sifive,plic-1.0.0"))
@@ -451,9 +451,9 @@ static void fdt_scan_early(const struct fdt *f, const struct fdt_node *n, void *
 		return;
 	s->irqc_cells = (uint32_t)v;
 	s->irqc_phandle = fdt_getnum(f, n, "phandle", &v) ? (uint32_t)v : 0;
-	plat->irqc_kind = kind;
-	plat->irqc = r0;
-	plat->irqc2 = r1;
+	mach->irqc_kind = kind;
+	mach->irqc = r0;
+	mach->irqc2 = r1;
 }
 
 /*
@@ -473,7 +473,7 @@ static unsigned fdt_irq(const struct fdt *f, const struct fdt_scan *s, const str
 	const uint8_t *c = p.val + 4 * cells * i;
 	if (cells == 1)
 		return be32(c);
-	if (s->plat->irqc_kind == IRQC_PLIC || cells < 3)
+	if (s->mach->irqc_kind == IRQC_PLIC || cells < 3)
 		return 0;
 	uint32_t type = be32(c), num = be32(c + 4);
 	if (type == 0 && num < 988)
@@ -487,19 +487,19 @@ static unsigned fdt_irq(const struct fdt *f, const struct fdt_scan *s, const str
 static bool fdt_take_uart(const struct fdt *f, struct fdt_scan *s, const struct fdt_node *n,
 			  enum uart_kind kind)
 {
-	struct platform *plat = s->plat;
+	struct machine *mach = s->mach;
 	struct mmio_dev d;
 	uint64_t v;
 	if (!fdt_reg(f, n, 0, &d))
 		return false;
-	plat->uart_kind = kind;
-	plat->uart = d;
-	plat->uart.irq = fdt_irq(f, s, n, 0);
-	plat->uart_clock = fdt_getnum(f, n, "clock-frequency", &v) && v <= UINT32_MAX ? (uint32_t)v : 0;
+	mach->uart_kind = kind;
+	mach->uart = d;
+	mach->uart.irq = fdt_irq(f, s, n, 0);
+	mach->uart_clock = fdt_getnum(f, n, "clock-frequency", &v) && v <= UINT32_MAX ? (uint32_t)v : 0;
 	// PL011 names its clock by phandle ("clocks"); the first is uartclk.
 	struct fdt_prop p;
 	s->uart_clk_phandle = 0;
-	if (plat->uart_clock == 0 && fdt_getprop(f, n, "clocks", &p) && p.len >= 4)
+	if (mach->uart_clock == 0 && fdt_getprop(f, n, "clocks", &p) && p.len >= 4)
 		s->uart_clk_phandle = be32(p.val);
 	return true;
 }
@@ -508,54 +508,54 @@ static bool fdt_take_uart(const struct fdt *f, struct fdt_scan *s, const struct 
 static void fdt_scan_main(const struct fdt *f, const struct fdt_node *n, void *arg)
 {
 	struct fdt_scan *s = arg;
-	struct platform *plat = s->plat;
+	struct machine *mach = s->mach;
 	struct mmio_dev d;
 	uint64_t v;
 
 	if (!fdt_enabled(n))
 		return;
 
-	if (plat->mem_size == 0 && fdt_str_in(&n->devtype, "memory") && fdt_reg(f, n, 0, &d)) {
-		plat->mem_base = d.base;
-		plat->mem_size = d.size;
+	if (mach->mem_size == 0 && fdt_str_in(&n->devtype, "memory") && fdt_reg(f, n, 0, &d)) {
+		mach->mem_base = d.base;
+		mach->mem_size = d.size;
 	}
 
 	if (n->depth == 1 && strcmp(n->name, "cpus") == 0 && fdt_getnum(f, n, "timebase-frequency", &v))
-		plat->timer_freq = v;
+		mach->timer_freq = v;
 	if (n->depth == 2 && strcmp(n->parent->name, "cpus") == 0 &&
 	    fdt_str_in(&n->devtype, "cpu") && fdt_reg(f, n, 0, &d)) {
-		// More harts than PLAT_MAX_HARTS: the rest are not used, so not counted.
-		if (plat->nharts < PLAT_MAX_HARTS)
-			plat->hart_hwid[plat->nharts++] = d.base;
+		// More harts than MACHINE_MAX_HARTS: the rest are not used, so not counted.
+		if (mach->nharts < MACHINE_MAX_HARTS)
+			mach->hart_hwid[mach->nharts++] = d.base;
 	}
 
 	if (fdt_compat(n, "arm,armv8-timer")) {
-		if (plat->timer_freq == 0 && fdt_getnum(f, n, "clock-frequency", &v))
-			plat->timer_freq = v;
+		if (mach->timer_freq == 0 && fdt_getnum(f, n, "clock-frequency", &v))
+			mach->timer_freq = v;
 		// Its PPIs are secure, non-secure, virtual, hypervisor: we run
 		// at EL1 on the non-secure physical timer.
-		plat->timer_irq = fdt_irq(f, s, n, 1);
+		mach->timer_irq = fdt_irq(f, s, n, 1);
 	}
 
 	if (fdt_compat(n, "arm,psci") || fdt_compat(n, "arm,psci-0.2") ||
 	    fdt_compat(n, "arm,psci-1.0")) {
 		if (fdt_has_str(f, n, "method", "hvc"))
-			plat->psci = PSCI_HVC;
+			mach->psci = PSCI_HVC;
 		else if (fdt_has_str(f, n, "method", "smc"))
-			plat->psci = PSCI_SMC;
+			mach->psci = PSCI_SMC;
 	}
 
-	if (plat->test_dev == 0 && fdt_compat(n, "sifive,test0") && fdt_reg(f, n, 0, &d))
-		plat->test_dev = d.base;
+	if (mach->test_dev == 0 && fdt_compat(n, "sifive,test0") && fdt_reg(f, n, 0, &d))
+		mach->test_dev = d.base;
 
-	if (fdt_compat(n, "virtio,mmio") && plat->nvirtio < PLAT_MAX_VIRTIO && fdt_reg(f, n, 0, &d)) {
+	if (fdt_compat(n, "virtio,mmio") && mach->nvirtio < MACHINE_MAX_VIRTIO && fdt_reg(f, n, 0, &d)) {
 		d.irq = fdt_irq(f, s, n, 0);
 		// Insert sorted by base address (QEMU riscv lists them in
 		// descending order, aarch64 ascending): slot 0 is the lowest.
-		unsigned i = plat->nvirtio++;
-		for (; i > 0 && plat->virtio[i - 1].base > d.base; i--)
-			plat->virtio[i] = plat->virtio[i - 1];
-		plat->virtio[i] = d;
+		unsigned i = mach->nvirtio++;
+		for (; i > 0 && mach->virtio[i - 1].base > d.base; i--)
+			mach->virtio[i] = mach->virtio[i - 1];
+		mach->virtio[i] = d;
 	}
 
 	enum uart_kind kind = UART_NONE;
@@ -570,7 +570,7 @@ static void fdt_scan_main(const struct fdt *f, const struct fdt_node *n, void *a
 		else if (s->stdout_path != NULL)
 			is_stdout = fdt_path_is(n, s->stdout_path, s->stdout_len);
 		// The stdout-path node wins; until it is seen, the first UART.
-		if ((is_stdout || plat->uart_kind == UART_NONE) && fdt_take_uart(f, s, n, kind))
+		if ((is_stdout || mach->uart_kind == UART_NONE) && fdt_take_uart(f, s, n, kind))
 			s->uart_is_stdout = is_stdout;
 	}
 }
@@ -602,13 +602,13 @@ static void fdt_scan_clock(const struct fdt *f, const struct fdt_node *n, void *
 		s->clk_freq = v;
 }
 
-int fdt_parse(const void *blob, uint64_t max_len, struct platform *plat)
+int fdt_parse(const void *blob, uint64_t max_len, struct machine *mach)
 {
 	struct fdt f;
-	struct fdt_scan s = {.plat = plat};
+	struct fdt_scan s = {.mach = mach};
 	int err;
 
-	memset(plat, 0, sizeof *plat);
+	memset(mach, 0, sizeof *mach);
 	if (blob == NULL)
 		return FDT_ERR_TRUNCATED;
 	if ((err = fdt_open(&f, blob, max_len)) != FDT_OK)
@@ -622,9 +622,9 @@ int fdt_parse(const void *blob, uint64_t max_len, struct platform *plat)
 	fdt_walk(&f, fdt_scan_main, &s);
 	if (s.uart_clk_phandle != 0) {
 		fdt_walk(&f, fdt_scan_clock, &s);
-		plat->uart_clock = s.clk_freq <= UINT32_MAX ? (uint32_t)s.clk_freq : 0;
+		mach->uart_clock = s.clk_freq <= UINT32_MAX ? (uint32_t)s.clk_freq : 0;
 	}
-	if (plat->mem_size == 0 || plat->uart_kind == UART_NONE || plat->irqc_kind == IRQC_NONE)
+	if (mach->mem_size == 0 || mach->uart_kind == UART_NONE || mach->irqc_kind == IRQC_NONE)
 		return FDT_ERR_MISSING;
 	return FDT_OK;
 }

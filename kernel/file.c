@@ -5,7 +5,7 @@
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 struct file *file_alloc(const struct file_ops *ops, void *obj)
 {

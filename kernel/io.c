@@ -1,6 +1,7 @@
 /* The small I/O futures that belong to no file: sleeping and yielding. */
 #include "kernel/io.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 
 /* LAB 6 BEGIN */
 static enum poll io_sleep_poll(struct future *f, struct context *cx)
@@ -19,7 +20,7 @@ static const struct future_vtable io_sleep_vtable = { io_sleep_poll, io_sleep_dr
 void io_sleep_init(struct io_sleep *s, uint64_t ns, int64_t result)
 {
 	s->io = (struct io_future){ .base = { &io_sleep_vtable }, .result = result };
-	sleep_for(&s->nap, exec_wheel(&kexec), kexec_now_ns(), ns);
+	sleep_for(&s->nap, exec_wheel(&kernel_exec), ktimer_now_ns(), ns);
 }
 /* LAB 6 STUB
 // LAB 6: a sleep on the kernel's timer wheel as an I/O future: init puts

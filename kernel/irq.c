@@ -3,7 +3,7 @@
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 
 static struct {
 	irq_handler fn;
@@ -35,7 +35,7 @@ void trap_irq(struct trap_frame *tf)
 	 * trap_timer/trap_ipi); count a device wake-up only for a device. */
 	while ((irq = arch_irqc_claim()) != 0) {
 		if (!entered) {
-			kexec_trap_enter(WAKE_DEVICE);
+			ktask_trap_enter(WAKE_DEVICE);
 			entered = true;
 		}
 		if (irq < IRQ_MAX && handlers[irq].fn) {
@@ -50,13 +50,13 @@ void trap_irq(struct trap_frame *tf)
 		arch_irqc_complete(irq);
 	}
 	if (entered)
-		kexec_trap_exit();
+		ktask_trap_exit();
 }
 
 void trap_ipi(struct trap_frame *tf)
 {
 	(void)tf;
-	kexec_trap_enter(WAKE_IPI);
+	ktask_trap_enter(WAKE_IPI);
 	IRQ_COUNT(ipi);
-	kexec_trap_exit();
+	ktask_trap_exit();
 }

@@ -4,8 +4,8 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/kalloc.h"
+#include "kernel/machine.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
 
 extern char __kernel_end[];
 
@@ -50,14 +50,14 @@ static void add_range(uintptr_t lo, uintptr_t hi)
 	mem.nfree += (hi - lo) / PAGE_SIZE;
 }
 
-void kalloc_init(const struct platform *plat, const void *dtb, size_t dtb_size)
+void kalloc_init(const struct machine *mach, const void *dtb, size_t dtb_size)
 {
 	uintptr_t lo = (uintptr_t)__kernel_end;
-	uintptr_t hi = (uintptr_t)(plat->mem_base + plat->mem_size);
+	uintptr_t hi = (uintptr_t)(mach->mem_base + mach->mem_size);
 	uintptr_t d0 = page_down((uintptr_t)dtb), d1 = page_up((uintptr_t)dtb + dtb_size);
 
-	if (lo < plat->mem_base)
-		lo = (uintptr_t)plat->mem_base;
+	if (lo < mach->mem_base)
+		lo = (uintptr_t)mach->mem_base;
 	if (dtb && d0 < hi && d1 > lo) {
 		/* The blob sits inside free RAM (QEMU puts it there): skip it. */
 		add_range(lo, d0 > lo ? d0 : lo);

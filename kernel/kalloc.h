@@ -5,12 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct platform;
+struct machine;
 
 /* Hand every RAM page the device tree reports to the allocator, except
  * the firmware and kernel image below __kernel_end and the device-tree
  * blob [dtb, dtb + dtb_size). */
-void kalloc_init(const struct platform *plat, const void *dtb, size_t dtb_size);
+void kalloc_init(const struct machine *mach, const void *dtb, size_t dtb_size);
 
 /* kpage_alloc / kpage_free are declared in arch/arch.h (the page-table
  * code uses them too): zeroed 4 KiB frames, addressed physically. */
@@ -47,8 +47,10 @@ struct kcache {
 void *kcache_alloc(struct kcache *c);
 void kcache_free(struct kcache *c, void *p);
 
-/* Fault injection for tests (KTEST builds): make the next n page
- * allocations fail. */
+/* Fault injection, a debug feature of every build (one test of a counter
+ * on the page-allocation path, under the lock it takes anyway): make the
+ * next n kpage_alloc calls fail as if memory were exhausted; 0 stops it.
+ * The in-kernel tests use it to prove that every caller copes. */
 void kalloc_fail_next(unsigned n);
 
 #endif /* KERNEL_KALLOC_H */

@@ -6,10 +6,11 @@
 #include "arch/arch.h"
 #include "executor/timer.h"
 #include "kernel/console.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/kshell.h"
+#include "kernel/ktimer.h"
+#include "kernel/machine.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
 #include "kernel/proc.h"
 
 /*
@@ -62,15 +63,15 @@ static enum poll kshell_poll(struct future *f, struct context *cx)
 		if (strcmp(sh->line, "help") == 0) {
 			say(sh, help);
 		} else if (strcmp(sh->line, "tasks") == 0) {
-			kexec_print_info();
+			ktask_print_table();
 			say(sh, "");
 		} else if (strcmp(sh->line, "uptime") == 0) {
-			uint64_t ms = kexec_now_ns() / 1000000;
+			uint64_t ms = ktimer_now_ns() / 1000000;
 			snprintf(sh->out, sizeof(sh->out), "up %llu.%03llu s\n",
 				 (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 			console_write_init(&sh->wr, sh->out, strlen(sh->out));
 		} else if (strncmp(sh->line, "sleep ", 6) == 0) {
-			sleep_for(&sh->nap, exec_wheel(&kexec), kexec_now_ns(),
+			sleep_for(&sh->nap, exec_wheel(&kernel_exec), ktimer_now_ns(),
 				  strtoull(sh->line + 6, NULL, 10) * 1000000ull);
 			AWAIT(sh, sleep_poll(&sh->nap, cx));
 			say(sh, "(slept)\n");
@@ -114,7 +115,7 @@ static enum poll kinfo_poll(struct future *f, struct context *cx)
 		notified_init(&k->ev, &console_info);
 		AWAIT(k, notified_poll(&k->ev, cx));
 		console_write_sync("\n", 1);
-		kexec_print_info();
+		ktask_print_table();
 	}
 	ASYNC_END(k);
 }

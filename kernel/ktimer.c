@@ -1,10 +1,11 @@
 /* Kernel one-shot timer: program the arch deadline only when someone waits. */
+#include <stdatomic.h>
+
 #include <stddef.h>
 
 #include "arch/arch.h"
 #include "kernel/irq.h"
-#include "kernel/kbench.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 
 /*
@@ -81,15 +82,17 @@ void ktimer_set_slice(uint64_t deadline)
 }
 
 /* The arch has already disarmed the hardware timer. */
+uint64_t ktimer_irq_mark;
+
 void trap_timer(struct trap_frame *tf)
 {
-	if (kbench_irq_mark)
-		kbench_irq_mark = arch_instret();
+	if (ktimer_irq_mark)
+		ktimer_irq_mark = arch_instret();
 	unsigned h = arch_hart_id();
 	uint64_t now = arch_timer_now();
 
 	(void)tf;
-	kexec_trap_enter(WAKE_TIMER);
+	ktask_trap_enter(WAKE_TIMER);
 	IRQ_COUNT(timer);
 	last_irq[h] = now;
 	if (slot[h].park <= now)
@@ -102,7 +105,7 @@ void trap_timer(struct trap_frame *tf)
 		fn(slot[h].arg, now);
 	}
 	program(h);
-	kexec_trap_exit();
+	ktask_trap_exit();
 }
 
 uint64_t ktimer_us_to_ticks(uint64_t us)
@@ -113,4 +116,56 @@ uint64_t ktimer_us_to_ticks(uint64_t us)
 uint64_t ktimer_ticks_to_us(uint64_t ticks)
 {
 	return ticks * 1000000 / arch_timer_freq();
+}
+
+/*
+ * Tick <-> ns conversion.  When the timer frequency divides 10^9 (10 MHz
+ * on riscv64 virt, 62.5 MHz on aarch64 virt) a tick is a whole number of
+ * ns: one multiply, no divide.  ns_conv caches (freq << 32 | ns per tick)
+ * in one word, so harts racing to fill it always agree, and a frequency
+ * that changes (the device tree is parsed after the first clock reads)
+ * simply misses the cache.  0 = not filled yet.
+ */
+static _Atomic uint64_t ns_conv;
+
+static uint64_t ns_per_tick_slow(uint64_t f)
+{
+	if (f == 0 || f > 0xffffffffu || 1000000000ull % f)
+		return 0;
+	atomic_store_explicit(&ns_conv, f << 32 | 1000000000ull / f,
+	                      memory_order_relaxed);
+	return 1000000000ull / f;
+}
+
+/* ns per tick for frequency f, or 0 if a tick is not a whole number. */
+uint64_t ktimer_ns_per_tick(uint64_t f)
+{
+	uint64_t c = atomic_load_explicit(&ns_conv, memory_order_relaxed);
+	if ((c >> 32) == f && f)
+		return c & 0xffffffffu;
+	return ns_per_tick_slow(f);
+}
+
+uint64_t ktimer_ticks_to_ns(uint64_t t)
+{
+	uint64_t f = arch_timer_freq();
+	uint64_t m = ktimer_ns_per_tick(f);
+	if (m)
+		return t * m;
+	/* Split so t * 1e9 cannot overflow. */
+	return t / f * 1000000000ull + t % f * 1000000000ull / f;
+}
+
+uint64_t ktimer_now_ns(void)
+{
+	return ktimer_ticks_to_ns(arch_timer_now());
+}
+
+uint64_t ktimer_ns_to_ticks_ceil(uint64_t ns)
+{
+	uint64_t f = arch_timer_freq();
+	uint64_t m = ktimer_ns_per_tick(f);
+	if (m)
+		return ns / m + (ns % m != 0);
+	return ns / 1000000000ull * f + (ns % 1000000000ull * f + 999999999ull) / 1000000000ull;
 }

@@ -40,8 +40,21 @@ static inline bool ktimer_slice_over_on(unsigned h)
 	return ktimer_slice[h] == ARCH_TIMER_OFF;
 }
 
+/* Interrupt-latency probe: while nonzero, trap_timer overwrites it with
+ * the instruction counter (arch_instret) on entry.  The benchmarks set
+ * it to 1 before the interrupt they time (kernel/kbench/). */
+extern uint64_t ktimer_irq_mark;
+
 /* Arch timer reading (ticks) at the last timer interrupt on this hart. */
 uint64_t ktimer_last_irq(void);
+
+/* Kernel time: nanoseconds since boot from the arch timer, and back
+ * (exact when the frequency divides 10^9: one multiply). */
+uint64_t ktimer_now_ns(void);
+uint64_t ktimer_ticks_to_ns(uint64_t ticks);
+uint64_t ktimer_ns_to_ticks_ceil(uint64_t ns);
+/* ns per tick at frequency f, or 0 if a tick is not a whole number of ns. */
+uint64_t ktimer_ns_per_tick(uint64_t f);
 
 /* Conversions using the arch timer frequency. */
 uint64_t ktimer_us_to_ticks(uint64_t us);

@@ -4,22 +4,20 @@
 #include <string.h>
 
 #include "arch/arch.h"
-#include "kernel/console.h"
 #include "kernel/archive.h"
+#include "kernel/console.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
-#include "kernel/kbench.h"
-#include "kernel/kbench_smp.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/kshell.h"
-#include "kernel/ktest.h"
+#include "kernel/machine.h"
+#include "kernel/main.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
 #include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
 
-struct platform platform;
+struct machine machine;
 
 /* At boot nothing tells us the blob's size before we read its header; the
  * parser trusts the header only up to this cap. */
@@ -57,7 +55,7 @@ uint64_t boot_instret_kmain;
 bool bootarg(const char *key, char *out, size_t n)
 {
 	size_t klen = strlen(key);
-	for (const char *p = platform.bootargs; *p; p += strcspn(p, " "), p += *p == ' ') {
+	for (const char *p = machine.bootargs; *p; p += strcspn(p, " "), p += *p == ' ') {
 		if (strncmp(p, key, klen) != 0 || p[klen] != '=')
 			continue;
 		const char *v = p + klen + 1;
@@ -73,12 +71,17 @@ bool bootarg(const char *key, char *out, size_t n)
 	return false;
 }
 
+/* main.h: the normal kernel has no tests; the test kernel overrides this. */
+__attribute__((weak)) bool ktest_boot(void)
+{
+	return false;
+}
+
 /*
- * What runs first: the benchmarks ("kbench"), else the program named by
- * "init=NAME" on the command line (default "init") as process 1, with
- * "initargs=A,B,..." as its arguments, else,
- * when the archive has no such program, the kernel's own console shell.
- * Ctrl-T and Ctrl-C work in every case.
+ * What runs first: the program named by "init=NAME" on the command line
+ * (default "init") as process 1, with "initargs=A,B,..." as its
+ * arguments, else, when the archive has no such program, the kernel's own
+ * console shell.  Ctrl-T and Ctrl-C work in every case.
  */
 static void start_first_task(void)
 {
@@ -88,14 +91,6 @@ static void start_first_task(void)
 	size_t size;
 
 	kshell_keys_start();
-	if (strstr(platform.bootargs, "kbench=smp")) {
-		kbench_smp_start();
-		return;
-	}
-	if (strstr(platform.bootargs, "kbench")) {
-		kbench_start();
-		return;
-	}
 	if (archive_find(name, &image, &size) == 0) {
 		/* "initargs=a,b": its arguments (scripts/grade.py uses them). */
 		static char args[256];
@@ -110,6 +105,53 @@ static void start_first_task(void)
 	kshell_start();
 }
 
+/*
+ * The boot hart is hart 0 (kmain runs as worker 0), but the firmware may
+ * have started any of them first (OpenSBI's boot lottery, a device tree
+ * that lists the boot CPU later): move the boot hart's id into slot 0;
+ * the others keep device-tree order.
+ */
+static void boot_hart_first(uint64_t boot_hwid)
+{
+	for (unsigned i = 1; i < machine.nharts; i++) {
+		if (machine.hart_hwid[i] == boot_hwid) {
+			machine.hart_hwid[i] = machine.hart_hwid[0];
+			machine.hart_hwid[0] = boot_hwid;
+			break;
+		}
+	}
+}
+
+_Static_assert(SMP_MAX <= ARCH_MAX_HARTS, "struct arch_machine cannot name every hart");
+
+/* Tell the arch code what it needs of the machine (arch.h). */
+static void describe_machine_to_arch(void)
+{
+	static const enum arch_irqc_kind irqc[] = {
+		[IRQC_NONE] = ARCH_IRQC_NONE, [IRQC_PLIC] = ARCH_IRQC_PLIC,
+		[IRQC_GICV2] = ARCH_IRQC_GICV2, [IRQC_GICV3] = ARCH_IRQC_GICV3,
+	};
+	static const enum arch_fw_conduit fw[] = {
+		[PSCI_NONE] = ARCH_FW_NONE, [PSCI_HVC] = ARCH_FW_HVC, [PSCI_SMC] = ARCH_FW_SMC,
+	};
+	struct arch_machine m = {
+		.mem_base = machine.mem_base,
+		.mem_size = machine.mem_size,
+		.timer_freq = machine.timer_freq,
+		.timer_irq = machine.timer_irq,
+		.irqc_kind = irqc[machine.irqc_kind],
+		.irqc_base = machine.irqc.base,
+		.irqc2_base = machine.irqc2.base,
+		.irqc2_size = machine.irqc2.size,
+		.nharts = machine.nharts < SMP_MAX ? machine.nharts : SMP_MAX,
+		.fw = fw[machine.psci],
+		.test_dev = machine.test_dev,
+	};
+	for (unsigned i = 0; i < m.nharts; i++)
+		m.hart_hwid[i] = machine.hart_hwid[i];
+	arch_machine_init(&m);
+}
+
 /* Secondary harts that reached their executor loop (the boot hart: 1). */
 static _Atomic unsigned harts_online = 1;
 
@@ -122,52 +164,58 @@ static _Atomic unsigned harts_online = 1;
  */
 static void start_secondaries(void)
 {
-	if (platform.nharts > SMP_MAX)
-		platform.nharts = SMP_MAX;
-	for (unsigned h = 1; h < platform.nharts; h++) {
-		int err = arch_start_hart(h, platform.hart_hwid[h], 0);
+	if (machine.nharts > SMP_MAX)
+		machine.nharts = SMP_MAX;
+	for (unsigned h = 1; h < machine.nharts; h++) {
+		int err = arch_start_hart(h, machine.hart_hwid[h], 0);
 		if (err)
 			printf("hart %u (id %#llx): firmware refused to start it (%d)\n", h,
-			       (unsigned long long)platform.hart_hwid[h], err);
+			       (unsigned long long)machine.hart_hwid[h], err);
 	}
 	uint64_t limit = arch_timer_now() + arch_timer_freq(); /* 1 s */
-	while (atomic_load(&harts_online) < platform.nharts && arch_timer_now() < limit)
+	while (atomic_load(&harts_online) < machine.nharts && arch_timer_now() < limit)
 		;
-	if (platform.nharts > 1)
-		printf("%u of %u harts online\n", atomic_load(&harts_online), platform.nharts);
+	if (machine.nharts > 1)
+		printf("%u of %u harts online\n", atomic_load(&harts_online), machine.nharts);
 }
 
 /* arch.h: a secondary hart, on its own stack with the kernel map on. */
 _Noreturn void kmain_secondary(unsigned hart)
 {
+	const char *why;
+
 	tls_init_hart(hart);
 	arch_hart_init(hart);
 	arch_trap_init();
-	arch_irqc_init_hart();
+	if (arch_irqc_init_hart(&why) != 0)
+		panic("hart %u: interrupt controller: %s", hart, why);
 	atomic_fetch_add(&harts_online, 1);
 	arch_irq_on();
-	kexec_run();
+	ktask_run();
 }
 
 void kmain(const void *dtb)
 {
 	int err, fallback_err = FDT_OK;
+	const char *why;
 
 	boot_instret_kmain = arch_instret();
 
 	tls_init_hart(0);
 	arch_hart_init(0);
 
-	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &platform) : FDT_ERR_MISSING;
+	err = dtb ? fdt_parse(dtb, FDT_MAX_SIZE, &machine) : FDT_ERR_MISSING;
 	if (err != FDT_OK) {
 		fallback_err = err;
-		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &platform) != FDT_OK)
+		if (fdt_parse(arch_fallback_dtb(), FDT_MAX_SIZE, &machine) != FDT_OK)
 			arch_power_off(EXIT_PANIC); /* no console to complain on */
 	}
-	if (uart_init(&platform) != 0)
+	boot_hart_first(arch_boot_hwid());
+	describe_machine_to_arch();
+	if (uart_init(&machine) != 0)
 		arch_power_off(EXIT_PANIC);
-	kalloc_init(&platform, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
-	if (arch_vm_init(&platform) != 0)
+	kalloc_init(&machine, fallback_err == FDT_OK ? dtb : NULL, fdt_blob_size(dtb));
+	if (arch_vm_init() != 0)
 		panic("vm init failed");
 	if (fallback_err != FDT_OK)
 		printf("warning: boot device tree unusable (%s); using the built-in "
@@ -175,31 +223,29 @@ void kmain(const void *dtb)
 
 	console_init();
 	arch_trap_init();
-	arch_irqc_init(&platform);
-	arch_irqc_init_hart();
-	if (irq_register(platform.uart.irq, uart_irq_handler, NULL, 0) != 0)
-		panic("cannot register UART interrupt %u", platform.uart.irq);
-	blk_init(&platform); /* a missing disk is fine: it says so */
+	if (arch_irqc_init(&why) != 0 || arch_irqc_init_hart(&why) != 0)
+		panic("interrupt controller: %s", why);
+	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, 0) != 0)
+		panic("cannot register UART interrupt %u", machine.uart.irq);
+	blk_init(&machine); /* a missing disk is fine: it says so */
 
 	printf("\nPollux on %s%s: %u hart%s, %llu MiB RAM at %#llx, timer %llu Hz\n",
-	       arch_name, arch_boot_note(), platform.nharts, platform.nharts == 1 ? "" : "s",
-	       (unsigned long long)(platform.mem_size >> 20),
-	       (unsigned long long)platform.mem_base,
+	       arch_name, arch_boot_note(), machine.nharts, machine.nharts == 1 ? "" : "s",
+	       (unsigned long long)(machine.mem_size >> 20),
+	       (unsigned long long)machine.mem_base,
 	       (unsigned long long)arch_timer_freq());
 	printf("console %s at %#llx irq %u, %u virtio-mmio slots\n",
-	       platform.uart_kind == UART_PL011 ? "pl011" : "ns16550a",
-	       (unsigned long long)platform.uart.base, platform.uart.irq,
-	       platform.nvirtio);
+	       machine.uart_kind == UART_PL011 ? "pl011" : "ns16550a",
+	       (unsigned long long)machine.uart.base, machine.uart.irq,
+	       machine.nvirtio);
 
-	kexec_init(platform.nharts);
+	ktask_init(machine.nharts);
 	proc_init();
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");
 	start_secondaries();
 	arch_irq_on();
-#ifdef KTEST
-	ktest_main();
-#endif
-	start_first_task();
-	kexec_run();
+	if (!ktest_boot())
+		start_first_task();
+	ktask_run();
 }

@@ -10,7 +10,7 @@
 #include "kernel/kalloc.h"
 #include "kernel/pipe.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 struct pipe {
 	struct spin lock;

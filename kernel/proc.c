@@ -10,7 +10,7 @@
 #include "kernel/elf.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
@@ -237,7 +237,7 @@ static enum poll leave(enum poll r)
 {
 	ktimer_set_slice(ARCH_TIMER_OFF);
 	atomic_store(&running_on[arch_hart_id()], NULL);
-	if (kexec.nworkers > 1)
+	if (kernel_exec.nworkers > 1)
 		vm_use(NULL);
 	return r;
 }
@@ -423,7 +423,7 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 	/* The future is copied into the task: the table entry must point at
 	 * that copy, so spawn with a handle, note it, then let go. */
 	struct join_handle jh;
-	err = task_spawn(&kexec, &proc_pool.src, &TASK_DESC_VOID(p, "proc"), &jh);
+	err = task_spawn(&kernel_exec, &proc_pool.src, &TASK_DESC_VOID(p, "proc"), &jh);
 	if (err) {
 		if (flags & PX_SPAWN_FG)
 			console_set_foreground(old_fg);
@@ -552,7 +552,7 @@ static bool kill_locked(struct pent *e, int reason)
 	if (!e->p->killed)
 		__atomic_store_n(&e->p->killed, (uint32_t)(PX_KILLED | reason), __ATOMIC_SEQ_CST);
 	waker_wake_by_ref(&e->p->self);
-	for (unsigned h = 0; h < kexec.nworkers; h++)
+	for (unsigned h = 0; h < kernel_exec.nworkers; h++)
 		if (h != arch_hart_id() && atomic_load(&running_on[h]) == e->p)
 			arch_send_ipi(h);
 	return true;

@@ -10,7 +10,7 @@
 #include "executor/timer.h"
 #include "kernel/io.h"
 #include "kernel/ring.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 #define NPROC 128     /* process-table slots (live and zombie) */
 #define PROC_NFD 16   /* open files per process */

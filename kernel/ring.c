@@ -7,7 +7,8 @@
 #include "arch/arch.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 #include "kernel/proc.h"
 #include "kernel/ring.h"
 #include "kernel/ring_queue.h"
@@ -631,7 +632,7 @@ void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t 
 	if (w->min > w->r->cq.entries)
 		w->min = w->r->cq.entries; /* more can never be ready at once */
 	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
-		sleep_for(&w->nap, exec_wheel(&kexec), kexec_now_ns(), timeout_ns);
+		sleep_for(&w->nap, exec_wheel(&kernel_exec), ktimer_now_ns(), timeout_ns);
 		w->timed = 1;
 	}
 	w->zero = timeout_ns == 0;

@@ -14,7 +14,7 @@ struct ring;
 
 /*
  * One ring per process (p->ring).  The protocol the program sees is in
- * kernel/uapi/pollux.h and docs/user.md ("Async rings"); the shared-memory
+ * lib/uapi/pollux.h and docs/user.md ("Async rings"); the shared-memory
  * half (index checks, CQ posting, the overflow backlog) is
  * kernel/ring_queue.c.  This file adds the kernel side:
  *

@@ -5,12 +5,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /*
  * Pure logic over the memory a ring shares with its program, with no
  * locks, tasks or page tables: kernel/ring.c calls it under the ring's
- * lock, and kernel/tests/ring_test.c drives it on the host over a fake
+ * lock, and kernel/hosttest/ring_test.c drives it on the host over a fake
  * shared ring.
  *
  * Each ring (SQ or CQ) is a px_ring_hdr followed by its entry array,

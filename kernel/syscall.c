@@ -8,7 +8,8 @@
 #include "kernel/console.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 #include "kernel/pipe.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
@@ -316,7 +317,7 @@ static enum sys_result sys_sleep(struct proc *p, struct context *cx, uint64_t ms
 
 static int64_t sys_clock_gettime(struct proc *p, uint64_t clock, uint64_t ts_va)
 {
-	uint64_t ns = kexec_now_ns();
+	uint64_t ns = ktimer_now_ns();
 	struct px_timespec ts = { (long long)(ns / 1000000000), (long long)(ns % 1000000000) };
 	if (clock != CLOCK_MONOTONIC_ID)
 		return -PX_EINVAL;

@@ -6,7 +6,7 @@
 
 #include "arch/arch.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 int uaccess_range_ok(uint64_t va, uint64_t n)
 {

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct platform;
+struct machine;
 
 /*
  * One driver per UART kind (uart_ns16550.c, uart_pl011.c).  Each works on
@@ -36,8 +36,29 @@ struct uart_ops {
 extern const struct uart_ops uart_ns16550_ops;
 extern const struct uart_ops uart_pl011_ops;
 
-/* Pick the driver for plat->uart_kind and initialise it.  0 on success. */
-int uart_init(const struct platform *plat);
+/* Pick the driver for mach->uart_kind and initialise it.  0 on success. */
+int uart_init(const struct machine *mach);
+
+/*
+ * The UART's client takes what arrives and supplies what leaves; the
+ * console registers itself (console_init), and uart.c knows nothing else
+ * of it.  uart_irq calls these with interrupts masked, in this order:
+ *   rx(c) for each received byte, while rx_room() says there is room;
+ *   if rx_room() said no: rx_paused(), under the lock that guards the
+ *     interrupt enables, and receive interrupts go off while it is true
+ *     (uart_rx_resume turns them on again);
+ *   rx_flush() once if any byte arrived;
+ *   tx_room(): the transmitter may take more (uart_tx_ready, uart_tx).
+ */
+struct uart_client {
+	bool (*rx_room)(void);
+	void (*rx)(char c);
+	bool (*rx_paused)(void);
+	void (*rx_flush)(void);
+	void (*tx_room)(void);
+};
+/* Register the client.  Before the UART interrupt is enabled. */
+void uart_set_client(const struct uart_client *c);
 
 /* Write one byte, waiting for transmitter room: the synchronous path
  * (console_write_sync, panic output).  Safe with interrupts masked. */
@@ -48,38 +69,28 @@ bool uart_tx_ready(void);
 void uart_tx(char c);
 void uart_tx_irq(bool on);
 
-/* Interrupt handler: drain the receive FIFO into the console, refill the
- * transmit FIFO from it. */
+/* Interrupt handler: drain the receive FIFO into the client, let the
+ * client refill the transmit FIFO. */
 void uart_irq(void);
 
-/* Re-enable receive interrupts after the console made room. */
+/* Re-enable receive interrupts after the client made room. */
 void uart_rx_resume(void);
 
-#ifdef KTEST
 /*
- * Test hook (kernel/ktest_drv.c).  QEMU's UARTs take every byte at once
- * and raise the transmit interrupt as soon as it is enabled, so a console
- * that never waits for the transmitter works just as well there.  The
- * model makes the UART behave like real hardware: uart_tx_ready() is
- * false once `depth` bytes were sent since the last tick, and the
- * transmit interrupt, if the console enabled it, arrives only at the next
- * uart_tx_model_tick() (the test calls it every millisecond: the time a
- * 16-byte FIFO takes at about 160 kbaud).  Every byte uart_tx() sends is
- * recorded in capture[0..cap).  The synchronous path (uart_putc) ignores
- * the model.  Start it with the tx ring empty; nothing may printf until
- * it is stopped.
+ * Wrapping the driver.  The interrupt-driven path (uart_tx_ready, uart_tx,
+ * uart_tx_irq, uart_irq, uart_rx_resume) calls the device driver's ops
+ * after uart_init; uart_set_ops installs a table whose functions wrap
+ * them instead (the in-kernel tests model a slow transmitter this way:
+ * kernel/ktest/drv.c), and uart_set_ops(NULL) puts the device's back.
+ * uart_putc always calls the device's: panic output must get out.
+ * uart_device returns the device's table and sets *base, for a wrapper
+ * to call through.  uart.c calls ops->rx_irq and ops->tx_irq holding the
+ * lock that keeps the device's interrupt enables whole (uart_irq_lock);
+ * a wrapper that calls them at other times must hold it too.
  */
-struct uart_tx_model {
-	unsigned depth;          /* 0: off */
-	_Atomic unsigned fill;   /* bytes "in the FIFO" since the last tick */
-	_Atomic unsigned irqs;   /* UART interrupts taken while on */
-	char *capture;
-	unsigned cap, len;       /* len counts every byte, also past cap */
-};
-extern struct uart_tx_model uart_tx_model;
-void uart_tx_model_start(char *capture, unsigned cap, unsigned depth);
-void uart_tx_model_tick(void);
-void uart_tx_model_stop(void);
-#endif
+const struct uart_ops *uart_device(uintptr_t *base);
+void uart_set_ops(const struct uart_ops *ops);
+unsigned long uart_irq_lock(void);
+void uart_irq_unlock(unsigned long flags);
 
 #endif /* KERNEL_UART_H */

@@ -5,8 +5,8 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/irq.h"
+#include "kernel/machine.h"
 #include "kernel/mmio.h"
-#include "kernel/platform.h"
 #include "kernel/virtio.h"
 #include "kernel/virtio_blk.h"
 #include "kernel/virtq.h"
@@ -267,11 +267,12 @@ static void fail_device(const char *why, struct wake_list *wl)
 	kick_waiters(wl);
 }
 
-static void blk_irq(void *arg)
+unsigned (*blk_walk_used)(struct virtq *q, virtq_done_fn done, void *arg) = virtq_process_used;
+
+void blk_complete(void)
 {
 	struct wake_list wl = { 0 };
 
-	(void)arg;
 	unsigned long f = blk_lock();
 	blk_stats.interrupts++;
 	uint32_t st = reg_read(VIRTIO_MMIO_INT_STATUS);
@@ -284,13 +285,19 @@ static void blk_irq(void *arg)
 		    (reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET))
 			fail_device("device status DEVICE_NEEDS_RESET", &wl);
 		else
-			virtq_process_used(&dev.q, blk_done, &wl);
+			blk_walk_used(&dev.q, blk_done, &wl);
 		if (dev.q.broken)
 			fail_device("used ring index is corrupt", &wl);
 		kick_waiters(&wl);
 	}
 	blk_unlock(f);
 	wake_all(&wl);
+}
+
+static void blk_irq(void *arg)
+{
+	(void)arg;
+	blk_complete();
 }
 
 /* ---- requests -------------------------------------------------------------*/
@@ -516,82 +523,6 @@ bool blk_selfcheck(void)
 	return ok;
 }
 
-#ifdef KTEST
-static struct {
-	bool armed;
-	uint16_t idx;                   /* free-running used index of the entry */
-	struct virtq_used_elem real;    /* what the device wrote there */
-} inject;
-
-int blk_test_corrupt_used(enum blk_test_fault kind)
-{
-	volatile struct virtq_used *u = &dev.q.used;
-	unsigned long f = blk_lock();
-	int ret = -1;
-
-	if (!dev.ready || dev.dead || dev.q.broken || dev.q.inflight != 1)
-		goto out;
-	/* Holding the lock, so whichever hart takes the interrupt cannot
-	 * look at the entry before it is corrupted. */
-	uint64_t end = arch_timer_now() + 2 * arch_timer_freq();
-	while (u->idx == dev.q.last_used)
-		if (arch_timer_now() > end)
-			goto out;
-	arch_io_barrier();
-	uint16_t idx = dev.q.last_used;
-	volatile struct virtq_used_elem *e = &u->ring[idx % dev.q.num];
-	struct virtq_used_elem real = { e->id, e->len }, bad = real;
-	if (real.id >= dev.q.num || dev.q.state[real.id] != VIRTQ_D_HEAD)
-		goto out; /* the device itself is confused: not this test's business */
-	switch (kind) {
-	case BLK_TEST_ID_RANGE:
-		bad.id = dev.q.num + real.id;
-		break;
-	case BLK_TEST_FREE_ID:
-		bad.id = dev.q.free_head;
-		break;
-	case BLK_TEST_MID_CHAIN:
-		bad.id = dev.q.link[real.id];
-		break;
-	case BLK_TEST_LEN:
-		bad.len = dev.q.wlen[real.id] + 1;
-		break;
-	}
-	e->id = bad.id;
-	e->len = bad.len;
-	arch_io_barrier();
-	inject.armed = true;
-	inject.idx = idx;
-	inject.real = real;
-	ret = 0;
-out:
-	blk_unlock(f);
-	return ret;
-}
-
-bool blk_test_redeliver(void)
-{
-	struct wake_list wl = { 0 };
-	unsigned long f = blk_lock();
-	bool ok = inject.armed && !dev.q.broken &&
-		  (uint16_t)(dev.q.last_used - 1) == inject.idx &&
-		  *(volatile uint16_t *)&dev.q.used.idx == dev.q.last_used;
-	if (ok) {
-		volatile struct virtq_used_elem *e = &dev.q.used.ring[inject.idx % dev.q.num];
-		e->id = inject.real.id;
-		e->len = inject.real.len;
-		arch_io_barrier();
-		dev.q.last_used = inject.idx; /* look at that entry once more */
-		virtq_process_used(&dev.q, blk_done, &wl);
-		kick_waiters(&wl);
-	}
-	inject.armed = false;
-	blk_unlock(f);
-	wake_all(&wl);
-	return ok;
-}
-#endif
-
 uint64_t blk_capacity(void)
 {
 	return dev.ready ? dev.capacity : 0;
@@ -711,10 +642,10 @@ static int setup(void)
 	return 0;
 }
 
-int blk_init(const struct platform *plat)
+int blk_init(const struct machine *mach)
 {
-	for (unsigned i = 0; i < plat->nvirtio; i++) {
-		uintptr_t base = (uintptr_t)plat->virtio[i].base;
+	for (unsigned i = 0; i < mach->nvirtio; i++) {
+		uintptr_t base = (uintptr_t)mach->virtio[i].base;
 		if (mmio_read32(base + VIRTIO_MMIO_MAGIC) != VIRTIO_MMIO_MAGIC_VALUE)
 			continue;
 		if (mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_BLOCK)
@@ -731,7 +662,7 @@ int blk_init(const struct platform *plat)
 		memset(&dev, 0, sizeof(dev));
 		dev.base = base;
 		dev.slot_no = i;
-		dev.irq = plat->virtio[i].irq;
+		dev.irq = mach->virtio[i].irq;
 		if (setup() != 0)
 			continue;
 		unsigned long f = blk_lock();

@@ -6,8 +6,9 @@
 #include <stdint.h>
 
 #include "executor/future.h"
+#include "kernel/virtq.h"
 
-struct platform;
+struct machine;
 
 #define BLK_SECTOR_SIZE 512
 
@@ -71,10 +72,10 @@ struct blk_req {
 	struct blk_req *wait_next, *wait_prev; /* waiter list, while WAIT */
 };
 
-/* Probe every platform.virtio slot; set up the first virtio 1.x block
+/* Probe every machine.virtio slot; set up the first virtio 1.x block
  * device found and register its interrupt on hart 0.  Prints one line.
  * Returns 0 or BLK_ENODEV.  Call once, after the interrupt controller. */
-int blk_init(const struct platform *plat);
+int blk_init(const struct machine *mach);
 
 /* Disk size in 512-byte sectors; 0 without a device. */
 uint64_t blk_capacity(void);
@@ -109,27 +110,19 @@ bool blk_selfcheck(void);
 
 const char *blk_strerror(int err);
 
-#ifdef KTEST
+/* Take every completion the device has posted and wake the finished
+ * requests: what the completion interrupt does (it also acknowledges the
+ * interrupt status).  Harmless when nothing is pending; any context. */
+void blk_complete(void);
+
 /*
- * Test hooks (kernel/ktest_drv.c): make the device look confused.  With
- * exactly one request in flight and interrupts masked on the calling
- * hart, blk_test_corrupt_used waits (bounded) until the device has put
- * its used entry in the ring, then overwrites that entry with a malformed
- * one of the given kind before the driver looks; 0, or -1 if the device
- * did not answer or the precondition does not hold.  Once the driver has
- * rejected it, blk_test_redeliver puts the device's real entry back in
- * the same place, as if the device had corrected itself, and lets the
- * driver process it; true if it could.
+ * The walk of the used ring that blk_complete runs, with the driver's
+ * lock held: virtq_process_used on the driver's queue, always, in the
+ * kernel.  It is a pointer so a test can wrap it at run time and play a
+ * confused device, rewriting an entry before the real walk sees it
+ * (kernel/ktest/drv.c).  Change it only while no request is in flight.
  */
-enum blk_test_fault {
-	BLK_TEST_ID_RANGE,   /* id >= queue size */
-	BLK_TEST_FREE_ID,    /* id of a free descriptor */
-	BLK_TEST_MID_CHAIN,  /* id of the chain's second descriptor */
-	BLK_TEST_LEN,        /* len one more than the chain's writable bytes */
-};
-int blk_test_corrupt_used(enum blk_test_fault kind);
-bool blk_test_redeliver(void);
-#endif
+extern unsigned (*blk_walk_used)(struct virtq *q, virtq_done_fn done, void *arg);
 
 struct blk_stats {
 	uint64_t requests;     /* submitted to the device */

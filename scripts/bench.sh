@@ -6,7 +6,9 @@
 #                                     SMP=n harts for the -icount boots,
 #                                     default 1; SMP_RUNS=n boots per hart
 #                                     count for the kbench=smp figures)
-# Prints "bench <name> <median> <unit>" lines and writes them as JSON to
+# Needs the normal and the test kernel (build/ARCH/kernel.elf and
+# build/ARCH-ktest/kernel.elf: make bench builds both).  Prints
+# "bench <name> <median> <unit>" lines and writes them as JSON to
 # build/ARCH/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,14 +38,17 @@ done >"$out/bench/boot.txt"
 emit boot_reset_to_prompt "$(awk '{print $2}' "$out/bench/boot.txt" | median)" instructions "$runs"
 emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" instructions "$runs"
 
-# Kernel executor figures: the "kbench" boot measures them with the
+# Kernel executor figures: the "kbench" boot of the test kernel (the
+# in-kernel benchmarks, kernel/kbench/, are linked only there; the code
+# they measure is the normal kernel's) measures them with the
 # instruction counter (medians of 11 inside) and prints bench lines; it
 # also prints the kernel bytes of a process (kproc_bytes, the base cost;
 # kproc_fp_bytes, what a process that used FP/SIMD adds: 0 on riscv64).
 # Every bench line becomes a bench.json entry.
+test_kernel=build/$arch-ktest/kernel.elf
 for i in $(seq "$runs"); do
 	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 120 --append kbench \
-		--out "$out/bench/kbench.$i.log" "$out/kernel.elf" \
+		--out "$out/bench/kbench.$i.log" "$test_kernel" \
 		|| { echo "bench: kbench run $i failed (log: $out/bench/kbench.$i.log)" >&2; exit 1; }
 	sed 's/\r$//' "$out/bench/kbench.$i.log" | grep '^bench '
 done >"$out/bench/kbench.txt"
@@ -69,7 +74,7 @@ for name in $(awk '{print $2}' "$out/bench/ubench.txt" | sort -u); do
 	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/ubench.txt" | median)" "$unit" "$runs"
 done
 
-# Multi-hart figures (kernel/kbench_smp.c, "kbench=smp"): wall time in
+# Multi-hart figures (kernel/kbench/smp.c, "kbench=smp"): wall time in
 # timer ticks, without -icount (with it QEMU 7.2 runs every hart on one
 # host thread), so medians over SMP_RUNS boots (default 3) at 1, 2 and 4
 # harts.  QEMU runs each hart on its own host thread: the speedup is
@@ -78,7 +83,7 @@ smp_runs=${SMP_RUNS:-3}
 for n in 1 2 4; do
 	for i in $(seq "$smp_runs"); do
 		scripts/run-qemu.sh --arch "$arch" --smp "$n" --timeout 300 --append kbench=smp \
-			--out "$out/bench/kbench-smp$n.$i.log" "$out/kernel.elf" \
+			--out "$out/bench/kbench-smp$n.$i.log" "$test_kernel" \
 			|| { echo "bench: kbench=smp -smp $n run $i failed (log: $out/bench/kbench-smp$n.$i.log)" >&2; exit 1; }
 		sed 's/\r$//' "$out/bench/kbench-smp$n.$i.log" | grep '^bench '
 	done

@@ -41,7 +41,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = 'grade/manifest.sha256'
 # The files a student must not change: the tests, the runner, the grader.
-PROTECTED = ['kernel/ktest*.c', 'kernel/ktest*.h', 'user/usertests.c', 'scripts/run-qemu.sh',
+PROTECTED = ['kernel/ktest/*.c', 'kernel/ktest/*.h', 'user/usertests.c', 'scripts/run-qemu.sh',
              'scripts/grade.py', 'grade/lab*.json']
 EXIT_REASONS = {1: 'tests failed (exit status 1)', 2: 'unexpected exception (exit status 2)',
                 3: 'kernel panic (exit status 3)', 124: 'time limit expired'}
@@ -102,7 +102,7 @@ def load_labs(root, only=None, upto=None):
 
 
 def rx_input(path):
-    """The console input of kernel/ktest.h: 8 KiB for uart_rx, then the 64 KiB flood."""
+    """The console input of kernel/ktest/ktest.h: 8 KiB for uart_rx, then the 64 KiB flood."""
     rx = bytes(33 + (i * 31 + i // 94 + 7) % 94 for i in range(8192))
     flood = bytes((i * 7 + i // 251) & 0xff for i in range(65536))
     with open(path, 'wb') as f:
@@ -313,12 +313,12 @@ def selftest(args):
                   f'pass, lab {lab} fails except its given checkpoints)')
             if lab == all_labs[0]['lab']:
                 # Tampering: one changed byte in a test file.
-                victim = os.path.join(starter, 'kernel', 'ktest.c')
+                victim = os.path.join(starter, 'kernel', 'ktest', 'ktest.c')
                 with open(victim, 'a') as f:
                     f.write('/* tampered */\n')
                 r = run([sys.executable, 'scripts/grade.py', '--lab', str(lab)], starter)
                 check('refuses-modified-tests', r.returncode == 2 and 'REFUSED' in r.stdout
-                      and 'kernel/ktest.c: modified' in r.stdout, f'exit status {r.returncode}')
+                      and 'kernel/ktest/ktest.c: modified' in r.stdout, f'exit status {r.returncode}')
             shutil.rmtree(starter, ignore_errors=True)
         r = run([sys.executable, 'scripts/grade.py', '--arch', 'riscv64'] + scale, ROOT)
         res = results(ROOT)

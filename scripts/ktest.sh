@@ -31,7 +31,7 @@ count_suite() {	# name log status
 	fi
 }
 
-# The console input the tests expect (kernel/ktest.h): 8 KiB for uart_rx,
+# The console input the tests expect (kernel/ktest/ktest.h): 8 KiB for uart_rx,
 # then the 64 KiB flood for console_flood.
 python3 -c '
 import sys
@@ -54,7 +54,7 @@ status=$?
 show "$logs/suite.log"
 count_suite suite "$logs/suite.log" $status
 
-# 1b. The multi-hart suite (kernel/ktest_smp.c), "ktest=smp", with SMP
+# 1b. The multi-hart suite (kernel/ktest/smp.c), "ktest=smp", with SMP
 #     harts if SMP > 1 (make check SMP=n), else 4.  No -icount: QEMU 7.2
 #     with icount runs every hart on one host thread (sleep=off can hang).
 smp=${SMP:-1}

@@ -7,7 +7,7 @@
 #include "px_ring.h"
 
 /*
- * Started by ktest io_doors (kernel/ktest_io.c) with fd 3 a test-only
+ * Started by ktest io_doors (kernel/ktest/io.c) with fd 3 a test-only
  * kind of file that neither kernel/syscall.c nor kernel/ring.c knows
  * about: 4096 bytes of memory, byte i initially KIO_BYTE(i), seekable.
  * Every check here drives it through both doors; the kernel side then

@@ -5,9 +5,9 @@
 
 #include "arch/arch.h"
 #include "arch/aarch64/cpu.h"
+#include "arch/aarch64/machine.h"
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/vm.h"
-#include "kernel/platform.h"
 
 const char arch_name[] = "aarch64";
 
@@ -17,6 +17,18 @@ uint64_t a64_entry_el;
 const char *arch_boot_note(void)
 {
 	return a64_entry_el == 2 ? ", entered at EL2" : "";
+}
+
+uint64_t arch_boot_hwid(void)
+{
+	return r_mpidr_el1() & MPIDR_AFF_MASK;
+}
+
+struct arch_machine a64_machine;
+
+void arch_machine_init(const struct arch_machine *m)
+{
+	a64_machine = *m;
 }
 
 /* ---- Interrupt state: PSTATE.I through DAIF ---------------------------- */
@@ -73,8 +85,8 @@ uint64_t arch_timer_now(void)
 
 uint64_t arch_timer_freq(void)
 {
-	if (platform.timer_freq != 0)
-		return platform.timer_freq;
+	if (a64_machine.timer_freq != 0)
+		return a64_machine.timer_freq;
 	return r_cntfrq_el0() & 0xffffffffu;
 }
 
@@ -130,7 +142,7 @@ void a64_timer_ack(void)
  */
 #define INSTRET_UNKNOWN (-1)
 static int a64_instret_event = INSTRET_UNKNOWN;  /* .data: valid before .bss is */
-static uint64_t a64_instret_high[PLAT_MAX_HARTS];
+static uint64_t a64_instret_high[SMP_MAX];
 
 /* Per hart, from arch_trap_init: the same setup entry.S does for the
  * boot hart, without resetting the counters. */
@@ -154,7 +166,7 @@ uint64_t arch_instret(void)
 		a64_instret_event = (int)((r_pmceid0_el0() >> PMU_EV_INST_RETIRED) & 1);
 
 	unsigned hart = arch_hart_id();
-	if (!a64_instret_event || hart >= PLAT_MAX_HARTS) {
+	if (!a64_instret_event || hart >= SMP_MAX) {
 		a64_isb();
 		return r_pmccntr_el0();
 	}
@@ -180,8 +192,8 @@ uint64_t arch_instret(void)
 int a64_hart_index(uint64_t mpidr)
 {
 	mpidr &= MPIDR_AFF_MASK;
-	for (unsigned i = 0; i < platform.nharts && i < PLAT_MAX_HARTS; i++)
-		if ((platform.hart_hwid[i] & MPIDR_AFF_MASK) == mpidr)
+	for (unsigned i = 0; i < a64_machine.nharts && i < SMP_MAX; i++)
+		if ((a64_machine.hart_hwid[i] & MPIDR_AFF_MASK) == mpidr)
 			return (int)i;
 	return -1;
 }
@@ -214,18 +226,6 @@ _Noreturn void a64_secondary_main(unsigned hart)
 
 void a64_hart_id_init(void)
 {
-	/* The first call runs on the boot PE, which must be hart 0: if the
-	 * device tree lists it elsewhere, swap it into slot 0. */
-	static bool boot_done;
-	if (!boot_done) {
-		boot_done = true;
-		int b = a64_hart_index(r_mpidr_el1());
-		if (b > 0) {
-			uint64_t t = platform.hart_hwid[0];
-			platform.hart_hwid[0] = platform.hart_hwid[b];
-			platform.hart_hwid[b] = t;
-		}
-	}
 	int idx = a64_hart_index(r_mpidr_el1());
 
 	if (idx >= 0)

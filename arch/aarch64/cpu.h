@@ -18,8 +18,8 @@ void a64_timer_ack(void);
  * tree's /cpus order, or -1. */
 int a64_hart_index(uint64_t mpidr);
 
-/* Record the calling hart's index (TPIDR_EL1) from its MPIDR; needs the
- * parsed device tree.  Called by arch_trap_init. */
+/* Record the calling hart's index (TPIDR_EL1) from its MPIDR; needs
+ * arch_machine_init.  Called by arch_trap_init. */
 void a64_hart_id_init(void);
 
 #endif /* ARCH_AARCH64_CPU_H */

@@ -4,10 +4,9 @@
 #include "arch/arch.h"
 #include "arch/aarch64/cpu.h"
 #include "arch/aarch64/gic.h"
+#include "arch/aarch64/machine.h"
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/trapframe.h"
-#include "kernel/panic.h"
-#include "kernel/platform.h"
 
 /*
  * GICv3 only (QEMU: -machine virt,gic-version=3).  A device tree that
@@ -73,7 +72,7 @@ static uintptr_t gicr_region;
 static uint64_t gicr_region_size;
 static unsigned gic_nlines;      /* INTIDs the distributor implements */
 static unsigned gic_timer_ppi;
-static uintptr_t gicr_of_hart[PLAT_MAX_HARTS];
+static uintptr_t gicr_of_hart[SMP_MAX];
 
 static inline uint32_t rd32(uintptr_t a)
 {
@@ -122,33 +121,37 @@ static uint32_t mpidr_to_gicr_aff(uint64_t mpidr)
 
 static uint64_t hart_mpidr(unsigned hart)
 {
-	if (hart < platform.nharts && hart < PLAT_MAX_HARTS)
-		return platform.hart_hwid[hart];
+	if (hart < a64_machine.nharts && hart < SMP_MAX)
+		return a64_machine.hart_hwid[hart];
 	return hart;  /* no device tree yet: QEMU virt's Aff0 = index */
 }
 
-/* Fail loudly: a GIC we cannot drive means no timer and no console input. */
-static _Noreturn void gic_fatal(const char *msg)
+/* A GIC we cannot drive means no timer and no console input: the
+ * kernel stops the boot with the reason. */
+static int gic_fail(const char **why, const char *msg)
 {
-	panic("gic: %s", msg);
+	*why = msg;
+	return -1;
 }
 
-void arch_irqc_init(const struct platform *plat)
+int arch_irqc_init(const char **why)
 {
-	if (plat->irqc_kind == IRQC_GICV2)
-		gic_fatal("the device tree describes a GICv2; Pollux drives GICv3 only "
-			  "(run QEMU with -machine virt,gic-version=3)");
-	if (plat->irqc_kind != IRQC_GICV3 || plat->irqc.base == 0 || plat->irqc2.base == 0)
-		gic_fatal("no GICv3 distributor/redistributor in the device tree");
+	const struct arch_machine *m = &a64_machine;
 
-	gicd = (uintptr_t)plat->irqc.base;
-	gicr_region = (uintptr_t)plat->irqc2.base;
-	gicr_region_size = plat->irqc2.size;
-	gic_timer_ppi = plat->timer_irq ? plat->timer_irq : GIC_TIMER_PPI_DEFAULT;
+	if (m->irqc_kind == ARCH_IRQC_GICV2)
+		return gic_fail(why, "the device tree describes a GICv2; Pollux drives GICv3 only "
+				"(run QEMU with -machine virt,gic-version=3)");
+	if (m->irqc_kind != ARCH_IRQC_GICV3 || m->irqc_base == 0 || m->irqc2_base == 0)
+		return gic_fail(why, "no GICv3 distributor/redistributor in the device tree");
+
+	gicd = (uintptr_t)m->irqc_base;
+	gicr_region = (uintptr_t)m->irqc2_base;
+	gicr_region_size = m->irqc2_size;
+	gic_timer_ppi = m->timer_irq ? m->timer_irq : GIC_TIMER_PPI_DEFAULT;
 
 	uint32_t archrev = (rd32(gicd + GICD_PIDR2) >> 4) & 0xf;
 	if (archrev != 3 && archrev != 4)
-		gic_fatal("distributor is not a GICv3/v4 (GICD_PIDR2.ArchRev)");
+		return gic_fail(why, "the distributor is not a GICv3/v4 (GICD_PIDR2.ArchRev)");
 
 	/* Quiesce, then turn on affinity routing before anything else: the
 	 * meaning of several registers depends on it. */
@@ -178,6 +181,7 @@ void arch_irqc_init(const struct platform *plat)
 
 	wr32(gicd + GICD_CTLR, GICD_CTLR_ARE | GICD_CTLR_ENABLE_G1);
 	gicd_wait_rwp();
+	return 0;
 }
 
 /* This PE's redistributor: the frame whose GICR_TYPER affinity matches. */
@@ -197,14 +201,14 @@ static uintptr_t gicr_find(uint64_t mpidr)
 	return 0;
 }
 
-void arch_irqc_init_hart(void)
+int arch_irqc_init_hart(const char **why)
 {
 	unsigned hart = arch_hart_id();
 	uintptr_t rd = gicr_find(r_mpidr_el1());
 
 	if (rd == 0)
-		gic_fatal("no redistributor for this CPU's MPIDR");
-	if (hart < PLAT_MAX_HARTS)
+		return gic_fail(why, "no redistributor for this CPU's MPIDR");
+	if (hart < SMP_MAX)
 		gicr_of_hart[hart] = rd;
 
 	/* Wake the redistributor: it forwards nothing while asleep. */
@@ -228,18 +232,19 @@ void arch_irqc_init_hart(void)
 	w_icc_sre_el1(r_icc_sre_el1() | ICC_SRE_SRE);
 	a64_isb();
 	if ((r_icc_sre_el1() & ICC_SRE_SRE) == 0)
-		gic_fatal("cannot enable the system-register CPU interface (ICC_SRE_EL1)");
+		return gic_fail(why, "cannot enable the system-register CPU interface (ICC_SRE_EL1)");
 	w_icc_pmr_el1(GIC_PMR_ALL);
 	w_icc_bpr1_el1(0);
 	w_icc_ctlr_el1(r_icc_ctlr_el1() & ~(uint64_t)ICC_CTLR_EOIMODE);
 	w_icc_igrpen1_el1(1);
 	a64_isb();
+	return 0;
 }
 
 /* Redistributor of `hart` for SGI/PPI settings; the caller's if unknown. */
 static uintptr_t gicr_for(unsigned hart)
 {
-	if (hart < PLAT_MAX_HARTS && gicr_of_hart[hart])
+	if (hart < SMP_MAX && gicr_of_hart[hart])
 		return gicr_of_hart[hart];
 	return gicr_find(r_mpidr_el1());
 }

@@ -2,8 +2,8 @@
 #include <stdint.h>
 
 #include "arch/arch.h"
+#include "arch/aarch64/machine.h"
 #include "arch/aarch64/psci.h"
-#include "kernel/platform.h"
 
 /*
  * PSCI is reached through the conduit the device tree's /psci "method"
@@ -18,15 +18,15 @@ int64_t a64_psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3)
 	register uint64_t x2 __asm__("x2") = a2;
 	register uint64_t x3 __asm__("x3") = a3;
 
-	switch (platform.psci) {
-	case PSCI_HVC:
+	switch (a64_machine.fw) {
+	case ARCH_FW_HVC:
 		__asm__ volatile("hvc #0"
 				 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
 				 :
 				 : "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11",
 				   "x12", "x13", "x14", "x15", "x16", "x17", "memory");
 		break;
-	case PSCI_SMC:
+	case ARCH_FW_SMC:
 		__asm__ volatile("smc #0"
 				 : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
 				 :

@@ -19,7 +19,7 @@
 #define PSCI_E_ALREADY_ON    (-4)
 
 /* Call PSCI function `fn` over the conduit the device tree named
- * (platform.psci); PSCI_E_NOT_SUPPORTED if there is none. */
+ * (a64_machine.fw); PSCI_E_NOT_SUPPORTED if there is none. */
 int64_t a64_psci_call(uint32_t fn, uint64_t a1, uint64_t a2, uint64_t a3);
 
 /* PSCI_VERSION as major << 16 | minor, or negative. */

@@ -9,15 +9,14 @@
 #include "arch/aarch64/psci.h"
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/trapframe.h"
-#include "kernel/platform.h"
 
 extern const char a64_vectors[];
 
 /* Per-hart frame of the IRQ being served; see arch_irqc_claim in gic.c. */
-static struct trap_frame *a64_irq_frame[PLAT_MAX_HARTS];
+static struct trap_frame *a64_irq_frame[SMP_MAX];
 
 /* Room for "data abort (translation fault, level 3) on write". */
-static char a64_what_buf[PLAT_MAX_HARTS][80];
+static char a64_what_buf[SMP_MAX][80];
 
 /*
  * Per-hart trap setup.  Besides the vector base (entry.S set it already on
@@ -41,7 +40,7 @@ struct trap_frame *a64_trap_frame_current(void)
 {
 	unsigned hart = arch_hart_id();
 
-	return hart < PLAT_MAX_HARTS ? a64_irq_frame[hart] : NULL;
+	return hart < SMP_MAX ? a64_irq_frame[hart] : NULL;
 }
 
 static const char *ec_name(unsigned ec)
@@ -110,7 +109,7 @@ const char *a64_trap_describe(uint64_t esr, unsigned hart)
 {
 	unsigned ec = ESR_EC(esr);
 
-	if (!ec_is_abort(ec) || hart >= PLAT_MAX_HARTS)
+	if (!ec_is_abort(ec) || hart >= SMP_MAX)
 		return ec_name(ec);
 
 	unsigned fsc = ESR_FSC(esr);
@@ -161,12 +160,12 @@ void a64_trap_irq_entry(struct trap_frame *tf)
 	unsigned hart = arch_hart_id();
 	struct trap_frame *outer = NULL;
 
-	if (hart < PLAT_MAX_HARTS) {
+	if (hart < SMP_MAX) {
 		outer = a64_irq_frame[hart];
 		a64_irq_frame[hart] = tf;
 	}
 	trap_irq(tf);
-	if (hart < PLAT_MAX_HARTS)
+	if (hart < SMP_MAX)
 		a64_irq_frame[hart] = outer;
 }
 
@@ -201,7 +200,7 @@ void a64_trap(struct trap_frame *tf, unsigned long vec)
 		break;
 	default: {
 		unsigned hart = arch_hart_id();
-		if (hart < PLAT_MAX_HARTS) {
+		if (hart < SMP_MAX) {
 			snprintf(a64_what_buf[hart], sizeof(a64_what_buf[0]),
 				 "unexpected %s (%s)", vec_names[vec & 15],
 				 ec_name(ESR_EC(tf->esr)));

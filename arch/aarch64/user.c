@@ -164,17 +164,3 @@ enum user_exit a64_user_exit_slow(struct user_regs *u, struct trap_info *info,
 	w_daif(daif);
 	return x;
 }
-
-/* ---- Self test (selftest_prog.S) ---------------------------------------- */
-
-extern const char a64_selftest_prog[], a64_selftest_prog_end[];
-extern const char a64_selftest_spin[], a64_selftest_illegal[], a64_selftest_loop[];
-
-void arch_selftest_user_prog(struct arch_selftest_prog *p)
-{
-	p->code = a64_selftest_prog;
-	p->len = (size_t)(a64_selftest_prog_end - a64_selftest_prog);
-	p->spin_off = (size_t)(a64_selftest_spin - a64_selftest_prog);
-	p->illegal_off = (size_t)(a64_selftest_illegal - a64_selftest_prog);
-	p->loop_off = (size_t)(a64_selftest_loop - a64_selftest_prog);
-}

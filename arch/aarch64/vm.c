@@ -5,9 +5,8 @@
 
 #include "arch/arch.h"
 #include "arch/aarch64/sysreg.h"
+#include "arch/aarch64/machine.h"
 #include "arch/aarch64/vm.h"
-#include "kernel/platform.h"
-#include "kernel/uapi/pollux.h"
 
 /*
  * Translation regime (set up by mmu.c at boot and kept): TTBR0_EL1 only,
@@ -215,9 +214,9 @@ static int a64_kmap(uint64_t *root, uint64_t va, uint64_t end, uint64_t attrs)
 	return 0;
 }
 
-int arch_vm_init(const struct platform *plat)
+int arch_vm_init(void)
 {
-	uint64_t ram = plat->mem_base, ram_end = plat->mem_base + plat->mem_size;
+	uint64_t ram = a64_machine.mem_base, ram_end = a64_machine.mem_base + a64_machine.mem_size;
 	uint64_t kstart = (uint64_t)(uintptr_t)__kernel_start;
 	uint64_t text_end = page_up((uint64_t)(uintptr_t)__text_end);
 	uint64_t data = (uint64_t)(uintptr_t)__data_start;

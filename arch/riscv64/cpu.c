@@ -4,9 +4,9 @@
 
 #include "arch/arch.h"
 #include "arch/riscv64/csr.h"
+#include "arch/riscv64/machine.h"
 #include "arch/riscv64/sbi.h"
 #include "arch/riscv64/trap.h"
-#include "kernel/platform.h"
 
 const char arch_name[] = "riscv64";
 
@@ -22,6 +22,18 @@ extern const char rv_fallback_dtb[];
 const void *arch_fallback_dtb(void)
 {
 	return rv_fallback_dtb;
+}
+
+uint64_t arch_boot_hwid(void)
+{
+	return rv_boot_hartid;
+}
+
+struct arch_machine rv_machine;
+
+void arch_machine_init(const struct arch_machine *m)
+{
+	rv_machine = *m;
 }
 
 void arch_irq_on(void)
@@ -71,7 +83,7 @@ uint64_t arch_timer_now(void)
 
 uint64_t arch_timer_freq(void)
 {
-	return platform.timer_freq ? platform.timer_freq : 10000000;
+	return rv_machine.timer_freq ? rv_machine.timer_freq : 10000000;
 }
 
 void arch_timer_set(uint64_t deadline)
@@ -113,7 +125,7 @@ void arch_hart_init(unsigned hart)
  * sends it with its own fence, so our earlier stores are visible first. */
 void arch_send_ipi(unsigned hart)
 {
-	uint64_t id = platform.hart_hwid[hart];
+	uint64_t id = rv_machine.hart_hwid[hart];
 	__asm__ volatile("fence rw, rw" ::: "memory");
 	sbi_send_ipi(1, id);
 }
@@ -146,8 +158,8 @@ _Noreturn void rv_secondary_main(unsigned hart)
 _Noreturn void arch_power_off(int status)
 {
 	arch_irq_off();
-	if (platform.test_dev) {
-		volatile uint32_t *fin = (volatile uint32_t *)(uintptr_t)platform.test_dev;
+	if (rv_machine.test_dev) {
+		volatile uint32_t *fin = (volatile uint32_t *)(uintptr_t)rv_machine.test_dev;
 		*fin = status == 0 ? 0x5555 : ((uint32_t)(status & 0xffff) << 16) | 0x3333;
 	}
 	sbi_system_reset(0, status == 0 ? 0 : 1);

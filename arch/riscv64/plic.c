@@ -1,6 +1,6 @@
 /* riscv64 PLIC: device interrupt enable, priority, claim/complete per hart. */
 #include "arch/arch.h"
-#include "kernel/platform.h"
+#include "arch/riscv64/machine.h"
 
 /*
  * Register map (PLIC spec): priority[src] at 4*src; enable bits for context
@@ -23,20 +23,27 @@ static volatile uint32_t *plic_reg(uint64_t off)
 
 static unsigned plic_ctx(unsigned hart)
 {
-	return 2 * (unsigned)platform.hart_hwid[hart] + 1;
+	return 2 * (unsigned)rv_machine.hart_hwid[hart] + 1;
 }
 
-void arch_irqc_init(const struct platform *plat)
+int arch_irqc_init(const char **why)
 {
-	plic_base = plat->irqc.base;
+	if (rv_machine.irqc_kind != ARCH_IRQC_PLIC || rv_machine.irqc_base == 0) {
+		*why = "no PLIC in the device tree";
+		return -1;
+	}
+	plic_base = rv_machine.irqc_base;
+	return 0;
 }
 
-void arch_irqc_init_hart(void)
+int arch_irqc_init_hart(const char **why)
 {
+	(void)why; /* nothing here can fail */
 	unsigned ctx = plic_ctx(arch_hart_id());
 	for (unsigned w = 0; w < PLIC_MAX_SRC / 32; w++)
 		plic_reg(PLIC_ENABLE(ctx) + 4 * w)[0] = 0;
 	*plic_reg(PLIC_THRESHOLD(ctx)) = 0;
+	return 0;
 }
 
 /* Route `irq` to exactly one hart: enable it in that hart's S context and
@@ -45,7 +52,7 @@ void arch_irqc_enable(unsigned irq, unsigned hart)
 {
 	if (irq == 0 || irq >= PLIC_MAX_SRC)
 		return;
-	for (unsigned h = 0; h < platform.nharts; h++) {
+	for (unsigned h = 0; h < rv_machine.nharts; h++) {
 		volatile uint32_t *en = plic_reg(PLIC_ENABLE(plic_ctx(h)) + 4 * (irq / 32));
 		if (h == hart)
 			*en |= 1u << (irq % 32);
@@ -60,7 +67,7 @@ void arch_irqc_disable(unsigned irq)
 {
 	if (irq == 0 || irq >= PLIC_MAX_SRC)
 		return;
-	for (unsigned h = 0; h < platform.nharts; h++)
+	for (unsigned h = 0; h < rv_machine.nharts; h++)
 		*plic_reg(PLIC_ENABLE(plic_ctx(h)) + 4 * (irq / 32)) &= ~(1u << (irq % 32));
 }
 

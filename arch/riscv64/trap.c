@@ -6,7 +6,6 @@
 #include "arch/riscv64/sbi.h"
 #include "arch/riscv64/trap.h"
 #include "arch/riscv64/trapframe.h"
-#include "kernel/platform.h"
 
 /* Exception names, by scause code (privileged spec, table "scause"). */
 static const char *const exc_names[] = {
@@ -32,33 +31,8 @@ const char *rv_exc_name(uint64_t cause)
 	return "unknown trap";
 }
 
-/*
- * OpenSBI boots the kernel on whichever hart won its boot lottery, not
- * necessarily the first in the device tree; hart index 0 must be that
- * boot hart (kmain runs as worker 0).  The first arch_trap_init, which
- * runs on the boot hart after the device tree was parsed, swaps the
- * boot hart's hartid into slot 0; the others keep device-tree order.
- */
-extern uint64_t rv_boot_hartid;
-
-static void rv_boot_hart_first(void)
-{
-	static bool done;
-	if (done)
-		return;
-	done = true;
-	for (unsigned i = 1; i < platform.nharts; i++) {
-		if (platform.hart_hwid[i] == rv_boot_hartid) {
-			platform.hart_hwid[i] = platform.hart_hwid[0];
-			platform.hart_hwid[0] = rv_boot_hartid;
-			break;
-		}
-	}
-}
-
 void arch_trap_init(void)
 {
-	rv_boot_hart_first();
 	/* sscratch 0: "in the kernel" for the trap vector (uarea.h). */
 	w_sscratch(0);
 	w_stvec((uint64_t)(uintptr_t)rv_trap_vector);

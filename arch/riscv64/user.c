@@ -139,16 +139,3 @@ enum user_exit arch_user_run(struct user_regs *u, struct trap_info *info)
 	rv_irq_restore(flags);
 	return e;
 }
-
-/* The self-test program (selftest.S). */
-extern const char rv_selftest_code[], rv_selftest_end[];
-extern const char rv_selftest_spin[], rv_selftest_illegal[], rv_selftest_loop[];
-
-void arch_selftest_user_prog(struct arch_selftest_prog *p)
-{
-	p->code = rv_selftest_code;
-	p->len = (size_t)(rv_selftest_end - rv_selftest_code);
-	p->spin_off = (size_t)(rv_selftest_spin - rv_selftest_code);
-	p->illegal_off = (size_t)(rv_selftest_illegal - rv_selftest_code);
-	p->loop_off = (size_t)(rv_selftest_loop - rv_selftest_code);
-}

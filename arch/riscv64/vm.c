@@ -3,10 +3,9 @@
 
 #include "arch/arch.h"
 #include "arch/riscv64/csr.h"
+#include "arch/riscv64/machine.h"
 #include "arch/riscv64/sbi.h"
 #include "arch/riscv64/trap.h"
-#include "kernel/platform.h"
-#include "kernel/uapi/pollux.h"
 
 /*
  * Sv39 (privileged spec, "Sv39: Page-Based 39-bit Virtual-Memory System"):
@@ -267,9 +266,9 @@ static void rv_asid_probe(void)
 	rv_sfence_all();
 }
 
-int arch_vm_init(const struct platform *plat)
+int arch_vm_init(void)
 {
-	uint64_t mem_lo = plat->mem_base, mem_hi = plat->mem_base + plat->mem_size;
+	uint64_t mem_lo = rv_machine.mem_base, mem_hi = rv_machine.mem_base + rv_machine.mem_size;
 	uint64_t ks = (uintptr_t)__kernel_start, te = (uintptr_t)__text_end;
 	uint64_t re = (uintptr_t)__rodata_end, ke = (uintptr_t)__kernel_end;
 	const uint64_t rw = PTE_R | PTE_W;
@@ -363,11 +362,11 @@ static void rv_flush_va(struct vm_root *r, uint64_t va)
 		rv_sfence_va_asid(va, (uint64_t)asid);
 	uint64_t active = 0;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the PTE store before the reads */
-	for (unsigned h = 0; h < platform.nharts && h < SMP_MAX; h++) {
+	for (unsigned h = 0; h < rv_machine.nharts && h < SMP_MAX; h++) {
 		if (h == self)
 			continue;
 		if (__atomic_load_n(&rv_vm_harts[h].cur, __ATOMIC_RELAXED) == r)
-			active |= 1UL << platform.hart_hwid[h];
+			active |= 1UL << rv_machine.hart_hwid[h];
 		else if (rv_asid_max && rv_asid_current(r, h) >= 0)
 			__atomic_store_n(&r->pte[META_ASID(h)], 0, __ATOMIC_RELAXED);
 	}

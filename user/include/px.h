@@ -3,7 +3,7 @@
 #define USER_INCLUDE_PX_H
 
 /*
- * Two layers over every syscall of kernel/uapi/pollux.h (included here, so
+ * Two layers over every syscall of lib/uapi/pollux.h (included here, so
  * SYS_*, PX_E*, PX_WAS_KILLED and the address-space constants are visible):
  *
  *   px_*   raw: return the kernel's result unchanged, -PX_Exxx on error.
@@ -24,7 +24,7 @@
 
 #include "pollux.h"
 
-struct px_ring_params; /* kernel/uapi/pollux.h, with the ring protocol */
+struct px_ring_params; /* lib/uapi/pollux.h, with the ring protocol */
 
 /* ---- raw syscalls: result or -PX_Exxx ------------------------------------*/
 _Noreturn void px_exit(int status);
@@ -44,7 +44,7 @@ long px_sbrk(intptr_t increment);    /* old break, or -PX_Exxx */
 long px_ring_setup(unsigned entries, struct px_ring_params *p);
 long px_ring_enter(unsigned to_submit, unsigned min_complete, uint64_t timeout_ns);
 long px_progs(unsigned index, char *name, size_t n);
-/* Kernel counter PX_KSTAT_* (kernel/uapi/pollux.h), or -PX_EINVAL. */
+/* Kernel counter PX_KSTAT_* (lib/uapi/pollux.h), or -PX_EINVAL. */
 long px_kstat(unsigned which);
 /* At offset off, not at (and without moving) the file position;
  * -PX_ESPIPE on a pipe or the console. */
@@ -92,7 +92,7 @@ int spawn(const char *path, const char *const argv[]);
 int wait(int pid, int *status);
 /* kill(pid) ends one process, kill(-pgid) every process of a group. */
 int kill(int pid);
-/* Process groups (kernel/uapi/pollux.h, docs/user.md "Process groups and
+/* Process groups (lib/uapi/pollux.h, docs/user.md "Process groups and
  * Ctrl-C"): spawn into group pgid (PX_PG_INHERIT, PX_PG_NEW or an
  * existing group) with PX_SPAWN_FG / PX_SPAWN_STDIO flags; make a group
  * the console's foreground (the one Ctrl-C kills; 0: none), which returns

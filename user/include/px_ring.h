@@ -8,7 +8,7 @@
 #include "pollux.h"
 
 /*
- * The protocol is kernel/uapi/pollux.h's ("Async rings"); this header only
+ * The protocol is lib/uapi/pollux.h's ("Async rings"); this header only
  * spells it in C with the barriers in the right places, so nobody writes
  * them twice.  Everything on the fast path is static inline: a NOP round
  * trip costs the SQE stores, one store-release, the syscall, one

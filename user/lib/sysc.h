@@ -3,7 +3,7 @@
 #define USER_LIB_SYSC_H
 
 /*
- * Calling convention (kernel/uapi/pollux.h): riscv64 ecall, number in a7,
+ * Calling convention (lib/uapi/pollux.h): riscv64 ecall, number in a7,
  * arguments a0..a5, result a0; aarch64 svc #0, number in x8, arguments
  * x0..x5, result x0.  The kernel preserves every other register.  Private
  * to user/lib/syscall.c; user code calls the px_* functions.

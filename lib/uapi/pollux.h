@@ -1,10 +1,10 @@
 /* The kernel-user ABI: syscall numbers, error codes, exit statuses, address-space layout. */
-#ifndef KERNEL_UAPI_POLLUX_H
-#define KERNEL_UAPI_POLLUX_H
+#ifndef LIB_UAPI_POLLUX_H
+#define LIB_UAPI_POLLUX_H
 
 /*
  * Shared by the kernel and the user library (user/ builds with
- * -Ikernel/uapi), so the two can never disagree.  Plain C types only.
+ * -Ilib/uapi), so the two can never disagree.  Plain C types only.
  *
  * Calling convention (both arches, like Linux):
  *   riscv64: ecall with the number in a7, arguments in a0..a5, result in a0
@@ -274,4 +274,4 @@ struct px_ring_params {
 	unsigned long long cq_va;  /* struct px_ring_hdr, then px_cqe[cq_entries] */
 };
 
-#endif /* KERNEL_UAPI_POLLUX_H */
+#endif /* LIB_UAPI_POLLUX_H */

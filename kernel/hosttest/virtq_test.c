@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "kernel/virtq.h"
-#include "kernel/tests/check.h"
+#include "kernel/hosttest/check.h"
 
 /*
  * The "device" here is the test: it reads the available ring the way a

@@ -2,7 +2,7 @@
 
 /*
  * Entered at offset 0 with x0 = arg0, x1 = arg1 (see arch.h).  Only data
- * here: kernel/ktest_vm.c copies the bytes into a user page.
+ * here: kernel/ktest/vm.c copies the bytes into a user page.
  */
 	.section .rodata, "a"
 	.balign	4

@@ -5,8 +5,9 @@
 #include "arch/arch.h"
 #include "executor/mpsc.h"
 #include "executor/timer.h"
-#include "kernel/kbench.h"
-#include "kernel/kexec.h"
+#include "kernel/kbench/kbench.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 #include "kernel/panic.h"
 #include "kernel/proc.h"
 
@@ -17,7 +18,6 @@
  */
 #define KB_RUNS 11
 
-uint64_t kbench_irq_mark; /* instret at trap_timer entry, 0 = not measuring */
 
 static uint64_t samples[KB_RUNS];
 
@@ -105,11 +105,11 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 	/* Interrupt to poll: sleep on the wheel; the timer interrupt's
 	 * trap_timer marks the counter; we read it when polled again. */
 	for (b->run = 0; b->run < KB_RUNS; b->run++) {
-		sleep_for(&b->s, exec_wheel(&kexec), kexec_now_ns(), LAT_SLEEP_NS);
-		kbench_irq_mark = 1;
+		sleep_for(&b->s, exec_wheel(&kernel_exec), ktimer_now_ns(), LAT_SLEEP_NS);
+		ktimer_irq_mark = 1;
 		AWAIT(b, sleep_poll(&b->s, cx));
-		samples[b->run] = entry - kbench_irq_mark;
-		kbench_irq_mark = 0;
+		samples[b->run] = entry - ktimer_irq_mark;
+		ktimer_irq_mark = 0;
 	}
 	printf("bench irq_to_poll %llu instructions\n",
 	       (unsigned long long)kbench_median(samples, KB_RUNS));

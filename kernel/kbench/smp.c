@@ -6,9 +6,10 @@
 #include "arch/arch.h"
 #include "executor/notify.h"
 #include "executor/timer.h"
-#include "kernel/kbench.h"
-#include "kernel/kbench_smp.h"
-#include "kernel/kexec.h"
+#include "kernel/kbench/kbench.h"
+#include "kernel/kbench/smp.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 
 /*
  * Wall-clock figures in arch timer ticks (10 MHz on riscv64 virt,
@@ -97,8 +98,8 @@ static struct bench {
 static void counters(uint64_t *steals, uint64_t *parks)
 {
 	*steals = *parks = 0;
-	for (unsigned h = 0; h < kexec.nworkers; h++) {
-		*steals += atomic_load(&kexec.workers[h].stats.steals);
+	for (unsigned h = 0; h < kernel_exec.nworkers; h++) {
+		*steals += atomic_load(&kernel_exec.workers[h].stats.steals);
 		*parks += hart_stats[h].parks;
 	}
 }
@@ -106,7 +107,7 @@ static void counters(uint64_t *steals, uint64_t *parks)
 static enum poll bench_poll(struct future *f, struct context *cx)
 {
 	struct bench *b = (struct bench *)f;
-	unsigned n = kexec.nworkers;
+	unsigned n = kernel_exec.nworkers;
 	ASYNC_BEGIN(b);
 	printf("kbench smp: %u hart%s, %u tasks x %u iterations per batch, timer %llu Hz\n",
 	       n, n == 1 ? "" : "s", SB_TASKS, SB_WORK, (unsigned long long)arch_timer_freq());
@@ -145,11 +146,11 @@ static enum poll bench_poll(struct future *f, struct context *cx)
 			struct receiver r = { .base = { &receiver_vtable }, .state = ASYNC_INIT };
 			struct task_desc d = TASK_DESC_VOID(r, "receiver");
 			d.pin = 1 + 1; /* hart 1 */
-			if (task_spawn(&kexec, KTASK_POOL_FOR(sizeof(r)), &d, NULL) != TASK_OK)
+			if (task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(r)), &d, NULL) != TASK_OK)
 				printf("kbench smp: spawn failed\n");
 		}
 		for (b->i = 0; b->i < SB_LAT_SAMPLES; b->i++) {
-			sleep_for(&b->s, exec_wheel(&kexec), kexec_now_ns(), SB_LAT_GAP_NS);
+			sleep_for(&b->s, exec_wheel(&kernel_exec), ktimer_now_ns(), SB_LAT_GAP_NS);
 			AWAIT(b, sleep_poll(&b->s, cx));
 			sleep_drop(&b->s);
 			atomic_store(&lat_sent, arch_timer_now());
@@ -172,6 +173,6 @@ void kbench_smp_start(void)
 	/* On hart 0, so the latency receiver (hart 1) is always another hart. */
 	struct task_desc d = TASK_DESC_VOID(bench, "kbench-smp");
 	d.pin = 1;
-	if (task_spawn(&kexec, KTASK_POOL_FOR(sizeof(bench)), &d, NULL) != TASK_OK)
+	if (task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(bench)), &d, NULL) != TASK_OK)
 		printf("kbench smp: cannot spawn\n");
 }

@@ -1,12 +1,8 @@
 /* In-kernel benchmarks, run when the command line says "kbench". */
-#ifndef KERNEL_KBENCH_H
-#define KERNEL_KBENCH_H
+#ifndef KERNEL_KBENCH_KBENCH_H
+#define KERNEL_KBENCH_KBENCH_H
 
 #include <stdint.h>
-
-/* Nonzero while the latency benchmark waits for a timer interrupt:
- * trap_timer stores the instruction counter here on entry. */
-extern uint64_t kbench_irq_mark;
 
 /* Median of v[0..n) (sorts v in place). */
 uint64_t kbench_median(uint64_t *v, unsigned n);
@@ -14,4 +10,4 @@ uint64_t kbench_median(uint64_t *v, unsigned n);
 /* Spawn the benchmark task; it prints "bench ..." lines and powers off. */
 void kbench_start(void);
 
-#endif /* KERNEL_KBENCH_H */
+#endif /* KERNEL_KBENCH_KBENCH_H */

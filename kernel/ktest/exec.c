@@ -9,11 +9,9 @@
 #include "executor/task.h"
 #include "executor/timer.h"
 #include "kernel/block_on.h"
-#include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktask.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
-
-#ifdef KTEST
 
 #define CHECK(cond)                                                     \
 	do {                                                            \
@@ -306,8 +304,8 @@ static bool lab3_result(void)
 static uint64_t inject_pops_all(void)
 {
 	uint64_t n = 0;
-	for (unsigned i = 0; i < kexec.nworkers; i++)
-		n += atomic_load(&kexec.workers[i].stats.inject_pops);
+	for (unsigned i = 0; i < kernel_exec.nworkers; i++)
+		n += atomic_load(&kernel_exec.workers[i].stats.inject_pops);
 	return n;
 }
 
@@ -360,7 +358,7 @@ static enum poll rq_poll(struct future *f, struct context *cx)
 		LAB3_FAIL("only %u of %u ran", rq_ran, RQ_N);
 	else if (inj >= RQ_N / 4)
 		LAB3_FAIL("tasks spawned by a task must go to the worker's local ring, not the injection queue");
-	else if (kexec.nworkers == 1) {
+	else if (kernel_exec.nworkers == 1) {
 		/* The last one spawned sits in the LIFO slot and runs first;
 		 * the ring then hands out the others oldest first. */
 		for (unsigned k = 0; k < RQ_N && lab3_ok; k++) {
@@ -412,7 +410,7 @@ static const struct future_vtable jchild_vt = { jchild_poll, NULL };
 static int jspawn(struct join_handle *jh, uint32_t *out, unsigned k, unsigned left, int *done)
 {
 	struct jchild c = { { &jchild_vt }, ASYNC_INIT, k, left, done, 0 };
-	int err = task_spawn(&kexec, KTASK_POOL_FOR(sizeof(c)), &TASK_DESC(c, out, "jchild"), jh);
+	int err = task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(c)), &TASK_DESC(c, out, "jchild"), jh);
 	jh->out = out;
 	return err;
 }
@@ -538,7 +536,7 @@ static int vspawn(struct join_handle *jh, bool self)
 {
 	struct victim v = { { &victim_vt }, self ? jh : NULL, WAKER_NONE, 0 };
 	victim_polls = victim_drops = victim_drops_in_poll = 0;
-	return task_spawn(&kexec, KTASK_POOL_FOR(sizeof(v)), &TASK_DESC(v, out, "victim"), jh);
+	return task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(v)), &TASK_DESC(v, out, "victim"), jh);
 }
 
 static struct abort_test {
@@ -1026,5 +1024,3 @@ const struct ktest_async ktest_exec_async[] = {
 	{ "abort", abort_start, lab3_result },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */

@@ -6,8 +6,8 @@
 #include "arch/arch.h"
 #include "kernel/archive.h"
 #include "kernel/elf.h"
-#include "kernel/tests/check.h"
-#include "kernel/uapi/pollux.h"
+#include "kernel/hosttest/check.h"
+#include "lib/uapi/pollux.h"
 
 /* ---- fake frame allocator and page table ---------------------------------*/
 

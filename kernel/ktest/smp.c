@@ -11,13 +11,11 @@
 #include "executor/semaphore.h"
 #include "executor/timer.h"
 #include "kernel/kalloc.h"
-#include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktask.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
-
-#ifdef KTEST
+#include "lib/uapi/pollux.h"
 
 /*
  * Booted with -smp 4 and "ktest=smp" (scripts/ktest.sh); each test also
@@ -29,15 +27,15 @@
 
 static unsigned nharts(void)
 {
-	return kexec.nworkers;
+	return kernel_exec.nworkers;
 }
 
-/* Spawn fut on kexec pinned to worker `hart`, detached. */
+/* Spawn fut on kernel_exec pinned to worker `hart`, detached. */
 #define KSPAWN_PINNED(fut, nm, hart)                                        \
 	({                                                                  \
 		struct task_desc d_ = TASK_DESC_VOID(fut, nm);              \
 		d_.pin = (hart) + 1u;                                       \
-		task_spawn(&kexec, KTASK_POOL_FOR(sizeof(fut)), &d_, NULL); \
+		task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(fut)), &d_, NULL); \
 	})
 
 struct stats_snap {
@@ -48,7 +46,7 @@ struct stats_snap {
 static void snap(struct stats_snap *s)
 {
 	for (unsigned h = 0; h < nharts(); h++) {
-		struct exec_worker_stats *w = &kexec.workers[h].stats;
+		struct exec_worker_stats *w = &kernel_exec.workers[h].stats;
 		s->polls[h] = atomic_load(&w->polls);
 		s->steals[h] = atomic_load(&w->steals);
 		s->parks[h] = atomic_load(&w->parks);
@@ -221,7 +219,7 @@ static enum poll spawn_poll(struct future *f, struct context *cx)
 			printf("    cannot spawn kicker %u\n", h);
 	}
 	snap(&t->before);
-	t->t0 = kexec_now_ns();
+	t->t0 = ktimer_now_ns();
 	for (unsigned h = 0; h < nharts(); h++) {
 		uint32_t per = NSPAWN / nharts();
 		struct spawner s = { .base = { &spawner_vtable }, .state = ASYNC_INIT,
@@ -232,7 +230,7 @@ static enum poll spawn_poll(struct future *f, struct context *cx)
 	}
 	notified_init(&t->done, &spawn_done);
 	AWAIT(t, notified_poll(&t->done, cx));
-	t->t1 = kexec_now_ns();
+	t->t1 = ktimer_now_ns();
 	snap(&t->after);
 	atomic_store(&kick_stop, 1);
 	for (unsigned h = 0; h < nharts(); h++)
@@ -352,18 +350,18 @@ static enum poll burst_test_poll(struct future *f, struct context *cx)
 			printf("    cannot spawn burst task %u\n", i);
 	}
 	/* Let every task register and every hart go to sleep. */
-	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), SETTLE_MS * 1000000ull);
+	sleep_for(&t->s, exec_wheel(&kernel_exec), ktimer_now_ns(), SETTLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	sleep_drop(&t->s);
 	snap(&t->before);
-	t->t_fire = kexec_now_ns();
+	t->t_fire = ktimer_now_ns();
 	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(1000), burst_fire, NULL);
 	notified_init(&t->done, &burst_fin);
 	AWAIT(t, notified_poll(&t->done, cx));
-	t->t_done = kexec_now_ns();
+	t->t_done = ktimer_now_ns();
 	snap(&t->mid);
 	/* Nothing to do now: every hart must go back to sleep and stay. */
-	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), IDLE_MS * 1000000ull);
+	sleep_for(&t->s, exec_wheel(&kernel_exec), ktimer_now_ns(), IDLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	sleep_drop(&t->s);
 	/* The hart whose timer woke us may still be on its way back to
@@ -371,10 +369,10 @@ static enum poll burst_test_poll(struct future *f, struct context *cx)
 	t->self = arch_hart_id();
 	{
 		uint64_t want = ((1ull << nharts()) - 1) & ~(1ull << t->self);
-		uint64_t until = kexec_now_ns() + 10 * 1000000ull;
+		uint64_t until = ktimer_now_ns() + 10 * 1000000ull;
 		do
-			t->idle_mask_end = atomic_load(&kexec.idle_mask);
-		while ((t->idle_mask_end & want) != want && kexec_now_ns() < until);
+			t->idle_mask_end = atomic_load(&kernel_exec.idle_mask);
+		while ((t->idle_mask_end & want) != want && ktimer_now_ns() < until);
 	}
 	snap(&t->after);
 	ASYNC_END(t);
@@ -497,7 +495,7 @@ static enum poll ping_test_poll(struct future *f, struct context *cx)
 	t->a = 0;
 	t->b = nharts() - 1;
 	snap(&t->before);
-	t->t0 = kexec_now_ns();
+	t->t0 = ktimer_now_ns();
 	struct pinger ping = { .base = { &pinger_vtable }, .hart = t->a, .is_ping = true };
 	struct pinger pong = { .base = { &pinger_vtable }, .hart = t->b, .is_ping = false };
 	if (KSPAWN_PINNED(pong, "pong", t->b) != TASK_OK ||
@@ -505,7 +503,7 @@ static enum poll ping_test_poll(struct future *f, struct context *cx)
 		printf("    cannot spawn the pair\n");
 	notified_init(&t->done, &ping_fin);
 	AWAIT(t, notified_poll(&t->done, cx));
-	t->t1 = kexec_now_ns();
+	t->t1 = ktimer_now_ns();
 	snap(&t->after);
 	ASYNC_END(t);
 }
@@ -580,17 +578,17 @@ static enum poll hog_poll(struct future *f, struct context *cx)
 	}
 	/* Busy first, so that every other hart has surely parked (with the
 	 * deadline it saw then) before the timer goes in. */
-	uint64_t start = kexec_now_ns();
-	while (kexec_now_ns() - start < 5 * 1000000ull)
+	uint64_t start = ktimer_now_ns();
+	while (ktimer_now_ns() - start < 5 * 1000000ull)
 		;
-	t->t0 = kexec_now_ns();
-	sleep_for(&t->s, exec_wheel(&kexec), t->t0, EARLY_MS * 1000000ull);
+	t->t0 = ktimer_now_ns();
+	sleep_for(&t->s, exec_wheel(&kernel_exec), t->t0, EARLY_MS * 1000000ull);
 	if (sleep_poll(&t->s, cx) == POLL_READY)
 		t->fired_at = t->t0;
-	while (kexec_now_ns() - t->t0 < HOG_MS * 1000000ull) {
+	while (ktimer_now_ns() - t->t0 < HOG_MS * 1000000ull) {
 		if (!t->fired_at &&
 		    __atomic_load_n(&t->s.entry.state, __ATOMIC_ACQUIRE) == TIMER_FIRED)
-			t->fired_at = kexec_now_ns();
+			t->fired_at = ktimer_now_ns();
 	}
 	return POLL_PENDING; /* the timer's wake polls us again */
 }
@@ -603,7 +601,7 @@ static enum poll hog_test_poll(struct future *f, struct context *cx)
 	ASYNC_BEGIN(t);
 	notify_init(&t->fin);
 	/* Every hart parks first (with no deadline). */
-	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), SETTLE_MS * 1000000ull);
+	sleep_for(&t->s, exec_wheel(&kernel_exec), ktimer_now_ns(), SETTLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	sleep_drop(&t->s);
 	struct hog h = { { &hog_vtable }, 0 };
@@ -814,11 +812,11 @@ static enum poll steal_victim_poll(struct future *f, struct context *cx)
 	}
 	/* The last one spawned sits in this hart's LIFO slot, which nobody
 	 * steals; the other NSTEAL - 1 are in its run queue. */
-	uint64_t t0 = kexec_now_ns();
+	uint64_t t0 = ktimer_now_ns();
 	while (atomic_load(&steal_done) < NSTEAL - 1 &&
-	       kexec_now_ns() - t0 < STEAL_WAIT_MS * 1000000ull)
+	       ktimer_now_ns() - t0 < STEAL_WAIT_MS * 1000000ull)
 		;
-	t->busy_ms = (kexec_now_ns() - t0) / 1000000;
+	t->busy_ms = (ktimer_now_ns() - t0) / 1000000;
 	t->stolen_while_busy = atomic_load(&steal_done);
 	return POLL_READY;
 }
@@ -920,18 +918,18 @@ static enum poll tripper_poll(struct future *f, struct context *cx)
 		atomic_fetch_add(&trip_wrong_hart, 1);
 	ASYNC_BEGIN(p);
 	if (p->ping) {
-		t->t0 = kexec_now_ns();
+		t->t0 = ktimer_now_ns();
 		for (t->n = 0; t->n < NTRIP; t->n++) {
-			if (kexec_now_ns() - t->t0 > TRIP_BUDGET_MS * 1000000ull)
+			if (ktimer_now_ns() - t->t0 > TRIP_BUDGET_MS * 1000000ull)
 				break;
-			p->t = kexec_now_ns();
+			p->t = ktimer_now_ns();
 			notify_one(&to_pong);
 			notified_init(&p->n, &to_ping);
 			AWAIT(p, notified_poll(&p->n, cx));
-			uint64_t d = kexec_now_ns() - p->t;
+			uint64_t d = ktimer_now_ns() - p->t;
 			trip_ns[t->n] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 		}
-		t->total_ns = kexec_now_ns() - t->t0;
+		t->total_ns = ktimer_now_ns() - t->t0;
 		notify_one(&trip_fin);
 	} else {
 		for (;;) {
@@ -1081,18 +1079,18 @@ static enum poll idle_test_poll(struct future *f, struct context *cx)
 			printf("    cannot spawn task %u\n", i);
 	}
 	/* Let every task register and every hart go to sleep. */
-	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), SETTLE_MS * 1000000ull);
+	sleep_for(&t->s, exec_wheel(&kernel_exec), ktimer_now_ns(), SETTLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	sleep_drop(&t->s);
-	t->mask_before = atomic_load(&kexec.idle_mask);
+	t->mask_before = atomic_load(&kernel_exec.idle_mask);
 	snap(&t->before);
-	t->t_fire = kexec_now_ns();
+	t->t_fire = ktimer_now_ns();
 	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(1000), idle_fire, NULL);
 	notified_init(&t->done, &idle_fin);
 	AWAIT(t, notified_poll(&t->done, cx));
-	t->t_done = kexec_now_ns();
+	t->t_done = ktimer_now_ns();
 	snap(&t->mid);
-	sleep_for(&t->s, exec_wheel(&kexec), kexec_now_ns(), IDLE_WINDOW_MS * 1000000ull);
+	sleep_for(&t->s, exec_wheel(&kernel_exec), ktimer_now_ns(), IDLE_WINDOW_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	sleep_drop(&t->s);
 	snap(&t->after);
@@ -1100,11 +1098,11 @@ static enum poll idle_test_poll(struct future *f, struct context *cx)
 	 * sleep (it handed this task over): give it a moment. */
 	t->self = arch_hart_id();
 	{
-		uint64_t until = kexec_now_ns() + 20 * 1000000ull;
+		uint64_t until = ktimer_now_ns() + 20 * 1000000ull;
 		do
-			t->mask_end = atomic_load(&kexec.idle_mask);
+			t->mask_end = atomic_load(&kernel_exec.idle_mask);
 		while ((t->mask_end & others_mask(t->self)) != others_mask(t->self) &&
-		       kexec_now_ns() < until);
+		       ktimer_now_ns() < until);
 	}
 	ASYNC_END(t);
 }
@@ -1217,17 +1215,17 @@ static enum poll qu_test_poll(struct future *f, struct context *cx)
 		/* Let the copier find the page mapped: at least one copy done
 		 * (up to 20 ms), then 50 us more. */
 		uint64_t ok0 = atomic_load(&qu_ok);
-		uint64_t t = kexec_now_ns();
-		while (atomic_load(&qu_ok) == ok0 && kexec_now_ns() - t < 20 * 1000 * 1000)
+		uint64_t t = ktimer_now_ns();
+		while (atomic_load(&qu_ok) == ok0 && ktimer_now_ns() - t < 20 * 1000 * 1000)
 			;
-		t = kexec_now_ns();
-		while (kexec_now_ns() - t < 50 * 1000)
+		t = ktimer_now_ns();
+		while (ktimer_now_ns() - t < 50 * 1000)
 			;
 		arch_vm_unmap(qu_vm, QU_VA);
 		uaccess_quiesce(qu_vm);
 		memset(qu_frame, 0, PAGE_SIZE);
-		t = kexec_now_ns();
-		while (kexec_now_ns() - t < 50 * 1000)
+		t = ktimer_now_ns();
+		while (ktimer_now_ns() - t < 50 * 1000)
 			;
 		for (int i = 0; i < (int)PAGE_SIZE; i++)
 			if (qu_frame[i]) {
@@ -1237,8 +1235,8 @@ static enum poll qu_test_poll(struct future *f, struct context *cx)
 		/* The copier saw the page unmapped before it is mapped again
 		 * (up to 20 ms). */
 		uint64_t bad0 = atomic_load(&qu_efault);
-		t = kexec_now_ns();
-		while (atomic_load(&qu_efault) == bad0 && kexec_now_ns() - t < 20 * 1000 * 1000)
+		t = ktimer_now_ns();
+		while (atomic_load(&qu_efault) == bad0 && ktimer_now_ns() - t < 20 * 1000 * 1000)
 			;
 	}
 	atomic_store(&qu_stop, 1);
@@ -1300,5 +1298,3 @@ const struct ktest_async ktest_smp_tests[] = {
 	{ "smp_uaccess_quiesce", quiesce_start, quiesce_ok },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */

@@ -1,14 +1,14 @@
-/* The kernel's executor hooks: time, park in WFI, unpark by token and IPI. */
+/* The kernel's executor: its task pools and hooks (clock, park in WFI, unpark by token and IPI). */
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
 #include "kernel/console.h"
-#include "kernel/kexec.h"
+#include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 
-struct executor kexec;
+struct executor kernel_exec;
 struct hart_stats hart_stats[SMP_MAX];
 
 #define SMALL_SLOT TASK_SIZE(KTASK_SMALL_MAX)
@@ -29,60 +29,8 @@ static _Thread_local unsigned trap_depth;
 static _Thread_local int parked;
 
 /*
- * Tick <-> ns conversion.  When the timer frequency divides 10^9 (10 MHz
- * on riscv64 virt, 62.5 MHz on aarch64 virt) a tick is a whole number of
- * ns: one multiply, no divide.  ns_conv caches (freq << 32 | ns per tick)
- * in one word, so harts racing to fill it always agree, and a frequency
- * that changes (the device tree is parsed after the first clock reads)
- * simply misses the cache.  0 = not filled yet.
- */
-static _Atomic uint64_t ns_conv;
-
-static uint64_t ns_per_tick_slow(uint64_t f)
-{
-	if (f == 0 || f > 0xffffffffu || 1000000000ull % f)
-		return 0;
-	atomic_store_explicit(&ns_conv, f << 32 | 1000000000ull / f,
-	                      memory_order_relaxed);
-	return 1000000000ull / f;
-}
-
-/* ns per tick for frequency f, or 0 if a tick is not a whole number. */
-static inline uint64_t ns_per_tick(uint64_t f)
-{
-	uint64_t c = atomic_load_explicit(&ns_conv, memory_order_relaxed);
-	if ((c >> 32) == f && f)
-		return c & 0xffffffffu;
-	return ns_per_tick_slow(f);
-}
-
-uint64_t kexec_ticks_to_ns(uint64_t t)
-{
-	uint64_t f = arch_timer_freq();
-	uint64_t m = ns_per_tick(f);
-	if (m)
-		return t * m;
-	/* Split so t * 1e9 cannot overflow. */
-	return t / f * 1000000000ull + t % f * 1000000000ull / f;
-}
-
-uint64_t kexec_now_ns(void)
-{
-	return kexec_ticks_to_ns(arch_timer_now());
-}
-
-uint64_t kexec_ns_to_ticks_ceil(uint64_t ns)
-{
-	uint64_t f = arch_timer_freq();
-	uint64_t m = ns_per_tick(f);
-	if (m)
-		return ns / m + (ns % m != 0);
-	return ns / 1000000000ull * f + (ns % 1000000000ull * f + 999999999ull) / 1000000000ull;
-}
-
-/*
  * The executor's clock (two reads per poll with EXEC_POLL_TIMING).  Its
- * first call is exec_init's, from kexec_init, after the device tree set
+ * first call is exec_init's, from ktask_init, after the device tree set
  * the timer frequency, which never changes afterwards: so the ns per
  * tick found then holds for good, and a read is one multiply without
  * asking the arch for the frequency again.  0: inexact, divide instead.
@@ -97,12 +45,12 @@ static uint64_t hook_now(void *ctx)
 		uint64_t m = atomic_load_explicit(&clock_ns_per_tick, memory_order_relaxed);
 		if (m)
 			return arch_timer_now() * m;
-		return kexec_now_ns();
+		return ktimer_now_ns();
 	}
-	atomic_store_explicit(&clock_ns_per_tick, ns_per_tick(arch_timer_freq()),
+	atomic_store_explicit(&clock_ns_per_tick, ktimer_ns_per_tick(arch_timer_freq()),
 	                      memory_order_relaxed);
 	atomic_store_explicit(&clock_ready, 1, memory_order_release);
-	return kexec_now_ns();
+	return ktimer_now_ns();
 }
 
 /*
@@ -121,7 +69,7 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 	 * without WFI would.  make bench measures what this costs the host. */
 	hart_stats[w].parks++;
 	while (!atomic_exchange(&token[w], 0u) &&
-	       (deadline_ns == UINT64_MAX || kexec_now_ns() < deadline_ns))
+	       (deadline_ns == UINT64_MAX || ktimer_now_ns() < deadline_ns))
 		;
 	return;
 #endif
@@ -129,7 +77,7 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 	unsigned long f = arch_irq_save();
 	if (!atomic_exchange(&token[w], 0u)) {
 		ktimer_set_park(deadline_ns == UINT64_MAX ? ARCH_TIMER_OFF
-							  : kexec_ns_to_ticks_ceil(deadline_ns));
+							  : ktimer_ns_to_ticks_ceil(deadline_ns));
 		hart_stats[w].parks++;
 		parked = 1;
 		arch_wait_for_interrupt();
@@ -147,9 +95,9 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 	// IPI): sleep until an interrupt, but never longer than PARK_POLL_NS,
 	// so work queued for this hart waits at most that long.  Live, but
 	// every idle hart wakes 1000 / PARK_POLL_MS times a second.
-	uint64_t poll = kexec_now_ns() + PARK_POLL_NS;
+	uint64_t poll = ktimer_now_ns() + PARK_POLL_NS;
 	unsigned long f = arch_irq_save();
-	ktimer_set_park(kexec_ns_to_ticks_ceil(deadline_ns < poll ? deadline_ns : poll));
+	ktimer_set_park(ktimer_ns_to_ticks_ceil(deadline_ns < poll ? deadline_ns : poll));
 	arch_wait_for_interrupt();
 	arch_irq_restore(f);
 	(void)w;
@@ -174,7 +122,7 @@ static void hook_unpark(void *ctx, unsigned w)
 	   LAB 8 END */
 }
 
-void kexec_trap_enter(enum wake_src src)
+void ktask_trap_enter(enum wake_src src)
 {
 	/* The handler's wakes must not touch the interrupted worker's queues. */
 	if (trap_depth++ == 0)
@@ -185,13 +133,13 @@ void kexec_trap_enter(enum wake_src src)
 	}
 }
 
-void kexec_trap_exit(void)
+void ktask_trap_exit(void)
 {
 	if (--trap_depth == 0)
 		exec_interrupt_exit(trap_saved_worker);
 }
 
-void kexec_init(unsigned nharts)
+void ktask_init(unsigned nharts)
 {
 	static const struct exec_hooks hooks = {
 		hook_now, hook_park, hook_unpark, NULL,
@@ -204,16 +152,16 @@ void kexec_init(unsigned nharts)
 	// matter only with several harts (make qemu SMP=4).  Delete these
 	// lines once both functions are written.
 	if (nharts > 1) {
-		printf("LAB 8: implement hook_park (kernel/kexec.c)\n");
-		printf("LAB 8: implement hook_unpark (kernel/kexec.c)\n");
+		printf("LAB 8: implement hook_park (kernel/ktask.c)\n");
+		printf("LAB 8: implement hook_unpark (kernel/ktask.c)\n");
 	}
 	   LAB 8 END */
-	exec_init(&kexec, &hooks, nharts, EXEC_POLL_TIMING);
+	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 
-_Noreturn void kexec_run(void)
+_Noreturn void ktask_run(void)
 {
-	exec_worker_run(&kexec, arch_hart_id(), true);
+	exec_worker_run(&kernel_exec, arch_hart_id(), true);
 	for (;;)
 		arch_wait_for_interrupt();
 }
@@ -224,10 +172,10 @@ static void write_sync(void *ctx, const char *s, size_t n)
 	console_write_sync(s, n);
 }
 
-void kexec_print_info(void)
+void ktask_print_table(void)
 {
-	exec_print_tasks(&kexec, write_sync, NULL);
-	for (unsigned h = 0; h < kexec.nworkers; h++) {
+	exec_print_tasks(&kernel_exec, write_sync, NULL);
+	for (unsigned h = 0; h < kernel_exec.nworkers; h++) {
 		const struct hart_stats *s = &hart_stats[h];
 		printf("hart %u: %llu parks, woken by timer %llu, device %llu, ipi %llu, "
 		       "other %llu\n", h, (unsigned long long)s->parks,

@@ -1,21 +1,22 @@
-/* In-kernel self tests: traps, the one-shot timer, UART receive, fault reports. */
+/* The test kernel's boot and runner; in-kernel self tests of traps, the one-shot timer, UART receive, fault reports. */
 #include <stdio.h>
 #include <string.h>
 
 #include "arch/arch.h"
-#include "kernel/console.h"
 #include "executor/timer.h"
+#include "kernel/console.h"
 #include "kernel/irq.h"
-#include "kernel/kexec.h"
-#include "kernel/ktest.h"
-#include "kernel/ktest_blk.h"
-#include "kernel/ktest_vm.h"
+#include "kernel/kbench/kbench.h"
+#include "kernel/kbench/smp.h"
+#include "kernel/ktask.h"
+#include "kernel/ktest/blk.h"
+#include "kernel/ktest/ktest.h"
+#include "kernel/ktest/vm.h"
 #include "kernel/ktimer.h"
+#include "kernel/machine.h"
+#include "kernel/main.h"
 #include "kernel/panic.h"
-#include "kernel/platform.h"
 #include "kernel/trap.h"
-
-#ifdef KTEST
 
 static uint64_t rng_state;
 
@@ -355,8 +356,8 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 			    : !selected(r->t->name, false))
 			continue;
 		printf("ktest %s:\n", r->t->name);
-		timeout_init(&r->limit, r->t->start(), exec_wheel(&kexec),
-			     kexec_now_ns() + ASYNC_LIMIT_NS);
+		timeout_init(&r->limit, r->t->start(), exec_wheel(&kernel_exec),
+			     ktimer_now_ns() + ASYNC_LIMIT_NS);
 		AWAIT(r, timeout_poll(&r->limit, cx));
 		if (r->limit.result != TIMEOUT_OK) {
 			printf("    did not finish within %llu s\n",
@@ -372,7 +373,9 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 
 static const struct future_vtable runner_vtable = { runner_poll, NULL };
 
-_Noreturn void ktest_main(void)
+/* Runs the tests selected by bootargs ("ktest=NAME" for one, default all
+ * non-destructive ones) and powers off: 0 if all passed, 1 otherwise. */
+static _Noreturn void ktest_main(void)
 {
 	bootarg("ktest", want, sizeof(want));
 	bootarg("token", token, sizeof(token));
@@ -407,7 +410,20 @@ _Noreturn void ktest_main(void)
 		failed++;
 		finish();
 	}
-	kexec_run();
+	ktask_run();
 }
 
-#endif /* KTEST */
+/* main.h: in the test kernel, the benchmarks if the command line asks for
+ * them (they are then the first task), else the tests. */
+bool ktest_boot(void)
+{
+	if (strstr(machine.bootargs, "kbench=smp")) {
+		kbench_smp_start();
+		return true;
+	}
+	if (strstr(machine.bootargs, "kbench")) {
+		kbench_start();
+		return true;
+	}
+	ktest_main();
+}

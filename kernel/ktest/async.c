@@ -6,15 +6,13 @@
 #include "executor/timer.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
-#include "kernel/kexec.h"
-#include "kernel/ktest.h"
+#include "kernel/ktask.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/ktimer.h"
-
-#ifdef KTEST
 
 static struct timer_wheel *wheel(void)
 {
-	return exec_wheel(&kexec);
+	return exec_wheel(&kernel_exec);
 }
 
 /* ---- 1,000 sleepers wake in deadline order, none early --------------------*/
@@ -49,8 +47,8 @@ static enum poll sleeper_poll(struct future *f, struct context *cx)
 	sleep_init(&t->s, wheel(), t->deadline);
 	AWAIT(t, sleep_poll(&t->s, cx));
 	woke_log[nwoke].deadline = t->deadline;
-	woke_log[nwoke].woke = kexec_now_ns();
-	woke_log[nwoke].irq = kexec_ticks_to_ns(ktimer_last_irq());
+	woke_log[nwoke].woke = ktimer_now_ns();
+	woke_log[nwoke].irq = ktimer_ticks_to_ns(ktimer_last_irq());
 	if (++nwoke == NSLEEPERS)
 		notify_one(&all_woke);
 	ASYNC_END(t);
@@ -75,7 +73,7 @@ static enum poll sleepers_poll(struct future *f, struct context *cx)
 	ASYNC_BEGIN(t);
 	notify_init(&all_woke);
 	nwoke = 0;
-	uint64_t now = kexec_now_ns();
+	uint64_t now = ktimer_now_ns();
 	for (unsigned i = 0; i < NSLEEPERS; i++) {
 		struct sleeper s = {
 			.base = { &sleeper_vtable },
@@ -87,7 +85,7 @@ static enum poll sleepers_poll(struct future *f, struct context *cx)
 			break;
 		}
 	}
-	spawn_ns = kexec_now_ns() - now;
+	spawn_ns = ktimer_now_ns() - now;
 	notified_init(&t->done, &all_woke);
 	AWAIT(t, notified_poll(&t->done, cx));
 	ASYNC_END(t);
@@ -105,7 +103,7 @@ static struct future *sleepers_start(void)
  * Order is checked by wheel tick: deadlines that round up to the same tick
  * fire together, in any order.  Lateness has three parts:
  *   rounding   the wheel fires on tick boundaries: < 1 tick;
- *   platform   the timer interrupt arrives after the programmed boundary:
+ *   slack      the timer interrupt arrives after the programmed boundary:
  *              under -icount sleep=on an idle guest's clock follows host
  *              time, so this is QEMU's host timer slack (reported only);
  *   kernel     from that interrupt to the sleeper's poll: counted in guest
@@ -119,7 +117,7 @@ static bool sleepers_ok(void)
 {
 	struct timer_wheel *w = wheel();
 	uint64_t tick = 1ull << w->shift, prev_tick = 0;
-	uint64_t worst = 0, worst_kernel = 0, worst_platform = 0;
+	uint64_t worst = 0, worst_kernel = 0, worst_slack = 0;
 	if (nwoke != NSLEEPERS)
 		KTEST_FAIL("%u of %u sleepers woke", nwoke, NSLEEPERS);
 	for (unsigned i = 0; i < NSLEEPERS; i++) {
@@ -135,22 +133,22 @@ static bool sleepers_ok(void)
 		prev_tick = dl_tick;
 		/* The interrupt that woke it came at or after the boundary; if
 		 * the sleeper was woken without one (the hart was busy and the
-		 * worker advanced the wheel itself), the platform part is 0. */
+		 * worker advanced the wheel itself), the slack part is 0. */
 		uint64_t from = r->irq >= boundary && r->irq <= r->woke ? r->irq : boundary;
 		uint64_t kernel = (boundary - r->deadline) + (r->woke > from ? r->woke - from : 0);
 		if (r->woke - r->deadline > worst)
 			worst = r->woke - r->deadline;
 		if (kernel > worst_kernel)
 			worst_kernel = kernel;
-		if (from - boundary > worst_platform)
-			worst_platform = from - boundary;
+		if (from - boundary > worst_slack)
+			worst_slack = from - boundary;
 	}
 	printf("    %u sleepers spawned in %llu us, deadlines over %u ms: in deadline order, "
 	       "none early\n", NSLEEPERS, (unsigned long long)spawn_ns / 1000, SLEEP_MAX_MS);
 	printf("    worst %llu us late: kernel share %llu us (tick %llu us), host timer slack "
 	       "up to %llu us\n", (unsigned long long)worst / 1000,
 	       (unsigned long long)worst_kernel / 1000, (unsigned long long)tick / 1000,
-	       (unsigned long long)worst_platform / 1000);
+	       (unsigned long long)worst_slack / 1000);
 	if (spawn_ns >= SLEEP_START_NS)
 		KTEST_FAIL("spawning took longer than the first deadline allows");
 	if (worst_kernel > tick + KERNEL_SLACK_NS)
@@ -245,10 +243,10 @@ static enum poll idle_poll(struct future *f, struct context *cx)
 	struct idle_test *t = (struct idle_test *)f;
 	ASYNC_BEGIN(t);
 	t->before = hart_stats[0];
-	t->t0 = kexec_now_ns();
+	t->t0 = ktimer_now_ns();
 	sleep_init(&t->s, wheel(), t->t0 + IDLE_MS * 1000000ull);
 	AWAIT(t, sleep_poll(&t->s, cx));
-	t->t1 = kexec_now_ns();
+	t->t1 = ktimer_now_ns();
 	t->after = hart_stats[0];
 	ASYNC_END(t);
 }
@@ -345,5 +343,3 @@ const struct ktest_async ktest_async_tests[] = {
 	{ "idle_parks", idle_start, idle_ok },
 	{ NULL, NULL, NULL },
 };
-
-#endif /* KTEST */

@@ -1,24 +1,20 @@
 /* The kernel's executor: one worker per hart, parked in WFI, woken by interrupts. */
-#ifndef KERNEL_KEXEC_H
-#define KERNEL_KEXEC_H
+#ifndef KERNEL_KTASK_H
+#define KERNEL_KTASK_H
 
 #include <stdint.h>
 
 #include "executor/exec.h"
 #include "executor/task.h"
 
-extern struct executor kexec;
+extern struct executor kernel_exec;
 
 /* Set up the executor with `nharts` workers (before spawning anything). */
-void kexec_init(unsigned nharts);
+void ktask_init(unsigned nharts);
 
 /* Run this hart's worker forever. */
-_Noreturn void kexec_run(void);
+_Noreturn void ktask_run(void);
 
-/* Kernel time: nanoseconds since boot from the arch timer, and back. */
-uint64_t kexec_now_ns(void);
-uint64_t kexec_ticks_to_ns(uint64_t ticks);
-uint64_t kexec_ns_to_ticks_ceil(uint64_t ns);
 
 /* Kernel-task storage, static (no heap): many small slots for the common
  * small future, a few large ones for the rest. */
@@ -36,7 +32,7 @@ extern struct task_pool ktask_small, ktask_large;
 #define KSPAWN(fut, name, jh)                                              \
 	({                                                                  \
 		_Static_assert(sizeof(fut) <= KTASK_LARGE_MAX, "task too big"); \
-		task_spawn(&kexec, KTASK_POOL_FOR(sizeof(fut)),             \
+		task_spawn(&kernel_exec, KTASK_POOL_FOR(sizeof(fut)),             \
 			   &TASK_DESC_VOID(fut, name), (jh));               \
 	})
 
@@ -52,10 +48,10 @@ extern struct hart_stats hart_stats[SMP_MAX];
 /* Trap entry points call this first: attributes a wake-up to `src` if the
  * hart was parked, and tracks trap nesting so wakes from interrupt
  * handlers go through the injection queue. */
-void kexec_trap_enter(enum wake_src src);
-void kexec_trap_exit(void);
+void ktask_trap_enter(enum wake_src src);
+void ktask_trap_exit(void);
 
 /* Ctrl-T: print the task table and per-hart counters. */
-void kexec_print_info(void);
+void ktask_print_table(void);
 
-#endif /* KERNEL_KEXEC_H */
+#endif /* KERNEL_KTASK_H */

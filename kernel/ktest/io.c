@@ -1,5 +1,4 @@
 /* In-kernel test of the one I/O layer: a test-only kind of file, driven through both doors by a user program. */
-#ifdef KTEST
 #include <stdio.h>
 #include <string.h>
 
@@ -7,10 +6,10 @@
 #include "executor/spin.h"
 #include "kernel/console_file.h"
 #include "kernel/file.h"
-#include "kernel/ktest.h"
+#include "kernel/ktest/ktest.h"
 #include "kernel/proc.h"
 #include "kernel/uaccess.h"
-#include "kernel/uapi/pollux.h"
+#include "lib/uapi/pollux.h"
 
 /*
  * io_doors: a kind of file that exists only here — MEMFILE_SIZE bytes of
@@ -249,4 +248,3 @@ const struct ktest_async ktest_io_async[] = {
 	{ NULL, NULL, NULL },
 };
 
-#endif /* KTEST */

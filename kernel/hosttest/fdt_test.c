@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernel/platform.h"
-#include "kernel/tests/check.h"
+#include "kernel/hosttest/check.h"
+#include "kernel/machine.h"
 
 /*
  * Usage: fdt_test RISCV64.dtb AARCH64.dtb [RISCV64-SMP4.dtb AARCH64-SMP4.dtb]
@@ -49,7 +49,7 @@ static struct blob copy(const struct blob *src)
 	return c;
 }
 
-static int parse(const struct blob *x, struct platform *p)
+static int parse(const struct blob *x, struct machine *p)
 {
 	return fdt_parse(x->b, x->len, p);
 }
@@ -96,7 +96,7 @@ static size_t find_tok(const struct blob *x, uint32_t tag, int n)
 
 static void test_riscv64_values(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(parse(&rv, &p), FDT_OK);
 	CHECK_EQ(p.mem_base, 0x80000000);
 	CHECK_EQ(p.mem_size, 128u << 20);
@@ -126,7 +126,7 @@ static void test_riscv64_values(void)
 
 static void test_aarch64_values(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(parse(&a64, &p), FDT_OK);
 	CHECK_EQ(p.mem_base, 0x40000000);
 	CHECK_EQ(p.mem_size, 128u << 20);
@@ -159,7 +159,7 @@ static void test_aarch64_values(void)
 
 static void test_smp4(const struct blob *x, unsigned uart_irq, enum irqc_kind irqc)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(parse(x, &p), FDT_OK);
 	CHECK_EQ(p.nharts, 4);
 	for (unsigned i = 0; i < 4; i++)
@@ -178,7 +178,7 @@ static void test_riscv64_smp4(void)
 static void test_aarch64_smp4(void)
 {
 	test_smp4(&a644, 33, IRQC_GICV3);
-	struct platform p;
+	struct machine p;
 	parse(&a644, &p);
 	CHECK_EQ(p.timer_irq, 30);
 	CHECK_EQ(p.virtio[31].irq, 79);
@@ -192,7 +192,7 @@ static void check_same_dev(const struct mmio_dev *a, const struct mmio_dev *b)
 }
 
 /* Field by field: struct copies inside the parser may leave padding undefined. */
-static void check_same_platform(const struct platform *a, const struct platform *b)
+static void check_same_machine(const struct machine *a, const struct machine *b)
 {
 	CHECK_EQ(a->mem_base, b->mem_base);
 	CHECK_EQ(a->mem_size, b->mem_size);
@@ -205,27 +205,27 @@ static void check_same_platform(const struct platform *a, const struct platform 
 	CHECK_EQ(a->timer_freq, b->timer_freq);
 	CHECK_EQ(a->timer_irq, b->timer_irq);
 	CHECK_EQ(a->nharts, b->nharts);
-	for (unsigned i = 0; i < a->nharts && i < PLAT_MAX_HARTS; i++)
+	for (unsigned i = 0; i < a->nharts && i < MACHINE_MAX_HARTS; i++)
 		CHECK_EQ(a->hart_hwid[i], b->hart_hwid[i]);
 	CHECK_EQ(a->nvirtio, b->nvirtio);
-	for (unsigned i = 0; i < a->nvirtio && i < PLAT_MAX_VIRTIO; i++)
+	for (unsigned i = 0; i < a->nvirtio && i < MACHINE_MAX_VIRTIO; i++)
 		check_same_dev(&a->virtio[i], &b->virtio[i]);
 	CHECK_EQ(a->psci, b->psci);
 	CHECK_EQ(a->test_dev, b->test_dev);
 	CHECK(strcmp(a->bootargs, b->bootargs) == 0);
 }
 
-/* The same blob at an odd address parses to the same platform (byte loads only). */
+/* The same blob at an odd address parses to the same machine (byte loads only). */
 static void test_unaligned(void)
 {
 	const struct blob *xs[] = {&rv, &a64};
 	for (int i = 0; i < 2; i++) {
-		struct platform p1, p2;
+		struct machine p1, p2;
 		uint8_t *buf = malloc(xs[i]->len + 1);
 		memcpy(buf + 1, xs[i]->b, xs[i]->len);
 		CHECK_EQ(parse(xs[i], &p1), FDT_OK);
 		CHECK_EQ(fdt_parse(buf + 1, xs[i]->len, &p2), FDT_OK);
-		check_same_platform(&p1, &p2);
+		check_same_machine(&p1, &p2);
 		free(buf);
 	}
 }
@@ -233,7 +233,7 @@ static void test_unaligned(void)
 /* At boot the kernel passes a 1 MiB cap: totalsize must bound the reads (ASan watches). */
 static void test_boot_cap(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fdt_parse(rv.b, 1 << 20, &p), FDT_OK);
 	CHECK_EQ(p.uart.base, 0x10000000);
 	CHECK_EQ(fdt_parse(a64.b, 1 << 20, &p), FDT_OK);
@@ -248,7 +248,7 @@ static void truncate_all(const struct blob *x)
 	for (size_t len = 0; len < x->len; len += len < 256 ? 1 : 1 + len % 13) {
 		struct blob t = {malloc(len ? len : 1), len};
 		memcpy(t.b, x->b, len);
-		struct platform p;
+		struct machine p;
 		CHECK_EQ(parse(&t, &p), FDT_ERR_TRUNCATED);
 		// Also lie in the header, as if the blob were complete.
 		if (len >= 40) {
@@ -261,7 +261,7 @@ static void truncate_all(const struct blob *x)
 
 static void test_truncated(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fdt_parse(NULL, 0, &p), FDT_ERR_TRUNCATED);
 	truncate_all(&rv);
 	truncate_all(&a64);
@@ -271,7 +271,7 @@ static void test_truncated(void)
 static int with_word(const struct blob *x, size_t off, uint32_t v)
 {
 	struct blob c = copy(x);
-	struct platform p;
+	struct machine p;
 	put32(c.b + off, v);
 	int err = parse(&c, &p);
 	free(c.b);
@@ -359,7 +359,7 @@ static void test_struct(void)
 
 		// A node name with no NUL before the block's end.
 		struct blob c = copy(x);
-		struct platform p;
+		struct machine p;
 		memset(c.b + node + 4, 'A', st_end - node - 4);
 		CHECK_EQ(parse(&c, &p), FDT_ERR_STRUCT);
 		free(c.b);
@@ -488,7 +488,7 @@ static void fb_machine(struct fb *b, int omit)
 }
 
 /* Build the machine plus `extra` nodes at the root, parse, free. */
-static int fb_parse(int omit, void (*extra)(struct fb *), struct platform *p)
+static int fb_parse(int omit, void (*extra)(struct fb *), struct machine *p)
 {
 	static struct fb b;
 	fb_machine(&b, omit);
@@ -503,7 +503,7 @@ static int fb_parse(int omit, void (*extra)(struct fb *), struct platform *p)
 
 static void test_built_minimal(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, NULL, &p), FDT_OK);
 	CHECK_EQ(p.mem_base, 0x1000000);
 	CHECK_EQ(p.mem_size, 0x200000);
@@ -518,7 +518,7 @@ static void test_built_minimal(void)
 
 static void test_built_missing(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(NO_MEM, NULL, &p), FDT_ERR_MISSING);
 	CHECK_EQ(fb_parse(NO_UART, NULL, &p), FDT_ERR_MISSING);
 	CHECK_EQ(fb_parse(NO_IRQC, NULL, &p), FDT_ERR_MISSING);
@@ -572,7 +572,7 @@ static void chosen_no_unit(struct fb *b)
 
 static void test_built_stdout(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, chosen_path, &p), FDT_OK);
 	CHECK_EQ(p.uart.base, 0x3000);
 	CHECK_EQ(p.uart.irq, 4);
@@ -601,7 +601,7 @@ static void long_bootargs(struct fb *b)
 
 static void test_built_bootargs(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, long_bootargs, &p), FDT_OK);
 	CHECK_EQ(strlen(p.bootargs), sizeof p.bootargs - 1);
 }
@@ -629,10 +629,10 @@ static void many_cpus(struct fb *b)
 
 static void test_built_cpus(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, many_cpus, &p), FDT_OK);
 	CHECK_EQ(p.timer_freq, 62500000);
-	CHECK_EQ(p.nharts, PLAT_MAX_HARTS);  /* capped */
+	CHECK_EQ(p.nharts, MACHINE_MAX_HARTS);  /* capped */
 	CHECK_EQ(p.hart_hwid[0], 100);
 	CHECK_EQ(p.hart_hwid[1], 102);       /* cpu@1 is disabled */
 	CHECK_EQ(p.hart_hwid[7], 108);
@@ -664,9 +664,9 @@ static void virtio_and_more(struct fb *b)
 
 static void test_built_virtio(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, virtio_and_more, &p), FDT_OK);
-	CHECK_EQ(p.nvirtio, PLAT_MAX_VIRTIO);
+	CHECK_EQ(p.nvirtio, MACHINE_MAX_VIRTIO);
 	for (unsigned i = 1; i < p.nvirtio; i++)
 		CHECK(p.virtio[i - 1].base < p.virtio[i].base);
 	for (unsigned i = 0; i < p.nvirtio; i++) {
@@ -702,7 +702,7 @@ static void gicv2(struct fb *b)
 
 static void test_built_gicv2(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(NO_UART | NO_IRQC, gicv2, &p), FDT_OK);
 	CHECK_EQ(p.irqc_kind, IRQC_GICV2);
 	CHECK_EQ(p.irqc.base, 0x8000000);
@@ -766,7 +766,7 @@ static void nops(struct fb *b)
 
 static void test_built_structure(void)
 {
-	struct platform p;
+	struct machine p;
 	CHECK_EQ(fb_parse(0, nops, &p), FDT_OK);
 	CHECK_EQ(fb_parse(0, deep_ok, &p), FDT_OK);
 	CHECK_EQ(fb_parse(0, deep_bad, &p), FDT_ERR_STRUCT);
@@ -816,12 +816,12 @@ static void fuzz(const struct blob *x, int rounds)
 				break;
 			}
 		}
-		struct platform p;
+		struct machine p;
 		int err = parse(&c, &p);
 		CHECK(err <= FDT_OK && err >= FDT_ERR_MISSING);
 		if (err == FDT_OK) {
-			CHECK(p.nharts <= PLAT_MAX_HARTS);
-			CHECK(p.nvirtio <= PLAT_MAX_VIRTIO);
+			CHECK(p.nharts <= MACHINE_MAX_HARTS);
+			CHECK(p.nvirtio <= MACHINE_MAX_VIRTIO);
 			CHECK(memchr(p.bootargs, 0, sizeof p.bootargs) != NULL);
 		}
 		if (failed_checks)

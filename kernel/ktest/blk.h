@@ -1,4 +1,4 @@
-/* In-kernel tests of the virtio-blk driver (KTEST=1 builds; listed in kernel/ktest.c). */
+/* In-kernel tests of the virtio-blk driver (KTEST=1 builds; listed in kernel/ktest/ktest.c). */
 #ifndef KERNEL_KTEST_BLK_H
 #define KERNEL_KTEST_BLK_H
 

@@ -1,13 +1,13 @@
 /* What the machine looks like, as read from the flattened device tree. */
-#ifndef KERNEL_PLATFORM_H
-#define KERNEL_PLATFORM_H
+#ifndef KERNEL_MACHINE_H
+#define KERNEL_MACHINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLAT_MAX_HARTS 8
-#define PLAT_MAX_VIRTIO 32
+#define MACHINE_MAX_HARTS 8
+#define MACHINE_MAX_VIRTIO 32
 
 /* Interrupt-controller families the kernel knows. */
 enum irqc_kind {
@@ -35,7 +35,7 @@ struct mmio_dev {
 	unsigned irq; /* controller's number: PLIC source or GIC INTID; 0 = none */
 };
 
-struct platform {
+struct machine {
 	uint64_t mem_base;         /* first /memory bank */
 	uint64_t mem_size;
 
@@ -51,10 +51,10 @@ struct platform {
 	unsigned timer_irq;        /* aarch64: INTID of the EL1 timer used; 0 on riscv */
 
 	unsigned nharts;
-	uint64_t hart_hwid[PLAT_MAX_HARTS]; /* riscv hartid / arm MPIDR affinity */
+	uint64_t hart_hwid[MACHINE_MAX_HARTS]; /* riscv hartid / arm MPIDR affinity */
 
 	unsigned nvirtio;
-	struct mmio_dev virtio[PLAT_MAX_VIRTIO];
+	struct mmio_dev virtio[MACHINE_MAX_VIRTIO];
 
 	enum psci_conduit psci;
 	uint64_t test_dev;         /* riscv "sifive,test0" finisher base; 0 = none */
@@ -77,10 +77,10 @@ enum fdt_err {
  * Parse the blob at `blob`.  `max_len` bounds every read: the parser never
  * looks past blob + max_len, whatever the header claims (pass the known
  * buffer size; at boot, where nothing better is known, a generous cap).
- * On success fills *plat and returns FDT_OK; otherwise returns an fdt_err
- * and *plat is unspecified.
+ * On success fills *mach and returns FDT_OK; otherwise returns an fdt_err
+ * and *mach is unspecified.
  */
-int fdt_parse(const void *blob, uint64_t max_len, struct platform *plat);
+int fdt_parse(const void *blob, uint64_t max_len, struct machine *mach);
 
 /* The blob's totalsize from its header (0 if blob is NULL or not a device
  * tree), so the memory it occupies can be kept out of the page allocator. */
@@ -94,7 +94,7 @@ const char *fdt_strerror(int err);
  * start a word.  Returns false, leaving out untouched, if it is absent. */
 bool bootarg(const char *key, char *out, size_t n);
 
-/* The platform the kernel booted with (filled once by kmain). */
-extern struct platform platform;
+/* The machine the kernel booted on (filled once by kmain). */
+extern struct machine machine;
 
-#endif /* KERNEL_PLATFORM_H */
+#endif /* KERNEL_MACHINE_H */

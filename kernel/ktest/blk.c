@@ -6,11 +6,9 @@
 
 #include "arch/arch.h"
 #include "kernel/block_on.h"
-#include "kernel/ktest.h"
-#include "kernel/ktest_blk.h"
+#include "kernel/ktest/ktest.h"
+#include "kernel/ktest/blk.h"
 #include "kernel/virtio_blk.h"
-
-#ifdef KTEST
 
 #define SECT BLK_SECTOR_SIZE
 #define REGION_START 64     /* test 1's sectors */
@@ -279,5 +277,3 @@ bool ktest_blk_stats(void)
 	EXPECT(blk_selfcheck());
 	return true;
 }
-
-#endif /* KTEST */

@@ -1,10 +1,9 @@
-/* In-kernel self tests (KTEST=1 builds): run at boot, power off with the result. */
-#ifndef KERNEL_KTEST_H
-#define KERNEL_KTEST_H
+/* In-kernel self tests, linked only into the test kernel (KTEST=1): what the test files share. */
+#ifndef KERNEL_KTEST_KTEST_H
+#define KERNEL_KTEST_KTEST_H
 
-/* Runs the tests selected by bootargs ("ktest=NAME" for one, default all
- * non-destructive ones) and powers off: 0 if all passed, 1 otherwise. */
-_Noreturn void ktest_main(void);
+/* The test kernel starts here: ktest_boot (kernel/main.h), defined in
+ * kernel/ktest/ktest.c, runs the tests and powers off with the result. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,15 +72,15 @@ struct ktest_sync {
 
 /* The tests of the course labs (docs/labs/), one file per topic; each
  * table ends with a NULL name.  Both kinds run in the default suite. */
-extern const struct ktest_sync ktest_exec_sync[];   /* kernel/ktest_exec.c: labs 2-4 */
+extern const struct ktest_sync ktest_exec_sync[];   /* kernel/ktest/exec.c: labs 2-4 */
 extern const struct ktest_async ktest_exec_async[];
-extern const struct ktest_sync ktest_drv_sync[];    /* kernel/ktest_drv.c: lab 5 */
+extern const struct ktest_sync ktest_drv_sync[];    /* kernel/ktest/drv.c: lab 5 */
 extern const struct ktest_async ktest_drv_async[];
-/* The one I/O layer (kernel/ktest_io.c): a test-only kind of file through
+/* The one I/O layer (kernel/ktest/io.c): a test-only kind of file through
  * both doors. */
 extern const struct ktest_async ktest_io_async[];
-/* Multi-hart tests (kernel/ktest_smp.c): run by "ktest=smp" (or by name),
+/* Multi-hart tests (kernel/ktest/smp.c): run by "ktest=smp" (or by name),
  * not in the default suite. */
 extern const struct ktest_async ktest_smp_tests[];
 
-#endif /* KERNEL_KTEST_H */
+#endif /* KERNEL_KTEST_KTEST_H */

@@ -4,12 +4,10 @@
 
 #include "arch/arch.h"
 #include "kernel/kalloc.h"
-#include "kernel/ktest.h"
-#include "kernel/ktest_vm.h"
+#include "kernel/ktest/ktest.h"
+#include "kernel/ktest/vm.h"
 #include "kernel/ktimer.h"
-#include "kernel/uapi/pollux.h"
-
-#ifdef KTEST
+#include "lib/uapi/pollux.h"
 
 static size_t pages_free(void)
 {
@@ -487,5 +485,3 @@ bool ktest_kernel_wx(void)
 	printf("    the store to kernel text did not fault\n");
 	return false;
 }
-
-#endif /* KTEST */
