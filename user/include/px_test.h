@@ -236,7 +236,8 @@ bool px_test_failed(void);
 /* ---- Waiting for a condition, with a deadline ----------------------------
  *
  * Something another task or process will make true, soon: check it
- * every millisecond until it holds or the time is up.
+ * until it holds or the time is up, after 1 ms, then 2, 4, ... at most
+ * 64 ms apart (so a long wait on virtual time costs few checks).
  *
  *   async:  struct px_wait w;   in the test's state
  *           px_wait_init(&t->w, TIMER_MS(500));
@@ -251,6 +252,7 @@ bool px_test_failed(void);
 struct px_wait {
 	struct sleep nap;
 	uint64_t deadline;      /* px_now() */
+	uint64_t step;          /* the next nap */
 	bool napping;
 	bool ok;                /* once Ready: the condition held */
 };
@@ -260,7 +262,7 @@ void px_wait_init(struct px_wait *w, uint64_t timeout_ns);
 enum poll px_wait_until(struct px_wait *w, bool cond, struct context *cx);
 /* For a future that holds a px_wait and is dropped while it waits. */
 void px_wait_drop(struct px_wait *w);
-/* Blocking: sleep up to a millisecond; false once the time is up. */
+/* Blocking: sleep a step (px_sleep); false once the time is up. */
 bool px_wait_tick(struct px_wait *w);
 
 #define PX_ASSERT_WITHIN(timeout_ns, cond)                                    \

@@ -8,14 +8,27 @@
 
 /* ---- waiting for a condition -----------------------------------------------*/
 
-/* Between two checks of the condition. */
-#define WAIT_STEP TIMER_MS(1)
+/* Between two checks of the condition: from the first step, doubling up
+ * to the last. */
+#define WAIT_STEP_FIRST TIMER_MS(1)
+#define WAIT_STEP_MAX TIMER_MS(64)
+
+/* The next nap: the step, not past the deadline; the step grows. */
+static uint64_t next_step(struct px_wait *w, uint64_t now)
+{
+	uint64_t step = w->step, left = w->deadline - now;
+
+	if (w->step < WAIT_STEP_MAX)
+		w->step *= 2;
+	return step < left ? step : left;
+}
 
 void px_wait_init(struct px_wait *w, uint64_t timeout_ns)
 {
 	uint64_t now = px_now();
 
 	w->deadline = timeout_ns > UINT64_MAX - now ? UINT64_MAX : now + timeout_ns;
+	w->step = WAIT_STEP_FIRST;
 	w->napping = false;
 	w->ok = false;
 }
@@ -40,8 +53,7 @@ enum poll px_wait_until(struct px_wait *w, bool cond, struct context *cx)
 		return POLL_READY;
 	}
 	if (!w->napping) {
-		uint64_t left = w->deadline - now;
-		px_sleep_for(&w->nap, left < WAIT_STEP ? left : WAIT_STEP);
+		px_sleep_for(&w->nap, next_step(w, now));
 		w->napping = true;
 	}
 	if (sleep_poll(&w->nap, cx) == POLL_READY) {
@@ -57,7 +69,7 @@ bool px_wait_tick(struct px_wait *w)
 
 	if (now >= w->deadline)
 		return false;
-	px_sleep(1);
+	px_sleep((next_step(w, now) + 999999) / 1000000);
 	return true;
 }
 
