@@ -31,6 +31,15 @@ steps+=(
 	"shell-aarch64|make --no-print-directory shtest ARCH=aarch64"
 	"shell-smp4-riscv64|make --no-print-directory shtest ARCH=riscv64 SMP=4"
 	"shell-smp4-aarch64|make --no-print-directory shtest ARCH=aarch64 SMP=4"
+	"harness-riscv64|make --no-print-directory harness-check ARCH=riscv64"
+	"harness-aarch64|make --no-print-directory harness-check ARCH=aarch64"
+	"harness-smp4-riscv64|make --no-print-directory harness-check ARCH=riscv64 SMP=4"
+	"harness-smp4-aarch64|make --no-print-directory harness-check ARCH=aarch64 SMP=4"
+	"test-user-riscv64|make --no-print-directory test-user ARCH=riscv64"
+	"test-user-aarch64|make --no-print-directory test-user ARCH=aarch64"
+	"test-user-smp4-riscv64|make --no-print-directory test-user ARCH=riscv64 SMP=4"
+	"test-user-smp4-aarch64|make --no-print-directory test-user ARCH=aarch64 SMP=4"
+	"tutorial|make --no-print-directory tutorial-check"
 	"grade-labs|make --no-print-directory grade-selftest"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).

@@ -3373,18 +3373,6 @@ static const struct helper {
 
 /* ---- the runner ------------------------------------------------------------------------*/
 
-/* "exit status 3" / "killed: memory fault" */
-static const char *describe(int st, char *buf, size_t n)
-{
-	if (st == (PX_KILLED | PX_KILL_SIGNAL))
-		snprintf(buf, n, "killed by kill()"); /* the watchdog's, if nobody else's */
-	else if (PX_WAS_KILLED(st))
-		snprintf(buf, n, "killed: %s", px_kill_reason_name(PX_KILL_REASON(st)));
-	else
-		snprintf(buf, n, "exit status %d", PX_EXIT_CODE(st));
-	return buf;
-}
-
 /* Wait for pid, reaping anything else that ends meanwhile (process 1
  * inherits orphans).  Its status, or -1 if it cannot be waited for.
  * *other_st gets the status of pid `other` if that ends first. */
@@ -3432,11 +3420,13 @@ static int run_test(const struct test *t)
 			printf("test %s: OK\n", t->name);
 		return 1;
 	}
+	/* ("killed by kill()": the watchdog's, if nobody else's) */
 	if (t->expect == 0)
-		printf("test %s: FAILED (%s)\n", t->name, describe(st, got, sizeof(got)));
+		printf("test %s: FAILED (%s)\n", t->name, px_status_str(st, got, sizeof(got)));
 	else
 		printf("test %s: FAILED (expected %s, got %s)\n", t->name,
-		       describe(t->expect, want, sizeof(want)), describe(st, got, sizeof(got)));
+		       px_status_str(t->expect, want, sizeof(want)),
+		       px_status_str(st, got, sizeof(got)));
 	return 0;
 }
 
