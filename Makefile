@@ -229,7 +229,7 @@ ktest: | ensure-cross ensure-qemu
 
 # The user-mode test program as process 1 of the normal kernel build.
 utest: $(KERNEL) | ensure-qemu
-	@SMP=$(SMP) scripts/utest.sh $(ARCH) $(KERNEL)
+	@SMP=$(SMP) TESTS="$(TESTS)" ICOUNT=$(ICOUNT) scripts/utest.sh $(ARCH) $(KERNEL)
 
 # The shell, scripted through the console of the default boot (init -> sh).
 shtest: $(KERNEL) | ensure-qemu

@@ -284,6 +284,8 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 		unsigned long irq = arch_irq_save();
 		if (ktimer_slice_over_on(h)) {
 			arch_irq_restore(irq);
+			/* A whole slice: due timers and woken tasks go first. */
+			exec_tick_soon();
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
 		}
@@ -307,8 +309,11 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 			}
 			break;
 		case USER_EXIT_IRQ:
-			/* Whatever the interrupt woke may want this hart; the
-			 * task goes to the back of the queue and resumes after. */
+			/* Whatever the interrupt woke may want this hart (it
+			 * waits in the injection queue, which the worker looks
+			 * at on its next turn); the task goes to the back of
+			 * the queue and resumes after. */
+			exec_tick_soon();
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
 		case USER_EXIT_FAULT:
