@@ -610,6 +610,29 @@ static void t_wait_efault(void)
 
 /* ---- kill ------------------------------------------------------------------*/
 
+/* Who may kill whom: nobody kills the first process or an ancestor of
+ * its own (EPERM); a parent kills its child; a group kill spares the
+ * caller's ancestors in the group and takes the rest. */
+static void t_kill_perm(void)
+{
+	char b0[24];
+	CHECK_EQ(px_kill(1), -PX_EPERM);
+	CHECK_EQ(kill(1), -1);
+	/* Our child tries to kill us and pid 1: refused.  (Its own group is
+	 * ours, pid 1's, which kill(-1) cannot name: it then exits 2.) */
+	int pid = spawn_x("killup", itoa_buf(b0, px_getpid()), NULL);
+	CHECK_EQ(wait_status(pid), 2);
+	/* In a group of two, a child's kill of the group spares its parent. */
+	const char *args[] = { "usertests", "-x", "killmid", NULL };
+	pid = (int)px_spawnpg("usertests", args, PX_PG_NEW, 0);
+	CHECK(pid > 0);
+	CHECK_EQ(wait_status(pid), 0);
+	/* Downwards is fine. */
+	pid = spawn_x("spin", NULL);
+	CHECK_EQ(px_kill(pid), 0);
+	CHECK_EQ(wait_status(pid), PX_KILLED | PX_KILL_SIGNAL);
+}
+
 static void t_kill_esrch(void)
 {
 	CHECK_EQ(px_kill(0), -PX_ESRCH);
@@ -2959,6 +2982,7 @@ static const struct test {
 	{ t_wait_pid, "wait_pid", 0, 0 },
 	{ t_wait_efault, "wait_efault", 0, 0 },
 	{ t_kill_esrch, "kill_esrch", 0, 0 },
+	{ t_kill_perm, "kill_perm", 0, 0 },
 	{ t_kill_blocked_read, "kill_blocked_read", 0, 0 },
 	{ t_kill_blocked_write, "kill_blocked_write", 0, 0 },
 	{ t_kill_sleeping, "kill_sleeping", 0, 0 },
@@ -3410,6 +3434,35 @@ static int h_hog(int argc, char **argv)
 	return px_read(arg_int(argv, 3), &c, 1) == 0 ? 0 : 2;
 }
 
+/* killup PID: try to kill PID (its parent) and the first process, then
+ * its own group, which holds its parent too: exit 1 or 2 if a kill was
+ * not refused with EPERM; 3 if the group kill spared it (it must die). */
+static int h_killup(int argc, char **argv)
+{
+	(void)argc;
+	if (px_kill(arg_int(argv, 3)) != -PX_EPERM)
+		return 1;
+	if (px_kill(1) != -PX_EPERM || px_kill(-(int)px_getpgid(0)) != 0)
+		return 2;
+	return 3;
+}
+
+/* killmid: in a group of its own, start killup as its child (same group)
+ * and exit 0 if killup was killed (by its own group kill) and we were
+ * not. */
+static int h_killmid(int argc, char **argv)
+{
+	char b0[24];
+	(void)argc;
+	(void)argv;
+	const char *args[] = { "usertests", "-x", "killup", itoa_buf(b0, px_getpid()), NULL };
+	long pid = px_spawn("usertests", args);
+	int st = -1;
+	if (pid <= 0 || px_wait((int)pid, &st) != pid)
+		return 1;
+	return st == (PX_KILLED | PX_KILL_SIGNAL) ? 0 : 10 + PX_EXIT_CODE(st);
+}
+
 /* countfree WFD: how many pages sbrk can get; the count into WFD. */
 static int h_countfree(int argc, char **argv)
 {
@@ -3452,6 +3505,8 @@ static const struct helper {
 	{ h_faultill, "faultill", 0 },
 	{ h_watchdog, "watchdog", 2 },
 	{ h_countfree, "countfree", 1 },
+	{ h_killup, "killup", 1 },
+	{ h_killmid, "killmid", 0 },
 	{ h_consoleread, "consoleread", 0 },
 	{ h_hog, "hog", 4 },
 	{ h_fpwork, "fpwork", 1 },
