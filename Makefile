@@ -482,6 +482,47 @@ host-test-reactor: $(REACTOR_TEST)
 -include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
 # ======================================================== end user programs
 
+# ============================================================ file system
+# The host tools, built from the one definition of the on-disk format
+# (kernel/fs/fs_format.h); docs/fs.md.
+MKFS := $(HOSTBUILD)/mkfs
+FSCK := $(HOSTBUILD)/fsck
+FS_TOOL_CFLAGS := $(filter-out -MD -MP,$(HOST_CFLAGS))
+
+$(MKFS): kernel/fs/tools/mkfs.c kernel/fs/fs_format.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(FS_TOOL_CFLAGS) kernel/fs/tools/mkfs.c -o $@
+
+FSCK_SRCS := kernel/fs/tools/fsck.c kernel/fs/tools/fsck_check.c
+$(FSCK): $(FSCK_SRCS) kernel/fs/tools/fsck_check.h kernel/fs/fs_format.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(FS_TOOL_CFLAGS) $(FSCK_SRCS) -o $@
+
+fs-tools: $(MKFS) $(FSCK)
+
+# The disk image: /bin holds every user program, /home a few samples.  It
+# is made only when missing (what is written to it survives a rebuild);
+# make fs-reset makes a fresh one.
+FS_IMG := build/$(ARCH)/fs.img
+FS_IMG_SIZE ?= 128M
+$(FS_IMG): | $(MKFS) $(USTRIPPED)
+	@mkdir -p $(dir $@)
+	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $@ $(USTRIPPED)
+
+fs-image: $(FS_IMG)
+
+fs-reset: $(MKFS) $(USTRIPPED)
+	$(Q)rm -f $(FS_IMG)
+	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $(FS_IMG) $(USTRIPPED)
+
+fs-check: $(FSCK)
+	$(FSCK) $(FS_IMG)
+
+.PHONY: fs-tools fs-image fs-reset fs-check
+# ======================================================== end file system
+
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
@@ -538,6 +579,8 @@ help:
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
 	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
+	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
+	@echo "make fs-check                 fsck the disk image"
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest
