@@ -490,14 +490,15 @@ static void check_links(struct ck *c)
 		if (!orphan[i] && d->next_orphan)
 			say(c, true, "inode %u: next_orphan %u set but not on the orphan list", i,
 			    d->next_orphan);
+		if (d->nlink == 0 && !orphan[i]) {
+			say(c, true, "inode %u: allocated with no links and not on the orphan list", i);
+			continue;
+		}
 		if (d->nlink != c->refs[i]) {
-			if (d->nlink == 0 && orphan[i])
-				continue;
 			if (d->nlink == 0)
-				say(c, true, "inode %u: allocated with no links and not on the orphan list", i);
-			else
-				say(c, true, "inode %u: link count %u, but %u directory entries name it", i,
-				    d->nlink, c->refs[i]);
+				continue; /* an orphan */
+			say(c, true, "inode %u: link count %u, but %u directory entries name it", i,
+			    d->nlink, c->refs[i]);
 		}
 	}
 	free(orphan);

@@ -1,0 +1,76 @@
+/* The file-system core's environment on the host: malloc, memcpy, stderr (tools and tests). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/fs/fs_env.h"
+#include "lib/uapi/pollux.h"
+
+/*
+ * vm is ignored and va is a host pointer.  fs_env_quiet silences the
+ * messages (the fuzzer meets damage on every input); fs_env_fail_allocs
+ * makes the next n allocations fail, for the tests.
+ */
+int fs_env_quiet;
+unsigned fs_env_fail_allocs;
+unsigned long fs_env_live_allocs;
+
+void *fs_env_alloc(size_t n)
+{
+	if (fs_env_fail_allocs) {
+		fs_env_fail_allocs--;
+		return NULL;
+	}
+	void *p = calloc(1, n);
+	if (p)
+		fs_env_live_allocs++;
+	return p;
+}
+
+void fs_env_free(void *p, size_t n)
+{
+	(void)n;
+	if (p)
+		fs_env_live_allocs--;
+	free(p);
+}
+
+void *fs_env_page_alloc(void)
+{
+	return fs_env_alloc(4096);
+}
+
+void fs_env_page_free(void *p)
+{
+	fs_env_free(p, 4096);
+}
+
+int fs_env_copyout(const void *vm, uint64_t va, const void *src, size_t n)
+{
+	(void)vm;
+	if (!va)
+		return -PX_EFAULT;
+	memcpy((void *)(uintptr_t)va, src, n);
+	return 0;
+}
+
+int fs_env_copyin(const void *vm, void *dst, uint64_t va, size_t n)
+{
+	(void)vm;
+	if (!va)
+		return -PX_EFAULT;
+	memcpy(dst, (const void *)(uintptr_t)va, n);
+	return 0;
+}
+
+void fs_env_say(const char *fmt, ...)
+{
+	if (fs_env_quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
