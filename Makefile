@@ -553,13 +553,47 @@ host-test-fs: fs-cross-check $(FS_TEST) $(MKFS) $(FSCK)
 	@echo "== file-system host tests (ASan+UBSan)"
 	$(FS_TEST) $(MKFS)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check
+# Coverage-guided fuzzing (libFuzzer, clang from Debian): the same core and
+# fake disk, one target damaging the image, one running operations with
+# crashes (kernel/fs/hosttest/fs_fuzz.c).  make check runs a bounded slice;
+# make fuzz-fs runs longer (FUZZ_TIME seconds per target).
+FUZZ_DIR := build/fuzz
+FUZZ_TIME ?= 600
+FS_FUZZ_SRCS := kernel/fs/hosttest/fs_fuzz.c kernel/fs/hosttest/fakedisk.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+FS_FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -I. -Iexecutor -D_GNU_SOURCE -DEXEC_NO_IRQ \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+ensure-fuzz:
+	@command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || scripts/deps.sh fuzz
+
+$(FUZZ_DIR)/fs_fuzz_image: $(FS_FUZZ_SRCS) $(FS_HDRS) | ensure-fuzz
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$@ (libFuzzer+ASan+UBSan))
+	$(Q)clang $(FS_FUZZ_CFLAGS) -DFS_FUZZ_IMAGE $(FS_FUZZ_SRCS) -o $@ -lpthread
+
+$(FUZZ_DIR)/fs_fuzz_ops: $(FS_FUZZ_SRCS) $(FS_HDRS) | ensure-fuzz
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$@ (libFuzzer+ASan+UBSan))
+	$(Q)clang $(FS_FUZZ_CFLAGS) -DFS_FUZZ_OPS $(FS_FUZZ_SRCS) -o $@ -lpthread
+
+$(FUZZ_DIR)/base.img: $(MKFS)
+	@mkdir -p $(dir $@)
+	$(Q)$(MKFS) -s 512K $@ > /dev/null
+
+FS_FUZZ_DEPS := $(FUZZ_DIR)/fs_fuzz_image $(FUZZ_DIR)/fs_fuzz_ops $(FUZZ_DIR)/base.img
+host-test-fsfuzz: $(FS_FUZZ_DEPS)
+	@scripts/fuzz-fs.sh 15 $(FUZZ_DIR)
+
+fuzz-fs: $(FS_FUZZ_DEPS)
+	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
+
+.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring elf reactor exec fs
+HOST_TESTS := fdt virtq ring elf reactor exec fs fsfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
@@ -614,6 +648,7 @@ help:
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
+	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest
