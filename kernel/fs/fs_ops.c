@@ -294,6 +294,21 @@ static enum poll unlinked_inode(struct fs_call *c, struct context *cx)
 			FAIL(c->rel_result);                               \
 	} while (0)
 
+/* A just-allocated inode's in-memory entry (referenced once by us) must
+ * be unused and is locked now.  If it is not — the inode bitmap said
+ * "free" of an inode in use — that is damage: false. */
+static bool claim_new(struct fs *fs, struct fs_inode *ip)
+{
+	unsigned long f = spin_lock(&fs->itab_lock);
+	bool fresh = ip->refs == 1 && (!ip->valid || ip->d.type == FS_T_FREE);
+	spin_unlock(&fs->itab_lock, f);
+	if (!fresh || !mutex_try_lock(&ip->lock)) {
+		fs_damaged(fs, "the inode bitmap marks an inode in use as free: inode", ip->inum);
+		return false;
+	}
+	return true;
+}
+
 /* ---- open -----------------------------------------------------------------------------*/
 
 static bool is_dot(const char *n, uint32_t len)
@@ -354,7 +369,8 @@ static enum poll op_open(struct fs_call *c, struct context *cx)
 				FAIL(-PX_ENFILE);
 			}
 			c->ip_owned = true;
-			mutex_try_lock(&c->ip->lock);
+			if (!claim_new(fs, c->ip))
+				FAIL(-PX_EIO);
 			memset(&c->ip->d, 0, sizeof(c->ip->d));
 			c->ip->d.type = FS_T_FILE;
 			c->ip->d.nlink = 1;
@@ -482,7 +498,8 @@ static enum poll op_mkdir(struct fs_call *c, struct context *cx)
 		fs_log_write(&fs->log, c->u.g.b);
 		fs_brelse(&fs->cache, c->u.g.b);
 	}
-	mutex_try_lock(&c->victim->lock);
+	if (!claim_new(fs, c->victim))
+		FAIL(-PX_EIO);
 	memset(&c->victim->d, 0, sizeof(c->victim->d));
 	c->victim->d.type = FS_T_DIR;
 	c->victim->d.nlink = 2;
