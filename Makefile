@@ -525,7 +525,7 @@ fs-check: $(FSCK)
 FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c \
 	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
 # The kernel's side of the core: its environment and the virtio-blk device.
-FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c
+FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
 FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) lib/uapi/pollux.h \
 	kernel/io.h kernel/file.h $(EXEC_HDRS)
 # The executor pieces the core uses on the host (sync primitives, asserts).
