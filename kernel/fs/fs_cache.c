@@ -279,17 +279,13 @@ void fs_brelse(struct fs_cache *c, struct fs_buf *b)
 		notify_all(&c->freed);
 }
 
-struct fs_buf *fs_bpeek(struct fs_cache *c, uint32_t block)
+struct fs_buf *fs_cache_loading(struct fs_cache *c)
 {
+	struct fs_buf *found = NULL;
 	unsigned long f = spin_lock(&c->lock);
-	struct fs_buf *b = lookup(c, block);
-	if (b && b->state == BUF_VALID) {
-		if (b->refs++ == 0)
-			lru_remove(b);
-		c->stats.hits++;
-	} else {
-		b = NULL;
-	}
+	for (uint32_t i = 0; i < c->nbuf && !found; i++)
+		if (c->bufs[i].state == BUF_LOADING)
+			found = &c->bufs[i];
 	spin_unlock(&c->lock, f);
-	return b;
+	return found;
 }

@@ -70,7 +70,7 @@ struct fs_cache {
 
 /* nbuf buffers (pages from fs_env_page_alloc).  0 or -PX_ENOMEM. */
 int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf);
-/* Every buffer unused (refs 0, nothing loading): free everything. */
+/* Every buffer unused (refs 0, nothing LOADING): free everything. */
 void fs_cache_destroy(struct fs_cache *c);
 
 /* Get block `block` held: loaded (zero = false) or zero-filled without a
@@ -96,7 +96,8 @@ void fs_bget_drop(struct fs_bget *g);
 void fs_bhold(struct fs_cache *c, struct fs_buf *b);
 /* Drop a reference. */
 void fs_brelse(struct fs_cache *c, struct fs_buf *b);
-/* The cached copy of a block, held, if it is VALID now; else NULL. */
-struct fs_buf *fs_bpeek(struct fs_cache *c, uint32_t block);
+/* A buffer whose load is still in flight (its waiters may all have
+ * left), or NULL: unmount waits for each before freeing the pages. */
+struct fs_buf *fs_cache_loading(struct fs_cache *c);
 
 #endif /* KERNEL_FS_FS_CACHE_H */

@@ -233,6 +233,14 @@ enum poll fs_unmount_poll(struct fs_call *c, struct context *cx)
 	fs_durable_init(&c->u.dur, &fs->log, fs_log_seq(&fs->log) - 1);
 	AWAIT(c, fs_durable_poll(&c->u.dur, cx));
 	c->result = c->u.dur.result;
+	/* A load whose readers all left may still be in flight: the device
+	 * owns its page until it answers. */
+	while (fs_cache_loading(&fs->cache)) {
+		fs_bget_init(&c->u.g, &fs->cache, fs_cache_loading(&fs->cache)->block, false);
+		AWAIT(c, fs_bget_poll(&c->u.g, cx));
+		if (!c->u.g.result)
+			fs_brelse(&fs->cache, c->u.g.b);
+	}
 	fs_iput(fs, fs->root);
 	fs_teardown(fs);
 	c->fs = NULL;
