@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "kernel/fs/fs.h"
+#include "kernel/fs/fs_impl.h"
 #include "kernel/fs/fs_format.h"
 #include "kernel/fs/hosttest/fakedisk.h"
 #include "kernel/fs/tools/fsck_check.h"
@@ -1362,6 +1363,40 @@ static void t_cancel_write(void)
 	done_check();
 }
 
+/* Operations dropped before they change anything (not busy) leave
+ * nothing behind: one waiting for room in the log while a commit runs,
+ * one waiting for a load. */
+static void t_drop(void)
+{
+	fresh("4M", 64);
+	unsigned long allocs = fs_env_live_allocs;
+	union io_slot a, b, r;
+	struct context cx = { waker_noop() };
+	CHECK_EQ(fs_mkdir(&a, FS, NULL, "/first"), IO_STARTED);
+	/* drive it until only its commit is left (loads first, while busy) */
+	CHECK_EQ(io_poll(&a.f, &cx), POLL_PENDING);
+	CHECK(a.f.busy);
+	while (a.f.busy && fakedisk_complete(&D, 1))
+		CHECK_EQ(io_poll(&a.f, &cx), POLL_PENDING);
+	CHECK(!a.f.busy);                            /* waiting for durability */
+	CHECK(FS->log.committing);
+	CHECK_EQ(fs_open(&b, FS, NULL, "/second", PX_O_CREAT | PX_O_RDWR), IO_STARTED);
+	CHECK_EQ(io_poll(&b.f, &cx), POLL_PENDING);   /* waits for the commit to end */
+	CHECK(!b.f.busy);
+	CHECK_EQ(fs_open(&r, FS, NULL, "/home/notes/poem.txt", PX_O_RDONLY), IO_STARTED);
+	CHECK_EQ(io_poll(&r.f, &cx), POLL_PENDING);   /* /home's inode or block loads */
+	io_drop(&b.f);
+	io_drop(&r.f);
+	CHECK_EQ(run_all(&D, (struct io_future *[]){ &a.f }, 1), 0);
+	CHECK_EQ(a.f.result, 0);
+	CHECK_EQ(fs_env_live_allocs, allocs);
+	struct px_stat st;
+	CHECK_EQ(stat_path("/first", &st), 0);
+	CHECK_EQ(stat_path("/second", &st), -PX_ENOENT);
+	CHECK_EQ(op_open("/second", PX_O_CREAT | PX_O_RDWR, NULL), 0); /* nothing is stuck */
+	done_check();
+}
+
 /* ---- runner ---------------------------------------------------------------------------------------*/
 
 static const struct {
@@ -1378,6 +1413,7 @@ static const struct {
 	{ t_cache_sharing, "cache_sharing" },
 	{ t_concurrent, "concurrent" },
 	{ t_cancel_write, "cancel_write" },
+	{ t_drop, "drop" },
 	{ t_enospc, "enospc" },
 	{ t_dir_2000, "dir_2000" },
 	{ t_big_file, "big_file_64mib" },
