@@ -105,6 +105,8 @@ static struct fs_buf *victim(struct fs_cache *c, bool *woke)
 int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf)
 {
 	memset(c, 0, sizeof(*c));
+	if (nbuf == 0 || nbuf > FS_CACHE_MAX)
+		return -PX_EINVAL;
 	spin_init(&c->lock);
 	notify_init(&c->freed);
 	c->dev = dev;
@@ -113,16 +115,21 @@ int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf)
 	while (hn < nbuf)
 		hn <<= 1;
 	c->hmask = hn - 1;
-	c->hash = fs_env_alloc(hn * sizeof(*c->hash));
-	c->bufs = fs_env_alloc(nbuf * sizeof(*c->bufs));
+	c->cap = nbuf;
+	c->hash = fs_env_table_alloc(hn * sizeof(*c->hash));
+	c->bufs = fs_env_table_alloc(nbuf * sizeof(*c->bufs));
 	if (!c->hash || !c->bufs)
 		goto fail;
 	for (uint32_t i = 0; i < nbuf; i++) {
-		struct fs_buf *b = &c->bufs[i];
-		b->data = fs_env_page_alloc();
-		if (!b->data)
+		struct fs_buf *b = fs_env_alloc(sizeof(*b));
+		if (!b)
 			goto fail;
-		c->nbuf++;
+		b->data = fs_env_page_alloc();
+		if (!b->data) {
+			fs_env_free(b, sizeof(*b));
+			goto fail;
+		}
+		c->bufs[c->nbuf++] = b;
 		notify_init(&b->done);
 		lru_append(c, b);
 	}
@@ -134,12 +141,12 @@ fail:
 
 void fs_cache_destroy(struct fs_cache *c)
 {
-	for (uint32_t i = 0; c->bufs && i < c->nbuf; i++)
-		fs_env_page_free(c->bufs[i].data);
-	if (c->hash)
-		fs_env_free(c->hash, (c->hmask + 1) * sizeof(*c->hash));
-	if (c->bufs)
-		fs_env_free(c->bufs, c->nbuf * sizeof(*c->bufs));
+	for (uint32_t i = 0; c->bufs && i < c->nbuf; i++) {
+		fs_env_page_free(c->bufs[i]->data);
+		fs_env_free(c->bufs[i], sizeof(*c->bufs[i]));
+	}
+	fs_env_table_free(c->hash, (c->hmask + 1) * sizeof(*c->hash));
+	fs_env_table_free(c->bufs, c->cap * sizeof(*c->bufs));
 	c->hash = NULL;
 	c->bufs = NULL;
 	c->nbuf = 0;
@@ -284,8 +291,8 @@ struct fs_buf *fs_cache_loading(struct fs_cache *c)
 	struct fs_buf *found = NULL;
 	unsigned long f = spin_lock(&c->lock);
 	for (uint32_t i = 0; i < c->nbuf && !found; i++)
-		if (c->bufs[i].state == BUF_LOADING)
-			found = &c->bufs[i];
+		if (c->bufs[i]->state == BUF_LOADING)
+			found = c->bufs[i];
 	spin_unlock(&c->lock, f);
 	return found;
 }

@@ -60,7 +60,8 @@ struct fs_cache {
 	struct spin lock;
 	struct fs_dev *dev;
 	uint32_t nbuf;
-	struct fs_buf *bufs;
+	uint32_t cap;             /* entries of the bufs table */
+	struct fs_buf **bufs;     /* nbuf of them, each allocated alone */
 	struct fs_buf **hash;
 	uint32_t hmask;
 	struct fs_buf lru;        /* sentinel: lru.next is the least recently used */
@@ -68,7 +69,9 @@ struct fs_cache {
 	struct fs_cache_stats stats;
 };
 
-/* nbuf buffers (pages from fs_env_page_alloc).  0 or -PX_ENOMEM. */
+/* nbuf buffers (at most FS_CACHE_MAX; each one's data a page from
+ * fs_env_page_alloc).  0, -PX_EINVAL or -PX_ENOMEM. */
+#define FS_CACHE_MAX 512u
 int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf);
 /* Every buffer unused (refs 0, nothing LOADING): free everything. */
 void fs_cache_destroy(struct fs_cache *c);

@@ -20,6 +20,23 @@ void fs_env_free(void *p, size_t n);
 void *fs_env_page_alloc(void);
 void fs_env_page_free(void *p);
 
+/* A table of n bytes: from fs_env_alloc up to 2048, a page up to 4096
+ * (the kernel has no bigger contiguous allocation); NULL beyond. */
+static inline void *fs_env_table_alloc(size_t n)
+{
+	return n <= 2048 ? fs_env_alloc(n) : n <= 4096 ? fs_env_page_alloc() : NULL;
+}
+
+static inline void fs_env_table_free(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (n <= 2048)
+		fs_env_free(p, n);
+	else
+		fs_env_page_free(p);
+}
+
 /* Move bytes between a kernel buffer and the memory a read or write names
  * (`vm` and `va` as the caller gave them: a program's address space in
  * the kernel, a plain pointer on the host).  0 or -PX_EFAULT. */

@@ -51,8 +51,8 @@ struct fs {
 	struct fs_cache cache;
 	struct fs_log log;
 	struct spin itab_lock;
-	uint32_t ninode;
-	struct fs_inode *itab;
+	uint32_t ninode, itab_cap;
+	struct fs_inode **itab;    /* ninode (at most FS_INODES_MAX), each allocated alone */
 	struct spin alloc_lock;
 	uint32_t free_blocks, free_inodes;
 	uint32_t bhint, ihint;     /* bitmap block to search first */
@@ -65,6 +65,7 @@ struct fs {
 };
 
 #define FS_WRITE_CHUNK 8u      /* data blocks per write transaction */
+#define FS_INODES_MAX 512u     /* in-memory inodes (fs_params.ninode) */
 
 /* ---- inodes (fs_inode.c) ------------------------------------------------------------*/
 

@@ -24,7 +24,7 @@ struct fs_inode *fs_iget(struct fs *fs, uint32_t inum)
 	struct fs_inode *spare = NULL, *ip = NULL;
 	unsigned long f = spin_lock(&fs->itab_lock);
 	for (uint32_t i = 0; i < fs->ninode; i++) {
-		struct fs_inode *e = &fs->itab[i];
+		struct fs_inode *e = fs->itab[i];
 		if (e->inum == inum && (e->refs > 0 || e->valid)) {
 			ip = e;
 			break;

@@ -38,8 +38,8 @@ int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32
 	l->cap = cap;
 	l->seq = seq + 1;
 	l->durable = seq;
-	l->bufs = fs_env_alloc(cap * sizeof(*l->bufs));
-	l->io_done = fs_env_alloc(cap);
+	l->bufs = fs_env_table_alloc(cap * sizeof(*l->bufs));
+	l->io_done = fs_env_table_alloc(cap);
 	l->hdr = fs_env_page_alloc();
 	if (!l->bufs || !l->io_done || !l->hdr) {
 		fs_log_destroy(l);
@@ -50,10 +50,8 @@ int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32
 
 void fs_log_destroy(struct fs_log *l)
 {
-	if (l->bufs)
-		fs_env_free(l->bufs, l->cap * sizeof(*l->bufs));
-	if (l->io_done)
-		fs_env_free(l->io_done, l->cap);
+	fs_env_table_free(l->bufs, l->cap * sizeof(*l->bufs));
+	fs_env_table_free(l->io_done, l->cap);
 	if (l->hdr)
 		fs_env_page_free(l->hdr);
 	l->bufs = NULL;

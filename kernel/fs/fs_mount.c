@@ -36,8 +36,9 @@ void fs_teardown(struct fs *fs)
 	fs->log.n = 0;
 	fs_log_destroy(&fs->log);
 	fs_cache_destroy(&fs->cache);
-	if (fs->itab)
-		fs_env_free(fs->itab, fs->ninode * sizeof(*fs->itab));
+	for (uint32_t i = 0; fs->itab && i < fs->ninode; i++)
+		fs_env_free(fs->itab[i], sizeof(*fs->itab[i]));
+	fs_env_table_free(fs->itab, fs->itab_cap * sizeof(*fs->itab));
 	fs_env_free(fs, sizeof(*fs));
 }
 
@@ -100,12 +101,22 @@ enum poll fs_mount_poll(struct fs_call *c, struct context *cx)
 				   sb.log_blocks, nbuf, cap);
 			FAIL(-PX_EINVAL);
 		}
-		fs->ninode = ninode;
-		fs->itab = fs_env_alloc(ninode * sizeof(*fs->itab));
+		if (nbuf > FS_CACHE_MAX || ninode > FS_INODES_MAX) {
+			fs_env_say("fs: not mounting: at most %u buffers and %u inodes", FS_CACHE_MAX,
+				   FS_INODES_MAX);
+			FAIL(-PX_EINVAL);
+		}
+		fs->itab = fs_env_table_alloc(ninode * sizeof(*fs->itab));
 		if (!fs->itab)
 			FAIL(-PX_ENOMEM);
-		for (uint32_t i = 0; i < ninode; i++)
-			mutex_init(&fs->itab[i].lock);
+		fs->itab_cap = ninode;
+		for (uint32_t i = 0; i < ninode; i++) {
+			struct fs_inode *ip = fs_env_alloc(sizeof(*ip));
+			if (!ip)
+				FAIL(-PX_ENOMEM);
+			mutex_init(&ip->lock);
+			fs->itab[fs->ninode++] = ip;
+		}
 		if (fs_cache_init(&fs->cache, c->dev, nbuf) ||
 		    fs_log_init(&fs->log, &fs->cache, c->dev, sb.log_start, cap, 0))
 			FAIL(-PX_ENOMEM);
@@ -222,7 +233,7 @@ enum poll fs_unmount_poll(struct fs_call *c, struct context *cx)
 		unsigned long f = spin_lock(&fs->itab_lock);
 		bool busy = false;
 		for (uint32_t i = 0; i < fs->ninode; i++)
-			busy |= fs->itab[i].refs > (&fs->itab[i] == fs->root ? 1u : 0u);
+			busy |= fs->itab[i]->refs > (fs->itab[i] == fs->root ? 1u : 0u);
 		spin_unlock(&fs->itab_lock, f);
 		if (busy) {
 			c->result = -PX_EBUSY;

@@ -28,6 +28,8 @@
 
 static const uint8_t zeros[FS_BLOCK_SIZE];
 
+_Static_assert(sizeof(struct fs_call) <= 2048, "fs_env_alloc gives at most 2048 bytes");
+
 /* Release everything the call holds that needs no waiting. */
 static void let_go(struct fs_call *c)
 {
@@ -1074,7 +1076,7 @@ static struct fs_inode *take_reclaimable(struct fs *fs)
 	struct fs_inode *ip = NULL;
 	unsigned long f = spin_lock(&fs->itab_lock);
 	for (uint32_t i = 0; i < fs->ninode && !ip; i++) {
-		struct fs_inode *e = &fs->itab[i];
+		struct fs_inode *e = fs->itab[i];
 		if (e->refs == 0 && e->valid && e->d.nlink == 0 && e->d.type != FS_T_FREE) {
 			e->refs++;
 			ip = e;

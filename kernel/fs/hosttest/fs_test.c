@@ -21,6 +21,7 @@
 
 extern int fs_env_quiet;
 extern unsigned long fs_env_live_allocs;
+extern long fs_env_fail_in;
 
 static const char *mkfs_path;
 static struct fakedisk D;
@@ -1397,6 +1398,38 @@ static void t_drop(void)
 	done_check();
 }
 
+/* Out of memory at every allocation of a mount and of an operation:
+ * -PX_ENOMEM, nothing leaked, the disk untouched. */
+static void t_nomem(void)
+{
+	image(&D, "2M", 1);
+	unsigned long base = fs_env_live_allocs;
+	int k, refused = 0;
+	fs_env_quiet = 1;
+	for (k = 0; k < 1000; k++) {
+		fs_env_fail_in = k;
+		int r = mount_d(&D, 64);
+		bool hit = fs_env_fail_in < 0;
+		fs_env_fail_in = -1;
+		if (!hit) {
+			CHECK_EQ(r, 0);
+			break;
+		}
+		CHECK_EQ(r, -PX_ENOMEM);
+		CHECK_EQ(fs_env_live_allocs, base);
+		refused++;
+	}
+	fs_env_quiet = 0;
+	CHECK(refused > 64 + 8); /* every buffer, page and table was tried */
+	if (!FS)
+		return;
+	fs_env_fail_in = 0;
+	CHECK_EQ(op_mkdir("/x"), -PX_ENOMEM);
+	fs_env_fail_in = -1;
+	CHECK_EQ(op_mkdir("/x"), 0);
+	done_check();
+}
+
 /* ---- runner ---------------------------------------------------------------------------------------*/
 
 static const struct {
@@ -1414,6 +1447,7 @@ static const struct {
 	{ t_concurrent, "concurrent" },
 	{ t_cancel_write, "cancel_write" },
 	{ t_drop, "drop" },
+	{ t_nomem, "nomem" },
 	{ t_enospc, "enospc" },
 	{ t_dir_2000, "dir_2000" },
 	{ t_big_file, "big_file_64mib" },

@@ -10,18 +10,32 @@
 /*
  * vm is ignored and va is a host pointer.  fs_env_quiet silences the
  * messages (the fuzzer meets damage on every input); fs_env_fail_allocs
- * makes the next n allocations fail, for the tests.
+ * makes the next n allocations fail and fs_env_fail_in = k the one after
+ * the next k, for the tests.  An allocation the
+ * kernel could not make (over 2048 bytes) aborts.
  */
 int fs_env_quiet;
 unsigned fs_env_fail_allocs;
 unsigned long fs_env_live_allocs;
+long fs_env_fail_in = -1;    /* >= 0: the allocation after this many fails */
+
+static int fail_now(void)
+{
+	if (fs_env_fail_in >= 0 && fs_env_fail_in-- == 0)
+		return 1;
+	if (fs_env_fail_allocs) {
+		fs_env_fail_allocs--;
+		return 1;
+	}
+	return 0;
+}
 
 void *fs_env_alloc(size_t n)
 {
-	if (fs_env_fail_allocs) {
-		fs_env_fail_allocs--;
+	if (n > 2048)
+		abort(); /* the kernel's kmalloc could not give it */
+	if (fail_now())
 		return NULL;
-	}
 	void *p = calloc(1, n);
 	if (p)
 		fs_env_live_allocs++;
@@ -38,12 +52,17 @@ void fs_env_free(void *p, size_t n)
 
 void *fs_env_page_alloc(void)
 {
-	return fs_env_alloc(4096);
+	if (fail_now())
+		return NULL;
+	fs_env_live_allocs++;
+	return calloc(1, 4096);
 }
 
 void fs_env_page_free(void *p)
 {
-	fs_env_free(p, 4096);
+	if (p)
+		fs_env_live_allocs--;
+	free(p);
 }
 
 int fs_env_copyout(const void *vm, uint64_t va, const void *src, size_t n)
