@@ -97,7 +97,7 @@ unsigned fs_inode_type(struct fs_inode *ip);          /* PX_S_REG or PX_S_DIR */
 uint32_t fs_inode_num(struct fs_inode *ip);
 /* Counters for tests and benchmarks. */
 struct fs_stats {
-	uint64_t hits, misses, shared, evictions, reads, read_errors;
+	uint64_t hits, misses, shared, evictions, reads, read_errors, prefetches;
 	uint32_t reads_in_flight_max;
 	uint64_t commits, blocks_committed;
 };

@@ -296,3 +296,43 @@ struct fs_buf *fs_cache_loading(struct fs_cache *c)
 	spin_unlock(&c->lock, f);
 	return found;
 }
+
+void fs_prefetch(struct fs_cache *c, uint32_t block)
+{
+	bool woke = false, done = false;
+	unsigned long f = spin_lock(&c->lock);
+	struct fs_buf *b = lookup(c, block);
+	if (b || !(b = victim(c, &woke))) {
+		spin_unlock(&c->lock, f);
+		return;
+	}
+	b->block = block;
+	b->hashed = true;
+	uint32_t h = hslot(c, block);
+	b->hnext = c->hash[h];
+	c->hash[h] = b;
+	b->state = BUF_LOADING;
+	c->stats.reads++;
+	c->stats.prefetches++;
+	if (++c->stats.loading > c->stats.loading_max)
+		c->stats.loading_max = c->stats.loading;
+	c->dev->ops->read(c->dev, &b->req, block, b->data);
+	lru_append(c, b);            /* nobody holds it: evictable once loaded */
+	done = load_poll(c, b);      /* hands it to the device */
+	spin_unlock(&c->lock, f);
+	if (done)
+		notify_all(&b->done);
+}
+
+bool fs_cache_peek32(struct fs_cache *c, uint32_t block, uint32_t idx, uint32_t *v)
+{
+	bool ok = false;
+	unsigned long f = spin_lock(&c->lock);
+	struct fs_buf *b = lookup(c, block);
+	if (b && b->state == BUF_VALID && idx < FS_BLOCK_SIZE / 4) {
+		*v = ((const uint32_t *)b->data)[idx];
+		ok = true;
+	}
+	spin_unlock(&c->lock, f);
+	return ok;
+}

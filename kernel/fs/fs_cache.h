@@ -53,6 +53,7 @@ struct fs_buf {
 
 struct fs_cache_stats {
 	uint64_t hits, misses, shared, evictions, reads, read_errors, waits_for_buffer;
+	uint64_t prefetches;             /* reads started by fs_prefetch */
 	uint32_t loading, loading_max;   /* reads in flight now / at most */
 };
 
@@ -99,6 +100,14 @@ void fs_bget_drop(struct fs_bget *g);
 void fs_bhold(struct fs_cache *c, struct fs_buf *b);
 /* Drop a reference. */
 void fs_brelse(struct fs_cache *c, struct fs_buf *b);
+/* Start reading `block` into a free buffer if it is not cached, without
+ * waiting for anything or holding the buffer (read-ahead).  Does nothing
+ * when no buffer is free. */
+void fs_prefetch(struct fs_cache *c, uint32_t block);
+/* The 32-bit word idx of block if it is cached and VALID now (an
+ * indirect block, for read-ahead's map): true and *v, else false. */
+bool fs_cache_peek32(struct fs_cache *c, uint32_t block, uint32_t idx, uint32_t *v);
+
 /* A buffer whose load is still in flight (its waiters may all have
  * left), or NULL: unmount waits for each before freeing the pages. */
 struct fs_buf *fs_cache_loading(struct fs_cache *c);

@@ -43,6 +43,8 @@ struct fs_inode {
 	struct fs_dinode d;        /* the in-memory copy; under lock */
 	uint64_t dirty_seq;        /* the last transaction that changed it */
 	_Atomic uint32_t tgen;     /* truncations so far (a reader's map may be stale) */
+	uint64_t ra_next;          /* read-ahead: the file block a sequential read
+	                              would read next; under lock */
 };
 
 struct fs {
@@ -66,6 +68,7 @@ struct fs {
 
 #define FS_WRITE_CHUNK 8u      /* data blocks per write transaction */
 #define FS_INODES_MAX 512u     /* in-memory inodes (fs_params.ninode) */
+#define FS_READAHEAD 8u        /* blocks a sequential read starts ahead */
 
 /* ---- inodes (fs_inode.c) ------------------------------------------------------------*/
 
@@ -144,6 +147,11 @@ struct fs_bmap {
 void fs_bmap_init(struct fs_bmap *m, struct fs *fs, struct fs_inode *ip, uint64_t fbn, bool alloc);
 enum poll fs_bmap_poll(struct fs_bmap *m, struct context *cx);
 void fs_bmap_drop(struct fs_bmap *m);
+
+/* The disk block of file block fbn of ip (locked) if the map can be read
+ * without waiting (direct, or its indirect blocks cached); 0 otherwise
+ * (a hole, not cached, damaged).  For read-ahead. */
+uint32_t fs_bmap_peek(struct fs *fs, struct fs_inode *ip, uint64_t fbn);
 
 /* Free ip's (locked) blocks from file block `from` on; inside a
  * transaction reserved with fs->res_free. */

@@ -441,6 +441,28 @@ enum poll fs_bmap_poll(struct fs_bmap *m, struct context *cx)
 	ASYNC_END(m);
 }
 
+uint32_t fs_bmap_peek(struct fs *fs, struct fs_inode *ip, uint64_t fbn)
+{
+	const struct fs_dinode *d = &ip->d;
+	uint32_t v = 0;
+	if (fbn < FS_NDIRECT) {
+		v = d->direct[fbn];
+	} else if (fbn < FS_NDIRECT + FS_NINDIRECT) {
+		if (!d->indirect || !fs_cache_peek32(&fs->cache, d->indirect,
+						     (uint32_t)(fbn - FS_NDIRECT), &v))
+			return 0;
+	} else if (fbn < FS_MAX_FILE_BLOCKS) {
+		uint64_t r = fbn - FS_NDIRECT - FS_NINDIRECT;
+		uint32_t t = 0;
+		if (!d->dindirect ||
+		    !fs_cache_peek32(&fs->cache, d->dindirect, (uint32_t)(r / FS_NINDIRECT), &t) ||
+		    !fs_block_ok(fs, t) ||
+		    !fs_cache_peek32(&fs->cache, t, (uint32_t)(r % FS_NINDIRECT), &v))
+			return 0;
+	}
+	return fs_block_ok(fs, v) ? v : 0;
+}
+
 /* Only read-only maps are ever dropped (one that allocates runs inside a
  * busy operation); it holds nothing but a buffer wait. */
 void fs_bmap_drop(struct fs_bmap *m)

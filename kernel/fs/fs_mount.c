@@ -304,6 +304,7 @@ void fs_get_stats(struct fs *fs, struct fs_stats *out)
 	out->evictions = fs->cache.stats.evictions;
 	out->reads = fs->cache.stats.reads;
 	out->read_errors = fs->cache.stats.read_errors;
+	out->prefetches = fs->cache.stats.prefetches;
 	out->reads_in_flight_max = fs->cache.stats.loading_max;
 	spin_unlock(&fs->cache.lock, f);
 	f = spin_lock(&fs->log.lock);

@@ -838,6 +838,19 @@ static enum poll op_read(struct fs_call *c, struct context *cx)
 		if (c->u.bm.result)
 			FAIL(c->done ? (int64_t)c->done : c->u.bm.result);
 		c->block = c->u.bm.block;
+		{
+			/* A sequential reader gets the next blocks started now. */
+			uint64_t fbn = (c->off + c->done) / FS_BLOCK_SIZE;
+			if (fbn == c->ip->ra_next && c->block) {
+				uint64_t last = (c->ip->d.size - 1) / FS_BLOCK_SIZE;
+				for (uint64_t k = 1; k <= FS_READAHEAD && fbn + k <= last; k++) {
+					uint32_t bn = fs_bmap_peek(fs, c->ip, fbn + k);
+					if (bn)
+						fs_prefetch(&fs->cache, bn);
+				}
+			}
+			c->ip->ra_next = fbn + 1;
+		}
 		IUNLOCK();
 		if (c->block)
 			BGET(c->block, false);
