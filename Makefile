@@ -552,6 +552,9 @@ host-test-fs: fs-cross-check $(FS_TEST) $(MKFS) $(FSCK)
 	@echo "== mkfs -> fsck on an image holding the host tools"
 	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
 	$(Q)$(FSCK) $(HOSTBUILD)/fs-tools.img
+	@echo "== fsck exits 1 on a damaged image"
+	$(Q)printf '\000' | dd of=$(HOSTBUILD)/fs-tools.img bs=1 seek=0 conv=notrunc status=none
+	$(Q)if $(FSCK) $(HOSTBUILD)/fs-tools.img; then echo "fsck passed a damaged image"; exit 1; fi
 	@echo "== file-system host tests (ASan+UBSan)"
 	$(FS_TEST) $(MKFS)
 
