@@ -548,7 +548,17 @@ fs-cross-check: $(FS_XOBJS)
 	if [ -n "$$bad" ]; then echo "fs-cross-check: not freestanding:"; echo "$$bad"; exit 1; fi
 	@echo "fs-cross-check: $(words $(FS_CORE_SRCS) $(FS_KERNEL_SRCS)) files x riscv64+aarch64 with kernel CFLAGS: OK"
 
-host-test-fs: fs-cross-check $(FS_TEST) $(MKFS) $(FSCK)
+# The same core on 4 executor threads and a device thread, under
+# ThreadSanitizer: what 4 harts will do.
+FS_STRESS := build/host-tsan/fs_stress
+FS_STRESS_SRCS := kernel/fs/hosttest/fs_stress.c kernel/fs/hosttest/fakedisk.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (TSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_STRESS_SRCS) -o $@ -lpthread
+
+host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(MKFS) $(FSCK)
 	@echo "== mkfs -> fsck on an image holding the host tools"
 	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
 	$(Q)$(FSCK) $(HOSTBUILD)/fs-tools.img
@@ -557,6 +567,9 @@ host-test-fs: fs-cross-check $(FS_TEST) $(MKFS) $(FSCK)
 	$(Q)if $(FSCK) $(HOSTBUILD)/fs-tools.img; then echo "fsck passed a damaged image"; exit 1; fi
 	@echo "== file-system host tests (ASan+UBSan)"
 	$(FS_TEST) $(MKFS)
+	@echo "== file system on 4 threads: 8 tasks x 30 rounds (ThreadSanitizer)"
+	$(Q)$(MKFS) -s 8M $(HOSTBUILD)/fs-stress.img > /dev/null
+	$(FS_STRESS) $(HOSTBUILD)/fs-stress.img 30
 
 # Coverage-guided fuzzing (libFuzzer, clang from Debian): the same core and
 # fake disk, one target damaging the image, one running operations with

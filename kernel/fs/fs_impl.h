@@ -23,7 +23,7 @@
  *                                         link: one at a time (async mutex)
  *   3. inode locks (ip->lock, async)      a directory before an inode in it;
  *                                         without fs->ns at most one at a time
- *   4. fs->alloc_lock, fs->itab_lock (spin)   leaves
+ *   4. fs->alloc_lock, fs->itab_lock, fs->dinode_lock (spin)   leaves
  *   5. the log lock, then the cache lock (spin), then a notify's or the
  *      device's lock
  *
@@ -43,6 +43,7 @@ struct fs_inode {
 	struct fs_dinode d;        /* the in-memory copy; under lock */
 	uint64_t dirty_seq;        /* the last transaction that changed it */
 	_Atomic uint32_t tgen;     /* truncations so far (a reader's map may be stale) */
+	bool orphaned;             /* unlinked, on the orphan list; fs->itab_lock */
 	uint64_t ra_next;          /* read-ahead: the file block a sequential read
 	                              would read next; under lock */
 };
@@ -53,6 +54,8 @@ struct fs {
 	struct fs_cache cache;
 	struct fs_log log;
 	struct spin itab_lock;
+	struct spin dinode_lock;   /* a disk inode's bytes in its buffer: iupdate's
+	                              copy against the orphan list's next_orphan */
 	uint32_t ninode, itab_cap;
 	struct fs_inode **itab;    /* ninode (at most FS_INODES_MAX), each allocated alone */
 	struct spin alloc_lock;

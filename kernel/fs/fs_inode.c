@@ -13,10 +13,11 @@ void fs_damaged(struct fs *fs, const char *what, uint32_t where)
 /* ---- the in-memory inode table -------------------------------------------------------*/
 
 /* An entry that must not be reused: unlinked, last reference gone, its
- * blocks not yet freed (fs_reclaim finds it by this). */
+ * blocks not yet freed (fs_reclaim finds it by this).  Caller holds
+ * fs->itab_lock. */
 static bool awaiting_reclaim(const struct fs_inode *ip)
 {
-	return ip->refs == 0 && ip->valid && ip->d.nlink == 0 && ip->d.type != FS_T_FREE;
+	return ip->refs == 0 && ip->orphaned;
 }
 
 struct fs_inode *fs_iget(struct fs *fs, uint32_t inum)
@@ -186,9 +187,11 @@ enum poll fs_iupdate_poll(struct fs_iupdate *u, struct context *cx)
 	u->result = u->g.result;
 	if (!u->result) {
 		struct fs_dinode *d = (struct fs_dinode *)u->g.b->data + u->ip->inum % FS_INODES_PER_BLOCK;
+		unsigned long f = spin_lock(&fs->dinode_lock);
 		uint32_t next_orphan = d->next_orphan; /* owned by the orphan list code */
 		*d = u->ip->d;
 		d->next_orphan = next_orphan;
+		spin_unlock(&fs->dinode_lock, f);
 		fs_log_write(&fs->log, u->g.b);
 		fs_brelse(&fs->cache, u->g.b);
 		u->ip->dirty_seq = fs_log_seq(&fs->log);

@@ -83,6 +83,7 @@ enum poll fs_mount_poll(struct fs_call *c, struct context *cx)
 		fs->sb = sb;
 		fs->dev = c->dev;
 		spin_init(&fs->itab_lock);
+		spin_init(&fs->dinode_lock);
 		spin_init(&fs->alloc_lock);
 		mutex_init(&fs->ns);
 		fs->res_small = 16;

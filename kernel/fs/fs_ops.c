@@ -216,7 +216,12 @@ static enum poll release_inode(struct fs_call *c, struct context *cx)
 		if (fs_free_poll(&c->u.fr, cx, true, ip->inum) == POLL_PENDING)
 			return POLL_PENDING;
 		c->rel_result = c->u.fr.result;
-		ip->valid = false;
+		{
+			unsigned long f = spin_lock(&fs->itab_lock);
+			ip->valid = false;
+			ip->orphaned = false;
+			spin_unlock(&fs->itab_lock, f);
+		}
 		return POLL_READY;
 	}
 	return POLL_READY;
@@ -256,7 +261,11 @@ static enum poll unlinked_inode(struct fs_call *c, struct context *cx)
 			return POLL_PENDING;
 		if ((c->rel_result = c->u.g.result))
 			return POLL_READY;
-		dinode_in(c->u.g.b, ip->inum)->next_orphan = fs->sb.orphan_head;
+		{
+			unsigned long f = spin_lock(&fs->dinode_lock);
+			dinode_in(c->u.g.b, ip->inum)->next_orphan = fs->sb.orphan_head;
+			spin_unlock(&fs->dinode_lock, f);
+		}
 		fs_log_write(&fs->log, c->u.g.b);
 		fs_brelse(&fs->cache, c->u.g.b);
 		fs_bget_init(&c->u.g, &fs->cache, 0, false);
@@ -274,6 +283,11 @@ static enum poll unlinked_inode(struct fs_call *c, struct context *cx)
 			fs->sb.orphan_head = ip->inum;
 			fs_log_write(&fs->log, c->u.g.b);
 			fs_brelse(&fs->cache, c->u.g.b);
+		}
+		{
+			unsigned long f = spin_lock(&fs->itab_lock);
+			ip->orphaned = true;
+			spin_unlock(&fs->itab_lock, f);
 		}
 		fs_iupdate_init(&c->u.iu, fs, ip);
 		c->sub_state = 4;
@@ -1090,7 +1104,7 @@ static struct fs_inode *take_reclaimable(struct fs *fs)
 	unsigned long f = spin_lock(&fs->itab_lock);
 	for (uint32_t i = 0; i < fs->ninode && !ip; i++) {
 		struct fs_inode *e = fs->itab[i];
-		if (e->refs == 0 && e->valid && e->d.nlink == 0 && e->d.type != FS_T_FREE) {
+		if (e->refs == 0 && e->orphaned) {
 			e->refs++;
 			ip = e;
 		}
@@ -1110,6 +1124,7 @@ enum poll fs_reclaim_poll(struct fs_call *c, struct context *cx)
 	ASYNC_BEGIN(c);
 	for (;;) {
 		BEGIN(fs->res_free);
+		LOCK_NS(); /* the orphan list changes under fs->ns only */
 		c->victim = c->kind == FS_K_MOUNT_ORPHANS ? NULL : take_reclaimable(fs);
 		if (c->kind == FS_K_MOUNT_ORPHANS && fs->sb.orphan_head) {
 			if (++c->climb > fs->sb.ninodes) {
@@ -1138,6 +1153,8 @@ enum poll fs_reclaim_poll(struct fs_call *c, struct context *cx)
 		IUNLOCK();
 		fs_iput(fs, c->victim);
 		c->victim = NULL;
+		mutex_unlock(&fs->ns);
+		c->ns_held = false;
 		END_AND_WAIT();
 		if (c->result < 0)
 			break;
@@ -1164,8 +1181,12 @@ static enum poll orphan_remove(struct fs_call *c, struct context *cx)
 				return POLL_PENDING;
 			if ((c->rel_result = c->u.g.result))
 				return POLL_READY;
-			c->next = dinode_in(c->u.g.b, me)->next_orphan;
-			dinode_in(c->u.g.b, me)->next_orphan = 0;
+			{
+				unsigned long f = spin_lock(&fs->dinode_lock);
+				c->next = dinode_in(c->u.g.b, me)->next_orphan;
+				dinode_in(c->u.g.b, me)->next_orphan = 0;
+				spin_unlock(&fs->dinode_lock, f);
+			}
 			fs_log_write(&fs->log, c->u.g.b);
 			fs_brelse(&fs->cache, c->u.g.b);
 			if (c->next >= fs->sb.ninodes) {
@@ -1213,11 +1234,13 @@ static enum poll orphan_remove(struct fs_call *c, struct context *cx)
 				return POLL_READY;
 			{
 				struct fs_dinode *d = dinode_in(c->u.g.b, c->at);
+				unsigned long f = spin_lock(&fs->dinode_lock);
 				uint32_t nx = d->next_orphan;
-				if (nx == me) {
+				if (nx == me)
 					d->next_orphan = c->next;
+				spin_unlock(&fs->dinode_lock, f);
+				if (nx == me)
 					fs_log_write(&fs->log, c->u.g.b);
-				}
 				fs_brelse(&fs->cache, c->u.g.b);
 				if (nx == me)
 					return POLL_READY;

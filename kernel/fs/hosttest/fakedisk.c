@@ -34,23 +34,30 @@ static enum poll fd_poll(struct future *f, struct context *cx)
 {
 	struct fs_req *r = (struct fs_req *)f;
 	struct fd_priv *p = P(r);
-	if (p->st == 2)
-		return POLL_READY;
+	struct fakedisk *d = p->d;
+	unsigned long fl = spin_lock(&d->lock);
 	if (p->st == 0) {
-		if (p->block >= p->d->nblocks) {
+		if (p->block >= d->nblocks) {
 			r->result = -PX_EIO;
 			p->st = 2;
-			return POLL_READY;
+		} else {
+			if (d->n >= FAKEDISK_MAX_INFLIGHT)
+				abort();
+			d->inflight[d->n++] = r;
+			if (d->n > d->inflight_max)
+				d->inflight_max = d->n;
+			p->st = 1;
+			p->w = WAKER_NONE;
 		}
-		if (p->d->n >= FAKEDISK_MAX_INFLIGHT)
-			abort();
-		p->d->inflight[p->d->n++] = r;
-		if (p->d->n > p->d->inflight_max)
-			p->d->inflight_max = p->d->n;
-		p->st = 1;
-		p->w = WAKER_NONE;
 	}
+	if (p->st == 2) {
+		spin_unlock(&d->lock, fl);
+		return POLL_READY;
+	}
+	/* a clone outside the lock would race with the completion: the
+	 * waker vtables here never block, so register under it */
 	waker_register(&p->w, cx->waker);
+	spin_unlock(&d->lock, fl);
 	return POLL_PENDING;
 }
 
@@ -89,6 +96,7 @@ static const struct fs_dev_ops fd_ops = { fd_read, fd_write };
 void fakedisk_init(struct fakedisk *d, uint64_t nblocks, uint64_t seed)
 {
 	memset(d, 0, sizeof(*d));
+	spin_init(&d->lock);
 	d->mem = calloc(nblocks, FS_BLOCK_SIZE);
 	d->nblocks = nblocks;
 	d->rng = seed ? seed : 88172645463325252ull;
@@ -108,7 +116,12 @@ void fakedisk_free(struct fakedisk *d)
 unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 {
 	unsigned done = 0;
-	while (done < k && d->n) {
+	while (done < k) {
+		unsigned long fl = spin_lock(&d->lock);
+		if (!d->n) {
+			spin_unlock(&d->lock, fl);
+			break;
+		}
 		unsigned i = (unsigned)(rnd(d) % d->n);
 		struct fs_req *r = d->inflight[i];
 		d->inflight[i] = d->inflight[--d->n];
@@ -133,7 +146,10 @@ unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 			}
 		}
 		p->st = 2;
-		waker_wake(&p->w);
+		struct waker w = p->w;
+		p->w = WAKER_NONE;
+		spin_unlock(&d->lock, fl);
+		waker_wake(&w);
 		done++;
 	}
 	return done;

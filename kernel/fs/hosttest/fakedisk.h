@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "executor/spin.h"
 #include "kernel/fs/fs.h"
 
 /*
@@ -13,11 +14,15 @@
  * seeded generator, so a run repeats exactly).  A crash point makes the
  * disk stop storing writes after the N-th completed one, as a power cut
  * would: later writes still "complete", nothing of them reaches the
- * blocks.  A bad block fails every read of it with -PX_EIO.
+ * blocks.  A bad block fails every read of it with -PX_EIO.  The disk's
+ * state is behind a spin lock and wakers are woken after it is dropped,
+ * so a device thread may complete requests while executor threads poll
+ * them (kernel/fs/hosttest/fs_stress.c).
  */
 #define FAKEDISK_MAX_INFLIGHT 4096
 
 struct fakedisk {
+	struct spin lock;
 	struct fs_dev dev;
 	uint8_t *mem;
 	uint64_t nblocks;

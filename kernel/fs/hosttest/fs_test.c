@@ -1,4 +1,5 @@
 /* Host tests of the file system: every operation and error, persistence, crashes, limits, damage, fsck. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@
  */
 
 extern int fs_env_quiet;
-extern unsigned long fs_env_live_allocs;
+extern _Atomic unsigned long fs_env_live_allocs;
 extern long fs_env_fail_in;
 
 static const char *mkfs_path;

@@ -1,5 +1,6 @@
 /* The file-system core's environment on the host: malloc, memcpy, stderr (tools and tests). */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
  */
 int fs_env_quiet;
 unsigned fs_env_fail_allocs;
-unsigned long fs_env_live_allocs;
+_Atomic unsigned long fs_env_live_allocs; /* atomic: fs_stress allocates on 4 threads */
 long fs_env_fail_in = -1;    /* >= 0: the allocation after this many fails */
 
 static int fail_now(void)
