@@ -522,7 +522,7 @@ fs-check: $(FSCK)
 
 # The file-system core: arch-neutral C that the kernel will link and the
 # host tests and tools build from the same files.
-FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c \
+FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
 	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
 # The kernel's side of the core: its environment and the virtio-blk device.
 FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c

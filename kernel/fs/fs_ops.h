@@ -88,6 +88,19 @@ struct fs_call *fs_call_start(union io_slot *slot, struct fs *fs, enum fs_kind k
 			      struct fs_inode *cwd, const char *path, const char *path2,
 			      int64_t *err);
 
+/* Each operation's state machine: fs_names.c, fs_data.c. */
+enum poll fs_op_open(struct fs_call *c, struct context *cx);
+enum poll fs_op_mkdir(struct fs_call *c, struct context *cx);
+enum poll fs_op_remove(struct fs_call *c, struct context *cx);   /* unlink, rmdir */
+enum poll fs_op_rename(struct fs_call *c, struct context *cx);
+enum poll fs_op_link(struct fs_call *c, struct context *cx);
+enum poll fs_op_read(struct fs_call *c, struct context *cx);
+enum poll fs_op_write(struct fs_call *c, struct context *cx);
+enum poll fs_op_truncate(struct fs_call *c, struct context *cx);
+enum poll fs_op_getdents(struct fs_call *c, struct context *cx);
+enum poll fs_op_stat(struct fs_call *c, struct context *cx);
+enum poll fs_op_fsync(struct fs_call *c, struct context *cx);
+
 /* fs_mount.c */
 enum poll fs_mount_poll(struct fs_call *c, struct context *cx);
 void fs_mount_drop(struct fs_call *c);
