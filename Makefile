@@ -558,7 +558,19 @@ $(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
 	$(call say,HOSTCC,$@ (TSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_STRESS_SRCS) -o $@ -lpthread
 
-host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(MKFS) $(FSCK)
+# The struct file kinds (fs_file.c) with kernel/file.c, the kernel's
+# allocator, user copies and executor played by the test.
+FS_FILE_TEST := $(HOSTBUILD)/fs_file_test
+FS_FILE_TEST_SRCS := kernel/fs/hosttest/fs_file_test.c kernel/fs/fs_file.c kernel/file.c \
+	kernel/fs/hosttest/fakedisk.c kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c \
+	$(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FS_FILE_TEST): $(FS_FILE_TEST_SRCS) $(FS_HDRS) kernel/ktask.h kernel/kalloc.h kernel/uaccess.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include -DSMP_MAX=8 \
+		$(FS_FILE_TEST_SRCS) -o $@ -lpthread
+
+host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK)
 	@echo "== mkfs -> fsck on an image holding the host tools"
 	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
 	$(Q)$(FSCK) $(HOSTBUILD)/fs-tools.img
@@ -567,6 +579,9 @@ host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(MKFS) $(FSCK)
 	$(Q)if $(FSCK) $(HOSTBUILD)/fs-tools.img; then echo "fsck passed a damaged image"; exit 1; fi
 	@echo "== file-system host tests (ASan+UBSan)"
 	$(FS_TEST) $(MKFS)
+	@echo "== regular files and directories as struct file (ASan+UBSan)"
+	$(Q)$(MKFS) -s 4M $(HOSTBUILD)/fs-file.img > /dev/null
+	$(FS_FILE_TEST) $(HOSTBUILD)/fs-file.img
 	@echo "== file system on 4 threads: 8 tasks x 30 rounds (ThreadSanitizer)"
 	$(Q)$(MKFS) -s 8M $(HOSTBUILD)/fs-stress.img > /dev/null
 	$(FS_STRESS) $(HOSTBUILD)/fs-stress.img 30

@@ -114,11 +114,13 @@ static int64_t ff_write(const struct io_req *rq, union io_slot *slot)
 	if ((ff->flags & PX_O_ACCMODE) == PX_O_RDONLY)
 		return -PX_EBADF;
 	prepare(w, rq, &off);
+	/* O_APPEND: every write goes to the end (pwrite too, as on Linux); one
+	 * at the file position leaves it at the new end, a pwrite does not
+	 * move it */
 	bool append = (ff->flags & PX_O_APPEND) != 0;
-	/* an append moves the position to the new end, wherever it was */
 	return wrap(w, rq,
 		    fs_write(inner_slot(w), ff->fs, ff->ip, rq->vm, rq->va, rq->len, off, append),
-		    w->cur || append);
+		    w->cur);
 }
 
 static int64_t ff_fsync(const struct io_req *rq, union io_slot *slot)

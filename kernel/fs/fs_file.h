@@ -12,8 +12,9 @@
  * Not yet reachable: the open syscall (the next step) will call fs_open,
  * then fs_file_new with the inode it gave.  The kinds:
  *
- *   file       read, write (at f->pos for PX_OFF_CUR; O_APPEND writes at
- *              the end and leave f->pos there), fsync, stat; seekable.
+ *   file       read, write (at f->pos for PX_OFF_CUR, which they move;
+ *              with O_APPEND every write goes to the end, and one at
+ *              f->pos leaves it there), fsync, stat; seekable.
  *              A read of a file opened O_WRONLY (or a write of one opened
  *              O_RDONLY) is -PX_EBADF.
  *   directory  fsync, stat; getdents through fs_file_getdents.
