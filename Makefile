@@ -517,10 +517,151 @@ host-test-reactor: $(REACTOR_TEST)
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
+# ============================================================ file system
+# The host tools, built from the one definition of the on-disk format
+# (kernel/fs/fs_format.h); docs/fs.md.
+MKFS := $(HOSTBUILD)/mkfs
+FSCK := $(HOSTBUILD)/fsck
+FS_TOOL_CFLAGS := $(filter-out -MD -MP,$(HOST_CFLAGS))
+
+$(MKFS): kernel/fs/tools/mkfs.c kernel/fs/fs_format.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(FS_TOOL_CFLAGS) kernel/fs/tools/mkfs.c -o $@
+
+FSCK_SRCS := kernel/fs/tools/fsck.c kernel/fs/tools/fsck_check.c
+$(FSCK): $(FSCK_SRCS) kernel/fs/tools/fsck_check.h kernel/fs/fs_format.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(FS_TOOL_CFLAGS) $(FSCK_SRCS) -o $@
+
+fs-tools: $(MKFS) $(FSCK)
+
+# The disk image: /bin holds every user program, /home a few samples.  It
+# is made only when missing (what is written to it survives a rebuild);
+# make fs-reset makes a fresh one.
+FS_IMG := build/$(ARCH)/fs.img
+FS_IMG_SIZE ?= 128M
+$(FS_IMG): | $(MKFS) $(USTRIPPED)
+	@mkdir -p $(dir $@)
+	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $@ $(USTRIPPED)
+
+fs-image: $(FS_IMG)
+
+fs-reset: $(MKFS) $(USTRIPPED)
+	$(Q)rm -f $(FS_IMG)
+	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $(FS_IMG) $(USTRIPPED)
+
+fs-check: $(FSCK)
+	$(FSCK) $(FS_IMG)
+
+# The file-system core: arch-neutral C that the kernel will link and the
+# host tests and tools build from the same files.
+FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
+	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
+# The kernel's side of the core: its environment and the virtio-blk device.
+FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
+FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) lib/uapi/pollux.h \
+	kernel/io.h kernel/file.h $(EXEC_HDRS)
+# The executor pieces the core uses on the host (sync primitives, asserts).
+FS_HOST_EXEC := $(EXEC_HOST_SRCS)
+FS_TEST := $(HOSTBUILD)/fs_test
+FS_TEST_SRCS := kernel/fs/hosttest/fs_test.c kernel/fs/hosttest/fakedisk.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(FS_HOST_EXEC)
+$(FS_TEST): $(FS_TEST_SRCS) $(FS_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FS_TEST_SRCS) -o $@ -lpthread
+
+# Freestanding proof: the core with both cross compilers and the kernel
+# CFLAGS, and nothing from the C library beyond the freestanding headers
+# (plus string.h).
+FS_XOBJS := $(foreach a,$(ARCHES),$(patsubst %.c,build/xcheck/$(a)/%.o,$(FS_CORE_SRCS) $(FS_KERNEL_SRCS)))
+$(FS_XOBJS): $(FS_HDRS)
+fs-cross-check: $(FS_XOBJS)
+	@bad=$$(grep -Hn '^#include <' $(FS_CORE_SRCS) kernel/fs/fs*.h | grep -Ev '<(stdint|stddef|stdbool|string|stdatomic)\.h>'); \
+	if [ -n "$$bad" ]; then echo "fs-cross-check: not freestanding:"; echo "$$bad"; exit 1; fi
+	@echo "fs-cross-check: $(words $(FS_CORE_SRCS) $(FS_KERNEL_SRCS)) files x riscv64+aarch64 with kernel CFLAGS: OK"
+
+# The same core on 4 executor threads and a device thread, under
+# ThreadSanitizer: what 4 harts will do.
+FS_STRESS := build/host-tsan/fs_stress
+FS_STRESS_SRCS := kernel/fs/hosttest/fs_stress.c kernel/fs/hosttest/fakedisk.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (TSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_STRESS_SRCS) -o $@ -lpthread
+
+# The struct file kinds (fs_file.c) with kernel/file.c, the kernel's
+# allocator, user copies and executor played by the test.
+FS_FILE_TEST := $(HOSTBUILD)/fs_file_test
+FS_FILE_TEST_SRCS := kernel/fs/hosttest/fs_file_test.c kernel/fs/fs_file.c kernel/file.c \
+	kernel/fs/hosttest/fakedisk.c kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c \
+	$(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FS_FILE_TEST): $(FS_FILE_TEST_SRCS) $(FS_HDRS) kernel/ktask.h kernel/kalloc.h kernel/uaccess.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include -DSMP_MAX=8 \
+		$(FS_FILE_TEST_SRCS) -o $@ -lpthread
+
+host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK)
+	@echo "== mkfs -> fsck on an image holding the host tools"
+	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
+	$(Q)$(FSCK) $(HOSTBUILD)/fs-tools.img
+	@echo "== fsck exits 1 on a damaged image"
+	$(Q)printf '\000' | dd of=$(HOSTBUILD)/fs-tools.img bs=1 seek=0 conv=notrunc status=none
+	$(Q)if $(FSCK) $(HOSTBUILD)/fs-tools.img; then echo "fsck passed a damaged image"; exit 1; fi
+	@echo "== file-system host tests (ASan+UBSan)"
+	$(FS_TEST) $(MKFS)
+	@echo "== regular files and directories as struct file (ASan+UBSan)"
+	$(Q)$(MKFS) -s 4M $(HOSTBUILD)/fs-file.img > /dev/null
+	$(FS_FILE_TEST) $(HOSTBUILD)/fs-file.img
+	@echo "== file system on 4 threads: 8 tasks x 30 rounds (ThreadSanitizer)"
+	$(Q)$(MKFS) -s 8M $(HOSTBUILD)/fs-stress.img > /dev/null
+	$(FS_STRESS) $(HOSTBUILD)/fs-stress.img 30
+
+# Coverage-guided fuzzing (libFuzzer, clang from Debian): the same core and
+# fake disk, one target damaging the image, one running operations with
+# crashes (kernel/fs/hosttest/fs_fuzz.c).  make check runs a bounded slice;
+# make fuzz-fs runs longer (FUZZ_TIME seconds per target).
+FUZZ_DIR := build/fuzz
+FUZZ_TIME ?= 600
+FS_FUZZ_SRCS := kernel/fs/hosttest/fs_fuzz.c kernel/fs/hosttest/fakedisk.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+FS_FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -I. -Iexecutor -D_GNU_SOURCE -DEXEC_NO_IRQ \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+ensure-fuzz:
+	@command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a >/dev/null 2>&1 || scripts/deps.sh fuzz
+
+$(FUZZ_DIR)/fs_fuzz_image: $(FS_FUZZ_SRCS) $(FS_HDRS) | ensure-fuzz
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$@ (libFuzzer+ASan+UBSan))
+	$(Q)clang $(FS_FUZZ_CFLAGS) -DFS_FUZZ_IMAGE $(FS_FUZZ_SRCS) -o $@ -lpthread
+
+$(FUZZ_DIR)/fs_fuzz_ops: $(FS_FUZZ_SRCS) $(FS_HDRS) | ensure-fuzz
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$@ (libFuzzer+ASan+UBSan))
+	$(Q)clang $(FS_FUZZ_CFLAGS) -DFS_FUZZ_OPS $(FS_FUZZ_SRCS) -o $@ -lpthread
+
+$(FUZZ_DIR)/base.img: $(MKFS)
+	@mkdir -p $(dir $@)
+	$(Q)$(MKFS) -s 512K $@ > /dev/null
+
+FS_FUZZ_DEPS := $(FUZZ_DIR)/fs_fuzz_image $(FUZZ_DIR)/fs_fuzz_ops $(FUZZ_DIR)/base.img
+host-test-fsfuzz: $(FS_FUZZ_DEPS)
+	@scripts/fuzz-fs.sh 15 $(FUZZ_DIR)
+
+fuzz-fs: $(FS_FUZZ_DEPS)
+	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
+
+.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz
+# ======================================================== end file system
+
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring elf reactor exec
+HOST_TESTS := fdt virtq ring elf reactor exec fs fsfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
@@ -576,6 +717,9 @@ help:
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
 	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
+	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
+	@echo "make fs-check                 fsck the disk image"
+	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest

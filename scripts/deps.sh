@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host (default: those
-# three), debug (gdb-multiarch, for make qemu-gdb)
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz (default:
+# those four), debug (gdb-multiarch, for make qemu-gdb)
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -11,9 +11,11 @@ cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gn
 qemu="qemu-system-misc qemu-system-arm opensbi"
 host="gcc make valgrind device-tree-compiler python3"
 debug="gdb-multiarch"
+# clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
+fuzz="clang libclang-rt-14-dev"
 
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host)
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz)
 
 want=""
 for g in "${groups[@]}"; do
@@ -22,7 +24,8 @@ for g in "${groups[@]}"; do
 	qemu) want="$want $qemu" ;;
 	host) want="$want $host" ;;
 	debug) want="$want $debug" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, debug)" >&2; exit 2 ;;
+	fuzz) want="$want $fuzz" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, debug)" >&2; exit 2 ;;
 	esac
 done
 

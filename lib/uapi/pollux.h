@@ -94,12 +94,45 @@ struct px_timespec {
 /* What SYS_fstat fills.  type says what kind of file the fd names. */
 struct px_stat {
 	unsigned int type;        /* PX_S_* */
-	unsigned int _pad;
+	unsigned int nlink;       /* files on the disk: directory entries naming it */
 	unsigned long long size;  /* bytes in the file; for a pipe, bytes queued */
+	unsigned long long ino;   /* files on the disk: the inode number */
+	unsigned long long blocks;/* files on the disk: 4 KiB blocks it owns */
 };
 #define PX_S_CHR  1 /* a character device: the console */
 #define PX_S_FIFO 2 /* one end of a pipe */
 #define PX_S_REG  3 /* a regular file */
+#define PX_S_DIR  4 /* a directory */
+
+/* open() flags (the values Linux uses). */
+#define PX_O_RDONLY    0x0
+#define PX_O_WRONLY    0x1
+#define PX_O_RDWR      0x2
+#define PX_O_ACCMODE   0x3
+#define PX_O_CREAT     0x40
+#define PX_O_EXCL      0x80
+#define PX_O_TRUNC     0x200
+#define PX_O_APPEND    0x400
+#define PX_O_DIRECTORY 0x10000   /* fail with ENOTDIR unless a directory */
+
+/* One directory entry as getdents returns them: fixed-size records. */
+#define PX_NAME_MAX 120          /* bytes in a file name */
+#define PX_FS_PATH_MAX 1024      /* bytes in a path, the NUL included */
+struct px_dirent {
+	unsigned int ino;
+	unsigned char type;       /* PX_S_REG or PX_S_DIR */
+	unsigned char namelen;
+	unsigned short _pad;
+	char name[PX_NAME_MAX + 4]; /* NUL-terminated */
+};
+
+/* What statfs fills: the file system's size and what is free. */
+struct px_statfs {
+	unsigned int block_size;
+	unsigned int _pad;
+	unsigned long long blocks, blocks_free;
+	unsigned long long inodes, inodes_free;
+};
 
 /* pread/pwrite and ring READ/WRITE: "at the file position" instead of an
  * offset.  Files that cannot seek (pipes, the console) take only this. */
@@ -119,15 +152,25 @@ struct px_stat {
 #define PX_ENOMEM     12
 #define PX_EFAULT     14
 #define PX_EBUSY      16
+#define PX_EEXIST     17
+#define PX_EXDEV      18
 #define PX_ENODEV     19
+#define PX_ENOTDIR    20
+#define PX_EISDIR     21
 #define PX_EINVAL     22
+#define PX_ENFILE     23
 #define PX_EMFILE     24
 #define PX_ENOTTY     25
+#define PX_EFBIG      27
 #define PX_ENOSPC     28
 #define PX_ESPIPE     29
+#define PX_EROFS      30
+#define PX_EMLINK     31
 #define PX_EPIPE      32
 #define PX_ERANGE     34
+#define PX_ENAMETOOLONG 36
 #define PX_ENOSYS     38
+#define PX_ENOTEMPTY  39
 #define PX_ETIME      62
 #define PX_EOVERFLOW  75
 #define PX_ECANCELED 125

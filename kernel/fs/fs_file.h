@@ -1,0 +1,38 @@
+/* Regular files and directories as kinds of struct file (kernel/file.h). */
+#ifndef KERNEL_FS_FS_FILE_H
+#define KERNEL_FS_FS_FILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kernel/file.h"
+#include "kernel/fs/fs.h"
+
+/*
+ * Not yet reachable: the open syscall (the next step) will call fs_open,
+ * then fs_file_new with the inode it gave.  The kinds:
+ *
+ *   file       read, write (at f->pos for PX_OFF_CUR, which they move;
+ *              with O_APPEND every write goes to the end, and one at
+ *              f->pos leaves it there), fsync, stat; seekable.
+ *              A read of a file opened O_WRONLY (or a write of one opened
+ *              O_RDONLY) is -PX_EBADF.
+ *   directory  fsync, stat; getdents through fs_file_getdents.
+ *
+ * The last file_put drops the inode's reference; if that was the last one
+ * of an unlinked file, a kernel task ("fs-reclaim") frees its blocks.
+ * While a write is busy (kernel/fs/fs.h, "Cancellation"), so is the
+ * file's future.
+ */
+
+/* A new file for ip (its reference passes to the file) with the open
+ * flags; 0 or -PX_ENOMEM (the reference is still the caller's then). */
+int fs_file_new(struct fs *fs, struct fs_inode *ip, int flags, struct file **out);
+/* Is f one of these kinds? */
+bool fs_file_is(const struct file *f);
+/* Whole struct px_dirent records from f->pos (rq->off PX_OFF_CUR) or
+ * rq->off, a directory slot number; -PX_ENOTDIR for anything but a
+ * directory of the file system. */
+int64_t fs_file_getdents(const struct io_req *rq, union io_slot *slot);
+
+#endif /* KERNEL_FS_FS_FILE_H */
