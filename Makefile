@@ -1,6 +1,13 @@
 # Pollux: one flat Makefile.  `make help` lists the targets.
 
 ARCH ?= riscv64
+# make grade ARCH=all grades both arches into one results.json.
+ifeq ($(ARCH),all)
+GRADE_ARCH := all
+override ARCH := riscv64
+else
+GRADE_ARCH = $(ARCH)
+endif
 SMP ?= 1
 MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
@@ -498,9 +505,12 @@ check:
 
 # ------------------------------------------------------------------ labs
 # The lab grader (docs/labs/, README "For teachers"): LAB=n grades one lab,
-# TIME_SCALE=n stretches every checkpoint's time limit (or GRADE_TIME_SCALE).
+# TEST=name one of its checkpoints, ARCH=all both arches, TIME_SCALE=n
+# stretches every checkpoint's time limit (or GRADE_TIME_SCALE);
+# GRADE_TRUSTED=dir grades in the trusted mode (scripts/grade_trusted.py).
 grade: | ensure-cross ensure-qemu
-	@python3 scripts/grade.py --arch $(ARCH) $(if $(LAB),--lab $(LAB)) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+	@python3 scripts/grade.py --arch $(GRADE_ARCH) $(if $(LAB),--lab $(LAB)) $(if $(TEST),--test $(TEST)) \
+		$(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
 # Teachers: after changing a test, a checkpoint file or the grader.
 grade-manifest:
@@ -512,9 +522,18 @@ handout:
 	@test -n "$(LAB)" || { echo "usage: make handout LAB=n [OUT=dir]"; exit 2; }
 	@python3 scripts/handout.py $(LAB) $(OUT)
 
-# make check: starter tree of lab 1 vs. full tree vs. a tampered tree.
+# Gradescope's autograder zip for lab LAB (README "For teachers").
+autograder:
+	@test -n "$(LAB)" || { echo "usage: make autograder LAB=n [ZIP=file.zip]"; exit 2; }
+	@python3 scripts/grade.py --lab $(LAB) --write-autograder $(or $(ZIP),build/autograder/lab$(LAB).zip)
+
+# make check: every lab's starter tree vs. the full tree vs. a tampered tree.
 grade-selftest: | ensure-cross ensure-qemu
 	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+
+# make check: grade/run_autograder on a fake /autograder (scripts/grade_selftest.py).
+grade-autograder-test: | ensure-cross ensure-qemu
+	@python3 scripts/grade_selftest.py autograder
 
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
@@ -540,7 +559,7 @@ help:
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make clean"
 
-.PHONY: grade grade-manifest handout grade-selftest
+.PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test
 .PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)
