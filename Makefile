@@ -60,7 +60,7 @@ ensure-cross:
 ensure-qemu:
 	@command -v $(QEMU) >/dev/null 2>&1 && test -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin || scripts/deps.sh qemu
 ensure-host:
-	@command -v $(HOSTCC) >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v dtc >/dev/null 2>&1 || scripts/deps.sh host
+	@command -v $(HOSTCC) >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v dtc >/dev/null 2>&1 && command -v patch >/dev/null 2>&1 || scripts/deps.sh host
 
 # ------------------------------------------------------------------- flags
 WARN := -Wall -Wextra -Werror
@@ -283,6 +283,17 @@ $(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.
 host-test-ring: $(RING_TEST)
 	$(RING_TEST)
 
+# The same code's memory ordering: a program thread and a kernel thread
+# under ThreadSanitizer (a relaxed CQ tail is a data race there).
+RING_TSAN := build/host-tsan/ring_tsan
+$(RING_TSAN): kernel/hosttest/ring_tsan_test.c kernel/ring_queue.c kernel/ring_queue.h lib/uapi/pollux.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(filter-out -MD -MP,$(HOST_CFLAGS)) -fsanitize=thread kernel/hosttest/ring_tsan_test.c \
+		kernel/ring_queue.c -o $@ -lpthread
+
+host-test-ring-tsan: $(RING_TSAN)
+	$(RING_TSAN)
+
 # ======================================================== executor (host)
 # The executor on the host: its unit tests, the TSan stress test, the
 # freestanding cross check, the benchmark.
@@ -492,7 +503,7 @@ host-test-reactor: $(REACTOR_TEST)
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring elf reactor exec
+HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
@@ -531,6 +542,13 @@ autograder:
 grade-selftest: | ensure-cross ensure-qemu
 	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
+# Every lab's mutants (grade/mutants/labN/*.patch) must lose points:
+# make mutants [LAB=n]; make check runs the few marked "Check: yes".
+mutants: | ensure-cross ensure-qemu ensure-host
+	@python3 scripts/mutants.py $(if $(LAB),--lab $(LAB))
+mutants-check: | ensure-cross ensure-qemu ensure-host
+	@python3 scripts/mutants.py --check
+
 # make check: grade/run_autograder on a fake /autograder (scripts/grade_selftest.py).
 grade-autograder-test: | ensure-cross ensure-qemu
 	@python3 scripts/grade_selftest.py autograder
@@ -557,9 +575,11 @@ help:
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
 	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
+	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
+	@echo "make autograder LAB=n         Gradescope's autograder zip"
 	@echo "make clean"
 
-.PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test
+.PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
 .PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -166,6 +166,23 @@ def explain(root, arch, cp, lines, elf):
     a panic, a symbolised crash; [] if the log says nothing specific."""
     out, verdicts = [], []
     for i, l in enumerate(lines):
+        # Host checkpoints: the sanitizers' reports, by the first frame of
+        # each access (ThreadSanitizer) or of the error (AddressSanitizer).
+        m = re.match(r'^(?:WARNING|==\d+==ERROR): (\w+Sanitizer: [\w-]+(?: [\w-]+)?)', l)
+        if m:
+            frames, want = [], True
+            for l2 in lines[i + 1:i + 60]:
+                if re.match(r'^\s+(?:(?:Previous |Atomic )?(?:read|write|Read|Write)\b.* of size|Location)', l2):
+                    want = True
+                fm = re.match(r'^\s+#\d+ (?:0x[0-9a-f]+ in )?(\w+) (\S+:\d+)', l2)
+                if want and fm and not fm.group(1).startswith(('__interceptor', '__asan', '__tsan')):
+                    frames.append(f'{fm.group(1)} ({fm.group(2)})')
+                    want = False
+                if len(frames) == 2 or l2.startswith(('SUMMARY', 'WARNING')):
+                    break
+            what = re.sub(r' on$', '', m.group(1).strip())
+            out.append(what + (': ' + ' and '.join(frames) if frames else ''))
+            continue
         m = re.match(r'^\s+(\S+\.[chS]:\d+: .*)$', l)           # ktest EXPECT / CHECK
         if m:
             out.append(m.group(1))
@@ -420,6 +437,8 @@ def grade_tree(root, labs, arches, args, results_json, stop_on_fail=False, note=
                 logdir = os.path.join(root, 'build', 'grade', 'host' if kind_of(cp) == 'host' else arch)
                 futs[pool.submit(run_checkpoint, root, arch, lab, cp, scale, logdir, narches)] = i
         for f in concurrent.futures.as_completed(futs):
+            if f.cancelled():
+                continue
             results[futs[f]] = f.result()
             if stop_on_fail and not results[futs[f]]['passed']:
                 for g in futs:
