@@ -209,7 +209,7 @@ def explain(root, arch, cp, lines, elf):
                     if where:
                         out.append(f'  called from {where}')
             continue
-        m = re.match(r'^pid \d+ \((\S+)\): (.*) at address (0x[0-9a-f]+), pc (0x[0-9a-f]+): killed$', l)
+        m = re.match(r'^pid \d+ \((\S+)\): (.*) at address (0x[0-9a-f]+|0), pc (0x[0-9a-f]+|0): killed$', l)
         if m:
             uelf = os.path.join(root, 'build', arch, 'user', m.group(1) + '.elf')
             where = symbolize(root, arch, uelf, m.group(4))
