@@ -236,7 +236,7 @@ ktest: | ensure-cross ensure-qemu
 
 # The user-mode test program as process 1 of the normal kernel build.
 utest: $(KERNEL) | ensure-qemu
-	@SMP=$(SMP) scripts/utest.sh $(ARCH) $(KERNEL)
+	@SMP=$(SMP) TESTS="$(TESTS)" ICOUNT=$(ICOUNT) scripts/utest.sh $(ARCH) $(KERNEL)
 
 # The shell, scripted through the console of the default boot (init -> sh).
 shtest: $(KERNEL) | ensure-qemu
@@ -380,12 +380,20 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # for user mode), the programs and the archive the kernel embeds.  Everything lands in build/<arch>/user/
 # (KTEST and IDLE=spin kernels embed the same programs).
 UBUILD := build/$(ARCH)/user
-UPROGS := init sh echo cat ls usertests ubench kiotest
-# async examples (user/lib/reactor.c, docs/user.md "Writing an async user program")
-UPROGS += clock echosrv timers
-# tools: kill (a process or a job), kstat (kernel counters); pattern and
-# spin serve the shell's tests too (scripts/shtest.py)
-UPROGS += kill kstat pattern spin
+# The programs are found, not listed: every user/NAME.c is the program
+# NAME, and so is every folder user/NAME/ with .c files (linked together).
+# user/include, user/lib (the library) and user/tests (host tests) are not
+# programs.  All go into the archive, in name order.
+UPROG_FILES := $(basename $(notdir $(wildcard user/*.c)))
+UPROG_DIRS := $(filter-out include lib tests,\
+	$(patsubst user/%/,%,$(sort $(dir $(wildcard user/*/*.c)))))
+ifneq ($(filter $(UPROG_FILES),$(UPROG_DIRS)),)
+$(error user/$(firstword $(filter $(UPROG_FILES),$(UPROG_DIRS))): a program is a file NAME.c or a folder NAME/, not both)
+endif
+UPROGS := $(sort $(UPROG_FILES) $(UPROG_DIRS))
+# A program's sources, and their objects.
+uprog_srcs = $(or $(wildcard user/$(1).c),$(sort $(wildcard user/$(1)/*.c)))
+uprog_objs = $(patsubst %,$(UBUILD)/obj/%.o,$(call uprog_srcs,$(1)))
 
 # The kernel's code-generation flags, and on aarch64 two more reasons to
 # keep them: no FP/SIMD, so a process gets an FP save area (512 bytes of
@@ -422,13 +430,15 @@ ULIB_SRCS := \
 	user/lib/printf.c \
 	user/lib/exec_glue.c \
 	user/lib/ring.c \
-	user/lib/reactor.c
+	user/lib/reactor.c \
+	user/lib/px_test.c \
+	user/lib/px_test_runner.c \
+	user/lib/px_test_help.c
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
 ULIB_SRCS += lib/string.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
-UELFS := $(patsubst %,$(UBUILD)/%.elf,$(UPROGS))
 $(UBUILD)/obj/lib/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
 # usertests' fp_* tests use doubles and the vector registers on purpose:
 # that one file may use FP/SIMD, and turns it off again (a pragma) for
@@ -448,9 +458,12 @@ $(UBUILD)/obj/%.S.o: %.S Makefile | ensure-cross
 	$(call say,UAS,$<)
 	$(Q)$(CC) $(UASFLAGS) -c $< -o $@
 
-$(UELFS): $(UBUILD)/%.elf: $(UBUILD)/obj/user/%.c.o $(ULIB_OBJS) linker/user.ld
-	$(call say,ULD,$@)
-	$(Q)$(CC) $(UCFLAGS) $(ULDFLAGS) $(ULIB_OBJS) $< -o $@
+define UPROG_RULE
+$(UBUILD)/$(1).elf: $(call uprog_objs,$(1)) $(ULIB_OBJS) linker/user.ld
+	$$(call say,ULD,$$@)
+	$$(Q)$$(CC) $$(UCFLAGS) $$(ULDFLAGS) $$(ULIB_OBJS) $(call uprog_objs,$(1)) -o $$@
+endef
+$(foreach p,$(UPROGS),$(eval $(call UPROG_RULE,$(p))))
 
 # The archive holds stripped copies; the .elf files keep symbols for gdb.
 USTRIPPED := $(patsubst %,$(UBUILD)/stripped/%.elf,$(UPROGS))
@@ -458,12 +471,34 @@ $(USTRIPPED): $(UBUILD)/stripped/%.elf: $(UBUILD)/%.elf
 	@mkdir -p $(dir $@)
 	$(Q)$(OBJCOPY) --strip-all $< $@
 
-$(UARCHIVE): $(USTRIPPED) scripts/mkarchive.py
+# The list of programs, rewritten only when it changes: a program removed
+# must leave the archive too.
+$(UBUILD)/programs.txt: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(UPROGS)' | cmp -s - $@ || echo '$(UPROGS)' >$@
+
+$(UARCHIVE): $(USTRIPPED) $(UBUILD)/programs.txt scripts/mkarchive.py
 	@command -v python3 >/dev/null 2>&1 || scripts/deps.sh host
 	$(call say,ARCHIVE,$@)
 	$(Q)python3 scripts/mkarchive.py -o $@ $(USTRIPPED)
 
 user: $(UARCHIVE)
+
+# Boot with user program PROG as process 1 (ARGS: its arguments); fail
+# unless it exits with status 0 (scripts/test-user.sh exits with its
+# status).  Without PROG, user/runtests.c runs every program whose name
+# ends in _test and prints the total.
+test-user: $(KERNEL) | ensure-qemu
+	@SMP=$(SMP) scripts/test-user.sh $(ARCH) $(KERNEL) $(or $(PROG),runtests) $(ARGS)
+
+# The test harness judged from outside: user/harness_fixture's verdicts.
+harness-check: $(KERNEL) | ensure-qemu
+	@python3 scripts/harness_check.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
+
+# docs/tutorial.md against the tree: its C blocks are the files, its test
+# output and its console session are what they print today.
+tutorial-check: | ensure-cross ensure-qemu
+	@python3 scripts/tutorial_check.py --arch $(ARCH)
 
 # The kernel embeds the archive (kernel/archive_blob.S).
 $(BUILD)/kernel/archive_blob.S.o: $(UARCHIVE)
@@ -496,8 +531,8 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user
--include $(ULIB_OBJS:.o=.d) $(patsubst %,$(UBUILD)/obj/user/%.c.d,$(UPROGS))
+.PHONY: user test-user harness-check tutorial-check FORCE
+-include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
 # The one list of host test suites: `make host-test` runs every
@@ -568,6 +603,9 @@ help:
 	@echo "make qemu-gdb [APPEND=args]   boot, wait for gdb on :1234"
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
+	@echo "make test-user [PROG=name]    boot with a program as process 1 (default: every *_test)"
+	@echo "make harness-check            the test harness's verdicts, checked from outside"
+	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"

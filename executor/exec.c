@@ -169,6 +169,21 @@ static void exec_timers(struct exec_worker *w)
 	w->in_timers = false;
 }
 
+/* The first task the timers woke, if any; with more behind it, the next
+ * turn is a tick again, which takes the next one. */
+static inline struct task *due_next(struct exec_worker *w)
+{
+	struct task *t = w->due_head;
+	if (t) {
+		w->due_head = t->next;
+		if (!w->due_head)
+			w->due_tail = NULL;
+		else
+			exec_tick_next_turn(w);
+	}
+	return t;
+}
+
 static void stat_inc(_Atomic uint64_t *c, uint64_t n)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
@@ -214,6 +229,8 @@ static struct task *tick_check(struct exec_worker *w)
 	struct task *t;
 	ticks_flush(w);
 	exec_timers(w);
+	if ((t = due_next(w)))
+		return t;
 	if ((t = inject_pop(&e->inject)))
 		stat_inc(&w->stats.inject_pops, 1);
 	else if (!inject_empty(&w->pinned) && (t = inject_pop(&w->pinned)))
@@ -292,7 +309,7 @@ struct task *search(struct exec_worker *w)
 	struct task *t;
 
 	exec_timers(w);
-	if ((t = runq_pop(&w->runq)))
+	if ((t = due_next(w)) || (t = runq_pop(&w->runq)))
 		return t;
 	if (e->nworkers == 1)
 		return NULL;
@@ -451,6 +468,8 @@ static void worker_enter(struct exec_worker *w, struct task *until, bool forever
 	exec_self = w;
 	task_spare_hint = w->id % TASK_POOL_SPARES;
 	w->until = until;
+	if (w->due_head) /* left when the loop last returned */
+		exec_tick_next_turn(w);
 	if (w->poll_timing)
 		worker_loop_timed(w, until, forever);
 	else

@@ -70,6 +70,11 @@ struct exec_worker {
 	struct context cx;
 	bool in_timers;			/* a wake now comes from a timer, not
 					   from the running task */
+	/* Tasks the timer wheel woke on this worker, in deadline order
+	 * (owner only, linked by task->next): they run before any other
+	 * local work, so a timer's task runs right after the poll during
+	 * which its deadline passed, however many tasks are queued. */
+	struct task *due_head, *due_tail;
 	bool searching;			/* counted in exec->nsearching */
 	bool turned_away;		/* too many searchers: parked without */
 	unsigned id;
@@ -139,6 +144,29 @@ static inline void exec_interrupt_exit(struct exec_worker *saved)
 	exec_self = saved;
 }
 
+/*
+ * The task being polled has held this worker for long (a user process
+ * whose time slice ran out, or that an interrupt stopped): make the
+ * worker's next turn its fairness tick, so due timers and woken tasks
+ * waiting in the injection queue run next instead of up to
+ * EXEC_INJECT_INTERVAL polls later (each of which may be just as long).
+ * From a poll on a worker; elsewhere it does nothing.
+ */
+static inline void exec_tick_next_turn(struct exec_worker *w)
+{
+	/* Keep countdown_start - inject_countdown, the polls since the
+	 * last flush (ticks_flush_idle in exec.c). */
+	w->countdown_start -= w->inject_countdown - 1;
+	w->inject_countdown = 1;
+}
+
+static inline void exec_tick_soon(void)
+{
+	struct exec_worker *w = exec_self;
+	if (w)
+		exec_tick_next_turn(w);
+}
+
 /* Make every worker loop return soon.  Any thread. */
 void exec_stop(struct executor *e);
 
@@ -200,15 +228,21 @@ void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *
 }
 
 /* exec_schedule_on for a task known not to be pinned: a timer's wake
- * (in_timers) goes to the back of the run queue, so that timers fire in
- * deadline order, anything else to the LIFO slot. */
+ * (in_timers) goes to the worker's due list, in deadline order; anything
+ * else to the LIFO slot. */
 static inline void exec_schedule_unpinned(struct executor *e,
                                           struct exec_worker *w, struct task *t)
 {
-	if (w && w->in_timers)
-		exec_schedule_queue(e, w, t);
-	else
-		exec_schedule_lifo(e, w, t);
+	if (w && w->in_timers) {
+		t->next = NULL;
+		if (w->due_tail)
+			w->due_tail->next = t;
+		else
+			w->due_head = t;
+		w->due_tail = t;
+		return;
+	}
+	exec_schedule_lifo(e, w, t);
 }
 
 /* exec_schedule with w = exec_current(e) already known. */

@@ -347,6 +347,26 @@ void timer_entry_cancel(struct timer_wheel *w, struct timer_entry *e)
 	waker_drop(&old);
 }
 
+/* One entry at a time, the lock dropped in between: each cancel drops a
+ * waker, which must not happen under the lock (a drop may free a task). */
+unsigned timer_wheel_cancel_all(struct timer_wheel *w)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		struct timer_entry *e = NULL;
+		unsigned long flags = spin_lock(&w->lock);
+		for (unsigned l = 0; l < TIMER_LEVELS && !e; l++)
+			if (w->occupied[l])
+				e = w->slots[l][__builtin_ctzll(w->occupied[l])];
+		spin_unlock(&w->lock, flags);
+		if (!e)
+			return n;
+		timer_entry_cancel(w, e);
+		n++;
+	}
+}
+
 /* ---- sleep ------------------------------------------------------------- */
 
 static enum poll sleep_vpoll(struct future *f, struct context *cx)

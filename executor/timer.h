@@ -140,6 +140,12 @@ enum poll timer_entry_poll(struct timer_wheel *w, struct timer_entry *e,
                            uint64_t deadline_ns, struct context *cx);
 void timer_entry_cancel(struct timer_wheel *w, struct timer_entry *e);
 
+/* Cancel every queued entry (timer_entry_cancel on each: unlinked, its
+ * waker dropped, idle).  Returns how many there were.  For starting over
+ * with futures that will never be polled or dropped again (a test
+ * harness between tests); the entries' memory must still be valid. */
+unsigned timer_wheel_cancel_all(struct timer_wheel *w);
+
 /* ---- sleep -------------------------------------------------------------
  * A future that is ready once the wheel's clock reaches deadline_ns.  Its
  * first member is struct future, so `(struct future *)&s` can be spawned

@@ -284,6 +284,8 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 		unsigned long irq = arch_irq_save();
 		if (ktimer_slice_over_on(h)) {
 			arch_irq_restore(irq);
+			/* A whole slice: due timers and woken tasks go first. */
+			exec_tick_soon();
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
 		}
@@ -307,8 +309,11 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 			}
 			break;
 		case USER_EXIT_IRQ:
-			/* Whatever the interrupt woke may want this hart; the
-			 * task goes to the back of the queue and resumes after. */
+			/* Whatever the interrupt woke may want this hart (it
+			 * waits in the injection queue, which the worker looks
+			 * at on its next turn); the task goes to the back of
+			 * the queue and resumes after. */
+			exec_tick_soon();
 			waker_wake_by_ref(cx->waker);
 			return leave(POLL_PENDING);
 		case USER_EXIT_FAULT:
@@ -558,12 +563,50 @@ static bool kill_locked(struct pent *e, int reason)
 	return true;
 }
 
-int proc_kill(int pid)
+/* Caller holds ptab.lock.  Whether `killer` may kill e: never the first
+ * process, never one of its own ancestors (the shell it was started
+ * from, and that shell's ancestors); anything else, itself included. */
+static bool may_kill_locked(const struct proc *killer, const struct pent *e)
 {
+	if (e->pid == init_pid)
+		return false;
+	if (!killer)
+		return true;
+	const struct pent *a = pent_of(killer->pid);
+	for (int depth = 0; a && a->ppid && depth < NPROC; depth++) {
+		if (a->ppid == e->pid)
+			return false;
+		a = pent_of(a->ppid);
+	}
+	return true;
+}
+
+int proc_kill(struct proc *killer, int pid)
+{
+	int err = -PX_ESRCH;
 	unsigned long f = spin_lock(&ptab.lock);
-	bool killed = kill_locked(pent_of(pid), PX_KILL_SIGNAL);
+	struct pent *e = pent_of(pid);
+	if (e && e->state == P_LIVE && e->p)
+		err = may_kill_locked(killer, e) ? (kill_locked(e, PX_KILL_SIGNAL), 0) : -PX_EPERM;
 	spin_unlock(&ptab.lock, f);
-	return killed ? 0 : -PX_ESRCH;
+	return err;
+}
+
+int proc_kill_group_by(struct proc *killer, int pgid)
+{
+	int n = 0, refused = 0;
+	unsigned long f = spin_lock(&ptab.lock);
+	for (int i = 0; i < NPROC; i++) {
+		struct pent *e = &ptab.e[i];
+		if (e->state != P_LIVE || e->pgid != pgid || !e->p)
+			continue;
+		if (may_kill_locked(killer, e))
+			n += kill_locked(e, PX_KILL_SIGNAL);
+		else
+			refused++;
+	}
+	spin_unlock(&ptab.lock, f);
+	return n > 0 ? n : refused ? -PX_EPERM : -PX_ESRCH;
 }
 
 int proc_kill_group(int pgid, int reason)

@@ -111,7 +111,13 @@ void syscall_drop(struct proc *p);
 
 /* For syscall.c: the process side of exit/wait/kill. */
 void proc_exit(struct proc *p, int status);   /* releases everything */
-int proc_kill(int pid);
+/* kill(pid) on behalf of killer (NULL: the kernel): 0, -PX_ESRCH for no
+ * live process, -PX_EPERM for the first process or one of killer's
+ * ancestors, which no program may kill. */
+int proc_kill(struct proc *killer, int pid);
+/* kill(-pgid): every live member of the group killer may kill; how many,
+ * -PX_EPERM if every member is protected, -PX_ESRCH if there is none. */
+int proc_kill_group_by(struct proc *killer, int pgid);
 /* Process groups (docs/kernel.md, "Ctrl-C"): kill every live process of
  * group pgid with PX_KILLED | reason; how many, or -PX_ESRCH for none. */
 int proc_kill_group(int pgid, int reason);

@@ -220,12 +220,14 @@ static int64_t sys_setfg(struct proc *p, int64_t pgid)
 
 /* kill(pid) or kill(-pgid); 0 and -1 (POSIX: own group, everyone) are not
  * offered. */
-static int64_t sys_kill(int64_t pid)
+static int64_t sys_kill(struct proc *p, int64_t pid)
 {
 	if (pid > 0 && pid <= INT32_MAX)
-		return proc_kill((int)pid);
-	if (pid < -1 && pid >= -(int64_t)INT32_MAX)
-		return proc_kill_group((int)-pid, PX_KILL_SIGNAL) < 0 ? -PX_ESRCH : 0;
+		return proc_kill(p, (int)pid);
+	if (pid < -1 && pid >= -(int64_t)INT32_MAX) {
+		int n = proc_kill_group_by(p, (int)-pid);
+		return n < 0 ? n : 0;
+	}
 	return -PX_ESRCH;
 }
 
@@ -395,7 +397,7 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_wait:
 		return sys_wait(p, cx, (int64_t)a0, a1);
 	case SYS_kill:
-		return done(p, sys_kill((int64_t)a0));
+		return done(p, sys_kill(p, (int64_t)a0));
 	case SYS_pipe:
 		return done(p, sys_pipe(p, a0));
 	case SYS_close:

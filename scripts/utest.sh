@@ -7,7 +7,9 @@
 # line of its own (scripts/check.sh adds these up); a boot that ends
 # without one (crash, hang, time limit) counts as one failure.
 # TIME_SCALE=n multiplies the time limit (slow machines).  SMP=n boots
-# with n harts (log: usertests-smpN.log).
+# with n harts (log: usertests-smpN.log).  TESTS="a b" runs only the
+# named tests (log: usertests-a.log); ICOUNT=1 boots with -icount, where
+# guest time counts instructions and no host load can stretch it.
 set -uo pipefail
 
 arch=$1
@@ -18,6 +20,14 @@ logs=$(dirname "$elf")/logs
 smp=${SMP:-1}
 log=$logs/usertests.log
 [ "$smp" != 1 ] && log=$logs/usertests-smp$smp.log
+tests=${TESTS:-}
+append=init=usertests
+if [ -n "$tests" ]; then
+	append="init=usertests initargs=${tests// /,}"
+	log=${log%.log}-${tests%% *}.log
+fi
+icount=()
+[ "${ICOUNT:-0}" = 1 ] && icount=(--icount)
 scale=${TIME_SCALE:-1}
 mkdir -p "$logs"
 
@@ -26,8 +36,8 @@ disk=$logs/utest-disk$smp.img
 rm -f "$disk"
 truncate -s 4M "$disk"
 
-"$here/run-qemu.sh" --arch "$arch" --smp "$smp" --timeout $((300 * scale)) --append init=usertests \
-	--disk "$disk" --out "$log" "$elf"
+"$here/run-qemu.sh" --arch "$arch" --smp "$smp" "${icount[@]}" --timeout $((300 * scale)) \
+	--append "$append" --disk "$disk" --out "$log" "$elf"
 status=$?
 sed 's/\r$//; s/^/  | /' "$log"
 

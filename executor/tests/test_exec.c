@@ -282,6 +282,80 @@ TEST(exec_parks_until_next_timer_deadline)
 	CHECK_EQ(ex.workers[0].stats.parks, 1);
 }
 
+/* A task the timer wheel wakes runs before the tasks already queued
+ * (the worker's due list), on the turn right after the tick that fired
+ * it.  Eight tasks each take 1 ms of fake time per poll and, like a user
+ * process whose slice ran out, ask for the tick at once (exec_tick_soon);
+ * a 5 ms sleeper must then run on the very next turn after the poll
+ * during which its deadline passed: no other task polled in between. */
+static int yield_polls, polls_after_deadline;
+static uint64_t due_at;
+
+static enum poll slicer_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	/* Started after the deadline, rounded up to the wheel's 2^20 ns
+	 * tick, had passed: a tick (and the sleeper) should have come first. */
+	uint64_t tick = (uint64_t)1 << 20;
+	if (due_at && fx.now >= (due_at + tick - 1) / tick * tick)
+		polls_after_deadline++;
+	fx.now += TIMER_MS(1);
+	if (++yield_polls >= 8 * 40)
+		return POLL_READY;
+	exec_tick_soon();
+	waker_wake_by_ref(cx->waker);
+	return POLL_PENDING;
+}
+
+static const struct future_vtable slicer_vt = { slicer_poll, NULL };
+
+struct due_sleeper {
+	struct future base;
+	int state;
+	struct sleep s;
+	int late_polls;
+};
+
+static enum poll due_sleeper_poll(struct future *f, struct context *cx)
+{
+	struct due_sleeper *z = (struct due_sleeper *)f;
+	ASYNC_BEGIN(z);
+	sleep_for(&z->s, exec_wheel(&ex), exec_now(&ex), TIMER_MS(5));
+	due_at = z->s.deadline;
+	AWAIT(z, sleep_poll(&z->s, cx));
+	z->late_polls = polls_after_deadline;
+	ASYNC_END(z);
+}
+
+static void due_sleeper_drop(struct future *f)
+{
+	sleep_drop(&((struct due_sleeper *)f)->s);
+}
+
+static const struct future_vtable due_sleeper_vt = { due_sleeper_poll, due_sleeper_drop };
+
+TEST(exec_timer_wake_runs_before_queued_tasks)
+{
+	struct spinner busy = { { &slicer_vt }, 0 };
+	struct due_sleeper z;
+	memset(&z, 0, sizeof(z));
+	z.base.vtable = &due_sleeper_vt;
+	z.late_polls = -1;
+	fx_init(&ex, 1, 0);
+	yield_polls = polls_after_deadline = 0;
+	due_at = 0;
+	for (int i = 0; i < 8; i++) {
+		struct task_desc d = TASK_DESC_VOID(busy, "slicer");
+		CHECK_EQ(task_spawn(&ex, &fx_src, &d, NULL), TASK_OK);
+	}
+	exec_block_on(&ex, &z.base);
+	CHECK(due_at > 0);
+	CHECK_EQ(z.late_polls, 0);
+	exec_run(&ex);
+	CHECK_EQ(yield_polls, 8 * 40 + 7); /* the first Ready at 320, then one each */
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
 /* The wheel is not advanced while it is empty (exec_timers), so its
  * clock can lag far behind the now_ns hook's.  A sleep inserted then is
  * still due at its own deadline: not early (filed relative to the old

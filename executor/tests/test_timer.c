@@ -131,6 +131,43 @@ TEST(timer_cancel_unlinks_and_drops_waker)
 	CHECK_EQ(timer_wheel_next_deadline(&w), UINT64_MAX);
 }
 
+/* cancel_all empties every level, drops each waker once, wakes nobody,
+ * and leaves entries that may be polled again. */
+TEST(timer_cancel_all_drops_every_waker)
+{
+	enum { N = 200 };
+	static struct sleep s[N];
+	static struct tw t[N];
+	struct timer_wheel w;
+
+	rng_state = 11;
+	timer_wheel_init_shift(&w, 0, 4);
+	for (int i = 0; i < N; i++) {
+		tw_init(&t[i], i);
+		/* from one tick to about a day away: entries on many levels */
+		sleep_init(&s[i], &w, 16 + rng() % (TIMER_SEC(86400) >> (i % 40)));
+		CHECK_EQ(sleep_poll(&s[i], &t[i].cx), POLL_PENDING);
+	}
+	sleep_drop(&s[0]);
+	CHECK_EQ(timer_wheel_pending(&w), N - 1);
+	CHECK_EQ(timer_wheel_cancel_all(&w), N - 1);
+	CHECK_EQ(timer_wheel_pending(&w), 0);
+	CHECK_EQ(timer_wheel_next_deadline(&w), UINT64_MAX);
+	CHECK_EQ(timer_wheel_cancel_all(&w), 0);
+	CHECK_EQ(timer_wheel_advance(&w, TIMER_SEC(2 * 86400)), 0);  /* past them all */
+	for (int i = 0; i < N; i++) {
+		CHECK_EQ(tw_woken(&t[i]), 0);
+		CHECK_EQ(tw_live(&t[i]), 0);
+	}
+	/* A cancelled sleep is idle: polled again, it queues again. */
+	CHECK_EQ(sleep_poll(&s[1], &t[1].cx), POLL_READY);  /* its deadline passed */
+	sleep_reset(&s[2], TIMER_SEC(3 * 86400));
+	CHECK_EQ(sleep_poll(&s[2], &t[2].cx), POLL_PENDING);
+	CHECK_EQ(timer_wheel_pending(&w), 1);
+	CHECK_EQ(timer_wheel_cancel_all(&w), 1);
+	CHECK_EQ(tw_live(&t[2]), 0);
+}
+
 /* Days away at 1 ms resolution: the entry cascades down every level and
  * fires exactly at its rounded deadline. */
 TEST(timer_cascades_across_levels)

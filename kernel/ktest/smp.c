@@ -756,15 +756,25 @@ static bool half_ok(void)
 /*
  * A task pinned to hart 0 spawns NSTEAL tasks (into hart 0's run queue) and
  * then keeps hart 0 busy: only other harts can run them, and only by
- * stealing.  Each task takes STEAL_WORK (about half a millisecond), so
- * the first thief cannot finish them all before the next one looks.
+ * stealing.  Each task takes STEAL_WORK (about half a millisecond).
+ *
+ * Every hart must get its chance even when the host does not run its
+ * vCPU for a while (QEMU's harts are host threads; on a loaded host one
+ * can sit out tens of milliseconds, long enough for the others to drain
+ * the queue).  So the first task a thief runs waits, up to
+ * STEAL_MEET_MS of guest time, until every other hart has run one too: a
+ * hart that never steals still fails the test, one that is merely late
+ * does not.
  */
 #define NSTEAL 128u
 #define STEAL_WORK 100000u
 #define STEAL_WAIT_MS 1000u
+#define STEAL_MEET_MS 500u
 
 static _Atomic unsigned steal_ran_on[NSTEAL]; /* 1 + hart */
 static _Atomic unsigned steal_done, steal_dups;
+static _Atomic unsigned steal_harts_seen;     /* bit h: hart h ran a task */
+static _Atomic uint64_t steal_t0;             /* ns, when the victim spawned */
 static struct notify steal_fin;
 static _Atomic uint64_t steal_sink;
 
@@ -777,8 +787,16 @@ static enum poll steal_child_poll(struct future *f, struct context *cx)
 {
 	(void)cx;
 	struct steal_child *c = (struct steal_child *)f;
-	if (atomic_exchange(&steal_ran_on[c->idx], 1 + arch_hart_id()))
+	unsigned h = arch_hart_id(), bit = 1u << h;
+	if (atomic_exchange(&steal_ran_on[c->idx], 1 + h))
 		atomic_fetch_add(&steal_dups, 1);
+	unsigned thieves = ((1u << nharts()) - 1) & ~1u; /* every hart but 0 */
+	if (h != 0 && !(atomic_fetch_or(&steal_harts_seen, bit) & bit)) {
+		uint64_t until = atomic_load(&steal_t0) + STEAL_MEET_MS * 1000000ull;
+		while ((atomic_load(&steal_harts_seen) & thieves) != thieves &&
+		       ktimer_now_ns() < until)
+			;
+	}
 	atomic_fetch_add(&steal_sink, churn(STEAL_WORK, c->idx));
 	if (atomic_fetch_add(&steal_done, 1) + 1 == NSTEAL)
 		notify_one(&steal_fin);
@@ -805,6 +823,7 @@ static enum poll steal_victim_poll(struct future *f, struct context *cx)
 	(void)f;
 	(void)cx;
 	struct steal_test *t = &steal_test;
+	atomic_store(&steal_t0, ktimer_now_ns());
 	for (unsigned i = 0; i < NSTEAL; i++) {
 		struct steal_child c = { { &steal_child_vtable }, i };
 		if (KSPAWN(c, "stealme", NULL) == TASK_OK)

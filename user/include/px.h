@@ -108,5 +108,8 @@ long progs(unsigned index, char *name, size_t n);
 
 /* Readable name of a kill reason (PX_KILL_REASON(status)). */
 const char *px_kill_reason_name(int reason);
+/* What a wait() status says, written into buf (n bytes) and returned:
+ * "exit status 3", "killed: memory fault", "killed by kill()". */
+const char *px_status_str(int status, char *buf, size_t n);
 
 #endif /* USER_INCLUDE_PX_H */

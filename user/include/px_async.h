@@ -75,7 +75,8 @@ struct executor *px_executor(void);
  * NULL (detached).  TASK_OK or TASK_ENOMEM. */
 int px_task_spawn(const struct task_desc *desc, struct join_handle *jh);
 
-/* Monotonic time in ns. */
+/* Monotonic time in ns: the kernel's clock, plus the time virtual time
+ * skipped (px_async_virtual_time). */
 uint64_t px_now(void);
 
 /* ---- Timers on the executor's wheel ---------------------------------------*/
@@ -150,9 +151,52 @@ void px_io_nop(struct px_io *io);
 void px_io_timeout(struct px_io *io, uint64_t ns);
 
 enum poll px_io_poll(struct px_io *io, struct context *cx);
-/* Cancel if in flight (see above); harmless on a finished or fresh op. */
+/* Cancel if in flight (see above); harmless on a finished or fresh op.
+ * Afterwards io->result says what the op did, as px_io_cancel returns
+ * it: a READ or WRITE dropped just as it finished keeps its result (a
+ * read's bytes are in the buffer), so the loser of a select2 or a
+ * timeout can be asked.  (NOP and TIMEOUT: always -PX_ECANCELED.) */
 void px_io_drop(struct px_io *io);
+/* Cancel if in flight and wait for its completion, whatever the op, and
+ * say what it did: its result if it finished before the cancel, else
+ * -PX_ECANCELED (also for an op never submitted).  On a finished op:
+ * its result. */
+long long px_io_cancel(struct px_io *io);
 extern const struct future_vtable px_io_vtable;
+
+/* ---- Between tests (px_test.h) ----------------------------------------------*/
+
+/* What is still in flight: tasks spawned and not complete, timers queued
+ * on the wheel, ring operations whose px_io has not yet read its result
+ * (or been dropped). */
+struct px_async_inflight {
+	size_t tasks;
+	unsigned timers;
+	unsigned ops;
+};
+void px_async_inflight(struct px_async_inflight *out);
+
+/* Start over with a fresh executor: drop every task still alive, cancel
+ * every queued timer and every ring operation in flight, wait (at most
+ * about 2 s) until the kernel is done with their buffers, and
+ * exec_init again; virtual time off.  Whatever was pending is forgotten:
+ * its futures must never be polled or dropped afterwards.  The ring stays. */
+void px_async_reset(void);
+
+/*
+ * Virtual time (off by default; px_async_reset turns it off).  When on,
+ * a park whose only way to end is the wheel's next timer does not sleep:
+ * px_now() jumps to that deadline, so a test of 10 s of timers takes no
+ * time.  Sound only while a timer is the only thing that can happen:
+ * with any ring operation in flight (a read, a write, a TIMEOUT op, even
+ * a cancelled one not yet confirmed) the wait is real, because the
+ * kernel may complete it first, and px_now() then advances with the
+ * kernel's clock.  What it cannot see: another process that was meant to
+ * make progress during the skipped time (a child writing into a pipe you
+ * only read after a sleep), and blocking syscalls (px_sleep, read),
+ * which take real time.  px_now() stays monotonic across on and off.
+ */
+void px_async_virtual_time(int on);
 
 /* ---- Reactor internals, for tests and benchmarks ----------------------------*/
 

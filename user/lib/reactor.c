@@ -20,6 +20,7 @@ struct px_slot {
 	long long result;               /* the op's res, once !(flags & SLOT_OP) */
 	unsigned flags;
 	struct px_slot *next_free;
+	struct px_slot *next_all;       /* every slot ever made (reset walks them) */
 };
 
 #define SLOT_OWNED  1u  /* a px_io holds it */
@@ -35,8 +36,11 @@ static struct reactor {
 	int inited;
 	long ring_err;                  /* 0: ring usable; else ring_setup's error */
 	int token;                      /* unpark came before park */
+	int virtual_time;               /* idle waits for timers take no time */
+	uint64_t skew;                  /* ns px_now() is ahead of the kernel's clock */
 	struct px_ring ring;
 	struct px_slot *free_slots;
+	struct px_slot *all_slots;
 	unsigned pool_used;
 	struct px_reactor_stats stats;
 	struct px_slot pool[SLOT_POOL];
@@ -64,12 +68,16 @@ static struct px_slot *slot_alloc(void)
 {
 	struct px_slot *s = R.free_slots;
 
-	if (s)
+	if (s) {
 		R.free_slots = s->next_free;
-	else if (R.pool_used < SLOT_POOL)
-		s = &R.pool[R.pool_used++];
-	else if (!(s = malloc(sizeof(*s))))
-		return NULL;
+	} else {
+		if (R.pool_used < SLOT_POOL)
+			s = &R.pool[R.pool_used++];
+		else if (!(s = malloc(sizeof(*s))))
+			return NULL;
+		s->next_all = R.all_slots;
+		R.all_slots = s;
+	}
 	s->waker = WAKER_NONE;
 	s->result = 0;
 	s->flags = 0;
@@ -198,8 +206,8 @@ uint64_t px_now(void)
 	struct px_timespec ts;
 
 	if (px_clock_gettime(CLOCK_MONOTONIC_ID, &ts) < 0)
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		return R.skew;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + R.skew;
 }
 
 static uint64_t hook_now(void *ctx)
@@ -223,6 +231,12 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 	timeout = deadline_ns == UINT64_MAX ? PX_RING_FOREVER
 	        : deadline_ns > now ? deadline_ns - now : 0;
 	R.stats.parks++;
+	if (R.virtual_time && deadline_ns != UINT64_MAX && R.stats.slots_in_use == 0) {
+		/* Only a timer can end this wait, and nothing else can
+		 * happen meanwhile: let the time pass at once. */
+		R.skew += timeout;
+		return;
+	}
 	if (R.ring_err) {
 		/* No ring: only timers can wake us. */
 		if (deadline_ns == UINT64_MAX)
@@ -307,6 +321,90 @@ long px_run(struct future *main_future)
 	exec_shutdown(&R.exec);         /* drops tasks still alive: their ops cancel */
 	reactor_drain();
 	return err;
+}
+
+/* ---- between tests ---------------------------------------------------------------*/
+
+void px_async_inflight(struct px_async_inflight *out)
+{
+	out->tasks = 0;
+	out->timers = 0;
+	out->ops = 0;
+	if (!R.inited)
+		return;
+	out->tasks = exec_live_tasks(&R.exec);
+	out->timers = timer_wheel_pending(&R.exec.wheel);
+	for (struct px_slot *s = R.all_slots; s; s = s->next_all)
+		out->ops += (s->flags & SLOT_OWNED) != 0;
+}
+
+static int slots_busy(void)
+{
+	for (struct px_slot *s = R.all_slots; s; s = s->next_all)
+		if (s->flags & (SLOT_OP | SLOT_CANCEL))
+			return 1;
+	return 0;
+}
+
+/* Cancel every operation whose future will never be polled or dropped
+ * again, wait (boundedly) for the kernel to finish with all of them, then
+ * take the slots back from those futures. */
+static void reactor_cancel_all(void)
+{
+	struct px_slot *s;
+	struct px_sqe *c;
+	uint64_t end;
+
+	if (R.ring_err)
+		return;
+	if (slots_busy())       /* publish what is queued: every op is the kernel's */
+		reactor_enter(0, 0);
+	for (s = R.all_slots; s; s = s->next_all) {
+		if ((s->flags & (SLOT_OP | SLOT_CANCEL)) != SLOT_OP)
+			continue;
+		while (!(c = reactor_get_sqe()))
+			;                       /* each try submits and reaps */
+		px_sqe_prep(c, PX_OP_CANCEL, 0, 0, (uint64_t)(uintptr_t)s, 0,
+		            (uint64_t)(uintptr_t)s | UD_CANCEL);
+		R.stats.cancels++;
+		s->flags |= SLOT_CANCEL;
+	}
+	/* An op that completes wakes the waker its slot still owns: a task
+	 * that is complete, so the wake only drops the reference. */
+	end = px_now() + TIMER_SEC(2);
+	while (slots_busy()) {
+		uint64_t now = px_now();
+		if (now >= end)
+			break;                  /* the kernel keeps the rest (and their wakers) */
+		reactor_enter(1, end - now);
+		reactor_reap_all();
+	}
+	for (s = R.all_slots; s; s = s->next_all) {
+		if ((s->flags & (SLOT_OWNED | SLOT_OP)) != SLOT_OWNED)
+			continue;
+		waker_drop(&s->waker);
+		slot_clear(s, SLOT_OWNED);
+	}
+}
+
+void px_async_reset(void)
+{
+	if (!R.inited) {
+		px_async_init(0);
+		return;
+	}
+	exec_shutdown(&R.exec);
+	timer_wheel_cancel_all(&R.exec.wheel);
+	reactor_cancel_all();
+	R.token = 0;
+	R.virtual_time = 0;
+	exec_init(&R.exec, &px_hooks, 1, 0);
+}
+
+void px_async_virtual_time(int on)
+{
+	px_async_init(0);
+	R.virtual_time = on;
 }
 
 /* ---- tasks on the heap ---------------------------------------------------------*/
@@ -449,21 +547,28 @@ static int op_has_buffer(unsigned op)
 	       op == PX_OP_BLK_READ || op == PX_OP_BLK_WRITE;
 }
 
-void px_io_drop(struct px_io *io)
+/* Cancel io if it is in flight.  wait: until its completion has arrived,
+ * and return the op's result (its own, if it finished before the
+ * CANCEL); otherwise the slot is orphaned.  -PX_ECANCELED for an op the
+ * kernel never saw. */
+static long long io_cancel_(struct px_io *io, int wait)
 {
 	struct px_slot *s = io->slot;
 	struct px_sqe *c;
+	long long res;
 
 	if (io->state != IO_INFLIGHT) {
+		res = io->state == IO_DONE ? io->result : -PX_ECANCELED;
 		io->state = IO_DONE;
-		return;
+		return res;
 	}
 	io->state = IO_DONE;
 	io->slot = NULL;
 	waker_drop(&s->waker);
 	if (!(s->flags & SLOT_OP)) {            /* completed, result unread */
+		res = s->result;
 		slot_clear(s, SLOT_OWNED);
-		return;
+		return res;
 	}
 	if ((int32_t)(io->sq_index - px_ring_load_acquire(&R.ring.sq->tail)) >= 0) {
 		/* Not published (sq.tail is only ever written by us), so the
@@ -471,7 +576,7 @@ void px_io_drop(struct px_io *io)
 		struct px_sqe *q = &R.ring.sqes[io->sq_index & R.ring.sq_mask];
 		px_sqe_prep(q, PX_OP_NOP, 0, 0, 0, 0, (uint64_t)(uintptr_t)s);
 		slot_clear(s, SLOT_OWNED);
-		return;
+		return -PX_ECANCELED;
 	}
 	while (!(c = reactor_get_sqe()))
 		;                               /* each try submits and reaps */
@@ -479,15 +584,35 @@ void px_io_drop(struct px_io *io)
 	            (uint64_t)(uintptr_t)s | UD_CANCEL);
 	R.stats.cancels++;
 	s->flags |= SLOT_CANCEL;
-	/* Not freed here: SLOT_OP and SLOT_CANCEL remain. */
-	s->flags &= ~SLOT_OWNED;
-	if (!op_has_buffer(io->sqe.op))
-		return;
+	if (!wait) {
+		/* Not freed here: SLOT_OP and SLOT_CANCEL remain. */
+		s->flags &= ~SLOT_OWNED;
+		return -PX_ECANCELED;
+	}
 	/* The kernel may use the buffer until the op completes: wait. */
 	while (s->flags & SLOT_OP) {
 		reactor_enter(1, PX_RING_FOREVER);
 		reactor_reap_all();
 	}
+	res = s->result;
+	slot_clear(s, SLOT_OWNED);
+	return res;
+}
+
+/* Either way, io->result says what the op did. */
+static long long io_cancel(struct px_io *io, int wait)
+{
+	return io->result = io_cancel_(io, wait);
+}
+
+void px_io_drop(struct px_io *io)
+{
+	(void)io_cancel(io, op_has_buffer(io->sqe.op));
+}
+
+long long px_io_cancel(struct px_io *io)
+{
+	return io_cancel(io, 1);
 }
 
 static enum poll io_vpoll(struct future *f, struct context *cx)

@@ -1,6 +1,7 @@
 /* Syscall stubs: raw px_* calls returning -PX_Exxx, and POSIX-style wrappers setting errno. */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "px.h"
 #include "sysc.h"
@@ -159,4 +160,15 @@ const char *px_kill_reason_name(int reason)
 	case PX_KILL_INTR: return "interrupted";
 	default: return "killed (unknown reason)";
 	}
+}
+
+const char *px_status_str(int status, char *buf, size_t n)
+{
+	if (status == (PX_KILLED | PX_KILL_SIGNAL))
+		snprintf(buf, n, "killed by kill()");
+	else if (PX_WAS_KILLED(status))
+		snprintf(buf, n, "killed: %s", px_kill_reason_name(PX_KILL_REASON(status)));
+	else
+		snprintf(buf, n, "exit status %d", PX_EXIT_CODE(status));
+	return buf;
 }
