@@ -1,6 +1,13 @@
 # Pollux: one flat Makefile.  `make help` lists the targets.
 
 ARCH ?= riscv64
+# make grade ARCH=all grades both arches into one results.json.
+ifeq ($(ARCH),all)
+GRADE_ARCH := all
+override ARCH := riscv64
+else
+GRADE_ARCH = $(ARCH)
+endif
 SMP ?= 1
 MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
@@ -53,7 +60,7 @@ ensure-cross:
 ensure-qemu:
 	@command -v $(QEMU) >/dev/null 2>&1 && test -f /usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin || scripts/deps.sh qemu
 ensure-host:
-	@command -v $(HOSTCC) >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v dtc >/dev/null 2>&1 || scripts/deps.sh host
+	@command -v $(HOSTCC) >/dev/null 2>&1 && command -v valgrind >/dev/null 2>&1 && command -v dtc >/dev/null 2>&1 && command -v patch >/dev/null 2>&1 || scripts/deps.sh host
 
 # ------------------------------------------------------------------- flags
 WARN := -Wall -Wextra -Werror
@@ -275,6 +282,17 @@ $(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.
 
 host-test-ring: $(RING_TEST)
 	$(RING_TEST)
+
+# The same code's memory ordering: a program thread and a kernel thread
+# under ThreadSanitizer (a relaxed CQ tail is a data race there).
+RING_TSAN := build/host-tsan/ring_tsan
+$(RING_TSAN): kernel/hosttest/ring_tsan_test.c kernel/ring_queue.c kernel/ring_queue.h lib/uapi/pollux.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(filter-out -MD -MP,$(HOST_CFLAGS)) -fsanitize=thread kernel/hosttest/ring_tsan_test.c \
+		kernel/ring_queue.c -o $@ -lpthread
+
+host-test-ring-tsan: $(RING_TSAN)
+	$(RING_TSAN)
 
 # ======================================================== executor (host)
 # The executor on the host: its unit tests, the TSan stress test, the
@@ -661,7 +679,7 @@ fuzz-fs: $(FS_FUZZ_DEPS)
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring elf reactor exec fs fsfuzz
+HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fsfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
@@ -674,9 +692,12 @@ check:
 
 # ------------------------------------------------------------------ labs
 # The lab grader (docs/labs/, README "For teachers"): LAB=n grades one lab,
-# TIME_SCALE=n stretches every checkpoint's time limit (or GRADE_TIME_SCALE).
+# TEST=name one of its checkpoints, ARCH=all both arches, TIME_SCALE=n
+# stretches every checkpoint's time limit (or GRADE_TIME_SCALE);
+# GRADE_TRUSTED=dir grades in the trusted mode (scripts/grade_trusted.py).
 grade: | ensure-cross ensure-qemu
-	@python3 scripts/grade.py --arch $(ARCH) $(if $(LAB),--lab $(LAB)) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+	@python3 scripts/grade.py --arch $(GRADE_ARCH) $(if $(LAB),--lab $(LAB)) $(if $(TEST),--test $(TEST)) \
+		$(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
 # Teachers: after changing a test, a checkpoint file or the grader.
 grade-manifest:
@@ -688,9 +709,25 @@ handout:
 	@test -n "$(LAB)" || { echo "usage: make handout LAB=n [OUT=dir]"; exit 2; }
 	@python3 scripts/handout.py $(LAB) $(OUT)
 
-# make check: starter tree of lab 1 vs. full tree vs. a tampered tree.
+# Gradescope's autograder zip for lab LAB (README "For teachers").
+autograder:
+	@test -n "$(LAB)" || { echo "usage: make autograder LAB=n [ZIP=file.zip]"; exit 2; }
+	@python3 scripts/grade.py --lab $(LAB) --write-autograder $(or $(ZIP),build/autograder/lab$(LAB).zip)
+
+# make check: every lab's starter tree vs. the full tree vs. a tampered tree.
 grade-selftest: | ensure-cross ensure-qemu
 	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+
+# Every lab's mutants (grade/mutants/labN/*.patch) must lose points:
+# make mutants [LAB=n]; make check runs the few marked "Check: yes".
+mutants: | ensure-cross ensure-qemu ensure-host
+	@python3 scripts/mutants.py $(if $(LAB),--lab $(LAB))
+mutants-check: | ensure-cross ensure-qemu ensure-host
+	@python3 scripts/mutants.py --check
+
+# make check: grade/run_autograder on a fake /autograder (scripts/grade_selftest.py).
+grade-autograder-test: | ensure-cross ensure-qemu
+	@python3 scripts/grade_selftest.py autograder
 
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
@@ -720,9 +757,11 @@ help:
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
+	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
+	@echo "make autograder LAB=n         Gradescope's autograder zip"
 	@echo "make clean"
 
-.PHONY: grade grade-manifest handout grade-selftest
+.PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
 .PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -43,6 +43,8 @@ steps+=(
 	"test-user-smp4-aarch64|make --no-print-directory test-user ARCH=aarch64 SMP=4"
 	"tutorial|make --no-print-directory tutorial-check"
 	"grade-labs|make --no-print-directory grade-selftest"
+	"grade-autograder|make --no-print-directory grade-autograder-test"
+	"grade-mutants|make --no-print-directory mutants-check"
 )
 # CHECK_ONLY='host-fdt|ktest-riscv64' runs a subset (a regex on step names).
 if [ -n "${CHECK_ONLY:-}" ]; then

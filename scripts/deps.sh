@@ -9,7 +9,7 @@ set -euo pipefail
 
 cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 qemu="qemu-system-misc qemu-system-arm opensbi"
-host="gcc make valgrind device-tree-compiler python3"
+host="gcc make valgrind device-tree-compiler python3 patch"
 debug="gdb-multiarch"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
 fuzz="clang libclang-rt-14-dev"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a lab's starter tree: the solutions of lab N and later become stubs.
 
-usage: scripts/handout.py LAB OUTDIR
+usage: scripts/handout.py [--no-git] LAB OUTDIR
 
 Marker syntax (docs/labs/README.md).  In any tracked text file, a solution
 region is three marker lines, each alone on its line (indentation free):
@@ -17,7 +17,9 @@ every lab n >= L, replaces the whole region (marker lines included) by the
 stub lines.  Stub lines must not contain a closing comment; use // comments.
 Regions do not nest.  The copy covers `git ls-files` (tracked files plus
 untracked, not ignored ones; outside git: every file but build/);
-grade/manifest.sha256 is regenerated there.
+grade/manifest.sha256 is regenerated there, and OUTDIR becomes a git
+repository with one commit, "Lab N starter", so `git diff` shows what the
+student changed (and `git checkout -- FILE` restores a file).
 """
 import os
 import re
@@ -84,11 +86,30 @@ def tree_files(root):
     return sorted(out)
 
 
+def git_init(out, lab):
+    """One commit holding the whole starter tree, made by no one in particular."""
+    env = dict(os.environ, GIT_AUTHOR_NAME='Pollux handout', GIT_AUTHOR_EMAIL='handout@pollux',
+               GIT_COMMITTER_NAME='Pollux handout', GIT_COMMITTER_EMAIL='handout@pollux')
+    for cmd in (['git', 'init', '-q'], ['git', 'add', '-A'],
+                ['git', 'commit', '-q', '--no-verify', '-m', f'Lab {lab} starter']):
+        try:
+            r = subprocess.run(cmd, cwd=out, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        except OSError:
+            return False
+        if r.returncode != 0:
+            return False
+    return True
+
+
 def main():
-    if len(sys.argv) != 3 or not sys.argv[1].isdigit():
+    argv = sys.argv[1:]
+    git = '--no-git' not in argv
+    argv = [a for a in argv if a != '--no-git']
+    if len(argv) != 2 or not argv[0].isdigit():
         print(__doc__.split('\n\n')[1].strip(), file=sys.stderr)
         return 2
-    lab, out = int(sys.argv[1]), os.path.abspath(sys.argv[2])
+    lab, out = int(argv[0]), os.path.abspath(argv[1])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if os.path.abspath(out).startswith(root + os.sep) and not os.path.abspath(out).startswith(
             os.path.join(root, 'build') + os.sep):
@@ -125,6 +146,15 @@ def main():
                        cwd=out)
     if r.returncode:
         return 1
+    if not git:
+        pass
+    elif git_init(out, lab):
+        # The stamp stays out of the student's history and `git status`.
+        with open(os.path.join(out, '.git', 'info', 'exclude'), 'a') as fh:
+            fh.write(f'/{STAMP}\n')
+    else:
+        print('handout: git is missing or failed: the starter tree is not a git repository',
+              file=sys.stderr)
     with open(os.path.join(out, STAMP), 'w') as fh:
         fh.write(f'lab {lab}\n')
     print(f'handout: lab {lab} starter tree in {out} ({stubbed} solution regions stubbed)')

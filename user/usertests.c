@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "px.h"
+#include "px_async.h"
 #include "sysc.h"
 
 /*
@@ -1032,6 +1033,12 @@ static void t_rw_efault_pipe(void)
 	CHECK_EQ(px_sbrk(-PAGE), (long)(big + 3 * PAGE));
 	CHECK_EQ(px_write(fds[1], big, 3 * PAGE), -PX_EFAULT);
 
+	/* Both ends mapped (a heap page, the stack's top page), the pages
+	 * between not: refused as a whole, nothing read or written. */
+	uint64_t to_top = PX_USER_TOP - (uintptr_t)pg;
+	CHECK_EQ(px_read(fds[0], pg, to_top), -PX_EFAULT);
+	CHECK_EQ(px_write(fds[1], pg, to_top), -PX_EFAULT);
+
 	/* Exactly "hello" is still there, and nothing else. */
 	write_all(fds[1], "!", 1);
 	memset(buf, 0, sizeof(buf));
@@ -1042,6 +1049,12 @@ static void t_rw_efault_pipe(void)
 	write_all(fds[1], "xy", 2);
 	CHECK_EQ(px_read(fds[0], pg + PAGE - 2, 2), 2);
 	CHECK(pg[PAGE - 2] == 'x' && pg[PAGE - 1] == 'y');
+	/* A buffer ending exactly at PX_USER_TOP (the stack's last bytes). */
+	char *top = ptr(PX_USER_TOP - 8), save[8];
+	memcpy(save, top, 8);
+	CHECK_EQ(px_write(fds[1], top, 8), 8);
+	CHECK_EQ(px_read(fds[0], top, 8), 8);
+	CHECK(memcmp(save, top, 8) == 0);
 }
 
 /* ---- pipe, close, dup -------------------------------------------------------*/
@@ -1961,6 +1974,16 @@ static void t_async_echosrv(void)
 	CHECK_EQ(run_example(av), 0);
 }
 
+/* A program on a ring whose one task waits for what nothing will ever do
+ * (no timer, no operation in flight): the reactor says so and exits with
+ * PX_ASYNC_DEADLOCK instead of sleeping for ever (the watchdog's 5 s).
+ * Status 3: ring_setup failed. */
+static void t_async_deadlock(void)
+{
+	int pid = spawn_x("deadlock", NULL);
+	CHECK_EQ(wait_status(pid), PX_ASYNC_DEADLOCK);
+}
+
 /* Two ticks a second apart: about 2 s, neither early nor stuck. */
 static void t_async_clock(void)
 {
@@ -2080,6 +2103,18 @@ static void t_ring_nop(void)
 	CHECK_EQ(ld_acq(&r.sq->head), 20);
 	CHECK_EQ(tr_ready(&r), 0);
 	CHECK_EQ(renter(0, 0, 0), 0);
+	/* Flags it does not know (every flag, today) make even a NOP fail. */
+	for (unsigned flags = 1; flags < 256; flags <<= 1) {
+		uint32_t tail = r.sq->tail;
+		r.sqe[tail & (r.sqn - 1)] = (struct px_sqe){ .op = PX_OP_NOP, .flags = (unsigned char)flags,
+							   .user_data = 500 + flags };
+		st_rel(&r.sq->tail, tail + 1);
+		CHECK_EQ(renter(1, 1, PX_RING_FOREVER), 1);
+		struct px_cqe c;
+		tr_next(&r, &c);
+		CHECK_EQ(c.user_data, 500 + flags);
+		CHECK_EQ(c.res, -PX_EINVAL);
+	}
 }
 
 static void t_ring_batch32(void)
@@ -2326,6 +2361,34 @@ static void t_ring_overflow(void)
 	CHECK_EQ(r.cq->flags & PX_RING_CQ_OVERFLOW, 0);
 	CHECK_EQ(r.cq->overflow, 0);
 	CHECK(!tr_pop(&r, &c));
+
+	/* A completion that arrives on its own (a TIMEOUT, while we sleep
+	 * without entering the ring) first moves the backlog into the room
+	 * we made: the backlog, then it, all visible without ring_enter. */
+	tr_push(&r, PX_OP_TIMEOUT, 0, 30 * 1000000ull, 0, 0, 99);
+	CHECK_EQ(renter(1, 0, 0), 1);
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 4; i++)
+			tr_push(&r, PX_OP_NOP, 0, 0, 0, 0, 2000 + (uint64_t)(b * 4 + i));
+		CHECK_EQ(renter(4, 0, 0), 4);
+	}
+	CHECK_EQ(tr_ready(&r), 8);
+	CHECK_EQ(r.cq->overflow, 4);
+	for (uint64_t i = 0; i < 8; i++) {
+		CHECK(tr_pop(&r, &c));
+		CHECK_EQ(c.user_data, 2000 + i);
+	}
+	CHECK_EQ(px_sleep(100), 0);
+	CHECK_EQ(tr_ready(&r), 5);
+	for (uint64_t i = 8; i < 12; i++) {
+		CHECK(tr_pop(&r, &c));
+		CHECK_EQ(c.user_data, 2000 + i);
+	}
+	CHECK(tr_pop(&r, &c));
+	CHECK_EQ(c.user_data, 99);
+	CHECK_EQ(c.res, -PX_ETIME);
+	CHECK_EQ(r.cq->overflow, 0);
+	CHECK_EQ(r.cq->flags & PX_RING_CQ_OVERFLOW, 0);
 }
 
 /* The backlog full: EBUSY, nothing consumed, until the program drains. */
@@ -3062,6 +3125,7 @@ static const struct test {
 	{ t_async_timers, "async_timers", 0, 0 },
 	{ t_async_echosrv, "async_echosrv", 0, 60 },
 	{ t_async_clock, "async_clock", 0, 0 },
+	{ t_async_deadlock, "async_deadlock", 0, 5 },
 	/* ---- async rings: the ring tests go here ---- */
 	{ t_ring_nop, "ring_nop", 0, 0 },
 	{ t_ring_batch32, "ring_batch32", 0, 0 },
@@ -3474,6 +3538,28 @@ static int h_countfree(int argc, char **argv)
 	return px_write(arg_int(argv, 3), &pages, sizeof(pages)) == sizeof(pages) ? 0 : 1;
 }
 
+/* The reactor, on a ring, with one task that never becomes ready and
+ * stores no waker.  Exit status 3: no ring (the park of a reactor without
+ * one is not what is tested). */
+static enum poll never_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	return POLL_PENDING;
+}
+
+static int h_deadlock(int argc, char **argv)
+{
+	static const struct future_vtable vt = { never_poll, NULL };
+	struct future never = { &vt };
+	(void)argc;
+	(void)argv;
+	if (px_async_init(0) != 0)
+		return 3;
+	px_run(&never);
+	return 0;   /* not reached: the reactor exits */
+}
+
 static const struct helper {
 	int (*fn)(int argc, char **argv);
 	const char *name;
@@ -3512,6 +3598,7 @@ static const struct helper {
 	{ h_fpwork, "fpwork", 1 },
 	{ h_fpfresh, "fpfresh", 0 },
 	{ h_ringexit, "ringexit", 1 },  /* async rings */
+	{ h_deadlock, "deadlock", 0 },
 };
 
 /* ---- the runner ------------------------------------------------------------------------*/

@@ -56,6 +56,7 @@ static struct {
 	_Atomic unsigned fill;      /* bytes "in the FIFO" since the last tick */
 	_Atomic unsigned irqs;      /* UART interrupts taken while on */
 	bool want_irq;              /* what uart.c asked last; under uart_irq_lock */
+	bool left_on;               /* want_irq when the model stopped */
 	char *capture;
 	unsigned cap, len;          /* len counts every byte, also past cap */
 } txm;
@@ -149,10 +150,12 @@ static void tx_model_tick(void)
 	uart_irq_unlock(f);
 }
 
-/* Back to the device's ops; the rest drains at QEMU's speed. */
+/* Back to the device's ops; the rest drains at QEMU's speed.  Whether the
+ * console had left the transmit interrupt on is kept in txm.left_on. */
 static void tx_model_stop(void)
 {
 	unsigned long f = uart_irq_lock();
+	txm.left_on = txm.want_irq;
 	txm.depth = 0;
 	uart_set_ops(NULL);
 	if (txm.want_irq)
@@ -325,6 +328,9 @@ static bool tx_ok(void)
 		KTEST_FAIL("got %u and %u bytes of the writers' %u", na, nb, TXW_LEN);
 	if (txm.irqs == 0)
 		KTEST_FAIL("no UART interrupt drained the ring");
+	if (txm.left_on)
+		KTEST_FAIL("the ring is empty but the transmit interrupt was left on "
+			   "(ask for it only while bytes wait)");
 	return true;
 }
 
@@ -486,7 +492,7 @@ static bool inf_ok(void)
  * look at it once more.
  */
 enum bad_kind {
-	BAD_ID_RANGE,   /* id >= queue size */
+	BAD_ID_RANGE,   /* id == queue size, the first one out of range */
 	BAD_FREE_ID,    /* id of a free descriptor */
 	BAD_MID_CHAIN,  /* id of the chain's second descriptor */
 	BAD_LEN,        /* len one more than the chain's writable bytes */
@@ -502,7 +508,17 @@ static struct {
 	enum bad_kind kind;
 	uint16_t idx;                   /* free-running used index of the entry */
 	struct virtq_used_elem real_elem; /* what the device wrote there */
+	struct virtq *q;                /* the driver's queue, and its report: */
+	void (*report)(void *arg, const struct virtq_fault *f);
+	int seen;                       /* the kind virtq reported last, or 0 */
 } fault;
+
+/* Wraps the driver's report: which kind of fault virtq found. */
+static void record_report(void *arg, const struct virtq_fault *f)
+{
+	fault.seen = (int)f->kind;
+	fault.report(arg, f);
+}
 
 static void corrupt_used(struct virtq *q)
 {
@@ -522,7 +538,7 @@ static void corrupt_used(struct virtq *q)
 	}
 	switch (fault.kind) {
 	case BAD_ID_RANGE:
-		bad.id = q->num + real.id;
+		bad.id = q->num;
 		break;
 	case BAD_FREE_ID:
 		bad.id = q->free_head;
@@ -560,6 +576,11 @@ static void redeliver_used(struct virtq *q)
 
 static unsigned faulty_walk(struct virtq *q, virtq_done_fn done, void *arg)
 {
+	if (!fault.q) {
+		fault.q = q;
+		fault.report = q->report;
+		q->report = record_report;
+	}
 	if (fault.state == FAULT_ARMED)
 		corrupt_used(q);
 	else if (fault.state == FAULT_REDELIVER)
@@ -572,6 +593,10 @@ static unsigned faulty_walk(struct virtq *q, virtq_done_fn done, void *arg)
 static const char *const bad_names[BAD_N] = {
 	"id out of range", "id of a free descriptor", "id in the middle of a chain",
 	"len too large",
+};
+/* What virtq must call each, checking in the order of docs/virtio.md. */
+static const enum virtq_fault_kind bad_kinds[BAD_N] = {
+	VIRTQ_FAULT_ID_RANGE, VIRTQ_FAULT_NOT_INFLIGHT, VIRTQ_FAULT_NOT_INFLIGHT, VIRTQ_FAULT_LEN,
 };
 
 /* Wait (bounded) until the wrapper has left state `from`. */
@@ -600,6 +625,7 @@ static bool blk_bad_used_run(void)
 		unsigned wakes = ktest_count_wakes;
 
 		memset(br, 0, SECT);
+		fault.seen = 0;
 		blk_read_init(&r, BAD_START + kind, br, 1);
 		fault.kind = (enum bad_kind)kind;
 		fault.state = FAULT_ARMED;
@@ -624,6 +650,9 @@ static bool blk_bad_used_run(void)
 		       r.state == BLK_REQ_INFLIGHT ? "still in flight" : "finished",
 		       ktest_count_wakes - wakes);
 		EXPECT(blk_stats.malformed == mal + 1);
+		if (fault.seen != (int)bad_kinds[kind])
+			KTEST_FAIL("%s: reported as fault kind %d, expected %d", bad_names[kind],
+				   fault.seen, (int)bad_kinds[kind]);
 		EXPECT(r.state == BLK_REQ_INFLIGHT);
 		EXPECT(ktest_count_wakes == wakes);
 		EXPECT(inflight == 1);
@@ -658,9 +687,12 @@ static bool test_blk_bad_used(void)
 		KTEST_FAIL("no virtio-blk disk");
 	fault.state = FAULT_OFF;
 	fault.real = blk_walk_used;
+	fault.q = NULL;
 	blk_walk_used = faulty_walk;
 	bool ok = blk_bad_used_run();
 	blk_walk_used = fault.real;
+	if (fault.q)
+		fault.q->report = fault.report;
 	return ok;
 }
 

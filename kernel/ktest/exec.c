@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "executor/combinators.h"
 #include "executor/exec.h"
+#include "executor/queue.h"
 #include "executor/task.h"
 #include "executor/timer.h"
 #include "kernel/block_on.h"
@@ -225,6 +226,19 @@ static bool test_join2(void)
 	join2_drop(&j);           /* finished: drops nothing */
 	CHECK(b.drops == 0);
 
+	/* a finishes first (on its second poll) and b runs on: a must not be
+	 * polled again (a Ready future may not be). */
+	struct countdown e = countdown(2), g = countdown(4);
+	join2_init(&j, &e.base, &g.base);
+	polls = 0;
+	while (join2_poll(&j, &cx) == POLL_PENDING)
+		if (++polls > 20)
+			KTEST_FAIL("join2 of 2 and 4 polls not ready after 20 polls");
+	if (e.polls != 2)
+		KTEST_FAIL("a was Ready on its poll 2 but polled %u times: join2 polled a finished future again",
+			   e.polls);
+	CHECK(g.polls == 4);
+
 	/* Dropped while both run: each unfinished future dropped once. */
 	struct countdown c = countdown(5), d = countdown(5);
 	join2_init(&j, &c.base, &d.base);
@@ -313,7 +327,12 @@ static uint64_t inject_pops_all(void)
 
 #define RQ_N 100
 
+/* More than a worker's ring holds (RUNQ_CAP): the rest must overflow to
+ * the injection queue, none lost, none run twice. */
+#define RQ_BIG (RUNQ_CAP + 44)
+
 static unsigned rq_order[RQ_N], rq_ran;
+static uint8_t rq_runs[RQ_BIG];
 
 struct rq_child {
 	struct future base;
@@ -323,7 +342,12 @@ struct rq_child {
 static enum poll rq_child_poll(struct future *f, struct context *cx)
 {
 	(void)cx;
-	rq_order[rq_ran++] = ((struct rq_child *)f)->idx;
+	unsigned idx = ((struct rq_child *)f)->idx;
+	if (rq_ran < RQ_N)
+		rq_order[rq_ran] = idx;
+	rq_ran++;
+	if (idx < RQ_BIG && rq_runs[idx] < 255)
+		rq_runs[idx]++;
 	return POLL_READY;
 }
 
@@ -368,6 +392,29 @@ static enum poll rq_poll(struct future *f, struct context *cx)
 					  k, rq_order[k], want);
 		}
 	}
+	if (!lab3_ok)
+		ASYNC_RETURN(t);
+
+	/* More than the ring holds: each exactly once. */
+	rq_ran = 0;
+	memset(rq_runs, 0, sizeof(rq_runs));
+	for (t->i = 0; t->i < RQ_BIG; t->i++) {
+		struct rq_child c = { { &rq_child_vt }, t->i };
+		if (KSPAWN(c, "rq-child", NULL) != TASK_OK) {
+			LAB3_FAIL("spawn %u of %u failed", t->i, RQ_BIG);
+			ASYNC_RETURN(t);
+		}
+	}
+	for (t->i = 0; t->i < 1000 && __atomic_load_n(&rq_ran, __ATOMIC_ACQUIRE) < RQ_BIG; t->i++)
+		YIELD(t, cx);
+	YIELD(t, cx);
+	for (unsigned k = 0; k < RQ_BIG && lab3_ok; k++)
+		if (rq_runs[k] != 1)
+			LAB3_FAIL("%u tasks spawned at once (the ring holds %u): child %u ran %u times",
+				  RQ_BIG, RUNQ_CAP, k, rq_runs[k]);
+	if (lab3_ok)
+		printf("    %u tasks spawned at once (the ring holds %u): each ran once\n", RQ_BIG,
+		       RUNQ_CAP);
 	ASYNC_END(t);
 }
 
@@ -381,6 +428,39 @@ static struct future *rq_start(void)
 }
 
 /* ---- join handles: the output, and one wake when the task completes -------- */
+
+/* Wakers that only count, each with its own tally (so two of them are
+ * different wakers to waker_will_wake): for a joiner polled by hand. */
+struct tally {
+	unsigned clones, wakes, drops;
+};
+
+static const struct raw_waker_vtable tally_vt;
+
+static struct raw_waker tally_clone(const void *data)
+{
+	((struct tally *)data)->clones++;
+	return (struct raw_waker){ data, &tally_vt };
+}
+
+static void tally_wake_by_ref(const void *data)
+{
+	((struct tally *)data)->wakes++;
+}
+
+static void tally_drop(const void *data)
+{
+	((struct tally *)data)->drops++;
+}
+
+static void tally_wake(const void *data)
+{
+	tally_wake_by_ref(data);
+	tally_drop(data);
+}
+
+static const struct raw_waker_vtable tally_vt = { tally_clone, tally_wake, tally_wake_by_ref,
+						  tally_drop };
 
 /* Yields `left` times, then outputs k * k + 7. */
 struct jchild {
@@ -425,6 +505,7 @@ static struct join_test {
 	size_t in_use0;
 	uint32_t got[JN];
 	struct join_handle jh[JN];
+	struct tally a, b;
 } join_test;
 
 static enum poll join_poll(struct future *f, struct context *cx)
@@ -476,6 +557,38 @@ static enum poll join_poll(struct future *f, struct context *cx)
 	t->got[0] = 0;
 	if (join_handle_poll(&t->jh[0], cx) != POLL_READY || t->got[0] != 9 * 9 + 7)
 		LAB3_FAIL("a completed task's handle was not ready with its output at once");
+
+	/* 4. Polled with one waker, then with another (a handle moved to
+	 * another task): the completion wakes the second, once; the first
+	 * is given back; every clone is dropped or consumed. */
+	t->done = 0;
+	if (jspawn(&t->jh[0], &t->got[0], 11, 20, &t->done) != TASK_OK) {
+		LAB3_FAIL("spawn failed");
+		ASYNC_RETURN(t);
+	}
+	memset(&t->a, 0, sizeof(t->a));
+	memset(&t->b, 0, sizeof(t->b));
+	{
+		struct waker wa = { { &t->a, &tally_vt } }, wb = { { &t->b, &tally_vt } };
+		struct context ca = { &wa }, cb = { &wb };
+		if (join_handle_poll(&t->jh[0], &ca) != POLL_PENDING ||
+		    join_handle_poll(&t->jh[0], &cb) != POLL_PENDING)
+			LAB3_FAIL("a running task's handle was ready");
+	}
+	for (t->i = 0; t->i < 200 && t->b.wakes + t->a.wakes == 0; t->i++)
+		YIELD(t, cx);
+	if (t->a.wakes || t->b.wakes != 1)
+		LAB3_FAIL("joiner polled with waker A, then B: the completion woke A %u and B %u "
+			  "times (expected B once)", t->a.wakes, t->b.wakes);
+	if (t->a.clones != t->a.drops)
+		LAB3_FAIL("waker A: %u clones, %u dropped: the replaced waker must be dropped",
+			  t->a.clones, t->a.drops);
+	if (t->b.clones != t->b.drops || t->b.clones == 0)
+		LAB3_FAIL("waker B: %u clones, %u consumed or dropped: store a clone, not the waker",
+			  t->b.clones, t->b.drops);
+	t->got[0] = 0;
+	if (join_handle_poll(&t->jh[0], cx) != POLL_READY || t->got[0] != 11 * 11 + 7)
+		LAB3_FAIL("after its wake the handle was not ready with the output");
 
 	/* Every handle released its reference: the slots are free again. */
 	for (t->i = 0; t->i < 100 && task_pool_in_use(&ktask_small) != t->in_use0; t->i++)

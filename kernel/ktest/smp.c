@@ -1078,9 +1078,12 @@ static struct idle_test {
 	struct sleep s;
 	struct notified done;
 	unsigned self;
-	uint64_t mask_before, mask_end, t_fire, t_done;
+	uint64_t mask_before, mask_end, t_fire, t_done, token_ns;
 	struct stats_snap before, mid, after;
 } idle_test;
+
+/* Far enough that a park which ignores its token is plainly seen. */
+#define TOKEN_PARK_MS 200
 
 static uint64_t others_mask(unsigned self)
 {
@@ -1091,6 +1094,16 @@ static enum poll idle_test_poll(struct future *f, struct context *cx)
 {
 	struct idle_test *t = (struct idle_test *)f;
 	ASYNC_BEGIN(t);
+	/* The park contract (executor/hooks.h): an unpark that came first
+	 * makes the next park return at once, whatever its deadline. */
+	{
+		const struct exec_hooks *h = &kernel_exec.hooks;
+		unsigned me = arch_hart_id();
+		uint64_t t0 = ktimer_now_ns();
+		h->unpark(h->ctx, me);
+		h->park(h->ctx, me, t0 + TOKEN_PARK_MS * 1000000ull);
+		t->token_ns = ktimer_now_ns() - t0;
+	}
 	notify_init(&idle_fin);
 	for (unsigned i = 0; i < IDLE_BURST; i++) {
 		struct idle_task b = { { &idle_task_vtable }, i, 0 };
@@ -1139,6 +1152,11 @@ static bool idle_ok(void)
 	struct idle_test *t = &idle_test;
 	unsigned used = 0;
 	bool busy = false;
+	printf("    unpark, then park with a %u ms deadline: back after %llu us\n", TOKEN_PARK_MS,
+	       (unsigned long long)(t->token_ns / 1000));
+	if (t->token_ns >= TOKEN_PARK_MS / 4 * 1000000ull)
+		KTEST_FAIL("park slept %llu ms although an unpark came first: it must take the token "
+			   "and return at once", (unsigned long long)(t->token_ns / 1000000));
 	if (atomic_load(&idle_waiting) != IDLE_BURST || atomic_load(&idle_done) != IDLE_BURST)
 		KTEST_FAIL("%u tasks waited, %u finished, want %u", atomic_load(&idle_waiting),
 			   atomic_load(&idle_done), IDLE_BURST);
