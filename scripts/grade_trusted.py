@@ -14,7 +14,7 @@ grader that runs is DIR's own (scripts/grade.py re-executes it), and:
  2. it refuses, with score 0 and the file:line of each, a submission whose
     non-test sources use the grading interface: a string literal naming
     the token or test-selection boot arguments (token=, ktest=, "-T",
-    usertests) or spelling the OK line ("OK [", "ktest %s", "[%s]");
+    usertests) or spelling the OK line's token part ("OK [", "[%s]");
  3. it builds from scratch (there is no build/ to reuse) and grades;
  4. it writes results.json whatever happens, with the diff of the
     submission against the starter as a hidden test entry (the teacher
@@ -49,10 +49,11 @@ SKIP = {'build', '.git', '__MACOSX'}
 C_FILES = ('.c', '.h', '.S', '.s', '.ld', '.inc')
 DOC_FILES = ('.md', '.txt', '.pdf', '.png', '.jpg')
 # What only the tests may say: (regex on a string literal, what it is).
+# The token's part of the OK line, not "test %s: OK" itself, which user
+# test programs (user/lib/px_test.c) print too.
 INTERFACE = [
     (r'OK\s*\[', 'the OK line format'),
     (r'^\s*\[%s\]', 'the OK line format'),
-    (r'^(k?test) %', 'the OK line format'),
     (r'\btoken\s*=|^token$', 'the token boot argument'),
     (r'\bktest\s*=|^ktest$', 'the test-selection boot argument'),
     (r'^-T$', "usertests' token option"),
