@@ -122,10 +122,20 @@ enum poll fs_op_write(struct fs_call *c, struct context *cx)
 				uint64_t n = FS_BLOCK_SIZE - boff;
 				if (n > c->chunk_end - at)
 					n = c->chunk_end - at;
-				int r = fs_env_copyin(c->vm, (uint8_t *)c->u.g.b->data + boff,
-						      c->va + c->done, n);
-				if (!r)
-					fs_log_write(&fs->log, c->u.g.b);
+				uint8_t *data = c->u.g.b->data;
+				int r = fs_env_copyin(c->vm, data + boff, c->va + c->done, n);
+				if (r) {
+					/* Part of it may have landed (the program unmapped
+					 * memory meanwhile): inside the file that is a
+					 * partial write; past its end the bytes go back to
+					 * zero, as a file's tail always is.  Either way the
+					 * buffer is what the disk will hold. */
+					uint64_t start = at - boff, size = c->ip->d.size;
+					uint64_t keep = size > start ? size - start : 0;
+					if (keep < FS_BLOCK_SIZE)
+						memset(data + keep, 0, FS_BLOCK_SIZE - keep);
+				}
+				fs_log_write(&fs->log, c->u.g.b);
 				fs_brelse(&fs->cache, c->u.g.b);
 				if (r) {
 					c->err = r;

@@ -25,6 +25,7 @@
  */
 
 extern int fs_env_quiet;
+static int verbose;
 
 static uint8_t *base;
 static uint64_t base_blocks;
@@ -50,7 +51,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		exit(2);
 	fclose(f);
 	base_blocks = (uint64_t)len / FS_BLOCK_SIZE;
-	fs_env_quiet = !getenv("FS_FUZZ_VERBOSE"); /* the damage messages */
+	verbose = getenv("FS_FUZZ_VERBOSE") != NULL; /* messages, and each operation */
+	fs_env_quiet = !verbose;
 	return 0;
 }
 
@@ -82,6 +84,9 @@ static int64_t run(int64_t started)
 	int64_t r = run1(&D, &S, started);
 	if (r == -9999)
 		abort(); /* waits for something that never comes */
+	if (verbose)
+		fprintf(stderr, "  -> %lld (writes stored %ld%s)\n", (long long)r, D.writes,
+			D.crashed ? ", crashed" : "");
 	return r;
 }
 
@@ -130,6 +135,9 @@ static void operate(struct fs *fs, struct in *in)
 		const char *p = paths[a % NPATHS], *q = paths[b % NPATHS];
 		struct fs_inode **slot = &open[b % NOPEN];
 		uint64_t len = get(in, 2) % sizeof(buf), off = (uint64_t)get(in, 2) * 97;
+		if (verbose)
+			fprintf(stderr, "op %u (byte %u) p=%s q=%s slot=%u len=%llu off=%llu\n", op % 16,
+				op, p, q, b % NOPEN, (unsigned long long)len, (unsigned long long)off);
 		switch (op % 16) {
 		case 0:
 		case 1: {

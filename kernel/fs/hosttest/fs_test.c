@@ -23,6 +23,7 @@
 extern int fs_env_quiet;
 extern _Atomic unsigned long fs_env_live_allocs;
 extern long fs_env_fail_in;
+extern uintptr_t fs_env_fault_at;
 
 static const char *mkfs_path;
 static struct fakedisk D;
@@ -422,6 +423,20 @@ static void t_read_write(void)
 	CHECK_EQ(op_stat(ip, &st), 0);
 	CHECK_EQ(st.size, 9000);
 	CHECK_EQ(st.blocks, 2);
+	/* memory unmapped in the middle of a copy: the part of the block
+	 * past the end of the file stays zero */
+	CHECK_EQ(op_trunc(ip, 8192), 0);
+	CHECK_EQ(op_write(ip, a, 100, 8192), 100);      /* block 2 now holds the end */
+	fs_env_fault_at = (uintptr_t)a + 500;
+	CHECK_EQ(op_write(ip, a, 3000, 8292), -PX_EFAULT);
+	fs_env_fault_at = 0;
+	CHECK_EQ(op_stat(ip, &st), 0);
+	CHECK_EQ(st.size, 8292);
+	CHECK_EQ(op_trunc(ip, 20000), 0);
+	CHECK_EQ(op_read(ip, b, 20000, 0), 20000);
+	CHECK(memcmp(b + 8192, a, 100) == 0);
+	CHECK(b[8292] == 0 && b[8292 + 499] == 0 && b[19999] == 0);
+	CHECK_EQ(op_trunc(ip, 9000), 0);
 	put(ip);
 	/* a directory is not read or written as a file */
 	CHECK_EQ(op_open("/home", PX_O_RDONLY, &ip), 0);
@@ -471,6 +486,7 @@ static void t_dirs(void)
 	struct fs_inode *c;
 	CHECK_EQ(op_open("/c", PX_O_RDONLY, &c), 0);
 	CHECK_EQ(op_rmdir("/c"), 0);
+	CHECK_EQ(fsck_disk(&D, NULL), 0); /* an orphaned directory is consistent */
 	CHECK_EQ(run1(&D, &S, fs_open(&S, FS, c, "new", PX_O_CREAT | PX_O_RDWR)), -PX_ENOENT);
 	CHECK_EQ(run1(&D, &S, fs_mkdir(&S, FS, c, "new")), -PX_ENOENT);
 	put(c);

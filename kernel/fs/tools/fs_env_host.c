@@ -12,13 +12,15 @@
  * vm is ignored and va is a host pointer.  fs_env_quiet silences the
  * messages (the fuzzer meets damage on every input); fs_env_fail_allocs
  * makes the next n allocations fail and fs_env_fail_in = k the one after
- * the next k, for the tests.  An allocation the
+ * the next k, for the tests; fs_env_fault_at plays memory unmapped while
+ * a write copies it.  An allocation the
  * kernel could not make (over 2048 bytes) aborts.
  */
 int fs_env_quiet;
 unsigned fs_env_fail_allocs;
 _Atomic unsigned long fs_env_live_allocs; /* atomic: fs_stress allocates on 4 threads */
 long fs_env_fail_in = -1;    /* >= 0: the allocation after this many fails */
+uintptr_t fs_env_fault_at;   /* nonzero: copyin copies up to this address, then fails */
 
 static int fail_now(void)
 {
@@ -80,6 +82,12 @@ int fs_env_copyin(const void *vm, void *dst, uint64_t va, size_t n)
 	(void)vm;
 	if (!va)
 		return -PX_EFAULT;
+	if (fs_env_fault_at && va + n > fs_env_fault_at) {
+		/* memory unmapped from fs_env_fault_at on: a partial copy */
+		if (va < fs_env_fault_at)
+			memcpy(dst, (const void *)(uintptr_t)va, fs_env_fault_at - va);
+		return -PX_EFAULT;
+	}
 	memcpy(dst, (const void *)(uintptr_t)va, n);
 	return 0;
 }

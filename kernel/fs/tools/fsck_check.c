@@ -329,6 +329,9 @@ static void check_dir(struct ck *c, uint32_t inum)
 	uint32_t nblk = (uint32_t)(d->size / FS_BLOCK_SIZE);
 	if (nblk == 0 || d->size > (uint64_t)FS_DIR_MAX_BLOCKS * FS_BLOCK_SIZE)
 		return; /* reported by check_inode */
+	/* A directory removed while still open (no links, on the orphan
+	 * list) is dead: its "." and ".." name nothing any more. */
+	bool dead = d->nlink == 0;
 	struct fs_dirent *e = malloc(FS_BLOCK_SIZE);
 	/* names seen in this directory, for duplicates */
 	uint32_t cap = nblk * FS_DIRENTS_PER_BLOCK, seen_n = 0;
@@ -381,7 +384,8 @@ static void check_dir(struct ck *c, uint32_t inum)
 					"entries 0 and 1 only", inum, slot, x->name_len, x->name);
 				continue;
 			}
-			c->refs[x->inum]++;
+			if (!dead)
+				c->refs[x->inum]++;
 			if (is_dot) {
 				if (x->inum != inum)
 					say(c, true, "directory %u: \".\" names inode %u", inum, x->inum);
@@ -397,7 +401,7 @@ static void check_dir(struct ck *c, uint32_t inum)
 			all[seen_n] = *x;
 			seen[seen_n] = &all[seen_n];
 			seen_n++;
-			if (c->inodes[x->inum].type == FS_T_DIR) {
+			if (c->inodes[x->inum].type == FS_T_DIR && !dead) {
 				if (c->parent[x->inum])
 					say(c, true, "directory %u has two parents: %u and %u", x->inum,
 					    c->parent[x->inum], inum);
