@@ -623,6 +623,18 @@ $(FS_FILE_TEST): $(FS_FILE_TEST_SRCS) $(FS_HDRS) kernel/ktask.h kernel/kalloc.h 
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include -DSMP_MAX=8 \
 		$(FS_FILE_TEST_SRCS) -o $@ -lpthread
 
+# Lab 9's checkpoints: the buffer cache alone, on a scripted disk that
+# checks every request (kernel/hosttest/fs_cache_test.c).
+FS_CACHE_TEST := $(HOSTBUILD)/fs_cache_test
+FS_CACHE_TEST_SRCS := kernel/hosttest/fs_cache_test.c kernel/fs/fs_cache.c $(EXEC_HOST_SRCS)
+$(FS_CACHE_TEST): $(FS_CACHE_TEST_SRCS) $(FS_HDRS) kernel/hosttest/check.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FS_CACHE_TEST_SRCS) -o $@ -lpthread
+
+host-test-fscache: $(FS_CACHE_TEST)
+	$(FS_CACHE_TEST)
+
 host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK)
 	@echo "== mkfs -> fsck on an image holding the host tools"
 	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
@@ -679,7 +691,7 @@ fuzz-fs: $(FS_FUZZ_DEPS)
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fsfuzz
+HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
