@@ -163,13 +163,16 @@ static uint64_t rnd(void)
 	return D.rng;
 }
 
-static void violation(const char *fmt, ...)
+/* A rule the disk enforces, said with where it is checked. */
+#define violation(...) disk_violation(__LINE__, __VA_ARGS__)
+static void disk_violation(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void disk_violation(int line, const char *fmt, ...)
 {
 	if (!say_failure())
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	printf("    disk: ");
+	printf("    %s:%d: disk: ", __FILE__, line);
 	vprintf(fmt, ap);
 	printf("\n");
 	va_end(ap);
