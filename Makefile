@@ -726,9 +726,10 @@ autograder:
 	@test -n "$(LAB)" || { echo "usage: make autograder LAB=n [ZIP=file.zip]"; exit 2; }
 	@python3 scripts/grade.py --lab $(LAB) --write-autograder $(or $(ZIP),build/autograder/lab$(LAB).zip)
 
-# make check: every lab's starter tree vs. the full tree vs. a tampered tree.
+# make check: every lab's starter tree vs. the full tree vs. a tampered tree
+# (LAB=n: lab n's starter tree, and lab n in the full tree).
 grade-selftest: | ensure-cross ensure-qemu
-	@python3 scripts/grade.py --selftest $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
+	@python3 scripts/grade.py --selftest $(if $(LAB),--lab $(LAB)) $(if $(TIME_SCALE),--time-scale $(TIME_SCALE))
 
 # Every lab's mutants (grade/mutants/labN/*.patch) must lose points:
 # make mutants [LAB=n]; make check runs the few marked "Check: yes".
