@@ -633,8 +633,18 @@ $(FS_CACHE_TEST): $(FS_CACHE_TEST_SRCS) $(FS_HDRS) | ensure-host
 	$(call say,HOSTCC,$@ (ASan+UBSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FS_CACHE_TEST_SRCS) -o $@ -lpthread
 
-host-test-fscache: $(FS_CACHE_TEST)
+# The same cache on 4 executor threads and a device thread, under
+# ThreadSanitizer: a field touched without the cache's lock is a data race.
+FS_CACHE_TSAN := build/host-tsan/fs_cache_tsan
+FS_CACHE_TSAN_SRCS := kernel/hosttest/fs_cache_tsan_test.c kernel/fs/fs_cache.c $(EXEC_HOST_SRCS)
+$(FS_CACHE_TSAN): $(FS_CACHE_TSAN_SRCS) $(FS_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (TSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_CACHE_TSAN_SRCS) -o $@ -lpthread
+
+host-test-fscache: $(FS_CACHE_TEST) $(FS_CACHE_TSAN)
 	$(FS_CACHE_TEST)
+	$(FS_CACHE_TSAN)
 
 host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK)
 	@echo "== mkfs -> fsck on an image holding the host tools"
