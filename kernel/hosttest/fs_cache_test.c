@@ -34,12 +34,18 @@
  * failure is counted and the test goes on; the first few of each test are
  * printed, since one mistake in the cache makes many checks fail. */
 static int failed_checks;
+static int said;      /* failures printed in this test */
+static int last_line; /* a check in a loop is said once */
 
-static bool say_failure(void)
+static bool say_failure(int line)
 {
-	if (failed_checks++ < 4)
+	failed_checks++;
+	if (line == last_line)
+		return false;
+	last_line = line;
+	if (said++ < 4)
 		return true;
-	if (failed_checks == 5)
+	if (said == 5)
 		printf("    (more failed checks not shown)\n");
 	return false;
 }
@@ -50,7 +56,7 @@ static bool say_failure(void)
 
 static void expect(bool ok, const char *what, const char *rule, const char *file, int line)
 {
-	if (!ok && say_failure()) {
+	if (!ok && say_failure(line)) {
 		if (rule)
 			printf("    %s:%d: %s (%s failed)\n", file, line, rule, what);
 		else
@@ -61,7 +67,7 @@ static void expect(bool ok, const char *what, const char *rule, const char *file
 static void check_eq(uint64_t a, uint64_t b, const char *sa, const char *sb, const char *file,
 		     int line)
 {
-	if (a != b && say_failure())
+	if (a != b && say_failure(line))
 		printf("    %s:%d: %s == %s: %lld != %lld\n", file, line, sa, sb, (long long)a,
 		       (long long)b);
 }
@@ -168,7 +174,7 @@ static uint64_t rnd(void)
 static void disk_violation(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void disk_violation(int line, const char *fmt, ...)
 {
-	if (!say_failure())
+	if (!say_failure(-line))
 		return;
 	va_list ap;
 	va_start(ap, fmt);
@@ -507,7 +513,7 @@ static void test_hit_miss(void)
 	/* a failed read: EIO, not held; the next get reads again */
 	D.bad[7] = true;
 	gstart(&a, &c, 7);
-	CHECK_EQ(gpoll(&a), POLL_PENDING);
+	EXPECT(gpoll(&a) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	CHECK(complete(7));
 	CHECK(a.wakes >= 1);
 	CHECK_EQ(gpoll(&a), POLL_READY);
@@ -531,7 +537,7 @@ static void test_in_flight(void)
 	struct getter t[8];
 	for (unsigned i = 0; i < 8; i++) {
 		gstart(&t[i], &c, 10 + i);
-		CHECK_EQ(gpoll(&t[i]), POLL_PENDING);
+		EXPECT(gpoll(&t[i]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	}
 	EXPECT(D.n == 8, "misses of different blocks are all in flight at once");
 	for (unsigned i = 0; i < 8; i++)
@@ -570,11 +576,11 @@ static void test_coalesce(void)
 	for (unsigned i = 0; i < 4; i++) {
 		gstart(&t[i], &c, 20);
 		all[i] = &t[i];
-		CHECK_EQ(gpoll(&t[i]), POLL_PENDING);
+		EXPECT(gpoll(&t[i]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	}
 	EXPECT(D.reads[20] == 1, "concurrent misses of one block share one read");
 	for (unsigned i = 0; i < 4; i++) /* spurious polls change nothing */
-		CHECK_EQ(gpoll(&t[i]), POLL_PENDING);
+		EXPECT(gpoll(&t[i]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	EXPECT(D.reads[20] == 1, "concurrent misses of one block share one read");
 	CHECK_EQ(D.n, 1);
 	CHECK(complete(20));
@@ -601,7 +607,7 @@ static void test_coalesce(void)
 	D.bad[21] = true;
 	for (unsigned i = 0; i < 3; i++) {
 		gstart(&t[i], &c, 21);
-		CHECK_EQ(gpoll(&t[i]), POLL_PENDING);
+		EXPECT(gpoll(&t[i]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	}
 	CHECK_EQ(D.reads[21], 1);
 	CHECK(complete(21));
@@ -618,7 +624,7 @@ static void test_coalesce(void)
 
 	/* a late joiner: the read completed, its waiter not yet polled */
 	gstart(&t[0], &c, 22);
-	CHECK_EQ(gpoll(&t[0]), POLL_PENDING);
+	EXPECT(gpoll(&t[0]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	CHECK(complete(22));
 	gstart(&t[1], &c, 22); /* polled first */
 	all[0] = &t[1];
@@ -636,7 +642,7 @@ static void test_coalesce(void)
 	for (unsigned i = 0; i < 12; i++) {
 		gstart(&m[i], &c, 30 + i % 4);
 		mp[i] = &m[i];
-		CHECK_EQ(gpoll(&m[i]), POLL_PENDING);
+		EXPECT(gpoll(&m[i]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	}
 	CHECK_EQ(D.n, 4);
 	static const uint32_t order[4] = { 32, 30, 33, 31 };
@@ -742,8 +748,8 @@ static void test_drop(void)
 	struct getter *a = malloc(sizeof(*a)), b, e, f;
 	gstart(a, &c, 50);
 	gstart(&b, &c, 50);
-	CHECK_EQ(gpoll(a), POLL_PENDING);
-	CHECK_EQ(gpoll(&b), POLL_PENDING);
+	EXPECT(gpoll(a) == POLL_PENDING, "a miss is Pending while its read is in flight");
+	EXPECT(gpoll(&b) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	fs_bget_drop(&a->g);
 	free(a); /* gone: nothing may touch it again (ASan) */
 	CHECK(complete(50));
@@ -756,7 +762,7 @@ static void test_drop(void)
 	/* the only waiter leaves: the read goes on, the next get joins it */
 	a = malloc(sizeof(*a));
 	gstart(a, &c, 51);
-	CHECK_EQ(gpoll(a), POLL_PENDING);
+	EXPECT(gpoll(a) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	fs_bget_drop(&a->g);
 	free(a);
 	EXPECT(D.n == 1, "a read goes on when its only waiter leaves");
@@ -778,7 +784,7 @@ static void test_drop(void)
 		get(&c, &h[i], 60 + i);
 	a = malloc(sizeof(*a));
 	gstart(a, &c, 63);
-	CHECK_EQ(gpoll(a), POLL_PENDING);
+	EXPECT(gpoll(a) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	fs_bget_drop(&a->g);
 	free(a);
 	gstart(&f, &c, 64);
@@ -799,7 +805,7 @@ static void test_drop(void)
 	/* a get that waits for a free buffer leaves; the release wakes no one */
 	a = malloc(sizeof(*a));
 	gstart(a, &c, 65);
-	CHECK_EQ(gpoll(a), POLL_PENDING);
+	EXPECT(gpoll(a) == POLL_PENDING, "with every buffer held or loading, a get waits");
 	fs_bget_drop(&a->g);
 	free(a);
 	release(&c, &f);
@@ -835,7 +841,7 @@ static void test_readahead(void)
 	fs_prefetch(&c, 80);
 	EXPECT(D.reads[80] == 1, "fs_prefetch of a block being read does nothing");
 	gstart(&t[0], &c, 80);
-	CHECK_EQ(gpoll(&t[0]), POLL_PENDING);
+	EXPECT(gpoll(&t[0]) == POLL_PENDING, "a miss is Pending while its read is in flight");
 	CHECK(complete(80));
 	CHECK(t[0].wakes >= 1);
 	CHECK_EQ(gpoll(&t[0]), POLL_READY);
@@ -875,7 +881,7 @@ static void test_readahead(void)
 		fs_prefetch(&c, b);
 	CHECK_EQ(D.n, 8);
 	gstart(&t[0], &c, 110);
-	CHECK_EQ(gpoll(&t[0]), POLL_PENDING);
+	EXPECT(gpoll(&t[0]) == POLL_PENDING, "with every buffer held or loading, a get waits");
 	CHECK_EQ(D.reads[110], 0);
 	CHECK(complete(104));
 	CHECK(t[0].wakes >= 1);
@@ -1040,6 +1046,8 @@ int main(int argc, char **argv)
 		if (!named)
 			continue;
 		failed_checks = 0;
+		said = 0;
+		last_line = 0;
 		tests[i].fn();
 		if (failed_checks) {
 			printf("fs_cache %s: FAILED (%d checks)\n", tests[i].name, failed_checks);
