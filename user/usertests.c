@@ -2195,7 +2195,10 @@ static void t_ring_pipe_rw(void)
  * the host's clock unless QEMU runs with -icount: on a busy host a vCPU
  * can sit out longer than that.  So timers_busy_exact, the two-slice
  * bound, is run by name under -icount at one hart (make check's
- * timers-exact steps); timers_busy, in every run, allows six slices.
+ * timers-exact steps); timers_busy, in every run, allows 30 slices:
+ * half of what a timer seen only on the fairness tick costs (61), and
+ * room for a host so loaded that vCPUs sit out a hundred milliseconds
+ * or more (seen at a load average of 9 on 2 cores: 186 ms late).
  * (With four harts under -icount QEMU itself fires an idle hart's timer
  * late, by up to 30 ms of virtual time: not a bound to test there.)
  */
@@ -2211,11 +2214,11 @@ static void t_timers_busy_exact(void)
 	timers_busy();
 }
 
-/* In every usertests run, in host time: a looser bound, still far below
+/* In every usertests run, in host time: a looser bound, still half of
  * what a timer seen only on the fairness tick costs (61 slices). */
 static void t_timers_busy(void)
 {
-	late_max_ns = 6 * SLICE_NS;
+	late_max_ns = 30 * SLICE_NS;
 	timers_busy();
 }
 
