@@ -15,8 +15,11 @@
 #include "kernel/uaccess.h"
 #include "kernel/virtio_blk.h"
 
-/* Operations one ring may have in flight as tasks (they share the
- * kernel's small-task pool with everything else); more get -PX_EAGAIN. */
+/* Operations one ring may have in flight as tasks: RING_OPS_MAX, and
+ * never more than the CQ's entries, half the completions the backlog can
+ * promise (struct rq's owed), so the other half is always there for
+ * completions made inside ring_enter, CANCEL's among them: a program can
+ * always cancel.  More get -PX_EAGAIN. */
 #define RING_OPS_MAX 128
 
 struct ring_op;
@@ -29,6 +32,7 @@ struct ring {
 	unsigned refs;           /* the process, and each op until it finishes */
 	unsigned active;         /* ops between op_begin and op_end */
 	unsigned nops;           /* ops spawned and not finished */
+	unsigned ops_max;        /* the most nops may be */
 	struct ring_op *ops;     /* linked ops (for CANCEL and teardown) */
 	const struct vm_root *vm;
 	struct rsq sq;
@@ -153,13 +157,15 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 	}
 	spin_init(&r->lock);
 	r->refs = 1;
+	r->ops_max = 2 * e < RING_OPS_MAX ? 2 * e : RING_OPS_MAX;
 	r->vm = p->vm;
 	notify_init(&r->cq_ready);
 	rsq_init(&r->sq, sqp, e);
 	rq_init(&r->cq, cqp, e, r->bl, bl_cap);
 
 	params = (struct px_ring_params){ .sq_entries = e, .cq_entries = 2 * e,
-					  .sq_va = sq_va, .cq_va = cq_va };
+					  .sq_va = sq_va, .cq_va = cq_va,
+					  .ops_max = r->ops_max };
 	copyout(p->vm, params_va, &params, sizeof(params)); /* checked above */
 	p->ring = r;
 	return 0;
@@ -314,7 +320,7 @@ static bool op_spawn(struct ring *r, struct ring_op *op)
 {
 	struct join_handle jh;
 	unsigned long f = spin_lock(&r->lock);
-	bool ok = !r->dead && r->nops < RING_OPS_MAX;
+	bool ok = !r->dead && r->nops < r->ops_max;
 	if (ok) {
 		r->refs++;
 		r->nops++;

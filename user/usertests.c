@@ -2032,6 +2032,7 @@ static void tr_setup(struct tring *r, unsigned entries)
 	CHECK_EQ(rsetup(entries, &p), 0);
 	CHECK_EQ(p.sq_entries, entries);
 	CHECK_EQ(p.cq_entries, 2 * entries);
+	CHECK_EQ(p.ops_max, 2 * entries < 128 ? 2 * entries : 128);
 	CHECK(p.sq_va >= PX_RING_BASE && p.cq_va > p.sq_va);
 	CHECK(p.cq_va < PX_RING_BASE + PX_RING_PAGES * PAGE);
 	r->sq = ptr(p.sq_va);
@@ -2423,6 +2424,62 @@ static void t_ring_busy(void)
 	}
 	CHECK_EQ(next, 28);
 	CHECK(!tr_pop(&r, &c));
+}
+
+/* A 1-entry ring (CQ 2, backlog 4), four reads on an empty pipe: two
+ * start, two could not (-PX_EAGAIN), and with the CQ drained every
+ * CANCEL is still taken: operations in flight never use up the room a
+ * cancellation needs. */
+static void t_ring_cancel_small(void)
+{
+	struct tring r;
+	struct px_cqe c;
+	int fds[2];
+	static char buf[4][8];
+	long long res[8];
+	int seen[8] = { 0 };
+	tr_setup(&r, 1);
+	make_pipe(fds);
+	for (int i = 0; i < 4; i++) {
+		tr_push(&r, PX_OP_READ, fds[0], 0, (uintptr_t)buf[i], sizeof(buf[i]), (uint64_t)i);
+		CHECK_EQ(renter(1, 0, 0), 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		/* Nothing to reap first: the CANCEL must go in anyway. */
+		while (tr_pop(&r, &c)) {
+			CHECK(c.user_data < 8 && !seen[c.user_data]);
+			seen[c.user_data] = 1;
+			res[c.user_data] = c.res;
+		}
+		tr_push(&r, PX_OP_CANCEL, 0, 0, (uint64_t)i, 0, 4 + (uint64_t)i);
+		CHECK_EQ(renter(1, 0, 0), 1);
+	}
+	for (int n = 0; n < 8; n++) {
+		int all = 1;
+		for (int i = 0; i < 8; i++)
+			all &= seen[i];
+		if (all)
+			break;
+		tr_next(&r, &c);
+		CHECK(c.user_data < 8 && !seen[c.user_data]);
+		seen[c.user_data] = 1;
+		res[c.user_data] = c.res;
+	}
+	for (int i = 0; i < 8; i++)
+		CHECK(seen[i]);
+	CHECK_EQ(res[0], -PX_ECANCELED);
+	CHECK_EQ(res[1], -PX_ECANCELED);
+	CHECK_EQ(res[2], -PX_EAGAIN);
+	CHECK_EQ(res[3], -PX_EAGAIN);
+	CHECK_EQ(res[4], 0);
+	CHECK_EQ(res[5], 0);
+	CHECK_EQ(res[6], -PX_ENOENT);
+	CHECK_EQ(res[7], -PX_ENOENT);
+	CHECK(!tr_pop(&r, &c));
+	/* The pipe is untouched. */
+	write_all(fds[1], "y", 1);
+	CHECK_EQ(tr_do(&r, PX_OP_READ, fds[0], 0, (uintptr_t)buf[0], 8, 9), 1);
+	CHECK_EQ(buf[0][0], 'y');
 }
 
 static void t_ring_corrupt(void)
@@ -3134,6 +3191,7 @@ static const struct test {
 	{ t_ring_cancel, "ring_cancel", 0, 0 },
 	{ t_ring_overflow, "ring_overflow", 0, 0 },
 	{ t_ring_busy, "ring_busy", 0, 0 },
+	{ t_ring_cancel_small, "ring_cancel_small", 0, 0 },
 	{ t_ring_corrupt, "ring_corrupt", 0, 0 },
 	{ t_ring_setup_errors, "ring_setup_errors", 0, 0 },
 	{ t_ring_blk, "ring_blk", 0, 0 },

@@ -168,6 +168,7 @@ long px_ring_setup(unsigned entries, struct px_ring_params *p)
 	rp->cq_entries = 2 * entries;
 	rp->sq_va = (uintptr_t)fk.sq;
 	rp->cq_va = (uintptr_t)fk.cq;
+	rp->ops_max = 2 * entries < 128 ? 2 * entries : 128;
 	return 0;
 }
 
