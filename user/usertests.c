@@ -2482,6 +2482,56 @@ static void t_ring_cancel_small(void)
 	CHECK_EQ(buf[0][0], 'y');
 }
 
+/* Start n (a multiple of 64) reads of an empty pipe on a 64-entry ring
+ * (ops_max 128); 1 if every one of them is running (none completed: no
+ * -PX_EAGAIN). */
+static int ring_fill(struct tring *r, int rfd, unsigned n)
+{
+	static char buf[8];
+	for (unsigned b = 0; b < n; b += 64) {
+		for (unsigned i = 0; i < 64; i++)
+			tr_push(r, PX_OP_READ, rfd, 0, (uintptr_t)buf, sizeof(buf), b + i);
+		CHECK_EQ(renter(64, 0, 0), 64);
+	}
+	return tr_ready(r) == 0;
+}
+
+/* Every ring has its own operation slots: 9 processes with 128 reads
+ * each waiting (more than the kernel's shared task pool holds) leave
+ * every process its full share, the 10th, this one, included. */
+static void t_ring_isolation(void)
+{
+	enum { HOGS = 9 };
+	int pids[HOGS], rep[2], fds[2];
+	char b[24], c;
+	struct tring r;
+	make_pipe(rep);
+	for (int i = 0; i < HOGS; i++)
+		pids[i] = spawn_x("ringhog", itoa_buf(b, rep[1]), NULL);
+	int ok = 0;
+	for (int i = 0; i < HOGS; i++) {
+		read_all(rep[0], &c, 1);
+		ok += c == 'k';
+	}
+	tr_setup(&r, 64);
+	make_pipe(fds);
+	int mine = ring_fill(&r, fds[0], 128);
+	for (int i = 0; i < HOGS; i++) {
+		CHECK_EQ(px_kill(pids[i]), 0);
+		CHECK_EQ(wait_status(pids[i]), PX_KILLED | PX_KILL_SIGNAL);
+	}
+	CHECK_EQ(ok, HOGS);
+	CHECK(mine);
+	/* Ours are all alive: a byte written now completes one of them. */
+	write_all(fds[1], "z", 1);
+	struct px_cqe cq;
+	tr_next(&r, &cq);
+	CHECK(cq.user_data < 128);
+	CHECK_EQ(cq.res, 1);
+	px_close(rep[0]);
+	px_close(rep[1]);
+}
+
 static void t_ring_corrupt(void)
 {
 	struct tring r;
@@ -2716,6 +2766,21 @@ static int h_ringexit(int argc, char **argv)
 		return 3; /* not reached: killed */
 	}
 	return 0;
+}
+/* ringhog FD: fill a ring with 128 reads that never finish, say on FD
+ * whether all started ('k') or not ('e'), then wait until killed. */
+static int h_ringhog(int argc, char **argv)
+{
+	struct tring r;
+	int fds[2];
+	(void)argc;
+	test_name = "ringhog";
+	tr_setup(&r, 64);
+	make_pipe(fds);
+	write_all(atoi(argv[3]), ring_fill(&r, fds[0], 128) ? "k" : "e", 1);
+	for (;;)
+		px_sleep(1000); /* until killed */
+	return 3;
 }
 /* ==== end of async rings ================================================================ */
 
@@ -3192,6 +3257,7 @@ static const struct test {
 	{ t_ring_overflow, "ring_overflow", 0, 0 },
 	{ t_ring_busy, "ring_busy", 0, 0 },
 	{ t_ring_cancel_small, "ring_cancel_small", 0, 0 },
+	{ t_ring_isolation, "ring_isolation", 0, 60 },
 	{ t_ring_corrupt, "ring_corrupt", 0, 0 },
 	{ t_ring_setup_errors, "ring_setup_errors", 0, 0 },
 	{ t_ring_blk, "ring_blk", 0, 0 },
@@ -3656,6 +3722,7 @@ static const struct helper {
 	{ h_fpwork, "fpwork", 1 },
 	{ h_fpfresh, "fpfresh", 0 },
 	{ h_ringexit, "ringexit", 1 },  /* async rings */
+	{ h_ringhog, "ringhog", 1 },
 	{ h_deadlock, "deadlock", 0 },
 };
 

@@ -251,6 +251,8 @@ struct px_statfs {
  * 512 or above 128 KiB; -PX_ERANGE past the end of the disk; -PX_ENODEV
  * without a disk.  A CQE with -PX_EAGAIN means the kernel could not start
  * the operation: params.ops_max (min(128, CQ entries)) are in flight.
+ * Each ring runs its operations in kernel memory of its own, set aside
+ * at ring_setup: other processes' operations never take its share.
  *
  * Memory: the CQ header's flags/overflow are written before the CQ tail's
  * store-release, so a program that load-acquires the tail sees them at
