@@ -152,15 +152,23 @@ void px_io_timeout(struct px_io *io, uint64_t ns);
 
 enum poll px_io_poll(struct px_io *io, struct context *cx);
 /* Cancel if in flight (see above); harmless on a finished or fresh op.
- * Afterwards io->result says what the op did, as px_io_cancel returns
- * it: a READ or WRITE dropped just as it finished keeps its result (a
- * read's bytes are in the buffer), so the loser of a select2 or a
- * timeout can be asked.  (NOP and TIMEOUT: always -PX_ECANCELED.) */
+ * Cancel-safe reads: a READ that had already taken bytes from its file
+ * (it completed just before the CANCEL, or its completion was reaped but
+ * not yet polled) hands them to the reactor, which keeps them, per fd
+ * and in order, and returns them from that fd's next reads (px_io_read,
+ * read() and px_read) before asking the kernel; closing the fd forgets
+ * them.  So a stream read through a timeout, a select2 or a task that is
+ * aborted loses no byte and sees none twice, at any number of harts,
+ * provided one read of the fd is in flight at a time.  io->result is then
+ * -PX_ECANCELED.  Otherwise io->result says what the op did, as
+ * px_io_cancel returns it (a WRITE dropped just as it finished: its byte
+ * count; NOP and TIMEOUT: always -PX_ECANCELED). */
 void px_io_drop(struct px_io *io);
 /* Cancel if in flight and wait for its completion, whatever the op, and
  * say what it did: its result if it finished before the cancel, else
  * -PX_ECANCELED (also for an op never submitted).  On a finished op:
- * its result. */
+ * its result.  A READ's bytes stay in its buffer, the caller's to use
+ * (nothing is kept, unlike px_io_drop). */
 long long px_io_cancel(struct px_io *io);
 extern const struct future_vtable px_io_vtable;
 

@@ -2,7 +2,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "fdhook.h"
 #include "px.h"
 #include "px_async.h"
 
@@ -32,6 +34,15 @@ struct px_slot {
 
 enum { IO_NEW = 0, IO_INFLIGHT = 1, IO_DONE = 2 };
 
+/* Bytes a READ brought in before it was dropped: fd's next read returns
+ * them first (see "cancel-safe reads" below). */
+struct px_kept {
+	struct px_kept *next;
+	int fd;
+	size_t off, len;                /* data[off, len) not yet read */
+	char data[];
+};
+
 static struct reactor {
 	int inited;
 	long ring_err;                  /* 0: ring usable; else ring_setup's error */
@@ -41,6 +52,7 @@ static struct reactor {
 	struct px_ring ring;
 	struct px_slot *free_slots;
 	struct px_slot *all_slots;
+	struct px_kept *kept;           /* at most one per fd */
 	unsigned pool_used;
 	struct px_reactor_stats stats;
 	struct px_slot pool[SLOT_POOL];
@@ -96,6 +108,75 @@ static void slot_clear(struct px_slot *s, unsigned bits)
 	s->next_free = R.free_slots;
 	R.free_slots = s;
 	R.stats.slots_in_use--;
+}
+
+/* ---- cancel-safe reads -------------------------------------------------------
+ *
+ * A READ that completes in the kernel just before its CANCEL (or whose
+ * completion was reaped but not yet looked at) has taken bytes out of
+ * the file, and the future that asked for them is being dropped by a
+ * timeout, a select2 or an abort.  The bytes are kept here, in order,
+ * and the fd's next read (px_io_read, or plain read()) returns them
+ * before anything new: a stream read through futures that may be
+ * dropped loses nothing and duplicates nothing.
+ */
+
+static struct px_kept **kept_find(int fd)
+{
+	struct px_kept **k = &R.kept;
+
+	while (*k && (*k)->fd != fd)
+		k = &(*k)->next;
+	return k;
+}
+
+/* Up to n kept bytes of fd into buf; 0 if none are kept. */
+static long kept_take(int fd, void *buf, size_t n)
+{
+	struct px_kept **pk = kept_find(fd), *k = *pk;
+	size_t m;
+
+	if (!k)
+		return 0;
+	m = k->len - k->off < n ? k->len - k->off : n;
+	memcpy(buf, k->data + k->off, m);
+	k->off += m;
+	if (k->off == k->len) {
+		*pk = k->next;
+		free(k);
+	}
+	return (long)m;
+}
+
+static void kept_forget(int fd)
+{
+	struct px_kept **pk = kept_find(fd), *k = *pk;
+
+	if (k) {
+		*pk = k->next;
+		free(k);
+	}
+}
+
+/* Keep n bytes a dropped read of fd brought, after those already kept. */
+static void kept_put(int fd, const void *buf, size_t n)
+{
+	struct px_kept **pk = kept_find(fd), *old = *pk, *k;
+	size_t have = old ? old->len - old->off : 0;
+
+	if (!(k = malloc(sizeof(*k) + have + n)))
+		reactor_fatal("no memory to keep the bytes of a dropped read", (long)n);
+	k->fd = fd;
+	k->off = 0;
+	k->len = have + n;
+	if (old)
+		memcpy(k->data, old->data + old->off, have);
+	memcpy(k->data + have, buf, n);
+	k->next = old ? old->next : NULL;
+	*pk = k;
+	free(old);
+	px_fd_read_hook = kept_take;
+	px_fd_close_hook = kept_forget;
 }
 
 /* ---- the ring ----------------------------------------------------------------*/
@@ -514,6 +595,12 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 		return POLL_READY;
 	}
 	EXEC_ASSERT(io->state == IO_NEW);
+	if (io->sqe.op == PX_OP_READ && R.kept && io->sqe.len &&
+	    (io->result = kept_take(io->sqe.fd, (void *)(uintptr_t)io->sqe.addr,
+	                            io->sqe.len)) > 0) {
+		io->state = IO_DONE;
+		return POLL_READY;
+	}
 	if (px_async_init(0) != 0) {
 		io->result = R.ring_err;
 		io->state = IO_DONE;
@@ -605,9 +692,16 @@ static long long io_cancel(struct px_io *io, int wait)
 	return io->result = io_cancel_(io, wait);
 }
 
+/* A READ that had already taken bytes keeps them for fd's next read. */
 void px_io_drop(struct px_io *io)
 {
-	(void)io_cancel(io, op_has_buffer(io->sqe.op));
+	int inflight = io->state == IO_INFLIGHT;
+	long long res = io_cancel(io, op_has_buffer(io->sqe.op));
+
+	if (inflight && io->sqe.op == PX_OP_READ && res > 0) {
+		kept_put(io->sqe.fd, (const void *)(uintptr_t)io->sqe.addr, (size_t)res);
+		io->result = -PX_ECANCELED;
+	}
 }
 
 long long px_io_cancel(struct px_io *io)

@@ -31,6 +31,11 @@
 long px_clock_gettime(int clock, struct px_timespec *ts);
 long px_sleep(uint64_t ms);
 
+/* The hooks of user/lib/syscall.c's read and close (user/lib/fdhook.h),
+ * which the reactor sets once it keeps the bytes of a dropped read. */
+long (*px_fd_read_hook)(int fd, void *buf, size_t n);
+void (*px_fd_close_hook)(int fd);
+
 #define FK_PEND 64
 #define FK_LOG 512
 
@@ -775,13 +780,39 @@ TEST(reactor_cancel_reports_what_the_op_did)
 	CHECK_EQ(slots_in_use(), 0);
 	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);     /* still: done */
 
-	/* Drop (select2's loser, a timeout's inner) records it too. */
+	/* Drop (select2's loser, a timeout's inner) of a read that had its
+	 * bytes keeps them: fd 6's next reads return them, in order, before
+	 * asking the kernel; other fds do not see them; close forgets them. */
 	px_io_read(&rd, 6, buf, 5);
 	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
 	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	memcpy(buf, "hello", 5);        /* what the kernel "read" */
 	complete_reads_with_len();
 	px_io_drop(&rd);
-	CHECK_EQ(rd.result, 5);
+	CHECK_EQ(rd.result, -PX_ECANCELED);
+	CHECK_EQ(slots_in_use(), 0);
+	CHECK(px_fd_read_hook != NULL && px_fd_close_hook != NULL);
+	memset(buf, 0, sizeof(buf));
+	int seen = fk.nseen;
+	px_io_read(&rd, 7, buf, 5);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);       /* fd 7: the kernel's */
+	px_io_drop(&rd);                                     /* never submitted */
+	px_io_read(&rd, 6, buf, 3);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_READY);
+	CHECK_EQ(rd.result, 3);
+	CHECK(memcmp(buf, "hel", 3) == 0);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 2);  /* plain read() */
+	CHECK(memcmp(buf, "lo", 2) == 0);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 0);  /* all returned */
+	px_io_read(&rd, 6, buf, 5);
+	CHECK(px_io_poll(&rd, &cx) == POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 2);  /* fd 7's NOP too */
+	memcpy(buf, "again", 5);
+	complete_reads_with_len();
+	px_io_drop(&rd);
+	px_fd_close_hook(6);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 0);  /* closed: forgotten */
+	CHECK(fk.nseen > seen);
 	px_io_read(&rd, 6, buf, 5);
 	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
 	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
