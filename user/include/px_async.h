@@ -53,6 +53,17 @@
  *
  * Completions are only reaped when the executor parks, i.e. when no task
  * is runnable.  A task that never waits (a loop of YIELDs) delays them.
+ *
+ * Progress: the kernel runs at most ring.ops_max ops at once.  The
+ * reactor hands it one READ and one WRITE per fd at a time, in the order
+ * their futures were first polled (a lane per fd and direction), at most
+ * ops_max / 2 other ops (NOP, TIMEOUT, BLK_*), and at most ops_max in
+ * all; the rest wait in a queue in the program and go as completions
+ * make room.  So ops that wait for one another (200 writes on a full
+ * pipe) never keep out the one that would unblock them (the read), as
+ * long as fewer than ops_max - ops_max / 2 lanes are busy at once (64
+ * with the default ring; a process has at most 16 fds).  No op ever
+ * completes with -PX_EAGAIN: one the kernel refused goes again.
  */
 #define PX_ASYNC_DEFAULT_ENTRIES 64
 #define PX_ASYNC_DEADLOCK 125   /* exit status of a program that can never wake */
@@ -101,8 +112,9 @@ void px_interval_every(struct interval *iv, uint64_t period_ns);
  * owns its slot from submission until it reads the result; the CQ walk
  * stores the result and wakes the slot's waker.
  *
- *     px_io_poll, first:   take a slot and an SQE, queue the op
- *                          (submitted at the next park, with the others)
+ *     px_io_poll, first:   take a slot, queue the op (OWNED|QUEUED);
+ *                          in its turn (see "Progress") an SQE, submitted
+ *                          at the next park, with the others
  *          |                                    flags OWNED|OP
  *          v
  *     [in flight] --(CQE: reactor stores result, wakes)--> [done]  flags OWNED
@@ -222,7 +234,8 @@ void px_reactor_stats(struct px_reactor_stats *out);
  * nothing else is in flight. */
 struct px_ring *px_reactor_ring(void);
 
-/* Walk the CQ now: store results, wake wakers.  Returns CQEs handled. */
+/* Walk the CQ now: store results, wake wakers; then let queued ops whose
+ * turn came into the SQ.  Returns CQEs handled. */
 unsigned px_reactor_reap(void);
 
 #endif /* USER_INCLUDE_PX_ASYNC_H */

@@ -479,13 +479,17 @@ TEST(reactor_cq_overflow_and_full_sq)
 	int saw_refill = 0;
 
 	setup();
+	/* A kernel that runs 16 at once (ours runs 8 on this ring: then the
+	 * CQ never overflows), and twelve fds: twelve lanes. */
+	px_reactor_ring()->ops_max = 16;
 	fk.on_wait = complete_reads_with_len;
 	for (int i = 0; i < 12; i++) {
-		px_io_read(&io[i], 4, buf[i], (size_t)i + 1);
+		px_io_read(&io[i], 4 + i, buf[i], (size_t)i + 1);
 		all[i] = &io[i].base;
 	}
 	join_all_init(&j, all, 12);
 	CHECK_EQ(px_run(&j.base), 0);
+	px_reactor_ring()->ops_max = 8;
 	CHECK_EQ(fk.nseen, 12);
 	for (int i = 0; i < 12; i++)
 		CHECK_EQ(io[i].result, i + 1);
@@ -743,6 +747,78 @@ TEST(reactor_virtual_time_only_when_timers_alone)
 	CHECK_EQ(px_run(&s.base), 0);
 	CHECK(fk.now - k0 >= TIMER_MS(4));
 	CHECK(px_now() >= t0 + TIMER_MS(5));
+}
+
+/* One op in flight per (fd, direction) lane, in submission order: three
+ * reads of fd 4 go to the kernel one after the other, fd 5's at once. */
+TEST(reactor_lanes_one_op_at_a_time_in_order)
+{
+	static char buf[4][8];
+	struct px_io rd[4];
+	struct future *all[4];
+	struct join_all j;
+
+	setup();
+	fk.on_wait = complete_reads_with_len;
+	for (int i = 0; i < 4; i++) {
+		px_io_read(&rd[i], i < 3 ? 4 : 5, buf[i], (size_t)i + 1);
+		all[i] = &rd[i].base;
+	}
+	join_all_init(&j, all, 4);
+	CHECK_EQ(px_run(&j.base), 0);
+	CHECK_EQ(fk.nseen, 4);
+	CHECK(fk.seen[0].addr == (uintptr_t)buf[0]);
+	CHECK(fk.seen[1].addr == (uintptr_t)buf[3]);
+	CHECK(fk.seen[2].addr == (uintptr_t)buf[1]);
+	CHECK(fk.seen[3].addr == (uintptr_t)buf[2]);
+	CHECK_EQ(fk.enters[0].to_submit, 2);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(rd[i].result, i + 1);
+	CHECK_EQ(slots_in_use(), 0);
+}
+
+/* At most ops_max (8 here) ops in the kernel, at most half of them not
+ * in a lane: ten TIMEOUTs go four at a time, and a read still gets in
+ * at once while they wait; a dropped queued op leaves without a trace. */
+TEST(reactor_queue_keeps_the_kernel_limit)
+{
+	static char buf[8];
+	struct px_io tmo[10], rd, late;
+	struct context cx = { waker_noop() };
+
+	setup();
+	px_async_reset();
+	uint64_t c0 = cancels();
+	for (int i = 0; i < 10; i++) {
+		px_io_timeout(&tmo[i], TIMER_MS(1 + (uint64_t)i));
+		CHECK_EQ(px_io_poll(&tmo[i], &cx), POLL_PENDING);
+	}
+	px_io_read(&rd, 3, buf, sizeof(buf));
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	px_io_nop(&late);
+	CHECK_EQ(px_io_poll(&late, &cx), POLL_PENDING);
+	px_io_drop(&late);                          /* queued: no CANCEL */
+	CHECK_EQ(late.result, -PX_ECANCELED);
+	px_ring_submit(px_reactor_ring(), 0, 0);   /* (the 4-entry SQ filled once) */
+	CHECK_EQ(fk.npend, 5);
+	CHECK_EQ(fk.nseen, 5);
+	CHECK_EQ(fk.seen[4].op, PX_OP_READ);
+	CHECK_EQ(cancels(), c0);
+	fk.on_wait = complete_reads_with_len;
+	for (int i = 0; i < 10; i++) {
+		/* What a park does: submit, wait, reap (and the reap lets
+		 * queued ops whose turn came into the SQ). */
+		while (px_io_poll(&tmo[i], &cx) == POLL_PENDING) {
+			CHECK(fk.npend <= 5);
+			px_ring_submit(px_reactor_ring(), 1, PX_RING_FOREVER);
+			px_reactor_reap();
+			if (rd.state == 1)
+				px_io_poll(&rd, &cx);
+		}
+		CHECK_EQ(tmo[i].result, -PX_ETIME);
+	}
+	CHECK_EQ(rd.result, 8);
+	CHECK_EQ(slots_in_use(), 0);
 }
 
 /* px_io_cancel (and drop): a read the kernel completed before the CANCEL keeps its
