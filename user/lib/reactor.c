@@ -63,6 +63,7 @@ static struct reactor {
 	unsigned inflight;              /* ops the kernel has (SLOT_OP) */
 	unsigned inflight_other;        /* ... of them not in a lane */
 	unsigned char lane_busy[2 * LANE_FDS];
+	int pump_held;                  /* a drop is deciding what to keep */
 	unsigned pool_used;
 	struct px_reactor_stats stats;
 	struct px_slot pool[SLOT_POOL];
@@ -110,6 +111,7 @@ static struct px_slot *slot_alloc(void)
 
 static void op_done(struct px_slot *s);
 static long reactor_enter(unsigned min_complete, uint64_t timeout_ns);
+static long kept_take(int fd, void *buf, size_t n);
 
 /* Clear `bits`; the slot is free once nothing is left.  Clearing SLOT_OP
  * (the op's completion arrived) gives its place in flight back. */
@@ -227,10 +229,21 @@ static void reactor_pump(void)
 	struct px_slot *s, *next;
 	struct px_sqe *sqe;
 
+	if (R.pump_held)
+		return;
 	for (s = R.qhead; s; s = next) {
 		next = s->next_free;
 		if (!op_may_go(s))
 			continue;
+		if (s->io->sqe.op == PX_OP_READ && R.kept && s->io->sqe.len &&
+		    (s->result = kept_take(s->io->sqe.fd, (void *)(uintptr_t)s->io->sqe.addr,
+		                           s->io->sqe.len)) > 0) {
+			/* Bytes of a read on this lane that was dropped come
+			 * first: this read gets them, the kernel is not asked. */
+			queue_unlink(s);
+			waker_wake(&s->waker);
+			continue;
+		}
 		if (!(sqe = px_ring_get_sqe(&R.ring))) {
 			if (reactor_enter(0, 0) <= 0)
 				return;         /* nothing went in: the next park */
@@ -859,12 +872,19 @@ static long long io_cancel(struct px_io *io, int wait)
 void px_io_drop(struct px_io *io)
 {
 	int inflight = io->state == IO_INFLIGHT;
-	long long res = io_cancel(io, op_has_buffer(io->sqe.op));
+	long long res;
 
+	/* No op of this lane may go while the bytes are not kept yet: they
+	 * come before whatever a later read would get. */
+	R.pump_held++;
+	res = io_cancel(io, op_has_buffer(io->sqe.op));
 	if (inflight && io->sqe.op == PX_OP_READ && res > 0) {
 		kept_put(io->sqe.fd, (const void *)(uintptr_t)io->sqe.addr, (size_t)res);
 		io->result = -PX_ECANCELED;
 	}
+	R.pump_held--;
+	if (inflight)
+		reactor_pump();
 }
 
 long long px_io_cancel(struct px_io *io)

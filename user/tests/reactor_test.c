@@ -261,6 +261,12 @@ static long long res_len(const struct px_sqe *s)
 	return s->len;
 }
 
+static long long res_two(const struct px_sqe *s)
+{
+	(void)s;
+	return 2;
+}
+
 static void complete_reads_with_len(void)
 {
 	fk_complete_all(PX_OP_READ, res_len);
@@ -774,6 +780,34 @@ TEST(reactor_lanes_one_op_at_a_time_in_order)
 	CHECK_EQ(fk.enters[0].to_submit, 2);
 	for (int i = 0; i < 4; i++)
 		CHECK_EQ(rd[i].result, i + 1);
+	CHECK_EQ(slots_in_use(), 0);
+}
+
+/* A read waiting on its lane behind one that is dropped with bytes gets
+ * those bytes, before anything newer, without asking the kernel. */
+TEST(reactor_queued_read_gets_the_dropped_reads_bytes)
+{
+	static char a[8], b[8];
+	struct px_io ra, rb;
+	struct context cx = { waker_noop() };
+
+	setup();
+	px_async_reset();
+	px_io_read(&ra, 9, a, sizeof(a));
+	CHECK_EQ(px_io_poll(&ra, &cx), POLL_PENDING);
+	px_io_read(&rb, 9, b, sizeof(b));
+	CHECK_EQ(px_io_poll(&rb, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);    /* ra only */
+	memcpy(a, "hi", 2);
+	fk_complete_all(PX_OP_READ, res_two);
+	px_io_drop(&ra);
+	CHECK_EQ(ra.result, -PX_ECANCELED);
+	int seen = fk.nseen;
+	CHECK_EQ(px_io_poll(&rb, &cx), POLL_READY);
+	CHECK_EQ(rb.result, 2);
+	CHECK(memcmp(b, "hi", 2) == 0);
+	CHECK_EQ(fk.nseen, seen);
+	CHECK_EQ(fk.npend, 0);
 	CHECK_EQ(slots_in_use(), 0);
 }
 
