@@ -70,7 +70,8 @@ struct ring_pool {
 struct ring {
 	struct spin lock;
 	bool dead;               /* the process is gone: post nothing */
-	unsigned refs;           /* the process, and each op until it finishes */
+	unsigned refs;           /* the process, each op until it finishes, and
+	                            each pool slot in use (its task's memory) */
 	unsigned active;         /* ops between op_begin and op_end */
 	unsigned nops;           /* ops spawned and not finished */
 	unsigned ops_max;        /* the most nops may be */
