@@ -340,8 +340,9 @@ static enum poll op_poll(struct future *f, struct context *cx)
 	if (op->draining)
 		goto drain;
 	if (!op_begin(op)) {
-		/* (4) cancelled, or the process is gone. */
-		op_finish(op, -PX_ECANCELED);
+		/* (4) cancelled, or the process is gone.  A write cut short
+		 * reports what it moved (kernel/io.h): those bytes went out. */
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);

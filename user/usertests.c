@@ -2532,6 +2532,44 @@ static void t_ring_isolation(void)
 	px_close(rep[1]);
 }
 
+/* A pipe WRITE cancelled after part of it went in reports the bytes it
+ * wrote, not -PX_ECANCELED: the program must not write them again. */
+static void t_ring_cancel_partial_write(void)
+{
+	struct tring r;
+	struct px_cqe c;
+	int fds[2];
+	static char fill[4000], more[200], back[4096 + 1];
+	long long res[3] = { 1, 1, 1 };
+	tr_setup(&r, 4);
+	make_pipe(fds);
+	write_all(fds[1], fill, sizeof(fill));
+	tr_push(&r, PX_OP_WRITE, fds[1], 0, (uintptr_t)more, sizeof(more), 1);
+	CHECK_EQ(renter(1, 0, 0), 1);
+	/* It puts 96 bytes (the pipe is full then) and waits for room. */
+	struct px_stat st;
+	for (int ms = 0; ms < 2000; ms++) {
+		CHECK_EQ(sys3(SYS_fstat, fds[0], (uint64_t)(uintptr_t)&st, 0), 0);
+		if (st.size == 4096)
+			break;
+		px_sleep(1);
+	}
+	CHECK_EQ(st.size, 4096);
+	CHECK_EQ(tr_ready(&r), 0);
+	tr_push(&r, PX_OP_CANCEL, 0, 0, 1, 0, 2);
+	CHECK_EQ(renter(1, 2, PX_RING_FOREVER), 1);
+	for (int i = 0; i < 2; i++) {
+		tr_next(&r, &c);
+		CHECK(c.user_data == 1 || c.user_data == 2);
+		res[c.user_data] = c.res;
+	}
+	CHECK_EQ(res[2], 0);
+	CHECK_EQ(res[1], 4096 - 4000);
+	read_all(fds[0], back, 4096); /* exactly what the CQE said is there */
+	CHECK_EQ(sys3(SYS_fstat, fds[0], (uint64_t)(uintptr_t)&st, 0), 0);
+	CHECK_EQ(st.size, 0);
+}
+
 static void t_ring_corrupt(void)
 {
 	struct tring r;
@@ -3258,6 +3296,7 @@ static const struct test {
 	{ t_ring_busy, "ring_busy", 0, 0 },
 	{ t_ring_cancel_small, "ring_cancel_small", 0, 0 },
 	{ t_ring_isolation, "ring_isolation", 0, 60 },
+	{ t_ring_cancel_partial_write, "ring_cancel_partial_write", 0, 0 },
 	{ t_ring_corrupt, "ring_corrupt", 0, 0 },
 	{ t_ring_setup_errors, "ring_setup_errors", 0, 0 },
 	{ t_ring_blk, "ring_blk", 0, 0 },

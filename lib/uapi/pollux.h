@@ -283,7 +283,8 @@ enum px_ring_op {
 	PX_OP_BLK_WRITE = 5,
 	PX_OP_CANCEL = 6,     /* addr = user_data of the operation to cancel; res 0
 	                         or -PX_ENOENT; the cancelled one completes with
-	                         -PX_ECANCELED */
+	                         -PX_ECANCELED (a pipe WRITE that had moved bytes:
+	                         their count) */
 	PX_OP_COUNT
 };
 
