@@ -2032,6 +2032,7 @@ static void tr_setup(struct tring *r, unsigned entries)
 	CHECK_EQ(rsetup(entries, &p), 0);
 	CHECK_EQ(p.sq_entries, entries);
 	CHECK_EQ(p.cq_entries, 2 * entries);
+	CHECK_EQ(p.ops_max, 2 * entries < 128 ? 2 * entries : 128);
 	CHECK(p.sq_va >= PX_RING_BASE && p.cq_va > p.sq_va);
 	CHECK(p.cq_va < PX_RING_BASE + PX_RING_PAGES * PAGE);
 	r->sq = ptr(p.sq_va);
@@ -2428,6 +2429,150 @@ static void t_ring_busy(void)
 	CHECK(!tr_pop(&r, &c));
 }
 
+/* A 1-entry ring (CQ 2, backlog 4), four reads on an empty pipe: two
+ * start, two could not (-PX_EAGAIN), and with the CQ drained every
+ * CANCEL is still taken: operations in flight never use up the room a
+ * cancellation needs. */
+static void t_ring_cancel_small(void)
+{
+	struct tring r;
+	struct px_cqe c;
+	int fds[2];
+	static char buf[4][8];
+	long long res[8];
+	int seen[8] = { 0 };
+	tr_setup(&r, 1);
+	make_pipe(fds);
+	for (int i = 0; i < 4; i++) {
+		tr_push(&r, PX_OP_READ, fds[0], 0, (uintptr_t)buf[i], sizeof(buf[i]), (uint64_t)i);
+		CHECK_EQ(renter(1, 0, 0), 1);
+	}
+	for (int i = 0; i < 4; i++) {
+		/* Nothing to reap first: the CANCEL must go in anyway. */
+		while (tr_pop(&r, &c)) {
+			CHECK(c.user_data < 8 && !seen[c.user_data]);
+			seen[c.user_data] = 1;
+			res[c.user_data] = c.res;
+		}
+		tr_push(&r, PX_OP_CANCEL, 0, 0, (uint64_t)i, 0, 4 + (uint64_t)i);
+		CHECK_EQ(renter(1, 0, 0), 1);
+	}
+	for (int n = 0; n < 8; n++) {
+		int all = 1;
+		for (int i = 0; i < 8; i++)
+			all &= seen[i];
+		if (all)
+			break;
+		tr_next(&r, &c);
+		CHECK(c.user_data < 8 && !seen[c.user_data]);
+		seen[c.user_data] = 1;
+		res[c.user_data] = c.res;
+	}
+	for (int i = 0; i < 8; i++)
+		CHECK(seen[i]);
+	CHECK_EQ(res[0], -PX_ECANCELED);
+	CHECK_EQ(res[1], -PX_ECANCELED);
+	CHECK_EQ(res[2], -PX_EAGAIN);
+	CHECK_EQ(res[3], -PX_EAGAIN);
+	CHECK_EQ(res[4], 0);
+	CHECK_EQ(res[5], 0);
+	CHECK_EQ(res[6], -PX_ENOENT);
+	CHECK_EQ(res[7], -PX_ENOENT);
+	CHECK(!tr_pop(&r, &c));
+	/* The pipe is untouched. */
+	write_all(fds[1], "y", 1);
+	CHECK_EQ(tr_do(&r, PX_OP_READ, fds[0], 0, (uintptr_t)buf[0], 8, 9), 1);
+	CHECK_EQ(buf[0][0], 'y');
+}
+
+/* Start n (a multiple of 64) reads of an empty pipe on a 64-entry ring
+ * (ops_max 128); 1 if every one of them is running (none completed: no
+ * -PX_EAGAIN). */
+static int ring_fill(struct tring *r, int rfd, unsigned n)
+{
+	static char buf[8];
+	for (unsigned b = 0; b < n; b += 64) {
+		for (unsigned i = 0; i < 64; i++)
+			tr_push(r, PX_OP_READ, rfd, 0, (uintptr_t)buf, sizeof(buf), b + i);
+		CHECK_EQ(renter(64, 0, 0), 64);
+	}
+	return tr_ready(r) == 0;
+}
+
+/* Every ring has its own operation slots: 9 processes with 128 reads
+ * each waiting (more than the kernel's shared task pool holds) leave
+ * every process its full share, the 10th, this one, included. */
+static void t_ring_isolation(void)
+{
+	enum { HOGS = 9 };
+	int pids[HOGS], rep[2], fds[2];
+	char b[24], c;
+	struct tring r;
+	make_pipe(rep);
+	for (int i = 0; i < HOGS; i++)
+		pids[i] = spawn_x("ringhog", itoa_buf(b, rep[1]), NULL);
+	int ok = 0;
+	for (int i = 0; i < HOGS; i++) {
+		read_all(rep[0], &c, 1);
+		ok += c == 'k';
+	}
+	tr_setup(&r, 64);
+	make_pipe(fds);
+	int mine = ring_fill(&r, fds[0], 128);
+	for (int i = 0; i < HOGS; i++) {
+		CHECK_EQ(px_kill(pids[i]), 0);
+		CHECK_EQ(wait_status(pids[i]), PX_KILLED | PX_KILL_SIGNAL);
+	}
+	CHECK_EQ(ok, HOGS);
+	CHECK(mine);
+	/* Ours are all alive: a byte written now completes one of them. */
+	write_all(fds[1], "z", 1);
+	struct px_cqe cq;
+	tr_next(&r, &cq);
+	CHECK(cq.user_data < 128);
+	CHECK_EQ(cq.res, 1);
+	px_close(rep[0]);
+	px_close(rep[1]);
+}
+
+/* A pipe WRITE cancelled after part of it went in reports the bytes it
+ * wrote, not -PX_ECANCELED: the program must not write them again. */
+static void t_ring_cancel_partial_write(void)
+{
+	struct tring r;
+	struct px_cqe c;
+	int fds[2];
+	static char fill[4000], more[200], back[4096 + 1];
+	long long res[3] = { 1, 1, 1 };
+	tr_setup(&r, 4);
+	make_pipe(fds);
+	write_all(fds[1], fill, sizeof(fill));
+	tr_push(&r, PX_OP_WRITE, fds[1], 0, (uintptr_t)more, sizeof(more), 1);
+	CHECK_EQ(renter(1, 0, 0), 1);
+	/* It puts 96 bytes (the pipe is full then) and waits for room. */
+	struct px_stat st;
+	for (int ms = 0; ms < 2000; ms++) {
+		CHECK_EQ(sys3(SYS_fstat, fds[0], (uint64_t)(uintptr_t)&st, 0), 0);
+		if (st.size == 4096)
+			break;
+		px_sleep(1);
+	}
+	CHECK_EQ(st.size, 4096);
+	CHECK_EQ(tr_ready(&r), 0);
+	tr_push(&r, PX_OP_CANCEL, 0, 0, 1, 0, 2);
+	CHECK_EQ(renter(1, 2, PX_RING_FOREVER), 1);
+	for (int i = 0; i < 2; i++) {
+		tr_next(&r, &c);
+		CHECK(c.user_data == 1 || c.user_data == 2);
+		res[c.user_data] = c.res;
+	}
+	CHECK_EQ(res[2], 0);
+	CHECK_EQ(res[1], 4096 - 4000);
+	read_all(fds[0], back, 4096); /* exactly what the CQE said is there */
+	CHECK_EQ(sys3(SYS_fstat, fds[0], (uint64_t)(uintptr_t)&st, 0), 0);
+	CHECK_EQ(st.size, 0);
+}
+
 static void t_ring_corrupt(void)
 {
 	struct tring r;
@@ -2662,6 +2807,21 @@ static int h_ringexit(int argc, char **argv)
 		return 3; /* not reached: killed */
 	}
 	return 0;
+}
+/* ringhog FD: fill a ring with 128 reads that never finish, say on FD
+ * whether all started ('k') or not ('e'), then wait until killed. */
+static int h_ringhog(int argc, char **argv)
+{
+	struct tring r;
+	int fds[2];
+	(void)argc;
+	test_name = "ringhog";
+	tr_setup(&r, 64);
+	make_pipe(fds);
+	write_all(atoi(argv[3]), ring_fill(&r, fds[0], 128) ? "k" : "e", 1);
+	for (;;)
+		px_sleep(1000); /* until killed */
+	return 3;
 }
 /* ==== end of async rings ================================================================ */
 
@@ -3137,6 +3297,9 @@ static const struct test {
 	{ t_ring_cancel, "ring_cancel", 0, 0 },
 	{ t_ring_overflow, "ring_overflow", 0, 0 },
 	{ t_ring_busy, "ring_busy", 0, 0 },
+	{ t_ring_cancel_small, "ring_cancel_small", 0, 0 },
+	{ t_ring_isolation, "ring_isolation", 0, 60 },
+	{ t_ring_cancel_partial_write, "ring_cancel_partial_write", 0, 0 },
 	{ t_ring_corrupt, "ring_corrupt", 0, 0 },
 	{ t_ring_setup_errors, "ring_setup_errors", 0, 0 },
 	{ t_ring_blk, "ring_blk", 0, 0 },
@@ -3601,6 +3764,7 @@ static const struct helper {
 	{ h_fpwork, "fpwork", 1 },
 	{ h_fpfresh, "fpfresh", 0 },
 	{ h_ringexit, "ringexit", 1 },  /* async rings */
+	{ h_ringhog, "ringhog", 1 },
 	{ h_deadlock, "deadlock", 0 },
 };
 
