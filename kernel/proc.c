@@ -28,6 +28,7 @@ struct pent {
 	int pgid;         /* process group: kept by a zombie, so a group lives on */
 	enum pstate state;
 	int status;
+	uint64_t ended;   /* while P_ZOMBIE: when it exited, in ptab.exits order */
 	struct proc *p;   /* while P_LIVE: the process (inside its task) */
 };
 
@@ -35,6 +36,7 @@ static struct {
 	struct spin lock;
 	struct pent e[NPROC];
 	int next_pid;
+	uint64_t exits;   /* processes that have exited: orders the zombies */
 } ptab = { .lock = SPIN_INIT, .next_pid = 1 };
 
 struct notify proc_child_exited;
@@ -530,6 +532,7 @@ void proc_exit(struct proc *p, int status)
 		me->p = NULL;
 		me->status = status;
 		me->state = parent && parent->state == P_LIVE ? P_ZOMBIE : P_FREE;
+		me->ended = ++ptab.exits;
 	}
 	spin_unlock(&ptab.lock, f);
 	/* Only now: until me->p went NULL under the lock, proc_kill could
@@ -642,18 +645,20 @@ int proc_getpgid(struct proc *p, int pid)
 int proc_reap(struct proc *p, int pid, int *status)
 {
 	int found = -PX_ECHILD;
+	struct pent *first = NULL;  /* the matching zombie that exited first */
 	unsigned long f = spin_lock(&ptab.lock);
 	for (int i = 0; i < NPROC; i++) {
 		struct pent *c = &ptab.e[i];
 		if (c->state == P_FREE || c->ppid != p->pid || (pid > 0 && c->pid != pid))
 			continue;
-		if (c->state == P_ZOMBIE) {
-			found = c->pid;
-			*status = c->status;
-			c->state = P_FREE;
-			break;
-		}
-		found = 0; /* a matching child is still running */
+		if (c->state == P_ZOMBIE && (!first || c->ended < first->ended))
+			first = c;
+		found = 0; /* a matching child exists */
+	}
+	if (first) {
+		found = first->pid;
+		*status = first->status;
+		first->state = P_FREE;
 	}
 	spin_unlock(&ptab.lock, f);
 	return found;

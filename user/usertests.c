@@ -1524,8 +1524,11 @@ static void t_sleep_order(void)
 	char b0[24], b1[24];
 	uint64_t t0 = now_ns();
 	int pids[N];
+	/* Each sleeps until a moment fixed here, so how long a child takes
+	 * to start (a vCPU the host keeps waiting) cannot change the order. */
 	for (int i = 0; i < N; i++)
-		pids[i] = spawn_x("sleepexit", itoa_buf(b0, ms[i]), itoa_buf(b1, i + 1), NULL);
+		pids[i] = spawn_x("sleepuntil", itoa_buf(b0, (long)(t0 / 1000000u) + 1 + ms[i]),
+				  itoa_buf(b1, i + 1), NULL);
 	int victim = spawn_x("sleepexit", "100000", "99", NULL);
 	CHECK_EQ(px_sleep(20), 0);
 	CHECK_EQ(px_kill(victim), 0);
@@ -1551,6 +1554,22 @@ static void t_sleep_order(void)
 	/* Together, not one after the other (that would take 1250 ms). */
 	CHECK(now_ns() - t0 < 1000ULL * 1000000);
 	CHECK_EQ(px_wait(-1, NULL), -PX_ECHILD);
+}
+
+/* wait(-1) returns children in the order they ended, even when both have
+ * ended by the time we ask: the one spawned first (and in the lower
+ * table slot) ends last here. */
+static void t_wait_exit_order(void)
+{
+	char b0[24], b1[24];
+	int late = spawn_x("sleepexit", itoa_buf(b0, 120), itoa_buf(b1, 1), NULL);
+	int early = spawn_x("sleepexit", itoa_buf(b0, 10), itoa_buf(b1, 2), NULL);
+	int st = -1;
+	CHECK_EQ(px_sleep(400), 0);
+	CHECK_EQ(px_wait(-1, &st), early);
+	CHECK_EQ(st, 2);
+	CHECK_EQ(px_wait(-1, &st), late);
+	CHECK_EQ(st, 1);
 }
 
 /* Killing a process in its sleep must take the sleep off the timer
@@ -3237,6 +3256,7 @@ static const struct test {
 	{ t_close_dup, "close_dup", 0, 0 },
 	{ t_sleep, "sleep", 0, 0 },
 	{ t_sleep_order, "sleep_order", 0, 0 },
+	{ t_wait_exit_order, "wait_exit_order", 0, 0 },
 	{ t_sleep_killed, "sleep_killed", 0, 0 },
 	{ t_clock, "clock", 0, 0 },
 	{ t_sbrk, "sbrk", 0, 0 },
@@ -3398,6 +3418,17 @@ static int h_sleepexit(int argc, char **argv)
 {
 	(void)argc;
 	if (px_sleep((uint64_t)arg_int(argv, 3)) != 0)
+		return 99;
+	return arg_int(argv, 4);
+}
+
+/* sleepuntil MS CODE: sleep until the clock reads MS milliseconds, then
+ * exit with CODE. */
+static int h_sleepuntil(int argc, char **argv)
+{
+	uint64_t at = strtoull(argv[3], NULL, 10) * 1000000u, now = now_ns();
+	(void)argc;
+	if (at > now && px_sleep((at - now + 999999u) / 1000000u) != 0)
 		return 99;
 	return arg_int(argv, 4);
 }
@@ -3737,6 +3768,7 @@ static const struct helper {
 	{ h_argcount, "argcount", 0 },
 	{ h_argcheck, "argcheck", 0 },
 	{ h_sleepexit, "sleepexit", 2 },
+	{ h_sleepuntil, "sleepuntil", 2 },
 	{ h_fdcount, "fdcount", 0 },
 	{ h_blockread, "blockread", 1 },
 	{ h_writen, "writen", 2 },
