@@ -16,8 +16,17 @@ KTEST ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
-ifeq ($(KTEST),1)
+# TRACE=1 builds the tracing kernel and user library: per-hart event
+# buffers (kernel/trace.c, docs/kernel.md "Seeing a wake-up travel");
+# make trace uses it.  Every other build compiles the trace points out.
+TRACE ?= 0
+
+ifeq ($(KTEST)$(TRACE),11)
+BUILD := build/$(ARCH)-ktest-trace
+else ifeq ($(KTEST),1)
 BUILD := build/$(ARCH)-ktest
+else ifeq ($(TRACE),1)
+BUILD := build/$(ARCH)-trace
 else ifeq ($(IDLE),spin)
 BUILD := build/$(ARCH)-spin
 else
@@ -78,6 +87,9 @@ CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
 CFLAGS += -DSMP_MAX=8
 ifeq ($(IDLE),spin)
 CFLAGS += -DIDLE_SPIN=1
+endif
+ifeq ($(TRACE),1)
+CFLAGS += -DEXEC_TRACE
 endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
@@ -173,6 +185,9 @@ ARCH_KTEST_SRCS_aarch64 := \
 	arch/aarch64/ktest/selftest_prog.S
 
 KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(EXEC_KSRCS)
+ifeq ($(TRACE),1)
+KSRCS += kernel/trace.c
+endif
 ifeq ($(KTEST),1)
 KSRCS += $(ARCH_KTEST_SRCS_$(ARCH)) $(KTEST_SRCS)
 endif
@@ -378,8 +393,13 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # ============================================================ user programs
 # The user library (crt0, syscall stubs, picolibc glue, the executor built
 # for user mode), the programs and the archive the kernel embeds.  Everything lands in build/<arch>/user/
-# (KTEST and IDLE=spin kernels embed the same programs).
+# (KTEST and IDLE=spin kernels embed the same programs; TRACE=1 builds its
+# own, with the trace points in, in build/<arch>-trace/user).
+ifeq ($(TRACE),1)
+UBUILD := build/$(ARCH)-trace/user
+else
 UBUILD := build/$(ARCH)/user
+endif
 # The programs are found, not listed: every user/NAME.c is the program
 # NAME, and so is every folder user/NAME/ with .c files (linked together).
 # user/include, user/lib (the library) and user/tests (host tests) are not
@@ -418,6 +438,9 @@ UCFLAGS += -DPICOLIBC_INTEGER_PRINTF_SCANF
 # One thread, no interrupt handlers: inline no-op irq save/restore.
 UCFLAGS += -DEXEC_NO_IRQ
 UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ilib/uapi
+ifeq ($(TRACE),1)
+UCFLAGS += -DEXEC_TRACE
+endif
 UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
 ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections
 ULDFLAGS += -Wl,-z,max-page-size=4096 -Wl,-z,common-page-size=4096
@@ -434,6 +457,9 @@ ULIB_SRCS := \
 	user/lib/px_test.c \
 	user/lib/px_test_runner.c \
 	user/lib/px_test_help.c
+ifeq ($(TRACE),1)
+ULIB_SRCS += user/lib/trace.c
+endif
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel

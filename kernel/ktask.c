@@ -7,6 +7,7 @@
 #include "kernel/console.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
+#include "kernel/trace.h"
 
 struct executor kernel_exec;
 struct hart_stats hart_stats[SMP_MAX];
@@ -112,8 +113,10 @@ static void hook_unpark(void *ctx, unsigned w)
 	(void)ctx;
 	/* LAB 8 BEGIN */
 	atomic_store(&token[w], 1u);
-	if (w != arch_hart_id())
+	if (w != arch_hart_id()) {
+		KTR(PX_TR_IPI_SEND, w, 0, 0);
 		arch_send_ipi(w);
+	}
 	/* LAB 8 STUB
 	// Stub: tell nobody.  Hart w notices its work when the stub park's
 	// PARK_POLL_NS timer ends its WFI.
@@ -124,6 +127,7 @@ static void hook_unpark(void *ctx, unsigned w)
 
 void ktask_trap_enter(enum wake_src src)
 {
+	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
 	/* The handler's wakes must not touch the interrupted worker's queues. */
 	if (trap_depth++ == 0)
 		trap_saved_worker = exec_interrupt_enter();
@@ -137,6 +141,7 @@ void ktask_trap_exit(void)
 {
 	if (--trap_depth == 0)
 		exec_interrupt_exit(trap_saved_worker);
+	KTR_TRAP_EXIT();
 }
 
 void ktask_init(unsigned nharts)
@@ -156,6 +161,7 @@ void ktask_init(unsigned nharts)
 		printf("LAB 8: implement hook_unpark (kernel/ktask.c)\n");
 	}
 	   LAB 8 END */
+	KTR_INIT();
 	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 

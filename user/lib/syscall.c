@@ -5,11 +5,13 @@
 
 #include "px.h"
 #include "sysc.h"
+#include "utrace.h"
 
 /* ---- raw ------------------------------------------------------------------*/
 
 _Noreturn void px_exit(int status)
 {
+	UTR_FLUSH();
 	px_syscall1(SYS_exit, status);
 	for (;;) /* the kernel never returns from exit */
 		px_syscall0(SYS_yield);

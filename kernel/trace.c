@@ -1,0 +1,195 @@
+/* Tracing kernel only: per-hart event buffers, a process's records, and the console dump. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "kernel/console.h"
+#include "kernel/machine.h"
+#include "kernel/proc.h"
+#include "kernel/trace.h"
+#include "kernel/uaccess.h"
+#include "lib/uapi/pollux.h"
+
+/*
+ * Each hart owns one ring of TRACE_CAP records and is its only writer:
+ * ktrace masks interrupts for the few stores of one record, so a
+ * handler's record can neither interleave with nor reorder against the
+ * one it interrupted, and no lock is taken.  written[h] counts records
+ * ever written; the ring keeps the last `cap` (TRACE_CAP, or fewer with
+ * trace.cap=N on the command line), and written - cap were overwritten:
+ * lost, and reported as such by the dump.
+ */
+#ifndef TRACE_CAP
+#define TRACE_CAP 8192
+#endif
+#define TRAP_NEST 4
+
+static struct px_trace_rec buf[SMP_MAX][TRACE_CAP];
+static uint64_t written[SMP_MAX];
+static unsigned cap = TRACE_CAP;
+static atomic_int frozen;
+
+/* Per hart: the interrupt handlers this hart is inside, innermost last
+ * (cause << 16 | interrupt number), for a wake's origin. */
+static _Thread_local unsigned trap_nest;
+static _Thread_local uint32_t trap_ctx[TRAP_NEST];
+
+static void put(const struct px_trace_rec *src, unsigned hart)
+{
+	struct px_trace_rec *r = &buf[hart][written[hart]++ % cap];
+	*r = *src;
+}
+
+void ktrace(unsigned ev, unsigned x, uint64_t a, uint64_t b)
+{
+	if (atomic_load_explicit(&frozen, memory_order_relaxed))
+		return;
+	unsigned long f = arch_irq_save();
+	unsigned h = arch_hart_id();
+	struct px_trace_rec r = {
+		.ts = arch_timer_now(), .ev = (uint8_t)ev, .hart = (uint8_t)h,
+		.x = (uint16_t)x, .a = a, .b = b,
+	};
+	if (h < SMP_MAX)
+		put(&r, h);
+	arch_irq_restore(f);
+}
+
+/* The executor's hook (executor/trace.h): a wake from no task and no
+ * timer, inside an interrupt handler, is that interrupt's. */
+void exec_trace_emit(unsigned ev, unsigned x, uint64_t a, uint64_t b)
+{
+	if (ev == PX_TR_WAKE && (x & 0xf) == PX_TR_FROM_OUTSIDE && trap_nest) {
+		x = (x & ~0xfu) | PX_TR_FROM_IRQ;
+		b = trap_ctx[(trap_nest > TRAP_NEST ? TRAP_NEST : trap_nest) - 1];
+	}
+	ktrace(ev, x, a, b);
+}
+
+void ktrace_trap_enter(unsigned cause)
+{
+	if (trap_nest < TRAP_NEST)
+		trap_ctx[trap_nest] = cause << 16;
+	trap_nest++;
+	ktrace(PX_TR_TRAP_ENTER, cause, 0, 0);
+}
+
+void ktrace_trap_exit(void)
+{
+	unsigned n = trap_nest ? --trap_nest : 0;
+	ktrace(PX_TR_TRAP_EXIT, n < TRAP_NEST ? trap_ctx[n] >> 16 : 0, 0, 0);
+}
+
+void ktrace_irq(unsigned irq)
+{
+	if (trap_nest && trap_nest <= TRAP_NEST)
+		trap_ctx[trap_nest - 1] = (trap_ctx[trap_nest - 1] & ~0xffffu) | (irq & 0xffffu);
+	ktrace(PX_TR_IRQ, irq, 0, 0);
+}
+
+void ktrace_init(void)
+{
+	char v[16];
+	if (bootarg("trace.cap", v, sizeof(v))) {
+		unsigned long n = strtoul(v, NULL, 10);
+		if (n >= 1 && n <= TRACE_CAP)
+			cap = (unsigned)n;
+	}
+}
+
+int64_t ktrace_put(struct proc *p, uint64_t va, uint64_t n)
+{
+	struct px_trace_rec r[16];
+
+	if (n > PX_TRACE_PUT_MAX)
+		return -PX_EINVAL;
+	for (uint64_t done = 0; done < n;) {
+		uint64_t k = n - done < 16 ? n - done : 16;
+		if (copyin(p->vm, r, va + done * sizeof(r[0]), k * sizeof(r[0])) != 0)
+			return -PX_EFAULT;
+		for (uint64_t i = 0; i < k; i++) {
+			unsigned base = r[i].ev & ~(unsigned)PX_TR_U;
+			if (!(r[i].ev & PX_TR_U) ||
+			    !((base >= PX_TR_POLL_START && base <= PX_TR_PARKED) ||
+			      base == PX_TR_U_REAP))
+				return -PX_EINVAL;
+		}
+		unsigned long f = arch_irq_save();
+		unsigned h = arch_hart_id();
+		for (uint64_t i = 0; i < k && h < SMP_MAX && !frozen; i++) {
+			r[i].hart = (uint8_t)h;
+			r[i].pid = (uint32_t)p->pid;
+			put(&r[i], h);
+		}
+		arch_irq_restore(f);
+		done += k;
+	}
+	return (int64_t)n;
+}
+
+/* ---- the dump ------------------------------------------------------------------*/
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* One record as "@R" + base64 (44 characters) + newline. */
+static void dump_rec(const struct px_trace_rec *r, uint32_t *sum)
+{
+	unsigned char in[33] = { 0 };
+	char line[2 + 44 + 1];
+	size_t o = 0;
+
+	memcpy(in, r, 32);
+	for (unsigned i = 0; i < 32; i += 4) {
+		uint32_t w;
+		memcpy(&w, in + i, 4);
+		*sum += w;
+	}
+	line[o++] = '@';
+	line[o++] = 'R';
+	for (unsigned i = 0; i < 33; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		line[o++] = b64[(v >> 18) & 63];
+		line[o++] = b64[(v >> 12) & 63];
+		line[o++] = i + 1 < 32 ? b64[(v >> 6) & 63] : '=';
+		line[o++] = i + 2 < 32 ? b64[v & 63] : '=';
+	}
+	line[o++] = '\n';
+	console_write_sync(line, o);
+}
+
+/*
+ * Stop recording, then print every hart's ring, oldest first:
+ *   @@PXTRACE 1 harts=N freq=HZ cap=C
+ *   @@HART h written=W lost=L       then its records, "@R" + base64
+ *   @@END records=R sum=S            (S: the 32-bit sum of the records' words)
+ * A hart still running elsewhere records nothing more once frozen.
+ */
+void ktrace_dump(void)
+{
+	char line[96];
+	uint32_t sum = 0;
+	uint64_t total = 0;
+	unsigned nharts = SMP_MAX;
+
+	atomic_store(&frozen, 1);
+	while (nharts > 1 && written[nharts - 1] == 0)
+		nharts--;
+	snprintf(line, sizeof(line), "\n@@PXTRACE 1 harts=%u freq=%llu cap=%u\n", nharts,
+	         (unsigned long long)arch_timer_freq(), cap);
+	console_write_sync(line, strlen(line));
+	for (unsigned h = 0; h < nharts; h++) {
+		uint64_t w = written[h], kept = w < cap ? w : cap;
+		snprintf(line, sizeof(line), "@@HART %u written=%llu lost=%llu\n", h,
+		         (unsigned long long)w, (unsigned long long)(w - kept));
+		console_write_sync(line, strlen(line));
+		for (uint64_t i = w - kept; i < w; i++)
+			dump_rec(&buf[h][i % cap], &sum);
+		total += kept;
+	}
+	snprintf(line, sizeof(line), "@@END records=%llu sum=%lu\n",
+	         (unsigned long long)total, (unsigned long)sum);
+	console_write_sync(line, strlen(line));
+}
