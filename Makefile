@@ -521,6 +521,30 @@ test-user: $(KERNEL) | ensure-qemu
 harness-check: $(KERNEL) | ensure-qemu
 	@python3 scripts/harness_check.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
 
+# The wake-up path, seen: boot the tracing kernel (TRACE=1) with PROG as
+# process 1 (default: the shell, typing scripts/trace_input/sh.txt; INPUT=
+# another file of keys), take the trace off the console at power-off and
+# write build/<arch>/trace/<name>.json (Chrome Trace Event format: Perfetto,
+# chrome://tracing), .svg and .png (docs/kernel.md, "Seeing a wake-up
+# travel").  TRACE_CAP=n keeps only n records per hart (the rest are
+# counted as lost).
+TRACE_PROG = $(or $(PROG),sh)
+TRACE_INPUT = $(or $(INPUT),$(if $(PROG),,scripts/trace_input/sh.txt))
+trace: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all
+	@command -v rsvg-convert >/dev/null 2>&1 || scripts/deps.sh trace
+	@python3 scripts/pxtrace.py --arch $(ARCH) --smp $(SMP) --kernel build/$(ARCH)-trace/kernel.elf \
+		--prog "$(TRACE_PROG)" $(if $(TRACE_INPUT),--input $(TRACE_INPUT)) \
+		$(if $(NAME),--name $(NAME)) $(if $(TRACE_CAP),--cap $(TRACE_CAP))
+
+# The traces of scripted scenarios hold the whole wake-up chain
+# (scripts/tracetest.py): a key into cat, keys into a ring READ, a ring READ
+# of a pipe across two harts, and a buffer too small (lost events counted).
+trace-test: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all
+	@command -v rsvg-convert >/dev/null 2>&1 || scripts/deps.sh trace
+	@python3 scripts/tracetest.py --arch $(ARCH)
+
 # docs/tutorial.md against the tree: its C blocks are the files, its test
 # output and its console session are what they print today.
 tutorial-check: | ensure-cross ensure-qemu
@@ -557,7 +581,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check tutorial-check FORCE
+.PHONY: user test-user harness-check tutorial-check trace trace-test FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 

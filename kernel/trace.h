@@ -29,7 +29,7 @@ void ktrace_trap_exit(void);
 void ktrace_irq(unsigned irq);
 /* Boot: the buffer size from the command line (trace.cap=N). */
 void ktrace_init(void);
-/* Print every buffer on the console (framed: scripts/trace.py). */
+/* Print every buffer on the console (framed: scripts/pxtrace.py). */
 void ktrace_dump(void);
 /* SYS_trace_put: a process's own records. */
 int64_t ktrace_put(struct proc *p, uint64_t va, uint64_t n);

@@ -1,4 +1,4 @@
-/* Trace records: the one layout the kernel, the user library and scripts/trace.py share. */
+/* Trace records: the one layout the kernel, the user library and scripts/pxtrace.py share. */
 #ifndef LIB_UAPI_PX_TRACE_H
 #define LIB_UAPI_PX_TRACE_H
 
@@ -10,7 +10,7 @@
  * kernel (kernel/trace.c), per process in the user library
  * (user/lib/trace.c), which hands its records to the kernel with
  * SYS_trace_put.  At power-off the kernel prints every buffer on the
- * console and scripts/trace.py turns them into Chrome Trace Event JSON
+ * console and scripts/pxtrace.py turns them into Chrome Trace Event JSON
  * and an SVG timeline.  Other builds record nothing: the hooks are macros
  * that expand to nothing.
  *

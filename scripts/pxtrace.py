@@ -3,10 +3,10 @@
 write Chrome Trace Event JSON (Perfetto, chrome://tracing) and an SVG
 timeline (docs/kernel.md, "Seeing a wake-up travel").
 
-usage: scripts/trace.py --arch A --smp N --kernel build/A-trace/kernel.elf
+usage: scripts/pxtrace.py --arch A --smp N --kernel build/A-trace/kernel.elf
                         [--prog "echosrv 20"] [--input FILE] [--wait-for TEXT]
                         [--name NAME] [--cap N] [--out-dir build/A/trace]
-       scripts/trace.py --from-log LOG ...     (convert a console log again)
+       scripts/pxtrace.py --from-log LOG ...     (convert a console log again)
 
 The kernel prints its buffers at power-off, framed (kernel/trace.c):
   @@PXTRACE 1 harts=N freq=HZ cap=C
@@ -23,6 +23,8 @@ import shutil
 import struct
 import subprocess
 import sys
+import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -299,6 +301,9 @@ class Model:
                     s["pid"] = self.op_of[s["poll"]["task"]]["pid"]
                 self.cqes.append(s)
             elif ev == PROC_EXIT:
+                s = self.sys_open.pop(x, None)
+                if s is not None:       # exit, or a kill while waiting
+                    s["end"] = t
                 self.instants.append({"track": track, "ts": t, "name": "exit pid %d" % x,
                                       "args": {"pid": x, "status": b}})
 
@@ -567,7 +572,7 @@ def svg(m, title, window=None):
     for kind in ("hart", "task", "sys", "utask"):
         for tr in sorted({s["track"] for s in shown if s["track"][0] == kind}, key=str):
             tracks.append(tr)
-    lane_h, left, width, top = 34, 190, 1100, 56
+    lane_h, left, width, top = 42, 190, 1100, 60
     height = top + lane_h * len(tracks) + 40
     x = lambda t: left + (min(max(t, t0), t1) - t0) / (t1 - t0) * width
     y = {tr: top + i * lane_h for i, tr in enumerate(tracks)}
@@ -588,8 +593,8 @@ def svg(m, title, window=None):
         o.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="#eee"/>' %
                  (left, left + width, y[tr] + lane_h - 2, y[tr] + lane_h - 2))
         label = tn if tr[0] == "hart" else "%s: %s" % (pn.replace("kernel: ", ""), tn)
-        o.append('<text x="8" y="%d">%s</text>' % (y[tr] + 20, esc(label[:30])))
-    depth = {}
+        o.append('<text x="8" y="%d">%s</text>' % (y[tr] + 26, esc(label[:30])))
+    depth, last_label = {}, {}
     for s in sorted(shown, key=lambda s: (s["ts"], -(s["end"] - s["ts"]))):
         tr = s["track"]
         stack = depth.setdefault(tr, [])
@@ -599,11 +604,16 @@ def svg(m, title, window=None):
         stack.append(s["end"])
         x0, x1 = x(s["ts"]), x(s["end"])
         mark = s["end"] - s["ts"] <= 0.021
-        yy = y[tr] + 3 + 5 * d
-        hh = lane_h - 8 - 5 * d
+        yy = y[tr] + 12 + 4 * d
+        hh = lane_h - 16 - 4 * d
         if mark:
             o.append('<rect x="%.1f" y="%d" width="3" height="%d" fill="%s"><title>%s</title></rect>'
                      % (x0 - 1, yy, hh, colors.get(s["kind"], "#999"), esc(s["name"])))
+            short = MARK_LABELS.get(s["kind"])
+            if short and x0 - last_label.get(tr, -1e9) > 45:
+                last_label[tr] = x0
+                o.append('<text x="%.1f" y="%d" font-size="9" fill="#333">%s</text>'
+                         % (x0 + 3, y[tr] + 10, esc(short(s))))
             continue
         o.append('<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="%s" fill-opacity="0.8" '
                  'stroke="#333" stroke-width="0.5"><title>%s</title></rect>'
@@ -617,7 +627,7 @@ def svg(m, title, window=None):
         if not (t0 <= src["ts"] <= t1 and t0 <= dst["ts"] <= t1):
             continue
         x0, x1 = x(src["ts"]), x(dst["ts"])
-        y0, y1 = y[src["track"]] + lane_h / 2, y[dst["track"]] + lane_h / 2
+        y0, y1 = y[src["track"]] + lane_h / 2 + 4, y[dst["track"]] + lane_h / 2 + 4
         o.append('<path d="M%.1f,%.1f C%.1f,%.1f %.1f,%.1f %.1f,%.1f" fill="none" stroke="#222" '
                  'stroke-width="1.2" marker-end="url(#a)"><title>%s</title></path>'
                  % (x0, y0, x0 + 20, y0, x1 - 20, y1, x1, y1, esc(name)))
@@ -638,12 +648,26 @@ def svg(m, title, window=None):
     return "\n".join(o) + "\n"
 
 
+MARK_LABELS = {
+    "irq": lambda s: s["name"],
+    "wake": lambda s: "wake",
+    "uwake": lambda s: "wake",
+    "cqe": lambda s: "CQE",
+    "ureap": lambda s: "CQE taken",
+    "sqe": lambda s: "SQE",
+    "ipi_send": lambda s: "IPI",
+}
+
+
 def esc(s):
     return str(s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 # ---------------------------------------------------------------- running
 def run(args, log):
+    """Boot the tracing kernel with the program as process 1; with an
+    input, type it once the console shows wait_for and the program had
+    time to start waiting (what the trace is about)."""
     prog = args.prog.split()
     append = "init=%s" % prog[0]
     if len(prog) > 1:
@@ -652,12 +676,34 @@ def run(args, log):
         append += " trace.cap=%d" % args.cap
     cmd = [os.path.join(HERE, "run-qemu.sh"), "--arch", args.arch, "--smp", str(args.smp),
            "--timeout", str(args.timeout), "--append", append, "--out", log]
-    if args.input:
-        cmd += ["--input", args.input]
-        if args.wait_for:
-            cmd += ["--wait-for", args.wait_for]
-    cmd.append(args.kernel)
-    return subprocess.call(cmd)
+    if not args.input:
+        return subprocess.call(cmd + [args.kernel])
+    data = open(args.input, "rb").read()
+    tmp = tempfile.mkdtemp()
+    fifo = os.path.join(tmp, "in")
+    os.mkfifo(fifo)
+    open(log, "w").close()
+    qemu = subprocess.Popen(cmd + ["--input", fifo, args.kernel])
+    try:
+        with open(fifo, "wb", buffering=0) as f:
+            deadline = time.time() + args.timeout
+            while args.wait_for not in open(log, errors="replace").read():
+                if qemu.poll() is not None or time.time() > deadline:
+                    break
+                time.sleep(0.05)
+            time.sleep(args.delay)
+            for i, c in enumerate(data):
+                if qemu.poll() is not None:
+                    break
+                f.write(bytes([c]))
+                time.sleep(args.key_gap)
+            # keep the console open until the kernel powers off
+            return qemu.wait()
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write_outputs(m, out_dir, name, title):
@@ -684,7 +730,12 @@ def main():
     ap.add_argument("--kernel")
     ap.add_argument("--prog", default="sh")
     ap.add_argument("--input")
-    ap.add_argument("--wait-for")
+    ap.add_argument("--wait-for", default="Pollux on",
+                    help="type the input once the console shows this")
+    ap.add_argument("--delay", type=float, default=0.5,
+                    help="seconds between wait-for and the first key")
+    ap.add_argument("--key-gap", type=float, default=0.05,
+                    help="seconds between keys (each its own interrupt)")
     ap.add_argument("--name")
     ap.add_argument("--cap", type=int, default=0, help="records per hart (trace.cap=N)")
     ap.add_argument("--timeout", type=int, default=120)
