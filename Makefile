@@ -174,7 +174,8 @@ KTEST_SRCS := \
 	kernel/ktest/drv.c \
 	kernel/ktest/io.c \
 	kernel/kbench/kbench.c \
-	kernel/kbench/smp.c
+	kernel/kbench/smp.c \
+	kernel/kbench/trace.c
 
 ARCH_KTEST_SRCS_riscv64 := \
 	arch/riscv64/ktest/selftest.c \
@@ -784,6 +785,13 @@ grade-autograder-test: | ensure-cross ensure-qemu
 bench: $(KERNEL)
 	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
+	@$(MAKE) --no-print-directory ARCH=$(ARCH) bench-trace
+
+# What tracing costs (scripts/bench-trace.sh): the tracing test kernel's
+# kbench figures and the instructions of one trace record.
+bench-trace: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory KTEST=1 TRACE=1 ARCH=$(ARCH) all
+	@scripts/bench-trace.sh $(ARCH)
 
 clean:
 	rm -rf build
@@ -812,6 +820,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
-.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

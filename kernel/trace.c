@@ -16,7 +16,7 @@
  * Each hart owns one ring of TRACE_CAP records and is its only writer:
  * ktrace masks interrupts for the few stores of one record, so a
  * handler's record can neither interleave with nor reorder against the
- * one it interrupted, and no lock is taken.  written[h] counts records
+ * one it interrupted, and no lock is taken.  `written` counts records
  * ever written; the ring keeps the last `cap` (TRACE_CAP, or fewer with
  * trace.cap=N on the command line), and written - cap were overwritten:
  * lost, and reported as such by the dump.
@@ -26,20 +26,31 @@
 #endif
 #define TRAP_NEST 4
 
-static struct px_trace_rec buf[SMP_MAX][TRACE_CAP];
-static uint64_t written[SMP_MAX];
+struct hart_buf {
+	uint64_t written;
+	struct px_trace_rec rec[TRACE_CAP];
+};
+static struct hart_buf bufs[SMP_MAX];
 static unsigned cap = TRACE_CAP;
 static atomic_int frozen;
+/* This hart's buffer (found once: cheaper than asking for the hart id). */
+static _Thread_local struct hart_buf *mine;
 
 /* Per hart: the interrupt handlers this hart is inside, innermost last
  * (cause << 16 | interrupt number), for a wake's origin. */
 static _Thread_local unsigned trap_nest;
 static _Thread_local uint32_t trap_ctx[TRAP_NEST];
 
-static void put(const struct px_trace_rec *src, unsigned hart)
+/* Interrupts masked.  NULL: a hart beyond SMP_MAX (records nothing). */
+static struct hart_buf *my_buf(void)
 {
-	struct px_trace_rec *r = &buf[hart][written[hart]++ % cap];
-	*r = *src;
+	if (!mine) {
+		unsigned h = arch_hart_id();
+		if (h >= SMP_MAX)
+			return NULL;
+		mine = &bufs[h];
+	}
+	return mine;
 }
 
 void ktrace(unsigned ev, unsigned x, uint64_t a, uint64_t b)
@@ -47,13 +58,17 @@ void ktrace(unsigned ev, unsigned x, uint64_t a, uint64_t b)
 	if (atomic_load_explicit(&frozen, memory_order_relaxed))
 		return;
 	unsigned long f = arch_irq_save();
-	unsigned h = arch_hart_id();
-	struct px_trace_rec r = {
-		.ts = arch_timer_now(), .ev = (uint8_t)ev, .hart = (uint8_t)h,
-		.x = (uint16_t)x, .a = a, .b = b,
-	};
-	if (h < SMP_MAX)
-		put(&r, h);
+	struct hart_buf *hb = my_buf();
+	if (hb) {
+		struct px_trace_rec *r = &hb->rec[hb->written++ % cap];
+		r->ts = arch_timer_now();
+		r->ev = (uint8_t)ev;
+		r->hart = (uint8_t)(hb - bufs);
+		r->x = (uint16_t)x;
+		r->pid = 0;
+		r->a = a;
+		r->b = b;
+	}
 	arch_irq_restore(f);
 }
 
@@ -117,11 +132,11 @@ int64_t ktrace_put(struct proc *p, uint64_t va, uint64_t n)
 				return -PX_EINVAL;
 		}
 		unsigned long f = arch_irq_save();
-		unsigned h = arch_hart_id();
-		for (uint64_t i = 0; i < k && h < SMP_MAX && !frozen; i++) {
-			r[i].hart = (uint8_t)h;
+		struct hart_buf *hb = my_buf();
+		for (uint64_t i = 0; i < k && hb && !frozen; i++) {
+			r[i].hart = (uint8_t)(hb - bufs);
 			r[i].pid = (uint32_t)p->pid;
-			put(&r[i], h);
+			hb->rec[hb->written++ % cap] = r[i];
 		}
 		arch_irq_restore(f);
 		done += k;
@@ -175,18 +190,18 @@ void ktrace_dump(void)
 	unsigned nharts = SMP_MAX;
 
 	atomic_store(&frozen, 1);
-	while (nharts > 1 && written[nharts - 1] == 0)
+	while (nharts > 1 && bufs[nharts - 1].written == 0)
 		nharts--;
 	snprintf(line, sizeof(line), "\n@@PXTRACE 1 harts=%u freq=%llu cap=%u\n", nharts,
 	         (unsigned long long)arch_timer_freq(), cap);
 	console_write_sync(line, strlen(line));
 	for (unsigned h = 0; h < nharts; h++) {
-		uint64_t w = written[h], kept = w < cap ? w : cap;
+		uint64_t w = bufs[h].written, kept = w < cap ? w : cap;
 		snprintf(line, sizeof(line), "@@HART %u written=%llu lost=%llu\n", h,
 		         (unsigned long long)w, (unsigned long long)(w - kept));
 		console_write_sync(line, strlen(line));
 		for (uint64_t i = w - kept; i < w; i++)
-			dump_rec(&buf[h][i % cap], &sum);
+			dump_rec(&bufs[h].rec[i % cap], &sum);
 		total += kept;
 	}
 	snprintf(line, sizeof(line), "@@END records=%llu sum=%lu\n",
