@@ -151,8 +151,12 @@ class Model:
 
     def _mark(self, track, name, ts, kind, args=None):
         """A short slice: something that happens at one moment (a wake, a
-        CQE), made a slice so flow arrows can start or end on it."""
-        return self._slice(track, name, ts, kind, args, end=ts + 0.02)
+        CQE), made a slice so flow arrows can start or end on it.  One ns
+        long: the next record on its stream is at least that much later,
+        so it never sticks out of the slice around it."""
+        s = self._slice(track, name, ts, kind, args, end=ts + 0.001)
+        s["mark"] = True
+        return s
 
     def _kernel(self, recs):
         """Each hart's records in their order, then all of them in time
@@ -603,7 +607,7 @@ def svg(m, title, window=None):
         d = len(stack)
         stack.append(s["end"])
         x0, x1 = x(s["ts"]), x(s["end"])
-        mark = s["end"] - s["ts"] <= 0.021
+        mark = s.get("mark", False)
         yy = y[tr] + 12 + 4 * d
         hh = lane_h - 16 - 4 * d
         if mark:

@@ -89,6 +89,19 @@ def common_checks(hdr, recs, doc, expect_lost=False):
             unordered.append(k)
         last[k] = e["ts"]
     check("timestamps increase along every track", not unordered, str(unordered[:3]))
+    tracks, overlaps = {}, []
+    for e in ev:
+        if e["ph"] == "X":
+            tracks.setdefault((e["pid"], e["tid"]), []).append(e)
+    for k, xs in tracks.items():
+        stack = []
+        for e in sorted(xs, key=lambda e: (e["ts"], -e["dur"])):
+            while stack and stack[-1] <= e["ts"] + 1e-6:
+                stack.pop()
+            if stack and e["ts"] + e["dur"] > stack[-1] + 1e-6:
+                overlaps.append((k, e["name"], e["ts"]))
+            stack.append(e["ts"] + e["dur"])
+    check("slices on a track nest (none sticks out of another)", not overlaps, str(overlaps[:3]))
     backwards = []
     for h in range(hdr["harts"]):
         ts = [r["ts"] for r in sorted((r for r in recs if r["buf"] == h and not r["ev"] & T.U),
