@@ -806,6 +806,8 @@ help:
 	@echo "make harness-check            the test harness's verdicts, checked from outside"
 	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
+	@echo "make trace [PROG=\"prog args\"] trace a run: build/<arch>/trace/<name>.json/.svg/.png"
+	@echo "make trace-test               traces of scripted scenarios, checked, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
