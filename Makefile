@@ -337,6 +337,17 @@ $(EXEC_TESTS_PLAIN): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-h
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
+# The trace points of a tracing build (-DEXEC_TRACE), with a recording
+# exec_trace_emit: the exact events of a few schedules.
+EXEC_TRACE_TESTS := $(HOSTBUILD)/exec_trace_tests
+EXEC_TRACE_TEST_SRCS := executor/tests/trace/test_trace.c executor/tests/runner.c \
+	executor/tests/test_exec_fake.c
+$(EXEC_TRACE_TESTS): $(EXEC_HOST_SRCS) $(EXEC_TRACE_TEST_SRCS) $(EXEC_HDRS) lib/uapi/px_trace.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -DEXEC_TRACE -Iexecutor/tests \
+		$(EXEC_HOST_SRCS) $(EXEC_TRACE_TEST_SRCS) -o $@ -lpthread
+
 $(EXEC_STRESS): $(EXEC_HOST_SRCS) executor/tests/stress.c $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (TSan))
@@ -365,9 +376,11 @@ exec-cross-check: $(EXEC_XOBJS)
 
 # The benchmark binary is built here too, so an API change cannot leave
 # make bench-host broken unnoticed.
-host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS) $(EXEC_BENCH)
+host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS) $(EXEC_BENCH) $(EXEC_TRACE_TESTS)
 	@echo "== executor unit tests (ASan+UBSan)"
 	$(EXEC_TESTS)
+	@echo "== executor trace points (-DEXEC_TRACE, ASan+UBSan)"
+	$(EXEC_TRACE_TESTS)
 	@echo "== executor stress: 4 workers, 100000 spawns, 1000000 wakes (ThreadSanitizer)"
 	$(EXEC_STRESS)
 	@echo "== executor unit tests under valgrind"
