@@ -123,7 +123,7 @@ class Model:
         self.nharts = hdr["harts"]
         self.t_end = 0
         self.wakes, self.polls, self.cqes, self.ipis, self.ipi_recv = [], [], [], [], []
-        self.timer_traps, self.sqes, self.sys_open = [], {}, {}
+        self.timer_traps, self.sys_open = [], {}
         self.op_of = {}       # ring op task -> its SQE's mark (pid, user_data)
         self.gen = {}         # task address -> tasks it has held
         kernel = [r for r in recs if not (r["ev"] & U)]
@@ -189,127 +189,126 @@ class Model:
         h = r["buf"]
         track = ("hart", h)
         stack = st["stack"]
-        if True:
-            ev, t, b, x = r["ev"], r["us"], r["b"], r["x"]
-            if ev == SPAWN:
-                self.gen[r["a"]] = self.gen.get(r["a"], 0) + 1
-            a = self.key(r["a"])
-            cur_irq, pending_sqe = st["irq"], st["sqe"]
-            if ev == SPAWN:
-                self.tasks[a] = name8(b, x, 10)
-                if pending_sqe is not None:
-                    # ring_submit -> op_start spawns the op's task right after
-                    self.op_of[a] = pending_sqe
-                    st["sqe"] = None
-            elif ev == PROC_SPAWN:
-                self.procs[x] = name8(b)
-                self.task_pid[a] = x
-            elif ev == TRAP_ENTER:
-                s = self._slice(track, "trap: " + CAUSES.get(x, str(x)), t, "trap",
-                                {"cause": CAUSES.get(x, x)})
-                stack.append(s)
-                if x == 0:
-                    self.timer_traps.append((h, s))
-            elif ev == TRAP_EXIT:
-                while stack and stack[-1]["kind"] != "trap":
-                    stack.pop()["end"] = t
-                if stack:
-                    stack.pop()["end"] = t
-                st["irq"] = None
-            elif ev == IRQ:
-                st["irq"] = self._mark(track, "irq %d" % x, t, "irq", {"irq": x})
-            elif ev == IPI_RECV:
-                s = self._mark(track, "ipi received", t, "ipi_recv")
-                self.ipi_recv.append((h, s))
-            elif ev == IPI_SEND:
-                s = self._mark(track, "ipi -> hart %d" % x, t, "ipi_send", {"to": x})
-                self.ipis.append((x, s))
-            elif ev == POLL_START:
-                s = self._slice(track, "poll " + self.task_name(a), t, "poll", {"task": hex(a[0])})
-                s["task"] = a
-                stack.append(s)
-                ts = self._slice(("task", a), "poll", t, "tpoll", {"hart": h})
-                ts["task"] = a
-                s["twin"] = ts
-                self.polls.append(s)
-            elif ev == POLL_END:
-                while stack and stack[-1]["kind"] not in ("poll",):
-                    stack.pop()["end"] = t
-                if stack:
-                    s = stack.pop()
-                    s["end"] = s["twin"]["end"] = t
-                    s["args"]["result"] = s["twin"]["args"]["result"] = \
-                        "Ready" if x else "Pending"
-            elif ev == PARK:
-                stack.append(self._slice(track, "park", t, "park",
-                                         {"deadline_ns": "none" if b == 2**64 - 1 else b}))
-            elif ev == PARKED:
-                while stack and stack[-1]["kind"] != "park":
-                    stack.pop()["end"] = t
-                if stack:
-                    stack.pop()["end"] = t
-            elif ev == WAKE:
-                origin = x & 0xF
-                s = self._mark(track, "wake " + self.task_name(a), t, "wake",
-                               {"task": hex(a[0]), "origin": ORIGINS.get(origin, origin),
-                                "by_ref": bool(x & BYREF)})
-                s["task"], s["origin"], s["from"] = a, origin, b
-                s["poll"] = self._enclosing(stack, "poll")
-                s["irq"] = cur_irq if origin == FROM_IRQ else None
-                s["hart"] = h
-                self.wakes.append(s)
-            elif ev == ENQUEUE:
-                self.instants.append({"track": track, "ts": t,
-                                      "name": "enqueue %s (%s)" % (self.task_name(a),
-                                                                   QUEUES.get(x, x)),
-                                      "args": {"task": hex(a[0]), "queue": QUEUES.get(x, x)}})
-            elif ev == STEAL:
-                self.instants.append({"track": track, "ts": t,
-                                      "name": "steal %d from hart %d" % (b, x),
-                                      "args": {"task": hex(a[0]), "victim": x, "count": b}})
-            elif ev == UNPARK:
-                self.instants.append({"track": track, "ts": t, "name": "unpark hart %d" % x,
-                                      "args": {}})
-            elif ev == TASK_DONE:
-                self.instants.append({"track": track, "ts": t,
-                                      "name": "done " + self.task_name(a),
-                                      "args": {"task": hex(a[0]), "cancelled": bool(x)}})
-            elif ev == SYS_ENTER:
-                s = self._slice(("sys", x), sysname(r["a"]), t, "sys", {"pid": x, "nr": r["a"]})
-                self.sys_open[x] = s
-                poll = self._enclosing(stack, "poll")
-                if poll is not None:
-                    self.task_pid.setdefault(poll["task"], x)
-            elif ev == SYS_EXIT:
+        ev, t, b, x = r["ev"], r["us"], r["b"], r["x"]
+        if ev == SPAWN:
+            self.gen[r["a"]] = self.gen.get(r["a"], 0) + 1
+        a = self.key(r["a"])
+        cur_irq, pending_sqe = st["irq"], st["sqe"]
+        if ev == SPAWN:
+            self.tasks[a] = name8(b, x, 10)
+            if pending_sqe is not None:
+                # ring_submit -> op_start spawns the op's task right after
+                self.op_of[a] = pending_sqe
                 st["sqe"] = None
-                a = r["a"]
-                s = self.sys_open.pop(x, None)
-                if s is not None:
-                    s["end"] = t
-                    s["args"]["result"] = b - 2**64 if b >= 2**63 else b
-                m = self._mark(track, "%s returns" % sysname(a), t, "sysret",
-                               {"pid": x, "result": b - 2**64 if b >= 2**63 else b})
-                m["pid"], m["poll"] = x, self._enclosing(stack, "poll")
-            elif ev == SQE:
-                a = r["a"]
-                st["sqe"] = pending_sqe = self._mark(track, "SQE %s" % OPS.get(b, b), t, "sqe",
-                                         {"pid": x, "user_data": hex(a), "op": OPS.get(b, b)})
-                pending_sqe["pid"], pending_sqe["ud"] = x, a
-            elif ev == CQE:
-                a = r["a"]
-                s = self._mark(track, "CQE", t, "cqe",
-                               {"user_data": hex(a), "result": b - 2**64 if b >= 2**63 else b})
-                s["ud"], s["pid"], s["poll"] = a, x, self._enclosing(stack, "poll")
-                if not x and s["poll"] is not None and s["poll"]["task"] in self.op_of:
-                    # an op task's CQE: the process whose SQE started the task
-                    s["pid"] = self.op_of[s["poll"]["task"]]["pid"]
-                self.cqes.append(s)
-            elif ev == PROC_EXIT:
-                s = self.sys_open.pop(x, None)
-                if s is not None:       # exit, or a kill while waiting
-                    s["end"] = t
-                self.instants.append({"track": track, "ts": t, "name": "exit pid %d" % x,
-                                      "args": {"pid": x, "status": b}})
+        elif ev == PROC_SPAWN:
+            self.procs[x] = name8(b)
+            self.task_pid[a] = x
+        elif ev == TRAP_ENTER:
+            s = self._slice(track, "trap: " + CAUSES.get(x, str(x)), t, "trap",
+                            {"cause": CAUSES.get(x, x)})
+            stack.append(s)
+            if x == 0:
+                self.timer_traps.append((h, s))
+        elif ev == TRAP_EXIT:
+            while stack and stack[-1]["kind"] != "trap":
+                stack.pop()["end"] = t
+            if stack:
+                stack.pop()["end"] = t
+            st["irq"] = None
+        elif ev == IRQ:
+            st["irq"] = self._mark(track, "irq %d" % x, t, "irq", {"irq": x})
+        elif ev == IPI_RECV:
+            s = self._mark(track, "ipi received", t, "ipi_recv")
+            self.ipi_recv.append((h, s))
+        elif ev == IPI_SEND:
+            s = self._mark(track, "ipi -> hart %d" % x, t, "ipi_send", {"to": x})
+            self.ipis.append((x, s))
+        elif ev == POLL_START:
+            s = self._slice(track, "poll " + self.task_name(a), t, "poll", {"task": hex(a[0])})
+            s["task"] = a
+            stack.append(s)
+            ts = self._slice(("task", a), "poll", t, "tpoll", {"hart": h})
+            ts["task"] = a
+            s["twin"] = ts
+            self.polls.append(s)
+        elif ev == POLL_END:
+            while stack and stack[-1]["kind"] not in ("poll",):
+                stack.pop()["end"] = t
+            if stack:
+                s = stack.pop()
+                s["end"] = s["twin"]["end"] = t
+                s["args"]["result"] = s["twin"]["args"]["result"] = \
+                    "Ready" if x else "Pending"
+        elif ev == PARK:
+            stack.append(self._slice(track, "park", t, "park",
+                                     {"deadline_ns": "none" if b == 2**64 - 1 else b}))
+        elif ev == PARKED:
+            while stack and stack[-1]["kind"] != "park":
+                stack.pop()["end"] = t
+            if stack:
+                stack.pop()["end"] = t
+        elif ev == WAKE:
+            origin = x & 0xF
+            s = self._mark(track, "wake " + self.task_name(a), t, "wake",
+                           {"task": hex(a[0]), "origin": ORIGINS.get(origin, origin),
+                            "by_ref": bool(x & BYREF)})
+            s["task"], s["origin"], s["from"] = a, origin, b
+            s["poll"] = self._enclosing(stack, "poll")
+            s["irq"] = cur_irq if origin == FROM_IRQ else None
+            s["hart"] = h
+            self.wakes.append(s)
+        elif ev == ENQUEUE:
+            self.instants.append({"track": track, "ts": t,
+                                  "name": "enqueue %s (%s)" % (self.task_name(a),
+                                                               QUEUES.get(x, x)),
+                                  "args": {"task": hex(a[0]), "queue": QUEUES.get(x, x)}})
+        elif ev == STEAL:
+            self.instants.append({"track": track, "ts": t,
+                                  "name": "steal %d from hart %d" % (b, x),
+                                  "args": {"task": hex(a[0]), "victim": x, "count": b}})
+        elif ev == UNPARK:
+            self.instants.append({"track": track, "ts": t, "name": "unpark hart %d" % x,
+                                  "args": {}})
+        elif ev == TASK_DONE:
+            self.instants.append({"track": track, "ts": t,
+                                  "name": "done " + self.task_name(a),
+                                  "args": {"task": hex(a[0]), "cancelled": bool(x)}})
+        elif ev == SYS_ENTER:
+            s = self._slice(("sys", x), sysname(r["a"]), t, "sys", {"pid": x, "nr": r["a"]})
+            self.sys_open[x] = s
+            poll = self._enclosing(stack, "poll")
+            if poll is not None:
+                self.task_pid.setdefault(poll["task"], x)
+        elif ev == SYS_EXIT:
+            st["sqe"] = None
+            a = r["a"]
+            s = self.sys_open.pop(x, None)
+            if s is not None:
+                s["end"] = t
+                s["args"]["result"] = b - 2**64 if b >= 2**63 else b
+            m = self._mark(track, "%s returns" % sysname(a), t, "sysret",
+                           {"pid": x, "result": b - 2**64 if b >= 2**63 else b})
+            m["pid"], m["poll"] = x, self._enclosing(stack, "poll")
+        elif ev == SQE:
+            a = r["a"]
+            st["sqe"] = pending_sqe = self._mark(track, "SQE %s" % OPS.get(b, b), t, "sqe",
+                                     {"pid": x, "user_data": hex(a), "op": OPS.get(b, b)})
+            pending_sqe["pid"], pending_sqe["ud"] = x, a
+        elif ev == CQE:
+            a = r["a"]
+            s = self._mark(track, "CQE", t, "cqe",
+                           {"user_data": hex(a), "result": b - 2**64 if b >= 2**63 else b})
+            s["ud"], s["pid"], s["poll"] = a, x, self._enclosing(stack, "poll")
+            if not x and s["poll"] is not None and s["poll"]["task"] in self.op_of:
+                # an op task's CQE: the process whose SQE started the task
+                s["pid"] = self.op_of[s["poll"]["task"]]["pid"]
+            self.cqes.append(s)
+        elif ev == PROC_EXIT:
+            s = self.sys_open.pop(x, None)
+            if s is not None:       # exit, or a kill while waiting
+                s["end"] = t
+            self.instants.append({"track": track, "ts": t, "name": "exit pid %d" % x,
+                                  "args": {"pid": x, "status": b}})
 
     @staticmethod
     def _enclosing(stack, kind):
@@ -495,7 +494,7 @@ class Model:
             else:
                 pid, t = tr[1], tr[2]
                 task_tid.setdefault((pid, t), 100 + len(task_tid))
-                ids[tr] = (1000 + pid, 0 if False else task_tid[(pid, t)])
+                ids[tr] = (1000 + pid, task_tid[(pid, t)])
                 names[tr] = ("pid %d %s" % (pid, self.procs.get(pid, "")),
                              "reactor" if t == 0 else "task " + self.utask_name(pid, t))
         for i in self.instants:
@@ -761,8 +760,8 @@ def main():
         print("trace: %s (console log: %s)" % (e, log))
         return 1
     m = Model(hdr, recs)
-    title = "Pollux %s, %d hart%s: %s" % (args.arch, args.smp, "s" if args.smp > 1 else "",
-                                          args.prog)
+    title = "Pollux %s, %d hart%s: %s" % (args.arch, hdr["harts"],
+                                          "s" if hdr["harts"] > 1 else "", args.prog)
     outs = write_outputs(m, out_dir, name, title)
     print("trace: %d records from %d hart%s, %d lost%s" % (
         len(recs), hdr["harts"], "s" if hdr["harts"] > 1 else "", m.lost,
