@@ -475,7 +475,7 @@ class Model:
     # ------------------------------------------------------------ output
     def track_ids(self):
         """Chrome pid/tid per track, and their names."""
-        ids, names = {}, {}
+        ids, names, seen = {}, {}, {}
         task_tid = {}
         for s in self.slices:
             tr = s["track"]
@@ -487,7 +487,10 @@ class Model:
             elif tr[0] == "task":
                 task_tid.setdefault(tr[1], 100 + len(task_tid))
                 ids[tr] = (2, task_tid[tr[1]])
-                names[tr] = ("kernel: tasks", self.task_name(tr[1]))
+                n = self.task_name(tr[1])
+                seen[n] = seen.get(n, 0) + 1
+                # many tasks share a name (every ring op's): number them
+                names[tr] = ("kernel: tasks", n if seen[n] == 1 else "%s #%d" % (n, seen[n]))
             elif tr[0] == "sys":
                 ids[tr] = (1000 + tr[1], 0)
                 names[tr] = ("pid %d %s" % (tr[1], self.procs.get(tr[1], "")), "syscalls")
