@@ -1,5 +1,6 @@
 /* Tracing kernel only: per-hart event buffers, a process's records, and the console dump. */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,34 +115,50 @@ void ktrace_init(void)
 	}
 }
 
-int64_t ktrace_put(struct proc *p, uint64_t va, uint64_t n)
+static bool user_event(unsigned ev)
+{
+	unsigned base = ev & ~(unsigned)PX_TR_U;
+	return (ev & PX_TR_U) &&
+	       ((base >= PX_TR_POLL_START && base <= PX_TR_PARKED) || base == PX_TR_U_REAP);
+}
+
+/* Copy the records in, 16 at a time; check them all (store: false), or
+ * keep them in this hart's buffer (store: true). */
+static int64_t put_pass(struct proc *p, uint64_t va, uint64_t n, bool store)
 {
 	struct px_trace_rec r[16];
 
-	if (n > PX_TRACE_PUT_MAX)
-		return -PX_EINVAL;
 	for (uint64_t done = 0; done < n;) {
 		uint64_t k = n - done < 16 ? n - done : 16;
 		if (copyin(p->vm, r, va + done * sizeof(r[0]), k * sizeof(r[0])) != 0)
 			return -PX_EFAULT;
-		for (uint64_t i = 0; i < k; i++) {
-			unsigned base = r[i].ev & ~(unsigned)PX_TR_U;
-			if (!(r[i].ev & PX_TR_U) ||
-			    !((base >= PX_TR_POLL_START && base <= PX_TR_PARKED) ||
-			      base == PX_TR_U_REAP))
+		for (uint64_t i = 0; i < k; i++)
+			if (!user_event(r[i].ev))
 				return -PX_EINVAL;
+		if (store) {
+			unsigned long f = arch_irq_save();
+			struct hart_buf *hb = my_buf();
+			for (uint64_t i = 0; i < k && hb && !frozen; i++) {
+				r[i].hart = (uint8_t)(hb - bufs);
+				r[i].pid = (uint32_t)p->pid;
+				hb->rec[hb->written++ % cap] = r[i];
+			}
+			arch_irq_restore(f);
 		}
-		unsigned long f = arch_irq_save();
-		struct hart_buf *hb = my_buf();
-		for (uint64_t i = 0; i < k && hb && !frozen; i++) {
-			r[i].hart = (uint8_t)(hb - bufs);
-			r[i].pid = (uint32_t)p->pid;
-			hb->rec[hb->written++ % cap] = r[i];
-		}
-		arch_irq_restore(f);
 		done += k;
 	}
 	return (int64_t)n;
+}
+
+/* All or nothing: a batch with a bad record or address keeps nothing
+ * (the records are read twice; a batch changed in between keeps those
+ * before the first bad one). */
+int64_t ktrace_put(struct proc *p, uint64_t va, uint64_t n)
+{
+	if (n > PX_TRACE_PUT_MAX)
+		return -PX_EINVAL;
+	int64_t r = put_pass(p, va, n, false);
+	return r < 0 ? r : put_pass(p, va, n, true);
 }
 
 /* ---- the dump ------------------------------------------------------------------*/

@@ -30,8 +30,10 @@ struct px_trace_rec {
 };
 
 /* SYS_trace_put(const struct px_trace_rec *recs, unsigned n) -> n, or
- * -PX_ENOSYS in a kernel built without tracing.  Only the PX_TR_U_*
- * events are accepted from a process (others: -PX_EINVAL, nothing kept). */
+ * -PX_ENOSYS in a kernel built without tracing.  A process may hand over
+ * only its executor's events (PX_TR_U added) and PX_TR_U_REAP, at most
+ * PX_TRACE_PUT_MAX at once: otherwise -PX_EINVAL (-PX_EFAULT for memory
+ * it cannot read), and none of the batch is kept. */
 #define SYS_trace_put 64
 #define PX_TRACE_PUT_MAX 256
 
