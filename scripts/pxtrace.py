@@ -130,6 +130,10 @@ class Model:
         user = [r for r in recs if r["ev"] & U]
         self._kernel(kernel)
         self._user(user)
+        for s in self.slices:   # whatever never ended (a record lost, a bad batch)
+            if s["end"] is None:
+                s["end"] = self.t_end
+                s["args"]["open at dump"] = True
         self._link()
 
     # tracks: ("hart", h) ("task", id) ("sys", pid) ("utask", pid, id)
@@ -337,6 +341,8 @@ class Model:
                 if ev == SPAWN:
                     self.utasks[(pid, a)] = name8(b, x, 10)
                 elif ev == POLL_START:
+                    if a in open_polls:     # its end never came: close it here
+                        open_polls.pop(a)["end"] = t
                     s = self._slice(("utask", pid, a), "poll " + self.utask_name(pid, a), t,
                                     "upoll", {"task": hex(a), "pid": pid})
                     s["task"], s["pid"] = a, pid

@@ -16,6 +16,8 @@ Scenarios (each one boot of build/A-trace/kernel.elf through scripts/pxtrace.py)
                   waits for it, with matching ids
   lost_events     the cat scenario with 16 records per hart: the dump, the
                   script's report and the JSON all say how many were lost
+  trace_put       usertests' trace_put on the tracing kernel: SYS_trace_put
+                  keeps a process's events with its pid, refuses the rest whole
 Every scenario also checks: the JSON parses, every flow has one start and
 one end (not before the start), each track's events increase in time, each
 hart's raw counter never goes back.  Prints "N passed, N failed".
@@ -212,8 +214,29 @@ def scenario_lost_events(arch):
           str(doc["otherData"]))
 
 
+def scenario_trace_put(arch):
+    r = run_trace(arch, 1, "usertests trace_put", None, "trace_put")
+    if not check("usertests trace_put traced", r is not None):
+        return
+    hdr, recs, m, doc, _ = r
+    log = open(os.path.join("build", arch, "trace", "test", "trace_put.log"),
+               errors="replace").read()
+    check("usertests' trace_put passes on the tracing kernel", "test trace_put: OK" in log,
+          "see build/%s/trace/test/trace_put.log" % arch)
+    magic = 0x7075747472616365
+    mine = [x for x in recs if x["ev"] & T.U and x["a"] == magic]
+    check("the batch it handed over is in the dump, with its pid",
+          [x["ev"] & ~T.U for x in mine] == [T.POLL_START, T.POLL_END]
+          and all(x["pid"] > 1 for x in mine), str(mine))
+    pids = {x["pid"] for x in mine}
+    refused = [x for x in recs if x["ev"] & T.U and x["pid"] in pids and x["a"] == 0
+               and x["ev"] & ~T.U == T.POLL_START]
+    check("nothing of a refused batch is kept", not refused, str(refused[:2]))
+
+
 SCENARIOS = {"cat_key": scenario_cat_key, "key_to_user": scenario_key_to_user,
-             "pipe_two_harts": scenario_pipe_two_harts, "lost_events": scenario_lost_events}
+             "pipe_two_harts": scenario_pipe_two_harts, "lost_events": scenario_lost_events,
+             "trace_put": scenario_trace_put}
 
 
 def main():
