@@ -34,6 +34,10 @@ sys.path.insert(0, HERE)
 import pxtrace as T  # noqa: E402
 
 results = []
+# Lines typed more than once: should the machine be so slow that the program
+# is not reading yet when the first arrives, a later one still finds it waiting.
+KEYS_CAT = b"x\nx\nx\n\x04"
+KEYS_NUDGE = b"hi\nhi\nhi\nbye\n"
 
 
 def check(name, cond, detail=""):
@@ -47,7 +51,7 @@ def run_trace(arch, smp, prog, keys, name, cap=0):
     os.makedirs(out_dir, exist_ok=True)
     cmd = [sys.executable, os.path.join(HERE, "pxtrace.py"), "--arch", arch, "--smp", str(smp),
            "--kernel", "build/%s-trace/kernel.elf" % arch, "--prog", prog, "--name", name,
-           "--out-dir", out_dir, "--timeout", "60"]
+           "--out-dir", out_dir, "--timeout", "60", "--delay", "1"]
     if cap:
         cmd += ["--cap", str(cap)]
     if keys is not None:
@@ -120,7 +124,7 @@ def proc_task(m, name):
 
 
 def scenario_cat_key(arch):
-    r = run_trace(arch, 1, "cat", b"x\n\x04", "cat_key")
+    r = run_trace(arch, 1, "cat", KEYS_CAT, "cat_key")
     if not check("cat traced", r is not None):
         return
     hdr, recs, m, doc, _ = r
@@ -161,7 +165,7 @@ def full_user_chains(m):
 
 
 def scenario_key_to_user(arch):
-    r = run_trace(arch, 1, "nudge", b"hi\nbye\n", "key_to_user")
+    r = run_trace(arch, 1, "nudge", KEYS_NUDGE, "key_to_user")
     if not check("nudge traced", r is not None):
         return
     hdr, recs, m, doc, _ = r
@@ -199,7 +203,7 @@ def scenario_pipe_two_harts(arch):
 
 def scenario_lost_events(arch):
     cap = 16
-    r = run_trace(arch, 1, "cat", b"x\n\x04", "lost_events", cap=cap)
+    r = run_trace(arch, 1, "cat", KEYS_CAT, "lost_events", cap=cap)
     if not check("cat traced with %d records per hart" % cap, r is not None):
         return
     hdr, recs, m, doc, out = r
