@@ -67,6 +67,7 @@ static void task_init_common(struct task *t, struct executor *exec,
 	atomic_init(&t->poll_ns, 0);
 	t->name = name ? name : "?";
 	t->reg_prev = t->reg_next = NULL;
+	EXEC_TR_SPAWN(t, t->name);
 }
 
 static enum poll jh_poll(struct future *f, struct context *cx)

@@ -13,6 +13,7 @@
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/proc.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 
 /*
@@ -443,6 +444,7 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 	e->p = (struct proc *)jh.task->future;
 	spin_unlock(&ptab.lock, f);
 	jh.task->name = e->p->name; /* Ctrl-T shows the program's name */
+	KTR(PX_TR_PROC_SPAWN, p.pid, jh.task, trace_name8(p.name));
 	join_handle_detach(&jh);
 	atomic_fetch_add_explicit(&spawns, 1, memory_order_relaxed);
 	return p.pid;
@@ -542,8 +544,10 @@ void proc_exit(struct proc *p, int status)
 	/* The first process ending ends the system, with its status as
 	 * QEMU's exit code (a kill becomes 100 + reason): this is how a test
 	 * program booted with init=NAME reports. */
+	KTR(PX_TR_PROC_EXIT, p->pid, 0, status);
 	if (p->pid == init_pid) {
 		printf("first process exited with status %#x; powering off\n", status);
+		KTR_DUMP();
 		arch_power_off(PX_WAS_KILLED(status) ? 100 + PX_KILL_REASON(status)
 						   : PX_EXIT_CODE(status));
 	}

@@ -12,6 +12,7 @@
 #include "kernel/proc.h"
 #include "kernel/ring.h"
 #include "kernel/ring_queue.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 #include "kernel/virtio_blk.h"
 
@@ -304,8 +305,10 @@ static void op_finish(struct ring_op *op, int64_t res)
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
 	bool post = !r->dead;
-	if (post)
+	if (post) {
+		KTR(PX_TR_CQE, 0, op->user_data, res);	/* pid: its SQE's */
 		rq_post(&r->cq, op->user_data, res);
+	}
 	if (op->linked) {
 		if (op->prev)
 			op->prev->next = op->next;
@@ -630,12 +633,14 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 	uint64_t n = (uint64_t)avail < to_submit ? (uint64_t)avail : to_submit;
 	for (;;) {
 		if (post) {
+			KTR(PX_TR_CQE, p->pid, sqe.user_data, res);
 			rq_add(&r->cq, sqe.user_data, res);
 			post = false;
 		}
 		if (consumed == n || !rq_reserve(&r->cq))
 			break;
 		rsq_take(&r->sq, &sqe);
+		KTR(PX_TR_SQE, p->pid, sqe.user_data, sqe.op);
 		consumed++;
 		if (sqe.op == PX_OP_NOP && !sqe.flags) {
 			/* The fast path: completed inline, under the one lock. */

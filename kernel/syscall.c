@@ -12,6 +12,7 @@
 #include "kernel/ktimer.h"
 #include "kernel/pipe.h"
 #include "kernel/proc.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 
 /*
@@ -28,6 +29,7 @@
 
 static enum sys_result done(struct proc *p, int64_t value)
 {
+	KTR(PX_TR_SYS_EXIT, p->pid, arch_syscall_nr(&p->regs), value);
 	arch_syscall_return(&p->regs, value);
 	p->sys = -1;
 	return SYS_DONE;
@@ -378,6 +380,7 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	uint64_t a0 = arch_syscall_arg(u, 0), a1 = arch_syscall_arg(u, 1);
 	uint64_t a2 = arch_syscall_arg(u, 2);
 
+	KTR(PX_TR_SYS_ENTER, p->pid, arch_syscall_nr(u), 0);
 	switch (arch_syscall_nr(u)) {
 	case SYS_getpid:
 		return done(p, p->pid);
@@ -433,6 +436,10 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_getpgid:
 		return done(p, (int64_t)a0 < 0 || (int64_t)a0 > INT32_MAX ? -PX_ESRCH
 									   : proc_getpgid(p, (int)a0));
+#ifdef EXEC_TRACE
+	case SYS_trace_put:
+		return done(p, ktrace_put(p, a0, a1));
+#endif
 	default:
 		return done(p, -PX_ENOSYS);
 	}

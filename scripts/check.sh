@@ -41,6 +41,8 @@ steps+=(
 	"test-user-aarch64|make --no-print-directory test-user ARCH=aarch64"
 	"test-user-smp4-riscv64|make --no-print-directory test-user ARCH=riscv64 SMP=4"
 	"test-user-smp4-aarch64|make --no-print-directory test-user ARCH=aarch64 SMP=4"
+	"trace-riscv64|make --no-print-directory trace-test ARCH=riscv64"
+	"trace-aarch64|make --no-print-directory trace-test ARCH=aarch64"
 	"tutorial|make --no-print-directory tutorial-check"
 	"grade-labs|make --no-print-directory grade-selftest"
 	"grade-autograder|make --no-print-directory grade-autograder-test"

@@ -2,7 +2,8 @@
 # Install the Debian packages Pollux needs, only those that are missing.
 #
 # Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz (default:
-# those four), debug (gdb-multiarch, for make qemu-gdb)
+# those four), debug (gdb-multiarch, for make qemu-gdb), trace (rsvg-convert,
+# for make trace's PNG)
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -11,6 +12,7 @@ cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gn
 qemu="qemu-system-misc qemu-system-arm opensbi"
 host="gcc make valgrind device-tree-compiler python3 patch"
 debug="gdb-multiarch"
+trace="librsvg2-bin"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
 fuzz="clang libclang-rt-14-dev"
 
@@ -24,8 +26,9 @@ for g in "${groups[@]}"; do
 	qemu) want="$want $qemu" ;;
 	host) want="$want $host" ;;
 	debug) want="$want $debug" ;;
+	trace) want="$want $trace" ;;
 	fuzz) want="$want $fuzz" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, debug)" >&2; exit 2 ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, debug, trace)" >&2; exit 2 ;;
 	esac
 done
 

@@ -7,6 +7,7 @@
 
 #include "px.h"
 #include "px_async.h"
+#include "px_trace.h"
 #include "sysc.h"
 
 /*
@@ -1730,6 +1731,42 @@ static void t_enosys(void)
 	CHECK(px_getpid() > 1);
 }
 
+/* SYS_trace_put (64): -PX_ENOSYS in every kernel but the tracing one
+ * (make TRACE=1), which keeps a process's own events (scripts/tracetest.py
+ * finds this test's record in the dump) and refuses anything else whole. */
+#define TRACE_PUT_MAGIC 0x7075747472616365ull
+static void t_trace_put(void)
+{
+	struct px_trace_rec r[2] = {
+		{ .ev = PX_TR_U | PX_TR_POLL_START, .a = TRACE_PUT_MAGIC },
+		{ .ev = PX_TR_U | PX_TR_POLL_END, .a = TRACE_PUT_MAGIC, .x = 1 },
+	};
+	/* Good records (a == 0), then a bad one past the kernel's first
+	 * 16-record chunk: none of the batch may be kept. */
+	static struct px_trace_rec bad[20];
+	for (unsigned i = 0; i < 20; i++)
+		bad[i] = (struct px_trace_rec){ .ev = PX_TR_U | PX_TR_POLL_START };
+	bad[19].ev = PX_TR_SYS_ENTER;			/* a kernel event */
+	long got = px_syscall2(SYS_trace_put, r, 2);
+	if (got == -PX_ENOSYS) {
+		CHECK_EQ(px_syscall2(SYS_trace_put, bad, 20), -PX_ENOSYS);
+		CHECK_EQ(px_syscall2(SYS_trace_put, NULL, 1), -PX_ENOSYS);
+		return;
+	}
+	CHECK_EQ(got, 2);
+	CHECK_EQ(px_syscall2(SYS_trace_put, r, 0), 0);
+	CHECK_EQ(px_syscall2(SYS_trace_put, bad, 20), -PX_EINVAL);
+	bad[19].ev = PX_TR_U | 0x3f;			/* no such event */
+	CHECK_EQ(px_syscall2(SYS_trace_put, bad, 20), -PX_EINVAL);
+	bad[19].ev = 0xff;
+	CHECK_EQ(px_syscall2(SYS_trace_put, bad, 20), -PX_EINVAL);
+	CHECK_EQ(px_syscall2(SYS_trace_put, r, PX_TRACE_PUT_MAX + 1), -PX_EINVAL);
+	CHECK_EQ(px_syscall2(SYS_trace_put, r, -1L), -PX_EINVAL);
+	CHECK_EQ(px_syscall2(SYS_trace_put, NULL, 1), -PX_EFAULT);
+	CHECK_EQ(px_syscall2(SYS_trace_put, PX_USER_TOP, 2), -PX_EFAULT);
+	CHECK(px_getpid() > 1);
+}
+
 static void t_progs(void)
 {
 	char name[PX_PATH_MAX];
@@ -3264,6 +3301,7 @@ static const struct test {
 	{ t_sbrk_shrunk_fault, "sbrk_shrunk_fault", K(PX_KILL_FAULT), 0 },
 	{ t_malloc, "malloc", 0, 0 },
 	{ t_enosys, "enosys", 0, 0 },
+	{ t_trace_put, "trace_put", 0, 0 },
 	{ t_progs, "progs", 0, 0 },
 	/* faults: the child must be killed with the right reason */
 	{ t_fault_load_unmapped, "fault_load_unmapped", K(PX_KILL_FAULT), 0 },

@@ -43,6 +43,8 @@
                                  foreground process group (0: none) */
 #define SYS_getpgid      24  /* (int pid or 0 for the caller) -> its process group */
 #define SYS_count        25
+/* 64: SYS_trace_put, in tracing kernels only (lib/uapi/px_trace.h); every
+ * other kernel answers -PX_ENOSYS. */
 
 /*
  * Process groups and the console's foreground group (docs/user.md,

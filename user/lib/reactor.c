@@ -7,6 +7,7 @@
 #include "fdhook.h"
 #include "px.h"
 #include "px_async.h"
+#include "utrace.h"
 
 /*
  * Everything here runs on the program's one thread, so the reactor's
@@ -352,6 +353,7 @@ static long reactor_enter(unsigned min_complete, uint64_t timeout_ns)
 /* One completion: user_data names a slot (bit 0: the slot's CANCEL). */
 static void reactor_complete(uint64_t user_data, long long res)
 {
+	UTR_REAP(user_data, res);
 	/* LAB 7 BEGIN */
 	struct px_slot *s = (struct px_slot *)(uintptr_t)(user_data & ~(uint64_t)UD_CANCEL);
 
@@ -459,6 +461,7 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 
 	(void)ctx;
 	(void)worker;
+	UTR_FLUSH();	/* about to enter the kernel anyway */
 	if (R.token) {
 		R.token = 0;
 		return;
@@ -493,6 +496,7 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 	(void)reactor_reap_all;
 	reactor_fatal("LAB 7: implement hook_park (user/lib/reactor.c)", -PX_ENOSYS);
 	   LAB 7 END */
+	UTR_REAP_DONE();
 }
 
 /* Only this thread wakes tasks, and never while parked (see px_async.h):

@@ -6,6 +6,7 @@
 #include "fdhook.h"
 #include "px.h"
 #include "sysc.h"
+#include "utrace.h"
 
 long (*px_fd_read_hook)(int fd, void *buf, size_t n);
 void (*px_fd_close_hook)(int fd);
@@ -14,6 +15,7 @@ void (*px_fd_close_hook)(int fd);
 
 _Noreturn void px_exit(int status)
 {
+	UTR_FLUSH();
 	px_syscall1(SYS_exit, status);
 	for (;;) /* the kernel never returns from exit */
 		px_syscall0(SYS_yield);
