@@ -684,6 +684,13 @@ host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
 
+# ---------------------------------------------------------------- models
+# SPIN models of the task state word, the mpsc channel and the ring, and
+# their known-bad variants (docs/executor.md, "Model checking").
+model:
+	@scripts/model.sh
+.PHONY: model
+
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
 # kernel self tests; scripts/check.sh prints the total "N passed, N failed".
@@ -749,6 +756,7 @@ help:
 	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
+	@echo "make model                    SPIN models of the task word, mpsc and ring"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"

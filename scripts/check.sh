@@ -19,6 +19,7 @@ for t in $hosts; do
 	steps+=("host-$t|make --no-print-directory host-test-$t")
 done
 steps+=(
+	"model|make --no-print-directory model"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
 	"ktest-smp4-riscv64|make --no-print-directory ktest ARCH=riscv64 SMP=4"
