@@ -33,9 +33,14 @@ done
 
 passed=0 failed=0
 for arch in $arches; do
-	make -s --no-print-directory ARCH="$arch" all || { echo "fuzz-sys: $arch build failed"; failed=$((failed + 1)); continue; }
 	elf=build/$arch/kernel.elf logs=build/$arch/logs
 	mkdir -p "$logs"
+	if ! make -s --no-print-directory ARCH="$arch" all >"$logs/fuzz-build.log" 2>&1; then
+		tail -20 "$logs/fuzz-build.log"
+		echo "fuzz-sys: $arch build failed; log in $logs/fuzz-build.log"
+		failed=$((failed + 1))
+		continue
+	fi
 	for smp in $smps; do
 		for ((first = seed; first < seed + seeds; first += per_boot)); do
 			n=$((seed + seeds - first < per_boot ? seed + seeds - first : per_boot))
