@@ -771,6 +771,26 @@ host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
 
+# ---------------------------------------------------------------- syscall fuzzing
+# The syscall-and-ring fuzzer (user/fuzz.c, docs/kernel.md "Fuzzing the
+# syscalls and the ring").  fuzz-sys-slice: 16 seeds for ARCH at SMP harts
+# (make check runs it on both arches at 1 and 4); fuzz-sys: a campaign,
+# SEEDS seeds from SEED (default 1) on both arches at 1 and 4 harts.
+FUZZ_SEEDS := $(or $(SEEDS),2048)
+fuzz-sys-slice: $(KERNEL) | ensure-qemu
+	@scripts/fuzz-sys.sh --arch $(ARCH) --smp $(SMP) --seed 1 --seeds 16
+fuzz-sys: | ensure-cross ensure-qemu
+	@scripts/fuzz-sys.sh --arch all --smp "1 4" --seed $(or $(SEED),1) --seeds $(FUZZ_SEEDS) \
+		$(if $(CALLS),--calls $(CALLS))
+.PHONY: fuzz-sys fuzz-sys-slice
+
+# ---------------------------------------------------------------- models
+# SPIN models of the task state word, the mpsc channel and the ring, and
+# their known-bad variants (docs/executor.md, "Model checking").
+model:
+	@scripts/model.sh
+.PHONY: model
+
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
 # kernel self tests; scripts/check.sh prints the total "N passed, N failed".
@@ -846,6 +866,8 @@ help:
 	@echo "make trace [PROG=\"prog args\"] trace a run: build/<arch>/trace/<name>.json/.svg/.png"
 	@echo "make trace-test               traces of scripted scenarios, checked, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
+	@echo "make model                    SPIN models of the task word, mpsc and ring"
+	@echo "make fuzz-sys [SEEDS=n SEED=s] the syscall-and-ring fuzzer, both arches, 1 and 4 harts"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"

@@ -326,20 +326,13 @@ bool task_run_inl(struct task *t, struct exec_worker *w, bool timing)
 	}
 
 	/* (4) RUNNING -> IDLE in one RMW; SCHEDULED, if a wake came during
-	 * the poll, stays and we queue the task again (return true). */
+	 * the poll, stays and we queue the task again (return true).  An
+	 * abort during the poll set SCHEDULED too (join_handle_abort), so
+	 * it is queued the same way and the next task_run drops it (7).
+	 * After this RMW the task is no longer ours to touch. */
 	s = atomic_fetch_sub_explicit(&t->state, TASK_RUNNING,
 	                              memory_order_acq_rel);	/* RUNNING is set */
-	if (__builtin_expect(!(s & (TASK_SCHEDULED | TASK_CANCELLED)), 1))
-		return false;
-	if (s & TASK_SCHEDULED)
-		return true;	/* (a CANCELLED one is dropped when it next runs) */
-	/* (7) aborted during the poll.  The task is IDLE now: queue it once
-	 * more, like join_handle_abort queues an idle task, and the next
-	 * task_run drops it.  A wake racing with us may have queued it
-	 * already (it saw IDLE first): then we do not. */
-	s = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
-	                             memory_order_acq_rel);
-	return !(s & TASK_SCHEDULED);
+	return __builtin_expect((s & TASK_SCHEDULED) != 0, 0);
 }
 
 /* ---- Join handles ---------------------------------------------------------*/

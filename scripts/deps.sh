@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz (default:
-# those four), debug (gdb-multiarch, for make qemu-gdb), trace (rsvg-convert,
-# for make trace's PNG)
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, model
+# (default: those five), debug (gdb-multiarch, for make qemu-gdb), trace
+# (rsvg-convert, for make trace's PNG)
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -15,9 +15,11 @@ debug="gdb-multiarch"
 trace="librsvg2-bin"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
 fuzz="clang libclang-rt-14-dev"
+# the SPIN model checker: make model (models/)
+model="spin"
 
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz)
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz model)
 
 want=""
 for g in "${groups[@]}"; do
@@ -28,7 +30,8 @@ for g in "${groups[@]}"; do
 	debug) want="$want $debug" ;;
 	trace) want="$want $trace" ;;
 	fuzz) want="$want $fuzz" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, debug, trace)" >&2; exit 2 ;;
+	model) want="$want $model" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, model, debug, trace)" >&2; exit 2 ;;
 	esac
 done
 

@@ -72,7 +72,8 @@ a64_entry:
 	cmp	x1, #(2 << 2)
 	adr	x20, a64_at_el1           /* where a64_el2_to_el1 returns */
 	b.eq	a64_el2_to_el1
-	adr	x0, msg_el3
+	adrp	x0, msg_el3              /* adr reaches only 1 MiB: data is further */
+	add	x0, x0, :lo12:msg_el3
 	b	a64_early_fail
 
 	/* Running where we were linked?  adr is PC-relative (where we are),
@@ -82,7 +83,8 @@ a64_at_el1:
 	ldr	x2, =_start
 	cmp	x1, x2
 	b.eq	2f
-	adr	x0, msg_bad_addr
+	adrp	x0, msg_bad_addr
+	add	x0, x0, :lo12:msg_bad_addr
 	b	a64_early_fail
 
 	/* Boot hart stack: top of slot 0. */

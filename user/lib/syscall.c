@@ -21,6 +21,11 @@ _Noreturn void px_exit(int status)
 		px_syscall0(SYS_yield);
 }
 
+long px_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return px_syscall6(nr, a0, a1, a2, a3, a4, a5);
+}
+
 long px_getpid(void) { return px_syscall0(SYS_getpid); }
 long px_spawn(const char *path, const char *const argv[]) { return px_syscall2(SYS_spawn, path, argv); }
 long px_wait(int pid, int *status) { return px_syscall2(SYS_wait, pid, status); }
