@@ -435,6 +435,7 @@ ULIB_SRCS := \
 	user/lib/crt0_$(ARCH).S \
 	user/lib/crt0.c \
 	user/lib/syscall.c \
+	user/lib/fsio.c \
 	user/lib/stdio.c \
 	user/lib/printf.c \
 	user/lib/exec_glue.c \
