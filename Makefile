@@ -13,6 +13,8 @@ MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
 # benchmarks (make ktest and make bench do it for you).
 KTEST ?= 0
+# make fstest NODISK=1: boot without a disk.
+NODISK ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
@@ -583,6 +585,12 @@ fs-reset: $(MKFS) $(USTRIPPED)
 fs-check: $(FSCK)
 	$(FSCK) $(FS_IMG)
 
+# The file-system syscalls and ring operations in the guest, on a fresh
+# image, then fsck (user/fstests.c); NODISK=1: the same kernel without a
+# disk (the archive fallback).
+fstest: $(KERNEL) $(MKFS) $(FSCK) $(USTRIPPED) | ensure-qemu
+	@SMP=$(SMP) NODISK=$(NODISK) scripts/fstest.sh $(ARCH) $(KERNEL) $(MKFS) $(FSCK) $(UBUILD)/stripped
+
 # The file-system core (FS_CORE_SRCS, FS_KERNEL_SRCS) is listed with the
 # kernel's sources above.
 FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) lib/uapi/pollux.h \
@@ -679,7 +687,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz
+.PHONY: fs-tools fs-image fs-reset fs-check fstest fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # The one list of host test suites: `make host-test` runs every
