@@ -13,6 +13,8 @@ MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
 # benchmarks (make ktest and make bench do it for you).
 KTEST ?= 0
+# make fstest NODISK=1: boot without a disk.
+NODISK ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
@@ -33,6 +35,8 @@ else
 BUILD := build/$(ARCH)
 endif
 HOSTBUILD := build/host
+# The disk image make qemu boots from (the file-system section below).
+FS_IMG := build/$(ARCH)/fs.img
 
 # ---------------------------------------------------------------- toolchains
 # Each arch's toolchain prefix, emulator and code-generation flags, once:
@@ -130,7 +134,16 @@ KERNEL_SRCS := \
 	kernel/block_on.c \
 	kernel/elf.c \
 	kernel/archive.c \
+	kernel/fsys.c \
 	kernel/archive_blob.S
+
+# The file-system core: arch-neutral C that the kernel links and the host
+# tests and tools build from the same files (docs/fs.md).
+FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
+	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
+# The kernel's side of the core: its environment, the virtio-blk device,
+# regular files and directories as struct file.
+FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
 
 # the executor library, built for the kernel (the same sources as the host)
 EXEC_KSRCS := $(sort $(wildcard executor/*.c))
@@ -185,7 +198,7 @@ ARCH_KTEST_SRCS_aarch64 := \
 	arch/aarch64/ktest/selftest.c \
 	arch/aarch64/ktest/selftest_prog.S
 
-KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(EXEC_KSRCS)
+KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(FS_CORE_SRCS) $(FS_KERNEL_SRCS) $(EXEC_KSRCS)
 ifeq ($(TRACE),1)
 KSRCS += kernel/trace.c
 endif
@@ -237,13 +250,20 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 # ------------------------------------------------------------------ running
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
-qemu: $(KERNEL) | ensure-qemu
-	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+# The disk image build/<arch>/fs.img is / (made by mkfs if missing; what
+# is written to it stays).  A program rebuilt since the image was made
+# still has its old copy in /bin: make fs-reset gives a fresh image.
+qemu: $(KERNEL) $(FS_IMG) | ensure-qemu
+	@$(call stale_image_note)
+	@$(RUN) --interactive --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
-qemu-gdb: $(KERNEL) | ensure-qemu
+qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
 	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
-	@$(RUN) --interactive --gdb $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+	@$(RUN) --interactive --gdb --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+
+stale_image_note = if [ -n "$$(find $(UBUILD)/stripped -name '*.elf' -newer $(FS_IMG) 2>/dev/null | head -1)" ]; then \
+	echo "*** note: programs were rebuilt after $(FS_IMG) was made; /bin holds the old ones (make fs-reset: a fresh image, losing what was written)"; fi
 
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
@@ -463,6 +483,7 @@ ULIB_SRCS := \
 	user/lib/crt0_$(ARCH).S \
 	user/lib/crt0.c \
 	user/lib/syscall.c \
+	user/lib/fsio.c \
 	user/lib/stdio.c \
 	user/lib/printf.c \
 	user/lib/exec_glue.c \
@@ -622,7 +643,6 @@ fs-tools: $(MKFS) $(FSCK)
 # The disk image: /bin holds every user program, /home a few samples.  It
 # is made only when missing (what is written to it survives a rebuild);
 # make fs-reset makes a fresh one.
-FS_IMG := build/$(ARCH)/fs.img
 FS_IMG_SIZE ?= 128M
 $(FS_IMG): | $(MKFS) $(USTRIPPED)
 	@mkdir -p $(dir $@)
@@ -637,12 +657,14 @@ fs-reset: $(MKFS) $(USTRIPPED)
 fs-check: $(FSCK)
 	$(FSCK) $(FS_IMG)
 
-# The file-system core: arch-neutral C that the kernel will link and the
-# host tests and tools build from the same files.
-FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
-	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
-# The kernel's side of the core: its environment and the virtio-blk device.
-FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
+# The file-system syscalls and ring operations in the guest, on a fresh
+# image, then fsck (user/fstests.c); NODISK=1: the same kernel without a
+# disk (the archive fallback).
+fstest: $(KERNEL) $(MKFS) $(FSCK) $(USTRIPPED) | ensure-qemu
+	@SMP=$(SMP) NODISK=$(NODISK) scripts/fstest.sh $(ARCH) $(KERNEL) $(MKFS) $(FSCK) $(UBUILD)/stripped
+
+# The file-system core (FS_CORE_SRCS, FS_KERNEL_SRCS) is listed with the
+# kernel's sources above.
 FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) lib/uapi/pollux.h \
 	kernel/io.h kernel/file.h $(EXEC_HDRS)
 # The executor pieces the core uses on the host (sync primitives, asserts).
@@ -760,7 +782,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz
+.PHONY: fs-tools fs-image fs-reset fs-check fstest fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # The one list of host test suites: `make host-test` runs every

@@ -286,16 +286,17 @@ a64_early_fail:
 	b	3b
 
 	.section .rodata.boot, "a"
-msg_el3:
-	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
-msg_bad_addr:
-	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
-
-	.section .data.boot, "aw"
+	/* Semihosting's exit block: only read, and kept next to the boot
+	 * code so adr reaches it however big .rodata (the program archive)
+	 * grows. */
 	.balign	8
 a64_early_exit_block:
 	.quad	0x20026                   /* ADP_Stopped_ApplicationExit */
 	.quad	EARLY_FAIL_STATUS
+msg_el3:
+	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
+msg_bad_addr:
+	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
 
 	/* Boot stacks, one per possible hart; kernel code never needs more
 	 * (stackless kernel: one stack per hart, not per task). */

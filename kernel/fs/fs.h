@@ -80,6 +80,10 @@ int64_t fs_stat(union io_slot *slot, struct fs *fs, struct fs_inode *ip, struct 
 int64_t fs_fsync(union io_slot *slot, struct fs *fs, struct fs_inode *ip);
 /* Free the inodes whose last link and last reference are gone. */
 int64_t fs_reclaim(union io_slot *slot, struct fs *fs);
+/* Whether such inodes wait (an operation that unlinked an inode someone
+ * else held may itself have dropped the last reference: it does not
+ * reclaim, so its caller asks this afterwards). */
+bool fs_reclaim_due(struct fs *fs);
 
 /* Results beyond io.result, read after Ready. */
 struct fs_inode *fs_op_inode(union io_slot *slot);   /* open: a new reference */
@@ -95,6 +99,9 @@ struct fs_inode *fs_idup(struct fs *fs, struct fs_inode *ip);
 bool fs_iput(struct fs *fs, struct fs_inode *ip);
 unsigned fs_inode_type(struct fs_inode *ip);          /* PX_S_REG or PX_S_DIR */
 uint32_t fs_inode_num(struct fs_inode *ip);
+/* The file's size now, without waiting (lseek's SEEK_END, spawn's read):
+ * a size that a write running meanwhile may change at once. */
+uint64_t fs_inode_size(struct fs_inode *ip);
 /* Counters for tests and benchmarks. */
 struct fs_stats {
 	uint64_t hits, misses, shared, evictions, reads, read_errors, prefetches;

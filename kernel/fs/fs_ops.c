@@ -199,6 +199,14 @@ static struct fs_inode *take_reclaimable(struct fs *fs)
 	return ip;
 }
 
+bool fs_reclaim_due(struct fs *fs)
+{
+	unsigned long f = spin_lock(&fs->itab_lock);
+	bool due = fs->reclaim > 0;
+	spin_unlock(&fs->itab_lock, f);
+	return due;
+}
+
 /* Take c->victim (locked, nlink 0) off the orphan list. */
 static enum poll orphan_remove(struct fs_call *c, struct context *cx);
 
@@ -376,6 +384,10 @@ static enum poll op_vpoll(struct future *f, struct context *cx)
 {
 	struct fs_op *op = (struct fs_op *)f;
 	struct fs_call *c = op->c;
+	/* Set at every poll: a future may move between its start and its
+	 * first poll (a ring operation is started on the stack, then copied
+	 * into its task). */
+	c->io = &op->io;
 	if (call_poll(c, cx) == POLL_PENDING)
 		return POLL_PENDING;
 	op->io.result = c->result;
