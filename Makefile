@@ -243,6 +243,18 @@ shtest: $(KERNEL) | ensure-qemu
 	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
 		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
 
+# Boot ARCH's kernel BOOTS times at SMP_LOOP harts (default 4), two QEMUs
+# at a time, and check each boot (scripts/boot-loop.sh); then a few boots
+# whose secondaries arrive before they are released (--early).
+# make boot-loop: 1,000 boots of each arch; make check runs a slice of it.
+BOOTS ?= 1000
+SMP_LOOP ?= 4
+boot-loop-arch: $(KERNEL) | ensure-qemu
+	@scripts/boot-loop.sh --arch $(ARCH) --smp $(SMP_LOOP) --count $(BOOTS) --jobs 2 $(KERNEL)
+	@scripts/boot-loop.sh --arch $(ARCH) --smp $(SMP_LOOP) --count 4 --jobs 2 --early $(KERNEL)
+boot-loop:
+	@for a in $(ARCHES); do $(MAKE) --no-print-directory boot-loop-arch ARCH=$$a || exit 1; done
+
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
 HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
@@ -748,6 +760,7 @@ help:
 	@echo "make harness-check            the test harness's verdicts, checked from outside"
 	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
+	@echo "make boot-loop [BOOTS=n]      boot each arch n times (default 1000) at -smp 4, check each"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"

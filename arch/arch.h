@@ -178,10 +178,14 @@ void arch_irqc_complete(unsigned irq);
  * Secondary bring-up.  The boot hart calls arch_start_hart(h, hw_id, 0)
  * for each other hart h (1..n-1, hw_id = the device tree's riscv hartid
  * or MPIDR).  The firmware (SBI HSM hart_start / PSCI CPU_ON) starts that
- * hart at the arch's secondary entry, which, before any C runs, masks
- * interrupts, takes boot stack number h (SMP_MAX exist), enables FP/SIMD
- * (aarch64), turns on the MMU with the kernel address space (the one
- * arch_vm_init built: so arch_vm_init must have run) and then calls
+ * hart at the kernel's one entry point, the same as the boot hart's.
+ * The entry lets only the first hart to arrive boot; any other parks,
+ * touching nothing, until arch_start_hart (or arch_release_hart) has
+ * named its hw_id as hart h, so a hart that arrives early or at the
+ * wrong address cannot disturb the boot.  Released, it masks interrupts,
+ * takes boot stack number h (SMP_MAX exist), enables FP/SIMD (aarch64),
+ * turns on the MMU with the kernel address space (the one arch_vm_init
+ * built: so arch_vm_init must have run) and then calls
  * kmain_secondary(h).  kmain_secondary must, in this order: set up the
  * hart's TLS, call arch_hart_init(h), arch_trap_init(),
  * arch_irqc_init_hart(), and only then unmask interrupts.
@@ -191,11 +195,16 @@ unsigned arch_hart_id(void);          /* 0..n-1 */
  * reaches trap_ipi() there.  Earlier stores are visible to the target
  * before its trap_ipi runs.  Any context. */
 void arch_send_ipi(unsigned hart);
-/* Start hart `hart` (not running yet) at the arch's secondary entry; arg
- * is reserved (pass 0).  Returns 0 once the firmware accepted the request
- * (the hart may not have reached kmain_secondary yet), or a negative
- * firmware error (SBI / PSCI code). */
+/* Release hart `hart` (hw_id) and ask the firmware to start it.  arg is 0,
+ * or ARCH_START_EARLY: start it but leave it parked in the entry until
+ * arch_release_hart(hart, hw_id) (a test of the parking: the hart comes
+ * in before it is released, as one would that a firmware race let in).
+ * Returns 0 once the firmware accepted the request (the hart may not have
+ * reached kmain_secondary yet), or a negative firmware error (SBI / PSCI
+ * code). */
+#define ARCH_START_EARLY 1u
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg);
+void arch_release_hart(unsigned hart, uint64_t hw_id);
 /* Make arch_hart_id() return `hart` on the calling hart.  Called by kmain
  * (hart 0) and kmain_secondary right after TLS is set up. */
 void arch_hart_init(unsigned hart);

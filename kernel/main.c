@@ -161,16 +161,32 @@ static _Atomic unsigned harts_online = 1;
  * tests and benchmarks that follow see every worker.  A hart the
  * firmware refuses or that never arrives is reported and left out: its
  * worker's queue is still drained by stealing, so nothing hangs.
+ *
+ * "hartstart=early" on the command line tests the entry's parking (see
+ * arch_start_hart): every secondary is started unreleased, must stay
+ * parked for 20 ms, and only then is released.
  */
 static void start_secondaries(void)
 {
+	char mode[8] = "";
+	bool early = bootarg("hartstart", mode, sizeof(mode)) && strcmp(mode, "early") == 0;
+
 	if (machine.nharts > SMP_MAX)
 		machine.nharts = SMP_MAX;
 	for (unsigned h = 1; h < machine.nharts; h++) {
-		int err = arch_start_hart(h, machine.hart_hwid[h], 0);
+		int err = arch_start_hart(h, machine.hart_hwid[h], early ? ARCH_START_EARLY : 0);
 		if (err)
 			printf("hart %u (id %#llx): firmware refused to start it (%d)\n", h,
 			       (unsigned long long)machine.hart_hwid[h], err);
+	}
+	if (early) {
+		uint64_t until = arch_timer_now() + arch_timer_freq() / 50; /* 20 ms */
+		while (arch_timer_now() < until)
+			;
+		printf("hartstart=early: %u hart(s) ran before release\n",
+		       atomic_load(&harts_online) - 1);
+		for (unsigned h = 1; h < machine.nharts; h++)
+			arch_release_hart(h, machine.hart_hwid[h]);
 	}
 	uint64_t limit = arch_timer_now() + arch_timer_freq(); /* 1 s */
 	while (atomic_load(&harts_online) < machine.nharts && arch_timer_now() < limit)
