@@ -382,10 +382,15 @@ struct trap_info {
 	const char *what;    /* human-readable cause, e.g. "load page fault" */
 	enum trap_kind kind;
 	uint64_t cause;      /* raw cause (scause / ESR_EL1) */
-	uint64_t addr;       /* faulting address (stval / FAR_EL1) */
-	uint64_t pc;         /* sepc / ELR_EL1 */
+	uint64_t pc;         /* sepc / ELR_EL1: where it happened */
+	uint64_t addr;       /* the faulting data or fetch address, if has_addr */
+	uint64_t insn;       /* the offending instruction's bits, if has_insn */
+	bool has_addr;       /* memory faults (stval / FAR_EL1) */
+	bool has_insn;       /* riscv illegal instruction (stval, when nonzero) */
 	bool from_user;
 };
+/* "WHAT at pc P[, address A | , instruction I]" into buf (kernel/trap.c). */
+void trap_describe(char *buf, unsigned long n, const struct trap_info *info);
 void trap_exception(struct trap_frame *tf, const struct trap_info *info);
 
 /* Breakpoint instruction, used by the trap self-test: returns true if the

@@ -132,6 +132,7 @@ static void report(struct trap_frame *tf, const char *what)
 		.what = what,
 		.cause = tf->esr,
 		.addr = a64_ec_sets_far(ESR_EC(tf->esr)) ? tf->far : 0,
+		.has_addr = a64_ec_sets_far(ESR_EC(tf->esr)),
 		.pc = tf->elr,
 		.from_user = (tf->spsr & SPSR_M_MASK) == SPSR_EL0T,
 	};

@@ -133,7 +133,9 @@ static void a64_user_fault(const struct user_regs *u,
 	info->what = a64_trap_describe(esr, arch_hart_id());
 	info->kind = a64_fault_kind(esr);
 	info->cause = esr;
-	info->addr = a64_ec_sets_far(ec) ? r_far_el1() : 0;
+	info->has_addr = a64_ec_sets_far(ec);
+	info->addr = info->has_addr ? r_far_el1() : 0;
+	info->has_insn = false;
 	info->pc = u->pc;
 	info->from_user = true;
 }
