@@ -466,11 +466,18 @@ static void cook(int c)
 		line.done = true;
 		break;
 	default:
-		/* Other controls are ignored; so is typing past a full line
-		 * (one byte stays free for the newline). */
-		if (c >= ' ' && line.len + 1 < LINE_MAX) {
+		/* Other controls are ignored.  A line that fills the buffer
+		 * (LINE_MAX - 1 bytes: one stays free for a newline) is handed
+		 * to readers as it is, without a newline, and typing goes on
+		 * into the next piece: a long line arrives whole, in pieces, as
+		 * from a pipe, and a reader that wants lines sees one longer
+		 * than its buffer (fgets, sh's "line too long").  A piece
+		 * handed over can no longer be edited. */
+		if (c >= ' ') {
 			line.buf[line.len++] = (char)c;
 			echo((char[]){ (char)c }, 1);
+			if (line.len + 1 == LINE_MAX)
+				line.done = true;
 		}
 		break;
 	}

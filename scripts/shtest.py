@@ -228,6 +228,33 @@ def t_errors(con, smp):
               "help does not mention %r: %r" % (word, out))
 
 
+def t_long_line(con, smp):
+    """A console line longer than the line buffer (255 bytes) is never cut
+    silently: sh reports it as too long, and cat gets every byte."""
+    line = "echo " + "a" * 295
+    out = con.run(line)
+    check(out == ["sh: line too long (max 255 bytes)"], "a 300-byte line gave %r"
+          % [l[:60] + ("..." if len(l) > 60 else "") for l in out])
+    out = con.run("echo short")
+    check(out == ["short"], "the next line gave %r" % out)
+    m = con.mark()
+    con.send("cat\r")
+    con.expect("cat\n", m)
+    text = "".join(chr(ord("A") + i % 26) for i in range(600))
+    m = con.mark()
+    con.send(text + "\r")
+    # The echo of the typed line and cat's copy of each 255-byte piece
+    # interleave; together they hold every typed byte twice.
+    # Two newlines: the echo's and the one ending cat's last piece.
+    con.expect(re.compile(r"\n[A-Z]*\n"), m)
+    con.send("\x04")
+    end = con.expect(PROMPT, m)
+    got = con.text[m:end - len(PROMPT)].replace("\n", "")
+    check(len(got) == 2 * len(text) and
+          all(got.count(ch) == 2 * text.count(ch) for ch in set(text)),
+          "typed 600 bytes to cat; echo and cat together gave %d" % len(got))
+
+
 def interrupt(con, line, ready, smp):
     """Start line in the foreground, wait for `ready`, press Ctrl-C: the
     prompt must come back once, `echo after` must work, and the guest must
@@ -305,7 +332,7 @@ def t_intr_prompt(con, smp):
     check(out == ["after"], "echo after printed %r" % out)
 
 
-TESTS = [t_ctrl_t, t_pipeline, t_pipe_64k, t_quoting, t_exit_status, t_errors,
+TESTS = [t_ctrl_t, t_pipeline, t_pipe_64k, t_quoting, t_exit_status, t_errors, t_long_line,
          t_intr_prompt, t_intr_clock, t_intr_spin, t_intr_ring, t_intr_background]
 
 
