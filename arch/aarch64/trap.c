@@ -33,6 +33,10 @@ void arch_trap_init(void)
 	a64_isb();
 	a64_timer_ack();
 	a64_pmu_init();
+	/* EL0 may read the virtual counter (CNTVCT_EL0, and CNTFRQ_EL0), as
+	 * riscv64's U-mode reads time: user clocks work on both.  Nothing
+	 * else of the timer is EL0's. */
+	w_cntkctl_el1(CNTKCTL_EL0VCTEN);
 	__asm__ volatile("msr daifclr, #4" : : : "memory");
 }
 
@@ -47,7 +51,7 @@ static const char *ec_name(unsigned ec)
 {
 	switch (ec) {
 	case EC_UNKNOWN:     return "undefined instruction";
-	case EC_WFX:         return "trapped WFI/WFE";
+	case EC_WFX:         return "illegal instruction (wfi)";
 	case EC_FP_ACCESS:   return "FP/SIMD access trap";
 	case EC_ILLEGAL:     return "illegal execution state";
 	case EC_SVC64:       return "system call (SVC)";

@@ -117,6 +117,7 @@ static enum trap_kind a64_fault_kind(uint64_t esr)
 	case EC_UNKNOWN:
 	case EC_ILLEGAL:
 	case EC_SYSREG:
+	case EC_WFX:     /* wfi at EL0 (SCTLR_EL1.nTWI = 0): illegal, as on riscv64 */
 		return TRAP_KIND_ILLEGAL;
 	case EC_BRK64:
 		return TRAP_KIND_BREAKPOINT;
