@@ -167,6 +167,9 @@ uint64_t arch_instret(void);
 int arch_irqc_init(const char **why);
 int arch_irqc_init_hart(const char **why);
 void arch_irqc_enable(unsigned irq, unsigned hart);
+/* Whether the kernel may route device interrupts to harts other than 0
+ * (kernel/irq.c's policy); false keeps them all on hart 0. */
+bool arch_irqc_spread_ok(void);
 void arch_irqc_disable(unsigned irq);
 void arch_irqc_set_priority(unsigned irq, unsigned prio); /* 1 = lowest */
 /* Claim the highest-priority pending device interrupt; 0 means none. */

@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
+#include "kernel/irq.h"
 #include "kernel/ktask.h"
 #include "kernel/kshell.h"
 #include "kernel/ktimer.h"
@@ -193,11 +194,13 @@ int console_wait_getc(void)
 {
 	for (;;) {
 		unsigned long f = arch_irq_save();
+		irq_wait_begin(); /* the UART's interrupt may go to another hart */
 		int c = console_getc();
 #ifndef IDLE_SPIN
 		if (c < 0)
 			arch_wait_for_interrupt();
 #endif
+		irq_wait_end();
 		arch_irq_restore(f);
 		if (c >= 0)
 			return c;

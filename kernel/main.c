@@ -152,8 +152,10 @@ static void describe_machine_to_arch(void)
 	arch_machine_init(&m);
 }
 
-/* Secondary harts that reached their executor loop (the boot hart: 1). */
+/* Secondary harts that reached their executor loop (the boot hart: 1),
+ * and which (bit h). */
 static _Atomic unsigned harts_online = 1;
+static _Atomic uint32_t harts_online_mask = 1;
 
 /*
  * Secondary bring-up: ask the firmware to start every other hart the
@@ -193,6 +195,7 @@ static void start_secondaries(void)
 		;
 	if (machine.nharts > 1)
 		printf("%u of %u harts online\n", atomic_load(&harts_online), machine.nharts);
+	irq_harts_online(atomic_load(&harts_online_mask));
 }
 
 /* arch.h: a secondary hart, on its own stack with the kernel map on. */
@@ -205,6 +208,7 @@ _Noreturn void kmain_secondary(unsigned hart)
 	arch_trap_init();
 	if (arch_irqc_init_hart(&why) != 0)
 		panic("hart %u: interrupt controller: %s", hart, why);
+	atomic_fetch_or(&harts_online_mask, 1u << hart);
 	atomic_fetch_add(&harts_online, 1);
 	arch_irq_on();
 	ktask_run();
@@ -241,7 +245,7 @@ void kmain(const void *dtb)
 	arch_trap_init();
 	if (arch_irqc_init(&why) != 0 || arch_irqc_init_hart(&why) != 0)
 		panic("interrupt controller: %s", why);
-	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, 0) != 0)
+	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, IRQ_HART_ANY) != 0)
 		panic("cannot register UART interrupt %u", machine.uart.irq);
 	blk_init(&machine); /* a missing disk is fine: it says so */
 

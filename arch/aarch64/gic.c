@@ -264,6 +264,18 @@ void arch_irqc_enable(unsigned irq, unsigned hart)
 	wr32(gicd + GICD_ISENABLER + 4 * (irq / 32), 1u << (irq % 32));
 }
 
+/*
+ * Not yet: with any device SPI routed to another PE (IROUTER), the ktest
+ * suite at -smp 4 (make ktest ARCH=aarch64 SMP=4) hangs in most runs in
+ * console_flood, after sleepers_1000, with two harts spinning on the
+ * executor's timer-wheel lock and no hart holding it; with every SPI on
+ * hart 0 it passes.  Until that is understood, devices stay on hart 0.
+ */
+bool arch_irqc_spread_ok(void)
+{
+	return false;
+}
+
 void arch_irqc_disable(unsigned irq)
 {
 	if (irq < GIC_PPI_MAX) {
