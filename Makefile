@@ -279,6 +279,18 @@ shtest: $(KERNEL) | ensure-qemu
 	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
 		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
 
+# Boot ARCH's kernel BOOTS times at SMP_LOOP harts (default 4), two QEMUs
+# at a time, and check each boot (scripts/boot-loop.sh); then a few boots
+# whose secondaries arrive before they are released (--early).
+# make boot-loop: 1,000 boots of each arch; make check runs a slice of it.
+BOOTS ?= 1000
+SMP_LOOP ?= 4
+boot-loop-arch: $(KERNEL) | ensure-qemu
+	@scripts/boot-loop.sh --arch $(ARCH) --smp $(SMP_LOOP) --count $(BOOTS) --jobs 2 $(KERNEL)
+	@scripts/boot-loop.sh --arch $(ARCH) --smp $(SMP_LOOP) --count 4 --jobs 2 --early $(KERNEL)
+boot-loop:
+	@for a in $(ARCHES); do $(MAKE) --no-print-directory boot-loop-arch ARCH=$$a || exit 1; done
+
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
 HOST_CFLAGS := -std=c11 -O1 -g $(WARN) -I. -Iexecutor -D_GNU_SOURCE -MD -MP
@@ -887,6 +899,7 @@ help:
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
 	@echo "make trace [PROG=\"prog args\"] trace a run: build/<arch>/trace/<name>.json/.svg/.png"
 	@echo "make trace-test               traces of scripted scenarios, checked, for ARCH"
+	@echo "make boot-loop [BOOTS=n]      boot each arch n times (default 1000) at -smp 4, check each"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
 	@echo "make model                    SPIN models of the task word, mpsc and ring"
 	@echo "make fuzz-sys [SEEDS=n SEED=s] the syscall-and-ring fuzzer, both arches, 1 and 4 harts"

@@ -167,6 +167,9 @@ uint64_t arch_instret(void);
 int arch_irqc_init(const char **why);
 int arch_irqc_init_hart(const char **why);
 void arch_irqc_enable(unsigned irq, unsigned hart);
+/* Whether the kernel may route device interrupts to harts other than 0
+ * (kernel/irq.c's policy); false keeps them all on hart 0. */
+bool arch_irqc_spread_ok(void);
 void arch_irqc_disable(unsigned irq);
 void arch_irqc_set_priority(unsigned irq, unsigned prio); /* 1 = lowest */
 /* Claim the highest-priority pending device interrupt; 0 means none. */
@@ -178,10 +181,14 @@ void arch_irqc_complete(unsigned irq);
  * Secondary bring-up.  The boot hart calls arch_start_hart(h, hw_id, 0)
  * for each other hart h (1..n-1, hw_id = the device tree's riscv hartid
  * or MPIDR).  The firmware (SBI HSM hart_start / PSCI CPU_ON) starts that
- * hart at the arch's secondary entry, which, before any C runs, masks
- * interrupts, takes boot stack number h (SMP_MAX exist), enables FP/SIMD
- * (aarch64), turns on the MMU with the kernel address space (the one
- * arch_vm_init built: so arch_vm_init must have run) and then calls
+ * hart at the kernel's one entry point, the same as the boot hart's.
+ * The entry lets only the first hart to arrive boot; any other parks,
+ * touching nothing, until arch_start_hart (or arch_release_hart) has
+ * named its hw_id as hart h, so a hart that arrives early or at the
+ * wrong address cannot disturb the boot.  Released, it masks interrupts,
+ * takes boot stack number h (SMP_MAX exist), enables FP/SIMD (aarch64),
+ * turns on the MMU with the kernel address space (the one arch_vm_init
+ * built: so arch_vm_init must have run) and then calls
  * kmain_secondary(h).  kmain_secondary must, in this order: set up the
  * hart's TLS, call arch_hart_init(h), arch_trap_init(),
  * arch_irqc_init_hart(), and only then unmask interrupts.
@@ -191,11 +198,16 @@ unsigned arch_hart_id(void);          /* 0..n-1 */
  * reaches trap_ipi() there.  Earlier stores are visible to the target
  * before its trap_ipi runs.  Any context. */
 void arch_send_ipi(unsigned hart);
-/* Start hart `hart` (not running yet) at the arch's secondary entry; arg
- * is reserved (pass 0).  Returns 0 once the firmware accepted the request
- * (the hart may not have reached kmain_secondary yet), or a negative
- * firmware error (SBI / PSCI code). */
+/* Release hart `hart` (hw_id) and ask the firmware to start it.  arg is 0,
+ * or ARCH_START_EARLY: start it but leave it parked in the entry until
+ * arch_release_hart(hart, hw_id) (a test of the parking: the hart comes
+ * in before it is released, as one would that a firmware race let in).
+ * Returns 0 once the firmware accepted the request (the hart may not have
+ * reached kmain_secondary yet), or a negative firmware error (SBI / PSCI
+ * code). */
+#define ARCH_START_EARLY 1u
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg);
+void arch_release_hart(unsigned hart, uint64_t hw_id);
 /* Make arch_hart_id() return `hart` on the calling hart.  Called by kmain
  * (hart 0) and kmain_secondary right after TLS is set up. */
 void arch_hart_init(unsigned hart);
@@ -373,10 +385,15 @@ struct trap_info {
 	const char *what;    /* human-readable cause, e.g. "load page fault" */
 	enum trap_kind kind;
 	uint64_t cause;      /* raw cause (scause / ESR_EL1) */
-	uint64_t addr;       /* faulting address (stval / FAR_EL1) */
-	uint64_t pc;         /* sepc / ELR_EL1 */
+	uint64_t pc;         /* sepc / ELR_EL1: where it happened */
+	uint64_t addr;       /* the faulting data or fetch address, if has_addr */
+	uint64_t insn;       /* the offending instruction's bits, if has_insn */
+	bool has_addr;       /* memory faults (stval / FAR_EL1) */
+	bool has_insn;       /* riscv illegal instruction (stval, when nonzero) */
 	bool from_user;
 };
+/* "WHAT at pc P[, address A | , instruction I]" into buf (kernel/trap.c). */
+void trap_describe(char *buf, unsigned long n, const struct trap_info *info);
 void trap_exception(struct trap_frame *tf, const struct trap_info *info);
 
 /* Breakpoint instruction, used by the trap self-test: returns true if the

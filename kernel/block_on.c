@@ -3,6 +3,7 @@
 
 #include "arch/arch.h"
 #include "kernel/block_on.h"
+#include "kernel/irq.h"
 
 /*
  * The block waker's vtable.  The data is the struct block_waker; a clone
@@ -119,8 +120,10 @@ void block_on_all(struct future *const *fs, size_t n)
 			if (!left)
 				break;
 			unsigned long f = arch_irq_save();
+			irq_wait_begin(); /* a device on another hart IPIs us */
 			if (!atomic_load(&bs->woken))
 				arch_wait_for_interrupt();
+			irq_wait_end();
 			arch_irq_restore(f);
 		}
 	}

@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "executor/spin.h"
 #include "kernel/console.h"
+#include "kernel/irq.h"
 #include "kernel/ktask.h"
 #include "kernel/kshell.h"
 #include "kernel/ktimer.h"
@@ -193,11 +194,13 @@ int console_wait_getc(void)
 {
 	for (;;) {
 		unsigned long f = arch_irq_save();
+		irq_wait_begin(); /* the UART's interrupt may go to another hart */
 		int c = console_getc();
 #ifndef IDLE_SPIN
 		if (c < 0)
 			arch_wait_for_interrupt();
 #endif
+		irq_wait_end();
 		arch_irq_restore(f);
 		if (c >= 0)
 			return c;
@@ -466,11 +469,18 @@ static void cook(int c)
 		line.done = true;
 		break;
 	default:
-		/* Other controls are ignored; so is typing past a full line
-		 * (one byte stays free for the newline). */
-		if (c >= ' ' && line.len + 1 < LINE_MAX) {
+		/* Other controls are ignored.  A line that fills the buffer
+		 * (LINE_MAX - 1 bytes: one stays free for a newline) is handed
+		 * to readers as it is, without a newline, and typing goes on
+		 * into the next piece: a long line arrives whole, in pieces, as
+		 * from a pipe, and a reader that wants lines sees one longer
+		 * than its buffer (fgets, sh's "line too long").  A piece
+		 * handed over can no longer be edited. */
+		if (c >= ' ') {
 			line.buf[line.len++] = (char)c;
 			echo((char[]){ (char)c }, 1);
+			if (line.len + 1 == LINE_MAX)
+				line.done = true;
 		}
 		break;
 	}

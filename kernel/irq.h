@@ -1,20 +1,58 @@
-/* Device interrupt handlers by number, dispatched from trap_irq(). */
+/* Device interrupt handlers by number, dispatched from trap_irq(); where each device's interrupts go. */
 #ifndef KERNEL_IRQ_H
 #define KERNEL_IRQ_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
+
+#include "arch/arch.h"
 
 #define IRQ_MAX 256
 
 typedef void (*irq_handler)(void *arg);
 
-/* Install `fn` for `irq`, route it to `hart` and enable it.  Returns 0, or
- * -1 if irq is out of range or already taken. */
+/*
+ * Routing policy (docs/kernel.md, "Device interrupts"): each device
+ * interrupt goes to exactly one hart.  IRQ_HART_ANY lets the kernel
+ * choose: devices are dealt round-robin, in registration order, to the
+ * harts that take device interrupts, starting with hart 1 (with one hart,
+ * everything goes to hart 0).  Until the secondaries are online
+ * (irq_harts_online) every interrupt goes to hart 0.
+ */
+#define IRQ_HART_ANY (~0u)
+
+/* Install `fn` for `irq`, route it to `hart` (or IRQ_HART_ANY) and enable
+ * it.  Returns 0, or -1 if irq is out of range or already taken. */
 int irq_register(unsigned irq, irq_handler fn, void *arg, unsigned hart);
 
+/* kmain, once the secondaries are up: `mask` has bit h set for every hart
+ * that is online.  Deals the IRQ_HART_ANY interrupts over them and moves
+ * any interrupt routed to a hart that is not online to hart 0. */
+void irq_harts_online(uint32_t mask);
+
+/* The hart `irq` is routed to, or -1 if nobody handles it. */
+int irq_route(unsigned irq);
+
+/*
+ * A hart that waits for a device synchronously (block_on, a busy ktest),
+ * with interrupts masked, brackets its check-then-wfi with these:
+ *
+ *     f = arch_irq_save(); irq_wait_begin();
+ *     if (!done) arch_wait_for_interrupt();
+ *     irq_wait_end(); arch_irq_restore(f);
+ *
+ * The device's interrupt may be taken on another hart; after running a
+ * handler, that hart sends an IPI to every hart between begin and end,
+ * so the wake its handler made is never left waiting for the next tick.
+ * (Executor tasks need nothing of this: their wakes unpark the worker.)
+ */
+void irq_wait_begin(void);
+void irq_wait_end(void);
+
 /* Counters since boot, all harts together (exact: every hart adds with
- * an atomic increment; a plain ++ from two harts can lose counts). */
+ * an atomic increment; a plain ++ from two harts can lose counts), and
+ * per hart (irq_hart_stats[h]: the interrupts hart h took). */
 struct irq_stats {
 	_Atomic uint64_t device;     /* device interrupts dispatched */
 	_Atomic uint64_t spurious;   /* claimed with no handler (then disabled) */
@@ -22,8 +60,15 @@ struct irq_stats {
 	_Atomic uint64_t ipi;        /* inter-processor interrupts */
 };
 extern struct irq_stats irq_stats;
+extern struct irq_stats irq_hart_stats[SMP_MAX];
 
-#define IRQ_COUNT(field) \
-	atomic_fetch_add_explicit(&irq_stats.field, 1, memory_order_relaxed)
+#define IRQ_COUNT(field)                                                                   \
+	do {                                                                               \
+		atomic_fetch_add_explicit(&irq_stats.field, 1, memory_order_relaxed);      \
+		unsigned irq_h_ = arch_hart_id();                                          \
+		if (irq_h_ < SMP_MAX)                                                      \
+			atomic_fetch_add_explicit(&irq_hart_stats[irq_h_].field, 1,        \
+						  memory_order_relaxed);                   \
+	} while (0)
 
 #endif /* KERNEL_IRQ_H */

@@ -5,6 +5,7 @@
 
 #include "arch/arch.h"
 #include "kernel/console.h"
+#include "kernel/irq.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/trace.h"
@@ -195,11 +196,16 @@ void ktask_print_table(void)
 	exec_print_tasks(&kernel_exec, write_sync, NULL);
 	for (unsigned h = 0; h < kernel_exec.nworkers; h++) {
 		const struct hart_stats *s = &hart_stats[h];
+		const struct irq_stats *is = &irq_hart_stats[h];
 		printf("hart %u: %llu parks, woken by timer %llu, device %llu, ipi %llu, "
-		       "other %llu\n", h, (unsigned long long)s->parks,
+		       "other %llu; interrupts taken: device %llu, timer %llu, ipi %llu\n", h,
+		       (unsigned long long)s->parks,
 		       (unsigned long long)s->wakeups[WAKE_TIMER],
 		       (unsigned long long)s->wakeups[WAKE_DEVICE],
 		       (unsigned long long)s->wakeups[WAKE_IPI],
-		       (unsigned long long)s->spurious);
+		       (unsigned long long)s->spurious,
+		       (unsigned long long)atomic_load(&is->device),
+		       (unsigned long long)atomic_load(&is->timer),
+		       (unsigned long long)atomic_load(&is->ipi));
 	}
 }

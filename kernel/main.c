@@ -153,8 +153,10 @@ static void describe_machine_to_arch(void)
 	arch_machine_init(&m);
 }
 
-/* Secondary harts that reached their executor loop (the boot hart: 1). */
+/* Secondary harts that reached their executor loop (the boot hart: 1),
+ * and which (bit h). */
 static _Atomic unsigned harts_online = 1;
+static _Atomic uint32_t harts_online_mask = 1;
 
 /*
  * Secondary bring-up: ask the firmware to start every other hart the
@@ -162,22 +164,39 @@ static _Atomic unsigned harts_online = 1;
  * tests and benchmarks that follow see every worker.  A hart the
  * firmware refuses or that never arrives is reported and left out: its
  * worker's queue is still drained by stealing, so nothing hangs.
+ *
+ * "hartstart=early" on the command line tests the entry's parking (see
+ * arch_start_hart): every secondary is started unreleased, must stay
+ * parked for 20 ms, and only then is released.
  */
 static void start_secondaries(void)
 {
+	char mode[8] = "";
+	bool early = bootarg("hartstart", mode, sizeof(mode)) && strcmp(mode, "early") == 0;
+
 	if (machine.nharts > SMP_MAX)
 		machine.nharts = SMP_MAX;
 	for (unsigned h = 1; h < machine.nharts; h++) {
-		int err = arch_start_hart(h, machine.hart_hwid[h], 0);
+		int err = arch_start_hart(h, machine.hart_hwid[h], early ? ARCH_START_EARLY : 0);
 		if (err)
 			printf("hart %u (id %#llx): firmware refused to start it (%d)\n", h,
 			       (unsigned long long)machine.hart_hwid[h], err);
+	}
+	if (early) {
+		uint64_t until = arch_timer_now() + arch_timer_freq() / 50; /* 20 ms */
+		while (arch_timer_now() < until)
+			;
+		printf("hartstart=early: %u hart(s) ran before release\n",
+		       atomic_load(&harts_online) - 1);
+		for (unsigned h = 1; h < machine.nharts; h++)
+			arch_release_hart(h, machine.hart_hwid[h]);
 	}
 	uint64_t limit = arch_timer_now() + arch_timer_freq(); /* 1 s */
 	while (atomic_load(&harts_online) < machine.nharts && arch_timer_now() < limit)
 		;
 	if (machine.nharts > 1)
 		printf("%u of %u harts online\n", atomic_load(&harts_online), machine.nharts);
+	irq_harts_online(atomic_load(&harts_online_mask));
 }
 
 /* arch.h: a secondary hart, on its own stack with the kernel map on. */
@@ -190,6 +209,7 @@ _Noreturn void kmain_secondary(unsigned hart)
 	arch_trap_init();
 	if (arch_irqc_init_hart(&why) != 0)
 		panic("hart %u: interrupt controller: %s", hart, why);
+	atomic_fetch_or(&harts_online_mask, 1u << hart);
 	atomic_fetch_add(&harts_online, 1);
 	arch_irq_on();
 	ktask_run();
@@ -226,7 +246,7 @@ void kmain(const void *dtb)
 	arch_trap_init();
 	if (arch_irqc_init(&why) != 0 || arch_irqc_init_hart(&why) != 0)
 		panic("interrupt controller: %s", why);
-	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, 0) != 0)
+	if (irq_register(machine.uart.irq, uart_irq_handler, NULL, IRQ_HART_ANY) != 0)
 		panic("cannot register UART interrupt %u", machine.uart.irq);
 	blk_init(&machine); /* a missing disk is fine: it says so */
 

@@ -175,8 +175,10 @@ static const char *const kill_names[] = {
 
 static void report_fault(struct proc *p, const struct trap_info *info)
 {
-	printf("pid %d (%s): %s at address %#llx, pc %#llx: killed\n", p->pid, p->name,
-	       info->what, (unsigned long long)info->addr, (unsigned long long)info->pc);
+	char what[128];
+
+	trap_describe(what, sizeof(what), info);
+	printf("pid %d (%s): %s: killed\n", p->pid, p->name, what);
 	p->killed = PX_KILLED | (info->kind == TRAP_KIND_ILLEGAL	  ? PX_KILL_ILLEGAL
 				 : info->kind == TRAP_KIND_BREAKPOINT ? PX_KILL_BREAKPOINT
 								      : PX_KILL_FAULT);

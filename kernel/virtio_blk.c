@@ -632,7 +632,7 @@ static int setup(void)
 	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
 
 	dev.capacity = config_read64(VIRTIO_BLK_CFG_CAPACITY);
-	if (dev.irq == 0 || irq_register(dev.irq, blk_irq, NULL, 0) != 0)
+	if (dev.irq == 0 || irq_register(dev.irq, blk_irq, NULL, IRQ_HART_ANY) != 0)
 		return fail_init("cannot register its interrupt");
 
 	status_set(VIRTIO_STATUS_DRIVER_OK);

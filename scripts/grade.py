@@ -209,11 +209,12 @@ def explain(root, arch, cp, lines, elf):
                     if where:
                         out.append(f'  called from {where}')
             continue
-        m = re.match(r'^pid \d+ \((\S+)\): (.*) at address (0x[0-9a-f]+|0), pc (0x[0-9a-f]+|0): killed$', l)
+        m = re.match(r'^pid \d+ \((\S+)\): (.*) at pc (0x[0-9a-f]+|0)'
+                     r'((?:, (?:address|instruction) (?:0x[0-9a-f]+|0))?): killed$', l)
         if m:
             uelf = os.path.join(root, 'build', arch, 'user', m.group(1) + '.elf')
-            where = symbolize(root, arch, uelf, m.group(4))
-            out.append(f'{m.group(1)}: {m.group(2)} at address {m.group(3)}, pc {m.group(4)}'
+            where = symbolize(root, arch, uelf, m.group(3))
+            out.append(f'{m.group(1)}: {m.group(2)} at pc {m.group(3)}{m.group(4)}'
                        + (f': {where}' if where else ''))
             continue
         if re.match(r'^(test|ktest) \S+: FAILED \(.+\)$', l) or re.match(r'^\s+did not finish', l):

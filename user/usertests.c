@@ -1937,6 +1937,36 @@ static void t_fault_illegal(void)
 	__asm__ volatile(".word 0");
 }
 
+/* User mode may not wait for interrupts: wfi is an illegal instruction
+ * for a process on both arches (riscv: not allowed in U-mode; aarch64:
+ * SCTLR_EL1.nTWI = 0 traps it, and the kernel treats it as illegal). */
+static void t_fault_wfi(void)
+{
+	__asm__ volatile("wfi" ::: "memory");
+}
+
+/* The time counter is readable from user mode on both arches (riscv:
+ * rdtime with scounteren.TM; aarch64: CNTVCT_EL0 with CNTKCTL_EL1.EL0VCTEN)
+ * and moves forward. */
+static uint64_t read_time_counter(void)
+{
+	uint64_t t;
+#if defined(__riscv)
+	__asm__ volatile("rdtime %0" : "=r"(t));
+#else
+	__asm__ volatile("isb\n\tmrs %0, cntvct_el0" : "=r"(t));
+#endif
+	return t;
+}
+
+static void t_time_counter(void)
+{
+	uint64_t t0 = read_time_counter();
+	CHECK_EQ(px_sleep(2), 0);
+	uint64_t t1 = read_time_counter();
+	CHECK(t1 > t0);
+}
+
 static void t_fault_breakpoint(void)
 {
 	__builtin_trap(); /* ebreak / brk #1000 */
@@ -3320,6 +3350,8 @@ static const struct test {
 	{ t_fault_exec_kernel, "fault_exec_kernel", K(PX_KILL_FAULT), 0 },
 	{ t_fault_exec_unmapped, "fault_exec_unmapped", K(PX_KILL_FAULT), 0 },
 	{ t_fault_illegal, "fault_illegal", K(PX_KILL_ILLEGAL), 0 },
+	{ t_fault_wfi, "fault_wfi", K(PX_KILL_ILLEGAL), 0 },
+	{ t_time_counter, "time_counter", 0, 0 },
 	/* A breakpoint with no debugger kills with a reason of its own. */
 	{ t_fault_breakpoint, "fault_breakpoint", K(PX_KILL_BREAKPOINT), 0 },
 	{ t_fault_stack_overflow, "fault_stack_overflow", K(PX_KILL_FAULT), 0 },

@@ -1,4 +1,4 @@
-/* aarch64 boot entry: Linux arm64 Image header, then PMU, stack, .bss, FP/SIMD, vectors, MMU, kmain(dtb); secondaries. */
+/* aarch64 boot entry: Linux arm64 Image header, then PMU, stack, .bss, FP/SIMD, vectors, MMU, kmain(dtb); secondaries park here until released. */
 #include "arch/aarch64/sysreg.h"
 #include "arch/aarch64/trapframe.h"
 
@@ -46,6 +46,20 @@ _start:
 	.section .text.boot, "ax"
 a64_entry:
 	msr	daifset, #0xf
+
+	/* Every CPU enters here, PSCI CPU_ON included.  The first claims the
+	 * boot (a64_boot_claimed, in .data so clearing .bss cannot reset it);
+	 * any later one parks until released (a64_park).  Plain accesses
+	 * with the MMU off go to memory, and the boot protocol enters one CPU
+	 * at the image entry at reset, so a load and a store suffice. */
+	adrp	x1, a64_boot_claimed
+	add	x1, x1, :lo12:a64_boot_claimed
+	ldr	w2, [x1]
+	cbnz	w2, a64_park
+	mov	w2, #1
+	str	w2, [x1]
+	dsb	sy
+
 	mov	x19, x0                   /* keep the dtb pointer for kmain */
 
 	/* Start counting instructions as early as possible, so arch_instret
@@ -200,8 +214,38 @@ a64_el2_to_el1:
 	eret
 
 /*
- * Secondary harts: PSCI CPU_ON enters here with the MMU off, x0 = the
- * context argument, which arch_start_hart sets to the hart's index h.
+ * A CPU that is not the boot CPU, MMU off (x0 is not trusted): look for
+ * its MPIDR affinity in a64_hart_release[1..SMP_MAX-1], where
+ * arch_start_hart puts secondary h's before CPU_ON (and cleans it to the
+ * point of coherency, since this CPU reads memory uncached).  Not there
+ * yet: wait and look again, touching no stack and nothing but the table.
+ * Found at h: enter as secondary h.
+ */
+a64_park:
+	mrs	x2, mpidr_el1
+	ldr	x3, =MPIDR_AFF_MASK
+	and	x2, x2, x3
+1:	adrp	x3, a64_hart_release
+	add	x3, x3, :lo12:a64_hart_release
+	add	x3, x3, #8
+	mov	x4, #1
+2:	ldr	x5, [x3]
+	cmp	x5, x2
+	b.eq	4f
+	add	x4, x4, #1
+	add	x3, x3, #8
+	cmp	x4, #SMP_MAX
+	b.lo	2b
+	mov	x5, #4096                 /* not named yet: pause, look again */
+3:	subs	x5, x5, #1
+	b.ne	3b
+	b	1b
+4:	dmb	sy                        /* the boot CPU's earlier stores first */
+	mov	x0, x4
+	b	a64_secondary_entry
+
+/*
+ * Secondary hart h (x0, from a64_park) with the MMU off.
  * The same steps as the boot hart minus .bss and the PMU reset: EL2 drop
  * if needed, stack h, FP/SIMD, vectors, hart index, MMU (the boot
  * identity map, then the kernel root), then a64_secondary_main(h).
@@ -307,3 +351,16 @@ a64_boot_stacks:
 	.space	A64_STACK_SIZE * SMP_MAX
 	.globl	a64_boot_stacks_end
 a64_boot_stacks_end:
+
+	/* Not in .bss: both must survive the boot CPU's clearing of .bss. */
+	.section .data, "aw"
+	.balign	64                        /* its own cache lines (cleaned to PoC) */
+	.globl	a64_hart_release
+a64_hart_release:
+	.rept	SMP_MAX
+	.quad	-1
+	.endr
+	.balign	64
+a64_boot_claimed:
+	.long	0
+	.balign	64

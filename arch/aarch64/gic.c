@@ -264,6 +264,20 @@ void arch_irqc_enable(unsigned irq, unsigned hart)
 	wr32(gicd + GICD_ISENABLER + 4 * (irq / 32), 1u << (irq % 32));
 }
 
+/*
+ * Not yet: with any device SPI routed to another PE (IROUTER), the ktest
+ * suite at -smp 4 (make ktest ARCH=aarch64 SMP=4) hangs in most runs in
+ * console_flood: the flood stops part-way (42,080 of 65,536 bytes) with
+ * the console ring empty, the reader waiting, and the PL011 holding an
+ * unmasked receive interrupt (RIS 0x30, IMSC 0x50, FIFO full) that the
+ * parked hart it is routed to never takes.  With every SPI on hart 0 it
+ * passes.  Until that is understood, devices stay on hart 0.
+ */
+bool arch_irqc_spread_ok(void)
+{
+	return false;
+}
+
 void arch_irqc_disable(unsigned irq)
 {
 	if (irq < GIC_PPI_MAX) {

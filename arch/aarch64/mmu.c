@@ -55,8 +55,10 @@
 #define TCR_IPS(n)      ((uint64_t)(n) << 32)
 #define VA_BITS         39
 
-/* SCTLR_EL1 bits beyond sysreg.h's: leave WFI/WFE at EL0 untrapped. */
-#define SCTLR_NTWI      (1UL << 16)
+/* SCTLR_EL1 bits beyond sysreg.h's.  nTWI stays 0: WFI at EL0 traps
+ * (EC_WFX), and the kernel treats it as an illegal instruction, as on
+ * riscv64, where U-mode may not execute wfi either.  WFE (no riscv
+ * counterpart; user spin loops may use it) stays allowed. */
 #define SCTLR_NTWE      (1UL << 18)
 
 #define CACHE_LINE_MIN  64
@@ -105,6 +107,6 @@ void a64_mmu_init(void)
 			 : : : "memory");
 
 	w_sctlr_el1(SCTLR_RES1 | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_SA |
-		    SCTLR_SA0 | SCTLR_NTWI | SCTLR_NTWE);
+		    SCTLR_SA0 | SCTLR_NTWE);
 	a64_isb();
 }

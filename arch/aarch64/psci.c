@@ -4,6 +4,7 @@
 #include "arch/arch.h"
 #include "arch/aarch64/machine.h"
 #include "arch/aarch64/psci.h"
+#include "arch/aarch64/sysreg.h"
 
 /*
  * PSCI is reached through the conduit the device tree's /psci "method"
@@ -90,14 +91,29 @@ _Noreturn void arch_power_off(int status)
 		__asm__ volatile("wfi");
 }
 
-extern const char a64_secondary_entry[];
+extern const char _start[];
+/* entry.S, in .data: slot h holds secondary h's MPIDR affinity once
+ * released. */
+extern uint64_t a64_hart_release[SMP_MAX];
 
-/* CPU_ON: the PE starts at a64_secondary_entry (physical = virtual: the
- * kernel is identity-mapped) with x0 = its index. */
+/* The parked CPU reads with its MMU off, i.e. from memory, not from this
+ * CPU's cache: store, then clean the line to the point of coherency. */
+void arch_release_hart(unsigned hart, uint64_t hw_id)
+{
+	if (hart == 0 || hart >= SMP_MAX)
+		return;
+	__atomic_store_n(&a64_hart_release[hart], hw_id & MPIDR_AFF_MASK, __ATOMIC_RELEASE);
+	__asm__ volatile("dc civac, %0\n\tdsb sy" : : "r"(&a64_hart_release[hart]) : "memory");
+}
+
+/* CPU_ON at _start (physical = virtual: the kernel is identity-mapped);
+ * the entry finds the CPU's index by its MPIDR in a64_hart_release, so
+ * the context argument is only informative. */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg)
 {
-	(void)arg;
 	if (hart == 0 || hart >= SMP_MAX)
 		return PSCI_E_INVALID;
-	return (int)a64_psci_cpu_on(hw_id, (uint64_t)(uintptr_t)a64_secondary_entry, hart);
+	if (!(arg & ARCH_START_EARLY))
+		arch_release_hart(hart, hw_id);
+	return (int)a64_psci_cpu_on(hw_id, (uint64_t)(uintptr_t)_start, hart);
 }

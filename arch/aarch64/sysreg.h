@@ -115,6 +115,10 @@ static inline void a64_dsb_sy(void)
 #define MPIDR_AFF2(m)  (((m) >> 16) & 0xff)
 #define MPIDR_AFF3(m)  (((m) >> 32) & 0xff)
 
+/* CNTKCTL_EL1 */
+#define CNTKCTL_EL0PCTEN (A64_UL(1) << 0) /* EL0 reads CNTPCT_EL0, CNTFRQ_EL0 */
+#define CNTKCTL_EL0VCTEN (A64_UL(1) << 1) /* EL0 reads CNTVCT_EL0, CNTFRQ_EL0 */
+
 /* SCTLR_EL1 */
 #define SCTLR_M        (A64_UL(1) << 0)   /* MMU on */
 #define SCTLR_A        (A64_UL(1) << 1)   /* alignment checking (we leave it off) */

@@ -33,10 +33,12 @@ void arch_trap_init(void)
 	a64_isb();
 	a64_timer_ack();
 	a64_pmu_init();
-	/* User code may read the physical counter (CNTKCTL_EL1.EL0PCTEN), as
-	 * riscv's scounteren lets it read `time`: the same clock the
-	 * kernel's trace records and timers use. */
-	w_cntkctl_el1(r_cntkctl_el1() | 1u);
+	/* EL0 may read the counters (CNTVCT_EL0 and CNTPCT_EL0, and
+	 * CNTFRQ_EL0), as riscv64's U-mode reads time: user clocks work on
+	 * both, and the user side of a trace stamps its records with the
+	 * same physical counter as the kernel's.  Nothing else of the timer
+	 * is EL0's. */
+	w_cntkctl_el1(CNTKCTL_EL0VCTEN | CNTKCTL_EL0PCTEN);
 	__asm__ volatile("msr daifclr, #4" : : : "memory");
 }
 
@@ -51,7 +53,7 @@ static const char *ec_name(unsigned ec)
 {
 	switch (ec) {
 	case EC_UNKNOWN:     return "undefined instruction";
-	case EC_WFX:         return "trapped WFI/WFE";
+	case EC_WFX:         return "illegal instruction (wfi)";
 	case EC_FP_ACCESS:   return "FP/SIMD access trap";
 	case EC_ILLEGAL:     return "illegal execution state";
 	case EC_SVC64:       return "system call (SVC)";
@@ -136,6 +138,7 @@ static void report(struct trap_frame *tf, const char *what)
 		.what = what,
 		.cause = tf->esr,
 		.addr = a64_ec_sets_far(ESR_EC(tf->esr)) ? tf->far : 0,
+		.has_addr = a64_ec_sets_far(ESR_EC(tf->esr)),
 		.pc = tf->elr,
 		.from_user = (tf->spsr & SPSR_M_MASK) == SPSR_EL0T,
 	};

@@ -117,6 +117,7 @@ static enum trap_kind a64_fault_kind(uint64_t esr)
 	case EC_UNKNOWN:
 	case EC_ILLEGAL:
 	case EC_SYSREG:
+	case EC_WFX:     /* wfi at EL0 (SCTLR_EL1.nTWI = 0): illegal, as on riscv64 */
 		return TRAP_KIND_ILLEGAL;
 	case EC_BRK64:
 		return TRAP_KIND_BREAKPOINT;
@@ -133,7 +134,9 @@ static void a64_user_fault(const struct user_regs *u,
 	info->what = a64_trap_describe(esr, arch_hart_id());
 	info->kind = a64_fault_kind(esr);
 	info->cause = esr;
-	info->addr = a64_ec_sets_far(ec) ? r_far_el1() : 0;
+	info->has_addr = a64_ec_sets_far(ec);
+	info->addr = info->has_addr ? r_far_el1() : 0;
+	info->has_insn = false;
 	info->pc = u->pc;
 	info->from_user = true;
 }

@@ -130,16 +130,28 @@ void arch_send_ipi(unsigned hart)
 	sbi_send_ipi(1, id);
 }
 
-extern char rv_secondary_entry[];
+extern char _start[];
+/* entry.S, in .data: slot h holds secondary h's hartid once released. */
+extern uint64_t rv_hart_release[SMP_MAX];
 
-/* HSM hart_start: the hart begins at rv_secondary_entry (a physical
- * address: the kernel is identity-mapped) with a1 = its index. */
+void arch_release_hart(unsigned hart, uint64_t hw_id)
+{
+	if (hart == 0 || hart >= SMP_MAX)
+		return;
+	/* Release: everything the boot hart wrote is visible first. */
+	__atomic_store_n(&rv_hart_release[hart], hw_id, __ATOMIC_RELEASE);
+}
+
+/* HSM hart_start at _start (a physical address: the kernel is
+ * identity-mapped); the entry finds the hart's index by its hartid in
+ * rv_hart_release, so the opaque value is only informative. */
 int arch_start_hart(unsigned hart, uint64_t hw_id, uintptr_t arg)
 {
-	(void)arg;
 	if (hart == 0 || hart >= SMP_MAX)
 		return SBI_ERR_INVALID_PARAM;
-	return (int)sbi_hart_start(hw_id, (uint64_t)(uintptr_t)rv_secondary_entry, hart);
+	if (!(arg & ARCH_START_EARLY))
+		arch_release_hart(hart, hw_id);
+	return (int)sbi_hart_start(hw_id, (uint64_t)(uintptr_t)_start, hart);
 }
 
 /* entry.S, on the secondary's own stack with interrupts masked. */

@@ -63,6 +63,11 @@ void arch_irqc_enable(unsigned irq, unsigned hart)
 		*plic_reg(PLIC_PRIORITY(irq)) = 1;
 }
 
+bool arch_irqc_spread_ok(void)
+{
+	return true;
+}
+
 void arch_irqc_disable(unsigned irq)
 {
 	if (irq == 0 || irq >= PLIC_MAX_SRC)

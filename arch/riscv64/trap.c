@@ -31,6 +31,31 @@ const char *rv_exc_name(uint64_t cause)
 	return "unknown trap";
 }
 
+/* What stval holds for `cause`: the address of a memory fault, the bits
+ * of an illegal instruction (0: the hart did not say), else nothing we
+ * report (a breakpoint's is its pc). */
+void rv_trap_detail(struct trap_info *info, uint64_t cause, uint64_t stval)
+{
+	switch (cause) {
+	case EXC_INSN_MISALIGNED: case EXC_INSN_ACCESS:
+	case EXC_LOAD_MISALIGNED: case EXC_LOAD_ACCESS:
+	case EXC_STORE_MISALIGNED: case EXC_STORE_ACCESS:
+	case EXC_INSN_PAGE: case EXC_LOAD_PAGE: case EXC_STORE_PAGE:
+		info->kind = TRAP_KIND_MEMORY;
+		info->addr = stval;
+		info->has_addr = true;
+		break;
+	case EXC_ILLEGAL:
+		info->kind = TRAP_KIND_ILLEGAL;
+		info->insn = stval;
+		info->has_insn = stval != 0;
+		break;
+	case EXC_BREAKPOINT:
+		info->kind = TRAP_KIND_BREAKPOINT;
+		break;
+	}
+}
+
 void arch_trap_init(void)
 {
 	/* sscratch 0: "in the kernel" for the trap vector (uarea.h). */
@@ -86,14 +111,15 @@ void rv_trap(struct trap_frame *tf)
 	struct trap_info info = {
 		.what = "unknown trap",
 		.cause = cause,
-		.addr = tf->stval,
 		.pc = tf->sepc,
 		.from_user = !(tf->sstatus & SSTATUS_SPP),
 	};
-	if (cause & SCAUSE_IRQ)
+	if (cause & SCAUSE_IRQ) {
 		info.what = "unexpected interrupt";
-	else
+	} else {
 		info.what = rv_exc_name(cause);
+		rv_trap_detail(&info, cause, tf->stval);
+	}
 	trap_exception(tf, &info);
 }
 

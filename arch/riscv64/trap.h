@@ -29,5 +29,7 @@ void rv_dump_gprs(const uint64_t x[31]);
 
 /* Human-readable name of exception `cause`, or "unknown trap". */
 const char *rv_exc_name(uint64_t cause);
+struct trap_info;
+void rv_trap_detail(struct trap_info *info, uint64_t cause, uint64_t stval);
 
 #endif /* ARCH_RISCV64_TRAP_H */

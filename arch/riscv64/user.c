@@ -79,7 +79,7 @@ static void __attribute__((noinline)) rv_user_irq(struct user_regs *u, uint64_t 
 	if (!rv_trap_irq(cause, &tf)) {
 		struct trap_info info = {
 			.what = "unexpected interrupt", .cause = cause,
-			.addr = tf.stval, .pc = u->pc, .from_user = true,
+			.pc = u->pc, .from_user = true,
 		};
 		trap_exception(&tf, &info); /* does not return */
 	}
@@ -88,30 +88,14 @@ static void __attribute__((noinline)) rv_user_irq(struct user_regs *u, uint64_t 
 static void __attribute__((noinline)) rv_user_fault(const struct user_regs *u, uint64_t cause,
 						    struct trap_info *info)
 {
-	enum trap_kind kind = TRAP_KIND_OTHER;
-
-	switch (cause) {
-	case EXC_INSN_MISALIGNED: case EXC_INSN_ACCESS:
-	case EXC_LOAD_MISALIGNED: case EXC_LOAD_ACCESS:
-	case EXC_STORE_MISALIGNED: case EXC_STORE_ACCESS:
-	case EXC_INSN_PAGE: case EXC_LOAD_PAGE: case EXC_STORE_PAGE:
-		kind = TRAP_KIND_MEMORY;
-		break;
-	case EXC_ILLEGAL:
-		kind = TRAP_KIND_ILLEGAL;
-		break;
-	case EXC_BREAKPOINT:
-		kind = TRAP_KIND_BREAKPOINT;
-		break;
-	}
 	*info = (struct trap_info){
 		.what = rv_exc_name(cause),
-		.kind = kind,
+		.kind = TRAP_KIND_OTHER,
 		.cause = cause,
-		.addr = r_stval(),
 		.pc = u->pc,
 		.from_user = true,
 	};
+	rv_trap_detail(info, cause, r_stval());
 }
 
 /*

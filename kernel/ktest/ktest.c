@@ -59,8 +59,10 @@ static bool wait_flag(volatile int *flag)
 {
 	while (!*flag) {
 		unsigned long f = arch_irq_save();
+		irq_wait_begin();
 		if (!*flag)
 			arch_wait_for_interrupt();
+		irq_wait_end();
 		arch_irq_restore(f);
 	}
 	return true;
@@ -289,8 +291,10 @@ static unsigned read_by_future(char *buf, unsigned n, unsigned *waits)
 			(*waits)++;
 			while (ktest_count_wakes == before) {
 				unsigned long f = arch_irq_save();
+				irq_wait_begin();
 				if (ktest_count_wakes == before)
 					arch_wait_for_interrupt();
+				irq_wait_end();
 				arch_irq_restore(f);
 			}
 		}
@@ -306,16 +310,27 @@ static unsigned read_by_future(char *buf, unsigned n, unsigned *waits)
  * full and receive has paused, so back-pressure is exercised every run;
  * then every byte must arrive, in order: the first half byte by byte, the
  * second through the read future, which only a wake gets polled again. */
+uint64_t ktest_device_irqs_off_hart0(void)
+{
+	uint64_t n = 0;
+	for (unsigned h = 1; h < SMP_MAX; h++)
+		n += atomic_load(&irq_hart_stats[h].device);
+	return n;
+}
+
 static bool test_uart_rx(void)
 {
 	static char rest[KTEST_RX_LEN / 2];
 	uint64_t irqs = irq_stats.device;
+	uint64_t elsewhere = ktest_device_irqs_off_hart0();
 	unsigned waits = 0;
 
 	while (console_stats.rx_stalls == 0) {
 		unsigned long f = arch_irq_save();
+		irq_wait_begin();
 		if (console_stats.rx_stalls == 0)
 			arch_wait_for_interrupt();
+		irq_wait_end();
 		arch_irq_restore(f);
 	}
 	for (unsigned i = 0; i < KTEST_RX_LEN / 2; i++) {
@@ -338,6 +353,10 @@ static bool test_uart_rx(void)
 	       (unsigned long long)console_stats.rx_stalls, rxm_offs, waits);
 	EXPECT(got == KTEST_RX_LEN / 2);
 	EXPECT(irq_stats.device > irqs);
+	/* With several harts the UART's interrupts go to another hart, and
+	 * its wakes still reach this one (irq_wait_begin). */
+	if (machine.nharts > 1 && arch_irqc_spread_ok())
+		EXPECT(ktest_device_irqs_off_hart0() > elsewhere);
 	EXPECT(console_stats.rx_stalls >= 1);
 	if (rxm_offs == 0)
 		KTEST_FAIL("the ring filled up but receive was never switched off (leave room "
@@ -355,6 +374,34 @@ static bool test_fault(void)
 	*(volatile uint64_t *)(uintptr_t)FAULT_ADDR = 1;
 	printf("    the store did not fault\n");
 	return false;
+}
+
+/* The routing policy (kernel/irq.h): with one hart (or an arch that does
+ * not spread) everything on hart 0; with several, devices dealt
+ * round-robin from hart 1, each to one online hart, different harts while
+ * there are enough. */
+static bool test_irq_routes(void)
+{
+	unsigned n = 0, used = 0;
+	bool spread = machine.nharts > 1 && arch_irqc_spread_ok();
+	for (unsigned irq = 1; irq < IRQ_MAX; irq++) {
+		int h = irq_route(irq);
+		if (h < 0)
+			continue;
+		printf("    interrupt %u -> hart %d\n", irq, h);
+		n++;
+		EXPECT((unsigned)h < machine.nharts);
+		if (!spread) {
+			EXPECT(h == 0);
+			continue;
+		}
+		EXPECT(h != 0);
+		if (n < machine.nharts)
+			EXPECT(!(used & (1u << h)));
+		used |= 1u << h;
+	}
+	EXPECT(n >= 1); /* the console at least */
+	return true;
 }
 
 static bool test_breakpoint_unhandled(void)
@@ -377,6 +424,7 @@ static const struct {
 	{ ktest_blk_range, "blk_range", false },
 	{ ktest_blk_exhaust, "blk_exhaust", false },
 	{ ktest_blk_stats, "blk_stats", false },
+	{ test_irq_routes, "irq_routes", false },
 	{ ktest_vm_map_lookup, "vm_map_lookup", false },
 	{ ktest_vm_oom, "vm_oom", false },
 	{ ktest_user_syscall, "user_syscall", false },

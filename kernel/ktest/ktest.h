@@ -19,6 +19,8 @@ extern volatile unsigned ktest_count_wakes;
 /* One pseudo-random generator for every in-kernel test, seeded from the
  * clock when the run starts, so each run tries different values. */
 uint64_t ktest_rng(void);
+/* Device interrupts taken so far by harts other than hart 0. */
+uint64_t ktest_device_irqs_off_hart0(void);
 void ktest_rng_seed(uint64_t seed);
 
 /* In a test returning bool: fail with file, line and the condition. */
