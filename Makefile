@@ -120,6 +120,8 @@ KERNEL_SRCS := \
 	kernel/net/ipv4.c \
 	kernel/net/icmp.c \
 	kernel/net/udp.c \
+	kernel/net/net_kernel.c \
+	kernel/virtio_net.c \
 	kernel/block_on.c \
 	kernel/elf.c \
 	kernel/archive.c \
@@ -166,6 +168,7 @@ KTEST_SRCS := \
 	kernel/ktest/exec.c \
 	kernel/ktest/drv.c \
 	kernel/ktest/io.c \
+	kernel/ktest/net.c \
 	kernel/kbench/kbench.c \
 	kernel/kbench/smp.c
 
@@ -227,7 +230,7 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
 qemu: $(KERNEL) | ensure-qemu
-	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+	@$(RUN) --interactive --net $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
 qemu-gdb: $(KERNEL) | ensure-qemu
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
@@ -247,6 +250,12 @@ utest: $(KERNEL) | ensure-qemu
 shtest: $(KERNEL) | ensure-qemu
 	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
 		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
+
+# The guest's network driven from the host through forwarded ports on
+# 127.0.0.1 (scripts/nettest.py, docs/net.md).
+nettest: $(KERNEL) | ensure-qemu
+	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) \
+		--log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)
 
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
@@ -536,7 +545,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check tutorial-check FORCE
+.PHONY: user test-user harness-check tutorial-check nettest FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 

@@ -31,6 +31,8 @@ steps+=(
 	"shell-aarch64|make --no-print-directory shtest ARCH=aarch64"
 	"shell-smp4-riscv64|make --no-print-directory shtest ARCH=riscv64 SMP=4"
 	"shell-smp4-aarch64|make --no-print-directory shtest ARCH=aarch64 SMP=4"
+	"net-riscv64|make --no-print-directory nettest ARCH=riscv64"
+	"net-aarch64|make --no-print-directory nettest ARCH=aarch64"
 	"timers-exact-riscv64|make --no-print-directory utest ARCH=riscv64 TESTS=timers_busy_exact ICOUNT=1"
 	"timers-exact-aarch64|make --no-print-directory utest ARCH=aarch64 TESTS=timers_busy_exact ICOUNT=1"
 	"harness-riscv64|make --no-print-directory harness-check ARCH=riscv64"

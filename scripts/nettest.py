@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Drive a booted guest's network from the host through QEMU's forwarded ports (127.0.0.1 only).
+
+usage: scripts/nettest.py --arch A [--smp N] [--log FILE] KERNEL.elf
+
+Boots the normal kernel with a virtio-net card (scripts/run-qemu.sh --net,
+free host ports chosen here) and the kernel shell as its first task, then:
+  boot        the driver and the stack come up ("net: up")
+  udp_echo    datagrams of 1..1472 bytes sent to the forwarded UDP port come
+              back byte-exact from the kernel's echo service (port 7);
+              the run uses --net-open, because QEMU's restricted user-mode
+              network drops every UDP datagram the guest sends
+  counters    the shell's `net` shows the datagrams and no malformed
+              device completions
+Ends with "N passed, N failed"; exit status 1 on a failure.
+"""
+import argparse
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--arch", default="riscv64")
+ap.add_argument("--smp", default="1")
+ap.add_argument("--log")
+ap.add_argument("kernel")
+opt = ap.parse_args()
+here = os.path.dirname(os.path.abspath(__file__))
+
+passed = failed = 0
+
+
+def result(name, ok, why=""):
+    global passed, failed
+    print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"))
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+
+
+def free_port(kind):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+tcp_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+qemu = subprocess.Popen(
+    [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
+     "--net-open", "--net-ports", f"{tcp_port},{udp_port}", "--timeout", "90",
+     "--append", "init=none", "--input", "/dev/stdin", opt.kernel],
+    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+out = b""
+
+
+def read_until(marker, secs):
+    global out
+    end = time.time() + secs
+    while marker not in out and time.time() < end:
+        r, _, _ = select.select([qemu.stdout], [], [], 0.2)
+        if r:
+            data = os.read(qemu.stdout.fileno(), 65536)
+            if not data:
+                break
+            out += data
+    return marker in out
+
+
+booted = read_until(b"pollux> ", 60)
+result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
+
+if booted:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    sizes = [1, 2, 17, 46, 100, 512, 1000, 1471, 1472] + [(i * 131) % 1472 + 1 for i in range(40)]
+    bad = None
+    for i, n in enumerate(sizes):
+        msg = bytes((i * 7 + j * 13) & 0xff for j in range(n))
+        s.sendto(msg, ("127.0.0.1", udp_port))
+        try:
+            got, _ = s.recvfrom(4096)
+        except socket.timeout:
+            bad = f"no echo for datagram {i} ({n} bytes)"
+            break
+        if got != msg:
+            bad = f"datagram {i} ({n} bytes) came back as {len(got)} different bytes"
+            break
+    result("udp_echo", bad is None, bad)
+    s.close()
+
+    mark = len(out)
+    qemu.stdin.write(b"net\n")
+    qemu.stdin.flush()
+    read_until(b"udp: rx", 10)
+    read_until(b"pollux> ", 5)
+    text = out[mark:].decode(errors="replace")
+    ok = (f"udp: rx {len(sizes)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text)
+    result("counters", ok, "unexpected `net` output:\n" + text)
+
+try:
+    qemu.stdin.write(b"poweroff\n")
+    qemu.stdin.flush()
+    rest, _ = qemu.communicate(timeout=30)
+    out += rest
+except (BrokenPipeError, subprocess.TimeoutExpired):
+    qemu.kill()
+    out += qemu.communicate()[0]
+if opt.log:
+    os.makedirs(os.path.dirname(opt.log), exist_ok=True)
+    with open(opt.log, "wb") as f:
+        f.write(out)
+if failed:
+    sys.stdout.write(out.decode(errors="replace"))
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
