@@ -43,6 +43,8 @@ static struct {
 	uint8_t mac[6];
 	unsigned reports;
 	bool rx_reposted;    /* rx_done gave a buffer back: ring the doorbell */
+	unsigned plugged;    /* vnet_plug depth */
+	bool tx_notify_due;  /* transmitted under a plug, doorbell not rung */
 	struct virtq rxq, txq;
 	struct vnet_buf rx[VNET_QSIZE], tx[VNET_QSIZE];
 	bool tx_busy[VNET_QSIZE];
@@ -247,7 +249,10 @@ int vnet_tx(const void *frame, size_t len)
 				break;
 			dev.tx_busy[i] = true;
 			vnet_stats.tx_frames++;
-			notify_queue(VNET_TXQ);
+			if (dev.plugged)
+				dev.tx_notify_due = true;
+			else
+				notify_queue(VNET_TXQ);
 			ret = VNET_OK;
 			break;
 		}
@@ -256,6 +261,24 @@ int vnet_tx(const void *frame, size_t len)
 	}
 	spin_unlock(&vnet_spin, f);
 	return ret;
+}
+
+void vnet_plug(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	dev.plugged++;
+	spin_unlock(&vnet_spin, f);
+}
+
+void vnet_unplug(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.plugged && --dev.plugged == 0 && dev.tx_notify_due) {
+		dev.tx_notify_due = false;
+		if (dev.ready && !dev.dead)
+			notify_queue(VNET_TXQ);
+	}
+	spin_unlock(&vnet_spin, f);
 }
 
 bool vnet_present(void)

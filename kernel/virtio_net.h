@@ -66,6 +66,13 @@ size_t vnet_rx_take(void *buf, size_t cap);
  * VNET_ENODEV / VNET_EIO.  Any context. */
 int vnet_tx(const void *frame, size_t len);
 
+/* Plugging, as for virtio-blk: between vnet_plug and vnet_unplug,
+ * vnet_tx fills the transmit ring without ringing the doorbell; the
+ * unplug rings it once for the batch.  Nests.  Never hold a plug across a
+ * wait for room: nothing completes until the unplug. */
+void vnet_plug(void);
+void vnet_unplug(void);
+
 /* Take every completion the device has posted (what the interrupt does). */
 void vnet_complete(void);
 
