@@ -121,6 +121,7 @@ KERNEL_SRCS := \
 	kernel/net/icmp.c \
 	kernel/net/udp.c \
 	kernel/net/net_kernel.c \
+	kernel/net/udp_sock.c \
 	kernel/virtio_net.c \
 	kernel/block_on.c \
 	kernel/elf.c \

@@ -19,9 +19,10 @@
 #   --net             a virtio-net card on QEMU's user-mode network with
 #                     restrict=on (the guest reaches nothing beyond QEMU),
 #                     guest 10.0.2.15; host ports on 127.0.0.1 only are
-#                     forwarded: TCP 8080 -> guest 80, UDP 7007 -> guest 7
-#   --net-ports T,U   with --net: forward host TCP port T and UDP port U
-#                     instead (tests pick free ones); "none": no forwards
+#                     forwarded: TCP 8080 -> guest 80, UDP 7007 -> guest 7,
+#                     UDP 5555 -> guest 5555
+#   --net-ports T,U,V with --net: forward host TCP port T and UDP ports U
+#                     and V instead (tests pick free ones); "none": none
 #   --net-open        with --net: restrict=off.  QEMU's user-mode network
 #                     drops every UDP datagram from a restricted guest, the
 #                     replies to forwarded ones included; the UDP echo test
@@ -35,7 +36,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007 restrict=on
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 restrict=on
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -89,8 +90,9 @@ args+=(-m "$mem" -smp "$smp" -nic none)
 if [ "$net" = 1 ]; then
 	fwd=
 	if [ "$net_ports" != none ]; then
-		tcp_port=${net_ports%,*} udp_port=${net_ports#*,}
+		IFS=, read -r tcp_port udp_port udp_port2 <<<"$net_ports"
 		fwd=",hostfwd=tcp:127.0.0.1:$tcp_port-:80,hostfwd=udp:127.0.0.1:$udp_port-:7"
+		fwd+=",hostfwd=udp:127.0.0.1:$udp_port2-:5555"
 	fi
 	args+=(-netdev "user,id=net0,restrict=$restrict$fwd" -device virtio-net-device,netdev=net0)
 fi

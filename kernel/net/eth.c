@@ -73,9 +73,10 @@ int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 		len = 60;
 	}
 	net_stats.tx_frames++;
-	if (net.link.send(net.link.arg, net.tx, len) != 0) {
+	int r = net.link.send(net.link.arg, net.tx, len);
+	if (r != 0) {
 		net_stats.tx_link_drops++;
-		return NET_EAGAIN;
+		return r == NET_EAGAIN ? NET_EAGAIN : NET_EIO;
 	}
 	return 0;
 }

@@ -47,6 +47,7 @@
 #define NET_UDP_BINDS 16
 
 /* Errors (negative, errno-like). */
+#define NET_EIO      (-5)   /* the link is broken: the frame was dropped */
 #define NET_EAGAIN   (-11)  /* the link had no room: the frame was dropped */
 #define NET_EINVAL   (-22)
 #define NET_EADDRINUSE (-98)
@@ -56,7 +57,9 @@
 
 struct net_link {
 	/* Send one Ethernet frame (14..1514 bytes; the buffer is only valid
-	 * during the call).  0, or negative if it was dropped. */
+	 * during the call).  0; NET_EAGAIN if it was dropped for want of
+	 * room (a retry may succeed); any other negative value: the link is
+	 * broken (reported as NET_EIO). */
 	int (*send)(void *arg, const void *frame, size_t len);
 	void *arg;
 };

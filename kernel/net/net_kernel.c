@@ -37,7 +37,7 @@ static int link_send(void *arg, const void *frame, size_t len)
 	int r = vnet_tx(frame, len);
 	if (r != VNET_OK) {
 		netk_tx_dropped++;
-		return NET_EAGAIN;
+		return r == VNET_EAGAIN ? NET_EAGAIN : NET_EIO;
 	}
 	return 0;
 }

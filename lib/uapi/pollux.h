@@ -43,6 +43,19 @@
                                  foreground process group (0: none) */
 #define SYS_getpgid      24  /* (int pid or 0 for the caller) -> its process group */
 #define SYS_count        25
+/* Network (docs/net.md): UDP sockets.  Addresses are struct px_sockaddr_in. */
+#define SYS_socket       50  /* (int domain, int type, int protocol) -> fd:
+                                PX_AF_INET, PX_SOCK_DGRAM, 0 (anything else:
+                                -PX_EAFNOSUPPORT / -PX_EPROTONOSUPPORT) */
+#define SYS_bind         51  /* (int fd, const struct px_sockaddr_in *a) -> 0:
+                                receive datagrams for local port a->port */
+#define SYS_sendto       52  /* (int fd, const void *buf, size_t n,
+                                const struct px_sockaddr_in *to) -> n; binds
+                                an ephemeral port first if unbound */
+#define SYS_recvfrom     53  /* (int fd, void *buf, size_t n,
+                                struct px_sockaddr_in *from or NULL) -> bytes
+                                of the next datagram (the rest of a longer one
+                                is lost); read() is recvfrom without from */
 
 /*
  * Process groups and the console's foreground group (docs/user.md,
@@ -173,7 +186,23 @@ struct px_statfs {
 #define PX_ENOTEMPTY  39
 #define PX_ETIME      62
 #define PX_EOVERFLOW  75
+#define PX_ENOTSOCK   88
+#define PX_EMSGSIZE   90
+#define PX_EPROTONOSUPPORT 93
+#define PX_EAFNOSUPPORT 97
+#define PX_EADDRINUSE 98
+#define PX_EHOSTUNREACH 113
 #define PX_ECANCELED 125
+
+/* Sockets (SYS_socket..SYS_recvfrom).  The address in host byte order:
+ * 10.0.2.2 port 7 is { PX_AF_INET, 7, 0x0a000202 }. */
+#define PX_AF_INET    2
+#define PX_SOCK_DGRAM 2
+struct px_sockaddr_in {
+	uint16_t family;   /* PX_AF_INET */
+	uint16_t port;
+	uint32_t addr;
+};
 
 /* ---- Exit statuses that wait() reports -------------------------------------
  * A program that calls exit(n) ends with n & 0xff.  A program the kernel

@@ -55,6 +55,11 @@ long px_fsync(int fd);
 long px_spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags);
 long px_setfg(int pgid);
 long px_getpgid(int pid);
+/* UDP sockets (lib/uapi/pollux.h, docs/net.md); raw calls only so far. */
+long px_socket(int domain, int type, int protocol);
+long px_bind(int fd, const struct px_sockaddr_in *a);
+long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to);
+long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)

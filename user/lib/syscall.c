@@ -23,6 +23,10 @@ long px_yield(void) { return px_syscall0(SYS_yield); }
 long px_read(int fd, void *buf, size_t n) { return px_syscall3(SYS_read, fd, buf, n); }
 long px_write(int fd, const void *buf, size_t n) { return px_syscall3(SYS_write, fd, buf, n); }
 long px_pipe(int fds[2]) { return px_syscall1(SYS_pipe, fds); }
+long px_socket(int domain, int type, int protocol) { return px_syscall3(SYS_socket, domain, type, protocol); }
+long px_bind(int fd, const struct px_sockaddr_in *a) { return px_syscall2(SYS_bind, fd, a); }
+long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to) { return px_syscall4(SYS_sendto, fd, buf, n, to); }
+long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from) { return px_syscall4(SYS_recvfrom, fd, buf, n, from); }
 long px_close(int fd) { return px_syscall1(SYS_close, fd); }
 long px_dup(int fd) { return px_syscall1(SYS_dup, fd); }
 long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
@@ -82,6 +86,12 @@ int px_errno(long px_err)
 	case PX_ETIME: return ETIME;
 	case PX_EOVERFLOW: return EOVERFLOW;
 	case PX_ECANCELED: return ECANCELED;
+	case PX_ENOTSOCK: return ENOTSOCK;
+	case PX_EMSGSIZE: return EMSGSIZE;
+	case PX_EPROTONOSUPPORT: return EPROTONOSUPPORT;
+	case PX_EAFNOSUPPORT: return EAFNOSUPPORT;
+	case PX_EADDRINUSE: return EADDRINUSE;
+	case PX_EHOSTUNREACH: return EHOSTUNREACH;
 	default: return EIO;
 	}
 }
