@@ -805,6 +805,7 @@ help:
 	@echo "make fs-check                 fsck the disk image"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make fuzz-net [FUZZ_TIME=s]   fuzz the network stack (libFuzzer) for s seconds"
+	@echo "make nettest [ARCH=...]       drive the guest's network from the host (127.0.0.1 only)"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
 	@echo "make autograder LAB=n         Gradescope's autograder zip"
 	@echo "make clean"
