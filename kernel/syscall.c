@@ -379,13 +379,15 @@ static int64_t sys_socket(struct proc *p, uint64_t domain, uint64_t type, uint64
 {
 	if (domain != PX_AF_INET)
 		return -PX_EAFNOSUPPORT;
-	if (type != PX_SOCK_DGRAM || proto != 0)
+	if (type != PX_SOCK_DGRAM ||
+	    (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP))
 		return -PX_EPROTONOSUPPORT;
 	int fd = fd_alloc(p, 0);
 	if (fd < 0)
 		return fd;
 	int err;
-	struct file *f = udp_sock_open(&err);
+	struct file *f = udp_sock_open(proto == PX_IPPROTO_ICMP ? PX_IPPROTO_ICMP : PX_IPPROTO_UDP,
+				       &err);
 	if (!f)
 		return err;
 	p->fd[fd] = f;

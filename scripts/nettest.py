@@ -18,6 +18,9 @@ free host ports chosen here) and the kernel shell as its first task, then:
               user program: the same datagrams to the forwarded port 5555
               come back byte-exact, and "quit" ends the boot with status 0
               after udpecho counted all of them
+  ping        a boot with user/ping.c as process 1 on the restricted
+              network make qemu uses: 3 echo requests to 10.0.2.2 (QEMU)
+              answered intact
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
@@ -61,11 +64,12 @@ udp_port2 = free_port(socket.SOCK_DGRAM)
 SIZES = [1, 2, 17, 46, 100, 512, 1000, 1471, 1472] + [(i * 131) % 1472 + 1 for i in range(40)]
 
 
-def boot(init):
+def boot(init, restricted=False):
+    net = ["--net-ports", "none"] if restricted else \
+        ["--net-open", "--net-ports", f"{tcp_port},{udp_port},{udp_port2}"]
     return subprocess.Popen(
-        [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
-         "--net-open", "--net-ports", f"{tcp_port},{udp_port},{udp_port2}", "--timeout", "90",
-         "--append", f"init={init}", "--input", "/dev/stdin", opt.kernel],
+        [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net"] + net +
+        ["--timeout", "90", "--append", f"init={init}", "--input", "/dev/stdin", opt.kernel],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -164,6 +168,17 @@ if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out
     bad = "udpecho did not report every datagram"
 result("udp_socket", bad is None, bad)
 logs.append(out)
+
+# The user ping program, on the network make qemu gives (restrict=on).
+qemu = boot("ping initargs=10.0.2.2,3", restricted=True)
+try:
+    out = qemu.communicate(timeout=60)[0]
+except subprocess.TimeoutExpired:
+    qemu.kill()
+    out = qemu.communicate()[0]
+logs.append(out)
+result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
+       f"exit status {qemu.returncode}")
 out = b"\n".join(logs)
 
 if opt.log:

@@ -19,7 +19,7 @@ static void check(const char *name, long got, long want)
 
 int main(void)
 {
-	static char big[1473];
+	static char big[1473 + 8];
 	char buf[16];
 	int fds[2];
 	struct px_sockaddr_in a = { PX_AF_INET, 5556, 0 };
@@ -41,7 +41,7 @@ int main(void)
 	px_close((int)s);
 	check("bind_after_close", px_bind((int)t, &a), 0);
 	check("recv_bad_buffer", px_recvfrom((int)t, (void *)16, 8, NULL), -PX_EFAULT);
-	check("send_too_big", px_sendto((int)t, big, sizeof(big), &gw), -PX_EMSGSIZE);
+	check("send_too_big", px_sendto((int)t, big, 1473, &gw), -PX_EMSGSIZE);
 	check("send_loopback", px_sendto((int)t, "x", 1, &lo), -PX_EHOSTUNREACH);
 	check("send_bad_buffer", px_sendto((int)t, (void *)16, 8, &gw), -PX_EFAULT);
 	check("send_bad_address", px_sendto((int)t, "x", 1, (void *)16), -PX_EFAULT);
@@ -50,6 +50,14 @@ int main(void)
 	check("not_a_socket", px_bind(fds[0], &a), -PX_ENOTSOCK);
 	check("bad_fd", px_bind(99, &a), -PX_EBADF);
 	check("write_socket", px_write((int)t, "x", 1), -PX_EBADF);
+	/* Ping sockets: an echo request needs its 8 header bytes, type 8. */
+	long ps = px_socket(PX_AF_INET, PX_SOCK_DGRAM, PX_IPPROTO_ICMP);
+	check("ping_socket", ps >= 0, 1);
+	check("ping_bad_proto", px_socket(PX_AF_INET, PX_SOCK_DGRAM, 6), -PX_EPROTONOSUPPORT);
+	check("ping_short", px_sendto((int)ps, "1234567", 7, &gw), -PX_EINVAL);
+	static const unsigned char not_echo[8] = { 13, 0 };
+	check("ping_not_echo", px_sendto((int)ps, not_echo, 8, &gw), -PX_EINVAL);
+	check("ping_too_big", px_sendto((int)ps, big, sizeof(big) + 1, &gw), -PX_EMSGSIZE);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

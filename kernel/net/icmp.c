@@ -1,8 +1,38 @@
-/* ICMP (RFC 792): answer echo requests, deliver echo replies, send echo requests. */
+/* ICMP (RFC 792): answer echo requests, deliver echo replies by identifier, send echo requests. */
 #include "kernel/net/net_impl.h"
 
 #define ICMP_ECHO_REPLY 0
 #define ICMP_ECHO_REQUEST 8
+
+static struct echo_bind *find_echo(uint16_t id)
+{
+	for (unsigned i = 0; i < NET_ECHO_BINDS; i++)
+		if (net.echo[i].id == id)
+			return &net.echo[i];
+	return NULL;
+}
+
+int net_echo_bind(uint16_t id, net_echo_fn fn, void *arg)
+{
+	if (id == 0 || !fn)
+		return NET_EINVAL;
+	if (find_echo(id))
+		return NET_EADDRINUSE;
+	struct echo_bind *b = find_echo(0);
+	if (!b)
+		return NET_ENOBUFS;
+	b->id = id;
+	b->fn = fn;
+	b->arg = arg;
+	return 0;
+}
+
+void net_echo_unbind(uint16_t id)
+{
+	struct echo_bind *b = id ? find_echo(id) : NULL;
+	if (b)
+		memset(b, 0, sizeof(*b));
+}
 
 void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now)
 {
@@ -29,9 +59,14 @@ void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64
 	}
 	if (type == ICMP_ECHO_REPLY && code == 0) {
 		net_stats.icmp_echo_replies_rx++;
-		if (net.echo_fn)
-			net.echo_fn(net.echo_arg, src, get16(p + 4), get16(p + 6),
-				    p + NET_ICMP_HDR, len - NET_ICMP_HDR);
+		uint16_t id = get16(p + 4);
+		/* id 0 is never bound: find_echo(0) names a free entry. */
+		struct echo_bind *b = id ? find_echo(id) : NULL;
+		if (b)
+			b->fn(b->arg, src, id, get16(p + 6), p + NET_ICMP_HDR, len - NET_ICMP_HDR);
+		else if (net.echo_fn)
+			net.echo_fn(net.echo_arg, src, id, get16(p + 6), p + NET_ICMP_HDR,
+				    len - NET_ICMP_HDR);
 		return;
 	}
 	net_stats.icmp_other++;

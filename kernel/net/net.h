@@ -45,6 +45,7 @@
 #define NET_ARP_TRIES 3
 
 #define NET_UDP_BINDS 16
+#define NET_ECHO_BINDS 8
 
 /* Errors (negative, errno-like). */
 #define NET_EIO      (-5)   /* the link is broken: the frame was dropped */
@@ -106,7 +107,13 @@ int net_ping_send(uint32_t dst_ip, uint16_t id, uint16_t seq, const void *data,
 		  size_t len, uint64_t now_ns);
 typedef void (*net_echo_fn)(void *arg, uint32_t src_ip, uint16_t id, uint16_t seq,
 			    const void *data, size_t len);
+/* Replies whose id is bound (below) go to that binding; the others to
+ * this handler, if set. */
 void net_set_echo_handler(net_echo_fn fn, void *arg);
+/* Deliver echo replies with identifier id to fn: 0, or NET_EADDRINUSE /
+ * NET_ENOBUFS (NET_ECHO_BINDS in use) / NET_EINVAL (id 0). */
+int net_echo_bind(uint16_t id, net_echo_fn fn, void *arg);
+void net_echo_unbind(uint16_t id);
 
 /* The ARP cache's answer for ip, if it has one (for tests and tools). */
 bool net_arp_lookup(uint32_t ip, uint8_t mac[6]);

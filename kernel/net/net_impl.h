@@ -58,12 +58,19 @@ struct udp_bind {
 	void *arg;
 };
 
+struct echo_bind {
+	uint16_t id;           /* 0 = free */
+	net_echo_fn fn;
+	void *arg;
+};
+
 struct net_state {
 	struct net_config cfg;
 	struct net_link link;
 	uint16_t ip_id;
 	struct arp_entry arp[NET_ARP_ENTRIES];
 	struct udp_bind udp[NET_UDP_BINDS];
+	struct echo_bind echo[NET_ECHO_BINDS];
 	net_echo_fn echo_fn;
 	void *echo_arg;
 	/* The frame being built for output.  Receive paths read from the

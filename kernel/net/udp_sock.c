@@ -1,4 +1,4 @@
-/* UDP sockets: a kind of struct file over the stack's UDP bindings, receive queue and send futures. */
+/* UDP and ping sockets: a kind of struct file over the stack's UDP and echo bindings, receive queue and send futures. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +27,8 @@
 #define UDPS_EPHEMERAL 49152
 
 struct udp_sock {
-	uint16_t port;            /* 0: not bound */
+	uint8_t proto;            /* PX_IPPROTO_UDP or PX_IPPROTO_ICMP */
+	uint16_t port;            /* 0: not bound; a ping socket's echo id */
 	unsigned head, count;
 	uint64_t drops;
 	struct {
@@ -76,10 +77,36 @@ static int64_t px_err(int r)
 	}
 }
 
+/* An echo reply for a ping socket's id, with netk_lock held: queued as
+ * the ICMP message (header with checksum 0, then the data). */
+static void deliver_echo(void *arg, uint32_t src, uint16_t id, uint16_t seq, const void *data,
+			 size_t len)
+{
+	struct udp_sock *s = arg;
+	if (s->count == UDPS_QLEN || len + 8 > UDPS_SLOT) {
+		s->drops++;
+		return;
+	}
+	unsigned i = (s->head + s->count) % UDPS_QLEN;
+	uint8_t *b = slot_buf(s, i);
+	memset(b, 0, 8);
+	b[4] = (uint8_t)(id >> 8);
+	b[5] = (uint8_t)id;
+	b[6] = (uint8_t)(seq >> 8);
+	b[7] = (uint8_t)seq;
+	memcpy(b + 8, data, len);
+	s->meta[i].ip = src;
+	s->meta[i].port = 0;
+	s->meta[i].len = (uint16_t)(len + 8);
+	s->count++;
+	notify_one(&s->readable);
+}
+
 /* Caller holds netk_lock. */
 static int bind_locked(struct udp_sock *s, uint16_t port)
 {
-	int r = net_udp_bind(port, deliver, s);
+	int r = s->proto == PX_IPPROTO_ICMP ? net_echo_bind(port, deliver_echo, s)
+					    : net_udp_bind(port, deliver, s);
 	if (r == 0)
 		s->port = port;
 	return r;
@@ -207,6 +234,11 @@ static enum poll udp_send_poll(struct future *fut, struct context *cx)
 		int r = 0;
 		if (copyin(w->vm, send_buf, w->va, w->n) != 0)
 			r = 1;
+		else if (w->s->proto == PX_IPPROTO_ICMP)
+			r = send_buf[0] != 8 || send_buf[1] != 0 ? NET_EINVAL
+				: net_ping_send(w->ip, w->s->port,
+						(uint16_t)(send_buf[6] << 8 | send_buf[7]),
+						send_buf + 8, w->n - 8, ktimer_now_ns());
 		else
 			r = net_udp_send(w->s->port, w->ip, w->port, send_buf, w->n,
 					 ktimer_now_ns());
@@ -239,14 +271,16 @@ int64_t udp_sock_sendto(struct file *f, const struct vm_root *vm, uint64_t va, u
 			uint32_t ip, uint16_t port, union io_slot *slot)
 {
 	struct udp_sock *s = f->obj;
-	if (n > NET_UDP_MAX)
+	bool ping = s->proto == PX_IPPROTO_ICMP;
+	if (n > (ping ? NET_ICMP_HDR + NET_PING_MAX : NET_UDP_MAX))
 		return -PX_EMSGSIZE;
-	if (port == 0)
+	if (ping ? n < NET_ICMP_HDR : port == 0)
 		return -PX_EINVAL;
 	if (!uaccess_ok(vm, va, n, VM_R))
 		return -PX_EFAULT;
 	if (!s->port) {
-		/* An ephemeral port, the first free one from 49152. */
+		/* An ephemeral port (or echo id), the first free one from
+		 * 49152. */
 		unsigned long fl = netk_lock();
 		int r = NET_EADDRINUSE;
 		for (uint32_t p = UDPS_EPHEMERAL; p <= 0xffff && r == NET_EADDRINUSE; p++)
@@ -273,7 +307,9 @@ static void udp_release(struct file *f)
 {
 	struct udp_sock *s = f->obj;
 	unsigned long fl = netk_lock();
-	if (s->port)
+	if (s->port && s->proto == PX_IPPROTO_ICMP)
+		net_echo_unbind(s->port);
+	else if (s->port)
 		net_udp_unbind(s->port);
 	netk_unlock(fl);
 	for (unsigned i = 0; i < UDPS_QLEN / 2; i++)
@@ -292,7 +328,7 @@ bool udp_sock_is(const struct file *f)
 	return f && f->ops == &udp_ops;
 }
 
-struct file *udp_sock_open(int *err)
+struct file *udp_sock_open(int proto, int *err)
 {
 	if (!netk_up()) {
 		*err = -PX_ENODEV;
@@ -303,6 +339,7 @@ struct file *udp_sock_open(int *err)
 	if (!s)
 		return NULL;
 	memset(s, 0, sizeof(*s));
+	s->proto = (uint8_t)proto;
 	notify_init(&s->readable);
 	for (unsigned i = 0; i < UDPS_QLEN / 2; i++) {
 		s->page[i] = kpage_alloc();

@@ -45,13 +45,16 @@
 #define SYS_count        25
 /* Network (docs/net.md): UDP sockets.  Addresses are struct px_sockaddr_in. */
 #define SYS_socket       50  /* (int domain, int type, int protocol) -> fd:
-                                PX_AF_INET, PX_SOCK_DGRAM, 0 (anything else:
-                                -PX_EAFNOSUPPORT / -PX_EPROTONOSUPPORT) */
+                                PX_AF_INET, PX_SOCK_DGRAM, 0 or
+                                PX_IPPROTO_UDP (UDP) or PX_IPPROTO_ICMP (ping:
+                                below); anything else -PX_EAFNOSUPPORT /
+                                -PX_EPROTONOSUPPORT */
 #define SYS_bind         51  /* (int fd, const struct px_sockaddr_in *a) -> 0:
-                                receive datagrams for local port a->port */
+                                receive datagrams for local port a->port (a
+                                ping socket: echo replies with that id) */
 #define SYS_sendto       52  /* (int fd, const void *buf, size_t n,
                                 const struct px_sockaddr_in *to) -> n; binds
-                                an ephemeral port first if unbound */
+                                an ephemeral port (id) first if unbound */
 #define SYS_recvfrom     53  /* (int fd, void *buf, size_t n,
                                 struct px_sockaddr_in *from or NULL) -> bytes
                                 of the next datagram (the rest of a longer one
@@ -198,6 +201,13 @@ struct px_statfs {
  * 10.0.2.2 port 7 is { PX_AF_INET, 7, 0x0a000202 }. */
 #define PX_AF_INET    2
 #define PX_SOCK_DGRAM 2
+#define PX_IPPROTO_ICMP 1
+#define PX_IPPROTO_UDP 17
+/* A ping socket (PX_IPPROTO_ICMP) sends what sendto is given as an ICMP
+ * echo request: 8 header bytes (type 8, code 0; the kernel sets the
+ * identifier to the socket's id and the checksum; the sequence number is
+ * the caller's) and the data.  recvfrom returns echo replies for the
+ * socket's id, header included (the checksum field reads 0). */
 struct px_sockaddr_in {
 	uint16_t family;   /* PX_AF_INET */
 	uint16_t port;

@@ -76,6 +76,18 @@ static void on_echo(void *arg, uint32_t src, uint16_t id, uint16_t seq, const vo
 	echo_seq = seq;
 }
 
+static unsigned bound_got;
+static void on_echo_bound(void *arg, uint32_t src, uint16_t id, uint16_t seq, const void *data,
+			  size_t len)
+{
+	(void)arg;
+	(void)src;
+	(void)data;
+	(void)len;
+	if (id == 77 && seq == 10)
+		bound_got++;
+}
+
 static void test_ping(void)
 {
 	fake_start();
@@ -115,6 +127,22 @@ static void test_ping(void)
 	net_input(buf, fake_ping(buf, mac_gw, IP_GW, 0, 77, 9, "abcde", 5), 0);
 	CHECK_EQ(echo_got, 1);
 	CHECK_EQ(echo_seq, 9);
+
+	/* A bound identifier takes its replies from the default handler. */
+	CHECK_EQ(net_echo_bind(77, on_echo_bound, NULL), 0);
+	CHECK_EQ(net_echo_bind(77, on_echo_bound, NULL), NET_EADDRINUSE);
+	CHECK_EQ(net_echo_bind(0, on_echo_bound, NULL), NET_EINVAL);
+	net_input(buf, fake_ping(buf, mac_gw, IP_GW, 0, 77, 10, "abcde", 5), 0);
+	CHECK_EQ(echo_got, 1);
+	CHECK_EQ(bound_got, 1);
+	/* A reply with identifier 0 (never bound) goes to the default
+	 * handler, not to a free entry of the table. */
+	net_input(buf, fake_ping(buf, mac_gw, IP_GW, 0, 0, 12, "abcde", 5), 0);
+	CHECK_EQ(echo_seq, 12);
+	net_echo_unbind(77);
+	net_input(buf, fake_ping(buf, mac_gw, IP_GW, 0, 77, 11, "abcde", 5), 0);
+	CHECK_EQ(echo_got, 2);
+	CHECK_EQ(bound_got, 1);
 }
 
 /* An answer to an unknown neighbour waits for ARP; the packet is held. */
