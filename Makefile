@@ -131,6 +131,14 @@ KERNEL_SRCS := \
 	kernel/kshell.c \
 	kernel/virtq.c \
 	kernel/virtio_blk.c \
+	kernel/net/eth.c \
+	kernel/net/arp.c \
+	kernel/net/ipv4.c \
+	kernel/net/icmp.c \
+	kernel/net/udp.c \
+	kernel/net/net_kernel.c \
+	kernel/net/udp_sock.c \
+	kernel/virtio_net.c \
 	kernel/block_on.c \
 	kernel/elf.c \
 	kernel/archive.c \
@@ -186,6 +194,7 @@ KTEST_SRCS := \
 	kernel/ktest/exec.c \
 	kernel/ktest/drv.c \
 	kernel/ktest/io.c \
+	kernel/ktest/net.c \
 	kernel/kbench/kbench.c \
 	kernel/kbench/smp.c \
 	kernel/kbench/trace.c
@@ -251,11 +260,12 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
 # The disk image build/<arch>/fs.img is / (made by mkfs if missing; what
-# is written to it stays).  A program rebuilt since the image was made
-# still has its old copy in /bin: make fs-reset gives a fresh image.
+# is written to it stays), and a network card (docs/net.md).  A program
+# rebuilt since the image was made still has its old copy in /bin: make
+# fs-reset gives a fresh image.
 qemu: $(KERNEL) $(FS_IMG) | ensure-qemu
 	@$(call stale_image_note)
-	@$(RUN) --interactive --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+	@$(RUN) --interactive --disk $(FS_IMG) --net $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
 qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
@@ -290,6 +300,12 @@ boot-loop-arch: $(KERNEL) | ensure-qemu
 	@scripts/boot-loop.sh --arch $(ARCH) --smp $(SMP_LOOP) --count 4 --jobs 2 --early $(KERNEL)
 boot-loop:
 	@for a in $(ARCHES); do $(MAKE) --no-print-directory boot-loop-arch ARCH=$$a || exit 1; done
+
+# The guest's network driven from the host through forwarded ports on
+# 127.0.0.1 (scripts/nettest.py, docs/net.md).
+nettest: $(KERNEL) | ensure-qemu
+	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) \
+		--log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)
 
 # ------------------------------------------------------------- host tests
 # Arch-neutral code built for Linux under AddressSanitizer + UBSan.
@@ -628,7 +644,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check tutorial-check trace trace-test FORCE
+.PHONY: user test-user harness-check tutorial-check trace trace-test nettest FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
@@ -797,10 +813,42 @@ fuzz-fs: $(FS_FUZZ_DEPS)
 .PHONY: fs-tools fs-image fs-reset fs-check fstest fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
+# ================================================================ network
+# The stack (kernel/net/, docs/net.md) on the host against a fake link:
+# unit tests under ASan+UBSan, and a libFuzzer target over frame sequences
+# (a bounded slice in make check; make fuzz-net runs FUZZ_TIME seconds).
+NET_CORE_SRCS := kernel/net/eth.c kernel/net/arp.c kernel/net/ipv4.c kernel/net/icmp.c kernel/net/udp.c
+NET_HDRS := $(wildcard kernel/net/*.h kernel/net/hosttest/*.h)
+NET_TEST := $(HOSTBUILD)/net_test
+NET_TEST_SRCS := kernel/net/hosttest/net_test.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)
+$(NET_TEST): $(NET_TEST_SRCS) $(NET_HDRS) kernel/hosttest/check.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(filter-out -MD -MP,$(HOST_CFLAGS)) $(HOST_SAN) $(NET_TEST_SRCS) -o $@
+
+host-test-net: $(NET_TEST)
+	$(NET_TEST)
+
+NET_FUZZ_SRCS := kernel/net/hosttest/net_fuzz.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)
+$(FUZZ_DIR)/net_fuzz: $(NET_FUZZ_SRCS) $(NET_HDRS) | ensure-fuzz
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$@ (libFuzzer+ASan+UBSan))
+	$(Q)clang -std=c11 -g -O1 $(WARN) -I. -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(NET_FUZZ_SRCS) -o $@
+
+host-test-netfuzz: $(FUZZ_DIR)/net_fuzz
+	@scripts/fuzz-net.sh 15 $(FUZZ_DIR)
+
+fuzz-net: $(FUZZ_DIR)/net_fuzz
+	@scripts/fuzz-net.sh $(FUZZ_TIME) $(FUZZ_DIR)
+
+.PHONY: host-test-net host-test-netfuzz fuzz-net
+# ============================================================ end network
+
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz
+HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz net netfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
@@ -911,6 +959,8 @@ help:
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
+	@echo "make fuzz-net [FUZZ_TIME=s]   fuzz the network stack (libFuzzer) for s seconds"
+	@echo "make nettest [ARCH=...]       drive the guest's network from the host (127.0.0.1 only)"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
 	@echo "make autograder LAB=n         Gradescope's autograder zip"
 	@echo "make clean"

@@ -10,6 +10,7 @@
 #include "kernel/kshell.h"
 #include "kernel/ktimer.h"
 #include "kernel/machine.h"
+#include "kernel/net/net_kernel.h"
 #include "kernel/panic.h"
 #include "kernel/proc.h"
 
@@ -39,7 +40,7 @@ static void say(struct kshell *sh, const char *s)
 }
 
 static const char help[] =
-	"commands: help, tasks (or Ctrl-T), uptime, sleep MS, poweroff\n";
+	"commands: help, tasks (or Ctrl-T), net, uptime, sleep MS, poweroff\n";
 
 static enum poll kshell_poll(struct future *f, struct context *cx)
 {
@@ -64,6 +65,9 @@ static enum poll kshell_poll(struct future *f, struct context *cx)
 			say(sh, help);
 		} else if (strcmp(sh->line, "tasks") == 0) {
 			ktask_print_table();
+			say(sh, "");
+		} else if (strcmp(sh->line, "net") == 0) {
+			netk_print_stats();
 			say(sh, "");
 		} else if (strcmp(sh->line, "uptime") == 0) {
 			uint64_t ms = ktimer_now_ns() / 1000000;

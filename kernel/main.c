@@ -17,6 +17,7 @@
 #include "kernel/proc.h"
 #include "kernel/uart.h"
 #include "kernel/virtio_blk.h"
+#include "kernel/net/net_kernel.h"
 
 struct machine machine;
 
@@ -261,6 +262,7 @@ void kmain(const void *dtb)
 	       machine.nvirtio);
 
 	ktask_init(machine.nharts);
+	netk_init(&machine); /* no network card is fine: nothing is printed */
 	proc_init();
 	if (archive_init() != 0)
 		printf("warning: the program archive is corrupt; no user programs\n");

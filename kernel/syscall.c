@@ -12,6 +12,7 @@
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
+#include "kernel/net/udp_sock.h"
 #include "kernel/pipe.h"
 #include "kernel/proc.h"
 #include "kernel/trace.h"
@@ -514,6 +515,88 @@ static enum sys_result sys_ring_enter(struct proc *p, struct context *cx, uint64
 
 /* ---- dispatch ---------------------------------------------------------------------*/
 
+/* ---- sockets (kernel/net/udp_sock.c) -----------------------------------------*/
+
+static int64_t sys_socket(struct proc *p, uint64_t domain, uint64_t type, uint64_t proto)
+{
+	if (domain != PX_AF_INET)
+		return -PX_EAFNOSUPPORT;
+	if (type != PX_SOCK_DGRAM ||
+	    (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP))
+		return -PX_EPROTONOSUPPORT;
+	int fd = fd_alloc(p, 0);
+	if (fd < 0)
+		return fd;
+	int err;
+	struct file *f = udp_sock_open(proto == PX_IPPROTO_ICMP ? PX_IPPROTO_ICMP : PX_IPPROTO_UDP,
+				       &err);
+	if (!f)
+		return err;
+	p->fd[fd] = f;
+	return fd;
+}
+
+/* The socket fd names, or an error for the caller to return. */
+static int64_t sock_file(struct proc *p, uint64_t fd, struct file **out)
+{
+	struct file *f = fd_file(p, fd);
+	if (!f)
+		return -PX_EBADF;
+	if (!udp_sock_is(f))
+		return -PX_ENOTSOCK;
+	*out = f;
+	return 0;
+}
+
+static int64_t get_addr(struct proc *p, uint64_t va, struct px_sockaddr_in *a)
+{
+	if (copyin(p->vm, a, va, sizeof(*a)) != 0)
+		return -PX_EFAULT;
+	return a->family == PX_AF_INET ? 0 : -PX_EAFNOSUPPORT;
+}
+
+static int64_t sys_bind(struct proc *p, uint64_t fd, uint64_t addr_va)
+{
+	struct file *f;
+	struct px_sockaddr_in a;
+	int64_t r = sock_file(p, fd, &f);
+	if (r == 0)
+		r = get_addr(p, addr_va, &a);
+	return r ? r : udp_sock_bind(f, a.port);
+}
+
+static enum sys_result sys_sendto(struct proc *p, struct context *cx, uint64_t fd, uint64_t va,
+				  uint64_t n, uint64_t to_va)
+{
+	struct file *f;
+	struct px_sockaddr_in a;
+	int64_t r = sock_file(p, fd, &f);
+	if (r == 0)
+		r = get_addr(p, to_va, &a);
+	if (r == 0)
+		r = udp_sock_sendto(f, p->vm, va, n, a.addr, a.port, &p->w.io);
+	if (r != IO_STARTED)
+		return done(p, r);
+	return wait_on(p, cx, SYS_sendto, &p->w.io.f);
+}
+
+static enum sys_result sys_recvfrom(struct proc *p, struct context *cx, uint64_t fd, uint64_t va,
+				    uint64_t n, uint64_t from_va)
+{
+	struct file *f;
+	int64_t r = sock_file(p, fd, &f);
+	/* Checked whole before anything is taken off the queue. */
+	if (r == 0 && (!uaccess_ok(p->vm, va, n, VM_W) ||
+		       (from_va && !uaccess_ok(p->vm, from_va, sizeof(struct px_sockaddr_in),
+					       VM_W))))
+		r = -PX_EFAULT;
+	if (r == 0)
+		r = udp_sock_recvfrom(f, p->vm, va, n, from_va, &p->w.io);
+	if (r != IO_STARTED)
+		return done(p, r);
+	return wait_on(p, cx, SYS_recvfrom, &p->w.io.f);
+}
+
 enum sys_result syscall_start(struct proc *p, struct context *cx)
 {
 	const struct user_regs *u = &p->regs;
@@ -604,6 +687,14 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_trace_put:
 		return done(p, ktrace_put(p, a0, a1));
 #endif
+	case SYS_socket:
+		return done(p, sys_socket(p, a0, a1, a2));
+	case SYS_bind:
+		return done(p, sys_bind(p, a0, a1));
+	case SYS_sendto:
+		return sys_sendto(p, cx, a0, a1, a2, arch_syscall_arg(u, 3));
+	case SYS_recvfrom:
+		return sys_recvfrom(p, cx, a0, a1, a2, arch_syscall_arg(u, 3));
 	default:
 		return done(p, -PX_ENOSYS);
 	}

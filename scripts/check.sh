@@ -40,6 +40,8 @@ steps+=(
 	"shell-smp4-aarch64|make --no-print-directory shtest ARCH=aarch64 SMP=4"
 	"boot-loop-riscv64|make --no-print-directory boot-loop-arch ARCH=riscv64 BOOTS=24"
 	"boot-loop-aarch64|make --no-print-directory boot-loop-arch ARCH=aarch64 BOOTS=24"
+	"net-riscv64|make --no-print-directory nettest ARCH=riscv64"
+	"net-aarch64|make --no-print-directory nettest ARCH=aarch64"
 	"timers-exact-riscv64|make --no-print-directory utest ARCH=riscv64 TESTS=timers_busy_exact ICOUNT=1"
 	"timers-exact-aarch64|make --no-print-directory utest ARCH=aarch64 TESTS=timers_busy_exact ICOUNT=1"
 	"harness-riscv64|make --no-print-directory harness-check ARCH=riscv64"

@@ -49,7 +49,7 @@ truncate -s 4M "$logs/disk.img"
 #    same guest time however busy the host is (idle waits still follow
 #    host time: sleep=on).
 "$here/run-qemu.sh" --arch "$arch" --smp "${SMP:-1}" --icount --timeout $((60 * scale)) --input "$logs/rx.bin" \
-	--wait-for "ktest: running" --disk "$logs/disk.img" --out "$logs/suite.log" "$elf"
+	--wait-for "ktest: running" --disk "$logs/disk.img" --net --net-ports none --out "$logs/suite.log" "$elf"
 status=$?
 show "$logs/suite.log"
 count_suite suite "$logs/suite.log" $status

@@ -16,6 +16,17 @@
 #                     (sleep=off would be exact even when idle, but QEMU 7.2
 #                     then never wakes a guest that waits only for input)
 #   --disk FILE       attach FILE as a virtio-blk disk
+#   --net             a virtio-net card on QEMU's user-mode network with
+#                     restrict=on (the guest reaches nothing beyond QEMU),
+#                     guest 10.0.2.15; host ports on 127.0.0.1 only are
+#                     forwarded: TCP 8080 -> guest 80, UDP 7007 -> guest 7,
+#                     UDP 5555 -> guest 5555
+#   --net-ports T,U,V with --net: forward host TCP port T and UDP ports U
+#                     and V instead (tests pick free ones); "none": none
+#   --net-open        with --net: restrict=off.  QEMU's user-mode network
+#                     drops every UDP datagram from a restricted guest, the
+#                     replies to forwarded ones included; the UDP echo test
+#                     needs this (the guest only answers its sender)
 #   --el2             aarch64: enter the kernel at EL2 (virtualization=on),
 #                     as most real boot loaders do; PSCI then goes over SMC
 #
@@ -25,7 +36,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 restrict=on
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -41,7 +52,10 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--disk) disk=$2; shift 2 ;;
-	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+	--net) net=1; shift ;;
+	--net-ports) net_ports=$2; shift 2 ;;
+	--net-open) restrict=off; shift ;;
+	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -70,9 +84,18 @@ aarch64)
 	;;
 *) echo "run-qemu.sh: unknown arch $arch" >&2; exit 2 ;;
 esac
-# No network card: nothing uses one, and the default NIC needs an option
-# ROM (efi-virtio.rom) that Debian's qemu-system-arm does not ship.
+# No default network card (it needs an option ROM, efi-virtio.rom, that
+# Debian's qemu-system-arm does not ship); --net adds a virtio-mmio one.
 args+=(-m "$mem" -smp "$smp" -nic none)
+if [ "$net" = 1 ]; then
+	fwd=
+	if [ "$net_ports" != none ]; then
+		IFS=, read -r tcp_port udp_port udp_port2 <<<"$net_ports"
+		fwd=",hostfwd=tcp:127.0.0.1:$tcp_port-:80,hostfwd=udp:127.0.0.1:$udp_port-:7"
+		fwd+=",hostfwd=udp:127.0.0.1:$udp_port2-:5555"
+	fi
+	args+=(-netdev "user,id=net0,restrict=$restrict$fwd" -device virtio-net-device,netdev=net0)
+fi
 args+=(-global virtio-mmio.force-legacy=false) # virtio 1.x, not QEMU's legacy default (docs/virtio.md)
 [ -n "$append" ] && args+=(-append "$append")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=on)

@@ -472,7 +472,7 @@ static _Noreturn void finish(void)
 #define ASYNC_LIMIT_NS (60 * 1000000000ull)
 
 static const struct ktest_async *const async_tables[] = {
-	ktest_async_tests, ktest_exec_async, ktest_drv_async, ktest_io_async,
+	ktest_async_tests, ktest_exec_async, ktest_drv_async, ktest_io_async, ktest_net_async,
 	ktest_smp_tests, /* last: only by name or "ktest=smp" */
 };
 #define NASYNC_TABLES (sizeof(async_tables) / sizeof(async_tables[0]))

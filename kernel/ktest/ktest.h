@@ -81,6 +81,8 @@ extern const struct ktest_async ktest_drv_async[];
 /* The one I/O layer (kernel/ktest/io.c): a test-only kind of file through
  * both doors. */
 extern const struct ktest_async ktest_io_async[];
+/* virtio-net and the stack (kernel/ktest/net.c); need scripts/ktest.sh's --net. */
+extern const struct ktest_async ktest_net_async[];
 /* Multi-hart tests (kernel/ktest/smp.c): run by "ktest=smp" (or by name),
  * not in the default suite. */
 extern const struct ktest_async ktest_smp_tests[];

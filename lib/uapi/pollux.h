@@ -61,7 +61,7 @@
 #define SYS_dup2         37  /* (int fd, int newfd) -> newfd */
 #define SYS_statfs       38  /* (struct px_statfs *st) -> 0 */
 #define SYS_sync         39  /* () -> 0 */
-#define SYS_count        40
+#define SYS_count        40  /* one past the file system's; the network's are 50..53 */
 /* 64: SYS_trace_put, in tracing kernels only (lib/uapi/px_trace.h); every
  * other kernel answers -PX_ENOSYS. */
 
@@ -101,6 +101,22 @@
 #define PX_SEEK_SET 0
 #define PX_SEEK_CUR 1
 #define PX_SEEK_END 2
+/* Network (docs/net.md): UDP sockets.  Addresses are struct px_sockaddr_in. */
+#define SYS_socket       50  /* (int domain, int type, int protocol) -> fd:
+                                PX_AF_INET, PX_SOCK_DGRAM, 0 or
+                                PX_IPPROTO_UDP (UDP) or PX_IPPROTO_ICMP (ping:
+                                below); anything else -PX_EAFNOSUPPORT /
+                                -PX_EPROTONOSUPPORT */
+#define SYS_bind         51  /* (int fd, const struct px_sockaddr_in *a) -> 0:
+                                receive datagrams for local port a->port (a
+                                ping socket: echo replies with that id) */
+#define SYS_sendto       52  /* (int fd, const void *buf, size_t n,
+                                const struct px_sockaddr_in *to) -> n; binds
+                                an ephemeral port (id) first if unbound */
+#define SYS_recvfrom     53  /* (int fd, void *buf, size_t n,
+                                struct px_sockaddr_in *from or NULL) -> bytes
+                                of the next datagram (the rest of a longer one
+                                is lost); read() is recvfrom without from */
 
 /*
  * Process groups and the console's foreground group (docs/user.md,
@@ -231,7 +247,30 @@ struct px_statfs {
 #define PX_ENOTEMPTY  39
 #define PX_ETIME      62
 #define PX_EOVERFLOW  75
+#define PX_ENOTSOCK   88
+#define PX_EMSGSIZE   90
+#define PX_EPROTONOSUPPORT 93
+#define PX_EAFNOSUPPORT 97
+#define PX_EADDRINUSE 98
+#define PX_EHOSTUNREACH 113
 #define PX_ECANCELED 125
+
+/* Sockets (SYS_socket..SYS_recvfrom).  The address in host byte order:
+ * 10.0.2.2 port 7 is { PX_AF_INET, 7, 0x0a000202 }. */
+#define PX_AF_INET    2
+#define PX_SOCK_DGRAM 2
+#define PX_IPPROTO_ICMP 1
+#define PX_IPPROTO_UDP 17
+/* A ping socket (PX_IPPROTO_ICMP) sends what sendto is given as an ICMP
+ * echo request: 8 header bytes (type 8, code 0; the kernel sets the
+ * identifier to the socket's id and the checksum; the sequence number is
+ * the caller's) and the data.  recvfrom returns echo replies for the
+ * socket's id, header included (the checksum field reads 0). */
+struct px_sockaddr_in {
+	uint16_t family;   /* PX_AF_INET */
+	uint16_t port;
+	uint32_t addr;
+};
 
 /* ---- Exit statuses that wait() reports -------------------------------------
  * A program that calls exit(n) ends with n & 0xff.  A program the kernel

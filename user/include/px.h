@@ -76,6 +76,11 @@ long px_getcwd(char *buf, size_t n);                   /* length of the path */
 long px_dup2(int fd, int newfd);
 long px_statfs(struct px_statfs *st);
 long px_sync(void);
+/* UDP sockets (lib/uapi/pollux.h, docs/net.md); raw calls only so far. */
+long px_socket(int domain, int type, int protocol);
+long px_bind(int fd, const struct px_sockaddr_in *a);
+long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to);
+long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)

@@ -44,6 +44,10 @@ long px_close(int fd)
 		px_fd_close_hook(fd);
 	return px_syscall1(SYS_close, fd);
 }
+long px_socket(int domain, int type, int protocol) { return px_syscall3(SYS_socket, domain, type, protocol); }
+long px_bind(int fd, const struct px_sockaddr_in *a) { return px_syscall2(SYS_bind, fd, a); }
+long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to) { return px_syscall4(SYS_sendto, fd, buf, n, to); }
+long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from) { return px_syscall4(SYS_recvfrom, fd, buf, n, from); }
 long px_dup(int fd) { return px_syscall1(SYS_dup, fd); }
 long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
 long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SYS_clock_gettime, clock, ts); }
@@ -128,6 +132,12 @@ int px_errno(long px_err)
 	case PX_ETIME: return ETIME;
 	case PX_EOVERFLOW: return EOVERFLOW;
 	case PX_ECANCELED: return ECANCELED;
+	case PX_ENOTSOCK: return ENOTSOCK;
+	case PX_EMSGSIZE: return EMSGSIZE;
+	case PX_EPROTONOSUPPORT: return EPROTONOSUPPORT;
+	case PX_EAFNOSUPPORT: return EAFNOSUPPORT;
+	case PX_EADDRINUSE: return EADDRINUSE;
+	case PX_EHOSTUNREACH: return EHOSTUNREACH;
 	default: return EIO;
 	}
 }

@@ -1,0 +1,92 @@
+/* Ethernet: the stack's entry point, frame checks, dispatch by EtherType, frame output. */
+#include "kernel/net/net_impl.h"
+
+struct net_state net;
+struct net_stats net_stats;
+const uint8_t eth_broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+void net_init(const struct net_config *cfg, const struct net_link *link)
+{
+	memset(&net, 0, sizeof(net));
+	memset(&net_stats, 0, sizeof(net_stats));
+	net.cfg = *cfg;
+	net.link = *link;
+	net.ip_id = 1;
+}
+
+uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	while (len > 1) {
+		sum += get16(p);
+		p += 2;
+		len -= 2;
+	}
+	if (len)
+		sum += (uint32_t)p[0] << 8;
+	/* Fold as we go so a long buffer cannot overflow 32 bits. */
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+uint16_t net_csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
+
+void net_input(const void *frame, size_t len, uint64_t now_ns)
+{
+	const uint8_t *p = frame;
+	net_stats.rx_frames++;
+	if (len < NET_ETH_HDR || len > NET_ETH_HDR + NET_ETH_MTU) {
+		net_stats.eth_short++;
+		return;
+	}
+	/* For us, or broadcast; multicast is not joined. */
+	if (memcmp(p, net.cfg.mac, 6) != 0 && memcmp(p, eth_broadcast, 6) != 0) {
+		net_stats.eth_not_ours++;
+		return;
+	}
+	switch (get16(p + 12)) {
+	case ETH_TYPE_ARP:
+		arp_input(p + NET_ETH_HDR, len - NET_ETH_HDR, now_ns);
+		break;
+	case ETH_TYPE_IPV4:
+		ip_input(p + NET_ETH_HDR, len - NET_ETH_HDR, now_ns);
+		break;
+	default:
+		net_stats.eth_unknown_type++;
+		break;
+	}
+}
+
+int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
+{
+	memcpy(net.tx, dst, 6);
+	memcpy(net.tx + 6, net.cfg.mac, 6);
+	put16(net.tx + 12, type);
+	size_t len = NET_ETH_HDR + payload_len;
+	/* The minimum Ethernet payload is 46 bytes; pad with zeros. */
+	if (len < 60) {
+		memset(net.tx + len, 0, 60 - len);
+		len = 60;
+	}
+	net_stats.tx_frames++;
+	int r = net.link.send(net.link.arg, net.tx, len);
+	if (r != 0) {
+		net_stats.tx_link_drops++;
+		return r == NET_EAGAIN ? NET_EAGAIN : NET_EIO;
+	}
+	return 0;
+}
+
+uint64_t net_timer(uint64_t now_ns)
+{
+	return arp_timer(now_ns);
+}
+
+uint64_t net_next_deadline(void)
+{
+	return arp_next_deadline();
+}

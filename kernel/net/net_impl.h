@@ -1,0 +1,111 @@
+/* What the stack's layers share: state, byte-order helpers, the layer entry points. */
+#ifndef KERNEL_NET_NET_IMPL_H
+#define KERNEL_NET_NET_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernel/net/net.h"
+
+#define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_ARP 0x0806
+#define IP_PROTO_ICMP 1
+#define IP_PROTO_UDP 17
+
+/* Frames are read and written through these, never through casts of
+ * packed structs: no alignment assumptions, network byte order explicit. */
+static inline uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+enum arp_state { ARP_FREE = 0, ARP_INCOMPLETE, ARP_REACHABLE };
+
+struct arp_entry {
+	uint8_t state;
+	uint8_t tries;         /* requests sent, while INCOMPLETE */
+	uint8_t mac[6];
+	uint32_t ip;
+	uint64_t deadline;     /* INCOMPLETE: next retry; REACHABLE: expiry */
+	uint16_t pending_len;  /* an IPv4 packet waiting for the answer, or 0 */
+	uint8_t pending[NET_ETH_MTU];
+};
+
+struct udp_bind {
+	uint16_t port;         /* 0 = free */
+	net_udp_fn fn;
+	void *arg;
+};
+
+struct echo_bind {
+	uint16_t id;           /* 0 = free */
+	net_echo_fn fn;
+	void *arg;
+};
+
+struct net_state {
+	struct net_config cfg;
+	struct net_link link;
+	uint16_t ip_id;
+	struct arp_entry arp[NET_ARP_ENTRIES];
+	struct udp_bind udp[NET_UDP_BINDS];
+	struct echo_bind echo[NET_ECHO_BINDS];
+	net_echo_fn echo_fn;
+	void *echo_arg;
+	/* The frame being built for output.  Receive paths read from the
+	 * caller's frame, so a reply built here never overwrites its input. */
+	uint8_t tx[NET_ETH_HDR + NET_ETH_MTU];
+};
+extern struct net_state net;
+
+extern const uint8_t eth_broadcast[6];
+
+/* eth.c: frame out (payload already at net.tx + NET_ETH_HDR). */
+int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len);
+
+/* arp.c */
+void arp_input(const uint8_t *p, size_t len, uint64_t now);
+/* Send the IPv4 packet in net.tx (+NET_ETH_HDR, len bytes) to next hop
+ * `hop`: now if its address is known, else after an ARP answer. */
+int arp_output(uint32_t hop, size_t len, uint64_t now);
+uint64_t arp_timer(uint64_t now);
+uint64_t arp_next_deadline(void);
+
+/* ipv4.c */
+void ip_input(const uint8_t *p, size_t len, uint64_t now);
+/* Wrap the payload at net.tx + NET_ETH_HDR + NET_IP_HDR (len bytes) in an
+ * IPv4 header and send it. */
+int ip_output(uint32_t dst, uint8_t proto, size_t len, uint64_t now);
+static inline uint8_t *ip_payload_out(void)
+{
+	return net.tx + NET_ETH_HDR + NET_IP_HDR;
+}
+bool ip_is_broadcast(uint32_t a);
+
+/* icmp.c, udp.c: the packet's payload; src/dst from its header. */
+void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
+void udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
+uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
+
+#endif /* KERNEL_NET_NET_IMPL_H */

@@ -1,0 +1,183 @@
+/* The stack in the kernel: virtio-net as its link, one task driving it, a lock around it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "executor/notify.h"
+#include "executor/spin.h"
+#include "executor/timer.h"
+#include "kernel/ktask.h"
+#include "kernel/ktimer.h"
+#include "kernel/net/net_kernel.h"
+#include "kernel/virtio_net.h"
+
+static struct spin netk_spin = SPIN_INIT;
+static bool up;
+uint64_t netk_tx_dropped;
+
+unsigned long netk_lock(void)
+{
+	return spin_lock(&netk_spin);
+}
+
+void netk_unlock(unsigned long flags)
+{
+	spin_unlock(&netk_spin, flags);
+}
+
+bool netk_up(void)
+{
+	return up;
+}
+
+/* The stack's link.  A full transmit queue drops the frame: the stack's
+ * own output (ARP, echo replies) may be lost like any datagram. */
+static int link_send(void *arg, const void *frame, size_t len)
+{
+	(void)arg;
+	int r = vnet_tx(frame, len);
+	if (r != VNET_OK) {
+		netk_tx_dropped++;
+		return r == VNET_EAGAIN ? NET_EAGAIN : NET_EIO;
+	}
+	return 0;
+}
+
+/* RFC 862 over UDP: every datagram to port 7 goes back to its sender.
+ * Runs inside net_input, with the lock held. */
+static void udp_echo(void *arg, uint32_t src, uint16_t sport, uint16_t dport,
+		     const void *data, size_t len)
+{
+	(void)arg;
+	net_udp_send(dport, src, sport, data, len, ktimer_now_ns());
+}
+
+/* ---- the stack's task ------------------------------------------------------*/
+
+struct net_task {
+	struct future base;
+	struct notified rx;
+	struct sleep timer;
+	bool rx_armed, timer_armed;
+	uint64_t deadline;       /* of timer, if armed */
+};
+
+static uint8_t rx_frame[VNET_FRAME_MAX];
+
+static enum poll net_task_poll(struct future *f, struct context *cx)
+{
+	struct net_task *t = (struct net_task *)f;
+	for (;;) {
+		/* Created before draining: a frame filed after the drain
+		 * leaves a permit, so no wake-up is lost. */
+		if (!t->rx_armed) {
+			notified_init(&t->rx, &vnet_rx_ready);
+			t->rx_armed = true;
+		}
+		size_t n;
+		while ((n = vnet_rx_take(rx_frame, sizeof(rx_frame))) > 0) {
+			unsigned long fl = netk_lock();
+			net_input(rx_frame, n, ktimer_now_ns());
+			netk_unlock(fl);
+		}
+		unsigned long fl = netk_lock();
+		uint64_t next = net_timer(ktimer_now_ns());
+		netk_unlock(fl);
+		if (t->timer_armed && t->deadline != next) {
+			sleep_drop(&t->timer);
+			t->timer_armed = false;
+		}
+		if (!t->timer_armed && next != NET_NEVER) {
+			sleep_init(&t->timer, exec_wheel(&kernel_exec), next);
+			t->deadline = next;
+			t->timer_armed = true;
+		}
+		bool again = false;
+		if (notified_poll(&t->rx, cx) == POLL_READY) {
+			notified_drop(&t->rx);
+			t->rx_armed = false;
+			again = true;
+		}
+		if (t->timer_armed && sleep_poll(&t->timer, cx) == POLL_READY) {
+			sleep_drop(&t->timer);
+			t->timer_armed = false;
+			again = true;
+		}
+		if (!again)
+			return POLL_PENDING;
+	}
+}
+
+static void net_task_drop(struct future *f)
+{
+	struct net_task *t = (struct net_task *)f;
+	if (t->rx_armed)
+		notified_drop(&t->rx);
+	if (t->timer_armed)
+		sleep_drop(&t->timer);
+}
+
+static const struct future_vtable net_task_vtable = { net_task_poll, net_task_drop };
+
+int netk_init(const struct machine *mach)
+{
+	if (vnet_init(mach) != VNET_OK)
+		return -1;
+	struct net_config cfg = { { 0 }, NET_QEMU_IP, NET_QEMU_MASK, NET_QEMU_GW };
+	struct net_link link = { link_send, NULL };
+	vnet_mac(cfg.mac);
+	unsigned long fl = netk_lock();
+	net_init(&cfg, &link);
+	net_udp_bind(NETK_ECHO_PORT, udp_echo, NULL);
+	netk_unlock(fl);
+
+	struct net_task t = { .base = { &net_task_vtable } };
+	if (KSPAWN(t, "net", NULL) != TASK_OK) {
+		printf("net: cannot spawn the stack's task\n");
+		return -1;
+	}
+	up = true;
+	printf("net: up, 10.0.2.15/24 via 10.0.2.2, UDP echo on port %u\n", NETK_ECHO_PORT);
+	return 0;
+}
+
+void netk_print_stats(void)
+{
+	if (!up) {
+		printf("net: no network device\n");
+		return;
+	}
+	const struct vnet_stats *v = &vnet_stats;
+	printf("virtio-net: rx %llu frames (%llu malformed, %llu truncated), tx %llu frames "
+	       "(%llu done, %llu malformed, %llu full), %llu interrupts, %llu doorbells\n",
+	       (unsigned long long)v->rx_frames, (unsigned long long)v->rx_malformed,
+	       (unsigned long long)v->rx_truncated, (unsigned long long)v->tx_frames,
+	       (unsigned long long)v->tx_done, (unsigned long long)v->tx_malformed,
+	       (unsigned long long)v->tx_full, (unsigned long long)v->interrupts,
+	       (unsigned long long)v->notifies);
+	unsigned long fl = netk_lock();
+	struct net_stats s = net_stats;
+	netk_unlock(fl);
+	printf("eth: rx %llu, tx %llu (%llu dropped by the link); dropped: %llu short, "
+	       "%llu not ours, %llu unknown type\n",
+	       (unsigned long long)s.rx_frames, (unsigned long long)s.tx_frames,
+	       (unsigned long long)s.tx_link_drops, (unsigned long long)s.eth_short,
+	       (unsigned long long)s.eth_not_ours, (unsigned long long)s.eth_unknown_type);
+	printf("arp: rx %llu (%llu bad), %llu requests and %llu replies sent, %llu timeouts, "
+	       "%llu held packets dropped\n",
+	       (unsigned long long)s.arp_rx, (unsigned long long)s.arp_bad,
+	       (unsigned long long)s.arp_requests_tx, (unsigned long long)s.arp_replies_tx,
+	       (unsigned long long)s.arp_timeouts, (unsigned long long)s.arp_pending_dropped);
+	printf("ipv4: rx %llu; dropped: %llu bad header, %llu bad checksum, %llu bad length, "
+	       "%llu bad source, %llu fragments, %llu not ours, %llu unknown protocol\n",
+	       (unsigned long long)s.ip_rx, (unsigned long long)s.ip_bad_header,
+	       (unsigned long long)s.ip_bad_checksum, (unsigned long long)s.ip_bad_length,
+	       (unsigned long long)s.ip_bad_src, (unsigned long long)s.ip_frag_dropped,
+	       (unsigned long long)s.ip_not_ours, (unsigned long long)s.ip_unknown_proto);
+	printf("icmp: rx %llu (%llu bad), %llu echo requests answered, %llu echo replies "
+	       "received; udp: rx %llu (%llu bad, %llu bad checksum, %llu no port), tx %llu\n",
+	       (unsigned long long)s.icmp_rx, (unsigned long long)s.icmp_bad,
+	       (unsigned long long)s.icmp_echo_replied, (unsigned long long)s.icmp_echo_replies_rx,
+	       (unsigned long long)s.udp_rx, (unsigned long long)s.udp_bad,
+	       (unsigned long long)s.udp_bad_checksum, (unsigned long long)s.udp_no_port,
+	       (unsigned long long)s.udp_tx);
+}

@@ -1,0 +1,42 @@
+/* The stack in the kernel: virtio-net as its link, one task driving it, a lock around it. */
+#ifndef KERNEL_NET_NET_KERNEL_H
+#define KERNEL_NET_NET_KERNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/net/net.h"
+
+struct machine;
+
+/*
+ * netk_init probes for a virtio-net device; with one, it configures the
+ * stack statically (10.0.2.15/24, gateway 10.0.2.2: QEMU's user-mode
+ * network), starts the UDP echo service on port NETK_ECHO_PORT and spawns
+ * the stack's task, then prints "net: up ...".  Call after ktask_init.
+ *
+ * The task sleeps until the driver's receive interrupt notifies
+ * vnet_rx_ready or the stack's next ARP deadline comes (a sleep on the
+ * executor's timer wheel); it then hands every waiting frame to
+ * net_input and runs net_timer.  Nothing polls.
+ *
+ * Every call into the stack (net_*) from kernel code goes through
+ * netk_lock/netk_unlock (interrupts masked on this hart, spin lock against
+ * the others).  Lock order: netk before the driver's lock.
+ */
+#define NETK_ECHO_PORT 7
+
+int netk_init(const struct machine *mach);
+bool netk_up(void);
+unsigned long netk_lock(void);
+void netk_unlock(unsigned long flags);
+
+/* The kernel shell's `net`: the driver's and the stack's counters. */
+void netk_print_stats(void);
+
+/* Frames the stack wanted to send while every transmit buffer was in
+ * flight (dropped, as IP may). */
+extern uint64_t netk_tx_dropped;
+
+#endif /* KERNEL_NET_NET_KERNEL_H */

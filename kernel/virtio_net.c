@@ -1,0 +1,439 @@
+/* virtio-net over MMIO: probe, virtio 1.x init, checked receive and transmit, completion interrupt. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch/arch.h"
+#include "executor/spin.h"
+#include "kernel/irq.h"
+#include "kernel/machine.h"
+#include "kernel/mmio.h"
+#include "kernel/virtio.h"
+#include "kernel/virtio_net.h"
+#include "kernel/virtq.h"
+
+/* Feature bits and configuration layout (virtio 1.1, 5.1.3 and 5.1.4). */
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_CFG_MAC 0x00  /* 6 bytes */
+
+/*
+ * With VIRTIO_F_VERSION_1 every frame is preceded by a 12-byte header
+ * (5.1.6): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset,
+ * num_buffers.  We negotiate no offloads, so we send it zeroed and ignore
+ * it on receive (num_buffers is 1 without VIRTIO_NET_F_MRG_RXBUF).
+ */
+#define VNET_HDR_LEN 12
+
+#define VNET_RXQ 0
+#define VNET_TXQ 1
+#define VNET_QSIZE 32
+/* One descriptor per buffer: header and frame together (allowed by
+ * VERSION_1: the device may not assume a particular layout, 5.1.6.6). */
+#define VNET_BUF (VNET_HDR_LEN + VNET_FRAME_MAX)
+
+struct vnet_buf {
+	_Alignas(16) uint8_t data[VNET_BUF];
+	uint16_t len;   /* rx: bytes the device wrote, while in the ready list */
+	uint16_t index;
+};
+
+static struct {
+	uintptr_t base;
+	unsigned slot_no, irq;
+	bool ready, dead;
+	uint8_t mac[6];
+	unsigned reports;
+	bool rx_reposted;    /* rx_done gave a buffer back: ring the doorbell */
+	unsigned plugged;    /* vnet_plug depth */
+	bool tx_notify_due;  /* transmitted under a plug, doorbell not rung */
+	struct virtq rxq, txq;
+	struct vnet_buf rx[VNET_QSIZE], tx[VNET_QSIZE];
+	bool tx_busy[VNET_QSIZE];
+	/* Received frames, in arrival order: indices into rx[]. */
+	uint16_t ready_idx[VNET_QSIZE];
+	unsigned ready_head, ready_count;
+} dev;
+
+struct vnet_stats vnet_stats;
+struct notify vnet_rx_ready;
+struct notify vnet_tx_room;
+
+/* Interrupts masked on this hart and a spin lock against the others;
+ * never held across a notify (the notify takes its own lock and wakes). */
+static struct spin vnet_spin = SPIN_INIT;
+
+static uint32_t reg_read(unsigned off)
+{
+	return mmio_read32(dev.base + off);
+}
+
+static void reg_write(unsigned off, uint32_t v)
+{
+	mmio_write32(dev.base + off, v);
+}
+
+static void notify_queue(unsigned q)
+{
+	/* The published index must reach the device before the doorbell. */
+	arch_io_barrier();
+	reg_write(VIRTIO_MMIO_QUEUE_NOTIFY, q);
+	vnet_stats.notifies++;
+}
+
+/* Give receive buffer i to the device.  Caller holds the lock. */
+static bool rx_post(unsigned i)
+{
+	struct virtq_buf b = { kva_to_pa(dev.rx[i].data), VNET_BUF, true };
+	if (virtq_submit(&dev.rxq, &b, 1, &dev.rx[i]) < 0)
+		return false;
+	vnet_stats.rx_reposts++;
+	return true;
+}
+
+static void report(const char *what, unsigned queue, const struct virtq_fault *f)
+{
+	if (dev.reports++ < 8)
+		printf("virtio-net: malformed %s used entry (queue %u, slot %u, used.idx %u): "
+		       "id %u len %u: %s (limit %u); ignored\n", what, queue, f->slot,
+		       f->used_idx, f->id, f->len, f->kind ? virtq_fault_str(f->kind)
+							   : "shorter than the headers", f->limit);
+	else if (dev.reports == 9)
+		printf("virtio-net: further malformed entries are counted, not printed\n");
+}
+
+static void rx_report(void *arg, const struct virtq_fault *f)
+{
+	(void)arg;
+	vnet_stats.rx_malformed++;
+	report("receive", VNET_RXQ, f);
+}
+
+static void tx_report(void *arg, const struct virtq_fault *f)
+{
+	(void)arg;
+	vnet_stats.tx_malformed++;
+	report("transmit", VNET_TXQ, f);
+}
+
+/* A checked receive completion.  virtq has verified the id and that len
+ * fits the buffer; a frame must also hold both headers. */
+static void rx_done(void *arg, void *cookie, uint32_t len)
+{
+	struct vnet_buf *b = cookie;
+	(void)arg;
+	if (len < VNET_HDR_LEN + VNET_FRAME_MIN) {
+		struct virtq_fault f = { 0, dev.rxq.used.idx, (uint16_t)(dev.rxq.last_used - 1),
+					 b->index, len, VNET_HDR_LEN + VNET_FRAME_MIN };
+		vnet_stats.rx_malformed++;
+		report("receive", VNET_RXQ, &f);
+		dev.rx_reposted |= rx_post(b->index);
+		return;
+	}
+	b->len = (uint16_t)(len - VNET_HDR_LEN);
+	dev.ready_idx[(dev.ready_head + dev.ready_count) % VNET_QSIZE] = b->index;
+	dev.ready_count++;
+	vnet_stats.rx_frames++;
+}
+
+static void tx_done(void *arg, void *cookie, uint32_t len)
+{
+	struct vnet_buf *b = cookie;
+	(void)arg;
+	(void)len; /* the device writes nothing into a transmit chain */
+	dev.tx_busy[b->index] = false;
+	vnet_stats.tx_done++;
+}
+
+static unsigned walk_used(unsigned queue, struct virtq *q, virtq_done_fn done, void *arg)
+{
+	(void)queue;
+	return virtq_process_used(q, done, arg);
+}
+
+unsigned (*vnet_walk_used)(unsigned queue, struct virtq *q, virtq_done_fn done,
+			   void *arg) = walk_used;
+
+/* Reset the device: DMA stops, nothing it said is used again.  Every later
+ * vnet_tx fails with VNET_EIO; frames already filed stay readable. */
+static void fail_device(const char *why)
+{
+	if (dev.dead)
+		return;
+	printf("virtio-net: %s; resetting the device\n", why);
+	dev.dead = true;
+	reg_write(VIRTIO_MMIO_STATUS, 0);
+	arch_io_barrier();
+}
+
+void vnet_complete(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	vnet_stats.interrupts++;
+	uint32_t st = reg_read(VIRTIO_MMIO_INT_STATUS);
+	/* Acknowledge first: a completion after this raises a new interrupt. */
+	reg_write(VIRTIO_MMIO_INT_ACK, st);
+	arch_io_barrier();
+	unsigned before_rx = dev.ready_count;
+	unsigned tx_freed = 0;
+	if (dev.ready && !dev.dead) {
+		if ((st & VIRTIO_INT_CONFIG) &&
+		    (reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET)) {
+			fail_device("device status DEVICE_NEEDS_RESET");
+		} else {
+			vnet_walk_used(VNET_RXQ, &dev.rxq, rx_done, NULL);
+			tx_freed = vnet_walk_used(VNET_TXQ, &dev.txq, tx_done, NULL);
+			if (dev.rxq.broken || dev.txq.broken)
+				fail_device("used ring index is corrupt");
+		}
+	}
+	/* Buffers rejected as too short were reposted: tell the device. */
+	if (dev.rx_reposted && dev.ready && !dev.dead)
+		notify_queue(VNET_RXQ);
+	dev.rx_reposted = false;
+	bool rx = dev.ready_count != before_rx;
+	bool wake_tx = tx_freed > 0 || dev.dead;
+	spin_unlock(&vnet_spin, f);
+	if (rx)
+		notify_one(&vnet_rx_ready);
+	if (wake_tx)
+		notify_all(&vnet_tx_room);
+}
+
+static void vnet_irq(void *arg)
+{
+	(void)arg;
+	vnet_complete();
+}
+
+size_t vnet_rx_take(void *buf, size_t cap)
+{
+	size_t n = 0;
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.ready_count > 0) {
+		unsigned i = dev.ready_idx[dev.ready_head];
+		dev.ready_head = (dev.ready_head + 1) % VNET_QSIZE;
+		dev.ready_count--;
+		n = dev.rx[i].len;
+		if (n > cap) {
+			vnet_stats.rx_truncated++;
+			n = cap;
+		}
+		memcpy(buf, dev.rx[i].data + VNET_HDR_LEN, n);
+		vnet_stats.rx_taken++;
+		if (!dev.dead && rx_post(i))
+			notify_queue(VNET_RXQ);
+	}
+	spin_unlock(&vnet_spin, f);
+	return n;
+}
+
+int vnet_tx(const void *frame, size_t len)
+{
+	if (len < VNET_FRAME_MIN || len > VNET_FRAME_MAX)
+		return VNET_EINVAL;
+	int ret = VNET_EAGAIN;
+	unsigned long f = spin_lock(&vnet_spin);
+	if (!dev.ready) {
+		ret = VNET_ENODEV;
+	} else if (dev.dead) {
+		ret = VNET_EIO;
+	} else {
+		for (unsigned i = 0; i < dev.txq.num; i++) {
+			if (dev.tx_busy[i])
+				continue;
+			struct vnet_buf *b = &dev.tx[i];
+			memset(b->data, 0, VNET_HDR_LEN);
+			memcpy(b->data + VNET_HDR_LEN, frame, len);
+			struct virtq_buf vb = { kva_to_pa(b->data),
+						(uint32_t)(VNET_HDR_LEN + len), false };
+			if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
+				break;
+			dev.tx_busy[i] = true;
+			vnet_stats.tx_frames++;
+			if (dev.plugged)
+				dev.tx_notify_due = true;
+			else
+				notify_queue(VNET_TXQ);
+			ret = VNET_OK;
+			break;
+		}
+		if (ret == VNET_EAGAIN)
+			vnet_stats.tx_full++;
+	}
+	spin_unlock(&vnet_spin, f);
+	return ret;
+}
+
+void vnet_plug(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	dev.plugged++;
+	spin_unlock(&vnet_spin, f);
+}
+
+void vnet_unplug(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.plugged && --dev.plugged == 0 && dev.tx_notify_due) {
+		dev.tx_notify_due = false;
+		if (dev.ready && !dev.dead)
+			notify_queue(VNET_TXQ);
+	}
+	spin_unlock(&vnet_spin, f);
+}
+
+bool vnet_present(void)
+{
+	return dev.ready;
+}
+
+void vnet_mac(uint8_t mac[6])
+{
+	memcpy(mac, dev.mac, 6);
+}
+
+bool vnet_selfcheck(void)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	bool ok = virtq_check(&dev.rxq) && virtq_check(&dev.txq);
+	unsigned busy = 0;
+	for (unsigned i = 0; i < VNET_QSIZE; i++)
+		busy += dev.tx_busy[i];
+	ok = ok && busy == dev.txq.inflight;
+	/* Every receive buffer is at the device or in the ready list. */
+	ok = ok && dev.rxq.inflight + dev.ready_count == dev.rxq.num;
+	spin_unlock(&vnet_spin, f);
+	return ok;
+}
+
+/* ---- probe and init -------------------------------------------------------*/
+
+static void status_set(uint32_t bits)
+{
+	reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | bits);
+}
+
+static int fail_init(const char *why)
+{
+	printf("virtio-net: slot %u: %s; skipped\n", dev.slot_no, why);
+	reg_write(VIRTIO_MMIO_STATUS, reg_read(VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_FAILED);
+	return VNET_ENODEV;
+}
+
+static int queue_setup(unsigned sel, struct virtq *q,
+		       void (*rep)(void *, const struct virtq_fault *))
+{
+	reg_write(VIRTIO_MMIO_QUEUE_SEL, sel);
+	if (reg_read(VIRTIO_MMIO_QUEUE_READY) != 0)
+		return fail_init("queue already in use");
+	uint32_t max = reg_read(VIRTIO_MMIO_QUEUE_NUM_MAX);
+	if (max == 0)
+		return fail_init("queue does not exist");
+	unsigned num = 1;
+	while (num * 2 <= max && num * 2 <= VNET_QSIZE)
+		num *= 2;
+	if (num < 2 || virtq_init(q, num) != 0)
+		return fail_init("queue too small");
+	q->barrier = arch_io_barrier;
+	q->report = rep;
+	reg_write(VIRTIO_MMIO_QUEUE_NUM, num);
+	uint64_t pa = kva_to_pa(q->desc);
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_LO, (uint32_t)pa);
+	reg_write(VIRTIO_MMIO_QUEUE_DESC_HI, (uint32_t)(pa >> 32));
+	pa = kva_to_pa(&q->avail);
+	reg_write(VIRTIO_MMIO_QUEUE_DRIVER_LO, (uint32_t)pa);
+	reg_write(VIRTIO_MMIO_QUEUE_DRIVER_HI, (uint32_t)(pa >> 32));
+	pa = kva_to_pa(&q->used);
+	reg_write(VIRTIO_MMIO_QUEUE_DEVICE_LO, (uint32_t)pa);
+	reg_write(VIRTIO_MMIO_QUEUE_DEVICE_HI, (uint32_t)(pa >> 32));
+	arch_io_barrier();
+	reg_write(VIRTIO_MMIO_QUEUE_READY, 1);
+	return 0;
+}
+
+/* The virtio 1.x initialisation sequence (spec 3.1.1, 4.2.3.2, 5.1.5). */
+static int setup(void)
+{
+	reg_write(VIRTIO_MMIO_STATUS, 0);
+	int spins = 0;
+	while (reg_read(VIRTIO_MMIO_STATUS) != 0)
+		if (++spins > 1000)
+			return fail_init("device did not reset");
+	status_set(VIRTIO_STATUS_ACKNOWLEDGE);
+	status_set(VIRTIO_STATUS_DRIVER);
+
+	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 1);
+	uint64_t feat = (uint64_t)reg_read(VIRTIO_MMIO_DEV_FEATURES) << 32;
+	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
+	feat |= reg_read(VIRTIO_MMIO_DEV_FEATURES);
+	if (!(feat & (1ull << VIRTIO_F_VERSION_1)))
+		return fail_init("device does not offer VIRTIO_F_VERSION_1");
+	/* VERSION_1 and MAC only: no checksum or segmentation offloads, no
+	 * merged receive buffers, no control queue. */
+	uint64_t want = 1ull << VIRTIO_F_VERSION_1;
+	want |= feat & (1ull << VIRTIO_NET_F_MAC);
+	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 0);
+	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)want);
+	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 1);
+	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(want >> 32));
+	status_set(VIRTIO_STATUS_FEATURES_OK);
+	if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+		return fail_init("device refused our features");
+
+	static const uint8_t qemu_default[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	memcpy(dev.mac, qemu_default, 6);
+	if (want & (1ull << VIRTIO_NET_F_MAC))
+		for (unsigned i = 0; i < 6; i++)
+			dev.mac[i] = mmio_read8(dev.base + VIRTIO_MMIO_CONFIG + VIRTIO_NET_CFG_MAC + i);
+
+	if (queue_setup(VNET_RXQ, &dev.rxq, rx_report) != 0 ||
+	    queue_setup(VNET_TXQ, &dev.txq, tx_report) != 0)
+		return VNET_ENODEV;
+	for (unsigned i = 0; i < VNET_QSIZE; i++) {
+		dev.rx[i].index = (uint16_t)i;
+		dev.tx[i].index = (uint16_t)i;
+	}
+	for (unsigned i = 0; i < dev.rxq.num; i++)
+		rx_post(i);
+
+	if (dev.irq == 0 || irq_register(dev.irq, vnet_irq, NULL, 0) != 0)
+		return fail_init("cannot register its interrupt");
+	status_set(VIRTIO_STATUS_DRIVER_OK);
+	if (reg_read(VIRTIO_MMIO_STATUS) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
+		return fail_init("device status DEVICE_NEEDS_RESET after DRIVER_OK");
+	notify_queue(VNET_RXQ);
+	return 0;
+}
+
+int vnet_init(const struct machine *mach)
+{
+	notify_init(&vnet_rx_ready);
+	notify_init(&vnet_tx_room);
+	for (unsigned i = 0; i < mach->nvirtio; i++) {
+		uintptr_t base = (uintptr_t)mach->virtio[i].base;
+		if (mmio_read32(base + VIRTIO_MMIO_MAGIC) != VIRTIO_MMIO_MAGIC_VALUE)
+			continue;
+		if (mmio_read32(base + VIRTIO_MMIO_DEVICE_ID) != VIRTIO_ID_NET)
+			continue;
+		uint32_t version = mmio_read32(base + VIRTIO_MMIO_VERSION);
+		if (version != 2) {
+			printf("virtio-net: slot %u: virtio-mmio version %u not supported; "
+			       "skipped\n", i, version);
+			continue;
+		}
+		memset(&dev, 0, sizeof(dev));
+		dev.base = base;
+		dev.slot_no = i;
+		dev.irq = mach->virtio[i].irq;
+		if (setup() != 0)
+			continue;
+		unsigned long f = spin_lock(&vnet_spin);
+		dev.ready = true;
+		spin_unlock(&vnet_spin, f);
+		printf("virtio-net: slot %u at %#llx irq %u, mac %02x:%02x:%02x:%02x:%02x:%02x, "
+		       "queues %u/%u\n", i, (unsigned long long)base, dev.irq, dev.mac[0],
+		       dev.mac[1], dev.mac[2], dev.mac[3], dev.mac[4], dev.mac[5],
+		       dev.rxq.num, dev.txq.num);
+		return 0;
+	}
+	return VNET_ENODEV;
+}
