@@ -118,7 +118,16 @@ KERNEL_SRCS := \
 	kernel/block_on.c \
 	kernel/elf.c \
 	kernel/archive.c \
+	kernel/fsys.c \
 	kernel/archive_blob.S
+
+# The file-system core: arch-neutral C that the kernel links and the host
+# tests and tools build from the same files (docs/fs.md).
+FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
+	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
+# The kernel's side of the core: its environment, the virtio-blk device,
+# regular files and directories as struct file.
+FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
 
 # the executor library, built for the kernel (the same sources as the host)
 EXEC_KSRCS := $(sort $(wildcard executor/*.c))
@@ -172,7 +181,7 @@ ARCH_KTEST_SRCS_aarch64 := \
 	arch/aarch64/ktest/selftest.c \
 	arch/aarch64/ktest/selftest_prog.S
 
-KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(EXEC_KSRCS)
+KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(FS_CORE_SRCS) $(FS_KERNEL_SRCS) $(EXEC_KSRCS)
 ifeq ($(KTEST),1)
 KSRCS += $(ARCH_KTEST_SRCS_$(ARCH)) $(KTEST_SRCS)
 endif
@@ -426,6 +435,7 @@ ULIB_SRCS := \
 	user/lib/crt0_$(ARCH).S \
 	user/lib/crt0.c \
 	user/lib/syscall.c \
+	user/lib/fsio.c \
 	user/lib/stdio.c \
 	user/lib/printf.c \
 	user/lib/exec_glue.c \
@@ -573,12 +583,8 @@ fs-reset: $(MKFS) $(USTRIPPED)
 fs-check: $(FSCK)
 	$(FSCK) $(FS_IMG)
 
-# The file-system core: arch-neutral C that the kernel will link and the
-# host tests and tools build from the same files.
-FS_CORE_SRCS := kernel/fs/fs_cache.c kernel/fs/fs_log.c kernel/fs/fs_inode.c kernel/fs/fs_names.c kernel/fs/fs_data.c \
-	kernel/fs/fs_dir.c kernel/fs/fs_ops.c kernel/fs/fs_mount.c
-# The kernel's side of the core: its environment and the virtio-blk device.
-FS_KERNEL_SRCS := kernel/fs/fs_env_kernel.c kernel/fs/fs_virtio.c kernel/fs/fs_file.c
+# The file-system core (FS_CORE_SRCS, FS_KERNEL_SRCS) is listed with the
+# kernel's sources above.
 FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) lib/uapi/pollux.h \
 	kernel/io.h kernel/file.h $(EXEC_HDRS)
 # The executor pieces the core uses on the host (sync primitives, asserts).

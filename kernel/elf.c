@@ -5,6 +5,31 @@
 #include "kernel/elf.h"
 #include "lib/uapi/pollux.h"
 
+/* The image: one flat buffer, or a list of pages (a file read from the
+ * disk: the kernel has no contiguous allocation above a page). */
+struct img {
+	const unsigned char *flat;
+	const unsigned char *const *pages;
+	size_t size;
+};
+
+/* Bytes [off, off + n) of the image, already checked to lie inside it. */
+static void img_read(const struct img *im, void *dst, size_t off, size_t n)
+{
+	unsigned char *d = dst;
+	if (im->flat) {
+		memcpy(d, im->flat + off, n);
+		return;
+	}
+	while (n > 0) {
+		size_t in = off % PAGE_SIZE, chunk = PAGE_SIZE - in < n ? PAGE_SIZE - in : n;
+		memcpy(d, im->pages[off / PAGE_SIZE] + in, chunk);
+		d += chunk;
+		off += chunk;
+		n -= chunk;
+	}
+}
+
 /* A PT_LOAD segment that passed validation. */
 struct seg {
 	uint64_t vaddr, memsz;   /* memory image */
@@ -85,24 +110,25 @@ static int check_load(const struct elf64_phdr *ph, size_t size,
 	return 0;
 }
 
-static int validate(const unsigned char *img, size_t size, unsigned machine,
-		    struct seg *segs, unsigned *nseg, uint64_t *entry)
+static int validate(const struct img *img, unsigned machine, struct seg *segs, unsigned *nseg,
+		    uint64_t *entry)
 {
+	size_t size = img->size;
 	struct elf64_ehdr eh;
 	struct elf64_phdr ph;
 	unsigned n = 0;
 	bool entry_ok = false;
 	int err;
 
-	if (img == NULL || size < sizeof(eh))
+	if ((img->flat == NULL && img->pages == NULL) || size < sizeof(eh))
 		return -PX_ENOEXEC;
-	memcpy(&eh, img, sizeof(eh)); /* the image need not be aligned */
+	img_read(img, &eh, 0, sizeof(eh)); /* the image need not be aligned */
 	err = check_ehdr(&eh, size, machine);
 	if (err)
 		return err;
 
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
-		memcpy(&ph, img + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		img_read(img, &ph, eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
 		if (ph.p_type != ELF_PT_LOAD)
 			continue;
 		err = check_load(&ph, size, segs, n, &segs[n]);
@@ -137,7 +163,7 @@ static void unmap_pages(struct vm_root *root, const struct seg *segs, unsigned n
 }
 
 /* Map one page of segment s at va with a fresh frame holding its bytes. */
-static int map_page(struct vm_root *root, const unsigned char *img, const struct seg *s, uint64_t va)
+static int map_page(struct vm_root *root, const struct img *img, const struct seg *s, uint64_t va)
 {
 	unsigned char *page = kpage_alloc(); /* zeroed: the .bss part stays 0 */
 	uint64_t lo, hi;
@@ -151,7 +177,7 @@ static int map_page(struct vm_root *root, const unsigned char *img, const struct
 	if (hi > va + PAGE_SIZE)
 		hi = va + PAGE_SIZE;
 	if (lo < hi)
-		memcpy(page + (lo - va), img + s->offset + (lo - s->vaddr), (size_t)(hi - lo));
+		img_read(img, page + (lo - va), s->offset + (lo - s->vaddr), (size_t)(hi - lo));
 	err = arch_vm_map(root, va, (uint64_t)(uintptr_t)page, s->perm | VM_U);
 	if (err) {
 		kpage_free(page);
@@ -160,17 +186,16 @@ static int map_page(struct vm_root *root, const unsigned char *img, const struct
 	return 0;
 }
 
-int elf_load(struct vm_root *root, const void *image, size_t size, unsigned machine,
-	     uint64_t *entry, uint64_t *brk, size_t *pages)
+static int load(struct vm_root *root, const struct img *img, unsigned machine, uint64_t *entry,
+		uint64_t *brk, size_t *pages)
 {
-	const unsigned char *img = image;
 	struct seg segs[ELF_PHNUM_MAX];
 	unsigned n;
 	uint64_t top = 0, start;
 	size_t mapped = 0;
 	int err;
 
-	err = validate(img, size, machine, segs, &n, &start);
+	err = validate(img, machine, segs, &n, &start);
 	if (err)
 		return err;
 
@@ -190,4 +215,18 @@ int elf_load(struct vm_root *root, const void *image, size_t size, unsigned mach
 	*brk = top;
 	*pages = mapped;
 	return 0;
+}
+
+int elf_load(struct vm_root *root, const void *image, size_t size, unsigned machine,
+	     uint64_t *entry, uint64_t *brk, size_t *pages)
+{
+	struct img im = { .flat = image, .size = size };
+	return load(root, &im, machine, entry, brk, pages);
+}
+
+int elf_load_pages(struct vm_root *root, const void *const *image, size_t size,
+		   unsigned machine, uint64_t *entry, uint64_t *brk, size_t *pages)
+{
+	struct img im = { .pages = (const unsigned char *const *)image, .size = size };
+	return load(root, &im, machine, entry, brk, pages);
 }

@@ -83,4 +83,9 @@ struct elf64_phdr {
 int elf_load(struct vm_root *root, const void *image, size_t size, unsigned machine,
 	     uint64_t *entry, uint64_t *brk, size_t *pages);
 
+/* The same for an image held in pages: byte i is image[i / PAGE_SIZE]
+ * [i % PAGE_SIZE] (a program read from the disk, kernel/fsys.c). */
+int elf_load_pages(struct vm_root *root, const void *const *image, size_t size,
+		   unsigned machine, uint64_t *entry, uint64_t *brk, size_t *pages);
+
 #endif /* KERNEL_ELF_H */

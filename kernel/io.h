@@ -19,20 +19,30 @@
  *
  *   syscall:  the process keeps the future in its own slot (p->w) and a
  *             pointer to it (p->wait); the process task polls it until
- *             Ready, and drops it if the process is killed meanwhile;
+ *             Ready, and drops it if the process is killed meanwhile (a
+ *             busy one is cancelled instead: the process ends after it);
  *   ring:     each operation's task keeps the future in its slot
- *             (struct ring_op) and polls it; CANCEL and exit drop it.
+ *             (struct ring_op) and polls it; CANCEL and exit drop it (a
+ *             busy one is cancelled and drained by its task).
  *
  * Rules for a future of this shape:
  *   - On Ready it has released everything it holds (wakers, waiter
  *     nodes, pages): nothing needs to be dropped after Ready.
  *   - Dropped before Ready it releases everything at once — unless it
  *     has set `busy`: then a device still owns memory of the future (a
- *     DMA buffer).  Such a future is cancelled instead: the owner sets
- *     `cancelled` and keeps polling it to Ready; a cancelled future only
- *     waits for the device to let go, touches no user memory and starts
- *     nothing new (the ring does this for its BLK operations; nothing a
- *     syscall starts is ever busy).
+ *     DMA buffer), or the future holds room in the file system's log and
+ *     has changed cached blocks that must be committed together (a
+ *     create, a write, a rename: kernel/fs/fs.h, "Cancellation").  Such a
+ *     future is cancelled instead: the owner sets `cancelled` and keeps
+ *     polling it to Ready.  A cancelled future finishes what it must
+ *     (the device lets go; the file system's change completes, all or
+ *     nothing, a write stopping after the chunk it is in) and starts
+ *     nothing new.  Both doors do this: the ring for its BLK and file
+ *     operations, the syscall door for a killed process, which ends only
+ *     once the future is Ready (kernel/syscall.c, syscall_cancel).
+ *   - It may be moved (copied) between its start and its first poll (a
+ *     ring operation is started on the stack and copied into its task),
+ *     never after.
  *   - It reaches user memory only through copyin/copyout (uaccess.h) at
  *     the moment it moves bytes, never through a pointer kept across a
  *     Pending: see "User memory" in docs/kernel.md.

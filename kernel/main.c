@@ -6,6 +6,7 @@
 #include "arch/arch.h"
 #include "kernel/archive.h"
 #include "kernel/console.h"
+#include "kernel/fsys.h"
 #include "kernel/irq.h"
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
@@ -245,7 +246,10 @@ void kmain(const void *dtb)
 		printf("warning: the program archive is corrupt; no user programs\n");
 	start_secondaries();
 	arch_irq_on();
+	/* The disk is mounted as / first (or refused, in one line); then the
+	 * first program starts.  The test kernel leaves the disk to its
+	 * tests. */
 	if (!ktest_boot())
-		start_first_task();
+		fsys_boot(start_first_task);
 	ktask_run();
 }

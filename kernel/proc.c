@@ -9,6 +9,7 @@
 #include "kernel/console_file.h"
 #include "kernel/elf.h"
 #include "kernel/file.h"
+#include "kernel/fsys.h"
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
@@ -259,7 +260,10 @@ static enum poll proc_poll(struct future *f, struct context *cx)
 	}
 	if (p->sys >= 0) {
 		if (p->killed) {
-			syscall_drop(p);
+			/* A busy future (a change on the disk) is finished first:
+			 * the process, its memory and its files stay until then. */
+			if (syscall_cancel(p, cx) == SYS_WAIT)
+				return POLL_PENDING;
 		} else {
 			enum sys_result r = syscall_resume(p, cx);
 			if (r == SYS_WAIT)
@@ -364,21 +368,29 @@ static int spawn_group_locked(struct proc *parent, int pid, int pgid)
 	return -PX_ESRCH;
 }
 
+/* Where the program comes from: the archive entry `path`, or pages (a
+ * file read from the disk) with `path` its name. */
+struct spawn_src {
+	const void *const *pages;
+	size_t size;
+};
+
 /* spawn, with the child's descriptors new references to files[] (only
  * 0..2 with PX_SPAWN_STDIO); is_init: it is the first process. */
-static int spawn(struct proc *parent, const char *path, char *const argv[], int argc,
-		 struct file *const files[PROC_NFD], int pgid, unsigned flags, bool is_init)
+static int spawn(struct proc *parent, const char *path, const struct spawn_src *src,
+		 char *const argv[], int argc, struct file *const files[PROC_NFD], int pgid,
+		 unsigned flags, bool is_init)
 {
-	const void *image;
-	size_t size, pages;
+	const void *image = NULL;
+	size_t size = 0, pages;
 	uint64_t entry, brk, sp, uargv;
-	struct proc p = { .base = { &proc_vtable }, .sys = -1 };
+	struct proc p = { .base = { &proc_vtable }, .sys = -1, .fd_lock = SPIN_INIT };
 	struct pent *e = NULL;
 	int err, group = -PX_EAGAIN, old_fg = 0;
 
 	if (argc < 1 || argc > PX_ARGV_MAX)
 		return -PX_E2BIG;
-	if (archive_find(path, &image, &size) != 0)
+	if (!src && archive_find(path, &image, &size) != 0)
 		return -PX_ENOENT;
 
 	unsigned long f = spin_lock(&ptab.lock);
@@ -402,13 +414,22 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 	if (!e)
 		return group < 0 ? group : -PX_EAGAIN;
 	p.pid = e->pid;
-	snprintf(p.name, sizeof(p.name), "%s", path);
+	/* The name a fault message and Ctrl-T show: the last component. */
+	const char *base = strrchr(path, '/');
+	snprintf(p.name, sizeof(p.name), "%s", base && base[1] ? base + 1 : path);
 
 	err = -PX_ENOMEM;
 	p.vm = arch_vm_create();
 	if (!p.vm)
 		goto fail;
-	err = elf_load(p.vm, image, size, arch_elf_machine, &entry, &brk, &pages);
+	if (src)
+		err = elf_load_pages(p.vm, src->pages, src->size, arch_elf_machine, &entry, &brk,
+				     &pages);
+	else
+		err = elf_load(p.vm, image, size, arch_elf_machine, &entry, &brk, &pages);
+	if (err)
+		goto fail;
+	err = parent ? fsys_cwd_inherit(&p, parent) : 0;
 	if (err)
 		goto fail;
 	p.brk = p.brk_base = brk;
@@ -446,6 +467,7 @@ static int spawn(struct proc *parent, const char *path, char *const argv[], int 
 	return p.pid;
 
 fail:
+	fsys_cwd_release(&p);
 	free_user_memory(&p);
 	f = spin_lock(&ptab.lock);
 	e->state = P_FREE;
@@ -456,7 +478,41 @@ fail:
 int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int argc,
 		  int pgid, unsigned flags)
 {
-	return spawn(parent, path, argv, argc, parent->fd, pgid, flags, false);
+	return spawn(parent, path, NULL, argv, argc, parent->fd, pgid, flags, false);
+}
+
+int proc_spawn_paged(struct proc *parent, const char *name, const void *const *pages,
+		     size_t size, char *const argv[], int argc, int pgid, unsigned flags)
+{
+	struct spawn_src src = { pages, size };
+	return spawn(parent, name, &src, argv, argc, parent->fd, pgid, flags, false);
+}
+
+int64_t proc_fd_close(struct proc *p, uint64_t fd)
+{
+	unsigned long fl = spin_lock(&p->fd_lock);
+	struct file *f = fd < PROC_NFD ? p->fd[fd] : NULL;
+	if (f)
+		p->fd[fd] = NULL;
+	spin_unlock(&p->fd_lock, fl);
+	if (!f)
+		return -PX_EBADF;
+	file_put(f);
+	return 0;
+}
+
+int proc_fd_install(struct proc *p, struct file *f)
+{
+	unsigned long fl = spin_lock(&p->fd_lock);
+	int fd = -PX_EMFILE;
+	for (int i = 0; i < PROC_NFD; i++)
+		if (!p->fd[i]) {
+			__atomic_store_n(&p->fd[i], f, __ATOMIC_RELEASE);
+			fd = i;
+			break;
+		}
+	spin_unlock(&p->fd_lock, fl);
+	return fd;
 }
 
 int proc_spawn(struct proc *parent, const char *path, char *const argv[], int argc)
@@ -467,7 +523,7 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 int proc_spawn_files(const char *path, char *const argv[], int argc,
 		     struct file *const files[PROC_NFD])
 {
-	return spawn(NULL, path, argv, argc, files, PX_PG_INHERIT, 0, false);
+	return spawn(NULL, path, NULL, argv, argc, files, PX_PG_INHERIT, 0, false);
 }
 
 void proc_init(void)
@@ -492,7 +548,7 @@ int proc_start_init(const char *path, char *args)
 	argv[argc] = NULL;
 	struct file *con = console_file_open();
 	struct file *files[PROC_NFD] = { con, con, con };
-	int pid = spawn(NULL, path, argv, argc, files, PX_PG_INHERIT, 0, true);
+	int pid = spawn(NULL, path, NULL, argv, argc, files, PX_PG_INHERIT, 0, true);
 	file_put(con);
 	return pid;
 }
@@ -505,6 +561,7 @@ void proc_exit(struct proc *p, int status)
 		file_put(p->fd[fd]);
 		p->fd[fd] = NULL;
 	}
+	fsys_cwd_release(p);
 	free_user_memory(p);
 	fp_free(p);
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "arch/arch.h"
+#include "executor/spin.h"
 #include "executor/task.h"
 #include "executor/timer.h"
 #include "kernel/io.h"
@@ -16,6 +17,7 @@
 #define PROC_NFD 16   /* open files per process */
 
 struct file;
+struct fs_inode;
 
 /* wait(): Ready with the pid of a reaped child (its status copied out
  * to status_va unless 0), or -PX_ECHILD. */
@@ -61,6 +63,12 @@ struct proc {
 	uint32_t killed;            /* PX_KILLED | reason, set by kill() or a fault */
 	uint64_t brk, brk_base;     /* heap: [brk_base, brk) mapped by sbrk */
 	struct file *fd[PROC_NFD];
+	/* fd[] changes in the process's own syscalls and in a ring OPENAT
+	 * (proc_fd_install); both take fd_lock.  Reads need no lock. */
+	struct spin fd_lock;
+	struct fs_inode *cwd;       /* working directory (a reference); NULL: the root */
+	char *cwd_path;             /* its path, kmalloc'd (cwd_cap bytes); NULL: "/" */
+	uint32_t cwd_cap;
 	struct waker self;          /* our own waker, so kill() can wake us */
 	struct ring *ring;          /* ring_setup's rings, or NULL */
 	char name[16];
@@ -82,6 +90,19 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
  * checked the flags (PX_SPAWN_FG: that its fd 0 is the console). */
 int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int argc,
 		  int pgid, unsigned flags);
+
+/* The same with the program read from the disk: image byte i is
+ * pages[i / PAGE_SIZE][i % PAGE_SIZE]; `name` is its path (the process
+ * is named after its last component). */
+int proc_spawn_paged(struct proc *parent, const char *name, const void *const *pages,
+		     size_t size, char *const argv[], int argc, int pgid, unsigned flags);
+
+/* Put f at p's lowest free fd (under fd_lock); the fd, or -PX_EMFILE (f
+ * is still the caller's then). */
+int proc_fd_install(struct proc *p, struct file *f);
+
+/* close(fd): 0 or -PX_EBADF (the process's syscalls and the ring's CLOSE). */
+int64_t proc_fd_close(struct proc *p, uint64_t fd);
 
 /* spawn without a parent (the first process, in-kernel tests): the
  * child's descriptors are new references to files[0..PROC_NFD) (NULL:
@@ -107,6 +128,11 @@ uint64_t proc_fp_traps(void);
 enum sys_result { SYS_DONE, SYS_WAIT, SYS_EXITED };
 enum sys_result syscall_start(struct proc *p, struct context *cx);
 enum sys_result syscall_resume(struct proc *p, struct context *cx);
+/* The process is killed while a syscall waits: drop its future, or, if
+ * it is busy (kernel/io.h), mark it cancelled and poll it to Ready.
+ * SYS_WAIT while it is still running, SYS_DONE once nothing is left. */
+enum sys_result syscall_cancel(struct proc *p, struct context *cx);
+/* Executor shutdown: drop the future unless it is busy (then leak it). */
 void syscall_drop(struct proc *p);
 
 /* For syscall.c: the process side of exit/wait/kill. */

@@ -6,6 +6,8 @@
 
 #include "arch/arch.h"
 #include "kernel/file.h"
+#include "kernel/fs/fs_file.h"
+#include "kernel/fsys.h"
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
@@ -442,6 +444,9 @@ static int64_t blk_io_start(const struct vm_root *vm, bool write, uint64_t secto
 		return -PX_EINVAL;
 	if (cap == 0)
 		return -PX_ENODEV;
+	/* Raw writes under a mounted file system would corrupt it. */
+	if (write && fsys_fs())
+		return -PX_EBUSY;
 	if (sector >= cap || count > cap - sector)
 		return -PX_ERANGE;
 	if (!uaccess_ok(vm, va, len, write ? VM_R : VM_W))
@@ -453,8 +458,9 @@ static int64_t blk_io_start(const struct vm_root *vm, bool write, uint64_t secto
 	return b->bounce ? IO_STARTED : -PX_ENOMEM;
 }
 
-/* READ and WRITE: the file's own future, the same one read() and write()
- * wait for (kernel/file.h).  IO_STARTED, or the result to post now. */
+/* READ, WRITE, FSTAT, FSYNC, GETDENTS, FTRUNCATE: the file's own future,
+ * the same one read(), write(), fstat(), ... wait for (kernel/file.h).
+ * IO_STARTED, or the result to post now. */
 static int64_t op_file(struct proc *p, const struct px_sqe *s, struct ring_op *op)
 {
 	struct file *f = s->fd >= 0 && s->fd < PROC_NFD ? p->fd[s->fd] : NULL;
@@ -463,10 +469,61 @@ static int64_t op_file(struct proc *p, const struct px_sqe *s, struct ring_op *o
 	/* Files that cannot seek ignore the offset (io_uring does the same). */
 	struct io_req rq = { .file = f, .vm = p->vm, .va = s->addr, .len = s->len,
 			     .off = f->ops->seekable ? s->off : PX_OFF_CUR };
-	int64_t r = file_start(s->op == PX_OP_READ ? IO_READ : IO_WRITE, &rq, &op->io);
+	int64_t r;
+	switch (s->op) {
+	case PX_OP_READ:
+		r = file_start(IO_READ, &rq, &op->io);
+		break;
+	case PX_OP_WRITE:
+		r = file_start(IO_WRITE, &rq, &op->io);
+		break;
+	case PX_OP_FSTAT:
+		rq.off = PX_OFF_CUR;
+		r = file_start(IO_STAT, &rq, &op->io);
+		break;
+	case PX_OP_FSYNC:
+		rq.off = PX_OFF_CUR;
+		r = file_start(IO_FSYNC, &rq, &op->io);
+		break;
+	case PX_OP_GETDENTS:
+		if (s->len > 0 && !uaccess_ok(p->vm, s->addr, s->len, VM_W))
+			return -PX_EFAULT;
+		rq.off = s->off;
+		r = fs_file_getdents(&rq, &op->io);
+		break;
+	default: /* PX_OP_FTRUNCATE */
+		rq.off = s->off;
+		r = fs_file_truncate(&rq, &op->io);
+		break;
+	}
 	if (r == IO_STARTED)
 		op->file = file_dup(f);
 	return r;
+}
+
+/* OPENAT, STAT, MKDIR, UNLINK, RMDIR, RENAME, LINK: the path calls'
+ * futures (kernel/fsys.c).  The paths are copied here, while the SQE is
+ * consumed, and again by the file system when the operation starts. */
+static int64_t op_path(struct proc *p, const struct px_sqe *s, struct ring_op *op)
+{
+	char path[PX_FS_PATH_MAX], path2[PX_FS_PATH_MAX];
+	int n = copyinstr(p->vm, path, s->addr, sizeof(path));
+	if (n < 0)
+		return n == -PX_E2BIG ? -PX_ENAMETOOLONG : n;
+	if (s->op == PX_OP_RENAME || s->op == PX_OP_LINK) {
+		n = copyinstr(p->vm, path2, s->off, sizeof(path2));
+		if (n < 0)
+			return n == -PX_E2BIG ? -PX_ENAMETOOLONG : n;
+	}
+	switch (s->op) {
+	case PX_OP_OPENAT: return fsys_open(&op->io, p, path, (int)s->len);
+	case PX_OP_STAT: return fsys_stat(&op->io, p, path, p->vm, s->off);
+	case PX_OP_MKDIR: return fsys_change(&op->io, p, FSYS_MKDIR, path, NULL);
+	case PX_OP_UNLINK: return fsys_change(&op->io, p, FSYS_UNLINK, path, NULL);
+	case PX_OP_RMDIR: return fsys_change(&op->io, p, FSYS_RMDIR, path, NULL);
+	case PX_OP_RENAME: return fsys_change(&op->io, p, FSYS_RENAME, path, path2);
+	default: return fsys_change(&op->io, p, FSYS_LINK, path, path2);
+	}
 }
 
 /*
@@ -490,8 +547,24 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 		return false;
 	case PX_OP_READ:
 	case PX_OP_WRITE:
+	case PX_OP_FSTAT:
+	case PX_OP_FSYNC:
+	case PX_OP_GETDENTS:
+	case PX_OP_FTRUNCATE:
 		*res = op_file(p, s, &op);
 		break;
+	case PX_OP_OPENAT:
+	case PX_OP_STAT:
+	case PX_OP_MKDIR:
+	case PX_OP_UNLINK:
+	case PX_OP_RMDIR:
+	case PX_OP_RENAME:
+	case PX_OP_LINK:
+		*res = op_path(p, s, &op);
+		break;
+	case PX_OP_CLOSE:
+		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);
+		return false;
 	case PX_OP_TIMEOUT:
 		io_sleep_init((struct io_sleep *)&op.io, s->off, -PX_ETIME);
 		*res = IO_STARTED;

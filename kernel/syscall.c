@@ -7,6 +7,8 @@
 #include "kernel/archive.h"
 #include "kernel/console.h"
 #include "kernel/file.h"
+#include "kernel/fs/fs_file.h"
+#include "kernel/fsys.h"
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
@@ -21,8 +23,11 @@
  * (struct io_future, kernel/io.h) in p->w and hands it to wait_on: the
  * process task then returns Pending, and each later poll calls
  * syscall_resume, which polls that future until it is Ready; a kill
- * meanwhile calls syscall_drop, which drops it.  Neither knows what the
- * future is: a read of a pipe, a sleep or a wait for a child all look the
+ * meanwhile calls syscall_cancel, which drops it, or, when the future is
+ * busy (a change to the disk that holds room in the log: kernel/io.h),
+ * marks it cancelled and goes on polling it until it is Ready, with the
+ * process kept alive until then.  Neither knows what the future is: a
+ * read of a pipe, a sleep, a wait for a child or a rename all look the
  * same from here.
  */
 
@@ -48,10 +53,24 @@ enum sys_result syscall_resume(struct proc *p, struct context *cx)
 	return done(p, p->wait->result);
 }
 
-/* The process is being killed while a syscall waits: release its future. */
+enum sys_result syscall_cancel(struct proc *p, struct context *cx)
+{
+	if (p->sys < 0)
+		return SYS_DONE;
+	if (p->wait->busy || p->wait->cancelled) {
+		p->wait->cancelled = true;
+		if (io_poll(p->wait, cx) == POLL_PENDING)
+			return SYS_WAIT;
+	} else {
+		io_drop(p->wait);
+	}
+	p->sys = -1;
+	return SYS_DONE;
+}
+
 void syscall_drop(struct proc *p)
 {
-	if (p->sys >= 0)
+	if (p->sys >= 0 && !p->wait->busy)
 		io_drop(p->wait);
 	p->sys = -1;
 }
@@ -61,6 +80,8 @@ static struct file *fd_file(struct proc *p, uint64_t fd)
 	return fd < PROC_NFD ? p->fd[fd] : NULL;
 }
 
+/* The lowest free fd from `from` on; the caller holds p->fd_lock (a ring
+ * OPENAT may install a file meanwhile). */
 static int fd_alloc(struct proc *p, int from)
 {
 	for (int fd = from; fd < PROC_NFD; fd++)
@@ -108,40 +129,154 @@ static int64_t sys_pipe(struct proc *p, uint64_t fds_va)
 	int fds[2];
 	if (!uaccess_ok(p->vm, fds_va, sizeof(fds), VM_W))
 		return -PX_EFAULT;
-	fds[0] = fd_alloc(p, 0);
-	if (fds[0] < 0)
-		return fds[0];
-	fds[1] = fd_alloc(p, fds[0] + 1);
-	if (fds[1] < 0)
-		return fds[1];
 	int err = pipe_files(&rd, &wr);
 	if (err)
 		return err;
-	p->fd[fds[0]] = rd;
-	p->fd[fds[1]] = wr;
+	unsigned long fl = spin_lock(&p->fd_lock);
+	fds[0] = fd_alloc(p, 0);
+	fds[1] = fds[0] < 0 ? fds[0] : fd_alloc(p, fds[0] + 1);
+	if (fds[1] >= 0) {
+		p->fd[fds[0]] = rd;
+		p->fd[fds[1]] = wr;
+	}
+	spin_unlock(&p->fd_lock, fl);
+	if (fds[1] < 0) {
+		file_put(rd);
+		file_put(wr);
+		return fds[1];
+	}
 	copyout(p->vm, fds_va, fds, sizeof(fds)); /* checked above */
 	return 0;
 }
 
-static int64_t sys_close(struct proc *p, uint64_t fd)
-{
-	struct file *f = fd_file(p, fd);
-	if (!f)
-		return -PX_EBADF;
-	p->fd[fd] = NULL;
-	file_put(f);
-	return 0;
-}
 
 static int64_t sys_dup(struct proc *p, uint64_t fd)
 {
 	struct file *f = fd_file(p, fd);
 	if (!f)
 		return -PX_EBADF;
+	unsigned long fl = spin_lock(&p->fd_lock);
 	int nfd = fd_alloc(p, 0);
 	if (nfd >= 0)
 		p->fd[nfd] = file_dup(f);
+	spin_unlock(&p->fd_lock, fl);
 	return nfd;
+}
+
+/* dup2: newfd names fd's file; what newfd named before is closed. */
+static int64_t sys_dup2(struct proc *p, uint64_t fd, uint64_t newfd)
+{
+	struct file *f = fd_file(p, fd);
+	if (!f || newfd >= PROC_NFD)
+		return -PX_EBADF;
+	if (newfd == fd)
+		return (int64_t)newfd;
+	unsigned long fl = spin_lock(&p->fd_lock);
+	struct file *old = p->fd[newfd];
+	p->fd[newfd] = file_dup(f);
+	spin_unlock(&p->fd_lock, fl);
+	file_put(old);
+	return (int64_t)newfd;
+}
+
+/* lseek: any seekable file; SEEK_END needs the size (files of the disk). */
+static int64_t sys_lseek(struct proc *p, uint64_t fd, int64_t off, uint64_t whence)
+{
+	struct file *f = fd_file(p, fd);
+	if (!f)
+		return -PX_EBADF;
+	if (!f->ops->seekable)
+		return -PX_ESPIPE;
+	int64_t base;
+	switch (whence) {
+	case PX_SEEK_SET: base = 0; break;
+	case PX_SEEK_CUR: base = (int64_t)atomic_load(&f->pos); break;
+	case PX_SEEK_END: base = fs_file_size(f); break;
+	default: return -PX_EINVAL;
+	}
+	if (base < 0)
+		return base;
+	if ((off > 0 && base > INT64_MAX - off) || base + off < 0)
+		return -PX_EINVAL;
+	atomic_store(&f->pos, (uint64_t)(base + off));
+	return base + off;
+}
+
+/* ---- the file system (kernel/fsys.c) ------------------------------------------
+ * A path is copied from the program here; the file system copies it again
+ * when the operation starts, so it lives on this stack only. */
+
+static int64_t copy_path(struct proc *p, char *path, uint64_t va)
+{
+	int n = copyinstr(p->vm, path, va, PX_FS_PATH_MAX);
+	if (n == -PX_E2BIG)
+		return -PX_ENAMETOOLONG;
+	return n < 0 ? n : 0;
+}
+
+static enum sys_result started(struct proc *p, struct context *cx, int nr, int64_t r)
+{
+	if (r != IO_STARTED)
+		return done(p, r);
+	return wait_on(p, cx, nr, &p->w.io.f);
+}
+
+static enum sys_result sys_path(struct proc *p, struct context *cx, int nr, uint64_t va,
+				uint64_t a1)
+{
+	char path[PX_FS_PATH_MAX];
+	int64_t err = copy_path(p, path, va);
+	if (err)
+		return done(p, err);
+	switch (nr) {
+	case SYS_open:
+		return started(p, cx, nr, fsys_open(&p->w.io, p, path, (int)a1));
+	case SYS_stat:
+		return started(p, cx, nr, fsys_stat(&p->w.io, p, path, p->vm, a1));
+	case SYS_chdir:
+		return started(p, cx, nr, fsys_chdir(&p->w.io, p, path));
+	case SYS_mkdir:
+		return started(p, cx, nr, fsys_change(&p->w.io, p, FSYS_MKDIR, path, NULL));
+	case SYS_rmdir:
+		return started(p, cx, nr, fsys_change(&p->w.io, p, FSYS_RMDIR, path, NULL));
+	default:
+		return started(p, cx, nr, fsys_change(&p->w.io, p, FSYS_UNLINK, path, NULL));
+	}
+}
+
+static enum sys_result sys_path2(struct proc *p, struct context *cx, int nr, uint64_t from_va,
+				 uint64_t to_va)
+{
+	char from[PX_FS_PATH_MAX], to[PX_FS_PATH_MAX];
+	int64_t err = copy_path(p, from, from_va);
+	if (!err)
+		err = copy_path(p, to, to_va);
+	if (err)
+		return done(p, err);
+	return started(p, cx, nr, fsys_change(&p->w.io, p, nr == SYS_rename ? FSYS_RENAME : FSYS_LINK,
+						from, to));
+}
+
+static enum sys_result sys_getdents(struct proc *p, struct context *cx, uint64_t fd,
+				    uint64_t va, uint64_t len)
+{
+	struct file *f = fd_file(p, fd);
+	if (!f)
+		return done(p, -PX_EBADF);
+	if (len > 0 && !uaccess_ok(p->vm, va, len, VM_W))
+		return done(p, -PX_EFAULT);
+	struct io_req rq = { .file = f, .vm = p->vm, .va = va, .len = len, .off = PX_OFF_CUR };
+	return started(p, cx, SYS_getdents, fs_file_getdents(&rq, &p->w.io));
+}
+
+static enum sys_result sys_ftruncate(struct proc *p, struct context *cx, uint64_t fd,
+				     uint64_t size)
+{
+	struct file *f = fd_file(p, fd);
+	if (!f)
+		return done(p, -PX_EBADF);
+	struct io_req rq = { .file = f, .vm = p->vm, .off = size };
+	return started(p, cx, SYS_ftruncate, fs_file_truncate(&rq, &p->w.io));
 }
 
 /* ---- memory -----------------------------------------------------------------*/
@@ -233,10 +368,12 @@ static int64_t sys_kill(struct proc *p, int64_t pid)
 
 /* ---- processes ----------------------------------------------------------------*/
 
-static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va, int64_t pgid,
-			 uint64_t flags)
+/* spawn(path): from the file system when one is mounted (kernel/fsys.c:
+ * a future that reads the program), else from the archive at once. */
+static enum sys_result sys_spawn(struct proc *p, struct context *cx, int nr, uint64_t path_va,
+				 uint64_t argv_va, int64_t pgid, uint64_t flags)
 {
-	char path[PX_PATH_MAX], strings[PX_ARG_MAX];
+	char path[PX_FS_PATH_MAX], strings[PX_ARG_MAX];
 	char *argv[PX_ARGV_MAX + 1]; /* PX_ARGV_MAX arguments and a NULL */
 	size_t used = 0;
 	int argc = 0, n;
@@ -246,28 +383,28 @@ static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va, int
 	 * says -PX_ESRCH itself. */
 	int64_t err = check_pgid(pgid, true);
 	if (err)
-		return err;
+		return done(p, err);
 	if (flags & ~(uint64_t)(PX_SPAWN_FG | PX_SPAWN_STDIO))
-		return -PX_EINVAL;
+		return done(p, -PX_EINVAL);
 	if ((flags & PX_SPAWN_FG) && !stdin_is_console(p))
-		return -PX_ENOTTY;
+		return done(p, -PX_ENOTTY);
 	n = copyinstr(p->vm, path, path_va, sizeof(path));
 	if (n < 0)
-		return n == -PX_E2BIG ? -PX_ENOENT : n;
+		return done(p, n == -PX_E2BIG ? -PX_ENOENT : n);
 	if (!argv_va) {
 		argv[argc++] = path;
 	} else {
 		for (;; argc++) {
 			uint64_t ptr;
 			if (copyin(p->vm, &ptr, argv_va + (uint64_t)argc * 8, 8))
-				return -PX_EFAULT;
+				return done(p, -PX_EFAULT);
 			if (!ptr)
 				break;
 			if (argc == PX_ARGV_MAX)
-				return -PX_E2BIG;
+				return done(p, -PX_E2BIG);
 			n = copyinstr(p->vm, strings + used, ptr, sizeof(strings) - used);
 			if (n < 0)
-				return n;
+				return done(p, n);
 			argv[argc] = strings + used;
 			used += (size_t)n + 1;
 		}
@@ -275,7 +412,10 @@ static int64_t sys_spawn(struct proc *p, uint64_t path_va, uint64_t argv_va, int
 			argv[argc++] = path;
 	}
 	argv[argc] = NULL;
-	return proc_spawn_pg(p, path, argv, argc, (int)pgid, (unsigned)flags);
+	int64_t r = fsys_spawn(&p->w.io, p, path, argv, argc, (int)pgid, (unsigned)flags);
+	if (r == -PX_ENOENT && !fsys_fs())
+		return done(p, proc_spawn_pg(p, path, argv, argc, (int)pgid, (unsigned)flags));
+	return started(p, cx, nr, r);
 }
 
 static enum sys_result sys_wait(struct proc *p, struct context *cx, int64_t pid,
@@ -393,7 +533,7 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		io_yield_init(&p->w.yield);
 		return wait_on(p, cx, SYS_yield, &p->w.yield.io);
 	case SYS_spawn:
-		return done(p, sys_spawn(p, a0, a1, PX_PG_INHERIT, 0));
+		return sys_spawn(p, cx, SYS_spawn, a0, a1, PX_PG_INHERIT, 0);
 	case SYS_wait:
 		return sys_wait(p, cx, (int64_t)a0, a1);
 	case SYS_kill:
@@ -401,7 +541,7 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_pipe:
 		return done(p, sys_pipe(p, a0));
 	case SYS_close:
-		return done(p, sys_close(p, a0));
+		return done(p, proc_fd_close(p, a0));
 	case SYS_dup:
 		return done(p, sys_dup(p, a0));
 	case SYS_sleep:
@@ -427,12 +567,36 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_fsync:
 		return sys_file_op(p, cx, SYS_fsync, IO_FSYNC, a0, 0, 0, PX_OFF_CUR);
 	case SYS_spawnpg:
-		return done(p, sys_spawn(p, a0, a1, (int64_t)a2, arch_syscall_arg(u, 3)));
+		return sys_spawn(p, cx, SYS_spawnpg, a0, a1, (int64_t)a2, arch_syscall_arg(u, 3));
 	case SYS_setfg:
 		return done(p, sys_setfg(p, (int64_t)a0));
 	case SYS_getpgid:
 		return done(p, (int64_t)a0 < 0 || (int64_t)a0 > INT32_MAX ? -PX_ESRCH
 									   : proc_getpgid(p, (int)a0));
+	case SYS_open:
+	case SYS_stat:
+	case SYS_chdir:
+	case SYS_mkdir:
+	case SYS_rmdir:
+	case SYS_unlink:
+		return sys_path(p, cx, (int)arch_syscall_nr(u), a0, a1);
+	case SYS_rename:
+	case SYS_link:
+		return sys_path2(p, cx, (int)arch_syscall_nr(u), a0, a1);
+	case SYS_lseek:
+		return done(p, sys_lseek(p, a0, (int64_t)a1, a2));
+	case SYS_getdents:
+		return sys_getdents(p, cx, a0, a1, a2);
+	case SYS_ftruncate:
+		return sys_ftruncate(p, cx, a0, a1);
+	case SYS_getcwd:
+		return done(p, fsys_getcwd(p, a0, a1));
+	case SYS_dup2:
+		return done(p, sys_dup2(p, a0, a1));
+	case SYS_statfs:
+		return done(p, fsys_statfs(p, a0));
+	case SYS_sync:
+		return done(p, 0); /* every change is durable when its call returns */
 	default:
 		return done(p, -PX_ENOSYS);
 	}

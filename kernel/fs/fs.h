@@ -95,6 +95,9 @@ struct fs_inode *fs_idup(struct fs *fs, struct fs_inode *ip);
 bool fs_iput(struct fs *fs, struct fs_inode *ip);
 unsigned fs_inode_type(struct fs_inode *ip);          /* PX_S_REG or PX_S_DIR */
 uint32_t fs_inode_num(struct fs_inode *ip);
+/* The file's size now, without waiting (lseek's SEEK_END, spawn's read):
+ * a size that a write running meanwhile may change at once. */
+uint64_t fs_inode_size(struct fs_inode *ip);
 /* Counters for tests and benchmarks. */
 struct fs_stats {
 	uint64_t hits, misses, shared, evictions, reads, read_errors, prefetches;

@@ -5,6 +5,7 @@
 
 #include "arch/arch.h"
 #include "kernel/fs/fs_env.h"
+#include "kernel/fsys.h"
 #include "kernel/kalloc.h"
 #include "kernel/uaccess.h"
 
@@ -54,11 +55,18 @@ int fs_env_copyin(const void *vm, void *dst, uint64_t va, size_t n)
 	return copyin(vm, dst, va, n);
 }
 
+bool fs_env_kernel_boot_mount, fs_env_kernel_said;
+
 void fs_env_say(const char *fmt, ...)
 {
+	static const char refused[] = "fs: not mounting";
 	va_list ap;
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
+	if (fs_env_kernel_boot_mount && strncmp(fmt, refused, sizeof(refused) - 1) == 0) {
+		fs_env_kernel_said = true;
+		printf("; programs come from the kernel's archive");
+	}
 	putchar('\n');
 }

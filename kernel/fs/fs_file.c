@@ -10,9 +10,8 @@
 #include "kernel/uaccess.h"
 
 /*
- * Written against kernel/file.h and compiled (make fs-cross-check), not
- * yet reachable: the open syscall that makes these files is the next
- * step.  A file's object is a struct fs_file; every start function wraps
+ * Made by the open syscall and the ring's OPENAT (kernel/fsys.c).  A
+ * file's object is a struct fs_file; every start function wraps
  * the core's future (struct fs_op, kernel/fs/fs_ops.h) in a struct
  * fs_file_io, which adds what a struct file needs around it: the file
  * position (read and write at PX_OFF_CUR start at f->pos and move it),
@@ -168,15 +167,20 @@ static enum poll reclaim_poll(struct future *fut, struct context *cx)
  * busy while it frees blocks): nothing to release here. */
 static const struct future_vtable reclaim_vtable = { reclaim_poll, NULL };
 
-static void ff_release(struct file *f)
+void fs_file_iput(struct fs *fs, struct fs_inode *ip)
 {
-	struct fs_file *ff = f->obj;
-	if (fs_iput(ff->fs, ff->ip)) {
-		struct reclaim_task t = { .base = { &reclaim_vtable }, .fs = ff->fs };
+	if (fs_iput(fs, ip)) {
+		struct reclaim_task t = { .base = { &reclaim_vtable }, .fs = fs };
 		/* Out of task slots: the inode stays on the orphan list, and the
 		 * next reclaim or mount frees it. */
 		(void)KSPAWN(t, "fs-reclaim", NULL);
 	}
+}
+
+static void ff_release(struct file *f)
+{
+	struct fs_file *ff = f->obj;
+	fs_file_iput(ff->fs, ff->ip);
 	kfree(ff, sizeof(*ff)); /* file_put frees f */
 }
 
@@ -192,10 +196,19 @@ static const struct file_ops fs_reg_ops = {
 	.release = ff_release,
 };
 
+/* read() of a directory: getdents reads it. */
+static int64_t fd_read(const struct io_req *rq, union io_slot *slot)
+{
+	(void)rq;
+	(void)slot;
+	return -PX_EISDIR;
+}
+
 /* A directory is not read or written as bytes (getdents reads it). */
 static const struct file_ops fs_dir_ops = {
 	.kind = "directory",
 	.start = {
+		[IO_READ] = fd_read,
 		[IO_FSYNC] = ff_fsync,
 		[IO_STAT] = ff_stat,
 	},
@@ -235,4 +248,29 @@ int64_t fs_file_getdents(const struct io_req *rq, union io_slot *slot)
 	prepare(w, rq, &off);
 	return wrap(w, rq, fs_getdents(inner_slot(w), ff->fs, ff->ip, rq->vm, rq->va, rq->len, off),
 		    w->cur);
+}
+
+int64_t fs_file_truncate(const struct io_req *rq, union io_slot *slot)
+{
+	struct fs_file_io *w = (struct fs_file_io *)slot;
+	struct file *f = rq->file;
+	if (!fs_file_is(f) || rq->off > INT64_MAX)
+		return -PX_EINVAL;
+	struct fs_file *ff = f->obj;
+	if (f->ops == &fs_dir_ops)
+		return -PX_EISDIR;
+	if ((ff->flags & PX_O_ACCMODE) == PX_O_RDONLY)
+		return -PX_EBADF;
+	uint64_t off;
+	prepare(w, rq, &off);
+	w->cur = false;
+	return wrap(w, rq, fs_truncate(inner_slot(w), ff->fs, ff->ip, rq->off), false);
+}
+
+int64_t fs_file_size(const struct file *f)
+{
+	if (f->ops != &fs_reg_ops)
+		return -PX_EINVAL;
+	struct fs_file *ff = f->obj;
+	return (int64_t)fs_inode_size(ff->ip);
 }

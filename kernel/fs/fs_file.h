@@ -9,7 +9,7 @@
 #include "kernel/fs/fs.h"
 
 /*
- * Not yet reachable: the open syscall (the next step) will call fs_open,
+ * The open syscall and the ring's OPENAT (kernel/fsys.c) call fs_open,
  * then fs_file_new with the inode it gave.  The kinds:
  *
  *   file       read, write (at f->pos for PX_OFF_CUR, which they move;
@@ -34,5 +34,16 @@ bool fs_file_is(const struct file *f);
  * rq->off, a directory slot number; -PX_ENOTDIR for anything but a
  * directory of the file system. */
 int64_t fs_file_getdents(const struct io_req *rq, union io_slot *slot);
+/* ftruncate: rq->off is the new size.  -PX_EINVAL for anything but a
+ * file of the file system (or a size above 2^63 - 1), -PX_EISDIR for a
+ * directory, -PX_EBADF unless it was opened for writing. */
+int64_t fs_file_truncate(const struct io_req *rq, union io_slot *slot);
+/* lseek's SEEK_END: the size of a regular file of the file system;
+ * -PX_EINVAL for a directory or any other kind. */
+int64_t fs_file_size(const struct file *f);
+/* Drop a reference to ip that is not a file's (a working directory, an
+ * inode an operation opened): when it was the last one of an unlinked
+ * inode, a kernel task frees it, as the last close does. */
+void fs_file_iput(struct fs *fs, struct fs_inode *ip);
 
 #endif /* KERNEL_FS_FS_FILE_H */

@@ -376,6 +376,10 @@ static enum poll op_vpoll(struct future *f, struct context *cx)
 {
 	struct fs_op *op = (struct fs_op *)f;
 	struct fs_call *c = op->c;
+	/* Set at every poll: a future may move between its start and its
+	 * first poll (a ring operation is started on the stack, then copied
+	 * into its task). */
+	c->io = &op->io;
 	if (call_poll(c, cx) == POLL_PENDING)
 		return POLL_PENDING;
 	op->io.result = c->result;

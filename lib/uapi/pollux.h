@@ -42,7 +42,63 @@
 #define SYS_setfg        23  /* (int pgid or 0) -> the previous one: the console's
                                  foreground process group (0: none) */
 #define SYS_getpgid      24  /* (int pid or 0 for the caller) -> its process group */
-#define SYS_count        25
+/* The file system (docs/fs.md, "Syscalls"): paths are NUL-terminated, at
+ * most PX_FS_PATH_MAX bytes with the NUL, relative to the caller's working
+ * directory unless they start with '/'.  Without a mounted file system the
+ * path calls fail with -PX_ENOENT (lookups) or -PX_EROFS (changes). */
+#define SYS_open         25  /* (const char *path, int flags) -> fd */
+#define SYS_lseek        26  /* (int fd, int64_t off, int whence) -> new position */
+#define SYS_stat         27  /* (const char *path, struct px_stat *st) -> 0 */
+#define SYS_mkdir        28  /* (const char *path) -> 0 */
+#define SYS_rmdir        29  /* (const char *path) -> 0 */
+#define SYS_unlink       30  /* (const char *path) -> 0 */
+#define SYS_rename       31  /* (const char *from, const char *to) -> 0 */
+#define SYS_link         32  /* (const char *from, const char *to) -> 0 */
+#define SYS_getdents     33  /* (int fd, struct px_dirent *buf, size_t n) -> bytes */
+#define SYS_ftruncate    34  /* (int fd, uint64_t size) -> 0 */
+#define SYS_chdir        35  /* (const char *path) -> 0 */
+#define SYS_getcwd       36  /* (char *buf, size_t n) -> length (NUL excluded) */
+#define SYS_dup2         37  /* (int fd, int newfd) -> newfd */
+#define SYS_statfs       38  /* (struct px_statfs *st) -> 0 */
+#define SYS_sync         39  /* () -> 0 */
+#define SYS_count        40
+
+/*
+ * Errors of the file-system calls (each also -PX_EFAULT for a bad
+ * pointer, -PX_EIO when the disk fails or is damaged, -PX_ENOMEM):
+ *   open       ENOENT (a missing component; O_CREAT: a missing directory),
+ *              EEXIST (O_CREAT|O_EXCL and it exists), ENOTDIR (a component,
+ *              or O_DIRECTORY, is not a directory), EISDIR (a directory
+ *              opened for writing, O_TRUNC or O_CREAT), ENAMETOOLONG (a
+ *              name over PX_NAME_MAX bytes or a path over PX_FS_PATH_MAX),
+ *              EINVAL (access mode 3, unknown flag bits), EMFILE (no free
+ *              fd), ENOSPC (no inode or block for a new file), ENFILE
+ *              (the kernel's inode table is full)
+ *   lseek      EBADF, ESPIPE (a pipe or the console), EINVAL (whence not
+ *              PX_SEEK_*, a result below 0 or above 2^63 - 1; PX_SEEK_END
+ *              on a directory)
+ *   stat       open's lookup errors
+ *   mkdir      EEXIST, ENOENT, ENOTDIR, ENAMETOOLONG, ENOSPC, EMLINK
+ *   rmdir      ENOENT, ENOTDIR, ENOTEMPTY, EINVAL (".", ".."), EBUSY (/)
+ *   unlink     ENOENT, ENOTDIR, EISDIR (a directory: use rmdir)
+ *   rename     ENOENT, EEXIST/ENOTEMPTY (onto a non-empty directory),
+ *              ENOTDIR, EISDIR (a directory onto a file or the reverse),
+ *              EINVAL (a directory into itself or below it), ENOSPC
+ *   link       ENOENT, EEXIST, EPERM (a directory), EMLINK, ENOSPC
+ *   getdents   EBADF, ENOTDIR (not a directory of the file system),
+ *              EINVAL (n smaller than one struct px_dirent)
+ *   ftruncate  EBADF (not open for writing), EISDIR, EINVAL (not a file of
+ *              the file system), EFBIG
+ *   chdir      ENOENT, ENOTDIR
+ *   getcwd     ERANGE (n too small for the path and its NUL)
+ *   dup2       EBADF (fd not open, newfd out of range)
+ *   statfs     ENODEV (no file system mounted)
+ * Changes without a mounted file system: EROFS.  sync() returns 0: every
+ * change is durable when its call returns (docs/fs.md, "The log").
+ */
+#define PX_SEEK_SET 0
+#define PX_SEEK_CUR 1
+#define PX_SEEK_END 2
 
 /*
  * Process groups and the console's foreground group (docs/user.md,
@@ -279,6 +335,26 @@ enum px_ring_op {
 	PX_OP_CANCEL = 6,     /* addr = user_data of the operation to cancel; res 0
 	                         or -PX_ENOENT; the cancelled one completes with
 	                         -PX_ECANCELED */
+	/* The file system: the same futures as the syscalls of the same name,
+	 * with the same results and errors.  Paths (addr, off) are copied when
+	 * the SQE is consumed and start at the working directory of that
+	 * moment.  A change (OPENAT with O_CREAT/O_TRUNC, MKDIR, UNLINK, RMDIR,
+	 * RENAME, LINK, FTRUNCATE, a WRITE to a file) cancelled once it holds
+	 * room in the log still completes on the disk (all or nothing) before
+	 * its CQE says -PX_ECANCELED. */
+	PX_OP_OPENAT = 7,     /* addr = path, len = flags: res = the new fd */
+	PX_OP_CLOSE = 8,      /* fd; completes inside ring_enter */
+	PX_OP_FSTAT = 9,      /* fd, addr = struct px_stat * */
+	PX_OP_STAT = 10,      /* addr = path, off = struct px_stat * */
+	PX_OP_FSYNC = 11,     /* fd */
+	PX_OP_MKDIR = 12,     /* addr = path */
+	PX_OP_UNLINK = 13,    /* addr = path */
+	PX_OP_RMDIR = 14,     /* addr = path */
+	PX_OP_RENAME = 15,    /* addr = from, off = to (both paths) */
+	PX_OP_LINK = 16,      /* addr = from, off = to */
+	PX_OP_GETDENTS = 17,  /* fd, addr, len, off = a directory slot or
+	                         PX_OFF_CUR (at and moving the fd's position) */
+	PX_OP_FTRUNCATE = 18, /* fd, off = the new size */
 	PX_OP_COUNT
 };
 

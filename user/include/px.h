@@ -55,6 +55,25 @@ long px_fsync(int fd);
 long px_spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags);
 long px_setfg(int pgid);
 long px_getpgid(int pid);
+/* The file system (docs/fs.md "Syscalls"; errors in lib/uapi/pollux.h).
+ * px_open takes PX_O_* flags; open() below takes <fcntl.h>'s O_*. */
+long px_open(const char *path, int flags);
+long px_lseek(int fd, int64_t off, int whence);       /* PX_SEEK_* */
+long px_stat(const char *path, struct px_stat *st);
+long px_mkdir(const char *path);
+long px_rmdir(const char *path);
+long px_unlink(const char *path);
+long px_rename(const char *from, const char *to);
+long px_link(const char *from, const char *to);
+/* Whole struct px_dirent records from the fd's position (which moves):
+ * bytes, 0 at the end. */
+long px_getdents(int fd, struct px_dirent *buf, size_t n);
+long px_ftruncate(int fd, uint64_t size);
+long px_chdir(const char *path);
+long px_getcwd(char *buf, size_t n);                   /* length of the path */
+long px_dup2(int fd, int newfd);
+long px_statfs(struct px_statfs *st);
+long px_sync(void);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)
@@ -105,6 +124,40 @@ int sleep_ms(uint64_t ms);
 /* Name (NUL-terminated, truncated to n) and size of the index-th program
  * in the kernel's archive; -1 with errno ENOENT past the last one. */
 long progs(unsigned index, char *name, size_t n);
+
+/* The file system, POSIX-style (picolibc's prototypes: <fcntl.h>,
+ * <unistd.h>, <sys/stat.h>, <stdio.h> declare them too).  open() takes
+ * picolibc's O_* flags (O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL,
+ * O_TRUNC, O_APPEND, O_DIRECTORY; other bits such as O_CLOEXEC are
+ * ignored) and no mode: there are no permissions.  mkdir's mode is
+ * ignored likewise.  stat/fstat fill st_mode (S_IFREG 0644, S_IFDIR 0755,
+ * S_IFCHR, S_IFIFO), st_ino, st_nlink, st_size, st_blocks (512-byte units)
+ * and st_blksize; the times are 0.  With these, picolibc's fopen, fprintf,
+ * fgets, fread, fseek and fclose work on files. */
+struct stat;
+int open(const char *path, int flags, ...);
+off_t lseek(int fd, off_t off, int whence);
+int stat(const char *__restrict path, struct stat *__restrict st);
+int fstat(int fd, struct stat *st);
+int mkdir(const char *path, mode_t mode);
+int rmdir(const char *path);
+int unlink(const char *path);
+int rename(const char *from, const char *to);
+int link(const char *from, const char *to);
+int ftruncate(int fd, off_t size);
+int chdir(const char *path);
+char *getcwd(char *buf, size_t n);   /* buf NULL: malloc'd (free it) */
+int dup2(int fd, int newfd);
+void sync(void);
+/* Directory entries (struct px_dirent: ino, type PX_S_REG/PX_S_DIR, name),
+ * "." and ".." included.  px_readdir returns NULL at the end (errno
+ * untouched) or on an error (errno set); the entry lives until the next
+ * px_readdir or px_closedir. */
+struct px_dir;
+struct px_dir *px_opendir(const char *path);
+const struct px_dirent *px_readdir(struct px_dir *d);
+int px_closedir(struct px_dir *d);
+int getdents(int fd, struct px_dirent *buf, size_t n);   /* bytes, -1 + errno */
 
 /* Readable name of a kill reason (PX_KILL_REASON(status)). */
 const char *px_kill_reason_name(int reason);

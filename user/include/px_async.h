@@ -147,6 +147,32 @@ void px_io_write(struct px_io *io, int fd, const void *buf, size_t n);
 void px_io_blk_read(struct px_io *io, uint64_t sector, void *buf, size_t bytes);
 void px_io_blk_write(struct px_io *io, uint64_t sector, const void *buf, size_t bytes);
 void px_io_nop(struct px_io *io);
+/* At an offset (pread/pwrite); PX_OFF_CUR: at the file position. */
+void px_io_read_at(struct px_io *io, int fd, void *buf, size_t n, uint64_t off);
+void px_io_write_at(struct px_io *io, int fd, const void *buf, size_t n, uint64_t off);
+/*
+ * The file system (lib/uapi/pollux.h, PX_OP_OPENAT..; results and errors
+ * as the syscalls of the same names).  Paths need to stay valid only until
+ * the op is submitted, but the simple rule is: until Ready.  openat's
+ * flags are PX_O_*; its result is the new fd.  A dropped OPENAT that had
+ * already opened leaves the fd open (px_io_cancel returns it); a dropped
+ * change (mkdir, unlink, rename, a write, ...) that the kernel had begun
+ * still happens, all or nothing.  STAT, FSTAT and GETDENTS write the
+ * caller's buffer: their drop waits for the completion, as a READ's does.
+ */
+void px_io_openat(struct px_io *io, const char *path, int flags);
+void px_io_close(struct px_io *io, int fd);
+void px_io_stat(struct px_io *io, const char *path, struct px_stat *st);
+void px_io_fstat(struct px_io *io, int fd, struct px_stat *st);
+void px_io_fsync(struct px_io *io, int fd);
+void px_io_mkdir(struct px_io *io, const char *path);
+void px_io_unlink(struct px_io *io, const char *path);
+void px_io_rmdir(struct px_io *io, const char *path);
+void px_io_rename(struct px_io *io, const char *from, const char *to);
+void px_io_link(struct px_io *io, const char *from, const char *to);
+/* off: a directory slot to read from, or PX_OFF_CUR (the fd's position). */
+void px_io_getdents(struct px_io *io, int fd, struct px_dirent *buf, size_t n, uint64_t off);
+void px_io_ftruncate(struct px_io *io, int fd, uint64_t size);
 /* The ring's TIMEOUT op: completes with -PX_ETIME after ns. */
 void px_io_timeout(struct px_io *io, uint64_t ns);
 

@@ -485,6 +485,76 @@ void px_io_blk_write(struct px_io *io, uint64_t sector, const void *buf, size_t 
 	io_init(io, PX_OP_BLK_WRITE, 0, sector, buf, bytes);
 }
 
+void px_io_read_at(struct px_io *io, int fd, void *buf, size_t n, uint64_t off)
+{
+	io_init(io, PX_OP_READ, fd, off, buf, n);
+}
+
+void px_io_write_at(struct px_io *io, int fd, const void *buf, size_t n, uint64_t off)
+{
+	io_init(io, PX_OP_WRITE, fd, off, buf, n);
+}
+
+void px_io_openat(struct px_io *io, const char *path, int flags)
+{
+	io_init(io, PX_OP_OPENAT, 0, 0, path, (uint32_t)flags);
+}
+
+void px_io_close(struct px_io *io, int fd)
+{
+	io_init(io, PX_OP_CLOSE, fd, 0, NULL, 0);
+}
+
+void px_io_fstat(struct px_io *io, int fd, struct px_stat *st)
+{
+	io_init(io, PX_OP_FSTAT, fd, 0, st, 0);
+}
+
+void px_io_stat(struct px_io *io, const char *path, struct px_stat *st)
+{
+	io_init(io, PX_OP_STAT, 0, (uint64_t)(uintptr_t)st, path, 0);
+}
+
+void px_io_fsync(struct px_io *io, int fd)
+{
+	io_init(io, PX_OP_FSYNC, fd, 0, NULL, 0);
+}
+
+void px_io_mkdir(struct px_io *io, const char *path)
+{
+	io_init(io, PX_OP_MKDIR, 0, 0, path, 0);
+}
+
+void px_io_unlink(struct px_io *io, const char *path)
+{
+	io_init(io, PX_OP_UNLINK, 0, 0, path, 0);
+}
+
+void px_io_rmdir(struct px_io *io, const char *path)
+{
+	io_init(io, PX_OP_RMDIR, 0, 0, path, 0);
+}
+
+void px_io_rename(struct px_io *io, const char *from, const char *to)
+{
+	io_init(io, PX_OP_RENAME, 0, (uint64_t)(uintptr_t)to, from, 0);
+}
+
+void px_io_link(struct px_io *io, const char *from, const char *to)
+{
+	io_init(io, PX_OP_LINK, 0, (uint64_t)(uintptr_t)to, from, 0);
+}
+
+void px_io_getdents(struct px_io *io, int fd, struct px_dirent *buf, size_t n, uint64_t off)
+{
+	io_init(io, PX_OP_GETDENTS, fd, off, buf, n);
+}
+
+void px_io_ftruncate(struct px_io *io, int fd, uint64_t size)
+{
+	io_init(io, PX_OP_FTRUNCATE, fd, size, NULL, 0);
+}
+
 void px_io_nop(struct px_io *io)
 {
 	io_init(io, PX_OP_NOP, 0, 0, NULL, 0);
@@ -543,8 +613,9 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 
 static int op_has_buffer(unsigned op)
 {
-	return op == PX_OP_READ || op == PX_OP_WRITE ||
-	       op == PX_OP_BLK_READ || op == PX_OP_BLK_WRITE;
+	return op == PX_OP_READ || op == PX_OP_WRITE || op == PX_OP_BLK_READ ||
+	       op == PX_OP_BLK_WRITE || op == PX_OP_FSTAT || op == PX_OP_STAT ||
+	       op == PX_OP_GETDENTS;
 }
 
 /* Cancel io if it is in flight.  wait: until its completion has arrived,

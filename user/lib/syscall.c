@@ -36,6 +36,21 @@ long px_fstat(int fd, struct px_stat *st) { return px_syscall2(SYS_fstat, fd, st
 long px_fsync(int fd) { return px_syscall1(SYS_fsync, fd); }
 long px_setfg(int pgid) { return px_syscall1(SYS_setfg, pgid); }
 long px_getpgid(int pid) { return px_syscall1(SYS_getpgid, pid); }
+long px_open(const char *path, int flags) { return px_syscall2(SYS_open, path, flags); }
+long px_lseek(int fd, int64_t off, int whence) { return px_syscall3(SYS_lseek, fd, off, whence); }
+long px_stat(const char *path, struct px_stat *st) { return px_syscall2(SYS_stat, path, st); }
+long px_mkdir(const char *path) { return px_syscall1(SYS_mkdir, path); }
+long px_rmdir(const char *path) { return px_syscall1(SYS_rmdir, path); }
+long px_unlink(const char *path) { return px_syscall1(SYS_unlink, path); }
+long px_rename(const char *from, const char *to) { return px_syscall2(SYS_rename, from, to); }
+long px_link(const char *from, const char *to) { return px_syscall2(SYS_link, from, to); }
+long px_getdents(int fd, struct px_dirent *buf, size_t n) { return px_syscall3(SYS_getdents, fd, buf, n); }
+long px_ftruncate(int fd, uint64_t size) { return px_syscall2(SYS_ftruncate, fd, size); }
+long px_chdir(const char *path) { return px_syscall1(SYS_chdir, path); }
+long px_getcwd(char *buf, size_t n) { return px_syscall2(SYS_getcwd, buf, n); }
+long px_dup2(int fd, int newfd) { return px_syscall2(SYS_dup2, fd, newfd); }
+long px_statfs(struct px_statfs *st) { return px_syscall1(SYS_statfs, st); }
+long px_sync(void) { return px_syscall0(SYS_sync); }
 
 long px_spawnpg(const char *path, const char *const argv[], int pgid, unsigned flags)
 {
@@ -71,8 +86,19 @@ int px_errno(long px_err)
 	case PX_ENOMEM: return ENOMEM;
 	case PX_EFAULT: return EFAULT;
 	case PX_EBUSY: return EBUSY;
+	case PX_EEXIST: return EEXIST;
+	case PX_EXDEV: return EXDEV;
+	case PX_ENODEV: return ENODEV;
+	case PX_ENOTDIR: return ENOTDIR;
+	case PX_EISDIR: return EISDIR;
 	case PX_EINVAL: return EINVAL;
+	case PX_ENFILE: return ENFILE;
 	case PX_EMFILE: return EMFILE;
+	case PX_EFBIG: return EFBIG;
+	case PX_EROFS: return EROFS;
+	case PX_EMLINK: return EMLINK;
+	case PX_ENAMETOOLONG: return ENAMETOOLONG;
+	case PX_ENOTEMPTY: return ENOTEMPTY;
 	case PX_ENOTTY: return ENOTTY;
 	case PX_ENOSPC: return ENOSPC;
 	case PX_ESPIPE: return ESPIPE;
