@@ -274,7 +274,8 @@ a64_early_fail:
 	cbz	w1, 2f
 	str	w1, [x2]                  /* UARTDR; QEMU never fills its FIFO */
 	b	1b
-2:	adr	x1, a64_early_exit_block
+2:	adrp	x1, a64_early_exit_block  /* adr reaches 1 MiB: the archive is bigger */
+	add	x1, x1, :lo12:a64_early_exit_block
 	mov	x0, #0x18                 /* SYS_EXIT */
 	hlt	#0xf000
 3:	wfi                               /* semihosting disabled: stop here */
