@@ -443,7 +443,8 @@ ULIB_SRCS := \
 	user/lib/reactor.c \
 	user/lib/px_test.c \
 	user/lib/px_test_runner.c \
-	user/lib/px_test_help.c
+	user/lib/px_test_help.c \
+	user/lib/pxutil.c
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
