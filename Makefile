@@ -248,8 +248,9 @@ utest: $(KERNEL) | ensure-qemu
 	@SMP=$(SMP) TESTS="$(TESTS)" ICOUNT=$(ICOUNT) scripts/utest.sh $(ARCH) $(KERNEL)
 
 # The shell, scripted through the console of the default boot (init -> sh).
+# Each boot gets a fresh copy of $(FS_TEST_IMG) as its disk.
 shtest: $(KERNEL) | ensure-qemu
-	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
+	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
 
 # ------------------------------------------------------------- host tests
@@ -577,6 +578,30 @@ $(FS_IMG): | $(MKFS) $(USTRIPPED)
 
 fs-image: $(FS_IMG)
 
+# The tests' image: what mkfs makes, remade whenever a program changes;
+# each test boots on a copy of it.
+FS_TEST_IMG := build/$(ARCH)/fs-test.img
+$(FS_TEST_IMG): $(MKFS) $(USTRIPPED)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)$(MKFS) -s 32M $@ $(USTRIPPED)
+shtest: $(FS_TEST_IMG)
+
+# The file-system tests that reboot, cut the power or run many processes
+# (scripts/fstest.py, user/fstest.c): FSTEST=persist,crash,conc,fill,big
+# picks some (default all), FSTEST_KILLS power cuts in crash.
+FSTEST_KILLS ?= 20
+FSTEST ?=
+fstest: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
+	@python3 scripts/fstest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --progs "$(USTRIPPED)" --kills $(FSTEST_KILLS) \
+		$(if $(FSTEST),--only $(FSTEST)) $(KERNEL)
+
+# The long power-cut run: hundreds of kills.
+crash-fs: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
+	@python3 scripts/fstest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --kills $(or $(KILLS),300) --only crash $(KERNEL)
+
 fs-reset: $(MKFS) $(USTRIPPED)
 	$(Q)rm -f $(FS_IMG)
 	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $(FS_IMG) $(USTRIPPED)
@@ -680,7 +705,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz
+.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz fstest crash-fs
 # ======================================================== end file system
 
 # The one list of host test suites: `make host-test` runs every
@@ -763,6 +788,8 @@ help:
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
+	@echo "make fstest [FSTEST=a,b]     reboot, power-cut, concurrency and limit tests of the file system"
+	@echo "make crash-fs [KILLS=n]       the long power-cut run (default 300 kills)"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
 	@echo "make autograder LAB=n         Gradescope's autograder zip"
