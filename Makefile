@@ -763,7 +763,7 @@ grade-autograder-test: | ensure-cross ensure-qemu
 
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
-bench: $(KERNEL)
+bench: $(KERNEL) $(MKFS) $(USTRIPPED)
 	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 
