@@ -13,6 +13,8 @@ MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
 # benchmarks (make ktest and make bench do it for you).
 KTEST ?= 0
+# make fstest NODISK=1: boot without a disk.
+NODISK ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
@@ -587,20 +589,21 @@ $(FS_TEST_IMG): $(MKFS) $(USTRIPPED)
 	$(Q)$(MKFS) -s 32M $@ $(USTRIPPED)
 shtest: $(FS_TEST_IMG)
 
-# The file-system tests that reboot, cut the power or run many processes
-# (scripts/fstest.py, user/fstest.c): FSTEST=persist,crash,conc,fill,big
-# picks some (default all), FSTEST_KILLS power cuts in crash.
-FSTEST_KILLS ?= 20
-FSTEST ?=
-fstest: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
-	@python3 scripts/fstest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
-		--fsck $(FSCK) --mkfs $(MKFS) --progs "$(USTRIPPED)" --kills $(FSTEST_KILLS) \
-		$(if $(FSTEST),--only $(FSTEST)) $(KERNEL)
+# The file-system tests of the whole system: reboots, power cuts, many
+# processes, limits (scripts/fssys.py, user/fssys.c): FSSYS=persist,crash,
+# conc,fill,big picks some (default all), KILLS power cuts in crash.
+KILLS ?= 20
+FSSYS ?=
+fssys: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
+	@python3 scripts/fssys.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --progs "$(USTRIPPED)" --kills $(KILLS) \
+		$(if $(FSSYS),--only $(FSSYS)) $(KERNEL)
 
-# The long power-cut run: hundreds of kills.
+# The long power-cut run: hundreds of kills (KILLS=n, default 300).
 crash-fs: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
-	@python3 scripts/fstest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
-		--fsck $(FSCK) --mkfs $(MKFS) --kills $(or $(KILLS),300) --only crash $(KERNEL)
+	@python3 scripts/fssys.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --kills $(if $(filter command line,$(origin KILLS)),$(KILLS),300) \
+		--only crash $(KERNEL)
 
 fs-reset: $(MKFS) $(USTRIPPED)
 	$(Q)rm -f $(FS_IMG)
@@ -608,6 +611,12 @@ fs-reset: $(MKFS) $(USTRIPPED)
 
 fs-check: $(FSCK)
 	$(FSCK) $(FS_IMG)
+
+# The file-system syscalls and ring operations in the guest, on a fresh
+# image, then fsck (user/fstests.c); NODISK=1: the same kernel without a
+# disk (the archive fallback).
+fstest: $(KERNEL) $(MKFS) $(FSCK) $(USTRIPPED) | ensure-qemu
+	@SMP=$(SMP) NODISK=$(NODISK) scripts/fstest.sh $(ARCH) $(KERNEL) $(MKFS) $(FSCK) $(UBUILD)/stripped
 
 # The file-system core (FS_CORE_SRCS, FS_KERNEL_SRCS) is listed with the
 # kernel's sources above.
@@ -705,7 +714,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fs-cross-check fuzz-fs ensure-fuzz fstest crash-fs
+.PHONY: fs-tools fs-image fs-reset fs-check fstest fssys crash-fs fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # The one list of host test suites: `make host-test` runs every
@@ -788,7 +797,7 @@ help:
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
-	@echo "make fstest [FSTEST=a,b]     reboot, power-cut, concurrency and limit tests of the file system"
+	@echo "make fssys [FSSYS=a,b]       reboot, power-cut, concurrency and limit tests of the file system"
 	@echo "make crash-fs [KILLS=n]       the long power-cut run (default 300 kills)"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"

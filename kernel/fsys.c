@@ -341,7 +341,7 @@ static int64_t po_started(struct path_op *o, int64_t r)
 int64_t fsys_open(union io_slot *slot, struct proc *p, const char *path, int flags)
 {
 	struct fs *fs = fsys_fs();
-	if (flags & ~OPEN_FLAGS)
+	if ((flags & ~OPEN_FLAGS) || (flags & PX_O_ACCMODE) == PX_O_ACCMODE)
 		return -PX_EINVAL;
 	if (!fs)
 		return flags & PX_O_CREAT ? -PX_EROFS : -PX_ENOENT;

@@ -274,24 +274,24 @@ a64_early_fail:
 	cbz	w1, 2f
 	str	w1, [x2]                  /* UARTDR; QEMU never fills its FIFO */
 	b	1b
-2:	adrp	x1, a64_early_exit_block  /* adr reaches 1 MiB: the archive is bigger */
-	add	x1, x1, :lo12:a64_early_exit_block
+2:	adr	x1, a64_early_exit_block
 	mov	x0, #0x18                 /* SYS_EXIT */
 	hlt	#0xf000
 3:	wfi                               /* semihosting disabled: stop here */
 	b	3b
 
 	.section .rodata.boot, "a"
-msg_el3:
-	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
-msg_bad_addr:
-	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
-
-	.section .data.boot, "aw"
+	/* Semihosting's exit block: only read, and kept next to the boot
+	 * code so adr reaches it however big .rodata (the program archive)
+	 * grows. */
 	.balign	8
 a64_early_exit_block:
 	.quad	0x20026                   /* ADP_Stopped_ApplicationExit */
 	.quad	EARLY_FAIL_STATUS
+msg_el3:
+	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
+msg_bad_addr:
+	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
 
 	/* Boot stacks, one per possible hart; kernel code never needs more
 	 * (stackless kernel: one stack per hart, not per task). */

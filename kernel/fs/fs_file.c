@@ -49,6 +49,11 @@ static enum poll ffio_poll(struct future *fut, struct context *cx)
 {
 	struct fs_file_io *w = (struct fs_file_io *)fut;
 	struct io_future *in = &w->inner.op.io;
+	/* The record lives in this wrapper, which may have moved since the
+	 * start (a ring operation is started on the stack): point the core
+	 * at where it is now. */
+	if (w->stat && w->inner.op.c)
+		w->inner.op.c->st = &w->st;
 	in->cancelled = w->io.cancelled;
 	enum poll p = io_poll(in, cx);
 	w->io.busy = in->busy;

@@ -234,8 +234,11 @@ enum poll fs_op_remove(struct fs_call *c, struct context *cx)
 	c->name = c->u.walk.name;
 	c->len = c->u.walk.len;
 	c->trailing = c->u.walk.trailing_slash;
-	if (is_dot(c->name, c->len))
-		FAIL(!dir ? -PX_EISDIR : c->len == 1 ? -PX_EINVAL : -PX_ENOTEMPTY);
+	if (is_dot(c->name, c->len)) {
+		/* "/" itself (a path of slashes only) is busy, as on Linux */
+		bool root = c->path[strspn(c->path, "/")] == '\0';
+		FAIL(!dir ? -PX_EISDIR : root ? -PX_EBUSY : c->len == 1 ? -PX_EINVAL : -PX_ENOTEMPTY);
+	}
 	ILOCK(c->dp);
 	if (c->dp->d.type != FS_T_DIR)
 		FAIL(-PX_ENOTDIR);

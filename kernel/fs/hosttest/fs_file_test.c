@@ -199,7 +199,7 @@ static void t_directory(void)
 		return;
 	CHECK(fs_file_is(d));
 	char buf[8];
-	CHECK_EQ(op(IO_READ, d, buf, sizeof(buf), PX_OFF_CUR), -PX_EBADF);
+	CHECK_EQ(op(IO_READ, d, buf, sizeof(buf), PX_OFF_CUR), -PX_EISDIR); /* read() of a directory */
 	struct px_dirent e[2];
 	struct io_req rq = { .file = d, .va = (uint64_t)(uintptr_t)e, .len = sizeof(e),
 			     .off = PX_OFF_CUR };

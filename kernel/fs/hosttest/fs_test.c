@@ -470,7 +470,8 @@ static void t_dirs(void)
 	CHECK_EQ(op_rmdir("/a"), -PX_ENOTEMPTY);
 	CHECK_EQ(op_rmdir("/a/f"), -PX_ENOTDIR);
 	CHECK_EQ(op_rmdir("/a/zz"), -PX_ENOENT);
-	CHECK_EQ(op_rmdir("/"), -PX_EINVAL);
+	CHECK_EQ(op_rmdir("/"), -PX_EBUSY);
+	CHECK_EQ(op_rmdir("/."), -PX_EINVAL);
 	CHECK_EQ(op_rmdir("/a/b/.."), -PX_ENOTEMPTY);
 	CHECK_EQ(op_unlink("/a/b"), -PX_EISDIR);
 	CHECK_EQ(op_unlink("/a/f/"), -PX_ENOTDIR);

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""fstest: file-system tests that reboot, cut the power or run many processes.
+"""fssys: file-system tests that reboot, cut the power or run many processes.
 
-usage: scripts/fstest.py --arch A [--smp N] --image BASE.img --fsck FSCK
+usage: scripts/fssys.py --arch A [--smp N] --image BASE.img --fsck FSCK
                          [--kills N] [--seed S] [--only NAME,...] KERNEL.elf
 
-Each test boots the kernel with user/fstest.c as process 1
-(init=fstest initargs=MODE,...) on a copy of BASE.img (made by mkfs) and
+Each test boots the kernel with user/fssys.c as process 1
+(init=fssys initargs=MODE,...) on a copy of BASE.img (made by mkfs) and
 reads what it prints.  After each boot, the host's fsck must pass on
 the image.  Prints "test NAME: OK" or "test NAME: FAILED (why)" per
 test, then "N passed, N failed".
@@ -13,7 +13,7 @@ test, then "N passed, N failed".
   persist   write files of many sizes; reboot: byte-exact, then change
             the tree (unlink, truncate + rename, append); reboot: the
             changed tree, byte-exact
-  crash     --kills times: boot the workload of fstest crash and kill
+  crash     --kills times: boot the workload of fssys crash and kill
             QEMU (SIGKILL: a power cut) at a random instant; fsck the
             image as it is; the next boot lists the cut directory, which
             must equal the workload's tree after some step at or after
@@ -62,12 +62,12 @@ def descendants(pid):
 
 
 class Guest:
-    """One boot: fstest as process 1 on disk, its console collected."""
+    """One boot: fssys as process 1 on disk, its console collected."""
 
     def __init__(self, args, disk, initargs, secs):
         cmd = [os.path.join(HERE, "run-qemu.sh"), "--arch", args.arch, "--smp", str(args.smp),
                "--timeout", str(int(secs * SCALE)), "--disk", disk, "--mem", args.mem,
-               "--append", "init=fstest initargs=" + ",".join(initargs), args.kernel]
+               "--append", "init=fssys initargs=" + ",".join(initargs), args.kernel]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         self.text = ""
@@ -134,10 +134,10 @@ def run_mode(args, disk, initargs, secs, name):
     g = Guest(args, disk, initargs, secs)
     status = g.finish(secs + 30)
     out = g.text
-    check(re.search(r"^fstest %s: OK$" % name, out, re.M) and status == 0,
-          "fstest %s: exit status %d; output ends %r" % (" ".join(initargs), status, out[-1500:]))
+    check(re.search(r"^fssys %s: OK$" % name, out, re.M) and status == 0,
+          "fssys %s: exit status %d; output ends %r" % (" ".join(initargs), status, out[-1500:]))
     ok, fout = fsck(args, disk)
-    check(ok, "fsck after fstest %s: %s" % (" ".join(initargs), fout))
+    check(ok, "fsck after fssys %s: %s" % (" ".join(initargs), fout))
     return out
 
 
@@ -158,7 +158,7 @@ def t_persist(args):
 def t_conc(args):
     disk = fresh_disk(args, "conc")
     out = run_mode(args, disk, ["conc", "8", str(args.rounds)], 600, "conc")
-    m = re.search(r"fstest conc: (\d+) processes x (\d+) rounds, (\d+) records", out)
+    m = re.search(r"fssys conc: (\d+) processes x (\d+) rounds, (\d+) records", out)
     check(m and int(m.group(3)) == 8 * args.rounds, "conc printed %r" % out[-600:])
 
 
@@ -177,7 +177,7 @@ def t_big(args):
     run_mode(args, disk, ["big"], 900, "big")
 
 
-# ---- crash: the workload, as user/fstest.c runs it -------------------------------
+# ---- crash: the workload, as user/fssys.c runs it -------------------------------
 
 MASK = (1 << 64) - 1
 CRASH_FILES = 6
@@ -319,9 +319,9 @@ def t_crash(args):
                     matched_later += 1
                     max_lag = max(max_lag, ok[0] - done)
             if final:
-                check(g.finish(60) == 0, "fstest list failed: %r" % g.text[-600:])
+                check(g.finish(60) == 0, "fssys list failed: %r" % g.text[-600:])
                 break
-            g.expect(r"^fstest crash: start ", 120)
+            g.expect(r"^fssys crash: start ", 120)
             time.sleep(rnd.uniform(0, args.window))
         finally:
             if g.proc.poll() is None:
@@ -368,7 +368,7 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     only = [t for t in args.only.split(",") if t]
     tests = [t for t in TESTS if not only or t.__name__[2:] in only]
-    print("fstest: seed %d (--seed %d repeats the crash instants)" % (args.seed, args.seed))
+    print("fssys: seed %d (--seed %d repeats the crash instants)" % (args.seed, args.seed))
 
     passed = failed = 0
     for t in tests:

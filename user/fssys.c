@@ -1,4 +1,4 @@
-/* fstest: the guest half of the file-system tests that need reboots, power cuts or many processes. */
+/* fssys: the guest half of the file-system tests that need reboots, power cuts or many processes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -13,9 +13,9 @@
 #include "pxutil.h"
 
 /*
- * scripts/fstest.py boots the kernel with `init=fstest initargs=MODE,...`
+ * scripts/fssys.py boots the kernel with `init=fssys initargs=MODE,...`
  * on a disk image and reads what this prints; each mode ends with a line
- * "fstest MODE: OK" (exit 0) or "fstest MODE: FAILED ..." (exit 1).
+ * "fssys MODE: OK" (exit 0) or "fssys MODE: FAILED ..." (exit 1).
  *
  *   persist PHASE   1: write files of many sizes under /p; 2: check them
  *                   byte-exact, then change the tree (unlink, rename,
@@ -35,7 +35,7 @@ static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("fstest: FAIL: ");
+	printf("fssys: FAIL: ");
 	va_start(ap, fmt);
 	vprintf(fmt, ap);
 	va_end(ap);
@@ -227,7 +227,7 @@ static int persist(int phase)
 /*
  * A deterministic workload whose every step (one syscall that changes
  * the disk) is numbered; after each returns, it prints "s<step>".
- * scripts/fstest.py runs the same generator and knows the tree after
+ * scripts/fssys.py runs the same generator and knows the tree after
  * every step; after a power cut, the tree it finds (`list`) must be the
  * tree after some step at or after the last one printed: nothing a
  * returned call did is lost (every step is durable when it returns, and
@@ -266,7 +266,7 @@ static void stepped(void)
 
 static _Noreturn void crash_fail(const char *what, const char *path)
 {
-	printf("fstest crash: FAILED: %s %s: %s\n", what, path, errstr(errno));
+	printf("fssys crash: FAILED: %s %s: %s\n", what, path, errstr(errno));
 	exit(1);
 }
 
@@ -307,13 +307,13 @@ static int crash(unsigned iter, uint64_t seed, unsigned long steps)
 		const char *args[] = { "rm", "-r", old, NULL };
 		int st, pid = spawn("/bin/rm", args);
 		if (pid < 0 || wait(pid, &st) < 0 || st != 0)
-			printf("fstest crash: rm -r %s failed\n", old);
+			printf("fssys crash: rm -r %s failed\n", old);
 	}
 	snprintf(dir, sizeof(dir), "/w%u", iter);
 	rng = seed ? seed : 1;
 	for (int k = 0; k <= CRASH_FILES; k++)
 		crash_sizes[k] = UINT32_MAX;
-	printf("fstest crash: start %s\n", dir);
+	printf("fssys crash: start %s\n", dir);
 	if (mkdir(dir, 0777) < 0)
 		crash_fail("mkdir", dir);
 	stepped();
@@ -383,7 +383,7 @@ static int crash(unsigned iter, uint64_t seed, unsigned long steps)
 			xdir = !xdir;
 		}
 	}
-	printf("fstest crash: OK (%lu steps)\n", step);
+	printf("fssys crash: OK (%lu steps)\n", step);
 	return 0;
 }
 
@@ -525,10 +525,10 @@ static int conc(int nproc, int rounds)
 		snprintf(a1, sizeof(a1), "%d", i);
 		snprintf(a2, sizeof(a2), "%d", rounds);
 		snprintf(a3, sizeof(a3), "child");
-		const char *argv[] = { "fstest", "conc", a3, a1, a2, NULL };
-		pids[i] = spawn("/bin/fstest", argv);
+		const char *argv[] = { "fssys", "conc", a3, a1, a2, NULL };
+		pids[i] = spawn("/bin/fssys", argv);
 		if (pids[i] < 0)
-			fail("spawn /bin/fstest: %s", errstr(errno));
+			fail("spawn /bin/fssys: %s", errstr(errno));
 	}
 	for (int i = 0; i < nproc; i++) {
 		int st;
@@ -562,7 +562,7 @@ static int conc(int nproc, int rounds)
 	close(fd);
 	if (unlink("/c/log") < 0 || rmdir("/c/shared") < 0 || rmdir("/c") < 0)
 		fail("cleaning /c: %s", errstr(errno));
-	printf("fstest conc: %d processes x %d rounds, %ld records\n", nproc, rounds, total);
+	printf("fssys conc: %d processes x %d rounds, %ld records\n", nproc, rounds, total);
 	return 0;
 }
 
@@ -605,7 +605,7 @@ static int fill(void)
 		close(fd);
 	}
 	px_statfs(&full);
-	printf("fstest fill: %d files, %llu of %llu blocks free at ENOSPC\n", files,
+	printf("fssys fill: %d files, %llu of %llu blocks free at ENOSPC\n", files,
 	       full.blocks_free, full.blocks);
 	if (!full_seen || full.blocks_free > 16)
 		fail("the disk never filled up (%llu blocks free)", full.blocks_free);
@@ -642,7 +642,7 @@ static int big(void)
 		fail("/big: %llu blocks", st.blocks);
 	if (unlink("/big") < 0)
 		fail("unlink /big: %s", errstr(errno));
-	printf("fstest big: a 64 MiB file written, read back, removed\n");
+	printf("fssys big: a 64 MiB file written, read back, removed\n");
 
 	if (mkdir("/many", 0777) < 0)
 		fail("mkdir /many: %s", errstr(errno));
@@ -685,7 +685,7 @@ static int big(void)
 	}
 	if (rmdir("/many") < 0)
 		fail("rmdir /many: %s", errstr(errno));
-	printf("fstest big: a directory of %d entries listed, found, removed\n", count);
+	printf("fssys big: a directory of %d entries listed, found, removed\n", count);
 	return 0;
 }
 
@@ -709,14 +709,14 @@ int main(int argc, char **argv)
 	else if (strcmp(mode, "big") == 0)
 		big();
 	else {
-		fprintf(stderr, "usage: fstest persist 1|2|3 | crash ITER SEED [STEPS] | list DIR |\n"
+		fprintf(stderr, "usage: fssys persist 1|2|3 | crash ITER SEED [STEPS] | list DIR |\n"
 				"       conc NPROC ROUNDS | fill | big\n");
 		return 2;
 	}
 	if (failures) {
-		printf("fstest %s: FAILED (%d)\n", mode, failures);
+		printf("fssys %s: FAILED (%d)\n", mode, failures);
 		return 1;
 	}
-	printf("fstest %s: OK\n", mode);
+	printf("fssys %s: OK\n", mode);
 	return 0;
 }
