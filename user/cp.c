@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,7 +11,7 @@
 #include "pxutil.h"
 
 /*
- *   cp [-s] SRC DST       DST a directory: DST/basename(SRC)
+ *   cp [-s | -j N] SRC DST     DST a directory: DST/basename(SRC)
  *
  * The async copy cuts SRC into CHUNK-byte pieces and keeps up to SLOTS
  * of them moving at once on the ring: each slot reads its piece at the
@@ -22,6 +23,7 @@
  * goes round again for the rest of its piece.  A CHUNK of 8 blocks is
  * one transaction of the file system's log (docs/fs.md, "Big writes").
  *
+ * -j N keeps N pieces moving (1..SLOTS; default SLOTS).
  * -s copies with read() and write() of CHUNK bytes, one after the other:
  * the comparison `make bench` draws.  Sources that cannot seek (a pipe,
  * the console) are always copied that way.
@@ -39,6 +41,7 @@ static struct slot {
 } slots[SLOTS];
 
 static char bufs[SLOTS][CHUNK];
+static int nslots = SLOTS;
 static const char *src_name, *dst_name;
 
 static void queue(struct px_ring *r, int i, unsigned op, int fd)
@@ -63,7 +66,7 @@ static int copy_ring(int in, int out, unsigned long long size)
 		return 1;
 	}
 	for (;;) {
-		for (int i = 0; i < SLOTS && next < size; i++) {
+		for (int i = 0; i < nslots && next < size; i++) {
 			if (slots[i].state != IDLE)
 				continue;
 			unsigned long long left = size - next;
@@ -145,9 +148,13 @@ int main(int argc, char **argv)
 	if (i < argc && strcmp(argv[i], "-s") == 0) {
 		plain = 1;
 		i++;
+	} else if (i + 1 < argc && strcmp(argv[i], "-j") == 0) {
+		nslots = atoi(argv[i + 1]);
+		i += 2;
 	}
-	if (argc - i != 2 || argv[i][0] == '-') {
-		fprintf(stderr, "usage: cp [-s] SRC DST  (-s: a plain read/write loop)\n");
+	if (argc - i != 2 || argv[i][0] == '-' || nslots < 1 || nslots > SLOTS) {
+		fprintf(stderr, "usage: cp [-s | -j N] SRC DST  (-s: a plain read/write loop; "
+			"-j: N reads and writes in flight, 1..%d)\n", SLOTS);
 		return 2;
 	}
 	src_name = argv[i];
