@@ -26,6 +26,8 @@ else
 BUILD := build/$(ARCH)
 endif
 HOSTBUILD := build/host
+# The disk image make qemu boots from (the file-system section below).
+FS_IMG := build/$(ARCH)/fs.img
 
 # ---------------------------------------------------------------- toolchains
 # Each arch's toolchain prefix, emulator and code-generation flags, once:
@@ -232,13 +234,20 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 # ------------------------------------------------------------------ running
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
-qemu: $(KERNEL) | ensure-qemu
-	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+# The disk image build/<arch>/fs.img is / (made by mkfs if missing; what
+# is written to it stays).  A program rebuilt since the image was made
+# still has its old copy in /bin: make fs-reset gives a fresh image.
+qemu: $(KERNEL) $(FS_IMG) | ensure-qemu
+	@$(call stale_image_note)
+	@$(RUN) --interactive --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
-qemu-gdb: $(KERNEL) | ensure-qemu
+qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
 	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
-	@$(RUN) --interactive --gdb $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+	@$(RUN) --interactive --gdb --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+
+stale_image_note = if [ -n "$$(find $(UBUILD)/stripped -name '*.elf' -newer $(FS_IMG) 2>/dev/null | head -1)" ]; then \
+	echo "*** note: programs were rebuilt after $(FS_IMG) was made; /bin holds the old ones (make fs-reset: a fresh image, losing what was written)"; fi
 
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
@@ -572,7 +581,6 @@ fs-tools: $(MKFS) $(FSCK)
 # The disk image: /bin holds every user program, /home a few samples.  It
 # is made only when missing (what is written to it survives a rebuild);
 # make fs-reset makes a fresh one.
-FS_IMG := build/$(ARCH)/fs.img
 FS_IMG_SIZE ?= 128M
 $(FS_IMG): | $(MKFS) $(USTRIPPED)
 	@mkdir -p $(dir $@)

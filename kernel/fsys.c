@@ -223,6 +223,11 @@ static void po_release(struct path_op *o)
 static enum poll po_ready(struct path_op *o, int64_t r)
 {
 	po_release(o);
+	/* An unlink, rmdir or rename whose victim someone else held leaves
+	 * it on the orphan list; when that holder let go first, the
+	 * operation's own reference was the last, and nobody reclaims. */
+	if (o->kind == PO_CHANGE && o->fs && fs_reclaim_due(o->fs))
+		fs_file_reclaim(o->fs);
 	o->io.result = r;
 	o->io.busy = false;
 	return POLL_READY;

@@ -80,6 +80,10 @@ int64_t fs_stat(union io_slot *slot, struct fs *fs, struct fs_inode *ip, struct 
 int64_t fs_fsync(union io_slot *slot, struct fs *fs, struct fs_inode *ip);
 /* Free the inodes whose last link and last reference are gone. */
 int64_t fs_reclaim(union io_slot *slot, struct fs *fs);
+/* Whether such inodes wait (an operation that unlinked an inode someone
+ * else held may itself have dropped the last reference: it does not
+ * reclaim, so its caller asks this afterwards). */
+bool fs_reclaim_due(struct fs *fs);
 
 /* Results beyond io.result, read after Ready. */
 struct fs_inode *fs_op_inode(union io_slot *slot);   /* open: a new reference */

@@ -172,14 +172,18 @@ static enum poll reclaim_poll(struct future *fut, struct context *cx)
  * busy while it frees blocks): nothing to release here. */
 static const struct future_vtable reclaim_vtable = { reclaim_poll, NULL };
 
+void fs_file_reclaim(struct fs *fs)
+{
+	struct reclaim_task t = { .base = { &reclaim_vtable }, .fs = fs };
+	/* Out of task slots: the inode stays on the orphan list, and the
+	 * next reclaim or mount frees it. */
+	(void)KSPAWN(t, "fs-reclaim", NULL);
+}
+
 void fs_file_iput(struct fs *fs, struct fs_inode *ip)
 {
-	if (fs_iput(fs, ip)) {
-		struct reclaim_task t = { .base = { &reclaim_vtable }, .fs = fs };
-		/* Out of task slots: the inode stays on the orphan list, and the
-		 * next reclaim or mount frees it. */
-		(void)KSPAWN(t, "fs-reclaim", NULL);
-	}
+	if (fs_iput(fs, ip))
+		fs_file_reclaim(fs);
 }
 
 static void ff_release(struct file *f)

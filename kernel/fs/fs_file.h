@@ -45,5 +45,8 @@ int64_t fs_file_size(const struct file *f);
  * inode an operation opened): when it was the last one of an unlinked
  * inode, a kernel task frees it, as the last close does. */
 void fs_file_iput(struct fs *fs, struct fs_inode *ip);
+/* Start that kernel task now (after an unlink, rmdir or rename when
+ * fs_reclaim_due says inodes wait). */
+void fs_file_reclaim(struct fs *fs);
 
 #endif /* KERNEL_FS_FS_FILE_H */

@@ -199,6 +199,14 @@ static struct fs_inode *take_reclaimable(struct fs *fs)
 	return ip;
 }
 
+bool fs_reclaim_due(struct fs *fs)
+{
+	unsigned long f = spin_lock(&fs->itab_lock);
+	bool due = fs->reclaim > 0;
+	spin_unlock(&fs->itab_lock, f);
+	return due;
+}
+
 /* Take c->victim (locked, nlink 0) off the orphan list. */
 static enum poll orphan_remove(struct fs_call *c, struct context *cx);
 
