@@ -9,10 +9,20 @@
 /* ---- the buffer's own waker: a completion wakes every waiter ------------------*/
 
 static struct raw_waker bw_clone(const void *data);
+/* The device completed b's request (from a trap handler in the kernel):
+ * every task waiting for the block must run, and so must a get waiting
+ * for a free buffer, since a load nobody waits for any more ends here too. */
 static void bw_wake(const void *data)
 {
 	struct fs_buf *b = (struct fs_buf *)(uintptr_t)data;
+	/* LAB 9 BEGIN */
 	notify_all(&b->done);
+	notify_all(&b->cache->freed);
+	/* LAB 9 STUB
+	// LAB 9: wake whoever waits for this load, and whoever waits for a
+	// free buffer (docs/labs/lab9.md).  Until then nobody is woken.
+	(void)b;
+	   LAB 9 END */
 }
 static void bw_drop(const void *data)
 {
@@ -85,6 +95,7 @@ static void lru_append(struct fs_cache *c, struct fs_buf *b)
  * whose waiters all left is finished here if the device is done. */
 static struct fs_buf *victim(struct fs_cache *c, bool *woke)
 {
+	/* LAB 9 BEGIN */
 	for (struct fs_buf *b = c->lru.next; b != &c->lru; b = b->next) {
 		if (b->state == BUF_LOADING) {
 			if (!load_poll(c, b))
@@ -100,6 +111,21 @@ static struct fs_buf *victim(struct fs_cache *c, bool *woke)
 		return b;
 	}
 	return NULL;
+	/* LAB 9 STUB
+	// LAB 9: the least recently used buffer that nobody holds and no
+	// load fills (docs/labs/lab9.md).  Until then no buffer is ever free.
+	static bool told;
+	if (!told) {
+		told = true;
+		fs_env_say("LAB 9: implement victim (kernel/fs/fs_cache.c)");
+	}
+	(void)c;
+	(void)woke;
+	(void)load_poll; // the helpers above are yours to use
+	(void)unhash;
+	(void)lru_remove;
+	return NULL;
+	   LAB 9 END */
 }
 
 int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf)
@@ -130,6 +156,7 @@ int fs_cache_init(struct fs_cache *c, struct fs_dev *dev, uint32_t nbuf)
 			goto fail;
 		}
 		c->bufs[c->nbuf++] = b;
+		b->cache = c;
 		notify_init(&b->done);
 		lru_append(c, b);
 	}
@@ -168,6 +195,7 @@ void fs_bget_init(struct fs_bget *g, struct fs_cache *c, uint32_t block, bool ze
 
 enum poll fs_bget_poll(struct fs_bget *g, struct context *cx)
 {
+	/* LAB 9 BEGIN */
 	struct fs_cache *c = g->c;
 	for (;;) {
 		if (g->waiting) {
@@ -254,10 +282,26 @@ enum poll fs_bget_poll(struct fs_bget *g, struct context *cx)
 			notify_all(&c->freed);
 		return POLL_READY;
 	}
+	/* LAB 9 STUB
+	// LAB 9: a hit, a miss that starts the buffer's load, a miss that
+	// joins a load in flight, a wait for a free buffer (docs/labs/lab9.md).
+	// Until then every block is unreadable, so no file system mounts.
+	static bool told;
+	if (!told) {
+		told = true;
+		fs_env_say("LAB 9: implement fs_bget_poll (kernel/fs/fs_cache.c)");
+	}
+	(void)cx;
+	(void)victim; // yours to write (above) and to call
+	g->b = NULL;
+	g->result = -PX_EIO;
+	return POLL_READY;
+	   LAB 9 END */
 }
 
 void fs_bget_drop(struct fs_bget *g)
 {
+	/* LAB 9 BEGIN */
 	if (g->waiting)
 		notified_drop(&g->wait);
 	g->waiting = false;
@@ -266,6 +310,11 @@ void fs_bget_drop(struct fs_bget *g)
 		fs_brelse(g->c, g->b);
 		g->b = NULL;
 	}
+	/* LAB 9 STUB
+	// LAB 9: leave what the get waits on, give back what it holds
+	// (docs/labs/lab9.md).  Until then a dropped get leaks.
+	(void)g;
+	   LAB 9 END */
 }
 
 void fs_bhold(struct fs_cache *c, struct fs_buf *b)
@@ -277,6 +326,7 @@ void fs_bhold(struct fs_cache *c, struct fs_buf *b)
 
 void fs_brelse(struct fs_cache *c, struct fs_buf *b)
 {
+	/* LAB 9 BEGIN */
 	unsigned long f = spin_lock(&c->lock);
 	bool last = --b->refs == 0;
 	if (last)
@@ -284,6 +334,18 @@ void fs_brelse(struct fs_cache *c, struct fs_buf *b)
 	spin_unlock(&c->lock, f);
 	if (last)
 		notify_all(&c->freed);
+	/* LAB 9 STUB
+	// LAB 9: the last reference puts the buffer back on the LRU list and
+	// wakes the gets waiting for a free buffer (docs/labs/lab9.md).
+	static bool told;
+	if (!told) {
+		told = true;
+		fs_env_say("LAB 9: implement fs_brelse (kernel/fs/fs_cache.c)");
+	}
+	unsigned long f = spin_lock(&c->lock);
+	b->refs--;
+	spin_unlock(&c->lock, f);
+	   LAB 9 END */
 }
 
 struct fs_buf *fs_cache_loading(struct fs_cache *c)
@@ -299,6 +361,7 @@ struct fs_buf *fs_cache_loading(struct fs_cache *c)
 
 void fs_prefetch(struct fs_cache *c, uint32_t block)
 {
+	/* LAB 9 BEGIN */
 	bool woke = false, done = false;
 	unsigned long f = spin_lock(&c->lock);
 	struct fs_buf *b = lookup(c, block);
@@ -322,6 +385,12 @@ void fs_prefetch(struct fs_cache *c, uint32_t block)
 	spin_unlock(&c->lock, f);
 	if (done)
 		notify_all(&b->done);
+	/* LAB 9 STUB
+	// LAB 9: start a load that nobody holds, if the block is not cached
+	// and a buffer is free (docs/labs/lab9.md).  Until then: no read-ahead.
+	(void)c;
+	(void)block;
+	   LAB 9 END */
 }
 
 bool fs_cache_peek32(struct fs_cache *c, uint32_t block, uint32_t idx, uint32_t *v)

@@ -18,9 +18,9 @@
  *
  * The buffer owns its one device request (b->req) and a notify (b->done).
  * Its request is polled with the buffer's own waker, whose wake is
- * notify_all(&b->done): every task waiting for the block is woken by the
- * one completion, and whichever polls first under the cache lock moves
- * the buffer to VALID.  So concurrent misses of one block share one
+ * notify_all(&b->done) (and notify_all(&c->freed), below): every task
+ * waiting for the block is woken by the one completion, and whichever
+ * polls first under the cache lock moves the buffer to VALID.  So concurrent misses of one block share one
  * request, and a waiter that is dropped cancels nothing: the request
  * belongs to the buffer, not to the waiter.
  *
@@ -29,7 +29,9 @@
  * installed).  A buffer with refs == 0 sits on the LRU list; eviction
  * takes the least recently used one that is not LOADING — it never waits
  * for a buffer somebody uses.  An orphaned load (all its waiters dropped)
- * is finished by the eviction scan when the device is done with it.
+ * is finished by the eviction scan when the device is done with it; its
+ * completion wakes the gets waiting for a free buffer (c->freed), since
+ * the buffer has just become one.
  *
  * Lock order: the cache lock is taken after any inode lock and the log
  * lock, and before the device's lock (a poll of b->req) and a notify's
@@ -44,6 +46,7 @@ struct fs_buf {
 	bool logged;              /* in the log's open or committing transaction */
 	bool hashed;
 	uint32_t loads;           /* completed loads, to tell a waiter its load ended */
+	struct fs_cache *cache;   /* the cache it belongs to */
 	struct fs_buf *hnext;     /* hash chain */
 	struct fs_buf *prev, *next; /* LRU list, while refs == 0 */
 	struct notify done;       /* a load ended */
