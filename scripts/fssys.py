@@ -368,7 +368,8 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
     only = [t for t in args.only.split(",") if t]
     tests = [t for t in TESTS if not only or t.__name__[2:] in only]
-    print("fssys: seed %d (--seed %d repeats the crash instants)" % (args.seed, args.seed))
+    print("fssys: seed %d (--seed %d repeats the workloads and the delays before each kill)"
+          % (args.seed, args.seed))
 
     passed = failed = 0
     for t in tests:
