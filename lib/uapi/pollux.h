@@ -342,8 +342,9 @@ enum px_ring_op {
 	 * the SQE is consumed and start at the working directory of that
 	 * moment.  A change (OPENAT with O_CREAT/O_TRUNC, MKDIR, UNLINK, RMDIR,
 	 * RENAME, LINK, FTRUNCATE, a WRITE to a file) cancelled once it holds
-	 * room in the log still completes on the disk (all or nothing) before
-	 * its CQE says -PX_ECANCELED. */
+	 * room in the log gets its -PX_ECANCELED CQE at once but still
+	 * completes on the disk afterwards, all or nothing (a write stops
+	 * after the 32 KiB chunk it is in). */
 	PX_OP_OPENAT = 7,     /* addr = path, len = flags: res = the new fd */
 	PX_OP_CLOSE = 8,      /* fd; completes inside ring_enter */
 	PX_OP_FSTAT = 9,      /* fd, addr = struct px_stat * */
