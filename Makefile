@@ -18,8 +18,17 @@ NODISK ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
-ifeq ($(KTEST),1)
+# TRACE=1 builds the tracing kernel and user library: per-hart event
+# buffers (kernel/trace.c, docs/kernel.md "Seeing a wake-up travel");
+# make trace uses it.  Every other build compiles the trace points out.
+TRACE ?= 0
+
+ifeq ($(KTEST)$(TRACE),11)
+BUILD := build/$(ARCH)-ktest-trace
+else ifeq ($(KTEST),1)
 BUILD := build/$(ARCH)-ktest
+else ifeq ($(TRACE),1)
+BUILD := build/$(ARCH)-trace
 else ifeq ($(IDLE),spin)
 BUILD := build/$(ARCH)-spin
 else
@@ -82,6 +91,9 @@ CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
 CFLAGS += -DSMP_MAX=8
 ifeq ($(IDLE),spin)
 CFLAGS += -DIDLE_SPIN=1
+endif
+ifeq ($(TRACE),1)
+CFLAGS += -DEXEC_TRACE
 endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
@@ -175,7 +187,8 @@ KTEST_SRCS := \
 	kernel/ktest/drv.c \
 	kernel/ktest/io.c \
 	kernel/kbench/kbench.c \
-	kernel/kbench/smp.c
+	kernel/kbench/smp.c \
+	kernel/kbench/trace.c
 
 ARCH_KTEST_SRCS_riscv64 := \
 	arch/riscv64/ktest/selftest.c \
@@ -186,6 +199,9 @@ ARCH_KTEST_SRCS_aarch64 := \
 	arch/aarch64/ktest/selftest_prog.S
 
 KSRCS := $(ARCH_SRCS_$(ARCH)) $(KERNEL_SRCS) $(FS_CORE_SRCS) $(FS_KERNEL_SRCS) $(EXEC_KSRCS)
+ifeq ($(TRACE),1)
+KSRCS += kernel/trace.c
+endif
 ifeq ($(KTEST),1)
 KSRCS += $(ARCH_KTEST_SRCS_$(ARCH)) $(KTEST_SRCS)
 endif
@@ -342,6 +358,17 @@ $(EXEC_TESTS_PLAIN): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-h
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
+# The trace points of a tracing build (-DEXEC_TRACE), with a recording
+# exec_trace_emit: the exact events of a few schedules.
+EXEC_TRACE_TESTS := $(HOSTBUILD)/exec_trace_tests
+EXEC_TRACE_TEST_SRCS := executor/tests/trace/test_trace.c executor/tests/runner.c \
+	executor/tests/test_exec_fake.c
+$(EXEC_TRACE_TESTS): $(EXEC_HOST_SRCS) $(EXEC_TRACE_TEST_SRCS) $(EXEC_HDRS) lib/uapi/px_trace.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -DEXEC_TRACE -Iexecutor/tests \
+		$(EXEC_HOST_SRCS) $(EXEC_TRACE_TEST_SRCS) -o $@ -lpthread
+
 $(EXEC_STRESS): $(EXEC_HOST_SRCS) executor/tests/stress.c $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (TSan))
@@ -370,9 +397,11 @@ exec-cross-check: $(EXEC_XOBJS)
 
 # The benchmark binary is built here too, so an API change cannot leave
 # make bench-host broken unnoticed.
-host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS) $(EXEC_BENCH)
+host-test-exec: exec-cross-check $(EXEC_TESTS) $(EXEC_TESTS_PLAIN) $(EXEC_STRESS) $(EXEC_BENCH) $(EXEC_TRACE_TESTS)
 	@echo "== executor unit tests (ASan+UBSan)"
 	$(EXEC_TESTS)
+	@echo "== executor trace points (-DEXEC_TRACE, ASan+UBSan)"
+	$(EXEC_TRACE_TESTS)
 	@echo "== executor stress: 4 workers, 100000 spawns, 1000000 wakes (ThreadSanitizer)"
 	$(EXEC_STRESS)
 	@echo "== executor unit tests under valgrind"
@@ -399,8 +428,13 @@ bench-host: $(EXEC_BENCH) $(EXEC_BENCH)_lto
 # ============================================================ user programs
 # The user library (crt0, syscall stubs, picolibc glue, the executor built
 # for user mode), the programs and the archive the kernel embeds.  Everything lands in build/<arch>/user/
-# (KTEST and IDLE=spin kernels embed the same programs).
+# (KTEST and IDLE=spin kernels embed the same programs; TRACE=1 builds its
+# own, with the trace points in, in build/<arch>-trace/user).
+ifeq ($(TRACE),1)
+UBUILD := build/$(ARCH)-trace/user
+else
 UBUILD := build/$(ARCH)/user
+endif
 # The programs are found, not listed: every user/NAME.c is the program
 # NAME, and so is every folder user/NAME/ with .c files (linked together).
 # user/include, user/lib (the library) and user/tests (host tests) are not
@@ -439,6 +473,9 @@ UCFLAGS += -DPICOLIBC_INTEGER_PRINTF_SCANF
 # One thread, no interrupt handlers: inline no-op irq save/restore.
 UCFLAGS += -DEXEC_NO_IRQ
 UCFLAGS += -I. -Iexecutor -Iuser/include -Iuser/lib -Ilib/uapi
+ifeq ($(TRACE),1)
+UCFLAGS += -DEXEC_TRACE
+endif
 UASFLAGS := $(UCFLAGS) -D__ASSEMBLY__
 ULDFLAGS := -nostartfiles -static -no-pie -T linker/user.ld -Wl,--gc-sections
 ULDFLAGS += -Wl,-z,max-page-size=4096 -Wl,-z,common-page-size=4096
@@ -457,6 +494,9 @@ ULIB_SRCS := \
 	user/lib/px_test_runner.c \
 	user/lib/px_test_help.c \
 	user/lib/pxutil.c
+ifeq ($(TRACE),1)
+ULIB_SRCS += user/lib/trace.c
+endif
 # the executor library, built for user mode (the same sources as the kernel's)
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
@@ -518,6 +558,30 @@ test-user: $(KERNEL) | ensure-qemu
 harness-check: $(KERNEL) | ensure-qemu
 	@python3 scripts/harness_check.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
 
+# The wake-up path, seen: boot the tracing kernel (TRACE=1) with PROG as
+# process 1 (default: the shell, typing scripts/trace_input/sh.txt; INPUT=
+# another file of keys), take the trace off the console at power-off and
+# write build/<arch>/trace/<name>.json (Chrome Trace Event format: Perfetto,
+# chrome://tracing), .svg and .png (docs/kernel.md, "Seeing a wake-up
+# travel").  TRACE_CAP=n keeps only n records per hart (the rest are
+# counted as lost).
+TRACE_PROG = $(or $(PROG),sh)
+TRACE_INPUT = $(or $(INPUT),$(if $(PROG),,scripts/trace_input/sh.txt))
+trace: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all
+	@command -v rsvg-convert >/dev/null 2>&1 || scripts/deps.sh trace
+	@python3 scripts/pxtrace.py --arch $(ARCH) --smp $(SMP) --kernel build/$(ARCH)-trace/kernel.elf \
+		--prog "$(TRACE_PROG)" $(if $(TRACE_INPUT),--input $(TRACE_INPUT)) \
+		$(if $(NAME),--name $(NAME)) $(if $(TRACE_CAP),--cap $(TRACE_CAP))
+
+# The traces of scripted scenarios hold the whole wake-up chain
+# (scripts/tracetest.py): a key into cat, keys into a ring READ, a ring READ
+# of a pipe across two harts, and a buffer too small (lost events counted).
+trace-test: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all
+	@command -v rsvg-convert >/dev/null 2>&1 || scripts/deps.sh trace
+	@python3 scripts/tracetest.py --arch $(ARCH)
+
 # docs/tutorial.md against the tree: its C blocks are the files, its test
 # output and its console session are what they print today.
 tutorial-check: | ensure-cross ensure-qemu
@@ -554,7 +618,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check tutorial-check FORCE
+.PHONY: user test-user harness-check tutorial-check trace trace-test FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
@@ -756,6 +820,26 @@ host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)
 
+# ---------------------------------------------------------------- syscall fuzzing
+# The syscall-and-ring fuzzer (user/fuzz.c, docs/kernel.md "Fuzzing the
+# syscalls and the ring").  fuzz-sys-slice: 16 seeds for ARCH at SMP harts
+# (make check runs it on both arches at 1 and 4); fuzz-sys: a campaign,
+# SEEDS seeds from SEED (default 1) on both arches at 1 and 4 harts.
+FUZZ_SEEDS := $(or $(SEEDS),2048)
+fuzz-sys-slice: $(KERNEL) | ensure-qemu
+	@scripts/fuzz-sys.sh --arch $(ARCH) --smp $(SMP) --seed 1 --seeds 16
+fuzz-sys: | ensure-cross ensure-qemu
+	@scripts/fuzz-sys.sh --arch all --smp "1 4" --seed $(or $(SEED),1) --seeds $(FUZZ_SEEDS) \
+		$(if $(CALLS),--calls $(CALLS))
+.PHONY: fuzz-sys fuzz-sys-slice
+
+# ---------------------------------------------------------------- models
+# SPIN models of the task state word, the mpsc channel and the ring, and
+# their known-bad variants (docs/executor.md, "Model checking").
+model:
+	@scripts/model.sh
+.PHONY: model
+
 # ---------------------------------------------------------------- checking
 # The one test command (README, .ci/run): host tests, then both arches'
 # kernel self tests; scripts/check.sh prints the total "N passed, N failed".
@@ -807,6 +891,13 @@ grade-autograder-test: | ensure-cross ensure-qemu
 bench: $(KERNEL) $(MKFS) $(USTRIPPED)
 	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
+	@$(MAKE) --no-print-directory ARCH=$(ARCH) bench-trace
+
+# What tracing costs (scripts/bench-trace.sh): the tracing test kernel's
+# kbench figures and the instructions of one trace record.
+bench-trace: | ensure-cross ensure-qemu
+	@$(MAKE) --no-print-directory KTEST=1 TRACE=1 ARCH=$(ARCH) all
+	@scripts/bench-trace.sh $(ARCH)
 
 clean:
 	rm -rf build
@@ -821,7 +912,11 @@ help:
 	@echo "make harness-check            the test harness's verdicts, checked from outside"
 	@echo "make tutorial-check           docs/tutorial.md's blocks against the tree"
 	@echo "make shtest                   the shell, scripted through the console, for ARCH"
+	@echo "make trace [PROG=\"prog args\"] trace a run: build/<arch>/trace/<name>.json/.svg/.png"
+	@echo "make trace-test               traces of scripted scenarios, checked, for ARCH"
 	@echo "make host-test                arch-neutral unit tests (ASan+UBSan)"
+	@echo "make model                    SPIN models of the task word, mpsc and ring"
+	@echo "make fuzz-sys [SEEDS=n SEED=s] the syscall-and-ring fuzzer, both arches, 1 and 4 harts"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
@@ -837,6 +932,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
-.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

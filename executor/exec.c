@@ -95,6 +95,7 @@ static void exec_notify(struct executor *e)
 			i++;
 		if (atomic_compare_exchange_weak(&e->idle_mask, &m,
 		                                 m & ~((uint64_t)1 << i))) {
+			EXEC_TR(PX_TR_UNPARK, i, 0, 0);
 			e->hooks.unpark(e->hooks.ctx, i);
 			return;
 		}
@@ -113,7 +114,10 @@ static void exec_unpark_all(struct executor *e)
 static void exec_push_local(struct exec_worker *w, struct task *t)
 {
 	struct executor *e = w->exec;
+	EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_LOCAL, t, w->id);
 	if (!runq_push(&w->runq, t)) {
+		/* full: the injection queue after all */
+		EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_INJECT, t, w->id);
 		inject_push(&e->inject, t);
 		exec_notify(e);
 	} else if (e->nworkers > 1) {
@@ -131,6 +135,7 @@ void exec_schedule(struct executor *e, struct task *t)
 void exec_schedule_queue(struct executor *e, struct exec_worker *w, struct task *t)
 {
 	if (!w) {
+		EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_INJECT, t, ~0u);
 		inject_push(&e->inject, t);
 		exec_notify(e);
 		return;
@@ -145,12 +150,15 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
 		exec_schedule_queue(e, NULL, t);
 		return;
 	}
+	EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_PINNED, t, id);
 	inject_push(&e->workers[id].pinned, t);
 	/* seq_cst after the push: either we see its idle bit, or its park
 	 * re-check (worker_park) sees the task. */
 	uint64_t bit = (uint64_t)1 << id;
-	if (atomic_fetch_and(&e->idle_mask, ~bit) & bit)
+	if (atomic_fetch_and(&e->idle_mask, ~bit) & bit) {
+		EXEC_TR(PX_TR_UNPARK, id, 0, 0);
 		e->hooks.unpark(e->hooks.ctx, id);
+	}
 }
 
 /* Fire due timers; their wakes land in this worker's run queue in deadline
@@ -338,6 +346,7 @@ struct task *search(struct exec_worker *w)
 		if (v == w)
 			continue;
 		if ((t = runq_steal(&v->runq, &w->runq))) {
+			EXEC_TR(PX_TR_STEAL, v->id, t, 1 + runq_len(&w->runq));
 			stat_inc(&w->stats.steals, 1 + runq_len(&w->runq));
 			end_search(w);
 			return t;
@@ -394,7 +403,9 @@ void worker_park(struct exec_worker *w, struct task *until, bool forever)
 	if (!work && inject_empty(&w->pinned) && !worker_done(w, until, forever) &&
 	    (dl == UINT64_MAX || dl > e->hooks.now_ns(e->hooks.ctx))) {
 		stat_inc(&w->stats.parks, 1);
+		EXEC_TR(PX_TR_PARK, 0, 0, dl);
 		e->hooks.park(e->hooks.ctx, w->id, dl);
+		EXEC_TR(PX_TR_PARKED, 0, 0, 0);
 	}
 	atomic_fetch_and(&e->idle_mask, ~bit);
 }

@@ -12,6 +12,7 @@
 #include "spin.h"
 #include "task.h"
 #include "timer.h"
+#include "trace.h"
 
 #ifdef SMP_MAX
 #define EXEC_MAX_WORKERS SMP_MAX
@@ -219,6 +220,7 @@ void exec_schedule_lifo(struct executor *e, struct exec_worker *w, struct task *
 {
 	if (w) {
 		struct task *old = w->lifo;
+		EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_LIFO, t, w->id);
 		w->lifo = t;
 		if (old)
 			exec_schedule_queue(w->exec, w, old);
@@ -234,6 +236,7 @@ static inline void exec_schedule_unpinned(struct executor *e,
                                           struct exec_worker *w, struct task *t)
 {
 	if (w && w->in_timers) {
+		EXEC_TR(PX_TR_ENQUEUE, PX_TR_Q_DUE, t, w->id);
 		t->next = NULL;
 		if (w->due_tail)
 			w->due_tail->next = t;

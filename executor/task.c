@@ -67,6 +67,7 @@ static void task_init_common(struct task *t, struct executor *exec,
 	atomic_init(&t->poll_ns, 0);
 	t->name = name ? name : "?";
 	t->reg_prev = t->reg_next = NULL;
+	EXEC_TR_SPAWN(t, t->name);
 }
 
 static enum poll jh_poll(struct future *f, struct context *cx)
@@ -251,15 +252,20 @@ void join_handle_abort(struct join_handle *jh)
 	struct task *t = jh->task;
 	if (!t)
 		return;
+	/* +CANCELLED is also a wake (+SCHEDULED): an idle task is queued
+	 * here, a running one is queued again by task_run after its poll
+	 * (as for (3)), and that run drops it.  Setting both in one RMW
+	 * leaves task_run one RMW at the end of a poll: a second one (to
+	 * queue an aborted task) would leave a window in which a wake
+	 * queues the task, another worker starts it, and the second RMW
+	 * queues the running task again (executor/model/task.pml,
+	 * BAD_ABORT_RUNNING). */
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
-	uint64_t ns;
 	do {
 		if (s & (TASK_COMPLETE | TASK_CANCELLED))
 			return;
-		ns = s | TASK_CANCELLED;
-		if (!(s & (TASK_RUNNING | TASK_SCHEDULED)))
-			ns |= TASK_SCHEDULED;	/* idle: queue it to drop it */
-	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s, ns,
+	} while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
+	                s | TASK_CANCELLED | TASK_SCHEDULED,
 	                memory_order_acq_rel, memory_order_relaxed));
 	if (!(s & (TASK_RUNNING | TASK_SCHEDULED)))
 		exec_schedule(t->exec, t);

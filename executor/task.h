@@ -86,7 +86,8 @@ struct task;
  *   (7)  task_run on a CANCELLED task: future_drop, task_complete:
  *        COMPLETE without READY.
  *   (8)  task_complete: task_waker_wake on the join waker (if JOIN_WAKER).
- *   (9)  join_handle_abort: +CANCELLED (and +SCHEDULED if IDLE, 5).
+ *   (9)  join_handle_abort: +CANCELLED +SCHEDULED in one RMW, a wake:
+ *        queued if IDLE (5), requeued by task_run if RUNNING (3).
  *   (10) join_handle_poll: stores the waker in the trailer, then
  *        +JOIN_WAKER by CAS unless COMPLETE; once COMPLETE, reads output.
  *   (11) join_handle_detach / drop: -JOIN_INTEREST -JOIN_WAKER, unref.

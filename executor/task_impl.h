@@ -155,6 +155,7 @@ static inline struct task_trailer *task_trailer(struct task *t)
  * is never read). */
 static inline void task_wake_by_ref(struct task *t)
 {
+	EXEC_TR_WAKE(t, 1);
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t old = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
 	                                        memory_order_acq_rel);
@@ -174,6 +175,7 @@ static inline void task_wake_by_ref(struct task *t)
 static inline __attribute__((always_inline))
 void task_wake_by_val(struct task *t, struct exec_worker *w)
 {
+	EXEC_TR_WAKE(t, 0);
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t s = atomic_load_explicit(&t->state, memory_order_relaxed);
 	while (!atomic_compare_exchange_weak_explicit(&t->state, &s,
@@ -228,6 +230,7 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 {
 	struct executor *e = t->exec;	/* read once, before the atomics */
 	uint64_t s;
+	EXEC_TR(PX_TR_TASK_DONE, cancelled, t, 0);
 	if (!cancelled) {
 		/* (6) RUNNING -> COMPLETE + READY in one add: RUNNING is set
 		 * (we are its worker), COMPLETE and READY are clear.  A
@@ -306,10 +309,12 @@ bool task_run_inl(struct task *t, struct exec_worker *w, bool timing)
 	 * It is the worker's, set up once but for its data (t). */
 	enum poll r;
 	w->waker.raw.data = t;
+	EXEC_TR_POLL_START(t);
 	if (timing)
 		r = task_poll_timed(t, &w->cx);
 	else
 		r = future_poll(t->future, &w->cx);
+	EXEC_TR_POLL_END(t, r == POLL_READY);
 	uint32_t np = atomic_load_explicit(&t->polls, memory_order_relaxed);
 	atomic_store_explicit(&t->polls, np + 1, memory_order_relaxed);
 
@@ -321,20 +326,13 @@ bool task_run_inl(struct task *t, struct exec_worker *w, bool timing)
 	}
 
 	/* (4) RUNNING -> IDLE in one RMW; SCHEDULED, if a wake came during
-	 * the poll, stays and we queue the task again (return true). */
+	 * the poll, stays and we queue the task again (return true).  An
+	 * abort during the poll set SCHEDULED too (join_handle_abort), so
+	 * it is queued the same way and the next task_run drops it (7).
+	 * After this RMW the task is no longer ours to touch. */
 	s = atomic_fetch_sub_explicit(&t->state, TASK_RUNNING,
 	                              memory_order_acq_rel);	/* RUNNING is set */
-	if (__builtin_expect(!(s & (TASK_SCHEDULED | TASK_CANCELLED)), 1))
-		return false;
-	if (s & TASK_SCHEDULED)
-		return true;	/* (a CANCELLED one is dropped when it next runs) */
-	/* (7) aborted during the poll.  The task is IDLE now: queue it once
-	 * more, like join_handle_abort queues an idle task, and the next
-	 * task_run drops it.  A wake racing with us may have queued it
-	 * already (it saw IDLE first): then we do not. */
-	s = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
-	                             memory_order_acq_rel);
-	return !(s & TASK_SCHEDULED);
+	return __builtin_expect((s & TASK_SCHEDULED) != 0, 0);
 }
 
 /* ---- Join handles ---------------------------------------------------------*/
@@ -438,6 +436,7 @@ void task_fill(struct task *t, struct executor *exec, struct task_src *src,
 	       offsetof(struct task, poll_ns) + sizeof(t->poll_ns) -
 	       offsetof(struct task, polls));
 	t->name = d->name ? d->name : "?";
+	EXEC_TR_SPAWN(t, t->name);
 	task_copy_small(t->future, d->future, fs);
 	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
 	        WAKER_NONE;

@@ -46,6 +46,11 @@
  *   - It reaches user memory only through copyin/copyout (uaccess.h) at
  *     the moment it moves bytes, never through a pointer kept across a
  *     Pending: see "User memory" in docs/kernel.md.
+ *   - A future that moves bytes in pieces and may wait between them (a
+ *     pipe write waiting for room) keeps `result` at the bytes moved so
+ *     far while Pending, so a ring op cancelled part way reports them
+ *     instead of -PX_ECANCELED: those bytes went out.  Any other future
+ *     leaves `result` <= 0 until Ready.
  */
 struct io_future {
 	struct future base;

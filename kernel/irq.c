@@ -4,6 +4,7 @@
 #include "arch/arch.h"
 #include "kernel/irq.h"
 #include "kernel/ktask.h"
+#include "kernel/trace.h"
 
 static struct {
 	irq_handler fn;
@@ -38,6 +39,7 @@ void trap_irq(struct trap_frame *tf)
 			ktask_trap_enter(WAKE_DEVICE);
 			entered = true;
 		}
+		KTR_IRQ(irq);
 		if (irq < IRQ_MAX && handlers[irq].fn) {
 			IRQ_COUNT(device);
 			handlers[irq].fn(handlers[irq].arg);
@@ -57,6 +59,7 @@ void trap_ipi(struct trap_frame *tf)
 {
 	(void)tf;
 	ktask_trap_enter(WAKE_IPI);
+	KTR(PX_TR_IPI_RECV, 0, 0, 0);
 	IRQ_COUNT(ipi);
 	ktask_trap_exit();
 }

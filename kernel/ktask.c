@@ -7,6 +7,7 @@
 #include "kernel/console.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
+#include "kernel/trace.h"
 
 struct executor kernel_exec;
 struct hart_stats hart_stats[SMP_MAX];
@@ -145,8 +146,23 @@ uint64_t ktask_idle_ns(void)
 	return sum;
 }
 
+#ifdef EXEC_TRACE
+/* The tracing kernel's unpark: an unpark of another hart is where
+ * hook_unpark sends its IPI (the trace pairs it with the IPI's arrival). */
+static void hook_unpark_traced(void *ctx, unsigned w)
+{
+	if (w != arch_hart_id())
+		KTR(PX_TR_IPI_SEND, w, 0, 0);
+	hook_unpark(ctx, w);
+}
+#define HOOK_UNPARK hook_unpark_traced
+#else
+#define HOOK_UNPARK hook_unpark
+#endif
+
 void ktask_trap_enter(enum wake_src src)
 {
+	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
 	/* The handler's wakes must not touch the interrupted worker's queues. */
 	if (trap_depth++ == 0)
 		trap_saved_worker = exec_interrupt_enter();
@@ -160,12 +176,13 @@ void ktask_trap_exit(void)
 {
 	if (--trap_depth == 0)
 		exec_interrupt_exit(trap_saved_worker);
+	KTR_TRAP_EXIT();
 }
 
 void ktask_init(unsigned nharts)
 {
 	static const struct exec_hooks hooks = {
-		hook_now, hook_park_timed, hook_unpark, NULL,
+		hook_now, hook_park_timed, HOOK_UNPARK, NULL,
 	};
 	/* LAB 8 BEGIN */
 	/* LAB 8 STUB
@@ -179,6 +196,7 @@ void ktask_init(unsigned nharts)
 		printf("LAB 8: implement hook_unpark (kernel/ktask.c)\n");
 	}
 	   LAB 8 END */
+	KTR_INIT();
 	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 

@@ -173,6 +173,7 @@ static enum poll pipe_write_poll(struct future *fut, struct context *cx)
 			return POLL_READY;
 		}
 		w->done += (size_t)put_n;
+		w->io.result = (int64_t)w->done; /* moved so far (kernel/io.h) */
 		bool finished = w->done == w->n;
 		if (!finished) {
 			notified_init(&w->wait, &p->writable);

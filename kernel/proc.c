@@ -14,6 +14,7 @@
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/proc.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 
 /*
@@ -29,6 +30,7 @@ struct pent {
 	int pgid;         /* process group: kept by a zombie, so a group lives on */
 	enum pstate state;
 	int status;
+	uint64_t ended;   /* while P_ZOMBIE: when it exited, in ptab.exits order */
 	struct proc *p;   /* while P_LIVE: the process (inside its task) */
 };
 
@@ -36,6 +38,7 @@ static struct {
 	struct spin lock;
 	struct pent e[NPROC];
 	int next_pid;
+	uint64_t exits;   /* processes that have exited: orders the zombies */
 } ptab = { .lock = SPIN_INIT, .next_pid = 1 };
 
 struct notify proc_child_exited;
@@ -462,6 +465,7 @@ static int spawn(struct proc *parent, const char *path, const struct spawn_src *
 	e->p = (struct proc *)jh.task->future;
 	spin_unlock(&ptab.lock, f);
 	jh.task->name = e->p->name; /* Ctrl-T shows the program's name */
+	KTR(PX_TR_PROC_SPAWN, p.pid, jh.task, trace_name8(p.name));
 	join_handle_detach(&jh);
 	atomic_fetch_add_explicit(&spawns, 1, memory_order_relaxed);
 	return p.pid;
@@ -587,6 +591,7 @@ void proc_exit(struct proc *p, int status)
 		me->p = NULL;
 		me->status = status;
 		me->state = parent && parent->state == P_LIVE ? P_ZOMBIE : P_FREE;
+		me->ended = ++ptab.exits;
 	}
 	spin_unlock(&ptab.lock, f);
 	/* Only now: until me->p went NULL under the lock, proc_kill could
@@ -596,8 +601,10 @@ void proc_exit(struct proc *p, int status)
 	/* The first process ending ends the system, with its status as
 	 * QEMU's exit code (a kill becomes 100 + reason): this is how a test
 	 * program booted with init=NAME reports. */
+	KTR(PX_TR_PROC_EXIT, p->pid, 0, status);
 	if (p->pid == init_pid) {
 		printf("first process exited with status %#x; powering off\n", status);
+		KTR_DUMP();
 		arch_power_off(PX_WAS_KILLED(status) ? 100 + PX_KILL_REASON(status)
 						   : PX_EXIT_CODE(status));
 	}
@@ -699,18 +706,20 @@ int proc_getpgid(struct proc *p, int pid)
 int proc_reap(struct proc *p, int pid, int *status)
 {
 	int found = -PX_ECHILD;
+	struct pent *first = NULL;  /* the matching zombie that exited first */
 	unsigned long f = spin_lock(&ptab.lock);
 	for (int i = 0; i < NPROC; i++) {
 		struct pent *c = &ptab.e[i];
 		if (c->state == P_FREE || c->ppid != p->pid || (pid > 0 && c->pid != pid))
 			continue;
-		if (c->state == P_ZOMBIE) {
-			found = c->pid;
-			*status = c->status;
-			c->state = P_FREE;
-			break;
-		}
-		found = 0; /* a matching child is still running */
+		if (c->state == P_ZOMBIE && (!first || c->ended < first->ended))
+			first = c;
+		found = 0; /* a matching child exists */
+	}
+	if (first) {
+		found = first->pid;
+		*status = first->status;
+		first->state = P_FREE;
 	}
 	spin_unlock(&ptab.lock, f);
 	return found;

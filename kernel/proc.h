@@ -153,8 +153,9 @@ bool proc_group_exists(int pgid);
 int proc_getpgid(struct proc *p, int pid);
 /* Processes started since boot (SYS_kstat PX_KSTAT_SPAWNS). */
 uint64_t proc_spawns(void);
-/* Reap a finished child (pid, or any child for -1): its pid, with *status
- * filled; 0 if matching children exist but none has finished (then wait
+/* Reap a finished child (pid, or any child for -1: the one that exited
+ * first, so wait(-1) returns children in the order they ended): its pid,
+ * with *status filled; 0 if matching children exist but none has finished (then wait
  * on proc_child_exited); -PX_ECHILD if there is no such child. */
 int proc_reap(struct proc *p, int pid, int *status);
 extern struct notify proc_child_exited;

@@ -14,23 +14,70 @@
 #include "kernel/proc.h"
 #include "kernel/ring.h"
 #include "kernel/ring_queue.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 #include "kernel/virtio_blk.h"
 
-/* Operations one ring may have in flight as tasks (they share the
- * kernel's small-task pool with everything else); more get -PX_EAGAIN. */
+/* Operations one ring may have in flight as tasks: RING_OPS_MAX, and
+ * never more than the CQ's entries, half the completions the backlog can
+ * promise (struct rq's owed), so the other half is always there for
+ * completions made inside ring_enter, CANCEL's among them: a program can
+ * always cancel.  More get -PX_EAGAIN. */
 #define RING_OPS_MAX 128
 
-struct ring_op;
+/* The future of one operation's task: ring bookkeeping around the one
+ * I/O future (kernel/io.h) that does the work.  Its task lives in a slot
+ * of its ring's own pool. */
+struct ring_op {
+	struct future base;
+	struct ring *r;          /* NULL once finished */
+	struct ring_op *next, *prev;  /* r->ops, under the ring lock */
+	uint64_t user_data;
+	struct file *file;       /* a reference while the op runs, or NULL */
+	uint8_t linked;          /* in r->ops (ring lock) */
+	uint8_t finished;        /* CQE handed over (ring lock) */
+	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
+	uint8_t draining;        /* finished, but the future is busy: poll it out */
+	union io_slot io;
+};
+
+/*
+ * Each ring's operations run in task slots of its own, carved at
+ * ring_setup out of pages the ring owns, the way Tock charges a process
+ * for the kernel memory its grants use: no ring ever takes a slot another
+ * ring (or the rest of the kernel) needs, so one process's load never
+ * makes another's operations fail, and once ring_setup succeeded an
+ * operation within ops_max always finds a slot.  A slot goes back when
+ * its task's memory is freed, a moment after the op posted its CQE (on
+ * another hart, perhaps after the program saw the CQE and submitted
+ * again): RING_SLOTS_SPARE slots beyond ops_max cover that.  Each slot
+ * in use holds a reference on the ring, so the pages outlive every task
+ * carved from them.
+ */
+#define RING_OP_SLOT TASK_SIZE(sizeof(struct ring_op))
+#define RING_SLOTS_PER_PAGE (PAGE_SIZE / RING_OP_SLOT)
+#define RING_SLOTS_SPARE SMP_MAX
+#define RING_POOL_PAGES_MAX \
+	((RING_OPS_MAX + RING_SLOTS_SPARE + RING_SLOTS_PER_PAGE - 1) / RING_SLOTS_PER_PAGE)
+
+struct ring_pool {
+	struct task_src src;     /* first: the ring's tasks come from here */
+	struct ring *r;
+	void *free;              /* free slots, linked through their first word */
+	unsigned npages;
+	void *pages[RING_POOL_PAGES_MAX];
+};
 
 /* Lock order: ring lock, then (never the other way) notify, pipe, blk
  * and executor locks; no waker is woken with the ring lock held. */
 struct ring {
 	struct spin lock;
 	bool dead;               /* the process is gone: post nothing */
-	unsigned refs;           /* the process, and each op until it finishes */
+	unsigned refs;           /* the process, each op until it finishes, and
+	                            each pool slot in use (its task's memory) */
 	unsigned active;         /* ops between op_begin and op_end */
 	unsigned nops;           /* ops spawned and not finished */
+	unsigned ops_max;        /* the most nops may be */
 	struct ring_op *ops;     /* linked ops (for CANCEL and teardown) */
 	const struct vm_root *vm;
 	struct rsq sq;
@@ -38,6 +85,7 @@ struct ring {
 	struct notify cq_ready;  /* notify_all after each post by an op */
 	struct px_cqe *bl[RQ_BL_PAGES];
 	unsigned nbl;
+	struct ring_pool pool;   /* free list under the ring lock */
 };
 
 static atomic_uint ops_live, rings_live;
@@ -56,6 +104,8 @@ static void ring_free(struct ring *r)
 {
 	for (unsigned i = 0; i < r->nbl; i++)
 		kpage_free(r->bl[i]);
+	for (unsigned i = 0; i < r->pool.npages; i++)
+		kpage_free(r->pool.pages[i]);
 	kfree(r, sizeof(*r));
 	atomic_fetch_sub(&rings_live, 1);
 }
@@ -67,6 +117,57 @@ static void ring_unref(struct ring *r)
 	spin_unlock(&r->lock, f);
 	if (last)
 		ring_free(r);
+}
+
+/* The ring's task source (any hart; never from an interrupt handler). */
+static void *pool_alloc(struct task_src *src, size_t size)
+{
+	struct ring_pool *pl = (struct ring_pool *)src;
+	struct ring *r = pl->r;
+	if (size > RING_OP_SLOT)
+		return NULL;
+	unsigned long f = spin_lock(&r->lock);
+	void *slot = pl->free;
+	if (slot) {
+		pl->free = *(void **)slot;
+		r->refs++;
+	}
+	spin_unlock(&r->lock, f);
+	return slot;
+}
+
+static void pool_free(struct task_src *src, void *slot, size_t size)
+{
+	struct ring_pool *pl = (struct ring_pool *)src;
+	struct ring *r = pl->r;
+	(void)size;
+	unsigned long f = spin_lock(&r->lock);
+	*(void **)slot = pl->free;
+	pl->free = slot;
+	spin_unlock(&r->lock, f);
+	ring_unref(r);
+}
+
+/* Carve `slots` task slots out of fresh pages; -PX_ENOMEM (the pages got
+ * so far stay in pl->pages for ring_free). */
+static int pool_init(struct ring *r, unsigned slots)
+{
+	struct ring_pool *pl = &r->pool;
+	pl->src = (struct task_src){ pool_alloc, pool_free };
+	pl->r = r;
+	pl->free = NULL;
+	for (unsigned made = 0; made < slots; pl->npages++) {
+		unsigned char *pg = kpage_alloc();
+		if (!pg)
+			return -PX_ENOMEM;
+		pl->pages[pl->npages] = pg;
+		for (unsigned i = 0; i < RING_SLOTS_PER_PAGE && made < slots; i++, made++) {
+			void *slot = pg + i * RING_OP_SLOT;
+			*(void **)slot = pl->free;
+			pl->free = slot;
+		}
+	}
+	return 0;
 }
 
 /* ---- ring_setup ----------------------------------------------------------*/
@@ -144,6 +245,11 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 		}
 	}
 	atomic_fetch_add(&rings_live, 1);
+	r->ops_max = 2 * e < RING_OPS_MAX ? 2 * e : RING_OPS_MAX;
+	if (pool_init(r, r->ops_max + RING_SLOTS_SPARE)) {
+		ring_free(r);
+		return -PX_ENOMEM;
+	}
 	if (map_pages(p->vm, sq_va, sqp, nsq)) {
 		ring_free(r);
 		return -PX_ENOMEM;
@@ -161,7 +267,8 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 	rq_init(&r->cq, cqp, e, r->bl, bl_cap);
 
 	params = (struct px_ring_params){ .sq_entries = e, .cq_entries = 2 * e,
-					  .sq_va = sq_va, .cq_va = cq_va };
+					  .sq_va = sq_va, .cq_va = cq_va,
+					  .ops_max = r->ops_max };
 	copyout(p->vm, params_va, &params, sizeof(params)); /* checked above */
 	p->ring = r;
 	return 0;
@@ -169,22 +276,6 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 
 /* ---- operations ------------------------------------------------------------*/
 
-/* The future of one operation's task: ring bookkeeping around the one
- * I/O future (kernel/io.h) that does the work.  Fits a small kernel task
- * slot. */
-struct ring_op {
-	struct future base;
-	struct ring *r;          /* NULL once finished */
-	struct ring_op *next, *prev;  /* r->ops, under the ring lock */
-	uint64_t user_data;
-	struct file *file;       /* a reference while the op runs, or NULL */
-	uint8_t linked;          /* in r->ops (ring lock) */
-	uint8_t finished;        /* CQE handed over (ring lock) */
-	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
-	uint8_t draining;        /* finished, but the future is busy: poll it out */
-	union io_slot io;
-};
-_Static_assert(sizeof(struct ring_op) <= KTASK_SMALL_MAX, "ring op must fit a small task");
 
 static struct task *task_of(struct ring_op *op)
 {
@@ -216,8 +307,10 @@ static void op_finish(struct ring_op *op, int64_t res)
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
 	bool post = !r->dead;
-	if (post)
+	if (post) {
+		KTR(PX_TR_CQE, 0, op->user_data, res);	/* pid: its SQE's */
 		rq_post(&r->cq, op->user_data, res);
+	}
 	if (op->linked) {
 		if (op->prev)
 			op->prev->next = op->next;
@@ -252,8 +345,9 @@ static enum poll op_poll(struct future *f, struct context *cx)
 	if (op->draining)
 		goto drain;
 	if (!op_begin(op)) {
-		/* (4) cancelled, or the process is gone. */
-		op_finish(op, -PX_ECANCELED);
+		/* (4) cancelled, or the process is gone.  A write cut short
+		 * reports what it moved (kernel/io.h): those bytes went out. */
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);
@@ -316,7 +410,7 @@ static bool op_spawn(struct ring *r, struct ring_op *op)
 {
 	struct join_handle jh;
 	unsigned long f = spin_lock(&r->lock);
-	bool ok = !r->dead && r->nops < RING_OPS_MAX;
+	bool ok = !r->dead && r->nops < r->ops_max;
 	if (ok) {
 		r->refs++;
 		r->nops++;
@@ -326,7 +420,8 @@ static bool op_spawn(struct ring *r, struct ring_op *op)
 		return false;
 	op->r = r;
 	atomic_fetch_add(&ops_live, 1);
-	if (KSPAWN(*op, "ring-op", &jh) != TASK_OK) {
+	if (task_spawn(&kernel_exec, &r->pool.src, &TASK_DESC_VOID(*op, "ring-op"), &jh) !=
+	    TASK_OK) {
 		atomic_fetch_sub(&ops_live, 1);
 		f = spin_lock(&r->lock);
 		r->refs--;
@@ -611,12 +706,14 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 	uint64_t n = (uint64_t)avail < to_submit ? (uint64_t)avail : to_submit;
 	for (;;) {
 		if (post) {
+			KTR(PX_TR_CQE, p->pid, sqe.user_data, res);
 			rq_add(&r->cq, sqe.user_data, res);
 			post = false;
 		}
 		if (consumed == n || !rq_reserve(&r->cq))
 			break;
 		rsq_take(&r->sq, &sqe);
+		KTR(PX_TR_SQE, p->pid, sqe.user_data, sqe.op);
 		consumed++;
 		if (sqe.op == PX_OP_NOP && !sqe.flags) {
 			/* The fast path: completed inline, under the one lock. */

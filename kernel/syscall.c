@@ -14,6 +14,7 @@
 #include "kernel/ktimer.h"
 #include "kernel/pipe.h"
 #include "kernel/proc.h"
+#include "kernel/trace.h"
 #include "kernel/uaccess.h"
 
 /*
@@ -33,6 +34,7 @@
 
 static enum sys_result done(struct proc *p, int64_t value)
 {
+	KTR(PX_TR_SYS_EXIT, p->pid, arch_syscall_nr(&p->regs), value);
 	arch_syscall_return(&p->regs, value);
 	p->sys = -1;
 	return SYS_DONE;
@@ -520,6 +522,7 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	uint64_t a0 = arch_syscall_arg(u, 0), a1 = arch_syscall_arg(u, 1);
 	uint64_t a2 = arch_syscall_arg(u, 2);
 
+	KTR(PX_TR_SYS_ENTER, p->pid, arch_syscall_nr(u), 0);
 	switch (arch_syscall_nr(u)) {
 	case SYS_getpid:
 		return done(p, p->pid);
@@ -599,6 +602,10 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return done(p, fsys_statfs(p, a0));
 	case SYS_sync:
 		return done(p, 0); /* every change is durable when its call returns */
+#ifdef EXEC_TRACE
+	case SYS_trace_put:
+		return done(p, ktrace_put(p, a0, a1));
+#endif
 	default:
 		return done(p, -PX_ENOSYS);
 	}

@@ -19,6 +19,7 @@ for t in $hosts; do
 	steps+=("host-$t|make --no-print-directory host-test-$t")
 done
 steps+=(
+	"model|make --no-print-directory model"
 	"ktest-riscv64|make --no-print-directory ktest ARCH=riscv64"
 	"ktest-aarch64|make --no-print-directory ktest ARCH=aarch64"
 	"ktest-smp4-riscv64|make --no-print-directory ktest ARCH=riscv64 SMP=4"
@@ -47,10 +48,16 @@ steps+=(
 	"harness-aarch64|make --no-print-directory harness-check ARCH=aarch64"
 	"harness-smp4-riscv64|make --no-print-directory harness-check ARCH=riscv64 SMP=4"
 	"harness-smp4-aarch64|make --no-print-directory harness-check ARCH=aarch64 SMP=4"
+	"fuzz-sys-riscv64|make --no-print-directory fuzz-sys-slice ARCH=riscv64 SMP=1"
+	"fuzz-sys-aarch64|make --no-print-directory fuzz-sys-slice ARCH=aarch64 SMP=1"
+	"fuzz-sys-smp4-riscv64|make --no-print-directory fuzz-sys-slice ARCH=riscv64 SMP=4"
+	"fuzz-sys-smp4-aarch64|make --no-print-directory fuzz-sys-slice ARCH=aarch64 SMP=4"
 	"test-user-riscv64|make --no-print-directory test-user ARCH=riscv64"
 	"test-user-aarch64|make --no-print-directory test-user ARCH=aarch64"
 	"test-user-smp4-riscv64|make --no-print-directory test-user ARCH=riscv64 SMP=4"
 	"test-user-smp4-aarch64|make --no-print-directory test-user ARCH=aarch64 SMP=4"
+	"trace-riscv64|make --no-print-directory trace-test ARCH=riscv64"
+	"trace-aarch64|make --no-print-directory trace-test ARCH=aarch64"
 	"tutorial|make --no-print-directory tutorial-check"
 	"grade-labs|make --no-print-directory grade-selftest"
 	"grade-autograder|make --no-print-directory grade-autograder-test"

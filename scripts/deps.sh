@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz (default:
-# those four), debug (gdb-multiarch, for make qemu-gdb)
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, model
+# (default: those five), debug (gdb-multiarch, for make qemu-gdb), trace
+# (rsvg-convert, for make trace's PNG)
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -11,11 +12,14 @@ cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gn
 qemu="qemu-system-misc qemu-system-arm opensbi"
 host="gcc make valgrind device-tree-compiler python3 patch"
 debug="gdb-multiarch"
+trace="librsvg2-bin"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
 fuzz="clang libclang-rt-14-dev"
+# the SPIN model checker: make model (models/)
+model="spin"
 
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz)
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz model)
 
 want=""
 for g in "${groups[@]}"; do
@@ -24,8 +28,10 @@ for g in "${groups[@]}"; do
 	qemu) want="$want $qemu" ;;
 	host) want="$want $host" ;;
 	debug) want="$want $debug" ;;
+	trace) want="$want $trace" ;;
 	fuzz) want="$want $fuzz" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, debug)" >&2; exit 2 ;;
+	model) want="$want $model" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, model, debug, trace)" >&2; exit 2 ;;
 	esac
 done
 

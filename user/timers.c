@@ -119,7 +119,10 @@ static enum poll timers_poll(struct future *f, struct context *cx)
 
 	/* The timeout dropped the read, which cancelled it: a byte written
 	 * now must wait in the pipe for a new read, not vanish into the old
-	 * one.  (A plain write: it does not block, the pipe has room.) */
+	 * one.  (A plain write: it does not block, the pipe has room.)  Had
+	 * the read finished just before its cancel, the reactor would have
+	 * kept its bytes for this next read: reads are cancel-safe
+	 * (px_async.h, px_io_drop). */
 	if (write(t->fds[1], "x", 1) != 1)
 		t->failures++;
 	px_io_read(&t->rd, t->fds[0], t->buf, sizeof(t->buf));

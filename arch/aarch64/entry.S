@@ -72,7 +72,8 @@ a64_entry:
 	cmp	x1, #(2 << 2)
 	adr	x20, a64_at_el1           /* where a64_el2_to_el1 returns */
 	b.eq	a64_el2_to_el1
-	adr	x0, msg_el3
+	adrp	x0, msg_el3              /* adr reaches only 1 MiB: data is further */
+	add	x0, x0, :lo12:msg_el3
 	b	a64_early_fail
 
 	/* Running where we were linked?  adr is PC-relative (where we are),
@@ -82,7 +83,8 @@ a64_at_el1:
 	ldr	x2, =_start
 	cmp	x1, x2
 	b.eq	2f
-	adr	x0, msg_bad_addr
+	adrp	x0, msg_bad_addr
+	add	x0, x0, :lo12:msg_bad_addr
 	b	a64_early_fail
 
 	/* Boot hart stack: top of slot 0. */
@@ -274,7 +276,10 @@ a64_early_fail:
 	cbz	w1, 2f
 	str	w1, [x2]                  /* UARTDR; QEMU never fills its FIFO */
 	b	1b
-2:	adr	x1, a64_early_exit_block
+	/* adrp: still PC-relative, but +-4 GiB; adr's +-1 MiB does not
+	 * reach .data.boot past the program archive in .rodata. */
+2:	adrp	x1, a64_early_exit_block
+	add	x1, x1, :lo12:a64_early_exit_block
 	mov	x0, #0x18                 /* SYS_EXIT */
 	hlt	#0xf000
 3:	wfi                               /* semihosting disabled: stop here */

@@ -33,6 +33,10 @@ void arch_trap_init(void)
 	a64_isb();
 	a64_timer_ack();
 	a64_pmu_init();
+	/* User code may read the physical counter (CNTKCTL_EL1.EL0PCTEN), as
+	 * riscv's scounteren lets it read `time`: the same clock the
+	 * kernel's trace records and timers use. */
+	w_cntkctl_el1(r_cntkctl_el1() | 1u);
 	__asm__ volatile("msr daifclr, #4" : : : "memory");
 }
 

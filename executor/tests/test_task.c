@@ -137,6 +137,8 @@ struct selfabort {
 	int polls;
 };
 
+static uint64_t selfabort_state;	/* the state word right after the abort */
+
 static enum poll selfabort_poll(struct future *f, struct context *cx)
 {
 	struct selfabort *s = (struct selfabort *)f;
@@ -144,6 +146,7 @@ static enum poll selfabort_poll(struct future *f, struct context *cx)
 	fx_trace("poll S");
 	s->polls++;
 	join_handle_abort(&self_jh);
+	selfabort_state = task_state(self_jh.task);
 	fx_trace("abort");
 	return POLL_PENDING;
 }
@@ -166,6 +169,12 @@ TEST(task_abort_while_running_drops_after_poll)
 	CHECK_EQ(task_spawn(&ex, &fx_src, &d, &self_jh), TASK_OK);
 	exec_run(&ex);
 	CHECK_STR(fx_get(), "poll S abort drop S");
+	/* The abort of a running task is a wake as well (9): it sets
+	 * SCHEDULED with CANCELLED in one RMW, so task_run needs no second
+	 * RMW to queue it, which a racing wake could double
+	 * (executor/model/task.pml, BAD_ABORT_RUNNING). */
+	CHECK_EQ(selfabort_state & (TASK_RUNNING | TASK_CANCELLED | TASK_SCHEDULED),
+	         TASK_RUNNING | TASK_CANCELLED | TASK_SCHEDULED);
 	CHECK_EQ(join_handle_poll(&self_jh, &(struct context){ waker_noop() }),
 	         POLL_READY);
 	CHECK_EQ(self_jh.result, JOIN_CANCELLED);

@@ -158,6 +158,7 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 	printf("bench kproc_bytes %llu bytes\n", (unsigned long long)proc_kernel_bytes());
 	/* On top, for a process that has used FP/SIMD: its save area. */
 	printf("bench kproc_fp_bytes %llu bytes\n", (unsigned long long)proc_kernel_fp_bytes());
+	kbench_trace();
 	printf("kbench: done\n");
 	arch_power_off(EXIT_OK);
 	ASYNC_END(b);

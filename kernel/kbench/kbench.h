@@ -7,6 +7,10 @@
 /* Median of v[0..n) (sorts v in place). */
 uint64_t kbench_median(uint64_t *v, unsigned n);
 
+/* The cost of a trace record (a tracing kernel: make bench-trace); prints
+ * nothing in any other. */
+void kbench_trace(void);
+
 /* Spawn the benchmark task; it prints "bench ..." lines and powers off. */
 void kbench_start(void);
 

@@ -62,6 +62,8 @@
 #define SYS_statfs       38  /* (struct px_statfs *st) -> 0 */
 #define SYS_sync         39  /* () -> 0 */
 #define SYS_count        40
+/* 64: SYS_trace_put, in tracing kernels only (lib/uapi/px_trace.h); every
+ * other kernel answers -PX_ENOSYS. */
 
 /*
  * Errors of the file-system calls (each also -PX_EFAULT for a bad
@@ -308,7 +310,9 @@ struct px_statfs {
  * same operation of the same file.  BLK_*: -PX_EINVAL for len 0, not a multiple of
  * 512 or above 128 KiB; -PX_ERANGE past the end of the disk; -PX_ENODEV
  * without a disk.  A CQE with -PX_EAGAIN means the kernel could not start
- * the operation (too many in flight: at most 128 per ring).
+ * the operation: params.ops_max (min(128, CQ entries)) are in flight.
+ * Each ring runs its operations in kernel memory of its own, set aside
+ * at ring_setup: other processes' operations never take its share.
  *
  * Memory: the CQ header's flags/overflow are written before the CQ tail's
  * store-release, so a program that load-acquires the tail sees them at
@@ -320,7 +324,10 @@ struct px_statfs {
  * itself is full, ring_enter consumes no new entries and returns
  * -PX_EBUSY until the program drains the CQ.  The backlog holds 2 x CQ
  * entries, and a slot is set aside for every operation in flight, so
- * "full" means backlog + operations in flight = 2 x CQ entries.
+ * "full" means backlog + operations in flight = 2 x CQ entries.  Since
+ * at most ops_max <= CQ entries operations are in flight, the backlog is
+ * full only when the CQ is too: with nothing left to reap, ring_enter
+ * always consumes (a CANCEL, say).
  */
 #define PX_RING_MAX 256
 #define PX_RING_FOREVER 0xffffffffffffffffULL
@@ -336,7 +343,8 @@ enum px_ring_op {
 	PX_OP_BLK_WRITE = 5,
 	PX_OP_CANCEL = 6,     /* addr = user_data of the operation to cancel; res 0
 	                         or -PX_ENOENT; the cancelled one completes with
-	                         -PX_ECANCELED */
+	                         -PX_ECANCELED (a pipe WRITE that had moved bytes:
+	                         their count) */
 	/* The file system: the same futures as the syscalls of the same name,
 	 * with the same results and errors.  Paths (addr, off) are copied when
 	 * the SQE is consumed and start at the working directory of that
@@ -394,6 +402,8 @@ struct px_ring_params {
 	unsigned int cq_entries;
 	unsigned long long sq_va;  /* struct px_ring_hdr, then px_sqe[sq_entries] */
 	unsigned long long cq_va;  /* struct px_ring_hdr, then px_cqe[cq_entries] */
+	unsigned int ops_max;      /* operations that may be in flight at once */
+	unsigned int _pad;
 };
 
 #endif /* LIB_UAPI_POLLUX_H */

@@ -28,6 +28,8 @@ struct px_ring_params; /* lib/uapi/pollux.h, with the ring protocol */
 
 /* ---- raw syscalls: result or -PX_Exxx ------------------------------------*/
 _Noreturn void px_exit(int status);
+/* Any syscall by number, six arguments (user/fuzz.c, tests). */
+long px_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 long px_getpid(void);
 long px_spawn(const char *path, const char *const argv[]);
 long px_wait(int pid, int *status);

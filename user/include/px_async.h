@@ -53,6 +53,17 @@
  *
  * Completions are only reaped when the executor parks, i.e. when no task
  * is runnable.  A task that never waits (a loop of YIELDs) delays them.
+ *
+ * Progress: the kernel runs at most ring.ops_max ops at once.  The
+ * reactor hands it one READ and one WRITE per fd at a time, in the order
+ * their futures were first polled (a lane per fd and direction), at most
+ * ops_max / 2 other ops (NOP, TIMEOUT, BLK_*), and at most ops_max in
+ * all; the rest wait in a queue in the program and go as completions
+ * make room.  So ops that wait for one another (200 writes on a full
+ * pipe) never keep out the one that would unblock them (the read), as
+ * long as fewer than ops_max - ops_max / 2 lanes are busy at once (64
+ * with the default ring; a process has at most 16 fds).  No op ever
+ * completes with -PX_EAGAIN: one the kernel refused goes again.
  */
 #define PX_ASYNC_DEFAULT_ENTRIES 64
 #define PX_ASYNC_DEADLOCK 125   /* exit status of a program that can never wake */
@@ -101,8 +112,9 @@ void px_interval_every(struct interval *iv, uint64_t period_ns);
  * owns its slot from submission until it reads the result; the CQ walk
  * stores the result and wakes the slot's waker.
  *
- *     px_io_poll, first:   take a slot and an SQE, queue the op
- *                          (submitted at the next park, with the others)
+ *     px_io_poll, first:   take a slot, queue the op (OWNED|QUEUED);
+ *                          in its turn (see "Progress") an SQE, submitted
+ *                          at the next park, with the others
  *          |                                    flags OWNED|OP
  *          v
  *     [in flight] --(CQE: reactor stores result, wakes)--> [done]  flags OWNED
@@ -178,15 +190,23 @@ void px_io_timeout(struct px_io *io, uint64_t ns);
 
 enum poll px_io_poll(struct px_io *io, struct context *cx);
 /* Cancel if in flight (see above); harmless on a finished or fresh op.
- * Afterwards io->result says what the op did, as px_io_cancel returns
- * it: a READ or WRITE dropped just as it finished keeps its result (a
- * read's bytes are in the buffer), so the loser of a select2 or a
- * timeout can be asked.  (NOP and TIMEOUT: always -PX_ECANCELED.) */
+ * Cancel-safe reads: a READ that had already taken bytes from its file
+ * (it completed just before the CANCEL, or its completion was reaped but
+ * not yet polled) hands them to the reactor, which keeps them, per fd
+ * and in order, and returns them from that fd's next reads (px_io_read,
+ * read() and px_read) before asking the kernel; closing the fd forgets
+ * them.  So a stream read through a timeout, a select2 or a task that is
+ * aborted loses no byte and sees none twice, at any number of harts,
+ * provided one read of the fd is in flight at a time.  io->result is then
+ * -PX_ECANCELED.  Otherwise io->result says what the op did, as
+ * px_io_cancel returns it (a WRITE dropped just as it finished: its byte
+ * count; NOP and TIMEOUT: always -PX_ECANCELED). */
 void px_io_drop(struct px_io *io);
 /* Cancel if in flight and wait for its completion, whatever the op, and
  * say what it did: its result if it finished before the cancel, else
  * -PX_ECANCELED (also for an op never submitted).  On a finished op:
- * its result. */
+ * its result.  A READ's bytes stay in its buffer, the caller's to use
+ * (nothing is kept, unlike px_io_drop). */
 long long px_io_cancel(struct px_io *io);
 extern const struct future_vtable px_io_vtable;
 
@@ -240,7 +260,8 @@ void px_reactor_stats(struct px_reactor_stats *out);
  * nothing else is in flight. */
 struct px_ring *px_reactor_ring(void);
 
-/* Walk the CQ now: store results, wake wakers.  Returns CQEs handled. */
+/* Walk the CQ now: store results, wake wakers; then let queued ops whose
+ * turn came into the SQ.  Returns CQEs handled. */
 unsigned px_reactor_reap(void);
 
 #endif /* USER_INCLUDE_PX_ASYNC_H */

@@ -54,6 +54,7 @@ struct px_ring {
 	struct px_cqe *cqes;            /* cq_entries entries after cq */
 	uint32_t sq_mask, cq_mask;      /* our copies: entries - 1 */
 	uint32_t sq_entries, cq_entries;
+	uint32_t ops_max;               /* operations the kernel runs at once */
 	uint32_t sq_tail;               /* next SQE we fill (published on submit) */
 	uint32_t cq_head;               /* next CQE we read */
 };

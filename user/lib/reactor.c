@@ -2,9 +2,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "fdhook.h"
 #include "px.h"
 #include "px_async.h"
+#include "utrace.h"
 
 /*
  * Everything here runs on the program's one thread, so the reactor's
@@ -19,18 +22,33 @@ struct px_slot {
 	struct waker waker;             /* OWNED: woken by the op's completion */
 	long long result;               /* the op's res, once !(flags & SLOT_OP) */
 	unsigned flags;
-	struct px_slot *next_free;
+	int lane;                       /* its (fd, direction) lane, or -1 */
+	struct px_io *io;               /* OWNED: the future (its SQE) */
+	struct px_slot *next_free;      /* free list; the wait queue while QUEUED */
 	struct px_slot *next_all;       /* every slot ever made (reset walks them) */
 };
 
 #define SLOT_OWNED  1u  /* a px_io holds it */
 #define SLOT_OP     2u  /* the op's completion has not arrived */
 #define SLOT_CANCEL 4u  /* the CANCEL's completion has not arrived */
+#define SLOT_QUEUED 8u  /* waits in the reactor's queue for its turn */
+#define SLOT_RETRY 16u  /* the kernel could not start it (-PX_EAGAIN):
+                           goes again when its future polls; keeps its lane */
 #define UD_CANCEL   1u  /* user_data bit: this is the CANCEL's completion */
 
 #define SLOT_POOL 64    /* static slots; more come from malloc, and stay */
+#define LANE_FDS 64     /* fds with lanes (the kernel has PROC_NFD = 16) */
 
 enum { IO_NEW = 0, IO_INFLIGHT = 1, IO_DONE = 2 };
+
+/* Bytes a READ brought in before it was dropped: fd's next read returns
+ * them first (see "cancel-safe reads" below). */
+struct px_kept {
+	struct px_kept *next;
+	int fd;
+	size_t off, len;                /* data[off, len) not yet read */
+	char data[];
+};
 
 static struct reactor {
 	int inited;
@@ -41,6 +59,12 @@ static struct reactor {
 	struct px_ring ring;
 	struct px_slot *free_slots;
 	struct px_slot *all_slots;
+	struct px_kept *kept;           /* at most one per fd */
+	struct px_slot *qhead, *qtail;  /* ops waiting for their turn, in order */
+	unsigned inflight;              /* ops the kernel has (SLOT_OP) */
+	unsigned inflight_other;        /* ... of them not in a lane */
+	unsigned char lane_busy[2 * LANE_FDS];
+	int pump_held;                  /* a drop is deciding what to keep */
 	unsigned pool_used;
 	struct px_reactor_stats stats;
 	struct px_slot pool[SLOT_POOL];
@@ -86,9 +110,16 @@ static struct px_slot *slot_alloc(void)
 	return s;
 }
 
-/* Clear `bits`; the slot is free once nothing is left. */
+static void op_done(struct px_slot *s);
+static long reactor_enter(unsigned min_complete, uint64_t timeout_ns);
+static long kept_take(int fd, void *buf, size_t n);
+
+/* Clear `bits`; the slot is free once nothing is left.  Clearing SLOT_OP
+ * (the op's completion arrived) gives its place in flight back. */
 static void slot_clear(struct px_slot *s, unsigned bits)
 {
+	if (bits & s->flags & SLOT_OP)
+		op_done(s);
 	s->flags &= ~bits;
 	if (s->flags)
 		return;
@@ -96,6 +127,210 @@ static void slot_clear(struct px_slot *s, unsigned bits)
 	s->next_free = R.free_slots;
 	R.free_slots = s;
 	R.stats.slots_in_use--;
+}
+
+/* ---- operations in flight, and the queue --------------------------------------
+ *
+ * The kernel runs at most ring.ops_max operations of a ring at once and
+ * completes more with -PX_EAGAIN.  Handing every op to the kernel as soon
+ * as its future is polled would let ops that wait for each other use up
+ * that limit: 200 writes blocked on a full pipe, and the read that would
+ * empty it refused.  So the reactor decides what goes in:
+ *
+ *   lanes   a READ or a WRITE of fd f waits while an earlier op of the
+ *           same fd and direction is in flight (one lane per (f, READ)
+ *           and (f, WRITE)); lanes are served in submission order, so a
+ *           stream's reads and writes also keep their order.  Ops on one
+ *           lane wait for each other in any case: the kernel has them one
+ *           after the other, or in any order.
+ *   others  NOP, TIMEOUT, BLK_*: at most ops_max / 2 in flight.
+ *   total   at most ops_max in flight.
+ *
+ * An op that may not go yet waits in the queue (SLOT_QUEUED) and goes,
+ * in order, as soon as its turn comes: at the next poll of a new op or
+ * the next park, after completions freed room.  With N lanes busy at
+ * once an op waits for at most the ops ahead of it on its own lane, as
+ * long as N <= ops_max - ops_max / 2 (64 with the default ring; a
+ * process has at most 16 fds, 32 lanes): a blocked op on one fd never
+ * keeps out the op on another that would unblock it.  An op the kernel
+ * still refuses (-PX_EAGAIN: a slot of a finished op not yet handed back
+ * on another hart) goes again, first on its lane.
+ */
+
+static int op_lane(const struct px_sqe *sqe)
+{
+	if ((sqe->op != PX_OP_READ && sqe->op != PX_OP_WRITE) ||
+	    sqe->fd < 0 || sqe->fd >= LANE_FDS)
+		return -1;
+	return 2 * sqe->fd + (sqe->op == PX_OP_WRITE);
+}
+
+static unsigned others_max(void)
+{
+	return R.ring.ops_max > 1 ? R.ring.ops_max / 2 : 1;
+}
+
+/* The op's completion arrived (or its SQE became a NOP that will):
+ * its place in flight is free; its lane too, unless it goes again. */
+static void op_done(struct px_slot *s)
+{
+	R.inflight--;
+	if (s->lane < 0)
+		R.inflight_other--;
+	if (s->result == -PX_EAGAIN && (s->flags & (SLOT_OWNED | SLOT_CANCEL)) == SLOT_OWNED)
+		s->flags |= SLOT_RETRY;
+	else if (s->lane >= 0)
+		R.lane_busy[s->lane] = 0;
+}
+
+static void queue_push(struct px_slot *s, int front)
+{
+	s->flags |= SLOT_QUEUED;
+	s->next_free = NULL;
+	if (!R.qhead) {
+		R.qhead = R.qtail = s;
+	} else if (front) {
+		s->next_free = R.qhead;
+		R.qhead = s;
+	} else {
+		R.qtail->next_free = s;
+		R.qtail = s;
+	}
+}
+
+static void queue_unlink(struct px_slot *s)
+{
+	struct px_slot **p = &R.qhead, *prev = NULL;
+
+	while (*p != s) {
+		prev = *p;
+		p = &(*p)->next_free;
+	}
+	*p = s->next_free;
+	if (R.qtail == s)
+		R.qtail = prev;
+	s->next_free = NULL;
+	s->flags &= ~SLOT_QUEUED;
+}
+
+static int op_may_go(const struct px_slot *s)
+{
+	if (R.inflight >= R.ring.ops_max)
+		return 0;
+	if (s->lane >= 0)
+		return !R.lane_busy[s->lane];
+	return R.inflight_other < others_max();
+}
+
+/* Hand the ops whose turn has come to the kernel, in queue order: into
+ * the SQ (submitted by the next ring_enter), or, when the SQ fills, into
+ * the kernel at once to make room. */
+static void reactor_pump(void)
+{
+	struct px_slot *s, *next;
+	struct px_sqe *sqe;
+
+	if (R.pump_held)
+		return;
+	for (s = R.qhead; s; s = next) {
+		next = s->next_free;
+		if (!op_may_go(s))
+			continue;
+		if (s->io->sqe.op == PX_OP_READ && R.kept && s->io->sqe.len &&
+		    (s->result = kept_take(s->io->sqe.fd, (void *)(uintptr_t)s->io->sqe.addr,
+		                           s->io->sqe.len)) > 0) {
+			/* Bytes of a read on this lane that was dropped come
+			 * first: this read gets them, the kernel is not asked. */
+			queue_unlink(s);
+			waker_wake(&s->waker);
+			continue;
+		}
+		if (!(sqe = px_ring_get_sqe(&R.ring))) {
+			if (reactor_enter(0, 0) <= 0)
+				return;         /* nothing went in: the next park */
+			if (!(sqe = px_ring_get_sqe(&R.ring)))
+				return;
+		}
+		queue_unlink(s);
+		*sqe = s->io->sqe;
+		sqe->user_data = (uint64_t)(uintptr_t)s;
+		s->io->sq_index = R.ring.sq_tail - 1;
+		s->flags |= SLOT_OP;
+		R.inflight++;
+		if (s->lane >= 0)
+			R.lane_busy[s->lane] = 1;
+		else
+			R.inflight_other++;
+	}
+}
+
+/* ---- cancel-safe reads -------------------------------------------------------
+ *
+ * A READ that completes in the kernel just before its CANCEL (or whose
+ * completion was reaped but not yet looked at) has taken bytes out of
+ * the file, and the future that asked for them is being dropped by a
+ * timeout, a select2 or an abort.  The bytes are kept here, in order,
+ * and the fd's next read (px_io_read, or plain read()) returns them
+ * before anything new: a stream read through futures that may be
+ * dropped loses nothing and duplicates nothing.
+ */
+
+static struct px_kept **kept_find(int fd)
+{
+	struct px_kept **k = &R.kept;
+
+	while (*k && (*k)->fd != fd)
+		k = &(*k)->next;
+	return k;
+}
+
+/* Up to n kept bytes of fd into buf; 0 if none are kept. */
+static long kept_take(int fd, void *buf, size_t n)
+{
+	struct px_kept **pk = kept_find(fd), *k = *pk;
+	size_t m;
+
+	if (!k)
+		return 0;
+	m = k->len - k->off < n ? k->len - k->off : n;
+	memcpy(buf, k->data + k->off, m);
+	k->off += m;
+	if (k->off == k->len) {
+		*pk = k->next;
+		free(k);
+	}
+	return (long)m;
+}
+
+static void kept_forget(int fd)
+{
+	struct px_kept **pk = kept_find(fd), *k = *pk;
+
+	if (k) {
+		*pk = k->next;
+		free(k);
+	}
+}
+
+/* Keep n bytes a dropped read of fd brought, after those already kept. */
+static void kept_put(int fd, const void *buf, size_t n)
+{
+	struct px_kept **pk = kept_find(fd), *old = *pk, *k;
+	size_t have = old ? old->len - old->off : 0;
+
+	if (!(k = malloc(sizeof(*k) + have + n)))
+		reactor_fatal("no memory to keep the bytes of a dropped read", (long)n);
+	k->fd = fd;
+	k->off = 0;
+	k->len = have + n;
+	if (old)
+		memcpy(k->data, old->data + old->off, have);
+	memcpy(k->data + have, buf, n);
+	k->next = old ? old->next : NULL;
+	*pk = k;
+	free(old);
+	px_fd_read_hook = kept_take;
+	px_fd_close_hook = kept_forget;
 }
 
 /* ---- the ring ----------------------------------------------------------------*/
@@ -118,6 +353,7 @@ static long reactor_enter(unsigned min_complete, uint64_t timeout_ns)
 /* One completion: user_data names a slot (bit 0: the slot's CANCEL). */
 static void reactor_complete(uint64_t user_data, long long res)
 {
+	UTR_REAP(user_data, res);
 	/* LAB 7 BEGIN */
 	struct px_slot *s = (struct px_slot *)(uintptr_t)(user_data & ~(uint64_t)UD_CANCEL);
 
@@ -171,6 +407,8 @@ unsigned px_reactor_reap(void)
 	reactor_fatal("LAB 7: implement px_reactor_reap (user/lib/reactor.c)", -PX_ENOSYS);
 	   LAB 7 END */
 	R.stats.completions += n;
+	if (n)
+		reactor_pump();         /* completions made room: queued ops go in */
 	return n;
 }
 
@@ -223,10 +461,12 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 
 	(void)ctx;
 	(void)worker;
+	UTR_FLUSH();	/* about to enter the kernel anyway */
 	if (R.token) {
 		R.token = 0;
 		return;
 	}
+	reactor_pump();                 /* ops whose turn came since the last park */
 	now = px_now();
 	timeout = deadline_ns == UINT64_MAX ? PX_RING_FOREVER
 	        : deadline_ns > now ? deadline_ns - now : 0;
@@ -256,6 +496,7 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 	(void)reactor_reap_all;
 	reactor_fatal("LAB 7: implement hook_park (user/lib/reactor.c)", -PX_ENOSYS);
 	   LAB 7 END */
+	UTR_REAP_DONE();
 }
 
 /* Only this thread wakes tasks, and never while parked (see px_async.h):
@@ -357,6 +598,14 @@ static void reactor_cancel_all(void)
 
 	if (R.ring_err)
 		return;
+	/* Ops the kernel never had: nothing to cancel. */
+	for (s = R.all_slots; s; s = s->next_all) {
+		if (s->flags & SLOT_QUEUED)
+			queue_unlink(s);
+		if ((s->flags & SLOT_RETRY) && s->lane >= 0)
+			R.lane_busy[s->lane] = 0;
+		s->flags &= ~SLOT_RETRY;
+	}
 	if (slots_busy())       /* publish what is queued: every op is the kernel's */
 		reactor_enter(0, 0);
 	for (s = R.all_slots; s; s = s->next_all) {
@@ -565,15 +814,24 @@ void px_io_timeout(struct px_io *io, uint64_t ns)
 	io_init(io, PX_OP_TIMEOUT, 0, ns, NULL, 0);
 }
 
-/* First poll: queue the SQE (the next park submits it).  Later polls:
- * Ready once the reactor stored the result in the slot. */
+/* First poll: take a slot and queue the op; it goes into the SQ when its
+ * turn comes (at once, mostly; see "the queue"), and the next park
+ * submits it.  Later polls: Ready once the reactor stored the result in
+ * the slot. */
 enum poll px_io_poll(struct px_io *io, struct context *cx)
 {
 	struct px_slot *s = io->slot;
-	struct px_sqe *sqe;
 
 	if (io->state == IO_INFLIGHT) {
-		if (s->flags & SLOT_OP) {
+		if (s->flags & SLOT_RETRY) {
+			/* The kernel could not start it: again, first on its lane. */
+			s->flags &= ~SLOT_RETRY;
+			if (s->lane >= 0)
+				R.lane_busy[s->lane] = 0;
+			queue_push(s, 1);
+			reactor_pump();
+		}
+		if (s->flags & (SLOT_OP | SLOT_QUEUED)) {
 			waker_register(&s->waker, cx->waker);
 			return POLL_PENDING;
 		}
@@ -584,30 +842,30 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 		return POLL_READY;
 	}
 	EXEC_ASSERT(io->state == IO_NEW);
+	if (io->sqe.op == PX_OP_READ && R.kept && io->sqe.len &&
+	    (io->result = kept_take(io->sqe.fd, (void *)(uintptr_t)io->sqe.addr,
+	                            io->sqe.len)) > 0) {
+		io->state = IO_DONE;
+		return POLL_READY;
+	}
 	if (px_async_init(0) != 0) {
 		io->result = R.ring_err;
 		io->state = IO_DONE;
 		return POLL_READY;
 	}
-	if (!(sqe = reactor_get_sqe())) {
-		/* The kernel takes nothing new until we drain the CQ, which
-		 * reactor_get_sqe just did: try again on the next round. */
-		waker_wake_by_ref(cx->waker);
-		return POLL_PENDING;
-	}
 	if (!(s = slot_alloc())) {
-		R.ring.sq_tail--;       /* never published: take the SQE back */
 		io->result = -PX_ENOMEM;
 		io->state = IO_DONE;
 		return POLL_READY;
 	}
-	*sqe = io->sqe;
-	sqe->user_data = (uint64_t)(uintptr_t)s;
-	io->sq_index = R.ring.sq_tail - 1;
-	s->flags = SLOT_OWNED | SLOT_OP;
+	s->flags = SLOT_OWNED;
+	s->lane = op_lane(&io->sqe);
+	s->io = io;
 	s->waker = waker_clone(cx->waker);
 	io->slot = s;
 	io->state = IO_INFLIGHT;
+	queue_push(s, 0);
+	reactor_pump();
 	return POLL_PENDING;
 }
 
@@ -636,6 +894,15 @@ static long long io_cancel_(struct px_io *io, int wait)
 	io->state = IO_DONE;
 	io->slot = NULL;
 	waker_drop(&s->waker);
+	if (s->flags & (SLOT_QUEUED | SLOT_RETRY)) {
+		/* The kernel does not have it (any more): nothing to cancel. */
+		if (s->flags & SLOT_QUEUED)
+			queue_unlink(s);
+		else if (s->lane >= 0)
+			R.lane_busy[s->lane] = 0;
+		slot_clear(s, SLOT_OWNED | SLOT_RETRY);
+		return -PX_ECANCELED;
+	}
 	if (!(s->flags & SLOT_OP)) {            /* completed, result unread */
 		res = s->result;
 		slot_clear(s, SLOT_OWNED);
@@ -676,9 +943,23 @@ static long long io_cancel(struct px_io *io, int wait)
 	return io->result = io_cancel_(io, wait);
 }
 
+/* A READ that had already taken bytes keeps them for fd's next read. */
 void px_io_drop(struct px_io *io)
 {
-	(void)io_cancel(io, op_has_buffer(io->sqe.op));
+	int inflight = io->state == IO_INFLIGHT;
+	long long res;
+
+	/* No op of this lane may go while the bytes are not kept yet: they
+	 * come before whatever a later read would get. */
+	R.pump_held++;
+	res = io_cancel(io, op_has_buffer(io->sqe.op));
+	if (inflight && io->sqe.op == PX_OP_READ && res > 0) {
+		kept_put(io->sqe.fd, (const void *)(uintptr_t)io->sqe.addr, (size_t)res);
+		io->result = -PX_ECANCELED;
+	}
+	R.pump_held--;
+	if (inflight)
+		reactor_pump();
 }
 
 long long px_io_cancel(struct px_io *io)

@@ -3,16 +3,27 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fdhook.h"
 #include "px.h"
 #include "sysc.h"
+#include "utrace.h"
+
+long (*px_fd_read_hook)(int fd, void *buf, size_t n);
+void (*px_fd_close_hook)(int fd);
 
 /* ---- raw ------------------------------------------------------------------*/
 
 _Noreturn void px_exit(int status)
 {
+	UTR_FLUSH();
 	px_syscall1(SYS_exit, status);
 	for (;;) /* the kernel never returns from exit */
 		px_syscall0(SYS_yield);
+}
+
+long px_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	return px_syscall6(nr, a0, a1, a2, a3, a4, a5);
 }
 
 long px_getpid(void) { return px_syscall0(SYS_getpid); }
@@ -20,10 +31,19 @@ long px_spawn(const char *path, const char *const argv[]) { return px_syscall2(S
 long px_wait(int pid, int *status) { return px_syscall2(SYS_wait, pid, status); }
 long px_kill(int pid) { return px_syscall1(SYS_kill, pid); }
 long px_yield(void) { return px_syscall0(SYS_yield); }
-long px_read(int fd, void *buf, size_t n) { return px_syscall3(SYS_read, fd, buf, n); }
+long px_read(int fd, void *buf, size_t n)
+{
+	long kept = px_fd_read_hook && n ? px_fd_read_hook(fd, buf, n) : 0;
+	return kept ? kept : px_syscall3(SYS_read, fd, buf, n);
+}
 long px_write(int fd, const void *buf, size_t n) { return px_syscall3(SYS_write, fd, buf, n); }
 long px_pipe(int fds[2]) { return px_syscall1(SYS_pipe, fds); }
-long px_close(int fd) { return px_syscall1(SYS_close, fd); }
+long px_close(int fd)
+{
+	if (px_fd_close_hook)
+		px_fd_close_hook(fd);
+	return px_syscall1(SYS_close, fd);
+}
 long px_dup(int fd) { return px_syscall1(SYS_dup, fd); }
 long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
 long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SYS_clock_gettime, clock, ts); }

@@ -31,6 +31,11 @@
 long px_clock_gettime(int clock, struct px_timespec *ts);
 long px_sleep(uint64_t ms);
 
+/* The hooks of user/lib/syscall.c's read and close (user/lib/fdhook.h),
+ * which the reactor sets once it keeps the bytes of a dropped read. */
+long (*px_fd_read_hook)(int fd, void *buf, size_t n);
+void (*px_fd_close_hook)(int fd);
+
 #define FK_PEND 64
 #define FK_LOG 512
 
@@ -168,6 +173,7 @@ long px_ring_setup(unsigned entries, struct px_ring_params *p)
 	rp->cq_entries = 2 * entries;
 	rp->sq_va = (uintptr_t)fk.sq;
 	rp->cq_va = (uintptr_t)fk.cq;
+	rp->ops_max = 2 * entries < 128 ? 2 * entries : 128;
 	return 0;
 }
 
@@ -253,6 +259,12 @@ static uint64_t cancels(void)
 static long long res_len(const struct px_sqe *s)
 {
 	return s->len;
+}
+
+static long long res_two(const struct px_sqe *s)
+{
+	(void)s;
+	return 2;
 }
 
 static void complete_reads_with_len(void)
@@ -473,13 +485,17 @@ TEST(reactor_cq_overflow_and_full_sq)
 	int saw_refill = 0;
 
 	setup();
+	/* A kernel that runs 16 at once (ours runs 8 on this ring: then the
+	 * CQ never overflows), and twelve fds: twelve lanes. */
+	px_reactor_ring()->ops_max = 16;
 	fk.on_wait = complete_reads_with_len;
 	for (int i = 0; i < 12; i++) {
-		px_io_read(&io[i], 4, buf[i], (size_t)i + 1);
+		px_io_read(&io[i], 4 + i, buf[i], (size_t)i + 1);
 		all[i] = &io[i].base;
 	}
 	join_all_init(&j, all, 12);
 	CHECK_EQ(px_run(&j.base), 0);
+	px_reactor_ring()->ops_max = 8;
 	CHECK_EQ(fk.nseen, 12);
 	for (int i = 0; i < 12; i++)
 		CHECK_EQ(io[i].result, i + 1);
@@ -739,6 +755,106 @@ TEST(reactor_virtual_time_only_when_timers_alone)
 	CHECK(px_now() >= t0 + TIMER_MS(5));
 }
 
+/* One op in flight per (fd, direction) lane, in submission order: three
+ * reads of fd 4 go to the kernel one after the other, fd 5's at once. */
+TEST(reactor_lanes_one_op_at_a_time_in_order)
+{
+	static char buf[4][8];
+	struct px_io rd[4];
+	struct future *all[4];
+	struct join_all j;
+
+	setup();
+	fk.on_wait = complete_reads_with_len;
+	for (int i = 0; i < 4; i++) {
+		px_io_read(&rd[i], i < 3 ? 4 : 5, buf[i], (size_t)i + 1);
+		all[i] = &rd[i].base;
+	}
+	join_all_init(&j, all, 4);
+	CHECK_EQ(px_run(&j.base), 0);
+	CHECK_EQ(fk.nseen, 4);
+	CHECK(fk.seen[0].addr == (uintptr_t)buf[0]);
+	CHECK(fk.seen[1].addr == (uintptr_t)buf[3]);
+	CHECK(fk.seen[2].addr == (uintptr_t)buf[1]);
+	CHECK(fk.seen[3].addr == (uintptr_t)buf[2]);
+	CHECK_EQ(fk.enters[0].to_submit, 2);
+	for (int i = 0; i < 4; i++)
+		CHECK_EQ(rd[i].result, i + 1);
+	CHECK_EQ(slots_in_use(), 0);
+}
+
+/* A read waiting on its lane behind one that is dropped with bytes gets
+ * those bytes, before anything newer, without asking the kernel. */
+TEST(reactor_queued_read_gets_the_dropped_reads_bytes)
+{
+	static char a[8], b[8];
+	struct px_io ra, rb;
+	struct context cx = { waker_noop() };
+
+	setup();
+	px_async_reset();
+	px_io_read(&ra, 9, a, sizeof(a));
+	CHECK_EQ(px_io_poll(&ra, &cx), POLL_PENDING);
+	px_io_read(&rb, 9, b, sizeof(b));
+	CHECK_EQ(px_io_poll(&rb, &cx), POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);    /* ra only */
+	memcpy(a, "hi", 2);
+	fk_complete_all(PX_OP_READ, res_two);
+	px_io_drop(&ra);
+	CHECK_EQ(ra.result, -PX_ECANCELED);
+	int seen = fk.nseen;
+	CHECK_EQ(px_io_poll(&rb, &cx), POLL_READY);
+	CHECK_EQ(rb.result, 2);
+	CHECK(memcmp(b, "hi", 2) == 0);
+	CHECK_EQ(fk.nseen, seen);
+	CHECK_EQ(fk.npend, 0);
+	CHECK_EQ(slots_in_use(), 0);
+}
+
+/* At most ops_max (8 here) ops in the kernel, at most half of them not
+ * in a lane: ten TIMEOUTs go four at a time, and a read still gets in
+ * at once while they wait; a dropped queued op leaves without a trace. */
+TEST(reactor_queue_keeps_the_kernel_limit)
+{
+	static char buf[8];
+	struct px_io tmo[10], rd, late;
+	struct context cx = { waker_noop() };
+
+	setup();
+	px_async_reset();
+	uint64_t c0 = cancels();
+	for (int i = 0; i < 10; i++) {
+		px_io_timeout(&tmo[i], TIMER_MS(1 + (uint64_t)i));
+		CHECK_EQ(px_io_poll(&tmo[i], &cx), POLL_PENDING);
+	}
+	px_io_read(&rd, 3, buf, sizeof(buf));
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
+	px_io_nop(&late);
+	CHECK_EQ(px_io_poll(&late, &cx), POLL_PENDING);
+	px_io_drop(&late);                          /* queued: no CANCEL */
+	CHECK_EQ(late.result, -PX_ECANCELED);
+	px_ring_submit(px_reactor_ring(), 0, 0);   /* (the 4-entry SQ filled once) */
+	CHECK_EQ(fk.npend, 5);
+	CHECK_EQ(fk.nseen, 5);
+	CHECK_EQ(fk.seen[4].op, PX_OP_READ);
+	CHECK_EQ(cancels(), c0);
+	fk.on_wait = complete_reads_with_len;
+	for (int i = 0; i < 10; i++) {
+		/* What a park does: submit, wait, reap (and the reap lets
+		 * queued ops whose turn came into the SQ). */
+		while (px_io_poll(&tmo[i], &cx) == POLL_PENDING) {
+			CHECK(fk.npend <= 5);
+			px_ring_submit(px_reactor_ring(), 1, PX_RING_FOREVER);
+			px_reactor_reap();
+			if (rd.state == 1)
+				px_io_poll(&rd, &cx);
+		}
+		CHECK_EQ(tmo[i].result, -PX_ETIME);
+	}
+	CHECK_EQ(rd.result, 8);
+	CHECK_EQ(slots_in_use(), 0);
+}
+
 /* px_io_cancel (and drop): a read the kernel completed before the CANCEL keeps its
  * bytes; one still pending reports -PX_ECANCELED; one never submitted
  * too; a finished one its result. */
@@ -774,13 +890,39 @@ TEST(reactor_cancel_reports_what_the_op_did)
 	CHECK_EQ(slots_in_use(), 0);
 	CHECK_EQ(px_io_cancel(&rd), -PX_ECANCELED);     /* still: done */
 
-	/* Drop (select2's loser, a timeout's inner) records it too. */
+	/* Drop (select2's loser, a timeout's inner) of a read that had its
+	 * bytes keeps them: fd 6's next reads return them, in order, before
+	 * asking the kernel; other fds do not see them; close forgets them. */
 	px_io_read(&rd, 6, buf, 5);
 	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
 	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
+	memcpy(buf, "hello", 5);        /* what the kernel "read" */
 	complete_reads_with_len();
 	px_io_drop(&rd);
-	CHECK_EQ(rd.result, 5);
+	CHECK_EQ(rd.result, -PX_ECANCELED);
+	CHECK_EQ(slots_in_use(), 0);
+	CHECK(px_fd_read_hook != NULL && px_fd_close_hook != NULL);
+	memset(buf, 0, sizeof(buf));
+	int seen = fk.nseen;
+	px_io_read(&rd, 7, buf, 5);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);       /* fd 7: the kernel's */
+	px_io_drop(&rd);                                     /* never submitted */
+	px_io_read(&rd, 6, buf, 3);
+	CHECK_EQ(px_io_poll(&rd, &cx), POLL_READY);
+	CHECK_EQ(rd.result, 3);
+	CHECK(memcmp(buf, "hel", 3) == 0);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 2);  /* plain read() */
+	CHECK(memcmp(buf, "lo", 2) == 0);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 0);  /* all returned */
+	px_io_read(&rd, 6, buf, 5);
+	CHECK(px_io_poll(&rd, &cx) == POLL_PENDING);
+	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 2);  /* fd 7's NOP too */
+	memcpy(buf, "again", 5);
+	complete_reads_with_len();
+	px_io_drop(&rd);
+	px_fd_close_hook(6);
+	CHECK_EQ(px_fd_read_hook(6, buf, sizeof(buf)), 0);  /* closed: forgotten */
+	CHECK(fk.nseen > seen);
 	px_io_read(&rd, 6, buf, 5);
 	CHECK_EQ(px_io_poll(&rd, &cx), POLL_PENDING);
 	CHECK(px_ring_submit(px_reactor_ring(), 0, 0) == 1);
