@@ -285,8 +285,9 @@ utest: $(KERNEL) | ensure-qemu
 	@SMP=$(SMP) TESTS="$(TESTS)" ICOUNT=$(ICOUNT) scripts/utest.sh $(ARCH) $(KERNEL)
 
 # The shell, scripted through the console of the default boot (init -> sh).
+# Each boot gets a fresh copy of $(FS_TEST_IMG) as its disk.
 shtest: $(KERNEL) | ensure-qemu
-	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) \
+	@python3 scripts/shtest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--log $(BUILD)/logs/shtest-smp$(SMP).log $(KERNEL)
 
 # Boot ARCH's kernel BOOTS times at SMP_LOOP harts (default 4), two QEMUs
@@ -519,7 +520,8 @@ ULIB_SRCS := \
 	user/lib/reactor.c \
 	user/lib/px_test.c \
 	user/lib/px_test_runner.c \
-	user/lib/px_test_help.c
+	user/lib/px_test_help.c \
+	user/lib/pxutil.c
 ifeq ($(TRACE),1)
 ULIB_SRCS += user/lib/trace.c
 endif
@@ -678,6 +680,31 @@ $(FS_IMG): | $(MKFS) $(USTRIPPED)
 
 fs-image: $(FS_IMG)
 
+# The tests' image: what mkfs makes, remade whenever a program changes;
+# each test boots on a copy of it.
+FS_TEST_IMG := build/$(ARCH)/fs-test.img
+$(FS_TEST_IMG): $(MKFS) $(USTRIPPED)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@
+	$(Q)$(MKFS) -s 32M $@ $(USTRIPPED)
+shtest: $(FS_TEST_IMG)
+
+# The file-system tests of the whole system: reboots, power cuts, many
+# processes, limits (scripts/fssys.py, user/fssys.c): FSSYS=persist,crash,
+# conc,fill,big picks some (default all), KILLS power cuts in crash.
+KILLS ?= 20
+FSSYS ?=
+fssys: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
+	@python3 scripts/fssys.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --progs "$(USTRIPPED)" --kills $(KILLS) \
+		$(if $(FSSYS),--only $(FSSYS)) $(KERNEL)
+
+# The long power-cut run: hundreds of kills (KILLS=n, default 300).
+crash-fs: $(KERNEL) $(FS_TEST_IMG) $(FSCK) $(MKFS) | ensure-qemu
+	@python3 scripts/fssys.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--fsck $(FSCK) --mkfs $(MKFS) --kills $(if $(filter command line,$(origin KILLS)),$(KILLS),300) \
+		--only crash $(KERNEL)
+
 fs-reset: $(MKFS) $(USTRIPPED)
 	$(Q)rm -f $(FS_IMG)
 	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $(FS_IMG) $(USTRIPPED)
@@ -810,7 +837,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fstest fs-cross-check fuzz-fs ensure-fuzz
+.PHONY: fs-tools fs-image fs-reset fs-check fstest fssys crash-fs fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # ================================================================ network
@@ -921,7 +948,7 @@ grade-autograder-test: | ensure-cross ensure-qemu
 
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
-bench: $(KERNEL)
+bench: $(KERNEL) $(MKFS) $(USTRIPPED)
 	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) bench-trace
@@ -958,6 +985,8 @@ help:
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
 	@echo "make fs-check                 fsck the disk image"
+	@echo "make fssys [FSSYS=a,b]       reboot, power-cut, concurrency and limit tests of the file system"
+	@echo "make crash-fs [KILLS=n]       the long power-cut run (default 300 kills)"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make fuzz-net [FUZZ_TIME=s]   fuzz the network stack (libFuzzer) for s seconds"
 	@echo "make nettest [ARCH=...]       drive the guest's network from the host (127.0.0.1 only)"

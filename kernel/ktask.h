@@ -42,6 +42,7 @@ struct hart_stats {
 	uint64_t parks;
 	uint64_t wakeups[WAKE_NSRC];
 	uint64_t spurious; /* park returned with no interrupt taken */
+	uint64_t idle_ns;  /* asleep in park, up to the interrupt that woke it */
 };
 extern struct hart_stats hart_stats[SMP_MAX];
 
@@ -50,6 +51,9 @@ extern struct hart_stats hart_stats[SMP_MAX];
  * handlers go through the injection queue. */
 void ktask_trap_enter(enum wake_src src);
 void ktask_trap_exit(void);
+
+/* Every hart's idle_ns added up (PX_KSTAT_IDLE_NS). */
+uint64_t ktask_idle_ns(void);
 
 /* Ctrl-T: print the task table and per-hart counters. */
 void ktask_print_table(void);

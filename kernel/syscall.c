@@ -495,6 +495,8 @@ static int64_t sys_kstat(uint64_t which)
 		return (int64_t)__atomic_load_n(&console_stats.intr_ns, __ATOMIC_RELAXED);
 	case PX_KSTAT_CTRLC_BACK_NS:
 		return (int64_t)__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED);
+	case PX_KSTAT_IDLE_NS:
+		return (int64_t)ktask_idle_ns();
 	default:
 		return -PX_EINVAL;
 	}

@@ -74,6 +74,31 @@ for name in $(awk '{print $2}' "$out/bench/ubench.txt" | sort -u); do
 	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/ubench.txt" | median)" "$unit" "$runs"
 done
 
+# The file system: `ubench -fs` on a fresh 64 MiB image each run.
+# "count" under -icount: instructions per operation, the hart's idle time
+# taken off (PX_KSTAT_IDLE_NS: the counter runs on while the hart waits
+# for the disk).  "wall" without -icount, where the disk takes real
+# time: KiB/s, blocking reads vs the ring, cp async vs plain.  FS_RUNS=n
+# boots of each (default 3).
+fs_runs=${FS_RUNS:-3}
+for mode in count wall; do
+	for i in $(seq "$fs_runs"); do
+		rm -f "$out/bench/fs.img"
+		build/host/mkfs -s 64M "$out/bench/fs.img" "$out"/user/stripped/*.elf >/dev/null
+		icount=()
+		[ "$mode" = count ] && icount=(--icount)
+		scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" "${icount[@]}" --timeout 300 \
+			--append "init=ubench initargs=-fs,$mode" --disk "$out/bench/fs.img" \
+			--out "$out/bench/ubench-fs-$mode.$i.log" "$out/kernel.elf" \
+			|| { echo "bench: ubench -fs $mode run $i failed (log: $out/bench/ubench-fs-$mode.$i.log)" >&2; exit 1; }
+		tr -d '\r\000' <"$out/bench/ubench-fs-$mode.$i.log" | grep -a '^bench '
+	done
+done >"$out/bench/ubench-fs.txt"
+for name in $(awk '{print $2}' "$out/bench/ubench-fs.txt" | sort -u); do
+	unit=$(awk -v n="$name" '$2 == n {print $4; exit}' "$out/bench/ubench-fs.txt")
+	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/ubench-fs.txt" | median)" "$unit" "$fs_runs"
+done
+
 # Multi-hart figures (kernel/kbench/smp.c, "kbench=smp"): wall time in
 # timer ticks, without -icount (with it QEMU 7.2 runs every hart on one
 # host thread), so medians over SMP_RUNS boots (default 3) at 1, 2 and 4

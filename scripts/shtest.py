@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """shtest: script the shell (user/sh.c) through the console of a booted kernel.
 
-usage: scripts/shtest.py --arch A [--smp N] [--only NAME,...] KERNEL.elf
+usage: scripts/shtest.py --arch A [--smp N] [--only NAME,...] [--image FS.img] KERNEL.elf
 
 Boots the default system (init -> sh) with the console on a pipe, types
 command lines and control keys as a person would (each only after the
@@ -18,10 +18,17 @@ and `kstat` prints both (PX_KSTAT_CTRLC_NS, PX_KSTAT_CTRLC_BACK_NS).
 
 After a failed check the system may be in any state, so the next check
 boots a fresh kernel.
+
+Disk: with --image, every boot gets a fresh copy of that file-system
+image (made by mkfs: /bin holds the programs) as its disk, so the
+checks of files and redirection start from the same tree; without it
+they are skipped (the kernel then runs from its archive).
 """
 import argparse
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -40,13 +47,27 @@ class Failed(Exception):
     pass
 
 
+def descendants(pid):
+    """Every process below pid (pids, children first)."""
+    out = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                for c in f.read().split():
+                    out += descendants(int(c)) + [int(c)]
+    except OSError:
+        pass
+    return out
+
+
 class Console:
     """A booted kernel: its console output so far, and a way to type."""
 
-    def __init__(self, arch, smp, kernel):
+    def __init__(self, arch, smp, kernel, disk=None):
+        disk_args = ["--disk", disk] if disk else []
         self.proc = subprocess.Popen(
             [os.path.join(HERE, "run-qemu.sh"), "--arch", arch, "--smp", str(smp),
-             "--timeout", str(int(600 * SCALE)), "--input", "/dev/stdin", kernel],
+             "--timeout", str(int(600 * SCALE)), "--input", "/dev/stdin"] + disk_args + [kernel],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.text = ""          # everything printed, "\r" removed
         self.cond = threading.Condition()
@@ -119,10 +140,12 @@ class Console:
         return out.splitlines()
 
     def close(self):
-        try:
-            self.proc.kill()
-        except OSError:
-            pass
+        """Kill QEMU and the script around it (by pid: ours only)."""
+        for pid in descendants(self.proc.pid) + [self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         self.proc.wait()
 
 
@@ -216,8 +239,8 @@ def t_exit_status(con, smp):
 
 
 def t_errors(con, smp):
-    """Syntax errors, unknown programs and redirection: a message each,
-    and no process started for any of them."""
+    """Syntax errors, unknown programs, misplaced builtins: a message
+    each, and no process started for any of them."""
     before = kstat(con)["spawns"]
     cases = [
         ("echo x |", "sh: syntax error near '|'"),
@@ -228,8 +251,10 @@ def t_errors(con, smp):
         ("echo 'x y", "sh: syntax error: unterminated quote: 'x y"),
         ("echo x\\", "sh: syntax error: '\\' at the end of the line"),
         ("nosuch arg", "sh: nosuch: not found"),
-        ("echo x > f", "sh: >: redirection needs a file system (not yet)"),
-        ("echo x; cat < f", "sh: <: redirection needs a file system (not yet)"),
+        ("echo x > f >", "sh: syntax error near '>'"),
+        ("cat <", "sh: syntax error near '<'"),
+        ("pwd > f", "sh: pwd: a builtin runs alone, not in a pipeline, the background "
+                    "or with redirection"),
     ]
     for line, msg in cases:
         out = con.run(line)
@@ -356,12 +381,142 @@ def t_intr_prompt(con, smp):
     check(out == ["after"], "echo after printed %r" % out)
 
 
+# ---- files and redirection (need --image) ----------------------------------
+
+def t_redirect(con, smp):
+    """> creates and truncates, >> appends, < reads, 2> takes errors; with
+    pipelines and in the background."""
+    def expect(line, want):
+        out = con.run(line)
+        check(out == want, "%r printed %r, expected %r" % (line, out, want))
+
+    expect("echo hi > note", [])
+    expect("cat note", ["hi"])
+    expect("echo there >> note", [])
+    expect("cat note", ["hi", "there"])
+    expect("echo new > note; cat note", ["new"])
+    expect("cat < note", ["new"])
+    expect("wc < note", ["      1       1        4"])
+    expect(">> note echo more", [])
+    expect("cat note", ["new", "more"])
+    # a pipeline: < on the first stage, > on the last
+    expect("cat < note | grep more | cat > picked", [])
+    expect("cat picked", ["more"])
+    # a redirection wins over the pipe: the next stage reads end-of-file
+    expect("echo a > first | wc", ["      0       0        0"])
+    expect("cat first", ["a"])
+    # 2>: errors to a file, the output still to the console
+    expect("cat note nosuch 2> errs", ["new", "more", "cat: exit status 1"])
+    expect("cat errs", ["cat: nosuch: no such file"])
+    expect("cat nosuch", ["cat: nosuch: no such file", "cat: exit status 1"])
+    expect("cat nosuch > out 2> errs; cat errs out",
+           ["cat: exit status 1", "cat: nosuch: no such file"])
+    # in the background: the job writes its file, sh goes on
+    out = con.run("pattern gen 300000 > bg &")
+    check(len(out) == 1 and re.fullmatch(r"\[\d+\]", out[0]), "& printed %r" % out)
+    job = out[0][1:-1]
+    limit = time.monotonic() + 30 * SCALE
+    while True:
+        out = [l for l in con.run("pattern check 300000 < bg")
+               if not l.startswith("[%s]" % job)]
+        if out == ["pattern: 300000 bytes OK"]:
+            break
+        check(time.monotonic() < limit, "the background job's file: %r" % out)
+        time.sleep(0.2)
+
+
+def t_redirect_errors(con, smp):
+    """A redirection that cannot be opened: one message, nothing starts."""
+    before = kstat(con)["spawns"]
+    cases = [
+        ("cat < nosuch", "sh: nosuch: no such file"),
+        ("echo x > nodir/f", "sh: nodir/f: no such file"),
+        ("echo x > /bin", "sh: /bin: is a directory"),
+        ("cat < /bin", "sh: /bin: is a directory"),
+        ("echo x 2> /bin | cat", "sh: /bin: is a directory"),
+        ("echo x >> /home/readme.txt/x", "sh: /home/readme.txt/x: not a directory"),
+    ]
+    for line, msg in cases:
+        out = con.run(line)
+        check(out == [msg], "%r printed %r, expected %r" % (line, out, msg))
+    after = kstat(con)["spawns"]
+    check(after == before + 1, "%d processes started in between (kstat itself: 1)"
+          % (after - before))
+    out = con.run("cat nodir/f")
+    check(out == ["cat: nodir/f: no such file", "cat: exit status 1"],
+          "the failed > created something: %r" % out)
+
+
+def t_files(con, smp):
+    """The file programs, through the shell: mkdir, touch, ls, cp, mv, wc,
+    grep, stat, rm, df, cd/pwd, and their errors."""
+    def expect(line, want):
+        out = con.run(line, 60)
+        if hasattr(want, "match"):
+            check(all(want.match(l) for l in out) and out, "%r printed %r" % (line, out))
+        else:
+            check(out == want, "%r printed %r, expected %r" % (line, out, want))
+
+    expect("mkdir d d/e", [])
+    expect("mkdir d", ["mkdir: d: file exists", "mkdir: exit status 1"])
+    expect("touch d/a", [])
+    expect("echo one two > d/b; echo three >> d/b", [])
+    expect("ls d", ["%-24s %-4s %10d" % (n, t, z) for n, t, z in
+                    [(".", "dir", 4096), ("..", "dir", 4096), ("e", "dir", 4096),
+                     ("a", "file", 0), ("b", "file", 14)]])
+    expect("ls -l d", ["d   3       4096 .", "d   5       4096 ..", "d   2       4096 e",
+                       "-   1          0 a", "-   1         14 b"])
+    expect("wc d/b d/a", ["      2       3       14 d/b", "      0       0        0 d/a",
+                          "      2       3       14 total"])
+    expect("grep thr d/b", ["three"])
+    expect("grep -c o d/b d/a", ["d/b:1", "d/a:0"])
+    expect("grep nothing d/b", ["grep: exit status 1"])
+    expect("cp d/b d/c; cat d/c", ["one two", "three"])
+    expect("cp -s d/b d/e; cat d/e/b", ["one two", "three"])
+    expect("mv d/c d/e/c2; ls d/e", ["%-24s %-4s %10d" % (n, t, z) for n, t, z in
+                                     [(".", "dir", 4096), ("..", "dir", 4096),
+                                      ("b", "file", 14), ("c2", "file", 14)]])
+    expect("mv d/nosuch d/e", ["mv: d/nosuch: no such file", "mv: exit status 1"])
+    expect("stat d/b", re.compile(r"d/b: regular file, 14 bytes, inode \d+, 1 link, 1 block$"))
+    expect("stat d", re.compile(r"d: directory, 4096 bytes, inode \d+, 3 links, 1 block$"))
+    expect("cd d/e; pwd; cat c2; cd /; pwd", ["/d/e", "one two", "three", "/"])
+    expect("cd nosuch", ["sh: cd: nosuch: no such file"])
+    expect("rm d", ["rm: d: is a directory (rm -r removes it)", "rm: exit status 1"])
+    expect("rm d/nosuch", ["rm: d/nosuch: no such file", "rm: exit status 1"])
+    expect("cat d", ["cat: d: is a directory", "cat: exit status 1"])
+    expect("rm -r d; ls d", ["ls: d: no such file", "ls: exit status 1"])
+    out = con.run("df")
+    check(len(out) == 2 and out[0].split() == ["KiB", "used", "free", "inodes", "ifree"]
+          and len(out[1].split()) == 5, "df printed %r" % out)
+    expect("sync", [])
+    expect("ls /bin", re.compile(r"\S+\s+(dir|file)\s+\d+$"))
+    expect("/bin/echo by path", ["by path"])
+
+
+def t_reboot(con, smp, args):
+    """What was written survives a reboot on the same disk, byte-exact."""
+    out = con.run("echo hi > note; pattern gen 100000 > pat; cat note")
+    check(out == ["hi"], "before the reboot: %r" % out)
+    con.close()
+    con = Console(args.arch, args.smp, args.kernel, args.disk)
+    try:
+        con.expect(PROMPT, 0, 60)
+        out = con.run("cat note; pattern check 100000 < pat")
+        check(out == ["hi", "pattern: 100000 bytes OK"], "after the reboot: %r" % out)
+    finally:
+        con.close()
+
+
 TESTS = [t_ctrl_t, t_pipeline, t_pipe_64k, t_quoting, t_exit_status, t_errors, t_long_line,
          t_intr_prompt, t_intr_clock, t_intr_spin, t_intr_ring, t_intr_background]
+# Checks that need a disk (--image); t_reboot ends its console itself.
+DISK_TESTS = [t_redirect, t_redirect_errors, t_files, t_reboot]
 
 
 def boot(args):
-    con = Console(args.arch, args.smp, args.kernel)
+    if args.image:
+        shutil.copyfile(args.image, args.disk)
+    con = Console(args.arch, args.smp, args.kernel, args.disk)
     con.expect(PROMPT, 0, 60)
     return con
 
@@ -372,12 +527,19 @@ def main():
     ap.add_argument("--smp", type=int, default=1)
     ap.add_argument("--only", default="")
     ap.add_argument("--log")
+    ap.add_argument("--image", help="file-system image: each boot gets a fresh copy")
     ap.add_argument("kernel")
     args = ap.parse_args()
     global ARCH
     ARCH = args.arch
+    args.disk = None
+    if args.image:
+        args.disk = os.path.join(os.path.dirname(args.log or args.kernel) or ".",
+                                 "shtest-disk-smp%d.img" % args.smp)
+        os.makedirs(os.path.dirname(args.disk) or ".", exist_ok=True)
     only = [t for t in args.only.split(",") if t]
-    tests = [t for t in TESTS if not only or t.__name__[2:] in only]
+    tests = TESTS + (DISK_TESTS if args.image else [])
+    tests = [t for t in tests if not only or t.__name__[2:] in only]
 
     passed = failed = 0
     con = None
@@ -387,7 +549,11 @@ def main():
         try:
             if con is None:
                 con = boot(args)
-            t(con, args.smp)
+            if t is t_reboot:
+                c, con = con, None
+                t(c, args.smp, args)
+            else:
+                t(con, args.smp)
             print("test %s: OK" % name)
             passed += 1
         except Failed as e:

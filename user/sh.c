@@ -1,11 +1,13 @@
 /* sh: the shell: pipelines, lists, quoting, background jobs; Ctrl-C through process groups. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "px.h"
+#include "pxutil.h"
 
 /*
  * The grammar, one line at a time:
@@ -34,8 +36,14 @@
  *              process, connected to the next by a pipe
  *
  * A syntax error is found in the first two steps, so a line with one
- * starts nothing.  Redirection is parsed, but needs a file system to
- * run: until there is one, a line that uses it is refused whole.
+ * starts nothing.  A pipeline's redirections are opened before any of
+ * its stages starts ("<": read-only; ">", "2>": created or truncated;
+ * ">>": created, every write at the end); one that cannot be opened
+ * (no such file, a directory) is reported and starts nothing.  A
+ * redirection wins over the pipe: `a > f | b` gives b end-of-file.
+ *
+ * A command NAME is the program /bin/NAME (a name with a '/' is a path);
+ * without a file system, the kernel's archive's program NAME.
  *
  * Jobs and Ctrl-C (docs/user.md, "Process groups and Ctrl-C").  Each job
  * -- the processes of one pipeline -- is a process group: the first
@@ -46,10 +54,9 @@
  * shell sets the foreground back to none (setfg(0)), so a Ctrl-C at the
  * prompt only ends the line being typed.  Background jobs keep their own
  * groups: Ctrl-C never reaches them.  Every stage gets fds 0, 1 and 2
- * only (PX_SPAWN_STDIO): the shell points its own fd 0 and fd 1 at the
- * stage's pipe ends for the spawn (close, then dup: dup takes the lowest
- * free fd) and back afterwards.  So no stage holds a pipe end that is
- * not its own: a reader sees end-of-file when its writer ends, and a
+ * only (PX_SPAWN_STDIO): the shell points its own fds 0, 1 and 2 at the
+ * stage's pipe ends or files for the spawn (dup2) and back afterwards.
+ * So no stage holds a pipe end that is not its own: a reader sees end-of-file when its writer ends, and a
  * writer whose reader has ended gets EPIPE (rather than waiting forever
  * on a pipe it would itself hold open for reading).
  *
@@ -412,14 +419,82 @@ static void jobs_list(void)
 
 /* ---- execute ----------------------------------------------------------------------*/
 
-/* Make fd 0 a copy of in and fd 1 a copy of out (dup takes the lowest
- * free fd).  in and out are neither 0 nor 1. */
-static void set_stdio(int in, int out)
+/* Programs live in /bin on the disk; without one (the kernel runs from
+ * its archive) a bare name is the archive's program. */
+static bool have_fs;
+
+/* The path to spawn for command name: as typed if it has a '/', else
+ * /bin/NAME (or the archive's NAME without a file system). */
+static const char *program_path(const char *name, char *buf, size_t n)
 {
-	close(0);
-	dup(in);
-	close(1);
-	dup(out);
+	if (strchr(name, '/') || !have_fs)
+		return name;
+	snprintf(buf, n, "/bin/%s", name);
+	return buf;
+}
+
+/* A command's fds 0, 1 and 2: its redirections' files, or -1 (the
+ * pipeline's own). */
+struct stage_fds {
+	int fd[3];
+};
+
+static void close_redirs(struct stage_fds *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < 3; k++)
+			if (r[i].fd[k] >= 0) {
+				close(r[i].fd[k]);
+				r[i].fd[k] = -1;
+			}
+}
+
+/* Open every redirection of pl's commands into r[], in order (a later
+ * one for the same fd wins; `> f` creates and truncates f even then,
+ * as in any shell).  0, or -1 after printing the error with every file
+ * closed again. */
+static int open_redirs(const struct pipeline *pl, struct stage_fds *r)
+{
+	for (int i = 0; i < pl->ncmd; i++)
+		r[i] = (struct stage_fds){ { -1, -1, -1 } };
+	for (int i = 0; i < pl->ncmd; i++) {
+		const struct command *c = &pl->cmd[i];
+		for (int k = 0; k < c->nredir; k++) {
+			const struct redirect *rd = &c->redir[k];
+			int target = rd->kind == T_IN ? 0 : rd->kind == T_ERR ? 2 : 1;
+			int flags = rd->kind == T_IN ? O_RDONLY
+				  : rd->kind == T_APPEND ? O_WRONLY | O_CREAT | O_APPEND
+				  : O_WRONLY | O_CREAT | O_TRUNC;
+			int fd = open(rd->file, flags, 0666);
+			int err = errno;
+			struct px_stat st;
+			if (fd >= 0 && rd->kind == T_IN && px_fstat(fd, &st) == 0 &&
+			    st.type == PX_S_DIR) {
+				close(fd);
+				fd = -1;
+				err = EISDIR;
+			}
+			if (fd < 0) {
+				fprintf(stderr, "sh: %s: %s\n", rd->file, errstr(err));
+				close_redirs(r, pl->ncmd);
+				return -1;
+			}
+			if (r[i].fd[target] >= 0)
+				close(r[i].fd[target]);
+			r[i].fd[target] = fd;
+		}
+	}
+	return 0;
+}
+
+/* Make fds 0, 1 and 2 copies of in, out and err.  None of them is 0, 1
+ * or 2 (they are sh's own copies, pipe ends or redirections, opened
+ * while 0, 1 and 2 were taken). */
+static void set_stdio(int in, int out, int err)
+{
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(err, 2);
 }
 
 /* The process group and flags for stage i of a job whose group is pgid
@@ -439,52 +514,77 @@ static int stage_group(int i, int pgid, bool background, unsigned *flags)
 /*
  * Start every stage of pl, each reading the previous one's output
  * through a pipe; the first reads sh's stdin, the last writes sh's
- * stdout.  pids[] gets their pids.  Returns how many started: all of
- * them, or fewer after an error (printed), when the ones that did start
- * have been killed.
+ * stdout, every one writes errors to sh's stderr, except where a
+ * redirection says otherwise (it wins over the pipe, as in any shell).
+ * pids[] gets their pids.  Returns how many started: all of them, or
+ * fewer after an error (printed), when the ones that did start have been
+ * killed.  A redirection that cannot be opened starts nothing.
  */
 static int start_pipeline(const struct pipeline *pl, int *pids)
 {
-	int in = dup(0), out = dup(1), prev = -1, pgid = 0, n = 0;
+	static struct stage_fds redir[MAX_CMDS];
+	int in = dup(0), out = dup(1), err = dup(2), prev = -1, pgid = 0, n = 0;
 
-	if (in < 0 || out < 0) {
+	if (in < 0 || out < 0 || err < 0) {
 		fprintf(stderr, "sh: dup: %s\n", strerror(errno));
 		close(in);
 		close(out);
+		close(err);
+		return 0;
+	}
+	if (open_redirs(pl, redir) < 0) {
+		close(in);
+		close(out);
+		close(err);
 		return 0;
 	}
 	fflush(stdout); /* its buffer goes to our fd 1, not a stage's */
 	for (; n < pl->ncmd; n++) {
 		const struct command *c = &pl->cmd[n];
+		const int *rd = redir[n].fd;
 		int fds[2] = { -1, -1 };
 		unsigned flags;
+		char path[PX_FS_PATH_MAX];
 
 		if (n + 1 < pl->ncmd && pipe(fds) < 0) {
 			fprintf(stderr, "sh: pipe: %s\n", strerror(errno));
 			break;
 		}
-		set_stdio(prev >= 0 ? prev : in, n + 1 < pl->ncmd ? fds[1] : out);
+		set_stdio(rd[0] >= 0 ? rd[0] : prev >= 0 ? prev : in,
+			  rd[1] >= 0 ? rd[1] : n + 1 < pl->ncmd ? fds[1] : out,
+			  rd[2] >= 0 ? rd[2] : err);
 		int group = stage_group(n, pgid, pl->background, &flags);
-		int pid = spawnpg(c->argv[0], (const char *const *)c->argv, group, flags);
-		int err = errno;
-		set_stdio(in, out);
+		/* PX_SPAWN_FG needs fd 0 to be the console: with stdin from a
+		 * file, the group becomes the foreground just after the spawn
+		 * instead (sh's fd 0 is the console again by then). */
+		bool fg_after = (flags & PX_SPAWN_FG) && rd[0] >= 0;
+		if (fg_after)
+			flags &= ~PX_SPAWN_FG;
+		int pid = spawnpg(program_path(c->argv[0], path, sizeof(path)),
+				  (const char *const *)c->argv, group, flags);
+		int e = errno;
+		set_stdio(in, out, err);
+		if (pid >= 0 && fg_after)
+			setfg(pid);
 		close(prev);
 		close(fds[1]);
 		prev = fds[0];
 		if (pid < 0) {
-			if (err == ENOENT)
+			if (e == ENOENT)
 				fprintf(stderr, "sh: %s: not found\n", c->argv[0]);
 			else
-				fprintf(stderr, "sh: %s: %s\n", c->argv[0], strerror(err));
+				fprintf(stderr, "sh: %s: %s\n", c->argv[0], errstr(e));
 			break;
 		}
 		pids[n] = pid;
 		if (n == 0)
 			pgid = pid;
 	}
+	close_redirs(redir, pl->ncmd);
 	close(prev);
 	close(in);
 	close(out);
+	close(err);
 	if (n < pl->ncmd)
 		for (int i = 0; i < n; i++)
 			kill(pids[i]);
@@ -543,17 +643,20 @@ static void run_pipeline(const struct pipeline *pl)
 static void help(void)
 {
 	printf("Pollux sh.  A line is a list of pipelines:\n"
-	       "  NAME [ARG...]       run program NAME from the archive (`ls` lists them)\n"
+	       "  NAME [ARG...]       run program /bin/NAME (`ls /bin` lists them)\n"
 	       "  a | b | c           a pipeline: each one's output is the next one's input\n"
 	       "  a ; b               a, then b\n"
 	       "  a &                 a in the background: sh prints [job] and goes on\n"
 	       "  'a b'  \"a b\"  a\\ b  quoting: spaces and | ; & < > ' \" \\ lose their meaning\n"
-	       "  < f  > f  >> f  2> f   redirection (needs a file system: not yet)\n"
+	       "  < f  > f  >> f  2> f   read stdin from f; write stdout to f (>> appends);\n"
+	       "                      write stderr to f\n"
 	       "  Ctrl-C stops the foreground pipeline; Ctrl-T lists the kernel's tasks\n"
 	       "Builtins:\n"
 	       "  exit [N]            leave the shell with status N (default 0)\n"
 	       "  help                this text\n"
-	       "  jobs                the background jobs still running\n");
+	       "  jobs                the background jobs still running\n"
+	       "  cd [DIR]            change the working directory (default /)\n"
+	       "  pwd                 print the working directory\n");
 }
 
 /* Run c if it is a builtin; false if it is not one. */
@@ -576,35 +679,48 @@ static bool builtin(const struct command *c)
 		jobs_list();
 		return true;
 	}
+	if (strcmp(c->argv[0], "cd") == 0) {
+		const char *dir = c->argc > 1 ? c->argv[1] : "/";
+		if (c->argc > 2)
+			fprintf(stderr, "sh: cd: one directory at most\n");
+		else if (chdir(dir) < 0)
+			fprintf(stderr, "sh: cd: %s: %s\n", dir, errstr(errno));
+		return true;
+	}
+	if (strcmp(c->argv[0], "pwd") == 0) {
+		static char cwd[PX_FS_PATH_MAX];
+		if (getcwd(cwd, sizeof(cwd)) == NULL)
+			fprintf(stderr, "sh: pwd: %s\n", errstr(errno));
+		else
+			printf("%s\n", cwd);
+		return true;
+	}
 	return false;
 }
 
 static bool is_builtin(const char *name)
 {
-	return strcmp(name, "exit") == 0 || strcmp(name, "help") == 0 ||
-	       strcmp(name, "jobs") == 0;
+	static const char *const names[] = { "exit", "help", "jobs", "cd", "pwd" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return true;
+	return false;
 }
 
 /* Run every pipeline of l in order. */
 static void execute(const struct list *l)
 {
-	/* Refused whole, before anything runs. */
-	for (int i = 0; i < l->ncmds; i++) {
-		if (l->cmds[i].nredir > 0) {
-			fprintf(stderr, "sh: %s: redirection needs a file system (not yet)\n",
-				tok_text[l->cmds[i].redir[0].kind]);
-			return;
-		}
-	}
 	for (int i = 0; i < l->npipes; i++) {
 		const struct pipeline *pl = &l->pipes[i];
-		if (pl->ncmd == 1 && !pl->background && builtin(&pl->cmd[0]))
+		if (pl->ncmd == 1 && !pl->background && pl->cmd[0].nredir == 0 &&
+		    builtin(&pl->cmd[0]))
 			continue;
 		bool refused = false;
 		for (int k = 0; k < pl->ncmd && !refused; k++) {
 			if (is_builtin(pl->cmd[k].argv[0])) {
-				fprintf(stderr, "sh: %s: a builtin runs alone, not in a pipeline "
-					"or the background\n", pl->cmd[k].argv[0]);
+				fprintf(stderr, "sh: %s: a builtin runs alone, not in a pipeline, "
+					"the background or with redirection\n", pl->cmd[k].argv[0]);
 				refused = true;
 			}
 		}
@@ -646,6 +762,8 @@ int main(void)
 	/* Only a shell reading the console may set its foreground group;
 	 * only one reading the console prompts. */
 	interactive = setfg(0) >= 0;
+	struct px_statfs fs;
+	have_fs = px_statfs(&fs) == 0;
 	for (;;) {
 		if (interactive) {
 			fputs("$ ", stdout);

@@ -1,4 +1,5 @@
-/* ubench: user-level benchmarks (null syscall, pipe ping-pong, spawn+exit+wait) counted in guest instructions. */
+/* ubench: user-level benchmarks (syscalls, pipes, spawn, the ring, the file system) counted in guest instructions. */
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,8 @@
 
 #include "px.h"
 #include "px_ring.h"
+#include <sys/stat.h>
+#include <unistd.h>
 
 /*
  * Booted as process 1 (`init=ubench`, scripts/bench.sh) under -icount
@@ -20,6 +23,14 @@
  * nanoseconds under -icount shift=0 are guest instructions too (one
  * instruction per ns, as long as no hart idles, which none of these
  * loops lets happen), and says so with the unit "ns".
+ *
+ * `ubench -fs count|wall` measures the file system instead (bench_fs,
+ * on the fresh image bench.sh attaches): `count` under -icount
+ * shift=0,sleep=off gives instructions per operation (an idle hart adds
+ * nothing while the disk works: with sleep=on the counter would also
+ * run in real time while the hart sleeps); `wall`, in a boot without
+ * -icount, gives guest wall time, where the disk takes real time: MB/s,
+ * blocking reads vs the ring, cp async vs plain.
  */
 
 #define RUNS 11
@@ -210,6 +221,284 @@ static void bench_ring_nop(struct px_ring *ring, unsigned batch, const char *nam
 	printf("bench %s %llu %s\n", name, (unsigned long long)median(s, RUNS), unit());
 }
 
+/* ---- the file system ----------------------------------------------------------*/
+
+static struct px_ring fs_ring;
+/* -fs wall: guest wall time only (a boot without -icount, where the
+ * clock is the host's and the disk takes real time); -fs count:
+ * instructions only (-icount shift=0,sleep=off: idle waits for the
+ * disk add nothing to the count). */
+static int fs_wall;
+/* The counter runs on while the hart sleeps (riscv's instret under
+ * -icount is the virtual clock); then the kernel's idle time is taken
+ * off (PX_KSTAT_IDLE_NS).  aarch64's PMU counts instructions only. */
+static int counter_has_idle;
+
+struct fs_mark {
+	uint64_t count, idle;
+};
+
+static struct fs_mark fs_mark(void)
+{
+	return (struct fs_mark){ now(), (uint64_t)px_kstat(PX_KSTAT_IDLE_NS) };
+}
+
+/* Instructions since m, the hart's sleep not counted. */
+static uint64_t fs_count(struct fs_mark m)
+{
+	uint64_t d = since(m.count);
+	if (counter_has_idle) {
+		uint64_t idle = (uint64_t)px_kstat(PX_KSTAT_IDLE_NS) - m.idle;
+		d = d > idle ? d - idle : 0;
+	}
+	return d;
+}
+
+/* Does the counter advance while the hart sleeps 20 ms? */
+static int counter_counts_idle(void)
+{
+	uint64_t t0 = now();
+	px_sleep(20);
+	return since(t0) > 10000000;
+}
+
+#define FS_CHUNK (64 * 1024)
+#define SEQ_SIZE (8u << 20)
+#define RAND_SIZE (16u << 20)
+#define RAND_READS 256
+#define RAND_DEPTH 32
+#define SMALL_OPS 50
+
+static unsigned char fs_buf[RAND_DEPTH][4096], big[FS_CHUNK];
+
+static void fs_make(const char *path, unsigned size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd < 0)
+		die("create", fd);
+	for (unsigned i = 0; i < sizeof(big); i++)
+		big[i] = (unsigned char)(i * 7 + 3);
+	for (unsigned off = 0; off < size; off += FS_CHUNK)
+		if (write(fd, big, FS_CHUNK) != FS_CHUNK)
+			die("write", off);
+	close(fd);
+}
+
+static void emit2(const char *name, uint64_t v, const char *u)
+{
+	printf("bench %s %llu %s\n", name, (unsigned long long)v, u);
+}
+
+/* Read the whole of path with read() of FS_CHUNK bytes. */
+static void bench_seq_read(void)
+{
+	int fd = open("/seq", O_RDONLY);
+	if (fd < 0)
+		die("open /seq", fd);
+	uint64_t w0 = clock_ns();
+	struct fs_mark t0 = fs_mark();
+	unsigned long total = 0;
+	for (;;) {
+		ssize_t n = read(fd, big, FS_CHUNK);
+		if (n < 0)
+			die("read /seq", n);
+		if (n == 0)
+			break;
+		total += (unsigned long)n;
+	}
+	uint64_t ins = fs_count(t0), ns = clock_ns() - w0;
+	close(fd);
+	if (total != SEQ_SIZE)
+		die("read /seq: short", (long)total);
+	if (fs_wall)
+		emit2("fs_seq_read_8m_kib_per_s",
+		      (uint64_t)SEQ_SIZE / 1024 * 1000000000ull / (ns ? ns : 1), "KiB/s");
+	else
+		emit2("fs_seq_read_8m_per_kib", ins / (SEQ_SIZE / 1024), unit());
+}
+
+static uint64_t rand_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* RAND_READS reads of 4 KiB at random block offsets: one pread at a
+ * time, then the ring with RAND_DEPTH READs in flight. */
+static void bench_rand_read(void)
+{
+	int fd = open("/rand", O_RDONLY);
+	if (fd < 0)
+		die("open /rand", fd);
+	uint64_t x = 88172645463325252ull;
+	uint64_t w0 = clock_ns();
+	struct fs_mark t0 = fs_mark();
+	for (unsigned i = 0; i < RAND_READS; i++) {
+		uint64_t off = rand_next(&x) % (RAND_SIZE / 4096) * 4096;
+		if (pread(fd, fs_buf[0], 4096, (off_t)off) != 4096)
+			die("pread", (long)off);
+	}
+	uint64_t ins = fs_count(t0), ns_block = clock_ns() - w0;
+	if (!fs_wall)
+		emit2("fs_rand_read_4k_blocking", ins / RAND_READS, unit());
+
+	struct px_ring *ring = &fs_ring;
+	unsigned issued = 0, done = 0, inflight = 0;
+	w0 = clock_ns();
+	t0 = fs_mark();
+	while (done < RAND_READS) {
+		while (inflight < RAND_DEPTH && issued < RAND_READS) {
+			uint64_t off = rand_next(&x) % (RAND_SIZE / 4096) * 4096;
+			unsigned slot = issued % RAND_DEPTH;
+			px_sqe_prep(px_ring_get_sqe(ring), PX_OP_READ, fd, off,
+				    (uint64_t)(uintptr_t)fs_buf[slot], 4096, off + 1);
+			issued++;
+			inflight++;
+		}
+		long n = px_ring_submit(ring, 1, PX_RING_FOREVER);
+		if (n < 0)
+			die("ring_enter", n);
+		struct px_cqe *c;
+		while ((c = px_ring_peek_cqe(ring)) != NULL) {
+			if (c->res != 4096)
+				die("ring READ", (long)c->res);
+			px_ring_cq_advance(ring, 1);
+			done++;
+			inflight--;
+		}
+	}
+	ins = fs_count(t0);
+	uint64_t ns_ring = clock_ns() - w0;
+	close(fd);
+	if (!fs_wall) {
+		emit2("fs_rand_read_4k_ring32", ins / RAND_READS, unit());
+		return;
+	}
+	emit2("fs_rand_read_4k_blocking_ns", ns_block / RAND_READS, "ns");
+	emit2("fs_rand_read_4k_ring32_ns", ns_ring / RAND_READS, "ns");
+	emit2("fs_rand_read_ring32_speedup_x100", ns_block * 100 / (ns_ring ? ns_ring : 1), "x/100");
+}
+
+/* Small files: create + write 1 KiB + close + unlink, and mkdir +
+ * rmdir, per cycle (medians of RUNS batches of SMALL_OPS).  Then where
+ * the instructions go: the same cycles with each call timed on its own
+ * (each part then includes one fs_mark/fs_count pair: two kstat calls). */
+static void bench_small(void)
+{
+	enum { CREATE, WRITE, CLOSE, UNLINK, MKDIR, RMDIR, NPART };
+	static const char *const names[NPART] = {
+		"fs_small_create", "fs_small_write1k", "fs_small_close", "fs_small_unlink",
+		"fs_small_mkdir", "fs_small_rmdir",
+	};
+	uint64_t s[RUNS], d[RUNS], part[NPART][RUNS];
+
+	if (fs_wall)
+		return;
+	memset(big, 'x', 1024);
+	for (unsigned r = 0; r < RUNS; r++) {
+		struct fs_mark t0 = fs_mark();
+		for (unsigned i = 0; i < SMALL_OPS; i++) {
+			int fd = open("/small", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+			if (fd < 0 || write(fd, big, 1024) != 1024)
+				die("create+write", fd);
+			close(fd);
+			if (unlink("/small") < 0)
+				die("unlink", -1);
+		}
+		s[r] = fs_count(t0) / SMALL_OPS;
+		t0 = fs_mark();
+		for (unsigned i = 0; i < SMALL_OPS; i++)
+			if (mkdir("/d", 0777) < 0 || rmdir("/d") < 0)
+				die("mkdir+rmdir", -1);
+		d[r] = fs_count(t0) / SMALL_OPS;
+	}
+	emit2("fs_create_write1k_close_unlink", median(s, RUNS), unit());
+	emit2("fs_mkdir_rmdir", median(d, RUNS), unit());
+	for (unsigned r = 0; r < RUNS; r++) {
+		uint64_t sum[NPART] = { 0 };
+		for (unsigned i = 0; i < SMALL_OPS; i++) {
+			struct fs_mark m = fs_mark();
+			int fd = open("/small", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+			sum[CREATE] += fs_count(m);
+			m = fs_mark();
+			if (fd < 0 || write(fd, big, 1024) != 1024)
+				die("create+write", fd);
+			sum[WRITE] += fs_count(m);
+			m = fs_mark();
+			close(fd);
+			sum[CLOSE] += fs_count(m);
+			m = fs_mark();
+			if (unlink("/small") < 0)
+				die("unlink", -1);
+			sum[UNLINK] += fs_count(m);
+			m = fs_mark();
+			if (mkdir("/d", 0777) < 0)
+				die("mkdir", -1);
+			sum[MKDIR] += fs_count(m);
+			m = fs_mark();
+			if (rmdir("/d") < 0)
+				die("rmdir", -1);
+			sum[RMDIR] += fs_count(m);
+		}
+		for (int k = 0; k < NPART; k++)
+			part[k][r] = sum[k] / SMALL_OPS;
+	}
+	for (int k = 0; k < NPART; k++)
+		emit2(names[k], median(part[k], RUNS), unit());
+}
+
+/* cp of /seq (8 MiB) by the cp program: async (16 pieces of 32 KiB in
+ * flight), -s (plain), and async with 4 and with 1 in flight. */
+static void bench_cp(void)
+{
+	static const char *const async_argv[] = { "cp", "/seq", "/seq2", NULL };
+	static const char *const plain_argv[] = { "cp", "-s", "/seq", "/seq2", NULL };
+	static const char *const async4_argv[] = { "cp", "-j", "4", "/seq", "/seq2", NULL };
+	static const char *const async1_argv[] = { "cp", "-j", "1", "/seq", "/seq2", NULL };
+	const char *const *argvs[4] = { async_argv, plain_argv, async4_argv, async1_argv };
+	static const char *const names[4] = { "fs_cp_8m_async", "fs_cp_8m_plain",
+					       "fs_cp_8m_async_j4", "fs_cp_8m_async_j1" };
+	uint64_t ns[4];
+
+	for (int k = 0; k < 4; k++) {
+		int st;
+		uint64_t w0 = clock_ns();
+	struct fs_mark t0 = fs_mark();
+		long pid = px_spawn("/bin/cp", argvs[k]);
+		if (pid <= 0 || px_wait((int)pid, &st) != pid || st != 0)
+			die("cp", pid);
+		uint64_t ins = fs_count(t0);
+		ns[k] = clock_ns() - w0;
+		unlink("/seq2");
+		if (fs_wall)
+			printf("bench %s_ns %llu ns\n", names[k], (unsigned long long)ns[k]);
+		else
+			emit2(names[k], ins, unit());
+	}
+	if (fs_wall)
+		emit2("fs_cp_8m_async_speedup_x100", ns[1] * 100 / (ns[0] ? ns[0] : 1), "x/100");
+}
+
+static void bench_fs(void)
+{
+	struct px_statfs sf;
+	if (px_statfs(&sf) != 0) {
+		printf("ubench: no file system mounted: no fs_* figures\n");
+		return;
+	}
+	fs_make("/seq", SEQ_SIZE);
+	/* /rand, written after /seq, pushes /seq out of the cache (2 MiB) */
+	fs_make("/rand", RAND_SIZE);
+	bench_seq_read();
+	bench_rand_read();
+	bench_small();
+	bench_cp();
+	unlink("/seq");
+	unlink("/rand");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "-probe") == 0)
@@ -217,6 +506,19 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "-pong") == 0)
 		return pong(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 
+	if (argc >= 3 && strcmp(argv[1], "-fs") == 0) {
+		fs_wall = strcmp(argv[2], "wall") == 0;
+		use_counter = !fs_wall && counter_works();
+		counter_has_idle = !fs_wall && counter_counts_idle();
+		if (!fs_wall && !use_counter)
+			printf("ubench: no user-readable instruction counter: fs figures in guest ns\n");
+		long err = px_ring_init(&fs_ring, 64);
+		if (err != 0)
+			die("ring_setup", err);
+		bench_fs();
+		printf("ubench: done\n");
+		return 0;
+	}
 	long fp0 = px_kstat(PX_KSTAT_FP_TRAPS);
 	use_counter = counter_works();
 	if (use_counter)

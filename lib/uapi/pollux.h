@@ -155,7 +155,9 @@
 #define PX_KSTAT_CTRLC_BACK_NS 4 /* ns at which the foreground group was next set
                                to none (setfg(0)) after the last Ctrl-C that
                                found one; 0 until then */
-#define PX_KSTAT_COUNT    5
+#define PX_KSTAT_IDLE_NS  5 /* ns every hart has spent asleep in the idle loop
+                               (up to the interrupt that woke it) */
+#define PX_KSTAT_COUNT    6
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
