@@ -79,6 +79,11 @@ CFLAGS += -DSMP_MAX=8
 ifeq ($(IDLE),spin)
 CFLAGS += -DIDLE_SPIN=1
 endif
+# The test kernel's trap vectors record the instruction counter on entry
+# (arch_trap_stamp: where the interrupt-latency benchmark starts).
+ifeq ($(KTEST),1)
+CFLAGS += -DTRAP_STAMP=1
+endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
 LDFLAGS := -nostartfiles -static -no-pie
