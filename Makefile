@@ -37,7 +37,10 @@ ARCH_CFLAGS_riscv64 := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany
 
 CROSS_aarch64 := aarch64-linux-gnu-
 QEMU_aarch64 := qemu-system-aarch64
-ARCH_CFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only
+# Inline (LL/SC) atomics: GCC's default outline atomics call a libgcc
+# helper per atomic that first asks whether the CPU has LSE (cortex-a72,
+# Armv8.0, has not), some ten instructions on every wake and poll.
+ARCH_CFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
 
 ARCHES := riscv64 aarch64
 ifeq ($(filter $(ARCH),$(ARCHES)),)
@@ -71,7 +74,7 @@ CFLAGS := -std=c11 -O2 -g
 CFLAGS += $(WARN)
 CFLAGS += $(ARCH_CFLAGS)
 CFLAGS += --specs=picolibc.specs
-CFLAGS += -ffreestanding -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
+CFLAGS += -ffreestanding -fno-common -fno-stack-protector -fno-pie
 CFLAGS += -ffunction-sections -fdata-sections
 CFLAGS += -MD -MP
 CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
@@ -198,7 +201,9 @@ Q := @
 say = @echo "  $(1)	$(2)"
 endif
 
-$(BUILD)/%.c.o: %.c | ensure-cross
+# Kernel objects depend on this Makefile too: a change of CFLAGS must not
+# leave stale objects behind.
+$(BUILD)/%.c.o: %.c Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -206,7 +211,7 @@ $(BUILD)/%.c.o: %.c | ensure-cross
 # lib/string.c implements memset/memcpy: GCC must not call them from it.
 $(BUILD)/lib/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
 
-$(BUILD)/%.S.o: %.S | ensure-cross
+$(BUILD)/%.S.o: %.S Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
@@ -405,8 +410,7 @@ uprog_objs = $(patsubst %,$(UBUILD)/obj/%.o,$(call uprog_srcs,$(1)))
 # kernel memory) only at its first FP/SIMD instruction, and the programs
 # we ship need none (usertests' fp_* tests opt back in: see below); and
 # inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
-UARCH_CFLAGS_aarch64 := -mno-outline-atomics
-UARCH_CFLAGS := $(strip $(ARCH_CFLAGS) $(UARCH_CFLAGS_$(ARCH)))
+UARCH_CFLAGS := $(ARCH_CFLAGS)
 
 UCFLAGS := -std=c11 -O2 -g
 UCFLAGS += $(WARN)
