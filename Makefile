@@ -232,12 +232,31 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
 qemu: $(KERNEL) | ensure-qemu
-	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+	@$(RUN) --interactive $(if $(APPEND),--append "$(APPEND)") $(if $(DISK),--disk $(DISK)) $(KERNEL)
 
-qemu-gdb: $(KERNEL) | ensure-qemu
+# make qemu-gdb: QEMU stopped at reset, its gdb server on a free port
+# (GDBPORT=n picks one), which it writes to $(BUILD)/gdb-port; then, in
+# another terminal, make gdb (same ARCH and KTEST) connects gdb-multiarch
+# with the px commands loaded (scripts/gdb/pollux.py: px tasks, px harts,
+# px timers, px procs).
+FREE_PORT = python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+ensure-gdb:
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
-	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
-	@$(RUN) --interactive --gdb $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+
+qemu-gdb: $(KERNEL) | ensure-qemu ensure-gdb
+	@port=$${GDBPORT:-$$($(FREE_PORT))}; echo $$port >$(BUILD)/gdb-port; \
+	echo "*** waiting for gdb on port $$port: make gdb ARCH=$(ARCH)$(if $(filter 1,$(KTEST)), KTEST=1) in another terminal"; \
+	$(RUN) --interactive --gdb --gdb-port $$port $(if $(APPEND),--append "$(APPEND)") \
+		$(if $(DISK),--disk $(DISK)) $(KERNEL)
+
+gdb: | ensure-gdb
+	@test -f $(BUILD)/gdb-port || { echo "make gdb: start make qemu-gdb ARCH=$(ARCH) first"; exit 1; }
+	gdb-multiarch -q -ex 'set pagination off' -ex 'file $(KERNEL)' -x scripts/gdb/pollux.py \
+		-ex "target remote 127.0.0.1:$$(cat $(BUILD)/gdb-port)"
+
+# The px commands checked against a booted kernel (scripts/gdbtest.py).
+gdb-test: $(KERNEL) | ensure-qemu ensure-gdb
+	@python3 scripts/gdbtest.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
 
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
@@ -750,7 +769,9 @@ clean:
 help:
 	@echo "make [ARCH=riscv64|aarch64]   build the kernel ($(KERNEL))"
 	@echo "make qemu [SMP=n]             boot it; quit with Ctrl-A x"
-	@echo "make qemu-gdb [APPEND=args]   boot, wait for gdb on :1234"
+	@echo "make qemu-gdb [APPEND=args] [DISK=img]  boot, wait for gdb (on a free port)"
+	@echo "make gdb                      gdb-multiarch on it, with px tasks/harts/timers/procs"
+	@echo "make gdb-test                 the px commands against a booted kernel, for ARCH"
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
 	@echo "make test-user [PROG=name]    boot with a program as process 1 (default: every *_test)"
@@ -771,6 +792,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
-.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb gdb gdb-test ensure-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz (default:
-# those four), debug (gdb-multiarch, for make qemu-gdb)
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, debug
+# (gdb-multiarch: make gdb, the labs' Debugging sections, make check's
+# gdb test); default: all five
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -15,7 +16,7 @@ debug="gdb-multiarch"
 fuzz="clang libclang-rt-14-dev"
 
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz)
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz debug)
 
 want=""
 for g in "${groups[@]}"; do
