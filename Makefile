@@ -11,12 +11,18 @@ endif
 SMP ?= 1
 MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
-# benchmarks (make ktest and make bench do it for you).
+# benchmarks (make ktest and make bench do it for you), with the
+# executor's waker discipline checks (executor/check.h); KTEST=1 CHECK=0
+# the same without the checks (build/<arch>-bench: make bench's kernel,
+# whose code is the normal kernel's).
 KTEST ?= 0
+CHECK ?= 1
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
 IDLE ?= wfi
 
-ifeq ($(KTEST),1)
+ifeq ($(KTEST)$(CHECK),10)
+BUILD := build/$(ARCH)-bench
+else ifeq ($(KTEST),1)
 BUILD := build/$(ARCH)-ktest
 else ifeq ($(IDLE),spin)
 BUILD := build/$(ARCH)-spin
@@ -86,6 +92,9 @@ endif
 # (arch_trap_stamp: where the interrupt-latency benchmark starts).
 ifeq ($(KTEST),1)
 CFLAGS += -DTRAP_STAMP=1
+endif
+ifeq ($(KTEST)$(CHECK),11)
+CFLAGS += -DEXEC_CHECK=1
 endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
@@ -339,16 +348,17 @@ EXEC_TESTS_PLAIN := $(HOSTBUILD)/exec_tests_plain
 EXEC_STRESS := build/host-tsan/stress
 EXEC_BENCH := $(HOSTBUILD)/exec_bench
 
+# The unit tests run with the waker discipline checks (executor/check.h).
 $(EXEC_TESTS): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -DEXEC_CHECK $(HOST_SAN) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
 # The same suite without sanitizers, for valgrind.
 $(EXEC_TESTS_PLAIN): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -DEXEC_CHECK $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
 $(EXEC_STRESS): $(EXEC_HOST_SRCS) executor/tests/stress.c $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
@@ -760,7 +770,7 @@ grade-autograder-test: | ensure-cross ensure-qemu
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
 bench: $(KERNEL)
-	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
+	@$(MAKE) --no-print-directory KTEST=1 CHECK=0 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 
 clean:

@@ -2,6 +2,7 @@
 #ifndef KERNEL_KTASK_H
 #define KERNEL_KTASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "executor/exec.h"
@@ -50,6 +51,12 @@ extern struct hart_stats hart_stats[SMP_MAX];
  * handlers go through the injection queue. */
 void ktask_trap_enter(enum wake_src src);
 void ktask_trap_exit(void);
+
+/* Called by a hart about to park, before it sleeps: the test kernel's
+ * lost-wake watch (kernel/ktest/ktest.c) looks at every task there.  It
+ * returns true if it woke a task, and the park then returns at once.
+ * NULL: nothing to call. */
+extern bool (*ktask_idle_hook)(void);
 
 /* Ctrl-T: print the task table and per-hart counters. */
 void ktask_print_table(void);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "executor/check.h"
 #include "executor/timer.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
@@ -420,8 +421,73 @@ static _Noreturn void finish(void)
 }
 
 /* Runs the task-based tests one after another, each under a time limit,
- * so a lost wake-up shows up as a failure with a name, not a hang. */
-#define ASYNC_LIMIT_NS (60 * 1000000000ull)
+ * so a lost wake-up shows up as a failure with a name, not a hang.  Once
+ * a second while a test waits, and after it ends, the waker discipline
+ * checks (executor/check.h) look at every task: a lost wake fails the
+ * test at once, naming the task ("lost wake: task join2 pending with no
+ * waker"); leaked wakers, polls after Ready and self-wake storms fail it
+ * at its end. */
+#define ASYNC_LIMIT_S 60
+#define WATCH_NS 1000000000ull
+
+static void say_note(void *arg, const struct check_note *n)
+{
+	(void)arg;
+	switch (n->kind) {
+	case CHECK_LOST_WAKE:
+		printf("    lost wake: task %s pending with no waker", n->name);
+		break;
+	case CHECK_LEAKED_WAKER:
+		printf("    waker leaked: task %s finished, %u references left", n->name, n->refs);
+		break;
+	case CHECK_POLL_AFTER_READY:
+		printf("    poll after Ready: in task %s", n->name);
+		break;
+	case CHECK_SELF_WAKE_STORM:
+		printf("    self-wake storm: task %s woke itself on %u of %u polls", n->name,
+		       n->requeues, n->polls);
+		break;
+	default:
+		printf("    %s: task %s", exec_check_kind_name(n->kind), n->name);
+	}
+	printf(" (polls %u, wakes %u, waker clones %u, drops %u)\n", n->polls, n->wakes,
+	       n->clones, n->drops);
+}
+
+/*
+ * The lost-wake watch.  A pending task that no waker references can never
+ * be woken, whatever else happens (check.h); the place to look is where
+ * a hart goes idle, which needs no timer (a broken timer is one way to
+ * lose wakes).  While a test runs, the runner keeps a waker here and
+ * every park looks; one that finds a lost task wakes the runner.
+ */
+static struct waker watch_waker;
+static _Atomic bool lost_seen;
+
+static bool idle_watch(void)
+{
+	if (waker_is_none(&watch_waker) || atomic_load(&lost_seen) ||
+	    !exec_check_scan(&kernel_exec, CHECK_SCAN_LOST))
+		return false;
+	atomic_store(&lost_seen, true);
+	waker_wake_by_ref(&watch_waker);
+	return true;
+}
+
+static void forget_note(void *arg, const struct check_note *n)
+{
+	(void)arg;
+	(void)n;
+}
+
+/* Print and forget the checks' notes; true if there were none. */
+static bool checks_clean(void)
+{
+	unsigned n = exec_check_drain(say_note, NULL);
+	if (n > 16)
+		printf("    (%u notes in all; the first 16 shown)\n", n);
+	return n == 0;
+}
 
 static const struct ktest_async *const async_tables[] = {
 	ktest_async_tests, ktest_exec_async, ktest_drv_async, ktest_io_async,
@@ -431,13 +497,57 @@ static const struct ktest_async *const async_tables[] = {
 
 static const struct ktest_sync *const sync_tables[] = { ktest_exec_sync, ktest_drv_sync };
 
+enum verdict { W_DONE = 1, W_LOST, W_TIMEOUT };
+
 struct ktest_runner {
 	struct future base;
 	int state;
 	unsigned tab;
 	const struct ktest_async *t;
-	struct timeout limit;
+	struct future *test;
+	struct sleep tick;
+	unsigned secs;
+	enum verdict verdict;
 };
+
+/* Ready once the test finished, a lost wake was found while it waited,
+ * or its time ran out (r->verdict says which; the test future is
+ * dropped in the last two cases). */
+static enum poll watch_poll(struct ktest_runner *r, struct context *cx)
+{
+	if (waker_is_none(&watch_waker))
+		watch_waker = waker_clone(cx->waker);
+	for (;;) {
+		if (future_poll(r->test, cx) == POLL_READY) {
+			r->verdict = W_DONE;
+			break;
+		}
+		if (atomic_load(&lost_seen)) {
+			/* Say which, then abort them (noted again: not said
+			 * twice), so that the next test starts clean. */
+			checks_clean();
+			exec_check_scan(&kernel_exec, CHECK_SCAN_LOST | CHECK_SCAN_ABORT_LOST);
+			exec_check_drain(forget_note, NULL);
+			r->verdict = W_LOST;
+			future_drop(r->test);
+			break;
+		}
+		if (sleep_poll(&r->tick, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		r->secs++;
+		if (r->secs >= ASYNC_LIMIT_S) {
+			r->verdict = W_TIMEOUT;
+		} else {
+			sleep_reset(&r->tick, ktimer_now_ns() + WATCH_NS);
+			continue;
+		}
+		future_drop(r->test);
+		break;
+	}
+	sleep_drop(&r->tick);
+	waker_drop(&watch_waker);
+	return POLL_READY;
+}
 
 static enum poll runner_poll(struct future *f, struct context *cx)
 {
@@ -453,15 +563,27 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 			    : !selected(r->t->name, false))
 			continue;
 		printf("ktest %s:\n", r->t->name);
-		timeout_init(&r->limit, r->t->start(), exec_wheel(&kernel_exec),
-			     ktimer_now_ns() + ASYNC_LIMIT_NS);
-		AWAIT(r, timeout_poll(&r->limit, cx));
-		if (r->limit.result != TIMEOUT_OK) {
-			printf("    did not finish within %llu s\n",
-			       (unsigned long long)(ASYNC_LIMIT_NS / 1000000000ull));
+		exec_check_allow(0);
+		checks_clean(); /* (anything noted between tests is not this one's) */
+		r->test = r->t->start();
+		r->secs = 0;
+		atomic_store(&lost_seen, false);
+		ktask_idle_hook = idle_watch;
+		sleep_for(&r->tick, exec_wheel(&kernel_exec), ktimer_now_ns(), WATCH_NS);
+		AWAIT(r, watch_poll(r, cx));
+		ktask_idle_hook = NULL;
+		if (r->verdict == W_LOST) {
+			printf("    (found when the harts went idle, %u s into the test)\n", r->secs);
+			report(r->t->name, false);
+		} else if (r->verdict == W_TIMEOUT) {
+			printf("    did not finish within %d s\n", ASYNC_LIMIT_S);
+			checks_clean();
 			report(r->t->name, false);
 		} else {
-			report(r->t->name, r->t->ok());
+			bool ok = r->t->ok();
+			exec_check_scan(&kernel_exec, CHECK_SCAN_ALL | CHECK_SCAN_ABORT_LOST);
+			ok = checks_clean() && ok;
+			report(r->t->name, ok);
 		}
 	}
 	finish();
