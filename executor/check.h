@@ -32,7 +32,8 @@ struct task;
  * Notes are taken where the executor sees the problem (completion, the
  * ASYNC_END arm) and by exec_check_scan, which a test runner calls after
  * each test (and, for lost wakes, while a test waits); the runner drains
- * and prints them (exec_check_drain) and fails the test.  Without
+ * and prints them (exec_check_drain) and fails the test on any but a
+ * self-wake storm, which it only reports.  Without
  * EXEC_CHECK every function here is a no-op returning 0.
  */
 enum check_kind {
