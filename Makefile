@@ -11,8 +11,12 @@ endif
 SMP ?= 1
 MEM ?= 128M
 # KTEST=1 builds the test kernel: the kernel plus the in-kernel tests and
-# benchmarks (make ktest and make bench do it for you).
+# benchmarks (make ktest and make bench do it for you), with the
+# executor's waker discipline checks (executor/check.h); KTEST=1 CHECK=0
+# the same without the checks (build/<arch>-bench: make bench's kernel,
+# whose code is the normal kernel's).
 KTEST ?= 0
+CHECK ?= 1
 # make fstest NODISK=1: boot without a disk.
 NODISK ?= 0
 # IDLE=spin builds a deliberately busy-polling idle loop, for comparison.
@@ -25,6 +29,8 @@ TRACE ?= 0
 
 ifeq ($(KTEST)$(TRACE),11)
 BUILD := build/$(ARCH)-ktest-trace
+else ifeq ($(KTEST)$(CHECK),10)
+BUILD := build/$(ARCH)-bench
 else ifeq ($(KTEST),1)
 BUILD := build/$(ARCH)-ktest
 else ifeq ($(TRACE),1)
@@ -50,7 +56,10 @@ ARCH_CFLAGS_riscv64 := -march=rv64imac -misa-spec=2.2 -mabi=lp64 -mcmodel=medany
 
 CROSS_aarch64 := aarch64-linux-gnu-
 QEMU_aarch64 := qemu-system-aarch64
-ARCH_CFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only
+# Inline (LL/SC) atomics: GCC's default outline atomics call a libgcc
+# helper per atomic that first asks whether the CPU has LSE (cortex-a72,
+# Armv8.0, has not), some ten instructions on every wake and poll.
+ARCH_CFLAGS_aarch64 := -march=armv8-a -mgeneral-regs-only -mno-outline-atomics
 
 ARCHES := riscv64 aarch64
 ifeq ($(filter $(ARCH),$(ARCHES)),)
@@ -84,7 +93,7 @@ CFLAGS := -std=c11 -O2 -g
 CFLAGS += $(WARN)
 CFLAGS += $(ARCH_CFLAGS)
 CFLAGS += --specs=picolibc.specs
-CFLAGS += -ffreestanding -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
+CFLAGS += -ffreestanding -fno-common -fno-stack-protector -fno-pie
 CFLAGS += -ffunction-sections -fdata-sections
 CFLAGS += -MD -MP
 CFLAGS += -I. -Iexecutor -Iarch/$(ARCH)/include
@@ -94,6 +103,14 @@ CFLAGS += -DIDLE_SPIN=1
 endif
 ifeq ($(TRACE),1)
 CFLAGS += -DEXEC_TRACE
+endif
+# The test kernel's trap vectors record the instruction counter on entry
+# (arch_trap_stamp: where the interrupt-latency benchmark starts).
+ifeq ($(KTEST),1)
+CFLAGS += -DTRAP_STAMP=1
+endif
+ifeq ($(KTEST)$(CHECK),11)
+CFLAGS += -DEXEC_CHECK=1
 endif
 ASFLAGS := $(CFLAGS) -D__ASSEMBLY__
 
@@ -231,7 +248,9 @@ Q := @
 say = @echo "  $(1)	$(2)"
 endif
 
-$(BUILD)/%.c.o: %.c | ensure-cross
+# Kernel objects depend on this Makefile too: a change of CFLAGS must not
+# leave stale objects behind.
+$(BUILD)/%.c.o: %.c Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -239,7 +258,7 @@ $(BUILD)/%.c.o: %.c | ensure-cross
 # lib/string.c implements memset/memcpy: GCC must not call them from it.
 $(BUILD)/lib/string.c.o: CFLAGS += -fno-tree-loop-distribute-patterns
 
-$(BUILD)/%.S.o: %.S | ensure-cross
+$(BUILD)/%.S.o: %.S Makefile | ensure-cross
 	@mkdir -p $(dir $@)
 	$(call say,AS,$<)
 	$(Q)$(CC) $(ASFLAGS) -c $< -o $@
@@ -267,10 +286,29 @@ qemu: $(KERNEL) $(FS_IMG) | ensure-qemu
 	@$(call stale_image_note)
 	@$(RUN) --interactive --disk $(FS_IMG) --net $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
-qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu
+# make qemu-gdb: QEMU stopped at reset, its gdb server on a free port
+# (GDBPORT=n picks one), which it writes to $(BUILD)/gdb-port; then, in
+# another terminal, make gdb (same ARCH and KTEST) connects gdb-multiarch
+# with the px commands loaded (scripts/gdb/pollux.py: px tasks, px harts,
+# px timers, px procs).
+FREE_PORT = python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+ensure-gdb:
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
-	@echo "*** waiting for gdb: gdb-multiarch -ex 'target remote :1234' $(KERNEL)"
-	@$(RUN) --interactive --gdb --disk $(FS_IMG) $(if $(APPEND),--append "$(APPEND)") $(KERNEL)
+
+qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu ensure-gdb
+	@port=$${GDBPORT:-$$($(FREE_PORT))}; echo $$port >$(BUILD)/gdb-port; \
+	echo "*** waiting for gdb on port $$port: make gdb ARCH=$(ARCH)$(if $(filter 1,$(KTEST)), KTEST=1) in another terminal"; \
+	$(RUN) --interactive --gdb --gdb-port $$port $(if $(APPEND),--append "$(APPEND)") \
+		--disk $(FS_IMG) $(KERNEL)
+
+gdb: | ensure-gdb
+	@test -f $(BUILD)/gdb-port || { echo "make gdb: start make qemu-gdb ARCH=$(ARCH) first"; exit 1; }
+	gdb-multiarch -q -ex 'set pagination off' -ex 'file $(KERNEL)' -x scripts/gdb/pollux.py \
+		-ex "target remote 127.0.0.1:$$(cat $(BUILD)/gdb-port)"
+
+# The px commands checked against a booted kernel (scripts/gdbtest.py).
+gdb-test: $(KERNEL) | ensure-qemu ensure-gdb
+	@python3 scripts/gdbtest.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
 
 stale_image_note = if [ -n "$$(find $(UBUILD)/stripped -name '*.elf' -newer $(FS_IMG) 2>/dev/null | head -1)" ]; then \
 	echo "*** note: programs were rebuilt after $(FS_IMG) was made; /bin holds the old ones (make fs-reset: a fresh image, losing what was written)"; fi
@@ -375,16 +413,17 @@ EXEC_TESTS_PLAIN := $(HOSTBUILD)/exec_tests_plain
 EXEC_STRESS := build/host-tsan/stress
 EXEC_BENCH := $(HOSTBUILD)/exec_bench
 
+# The unit tests run with the waker discipline checks (executor/check.h).
 $(EXEC_TESTS): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -DEXEC_CHECK $(HOST_SAN) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
 # The same suite without sanitizers, for valgrind.
 $(EXEC_TESTS_PLAIN): $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) $(EXEC_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -DEXEC_CHECK $(EXEC_HOST_SRCS) $(EXEC_TEST_SRCS) -o $@ -lpthread
 
 # The trace points of a tracing build (-DEXEC_TRACE), with a recording
 # exec_trace_emit: the exact events of a few schedules.
@@ -483,8 +522,7 @@ uprog_objs = $(patsubst %,$(UBUILD)/obj/%.o,$(call uprog_srcs,$(1)))
 # kernel memory) only at its first FP/SIMD instruction, and the programs
 # we ship need none (usertests' fp_* tests opt back in: see below); and
 # inline (LL/SC) atomics: no libgcc helpers probing for LSE at run time.
-UARCH_CFLAGS_aarch64 := -mno-outline-atomics
-UARCH_CFLAGS := $(strip $(ARCH_CFLAGS) $(UARCH_CFLAGS_$(ARCH)))
+UARCH_CFLAGS := $(ARCH_CFLAGS)
 
 UCFLAGS := -std=c11 -O2 -g
 UCFLAGS += $(WARN)
@@ -949,7 +987,7 @@ grade-autograder-test: | ensure-cross ensure-qemu
 # Boot, user-level and idle figures on the normal kernel; the in-kernel
 # benchmarks (kernel/kbench/) on the test kernel, which links them.
 bench: $(KERNEL) $(MKFS) $(USTRIPPED)
-	@$(MAKE) --no-print-directory KTEST=1 ARCH=$(ARCH) all
+	@$(MAKE) --no-print-directory KTEST=1 CHECK=0 ARCH=$(ARCH) all
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) bench-trace
 
@@ -965,7 +1003,9 @@ clean:
 help:
 	@echo "make [ARCH=riscv64|aarch64]   build the kernel ($(KERNEL))"
 	@echo "make qemu [SMP=n]             boot it; quit with Ctrl-A x"
-	@echo "make qemu-gdb [APPEND=args]   boot, wait for gdb on :1234"
+	@echo "make qemu-gdb [APPEND=args] [DISK=img]  boot, wait for gdb (on a free port)"
+	@echo "make gdb                      gdb-multiarch on it, with px tasks/harts/timers/procs"
+	@echo "make gdb-test                 the px commands against a booted kernel, for ARCH"
 	@echo "make ktest                    in-kernel self tests for ARCH"
 	@echo "make utest                    user-mode tests (usertests as process 1) for ARCH"
 	@echo "make test-user [PROG=name]    boot with a program as process 1 (default: every *_test)"
@@ -995,6 +1035,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
-.PHONY: all qemu qemu-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb gdb gdb-test ensure-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

@@ -102,6 +102,7 @@ struct arch_machine {
 	uint64_t mem_size;
 	uint64_t timer_freq;        /* Hz; 0: ask the hardware (aarch64) or 10 MHz */
 	unsigned timer_irq;         /* aarch64: INTID of the EL1 timer; 0: PPI 30 */
+	bool timer_sstc;            /* riscv64: every hart has Sstc (stimecmp) */
 	enum arch_irqc_kind irqc_kind;
 	uint64_t irqc_base;         /* PLIC, or GIC distributor */
 	uint64_t irqc2_base;        /* GICv3 redistributors / GICv2 CPU interface */
@@ -152,6 +153,12 @@ void arch_timer_set(uint64_t deadline);
 /* Retired-instruction counter of the calling hart (under QEMU -icount the
  * exact guest instruction count since reset).  For benchmarks only. */
 uint64_t arch_instret(void);
+/* The instruction counter as it was at the first instruction of the trap
+ * vector that built tf: the start of the interrupt-latency benchmarks.
+ * Only its low 32 bits are exact (aarch64's event counter is 32 bits
+ * wide): subtract from arch_instret() modulo 2^32.  Only the test kernel
+ * (built with TRAP_STAMP) records it; otherwise 0. */
+uint64_t arch_trap_stamp(const struct trap_frame *tf);
 
 /* ---- Interrupt controller (PLIC / GIC) ----------------------------------
  *

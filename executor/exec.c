@@ -441,7 +441,16 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 			if (worker_done(w, until, forever))
 				break;
 			worker_park(w, until, forever);
-			continue;
+			/* Most often a timer ended the park: its tasks first,
+			 * as search would take them, without first finding
+			 * every queue empty again (they were when we parked;
+			 * an interrupt's wakes wait in the injection queue
+			 * for the next turn, which is this task's poll away).
+			 * This turn counts as one, as at the top. */
+			exec_timers(w);
+			if (!(t = due_next(w)))
+				continue;
+			--w->inject_countdown;
 		}
 		if (__builtin_expect(task_run_inl(t, w, timing), 0)) {
 			/* self-woken: back of the queue (the self-wake budget) */

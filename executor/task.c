@@ -64,6 +64,11 @@ static void task_init_common(struct task *t, struct executor *exec,
 	t->exec = exec;
 	atomic_init(&t->polls, 0);
 	atomic_init(&t->wakes, 0);
+#ifdef EXEC_CHECK
+	atomic_init(&t->clones, 0);
+	atomic_init(&t->drops, 0);
+	atomic_init(&t->requeues, 0);
+#endif
 	atomic_init(&t->poll_ns, 0);
 	t->name = name ? name : "?";
 	t->reg_prev = t->reg_next = NULL;
@@ -144,6 +149,7 @@ static inline struct waker clone_inl(const struct waker *w)
 {
 	if (task_waker_is_ours(w)) {
 		task_ref_inl((struct task *)w->raw.data);
+		EXEC_CHECK_COUNT(((struct task *)w->raw.data)->clones);
 		return *w;
 	}
 	return waker_clone(w);

@@ -7,8 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "check.h"
 #include "future.h"
 #include "spin.h"
+
+/* EXEC_CHECK builds count waker traffic per task (check.h). */
+#ifdef EXEC_CHECK
+#define EXEC_CHECK_COUNT(c) atomic_fetch_add_explicit(&(c), 1, memory_order_relaxed)
+#else
+#define EXEC_CHECK_COUNT(c) ((void)0)
+#endif
 
 struct executor;
 struct task;
@@ -168,6 +176,11 @@ struct task {
 	 * so that a spawn zeroes them with one store */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
+#ifdef EXEC_CHECK
+	/* The waker discipline checks (check.h): clones and drops of its
+	 * wakers, wakes by itself during its own poll. */
+	_Atomic uint32_t clones, drops, requeues, pad_check;
+#endif
 	_Atomic uint64_t poll_ns;
 	uint16_t reg_idx;		/* registry list: 0 shared, 1 + worker,
 					   TASK_REG_POOL: none (its pool) */
@@ -365,6 +378,7 @@ static inline bool task_waker_clone_ours(const struct waker *w, struct waker *ou
 		return false;
 	struct task *t = (struct task *)(void *)w->raw.data;
 	atomic_fetch_add_explicit(&t->state, TASK_REF_ONE, memory_order_relaxed);
+	EXEC_CHECK_COUNT(t->clones);
 	*out = *w;
 	return true;
 }

@@ -149,6 +149,21 @@ static inline struct task_trailer *task_trailer(struct task *t)
  * and task_waker_wake, a waker_wake that calls task_wake_by_val inline
  * when the waker is one of ours. */
 
+/* EXEC_CHECK: a wake of t, seen in state old, during t's own poll on
+ * this worker (the context's waker names the task being polled): a
+ * self-wake (check.h, self-wake storms). */
+static inline void task_check_self_wake(struct task *t, uint64_t old)
+{
+#ifdef EXEC_CHECK
+	struct exec_worker *cw = exec_self;
+	if ((old & TASK_RUNNING) && cw && cw->waker.raw.data == (const void *)t)
+		EXEC_CHECK_COUNT(t->requeues);
+#else
+	(void)t;
+	(void)old;
+#endif
+}
+
 /* (3)/(5) One RMW decides: only the caller that turns an IDLE task into a
  * SCHEDULED one queues it.  RUNNING: the flag tells task_run to requeue.
  * SCHEDULED or COMPLETE: nothing to do (a stray flag on a complete task
@@ -159,6 +174,7 @@ static inline void task_wake_by_ref(struct task *t)
 	atomic_fetch_add_explicit(&t->wakes, 1, memory_order_relaxed);
 	uint64_t old = atomic_fetch_or_explicit(&t->state, TASK_SCHEDULED,
 	                                        memory_order_acq_rel);
+	task_check_self_wake(t, old);
 	if (old & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))
 		return;
 	struct executor *e = t->exec;
@@ -183,6 +199,7 @@ void task_wake_by_val(struct task *t, struct exec_worker *w)
 	                memory_order_relaxed))
 		;
 	EXEC_ASSERT((s >> TASK_REF_SHIFT) != 0);
+	task_check_self_wake(t, s);
 	if (!(s & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE))) {
 		if (!w) {
 			struct executor *e = t->exec;
@@ -251,6 +268,9 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	}
 
 	exec_task_done(e, t, s);
+#ifdef EXEC_CHECK
+	exec_check_done(t);
+#endif
 	uint64_t old;
 	if (s & TASK_JOIN_WAKER) {
 		/* (8) COMPLETE with JOIN_WAKER: the slot is ours alone until we

@@ -10,6 +10,7 @@
 static struct raw_waker tw_clone(const void *data)
 {
 	task_ref_inl((struct task *)data);
+	EXEC_CHECK_COUNT(((struct task *)data)->clones);
 	return (struct raw_waker){ data, &task_waker_vtable };
 }
 
@@ -25,6 +26,7 @@ static void tw_wake_by_ref(const void *data)
 
 static void tw_drop(const void *data)
 {
+	EXEC_CHECK_COUNT(((struct task *)data)->drops);
 	task_unref_inl((struct task *)data);
 }
 
@@ -58,6 +60,15 @@ const struct waker *waker_noop(void)
 
 enum poll async_resumed_after_done(void)
 {
+#ifdef EXEC_CHECK
+	/* Noted against the task being polled (the worker's context waker
+	 * names it), for the test runner to report. */
+	struct exec_worker *w = exec_self;
+	if (w && w->waker.raw.data) {
+		exec_check_note(CHECK_POLL_AFTER_READY, (const struct task *)w->waker.raw.data);
+		return POLL_READY;
+	}
+#endif
 	EXEC_ASSERT(!"async function polled after it returned Ready");
 	return POLL_READY;
 }

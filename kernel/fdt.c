@@ -255,6 +255,28 @@ static bool fdt_has_str(const struct fdt *f, const struct fdt_node *n, const cha
 	return fdt_getprop(f, n, name, &p) && fdt_str_in(&p, want);
 }
 
+/* Does the "riscv,isa" string (rv64imac_zicsr_sstc...) name the
+ * multi-letter extension `ext`?  Those follow the first '_', one per
+ * '_'-separated word; the property's bounds bound the search. */
+static bool fdt_isa_has(const struct fdt_prop *p, const char *ext)
+{
+	size_t elen = strlen(ext);
+	const char *s = (const char *)p->val, *end = s + p->len;
+	const char *nul = memchr(s, 0, p->len);
+	if (nul)
+		end = nul;
+	s = memchr(s, '_', (size_t)(end - s));
+	while (s && s < end) {
+		s++; /* past the '_' */
+		const char *us = memchr(s, '_', (size_t)(end - s));
+		size_t len = (size_t)((us ? us : end) - s);
+		if (len == elen && memcmp(s, ext, len) == 0)
+			return true;
+		s = us;
+	}
+	return false;
+}
+
 static bool fdt_compat(const struct fdt_node *n, const char *want)
 {
 	return fdt_str_in(&n->compat, want);
@@ -525,8 +547,13 @@ static void fdt_scan_main(const struct fdt *f, const struct fdt_node *n, void *a
 	if (n->depth == 2 && strcmp(n->parent->name, "cpus") == 0 &&
 	    fdt_str_in(&n->devtype, "cpu") && fdt_reg(f, n, 0, &d)) {
 		// More harts than MACHINE_MAX_HARTS: the rest are not used, so not counted.
-		if (mach->nharts < MACHINE_MAX_HARTS)
+		if (mach->nharts < MACHINE_MAX_HARTS) {
+			// Sstc only if every hart used has it (riscv,isa).
+			struct fdt_prop isa;
+			bool sstc = fdt_getprop(f, n, "riscv,isa", &isa) && fdt_isa_has(&isa, "sstc");
+			mach->timer_sstc = (mach->nharts == 0 || mach->timer_sstc) && sstc;
 			mach->hart_hwid[mach->nharts++] = d.base;
+		}
 	}
 
 	if (fdt_compat(n, "arm,armv8-timer")) {

@@ -62,9 +62,13 @@ static uint64_t hook_now(void *ctx)
  * run when we unmask.  The deadline is programmed on every park, so a
  * stale one never wakes an idle hart.
  */
+bool (*ktask_idle_hook)(void);
+
 static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 {
 	(void)ctx;
+	if (ktask_idle_hook && ktask_idle_hook())
+		atomic_store(&token[w], 1u); /* it queued work: look again */
 #ifdef IDLE_SPIN
 	/* The deliberately wasteful comparison build (make IDLE=spin): poll
 	 * the token and the clock with interrupts on, as a tick-less kernel

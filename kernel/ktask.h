@@ -2,6 +2,7 @@
 #ifndef KERNEL_KTASK_H
 #define KERNEL_KTASK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "executor/exec.h"
@@ -54,6 +55,12 @@ void ktask_trap_exit(void);
 
 /* Every hart's idle_ns added up (PX_KSTAT_IDLE_NS). */
 uint64_t ktask_idle_ns(void);
+
+/* Called by a hart about to park, before it sleeps: the test kernel's
+ * lost-wake watch (kernel/ktest/ktest.c) looks at every task there.  It
+ * returns true if it woke a task, and the park then returns at once.
+ * NULL: nothing to call. */
+extern bool (*ktask_idle_hook)(void);
 
 /* Ctrl-T: print the task table and per-hart counters. */
 void ktask_print_table(void);

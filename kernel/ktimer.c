@@ -87,7 +87,7 @@ uint64_t ktimer_irq_mark;
 void trap_timer(struct trap_frame *tf)
 {
 	if (ktimer_irq_mark)
-		ktimer_irq_mark = arch_instret();
+		ktimer_irq_mark = arch_trap_stamp(tf);
 	unsigned h = arch_hart_id();
 	uint64_t now = arch_timer_now();
 

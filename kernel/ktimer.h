@@ -41,8 +41,9 @@ static inline bool ktimer_slice_over_on(unsigned h)
 }
 
 /* Interrupt-latency probe: while nonzero, trap_timer overwrites it with
- * the instruction counter (arch_instret) on entry.  The benchmarks set
- * it to 1 before the interrupt they time (kernel/kbench/). */
+ * the instruction counter at the first instruction of the trap vector
+ * (arch_trap_stamp; the test kernel records it).  The benchmarks set it
+ * to 1 before the interrupt they time (kernel/kbench/). */
 extern uint64_t ktimer_irq_mark;
 
 /* Arch timer reading (ticks) at the last timer interrupt on this hart. */

@@ -49,6 +49,7 @@ struct machine {
 
 	uint64_t timer_freq;       /* Hz: /cpus timebase-frequency or timer node */
 	unsigned timer_irq;        /* aarch64: INTID of the EL1 timer used; 0 on riscv */
+	bool timer_sstc;           /* riscv: every hart has Sstc (its own stimecmp) */
 
 	unsigned nharts;
 	uint64_t hart_hwid[MACHINE_MAX_HARTS]; /* riscv hartid / arm MPIDR affinity */

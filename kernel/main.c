@@ -141,6 +141,7 @@ static void describe_machine_to_arch(void)
 		.mem_size = machine.mem_size,
 		.timer_freq = machine.timer_freq,
 		.timer_irq = machine.timer_irq,
+		.timer_sstc = machine.timer_sstc,
 		.irqc_kind = irqc[machine.irqc_kind],
 		.irqc_base = machine.irqc.base,
 		.irqc2_base = machine.irqc2.base,

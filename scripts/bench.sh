@@ -6,8 +6,9 @@
 #                                     SMP=n harts for the -icount boots,
 #                                     default 1; SMP_RUNS=n boots per hart
 #                                     count for the kbench=smp figures)
-# Needs the normal and the test kernel (build/ARCH/kernel.elf and
-# build/ARCH-ktest/kernel.elf: make bench builds both).  Prints
+# Needs the normal and the test kernel without the waker checks
+# (build/ARCH/kernel.elf and build/ARCH-bench/kernel.elf: make bench
+# builds both).  Prints
 # "bench <name> <median> <unit>" lines and writes them as JSON to
 # build/ARCH/bench.json.
 set -euo pipefail
@@ -45,7 +46,7 @@ emit boot_kmain_to_prompt "$(awk '{print $8}' "$out/bench/boot.txt" | median)" i
 # also prints the kernel bytes of a process (kproc_bytes, the base cost;
 # kproc_fp_bytes, what a process that used FP/SIMD adds: 0 on riscv64).
 # Every bench line becomes a bench.json entry.
-test_kernel=build/$arch-ktest/kernel.elf
+test_kernel=build/$arch-bench/kernel.elf
 for i in $(seq "$runs"); do
 	scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" --icount --timeout 120 --append kbench \
 		--out "$out/bench/kbench.$i.log" "$test_kernel" \

@@ -48,6 +48,8 @@ steps+=(
 	"fssys-smp4-aarch64|make --no-print-directory fssys ARCH=aarch64 SMP=4 FSSYS=conc,persist"
 	"timers-exact-riscv64|make --no-print-directory utest ARCH=riscv64 TESTS=timers_busy_exact ICOUNT=1"
 	"timers-exact-aarch64|make --no-print-directory utest ARCH=aarch64 TESTS=timers_busy_exact ICOUNT=1"
+	"gdb-riscv64|make --no-print-directory gdb-test ARCH=riscv64"
+	"gdb-smp2-aarch64|make --no-print-directory gdb-test ARCH=aarch64 SMP=2"
 	"harness-riscv64|make --no-print-directory harness-check ARCH=riscv64"
 	"harness-aarch64|make --no-print-directory harness-check ARCH=aarch64"
 	"harness-smp4-riscv64|make --no-print-directory harness-check ARCH=riscv64 SMP=4"

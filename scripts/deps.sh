@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, model
-# (default: those five), debug (gdb-multiarch, for make qemu-gdb), trace
-# (rsvg-convert, for make trace's PNG)
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, model,
+# debug (gdb-multiarch: make gdb, the labs' Debugging sections, make check's
+# gdb test); default: those six.  trace (rsvg-convert, for make trace's PNG)
+# only when asked for.
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -19,7 +20,7 @@ fuzz="clang libclang-rt-14-dev"
 model="spin"
 
 groups=("$@")
-[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz model)
+[ ${#groups[@]} -eq 0 ] && groups=(cross qemu host fuzz model debug)
 
 want=""
 for g in "${groups[@]}"; do

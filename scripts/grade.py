@@ -191,6 +191,10 @@ def explain(root, arch, cp, lines, elf):
         if m:
             out.append(f'user/usertests.c:{m.group(2)}: {m.group(3)} (in {m.group(1)})')
             continue
+        m = re.match(r'^\s+((?:lost wake|waker leaked|poll after Ready|self-wake storm): .*)$', l)
+        if m:                                                   # executor/check.h
+            out.append(m.group(1))
+            continue
         m = re.match(r'^panic on hart \d+: (.*)$', l)
         if m:
             out.append('panic: ' + m.group(1))

@@ -5,7 +5,10 @@
 #   --arch A          riscv64 (default) or aarch64
 #   --smp N           harts (default 1)        --mem M   RAM (default 128M)
 #   --interactive     console on this terminal (Ctrl-A x quits)
-#   --gdb             wait for gdb on tcp::1234 (with --interactive)
+#   --gdb             stop at reset and wait for gdb (port 1234 unless
+#                     --gdb-port)
+#   --gdb-port PORT   serve gdb on 127.0.0.1:PORT (several QEMUs may run at
+#                     once: make qemu-gdb and the gdb test pick a free one)
 #   --input FILE      feed FILE to the console (default: nothing)
 #   --wait-for TEXT   hold the input back until the console shows TEXT
 #                     (as a person types only after the prompt; needs --out)
@@ -36,7 +39,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 restrict=on
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 restrict=on gdbport=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -45,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift 2 ;;
 	--interactive) interactive=1; shift ;;
 	--gdb) gdb=1; shift ;;
+	--gdb-port) gdbport=$2; shift 2 ;;
 	--input) input=$2; shift 2 ;;
 	--wait-for) wait_for=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
@@ -55,7 +59,7 @@ while [ $# -gt 0 ]; do
 	--net) net=1; shift ;;
 	--net-ports) net_ports=$2; shift 2 ;;
 	--net-open) restrict=off; shift ;;
-	-h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,38p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -101,8 +105,10 @@ args+=(-global virtio-mmio.force-legacy=false) # virtio 1.x, not QEMU's legacy d
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=on)
 [ -n "$disk" ] && args+=(-drive "if=none,format=raw,file=$disk,id=hd0" -device virtio-blk-device,drive=hd0)
 
+[ "$gdb" = 1 ] && [ -z "$gdbport" ] && gdbport=1234
+[ -n "$gdbport" ] && args+=(-gdb "tcp:127.0.0.1:$gdbport")
+[ "$gdb" = 1 ] && args+=(-S)
 if [ "$interactive" = 1 ]; then
-	[ "$gdb" = 1 ] && args+=(-s -S)
 	echo "*** Pollux on $arch ($smp hart(s)).  Quit QEMU with Ctrl-A then x." >&2
 	exec $qemu "${args[@]}" -nographic
 fi

@@ -7,6 +7,7 @@
 #include "arch/aarch64/cpu.h"
 #include "arch/aarch64/machine.h"
 #include "arch/aarch64/sysreg.h"
+#include "arch/aarch64/trapframe.h"
 #include "arch/aarch64/vm.h"
 
 const char arch_name[] = "aarch64";
@@ -185,6 +186,18 @@ uint64_t arch_instret(void)
 	uint64_t v = a64_instret_high[hart] | lo;
 	arch_irq_restore(flags);
 	return v;
+}
+
+uint64_t arch_trap_stamp(const struct trap_frame *tf)
+{
+#ifdef TRAP_STAMP
+	/* vectors.S kept event counter 0 (32 bits), read four instructions
+	 * after the vector's first. */
+	return (uint32_t)(tf->stamp - 4);
+#else
+	(void)tf;
+	return 0;
+#endif
 }
 
 /* ---- Harts -------------------------------------------------------------- */

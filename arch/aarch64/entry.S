@@ -329,18 +329,19 @@ a64_early_fail:
 3:	wfi                               /* semihosting disabled: stop here */
 	b	3b
 
-	.section .rodata.boot, "a"
-	/* Semihosting's exit block: only read, and kept next to the boot
-	 * code so adr reaches it however big .rodata (the program archive)
-	 * grows. */
+	/* Read-only, and next to its one user: adr reaches only 1 MiB, and
+	 * .data lies beyond the embedded program archive. */
 	.balign	8
 a64_early_exit_block:
 	.quad	0x20026                   /* ADP_Stopped_ApplicationExit */
 	.quad	EARLY_FAIL_STATUS
+
+	.section .rodata.boot, "a"
 msg_el3:
 	.asciz	"pollux: entered at EL3 (no firmware?); Pollux needs EL1 or EL2; stopping\r\n"
 msg_bad_addr:
 	.asciz	"pollux: loaded at a different address than linked (check text_offset); stopping\r\n"
+
 
 	/* Boot stacks, one per possible hart; kernel code never needs more
 	 * (stackless kernel: one stack per hart, not per task). */

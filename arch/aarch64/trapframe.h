@@ -14,7 +14,8 @@
  *   280   far           FAR_EL1 at entry (fault address)
  *   288   fpcr, fpsr    FP control and status
  *   304   q[0..31]      FP/SIMD registers, 16 bytes each
- *   816   end (TF_SIZE, a multiple of 16 so SP stays aligned)
+ *   816   stamp         test kernel: instruction counter at the vector
+ *   832   end (TF_SIZE, a multiple of 16 so SP stays aligned)
  *
  * The FP/SIMD half is saved because picolibc (memcpy, printf) uses the
  * vector registers even though Pollux's own C is -mgeneral-regs-only, so
@@ -33,7 +34,8 @@
 #define TF_FPCR     288
 #define TF_FPSR     296
 #define TF_Q(n)     (304 + (n) * 16)
-#define TF_SIZE     816
+#define TF_STAMP    816
+#define TF_SIZE     832
 
 /* Vector slots, in VBAR_EL1 order: four groups of sync/irq/fiq/serror. */
 #define VEC_CUR_SP0_SYNC   0
@@ -70,6 +72,8 @@ struct trap_frame {
 	/* 128-bit registers as two halves: the C side never computes with
 	 * them (-mgeneral-regs-only), it only needs the storage. */
 	uint64_t q[32][2];
+	uint64_t stamp;		/* arch_trap_stamp (TRAP_STAMP builds) */
+	uint64_t pad;
 };
 
 _Static_assert(offsetof(struct trap_frame, x[30]) == TF_X(30), "tf x30");
@@ -81,6 +85,7 @@ _Static_assert(offsetof(struct trap_frame, far) == TF_FAR, "tf far");
 _Static_assert(offsetof(struct trap_frame, fpcr) == TF_FPCR, "tf fpcr");
 _Static_assert(offsetof(struct trap_frame, fpsr) == TF_FPSR, "tf fpsr");
 _Static_assert(offsetof(struct trap_frame, q[0]) == TF_Q(0), "tf q0");
+_Static_assert(offsetof(struct trap_frame, stamp) == TF_STAMP, "tf stamp");
 _Static_assert(sizeof(struct trap_frame) == TF_SIZE, "tf size");
 _Static_assert(TF_SIZE % 16 == 0, "frame keeps sp 16-byte aligned");
 

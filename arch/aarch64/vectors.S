@@ -57,6 +57,13 @@ a64_vectors:
 
 /* x0 = slot number; x0/x1 already saved; sp points at the new frame. */
 a64_trap_common:
+#ifdef TRAP_STAMP
+	/* The test kernel's interrupt-latency probe: the instruction
+	 * counter (event counter 0, arch_instret), four instructions after
+	 * the vector's first (sub, stp, mov, b). */
+	mrs	x1, pmevcntr0_el0
+	str	x1, [sp, #TF_STAMP]
+#endif
 	stp	x2, x3, [sp, #TF_X(2)]
 	stp	x4, x5, [sp, #TF_X(4)]
 	stp	x6, x7, [sp, #TF_X(6)]

@@ -7,6 +7,7 @@
 #include "arch/riscv64/machine.h"
 #include "arch/riscv64/sbi.h"
 #include "arch/riscv64/trap.h"
+#include "arch/riscv64/trapframe.h"
 
 const char arch_name[] = "riscv64";
 
@@ -105,6 +106,16 @@ void arch_timer_set(uint64_t deadline)
 uint64_t arch_instret(void)
 {
 	return r_instret();
+}
+
+uint64_t arch_trap_stamp(const struct trap_frame *tf)
+{
+#ifdef TRAP_STAMP
+	return tf->stamp - 5; /* trapvec.S reads it at the sixth instruction */
+#else
+	(void)tf;
+	return 0;
+#endif
 }
 
 /* tp is picolibc's TLS pointer, so the hart index lives in TLS; the

@@ -7,6 +7,7 @@
 #define TF_SSTATUS (32 * 8)
 #define TF_SCAUSE (33 * 8)
 #define TF_STVAL (34 * 8)
+#define TF_STAMP (35 * 8) /* test kernel: instret at the vector (arch_trap_stamp) */
 #define TF_SIZE (36 * 8) /* 16-byte aligned */
 
 #ifndef __ASSEMBLY__
@@ -18,7 +19,7 @@ struct trap_frame {
 	uint64_t sstatus;
 	uint64_t scause;
 	uint64_t stval;
-	uint64_t pad;
+	uint64_t stamp;
 };
 
 _Static_assert(sizeof(struct trap_frame) == TF_SIZE, "trap frame size");

@@ -24,10 +24,17 @@ rv_trap_vector:
 	bnez	sp, rv_user_trap
 	csrrw	sp, sscratch, sp	/* kernel: sp back, sscratch 0 again */
 	addi	sp, sp, -TF_SIZE
+	sd	x5, 4*8(sp)
+#ifdef TRAP_STAMP
+	/* The test kernel's interrupt-latency probe: the instruction
+	 * counter, five instructions after the vector's first
+	 * (csrrw, bnez, csrrw, addi, sd: arch_trap_stamp). */
+	csrr	t0, instret
+	sd	t0, TF_STAMP(sp)
+#endif
 	sd	x1, 0*8(sp)
 	sd	x3, 2*8(sp)
 	sd	x4, 3*8(sp)
-	sd	x5, 4*8(sp)
 	sd	x6, 5*8(sp)
 	sd	x7, 6*8(sp)
 	sd	x8, 7*8(sp)

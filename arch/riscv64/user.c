@@ -75,7 +75,7 @@ static void __attribute__((noinline)) rv_user_irq(struct user_regs *u, uint64_t 
 	tf.sstatus = r_sstatus();
 	tf.scause = cause;
 	tf.stval = r_stval();
-	tf.pad = 0;
+	tf.stamp = 0; /* no vector stamp: the user trap path records none */
 	if (!rv_trap_irq(cause, &tf)) {
 		struct trap_info info = {
 			.what = "unexpected interrupt", .cause = cause,

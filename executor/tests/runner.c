@@ -1,4 +1,5 @@
 /* Host test runner: runs every registered TEST, prints "N passed, N failed". */
+#include "check.h"
 #include "test.h"
 
 static struct test_case *tests;
@@ -10,6 +11,16 @@ void test_register(struct test_case *tc)
 	tc->next = tests;
 	tests = tc;
 	ntests++;
+}
+
+/* Prints the note; counts in *arg those that fail the test (all but a
+ * self-wake storm, which is only reported). */
+static void say_note(void *arg, const struct check_note *n)
+{
+	*(int *)arg += n->kind != CHECK_SELF_WAKE_STORM;
+	printf("\n    %s: task %s (polls %u, wakes %u, waker clones %u, drops %u, "
+	       "self-wakes %u, references %u) ", exec_check_kind_name(n->kind), n->name,
+	       n->polls, n->wakes, n->clones, n->drops, n->requeues, n->refs);
 }
 
 static int by_name(const void *a, const void *b)
@@ -33,9 +44,18 @@ int main(int argc, char **argv)
 		if (filter && !strstr(v[i]->name, filter))
 			continue;
 		test_failed = 0;
+		exec_check_allow(0);
 		printf("test %s: ", v[i]->name);
 		fflush(stdout);
 		v[i]->fn();
+		/* The waker discipline checks (executor/check.h): what the
+		 * test left behind in the static pools, and what the
+		 * executor noted while it ran. */
+		int failing = 0;
+		exec_check_scan(NULL, CHECK_SCAN_ALL);
+		exec_check_drain(say_note, &failing);
+		if (failing)
+			test_failed = 1;
 		printf("%s\n", test_failed ? "FAILED" : "OK");
 		if (test_failed)
 			failed++;

@@ -111,6 +111,7 @@ static void test_riscv64_values(void)
 	CHECK_EQ(p.irqc2.base, 0);
 	CHECK_EQ(p.timer_freq, 10000000);
 	CHECK_EQ(p.timer_irq, 0);
+	CHECK(p.timer_sstc);                 /* riscv,isa ends in "_sstc" */
 	CHECK_EQ(p.nharts, 1);
 	CHECK_EQ(p.hart_hwid[0], 0);
 	CHECK_EQ(p.nvirtio, 8);
@@ -142,6 +143,7 @@ static void test_aarch64_values(void)
 	CHECK_EQ(p.irqc2.size, 0xf60000);
 	CHECK_EQ(p.timer_freq, 0);           /* QEMU leaves it to CNTFRQ_EL0 */
 	CHECK_EQ(p.timer_irq, 30);           /* non-secure physical: PPI 14 */
+	CHECK(!p.timer_sstc);
 	CHECK_EQ(p.nharts, 1);
 	CHECK_EQ(p.hart_hwid[0], 0);
 	CHECK_EQ(p.nvirtio, 32);
@@ -164,6 +166,7 @@ static void test_smp4(const struct blob *x, unsigned uart_irq, enum irqc_kind ir
 	CHECK_EQ(p.nharts, 4);
 	for (unsigned i = 0; i < 4; i++)
 		CHECK_EQ(p.hart_hwid[i], i);
+	CHECK_EQ(p.timer_sstc, irqc == IRQC_PLIC); /* every riscv hart has Sstc */
 	CHECK_EQ(p.uart.irq, uart_irq);
 	CHECK_EQ(p.irqc_kind, irqc);
 	CHECK(strcmp(p.bootargs, SMP4_BOOTARGS) == 0);

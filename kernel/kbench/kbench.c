@@ -102,13 +102,14 @@ static enum poll kbench_poll(struct future *f, struct context *cx)
 
 	ASYNC_BEGIN(b);
 
-	/* Interrupt to poll: sleep on the wheel; the timer interrupt's
-	 * trap_timer marks the counter; we read it when polled again. */
+	/* Interrupt to poll: sleep on the wheel; trap_timer records the
+	 * counter as it was at the trap vector's first instruction
+	 * (arch_trap_stamp); we read it when polled again. */
 	for (b->run = 0; b->run < KB_RUNS; b->run++) {
 		sleep_for(&b->s, exec_wheel(&kernel_exec), ktimer_now_ns(), LAT_SLEEP_NS);
 		ktimer_irq_mark = 1;
 		AWAIT(b, sleep_poll(&b->s, cx));
-		samples[b->run] = entry - ktimer_irq_mark;
+		samples[b->run] = (uint32_t)(entry - ktimer_irq_mark);
 		ktimer_irq_mark = 0;
 	}
 	printf("bench irq_to_poll %llu instructions\n",

@@ -51,6 +51,7 @@ struct mf_io {
 	const struct vm_root *vm;
 	uint64_t va, len, off;
 	bool write, cur, polled, slow;
+	struct waker w;          /* the slow read's: kept until dropped */
 };
 IO_SLOT_FITS(struct mf_io);
 
@@ -69,13 +70,19 @@ static enum poll mf_poll(struct future *fut, struct context *cx)
 			m->slow = true;
 			mf.slow_waiting++;
 			spin_unlock(&mf.lock, fl);
-			return POLL_PENDING; /* until dropped: no waker kept */
+			/* Until dropped (a cancel wakes the op's task), but a
+			 * pending future keeps a waker all the same: the
+			 * contract, and the lost-wake check, ask for one. */
+			waker_register(&m->w, cx->waker);
+			return POLL_PENDING;
 		}
 		waker_wake_by_ref(cx->waker);
 		return POLL_PENDING;
 	}
-	if (m->slow)
+	if (m->slow) {
+		waker_register(&m->w, cx->waker);
 		return POLL_PENDING;
+	}
 	unsigned long fl = spin_lock(&mf.lock);
 	uint64_t off = m->cur ? atomic_load(&m->f->pos) : m->off;
 	int64_t res;
@@ -110,6 +117,7 @@ static void mf_drop(struct future *fut)
 		mf.slow_dropped++;
 	}
 	spin_unlock(&mf.lock, fl);
+	waker_drop(&m->w);
 }
 
 static const struct future_vtable mf_vtable = { mf_poll, mf_drop };

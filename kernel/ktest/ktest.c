@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "arch/arch.h"
+#include "executor/check.h"
 #include "executor/timer.h"
 #include "kernel/console.h"
 #include "kernel/irq.h"
@@ -468,8 +469,77 @@ static _Noreturn void finish(void)
 }
 
 /* Runs the task-based tests one after another, each under a time limit,
- * so a lost wake-up shows up as a failure with a name, not a hang. */
-#define ASYNC_LIMIT_NS (60 * 1000000000ull)
+ * so a lost wake-up shows up as a failure with a name, not a hang.  Once
+ * a second while a test waits, and after it ends, the waker discipline
+ * checks (executor/check.h) look at every task: a lost wake fails the
+ * test at once, naming the task ("lost wake: task join2 pending with no
+ * waker"); leaked wakers and polls after Ready fail it at its end, and
+ * self-wake storms are reported. */
+#define ASYNC_LIMIT_S 60
+
+/* Prints the note; counts in *arg those that fail the test: a self-wake
+ * storm wastes time but loses nothing (and a lab's starter tree, whose
+ * timers fire at once, makes sleeping tasks spin), so it is only said. */
+static void say_note(void *arg, const struct check_note *n)
+{
+	unsigned *failing = arg;
+	*failing += n->kind != CHECK_SELF_WAKE_STORM;
+	switch (n->kind) {
+	case CHECK_LOST_WAKE:
+		printf("    lost wake: task %s pending with no waker", n->name);
+		break;
+	case CHECK_LEAKED_WAKER:
+		printf("    waker leaked: task %s finished, %u references left", n->name, n->refs);
+		break;
+	case CHECK_POLL_AFTER_READY:
+		printf("    poll after Ready: in task %s", n->name);
+		break;
+	case CHECK_SELF_WAKE_STORM:
+		printf("    self-wake storm: task %s woke itself on %u of %u polls", n->name,
+		       n->requeues, n->polls);
+		break;
+	default:
+		printf("    %s: task %s", exec_check_kind_name(n->kind), n->name);
+	}
+	printf(" (polls %u, wakes %u, waker clones %u, drops %u)\n", n->polls, n->wakes,
+	       n->clones, n->drops);
+}
+
+/*
+ * The lost-wake watch.  A pending task that no waker references can never
+ * be woken, whatever else happens (check.h); the place to look is where
+ * a hart goes idle, which needs no timer (a broken timer is one way to
+ * lose wakes).  While a test runs, the runner keeps a waker here and
+ * every park looks; one that finds a lost task wakes the runner.
+ */
+static struct waker watch_waker;
+static _Atomic bool lost_seen;
+
+static bool idle_watch(void)
+{
+	if (waker_is_none(&watch_waker) || atomic_load(&lost_seen) ||
+	    !exec_check_scan(&kernel_exec, CHECK_SCAN_LOST))
+		return false;
+	atomic_store(&lost_seen, true);
+	waker_wake_by_ref(&watch_waker);
+	return true;
+}
+
+static void forget_note(void *arg, const struct check_note *n)
+{
+	(void)arg;
+	(void)n;
+}
+
+/* Print and forget the checks' notes; true if none fails the test. */
+static bool checks_clean(void)
+{
+	unsigned failing = 0;
+	unsigned n = exec_check_drain(say_note, &failing);
+	if (n > 16)
+		printf("    (%u notes in all; the first 16 shown)\n", n);
+	return failing == 0 && n <= 16;
+}
 
 static const struct ktest_async *const async_tables[] = {
 	ktest_async_tests, ktest_exec_async, ktest_drv_async, ktest_io_async, ktest_net_async,
@@ -479,13 +549,53 @@ static const struct ktest_async *const async_tables[] = {
 
 static const struct ktest_sync *const sync_tables[] = { ktest_exec_sync, ktest_drv_sync };
 
+enum verdict { W_DONE = 1, W_LOST, W_TIMEOUT };
+
 struct ktest_runner {
 	struct future base;
 	int state;
 	unsigned tab;
 	const struct ktest_async *t;
-	struct timeout limit;
+	struct future *test;
+	struct future watch;	/* the test, watched for lost wakes */
+	struct timeout limit;	/* the watch under the time limit */
+	enum verdict verdict;
 };
+
+static struct ktest_runner *runner_of(struct future *watch)
+{
+	return (struct ktest_runner *)(void *)((char *)watch - offsetof(struct ktest_runner, watch));
+}
+
+/* Ready once the test finished, or once a park found a lost wake (the
+ * test is then dropped).  The time limit around it drops it too. */
+static enum poll watch_poll(struct future *f, struct context *cx)
+{
+	struct ktest_runner *r = runner_of(f);
+	if (waker_is_none(&watch_waker))
+		watch_waker = waker_clone(cx->waker);
+	if (future_poll(r->test, cx) == POLL_READY) {
+		r->verdict = W_DONE;
+		return POLL_READY;
+	}
+	if (!atomic_load(&lost_seen))
+		return POLL_PENDING;
+	/* Say which, then abort them (noted again: not said twice), so that
+	 * the next test starts clean. */
+	checks_clean();
+	exec_check_scan(&kernel_exec, CHECK_SCAN_LOST | CHECK_SCAN_ABORT_LOST);
+	exec_check_drain(forget_note, NULL);
+	r->verdict = W_LOST;
+	future_drop(r->test);
+	return POLL_READY;
+}
+
+static void watch_drop(struct future *f)
+{
+	future_drop(runner_of(f)->test);
+}
+
+static const struct future_vtable watch_vtable = { watch_poll, watch_drop };
 
 static enum poll runner_poll(struct future *f, struct context *cx)
 {
@@ -501,15 +611,30 @@ static enum poll runner_poll(struct future *f, struct context *cx)
 			    : !selected(r->t->name, false))
 			continue;
 		printf("ktest %s:\n", r->t->name);
-		timeout_init(&r->limit, r->t->start(), exec_wheel(&kernel_exec),
-			     ktimer_now_ns() + ASYNC_LIMIT_NS);
+		exec_check_allow(0);
+		checks_clean(); /* (anything noted between tests is not this one's) */
+		r->test = r->t->start();
+		r->watch.vtable = &watch_vtable;
+		r->verdict = W_TIMEOUT;
+		atomic_store(&lost_seen, false);
+		ktask_idle_hook = idle_watch;
+		timeout_init(&r->limit, &r->watch, exec_wheel(&kernel_exec),
+			     ktimer_now_ns() + ASYNC_LIMIT_S * 1000000000ull);
 		AWAIT(r, timeout_poll(&r->limit, cx));
-		if (r->limit.result != TIMEOUT_OK) {
-			printf("    did not finish within %llu s\n",
-			       (unsigned long long)(ASYNC_LIMIT_NS / 1000000000ull));
+		waker_drop(&watch_waker);
+		ktask_idle_hook = NULL;
+		if (r->verdict == W_LOST) {
+			printf("    (found when a hart went idle)\n");
+			report(r->t->name, false);
+		} else if (r->verdict == W_TIMEOUT) {
+			printf("    did not finish within %d s\n", ASYNC_LIMIT_S);
+			checks_clean();
 			report(r->t->name, false);
 		} else {
-			report(r->t->name, r->t->ok());
+			bool ok = r->t->ok();
+			exec_check_scan(&kernel_exec, CHECK_SCAN_ALL | CHECK_SCAN_ABORT_LOST);
+			ok = checks_clean() && ok;
+			report(r->t->name, ok);
 		}
 	}
 	finish();
