@@ -21,15 +21,19 @@ struct irq_stats irq_hart_stats[SMP_MAX];
 static uint32_t online_mask = 1;
 static unsigned deal_next = 1;
 
-/* The next online hart in round-robin order, starting from hart 1. */
+/* The next online hart in round-robin order, starting from hart 1; hart
+ * 0 (which boots, and runs the first process) only when no other hart
+ * takes device interrupts. */
 static unsigned deal_hart(void)
 {
-	for (unsigned i = 0; i < SMP_MAX; i++) {
+	uint32_t others = online_mask & ~1u;
+	if (!others)
+		return 0;
+	for (;;) {
 		unsigned h = deal_next++ % SMP_MAX;
-		if (online_mask & (1u << h))
+		if (others & (1u << h))
 			return h;
 	}
-	return 0;
 }
 
 int irq_register(unsigned irq, irq_handler fn, void *arg, unsigned hart)
@@ -47,6 +51,11 @@ int irq_register(unsigned irq, irq_handler fn, void *arg, unsigned hart)
 	arch_irqc_set_priority(irq, 1);
 	arch_irqc_enable(irq, hart);
 	return 0;
+}
+
+uint32_t irq_harts_taking(void)
+{
+	return online_mask;
 }
 
 void irq_harts_online(uint32_t mask)

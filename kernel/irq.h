@@ -16,8 +16,8 @@ typedef void (*irq_handler)(void *arg);
  * Routing policy (docs/kernel.md, "Device interrupts"): each device
  * interrupt goes to exactly one hart.  IRQ_HART_ANY lets the kernel
  * choose: devices are dealt round-robin, in registration order, to the
- * harts that take device interrupts, starting with hart 1 (with one hart,
- * everything goes to hart 0).  Until the secondaries are online
+ * harts other than 0 that take device interrupts, starting with hart 1
+ * (with no such hart, everything goes to hart 0).  Until the secondaries are online
  * (irq_harts_online) every interrupt goes to hart 0.
  */
 #define IRQ_HART_ANY (~0u)
@@ -30,6 +30,9 @@ int irq_register(unsigned irq, irq_handler fn, void *arg, unsigned hart);
  * that is online.  Deals the IRQ_HART_ANY interrupts over them and moves
  * any interrupt routed to a hart that is not online to hart 0. */
 void irq_harts_online(uint32_t mask);
+/* The harts that take device interrupts (bit h; hart 0 always, though
+ * devices are dealt to it only when it is the only one). */
+uint32_t irq_harts_taking(void);
 
 /* The hart `irq` is routed to, or -1 if nobody handles it. */
 int irq_route(unsigned irq);

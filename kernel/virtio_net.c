@@ -395,7 +395,7 @@ static int setup(void)
 	for (unsigned i = 0; i < dev.rxq.num; i++)
 		rx_post(i);
 
-	if (dev.irq == 0 || irq_register(dev.irq, vnet_irq, NULL, 0) != 0)
+	if (dev.irq == 0 || irq_register(dev.irq, vnet_irq, NULL, IRQ_HART_ANY) != 0)
 		return fail_init("cannot register its interrupt");
 	status_set(VIRTIO_STATUS_DRIVER_OK);
 	if (reg_read(VIRTIO_MMIO_STATUS) & (VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED))
