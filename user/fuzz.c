@@ -699,6 +699,245 @@ static void f_unknown(void)
 	       "syscall %ld", nr);
 }
 
+/* ---- the file-system calls ---------------------------------------------------
+ * The fuzzer runs with no file system mounted (its disk is blank:
+ * fs_mount refuses it), checked once at the start with statfs: then
+ * every lookup is -PX_ENOENT, every change -PX_EROFS, statfs -PX_ENODEV,
+ * and no fd names a file of the disk, so lseek is -PX_ESPIPE, getdents
+ * -PX_ENOTDIR and ftruncate -PX_EINVAL on every open fd.  The argument
+ * checks come first, in the kernel's order: the path (or both, from
+ * first), then the other pointer, then the flags. */
+
+static char long_path[PX_FS_PATH_MAX + 64];  /* no NUL in its first PX_FS_PATH_MAX bytes */
+static char max_path[PX_FS_PATH_MAX];        /* the longest path: PX_FS_PATH_MAX - 1 bytes */
+
+static void paths_init(void)
+{
+	memset(long_path, 'l', sizeof(long_path) - 1);
+	for (size_t i = 0; i < sizeof(max_path) - 1; i++)
+		max_path[i] = (i % 8 == 7) ? '/' : 'm';
+	max_path[sizeof(max_path) - 1] = 0;
+}
+
+/* A path argument and the error it alone gives (0: a good path). */
+static uint64_t path_arg(long *err)
+{
+	static const char *const good[] = { "", "/", ".", "..", "a", "/bin/sh", "x/y/z",
+					    "//a//b/", "/../..", "no-such-file" };
+	switch (below(6)) {
+	case 0:
+		*err = -PX_EFAULT;
+		return bad_str();
+	case 1:
+		*err = -PX_ENAMETOOLONG;
+		return (uint64_t)(uintptr_t)long_path;
+	case 2:
+		*err = 0;
+		return (uint64_t)(uintptr_t)max_path;
+	default:
+		*err = 0;
+		return (uint64_t)(uintptr_t)good[below(sizeof(good) / sizeof(good[0]))];
+	}
+}
+
+/* open's flags and whether they are bad (unknown bits, access mode 3). */
+static int open_flags(int *bad)
+{
+	static const int ok[] = { PX_O_RDONLY, PX_O_WRONLY, PX_O_RDWR, PX_O_CREAT | PX_O_WRONLY,
+				  PX_O_CREAT | PX_O_EXCL | PX_O_RDWR, PX_O_TRUNC | PX_O_WRONLY,
+				  PX_O_APPEND | PX_O_WRONLY, PX_O_DIRECTORY };
+	int f;
+	switch (below(3)) {
+	case 0:
+		f = ok[below(sizeof(ok) / sizeof(ok[0]))] | PX_O_ACCMODE;
+		*bad = 1;
+		return f;
+	case 1:
+		do
+			f = (int)next64();
+		while (!(f & ~(PX_O_ACCMODE | PX_O_CREAT | PX_O_EXCL | PX_O_TRUNC | PX_O_APPEND |
+			       PX_O_DIRECTORY)));
+		*bad = 1;
+		return f;
+	default:
+		*bad = 0;
+		return ok[below(sizeof(ok) / sizeof(ok[0]))];
+	}
+}
+
+static long open_want(long perr, int flags, int bad)
+{
+	return perr ? perr : bad ? -PX_EINVAL : flags & PX_O_CREAT ? -PX_EROFS : -PX_ENOENT;
+}
+
+static void f_open(void)
+{
+	long perr;
+	int bad;
+	uint64_t path = path_arg(&perr);
+	int flags = open_flags(&bad);
+	EXPECT(sc(SYS_open, (long)path, flags, 0, 0), open_want(perr, flags, bad),
+	       "open(%#llx, %#x)", (unsigned long long)path, flags);
+}
+
+static void f_lseek(void)
+{
+	int fd = pick_fd(K_NONE);
+	long whence = chance(70) ? (long)below(3) : (long)next64();
+	long off = chance(50) ? (long)below(100) : (long)next64();
+	if (fd < 0 || chance(40)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_lseek, b, off, whence, 0), -PX_EBADF, "lseek %ld", b);
+		return;
+	}
+	EXPECT(sc(SYS_lseek, fd, off, whence, 0), -PX_ESPIPE, "lseek of a pipe or the console");
+}
+
+static void f_stat(void)
+{
+	struct px_stat st;
+	long perr;
+	uint64_t path = path_arg(&perr);
+	int badst = chance(30);
+	uint64_t sp = badst ? bad_wptr() : (uint64_t)(uintptr_t)&st;
+	long want = perr ? perr : badst ? -PX_EFAULT : -PX_ENOENT;
+	EXPECT(sc(SYS_stat, (long)path, (long)sp, 0, 0), want, "stat(%#llx, %#llx)",
+	       (unsigned long long)path, (unsigned long long)sp);
+}
+
+/* mkdir, rmdir, unlink, chdir: a path alone. */
+static void f_path1(long nr, const char *name)
+{
+	long perr;
+	uint64_t path = path_arg(&perr);
+	long want = perr ? perr : nr == SYS_chdir ? -PX_ENOENT : -PX_EROFS;
+	EXPECT(sc(nr, (long)path, (long)next64(), 0, 0), want, "%s(%#llx)", name,
+	       (unsigned long long)path);
+}
+
+static void f_mkdir(void) { f_path1(SYS_mkdir, "mkdir"); }
+static void f_rmdir(void) { f_path1(SYS_rmdir, "rmdir"); }
+static void f_unlink(void) { f_path1(SYS_unlink, "unlink"); }
+static void f_chdir(void) { f_path1(SYS_chdir, "chdir"); }
+
+/* rename, link: two paths, checked from first. */
+static void f_path2(long nr, const char *name)
+{
+	long e1, e2;
+	uint64_t from = path_arg(&e1), to = path_arg(&e2);
+	long want = e1 ? e1 : e2 ? e2 : -PX_EROFS;
+	EXPECT(sc(nr, (long)from, (long)to, 0, 0), want, "%s(%#llx, %#llx)", name,
+	       (unsigned long long)from, (unsigned long long)to);
+}
+
+static void f_rename(void) { f_path2(SYS_rename, "rename"); }
+static void f_link(void) { f_path2(SYS_link, "link"); }
+
+static void f_getdents(void)
+{
+	static struct px_dirent d[2];
+	int fd = pick_fd(K_NONE);
+	if (fd < 0 || chance(30)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_getdents, b, (long)d, sizeof(d), 0), -PX_EBADF, "getdents %ld", b);
+		return;
+	}
+	if (chance(50)) {
+		uint64_t p = bad_wptr(), n = some_len();
+		EXPECT(sc(SYS_getdents, fd, (long)p, (long)n, 0), -PX_EFAULT, "getdents bad buf");
+		return;
+	}
+	long n = chance(50) ? (long)sizeof(d) : (long)below(sizeof(d[0]));
+	EXPECT(sc(SYS_getdents, fd, n ? (long)d : (long)bad_ptr(), n, 0), -PX_ENOTDIR,
+	       "getdents of a pipe or the console (n %ld)", n);
+}
+
+static void f_ftruncate(void)
+{
+	int fd = pick_fd(K_NONE);
+	uint64_t size = chance(50) ? below(10000) : next64();
+	if (fd < 0 || chance(40)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_ftruncate, b, (long)size, 0, 0), -PX_EBADF, "ftruncate %ld", b);
+		return;
+	}
+	EXPECT(sc(SYS_ftruncate, fd, (long)size, 0, 0), -PX_EINVAL,
+	       "ftruncate of a pipe or the console");
+}
+
+static void f_getcwd(void)
+{
+	char buf[8];
+	switch (below(3)) {
+	case 0: {
+		long n = (long)below(2);
+		EXPECT(sc(SYS_getcwd, (long)buf, n, 0, 0), -PX_ERANGE, "getcwd, n %ld", n);
+		return;
+	}
+	case 1: {
+		uint64_t b;
+		do	/* "/" and its NUL fit the readable end of a straddling one */
+			b = bad_wptr();
+		while (b == heap_end - 2);
+		EXPECT(sc(SYS_getcwd, (long)b, 2 + (long)below(4096), 0, 0), -PX_EFAULT,
+		       "getcwd bad buf %#llx", (unsigned long long)b);
+		return;
+	}
+	default:
+		memset(buf, 'x', sizeof(buf));
+		EXPECT(sc(SYS_getcwd, (long)buf, 2 + (long)below(sizeof(buf) - 1), 0, 0), 1, "getcwd");
+		if (memcmp(buf, "/", 2) != 0)
+			fail("getcwd: \"%.8s\", want \"/\"", buf);
+	}
+}
+
+static void f_dup2(void)
+{
+	int fd = pick_fd(K_NONE);
+	switch (below(3)) {
+	case 0: {
+		long b = bad_fd();
+		EXPECT(sc(SYS_dup2, b, fd < 0 ? 3 : fd, 0, 0), -PX_EBADF, "dup2(%ld, ...)", b);
+		return;
+	}
+	case 1: {
+		long nfd = chance(50) ? -1 - (long)below(1000) : MAX_FD + (long)below(1000);
+		if (fd >= 0)
+			EXPECT(sc(SYS_dup2, fd, nfd, 0, 0), -PX_EBADF, "dup2(%d, %ld)", fd, nfd);
+		return;
+	}
+	default: {
+		int nfd = 3 + (int)below(MAX_FD - 3);	/* keep the console */
+		if (fd < 0)
+			return;
+		long r = sc(SYS_dup2, fd, nfd, 0, 0);
+		EXPECT(r, nfd, "dup2(%d, %d)", fd, nfd);
+		if (r != nfd || nfd == fd)
+			return;
+		fd_forget(nfd);
+		fds[nfd] = fds[fd];
+		if (fds[fd].kind == K_PR)
+			pipe_of(fd)->nr++;
+		if (fds[fd].kind == K_PW)
+			pipe_of(fd)->nw++;
+	}
+	}
+}
+
+static void f_statfs(void)
+{
+	struct px_statfs st;
+	int bad = chance(40);
+	uint64_t p = bad ? bad_wptr() : (uint64_t)(uintptr_t)&st;
+	EXPECT(sc(SYS_statfs, (long)p, 0, 0, 0), bad ? -PX_EFAULT : -PX_ENODEV, "statfs(%#llx)",
+	       (unsigned long long)p);
+}
+
+static void f_sync(void)
+{
+	EXPECT(sc(SYS_sync, (long)next64(), 0, 0, 0), 0, "sync");
+}
+
 /* ---- ring bursts ---------------------------------------------------------------*/
 
 enum { MAX_PEND = 512 };
@@ -864,13 +1103,105 @@ static struct pend *add_sqe(unsigned op, unsigned flags, int fd, uint64_t off, u
 	return p;
 }
 
+/* One file-system entry (opcodes OPENAT..FTRUNCATE), with the syscall's
+ * oracle: no file system is mounted (see "the file-system calls"). */
+static void fs_sqe(void)
+{
+	static struct px_stat sst;
+	static struct px_dirent sd[2];
+	long e1, e2;
+	int fd, bad;
+	uint64_t a, b;
+	switch (PX_OP_OPENAT + below(PX_OP_COUNT - PX_OP_OPENAT)) {
+	case PX_OP_OPENAT: {
+		a = path_arg(&e1);
+		int flags = open_flags(&bad);
+		add_sqe(PX_OP_OPENAT, 0, (int)next64(), next64(), a, (uint32_t)flags,
+			open_want(e1, flags, bad));
+		return;
+	}
+	case PX_OP_CLOSE:
+		if (chance(50) || (fd = pick_fd(K_NONE)) < 0) {
+			add_sqe(PX_OP_CLOSE, 0, bad_fd_int(), 0, 0, 0, -PX_EBADF);
+			return;
+		}
+		/* A copy the model never sees: the entries before it are
+		 * consumed first, so none of them can take it for closed. */
+		submit();
+		{
+			long nfd = px_dup(fd);
+			calls_made++;
+			if (nfd < 0)
+				return;
+			add_sqe(PX_OP_CLOSE, 0, (int)nfd, next64(), next64(), 0, 0);
+			submit();
+		}
+		return;
+	case PX_OP_FSTAT:
+	case PX_OP_FSYNC:
+	case PX_OP_GETDENTS:
+	case PX_OP_FTRUNCATE: {
+		unsigned op = PX_OP_FSTAT;
+		switch (below(4)) {
+		case 0: op = PX_OP_FSTAT; break;
+		case 1: op = PX_OP_FSYNC; break;
+		case 2: op = PX_OP_GETDENTS; break;
+		default: op = PX_OP_FTRUNCATE; break;
+		}
+		fd = pick_fd(K_NONE);
+		if (fd < 0 || chance(30)) {
+			add_sqe(op, 0, bad_fd_int(), next64(), (uint64_t)(uintptr_t)sd, sizeof(sd),
+				-PX_EBADF);
+			return;
+		}
+		bad = chance(40);
+		if (op == PX_OP_FSTAT) {
+			a = bad ? bad_wptr() : (uint64_t)(uintptr_t)&sst;
+			add_sqe(op, 0, fd, next64(), a, (uint32_t)next64(), bad ? -PX_EFAULT : 0);
+		} else if (op == PX_OP_FSYNC) {
+			add_sqe(op, 0, fd, next64(), next64(), (uint32_t)next64(), -PX_EINVAL);
+		} else if (op == PX_OP_GETDENTS) {
+			uint32_t len = bad ? 16 + below(5000) : below(2 * sizeof(sd[0]));
+			a = bad ? bad_wptr() : (uint64_t)(uintptr_t)sd;
+			add_sqe(op, 0, fd, chance(50) ? PX_OFF_CUR : next64(), a, len,
+				bad ? -PX_EFAULT : -PX_ENOTDIR);
+		} else {
+			add_sqe(op, 0, fd, next64(), next64(), (uint32_t)next64(), -PX_EINVAL);
+		}
+		return;
+	}
+	case PX_OP_STAT:
+		a = path_arg(&e1);
+		bad = chance(30);
+		b = bad ? bad_wptr() : (uint64_t)(uintptr_t)&sst;
+		add_sqe(PX_OP_STAT, 0, (int)next64(), b, a, (uint32_t)next64(),
+			e1 ? e1 : bad ? -PX_EFAULT : -PX_ENOENT);
+		return;
+	case PX_OP_MKDIR:
+	case PX_OP_UNLINK:
+	case PX_OP_RMDIR: {
+		static const unsigned ops[] = { PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR };
+		a = path_arg(&e1);
+		add_sqe(ops[below(3)], 0, (int)next64(), next64(), a, (uint32_t)next64(),
+			e1 ? e1 : -PX_EROFS);
+		return;
+	}
+	default: /* RENAME, LINK: from in addr, to in off */
+		a = path_arg(&e1);
+		b = path_arg(&e2);
+		add_sqe(chance(50) ? PX_OP_RENAME : PX_OP_LINK, 0, (int)next64(), b, a,
+			(uint32_t)next64(), e1 ? e1 : e2 ? e2 : -PX_EROFS);
+		return;
+	}
+}
+
 /* One random entry. */
 static void random_sqe(uint32_t *room_left)
 {
 	int fd;
 	uint32_t len;
 	struct pend *p;
-	switch (below(12)) {
+	switch (below(14)) {
 	case 0:
 		add_sqe(PX_OP_NOP, 0, (int)next64(), next64(), next64(), (uint32_t)next64(), 0);
 		return;
@@ -977,6 +1308,10 @@ static void random_sqe(uint32_t *room_left)
 			p->alt = -PX_ENODEV;
 		return;
 	}
+	case 11:
+	case 12:
+		fs_sqe();
+		return;
 	default:
 		add_sqe(PX_OP_NOP, 0, 0, 0, 0, 0, 0);
 		return;
@@ -1213,6 +1548,21 @@ static const struct call calls[] = {
 	{ SYS_spawnpg, "spawnpg", f_spawn, 2 },
 	{ SYS_setfg, "setfg", f_setfg, 1 },
 	{ SYS_getpgid, "getpgid", f_getpgid, 1 },
+	{ SYS_open, "open", f_open, 3 },
+	{ SYS_lseek, "lseek", f_lseek, 1 },
+	{ SYS_stat, "stat", f_stat, 2 },
+	{ SYS_mkdir, "mkdir", f_mkdir, 1 },
+	{ SYS_rmdir, "rmdir", f_rmdir, 1 },
+	{ SYS_unlink, "unlink", f_unlink, 1 },
+	{ SYS_rename, "rename", f_rename, 1 },
+	{ SYS_link, "link", f_link, 1 },
+	{ SYS_getdents, "getdents", f_getdents, 1 },
+	{ SYS_ftruncate, "ftruncate", f_ftruncate, 1 },
+	{ SYS_chdir, "chdir", f_chdir, 1 },
+	{ SYS_getcwd, "getcwd", f_getcwd, 1 },
+	{ SYS_dup2, "dup2", f_dup2, 2 },
+	{ SYS_statfs, "statfs", f_statfs, 1 },
+	{ SYS_sync, "sync", f_sync, 1 },
 	{ -1, "unknown syscall", f_unknown, 3 },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -1232,7 +1582,9 @@ static int known(long nr)
  * complete with -PX_EINVAL. */
 static const unsigned ring_ops[] = {
 	PX_OP_NOP, PX_OP_READ, PX_OP_WRITE, PX_OP_TIMEOUT, PX_OP_BLK_READ, PX_OP_BLK_WRITE,
-	PX_OP_CANCEL,
+	PX_OP_CANCEL, PX_OP_OPENAT, PX_OP_CLOSE, PX_OP_FSTAT, PX_OP_STAT, PX_OP_FSYNC,
+	PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR, PX_OP_RENAME, PX_OP_LINK, PX_OP_GETDENTS,
+	PX_OP_FTRUNCATE,
 };
 
 static int known_op(unsigned op)
@@ -1263,6 +1615,17 @@ static int child(unsigned long long s, unsigned ncalls, int end, long ppid)
 	/* a heap of our own, so "above the break" and "straddling it" exist */
 	px_sbrk(2 * 4096);
 	heap_end = ((uint64_t)px_sbrk(0) + 4095) & ~4095ULL;
+	paths_init();
+	{
+		/* the file-system oracle is for a kernel with nothing mounted */
+		struct px_statfs sf;
+		long r = px_syscall(SYS_statfs, (long)&sf, 0, 0, 0, 0, 0);
+		if (r != -PX_ENODEV) {
+			printf("fuzz: seed %llu: statfs = %ld: a file system is mounted; the fuzzer "
+			       "needs a blank disk or none\n", seed, r);
+			return 1;
+		}
+	}
 	for (unsigned i = 0; i < NCALLS; i++)
 		weight_sum += calls[i].weight;
 	int want_ring = chance(80);
