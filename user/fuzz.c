@@ -9,8 +9,9 @@
 #include "px_ring.h"
 
 /*
- * usage: fuzz [SEED [CHILDREN [CALLS [PAR]]]]   (defaults 1 8 1500 2)
+ * usage: fuzz [fs] [SEED [CHILDREN [CALLS [PAR]]]]   (defaults 1 8 1500 2)
  *        fuzz child SEED CALLS END PPID          (one child; run by the above)
+ *        fuzz fschild SEED CALLS                 (one child of "fuzz fs")
  *
  * The parent spawns CHILDREN children, PAR at a time, the i-th with seed
  * SEED + i.  A child makes CALLS random calls drawn from `calls` below
@@ -1595,6 +1596,158 @@ static int known_op(unsigned op)
 	return 0;
 }
 
+/* ---- on a mounted file system ----------------------------------------------------
+ * "fuzz fschild SEED CALLS": random changes inside a scratch directory
+ * /fz-SEED of its own (files created, written, read back, truncated,
+ * renamed, linked, unlinked; directories made and removed) on a small set
+ * of names, so that calls collide.  What a change gives depends on what
+ * exists, so each call may give any result its documentation allows
+ * (lib/uapi/pollux.h) and nothing else; data read back from a file must
+ * be what this child wrote there.  The host runs fsck on the image after
+ * the boot (scripts/fuzz-sys.sh --fs). */
+
+static const char *const fs_names[] = { "a", "b", "c", "d", "e", "d/a", "d/b", "e/x", "d/e/y",
+					 "../fz-none/z" };
+#define FS_NNAMES (sizeof(fs_names) / sizeof(fs_names[0]))
+
+static const char *fs_name(void)
+{
+	return fs_names[below(FS_NNAMES)];
+}
+
+/* r is 0 (or, with nonneg, >= 0) or one of the errors listed, ended by 0. */
+static void fs_allowed(long r, int nonneg, const char *what, ...)
+{
+	va_list ap;
+	if (r == 0 || (nonneg && r > 0))
+		return;
+	va_start(ap, what);
+	for (long e; (e = va_arg(ap, long)) != 0;)
+		if (r == -e) {
+			va_end(ap);
+			return;
+		}
+	va_end(ap);
+	fail("%s = %ld: not an allowed result", what, r);
+}
+
+static void fs_write_file(void)
+{
+	const char *n = fs_name();
+	long fd = sc(SYS_open, (long)n, PX_O_CREAT | PX_O_TRUNC | PX_O_RDWR, 0, 0);
+	fs_allowed(fd, 1, "open(O_CREAT|O_TRUNC|O_RDWR)", (long)PX_ENOENT, (long)PX_EISDIR,
+		   (long)PX_ENOTDIR, (long)PX_EMFILE, (long)PX_ENOSPC, 0L);
+	if (fd < 0)
+		return;
+	uint32_t len = below(sizeof(vbuf) + 1);
+	unsigned char tag = (unsigned char)next64();
+	for (uint32_t i = 0; i < len; i++)
+		vbuf[i] = (unsigned char)(tag + i * 7);
+	uint64_t off = chance(30) ? below(100000) : 0;
+	long w = sc(SYS_pwrite, fd, (long)vbuf, len, (long)off);
+	fs_allowed(w, 1, "pwrite", (long)PX_ENOSPC, 0L);
+	if (w >= 0 && (uint64_t)w > len)
+		fail("pwrite of %u = %ld", len, w);
+	if (w > 0) {
+		long r = sc(SYS_pread, fd, (long)cbuf, sizeof(cbuf), (long)off);
+		long want = w < (long)sizeof(cbuf) ? w : (long)sizeof(cbuf);
+		EXPECT(r, want, "pread back of %s at %llu", n, (unsigned long long)off);
+		for (long i = 0; i < r && i < want; i++)
+			if (cbuf[i] != vbuf[i]) {
+				fail("%s: byte %ld read back is %u, want %u", n, i, cbuf[i], vbuf[i]);
+				break;
+			}
+		struct px_stat st;
+		EXPECT(sc(SYS_fstat, fd, (long)&st, 0, 0), 0, "fstat of %s", n);
+		EXPECT(st.size, off + (uint64_t)w, "size of %s", n);
+	}
+	if (chance(30))
+		EXPECT(sc(SYS_ftruncate, fd, below(20000), 0, 0), 0, "ftruncate of %s", n);
+	EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of %s", n);
+}
+
+static void fs_step(void)
+{
+	const char *n = fs_name(), *m = fs_name();
+	char what[48];
+	switch (below(9)) {
+	case 0:
+	case 1:
+		fs_write_file();
+		return;
+	case 2:
+		snprintf(what, sizeof(what), "mkdir(%s)", n);
+		fs_allowed(sc(SYS_mkdir, (long)n, 0, 0, 0), 0, what, (long)PX_EEXIST, (long)PX_ENOENT,
+			   (long)PX_ENOTDIR, (long)PX_ENOSPC, (long)PX_EMLINK, 0L);
+		return;
+	case 3:
+		snprintf(what, sizeof(what), "rmdir(%s)", n);
+		fs_allowed(sc(SYS_rmdir, (long)n, 0, 0, 0), 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+			   (long)PX_ENOTEMPTY, 0L);
+		return;
+	case 4:
+		snprintf(what, sizeof(what), "unlink(%s)", n);
+		fs_allowed(sc(SYS_unlink, (long)n, 0, 0, 0), 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+			   (long)PX_EISDIR, 0L);
+		return;
+	case 5:
+		snprintf(what, sizeof(what), "rename(%s, %s)", n, m);
+		fs_allowed(sc(SYS_rename, (long)n, (long)m, 0, 0), 0, what, (long)PX_ENOENT,
+			   (long)PX_EEXIST, (long)PX_ENOTEMPTY, (long)PX_ENOTDIR, (long)PX_EISDIR,
+			   (long)PX_EINVAL, (long)PX_ENOSPC, 0L);
+		return;
+	case 6:
+		snprintf(what, sizeof(what), "link(%s, %s)", n, m);
+		fs_allowed(sc(SYS_link, (long)n, (long)m, 0, 0), 0, what, (long)PX_ENOENT,
+			   (long)PX_EEXIST, (long)PX_EPERM, (long)PX_EMLINK, (long)PX_ENOSPC,
+			   (long)PX_ENOTDIR, 0L);
+		return;
+	case 7: {
+		struct px_stat st;
+		snprintf(what, sizeof(what), "stat(%s)", n);
+		long r = sc(SYS_stat, (long)n, (long)&st, 0, 0);
+		fs_allowed(r, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+		if (r == 0 && st.type != PX_S_REG && st.type != PX_S_DIR)
+			fail("%s: type %u", what, st.type);
+		return;
+	}
+	default: {
+		long fd = sc(SYS_open, (long)".", PX_O_RDONLY | PX_O_DIRECTORY, 0, 0);
+		EXPECT(fd >= 0, 1, "open(\".\") = %ld", fd);
+		if (fd < 0)
+			return;
+		static struct px_dirent d[4];
+		long r;
+		while ((r = sc(SYS_getdents, fd, (long)d, sizeof(d), 0)) > 0)
+			if (r % (long)sizeof(d[0]))
+				fail("getdents = %ld: not whole records", r);
+		EXPECT(r, 0, "getdents of \".\" at its end");
+		EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of \".\"");
+	}
+	}
+}
+
+static int fs_child(unsigned long long s, unsigned ncalls)
+{
+	char dir[40], cwd[48];
+	seed = s;
+	rng = s * 0x2545f4914f6cdd1dULL + 7;
+	snprintf(dir, sizeof(dir), "/fz-%llu", s);
+	cur_call = "setup";
+	EXPECT(px_mkdir(dir), 0, "mkdir(%s)", dir);
+	EXPECT(px_chdir(dir), 0, "chdir(%s)", dir);
+	EXPECT(px_syscall(SYS_getcwd, (long)cwd, sizeof(cwd), 0, 0, 0, 0), (long)strlen(dir),
+	       "getcwd");
+	if (strcmp(cwd, dir) != 0)
+		fail("getcwd: %s, want %s", cwd, dir);
+	for (call_no = 0; call_no < ncalls && !failures; call_no++) {
+		cur_call = "fs";
+		fs_step();
+	}
+	printf("fuzz: seed %llu: %u calls in %s, %u failures\n", seed, calls_made, dir, failures);
+	return failures > 100 ? 100 : (int)failures;
+}
+
 /* ---- child and parent ---------------------------------------------------------*/
 
 enum end { END_EXIT, END_EXIT_PENDING, END_KILL_PENDING, END_COUNT };
@@ -1684,6 +1837,13 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "child") == 0)
 		return child(strtoull(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0),
 			     atoi(argv[4]), atol(argv[5]));
+	if (argc >= 4 && strcmp(argv[1], "fschild") == 0)
+		return fs_child(strtoull(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0));
+	int fs = argc > 1 && strcmp(argv[1], "fs") == 0;
+	if (fs) {
+		argc--;
+		argv++;
+	}
 
 	unsigned long long s0 = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
 	unsigned nchild = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 8;
@@ -1694,21 +1854,22 @@ int main(int argc, char **argv)
 	if (par > 8)
 		par = 8;
 	long me = px_getpid();
-	printf("fuzz: seeds %llu..%llu, %u calls each, %u at a time\n", s0, s0 + nchild - 1,
-	       ncalls, par);
+	printf("fuzz: %sseeds %llu..%llu, %u calls each, %u at a time\n", fs ? "file-system " : "",
+	       s0, s0 + nchild - 1, ncalls, par);
 
 	struct { long pid; unsigned long long seed; int end; } run[8];
 	unsigned running = 0, started = 0, passed = 0, failed = 0;
 	while (started < nchild || running > 0) {
 		if (started < nchild && running < par) {
 			unsigned long long s = s0 + started;
-			int end = (int)(s % END_COUNT);
+			int end = fs ? END_EXIT : (int)(s % END_COUNT);
 			char a_seed[24], a_calls[16], a_end[8], a_pid[16];
 			snprintf(a_seed, sizeof(a_seed), "%llu", s);
 			snprintf(a_calls, sizeof(a_calls), "%u", ncalls);
 			snprintf(a_end, sizeof(a_end), "%d", end);
 			snprintf(a_pid, sizeof(a_pid), "%ld", me);
-			const char *av[] = { "fuzz", "child", a_seed, a_calls, a_end, a_pid, NULL };
+			const char *av[] = { "fuzz", fs ? "fschild" : "child", a_seed, a_calls, a_end,
+					     a_pid, NULL };
 			long pid = px_spawn("fuzz", av);
 			started++;
 			if (pid < 0) {
