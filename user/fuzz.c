@@ -493,7 +493,7 @@ static void f_sbrk(void)
 		return;
 	}
 	default: {
-		long n = 1 + (long)below(3 * 4096);
+		long n = 2 + (long)below(3 * 4096);	/* two bytes: m[0], m[n - 1] */
 		EXPECT(sc(SYS_sbrk, n, 0, 0, 0), old, "sbrk(+%ld)", n);
 		volatile unsigned char *m = (unsigned char *)(uintptr_t)old;
 		m[0] = 1;
@@ -1666,14 +1666,60 @@ static void fs_write_file(void)
 	EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of %s", n);
 }
 
+/* An existing name opened read-only: the checks that need a file of the
+ * disk, each with its one right answer. */
+static void fs_probe(void)
+{
+	const char *n = fs_name();
+	struct px_stat st;
+	struct px_statfs sf;
+	static struct px_dirent d[2];
+	EXPECT(sc(SYS_statfs, (long)&sf, 0, 0, 0), 0, "statfs");
+	if (sf.block_size != 4096 || sf.blocks_free > sf.blocks || sf.inodes_free > sf.inodes)
+		fail("statfs: block size %u, %llu of %llu blocks and %llu of %llu inodes free",
+		     sf.block_size, sf.blocks_free, sf.blocks, sf.inodes_free, sf.inodes);
+	int bad;
+	int flags = open_flags(&bad);
+	if (bad)
+		EXPECT(sc(SYS_open, (long)n, flags, 0, 0), -PX_EINVAL, "open(%s, %#x)", n, flags);
+	EXPECT(sc(SYS_stat, (long)n, (long)bad_wptr(), 0, 0), -PX_EFAULT, "stat(%s) bad ptr", n);
+	long fd = sc(SYS_open, (long)n, PX_O_RDONLY, 0, 0);
+	fs_allowed(fd, 1, "open(O_RDONLY)", (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+	if (fd < 0)
+		return;
+	EXPECT(sc(SYS_fstat, fd, (long)&st, 0, 0), 0, "fstat of %s", n);
+	int dir = st.type == PX_S_DIR;
+	if (!dir && st.type != PX_S_REG)
+		fail("fstat of %s: type %u", n, st.type);
+	EXPECT(sc(SYS_ftruncate, fd, below(100), 0, 0), dir ? -PX_EISDIR : -PX_EBADF,
+	       "ftruncate of %s opened read-only", n);
+	EXPECT(sc(SYS_lseek, fd, -1 - (long)below(100), PX_SEEK_SET, 0), -PX_EINVAL,
+	       "lseek before the start");
+	EXPECT(sc(SYS_lseek, fd, 0, 3 + (long)below(100), 0), -PX_EINVAL, "lseek whence");
+	EXPECT(sc(SYS_lseek, fd, 0, PX_SEEK_END, 0), dir ? -PX_EINVAL : (long)st.size,
+	       "lseek(SEEK_END) of %s", n);
+	EXPECT(sc(SYS_getdents, fd, (long)d, below(sizeof(d[0])), 0), dir ? -PX_EINVAL : -PX_ENOTDIR,
+	       "getdents of %s, n too small", n);
+	if (dir)
+		EXPECT(sc(SYS_getdents, fd, (long)bad_wptr(), 16 + below(5000), 0), -PX_EFAULT,
+		       "getdents of %s, bad buf", n);
+	else
+		EXPECT(sc(SYS_pread, fd, (long)bad_wptr(), 16 + below(5000), 0),
+		       -PX_EFAULT, "pread of %s, bad buf", n);
+	EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of %s", n);
+}
+
 static void fs_step(void)
 {
 	const char *n = fs_name(), *m = fs_name();
 	char what[48];
-	switch (below(9)) {
+	switch (below(10)) {
 	case 0:
 	case 1:
 		fs_write_file();
+		return;
+	case 9:
+		fs_probe();
 		return;
 	case 2:
 		snprintf(what, sizeof(what), "mkdir(%s)", n);
