@@ -1773,6 +1773,120 @@ static void fs_step(void)
 	}
 }
 
+/* A burst of path changes on the ring, some cancelled: each completes
+ * once, with what its syscall may give, -PX_EAGAIN (no room to start)
+ * or, when a CANCEL reached it, -PX_ECANCELED.  An OPENAT's fd is closed
+ * after; none may be left open (a cancelled open installs no fd). */
+static void fs_ring_burst(void)
+{
+	enum { K = 6 };
+	static const unsigned ops[] = { PX_OP_OPENAT, PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR,
+					PX_OP_RENAME, PX_OP_LINK, PX_OP_STAT };
+	static struct px_stat rst[K];
+	struct fs_ring_ent { uint64_t ud; unsigned op; int done, cancelled; } e[K];
+	unsigned k = 1 + below(K), nce = 0, want_cqes;
+	uint64_t cancel_ud[K];
+	for (unsigned i = 0; i < k; i++) {
+		struct px_sqe *s = px_ring_get_sqe(&ring);
+		e[i] = (struct fs_ring_ent){ .ud = next_ud++, .op = ops[below(sizeof(ops) / sizeof(ops[0]))] };
+		uint64_t a = (uint64_t)(uintptr_t)fs_name(), b = (uint64_t)(uintptr_t)fs_name();
+		uint32_t len = 0;
+		if (e[i].op == PX_OP_OPENAT)
+			len = chance(50) ? PX_O_CREAT | PX_O_RDWR : PX_O_CREAT | PX_O_TRUNC | PX_O_WRONLY;
+		if (e[i].op == PX_OP_STAT)
+			b = (uint64_t)(uintptr_t)&rst[i];
+		px_sqe_prep(s, e[i].op, 0, b, a, len, e[i].ud);
+		ring_entries++;
+	}
+	for (unsigned i = 0; i < k; i++)
+		if (chance(30)) {
+			cancel_ud[nce] = next_ud++;
+			px_sqe_prep(px_ring_get_sqe(&ring), PX_OP_CANCEL, 0, 0, e[i].ud, 0,
+				    cancel_ud[nce]);
+			e[i].cancelled = 1;
+			nce++;
+		}
+	want_cqes = k + nce;
+	long r = px_ring_submit(&ring, 0, 0);
+	calls_made++;
+	EXPECT(r, (long)want_cqes, "ring burst of %u path changes: entries consumed", k);
+	if (r != (long)want_cqes)
+		return;
+	unsigned got = 0;
+	for (int tries = 0; got < want_cqes && tries < 3000; tries++) {
+		uint32_t n = px_ring_cq_ready(&ring);
+		if (!n) {
+			px_ring_enter(0, 1, 5000000);
+			calls_made++;
+			continue;
+		}
+		for (uint32_t j = 0; j < n; j++, got++) {
+			struct px_cqe *c = px_ring_cqe_at(&ring, j);
+			long res = (long)c->res;
+			unsigned i = 0;
+			while (i < k && e[i].ud != c->user_data)
+				i++;
+			if (i == k) {
+				int known = 0;
+				for (unsigned m = 0; m < nce; m++)
+					known |= cancel_ud[m] == c->user_data;
+				if (!known)
+					fail("ring: CQE for unknown user_data %llu", c->user_data);
+				else if (res != 0 && res != -PX_ENOENT)
+					fail("ring: CANCEL = %ld", res);
+				continue;
+			}
+			if (e[i].done++)
+				fail("ring: second CQE for op %u", e[i].op);
+			if (res == -PX_EAGAIN || (res == -PX_ECANCELED && e[i].cancelled))
+				continue;
+			char what[32];
+			snprintf(what, sizeof(what), "ring op %u", e[i].op);
+			switch (e[i].op) {
+			case PX_OP_OPENAT:
+				fs_allowed(res, 1, what, (long)PX_ENOENT, (long)PX_EISDIR, (long)PX_ENOTDIR,
+					   (long)PX_EMFILE, (long)PX_ENOSPC, 0L);
+				if (res >= 0)
+					EXPECT(px_close((int)res), 0, "close of the ring's open");
+				break;
+			case PX_OP_MKDIR:
+				fs_allowed(res, 0, what, (long)PX_EEXIST, (long)PX_ENOENT, (long)PX_ENOTDIR,
+					   (long)PX_ENOSPC, (long)PX_EMLINK, 0L);
+				break;
+			case PX_OP_UNLINK:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, (long)PX_EISDIR, 0L);
+				break;
+			case PX_OP_RMDIR:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+					   (long)PX_ENOTEMPTY, 0L);
+				break;
+			case PX_OP_RENAME:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_EEXIST, (long)PX_ENOTEMPTY,
+					   (long)PX_ENOTDIR, (long)PX_EISDIR, (long)PX_EINVAL,
+					   (long)PX_ENOSPC, 0L);
+				break;
+			case PX_OP_LINK:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_EEXIST, (long)PX_EPERM,
+					   (long)PX_EMLINK, (long)PX_ENOSPC, (long)PX_ENOTDIR, 0L);
+				break;
+			default:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+				break;
+			}
+		}
+		px_ring_cq_advance(&ring, n);
+	}
+	if (got != want_cqes)
+		fail("ring: %u of %u CQEs came", got, want_cqes);
+	for (int fd = 3; fd < MAX_FD; fd++) {
+		struct px_stat st;
+		if (px_fstat(fd, &st) == 0) {
+			fail("ring: fd %d left open after the burst", fd);
+			px_close(fd);
+		}
+	}
+}
+
 static int fs_child(unsigned long long s, unsigned ncalls)
 {
 	char dir[40], cwd[48];
@@ -1786,11 +1900,19 @@ static int fs_child(unsigned long long s, unsigned ncalls)
 	       "getcwd");
 	if (strcmp(cwd, dir) != 0)
 		fail("getcwd: %s, want %s", cwd, dir);
+	have_ring = px_ring_init(&ring, 16) == 0;
+	EXPECT(have_ring, 1, "ring_setup(16)");
 	for (call_no = 0; call_no < ncalls && !failures; call_no++) {
 		cur_call = "fs";
+		if (have_ring && chance(5)) {
+			cur_call = "fs ring burst";
+			fs_ring_burst();
+			continue;
+		}
 		fs_step();
 	}
-	printf("fuzz: seed %llu: %u calls in %s, %u failures\n", seed, calls_made, dir, failures);
+	printf("fuzz: seed %llu: %u calls in %s, %u ring entries, %u failures\n", seed, calls_made,
+	       dir, ring_entries, failures);
 	return failures > 100 ? 100 : (int)failures;
 }
 
