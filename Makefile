@@ -920,14 +920,15 @@ host-test-list:
 
 # ---------------------------------------------------------------- syscall fuzzing
 # The syscall-and-ring fuzzer (user/fuzz.c, docs/kernel.md "Fuzzing the
-# syscalls and the ring").  fuzz-sys-slice: 16 seeds for ARCH at SMP harts
-# (make check runs it on both arches at 1 and 4); fuzz-sys: a campaign,
-# SEEDS seeds from SEED (default 1) on both arches at 1 and 4 harts.
+# syscalls and the ring").  fuzz-sys-slice: 16 seeds for ARCH at SMP harts,
+# then 4 seeds of "fuzz fs" on a fresh image and fsck of it (make check
+# runs it on both arches at 1 and 4); fuzz-sys: a campaign, SEEDS seeds
+# from SEED (default 1) on both arches at 1 and 4 harts, and 64 of "fuzz fs".
 FUZZ_SEEDS := $(or $(SEEDS),2048)
-fuzz-sys-slice: $(KERNEL) | ensure-qemu
-	@scripts/fuzz-sys.sh --arch $(ARCH) --smp $(SMP) --seed 1 --seeds 16
-fuzz-sys: | ensure-cross ensure-qemu
-	@scripts/fuzz-sys.sh --arch all --smp "1 4" --seed $(or $(SEED),1) --seeds $(FUZZ_SEEDS) \
+fuzz-sys-slice: $(KERNEL) $(MKFS) $(FSCK) | ensure-qemu
+	@scripts/fuzz-sys.sh --arch $(ARCH) --smp $(SMP) --seed 1 --seeds 16 --fs 4
+fuzz-sys: $(MKFS) $(FSCK) | ensure-cross ensure-qemu
+	@scripts/fuzz-sys.sh --arch all --smp "1 4" --seed $(or $(SEED),1) --seeds $(FUZZ_SEEDS) --fs 64 \
 		$(if $(CALLS),--calls $(CALLS))
 .PHONY: fuzz-sys fuzz-sys-slice
 

@@ -413,8 +413,12 @@ PX_TEST(fs_getdents)
 	fd = px_open("a", PX_O_RDONLY);
 	PX_ASSERT_GE(fd, 0);
 	PX_ASSERT_EQ(px_getdents((int)fd, &d, sizeof(d)), -PX_ENOTDIR);
+	/* not a directory comes first, as for a pipe or the console */
+	PX_ASSERT_EQ(px_getdents((int)fd, &d, sizeof(d) - 1), -PX_ENOTDIR);
+	PX_ASSERT_EQ(px_getdents((int)fd, &d, 0), -PX_ENOTDIR);
 	px_close((int)fd);
 	PX_ASSERT_EQ(px_getdents(0, &d, sizeof(d)), -PX_ENOTDIR); /* the console */
+	PX_ASSERT_EQ(px_getdents(0, &d, 0), -PX_ENOTDIR);
 	PX_ASSERT_EQ(px_getdents(99, &d, sizeof(d)), -PX_EBADF);
 	/* the library's reader */
 	struct px_dir *dir = px_opendir(".");

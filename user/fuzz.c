@@ -9,8 +9,9 @@
 #include "px_ring.h"
 
 /*
- * usage: fuzz [SEED [CHILDREN [CALLS [PAR]]]]   (defaults 1 8 1500 2)
+ * usage: fuzz [fs] [SEED [CHILDREN [CALLS [PAR]]]]   (defaults 1 8 1500 2)
  *        fuzz child SEED CALLS END PPID          (one child; run by the above)
+ *        fuzz fschild SEED CALLS                 (one child of "fuzz fs")
  *
  * The parent spawns CHILDREN children, PAR at a time, the i-th with seed
  * SEED + i.  A child makes CALLS random calls drawn from `calls` below
@@ -492,7 +493,7 @@ static void f_sbrk(void)
 		return;
 	}
 	default: {
-		long n = 1 + (long)below(3 * 4096);
+		long n = 2 + (long)below(3 * 4096);	/* two bytes: m[0], m[n - 1] */
 		EXPECT(sc(SYS_sbrk, n, 0, 0, 0), old, "sbrk(+%ld)", n);
 		volatile unsigned char *m = (unsigned char *)(uintptr_t)old;
 		m[0] = 1;
@@ -699,6 +700,245 @@ static void f_unknown(void)
 	       "syscall %ld", nr);
 }
 
+/* ---- the file-system calls ---------------------------------------------------
+ * The fuzzer runs with no file system mounted (its disk is blank:
+ * fs_mount refuses it), checked once at the start with statfs: then
+ * every lookup is -PX_ENOENT, every change -PX_EROFS, statfs -PX_ENODEV,
+ * and no fd names a file of the disk, so lseek is -PX_ESPIPE, getdents
+ * -PX_ENOTDIR and ftruncate -PX_EINVAL on every open fd.  The argument
+ * checks come first, in the kernel's order: the path (or both, from
+ * first), then the other pointer, then the flags. */
+
+static char long_path[PX_FS_PATH_MAX + 64];  /* no NUL in its first PX_FS_PATH_MAX bytes */
+static char max_path[PX_FS_PATH_MAX];        /* the longest path: PX_FS_PATH_MAX - 1 bytes */
+
+static void paths_init(void)
+{
+	memset(long_path, 'l', sizeof(long_path) - 1);
+	for (size_t i = 0; i < sizeof(max_path) - 1; i++)
+		max_path[i] = (i % 8 == 7) ? '/' : 'm';
+	max_path[sizeof(max_path) - 1] = 0;
+}
+
+/* A path argument and the error it alone gives (0: a good path). */
+static uint64_t path_arg(long *err)
+{
+	static const char *const good[] = { "", "/", ".", "..", "a", "/bin/sh", "x/y/z",
+					    "//a//b/", "/../..", "no-such-file" };
+	switch (below(6)) {
+	case 0:
+		*err = -PX_EFAULT;
+		return bad_str();
+	case 1:
+		*err = -PX_ENAMETOOLONG;
+		return (uint64_t)(uintptr_t)long_path;
+	case 2:
+		*err = 0;
+		return (uint64_t)(uintptr_t)max_path;
+	default:
+		*err = 0;
+		return (uint64_t)(uintptr_t)good[below(sizeof(good) / sizeof(good[0]))];
+	}
+}
+
+/* open's flags and whether they are bad (unknown bits, access mode 3). */
+static int open_flags(int *bad)
+{
+	static const int ok[] = { PX_O_RDONLY, PX_O_WRONLY, PX_O_RDWR, PX_O_CREAT | PX_O_WRONLY,
+				  PX_O_CREAT | PX_O_EXCL | PX_O_RDWR, PX_O_TRUNC | PX_O_WRONLY,
+				  PX_O_APPEND | PX_O_WRONLY, PX_O_DIRECTORY };
+	int f;
+	switch (below(3)) {
+	case 0:
+		f = ok[below(sizeof(ok) / sizeof(ok[0]))] | PX_O_ACCMODE;
+		*bad = 1;
+		return f;
+	case 1:
+		do
+			f = (int)next64();
+		while (!(f & ~(PX_O_ACCMODE | PX_O_CREAT | PX_O_EXCL | PX_O_TRUNC | PX_O_APPEND |
+			       PX_O_DIRECTORY)));
+		*bad = 1;
+		return f;
+	default:
+		*bad = 0;
+		return ok[below(sizeof(ok) / sizeof(ok[0]))];
+	}
+}
+
+static long open_want(long perr, int flags, int bad)
+{
+	return perr ? perr : bad ? -PX_EINVAL : flags & PX_O_CREAT ? -PX_EROFS : -PX_ENOENT;
+}
+
+static void f_open(void)
+{
+	long perr;
+	int bad;
+	uint64_t path = path_arg(&perr);
+	int flags = open_flags(&bad);
+	EXPECT(sc(SYS_open, (long)path, flags, 0, 0), open_want(perr, flags, bad),
+	       "open(%#llx, %#x)", (unsigned long long)path, flags);
+}
+
+static void f_lseek(void)
+{
+	int fd = pick_fd(K_NONE);
+	long whence = chance(70) ? (long)below(3) : (long)next64();
+	long off = chance(50) ? (long)below(100) : (long)next64();
+	if (fd < 0 || chance(40)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_lseek, b, off, whence, 0), -PX_EBADF, "lseek %ld", b);
+		return;
+	}
+	EXPECT(sc(SYS_lseek, fd, off, whence, 0), -PX_ESPIPE, "lseek of a pipe or the console");
+}
+
+static void f_stat(void)
+{
+	struct px_stat st;
+	long perr;
+	uint64_t path = path_arg(&perr);
+	int badst = chance(30);
+	uint64_t sp = badst ? bad_wptr() : (uint64_t)(uintptr_t)&st;
+	long want = perr ? perr : badst ? -PX_EFAULT : -PX_ENOENT;
+	EXPECT(sc(SYS_stat, (long)path, (long)sp, 0, 0), want, "stat(%#llx, %#llx)",
+	       (unsigned long long)path, (unsigned long long)sp);
+}
+
+/* mkdir, rmdir, unlink, chdir: a path alone. */
+static void f_path1(long nr, const char *name)
+{
+	long perr;
+	uint64_t path = path_arg(&perr);
+	long want = perr ? perr : nr == SYS_chdir ? -PX_ENOENT : -PX_EROFS;
+	EXPECT(sc(nr, (long)path, (long)next64(), 0, 0), want, "%s(%#llx)", name,
+	       (unsigned long long)path);
+}
+
+static void f_mkdir(void) { f_path1(SYS_mkdir, "mkdir"); }
+static void f_rmdir(void) { f_path1(SYS_rmdir, "rmdir"); }
+static void f_unlink(void) { f_path1(SYS_unlink, "unlink"); }
+static void f_chdir(void) { f_path1(SYS_chdir, "chdir"); }
+
+/* rename, link: two paths, checked from first. */
+static void f_path2(long nr, const char *name)
+{
+	long e1, e2;
+	uint64_t from = path_arg(&e1), to = path_arg(&e2);
+	long want = e1 ? e1 : e2 ? e2 : -PX_EROFS;
+	EXPECT(sc(nr, (long)from, (long)to, 0, 0), want, "%s(%#llx, %#llx)", name,
+	       (unsigned long long)from, (unsigned long long)to);
+}
+
+static void f_rename(void) { f_path2(SYS_rename, "rename"); }
+static void f_link(void) { f_path2(SYS_link, "link"); }
+
+static void f_getdents(void)
+{
+	static struct px_dirent d[2];
+	int fd = pick_fd(K_NONE);
+	if (fd < 0 || chance(30)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_getdents, b, (long)d, sizeof(d), 0), -PX_EBADF, "getdents %ld", b);
+		return;
+	}
+	if (chance(50)) {
+		uint64_t p = bad_wptr(), n = some_len();
+		EXPECT(sc(SYS_getdents, fd, (long)p, (long)n, 0), -PX_EFAULT, "getdents bad buf");
+		return;
+	}
+	long n = chance(50) ? (long)sizeof(d) : (long)below(sizeof(d[0]));
+	EXPECT(sc(SYS_getdents, fd, n ? (long)d : (long)bad_ptr(), n, 0), -PX_ENOTDIR,
+	       "getdents of a pipe or the console (n %ld)", n);
+}
+
+static void f_ftruncate(void)
+{
+	int fd = pick_fd(K_NONE);
+	uint64_t size = chance(50) ? below(10000) : next64();
+	if (fd < 0 || chance(40)) {
+		long b = bad_fd();
+		EXPECT(sc(SYS_ftruncate, b, (long)size, 0, 0), -PX_EBADF, "ftruncate %ld", b);
+		return;
+	}
+	EXPECT(sc(SYS_ftruncate, fd, (long)size, 0, 0), -PX_EINVAL,
+	       "ftruncate of a pipe or the console");
+}
+
+static void f_getcwd(void)
+{
+	char buf[8];
+	switch (below(3)) {
+	case 0: {
+		long n = (long)below(2);
+		EXPECT(sc(SYS_getcwd, (long)buf, n, 0, 0), -PX_ERANGE, "getcwd, n %ld", n);
+		return;
+	}
+	case 1: {
+		uint64_t b;
+		do	/* "/" and its NUL fit the readable end of a straddling one */
+			b = bad_wptr();
+		while (b == heap_end - 2);
+		EXPECT(sc(SYS_getcwd, (long)b, 2 + (long)below(4096), 0, 0), -PX_EFAULT,
+		       "getcwd bad buf %#llx", (unsigned long long)b);
+		return;
+	}
+	default:
+		memset(buf, 'x', sizeof(buf));
+		EXPECT(sc(SYS_getcwd, (long)buf, 2 + (long)below(sizeof(buf) - 1), 0, 0), 1, "getcwd");
+		if (memcmp(buf, "/", 2) != 0)
+			fail("getcwd: \"%.8s\", want \"/\"", buf);
+	}
+}
+
+static void f_dup2(void)
+{
+	int fd = pick_fd(K_NONE);
+	switch (below(3)) {
+	case 0: {
+		long b = bad_fd();
+		EXPECT(sc(SYS_dup2, b, fd < 0 ? 3 : fd, 0, 0), -PX_EBADF, "dup2(%ld, ...)", b);
+		return;
+	}
+	case 1: {
+		long nfd = chance(50) ? -1 - (long)below(1000) : MAX_FD + (long)below(1000);
+		if (fd >= 0)
+			EXPECT(sc(SYS_dup2, fd, nfd, 0, 0), -PX_EBADF, "dup2(%d, %ld)", fd, nfd);
+		return;
+	}
+	default: {
+		int nfd = 3 + (int)below(MAX_FD - 3);	/* keep the console */
+		if (fd < 0)
+			return;
+		long r = sc(SYS_dup2, fd, nfd, 0, 0);
+		EXPECT(r, nfd, "dup2(%d, %d)", fd, nfd);
+		if (r != nfd || nfd == fd)
+			return;
+		fd_forget(nfd);
+		fds[nfd] = fds[fd];
+		if (fds[fd].kind == K_PR)
+			pipe_of(fd)->nr++;
+		if (fds[fd].kind == K_PW)
+			pipe_of(fd)->nw++;
+	}
+	}
+}
+
+static void f_statfs(void)
+{
+	struct px_statfs st;
+	int bad = chance(40);
+	uint64_t p = bad ? bad_wptr() : (uint64_t)(uintptr_t)&st;
+	EXPECT(sc(SYS_statfs, (long)p, 0, 0, 0), bad ? -PX_EFAULT : -PX_ENODEV, "statfs(%#llx)",
+	       (unsigned long long)p);
+}
+
+static void f_sync(void)
+{
+	EXPECT(sc(SYS_sync, (long)next64(), 0, 0, 0), 0, "sync");
+}
+
 /* ---- ring bursts ---------------------------------------------------------------*/
 
 enum { MAX_PEND = 512 };
@@ -864,13 +1104,105 @@ static struct pend *add_sqe(unsigned op, unsigned flags, int fd, uint64_t off, u
 	return p;
 }
 
+/* One file-system entry (opcodes OPENAT..FTRUNCATE), with the syscall's
+ * oracle: no file system is mounted (see "the file-system calls"). */
+static void fs_sqe(void)
+{
+	static struct px_stat sst;
+	static struct px_dirent sd[2];
+	long e1, e2;
+	int fd, bad;
+	uint64_t a, b;
+	switch (PX_OP_OPENAT + below(PX_OP_COUNT - PX_OP_OPENAT)) {
+	case PX_OP_OPENAT: {
+		a = path_arg(&e1);
+		int flags = open_flags(&bad);
+		add_sqe(PX_OP_OPENAT, 0, (int)next64(), next64(), a, (uint32_t)flags,
+			open_want(e1, flags, bad));
+		return;
+	}
+	case PX_OP_CLOSE:
+		if (chance(50) || (fd = pick_fd(K_NONE)) < 0) {
+			add_sqe(PX_OP_CLOSE, 0, bad_fd_int(), 0, 0, 0, -PX_EBADF);
+			return;
+		}
+		/* A copy the model never sees: the entries before it are
+		 * consumed first, so none of them can take it for closed. */
+		submit();
+		{
+			long nfd = px_dup(fd);
+			calls_made++;
+			if (nfd < 0)
+				return;
+			add_sqe(PX_OP_CLOSE, 0, (int)nfd, next64(), next64(), 0, 0);
+			submit();
+		}
+		return;
+	case PX_OP_FSTAT:
+	case PX_OP_FSYNC:
+	case PX_OP_GETDENTS:
+	case PX_OP_FTRUNCATE: {
+		unsigned op = PX_OP_FSTAT;
+		switch (below(4)) {
+		case 0: op = PX_OP_FSTAT; break;
+		case 1: op = PX_OP_FSYNC; break;
+		case 2: op = PX_OP_GETDENTS; break;
+		default: op = PX_OP_FTRUNCATE; break;
+		}
+		fd = pick_fd(K_NONE);
+		if (fd < 0 || chance(30)) {
+			add_sqe(op, 0, bad_fd_int(), next64(), (uint64_t)(uintptr_t)sd, sizeof(sd),
+				-PX_EBADF);
+			return;
+		}
+		bad = chance(40);
+		if (op == PX_OP_FSTAT) {
+			a = bad ? bad_wptr() : (uint64_t)(uintptr_t)&sst;
+			add_sqe(op, 0, fd, next64(), a, (uint32_t)next64(), bad ? -PX_EFAULT : 0);
+		} else if (op == PX_OP_FSYNC) {
+			add_sqe(op, 0, fd, next64(), next64(), (uint32_t)next64(), -PX_EINVAL);
+		} else if (op == PX_OP_GETDENTS) {
+			uint32_t len = bad ? 16 + below(5000) : below(2 * sizeof(sd[0]));
+			a = bad ? bad_wptr() : (uint64_t)(uintptr_t)sd;
+			add_sqe(op, 0, fd, chance(50) ? PX_OFF_CUR : next64(), a, len,
+				bad ? -PX_EFAULT : -PX_ENOTDIR);
+		} else {
+			add_sqe(op, 0, fd, next64(), next64(), (uint32_t)next64(), -PX_EINVAL);
+		}
+		return;
+	}
+	case PX_OP_STAT:
+		a = path_arg(&e1);
+		bad = chance(30);
+		b = bad ? bad_wptr() : (uint64_t)(uintptr_t)&sst;
+		add_sqe(PX_OP_STAT, 0, (int)next64(), b, a, (uint32_t)next64(),
+			e1 ? e1 : bad ? -PX_EFAULT : -PX_ENOENT);
+		return;
+	case PX_OP_MKDIR:
+	case PX_OP_UNLINK:
+	case PX_OP_RMDIR: {
+		static const unsigned ops[] = { PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR };
+		a = path_arg(&e1);
+		add_sqe(ops[below(3)], 0, (int)next64(), next64(), a, (uint32_t)next64(),
+			e1 ? e1 : -PX_EROFS);
+		return;
+	}
+	default: /* RENAME, LINK: from in addr, to in off */
+		a = path_arg(&e1);
+		b = path_arg(&e2);
+		add_sqe(chance(50) ? PX_OP_RENAME : PX_OP_LINK, 0, (int)next64(), b, a,
+			(uint32_t)next64(), e1 ? e1 : e2 ? e2 : -PX_EROFS);
+		return;
+	}
+}
+
 /* One random entry. */
 static void random_sqe(uint32_t *room_left)
 {
 	int fd;
 	uint32_t len;
 	struct pend *p;
-	switch (below(12)) {
+	switch (below(14)) {
 	case 0:
 		add_sqe(PX_OP_NOP, 0, (int)next64(), next64(), next64(), (uint32_t)next64(), 0);
 		return;
@@ -977,6 +1309,10 @@ static void random_sqe(uint32_t *room_left)
 			p->alt = -PX_ENODEV;
 		return;
 	}
+	case 11:
+	case 12:
+		fs_sqe();
+		return;
 	default:
 		add_sqe(PX_OP_NOP, 0, 0, 0, 0, 0, 0);
 		return;
@@ -1213,6 +1549,21 @@ static const struct call calls[] = {
 	{ SYS_spawnpg, "spawnpg", f_spawn, 2 },
 	{ SYS_setfg, "setfg", f_setfg, 1 },
 	{ SYS_getpgid, "getpgid", f_getpgid, 1 },
+	{ SYS_open, "open", f_open, 3 },
+	{ SYS_lseek, "lseek", f_lseek, 1 },
+	{ SYS_stat, "stat", f_stat, 2 },
+	{ SYS_mkdir, "mkdir", f_mkdir, 1 },
+	{ SYS_rmdir, "rmdir", f_rmdir, 1 },
+	{ SYS_unlink, "unlink", f_unlink, 1 },
+	{ SYS_rename, "rename", f_rename, 1 },
+	{ SYS_link, "link", f_link, 1 },
+	{ SYS_getdents, "getdents", f_getdents, 1 },
+	{ SYS_ftruncate, "ftruncate", f_ftruncate, 1 },
+	{ SYS_chdir, "chdir", f_chdir, 1 },
+	{ SYS_getcwd, "getcwd", f_getcwd, 1 },
+	{ SYS_dup2, "dup2", f_dup2, 2 },
+	{ SYS_statfs, "statfs", f_statfs, 1 },
+	{ SYS_sync, "sync", f_sync, 1 },
 	{ -1, "unknown syscall", f_unknown, 3 },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -1232,7 +1583,9 @@ static int known(long nr)
  * complete with -PX_EINVAL. */
 static const unsigned ring_ops[] = {
 	PX_OP_NOP, PX_OP_READ, PX_OP_WRITE, PX_OP_TIMEOUT, PX_OP_BLK_READ, PX_OP_BLK_WRITE,
-	PX_OP_CANCEL,
+	PX_OP_CANCEL, PX_OP_OPENAT, PX_OP_CLOSE, PX_OP_FSTAT, PX_OP_STAT, PX_OP_FSYNC,
+	PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR, PX_OP_RENAME, PX_OP_LINK, PX_OP_GETDENTS,
+	PX_OP_FTRUNCATE,
 };
 
 static int known_op(unsigned op)
@@ -1241,6 +1594,326 @@ static int known_op(unsigned op)
 		if (ring_ops[i] == op)
 			return 1;
 	return 0;
+}
+
+/* ---- on a mounted file system ----------------------------------------------------
+ * "fuzz fschild SEED CALLS": random changes inside a scratch directory
+ * /fz-SEED of its own (files created, written, read back, truncated,
+ * renamed, linked, unlinked; directories made and removed) on a small set
+ * of names, so that calls collide.  What a change gives depends on what
+ * exists, so each call may give any result its documentation allows
+ * (lib/uapi/pollux.h) and nothing else; data read back from a file must
+ * be what this child wrote there.  The host runs fsck on the image after
+ * the boot (scripts/fuzz-sys.sh --fs). */
+
+static const char *const fs_names[] = { "a", "b", "c", "d", "e", "d/a", "d/b", "e/x", "d/e/y",
+					 "../fz-none/z" };
+#define FS_NNAMES (sizeof(fs_names) / sizeof(fs_names[0]))
+
+static const char *fs_name(void)
+{
+	return fs_names[below(FS_NNAMES)];
+}
+
+/* r is 0 (or, with nonneg, >= 0) or one of the errors listed, ended by 0. */
+static void fs_allowed(long r, int nonneg, const char *what, ...)
+{
+	va_list ap;
+	if (r == 0 || (nonneg && r > 0))
+		return;
+	va_start(ap, what);
+	for (long e; (e = va_arg(ap, long)) != 0;)
+		if (r == -e) {
+			va_end(ap);
+			return;
+		}
+	va_end(ap);
+	fail("%s = %ld: not an allowed result", what, r);
+}
+
+static void fs_write_file(void)
+{
+	const char *n = fs_name();
+	long fd = sc(SYS_open, (long)n, PX_O_CREAT | PX_O_TRUNC | PX_O_RDWR, 0, 0);
+	fs_allowed(fd, 1, "open(O_CREAT|O_TRUNC|O_RDWR)", (long)PX_ENOENT, (long)PX_EISDIR,
+		   (long)PX_ENOTDIR, (long)PX_EMFILE, (long)PX_ENOSPC, 0L);
+	if (fd < 0)
+		return;
+	uint32_t len = below(sizeof(vbuf) + 1);
+	unsigned char tag = (unsigned char)next64();
+	for (uint32_t i = 0; i < len; i++)
+		vbuf[i] = (unsigned char)(tag + i * 7);
+	uint64_t off = chance(30) ? below(100000) : 0;
+	long w = sc(SYS_pwrite, fd, (long)vbuf, len, (long)off);
+	fs_allowed(w, 1, "pwrite", (long)PX_ENOSPC, 0L);
+	if (w >= 0 && (uint64_t)w > len)
+		fail("pwrite of %u = %ld", len, w);
+	if (w > 0) {
+		long r = sc(SYS_pread, fd, (long)cbuf, sizeof(cbuf), (long)off);
+		long want = w < (long)sizeof(cbuf) ? w : (long)sizeof(cbuf);
+		EXPECT(r, want, "pread back of %s at %llu", n, (unsigned long long)off);
+		for (long i = 0; i < r && i < want; i++)
+			if (cbuf[i] != vbuf[i]) {
+				fail("%s: byte %ld read back is %u, want %u", n, i, cbuf[i], vbuf[i]);
+				break;
+			}
+		struct px_stat st;
+		EXPECT(sc(SYS_fstat, fd, (long)&st, 0, 0), 0, "fstat of %s", n);
+		EXPECT(st.size, off + (uint64_t)w, "size of %s", n);
+	}
+	if (chance(30))
+		EXPECT(sc(SYS_ftruncate, fd, below(20000), 0, 0), 0, "ftruncate of %s", n);
+	EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of %s", n);
+}
+
+/* An existing name opened read-only: the checks that need a file of the
+ * disk, each with its one right answer. */
+static void fs_probe(void)
+{
+	const char *n = fs_name();
+	struct px_stat st;
+	struct px_statfs sf;
+	static struct px_dirent d[2];
+	EXPECT(sc(SYS_statfs, (long)&sf, 0, 0, 0), 0, "statfs");
+	if (sf.block_size != 4096 || sf.blocks_free > sf.blocks || sf.inodes_free > sf.inodes)
+		fail("statfs: block size %u, %llu of %llu blocks and %llu of %llu inodes free",
+		     sf.block_size, sf.blocks_free, sf.blocks, sf.inodes_free, sf.inodes);
+	int bad;
+	int flags = open_flags(&bad);
+	if (bad)
+		EXPECT(sc(SYS_open, (long)n, flags, 0, 0), -PX_EINVAL, "open(%s, %#x)", n, flags);
+	EXPECT(sc(SYS_stat, (long)n, (long)bad_wptr(), 0, 0), -PX_EFAULT, "stat(%s) bad ptr", n);
+	long fd = sc(SYS_open, (long)n, PX_O_RDONLY, 0, 0);
+	fs_allowed(fd, 1, "open(O_RDONLY)", (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+	if (fd < 0)
+		return;
+	EXPECT(sc(SYS_fstat, fd, (long)&st, 0, 0), 0, "fstat of %s", n);
+	int dir = st.type == PX_S_DIR;
+	if (!dir && st.type != PX_S_REG)
+		fail("fstat of %s: type %u", n, st.type);
+	EXPECT(sc(SYS_ftruncate, fd, below(100), 0, 0), dir ? -PX_EISDIR : -PX_EBADF,
+	       "ftruncate of %s opened read-only", n);
+	EXPECT(sc(SYS_lseek, fd, -1 - (long)below(100), PX_SEEK_SET, 0), -PX_EINVAL,
+	       "lseek before the start");
+	EXPECT(sc(SYS_lseek, fd, 0, 3 + (long)below(100), 0), -PX_EINVAL, "lseek whence");
+	EXPECT(sc(SYS_lseek, fd, 0, PX_SEEK_END, 0), dir ? -PX_EINVAL : (long)st.size,
+	       "lseek(SEEK_END) of %s", n);
+	EXPECT(sc(SYS_getdents, fd, (long)d, below(sizeof(d[0])), 0), dir ? -PX_EINVAL : -PX_ENOTDIR,
+	       "getdents of %s, n too small", n);
+	if (dir)
+		EXPECT(sc(SYS_getdents, fd, (long)bad_wptr(), 16 + below(5000), 0), -PX_EFAULT,
+		       "getdents of %s, bad buf", n);
+	else
+		EXPECT(sc(SYS_pread, fd, (long)bad_wptr(), 16 + below(5000), 0),
+		       -PX_EFAULT, "pread of %s, bad buf", n);
+	EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of %s", n);
+}
+
+static void fs_step(void)
+{
+	const char *n = fs_name(), *m = fs_name();
+	char what[48];
+	switch (below(10)) {
+	case 0:
+	case 1:
+		fs_write_file();
+		return;
+	case 9:
+		fs_probe();
+		return;
+	case 2:
+		snprintf(what, sizeof(what), "mkdir(%s)", n);
+		fs_allowed(sc(SYS_mkdir, (long)n, 0, 0, 0), 0, what, (long)PX_EEXIST, (long)PX_ENOENT,
+			   (long)PX_ENOTDIR, (long)PX_ENOSPC, (long)PX_EMLINK, 0L);
+		return;
+	case 3:
+		snprintf(what, sizeof(what), "rmdir(%s)", n);
+		fs_allowed(sc(SYS_rmdir, (long)n, 0, 0, 0), 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+			   (long)PX_ENOTEMPTY, 0L);
+		return;
+	case 4:
+		snprintf(what, sizeof(what), "unlink(%s)", n);
+		fs_allowed(sc(SYS_unlink, (long)n, 0, 0, 0), 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+			   (long)PX_EISDIR, 0L);
+		return;
+	case 5:
+		snprintf(what, sizeof(what), "rename(%s, %s)", n, m);
+		fs_allowed(sc(SYS_rename, (long)n, (long)m, 0, 0), 0, what, (long)PX_ENOENT,
+			   (long)PX_EEXIST, (long)PX_ENOTEMPTY, (long)PX_ENOTDIR, (long)PX_EISDIR,
+			   (long)PX_EINVAL, (long)PX_ENOSPC, 0L);
+		return;
+	case 6:
+		snprintf(what, sizeof(what), "link(%s, %s)", n, m);
+		fs_allowed(sc(SYS_link, (long)n, (long)m, 0, 0), 0, what, (long)PX_ENOENT,
+			   (long)PX_EEXIST, (long)PX_EPERM, (long)PX_EMLINK, (long)PX_ENOSPC,
+			   (long)PX_ENOTDIR, 0L);
+		return;
+	case 7: {
+		struct px_stat st;
+		snprintf(what, sizeof(what), "stat(%s)", n);
+		long r = sc(SYS_stat, (long)n, (long)&st, 0, 0);
+		fs_allowed(r, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+		if (r == 0 && st.type != PX_S_REG && st.type != PX_S_DIR)
+			fail("%s: type %u", what, st.type);
+		return;
+	}
+	default: {
+		long fd = sc(SYS_open, (long)".", PX_O_RDONLY | PX_O_DIRECTORY, 0, 0);
+		EXPECT(fd >= 0, 1, "open(\".\") = %ld", fd);
+		if (fd < 0)
+			return;
+		static struct px_dirent d[4];
+		long r;
+		while ((r = sc(SYS_getdents, fd, (long)d, sizeof(d), 0)) > 0)
+			if (r % (long)sizeof(d[0]))
+				fail("getdents = %ld: not whole records", r);
+		EXPECT(r, 0, "getdents of \".\" at its end");
+		EXPECT(sc(SYS_close, fd, 0, 0, 0), 0, "close of \".\"");
+	}
+	}
+}
+
+/* A burst of path changes on the ring, some cancelled: each completes
+ * once, with what its syscall may give, -PX_EAGAIN (no room to start)
+ * or, when a CANCEL reached it, -PX_ECANCELED.  An OPENAT's fd is closed
+ * after; none may be left open (a cancelled open installs no fd). */
+static void fs_ring_burst(void)
+{
+	enum { K = 6 };
+	static const unsigned ops[] = { PX_OP_OPENAT, PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR,
+					PX_OP_RENAME, PX_OP_LINK, PX_OP_STAT };
+	static struct px_stat rst[K];
+	struct fs_ring_ent { uint64_t ud; unsigned op; int done, cancelled; } e[K];
+	unsigned k = 1 + below(K), nce = 0, want_cqes;
+	uint64_t cancel_ud[K];
+	for (unsigned i = 0; i < k; i++) {
+		struct px_sqe *s = px_ring_get_sqe(&ring);
+		e[i] = (struct fs_ring_ent){ .ud = next_ud++, .op = ops[below(sizeof(ops) / sizeof(ops[0]))] };
+		uint64_t a = (uint64_t)(uintptr_t)fs_name(), b = (uint64_t)(uintptr_t)fs_name();
+		uint32_t len = 0;
+		if (e[i].op == PX_OP_OPENAT)
+			len = chance(50) ? PX_O_CREAT | PX_O_RDWR : PX_O_CREAT | PX_O_TRUNC | PX_O_WRONLY;
+		if (e[i].op == PX_OP_STAT)
+			b = (uint64_t)(uintptr_t)&rst[i];
+		px_sqe_prep(s, e[i].op, 0, b, a, len, e[i].ud);
+		ring_entries++;
+	}
+	for (unsigned i = 0; i < k; i++)
+		if (chance(30)) {
+			cancel_ud[nce] = next_ud++;
+			px_sqe_prep(px_ring_get_sqe(&ring), PX_OP_CANCEL, 0, 0, e[i].ud, 0,
+				    cancel_ud[nce]);
+			e[i].cancelled = 1;
+			nce++;
+		}
+	want_cqes = k + nce;
+	long r = px_ring_submit(&ring, 0, 0);
+	calls_made++;
+	EXPECT(r, (long)want_cqes, "ring burst of %u path changes: entries consumed", k);
+	if (r != (long)want_cqes)
+		return;
+	unsigned got = 0;
+	for (int tries = 0; got < want_cqes && tries < 3000; tries++) {
+		uint32_t n = px_ring_cq_ready(&ring);
+		if (!n) {
+			px_ring_enter(0, 1, 5000000);
+			calls_made++;
+			continue;
+		}
+		for (uint32_t j = 0; j < n; j++, got++) {
+			struct px_cqe *c = px_ring_cqe_at(&ring, j);
+			long res = (long)c->res;
+			unsigned i = 0;
+			while (i < k && e[i].ud != c->user_data)
+				i++;
+			if (i == k) {
+				int known = 0;
+				for (unsigned m = 0; m < nce; m++)
+					known |= cancel_ud[m] == c->user_data;
+				if (!known)
+					fail("ring: CQE for unknown user_data %llu", c->user_data);
+				else if (res != 0 && res != -PX_ENOENT)
+					fail("ring: CANCEL = %ld", res);
+				continue;
+			}
+			if (e[i].done++)
+				fail("ring: second CQE for op %u", e[i].op);
+			if (res == -PX_EAGAIN || (res == -PX_ECANCELED && e[i].cancelled))
+				continue;
+			char what[32];
+			snprintf(what, sizeof(what), "ring op %u", e[i].op);
+			switch (e[i].op) {
+			case PX_OP_OPENAT:
+				fs_allowed(res, 1, what, (long)PX_ENOENT, (long)PX_EISDIR, (long)PX_ENOTDIR,
+					   (long)PX_EMFILE, (long)PX_ENOSPC, 0L);
+				if (res >= 0)
+					EXPECT(px_close((int)res), 0, "close of the ring's open");
+				break;
+			case PX_OP_MKDIR:
+				fs_allowed(res, 0, what, (long)PX_EEXIST, (long)PX_ENOENT, (long)PX_ENOTDIR,
+					   (long)PX_ENOSPC, (long)PX_EMLINK, 0L);
+				break;
+			case PX_OP_UNLINK:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, (long)PX_EISDIR, 0L);
+				break;
+			case PX_OP_RMDIR:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR,
+					   (long)PX_ENOTEMPTY, 0L);
+				break;
+			case PX_OP_RENAME:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_EEXIST, (long)PX_ENOTEMPTY,
+					   (long)PX_ENOTDIR, (long)PX_EISDIR, (long)PX_EINVAL,
+					   (long)PX_ENOSPC, 0L);
+				break;
+			case PX_OP_LINK:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_EEXIST, (long)PX_EPERM,
+					   (long)PX_EMLINK, (long)PX_ENOSPC, (long)PX_ENOTDIR, 0L);
+				break;
+			default:
+				fs_allowed(res, 0, what, (long)PX_ENOENT, (long)PX_ENOTDIR, 0L);
+				break;
+			}
+		}
+		px_ring_cq_advance(&ring, n);
+	}
+	if (got != want_cqes)
+		fail("ring: %u of %u CQEs came", got, want_cqes);
+	for (int fd = 3; fd < MAX_FD; fd++) {
+		struct px_stat st;
+		if (px_fstat(fd, &st) == 0) {
+			fail("ring: fd %d left open after the burst", fd);
+			px_close(fd);
+		}
+	}
+}
+
+static int fs_child(unsigned long long s, unsigned ncalls)
+{
+	char dir[40], cwd[48];
+	seed = s;
+	rng = s * 0x2545f4914f6cdd1dULL + 7;
+	snprintf(dir, sizeof(dir), "/fz-%llu", s);
+	cur_call = "setup";
+	EXPECT(px_mkdir(dir), 0, "mkdir(%s)", dir);
+	EXPECT(px_chdir(dir), 0, "chdir(%s)", dir);
+	EXPECT(px_syscall(SYS_getcwd, (long)cwd, sizeof(cwd), 0, 0, 0, 0), (long)strlen(dir),
+	       "getcwd");
+	if (strcmp(cwd, dir) != 0)
+		fail("getcwd: %s, want %s", cwd, dir);
+	have_ring = px_ring_init(&ring, 16) == 0;
+	EXPECT(have_ring, 1, "ring_setup(16)");
+	for (call_no = 0; call_no < ncalls && !failures; call_no++) {
+		cur_call = "fs";
+		if (have_ring && chance(5)) {
+			cur_call = "fs ring burst";
+			fs_ring_burst();
+			continue;
+		}
+		fs_step();
+	}
+	printf("fuzz: seed %llu: %u calls in %s, %u ring entries, %u failures\n", seed, calls_made,
+	       dir, ring_entries, failures);
+	return failures > 100 ? 100 : (int)failures;
 }
 
 /* ---- child and parent ---------------------------------------------------------*/
@@ -1263,6 +1936,17 @@ static int child(unsigned long long s, unsigned ncalls, int end, long ppid)
 	/* a heap of our own, so "above the break" and "straddling it" exist */
 	px_sbrk(2 * 4096);
 	heap_end = ((uint64_t)px_sbrk(0) + 4095) & ~4095ULL;
+	paths_init();
+	{
+		/* the file-system oracle is for a kernel with nothing mounted */
+		struct px_statfs sf;
+		long r = px_syscall(SYS_statfs, (long)&sf, 0, 0, 0, 0, 0);
+		if (r != -PX_ENODEV) {
+			printf("fuzz: seed %llu: statfs = %ld: a file system is mounted; the fuzzer "
+			       "needs a blank disk or none\n", seed, r);
+			return 1;
+		}
+	}
 	for (unsigned i = 0; i < NCALLS; i++)
 		weight_sum += calls[i].weight;
 	int want_ring = chance(80);
@@ -1321,6 +2005,13 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "child") == 0)
 		return child(strtoull(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0),
 			     atoi(argv[4]), atol(argv[5]));
+	if (argc >= 4 && strcmp(argv[1], "fschild") == 0)
+		return fs_child(strtoull(argv[2], NULL, 0), (unsigned)strtoul(argv[3], NULL, 0));
+	int fs = argc > 1 && strcmp(argv[1], "fs") == 0;
+	if (fs) {
+		argc--;
+		argv++;
+	}
 
 	unsigned long long s0 = argc > 1 ? strtoull(argv[1], NULL, 0) : 1;
 	unsigned nchild = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 0) : 8;
@@ -1331,21 +2022,22 @@ int main(int argc, char **argv)
 	if (par > 8)
 		par = 8;
 	long me = px_getpid();
-	printf("fuzz: seeds %llu..%llu, %u calls each, %u at a time\n", s0, s0 + nchild - 1,
-	       ncalls, par);
+	printf("fuzz: %sseeds %llu..%llu, %u calls each, %u at a time\n", fs ? "file-system " : "",
+	       s0, s0 + nchild - 1, ncalls, par);
 
 	struct { long pid; unsigned long long seed; int end; } run[8];
 	unsigned running = 0, started = 0, passed = 0, failed = 0;
 	while (started < nchild || running > 0) {
 		if (started < nchild && running < par) {
 			unsigned long long s = s0 + started;
-			int end = (int)(s % END_COUNT);
+			int end = fs ? END_EXIT : (int)(s % END_COUNT);
 			char a_seed[24], a_calls[16], a_end[8], a_pid[16];
 			snprintf(a_seed, sizeof(a_seed), "%llu", s);
 			snprintf(a_calls, sizeof(a_calls), "%u", ncalls);
 			snprintf(a_end, sizeof(a_end), "%d", end);
 			snprintf(a_pid, sizeof(a_pid), "%ld", me);
-			const char *av[] = { "fuzz", "child", a_seed, a_calls, a_end, a_pid, NULL };
+			const char *av[] = { "fuzz", fs ? "fschild" : "child", a_seed, a_calls, a_end,
+					     a_pid, NULL };
 			long pid = px_spawn("fuzz", av);
 			started++;
 			if (pid < 0) {

@@ -250,7 +250,8 @@ int64_t fs_file_getdents(const struct io_req *rq, union io_slot *slot)
 {
 	struct fs_file_io *w = (struct fs_file_io *)slot;
 	struct file *f = rq->file;
-	if (!fs_file_is(f))
+	/* Not a directory before a short buffer, for every kind of fd. */
+	if (f->ops != &fs_dir_ops)
 		return -PX_ENOTDIR;
 	struct fs_file *ff = f->obj;
 	uint64_t off;
