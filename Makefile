@@ -340,8 +340,9 @@ boot-loop-arch: $(KERNEL) | ensure-qemu
 boot-loop:
 	@for a in $(ARCHES); do $(MAKE) --no-print-directory boot-loop-arch ARCH=$$a || exit 1; done
 
-# The guest's network driven from the host through forwarded ports on
-# 127.0.0.1 (scripts/nettest.py, docs/net.md).
+# The guest's network driven from the host, on 127.0.0.1 only: a peer that
+# exchanges raw frames with the card over -netdev dgram, and the restricted
+# user-mode network (scripts/nettest.py, docs/net.md).
 nettest: $(KERNEL) | ensure-qemu
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) \
 		--log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)

@@ -1,32 +1,38 @@
 #!/usr/bin/env python3
-"""Drive a booted guest's network from the host through QEMU's forwarded ports (127.0.0.1 only).
+"""Drive a booted guest's network from the host; everything stays on 127.0.0.1.
 
 usage: scripts/nettest.py --arch A [--smp N] [--log FILE] KERNEL.elf
 
-Boots the normal kernel with a virtio-net card (scripts/run-qemu.sh --net,
-free host ports chosen here) and the kernel shell as its first task, then:
+The boots that exchange UDP with the host give the guest's virtio-net card
+QEMU's -netdev dgram backend (scripts/run-qemu.sh --net-peer), no slirp:
+each Ethernet frame is a UDP datagram on 127.0.0.1 to or from the Peer
+below, which plays the gateway 10.0.2.2 (it answers ARP and builds and
+checks Ethernet, IPv4, UDP and ICMP itself, checksums included).  The
+other boots use QEMU's user-mode network with restrict=on (--net).
   boot        the driver and the stack come up ("net: up")
-  udp_echo    datagrams of 1..1472 bytes sent to the forwarded UDP port come
-              back byte-exact from the kernel's echo service (port 7);
-              the run uses --net-open, because QEMU's restricted user-mode
-              network drops every UDP datagram the guest sends
+  udp_echo    datagrams of 1..1472 bytes from the peer to the guest's UDP
+              port 7 come back byte-exact, with right checksums, from the
+              kernel's echo service
+  guest_ping  3 echo requests from the peer to 10.0.2.15 answered intact
   counters    the shell's `net` shows the datagrams and no malformed
               device completions
-  udpcheck    a boot with user/udpcheck.c as process 1: the socket
-              syscalls' error paths (it sends nothing off the guest)
+  udpcheck    a boot (user-mode network, restrict=on) with user/udpcheck.c
+              as process 1: the socket syscalls' error paths (it sends
+              nothing off the guest)
   udp_socket  a boot with user/udpecho.c as process 1, a UDP socket in a
-              user program: the same datagrams to the forwarded port 5555
+              user program: the same datagrams from the peer to port 5555
               come back byte-exact, and "quit" ends the boot with status 0
               after udpecho counted all of them
-  ping        a boot with user/ping.c as process 1 on the restricted
-              network make qemu uses: 3 echo requests to 10.0.2.2 (QEMU)
-              answered intact
+  ping        a boot with user/ping.c as process 1 on the user-mode network
+              with restrict=on, as make qemu gives: 3 echo requests to
+              10.0.2.2 (QEMU) answered intact
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
 import os
 import select
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -59,40 +65,177 @@ def free_port(kind):
     return port
 
 
-tcp_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-udp_port2 = free_port(socket.SOCK_DGRAM)
 SIZES = [1, 2, 17, 46, 100, 512, 1000, 1471, 1472] + [(i * 131) % 1472 + 1 for i in range(40)]
 
 
-def boot(init, restricted=False):
-    net = ["--net-ports", "none"] if restricted else \
-        ["--net-open", "--net-ports", f"{tcp_port},{udp_port},{udp_port2}"]
+def csum(data):
+    """The Internet checksum (RFC 1071) of data."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ip4(text):
+    return socket.inet_aton(text)
+
+
+GW_IP, GUEST_IP = ip4("10.0.2.2"), ip4("10.0.2.15")
+GW_MAC = bytes.fromhex("525500000202")
+BCAST = b"\xff" * 6
+
+
+class Peer:
+    """The gateway, 10.0.2.2, at the far end of QEMU's -netdev dgram.
+
+    Every datagram on self.sock is one Ethernet frame of the guest's card.
+    The peer answers ARP for 10.0.2.2, builds and parses IPv4/UDP/ICMP
+    itself and checks every checksum the guest sends; nothing goes
+    anywhere but 127.0.0.1."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.card_port = free_port(socket.SOCK_DGRAM)
+        self.guest_mac = None
+        self.ip_id = 0
+        self.bad = []        # frames from the guest that failed a check
+
+    def send(self, dst_mac, ethertype, payload):
+        self.sock.sendto(dst_mac + GW_MAC + struct.pack("!H", ethertype) + payload,
+                         ("127.0.0.1", self.card_port))
+
+    def arp(self, op, tha, tpa):
+        return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, GW_MAC, GW_IP, tha, tpa)
+
+    def send_ip(self, proto, payload):
+        self.ip_id = (self.ip_id + 1) & 0xffff
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), self.ip_id, 0, 64,
+                          proto, 0, GW_IP, GUEST_IP)
+        hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
+        self.send(self.guest_mac, 0x0800, hdr + payload)
+
+    def send_udp(self, sport, dport, data):
+        head = struct.pack("!HHHH", sport, dport, 8 + len(data), 0)
+        pseudo = GW_IP + GUEST_IP + struct.pack("!BBH", 0, 17, 8 + len(data))
+        c = csum(pseudo + head + data) or 0xffff
+        self.send_ip(17, head[:6] + struct.pack("!H", c) + data)
+
+    def send_ping(self, ident, seq, data):
+        msg = struct.pack("!BBHHH", 8, 0, 0, ident, seq) + data
+        self.send_ip(1, msg[:2] + struct.pack("!H", csum(msg)) + msg[4:])
+
+    def frame(self, deadline):
+        """The next frame from the guest, ARP for 10.0.2.2 answered on the
+        way; None at the deadline.  Returns (proto, src, dst, ip payload)."""
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                return None
+            self.sock.settimeout(left)
+            try:
+                f = self.sock.recv(2048)
+            except socket.timeout:
+                return None
+            if len(f) < 14:
+                self.bad.append(f"runt frame of {len(f)} bytes")
+                continue
+            etype = struct.unpack("!H", f[12:14])[0]
+            if etype == 0x0806 and len(f) >= 42:
+                op, sha, spa, tpa = struct.unpack("!6xH6s4s6x4s", f[14:42])
+                if spa == GUEST_IP:
+                    self.guest_mac = sha
+                if op == 1 and tpa == GW_IP and spa == GUEST_IP:
+                    self.send(sha, 0x0806, self.arp(2, sha, spa))
+                continue
+            if etype != 0x0800 or len(f) < 34:
+                continue
+            ip = f[14:]
+            ihl = (ip[0] & 15) * 4
+            total = struct.unpack("!H", ip[2:4])[0]
+            if ip[0] >> 4 != 4 or ihl < 20 or total > len(ip) or csum(ip[:ihl]) != 0:
+                self.bad.append("bad IPv4 header")
+                continue
+            proto, src, dst = ip[9], ip[12:16], ip[16:20]
+            body = ip[ihl:total]
+            if proto == 17:
+                pseudo = src + dst + struct.pack("!BBH", 0, 17, len(body))
+                if len(body) < 8 or struct.unpack("!H", body[6:8])[0] == 0 or csum(pseudo + body):
+                    self.bad.append("UDP datagram without a right checksum")
+                    continue
+            elif proto == 1 and csum(body):
+                self.bad.append("bad ICMP checksum")
+                continue
+            return proto, src, dst, body
+
+    def resolve(self, secs=10):
+        """Learn the guest's MAC: ARP request for 10.0.2.15, broadcast."""
+        end = time.time() + secs
+        while self.guest_mac is None and time.time() < end:
+            self.send(BCAST, 0x0806, self.arp(1, b"\0" * 6, GUEST_IP))
+            self.frame(min(end, time.time() + 1))
+        return self.guest_mac is not None
+
+    def udp_roundtrip(self, dport, data, sport=40000, secs=5):
+        """Send data to the guest's dport; its UDP answer's data, or None."""
+        self.send_udp(sport, dport, data)
+        end = time.time() + secs
+        while True:
+            got = self.frame(end)
+            if got is None:
+                return None
+            proto, src, dst, body = got
+            if proto == 17 and src == GUEST_IP and dst == GW_IP and \
+                    struct.unpack("!HH", body[:4]) == (dport, sport):
+                return body[8:]
+
+    def ping(self, ident, seq, data, secs=5):
+        """An echo request to 10.0.2.15; True if the reply matches it."""
+        self.send_ping(ident, seq, data)
+        end = time.time() + secs
+        while True:
+            got = self.frame(end)
+            if got is None:
+                return False
+            proto, src, dst, body = got
+            if proto == 1 and src == GUEST_IP and body[0] == 0 and \
+                    struct.unpack("!HH", body[4:8]) == (ident, seq):
+                return body[8:] == data
+
+    def close(self):
+        self.sock.close()
+
+
+def boot(init, peer=None):
+    net = ["--net-peer", f"{peer.port},{peer.card_port}"] if peer else ["--net-ports", "none"]
     return subprocess.Popen(
         [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net"] + net +
         ["--timeout", "90", "--append", f"init={init}", "--input", "/dev/stdin", opt.kernel],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def echo_all(port):
-    """Send every size to 127.0.0.1:port; None, or why it failed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(5)
-    try:
-        for i, n in enumerate(SIZES):
-            msg = bytes((i * 7 + j * 13) & 0xff for j in range(n))
-            s.sendto(msg, ("127.0.0.1", port))
-            try:
-                got, _ = s.recvfrom(4096)
-            except socket.timeout:
-                return f"no echo for datagram {i} ({n} bytes)"
-            if got != msg:
-                return f"datagram {i} ({n} bytes) came back as {len(got)} different bytes"
-        return None
-    finally:
-        s.close()
+def echo_all(peer, port):
+    """Send every size to the guest's UDP port through the peer; None, or why it failed."""
+    if not peer.resolve():
+        return "the guest did not answer ARP for 10.0.2.15"
+    for i, n in enumerate(SIZES):
+        msg = bytes((i * 7 + j * 13) & 0xff for j in range(n))
+        got = peer.udp_roundtrip(port, msg)
+        if got is None:
+            return f"no echo for datagram {i} ({n} bytes)" + \
+                ("; bad frames from the guest: " + "; ".join(peer.bad[:3]) if peer.bad else "")
+        if got != msg:
+            return f"datagram {i} ({n} bytes) came back as {len(got)} different bytes"
+    if peer.bad:
+        return "bad frames from the guest: " + "; ".join(peer.bad[:3])
+    return None
 
 
-qemu = boot("none")
+peer = Peer()
+qemu = boot("none", peer)
 out = b""
 
 
@@ -114,8 +257,12 @@ booted = read_until(b"pollux> ", 60)
 result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
 
 if booted:
-    bad = echo_all(udp_port)
+    bad = echo_all(peer, 7)
     result("udp_echo", bad is None, bad)
+    data = bytes(range(56))
+    ok = all(peer.ping(0x5058, seq, data) for seq in range(1, 4)) and not peer.bad
+    result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
+           "; ".join(peer.bad[:3]))
 
     mark = len(out)
     qemu.stdin.write(b"net\n")
@@ -133,6 +280,7 @@ try:
 except (BrokenPipeError, subprocess.TimeoutExpired):
     qemu.kill()
     out += qemu.communicate()[0]
+peer.close()
 logs = [out]
 
 # A user program's socket: the error paths, then an echo server.
@@ -147,14 +295,13 @@ text = out.decode(errors="replace")
 result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
        f"exit status {qemu.returncode}:\n" + "\n".join(l for l in text.splitlines() if "udpcheck" in l))
 
-qemu = boot("udpecho")
+peer = Peer()
+qemu = boot("udpecho", peer)
 out = b""
 if read_until(b"udpecho: port 5555", 60):
-    bad = echo_all(udp_port2)
+    bad = echo_all(peer, 5555)
     if bad is None:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.sendto(b"quit", ("127.0.0.1", udp_port2))
-        s.close()
+        peer.send_udp(40000, 5555, b"quit")
 else:
     bad = "udpecho did not start"
 try:
@@ -167,10 +314,11 @@ if bad is None and qemu.returncode != 0:
 if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
     bad = "udpecho did not report every datagram"
 result("udp_socket", bad is None, bad)
+peer.close()
 logs.append(out)
 
 # The user ping program, on the network make qemu gives (restrict=on).
-qemu = boot("ping initargs=10.0.2.2,3", restricted=True)
+qemu = boot("ping initargs=10.0.2.2,3")
 try:
     out = qemu.communicate(timeout=60)[0]
 except subprocess.TimeoutExpired:

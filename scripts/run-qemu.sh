@@ -26,10 +26,11 @@
 #                     UDP 5555 -> guest 5555
 #   --net-ports T,U,V with --net: forward host TCP port T and UDP ports U
 #                     and V instead (tests pick free ones); "none": none
-#   --net-open        with --net: restrict=off.  QEMU's user-mode network
-#                     drops every UDP datagram from a restricted guest, the
-#                     replies to forwarded ones included; the UDP echo test
-#                     needs this (the guest only answers its sender)
+#   --net-peer P,Q    test-only, instead of the user-mode network: the card's
+#                     raw Ethernet frames go as UDP datagrams (QEMU's
+#                     -netdev dgram, no slirp) to 127.0.0.1:P, and frames
+#                     sent from there to 127.0.0.1:Q reach the card; the
+#                     program on P plays the gateway (scripts/nettest.py)
 #   --el2             aarch64: enter the kernel at EL2 (virtualization=on),
 #                     as most real boot loaders do; PSCI then goes over SMC
 #
@@ -39,7 +40,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 restrict=on gdbport=
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 net_peer= gdbport=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -58,8 +59,8 @@ while [ $# -gt 0 ]; do
 	--disk) disk=$2; shift 2 ;;
 	--net) net=1; shift ;;
 	--net-ports) net_ports=$2; shift 2 ;;
-	--net-open) restrict=off; shift ;;
-	-h|--help) sed -n '2,38p' "$0"; exit 0 ;;
+	--net-peer) net=1; net_peer=$2; shift 2 ;;
+	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -91,14 +92,20 @@ esac
 # No default network card (it needs an option ROM, efi-virtio.rom, that
 # Debian's qemu-system-arm does not ship); --net adds a virtio-mmio one.
 args+=(-m "$mem" -smp "$smp" -nic none)
-if [ "$net" = 1 ]; then
+if [ "$net" = 1 ] && [ -n "$net_peer" ]; then
+	IFS=, read -r peer_port card_port <<<"$net_peer"
+	[ -n "$peer_port" ] && [ -n "$card_port" ] ||
+		{ echo "run-qemu.sh: --net-peer needs P,Q" >&2; exit 2; }
+	args+=(-netdev "dgram,id=net0,local.type=inet,local.host=127.0.0.1,local.port=$card_port,remote.type=inet,remote.host=127.0.0.1,remote.port=$peer_port"
+	       -device virtio-net-device,netdev=net0)
+elif [ "$net" = 1 ]; then
 	fwd=
 	if [ "$net_ports" != none ]; then
 		IFS=, read -r tcp_port udp_port udp_port2 <<<"$net_ports"
 		fwd=",hostfwd=tcp:127.0.0.1:$tcp_port-:80,hostfwd=udp:127.0.0.1:$udp_port-:7"
 		fwd+=",hostfwd=udp:127.0.0.1:$udp_port2-:5555"
 	fi
-	args+=(-netdev "user,id=net0,restrict=$restrict$fwd" -device virtio-net-device,netdev=net0)
+	args+=(-netdev "user,id=net0,restrict=on$fwd" -device virtio-net-device,netdev=net0)
 fi
 args+=(-global virtio-mmio.force-legacy=false) # virtio 1.x, not QEMU's legacy default (docs/virtio.md)
 [ -n "$append" ] && args+=(-append "$append")
