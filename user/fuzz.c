@@ -934,6 +934,57 @@ static void f_statfs(void)
 	       (unsigned long long)p);
 }
 
+/* ---- sockets (50..53) ---------------------------------------------------------*/
+
+/* socket(): the domain is checked first, then type and protocol.  A
+ * valid one gives an fd, or -PX_ENODEV when the machine has no network
+ * card (the slice boots without one); the fd is closed at once. */
+static void f_socket(void)
+{
+	long dom = chance(70) ? PX_AF_INET : (long)next64();
+	long type = chance(70) ? PX_SOCK_DGRAM : (long)next64();
+	long proto;
+	switch (below(4)) {
+	case 0: proto = 0; break;
+	case 1: proto = PX_IPPROTO_UDP; break;
+	case 2: proto = PX_IPPROTO_ICMP; break;
+	default: proto = (long)next64(); break;
+	}
+	long r = sc(SYS_socket, dom, type, proto, 0);
+	if (dom != PX_AF_INET) {
+		EXPECT(r, -PX_EAFNOSUPPORT, "socket(%ld, %ld, %ld)", dom, type, proto);
+		return;
+	}
+	if (type != PX_SOCK_DGRAM ||
+	    (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP)) {
+		EXPECT(r, -PX_EPROTONOSUPPORT, "socket(%ld, %ld, %ld)", dom, type, proto);
+		return;
+	}
+	if (r >= 0) {
+		EXPECT(sc(SYS_close, r, 0, 0, 0), 0, "close of socket %ld", r);
+		return;
+	}
+	if (r != -PX_ENODEV && r != -PX_EMFILE && r != -PX_ENOMEM)
+		fail("socket(AF_INET, DGRAM, %ld) = %ld: not an allowed result", proto, r);
+}
+
+/* bind, sendto, recvfrom on an fd that is no socket: -PX_EBADF for one
+ * that is not open, -PX_ENOTSOCK for a pipe or the console, whatever the
+ * other arguments (the fd is checked first). */
+static void f_sock_call(void)
+{
+	static const long nrs[] = { SYS_bind, SYS_sendto, SYS_recvfrom };
+	long nr = nrs[below(3)];
+	int fd = pick_fd(K_NONE);
+	long a = (long)bad_ptr(), b = (long)next64(), c = (long)bad_ptr();
+	if (fd < 0 || chance(40)) {
+		long bad = bad_fd();
+		EXPECT(sc(nr, bad, a, b, c), -PX_EBADF, "syscall %ld on fd %ld", nr, bad);
+		return;
+	}
+	EXPECT(sc(nr, fd, a, b, c), -PX_ENOTSOCK, "syscall %ld on a pipe or the console", nr);
+}
+
 static void f_sync(void)
 {
 	EXPECT(sc(SYS_sync, (long)next64(), 0, 0, 0), 0, "sync");
@@ -1564,6 +1615,10 @@ static const struct call calls[] = {
 	{ SYS_dup2, "dup2", f_dup2, 2 },
 	{ SYS_statfs, "statfs", f_statfs, 1 },
 	{ SYS_sync, "sync", f_sync, 1 },
+	{ SYS_socket, "socket", f_socket, 2 },
+	{ SYS_bind, "bind", f_sock_call, 1 },
+	{ SYS_sendto, "sendto", f_sock_call, 1 },
+	{ SYS_recvfrom, "recvfrom", f_sock_call, 1 },
 	{ -1, "unknown syscall", f_unknown, 3 },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
