@@ -131,6 +131,13 @@ bool arch_irq_enabled(void);
  * take it).  This closes the race between "queue empty?" and sleeping. */
 void arch_wait_for_interrupt(void);
 
+/* A spin-wait hint, once per turn of a loop waiting for another hart
+ * (aarch64 YIELD, riscv64 PAUSE).  On hardware it only saves power; under
+ * QEMU's one-thread round-robin (-icount) it is what lets the hart that
+ * holds the lock run: without it a spinning hart keeps the host thread
+ * until the next virtual timer. */
+void arch_cpu_relax(void);
+
 /* Full barrier between normal memory and device (MMIO) accesses, in both
  * directions: ring stores are visible to a device before a later MMIO
  * write (a doorbell), and a device's DMA writes are visible after an

@@ -39,9 +39,15 @@ static inline void exec_irq_restore(unsigned long flags)
 {
 	(void)flags;
 }
+
+static inline void exec_spin_hint(void)
+{
+}
 #else
 unsigned long exec_irq_save(void);
 void exec_irq_restore(unsigned long flags);
+/* Once per turn of a spin-wait loop (kernel: arch_cpu_relax). */
+void exec_spin_hint(void);
 #endif
 
 /* Called when an EXEC_ASSERT fails.  Must not return. */

@@ -36,7 +36,7 @@ static inline unsigned long spin_lock(struct spin *s)
 		if (!atomic_exchange_explicit(&s->locked, 1u, memory_order_acquire))
 			return flags;
 		while (atomic_load_explicit(&s->locked, memory_order_relaxed))
-			;
+			exec_spin_hint();
 	}
 }
 
@@ -55,7 +55,7 @@ static inline void spin_lock_noirq(struct spin *s)
 {
 	while (atomic_exchange_explicit(&s->locked, 1u, memory_order_acquire))
 		while (atomic_load_explicit(&s->locked, memory_order_relaxed))
-			;
+			exec_spin_hint();
 }
 
 static inline void spin_unlock_noirq(struct spin *s)

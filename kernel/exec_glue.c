@@ -15,6 +15,11 @@ void exec_irq_restore(unsigned long flags)
 	arch_irq_restore(flags);
 }
 
+void exec_spin_hint(void)
+{
+	arch_cpu_relax();
+}
+
 _Noreturn void exec_assert_fail(const char *expr, const char *file, int line)
 {
 	panic("executor assertion failed: %s (%s:%d)", expr, file, line);

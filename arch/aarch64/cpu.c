@@ -74,6 +74,11 @@ void arch_wait_for_interrupt(void)
 	__asm__ volatile("dsb sy\n\twfi" : : : "memory");
 }
 
+void arch_cpu_relax(void)
+{
+	__asm__ volatile("yield" ::: "memory");
+}
+
 /* ---- Generic timer: EL1 physical timer (CNTP_*, PPI INTID 30) ---------- */
 
 uint64_t arch_timer_now(void)

@@ -265,17 +265,17 @@ void arch_irqc_enable(unsigned irq, unsigned hart)
 }
 
 /*
- * Not yet: with any device SPI routed to another PE (IROUTER), the ktest
- * suite at -smp 4 (make ktest ARCH=aarch64 SMP=4) hangs in most runs in
- * console_flood: the flood stops part-way (42,080 of 65,536 bytes) with
- * the console ring empty, the reader waiting, and the PL011 holding an
- * unmasked receive interrupt (RIS 0x30, IMSC 0x50, FIFO full) that the
- * parked hart it is routed to never takes.  With every SPI on hart 0 it
- * passes.  Until that is understood, devices stay on hart 0.
+ * Devices may go to any PE.  (Under -icount QEMU 7.2 runs every hart on
+ * one host thread in turn; a hart spinning on a lock kept that thread
+ * until the next virtual timer, sometimes a minute away, while the hart
+ * holding the lock waited its turn: the ktest suite at -smp 4 hung in
+ * console_flood once the UART's SPI went to hart 1.  spin locks now YIELD
+ * on every turn of the wait (arch_cpu_relax), which QEMU takes as the
+ * end of that hart's turn.)
  */
 bool arch_irqc_spread_ok(void)
 {
-	return false;
+	return true;
 }
 
 void arch_irqc_disable(unsigned irq)
