@@ -11,7 +11,7 @@ set -euo pipefail
 
 cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 qemu="qemu-system-misc qemu-system-arm opensbi"
-host="gcc make valgrind device-tree-compiler python3 patch"
+host="gcc make valgrind device-tree-compiler python3 patch ccache"
 debug="gdb-multiarch"
 trace="librsvg2-bin"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets

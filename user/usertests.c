@@ -1523,14 +1523,20 @@ static void t_sleep_order(void)
 {
 	static const int ms[] = { 400, 100, 300, 50, 250, 150 };
 	enum { N = sizeof(ms) / sizeof(ms[0]) };
-	char b0[24], b1[24];
-	uint64_t t0 = now_ns();
-	int pids[N];
-	/* Each sleeps until a moment fixed here, so how long a child takes
-	 * to start (a vCPU the host keeps waiting) cannot change the order. */
+	char b0[24], b1[24], b2[24];
+	int pids[N], fds[2];
+	/* The moment they count from is fixed after every sleeper has been
+	 * spawned (spawning six can take longer than 50 ms when the host
+	 * keeps the vCPU waiting), and reaches each through a pipe. */
+	make_pipe(fds);
 	for (int i = 0; i < N; i++)
-		pids[i] = spawn_x("sleepuntil", itoa_buf(b0, (long)(t0 / 1000000u) + 1 + ms[i]),
-				  itoa_buf(b1, i + 1), NULL);
+		pids[i] = spawn_x("sleepafter", itoa_buf(b0, fds[0]), itoa_buf(b1, ms[i]),
+				  itoa_buf(b2, i + 1), NULL);
+	uint64_t base = now_ns() + 200ULL * 1000000;
+	for (int i = 0; i < N; i++)
+		write_all(fds[1], &base, sizeof(base));
+	CHECK_EQ(px_close(fds[0]), 0);
+	CHECK_EQ(px_close(fds[1]), 0);
 	int victim = spawn_x("sleepexit", "100000", "99", NULL);
 	CHECK_EQ(px_sleep(20), 0);
 	CHECK_EQ(px_kill(victim), 0);
@@ -1541,7 +1547,7 @@ static void t_sleep_order(void)
 	int last = 0;
 	for (int k = 0; k < N; k++) {
 		int st = -1, w = (int)px_wait(-1, &st), i;
-		uint64_t at = now_ns() - t0;
+		uint64_t now = now_ns();
 		for (i = 0; i < N && pids[i] != w; i++)
 			;
 		CHECK(i < N);
@@ -1549,12 +1555,12 @@ static void t_sleep_order(void)
 		if (ms[i] < last)
 			fail_line(__LINE__, "the %d ms sleeper woke after the %d ms one", ms[i], last);
 		last = ms[i];
-		if (at < (uint64_t)ms[i] * 1000000)
-			fail_line(__LINE__, "the %d ms sleeper woke after %llu ms", ms[i],
-				  (unsigned long long)(at / 1000000));
+		if (now < base + (uint64_t)ms[i] * 1000000)
+			fail_line(__LINE__, "the %d ms sleeper woke %lld ms early", ms[i],
+				  (long long)(base + (uint64_t)ms[i] * 1000000 - now) / 1000000);
 	}
 	/* Together, not one after the other (that would take 1250 ms). */
-	CHECK(now_ns() - t0 < 1000ULL * 1000000);
+	CHECK(now_ns() - base < 1000ULL * 1000000);
 	CHECK_EQ(px_wait(-1, NULL), -PX_ECHILD);
 }
 
@@ -3493,15 +3499,18 @@ static int h_sleepexit(int argc, char **argv)
 	return arg_int(argv, 4);
 }
 
-/* sleepuntil MS CODE: sleep until the clock reads MS milliseconds, then
- * exit with CODE. */
-static int h_sleepuntil(int argc, char **argv)
+/* sleepafter RFD MS CODE: read a moment (uint64_t ns) from RFD, sleep
+ * until MS milliseconds after it, then exit with CODE. */
+static int h_sleepafter(int argc, char **argv)
 {
-	uint64_t at = strtoull(argv[3], NULL, 10) * 1000000u, now = now_ns();
+	uint64_t base;
 	(void)argc;
+	if (px_read(arg_int(argv, 3), &base, sizeof(base)) != (long)sizeof(base))
+		return 98;
+	uint64_t at = base + (uint64_t)arg_int(argv, 4) * 1000000u, now = now_ns();
 	if (at > now && px_sleep((at - now + 999999u) / 1000000u) != 0)
 		return 99;
-	return arg_int(argv, 4);
+	return arg_int(argv, 5);
 }
 
 /* blockread RFD: read, which must block until we are killed. */
@@ -3839,7 +3848,7 @@ static const struct helper {
 	{ h_argcount, "argcount", 0 },
 	{ h_argcheck, "argcheck", 0 },
 	{ h_sleepexit, "sleepexit", 2 },
-	{ h_sleepuntil, "sleepuntil", 2 },
+	{ h_sleepafter, "sleepafter", 3 },
 	{ h_fdcount, "fdcount", 0 },
 	{ h_blockread, "blockread", 1 },
 	{ h_writen, "writen", 2 },
