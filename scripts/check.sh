@@ -8,6 +8,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/summary.sh
 
+# Builds use every core (each step's make, and the makes its scripts run);
+# the tests themselves run one step at a time.
+export MAKEFLAGS="-j$(nproc) ${MAKEFLAGS:-}"
+
 scripts/deps.sh || { echo "check: could not install dependencies"; summary_print 0 1; exit 1; }
 mkdir -p build/check
 
