@@ -154,6 +154,13 @@ void netk_print_stats(void)
 	       (unsigned long long)v->tx_done, (unsigned long long)v->tx_malformed,
 	       (unsigned long long)v->tx_full, (unsigned long long)v->interrupts,
 	       (unsigned long long)v->notifies);
+	if (vnet_inject_pct())
+		printf("injected (net_drop=%u): rx %llu dropped, %llu duplicated, %llu reordered; "
+		       "tx %llu dropped, %llu duplicated, %llu reordered\n", vnet_inject_pct(),
+		       (unsigned long long)v->rx_inj_dropped, (unsigned long long)v->rx_inj_duplicated,
+		       (unsigned long long)v->rx_inj_reordered, (unsigned long long)v->tx_inj_dropped,
+		       (unsigned long long)v->tx_inj_duplicated,
+		       (unsigned long long)v->tx_inj_reordered);
 	unsigned long fl = netk_lock();
 	struct net_stats s = net_stats;
 	netk_unlock(fl);
