@@ -371,7 +371,7 @@ host-test-fdt: $(FDT_TEST) $(HOST_DTBS)
 	$(FDT_TEST) $(HOST_DTBS)
 
 VIRTQ_TEST := $(HOSTBUILD)/virtq_test
-$(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h kernel/netem.h | ensure-host
+$(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h kernel/netem.h kernel/mmio.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/virtq_test.c kernel/virtq.c -o $@
 

@@ -455,31 +455,12 @@ static int queue_setup(unsigned sel, struct virtq *q,
 /* The virtio 1.x initialisation sequence (spec 3.1.1, 4.2.3.2, 5.1.5). */
 static int setup(void)
 {
-	reg_write(VIRTIO_MMIO_STATUS, 0);
-	int spins = 0;
-	while (reg_read(VIRTIO_MMIO_STATUS) != 0)
-		if (++spins > 1000)
-			return fail_init("device did not reset");
-	status_set(VIRTIO_STATUS_ACKNOWLEDGE);
-	status_set(VIRTIO_STATUS_DRIVER);
-
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 1);
-	uint64_t feat = (uint64_t)reg_read(VIRTIO_MMIO_DEV_FEATURES) << 32;
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
-	feat |= reg_read(VIRTIO_MMIO_DEV_FEATURES);
-	if (!(feat & (1ull << VIRTIO_F_VERSION_1)))
-		return fail_init("device does not offer VIRTIO_F_VERSION_1");
 	/* VERSION_1 and MAC only: no checksum or segmentation offloads, no
 	 * merged receive buffers, no control queue. */
-	uint64_t want = 1ull << VIRTIO_F_VERSION_1;
-	want |= feat & (1ull << VIRTIO_NET_F_MAC);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 0);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)want);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 1);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(want >> 32));
-	status_set(VIRTIO_STATUS_FEATURES_OK);
-	if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-		return fail_init("device refused our features");
+	uint64_t want;
+	const char *why = virtio_mmio_negotiate(dev.base, 1ull << VIRTIO_NET_F_MAC, &want);
+	if (why)
+		return fail_init(why);
 
 	static const uint8_t qemu_default[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 	memcpy(dev.mac, qemu_default, 6);

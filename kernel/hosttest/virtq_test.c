@@ -476,6 +476,33 @@ static void test_check_detects(void)
 	CHECK(!virtq_check(&q));
 }
 
+/* ---- virtio_mmio_negotiate on a register block in memory ------------------
+ *
+ * Plain memory is a device that ignores the select registers (both halves
+ * of its features read the same word) and keeps every status bit written. */
+static void test_negotiate(void)
+{
+	static _Alignas(8) uint32_t regs[0x100 / 4];
+	uintptr_t base = (uintptr_t)regs;
+	uint64_t feat = 0;
+	memset(regs, 0, sizeof(regs));
+	regs[VIRTIO_MMIO_STATUS / 4] = 0xff;               /* before the reset */
+	regs[VIRTIO_MMIO_DEV_FEATURES / 4] = 1u | 1u << 5; /* VERSION_1 (32), bits 0 and 5 */
+	CHECK(virtio_mmio_negotiate(base, 1ull << 5 | 1ull << 7, &feat) == NULL);
+	CHECK_EQ(feat, 1ull << VIRTIO_F_VERSION_1 | 1ull << 5);
+	CHECK_EQ(regs[VIRTIO_MMIO_STATUS / 4], VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+						VIRTIO_STATUS_FEATURES_OK);
+	CHECK_EQ(regs[VIRTIO_MMIO_DRV_FEATURES / 4], 1);   /* the high half, written last */
+	CHECK_EQ(regs[VIRTIO_MMIO_DRV_FEATURES_SEL / 4], 1);
+
+	memset(regs, 0, sizeof(regs));
+	regs[VIRTIO_MMIO_DEV_FEATURES / 4] = 1u << 5;      /* no VERSION_1 */
+	feat = 7;
+	const char *why = virtio_mmio_negotiate(base, ~0ull, &feat);
+	CHECK(why != NULL && strstr(why, "VERSION_1") != NULL);
+	CHECK_EQ(feat, 7);
+}
+
 /* ---- the virtio-net driver's loss injector (kernel/netem.h) --------------*/
 
 /* Rates within 1% of what net_drop=P promises over 100,000 frames. */
@@ -559,6 +586,7 @@ static const struct {
 	{ test_cancel_all, "cancel_all" },
 	{ test_random_wraparound, "random_wraparound" },
 	{ test_check_detects, "check_detects" },
+	{ test_negotiate, "negotiate" },
 	{ test_netem_rates, "netem_rates" },
 	{ test_netem_determinism, "netem_determinism" },
 	{ test_netem_nettest_seed, "netem_nettest_seed" },
