@@ -31,6 +31,10 @@ other boots use QEMU's user-mode network with restrict=on (--net).
               30 datagrams to UDP port 7 and 3 echo requests each come back
               intact when the peer resends after 0.15 s of silence, and the
               shell's `net` shows every injection counter above 0
+  ping_loss   user/ping.c as process 1 on the user-mode network with
+              net_drop=20 net_seed=6 (a seed whose three requests lose some
+              replies and not all): ping gives up on a lost reply after a
+              second, goes on, and ends with "ping: N of 3 replies", 0 < N < 3
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
@@ -375,6 +379,19 @@ def shutdown():
         qemu.kill()
         out += qemu.communicate()[0]
 
+
+# Loss injection.  The user ping copes: a lost reply costs a second.
+qemu = boot("ping initargs=10.0.2.2,3 net_drop=20 net_seed=6")
+try:
+    out = qemu.communicate(timeout=60)[0]
+except subprocess.TimeoutExpired:
+    qemu.kill()
+    out = qemu.communicate()[0]
+logs.append(out)
+m = re.search(rb"ping: (\d) of 3 replies", out)
+result("ping_loss", m is not None and 0 < int(m.group(1)) < 3 and b"no reply from 10.0.2.2" in out
+       and qemu.returncode == 1, f"exit status {qemu.returncode}, summary "
+       f"{m.group(0) if m else None}")
 
 # Loss injection: the kernel's echo service and ping answer through it.
 peer = Peer()
