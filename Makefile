@@ -304,7 +304,7 @@ ensure-gdb:
 qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu ensure-gdb
 	@port=$${GDBPORT:-$$($(FREE_PORT))}; echo $$port >$(BUILD)/gdb-port; \
 	echo "*** waiting for gdb on port $$port: make gdb ARCH=$(ARCH)$(if $(filter 1,$(KTEST)), KTEST=1) in another terminal"; \
-	$(RUN) --interactive --gdb --gdb-port $$port $(if $(APPEND),--append "$(APPEND)") \
+	$(RUN) --interactive --gdb --gdb-port $$port --net --net-ports none $(if $(APPEND),--append "$(APPEND)") \
 		--disk $(FS_IMG) $(KERNEL)
 
 gdb: | ensure-gdb
@@ -377,7 +377,7 @@ host-test-fdt: $(FDT_TEST) $(HOST_DTBS)
 	$(FDT_TEST) $(HOST_DTBS)
 
 VIRTQ_TEST := $(HOSTBUILD)/virtq_test
-$(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h | ensure-host
+$(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq.c kernel/virtq.h kernel/virtio.h kernel/netem.h kernel/mmio.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) kernel/hosttest/virtq_test.c kernel/virtq.c -o $@
 
@@ -827,6 +827,21 @@ $(FS_CACHE_TSAN): $(FS_CACHE_TSAN_SRCS) $(FS_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (TSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_CACHE_TSAN_SRCS) -o $@ -lpthread
+
+# Lab 10's checkpoints: the UDP socket's receive future and its waker on a
+# fake stack (kernel/hosttest/udp_sock_test.c).
+UDP_SOCK_TEST := $(HOSTBUILD)/udp_sock_test
+UDP_SOCK_TEST_SRCS := kernel/hosttest/udp_sock_test.c kernel/net/udp_sock.c kernel/file.c \
+	executor/notify.c
+$(UDP_SOCK_TEST): $(UDP_SOCK_TEST_SRCS) kernel/net/udp_sock.h kernel/net/net.h kernel/file.h \
+		kernel/io.h executor/sync.h executor/notify.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include -DSMP_MAX=8 \
+		$(UDP_SOCK_TEST_SRCS) -o $@ -lpthread
+
+host-test-udpsock: $(UDP_SOCK_TEST)
+	$(UDP_SOCK_TEST)
 
 host-test-fscache: $(FS_CACHE_TEST) $(FS_CACHE_TSAN)
 	$(FS_CACHE_TEST)

@@ -17,6 +17,7 @@
 #include "kernel/proc.h"
 #include "kernel/trace.h"
 #include "kernel/uaccess.h"
+#include "kernel/virtio_net.h"
 
 /*
  * syscall_start runs right after the program trapped.  A call that can
@@ -497,6 +498,18 @@ static int64_t sys_kstat(uint64_t which)
 		return (int64_t)__atomic_load_n(&console_stats.intr_back_ns, __ATOMIC_RELAXED);
 	case PX_KSTAT_IDLE_NS:
 		return (int64_t)ktask_idle_ns();
+	case PX_KSTAT_NET_RX_DROPPED:
+		return (int64_t)__atomic_load_n(&vnet_stats.rx_inj_dropped, __ATOMIC_RELAXED);
+	case PX_KSTAT_NET_RX_DUPLICATED:
+		return (int64_t)__atomic_load_n(&vnet_stats.rx_inj_duplicated, __ATOMIC_RELAXED);
+	case PX_KSTAT_NET_RX_REORDERED:
+		return (int64_t)__atomic_load_n(&vnet_stats.rx_inj_reordered, __ATOMIC_RELAXED);
+	case PX_KSTAT_NET_TX_DROPPED:
+		return (int64_t)__atomic_load_n(&vnet_stats.tx_inj_dropped, __ATOMIC_RELAXED);
+	case PX_KSTAT_NET_TX_DUPLICATED:
+		return (int64_t)__atomic_load_n(&vnet_stats.tx_inj_duplicated, __ATOMIC_RELAXED);
+	case PX_KSTAT_NET_TX_REORDERED:
+		return (int64_t)__atomic_load_n(&vnet_stats.tx_inj_reordered, __ATOMIC_RELAXED);
 	default:
 		return -PX_EINVAL;
 	}

@@ -574,34 +574,13 @@ static int fail_init(const char *why)
 /* The virtio 1.x initialisation sequence (spec 3.1.1 and 4.2.3.2). */
 static int setup(void)
 {
-	/* Reset.  The spec has the driver wait for Status to read 0; QEMU
-	 * resets synchronously, so this is bounded and normally one read. */
-	reg_write(VIRTIO_MMIO_STATUS, 0);
-	int spins = 0;
-	while (reg_read(VIRTIO_MMIO_STATUS) != 0)
-		if (++spins > 1000)
-			return fail_init("device did not reset");
-	status_set(VIRTIO_STATUS_ACKNOWLEDGE);
-	status_set(VIRTIO_STATUS_DRIVER);
-
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 1);
-	uint64_t feat = (uint64_t)reg_read(VIRTIO_MMIO_DEV_FEATURES) << 32;
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
-	feat |= reg_read(VIRTIO_MMIO_DEV_FEATURES);
-	if (!(feat & (1ull << VIRTIO_F_VERSION_1)))
-		return fail_init("device does not offer VIRTIO_F_VERSION_1");
 	/* Minimal set: VERSION_1, plus RO if offered so we know to refuse
 	 * writes.  Everything else (indirect descriptors, event index,
 	 * flush...) stays off, which keeps the ring protocol plain. */
-	uint64_t want = 1ull << VIRTIO_F_VERSION_1;
-	want |= feat & (1ull << VIRTIO_BLK_F_RO);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 0);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)want);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 1);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(want >> 32));
-	status_set(VIRTIO_STATUS_FEATURES_OK);
-	if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-		return fail_init("device refused our features");
+	uint64_t want;
+	const char *why = virtio_mmio_negotiate(dev.base, 1ull << VIRTIO_BLK_F_RO, &want);
+	if (why)
+		return fail_init(why);
 	dev.ro = (want >> VIRTIO_BLK_F_RO) & 1;
 
 	reg_write(VIRTIO_MMIO_QUEUE_SEL, 0);

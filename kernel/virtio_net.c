@@ -1,5 +1,6 @@
 /* virtio-net over MMIO: probe, virtio 1.x init, checked receive and transmit, completion interrupt. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arch/arch.h"
@@ -7,6 +8,7 @@
 #include "kernel/irq.h"
 #include "kernel/machine.h"
 #include "kernel/mmio.h"
+#include "kernel/netem.h"
 #include "kernel/virtio.h"
 #include "kernel/virtio_net.h"
 #include "kernel/virtq.h"
@@ -34,6 +36,7 @@ struct vnet_buf {
 	_Alignas(16) uint8_t data[VNET_BUF];
 	uint16_t len;   /* rx: bytes the device wrote, while in the ready list */
 	uint16_t index;
+	uint8_t copies; /* rx: deliveries left (2 for a duplicated frame) */
 };
 
 static struct {
@@ -51,6 +54,13 @@ static struct {
 	/* Received frames, in arrival order: indices into rx[]. */
 	uint16_t ready_idx[VNET_QSIZE];
 	unsigned ready_head, ready_count;
+	/* Loss injection (vnet_inject_pct): one generator per direction and
+	 * the frame held back in each, filed or sent after the next one. */
+	struct netem em_rx, em_tx;
+	bool rx_holding, tx_holding;
+	uint16_t rx_held;                 /* index into rx[] */
+	uint16_t tx_held_len;
+	uint8_t tx_held[VNET_FRAME_MAX];
 } dev;
 
 struct vnet_stats vnet_stats;
@@ -114,6 +124,39 @@ static void tx_report(void *arg, const struct virtq_fault *f)
 	report("transmit", VNET_TXQ, f);
 }
 
+static void rx_file(unsigned i)
+{
+	dev.ready_idx[(dev.ready_head + dev.ready_count) % VNET_QSIZE] = (uint16_t)i;
+	dev.ready_count++;
+}
+
+/* A good received frame meets the injector (net_drop=P) on its way to the
+ * ready list.  Caller holds the lock. */
+static void rx_inject(struct vnet_buf *b)
+{
+	unsigned fate = netem_decide(&dev.em_rx);
+	if (fate & NETEM_DROP) {
+		vnet_stats.rx_inj_dropped++;
+		dev.rx_reposted |= rx_post(b->index);
+		return;
+	}
+	if (fate & NETEM_DUP) {
+		b->copies = 2;
+		vnet_stats.rx_inj_duplicated++;
+	}
+	if ((fate & NETEM_HOLD) && !dev.rx_holding) {
+		dev.rx_holding = true;
+		dev.rx_held = b->index;
+		vnet_stats.rx_inj_reordered++;
+		return;
+	}
+	rx_file(b->index);
+	if (dev.rx_holding) {
+		dev.rx_holding = false;
+		rx_file(dev.rx_held);
+	}
+}
+
 /* A checked receive completion.  virtq has verified the id and that len
  * fits the buffer; a frame must also hold both headers. */
 static void rx_done(void *arg, void *cookie, uint32_t len)
@@ -129,9 +172,12 @@ static void rx_done(void *arg, void *cookie, uint32_t len)
 		return;
 	}
 	b->len = (uint16_t)(len - VNET_HDR_LEN);
-	dev.ready_idx[(dev.ready_head + dev.ready_count) % VNET_QSIZE] = b->index;
-	dev.ready_count++;
+	b->copies = 1;
 	vnet_stats.rx_frames++;
+	if (dev.em_rx.pct)
+		rx_inject(b);
+	else
+		rx_file(b->index);
 }
 
 static void tx_done(void *arg, void *cookie, uint32_t len)
@@ -210,8 +256,6 @@ size_t vnet_rx_take(void *buf, size_t cap)
 	unsigned long f = spin_lock(&vnet_spin);
 	if (dev.ready_count > 0) {
 		unsigned i = dev.ready_idx[dev.ready_head];
-		dev.ready_head = (dev.ready_head + 1) % VNET_QSIZE;
-		dev.ready_count--;
 		n = dev.rx[i].len;
 		if (n > cap) {
 			vnet_stats.rx_truncated++;
@@ -219,43 +263,96 @@ size_t vnet_rx_take(void *buf, size_t cap)
 		}
 		memcpy(buf, dev.rx[i].data + VNET_HDR_LEN, n);
 		vnet_stats.rx_taken++;
-		if (!dev.dead && rx_post(i))
-			notify_queue(VNET_RXQ);
+		/* A duplicated frame stays at the head for its second delivery. */
+		if (dev.rx[i].copies > 1) {
+			dev.rx[i].copies--;
+		} else {
+			dev.ready_head = (dev.ready_head + 1) % VNET_QSIZE;
+			dev.ready_count--;
+			if (!dev.dead && rx_post(i))
+				notify_queue(VNET_RXQ);
+		}
 	}
 	spin_unlock(&vnet_spin, f);
 	return n;
+}
+
+/* A free transmit buffer, or -1.  Caller holds the lock. */
+static int tx_free(void)
+{
+	for (unsigned i = 0; i < dev.txq.num; i++)
+		if (!dev.tx_busy[i])
+			return (int)i;
+	return -1;
+}
+
+/* Copy one frame into a free transmit buffer and submit it: VNET_OK or
+ * VNET_EAGAIN.  Caller holds the lock. */
+static int tx_submit(const void *frame, size_t len)
+{
+	int i = tx_free();
+	if (i < 0)
+		return VNET_EAGAIN;
+	struct vnet_buf *b = &dev.tx[i];
+	memset(b->data, 0, VNET_HDR_LEN);
+	memcpy(b->data + VNET_HDR_LEN, frame, len);
+	struct virtq_buf vb = { kva_to_pa(b->data), (uint32_t)(VNET_HDR_LEN + len), false };
+	if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
+		return VNET_EAGAIN;
+	dev.tx_busy[i] = true;
+	vnet_stats.tx_frames++;
+	if (dev.plugged)
+		dev.tx_notify_due = true;
+	else
+		notify_queue(VNET_TXQ);
+	return VNET_OK;
+}
+
+/* vnet_tx under loss injection.  The decision is made only once there is
+ * room, so VNET_EAGAIN means what it always does.  Caller holds the lock. */
+static int tx_inject(const void *frame, size_t len)
+{
+	if (tx_free() < 0)
+		return VNET_EAGAIN;
+	unsigned fate = netem_decide(&dev.em_tx);
+	if (fate & NETEM_DROP) {
+		vnet_stats.tx_inj_dropped++;
+		return VNET_OK;
+	}
+	bool hold = (fate & NETEM_HOLD) && !dev.tx_holding;
+	if (hold) {
+		/* Sent after the next frame (a duplicate's first copy goes now). */
+		memcpy(dev.tx_held, frame, len);
+		dev.tx_held_len = (uint16_t)len;
+		dev.tx_holding = true;
+		vnet_stats.tx_inj_reordered++;
+	}
+	if (!hold || (fate & NETEM_DUP)) {
+		int r = tx_submit(frame, len);
+		if (r != VNET_OK)
+			return r;
+	}
+	if (fate & NETEM_DUP) {
+		if (hold || tx_submit(frame, len) == VNET_OK)
+			vnet_stats.tx_inj_duplicated++;
+	}
+	if (dev.tx_holding && !hold && tx_submit(dev.tx_held, dev.tx_held_len) == VNET_OK)
+		dev.tx_holding = false;
+	return VNET_OK;
 }
 
 int vnet_tx(const void *frame, size_t len)
 {
 	if (len < VNET_FRAME_MIN || len > VNET_FRAME_MAX)
 		return VNET_EINVAL;
-	int ret = VNET_EAGAIN;
+	int ret;
 	unsigned long f = spin_lock(&vnet_spin);
 	if (!dev.ready) {
 		ret = VNET_ENODEV;
 	} else if (dev.dead) {
 		ret = VNET_EIO;
 	} else {
-		for (unsigned i = 0; i < dev.txq.num; i++) {
-			if (dev.tx_busy[i])
-				continue;
-			struct vnet_buf *b = &dev.tx[i];
-			memset(b->data, 0, VNET_HDR_LEN);
-			memcpy(b->data + VNET_HDR_LEN, frame, len);
-			struct virtq_buf vb = { kva_to_pa(b->data),
-						(uint32_t)(VNET_HDR_LEN + len), false };
-			if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
-				break;
-			dev.tx_busy[i] = true;
-			vnet_stats.tx_frames++;
-			if (dev.plugged)
-				dev.tx_notify_due = true;
-			else
-				notify_queue(VNET_TXQ);
-			ret = VNET_OK;
-			break;
-		}
+		ret = dev.em_tx.pct ? tx_inject(frame, len) : tx_submit(frame, len);
 		if (ret == VNET_EAGAIN)
 			vnet_stats.tx_full++;
 	}
@@ -281,6 +378,11 @@ void vnet_unplug(void)
 	spin_unlock(&vnet_spin, f);
 }
 
+unsigned vnet_inject_pct(void)
+{
+	return dev.em_rx.pct;
+}
+
 bool vnet_present(void)
 {
 	return dev.ready;
@@ -299,8 +401,8 @@ bool vnet_selfcheck(void)
 	for (unsigned i = 0; i < VNET_QSIZE; i++)
 		busy += dev.tx_busy[i];
 	ok = ok && busy == dev.txq.inflight;
-	/* Every receive buffer is at the device or in the ready list. */
-	ok = ok && dev.rxq.inflight + dev.ready_count == dev.rxq.num;
+	/* Every receive buffer is at the device, in the ready list or held. */
+	ok = ok && dev.rxq.inflight + dev.ready_count + dev.rx_holding == dev.rxq.num;
 	spin_unlock(&vnet_spin, f);
 	return ok;
 }
@@ -353,31 +455,12 @@ static int queue_setup(unsigned sel, struct virtq *q,
 /* The virtio 1.x initialisation sequence (spec 3.1.1, 4.2.3.2, 5.1.5). */
 static int setup(void)
 {
-	reg_write(VIRTIO_MMIO_STATUS, 0);
-	int spins = 0;
-	while (reg_read(VIRTIO_MMIO_STATUS) != 0)
-		if (++spins > 1000)
-			return fail_init("device did not reset");
-	status_set(VIRTIO_STATUS_ACKNOWLEDGE);
-	status_set(VIRTIO_STATUS_DRIVER);
-
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 1);
-	uint64_t feat = (uint64_t)reg_read(VIRTIO_MMIO_DEV_FEATURES) << 32;
-	reg_write(VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
-	feat |= reg_read(VIRTIO_MMIO_DEV_FEATURES);
-	if (!(feat & (1ull << VIRTIO_F_VERSION_1)))
-		return fail_init("device does not offer VIRTIO_F_VERSION_1");
 	/* VERSION_1 and MAC only: no checksum or segmentation offloads, no
 	 * merged receive buffers, no control queue. */
-	uint64_t want = 1ull << VIRTIO_F_VERSION_1;
-	want |= feat & (1ull << VIRTIO_NET_F_MAC);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 0);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)want);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES_SEL, 1);
-	reg_write(VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(want >> 32));
-	status_set(VIRTIO_STATUS_FEATURES_OK);
-	if (!(reg_read(VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
-		return fail_init("device refused our features");
+	uint64_t want;
+	const char *why = virtio_mmio_negotiate(dev.base, 1ull << VIRTIO_NET_F_MAC, &want);
+	if (why)
+		return fail_init(why);
 
 	static const uint8_t qemu_default[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 	memcpy(dev.mac, qemu_default, 6);
@@ -404,6 +487,35 @@ static int setup(void)
 	return 0;
 }
 
+/* net_drop=P and net_seed=S from the kernel command line. */
+static void inject_setup(void)
+{
+	char val[24];
+	if (!bootarg("net_drop", val, sizeof(val)))
+		return;
+	char *end;
+	unsigned long pct = strtoul(val, &end, 10);
+	if (end == val || *end || pct > NETEM_MAX_PCT) {
+		printf("virtio-net: net_drop=%s is not a percentage 0..%u; ignored\n", val,
+		       NETEM_MAX_PCT);
+		return;
+	}
+	uint64_t seed = pct;
+	if (bootarg("net_seed", val, sizeof(val))) {
+		seed = strtoull(val, &end, 0);
+		if (end == val || *end) {
+			printf("virtio-net: net_seed=%s is not a number; using %lu\n", val, pct);
+			seed = pct;
+		}
+	}
+	if (pct == 0)
+		return;
+	netem_init(&dev.em_rx, (unsigned)pct, seed);
+	netem_init(&dev.em_tx, (unsigned)pct, seed ^ 0x7478u);  /* "tx": its own sequence */
+	printf("virtio-net: loss injection on: drop, duplicate and reorder %lu%% of frames "
+	       "each way (seed %llu)\n", pct, (unsigned long long)seed);
+}
+
 int vnet_init(const struct machine *mach)
 {
 	notify_init(&vnet_rx_ready);
@@ -424,6 +536,7 @@ int vnet_init(const struct machine *mach)
 		dev.base = base;
 		dev.slot_no = i;
 		dev.irq = mach->virtio[i].irq;
+		inject_setup();
 		if (setup() != 0)
 			continue;
 		unsigned long f = spin_lock(&vnet_spin);

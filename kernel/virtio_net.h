@@ -76,6 +76,17 @@ void vnet_unplug(void);
 /* Take every completion the device has posted (what the interrupt does). */
 void vnet_complete(void);
 
+/*
+ * Loss injection, for testing what runs over the link.  The boot option
+ * net_drop=P (a percentage, 0..50; net_seed=S picks the generator's seed,
+ * default P) makes the driver drop, duplicate and reorder frames in both
+ * directions as kernel/netem.h describes: received frames as they are
+ * filed, transmitted ones as vnet_tx takes them (a dropped frame still
+ * returns VNET_OK; a held one is queued after the next frame sent).  The
+ * vnet_stats *_inj_* counters count each decision.  Returns P (0: off).
+ */
+unsigned vnet_inject_pct(void);
+
 /* The driver's bookkeeping is consistent (both queues).  For tests. */
 bool vnet_selfcheck(void);
 
@@ -100,6 +111,10 @@ struct vnet_stats {
 	uint64_t tx_full;       /* vnet_tx calls that found no free buffer */
 	uint64_t interrupts;
 	uint64_t notifies;      /* doorbell writes */
+	/* Loss injection (net_drop=P): frames the driver itself dropped,
+	 * delivered twice, or held back behind the next one. */
+	uint64_t rx_inj_dropped, rx_inj_duplicated, rx_inj_reordered;
+	uint64_t tx_inj_dropped, tx_inj_duplicated, tx_inj_reordered;
 };
 extern struct vnet_stats vnet_stats;
 

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/mmio.h"
 #include "kernel/virtq.h"
 
 static void no_barrier(void)
@@ -244,4 +245,41 @@ const char *virtq_fault_str(enum virtq_fault_kind k)
 		return "len larger than the chain's writable bytes";
 	}
 	return "unknown fault";
+}
+
+/* ---- device initialisation over MMIO --------------------------------------*/
+
+static void status_set(uintptr_t base, uint32_t bits)
+{
+	mmio_write32(base + VIRTIO_MMIO_STATUS, mmio_read32(base + VIRTIO_MMIO_STATUS) | bits);
+}
+
+const char *virtio_mmio_negotiate(uintptr_t base, uint64_t optional, uint64_t *feat)
+{
+	/* Reset.  The spec has the driver wait for Status to read 0; QEMU
+	 * resets synchronously, so this is bounded and normally one read. */
+	mmio_write32(base + VIRTIO_MMIO_STATUS, 0);
+	int spins = 0;
+	while (mmio_read32(base + VIRTIO_MMIO_STATUS) != 0)
+		if (++spins > 1000)
+			return "device did not reset";
+	status_set(base, VIRTIO_STATUS_ACKNOWLEDGE);
+	status_set(base, VIRTIO_STATUS_DRIVER);
+
+	mmio_write32(base + VIRTIO_MMIO_DEV_FEATURES_SEL, 1);
+	uint64_t offered = (uint64_t)mmio_read32(base + VIRTIO_MMIO_DEV_FEATURES) << 32;
+	mmio_write32(base + VIRTIO_MMIO_DEV_FEATURES_SEL, 0);
+	offered |= mmio_read32(base + VIRTIO_MMIO_DEV_FEATURES);
+	if (!(offered & (1ull << VIRTIO_F_VERSION_1)))
+		return "device does not offer VIRTIO_F_VERSION_1";
+	uint64_t want = (1ull << VIRTIO_F_VERSION_1) | (offered & optional);
+	mmio_write32(base + VIRTIO_MMIO_DRV_FEATURES_SEL, 0);
+	mmio_write32(base + VIRTIO_MMIO_DRV_FEATURES, (uint32_t)want);
+	mmio_write32(base + VIRTIO_MMIO_DRV_FEATURES_SEL, 1);
+	mmio_write32(base + VIRTIO_MMIO_DRV_FEATURES, (uint32_t)(want >> 32));
+	status_set(base, VIRTIO_STATUS_FEATURES_OK);
+	if (!(mmio_read32(base + VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK))
+		return "device refused our features";
+	*feat = want;
+	return NULL;
 }

@@ -128,4 +128,15 @@ bool virtq_check(const struct virtq *q);
 
 const char *virtq_fault_str(enum virtq_fault_kind k);
 
+/*
+ * The first steps of a virtio 1.x driver's initialisation over MMIO (spec
+ * 3.1.1, 4.2.3.2), the same for every device: reset the device at base and
+ * wait (bounded) for Status to read 0; set ACKNOWLEDGE and DRIVER; read the
+ * 64 feature bits the device offers and require VIRTIO_F_VERSION_1; accept
+ * VERSION_1 plus the offered bits of `optional`; set FEATURES_OK and check
+ * that the device kept it.  Returns NULL with the accepted bits in *feat,
+ * or why it failed (the driver reports it and sets FAILED).
+ */
+const char *virtio_mmio_negotiate(uintptr_t base, uint64_t optional, uint64_t *feat);
+
 #endif /* KERNEL_VIRTQ_H */

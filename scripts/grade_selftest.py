@@ -6,8 +6,10 @@ scripts/grade_selftest.py autograder [LAB]   grade/run_autograder on a fake
                                               starter, a tree that does not
                                               build, and three cheats
 """
+import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,6 +111,27 @@ def kernel_sources(tree, arch='riscv64'):
     return deps or None
 
 
+# The sources of what earlier labs' checkpoints run in QEMU: the test
+# kernel's tests and the user test programs.
+CHECKPOINT_SOURCES = ['kernel/ktest/*.c', 'kernel/ktest/*.h', 'arch/*/ktest/*', 'user/usertests.c',
+                      'user/kiotest.c', 'user/tests/*']
+
+
+def reaches(tree, names):
+    """The checkpoint sources of tree that mention any of names (a lab's
+    "stub_entry": the only ways into its stubbed code)."""
+    hits = []
+    for pat in CHECKPOINT_SOURCES:
+        for path in sorted(glob.glob(os.path.join(tree, pat))):
+            if not os.path.isfile(path):
+                continue
+            with open(path, errors='replace') as f:
+                text = f.read()
+            hits += [f'{os.path.relpath(path, tree)}: {n}' for n in names
+                     if re.search(r'\b' + re.escape(n) + r'\b', text)]
+    return hits
+
+
 def selftest(args):
     """make grade-selftest, for every lab L of grade/: the starter tree of lab L
     is a git repository, builds on both arches, scores 0 on lab L (only its
@@ -116,8 +139,10 @@ def selftest(args):
     uses no grading interface; the full tree scores full marks; a tampered
     test file makes the grader refuse; one checkpoint can be graded alone.
     Labs 1..L-1 boot the full tree's kernels in starter L when the riscv64
-    kernels compile none of the files lab L stubs (their .d files say):
-    then only their host checkpoints are graded there.
+    kernels compile none of the files lab L stubs (their .d files say), or
+    when lab L names the only ways into its stubbed code ("stub_entry" in
+    grade/labL.json) and no checkpoint source (CHECKPOINT_SOURCES) uses
+    any of them: then only their host checkpoints are graded there.
     With --lab L (make grade-selftest LAB=L): lab L's starter tree, and
     lab L alone in the full tree."""
     check = Checks('grade-selftest')
@@ -161,10 +186,22 @@ def selftest(args):
             stubbed = stubbed_files(lab)
             used = kernel_sources(starter)
             same_kernels = lab > 1 and used is not None and not set(stubbed) & used
+            entry = labdef.get('stub_entry')
+            unreached = lab > 1 and not same_kernels and bool(entry) and not reaches(starter, entry)
+            if entry and not same_kernels:
+                hits = reaches(starter, entry)
+                check(f'lab{lab}-stub-entry-unused', not hits,
+                      '; '.join(hits) + ' (so every checkpoint runs)')
             if same_kernels:
                 print(f'  lab {lab} stubs only {", ".join(stubbed)}, which the riscv64 kernels '
                       f'do not compile: labs before {lab} are graded on their host checkpoints',
                       flush=True)
+            elif unreached:
+                print(f'  lab {lab}\'s stubs are reached only through {", ".join(entry)}, which '
+                      f'no checkpoint source uses: labs before {lab} are graded on their host '
+                      f'checkpoints', flush=True)
+                same_kernels = True
+            if same_kernels:
                 runs = [['--lab', str(lab)]] + [['--lab', str(n), '--test', c['name']]
                                                 for n, cps in defs.items() if n < lab
                                                 for c in cps if 'host' in c]

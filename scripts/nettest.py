@@ -26,10 +26,22 @@ other boots use QEMU's user-mode network with restrict=on (--net).
   ping        a boot with user/ping.c as process 1 on the user-mode network
               with restrict=on, as make qemu gives: 3 echo requests to
               10.0.2.2 (QEMU) answered intact
+  loss        a boot with net_drop=20 (the driver drops, duplicates and
+              reorders frames both ways, kernel/netem.h): the boot says so,
+              30 datagrams to UDP port 7 and 3 echo requests each come back
+              intact when the peer resends after 0.15 s of silence, and the
+              shell's `net` shows every injection counter above 0
+  ping_loss   the shell on the user-mode network with net_drop=20
+              net_seed=6 (a seed whose three requests lose some replies and
+              not all): `ping 10.0.2.2 3` gives up on a lost reply after a
+              second, goes on, and ends with "ping: N of 3 replies",
+              0 < N < 3; then `kstat` shows the six injection counters
+              (SYS_kstat), transmit drops above 0
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
 import os
+import re
 import select
 import socket
 import struct
@@ -192,6 +204,36 @@ class Peer:
                     struct.unpack("!HH", body[:4]) == (dport, sport):
                 return body[8:]
 
+    def udp_retry(self, dport, data, sport=40000, tries=30, secs=0.15):
+        """udp_roundtrip over a lossy link: resend after secs of silence and
+        skip answers that are not data (duplicates of earlier ones)."""
+        for _ in range(tries):
+            self.send_udp(sport, dport, data)
+            end = time.time() + secs
+            while True:
+                got = self.frame(end)
+                if got is None:
+                    break
+                proto, src, dst, body = got
+                if proto == 17 and src == GUEST_IP and \
+                        struct.unpack("!HH", body[:4]) == (dport, sport) and body[8:] == data:
+                    return True
+        return False
+
+    def ping_retry(self, ident, seq, data, tries=30, secs=0.15):
+        for _ in range(tries):
+            self.send_ping(ident, seq, data)
+            end = time.time() + secs
+            while True:
+                got = self.frame(end)
+                if got is None:
+                    break
+                proto, src, dst, body = got
+                if proto == 1 and src == GUEST_IP and body[0] == 0 and \
+                        struct.unpack("!HH", body[4:8]) == (ident, seq) and body[8:] == data:
+                    return True
+        return False
+
     def ping(self, ident, seq, data, secs=5):
         """An echo request to 10.0.2.15; True if the reply matches it."""
         self.send_ping(ident, seq, data)
@@ -209,11 +251,11 @@ class Peer:
         self.sock.close()
 
 
-def boot(init, peer=None):
+def boot(init, peer=None, extra=""):
     net = ["--net-peer", f"{peer.port},{peer.card_port}"] if peer else ["--net-ports", "none"]
     return subprocess.Popen(
         [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net"] + net +
-        ["--timeout", "90", "--append", f"init={init}", "--input", "/dev/stdin", opt.kernel],
+        ["--timeout", "90", "--append", f"init={init}{extra}", "--input", "/dev/stdin", opt.kernel],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -327,6 +369,91 @@ except subprocess.TimeoutExpired:
 logs.append(out)
 result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
        f"exit status {qemu.returncode}")
+
+
+def shutdown():
+    global out
+    try:
+        qemu.stdin.write(b"poweroff\n")
+        qemu.stdin.flush()
+        out += qemu.communicate(timeout=30)[0]
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        qemu.kill()
+        out += qemu.communicate()[0]
+
+
+# Loss injection.  The user ping copes (a lost reply costs a second), and
+# kstat reads the injector's counters.
+qemu = boot("sh net_drop=20 net_seed=6")
+out = b""
+bad = None
+if not read_until(b"$ ", 60):
+    bad = "no shell prompt"
+else:
+    qemu.stdin.write(b"ping 10.0.2.2 3\n")
+    qemu.stdin.flush()
+    mark = len(out)
+    if not read_until(b" replies", 30, mark):
+        bad = "ping did not finish"
+    else:
+        m = re.search(rb"ping: (\d) of 3 replies", out[mark:])
+        if not m or not 0 < int(m.group(1)) < 3 or b"no reply from 10.0.2.2" not in out[mark:]:
+            bad = "expected some replies and some lost"
+    read_until(b"$ ", 10, mark)
+    mark = len(out)
+    qemu.stdin.write(b"kstat\n")
+    qemu.stdin.flush()
+    read_until(b"$ ", 10, mark)
+    vals = dict(re.findall(rb"(net_[rt]x_\w+) +(\d+)", out[mark:]))
+    if bad is None and not (len(vals) == 6 and int(vals[b"net_tx_dropped"]) > 0 and
+                            sum(int(v) for v in vals.values()) > 0):
+        bad = f"kstat's injection counters: {vals}"
+try:
+    qemu.stdin.write(b"exit\n")
+    qemu.stdin.flush()
+    out += qemu.communicate(timeout=30)[0]
+except (BrokenPipeError, subprocess.TimeoutExpired):
+    qemu.kill()
+    out += qemu.communicate()[0]
+logs.append(out)
+result("ping_loss", bad is None, bad)
+
+# Loss injection: the kernel's echo service and ping answer through it.
+peer = Peer()
+qemu = boot("none", peer, " net_drop=20")
+out = b""
+bad = None
+if not read_until(b"pollux> ", 60):
+    bad = "no shell prompt"
+elif b"loss injection on: drop, duplicate and reorder 20%" not in out:
+    bad = "no boot line for net_drop=20"
+elif not peer.resolve():
+    bad = "the guest did not answer ARP for 10.0.2.15"
+else:
+    for i in range(30):
+        n = SIZES[i]
+        msg = bytes((i * 5 + j * 11) & 0xff for j in range(n))
+        if not peer.udp_retry(7, msg):
+            bad = f"datagram {i} ({n} bytes) never came back intact"
+            break
+    if bad is None and not all(peer.ping_retry(0x4c4f, seq, bytes(range(40))) for seq in (1, 2, 3)):
+        bad = "an echo request never answered intact"
+    if bad is None and peer.bad:
+        bad = "bad frames from the guest: " + "; ".join(peer.bad[:3])
+    if bad is None:
+        mark = len(out)
+        qemu.stdin.write(b"net\n")
+        qemu.stdin.flush()
+        read_until(b"pollux> ", 10, mark)
+        text = out[mark:].decode(errors="replace")
+        m = re.search(r"injected \(net_drop=20\): rx (\d+) dropped, (\d+) duplicated, (\d+) "
+                      r"reordered; tx (\d+) dropped, (\d+) duplicated, (\d+) reordered", text)
+        if not m or not all(int(v) > 0 for v in m.groups()):
+            bad = "an injection counter did not move:\n" + text
+shutdown()
+result("loss", bad is None, bad)
+peer.close()
+logs.append(out)
 out = b"\n".join(logs)
 
 if opt.log:

@@ -21,6 +21,12 @@ static const struct {
 	{ PX_KSTAT_CTRLC, "ctrlc" },
 	{ PX_KSTAT_CTRLC_NS, "ctrlc_ns" },
 	{ PX_KSTAT_CTRLC_BACK_NS, "ctrlc_back_ns" },
+	{ PX_KSTAT_NET_RX_DROPPED, "net_rx_dropped" },
+	{ PX_KSTAT_NET_RX_DUPLICATED, "net_rx_duplicated" },
+	{ PX_KSTAT_NET_RX_REORDERED, "net_rx_reordered" },
+	{ PX_KSTAT_NET_TX_DROPPED, "net_tx_dropped" },
+	{ PX_KSTAT_NET_TX_DUPLICATED, "net_tx_duplicated" },
+	{ PX_KSTAT_NET_TX_REORDERED, "net_tx_reordered" },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
@@ -28,7 +34,7 @@ int main(int argc, char **argv)
 {
 	for (unsigned i = 0; i < NCOUNTERS; i++) {
 		if (argc == 1) {
-			printf("%-14s %ld\n", counters[i].name, px_kstat(counters[i].which));
+			printf("%-18s %ld\n", counters[i].name, px_kstat(counters[i].which));
 		} else if (strcmp(argv[1], counters[i].name) == 0) {
 			printf("%ld\n", px_kstat(counters[i].which));
 			return 0;

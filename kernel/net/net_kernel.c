@@ -13,15 +13,26 @@
 static struct spin netk_spin = SPIN_INIT;
 static bool up;
 uint64_t netk_tx_dropped;
+/* The deadline the stack's task has last seen (NET_NEVER: none); under
+ * netk_spin. */
+static uint64_t task_deadline = NET_NEVER;
 
 unsigned long netk_lock(void)
 {
 	return spin_lock(&netk_spin);
 }
 
+/* Anyone holding the lock may have given the stack an earlier deadline (a
+ * datagram sent to an address not yet resolved starts ARP's retry timer):
+ * then the task is woken to sleep until it instead. */
 void netk_unlock(unsigned long flags)
 {
+	bool kick = up && net_next_deadline() < task_deadline;
+	if (kick)
+		task_deadline = net_next_deadline();
 	spin_unlock(&netk_spin, flags);
+	if (kick)
+		notify_one(&vnet_rx_ready);
 }
 
 bool netk_up(void)
@@ -81,6 +92,7 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 		}
 		unsigned long fl = netk_lock();
 		uint64_t next = net_timer(ktimer_now_ns());
+		task_deadline = next;
 		netk_unlock(fl);
 		if (t->timer_armed && t->deadline != next) {
 			sleep_drop(&t->timer);
@@ -154,6 +166,13 @@ void netk_print_stats(void)
 	       (unsigned long long)v->tx_done, (unsigned long long)v->tx_malformed,
 	       (unsigned long long)v->tx_full, (unsigned long long)v->interrupts,
 	       (unsigned long long)v->notifies);
+	if (vnet_inject_pct())
+		printf("injected (net_drop=%u): rx %llu dropped, %llu duplicated, %llu reordered; "
+		       "tx %llu dropped, %llu duplicated, %llu reordered\n", vnet_inject_pct(),
+		       (unsigned long long)v->rx_inj_dropped, (unsigned long long)v->rx_inj_duplicated,
+		       (unsigned long long)v->rx_inj_reordered, (unsigned long long)v->tx_inj_dropped,
+		       (unsigned long long)v->tx_inj_duplicated,
+		       (unsigned long long)v->tx_inj_reordered);
 	unsigned long fl = netk_lock();
 	struct net_stats s = net_stats;
 	netk_unlock(fl);

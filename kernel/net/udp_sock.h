@@ -33,4 +33,9 @@ int64_t udp_sock_sendto(struct file *f, const struct vm_root *vm, uint64_t va, u
 int64_t udp_sock_recvfrom(struct file *f, const struct vm_root *vm, uint64_t va, uint64_t n,
 			  uint64_t from_va, union io_slot *slot);
 
+/* Shut the socket's receive side: no datagram is queued after this, and
+ * every receive, waiting now or started later, finishes with -PX_EPIPE
+ * once the datagrams already queued are taken.  Any task context. */
+void udp_sock_shutdown(struct file *f);
+
 #endif /* KERNEL_NET_UDP_SOCK_H */

@@ -157,7 +157,16 @@
                                found one; 0 until then */
 #define PX_KSTAT_IDLE_NS  5 /* ns every hart has spent asleep in the idle loop
                                (up to the interrupt that woke it) */
-#define PX_KSTAT_COUNT    6
+/* The network driver's loss injection (boot option net_drop=P, docs/net.md):
+ * frames it dropped, delivered twice and held back behind the next, each
+ * way; all 0 when it is off. */
+#define PX_KSTAT_NET_RX_DROPPED    6
+#define PX_KSTAT_NET_RX_DUPLICATED 7
+#define PX_KSTAT_NET_RX_REORDERED  8
+#define PX_KSTAT_NET_TX_DROPPED    9
+#define PX_KSTAT_NET_TX_DUPLICATED 10
+#define PX_KSTAT_NET_TX_REORDERED  11
+#define PX_KSTAT_COUNT    12
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
