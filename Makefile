@@ -153,6 +153,7 @@ KERNEL_SRCS := \
 	kernel/net/ipv4.c \
 	kernel/net/icmp.c \
 	kernel/net/udp.c \
+	kernel/net/tcp.c \
 	kernel/net/net_kernel.c \
 	kernel/net/udp_sock.c \
 	kernel/virtio_net.c \
@@ -883,7 +884,8 @@ fuzz-fs: $(FS_FUZZ_DEPS)
 # The stack (kernel/net/, docs/net.md) on the host against a fake link:
 # unit tests under ASan+UBSan, and a libFuzzer target over frame sequences
 # (a bounded slice in make check; make fuzz-net runs FUZZ_TIME seconds).
-NET_CORE_SRCS := kernel/net/eth.c kernel/net/arp.c kernel/net/ipv4.c kernel/net/icmp.c kernel/net/udp.c
+NET_CORE_SRCS := kernel/net/eth.c kernel/net/arp.c kernel/net/ipv4.c kernel/net/icmp.c kernel/net/udp.c \
+	kernel/net/tcp.c
 NET_HDRS := $(wildcard kernel/net/*.h kernel/net/hosttest/*.h)
 NET_TEST := $(HOSTBUILD)/net_test
 NET_TEST_SRCS := kernel/net/hosttest/net_test.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)

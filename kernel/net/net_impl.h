@@ -12,6 +12,7 @@
 #define ETH_TYPE_IPV4 0x0800
 #define ETH_TYPE_ARP 0x0806
 #define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
 #define IP_PROTO_UDP 17
 
 /* Frames are read and written through these, never through casts of
@@ -107,5 +108,10 @@ bool ip_is_broadcast(uint32_t a);
 void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 void udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
+
+/* tcp.c: segments in, timers, forget everything (from net_init). */
+void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
+uint64_t tcp_timer(uint64_t now);
+uint64_t tcp_next_deadline(void);
 
 #endif /* KERNEL_NET_NET_IMPL_H */

@@ -4,9 +4,12 @@
 
 #include "executor/notify.h"
 #include "executor/spin.h"
+#include "arch/arch.h"
 #include "executor/timer.h"
 #include "kernel/ktask.h"
+#include "kernel/kalloc.h"
 #include "kernel/ktimer.h"
+#include "kernel/net/tcp.h"
 #include "kernel/net/net_kernel.h"
 #include "kernel/virtio_net.h"
 
@@ -40,6 +43,25 @@ static int link_send(void *arg, const void *frame, size_t len)
 		return r == VNET_EAGAIN ? NET_EAGAIN : NET_EIO;
 	}
 	return 0;
+}
+
+/* TCP's memory: connections from the heap, buffers (page-sized pieces)
+ * from the page allocator. */
+static void *tcp_alloc(void *arg, size_t size)
+{
+	(void)arg;
+	if (size <= KMALLOC_MAX)
+		return kmalloc(size);
+	return size == PAGE_SIZE ? kpage_alloc() : NULL;
+}
+
+static void tcp_free(void *arg, void *p, size_t size)
+{
+	(void)arg;
+	if (size <= KMALLOC_MAX)
+		kfree(p, size);
+	else if (p)
+		kpage_free(p);
 }
 
 /* RFC 862 over UDP: every datagram to port 7 goes back to its sender.
@@ -127,6 +149,8 @@ int netk_init(const struct machine *mach)
 	vnet_mac(cfg.mac);
 	unsigned long fl = netk_lock();
 	net_init(&cfg, &link);
+	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL };
+	tcp_init(&mem);
 	net_udp_bind(NETK_ECHO_PORT, udp_echo, NULL);
 	netk_unlock(fl);
 
