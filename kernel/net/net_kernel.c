@@ -27,6 +27,13 @@ void netk_unlock(unsigned long flags)
 	spin_unlock(&netk_spin, flags);
 }
 
+void netk_poke(void)
+{
+	/* The task treats it like a frame arriving: it drains (nothing),
+	 * runs the timers and sleeps until the new deadline. */
+	notify_one(&vnet_rx_ready);
+}
+
 bool netk_up(void)
 {
 	return up;
@@ -180,6 +187,7 @@ void netk_print_stats(void)
 	       (unsigned long long)v->notifies);
 	unsigned long fl = netk_lock();
 	struct net_stats s = net_stats;
+	struct tcp_stats t = tcp_stats;
 	netk_unlock(fl);
 	printf("eth: rx %llu, tx %llu (%llu dropped by the link); dropped: %llu short, "
 	       "%llu not ours, %llu unknown type\n",
@@ -204,4 +212,22 @@ void netk_print_stats(void)
 	       (unsigned long long)s.udp_rx, (unsigned long long)s.udp_bad,
 	       (unsigned long long)s.udp_bad_checksum, (unsigned long long)s.udp_no_port,
 	       (unsigned long long)s.udp_tx);
+	printf("tcp: %llu connections alive (%llu active, %llu passive opens, %llu accepted); "
+	       "segs rx %llu (%llu bad, %llu bad checksum, %llu out of window) tx %llu; "
+	       "resets rx %llu tx %llu\n",
+	       (unsigned long long)t.conns_alive, (unsigned long long)t.active_opens,
+	       (unsigned long long)t.passive_opens, (unsigned long long)t.accepted,
+	       (unsigned long long)t.segs_rx, (unsigned long long)t.bad_segs,
+	       (unsigned long long)t.bad_checksum, (unsigned long long)t.out_of_window,
+	       (unsigned long long)t.segs_tx, (unsigned long long)t.resets_rx,
+	       (unsigned long long)t.resets_tx);
+	printf("tcp: %llu retransmits (%llu fast), %llu RTO give-ups, %llu dup ACKs, "
+	       "%llu out-of-order held (%llu dropped), %llu SYNs over backlog, %llu orphan "
+	       "timeouts, %llu TIME_WAIT ends, bytes rx %llu tx %llu\n",
+	       (unsigned long long)t.retransmits, (unsigned long long)t.fast_retransmits,
+	       (unsigned long long)t.rto_timeouts, (unsigned long long)t.dup_acks,
+	       (unsigned long long)t.ooo_queued, (unsigned long long)t.ooo_dropped,
+	       (unsigned long long)t.syn_backlog_full, (unsigned long long)t.idle_timeouts,
+	       (unsigned long long)t.time_wait_ends, (unsigned long long)t.bytes_rx,
+	       (unsigned long long)t.bytes_tx);
 }

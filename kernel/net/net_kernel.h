@@ -17,9 +17,15 @@ struct machine;
  * the stack's task, then prints "net: up ...".  Call after ktask_init.
  *
  * The task sleeps until the driver's receive interrupt notifies
- * vnet_rx_ready or the stack's next ARP deadline comes (a sleep on the
- * executor's timer wheel); it then hands every waiting frame to
- * net_input and runs net_timer.  Nothing polls.
+ * vnet_rx_ready or the stack's next deadline (ARP, TCP) comes (a sleep on
+ * the executor's timer wheel); it then hands every waiting frame to
+ * net_input and runs net_timer.  Nothing polls.  A call from outside the
+ * task that may set an earlier deadline (tcp_connect, tcp_send,
+ * tcp_shutdown, tcp_close arm retransmission timers) is followed by
+ * netk_poke, so the task wakes and sleeps again until the new deadline.
+ *
+ * TCP's memory: connections from kmalloc, their buffers in 4 KiB pieces
+ * from kpage_alloc (see tcp_alloc in net_kernel.c).
  *
  * Every call into the stack (net_*) from kernel code goes through
  * netk_lock/netk_unlock (interrupts masked on this hart, spin lock against
@@ -31,6 +37,9 @@ int netk_init(const struct machine *mach);
 bool netk_up(void);
 unsigned long netk_lock(void);
 void netk_unlock(unsigned long flags);
+/* Wake the stack's task to run net_timer and re-read net_next_deadline
+ * (with or without the lock held). */
+void netk_poke(void);
 
 /* The kernel shell's `net`: the driver's and the stack's counters. */
 void netk_print_stats(void);

@@ -866,6 +866,37 @@ static void test_orphan_timeout(void)
 	finish();
 }
 
+/* 1,000 established connections at once: what they cost. */
+static void test_thousand(void)
+{
+	start();
+	static struct tcp_conn *cs[1000];
+	struct tcp_conn *l;
+	CHECK_EQ(tcp_listen(lport, TCP_BACKLOG_MAX, &l), 0);
+	long base = mem_out;
+	unsigned ok = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		pport = (uint16_t)(10000 + i);
+		fake_clear();
+		syn_mss(i * 100000u, 1460);
+		seg(F_ACK, i * 100000u + 1, last().seq + 1, NULL, 0);
+		cs[i] = NULL;
+		ok += tcp_accept(l, &cs[i]) == 0 && tcp_state(cs[i]) == TCP_ESTABLISHED;
+	}
+	CHECK_EQ(ok, 1000);
+	CHECK_EQ(tcp_stats.conns_alive, 1001);
+	long per = (mem_out - base) / 1000;
+	/* The connection itself, and two 8 KiB buffers. */
+	CHECK(per >= 2 * TCP_BUF && per <= 2 * TCP_BUF + 1024);
+	printf("    1000 connections: %ld bytes each from tcp_mem, %ld KiB in all\n", per,
+	       (mem_out - base) / 1024);
+	for (unsigned i = 0; i < 1000; i++)
+		if (cs[i])
+			tcp_close(cs[i], now);
+	tcp_close(l, now);
+	finish();
+}
+
 /* ---- two stacks over a lossy link ---------------------------------------*/
 
 struct inst {
@@ -1080,6 +1111,7 @@ int main(void)
 		{ test_windows, "windows_probes" },
 		{ test_backlog, "backlog" },
 		{ test_orphan_timeout, "orphan_timeout" },
+		{ test_thousand, "thousand_connections" },
 		{ test_transfer, "lossy_1mib" },
 	};
 	int passed = 0, failed = 0;
