@@ -878,11 +878,8 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 		}
 		break;
 	case TCP_TIME_WAIT:
-		/* A retransmitted FIN: acknowledge it and wait again. */
-		if (s->flags & F_FIN) {
-			send_ack(c, now);
-			c->end_at = now + TCP_TIME_WAIT_NS;
-		}
+		/* Nothing new can come (a retransmitted FIN lies below
+		 * RCV.NXT and was acknowledged by the window check). */
 		return;
 	default:
 		break;
