@@ -735,9 +735,12 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 				  (seq_ge(s->seq + slen - 1, c->rcv_nxt) &&
 				   seq_lt(s->seq + slen - 1, edge)));
 	if (!ok && wnd == 0 && s->seq == c->rcv_nxt) {
-		/* A zero window still takes ACKs and RSTs: the data goes. */
+		/* A zero window still takes ACKs and RSTs, and a FIN right
+		 * at RCV.NXT (it needs no room); data goes. */
+		if (s->len)
+			s->flags &= (uint8_t)~F_FIN;
 		s->len = 0;
-		s->flags &= (uint8_t)~(F_FIN | F_SYN);
+		s->flags &= (uint8_t)~F_SYN;
 		ok = need_ack = true;
 	}
 	if (!ok) {

@@ -806,6 +806,26 @@ static void test_windows(void)
 	finish();
 }
 
+/* A FIN at RCV.NXT is taken even when the window is zero. */
+static void test_zero_window_fin(void)
+{
+	start();
+	struct tcp_conn *c = active(10);
+	static uint8_t d[TCP_BUF], got[TCP_BUF];
+	memset(d, 'f', sizeof(d));
+	for (unsigned i = 0; i < TCP_BUF; i += 1024)
+		seg(F_ACK, them + i, us, d, 1024);
+	them += TCP_BUF;
+	CHECK_EQ(last().wnd, 0);
+	seg(F_ACK | F_FIN, them, us, NULL, 0);
+	CHECK_EQ(tcp_state(c), TCP_CLOSE_WAIT);
+	CHECK_EQ(last().ack, them + 1);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), TCP_BUF);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 0);
+	tcp_close(c, now);
+	finish();
+}
+
 /* A SYN flood fills the backlog and no more; SYN_RECEIVED times out. */
 static void test_backlog(void)
 {
@@ -1109,6 +1129,7 @@ int main(void)
 		{ test_fast_retransmit, "fast_retransmit" },
 		{ test_out_of_order, "out_of_order" },
 		{ test_windows, "windows_probes" },
+		{ test_zero_window_fin, "zero_window_fin" },
 		{ test_backlog, "backlog" },
 		{ test_orphan_timeout, "orphan_timeout" },
 		{ test_thousand, "thousand_connections" },
