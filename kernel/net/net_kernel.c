@@ -80,6 +80,54 @@ static void udp_echo(void *arg, uint32_t src, uint16_t sport, uint16_t dport,
 	net_udp_send(dport, src, sport, data, len, ktimer_now_ns());
 }
 
+/* RFC 862 over TCP, run by the stack's task after each batch of frames
+ * and timers (with the lock held): every connection's bytes go back.
+ * Bytes read but not yet taken by tcp_send wait in pending. */
+static struct tcp_conn *echo_listener;
+static struct tcp_echo {
+	struct tcp_conn *c;
+	uint16_t len, off;
+	uint8_t buf[512];
+} tcp_echo[NETK_TCP_ECHO_CONNS];
+
+static void tcp_echo_run(uint64_t now)
+{
+	for (unsigned i = 0; i < NETK_TCP_ECHO_CONNS; i++) {
+		struct tcp_echo *e = &tcp_echo[i];
+		if (!e->c && (!echo_listener || tcp_accept(echo_listener, &e->c) != 0)) {
+			e->c = NULL;
+			continue;
+		}
+		for (;;) {
+			if (e->off < e->len) {
+				long r = tcp_send(e->c, e->buf + e->off, e->len - e->off, now);
+				if (r == NET_EAGAIN)
+					break;
+				if (r < 0) {
+					e->len = e->off = 0;
+					tcp_close(e->c, now);
+					e->c = NULL;
+					break;
+				}
+				e->off = (uint16_t)(e->off + r);
+				continue;
+			}
+			long r = tcp_recv(e->c, e->buf, sizeof(e->buf), now);
+			if (r > 0) {
+				e->len = (uint16_t)r;
+				e->off = 0;
+				continue;
+			}
+			if (r != NET_EAGAIN) {
+				/* End of stream or an error: our side ends too. */
+				tcp_close(e->c, now);
+				e->c = NULL;
+			}
+			break;
+		}
+	}
+}
+
 /* ---- the stack's task ------------------------------------------------------*/
 
 struct net_task {
@@ -109,7 +157,9 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			netk_unlock(fl);
 		}
 		unsigned long fl = netk_lock();
-		uint64_t next = net_timer(ktimer_now_ns());
+		uint64_t now = ktimer_now_ns();
+		tcp_echo_run(now);
+		uint64_t next = net_timer(now);
 		netk_unlock(fl);
 		if (t->timer_armed && t->deadline != next) {
 			sleep_drop(&t->timer);
@@ -158,6 +208,8 @@ int netk_init(const struct machine *mach)
 	net_init(&cfg, &link);
 	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL };
 	tcp_init(&mem);
+	if (tcp_listen(NETK_TCP_ECHO_PORT, NETK_TCP_ECHO_CONNS, &echo_listener) != 0)
+		echo_listener = NULL;
 	net_udp_bind(NETK_ECHO_PORT, udp_echo, NULL);
 	netk_unlock(fl);
 
@@ -167,7 +219,8 @@ int netk_init(const struct machine *mach)
 		return -1;
 	}
 	up = true;
-	printf("net: up, 10.0.2.15/24 via 10.0.2.2, UDP echo on port %u\n", NETK_ECHO_PORT);
+	printf("net: up, 10.0.2.15/24 via 10.0.2.2, UDP echo on port %u, TCP echo on port %u\n",
+	       NETK_ECHO_PORT, NETK_TCP_ECHO_PORT);
 	return 0;
 }
 

@@ -13,8 +13,9 @@ struct machine;
 /*
  * netk_init probes for a virtio-net device; with one, it configures the
  * stack statically (10.0.2.15/24, gateway 10.0.2.2: QEMU's user-mode
- * network), starts the UDP echo service on port NETK_ECHO_PORT and spawns
- * the stack's task, then prints "net: up ...".  Call after ktask_init.
+ * network), starts the UDP echo service on port NETK_ECHO_PORT and the TCP
+ * echo service on NETK_TCP_ECHO_PORT and spawns the stack's task, then
+ * prints "net: up ...".  Call after ktask_init.
  *
  * The task sleeps until the driver's receive interrupt notifies
  * vnet_rx_ready or the stack's next deadline (ARP, TCP) comes (a sleep on
@@ -32,6 +33,10 @@ struct machine;
  * the others).  Lock order: netk before the driver's lock.
  */
 #define NETK_ECHO_PORT 7
+/* The kernel's TCP echo service (for tests: make nettest), on a port no
+ * user program is expected to want; NETK_TCP_ECHO_CONNS at a time. */
+#define NETK_TCP_ECHO_PORT 7007
+#define NETK_TCP_ECHO_CONNS 4
 
 int netk_init(const struct machine *mach);
 bool netk_up(void);
