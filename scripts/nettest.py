@@ -225,7 +225,7 @@ class Peer:
     def tcp_echo(self, dport, total=20000, secs=20):
         """One connection to the guest's TCP echo port: None, or why it failed."""
         SYN, FIN, RST, ACK = 2, 1, 4, 16
-        sport, iss = 41000, 0x7ffffff0          # our sequence numbers wrap past 2^31
+        sport, iss = 41000, 0xffffb000          # our sequence numbers wrap past 2^32
         end = time.time() + secs
         msg = bytes((i * 11 + (i >> 8)) & 0xff for i in range(total))
         self.send_tcp(sport, dport, iss, 0, SYN, opts=struct.pack("!BBH", 2, 4, 1460))
