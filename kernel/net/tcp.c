@@ -265,6 +265,18 @@ static bool conn_done(struct tcp_conn *c, int err)
 	return false;
 }
 
+/* Set one of c's timers.  tcp_g.next_timer is never later than the
+ * earliest timer of any connection (it may be earlier: a timer stopped or
+ * moved later leaves it, and the next scan corrects it), so tcp_timer
+ * scans the connections only when something may be due. */
+static void arm(struct tcp_conn *c, uint64_t *timer, uint64_t at)
+{
+	(void)c;
+	*timer = at;
+	if (at < tcp_g.next_timer)
+		tcp_g.next_timer = at;
+}
+
 /* ---- output ----------------------------------------------------------------*/
 
 static uint32_t rcv_window(const struct tcp_conn *c)
@@ -391,7 +403,7 @@ static uint32_t send_from(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64
 	if (seq_gt(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
 	if (c->rexmt_at == NET_NEVER || c->tries)
-		c->rexmt_at = now + c->rto;
+		arm(c, &c->rexmt_at, now + c->rto);
 	return used;
 }
 
@@ -401,12 +413,12 @@ static void set_rexmt(struct tcp_conn *c, uint64_t now)
 {
 	if (c->snd_una != c->snd_max) {
 		if (c->rexmt_at == NET_NEVER)
-			c->rexmt_at = now + c->rto;
+			arm(c, &c->rexmt_at, now + c->rto);
 	} else if (c->snd_wnd == 0 && seq_lt(c->snd_nxt, fin_seq(c) + (c->shut ? 1 : 0)) &&
 		   c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED) {
 		/* Zero window with something to send: probe it. */
 		if (c->rexmt_at == NET_NEVER)
-			c->rexmt_at = now + c->rto;
+			arm(c, &c->rexmt_at, now + c->rto);
 	} else {
 		c->rexmt_at = NET_NEVER;
 		c->tries = 0;
@@ -698,7 +710,7 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	c->state = TCP_TIME_WAIT;
 	c->rexmt_at = NET_NEVER;
-	c->end_at = now + TCP_TIME_WAIT_NS;
+	arm(c, &c->end_at, now + TCP_TIME_WAIT_NS);
 }
 
 /* A segment for a synchronized connection or one in SYN_RECEIVED
@@ -1046,7 +1058,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 	c->rto = c->rto * 2 > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : c->rto * 2;
 	c->timing = false;
 	c->dupacks = 0;
-	c->rexmt_at = now + c->rto;
+	arm(c, &c->rexmt_at, now + c->rto);
 	if (c->snd_una != c->snd_max) {
 		/* Go back to the oldest unacknowledged byte. */
 		c->snd_nxt = c->snd_una;
@@ -1056,7 +1068,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		 * answers with an ACK carrying its current window. */
 		emit(c, F_ACK, c->snd_una - 1, 0, now);
 	}
-	c->rexmt_at = now + c->rto;
+	arm(c, &c->rexmt_at, now + c->rto);
 }
 
 static uint64_t conn_deadline(const struct tcp_conn *c)
@@ -1066,6 +1078,8 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 
 uint64_t tcp_timer(uint64_t now)
 {
+	if (now < tcp_g.next_timer)
+		return tcp_g.next_timer;
 	for (unsigned b = 0; b < TCP_HASH; b++) {
 		struct tcp_conn *c = tcp_g.hash[b];
 		while (c) {
@@ -1075,7 +1089,9 @@ uint64_t tcp_timer(uint64_t now)
 			c = next;
 		}
 	}
-	return tcp_next_deadline();
+	/* Exact again (conn_timer's arm calls only lowered it). */
+	tcp_g.next_timer = tcp_next_deadline();
+	return tcp_g.next_timer;
 }
 
 uint64_t tcp_next_deadline(void)
@@ -1097,6 +1113,7 @@ void tcp_init(const struct tcp_mem *mem)
 	memset(&tcp_stats, 0, sizeof(tcp_stats));
 	tcp_g.mem = *mem;
 	tcp_g.next_port = TCP_EPHEMERAL_LO;
+	tcp_g.next_timer = NET_NEVER;
 	uint64_t m = 0;
 	for (unsigned i = 0; i < 6; i++)
 		m = m << 8 | net.cfg.mac[i];
@@ -1310,7 +1327,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now_ns)
 		tcp_shutdown(c, now_ns);
 	}
 	if (c->state != TCP_TIME_WAIT)
-		c->end_at = now_ns + TCP_ORPHAN_NS;
+		arm(c, &c->end_at, now_ns + TCP_ORPHAN_NS);
 }
 
 void tcp_addrs(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,

@@ -686,6 +686,29 @@ static void test_retransmission(void)
 	finish();
 }
 
+/* After a timeout everything unacknowledged goes again, as ACKs come. */
+static void test_go_back(void)
+{
+	start();
+	struct tcp_conn *c = active(10);
+	static uint8_t d[3000];
+	memset(d, 'g', sizeof(d));
+	CHECK_EQ(tcp_send(c, d, 3000, now), 3000);
+	CHECK_EQ(fake.n, 3);                          /* all three lost */
+	fake_clear();
+	tick();
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(sent(0).seq, us);
+	fake_clear();
+	seg(F_ACK, them, us + 1000, NULL, 0);
+	CHECK_EQ(fake.n, 2);                          /* the other two, at once */
+	CHECK_EQ(sent(0).seq, us + 1000);
+	CHECK_EQ(sent(1).seq, us + 2000);
+	CHECK_EQ(tcp_stats.retransmits, 3);
+	tcp_close(c, now);
+	finish();
+}
+
 /* Three duplicate ACKs retransmit the first unacknowledged segment at once. */
 static void test_fast_retransmit(void)
 {
@@ -1126,6 +1149,7 @@ int main(void)
 		{ test_rst_syn_every_state, "rst_syn_every_state" },
 		{ test_wraparound, "wraparound" },
 		{ test_retransmission, "retransmission_karn" },
+		{ test_go_back, "go_back_after_timeout" },
 		{ test_fast_retransmit, "fast_retransmit" },
 		{ test_out_of_order, "out_of_order" },
 		{ test_windows, "windows_probes" },
