@@ -136,7 +136,7 @@ static size_t tcp_seg(uint8_t *frame, uint16_t sport, uint16_t dport, uint8_t fl
 		      uint32_t ack, uint16_t wnd, const uint8_t *opt, size_t optlen,
 		      const uint8_t *data, size_t len)
 {
-	static uint8_t t[NET_ETH_MTU];
+	static uint8_t t[NET_ETH_MTU - NET_IP_HDR];   /* the most one frame carries */
 	optlen &= ~(size_t)3;
 	if (optlen > 40)
 		optlen = 40;
@@ -199,7 +199,7 @@ static void tcp_finish(void)
 
 static void tcp_app(struct in *in, uint64_t now)
 {
-	static uint8_t b[3000];
+	static uint8_t b[255 * 12];      /* the most one record asks for */
 	uint8_t op = take(in);
 	unsigned i = (op >> 3) % HELD;
 	struct tcp_conn *c = held[i];
@@ -278,7 +278,8 @@ static void tcp_segment(struct in *in, uint8_t *frame, uint64_t now)
 	}
 	uint16_t wnd = (uint16_t)(take(in) << 8 | take(in));
 	size_t optlen = (b & 0x20) ? take_buf(in, opt, take(in) % 41) : 0;
-	size_t len = (b & 0x10) ? take_buf(in, pl, (size_t)take(in) * 8) : 0;
+	size_t want = (size_t)take(in) * 8;
+	size_t len = (b & 0x10) ? take_buf(in, pl, want < sizeof(pl) ? want : sizeof(pl)) : 0;
 	input(frame, tcp_seg(frame, sport, dport, flags, seq, ack, wnd, opt, optlen, pl, len), now);
 }
 
