@@ -47,6 +47,8 @@ struct tcp_conn {
 	struct tcp_conn *q_next;         /* in the parent's queue */
 	uint8_t state;
 	bool hashed, orphan, shut, fin_rcvd, timing;
+	bool fin_held;                   /* a FIN after a gap, at fin_at */
+	uint32_t fin_at;
 	int err;
 	uint32_t lip, rip;
 	uint16_t lport, rport;
@@ -713,6 +715,32 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 	arm(c, &c->end_at, now + TCP_TIME_WAIT_NS);
 }
 
+/* The peer's FIN, at RCV.NXT. */
+static void take_fin(struct tcp_conn *c, uint64_t now)
+{
+	c->fin_rcvd = true;
+	c->fin_held = false;
+	c->rcv_nxt++;
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		c->state = TCP_CLOSE_WAIT;
+		break;
+	case TCP_FIN_WAIT_1:
+		if (fin_acked(c))
+			enter_time_wait(c, now);
+		else
+			c->state = TCP_CLOSING;
+		break;
+	case TCP_FIN_WAIT_2:
+		enter_time_wait(c, now);
+		break;
+	default:
+		break;
+	}
+	wake(c);
+}
+
 /* A segment for a synchronized connection or one in SYN_RECEIVED
  * (RFC 9293 3.10.7.4, with RFC 5961's care for RST and SYN). */
 static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
@@ -915,33 +943,21 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 		}
 		need_ack = true;
 	}
-	/* Eighth: FIN, taken only when everything before it is here. */
-	if ((s->flags & F_FIN) && s->seq + s->len == c->rcv_nxt && !c->fin_rcvd) {
-		c->fin_rcvd = true;
-		c->rcv_nxt++;
-		need_ack = true;
-		switch (c->state) {
-		case TCP_SYN_RECEIVED:
-		case TCP_ESTABLISHED:
-			c->state = TCP_CLOSE_WAIT;
-			break;
-		case TCP_FIN_WAIT_1:
-			if (fin_acked(c)) {
-				enter_time_wait(c, now);
-			} else {
-				c->state = TCP_CLOSING;
-			}
-			break;
-		case TCP_FIN_WAIT_2:
-			enter_time_wait(c, now);
-			break;
-		default:
-			break;
+	/* Eighth: FIN, taken when everything before it is here; one after a
+	 * gap is held until the gap fills. */
+	if ((s->flags & F_FIN) && !c->fin_rcvd) {
+		uint32_t at = s->seq + s->len;
+		if (at != c->rcv_nxt && seq_gt(at, c->rcv_nxt) && !c->fin_held) {
+			c->fin_held = true;
+			c->fin_at = at;
 		}
-		wake(c);
-	} else if (s->flags & F_FIN) {
-		need_ack = true;
+		if (at == c->rcv_nxt)
+			take_fin(c, now);
 	}
+	if (c->fin_held && !c->fin_rcvd && c->rcv_nxt == c->fin_at)
+		take_fin(c, now);
+	if (s->flags & F_FIN)
+		need_ack = true;
 	uint64_t sent = tcp_stats.segs_tx;
 	output(c, now);
 	if (need_ack && tcp_stats.segs_tx == sent)

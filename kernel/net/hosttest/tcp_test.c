@@ -760,6 +760,20 @@ static void test_out_of_order(void)
 	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 3000);
 	CHECK(memcmp(got, d, 3000) == 0);
 	them += 3000;
+	/* A FIN after a gap waits for the gap. */
+	seg(F_ACK | F_FIN, them + 500, us, d + 500, 500);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_state(c), TCP_ESTABLISHED);
+	seg(F_ACK, them, us, d, 500);
+	CHECK_EQ(tcp_state(c), TCP_CLOSE_WAIT);
+	CHECK_EQ(last().ack, them + 1001);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 1000);
+	CHECK(memcmp(got, d, 1000) == 0);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 0);
+	tcp_close(c, now);
+	finish();
+	start();
+	c = active(10);
 	/* Bounded: at most TCP_OOO_MAX separate ranges are held. */
 	for (unsigned i = 0; i <= TCP_OOO_MAX; i++)
 		seg(F_ACK, them + 10 + 20 * i, us, d, 5);
