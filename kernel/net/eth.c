@@ -83,10 +83,12 @@ int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 
 uint64_t net_timer(uint64_t now_ns)
 {
-	return arp_timer(now_ns);
+	uint64_t a = arp_timer(now_ns), t = tcp_timer(now_ns);
+	return a < t ? a : t;
 }
 
 uint64_t net_next_deadline(void)
 {
-	return arp_next_deadline();
+	uint64_t a = arp_next_deadline(), t = tcp_next_deadline();
+	return a < t ? a : t;
 }

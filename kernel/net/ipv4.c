@@ -58,6 +58,9 @@ void ip_input(const uint8_t *p, size_t len, uint64_t now)
 	case IP_PROTO_UDP:
 		udp_input(src, dst, p + hlen, total - hlen, now);
 		break;
+	case IP_PROTO_TCP:
+		tcp_input(src, dst, p + hlen, total - hlen, now);
+		break;
 	default:
 		net_stats.ip_unknown_proto++;
 		break;

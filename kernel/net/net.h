@@ -55,6 +55,13 @@
 #define NET_ENOBUFS  (-105) /* no ARP entry or binding free */
 #define NET_EMSGSIZE (-90)  /* payload larger than one unfragmented packet */
 #define NET_EHOSTUNREACH (-113) /* destination we cannot send to */
+#define NET_ENOMEM   (-12)
+#define NET_EPIPE    (-32)  /* TCP: sending after shutdown */
+#define NET_ECONNRESET (-104)
+#define NET_EISCONN  (-106)
+#define NET_ENOTCONN (-107)
+#define NET_ETIMEDOUT (-110)
+#define NET_ECONNREFUSED (-111)
 
 struct net_link {
 	/* Send one Ethernet frame (14..1514 bytes; the buffer is only valid

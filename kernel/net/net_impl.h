@@ -12,6 +12,7 @@
 #define ETH_TYPE_IPV4 0x0800
 #define ETH_TYPE_ARP 0x0806
 #define IP_PROTO_ICMP 1
+#define IP_PROTO_TCP 6
 #define IP_PROTO_UDP 17
 
 /* Frames are read and written through these, never through casts of
@@ -107,5 +108,30 @@ bool ip_is_broadcast(uint32_t a);
 void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 void udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
+
+/* tcp.c: its state (struct tcp_conn is private to it), segments in, timers. */
+#include "kernel/net/tcp.h"
+#define TCP_HASH 256
+struct tcp_global {
+	struct tcp_mem mem;
+	struct tcp_conn *hash[TCP_HASH];   /* connections with a remote end */
+	struct tcp_conn *listeners;
+	uint64_t secret;                   /* ISN key */
+	uint16_t next_port;                /* next ephemeral port to try */
+	uint64_t next_timer;               /* no connection's timer is earlier */
+};
+extern struct tcp_global tcp_g;
+uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
+/* Free every connection and listener (tests; the kernel never does). */
+void tcp_free_all(void);
+/* For tests: the current RTO and smoothed RTT (ns). */
+uint64_t tcp_debug_rto(const struct tcp_conn *c);
+uint64_t tcp_debug_srtt(const struct tcp_conn *c);
+void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
+/* tcp_timer visits the connections only when one may be due; it returns
+ * a time no later than the next deadline.  tcp_next_deadline is exact
+ * (it visits them all). */
+uint64_t tcp_timer(uint64_t now);
+uint64_t tcp_next_deadline(void);
 
 #endif /* KERNEL_NET_NET_IMPL_H */

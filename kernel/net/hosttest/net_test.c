@@ -339,7 +339,7 @@ static void test_ip_checks(void)
 	net_input(buf, n, 0);
 	CHECK_EQ(net_stats.ip_bad_src, 1);
 	PING();
-	buf[ip + 9] = 6;                 /* TCP: not implemented */
+	buf[ip + 9] = 99;                /* a protocol we do not speak */
 	RESUM();
 	net_input(buf, n, 0);
 	CHECK_EQ(net_stats.ip_unknown_proto, 1);
