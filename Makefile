@@ -156,6 +156,7 @@ KERNEL_SRCS := \
 	kernel/net/tcp.c \
 	kernel/net/net_kernel.c \
 	kernel/net/udp_sock.c \
+	kernel/net/tcp_sock.c \
 	kernel/virtio_net.c \
 	kernel/block_on.c \
 	kernel/elf.c \
