@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drive a booted guest's network from the host; everything stays on 127.0.0.1.
 
-usage: scripts/nettest.py --arch A [--smp N] [--log FILE] KERNEL.elf
+usage: scripts/nettest.py --arch A [--smp N] [--log FILE] [--image IMG]
+                          [--conns N] [--cycles K] [--only tcp] KERNEL.elf
 
 The boots that exchange UDP with the host give the guest's virtio-net card
 QEMU's -netdev dgram backend (scripts/run-qemu.sh --net-peer), no slirp:
@@ -26,6 +27,31 @@ other boots use QEMU's user-mode network with restrict=on (--net).
   ping        a boot with user/ping.c as process 1 on the user-mode network
               with restrict=on, as make qemu gives: 3 echo requests to
               10.0.2.2 (QEMU) answered intact
+TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
+  tcp_calls   a boot with user/nettests.c as process 1: every TCP socket
+              call's and ring op's errors, then a session the host drives
+              (accept/recv/send/shutdown on the syscall door, ACCEPT/RECV/
+              SEND of 5000 bytes on the ring door, a reset seen as
+              ECONNRESET, EADDRINUSE while a port listens)
+  then one boot of the default system (sh, the disk of --image) running
+  `httpd 80 /www 3 &` and `echod 7 3 &`:
+  curl_page   curl fetches the built-in page at / byte-exact
+  curl_file   curl fetches /www/wc.bin (the guest copied /bin/wc there)
+              byte-exact: the stripped wc.elf of the build
+  curl_404    a missing file is 404
+  keepalive   one http.client connection, 6 requests (page, file, HEAD,
+              404, page, file): every answer right, never a reconnect
+  too_long    a request line over 4 KiB gets 400 and the close; a head
+              over 4 KiB 431 and the close
+  slow_client a client that sends half a request does not hold up curl,
+              and httpd closes it after its 3 s idle limit
+  echo_conns  N connections to echod (--conns, default 8: a process has
+              16 fds) open at once, each sending 10 KiB of its own pattern
+              and getting it back byte-exact
+  churn       K connect / 1 byte echoed / close cycles (--cycles, default
+              100); afterwards the kernel's tcp_conns and sock_files
+              counters (kstat) come back to their values before
+--only tcp runs the TCP part alone (make net-load).
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
@@ -41,6 +67,10 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--arch", default="riscv64")
 ap.add_argument("--smp", default="1")
 ap.add_argument("--log")
+ap.add_argument("--image")
+ap.add_argument("--conns", type=int, default=8)
+ap.add_argument("--cycles", type=int, default=100)
+ap.add_argument("--only", default="all")
 ap.add_argument("kernel")
 opt = ap.parse_args()
 here = os.path.dirname(os.path.abspath(__file__))
@@ -234,11 +264,6 @@ def echo_all(peer, port):
     return None
 
 
-peer = Peer()
-qemu = boot("none", peer)
-out = b""
-
-
 def read_until(marker, secs, start=0):
     """Read the console until marker appears at or after out[start:]."""
     global out
@@ -253,80 +278,371 @@ def read_until(marker, secs, start=0):
     return marker in out[start:]
 
 
-booted = read_until(b"pollux> ", 60)
-result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
+def udp_tests():
+    global qemu, out, peer
+    peer = Peer()
+    qemu = boot("none", peer)
+    out = b""
 
-if booted:
-    bad = echo_all(peer, 7)
-    result("udp_echo", bad is None, bad)
-    data = bytes(range(56))
-    ok = all(peer.ping(0x5058, seq, data) for seq in range(1, 4)) and not peer.bad
-    result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
-           "; ".join(peer.bad[:3]))
+    booted = read_until(b"pollux> ", 60)
+    result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
 
+    if booted:
+        bad = echo_all(peer, 7)
+        result("udp_echo", bad is None, bad)
+        data = bytes(range(56))
+        ok = all(peer.ping(0x5058, seq, data) for seq in range(1, 4)) and not peer.bad
+        result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
+               "; ".join(peer.bad[:3]))
+
+        mark = len(out)
+        qemu.stdin.write(b"net\n")
+        qemu.stdin.flush()
+        read_until(b"pollux> ", 10, mark)
+        text = out[mark:].decode(errors="replace")
+        ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text)
+        result("counters", ok, "unexpected `net` output:\n" + text)
+
+    try:
+        qemu.stdin.write(b"poweroff\n")
+        qemu.stdin.flush()
+        rest, _ = qemu.communicate(timeout=30)
+        out += rest
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        qemu.kill()
+        out += qemu.communicate()[0]
+    peer.close()
+    logs = [out]
+
+    # A user program's socket: the error paths, then an echo server.
+    qemu = boot("udpcheck")
+    try:
+        out = qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out = qemu.communicate()[0]
+    logs.append(out)
+    text = out.decode(errors="replace")
+    result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
+           f"exit status {qemu.returncode}:\n" + "\n".join(l for l in text.splitlines() if "udpcheck" in l))
+
+    peer = Peer()
+    qemu = boot("udpecho", peer)
+    out = b""
+    if read_until(b"udpecho: port 5555", 60):
+        bad = echo_all(peer, 5555)
+        if bad is None:
+            peer.send_udp(40000, 5555, b"quit")
+    else:
+        bad = "udpecho did not start"
+    try:
+        out += qemu.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out += qemu.communicate()[0]
+    if bad is None and qemu.returncode != 0:
+        bad = f"the boot ended with status {qemu.returncode}"
+    if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
+        bad = "udpecho did not report every datagram"
+    result("udp_socket", bad is None, bad)
+    peer.close()
+    logs.append(out)
+
+    # The user ping program, on the network make qemu gives (restrict=on).
+    qemu = boot("ping initargs=10.0.2.2,3")
+    try:
+        out = qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out = qemu.communicate()[0]
+    logs.append(out)
+    result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
+           f"exit status {qemu.returncode}")
+    out = b"\n".join(logs)
+
+    return out
+
+
+# ---- TCP -----------------------------------------------------------------------
+
+BUILTIN_PAGE = (b"<!DOCTYPE html>\n"
+                b"<html><head><title>Pollux</title></head>\n"
+                b"<body><h1>Hello from Pollux</h1>\n"
+                b"<p>This page is served by httpd, an async user program: one task per\n"
+                b"connection on the user executor, over the kernel's own TCP.</p>\n"
+                b"</body></html>\n")
+
+
+def tcp_boot(append, http_port, echo_port, disk=None):
+    ports = f"{http_port},{free_port(socket.SOCK_DGRAM)},{free_port(socket.SOCK_DGRAM)},{echo_port}"
+    cmd = [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
+           "--net-ports", ports, "--timeout", "600", "--input", "/dev/stdin"]
+    if append:
+        cmd += ["--append", append]
+    if disk:
+        cmd += ["--disk", disk]
+    return subprocess.Popen(cmd + [opt.kernel], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+
+
+def connect(port, secs=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+    s.settimeout(secs)
+    return s
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_to_end(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def stop(q):
+    global out
+    try:
+        q.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        out += q.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        q.kill()
+        out += q.communicate()[0]
+
+
+def tcp_calls():
+    """user/nettests.c as process 1; the host is its peer on port 80."""
+    global qemu, out
+    port = free_port(socket.SOCK_STREAM)
+    qemu = tcp_boot("init=nettests", port, free_port(socket.SOCK_STREAM))
+    out = b""
+    why = None
+    try:
+        if not read_until(b"nettests: ready", 60):
+            raise RuntimeError("nettests did not get ready")
+        s = connect(port)                               # 1: syscalls
+        s.sendall(b"hello")
+        if recv_exact(s, 5) != b"HELLO":
+            raise RuntimeError("no HELLO")
+        s.shutdown(socket.SHUT_WR)
+        if recv_to_end(s) != b"bye":
+            raise RuntimeError("no bye and end of stream")
+        s.close()
+        s = connect(port)                               # 2: the ring
+        data = bytes((i * 7 + 3) & 0xff for i in range(5000))
+        s.sendall(data)
+        if recv_exact(s, 5000) != data:
+            raise RuntimeError("the ring's 5000 bytes did not come back")
+        s.close()
+        s = connect(port)                               # 3: a reset
+        time.sleep(0.5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    except (OSError, RuntimeError) as e:
+        why = str(e)
+    try:
+        out += qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out += qemu.communicate()[0]
+    text = out.decode(errors="replace")
+    bad = [l for l in text.splitlines() if "FAILED" in l]
+    ok = why is None and qemu.returncode == 0 and " 0 failed" in text and not bad
+    result("tcp_calls", ok, (why or f"exit status {qemu.returncode}") + "\n" + "\n".join(bad))
+    return out
+
+
+def sh(cmd, wait=b"\n$ ", secs=20):
+    """Type a command into the guest's shell; its output up to the next prompt."""
     mark = len(out)
-    qemu.stdin.write(b"net\n")
+    qemu.stdin.write(cmd.encode() + b"\n")
     qemu.stdin.flush()
-    read_until(b"pollux> ", 10, mark)
-    text = out[mark:].decode(errors="replace")
-    ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text)
-    result("counters", ok, "unexpected `net` output:\n" + text)
+    read_until(wait, secs, mark)
+    return out[mark:].decode(errors="replace")
 
-try:
-    qemu.stdin.write(b"poweroff\n")
-    qemu.stdin.flush()
-    rest, _ = qemu.communicate(timeout=30)
-    out += rest
-except (BrokenPipeError, subprocess.TimeoutExpired):
-    qemu.kill()
-    out += qemu.communicate()[0]
-peer.close()
-logs = [out]
 
-# A user program's socket: the error paths, then an echo server.
-qemu = boot("udpcheck")
-try:
-    out = qemu.communicate(timeout=60)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out = qemu.communicate()[0]
-logs.append(out)
-text = out.decode(errors="replace")
-result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
-       f"exit status {qemu.returncode}:\n" + "\n".join(l for l in text.splitlines() if "udpcheck" in l))
+def kstat(name):
+    text = sh(f"kstat {name}")
+    for line in text.splitlines()[1:]:
+        if line.strip().lstrip("-").isdigit():
+            return int(line.strip())
+    return None
 
-peer = Peer()
-qemu = boot("udpecho", peer)
-out = b""
-if read_until(b"udpecho: port 5555", 60):
-    bad = echo_all(peer, 5555)
-    if bad is None:
-        peer.send_udp(40000, 5555, b"quit")
-else:
-    bad = "udpecho did not start"
-try:
-    out += qemu.communicate(timeout=30)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out += qemu.communicate()[0]
-if bad is None and qemu.returncode != 0:
-    bad = f"the boot ended with status {qemu.returncode}"
-if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
-    bad = "udpecho did not report every datagram"
-result("udp_socket", bad is None, bad)
-peer.close()
-logs.append(out)
 
-# The user ping program, on the network make qemu gives (restrict=on).
-qemu = boot("ping initargs=10.0.2.2,3")
-try:
-    out = qemu.communicate(timeout=60)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out = qemu.communicate()[0]
-logs.append(out)
-result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
-       f"exit status {qemu.returncode}")
+def http_get(port, path, extra=b""):
+    s = connect(port)
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+    return s
+
+
+def tcp_servers():
+    global qemu, out
+    hport, eport = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
+    disk = None
+    if opt.image:
+        disk = os.path.join(os.path.dirname(opt.log or "/tmp/x"), f"nettest-{os.getpid()}.img")
+        with open(opt.image, "rb") as src, open(disk, "wb") as dst:
+            dst.write(src.read())
+    qemu = tcp_boot(None, hport, eport, disk)
+    out = b""
+    try:
+        if not read_until(b"\n$ ", 60):
+            result("tcp_servers", False, "no shell prompt")
+            return out
+        if disk:
+            sh("mkdir /www")
+            sh("cp /bin/wc /www/wc.bin")
+        sh("httpd 80 /www 3 &", b"httpd: listening")
+        sh("echod 7 3 &", b"echod: listening")
+        conns0, files0 = kstat("tcp_conns"), kstat("sock_files")
+
+        def curl(path, *args):
+            r = subprocess.run(["curl", "-s", "--max-time", "20", *args,
+                                f"http://127.0.0.1:{hport}{path}"], capture_output=True)
+            return r.stdout
+
+        got = curl("/")
+        result("curl_page", got == BUILTIN_PAGE, f"got {got[:200]!r}")
+        if disk:
+            want = open(os.path.join(os.path.dirname(opt.kernel), "user", "stripped", "wc.elf"),
+                        "rb").read()
+            got = curl("/wc.bin")
+            result("curl_file", got == want, f"got {len(got)} bytes, want {len(want)}")
+        code = curl("/nope.html", "-o", "/dev/null", "-w", "%{http_code}")
+        result("curl_404", code == b"404", f"status {code!r}")
+
+        import http.client
+        why = None
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", hport, timeout=20)
+            c.connect()
+            sock0 = c.sock
+            plan = [("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None),
+                    ("HEAD", "/", 200, b""), ("GET", "/missing", 404, b"Not Found\n"),
+                    ("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None)]
+            for method, path, status, body in plan:
+                if path == "/wc.bin" and not disk:
+                    continue
+                c.request(method, path)
+                r = c.getresponse()
+                data = r.read()
+                if r.status != status or (body is not None and data != body):
+                    why = f"{method} {path}: {r.status}, {len(data)} bytes"
+                    break
+                if c.sock is not sock0 or r.will_close:
+                    why = f"{method} {path}: the connection was not kept"
+                    break
+            c.close()
+        except (OSError, http.client.HTTPException) as e:
+            why = f"{type(e).__name__}: {e}"
+        result("keepalive", why is None, why)
+
+        why = None
+        try:
+            s = connect(hport)
+            s.sendall(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n")
+            got = recv_to_end(s)
+            if not got.startswith(b"HTTP/1.1 400 "):
+                why = f"long request line: {got[:40]!r}"
+            s.close()
+            s = connect(hport)
+            s.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"b" * 5000 + b"\r\n\r\n")
+            got = recv_to_end(s)
+            if why is None and not got.startswith(b"HTTP/1.1 431 "):
+                why = f"long header: {got[:40]!r}"
+            s.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("too_long", why is None, why)
+
+        why = None
+        try:
+            slow = connect(hport)
+            slow.sendall(b"GET / HT")
+            t0 = time.time()
+            got = curl("/")
+            if got != BUILTIN_PAGE or time.time() - t0 > 2.5:
+                why = f"curl behind a slow client took {time.time() - t0:.1f} s"
+            slow.settimeout(10)
+            if why is None and slow.recv(100) != b"":
+                why = "the slow client got an answer"
+            if why is None and time.time() - t0 > 8:
+                why = "the idle limit of 3 s was not kept"
+            slow.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("slow_client", why is None, why)
+
+        why = None
+        t0 = time.time()
+        try:
+            socks = [connect(eport, 30) for _ in range(opt.conns)]
+            pats = [bytes((i * 31 + j * 7 + (j >> 8)) & 0xff for j in range(10240))
+                    for i in range(opt.conns)]
+            for s, p in zip(socks, pats):
+                s.sendall(p)
+            for i, (s, p) in enumerate(zip(socks, pats)):
+                if recv_exact(s, len(p)) != p:
+                    why = f"connection {i}: its 10 KiB did not come back intact"
+                    break
+            for s in socks:
+                s.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("echo_conns", why is None,
+               why)
+        print(f"nettest echo_conns: {opt.conns} connections in {time.time() - t0:.1f} s")
+
+        why = None
+        t0 = time.time()
+        try:
+            for i in range(opt.cycles):
+                s = connect(eport)
+                s.sendall(bytes([i & 0xff]))
+                if s.recv(1) != bytes([i & 0xff]):
+                    why = f"cycle {i}: no echo"
+                    break
+                s.close()
+        except OSError as e:
+            why = f"cycle {i}: {type(e).__name__}: {e}"
+        print(f"nettest churn: {opt.cycles} cycles in {time.time() - t0:.1f} s")
+        if why is None:
+            end = time.time() + 20
+            while True:
+                conns, files = kstat("tcp_conns"), kstat("sock_files")
+                if (conns, files) == (conns0, files0) or time.time() > end:
+                    break
+                time.sleep(1)
+            if (conns, files) != (conns0, files0):
+                why = (f"tcp_conns {conns0} -> {conns}, sock_files {files0} -> {files} "
+                       f"after {opt.cycles} cycles")
+        result("churn", why is None, why)
+    finally:
+        qemu.kill()   # the shell and its servers would run on
+        stop(qemu)
+        if disk:
+            os.unlink(disk)
+    return out
+
+
+logs = []
+if opt.only != "tcp":
+    logs.append(udp_tests())
+logs.append(tcp_calls())
+logs.append(tcp_servers())
 out = b"\n".join(logs)
 
 if opt.log:
