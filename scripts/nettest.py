@@ -32,7 +32,9 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
               call's and ring op's errors, then a session the host drives
               (accept/recv/send/shutdown on the syscall door, ACCEPT/RECV/
               SEND of 5000 bytes on the ring door, a reset seen as
-              ECONNRESET, EADDRINUSE while a port listens)
+              ECONNRESET, EADDRINUSE while a port listens), then connect
+              and the ring's CONNECT out to 10.0.2.100:1234/1235, which
+              QEMU's guestfwd carries to two listeners of the test
   then one boot of the default system (sh, the disk of --image) running
   `httpd 80 /www 3 &` and `echod 7 3 &`:
   curl_page   curl fetches the built-in page at / byte-exact
@@ -373,10 +375,12 @@ BUILTIN_PAGE = (b"<!DOCTYPE html>\n"
                 b"</body></html>\n")
 
 
-def tcp_boot(append, http_port, echo_port, disk=None):
+def tcp_boot(append, http_port, echo_port, disk=None, guestfwd=None):
     ports = f"{http_port},{free_port(socket.SOCK_DGRAM)},{free_port(socket.SOCK_DGRAM)},{echo_port}"
     cmd = [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
            "--net-ports", ports, "--timeout", "600", "--input", "/dev/stdin"]
+    if guestfwd:
+        cmd += ["--net-guestfwd", guestfwd]
     if append:
         cmd += ["--append", append]
     if disk:
@@ -427,10 +431,21 @@ def tcp_calls():
     """user/nettests.c as process 1; the host is its peer on port 80."""
     global qemu, out
     port = free_port(socket.SOCK_STREAM)
-    qemu = tcp_boot("init=nettests", port, free_port(socket.SOCK_STREAM))
+    fwd = []
+    for _ in range(2):      # QEMU connects to each once, at start
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        ls.settimeout(30)
+        fwd.append(ls)
+    qemu = tcp_boot("init=nettests", port, free_port(socket.SOCK_STREAM),
+                    guestfwd=",".join(str(ls.getsockname()[1]) for ls in fwd))
     out = b""
     why = None
     try:
+        chans = [ls.accept()[0] for ls in fwd]
+        for ch in chans:
+            ch.settimeout(60)
         if not read_until(b"nettests: ready", 60):
             raise RuntimeError("nettests did not get ready")
         s = connect(port)                               # 1: syscalls
@@ -451,6 +466,12 @@ def tcp_calls():
         time.sleep(0.5)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
+        if recv_exact(chans[0], 4) != b"ping":                # 5: connect
+            raise RuntimeError("no ping through the guest's connect")
+        chans[0].sendall(b"pong")
+        if recv_exact(chans[1], 4) != b"ring":                # 6: CONNECT
+            raise RuntimeError("no bytes through the ring's CONNECT")
+        chans[1].sendall(b"gnir")
     except (OSError, RuntimeError) as e:
         why = str(e)
     try:
@@ -458,6 +479,8 @@ def tcp_calls():
     except subprocess.TimeoutExpired:
         qemu.kill()
         out += qemu.communicate()[0]
+    for ls in fwd:
+        ls.close()
     text = out.decode(errors="replace")
     bad = [l for l in text.splitlines() if "FAILED" in l]
     ok = why is None and qemu.returncode == 0 and " 0 failed" in text and not bad

@@ -29,6 +29,10 @@
 #   --net-ports T,U,V[,E] with --net: forward host TCP port T (to 80), UDP
 #                     ports U (to 7) and V (to 5555) and TCP port E (to 7)
 #                     instead (tests pick free ones); "none": none
+#   --net-guestfwd P[,Q] with --net, test-only: a guest connection to
+#                     10.0.2.100:1234 (and :1235) is carried to the host's
+#                     127.0.0.1:P (Q), where something must already listen
+#                     (QEMU connects once, at start)
 #   --net-peer P,Q    test-only, instead of the user-mode network: the card's
 #                     raw Ethernet frames go as UDP datagrams (QEMU's
 #                     -netdev dgram, no slirp) to 127.0.0.1:P, and frames
@@ -43,7 +47,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport=
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -63,7 +67,8 @@ while [ $# -gt 0 ]; do
 	--net) net=1; shift ;;
 	--net-ports) net_ports=$2; shift 2 ;;
 	--net-peer) net=1; net_peer=$2; shift 2 ;;
-	-h|--help) sed -n '2,42p' "$0"; exit 0 ;;
+	--net-guestfwd) guestfwd=$2; shift 2 ;;
+	-h|--help) sed -n '2,46p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -118,6 +123,11 @@ s.bind(("127.0.0.1", int(sys.argv[1])))' "$p" 2>/dev/null; then
 				exit 2
 			fi
 		done
+	fi
+	if [ -n "$guestfwd" ]; then
+		IFS=, read -r gf1 gf2 <<<"$guestfwd"
+		fwd+=",guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:$gf1"
+		[ -n "$gf2" ] && fwd+=",guestfwd=tcp:10.0.2.100:1235-tcp:127.0.0.1:$gf2"
 	fi
 	args+=(-netdev "user,id=net0,restrict=on$fwd" -device virtio-net-device,netdev=net0)
 fi

@@ -25,6 +25,12 @@
  *          3  the host resets the connection: recv gives ECONNRESET
  *          4  a second listener on port 80 is EADDRINUSE while the first
  *             listens; closed, the port can be listened on again
+ *        and then it connects out twice, to 10.0.2.100:1234 and :1235,
+ *        which QEMU's guestfwd carries to listeners of the host's:
+ *          5  connect (syscall): an ephemeral local port, the peer's
+ *             address, "ping" out, "pong" back
+ *          6  CONNECT (ring) from a bound port 4242, SEND "ring", RECV
+ *             "gnir"
  * Prints "nettests NAME: OK/FAILED" per check and "N passed, N failed";
  * exit status 0 only if none failed.
  */
@@ -226,6 +232,29 @@ static void peer_tests(void)
 	px_close((int)l);
 	check("listen_after_close", px_listen((int)t, 1), 0);
 	px_close((int)t);
+
+	/* 5: connect out (syscall). */
+	struct px_sockaddr_in fwd = { PX_AF_INET, 1234, 0x0a000264 };
+	c = tcp_socket();
+	check("connect", px_connect((int)c, &fwd), 0);
+	check("connect_sockname", px_getsockname((int)c, &name) == 0 && name.port >= 49152 &&
+	      name.addr == 0x0a00020f, 1);
+	check("connect_peername", px_getpeername((int)c, &a) == 0 && a.port == 1234 &&
+	      a.addr == fwd.addr, 1);
+	check("connect_again", px_connect((int)c, &fwd), -PX_EISCONN);
+	check("send_ping", px_sendto((int)c, "ping", 4, NULL), 4);
+	check("recv_pong", recv_all((int)c, buf, 4, 0) == 4 && memcmp(buf, "pong", 4) == 0, 1);
+	px_close((int)c);
+
+	/* 6: CONNECT (ring) from a bound port. */
+	fwd.port = 1235;
+	c = tcp_socket();
+	px_bind((int)c, &(struct px_sockaddr_in){ PX_AF_INET, 4242, 0 });
+	check("ring_connect", ring_do(PX_OP_CONNECT, (int)c, &fwd, 0), 0);
+	check("ring_connect_sockname", px_getsockname((int)c, &name) == 0 && name.port == 4242, 1);
+	check("ring_send", ring_do(PX_OP_SEND, (int)c, "ring", 4), 4);
+	check("ring_recv", recv_all((int)c, buf, 4, 1) == 4 && memcmp(buf, "gnir", 4) == 0, 1);
+	px_close((int)c);
 }
 
 int main(int argc, char **argv)
