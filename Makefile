@@ -914,6 +914,16 @@ $(NET_TEST): $(NET_TEST_SRCS) $(NET_HDRS) kernel/hosttest/check.h | ensure-host
 host-test-net: $(NET_TEST)
 	$(NET_TEST)
 
+TCP_TEST := $(HOSTBUILD)/tcp_test
+TCP_TEST_SRCS := kernel/net/hosttest/tcp_test.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)
+$(TCP_TEST): $(TCP_TEST_SRCS) $(NET_HDRS) kernel/hosttest/check.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(filter-out -MD -MP,$(HOST_CFLAGS)) $(HOST_SAN) $(TCP_TEST_SRCS) -o $@
+
+host-test-tcp: $(TCP_TEST)
+	$(TCP_TEST)
+
 NET_FUZZ_SRCS := kernel/net/hosttest/net_fuzz.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)
 $(FUZZ_DIR)/net_fuzz: $(NET_FUZZ_SRCS) $(NET_HDRS) | ensure-fuzz
 	@mkdir -p $(dir $@)
@@ -927,13 +937,13 @@ host-test-netfuzz: $(FUZZ_DIR)/net_fuzz
 fuzz-net: $(FUZZ_DIR)/net_fuzz
 	@scripts/fuzz-net.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: host-test-net host-test-netfuzz fuzz-net
+.PHONY: host-test-net host-test-tcp host-test-netfuzz fuzz-net
 # ============================================================ end network
 
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz net netfuzz
+HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz net tcp netfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)

@@ -109,7 +109,23 @@ void icmp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64
 void udp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
 
-/* tcp.c: segments in, timers, forget everything (from net_init). */
+/* tcp.c: its state (struct tcp_conn is private to it), segments in, timers. */
+#include "kernel/net/tcp.h"
+#define TCP_HASH 256
+struct tcp_global {
+	struct tcp_mem mem;
+	struct tcp_conn *hash[TCP_HASH];   /* connections with a remote end */
+	struct tcp_conn *listeners;
+	uint64_t secret;                   /* ISN key */
+	uint16_t next_port;                /* next ephemeral port to try */
+};
+extern struct tcp_global tcp_g;
+uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
+/* Free every connection and listener (tests; the kernel never does). */
+void tcp_free_all(void);
+/* For tests: the current RTO and smoothed RTT (ns). */
+uint64_t tcp_debug_rto(const struct tcp_conn *c);
+uint64_t tcp_debug_srtt(const struct tcp_conn *c);
 void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
 uint64_t tcp_timer(uint64_t now);
 uint64_t tcp_next_deadline(void);

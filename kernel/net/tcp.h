@@ -34,9 +34,33 @@ enum tcp_state {
 
 /* Each connection's receive and send buffers (bytes each). */
 #define TCP_BUF 8192
-/* The MSS we announce (1500 - 20 - 20) and the most a listener may hold. */
+/* The MSS we announce (1500 - 20 - 20); the peer's when it sends none
+ * (RFC 9293 3.7.1); the least we believe. */
 #define TCP_MSS 1460
+#define TCP_MSS_DEFAULT 536
+#define TCP_MSS_MIN 64
+/* A listener holds at most this many children, whatever it asks for. */
 #define TCP_BACKLOG_MAX 256
+/* Out-of-order ranges held per connection (inside the receive buffer). */
+#define TCP_OOO_MAX 8
+#define TCP_EPHEMERAL_LO 49152
+
+/* Timers (ns).  The RTO follows RFC 6298 from TCP_RTO_INIT_NS, within
+ * [TCP_RTO_MIN_NS, TCP_RTO_MAX_NS], doubling on each expiry; after
+ * TCP_RETRIES expiries without progress (TCP_SYN_RETRIES for a SYN or
+ * SYN,ACK) the connection fails with NET_ETIMEDOUT.  TIME_WAIT lasts 2 s,
+ * not 2 x MSL = 240 s: our peers are on one link and ports are plenty.
+ * An orphan (closed by its owner, still closing) that has not finished
+ * TCP_ORPHAN_NS after tcp_close is reset and freed (this bounds FIN_WAIT_2). */
+#define TCP_RTO_INIT_NS 1000000000ull
+#define TCP_RTO_MIN_NS 200000000ull
+#define TCP_RTO_MAX_NS 60000000000ull
+#define TCP_CLOCK_NS 1000000ull           /* G, the clock granularity */
+#define TCP_RETRIES 8
+#define TCP_SYN_RETRIES 4
+#define TCP_DUPACK_THRESH 3
+#define TCP_TIME_WAIT_NS 2000000000ull
+#define TCP_ORPHAN_NS 15000000000ull
 
 /* Memory for connections and their buffers, given once (kernel: kmalloc/kpage_alloc;
  * host: malloc).  Each connection's receive and send buffers are TCP_BUF bytes each. */
