@@ -35,7 +35,7 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
               ECONNRESET, EADDRINUSE while a port listens), then connect
               and the ring's CONNECT out to 10.0.2.100:1234/1235, which
               QEMU's guestfwd carries to two listeners of the test
-  then one boot of the default system (sh, the disk of --image) running
+  then one boot of sh as process 1 (the disk of --image) running
   `httpd 80 /www 3 &` and `echod 7 3 &`:
   curl_page   curl fetches the built-in page at / byte-exact
   curl_file   curl fetches /www/wc.bin (the guest copied /bin/wc there)
@@ -59,10 +59,12 @@ Ends with "N passed, N failed"; exit status 1 on a failure.
 import argparse
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 ap = argparse.ArgumentParser()
@@ -82,7 +84,7 @@ passed = failed = 0
 
 def result(name, ok, why=""):
     global passed, failed
-    print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"))
+    print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"), flush=True)
     if ok:
         passed += 1
     else:
@@ -386,7 +388,7 @@ def tcp_boot(append, http_port, echo_port, disk=None, guestfwd=None):
     if disk:
         cmd += ["--disk", disk]
     return subprocess.Popen(cmd + [opt.kernel], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def connect(port, secs=10):
@@ -414,16 +416,43 @@ def recv_to_end(s):
         data += chunk
 
 
+def kill_tree(pid):
+    """Kill run-qemu.sh (pid) and everything below it: `timeout` gives QEMU
+    a process group of its own, so the runner's group is not enough."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    todo, tree = [pid], []
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += kids.get(p, [])
+    for p in reversed(tree):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def stop(q):
+    """End the boot: the shell (process 1) exits, the kernel powers off;
+    failing that, QEMU and its runner are killed (their own group)."""
     global out
     try:
-        q.stdin.close()
-    except BrokenPipeError:
+        q.stdin.write(b"exit\n")
+        q.stdin.flush()
+    except (BrokenPipeError, ValueError):
         pass
     try:
-        out += q.communicate(timeout=30)[0]
+        out += q.communicate(timeout=15)[0]
     except subprocess.TimeoutExpired:
-        q.kill()
+        kill_tree(q.pid)
         out += q.communicate()[0]
 
 
@@ -442,6 +471,7 @@ def tcp_calls():
                     guestfwd=",".join(str(ls.getsockname()[1]) for ls in fwd))
     out = b""
     why = None
+    chans = []
     try:
         chans = [ls.accept()[0] for ls in fwd]
         for ch in chans:
@@ -477,9 +507,9 @@ def tcp_calls():
     try:
         out += qemu.communicate(timeout=60)[0]
     except subprocess.TimeoutExpired:
-        qemu.kill()
+        kill_tree(qemu.pid)
         out += qemu.communicate()[0]
-    for ls in fwd:
+    for ls in fwd + chans:
         ls.close()
     text = out.decode(errors="replace")
     bad = [l for l in text.splitlines() if "FAILED" in l]
@@ -516,10 +546,11 @@ def tcp_servers():
     hport, eport = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
     disk = None
     if opt.image:
-        disk = os.path.join(os.path.dirname(opt.log or "/tmp/x"), f"nettest-{os.getpid()}.img")
+        fd, disk = tempfile.mkstemp(suffix=".img", prefix="nettest-")
+        os.close(fd)
         with open(opt.image, "rb") as src, open(disk, "wb") as dst:
             dst.write(src.read())
-    qemu = tcp_boot(None, hport, eport, disk)
+    qemu = tcp_boot("init=sh", hport, eport, disk)
     out = b""
     try:
         if not read_until(b"\n$ ", 60):
@@ -654,7 +685,6 @@ def tcp_servers():
                        f"after {opt.cycles} cycles")
         result("churn", why is None, why)
     finally:
-        qemu.kill()   # the shell and its servers would run on
         stop(qemu)
         if disk:
             os.unlink(disk)

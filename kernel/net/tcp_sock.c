@@ -68,6 +68,7 @@ uint64_t tcp_sock_conns_alive(void)
 static int64_t px_err(long r)
 {
 	switch (r) {
+	case 0: return 0;
 	case NET_ECONNREFUSED: return -PX_ECONNREFUSED;
 	case NET_ECONNRESET: return -PX_ECONNRESET;
 	case NET_ETIMEDOUT: return -PX_ETIMEDOUT;
