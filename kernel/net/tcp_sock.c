@@ -46,6 +46,7 @@ struct tcp_sock {
 	uint16_t port;            /* bind's; 0: none */
 	bool listening;
 	bool shut_rd;             /* shutdown(SHUT_RD): recv returns 0 */
+	bool counted;             /* in files_open: a socket a program holds */
 	struct notify rd, wr;
 };
 
@@ -109,9 +110,15 @@ static struct file *sock_new(struct tcp_sock **out)
 		kfree(s, sizeof(*s));
 		return NULL;
 	}
-	atomic_fetch_add(&files_open, 1);
 	*out = s;
 	return f;
+}
+
+/* A socket a program holds now (an accept's spare file is not one). */
+static void sock_count(struct tcp_sock *s)
+{
+	s->counted = true;
+	atomic_fetch_add(&files_open, 1);
 }
 
 /* A future's wait on one of the socket's notifies. */
@@ -349,6 +356,7 @@ static enum poll tcp_accept_poll(struct future *fut, struct context *cx)
 			a->io.result = px_err(r);
 			break;
 		}
+		sock_count(a->ns);
 		int fd = proc_fd_install(a->p, a->nf);
 		if (fd < 0)
 			file_put(a->nf); /* resets the connection */
@@ -545,8 +553,9 @@ static void tcp_release(struct file *f)
 	if (s->c)
 		tcp_close(s->c, ktimer_now_ns());
 	netk_unlock(fl);
+	if (s->counted)
+		atomic_fetch_sub(&files_open, 1);
 	kfree(s, sizeof(*s));
-	atomic_fetch_sub(&files_open, 1);
 }
 
 static const struct file_ops tcp_ops = {
@@ -569,5 +578,7 @@ struct file *tcp_sock_open(int *err)
 	struct tcp_sock *s;
 	struct file *f = sock_new(&s);
 	*err = f ? 0 : -PX_ENOMEM;
+	if (f)
+		sock_count(s);
 	return f;
 }
