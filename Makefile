@@ -730,9 +730,11 @@ shtest: $(FS_TEST_IMG)
 # user-mode network (scripts/nettest.py, docs/net.md).
 # The TCP part boots the default system on a copy of the tests' image
 # (httpd serves a file it copies there) and needs curl on the host.
+# NETTEST_ONLY=tcp runs the TCP part alone (make check's SMP=4 step).
+NETTEST_ONLY ?= all
 nettest: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
-		--log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)
+		--only $(NETTEST_ONLY) --log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)
 
 # The TCP part alone at full size: NET_CYCLES connection set-up/teardowns
 # (default 5000) and NET_CONNS connections open at once (default 12: a
