@@ -54,6 +54,9 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
   churn       K connect / 1 byte echoed / close cycles (--cycles, default
               100); afterwards the kernel's tcp_conns and sock_files
               counters (kstat) come back to their values before
+  nc          `echo ... | nc 10.0.2.100 1234` in the guest: QEMU's guestfwd
+              carries the connection to the test, which reads the line and
+              answers; nc prints the answer (then Ctrl-C ends it)
 --only tcp runs the TCP part alone (make net-load).
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
@@ -551,9 +554,15 @@ def tcp_servers():
         os.close(fd)
         with open(opt.image, "rb") as src, open(disk, "wb") as dst:
             dst.write(src.read())
-    qemu = tcp_boot("init=sh", hport, eport, disk)
+    ncl = socket.socket()       # nc's peer, through QEMU's guestfwd
+    ncl.bind(("127.0.0.1", 0))
+    ncl.listen(1)
+    ncl.settimeout(30)
+    qemu = tcp_boot("init=sh", hport, eport, disk, guestfwd=str(ncl.getsockname()[1]))
     out = b""
     try:
+        nch = ncl.accept()[0]   # QEMU connects at start
+        nch.settimeout(30)
         if not read_until(b"\n$ ", 60):
             result("tcp_servers", False, "no shell prompt")
             return out
@@ -563,6 +572,7 @@ def tcp_servers():
         sh("httpd 80 /www 3 &", b"httpd: listening")
         sh("echod 7 3 &", b"echod: listening")
         conns0, files0 = kstat("tcp_conns"), kstat("sock_files")
+
 
         def curl(path, *args):
             r = subprocess.run(["curl", "-s", "--max-time", "20", *args,
@@ -699,7 +709,32 @@ def tcp_servers():
                 why = (f"tcp_conns {conns0} -> {conns}, sock_files {files0} -> {files} "
                        f"after {opt.cycles} cycles")
         result("churn", why is None, why)
+
+        # nc: "echo hi | nc 10.0.2.100 1234" sends the line; the host
+        # answers; nc prints the answer.  (A guestfwd carries no end of
+        # stream either way, so Ctrl-C ends nc; last, as its connection
+        # may linger in the kernel a while.)
+        mark = len(out)
+        qemu.stdin.write(b"echo hi from the guest | nc 10.0.2.100 1234\n")
+        qemu.stdin.flush()
+        why = None
+        try:
+            got = recv_exact(nch, 18)    # a guestfwd carries no end of stream
+            if got != b"hi from the guest\n":
+                why = f"the host got {got!r}"
+            nch.sendall(b"hello from the host\n")
+            nch.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        if not read_until(b"hello from the host", 20, mark) and why is None:
+            why = "nc did not print the answer: " + out[mark:].decode(errors="replace")
+        qemu.stdin.write(b"\x03")
+        qemu.stdin.flush()
+        if not read_until(b"\n$ ", 10, mark) and why is None:
+            why = "Ctrl-C did not end nc"
+        result("nc", why is None, why)
     finally:
+        ncl.close()
         stop(qemu)
         if disk:
             os.unlink(disk)
