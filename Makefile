@@ -926,6 +926,11 @@ $(TCP_TEST): $(TCP_TEST_SRCS) $(NET_HDRS) kernel/hosttest/check.h | ensure-host
 host-test-tcp: $(TCP_TEST)
 	$(TCP_TEST)
 
+# The 1 MiB transfer at 0, 10, 20 and 30 % loss, SEEDS (default 8) seeds
+# each: a sweep beyond make check's one run at 5 %.
+tcp-loss: $(TCP_TEST)
+	@for p in 0 10 20 30; do TCP_LOSS=$$p,$(or $(SEEDS),8) $(TCP_TEST) || exit 1; done
+
 NET_FUZZ_SRCS := kernel/net/hosttest/net_fuzz.c kernel/net/hosttest/fakelink.c $(NET_CORE_SRCS)
 $(FUZZ_DIR)/net_fuzz: $(NET_FUZZ_SRCS) $(NET_HDRS) | ensure-fuzz
 	@mkdir -p $(dir $@)
@@ -939,7 +944,7 @@ host-test-netfuzz: $(FUZZ_DIR)/net_fuzz
 fuzz-net: $(FUZZ_DIR)/net_fuzz
 	@scripts/fuzz-net.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: host-test-net host-test-tcp host-test-netfuzz fuzz-net
+.PHONY: host-test-net host-test-tcp tcp-loss host-test-netfuzz fuzz-net
 # ============================================================ end network
 
 # The one list of host test suites: `make host-test` runs every
@@ -1062,6 +1067,7 @@ help:
 	@echo "make crash-fs [KILLS=n]       the long power-cut run (default 300 kills)"
 	@echo "make fuzz-fs [FUZZ_TIME=s]    fuzz the file system (libFuzzer), s seconds per target"
 	@echo "make fuzz-net [FUZZ_TIME=s]   fuzz the network stack (libFuzzer) for s seconds"
+	@echo "make tcp-loss [SEEDS=n]       1 MiB over TCP at 0..30 % loss, n seeds each (host)"
 	@echo "make nettest [ARCH=...]       drive the guest's network from the host (127.0.0.1 only)"
 	@echo "make net-load [ARCH=...]      TCP at full size: 5000 connection cycles, leak check"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"

@@ -15,8 +15,12 @@ other boots use QEMU's user-mode network with restrict=on (--net).
               port 7 come back byte-exact, with right checksums, from the
               kernel's echo service
   guest_ping  3 echo requests from the peer to 10.0.2.15 answered intact
-  counters    the shell's `net` shows the datagrams and no malformed
-              device completions
+  tcp_echo    a TCP connection from the peer to the kernel's TCP echo
+              service (port 7007): handshake with MSS, 20,000 bytes sent
+              in segments of up to 1,000 come back byte-exact in order,
+              every guest segment's checksum right, then both FINs
+  counters    the shell's `net` shows the datagrams, no malformed device
+              completions, and no TCP connection left but the listener
   udpcheck    a boot (user-mode network, restrict=on) with user/udpcheck.c
               as process 1: the socket syscalls' error paths (it sends
               nothing off the guest)
@@ -207,6 +211,11 @@ class Peer:
             elif proto == 1 and csum(body):
                 self.bad.append("bad ICMP checksum")
                 continue
+            elif proto == 6:
+                pseudo = src + dst + struct.pack("!BBH", 0, 6, len(body))
+                if len(body) < 20 or csum(pseudo + body):
+                    self.bad.append("TCP segment without a right checksum")
+                    continue
             return proto, src, dst, body
 
     def resolve(self, secs=10):
@@ -242,6 +251,78 @@ class Peer:
             if proto == 1 and src == GUEST_IP and body[0] == 0 and \
                     struct.unpack("!HH", body[4:8]) == (ident, seq):
                 return body[8:] == data
+
+    def send_tcp(self, sport, dport, seq, ack, flags, data=b"", opts=b""):
+        hl = 20 + len(opts)
+        head = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xffffffff, ack & 0xffffffff,
+                           hl // 4 << 4, flags, 65535, 0, 0) + opts
+        pseudo = GW_IP + GUEST_IP + struct.pack("!BBH", 0, 6, hl + len(data))
+        c = csum(pseudo + head + data)
+        self.send_ip(6, head[:16] + struct.pack("!H", c) + head[18:] + data)
+
+    def tcp_echo(self, dport, total=20000, secs=20):
+        """One connection to the guest's TCP echo port: None, or why it failed."""
+        SYN, FIN, RST, ACK = 2, 1, 4, 16
+        sport, iss = 41000, 0xffffb000          # our sequence numbers wrap past 2^32
+        end = time.time() + secs
+        msg = bytes((i * 11 + (i >> 8)) & 0xff for i in range(total))
+        self.send_tcp(sport, dport, iss, 0, SYN, opts=struct.pack("!BBH", 2, 4, 1460))
+        snd_una = iss + 1
+        rcv_nxt = None
+        got = bytearray()
+        fin_rcvd = False
+        sent_fin = False
+        last_tx = time.time()
+        while time.time() < end:
+            # Stop and wait: one segment of ours in flight at a time.
+            if rcv_nxt is not None:
+                off = snd_una - iss - 1
+                if off < total and (last_tx is None or time.time() - last_tx > 0.5 or
+                                    not inflight):
+                    chunk = msg[off:off + 1000]
+                    self.send_tcp(sport, dport, snd_una, rcv_nxt, ACK, chunk)
+                    inflight, last_tx = True, time.time()
+                elif off == total and len(got) == total and not sent_fin:
+                    self.send_tcp(sport, dport, snd_una, rcv_nxt, ACK | FIN)
+                    sent_fin, last_tx = True, time.time()
+            f = self.frame(min(end, time.time() + 0.5))
+            if f is None:
+                continue
+            proto, src, dst, body = f
+            if proto != 6 or struct.unpack("!HH", body[:4]) != (dport, sport):
+                continue
+            seq, ack, off_flags, flags, wnd = struct.unpack("!IIBBH", body[4:16])
+            data = body[(off_flags >> 4) * 4:]
+            if flags & RST:
+                return f"the guest reset the connection ({len(got)} bytes echoed)"
+            if rcv_nxt is None:
+                if flags & (SYN | ACK) != SYN | ACK or ack != snd_una:
+                    return f"no SYN,ACK for our SYN (flags {flags:#x})"
+                rcv_nxt = (seq + 1) & 0xffffffff
+                self.send_tcp(sport, dport, snd_una, rcv_nxt, ACK)
+                inflight, last_tx = False, None
+                continue
+            if flags & ACK and (ack - snd_una) & 0xffffffff <= total + 1 and ack != snd_una:
+                snd_una = (snd_una + ((ack - snd_una) & 0xffffffff))
+                inflight = False
+            if seq == rcv_nxt and data:
+                got += data
+                rcv_nxt = (rcv_nxt + len(data)) & 0xffffffff
+            if flags & FIN and (seq + len(data)) & 0xffffffff == rcv_nxt:
+                rcv_nxt = (rcv_nxt + 1) & 0xffffffff
+                fin_rcvd = True
+            if data or flags & FIN:
+                self.send_tcp(sport, dport, snd_una, rcv_nxt, ACK)
+            if fin_rcvd and sent_fin and snd_una == iss + 1 + total + 1:
+                break
+        if bytes(got) != msg:
+            return f"{len(got)} of {total} bytes came back" + \
+                ("" if bytes(got) == msg[:len(got)] else ", not the ones sent")
+        if not (fin_rcvd and sent_fin and snd_una == iss + total + 2):
+            return "the connection did not close in order"
+        if self.bad:
+            return "bad frames from the guest: " + "; ".join(self.bad[:3])
+        return None
 
     def close(self):
         self.sock.close()
@@ -303,12 +384,17 @@ def udp_tests():
         result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
                "; ".join(peer.bad[:3]))
 
+        bad = peer.tcp_echo(7007)
+        result("tcp_echo", bad is None, bad)
+        time.sleep(0.2)   # the guest's last ACK from LAST_ACK frees its side
+
         mark = len(out)
         qemu.stdin.write(b"net\n")
         qemu.stdin.flush()
         read_until(b"pollux> ", 10, mark)
         text = out[mark:].decode(errors="replace")
-        ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text)
+        ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text
+              and "tcp: 1 connections alive" in text)
         result("counters", ok, "unexpected `net` output:\n" + text)
 
     try:

@@ -118,6 +118,7 @@ struct tcp_global {
 	struct tcp_conn *listeners;
 	uint64_t secret;                   /* ISN key */
 	uint16_t next_port;                /* next ephemeral port to try */
+	uint64_t next_timer;               /* no connection's timer is earlier */
 };
 extern struct tcp_global tcp_g;
 uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
@@ -127,6 +128,9 @@ void tcp_free_all(void);
 uint64_t tcp_debug_rto(const struct tcp_conn *c);
 uint64_t tcp_debug_srtt(const struct tcp_conn *c);
 void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_t now);
+/* tcp_timer visits the connections only when one may be due; it returns
+ * a time no later than the next deadline.  tcp_next_deadline is exact
+ * (it visits them all). */
 uint64_t tcp_timer(uint64_t now);
 uint64_t tcp_next_deadline(void);
 

@@ -27,6 +27,13 @@ void netk_unlock(unsigned long flags)
 	spin_unlock(&netk_spin, flags);
 }
 
+void netk_poke(void)
+{
+	/* The task treats it like a frame arriving: it drains (nothing),
+	 * runs the timers and sleeps until the new deadline. */
+	notify_one(&vnet_rx_ready);
+}
+
 bool netk_up(void)
 {
 	return up;
@@ -73,6 +80,54 @@ static void udp_echo(void *arg, uint32_t src, uint16_t sport, uint16_t dport,
 	net_udp_send(dport, src, sport, data, len, ktimer_now_ns());
 }
 
+/* RFC 862 over TCP, run by the stack's task after each batch of frames
+ * and timers (with the lock held): every connection's bytes go back.
+ * Bytes read but not yet taken by tcp_send wait in pending. */
+static struct tcp_conn *echo_listener;
+static struct tcp_echo {
+	struct tcp_conn *c;
+	uint16_t len, off;
+	uint8_t buf[512];
+} tcp_echo[NETK_TCP_ECHO_CONNS];
+
+static void tcp_echo_run(uint64_t now)
+{
+	for (unsigned i = 0; i < NETK_TCP_ECHO_CONNS; i++) {
+		struct tcp_echo *e = &tcp_echo[i];
+		if (!e->c && (!echo_listener || tcp_accept(echo_listener, &e->c) != 0)) {
+			e->c = NULL;
+			continue;
+		}
+		for (;;) {
+			if (e->off < e->len) {
+				long r = tcp_send(e->c, e->buf + e->off, e->len - e->off, now);
+				if (r == NET_EAGAIN)
+					break;
+				if (r < 0) {
+					e->len = e->off = 0;
+					tcp_close(e->c, now);
+					e->c = NULL;
+					break;
+				}
+				e->off = (uint16_t)(e->off + r);
+				continue;
+			}
+			long r = tcp_recv(e->c, e->buf, sizeof(e->buf), now);
+			if (r > 0) {
+				e->len = (uint16_t)r;
+				e->off = 0;
+				continue;
+			}
+			if (r != NET_EAGAIN) {
+				/* End of stream or an error: our side ends too. */
+				tcp_close(e->c, now);
+				e->c = NULL;
+			}
+			break;
+		}
+	}
+}
+
 /* ---- the stack's task ------------------------------------------------------*/
 
 struct net_task {
@@ -102,7 +157,9 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			netk_unlock(fl);
 		}
 		unsigned long fl = netk_lock();
-		uint64_t next = net_timer(ktimer_now_ns());
+		uint64_t now = ktimer_now_ns();
+		tcp_echo_run(now);
+		uint64_t next = net_timer(now);
 		netk_unlock(fl);
 		if (t->timer_armed && t->deadline != next) {
 			sleep_drop(&t->timer);
@@ -151,6 +208,8 @@ int netk_init(const struct machine *mach)
 	net_init(&cfg, &link);
 	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL };
 	tcp_init(&mem);
+	if (tcp_listen(NETK_TCP_ECHO_PORT, NETK_TCP_ECHO_CONNS, &echo_listener) != 0)
+		echo_listener = NULL;
 	net_udp_bind(NETK_ECHO_PORT, udp_echo, NULL);
 	netk_unlock(fl);
 
@@ -160,7 +219,8 @@ int netk_init(const struct machine *mach)
 		return -1;
 	}
 	up = true;
-	printf("net: up, 10.0.2.15/24 via 10.0.2.2, UDP echo on port %u\n", NETK_ECHO_PORT);
+	printf("net: up, 10.0.2.15/24 via 10.0.2.2, UDP echo on port %u, TCP echo on port %u\n",
+	       NETK_ECHO_PORT, NETK_TCP_ECHO_PORT);
 	return 0;
 }
 
@@ -180,6 +240,7 @@ void netk_print_stats(void)
 	       (unsigned long long)v->notifies);
 	unsigned long fl = netk_lock();
 	struct net_stats s = net_stats;
+	struct tcp_stats t = tcp_stats;
 	netk_unlock(fl);
 	printf("eth: rx %llu, tx %llu (%llu dropped by the link); dropped: %llu short, "
 	       "%llu not ours, %llu unknown type\n",
@@ -204,4 +265,22 @@ void netk_print_stats(void)
 	       (unsigned long long)s.udp_rx, (unsigned long long)s.udp_bad,
 	       (unsigned long long)s.udp_bad_checksum, (unsigned long long)s.udp_no_port,
 	       (unsigned long long)s.udp_tx);
+	printf("tcp: %llu connections alive (%llu active, %llu passive opens, %llu accepted); "
+	       "segs rx %llu (%llu bad, %llu bad checksum, %llu out of window) tx %llu; "
+	       "resets rx %llu tx %llu\n",
+	       (unsigned long long)t.conns_alive, (unsigned long long)t.active_opens,
+	       (unsigned long long)t.passive_opens, (unsigned long long)t.accepted,
+	       (unsigned long long)t.segs_rx, (unsigned long long)t.bad_segs,
+	       (unsigned long long)t.bad_checksum, (unsigned long long)t.out_of_window,
+	       (unsigned long long)t.segs_tx, (unsigned long long)t.resets_rx,
+	       (unsigned long long)t.resets_tx);
+	printf("tcp: %llu retransmits (%llu fast), %llu RTO give-ups, %llu dup ACKs, "
+	       "%llu out-of-order held (%llu dropped), %llu SYNs over backlog, %llu orphan "
+	       "timeouts, %llu TIME_WAIT ends, bytes rx %llu tx %llu\n",
+	       (unsigned long long)t.retransmits, (unsigned long long)t.fast_retransmits,
+	       (unsigned long long)t.rto_timeouts, (unsigned long long)t.dup_acks,
+	       (unsigned long long)t.ooo_queued, (unsigned long long)t.ooo_dropped,
+	       (unsigned long long)t.syn_backlog_full, (unsigned long long)t.idle_timeouts,
+	       (unsigned long long)t.time_wait_ends, (unsigned long long)t.bytes_rx,
+	       (unsigned long long)t.bytes_tx);
 }

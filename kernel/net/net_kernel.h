@@ -13,24 +13,38 @@ struct machine;
 /*
  * netk_init probes for a virtio-net device; with one, it configures the
  * stack statically (10.0.2.15/24, gateway 10.0.2.2: QEMU's user-mode
- * network), starts the UDP echo service on port NETK_ECHO_PORT and spawns
- * the stack's task, then prints "net: up ...".  Call after ktask_init.
+ * network), starts the UDP echo service on port NETK_ECHO_PORT and the TCP
+ * echo service on NETK_TCP_ECHO_PORT and spawns the stack's task, then
+ * prints "net: up ...".  Call after ktask_init.
  *
  * The task sleeps until the driver's receive interrupt notifies
- * vnet_rx_ready or the stack's next ARP deadline comes (a sleep on the
- * executor's timer wheel); it then hands every waiting frame to
- * net_input and runs net_timer.  Nothing polls.
+ * vnet_rx_ready or the stack's next deadline (ARP, TCP) comes (a sleep on
+ * the executor's timer wheel); it then hands every waiting frame to
+ * net_input and runs net_timer.  Nothing polls.  A call from outside the
+ * task that may set an earlier deadline (tcp_connect, tcp_send,
+ * tcp_shutdown, tcp_close arm retransmission timers) is followed by
+ * netk_poke, so the task wakes and sleeps again until the new deadline.
+ *
+ * TCP's memory: connections from kmalloc, their buffers in 4 KiB pieces
+ * from kpage_alloc (see tcp_alloc in net_kernel.c).
  *
  * Every call into the stack (net_*) from kernel code goes through
  * netk_lock/netk_unlock (interrupts masked on this hart, spin lock against
  * the others).  Lock order: netk before the driver's lock.
  */
 #define NETK_ECHO_PORT 7
+/* The kernel's TCP echo service (for tests: make nettest), on a port no
+ * user program is expected to want; NETK_TCP_ECHO_CONNS at a time. */
+#define NETK_TCP_ECHO_PORT 7007
+#define NETK_TCP_ECHO_CONNS 4
 
 int netk_init(const struct machine *mach);
 bool netk_up(void);
 unsigned long netk_lock(void);
 void netk_unlock(unsigned long flags);
+/* Wake the stack's task to run net_timer and re-read net_next_deadline
+ * (with or without the lock held). */
+void netk_poke(void);
 
 /* The kernel shell's `net`: the driver's and the stack's counters. */
 void netk_print_stats(void);

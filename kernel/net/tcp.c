@@ -47,6 +47,8 @@ struct tcp_conn {
 	struct tcp_conn *q_next;         /* in the parent's queue */
 	uint8_t state;
 	bool hashed, orphan, shut, fin_rcvd, timing;
+	bool fin_held;                   /* a FIN after a gap, at fin_at */
+	uint32_t fin_at;
 	int err;
 	uint32_t lip, rip;
 	uint16_t lport, rport;
@@ -265,6 +267,18 @@ static bool conn_done(struct tcp_conn *c, int err)
 	return false;
 }
 
+/* Set one of c's timers.  tcp_g.next_timer is never later than the
+ * earliest timer of any connection (it may be earlier: a timer stopped or
+ * moved later leaves it, and the next scan corrects it), so tcp_timer
+ * scans the connections only when something may be due. */
+static void arm(struct tcp_conn *c, uint64_t *timer, uint64_t at)
+{
+	(void)c;
+	*timer = at;
+	if (at < tcp_g.next_timer)
+		tcp_g.next_timer = at;
+}
+
 /* ---- output ----------------------------------------------------------------*/
 
 static uint32_t rcv_window(const struct tcp_conn *c)
@@ -391,7 +405,7 @@ static uint32_t send_from(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64
 	if (seq_gt(c->snd_nxt, c->snd_max))
 		c->snd_max = c->snd_nxt;
 	if (c->rexmt_at == NET_NEVER || c->tries)
-		c->rexmt_at = now + c->rto;
+		arm(c, &c->rexmt_at, now + c->rto);
 	return used;
 }
 
@@ -401,12 +415,12 @@ static void set_rexmt(struct tcp_conn *c, uint64_t now)
 {
 	if (c->snd_una != c->snd_max) {
 		if (c->rexmt_at == NET_NEVER)
-			c->rexmt_at = now + c->rto;
+			arm(c, &c->rexmt_at, now + c->rto);
 	} else if (c->snd_wnd == 0 && seq_lt(c->snd_nxt, fin_seq(c) + (c->shut ? 1 : 0)) &&
 		   c->state != TCP_SYN_SENT && c->state != TCP_SYN_RECEIVED) {
 		/* Zero window with something to send: probe it. */
 		if (c->rexmt_at == NET_NEVER)
-			c->rexmt_at = now + c->rto;
+			arm(c, &c->rexmt_at, now + c->rto);
 	} else {
 		c->rexmt_at = NET_NEVER;
 		c->tries = 0;
@@ -698,7 +712,33 @@ static void enter_time_wait(struct tcp_conn *c, uint64_t now)
 {
 	c->state = TCP_TIME_WAIT;
 	c->rexmt_at = NET_NEVER;
-	c->end_at = now + TCP_TIME_WAIT_NS;
+	arm(c, &c->end_at, now + TCP_TIME_WAIT_NS);
+}
+
+/* The peer's FIN, at RCV.NXT. */
+static void take_fin(struct tcp_conn *c, uint64_t now)
+{
+	c->fin_rcvd = true;
+	c->fin_held = false;
+	c->rcv_nxt++;
+	switch (c->state) {
+	case TCP_SYN_RECEIVED:
+	case TCP_ESTABLISHED:
+		c->state = TCP_CLOSE_WAIT;
+		break;
+	case TCP_FIN_WAIT_1:
+		if (fin_acked(c))
+			enter_time_wait(c, now);
+		else
+			c->state = TCP_CLOSING;
+		break;
+	case TCP_FIN_WAIT_2:
+		enter_time_wait(c, now);
+		break;
+	default:
+		break;
+	}
+	wake(c);
 }
 
 /* A segment for a synchronized connection or one in SYN_RECEIVED
@@ -735,9 +775,12 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 				  (seq_ge(s->seq + slen - 1, c->rcv_nxt) &&
 				   seq_lt(s->seq + slen - 1, edge)));
 	if (!ok && wnd == 0 && s->seq == c->rcv_nxt) {
-		/* A zero window still takes ACKs and RSTs: the data goes. */
+		/* A zero window still takes ACKs and RSTs, and a FIN right
+		 * at RCV.NXT (it needs no room); data goes. */
+		if (s->len)
+			s->flags &= (uint8_t)~F_FIN;
 		s->len = 0;
-		s->flags &= (uint8_t)~(F_FIN | F_SYN);
+		s->flags &= (uint8_t)~F_SYN;
 		ok = need_ack = true;
 	}
 	if (!ok) {
@@ -878,11 +921,8 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 		}
 		break;
 	case TCP_TIME_WAIT:
-		/* A retransmitted FIN: acknowledge it and wait again. */
-		if (s->flags & F_FIN) {
-			send_ack(c, now);
-			c->end_at = now + TCP_TIME_WAIT_NS;
-		}
+		/* Nothing new can come (a retransmitted FIN lies below
+		 * RCV.NXT and was acknowledged by the window check). */
 		return;
 	default:
 		break;
@@ -903,33 +943,21 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 		}
 		need_ack = true;
 	}
-	/* Eighth: FIN, taken only when everything before it is here. */
-	if ((s->flags & F_FIN) && s->seq + s->len == c->rcv_nxt && !c->fin_rcvd) {
-		c->fin_rcvd = true;
-		c->rcv_nxt++;
-		need_ack = true;
-		switch (c->state) {
-		case TCP_SYN_RECEIVED:
-		case TCP_ESTABLISHED:
-			c->state = TCP_CLOSE_WAIT;
-			break;
-		case TCP_FIN_WAIT_1:
-			if (fin_acked(c)) {
-				enter_time_wait(c, now);
-			} else {
-				c->state = TCP_CLOSING;
-			}
-			break;
-		case TCP_FIN_WAIT_2:
-			enter_time_wait(c, now);
-			break;
-		default:
-			break;
+	/* Eighth: FIN, taken when everything before it is here; one after a
+	 * gap is held until the gap fills. */
+	if ((s->flags & F_FIN) && !c->fin_rcvd) {
+		uint32_t at = s->seq + s->len;
+		if (at != c->rcv_nxt && seq_gt(at, c->rcv_nxt) && !c->fin_held) {
+			c->fin_held = true;
+			c->fin_at = at;
 		}
-		wake(c);
-	} else if (s->flags & F_FIN) {
-		need_ack = true;
+		if (at == c->rcv_nxt)
+			take_fin(c, now);
 	}
+	if (c->fin_held && !c->fin_rcvd && c->rcv_nxt == c->fin_at)
+		take_fin(c, now);
+	if (s->flags & F_FIN)
+		need_ack = true;
 	uint64_t sent = tcp_stats.segs_tx;
 	output(c, now);
 	if (need_ack && tcp_stats.segs_tx == sent)
@@ -1046,7 +1074,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 	c->rto = c->rto * 2 > TCP_RTO_MAX_NS ? TCP_RTO_MAX_NS : c->rto * 2;
 	c->timing = false;
 	c->dupacks = 0;
-	c->rexmt_at = now + c->rto;
+	arm(c, &c->rexmt_at, now + c->rto);
 	if (c->snd_una != c->snd_max) {
 		/* Go back to the oldest unacknowledged byte. */
 		c->snd_nxt = c->snd_una;
@@ -1056,7 +1084,7 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		 * answers with an ACK carrying its current window. */
 		emit(c, F_ACK, c->snd_una - 1, 0, now);
 	}
-	c->rexmt_at = now + c->rto;
+	arm(c, &c->rexmt_at, now + c->rto);
 }
 
 static uint64_t conn_deadline(const struct tcp_conn *c)
@@ -1066,6 +1094,8 @@ static uint64_t conn_deadline(const struct tcp_conn *c)
 
 uint64_t tcp_timer(uint64_t now)
 {
+	if (now < tcp_g.next_timer)
+		return tcp_g.next_timer;
 	for (unsigned b = 0; b < TCP_HASH; b++) {
 		struct tcp_conn *c = tcp_g.hash[b];
 		while (c) {
@@ -1075,7 +1105,9 @@ uint64_t tcp_timer(uint64_t now)
 			c = next;
 		}
 	}
-	return tcp_next_deadline();
+	/* Exact again (conn_timer's arm calls only lowered it). */
+	tcp_g.next_timer = tcp_next_deadline();
+	return tcp_g.next_timer;
 }
 
 uint64_t tcp_next_deadline(void)
@@ -1097,6 +1129,7 @@ void tcp_init(const struct tcp_mem *mem)
 	memset(&tcp_stats, 0, sizeof(tcp_stats));
 	tcp_g.mem = *mem;
 	tcp_g.next_port = TCP_EPHEMERAL_LO;
+	tcp_g.next_timer = NET_NEVER;
 	uint64_t m = 0;
 	for (unsigned i = 0; i < 6; i++)
 		m = m << 8 | net.cfg.mac[i];
@@ -1310,7 +1343,7 @@ void tcp_close(struct tcp_conn *c, uint64_t now_ns)
 		tcp_shutdown(c, now_ns);
 	}
 	if (c->state != TCP_TIME_WAIT)
-		c->end_at = now_ns + TCP_ORPHAN_NS;
+		arm(c, &c->end_at, now_ns + TCP_ORPHAN_NS);
 }
 
 void tcp_addrs(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,

@@ -35,6 +35,10 @@
  * change between the look and the wait is never lost.  Spurious wakes
  * only cost a look.
  *
+ * Calls that may arm an earlier timer (connect, send, shutdown, close)
+ * poke the stack's task afterwards (netk_poke), so it sleeps until the
+ * new deadline.
+ *
  * Bytes move through one bounce buffer, used under netk_lock: the stack
  * copies into or out of it, and copyout/copyin move it to the program
  * (the buffer was checked mapped when the operation started).
@@ -263,6 +267,7 @@ static enum poll tcp_send_poll(struct future *fut, struct context *cx)
 			r = tcp_send(s->c, bounce, k, ktimer_now_ns());
 		netk_unlock(fl);
 		if (r > 0) {
+			netk_poke(); /* a retransmission timer may be due sooner */
 			w->io.result += r;
 			if ((uint64_t)w->io.result < w->n)
 				continue;
@@ -463,6 +468,7 @@ int64_t tcp_sock_connect(struct file *f, uint32_t ip, uint16_t port, union io_sl
 	netk_unlock(fl);
 	if (r != 0)
 		return px_err(r);
+	netk_poke(); /* the SYN's retransmission timer */
 	struct tcp_connect *k = (struct tcp_connect *)slot;
 	io_future_init(&k->io, &tcp_connect_vtable);
 	k->s = s;
@@ -518,6 +524,8 @@ int64_t tcp_sock_shutdown(struct file *f, uint64_t how)
 	if (r == 0 && how != PX_SHUT_WR)
 		s->shut_rd = true;
 	netk_unlock(fl);
+	if (r == 0 && how != PX_SHUT_RD)
+		netk_poke(); /* the FIN's retransmission timer */
 	if (r == 0 && how != PX_SHUT_WR)
 		notify_all(&s->rd);
 	return r ? px_err(r) : 0;
@@ -553,6 +561,8 @@ static void tcp_release(struct file *f)
 	if (s->c)
 		tcp_close(s->c, ktimer_now_ns());
 	netk_unlock(fl);
+	if (s->c)
+		netk_poke(); /* the FIN's timers, or TIME_WAIT's */
 	if (s->counted)
 		atomic_fetch_sub(&files_open, 1);
 	kfree(s, sizeof(*s));

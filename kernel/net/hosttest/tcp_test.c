@@ -686,6 +686,29 @@ static void test_retransmission(void)
 	finish();
 }
 
+/* After a timeout everything unacknowledged goes again, as ACKs come. */
+static void test_go_back(void)
+{
+	start();
+	struct tcp_conn *c = active(10);
+	static uint8_t d[3000];
+	memset(d, 'g', sizeof(d));
+	CHECK_EQ(tcp_send(c, d, 3000, now), 3000);
+	CHECK_EQ(fake.n, 3);                          /* all three lost */
+	fake_clear();
+	tick();
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(sent(0).seq, us);
+	fake_clear();
+	seg(F_ACK, them, us + 1000, NULL, 0);
+	CHECK_EQ(fake.n, 2);                          /* the other two, at once */
+	CHECK_EQ(sent(0).seq, us + 1000);
+	CHECK_EQ(sent(1).seq, us + 2000);
+	CHECK_EQ(tcp_stats.retransmits, 3);
+	tcp_close(c, now);
+	finish();
+}
+
 /* Three duplicate ACKs retransmit the first unacknowledged segment at once. */
 static void test_fast_retransmit(void)
 {
@@ -737,6 +760,20 @@ static void test_out_of_order(void)
 	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 3000);
 	CHECK(memcmp(got, d, 3000) == 0);
 	them += 3000;
+	/* A FIN after a gap waits for the gap. */
+	seg(F_ACK | F_FIN, them + 500, us, d + 500, 500);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_state(c), TCP_ESTABLISHED);
+	seg(F_ACK, them, us, d, 500);
+	CHECK_EQ(tcp_state(c), TCP_CLOSE_WAIT);
+	CHECK_EQ(last().ack, them + 1001);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 1000);
+	CHECK(memcmp(got, d, 1000) == 0);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 0);
+	tcp_close(c, now);
+	finish();
+	start();
+	c = active(10);
 	/* Bounded: at most TCP_OOO_MAX separate ranges are held. */
 	for (unsigned i = 0; i <= TCP_OOO_MAX; i++)
 		seg(F_ACK, them + 10 + 20 * i, us, d, 5);
@@ -806,6 +843,26 @@ static void test_windows(void)
 	finish();
 }
 
+/* A FIN at RCV.NXT is taken even when the window is zero. */
+static void test_zero_window_fin(void)
+{
+	start();
+	struct tcp_conn *c = active(10);
+	static uint8_t d[TCP_BUF], got[TCP_BUF];
+	memset(d, 'f', sizeof(d));
+	for (unsigned i = 0; i < TCP_BUF; i += 1024)
+		seg(F_ACK, them + i, us, d, 1024);
+	them += TCP_BUF;
+	CHECK_EQ(last().wnd, 0);
+	seg(F_ACK | F_FIN, them, us, NULL, 0);
+	CHECK_EQ(tcp_state(c), TCP_CLOSE_WAIT);
+	CHECK_EQ(last().ack, them + 1);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), TCP_BUF);
+	CHECK_EQ(tcp_recv(c, got, sizeof(got), now), 0);
+	tcp_close(c, now);
+	finish();
+}
+
 /* A SYN flood fills the backlog and no more; SYN_RECEIVED times out. */
 static void test_backlog(void)
 {
@@ -863,6 +920,37 @@ static void test_orphan_timeout(void)
 	mem_fail_after = 2;
 	CHECK_EQ(tcp_connect(lport, IP_PEER, pport, now, &c), NET_ENOMEM);
 	mem_fail_after = ~0u;
+	finish();
+}
+
+/* 1,000 established connections at once: what they cost. */
+static void test_thousand(void)
+{
+	start();
+	static struct tcp_conn *cs[1000];
+	struct tcp_conn *l;
+	CHECK_EQ(tcp_listen(lport, TCP_BACKLOG_MAX, &l), 0);
+	long base = mem_out;
+	unsigned ok = 0;
+	for (unsigned i = 0; i < 1000; i++) {
+		pport = (uint16_t)(10000 + i);
+		fake_clear();
+		syn_mss(i * 100000u, 1460);
+		seg(F_ACK, i * 100000u + 1, last().seq + 1, NULL, 0);
+		cs[i] = NULL;
+		ok += tcp_accept(l, &cs[i]) == 0 && tcp_state(cs[i]) == TCP_ESTABLISHED;
+	}
+	CHECK_EQ(ok, 1000);
+	CHECK_EQ(tcp_stats.conns_alive, 1001);
+	long per = (mem_out - base) / 1000;
+	/* The connection itself, and two 8 KiB buffers. */
+	CHECK(per >= 2 * TCP_BUF && per <= 2 * TCP_BUF + 1024);
+	printf("    1000 connections: %ld bytes each from tcp_mem, %ld KiB in all\n", per,
+	       (mem_out - base) / 1024);
+	for (unsigned i = 0; i < 1000; i++)
+		if (cs[i])
+			tcp_close(cs[i], now);
+	tcp_close(l, now);
 	finish();
 }
 
@@ -951,13 +1039,14 @@ static uint8_t pattern(uint32_t i)
 	return (uint8_t)(i * 7 + (i >> 11));
 }
 
-static void test_transfer(void)
+/* The 1 MiB transfer with drop_pct and rng set by the caller. */
+static void transfer(void)
 {
 	const uint32_t total = 1u << 20;
 	static struct qframe q[QMAX], batch[QMAX];
 	queue = q;
 	qn = 0;
-	drop_pct = 5;
+	lossy_dropped = lossy_duped = lossy_swapped = 0;
 	cur = -1;
 	const uint8_t *macs[2] = { mac_us, mac_peer };
 	const uint32_t ips[2] = { IP_US, IP_PEER };
@@ -1041,7 +1130,7 @@ static void test_transfer(void)
 	CHECK(eof);
 	use(0);
 	uint64_t rexmit = tcp_stats.retransmits;
-	CHECK(rexmit > 0);
+	CHECK(rexmit > 0 || drop_pct == 0);
 	CHECK_EQ(tcp_error(cli), 0);
 	printf("    1 MiB in %.2f s of fake time: %llu frames dropped, %llu duplicated, "
 	       "%llu reordered; %llu retransmits (%llu fast)\n",
@@ -1059,8 +1148,41 @@ static void test_transfer(void)
 	cur = -1;
 }
 
+static void test_transfer(void)
+{
+	drop_pct = 5;
+	rng = 12345;
+	transfer();
+}
+
 int main(void)
 {
+	/* make tcp-loss: TCP_LOSS=pct,seeds runs only the transfer, at that
+	 * loss rate, once per seed. */
+	const char *loss = getenv("TCP_LOSS");
+	if (loss) {
+		unsigned pct = 0, seeds = 1;
+		if (sscanf(loss, "%u,%u", &pct, &seeds) < 1 || pct > 50) {
+			printf("TCP_LOSS=pct[,seeds], pct at most 50\n");
+			return 2;
+		}
+		int passed = 0, failed = 0;
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		for (unsigned seed = 1; seed <= seeds; seed++) {
+			failed_checks = 0;
+			drop_pct = pct;
+			rng = seed;
+			transfer();
+			printf("tcp_test lossy_1mib %u%% seed %u: %s\n", pct, seed,
+			       failed_checks ? "FAILED" : "OK");
+			if (failed_checks)
+				failed++;
+			else
+				passed++;
+		}
+		printf("%d passed, %d failed\n", passed, failed);
+		return failed != 0;
+	}
 	static const struct {
 		void (*fn)(void);
 		const char *name;
@@ -1075,11 +1197,14 @@ int main(void)
 		{ test_rst_syn_every_state, "rst_syn_every_state" },
 		{ test_wraparound, "wraparound" },
 		{ test_retransmission, "retransmission_karn" },
+		{ test_go_back, "go_back_after_timeout" },
 		{ test_fast_retransmit, "fast_retransmit" },
 		{ test_out_of_order, "out_of_order" },
 		{ test_windows, "windows_probes" },
+		{ test_zero_window_fin, "zero_window_fin" },
 		{ test_backlog, "backlog" },
 		{ test_orphan_timeout, "orphan_timeout" },
+		{ test_thousand, "thousand_connections" },
 		{ test_transfer, "lossy_1mib" },
 	};
 	int passed = 0, failed = 0;
