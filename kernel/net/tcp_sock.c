@@ -452,15 +452,14 @@ static const struct future_vtable tcp_connect_vtable = { tcp_connect_poll, tcp_c
 int64_t tcp_sock_connect(struct file *f, uint32_t ip, uint16_t port, union io_slot *slot)
 {
 	struct tcp_sock *s = f->obj;
-	if (s->listening)
-		return -PX_EINVAL;
-	if (s->c)
-		return -PX_EISCONN;
 	if (port == 0 || ip == 0)
 		return -PX_EINVAL;
+	/* Checked under the lock: two connects (two harts, two ring ops)
+	 * on one socket must not both open a connection. */
 	unsigned long fl = netk_lock();
 	struct tcp_conn *c = NULL;
-	int r = tcp_connect(s->port, ip, port, ktimer_now_ns(), &c);
+	int r = s->listening ? NET_EINVAL : s->c ? NET_EISCONN
+		: tcp_connect(s->port, ip, port, ktimer_now_ns(), &c);
 	if (r == 0) {
 		s->c = c;
 		tcp_set_notify(c, sock_notify, s);
@@ -481,27 +480,29 @@ int64_t tcp_sock_connect(struct file *f, uint32_t ip, uint16_t port, union io_sl
 int64_t tcp_sock_bind(struct file *f, uint16_t port)
 {
 	struct tcp_sock *s = f->obj;
-	if (port == 0 || s->port || s->c)
+	if (port == 0)
 		return -PX_EINVAL;
-	s->port = port;
-	return 0;
+	unsigned long fl = netk_lock();
+	int r = s->port || s->c ? -PX_EINVAL : 0;
+	if (r == 0)
+		s->port = port;
+	netk_unlock(fl);
+	return r;
 }
 
 int64_t tcp_sock_listen(struct file *f, uint64_t backlog)
 {
 	struct tcp_sock *s = f->obj;
-	if (s->listening)
-		return 0;
-	if (s->c || !s->port)
-		return -PX_EINVAL;
 	if (backlog == 0)
 		backlog = 1;
 	if (backlog > 1024)
 		backlog = 1024;
 	unsigned long fl = netk_lock();
 	struct tcp_conn *c = NULL;
-	int r = tcp_listen(s->port, (unsigned)backlog, &c);
-	if (r == 0) {
+	bool already = s->listening;
+	int r = already ? 0 : s->c || !s->port ? NET_EINVAL
+		: tcp_listen(s->port, (unsigned)backlog, &c);
+	if (r == 0 && !already) {
 		s->c = c;
 		s->listening = true;
 		tcp_set_notify(c, sock_notify, s);
