@@ -38,7 +38,8 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
               SEND of 5000 bytes on the ring door, a reset seen as
               ECONNRESET, EADDRINUSE while a port listens), then connect
               and the ring's CONNECT out to 10.0.2.100:1234/1235, which
-              QEMU's guestfwd carries to two listeners of the test
+              QEMU's guestfwd carries to two listeners of the test, and
+              to 10.0.2.2:9, which QEMU resets (ECONNREFUSED)
   then one boot of sh as process 1 (the disk of --image) running
   `httpd 80 /www 3 &` and `echod 7 3 &`:
   curl_page   curl fetches the built-in page at / byte-exact

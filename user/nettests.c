@@ -28,7 +28,8 @@
  *        and then it connects out twice, to 10.0.2.100:1234 and :1235,
  *        which QEMU's guestfwd carries to listeners of the host's:
  *          5  connect (syscall): an ephemeral local port, the peer's
- *             address, "ping" out, "pong" back
+ *             address, "ping" out, "pong" back; then connect and CONNECT
+ *             to 10.0.2.2:9, which QEMU resets: ECONNREFUSED
  *          6  CONNECT (ring) from a bound port 4242, SEND "ring", RECV
  *             "gnir"
  * Prints "nettests NAME: OK/FAILED" per check and "N passed, N failed";
@@ -244,6 +245,18 @@ static void peer_tests(void)
 	check("connect_again", px_connect((int)c, &fwd), -PX_EISCONN);
 	check("send_ping", px_sendto((int)c, "ping", 4, NULL), 4);
 	check("recv_pong", recv_all((int)c, buf, 4, 0) == 4 && memcmp(buf, "pong", 4) == 0, 1);
+	px_close((int)c);
+
+	/* QEMU resets a connection to anything not forwarded (restrict=on). */
+	c = tcp_socket();
+	check("connect_refused", px_connect((int)c, &(struct px_sockaddr_in){ PX_AF_INET, 9, 0x0a000202 }),
+	      -PX_ECONNREFUSED);
+	check("recv_after_refused", px_recvfrom((int)c, buf, sizeof(buf), NULL), -PX_ECONNREFUSED);
+	px_close((int)c);
+	c = tcp_socket();
+	check("ring_connect_refused",
+	      ring_do(PX_OP_CONNECT, (int)c, &(struct px_sockaddr_in){ PX_AF_INET, 9, 0x0a000202 }, 0),
+	      -PX_ECONNREFUSED);
 	px_close((int)c);
 
 	/* 6: CONNECT (ring) from a bound port. */
