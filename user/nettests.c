@@ -28,7 +28,8 @@
  *        and then it connects out twice, to 10.0.2.100:1234 and :1235,
  *        which QEMU's guestfwd carries to listeners of the host's:
  *          5  connect (syscall): an ephemeral local port, the peer's
- *             address, "ping" out, "pong" back; then connect and CONNECT
+ *             address, "ping" out, "pong" back, shutdown(SHUT_RD) makes
+ *             recv 0 while send still works; then connect and CONNECT
  *             to 10.0.2.2:9, which QEMU resets: ECONNREFUSED
  *          6  CONNECT (ring) from a bound port 4242, SEND "ring", RECV
  *             "gnir"
@@ -245,6 +246,10 @@ static void peer_tests(void)
 	check("connect_again", px_connect((int)c, &fwd), -PX_EISCONN);
 	check("send_ping", px_sendto((int)c, "ping", 4, NULL), 4);
 	check("recv_pong", recv_all((int)c, buf, 4, 0) == 4 && memcmp(buf, "pong", 4) == 0, 1);
+	/* The peer never ends its stream here: only SHUT_RD makes recv 0. */
+	check("shutdown_rd", px_shutdown((int)c, PX_SHUT_RD), 0);
+	check("recv_after_shutdown_rd", px_recvfrom((int)c, buf, sizeof(buf), &a), 0);
+	check("send_after_shutdown_rd", px_sendto((int)c, "!", 1, NULL), 1);
 	px_close((int)c);
 
 	/* QEMU resets a connection to anything not forwarded (restrict=on). */
