@@ -9,6 +9,8 @@
 #include "kernel/fs/fs_file.h"
 #include "kernel/fsys.h"
 #include "kernel/kalloc.h"
+#include "kernel/net/tcp_sock.h"
+#include "kernel/net/udp_sock.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 #include "kernel/proc.h"
@@ -621,6 +623,45 @@ static int64_t op_path(struct proc *p, const struct px_sqe *s, struct ring_op *o
 	}
 }
 
+/* ACCEPT, CONNECT, RECV, SEND: a TCP socket's futures, the ones accept(),
+ * connect(), recv() and send() wait for (kernel/net/tcp_sock.c).
+ * CONNECT's address is read here, while the SQE is consumed. */
+static int64_t op_sock(struct proc *p, const struct px_sqe *s, struct ring_op *op)
+{
+	struct file *f = s->fd >= 0 && s->fd < PROC_NFD ? p->fd[s->fd] : NULL;
+	struct px_sockaddr_in a;
+	int64_t r;
+	if (!f)
+		return -PX_EBADF;
+	if (!tcp_sock_is(f))
+		return udp_sock_is(f) ? -PX_EOPNOTSUPP : -PX_ENOTSOCK;
+	switch (s->op) {
+	case PX_OP_ACCEPT:
+		r = tcp_sock_accept(f, p, s->addr, &op->io);
+		break;
+	case PX_OP_CONNECT:
+		if (copyin(p->vm, &a, s->addr, sizeof(a)) != 0)
+			return -PX_EFAULT;
+		if (a.family != PX_AF_INET)
+			return -PX_EAFNOSUPPORT;
+		r = tcp_sock_connect(f, a.addr, a.port, &op->io);
+		break;
+	case PX_OP_RECV:
+		if (s->len == 0)
+			return 0;
+		if (!uaccess_ok(p->vm, s->addr, s->len, VM_W))
+			return -PX_EFAULT;
+		r = tcp_sock_recv(f, p->vm, s->addr, s->len, 0, &op->io);
+		break;
+	default: /* PX_OP_SEND */
+		r = tcp_sock_send(f, p->vm, s->addr, s->len, &op->io);
+		break;
+	}
+	if (r == IO_STARTED)
+		op->file = file_dup(f);
+	return r;
+}
+
 /*
  * Validate one SQE and start it.  Returns true if a task now owns the
  * completion; false with *res the completion to post at once (NOP, CANCEL,
@@ -656,6 +697,12 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	case PX_OP_RENAME:
 	case PX_OP_LINK:
 		*res = op_path(p, s, &op);
+		break;
+	case PX_OP_ACCEPT:
+	case PX_OP_CONNECT:
+	case PX_OP_RECV:
+	case PX_OP_SEND:
+		*res = op_sock(p, s, &op);
 		break;
 	case PX_OP_CLOSE:
 		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);

@@ -12,6 +12,8 @@
 #include "kernel/kalloc.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
+#include "kernel/net/net_kernel.h"
+#include "kernel/net/tcp_sock.h"
 #include "kernel/net/udp_sock.h"
 #include "kernel/pipe.h"
 #include "kernel/proc.h"
@@ -510,6 +512,10 @@ static int64_t sys_kstat(uint64_t which)
 		return (int64_t)__atomic_load_n(&vnet_stats.tx_inj_duplicated, __ATOMIC_RELAXED);
 	case PX_KSTAT_NET_TX_REORDERED:
 		return (int64_t)__atomic_load_n(&vnet_stats.tx_inj_reordered, __ATOMIC_RELAXED);
+	case PX_KSTAT_TCP_CONNS:
+		return netk_up() ? (int64_t)tcp_sock_conns_alive() : 0;
+	case PX_KSTAT_SOCK_FILES:
+		return (int64_t)tcp_sock_files();
 	default:
 		return -PX_EINVAL;
 	}
@@ -530,24 +536,26 @@ static enum sys_result sys_ring_enter(struct proc *p, struct context *cx, uint64
 
 /* ---- dispatch ---------------------------------------------------------------------*/
 
-/* ---- sockets (kernel/net/udp_sock.c) -----------------------------------------*/
+/* ---- sockets (kernel/net/udp_sock.c, kernel/net/tcp_sock.c) ---------------*/
 
 static int64_t sys_socket(struct proc *p, uint64_t domain, uint64_t type, uint64_t proto)
 {
 	if (domain != PX_AF_INET)
 		return -PX_EAFNOSUPPORT;
-	if (type != PX_SOCK_DGRAM ||
-	    (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP))
+	bool tcp = type == PX_SOCK_STREAM;
+	if (tcp ? proto != 0 && proto != PX_IPPROTO_TCP
+		: type != PX_SOCK_DGRAM ||
+			  (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP))
 		return -PX_EPROTONOSUPPORT;
-	int fd = fd_alloc(p, 0);
-	if (fd < 0)
-		return fd;
 	int err;
-	struct file *f = udp_sock_open(proto == PX_IPPROTO_ICMP ? PX_IPPROTO_ICMP : PX_IPPROTO_UDP,
-				       &err);
+	struct file *f = tcp ? tcp_sock_open(&err)
+			     : udp_sock_open(proto == PX_IPPROTO_ICMP ? PX_IPPROTO_ICMP
+								      : PX_IPPROTO_UDP, &err);
 	if (!f)
 		return err;
-	p->fd[fd] = f;
+	int fd = proc_fd_install(p, f);
+	if (fd < 0)
+		file_put(f);
 	return fd;
 }
 
@@ -557,10 +565,17 @@ static int64_t sock_file(struct proc *p, uint64_t fd, struct file **out)
 	struct file *f = fd_file(p, fd);
 	if (!f)
 		return -PX_EBADF;
-	if (!udp_sock_is(f))
+	if (!udp_sock_is(f) && !tcp_sock_is(f))
 		return -PX_ENOTSOCK;
 	*out = f;
 	return 0;
+}
+
+/* The TCP socket fd names: UDP ones get -PX_EOPNOTSUPP. */
+static int64_t tcp_file(struct proc *p, uint64_t fd, struct file **out)
+{
+	int64_t r = sock_file(p, fd, out);
+	return r ? r : tcp_sock_is(*out) ? 0 : -PX_EOPNOTSUPP;
 }
 
 static int64_t get_addr(struct proc *p, uint64_t va, struct px_sockaddr_in *a)
@@ -577,7 +592,9 @@ static int64_t sys_bind(struct proc *p, uint64_t fd, uint64_t addr_va)
 	int64_t r = sock_file(p, fd, &f);
 	if (r == 0)
 		r = get_addr(p, addr_va, &a);
-	return r ? r : udp_sock_bind(f, a.port);
+	if (r)
+		return r;
+	return tcp_sock_is(f) ? tcp_sock_bind(f, a.port) : udp_sock_bind(f, a.port);
 }
 
 static enum sys_result sys_sendto(struct proc *p, struct context *cx, uint64_t fd, uint64_t va,
@@ -586,13 +603,11 @@ static enum sys_result sys_sendto(struct proc *p, struct context *cx, uint64_t f
 	struct file *f;
 	struct px_sockaddr_in a;
 	int64_t r = sock_file(p, fd, &f);
-	if (r == 0)
-		r = get_addr(p, to_va, &a);
-	if (r == 0)
+	if (r == 0 && tcp_sock_is(f))
+		r = to_va ? -PX_EINVAL : tcp_sock_send(f, p->vm, va, n, &p->w.io);
+	else if (r == 0 && (r = get_addr(p, to_va, &a)) == 0)
 		r = udp_sock_sendto(f, p->vm, va, n, a.addr, a.port, &p->w.io);
-	if (r != IO_STARTED)
-		return done(p, r);
-	return wait_on(p, cx, SYS_sendto, &p->w.io.f);
+	return started(p, cx, SYS_sendto, r);
 }
 
 static enum sys_result sys_recvfrom(struct proc *p, struct context *cx, uint64_t fd, uint64_t va,
@@ -605,11 +620,58 @@ static enum sys_result sys_recvfrom(struct proc *p, struct context *cx, uint64_t
 		       (from_va && !uaccess_ok(p->vm, from_va, sizeof(struct px_sockaddr_in),
 					       VM_W))))
 		r = -PX_EFAULT;
-	if (r == 0)
+	if (r == 0 && tcp_sock_is(f))
+		r = n == 0 ? 0 : tcp_sock_recv(f, p->vm, va, n, from_va, &p->w.io);
+	else if (r == 0)
 		r = udp_sock_recvfrom(f, p->vm, va, n, from_va, &p->w.io);
-	if (r != IO_STARTED)
-		return done(p, r);
-	return wait_on(p, cx, SYS_recvfrom, &p->w.io.f);
+	return started(p, cx, SYS_recvfrom, r);
+}
+
+static int64_t sys_listen(struct proc *p, uint64_t fd, uint64_t backlog)
+{
+	struct file *f;
+	int64_t r = tcp_file(p, fd, &f);
+	return r ? r : tcp_sock_listen(f, (uint32_t)backlog);
+}
+
+static enum sys_result sys_accept(struct proc *p, struct context *cx, uint64_t fd,
+				  uint64_t addr_va)
+{
+	struct file *f;
+	int64_t r = tcp_file(p, fd, &f);
+	if (r == 0)
+		r = tcp_sock_accept(f, p, addr_va, &p->w.io);
+	return started(p, cx, SYS_accept, r);
+}
+
+static enum sys_result sys_connect(struct proc *p, struct context *cx, uint64_t fd,
+				   uint64_t addr_va)
+{
+	struct file *f;
+	struct px_sockaddr_in a;
+	int64_t r = tcp_file(p, fd, &f);
+	if (r == 0)
+		r = get_addr(p, addr_va, &a);
+	if (r == 0)
+		r = tcp_sock_connect(f, a.addr, a.port, &p->w.io);
+	return started(p, cx, SYS_connect, r);
+}
+
+static int64_t sys_shutdown(struct proc *p, uint64_t fd, uint64_t how)
+{
+	struct file *f;
+	int64_t r = tcp_file(p, fd, &f);
+	return r ? r : tcp_sock_shutdown(f, how);
+}
+
+static int64_t sys_sockname(struct proc *p, uint64_t fd, uint64_t addr_va, bool peer)
+{
+	struct file *f;
+	struct px_sockaddr_in a;
+	int64_t r = tcp_file(p, fd, &f);
+	if (r == 0)
+		r = tcp_sock_name(f, peer, &a);
+	return r ? r : copyout(p->vm, addr_va, &a, sizeof(a));
 }
 
 enum sys_result syscall_start(struct proc *p, struct context *cx)
@@ -710,6 +772,18 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 		return sys_sendto(p, cx, a0, a1, a2, arch_syscall_arg(u, 3));
 	case SYS_recvfrom:
 		return sys_recvfrom(p, cx, a0, a1, a2, arch_syscall_arg(u, 3));
+	case SYS_listen:
+		return done(p, sys_listen(p, a0, a1));
+	case SYS_accept:
+		return sys_accept(p, cx, a0, a1);
+	case SYS_connect:
+		return sys_connect(p, cx, a0, a1);
+	case SYS_shutdown:
+		return done(p, sys_shutdown(p, a0, a1));
+	case SYS_getsockname:
+		return done(p, sys_sockname(p, a0, a1, false));
+	case SYS_getpeername:
+		return done(p, sys_sockname(p, a0, a1, true));
 	default:
 		return done(p, -PX_ENOSYS);
 	}

@@ -46,6 +46,7 @@ steps+=(
 	"boot-loop-aarch64|make --no-print-directory boot-loop-arch ARCH=aarch64 BOOTS=24"
 	"net-riscv64|make --no-print-directory nettest ARCH=riscv64"
 	"net-aarch64|make --no-print-directory nettest ARCH=aarch64"
+	"net-tcp-smp4-riscv64|make --no-print-directory nettest ARCH=riscv64 SMP=4 NETTEST_ONLY=tcp"
 	"fssys-riscv64|make --no-print-directory fssys ARCH=riscv64"
 	"fssys-aarch64|make --no-print-directory fssys ARCH=aarch64"
 	"fssys-smp4-riscv64|make --no-print-directory fssys ARCH=riscv64 SMP=4 FSSYS=conc,persist"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages Pollux needs, only those that are missing.
 #
-# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host, fuzz, model,
+# Usage: scripts/deps.sh [group...]   groups: cross, qemu, host (curl: make
+# nettest fetches pages with it), fuzz, model,
 # debug (gdb-multiarch: make gdb, the labs' Debugging sections, make check's
 # gdb test); default: those six.  trace (rsvg-convert, for make trace's PNG)
 # only when asked for.
@@ -11,7 +12,7 @@ set -euo pipefail
 
 cross="gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf gcc-aarch64-linux-gnu picolibc-aarch64-linux-gnu binutils-aarch64-linux-gnu"
 qemu="qemu-system-misc qemu-system-arm opensbi"
-host="gcc make valgrind device-tree-compiler python3 patch ccache"
+host="gcc make valgrind device-tree-compiler python3 patch ccache curl"
 debug="gdb-multiarch"
 trace="librsvg2-bin"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets

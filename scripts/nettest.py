@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Drive a booted guest's network from the host; everything stays on 127.0.0.1.
 
-usage: scripts/nettest.py --arch A [--smp N] [--log FILE] KERNEL.elf
+usage: scripts/nettest.py --arch A [--smp N] [--log FILE] [--image IMG]
+                          [--conns N] [--cycles K] [--only tcp] KERNEL.elf
 
 The boots that exchange UDP with the host give the guest's virtio-net card
 QEMU's -netdev dgram backend (scripts/run-qemu.sh --net-peer), no slirp:
@@ -41,22 +42,60 @@ other boots use QEMU's user-mode network with restrict=on (--net).
               second, goes on, and ends with "ping: N of 3 replies",
               0 < N < 3; then `kstat` shows the six injection counters
               (SYS_kstat), transmit drops above 0
+TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
+  tcp_calls   a boot with user/nettests.c as process 1: every TCP socket
+              call's and ring op's errors, then a session the host drives
+              (accept/recv/send/shutdown on the syscall door, ACCEPT/RECV/
+              SEND of 5000 bytes on the ring door, a reset seen as
+              ECONNRESET, EADDRINUSE while a port listens), then connect
+              and the ring's CONNECT out to 10.0.2.100:1234/1235, which
+              QEMU's guestfwd carries to two listeners of the test, and
+              to 10.0.2.2:9, which QEMU resets (ECONNREFUSED)
+  then one boot of sh as process 1 (the disk of --image) running
+  `httpd 80 /www 3 &` and `echod 7 3 &`:
+  curl_page   curl fetches the built-in page at / byte-exact
+  curl_file   curl fetches /www/wc.bin (the guest copied /bin/wc there)
+              byte-exact: the stripped wc.elf of the build
+  curl_404    a missing file is 404
+  keepalive   one http.client connection, 6 requests (page, file, HEAD,
+              404, page, file): every answer right, never a reconnect
+  too_long    a request line over 4 KiB gets 400 and the close; a head
+              over 4 KiB 431 and the close
+  slow_client a client that sends half a request does not hold up curl,
+              and httpd closes it after its 3 s idle limit
+  echo_conns  N connections to echod (--conns, default 8: a process has
+              16 fds) open at once (each opened once the one before echoed
+              its first byte), each sending 10 KiB of its own pattern and
+              getting it back byte-exact
+  churn       K connect / 1 byte echoed / close cycles (--cycles, default
+              100); afterwards the kernel's tcp_conns and sock_files
+              counters (kstat) come back to their values before
+  nc          `echo ... | nc 10.0.2.100 1234` in the guest: QEMU's guestfwd
+              carries the connection to the test, which reads the line and
+              answers; nc prints the answer (then Ctrl-C ends it)
+--only tcp runs the TCP part alone (make net-load).
 Ends with "N passed, N failed"; exit status 1 on a failure.
 """
 import argparse
 import os
 import re
 import select
+import signal
 import socket
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--arch", default="riscv64")
 ap.add_argument("--smp", default="1")
 ap.add_argument("--log")
+ap.add_argument("--image")
+ap.add_argument("--conns", type=int, default=8)
+ap.add_argument("--cycles", type=int, default=100)
+ap.add_argument("--only", default="all")
 ap.add_argument("kernel")
 opt = ap.parse_args()
 here = os.path.dirname(os.path.abspath(__file__))
@@ -66,7 +105,7 @@ passed = failed = 0
 
 def result(name, ok, why=""):
     global passed, failed
-    print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"))
+    print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"), flush=True)
     if ok:
         passed += 1
     else:
@@ -357,11 +396,6 @@ def echo_all(peer, port):
     return None
 
 
-peer = Peer()
-qemu = boot("none", peer)
-out = b""
-
-
 def read_until(marker, secs, start=0):
     """Read the console until marker appears at or after out[start:]."""
     global out
@@ -376,85 +410,262 @@ def read_until(marker, secs, start=0):
     return marker in out[start:]
 
 
-booted = read_until(b"pollux> ", 60)
-result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
+def udp_tests():
+    global qemu, out, peer
+    peer = Peer()
+    qemu = boot("none", peer)
+    out = b""
 
-if booted:
-    bad = echo_all(peer, 7)
-    result("udp_echo", bad is None, bad)
-    data = bytes(range(56))
-    ok = all(peer.ping(0x5058, seq, data) for seq in range(1, 4)) and not peer.bad
-    result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
-           "; ".join(peer.bad[:3]))
+    booted = read_until(b"pollux> ", 60)
+    result("boot", booted and b"net: up" in out, "no 'net: up' before the shell prompt")
 
-    bad = peer.tcp_echo(7007)
-    result("tcp_echo", bad is None, bad)
-    time.sleep(0.2)   # the guest's last ACK from LAST_ACK frees its side
+    if booted:
+        bad = echo_all(peer, 7)
+        result("udp_echo", bad is None, bad)
+        data = bytes(range(56))
+        ok = all(peer.ping(0x5058, seq, data) for seq in range(1, 4)) and not peer.bad
+        result("guest_ping", ok, "echo requests to 10.0.2.15 not answered intact; " +
+               "; ".join(peer.bad[:3]))
 
+        bad = peer.tcp_echo(7007)
+        result("tcp_echo", bad is None, bad)
+        time.sleep(0.2)   # the guest's last ACK from LAST_ACK frees its side
+
+        mark = len(out)
+        qemu.stdin.write(b"net\n")
+        qemu.stdin.flush()
+        read_until(b"pollux> ", 10, mark)
+        text = out[mark:].decode(errors="replace")
+        ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text
+              and "tcp: 1 connections alive" in text)
+        result("counters", ok, "unexpected `net` output:\n" + text)
+
+    try:
+        qemu.stdin.write(b"poweroff\n")
+        qemu.stdin.flush()
+        rest, _ = qemu.communicate(timeout=30)
+        out += rest
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        qemu.kill()
+        out += qemu.communicate()[0]
+    peer.close()
+    logs = [out]
+
+    # A user program's socket: the error paths, then an echo server.
+    qemu = boot("udpcheck")
+    try:
+        out = qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out = qemu.communicate()[0]
+    logs.append(out)
+    text = out.decode(errors="replace")
+    result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
+           f"exit status {qemu.returncode}:\n" + "\n".join(l for l in text.splitlines() if "udpcheck" in l))
+
+    peer = Peer()
+    qemu = boot("udpecho", peer)
+    out = b""
+    if read_until(b"udpecho: port 5555", 60):
+        bad = echo_all(peer, 5555)
+        if bad is None:
+            peer.send_udp(40000, 5555, b"quit")
+    else:
+        bad = "udpecho did not start"
+    try:
+        out += qemu.communicate(timeout=30)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out += qemu.communicate()[0]
+    if bad is None and qemu.returncode != 0:
+        bad = f"the boot ended with status {qemu.returncode}"
+    if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
+        bad = "udpecho did not report every datagram"
+    result("udp_socket", bad is None, bad)
+    peer.close()
+    logs.append(out)
+
+    # The user ping program, on the network make qemu gives (restrict=on).
+    qemu = boot("ping initargs=10.0.2.2,3")
+    try:
+        out = qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        qemu.kill()
+        out = qemu.communicate()[0]
+    logs.append(out)
+    result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
+           f"exit status {qemu.returncode}")
+    out = b"\n".join(logs)
+
+    return out
+
+
+# ---- TCP -----------------------------------------------------------------------
+
+BUILTIN_PAGE = (b"<!DOCTYPE html>\n"
+                b"<html><head><title>Pollux</title></head>\n"
+                b"<body><h1>Hello from Pollux</h1>\n"
+                b"<p>This page is served by httpd, an async user program: one task per\n"
+                b"connection on the user executor, over the kernel's own TCP.</p>\n"
+                b"</body></html>\n")
+
+
+def tcp_boot(append, http_port, echo_port, disk=None, guestfwd=None):
+    ports = f"{http_port},{free_port(socket.SOCK_DGRAM)},{free_port(socket.SOCK_DGRAM)},{echo_port}"
+    cmd = [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
+           "--net-ports", ports, "--timeout", "600", "--input", "/dev/stdin"]
+    if guestfwd:
+        cmd += ["--net-guestfwd", guestfwd]
+    if append:
+        cmd += ["--append", append]
+    if disk:
+        cmd += ["--disk", disk]
+    return subprocess.Popen(cmd + [opt.kernel], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def connect(port, secs=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=secs)
+    s.settimeout(secs)
+    return s
+
+
+def recv_exact(s, n):
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def recv_to_end(s):
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def kill_tree(pid):
+    """Kill run-qemu.sh (pid) and everything below it: `timeout` gives QEMU
+    a process group of its own, so the runner's group is not enough."""
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                kids.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    todo, tree = [pid], []
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo += kids.get(p, [])
+    for p in reversed(tree):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def stop(q):
+    """End the boot: the shell (process 1) exits, the kernel powers off;
+    failing that, QEMU and its runner are killed (their own group)."""
+    global out
+    try:
+        q.stdin.write(b"exit\n")
+        q.stdin.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    try:
+        out += q.communicate(timeout=15)[0]
+    except subprocess.TimeoutExpired:
+        kill_tree(q.pid)
+        out += q.communicate()[0]
+
+
+def tcp_calls():
+    """user/nettests.c as process 1; the host is its peer on port 80."""
+    global qemu, out
+    port = free_port(socket.SOCK_STREAM)
+    fwd = []
+    for _ in range(2):      # QEMU connects to each once, at start
+        ls = socket.socket()
+        ls.bind(("127.0.0.1", 0))
+        ls.listen(1)
+        ls.settimeout(30)
+        fwd.append(ls)
+    qemu = tcp_boot("init=nettests", port, free_port(socket.SOCK_STREAM),
+                    guestfwd=",".join(str(ls.getsockname()[1]) for ls in fwd))
+    out = b""
+    why = None
+    chans = []
+    try:
+        chans = [ls.accept()[0] for ls in fwd]
+        for ch in chans:
+            ch.settimeout(60)
+        if not read_until(b"nettests: ready", 60):
+            raise RuntimeError("nettests did not get ready")
+        s = connect(port)                               # 1: syscalls
+        s.sendall(b"hello")
+        if recv_exact(s, 5) != b"HELLO":
+            raise RuntimeError("no HELLO")
+        s.shutdown(socket.SHUT_WR)
+        if recv_to_end(s) != b"bye":
+            raise RuntimeError("no bye and end of stream")
+        s.close()
+        s = connect(port)                               # 2: the ring
+        data = bytes((i * 7 + 3) & 0xff for i in range(5000))
+        s.sendall(data)
+        if recv_exact(s, 5000) != data:
+            raise RuntimeError("the ring's 5000 bytes did not come back")
+        s.close()
+        s = connect(port)                               # 3: a reset
+        time.sleep(0.5)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        if recv_exact(chans[0], 4) != b"ping":                # 5: connect
+            raise RuntimeError("no ping through the guest's connect")
+        chans[0].sendall(b"pong")
+        if recv_exact(chans[1], 4) != b"ring":                # 6: CONNECT
+            raise RuntimeError("no bytes through the ring's CONNECT")
+        chans[1].sendall(b"gnir")
+    except (OSError, RuntimeError) as e:
+        why = str(e)
+    try:
+        out += qemu.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        kill_tree(qemu.pid)
+        out += qemu.communicate()[0]
+    for ls in fwd + chans:
+        ls.close()
+    text = out.decode(errors="replace")
+    bad = [l for l in text.splitlines() if "FAILED" in l]
+    ok = why is None and qemu.returncode == 0 and " 0 failed" in text and not bad
+    result("tcp_calls", ok, (why or f"exit status {qemu.returncode}") + "\n" + "\n".join(bad))
+    return out
+
+
+def sh(cmd, wait=b"\n$ ", secs=20):
+    """Type a command into the guest's shell; its output up to the next prompt."""
     mark = len(out)
-    qemu.stdin.write(b"net\n")
+    qemu.stdin.write(cmd.encode() + b"\n")
     qemu.stdin.flush()
-    read_until(b"pollux> ", 10, mark)
-    text = out[mark:].decode(errors="replace")
-    ok = (f"udp: rx {len(SIZES)} " in text and "0 malformed" in text and "(0 bad, 0 bad checksum" in text
-          and "tcp: 1 connections alive" in text)
-    result("counters", ok, "unexpected `net` output:\n" + text)
+    read_until(wait, secs, mark)
+    return out[mark:].decode(errors="replace")
 
-try:
-    qemu.stdin.write(b"poweroff\n")
-    qemu.stdin.flush()
-    rest, _ = qemu.communicate(timeout=30)
-    out += rest
-except (BrokenPipeError, subprocess.TimeoutExpired):
-    qemu.kill()
-    out += qemu.communicate()[0]
-peer.close()
-logs = [out]
 
-# A user program's socket: the error paths, then an echo server.
-qemu = boot("udpcheck")
-try:
-    out = qemu.communicate(timeout=60)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out = qemu.communicate()[0]
-logs.append(out)
-text = out.decode(errors="replace")
-result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
-       f"exit status {qemu.returncode}:\n" + "\n".join(l for l in text.splitlines() if "udpcheck" in l))
-
-peer = Peer()
-qemu = boot("udpecho", peer)
-out = b""
-if read_until(b"udpecho: port 5555", 60):
-    bad = echo_all(peer, 5555)
-    if bad is None:
-        peer.send_udp(40000, 5555, b"quit")
-else:
-    bad = "udpecho did not start"
-try:
-    out += qemu.communicate(timeout=30)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out += qemu.communicate()[0]
-if bad is None and qemu.returncode != 0:
-    bad = f"the boot ended with status {qemu.returncode}"
-if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
-    bad = "udpecho did not report every datagram"
-result("udp_socket", bad is None, bad)
-peer.close()
-logs.append(out)
-
-# The user ping program, on the network make qemu gives (restrict=on).
-qemu = boot("ping initargs=10.0.2.2,3")
-try:
-    out = qemu.communicate(timeout=60)[0]
-except subprocess.TimeoutExpired:
-    qemu.kill()
-    out = qemu.communicate()[0]
-logs.append(out)
-result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
-       f"exit status {qemu.returncode}")
+def kstat(name):
+    text = sh(f"kstat {name}")
+    for line in text.splitlines()[1:]:
+        if line.strip().lstrip("-").isdigit():
+            return int(line.strip())
+    return None
 
 
 def shutdown():
@@ -468,78 +679,292 @@ def shutdown():
         out += qemu.communicate()[0]
 
 
-# Loss injection.  The user ping copes (a lost reply costs a second), and
-# kstat reads the injector's counters.
-qemu = boot("sh net_drop=20 net_seed=6")
-out = b""
-bad = None
-if not read_until(b"$ ", 60):
-    bad = "no shell prompt"
-else:
-    qemu.stdin.write(b"ping 10.0.2.2 3\n")
-    qemu.stdin.flush()
-    mark = len(out)
-    if not read_until(b" replies", 30, mark):
-        bad = "ping did not finish"
+def loss_tests():
+    global qemu, out, peer
+    logs = []
+    # Loss injection.  The user ping copes (a lost reply costs a second), and
+    # kstat reads the injector's counters.
+    qemu = boot("sh net_drop=20 net_seed=6")
+    out = b""
+    bad = None
+    if not read_until(b"$ ", 60):
+        bad = "no shell prompt"
     else:
-        m = re.search(rb"ping: (\d) of 3 replies", out[mark:])
-        if not m or not 0 < int(m.group(1)) < 3 or b"no reply from 10.0.2.2" not in out[mark:]:
-            bad = "expected some replies and some lost"
-    read_until(b"$ ", 10, mark)
-    mark = len(out)
-    qemu.stdin.write(b"kstat\n")
-    qemu.stdin.flush()
-    read_until(b"$ ", 10, mark)
-    vals = dict(re.findall(rb"(net_[rt]x_\w+) +(\d+)", out[mark:]))
-    if bad is None and not (len(vals) == 6 and int(vals[b"net_tx_dropped"]) > 0 and
-                            sum(int(v) for v in vals.values()) > 0):
-        bad = f"kstat's injection counters: {vals}"
-try:
-    qemu.stdin.write(b"exit\n")
-    qemu.stdin.flush()
-    out += qemu.communicate(timeout=30)[0]
-except (BrokenPipeError, subprocess.TimeoutExpired):
-    qemu.kill()
-    out += qemu.communicate()[0]
-logs.append(out)
-result("ping_loss", bad is None, bad)
-
-# Loss injection: the kernel's echo service and ping answer through it.
-peer = Peer()
-qemu = boot("none", peer, " net_drop=20")
-out = b""
-bad = None
-if not read_until(b"pollux> ", 60):
-    bad = "no shell prompt"
-elif b"loss injection on: drop, duplicate and reorder 20%" not in out:
-    bad = "no boot line for net_drop=20"
-elif not peer.resolve():
-    bad = "the guest did not answer ARP for 10.0.2.15"
-else:
-    for i in range(30):
-        n = SIZES[i]
-        msg = bytes((i * 5 + j * 11) & 0xff for j in range(n))
-        if not peer.udp_retry(7, msg):
-            bad = f"datagram {i} ({n} bytes) never came back intact"
-            break
-    if bad is None and not all(peer.ping_retry(0x4c4f, seq, bytes(range(40))) for seq in (1, 2, 3)):
-        bad = "an echo request never answered intact"
-    if bad is None and peer.bad:
-        bad = "bad frames from the guest: " + "; ".join(peer.bad[:3])
-    if bad is None:
-        mark = len(out)
-        qemu.stdin.write(b"net\n")
+        qemu.stdin.write(b"ping 10.0.2.2 3\n")
         qemu.stdin.flush()
-        read_until(b"pollux> ", 10, mark)
-        text = out[mark:].decode(errors="replace")
-        m = re.search(r"injected \(net_drop=20\): rx (\d+) dropped, (\d+) duplicated, (\d+) "
-                      r"reordered; tx (\d+) dropped, (\d+) duplicated, (\d+) reordered", text)
-        if not m or not all(int(v) > 0 for v in m.groups()):
-            bad = "an injection counter did not move:\n" + text
-shutdown()
-result("loss", bad is None, bad)
-peer.close()
-logs.append(out)
+        mark = len(out)
+        if not read_until(b" replies", 30, mark):
+            bad = "ping did not finish"
+        else:
+            m = re.search(rb"ping: (\d) of 3 replies", out[mark:])
+            if not m or not 0 < int(m.group(1)) < 3 or b"no reply from 10.0.2.2" not in out[mark:]:
+                bad = "expected some replies and some lost"
+        read_until(b"$ ", 10, mark)
+        mark = len(out)
+        qemu.stdin.write(b"kstat\n")
+        qemu.stdin.flush()
+        read_until(b"$ ", 10, mark)
+        vals = dict(re.findall(rb"(net_[rt]x_\w+) +(\d+)", out[mark:]))
+        if bad is None and not (len(vals) == 6 and int(vals[b"net_tx_dropped"]) > 0 and
+                                sum(int(v) for v in vals.values()) > 0):
+            bad = f"kstat's injection counters: {vals}"
+    try:
+        qemu.stdin.write(b"exit\n")
+        qemu.stdin.flush()
+        out += qemu.communicate(timeout=30)[0]
+    except (BrokenPipeError, subprocess.TimeoutExpired):
+        qemu.kill()
+        out += qemu.communicate()[0]
+    logs.append(out)
+    result("ping_loss", bad is None, bad)
+
+    # Loss injection: the kernel's echo service and ping answer through it.
+    peer = Peer()
+    qemu = boot("none", peer, " net_drop=20")
+    out = b""
+    bad = None
+    if not read_until(b"pollux> ", 60):
+        bad = "no shell prompt"
+    elif b"loss injection on: drop, duplicate and reorder 20%" not in out:
+        bad = "no boot line for net_drop=20"
+    elif not peer.resolve():
+        bad = "the guest did not answer ARP for 10.0.2.15"
+    else:
+        for i in range(30):
+            n = SIZES[i]
+            msg = bytes((i * 5 + j * 11) & 0xff for j in range(n))
+            if not peer.udp_retry(7, msg):
+                bad = f"datagram {i} ({n} bytes) never came back intact"
+                break
+        if bad is None and not all(peer.ping_retry(0x4c4f, seq, bytes(range(40))) for seq in (1, 2, 3)):
+            bad = "an echo request never answered intact"
+        if bad is None and peer.bad:
+            bad = "bad frames from the guest: " + "; ".join(peer.bad[:3])
+        if bad is None:
+            mark = len(out)
+            qemu.stdin.write(b"net\n")
+            qemu.stdin.flush()
+            read_until(b"pollux> ", 10, mark)
+            text = out[mark:].decode(errors="replace")
+            m = re.search(r"injected \(net_drop=20\): rx (\d+) dropped, (\d+) duplicated, (\d+) "
+                          r"reordered; tx (\d+) dropped, (\d+) duplicated, (\d+) reordered", text)
+            if not m or not all(int(v) > 0 for v in m.groups()):
+                bad = "an injection counter did not move:\n" + text
+    shutdown()
+    result("loss", bad is None, bad)
+    peer.close()
+    logs.append(out)
+    return b"\n".join(logs)
+
+
+def http_get(port, path, extra=b""):
+    s = connect(port)
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n" + extra + b"\r\n")
+    return s
+
+
+def tcp_servers():
+    global qemu, out
+    hport, eport = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
+    disk = None
+    if opt.image:
+        fd, disk = tempfile.mkstemp(suffix=".img", prefix="nettest-")
+        os.close(fd)
+        with open(opt.image, "rb") as src, open(disk, "wb") as dst:
+            dst.write(src.read())
+    ncl = socket.socket()       # nc's peer, through QEMU's guestfwd
+    ncl.bind(("127.0.0.1", 0))
+    ncl.listen(1)
+    ncl.settimeout(30)
+    qemu = tcp_boot("init=sh", hport, eport, disk, guestfwd=str(ncl.getsockname()[1]))
+    out = b""
+    try:
+        nch = ncl.accept()[0]   # QEMU connects at start
+        nch.settimeout(30)
+        if not read_until(b"\n$ ", 60):
+            result("tcp_servers", False, "no shell prompt")
+            return out
+        if disk:
+            sh("mkdir /www")
+            sh("cp /bin/wc /www/wc.bin")
+        sh("httpd 80 /www 3 &", b"httpd: listening")
+        sh("echod 7 3 &", b"echod: listening")
+        conns0, files0 = kstat("tcp_conns"), kstat("sock_files")
+
+
+        def curl(path, *args):
+            r = subprocess.run(["curl", "-s", "--max-time", "20", *args,
+                                f"http://127.0.0.1:{hport}{path}"], capture_output=True)
+            return r.stdout
+
+        got = curl("/")
+        result("curl_page", got == BUILTIN_PAGE, f"got {got[:200]!r}")
+        if disk:
+            want = open(os.path.join(os.path.dirname(opt.kernel), "user", "stripped", "wc.elf"),
+                        "rb").read()
+            got = curl("/wc.bin")
+            result("curl_file", got == want, f"got {len(got)} bytes, want {len(want)}")
+        code = curl("/nope.html", "-o", "/dev/null", "-w", "%{http_code}")
+        result("curl_404", code == b"404", f"status {code!r}")
+
+        import http.client
+        why = None
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", hport, timeout=20)
+            c.connect()
+            sock0 = c.sock
+            plan = [("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None),
+                    ("HEAD", "/", 200, b""), ("GET", "/missing", 404, b"Not Found\n"),
+                    ("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None)]
+            for method, path, status, body in plan:
+                if path == "/wc.bin" and not disk:
+                    continue
+                c.request(method, path)
+                r = c.getresponse()
+                data = r.read()
+                if r.status != status or (body is not None and data != body):
+                    why = f"{method} {path}: {r.status}, {len(data)} bytes"
+                    break
+                if c.sock is not sock0 or r.will_close:
+                    why = f"{method} {path}: the connection was not kept"
+                    break
+            c.close()
+        except (OSError, http.client.HTTPException) as e:
+            why = f"{type(e).__name__}: {e}"
+        result("keepalive", why is None, why)
+
+        why = None
+        try:
+            s = connect(hport)
+            s.sendall(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n")
+            got = recv_to_end(s)
+            if not got.startswith(b"HTTP/1.1 400 "):
+                why = f"long request line: {got[:40]!r}"
+            s.close()
+            s = connect(hport)
+            s.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"b" * 5000 + b"\r\n\r\n")
+            got = recv_to_end(s)
+            if why is None and not got.startswith(b"HTTP/1.1 431 "):
+                why = f"long header: {got[:40]!r}"
+            s.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("too_long", why is None, why)
+
+        why = None
+        try:
+            slow = connect(hport)
+            slow.sendall(b"GET / HT")
+            t0 = time.time()
+            got = curl("/")
+            if got != BUILTIN_PAGE or time.time() - t0 > 2.5:
+                why = f"curl behind a slow client took {time.time() - t0:.1f} s"
+            slow.settimeout(10)
+            if why is None and slow.recv(100) != b"":
+                why = "the slow client got an answer"
+            if why is None and time.time() - t0 > 8:
+                why = "the idle limit of 3 s was not kept"
+            slow.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("slow_client", why is None, why)
+
+        why = None
+        t0 = time.time()
+        try:
+            pats = [bytes((i * 31 + j * 7 + (j >> 8)) & 0xff for j in range(10240))
+                    for i in range(opt.conns)]
+            socks = []
+            for i, p in enumerate(pats):
+                # Each connection's first byte comes back before the next
+                # opens: QEMU's slirp listens with a backlog of 1, and a
+                # host connect it has not accepted yet sits in the host's
+                # queue, its data retransmitted after seconds.
+                s = connect(eport, 30)
+                socks.append(s)
+                s.sendall(p[:1])
+                if s.recv(1) != p[:1]:
+                    raise OSError(f"connection {i}: no first byte back")
+            for s, p in zip(socks, pats):
+                s.sendall(p[1:])
+            for i, (s, p) in enumerate(zip(socks, pats)):
+                got = p[:1] + recv_exact(s, len(p) - 1)
+                if got != p:
+                    at = next((k for k in range(min(len(got), len(p))) if got[k] != p[k]),
+                              min(len(got), len(p)))
+                    why = (f"connection {i}: {len(got)} of {len(p)} bytes came back, "
+                           f"the first wrong at {at}, after {time.time() - t0:.1f} s")
+                    break
+            for s in socks:
+                s.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("echo_conns", why is None,
+               why)
+        print(f"nettest echo_conns: {opt.conns} connections in {time.time() - t0:.1f} s")
+
+        why = None
+        t0 = time.time()
+        try:
+            for i in range(opt.cycles):
+                s = connect(eport)
+                s.sendall(bytes([i & 0xff]))
+                if s.recv(1) != bytes([i & 0xff]):
+                    why = f"cycle {i}: no echo"
+                    break
+                s.close()
+        except OSError as e:
+            why = f"cycle {i}: {type(e).__name__}: {e}"
+        print(f"nettest churn: {opt.cycles} cycles in {time.time() - t0:.1f} s")
+        if why is None:
+            end = time.time() + 20
+            while True:
+                conns, files = kstat("tcp_conns"), kstat("sock_files")
+                if (conns, files) == (conns0, files0) or time.time() > end:
+                    break
+                time.sleep(1)
+            if (conns, files) != (conns0, files0):
+                why = (f"tcp_conns {conns0} -> {conns}, sock_files {files0} -> {files} "
+                       f"after {opt.cycles} cycles")
+        result("churn", why is None, why)
+
+        # nc: "echo hi | nc 10.0.2.100 1234" sends the line; the host
+        # answers; nc prints the answer.  (A guestfwd carries no end of
+        # stream either way, so Ctrl-C ends nc; last, as its connection
+        # may linger in the kernel a while.)
+        mark = len(out)
+        qemu.stdin.write(b"echo hi from the guest | nc 10.0.2.100 1234\n")
+        qemu.stdin.flush()
+        why = None
+        try:
+            got = recv_exact(nch, 18)    # a guestfwd carries no end of stream
+            if got != b"hi from the guest\n":
+                why = f"the host got {got!r}"
+            nch.sendall(b"hello from the host\n")
+            nch.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        if not read_until(b"hello from the host", 20, mark) and why is None:
+            why = "nc did not print the answer: " + out[mark:].decode(errors="replace")
+        qemu.stdin.write(b"\x03")
+        qemu.stdin.flush()
+        if not read_until(b"\n$ ", 10, mark) and why is None:
+            why = "Ctrl-C did not end nc"
+        result("nc", why is None, why)
+    finally:
+        ncl.close()
+        stop(qemu)
+        if disk:
+            os.unlink(disk)
+    return out
+
+
+logs = []
+if opt.only != "tcp":
+    logs.append(udp_tests())
+    logs.append(loss_tests())
+logs.append(tcp_calls())
+logs.append(tcp_servers())
 out = b"\n".join(logs)
 
 if opt.log:

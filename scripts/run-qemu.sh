@@ -22,10 +22,17 @@
 #   --net             a virtio-net card on QEMU's user-mode network with
 #                     restrict=on (the guest reaches nothing beyond QEMU),
 #                     guest 10.0.2.15; host ports on 127.0.0.1 only are
-#                     forwarded: TCP 8080 -> guest 80, UDP 7007 -> guest 7,
-#                     UDP 5555 -> guest 5555
-#   --net-ports T,U,V with --net: forward host TCP port T and UDP ports U
-#                     and V instead (tests pick free ones); "none": none
+#                     forwarded: TCP 8080 -> guest 80 (httpd), TCP 7007 ->
+#                     guest 7 (echod), UDP 7007 -> guest 7, UDP 5555 ->
+#                     guest 5555.  A host port already taken stops the
+#                     boot with a message saying which
+#   --net-ports T,U,V[,E] with --net: forward host TCP port T (to 80), UDP
+#                     ports U (to 7) and V (to 5555) and TCP port E (to 7)
+#                     instead (tests pick free ones); "none": none
+#   --net-guestfwd P[,Q] with --net, test-only: a guest connection to
+#                     10.0.2.100:1234 (and :1235) is carried to the host's
+#                     127.0.0.1:P (Q), where something must already listen
+#                     (QEMU connects once, at start)
 #   --net-peer P,Q    test-only, instead of the user-mode network: the card's
 #                     raw Ethernet frames go as UDP datagrams (QEMU's
 #                     -netdev dgram, no slirp) to 127.0.0.1:P, and frames
@@ -40,7 +47,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555 net_peer= gdbport=
+timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -60,7 +67,8 @@ while [ $# -gt 0 ]; do
 	--net) net=1; shift ;;
 	--net-ports) net_ports=$2; shift 2 ;;
 	--net-peer) net=1; net_peer=$2; shift 2 ;;
-	-h|--help) sed -n '2,39p' "$0"; exit 0 ;;
+	--net-guestfwd) guestfwd=$2; shift 2 ;;
+	-h|--help) sed -n '2,46p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -101,9 +109,25 @@ if [ "$net" = 1 ] && [ -n "$net_peer" ]; then
 elif [ "$net" = 1 ]; then
 	fwd=
 	if [ "$net_ports" != none ]; then
-		IFS=, read -r tcp_port udp_port udp_port2 <<<"$net_ports"
+		IFS=, read -r tcp_port udp_port udp_port2 echo_port <<<"$net_ports"
 		fwd=",hostfwd=tcp:127.0.0.1:$tcp_port-:80,hostfwd=udp:127.0.0.1:$udp_port-:7"
 		fwd+=",hostfwd=udp:127.0.0.1:$udp_port2-:5555"
+		[ -n "$echo_port" ] && fwd+=",hostfwd=tcp:127.0.0.1:$echo_port-:7"
+		# QEMU's own message for a taken port is easy to miss: say it.
+		for p in "$tcp_port" ${echo_port:+"$echo_port"}; do
+			if ! python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))' "$p" 2>/dev/null; then
+				echo "run-qemu.sh: host TCP port 127.0.0.1:$p is already in use (another" \
+				     "QEMU?); free it or pick others: make qemu NET_PORTS=T,U,V,E" >&2
+				exit 2
+			fi
+		done
+	fi
+	if [ -n "$guestfwd" ]; then
+		IFS=, read -r gf1 gf2 <<<"$guestfwd"
+		fwd+=",guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:$gf1"
+		[ -n "$gf2" ] && fwd+=",guestfwd=tcp:10.0.2.100:1235-tcp:127.0.0.1:$gf2"
 	fi
 	args+=(-netdev "user,id=net0,restrict=on$fwd" -device virtio-net-device,netdev=net0)
 fi

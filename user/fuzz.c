@@ -934,7 +934,7 @@ static void f_statfs(void)
 	       (unsigned long long)p);
 }
 
-/* ---- sockets (50..53) ---------------------------------------------------------*/
+/* ---- sockets (50..59) ---------------------------------------------------------*/
 
 /* socket(): the domain is checked first, then type and protocol.  A
  * valid one gives an fd, or -PX_ENODEV when the machine has no network
@@ -955,6 +955,13 @@ static void f_socket(void)
 		EXPECT(r, -PX_EAFNOSUPPORT, "socket(%ld, %ld, %ld)", dom, type, proto);
 		return;
 	}
+	if (type == PX_SOCK_STREAM && (proto == 0 || proto == PX_IPPROTO_TCP)) {
+		if (r >= 0)
+			EXPECT(sc(SYS_close, r, 0, 0, 0), 0, "close of socket %ld", r);
+		else if (r != -PX_ENODEV && r != -PX_EMFILE && r != -PX_ENOMEM)
+			fail("socket(AF_INET, STREAM, %ld) = %ld: not an allowed result", proto, r);
+		return;
+	}
 	if (type != PX_SOCK_DGRAM ||
 	    (proto != 0 && proto != PX_IPPROTO_UDP && proto != PX_IPPROTO_ICMP)) {
 		EXPECT(r, -PX_EPROTONOSUPPORT, "socket(%ld, %ld, %ld)", dom, type, proto);
@@ -968,13 +975,14 @@ static void f_socket(void)
 		fail("socket(AF_INET, DGRAM, %ld) = %ld: not an allowed result", proto, r);
 }
 
-/* bind, sendto, recvfrom on an fd that is no socket: -PX_EBADF for one
+/* The socket calls (bind .. getpeername) on an fd that is no socket: -PX_EBADF for one
  * that is not open, -PX_ENOTSOCK for a pipe or the console, whatever the
  * other arguments (the fd is checked first). */
 static void f_sock_call(void)
 {
-	static const long nrs[] = { SYS_bind, SYS_sendto, SYS_recvfrom };
-	long nr = nrs[below(3)];
+	static const long nrs[] = { SYS_bind, SYS_sendto, SYS_recvfrom, SYS_listen, SYS_accept,
+				    SYS_connect, SYS_shutdown, SYS_getsockname, SYS_getpeername };
+	long nr = nrs[below(sizeof(nrs) / sizeof(nrs[0]))];
 	int fd = pick_fd(K_NONE);
 	long a = (long)bad_ptr(), b = (long)next64(), c = (long)bad_ptr();
 	if (fd < 0 || chance(40)) {
@@ -1164,7 +1172,7 @@ static void fs_sqe(void)
 	long e1, e2;
 	int fd, bad;
 	uint64_t a, b;
-	switch (PX_OP_OPENAT + below(PX_OP_COUNT - PX_OP_OPENAT)) {
+	switch (PX_OP_OPENAT + below(PX_OP_FTRUNCATE + 1 - PX_OP_OPENAT)) {
 	case PX_OP_OPENAT: {
 		a = path_arg(&e1);
 		int flags = open_flags(&bad);
@@ -1619,6 +1627,12 @@ static const struct call calls[] = {
 	{ SYS_bind, "bind", f_sock_call, 1 },
 	{ SYS_sendto, "sendto", f_sock_call, 1 },
 	{ SYS_recvfrom, "recvfrom", f_sock_call, 1 },
+	{ SYS_listen, "listen", f_sock_call, 1 },
+	{ SYS_accept, "accept", f_sock_call, 1 },
+	{ SYS_connect, "connect", f_sock_call, 1 },
+	{ SYS_shutdown, "shutdown", f_sock_call, 1 },
+	{ SYS_getsockname, "getsockname", f_sock_call, 1 },
+	{ SYS_getpeername, "getpeername", f_sock_call, 1 },
 	{ -1, "unknown syscall", f_unknown, 3 },
 };
 #define NCALLS (sizeof(calls) / sizeof(calls[0]))
@@ -1640,7 +1654,7 @@ static const unsigned ring_ops[] = {
 	PX_OP_NOP, PX_OP_READ, PX_OP_WRITE, PX_OP_TIMEOUT, PX_OP_BLK_READ, PX_OP_BLK_WRITE,
 	PX_OP_CANCEL, PX_OP_OPENAT, PX_OP_CLOSE, PX_OP_FSTAT, PX_OP_STAT, PX_OP_FSYNC,
 	PX_OP_MKDIR, PX_OP_UNLINK, PX_OP_RMDIR, PX_OP_RENAME, PX_OP_LINK, PX_OP_GETDENTS,
-	PX_OP_FTRUNCATE,
+	PX_OP_FTRUNCATE, PX_OP_ACCEPT, PX_OP_CONNECT, PX_OP_RECV, PX_OP_SEND,
 };
 
 static int known_op(unsigned op)

@@ -28,7 +28,7 @@ int main(void)
 	struct px_sockaddr_in bad_family = { 10, 5557, 0 };
 
 	check("bad_domain", px_socket(99, PX_SOCK_DGRAM, 0), -PX_EAFNOSUPPORT);
-	check("bad_type", px_socket(PX_AF_INET, 1, 0), -PX_EPROTONOSUPPORT);
+	check("bad_type", px_socket(PX_AF_INET, 3, 0), -PX_EPROTONOSUPPORT);
 	long s = px_socket(PX_AF_INET, PX_SOCK_DGRAM, 0);
 	check("socket", s >= 0, 1);
 	check("recv_unbound", px_recvfrom((int)s, buf, sizeof(buf), NULL), -PX_EINVAL);

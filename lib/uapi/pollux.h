@@ -61,7 +61,7 @@
 #define SYS_dup2         37  /* (int fd, int newfd) -> newfd */
 #define SYS_statfs       38  /* (struct px_statfs *st) -> 0 */
 #define SYS_sync         39  /* () -> 0 */
-#define SYS_count        40  /* one past the file system's; the network's are 50..53 */
+#define SYS_count        40  /* one past the file system's; the network's are 50..59 */
 /* 64: SYS_trace_put, in tracing kernels only (lib/uapi/px_trace.h); every
  * other kernel answers -PX_ENOSYS. */
 
@@ -101,22 +101,66 @@
 #define PX_SEEK_SET 0
 #define PX_SEEK_CUR 1
 #define PX_SEEK_END 2
-/* Network (docs/net.md): UDP sockets.  Addresses are struct px_sockaddr_in. */
+/* Network (docs/net.md): UDP and TCP sockets.  Addresses are struct
+ * px_sockaddr_in. */
 #define SYS_socket       50  /* (int domain, int type, int protocol) -> fd:
-                                PX_AF_INET, PX_SOCK_DGRAM, 0 or
+                                PX_AF_INET, and PX_SOCK_DGRAM with 0 or
                                 PX_IPPROTO_UDP (UDP) or PX_IPPROTO_ICMP (ping:
-                                below); anything else -PX_EAFNOSUPPORT /
-                                -PX_EPROTONOSUPPORT */
+                                below), or PX_SOCK_STREAM with 0 or
+                                PX_IPPROTO_TCP (TCP); anything else
+                                -PX_EAFNOSUPPORT / -PX_EPROTONOSUPPORT */
 #define SYS_bind         51  /* (int fd, const struct px_sockaddr_in *a) -> 0:
                                 receive datagrams for local port a->port (a
-                                ping socket: echo replies with that id) */
+                                ping socket: echo replies with that id); TCP:
+                                the local port of a later listen or connect */
 #define SYS_sendto       52  /* (int fd, const void *buf, size_t n,
                                 const struct px_sockaddr_in *to) -> n; binds
-                                an ephemeral port (id) first if unbound */
+                                an ephemeral port (id) first if unbound.  TCP:
+                                `to` must be NULL; it is send(): waits until
+                                all n bytes are queued (or an error: the bytes
+                                queued before it, if any) */
 #define SYS_recvfrom     53  /* (int fd, void *buf, size_t n,
                                 struct px_sockaddr_in *from or NULL) -> bytes
                                 of the next datagram (the rest of a longer one
-                                is lost); read() is recvfrom without from */
+                                is lost); read() is recvfrom without from.
+                                TCP: recv(): waits for at least one byte,
+                                returns what is there (up to n), 0 at the end
+                                of the stream; from gets the peer */
+#define SYS_listen       54  /* (int fd, int backlog) -> 0: a bound TCP socket
+                                accepts connections (backlog 0 counts as 1) */
+#define SYS_accept       55  /* (int fd, struct px_sockaddr_in *peer or NULL)
+                                -> a new fd for the next connection */
+#define SYS_connect      56  /* (int fd, const struct px_sockaddr_in *a) -> 0
+                                once established (an ephemeral local port
+                                49152..65535 unless bound) */
+#define SYS_shutdown     57  /* (int fd, int how: PX_SHUT_*) -> 0 */
+#define SYS_getsockname  58  /* (int fd, struct px_sockaddr_in *a) -> 0 */
+#define SYS_getpeername  59  /* (int fd, struct px_sockaddr_in *a) -> 0 */
+/*
+ * Errors of the socket calls (each also -PX_EBADF for an fd not open,
+ * -PX_ENOTSOCK for an fd that is not a socket, -PX_EFAULT, -PX_ENOMEM):
+ *   socket     EAFNOSUPPORT, EPROTONOSUPPORT, ENODEV (no network card),
+ *              EMFILE
+ *   bind       EINVAL (port 0, bound already, or connected), EAFNOSUPPORT
+ *   listen     EINVAL (not bound, or connected), EADDRINUSE (another
+ *              listener has the port), EOPNOTSUPP (a UDP socket)
+ *   accept     EINVAL (not listening), EMFILE, EOPNOTSUPP (UDP)
+ *   connect    EISCONN (connected or connecting already), EINVAL (a
+ *              listener, port or address 0), ECONNREFUSED (answered with
+ *              a reset), ETIMEDOUT (no answer), EADDRINUSE (the bound
+ *              port and that peer are taken), EOPNOTSUPP (UDP)
+ *   send       ENOTCONN (not connected), EPIPE (after shutdown(SHUT_WR)),
+ *              ECONNRESET, ETIMEDOUT (the connection failed), EINVAL (a
+ *              TCP sendto with an address)
+ *   recv       ENOTCONN, ECONNRESET, ETIMEDOUT
+ *   shutdown   ENOTCONN, EINVAL (how not PX_SHUT_*), EOPNOTSUPP (UDP)
+ *   getsockname  EOPNOTSUPP (UDP)
+ *   getpeername  ENOTCONN (not connected, a listener), EOPNOTSUPP (UDP)
+ * read and write on a TCP socket are recv and send.
+ */
+#define PX_SHUT_RD   0
+#define PX_SHUT_WR   1
+#define PX_SHUT_RDWR 2
 
 /*
  * Process groups and the console's foreground group (docs/user.md,
@@ -166,7 +210,10 @@
 #define PX_KSTAT_NET_TX_DROPPED    9
 #define PX_KSTAT_NET_TX_DUPLICATED 10
 #define PX_KSTAT_NET_TX_REORDERED  11
-#define PX_KSTAT_COUNT    12
+#define PX_KSTAT_TCP_CONNS 12 /* TCP connections the stack holds now (listeners,
+                               TIME_WAIT included): for leak checks */
+#define PX_KSTAT_SOCK_FILES 13 /* TCP socket files open now */
+#define PX_KSTAT_COUNT    14
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
@@ -262,15 +309,23 @@ struct px_statfs {
 #define PX_EMSGSIZE   90
 #define PX_EPROTONOSUPPORT 93
 #define PX_EAFNOSUPPORT 97
+#define PX_EOPNOTSUPP 95
 #define PX_EADDRINUSE 98
+#define PX_ECONNRESET 104
+#define PX_EISCONN   106
+#define PX_ENOTCONN  107
+#define PX_ETIMEDOUT 110
+#define PX_ECONNREFUSED 111
 #define PX_EHOSTUNREACH 113
 #define PX_ECANCELED 125
 
 /* Sockets (SYS_socket..SYS_recvfrom).  The address in host byte order:
  * 10.0.2.2 port 7 is { PX_AF_INET, 7, 0x0a000202 }. */
 #define PX_AF_INET    2
+#define PX_SOCK_STREAM 1
 #define PX_SOCK_DGRAM 2
 #define PX_IPPROTO_ICMP 1
+#define PX_IPPROTO_TCP 6
 #define PX_IPPROTO_UDP 17
 /* A ping socket (PX_IPPROTO_ICMP) sends what sendto is given as an ICMP
  * echo request: 8 header bytes (type 8, code 0; the kernel sets the
@@ -414,6 +469,14 @@ enum px_ring_op {
 	PX_OP_GETDENTS = 17,  /* fd, addr, len, off = a directory slot or
 	                         PX_OFF_CUR (at and moving the fd's position) */
 	PX_OP_FTRUNCATE = 18, /* fd, off = the new size */
+	/* TCP sockets: the same futures as the syscalls, same results and
+	 * errors (19 is the file system's, unused). */
+	PX_OP_ACCEPT = 20,    /* fd, addr = struct px_sockaddr_in * for the peer
+	                         or 0: res = the new fd */
+	PX_OP_CONNECT = 21,   /* fd, addr = struct px_sockaddr_in * (read at
+	                         submission): res 0 once established */
+	PX_OP_RECV = 22,      /* fd, addr, len: like recv() */
+	PX_OP_SEND = 23,      /* fd, addr, len: like send() */
 	PX_OP_COUNT
 };
 

@@ -76,11 +76,18 @@ long px_getcwd(char *buf, size_t n);                   /* length of the path */
 long px_dup2(int fd, int newfd);
 long px_statfs(struct px_statfs *st);
 long px_sync(void);
-/* UDP sockets (lib/uapi/pollux.h, docs/net.md); raw calls only so far. */
+/* Sockets: UDP, ping and TCP (lib/uapi/pollux.h, docs/net.md).  A TCP
+ * sendto/recvfrom with no address is send/recv. */
 long px_socket(int domain, int type, int protocol);
 long px_bind(int fd, const struct px_sockaddr_in *a);
 long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to);
 long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from);
+long px_listen(int fd, int backlog);
+long px_accept(int fd, struct px_sockaddr_in *peer);   /* the new fd */
+long px_connect(int fd, const struct px_sockaddr_in *a);
+long px_shutdown(int fd, int how);                     /* PX_SHUT_* */
+long px_getsockname(int fd, struct px_sockaddr_in *a);
+long px_getpeername(int fd, struct px_sockaddr_in *a);
 
 /* A raw result in [-4095, -1] is an error. */
 static inline int px_is_err(long r)
@@ -165,6 +172,39 @@ struct px_dir *px_opendir(const char *path);
 const struct px_dirent *px_readdir(struct px_dir *d);
 int px_closedir(struct px_dir *d);
 int getdents(int fd, struct px_dirent *buf, size_t n);   /* bytes, -1 + errno */
+
+/* Sockets, POSIX-style: the BSD calls with Pollux's one address type,
+ * struct px_sockaddr_in, whose port and address are in host byte order
+ * (so no htons: 10.0.2.2 port 80 is { AF_INET, 80, 0x0a000202 }) and no
+ * length argument.  send/recv take no flags.  Blocking, like a POSIX
+ * socket without O_NONBLOCK: send returns when every byte is queued;
+ * recv when at least one arrived (0: the peer finished sending).  The
+ * async versions are px_io_accept, px_io_connect, px_io_recv and
+ * px_io_send (px_async.h). */
+#ifndef AF_INET
+#define AF_INET PX_AF_INET
+#endif
+#ifndef SOCK_STREAM
+#define SOCK_STREAM PX_SOCK_STREAM
+#define SOCK_DGRAM PX_SOCK_DGRAM
+#endif
+#ifndef SHUT_RD
+#define SHUT_RD PX_SHUT_RD
+#define SHUT_WR PX_SHUT_WR
+#define SHUT_RDWR PX_SHUT_RDWR
+#endif
+int socket(int domain, int type, int protocol);
+int bind(int fd, const struct px_sockaddr_in *a);
+int listen(int fd, int backlog);
+int accept(int fd, struct px_sockaddr_in *peer);  /* peer may be NULL */
+int connect(int fd, const struct px_sockaddr_in *a);
+ssize_t send(int fd, const void *buf, size_t n);
+ssize_t recv(int fd, void *buf, size_t n);
+int shutdown(int fd, int how);
+int getsockname(int fd, struct px_sockaddr_in *a);
+int getpeername(int fd, struct px_sockaddr_in *a);
+/* "a.b.c.d" to a host-order address: 0, or -1 if it is not one. */
+int px_inet_aton(const char *s, uint32_t *addr);
 
 /* Readable name of a kill reason (PX_KILL_REASON(status)). */
 const char *px_kill_reason_name(int reason);

@@ -185,6 +185,19 @@ void px_io_link(struct px_io *io, const char *from, const char *to);
 /* off: a directory slot to read from, or PX_OFF_CUR (the fd's position). */
 void px_io_getdents(struct px_io *io, int fd, struct px_dirent *buf, size_t n, uint64_t off);
 void px_io_ftruncate(struct px_io *io, int fd, uint64_t size);
+/*
+ * TCP sockets (ring ACCEPT, CONNECT, RECV, SEND; results and errors as
+ * accept(), connect(), recv(), send()).  accept's result is the new fd;
+ * peer (may be NULL) gets the peer's address and must stay valid until
+ * Ready (a dropped ACCEPT that had already taken a connection leaves its
+ * fd open: px_io_cancel returns it).  connect's address is read when the
+ * op is submitted.  RECV and SEND share the fd's read and write lanes
+ * with READ and WRITE, and a dropped RECV's bytes are kept like a READ's.
+ */
+void px_io_accept(struct px_io *io, int fd, struct px_sockaddr_in *peer);
+void px_io_connect(struct px_io *io, int fd, const struct px_sockaddr_in *to);
+void px_io_recv(struct px_io *io, int fd, void *buf, size_t n);
+void px_io_send(struct px_io *io, int fd, const void *buf, size_t n);
 /* The ring's TIMEOUT op: completes with -PX_ETIME after ns. */
 void px_io_timeout(struct px_io *io, uint64_t ns);
 

@@ -157,12 +157,24 @@ static void slot_clear(struct px_slot *s, unsigned bits)
  * on another hart) goes again, first on its lane.
  */
 
+/* A socket's RECV and SEND are its stream's reads and writes: the same
+ * lanes, the same keeping of a dropped read's bytes. */
+static int op_reads(unsigned op)
+{
+	return op == PX_OP_READ || op == PX_OP_RECV;
+}
+
+static int op_writes(unsigned op)
+{
+	return op == PX_OP_WRITE || op == PX_OP_SEND;
+}
+
 static int op_lane(const struct px_sqe *sqe)
 {
-	if ((sqe->op != PX_OP_READ && sqe->op != PX_OP_WRITE) ||
+	if ((!op_reads(sqe->op) && !op_writes(sqe->op)) ||
 	    sqe->fd < 0 || sqe->fd >= LANE_FDS)
 		return -1;
-	return 2 * sqe->fd + (sqe->op == PX_OP_WRITE);
+	return 2 * sqe->fd + op_writes(sqe->op);
 }
 
 static unsigned others_max(void)
@@ -236,7 +248,7 @@ static void reactor_pump(void)
 		next = s->next_free;
 		if (!op_may_go(s))
 			continue;
-		if (s->io->sqe.op == PX_OP_READ && R.kept && s->io->sqe.len &&
+		if (op_reads(s->io->sqe.op) && R.kept && s->io->sqe.len &&
 		    (s->result = kept_take(s->io->sqe.fd, (void *)(uintptr_t)s->io->sqe.addr,
 		                           s->io->sqe.len)) > 0) {
 			/* Bytes of a read on this lane that was dropped come
@@ -804,6 +816,26 @@ void px_io_ftruncate(struct px_io *io, int fd, uint64_t size)
 	io_init(io, PX_OP_FTRUNCATE, fd, size, NULL, 0);
 }
 
+void px_io_accept(struct px_io *io, int fd, struct px_sockaddr_in *peer)
+{
+	io_init(io, PX_OP_ACCEPT, fd, 0, peer, 0);
+}
+
+void px_io_connect(struct px_io *io, int fd, const struct px_sockaddr_in *to)
+{
+	io_init(io, PX_OP_CONNECT, fd, 0, to, 0);
+}
+
+void px_io_recv(struct px_io *io, int fd, void *buf, size_t n)
+{
+	io_init(io, PX_OP_RECV, fd, 0, buf, n);
+}
+
+void px_io_send(struct px_io *io, int fd, const void *buf, size_t n)
+{
+	io_init(io, PX_OP_SEND, fd, 0, buf, n);
+}
+
 void px_io_nop(struct px_io *io)
 {
 	io_init(io, PX_OP_NOP, 0, 0, NULL, 0);
@@ -842,7 +874,7 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 		return POLL_READY;
 	}
 	EXEC_ASSERT(io->state == IO_NEW);
-	if (io->sqe.op == PX_OP_READ && R.kept && io->sqe.len &&
+	if (op_reads(io->sqe.op) && R.kept && io->sqe.len &&
 	    (io->result = kept_take(io->sqe.fd, (void *)(uintptr_t)io->sqe.addr,
 	                            io->sqe.len)) > 0) {
 		io->state = IO_DONE;
@@ -871,9 +903,9 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 
 static int op_has_buffer(unsigned op)
 {
-	return op == PX_OP_READ || op == PX_OP_WRITE || op == PX_OP_BLK_READ ||
+	return op_reads(op) || op_writes(op) || op == PX_OP_BLK_READ ||
 	       op == PX_OP_BLK_WRITE || op == PX_OP_FSTAT || op == PX_OP_STAT ||
-	       op == PX_OP_GETDENTS;
+	       op == PX_OP_GETDENTS || op == PX_OP_ACCEPT;
 }
 
 /* Cancel io if it is in flight.  wait: until its completion has arrived,
@@ -953,7 +985,7 @@ void px_io_drop(struct px_io *io)
 	 * come before whatever a later read would get. */
 	R.pump_held++;
 	res = io_cancel(io, op_has_buffer(io->sqe.op));
-	if (inflight && io->sqe.op == PX_OP_READ && res > 0) {
+	if (inflight && op_reads(io->sqe.op) && res > 0) {
 		kept_put(io->sqe.fd, (const void *)(uintptr_t)io->sqe.addr, (size_t)res);
 		io->result = -PX_ECANCELED;
 	}

@@ -48,6 +48,12 @@ long px_socket(int domain, int type, int protocol) { return px_syscall3(SYS_sock
 long px_bind(int fd, const struct px_sockaddr_in *a) { return px_syscall2(SYS_bind, fd, a); }
 long px_sendto(int fd, const void *buf, size_t n, const struct px_sockaddr_in *to) { return px_syscall4(SYS_sendto, fd, buf, n, to); }
 long px_recvfrom(int fd, void *buf, size_t n, struct px_sockaddr_in *from) { return px_syscall4(SYS_recvfrom, fd, buf, n, from); }
+long px_listen(int fd, int backlog) { return px_syscall2(SYS_listen, fd, backlog); }
+long px_accept(int fd, struct px_sockaddr_in *peer) { return px_syscall2(SYS_accept, fd, peer); }
+long px_connect(int fd, const struct px_sockaddr_in *a) { return px_syscall2(SYS_connect, fd, a); }
+long px_shutdown(int fd, int how) { return px_syscall2(SYS_shutdown, fd, how); }
+long px_getsockname(int fd, struct px_sockaddr_in *a) { return px_syscall2(SYS_getsockname, fd, a); }
+long px_getpeername(int fd, struct px_sockaddr_in *a) { return px_syscall2(SYS_getpeername, fd, a); }
 long px_dup(int fd) { return px_syscall1(SYS_dup, fd); }
 long px_sleep(uint64_t ms) { return px_syscall1(SYS_sleep, ms); }
 long px_clock_gettime(int clock, struct px_timespec *ts) { return px_syscall2(SYS_clock_gettime, clock, ts); }
@@ -137,6 +143,12 @@ int px_errno(long px_err)
 	case PX_EPROTONOSUPPORT: return EPROTONOSUPPORT;
 	case PX_EAFNOSUPPORT: return EAFNOSUPPORT;
 	case PX_EADDRINUSE: return EADDRINUSE;
+	case PX_EOPNOTSUPP: return EOPNOTSUPP;
+	case PX_ECONNRESET: return ECONNRESET;
+	case PX_EISCONN: return EISCONN;
+	case PX_ENOTCONN: return ENOTCONN;
+	case PX_ETIMEDOUT: return ETIMEDOUT;
+	case PX_ECONNREFUSED: return ECONNREFUSED;
 	case PX_EHOSTUNREACH: return EHOSTUNREACH;
 	default: return EIO;
 	}
@@ -159,6 +171,33 @@ ssize_t write(int fd, const void *buf, size_t n) { return posix(px_write(fd, buf
 int close(int fd) { return (int)posix(px_close(fd)); }
 int pipe(int fds[2]) { return (int)posix(px_pipe(fds)); }
 int dup(int fd) { return (int)posix(px_dup(fd)); }
+int socket(int domain, int type, int protocol) { return (int)posix(px_socket(domain, type, protocol)); }
+int bind(int fd, const struct px_sockaddr_in *a) { return (int)posix(px_bind(fd, a)); }
+int listen(int fd, int backlog) { return (int)posix(px_listen(fd, backlog)); }
+int accept(int fd, struct px_sockaddr_in *peer) { return (int)posix(px_accept(fd, peer)); }
+int connect(int fd, const struct px_sockaddr_in *a) { return (int)posix(px_connect(fd, a)); }
+ssize_t send(int fd, const void *buf, size_t n) { return posix(px_sendto(fd, buf, n, NULL)); }
+ssize_t recv(int fd, void *buf, size_t n) { return posix(px_recvfrom(fd, buf, n, NULL)); }
+int shutdown(int fd, int how) { return (int)posix(px_shutdown(fd, how)); }
+int getsockname(int fd, struct px_sockaddr_in *a) { return (int)posix(px_getsockname(fd, a)); }
+int getpeername(int fd, struct px_sockaddr_in *a) { return (int)posix(px_getpeername(fd, a)); }
+
+int px_inet_aton(const char *s, uint32_t *addr)
+{
+	uint32_t a = 0;
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0, digits = 0;
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			digits++;
+		}
+		if (digits == 0 || v > 255 || (i < 3 ? *s++ != '.' : *s != 0))
+			return -1;
+		a = a << 8 | v;
+	}
+	*addr = a;
+	return 0;
+}
 ssize_t pread(int fd, void *buf, size_t n, off_t off) { return posix(px_pread(fd, buf, n, (uint64_t)off)); }
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) { return posix(px_pwrite(fd, buf, n, (uint64_t)off)); }
 int fsync(int fd) { return (int)posix(px_fsync(fd)); }

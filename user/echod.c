@@ -1,0 +1,134 @@
+/* echod: a TCP echo server (RFC 862), one task per connection, idle connections closed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "px.h"
+#include "px_async.h"
+
+/*
+ *   echod [port [idle_seconds]]        default port 7, 30 s idle limit
+ *
+ *   acceptor task                      one conn task per connection
+ *   +------------------------+         +-----------------------------+
+ *   | px_io_accept(listener) |--fd---->| loop:                       |
+ *   | px_task_spawn(conn)    |         |   timeout(px_io_recv, idle) |
+ *   | again                  |         |   px_io_send every byte     |
+ *   +------------------------+         | close(fd)                   |
+ *                                      +-----------------------------+
+ *
+ * Each connection is its own task, so a slow or silent client holds up
+ * nobody: its task waits in the kernel (a RECV on the ring) while the
+ * others run.  A recv that sees no byte for the idle limit is dropped by
+ * its timeout (the ring cancels it) and the connection is closed.
+ * accept's EMFILE (a process has 16 fds) waits a little and tries
+ * again: the connection it took was reset, the client may retry.
+ *
+ * It prints "echod: listening on port P" once ready (tests wait for it)
+ * and runs until killed.
+ */
+
+#define BUF 4096
+
+static uint64_t idle_ns = TIMER_SEC(30);
+static unsigned long conns_served;
+
+struct conn {
+	struct future base;
+	int state;
+	int fd;
+	long got, off;
+	struct px_io rd, wr;
+	struct timeout lim;
+	char buf[BUF];
+};
+
+static enum poll conn_poll(struct future *f, struct context *cx)
+{
+	struct conn *c = (struct conn *)f;
+
+	ASYNC_BEGIN(c);
+	for (;;) {
+		px_io_recv(&c->rd, c->fd, c->buf, sizeof(c->buf));
+		px_timeout_for(&c->lim, &c->rd.base, idle_ns);
+		AWAIT(c, timeout_poll(&c->lim, cx));
+		if (c->lim.result == TIMEOUT_ELAPSED || c->rd.result <= 0)
+			break;          /* idle, end of stream, or an error */
+		c->got = (long)c->rd.result;
+		for (c->off = 0; c->off < c->got; c->off += (long)c->wr.result) {
+			px_io_send(&c->wr, c->fd, c->buf + c->off, (size_t)(c->got - c->off));
+			AWAIT(c, px_io_poll(&c->wr, cx));
+			if (c->wr.result <= 0)
+				goto out;
+		}
+	}
+out:
+	close(c->fd);
+	conns_served++;
+	ASYNC_END(c);
+}
+
+static const struct future_vtable conn_vtable = { conn_poll, NULL };
+
+struct acceptor {
+	struct future base;
+	int state;
+	int lfd;
+	struct px_io acc;
+	struct sleep nap;
+};
+
+static enum poll acceptor_poll(struct future *f, struct context *cx)
+{
+	struct acceptor *a = (struct acceptor *)f;
+
+	ASYNC_BEGIN(a);
+	for (;;) {
+		px_io_accept(&a->acc, a->lfd, NULL);
+		AWAIT(a, px_io_poll(&a->acc, cx));
+		if (a->acc.result < 0) {
+			if (a->acc.result != -PX_EMFILE && a->acc.result != -PX_ENOMEM) {
+				fprintf(stderr, "echod: accept: %s\n",
+				        strerror(px_errno(-a->acc.result)));
+				ASYNC_RETURN(a);
+			}
+			px_sleep_for(&a->nap, TIMER_MS(10));   /* fds or memory run out */
+			AWAIT(a, sleep_poll(&a->nap, cx));
+			continue;
+		}
+		{
+			/* Spawning copies the future into its task: set it up
+			 * here, never poll this copy. */
+			struct conn c = { .base = { &conn_vtable }, .fd = (int)a->acc.result };
+			if (px_task_spawn(&TASK_DESC_VOID(c, "conn"), NULL) != TASK_OK)
+				close(c.fd);
+		}
+	}
+	ASYNC_END(a);
+}
+
+static const struct future_vtable acceptor_vtable = { acceptor_poll, NULL };
+
+int main(int argc, char **argv)
+{
+	int port = argc > 1 ? atoi(argv[1]) : 7;
+	if (argc > 2)
+		idle_ns = TIMER_SEC((uint64_t)atoi(argv[2]));
+	if (port <= 0 || port > 65535 || argc > 3) {
+		fprintf(stderr, "usage: echod [port [idle_seconds]]\n");
+		return 2;
+	}
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct px_sockaddr_in a = { PX_AF_INET, (uint16_t)port, 0 };
+	if (lfd < 0 || bind(lfd, &a) < 0 || listen(lfd, 64) < 0) {
+		perror("echod");
+		return 1;
+	}
+	printf("echod: listening on port %d\n", port);
+	static struct acceptor acc = { .base = { &acceptor_vtable } };
+	acc.lfd = lfd;
+	px_run(&acc.base);
+	printf("echod: %lu connections served\n", conns_served);
+	return 1;
+}

@@ -1,0 +1,387 @@
+/* httpd: an HTTP/1.1 server, one process, one task per connection, keep-alive, files from the disk. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "px.h"
+#include "px_async.h"
+
+/*
+ *   httpd [port [root [idle_seconds]]]     default 80, /www, 30 s
+ *
+ *   acceptor task ──px_io_accept──► one conn task per connection:
+ *
+ *     loop
+ *       read the request head into req[] (px_io_recv under a timeout)
+ *         no CRLF in the first REQ_MAX bytes  -> 400, close
+ *         no blank line in REQ_MAX bytes      -> 431, close
+ *       parse "METHOD /path HTTP/1.x" and the Connection header
+ *       GET or HEAD a file under root (px_io_openat, px_io_fstat,
+ *         px_io_read, px_io_send in pieces); "/" with no
+ *         root/index.html gets the built-in page; anything else 404
+ *       HTTP/1.1 keeps the connection unless "Connection: close";
+ *         HTTP/1.0 closes unless "Connection: keep-alive"
+ *
+ * Every wait — for the request, for the client to take the response —
+ * is under the idle limit (a struct timeout around the future), so a
+ * client that stops reading or never finishes its request loses its
+ * connection, and since each connection is its own task, a slow client
+ * never holds up the others.  Bytes after a request's head (a pipelined
+ * next request) stay in req[] for the next round; request bodies are
+ * not supported (methods with one get 501 and the connection closes).
+ *
+ * Prints "httpd: listening on port P" once ready and runs until killed.
+ */
+
+#define REQ_MAX 4096
+#define BUF 4096
+
+static uint64_t idle_ns = TIMER_SEC(30);
+static const char *root = "/www";
+
+static const char builtin_page[] =
+	"<!DOCTYPE html>\n"
+	"<html><head><title>Pollux</title></head>\n"
+	"<body><h1>Hello from Pollux</h1>\n"
+	"<p>This page is served by httpd, an async user program: one task per\n"
+	"connection on the user executor, over the kernel's own TCP.</p>\n"
+	"</body></html>\n";
+
+/* ---- send_all: every byte of a buffer, as a future -------------------------*/
+
+struct send_all {
+	struct future base;
+	int state;
+	int fd;
+	const char *p;
+	size_t n;
+	long result;         /* bytes sent, or the error */
+	struct px_io wr;
+};
+
+static enum poll send_all_poll(struct future *f, struct context *cx)
+{
+	struct send_all *s = (struct send_all *)f;
+
+	ASYNC_BEGIN(s);
+	while ((size_t)s->result < s->n) {
+		px_io_send(&s->wr, s->fd, s->p + s->result, s->n - (size_t)s->result);
+		AWAIT(s, px_io_poll(&s->wr, cx));
+		if (s->wr.result <= 0) {
+			s->result = s->wr.result < 0 ? (long)s->wr.result : -PX_EPIPE;
+			ASYNC_RETURN(s);
+		}
+		s->result += (long)s->wr.result;
+	}
+	ASYNC_END(s);
+}
+
+static void send_all_drop(struct future *f)
+{
+	struct send_all *s = (struct send_all *)f;
+	if (s->state != ASYNC_INIT && s->state != ASYNC_DONE)
+		px_io_drop(&s->wr);
+}
+
+static const struct future_vtable send_all_vtable = { send_all_poll, send_all_drop };
+
+static void send_all_init(struct send_all *s, int fd, const void *p, size_t n)
+{
+	*s = (struct send_all){ .base = { &send_all_vtable }, .fd = fd, .p = p, .n = n };
+}
+
+/* ---- one connection -----------------------------------------------------------*/
+
+struct conn {
+	struct future base;
+	int state;
+	int fd, file;
+	int keep, head_only, status;
+	size_t have, head_len;
+	uint64_t left;
+	const char *reason;
+	struct px_io io;
+	struct send_all sa;
+	struct timeout lim;
+	struct px_stat st;
+	char path[PX_FS_PATH_MAX];
+	char hdr[256];
+	char req[REQ_MAX];
+	char buf[BUF];
+};
+
+/* The end of the head (the byte after the blank line) in req, or 0. */
+static size_t head_end(const struct conn *c)
+{
+	for (size_t i = 3; i < c->have; i++)
+		if (c->req[i - 3] == '\r' && c->req[i - 2] == '\n' && c->req[i - 1] == '\r' &&
+		    c->req[i] == '\n')
+			return i + 1;
+	return 0;
+}
+
+static int has_crlf(const struct conn *c)
+{
+	for (size_t i = 1; i < c->have; i++)
+		if (c->req[i - 1] == '\r' && c->req[i] == '\n')
+			return 1;
+	return 0;
+}
+
+/* Does s contain word, ignoring case? */
+static int contains_nocase(const char *s, const char *word)
+{
+	size_t n = strlen(word);
+	for (; *s; s++)
+		if (strncasecmp(s, word, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Does header `name` (with its colon) have a value containing `word`? */
+static int header_has(char *head, const char *name, const char *word)
+{
+	size_t nl = strlen(name);
+	for (char *l = strstr(head, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
+		char *h = l + 2;
+		if (strncasecmp(h, name, nl) == 0) {
+			char *end = strstr(h, "\r\n");
+			char save = *end;
+			*end = 0;
+			int found = contains_nocase(h + nl, word);
+			*end = save;
+			if (found)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Parse the head in req[0, head_len): sets status (0: serve c->path),
+ * keep and head_only. */
+static void parse(struct conn *c)
+{
+	char *head = c->req, *sp1, *sp2, *eol;
+	c->req[c->head_len - 1] = 0; /* the last '\n': the head is a string now */
+	eol = strstr(head, "\r\n");
+	*eol = 0;
+	sp1 = strchr(head, ' ');
+	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	c->keep = 0;
+	c->head_only = 0;
+	c->status = 400;
+	c->reason = "Bad Request";
+	if (!sp2 || sp1[1] != '/' || strchr(sp2 + 1, ' '))
+		goto done;
+	*sp1 = *sp2 = 0;
+	const char *method = head, *target = sp1 + 1, *version = sp2 + 1;
+	if (strcmp(version, "HTTP/1.1") == 0)
+		c->keep = 1;
+	else if (strcmp(version, "HTTP/1.0") != 0)
+		goto done;
+	*eol = '\r';
+	if (header_has(eol, "Connection:", "close"))
+		c->keep = 0;
+	else if (header_has(eol, "Connection:", "keep-alive"))
+		c->keep = 1;
+	c->head_only = strcmp(method, "HEAD") == 0;
+	if (!c->head_only && strcmp(method, "GET") != 0) {
+		c->status = 501;
+		c->reason = "Not Implemented";
+		c->keep = 0;
+		goto done;
+	}
+	char *q = strchr(target, '?');
+	if (q)
+		*q = 0;
+	if (strstr(target, "..") ||
+	    snprintf(c->path, sizeof(c->path), "%s%s%s", root, target,
+	             target[strlen(target) - 1] == '/' ? "index.html" : "") >= (int)sizeof(c->path))
+		goto not_found;
+	c->status = 0;
+	goto done;
+not_found:
+	c->status = 404;
+	c->reason = "Not Found";
+done:
+	;
+}
+
+/* An error response with its reason as the body (none for HEAD), in hdr. */
+static size_t error_head(struct conn *c)
+{
+	return (size_t)snprintf(c->hdr, sizeof(c->hdr),
+	                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+	                        "Content-Length: %d\r\nConnection: %s\r\n\r\n%s%s",
+	                        c->status, c->reason, (int)strlen(c->reason) + 1,
+	                        c->keep ? "keep-alive" : "close",
+	                        c->head_only ? "" : c->reason, c->head_only ? "" : "\n");
+}
+
+/* Await a send of (p, n) under the idle limit; leaves c->sa.result. */
+#define SEND(c, cx, ptr, len)                                                   \
+	do {                                                                    \
+		send_all_init(&(c)->sa, (c)->fd, (ptr), (len));                \
+		px_timeout_for(&(c)->lim, &(c)->sa.base, idle_ns);              \
+		AWAIT(c, timeout_poll(&(c)->lim, cx));                          \
+		if ((c)->lim.result != TIMEOUT_OK || (c)->sa.result < 0)       \
+			goto out;                                               \
+	} while (0)
+
+static enum poll conn_poll(struct future *f, struct context *cx)
+{
+	struct conn *c = (struct conn *)f;
+
+	ASYNC_BEGIN(c);
+	c->file = -1;
+	for (;;) {
+		/* The head of the next request. */
+		while ((c->head_len = head_end(c)) == 0) {
+			if (c->have == REQ_MAX) {
+				c->status = has_crlf(c) ? 431 : 400;
+				c->reason = c->status == 431 ? "Request Header Fields Too Large"
+				                             : "Bad Request";
+				c->keep = 0;
+				c->head_only = 0;
+				SEND(c, cx, c->hdr, error_head(c));
+				goto out;
+			}
+			px_io_recv(&c->io, c->fd, c->req + c->have, REQ_MAX - c->have);
+			px_timeout_for(&c->lim, &c->io.base, idle_ns);
+			AWAIT(c, timeout_poll(&c->lim, cx));
+			if (c->lim.result != TIMEOUT_OK || c->io.result <= 0)
+				goto out;       /* idle, closed by the client, or an error */
+			c->have += (size_t)c->io.result;
+		}
+		parse(c);
+		if (c->status == 0) {
+			px_io_openat(&c->io, c->path, PX_O_RDONLY);
+			AWAIT(c, px_io_poll(&c->io, cx));
+			c->file = (int)c->io.result;
+			if (c->file >= 0) {
+				px_io_fstat(&c->io, c->file, &c->st);
+				AWAIT(c, px_io_poll(&c->io, cx));
+				if (c->io.result < 0 || c->st.type != PX_S_REG) {
+					close(c->file);
+					c->file = -1;
+				}
+			}
+			if (c->file < 0 && strcmp(c->path + strlen(root), "/index.html") == 0) {
+				c->status = 200;
+			} else if (c->file < 0) {
+				c->status = 404;
+				c->reason = "Not Found";
+			}
+		}
+		if (c->status == 0 || c->status == 200) {
+			c->left = c->file >= 0 ? c->st.size : sizeof(builtin_page) - 1;
+			c->status = 200;
+			SEND(c, cx, c->hdr,
+			     (size_t)snprintf(c->hdr, sizeof(c->hdr),
+			                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
+			                      "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
+			                      strstr(c->path, ".htm") ? "text/html" : "text/plain",
+			                      (unsigned long long)c->left,
+			                      c->keep ? "keep-alive" : "close"));
+			if (c->head_only) {
+				/* nothing more */
+			} else if (c->file < 0) {
+				SEND(c, cx, builtin_page, sizeof(builtin_page) - 1);
+			} else {
+				while (c->left > 0) {
+					px_io_read(&c->io, c->file, c->buf,
+					           c->left < BUF ? (size_t)c->left : BUF);
+					AWAIT(c, px_io_poll(&c->io, cx));
+					if (c->io.result <= 0)
+						goto out; /* the file shrank: the length was a lie */
+					c->left -= (uint64_t)c->io.result;
+					SEND(c, cx, c->buf, (size_t)c->io.result);
+				}
+			}
+			if (c->file >= 0)
+				close(c->file);
+			c->file = -1;
+		} else {
+			SEND(c, cx, c->hdr, error_head(c));
+		}
+		if (!c->keep)
+			break;
+		memmove(c->req, c->req + c->head_len, c->have - c->head_len);
+		c->have -= c->head_len;
+	}
+out:
+	if (c->file >= 0)
+		close(c->file);
+	close(c->fd);
+	ASYNC_END(c);
+}
+
+static const struct future_vtable conn_vtable = { conn_poll, NULL };
+
+/* ---- accepting ----------------------------------------------------------------*/
+
+struct acceptor {
+	struct future base;
+	int state;
+	int lfd;
+	struct px_io acc;
+	struct sleep nap;
+};
+
+static enum poll acceptor_poll(struct future *f, struct context *cx)
+{
+	struct acceptor *a = (struct acceptor *)f;
+
+	ASYNC_BEGIN(a);
+	for (;;) {
+		px_io_accept(&a->acc, a->lfd, NULL);
+		AWAIT(a, px_io_poll(&a->acc, cx));
+		if (a->acc.result < 0) {
+			if (a->acc.result != -PX_EMFILE && a->acc.result != -PX_ENOMEM) {
+				fprintf(stderr, "httpd: accept: %s\n",
+				        strerror(px_errno(-a->acc.result)));
+				ASYNC_RETURN(a);
+			}
+			px_sleep_for(&a->nap, TIMER_MS(10));   /* fds or memory run out */
+			AWAIT(a, sleep_poll(&a->nap, cx));
+			continue;
+		}
+		{
+			/* The task gets a copy (malloc'd by px_task_spawn): the
+			 * template is static, it is too big for the stack. */
+			static struct conn tmpl = { .base = { &conn_vtable } };
+			tmpl.fd = (int)a->acc.result;
+			if (px_task_spawn(&TASK_DESC_VOID(tmpl, "conn"), NULL) != TASK_OK)
+				close(tmpl.fd);
+		}
+	}
+	ASYNC_END(a);
+}
+
+static const struct future_vtable acceptor_vtable = { acceptor_poll, NULL };
+
+int main(int argc, char **argv)
+{
+	int port = argc > 1 ? atoi(argv[1]) : 80;
+	if (argc > 2)
+		root = argv[2];
+	if (argc > 3)
+		idle_ns = TIMER_SEC((uint64_t)atoi(argv[3]));
+	if (port <= 0 || port > 65535 || argc > 4) {
+		fprintf(stderr, "usage: httpd [port [root [idle_seconds]]]\n");
+		return 2;
+	}
+	int lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct px_sockaddr_in a = { PX_AF_INET, (uint16_t)port, 0 };
+	if (lfd < 0 || bind(lfd, &a) < 0 || listen(lfd, 64) < 0) {
+		perror("httpd");
+		return 1;
+	}
+	printf("httpd: listening on port %d, files from %s\n", port, root);
+	static struct acceptor acc = { .base = { &acceptor_vtable } };
+	acc.lfd = lfd;
+	px_run(&acc.base);
+	return 1;
+}
