@@ -834,7 +834,7 @@ $(FS_FILE_TEST): $(FS_FILE_TEST_SRCS) $(FS_HDRS) kernel/ktask.h kernel/kalloc.h 
 # it needs only notify.c.
 FS_CACHE_TEST := $(HOSTBUILD)/fs_cache_test
 FS_CACHE_TEST_SRCS := kernel/hosttest/fs_cache_test.c kernel/fs/fs_cache.c executor/notify.c
-$(FS_CACHE_TEST): $(FS_CACHE_TEST_SRCS) $(FS_HDRS) | ensure-host
+$(FS_CACHE_TEST): $(FS_CACHE_TEST_SRCS) $(FS_HDRS) kernel/hosttest/lab_check.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FS_CACHE_TEST_SRCS) -o $@ -lpthread
@@ -854,7 +854,7 @@ UDP_SOCK_TEST := $(HOSTBUILD)/udp_sock_test
 UDP_SOCK_TEST_SRCS := kernel/hosttest/udp_sock_test.c kernel/net/udp_sock.c kernel/file.c \
 	executor/notify.c
 $(UDP_SOCK_TEST): $(UDP_SOCK_TEST_SRCS) kernel/net/udp_sock.h kernel/net/net.h kernel/file.h \
-		kernel/io.h executor/sync.h executor/notify.h | ensure-host
+		kernel/io.h executor/sync.h executor/notify.h kernel/hosttest/lab_check.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) -Iarch/riscv64/include -DSMP_MAX=8 \

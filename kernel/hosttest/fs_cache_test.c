@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel/fs/fs_cache.h"
+#include "kernel/hosttest/lab_check.h"
 #include "kernel/fs/fs_env.h"
 #include "kernel/fs/fs_format.h"
 #include "lib/uapi/pollux.h"
@@ -29,48 +30,6 @@
  */
 
 #define NBLK 128
-
-/* CHECK, CHECK_EQ and EXPECT (a check with the rule it enforces): a
- * failure is counted and the test goes on; the first few of each test are
- * printed, since one mistake in the cache makes many checks fail. */
-static int failed_checks;
-static int said;      /* failures printed in this test */
-static int last_line; /* a check in a loop is said once */
-
-static bool say_failure(int line)
-{
-	failed_checks++;
-	if (line == last_line)
-		return false;
-	last_line = line;
-	if (said++ < 4)
-		return true;
-	if (said == 5)
-		printf("    (more failed checks not shown)\n");
-	return false;
-}
-
-#define CHECK(c) expect((c), #c, NULL, __FILE__, __LINE__)
-#define EXPECT(c, rule) expect((c), #c, rule, __FILE__, __LINE__)
-#define CHECK_EQ(a, b) check_eq((uint64_t)(a), (uint64_t)(b), #a, #b, __FILE__, __LINE__)
-
-static void expect(bool ok, const char *what, const char *rule, const char *file, int line)
-{
-	if (!ok && say_failure(line)) {
-		if (rule)
-			printf("    %s:%d: %s (%s failed)\n", file, line, rule, what);
-		else
-			printf("    %s:%d: CHECK(%s) failed\n", file, line, what);
-	}
-}
-
-static void check_eq(uint64_t a, uint64_t b, const char *sa, const char *sb, const char *file,
-		     int line)
-{
-	if (a != b && say_failure(line))
-		printf("    %s:%d: %s == %s: %lld != %lld\n", file, line, sa, sb, (long long)a,
-		       (long long)b);
-}
 
 /* ---- the environment: counted allocations, messages on stdout -----------------------*/
 
@@ -174,7 +133,7 @@ static uint64_t rnd(void)
 static void disk_violation(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void disk_violation(int line, const char *fmt, ...)
 {
-	if (!say_failure(-line))
+	if (!lab_say_failure(-line))
 		return;
 	va_list ap;
 	va_start(ap, fmt);
@@ -1045,9 +1004,7 @@ int main(int argc, char **argv)
 			named |= strcmp(tests[i].name, argv[a]) == 0;
 		if (!named)
 			continue;
-		failed_checks = 0;
-		said = 0;
-		last_line = 0;
+		lab_check_reset();
 		tests[i].fn();
 		if (failed_checks) {
 			printf("fs_cache %s: FAILED (%d checks)\n", tests[i].name, failed_checks);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernel/hosttest/lab_check.h"
 #include "executor/notify.h"
 #include "kernel/file.h"
 #include "kernel/kalloc.h"
@@ -34,47 +35,6 @@
  * receive future lets go of netk_lock in the middle of a poll, as a
  * delivery on another hart could.
  */
-
-/* CHECK, CHECK_EQ and EXPECT (a check with the rule it enforces): a
- * failure is counted and the test goes on; the first few are printed. */
-static int failed_checks;
-static int said;
-static int last_line;
-
-static bool say_failure(int line)
-{
-	failed_checks++;
-	if (line == last_line)
-		return false;
-	last_line = line;
-	if (said++ < 4)
-		return true;
-	if (said == 5)
-		printf("    (more failed checks not shown)\n");
-	return false;
-}
-
-#define CHECK(c) expect((c), #c, NULL, __FILE__, __LINE__)
-#define EXPECT(c, rule) expect((c), #c, rule, __FILE__, __LINE__)
-#define CHECK_EQ(a, b) check_eq((int64_t)(a), (int64_t)(b), #a, #b, __FILE__, __LINE__)
-
-static void expect(bool ok, const char *what, const char *rule, const char *file, int line)
-{
-	if (!ok && say_failure(line)) {
-		if (rule)
-			printf("    %s:%d: %s (%s failed)\n", file, line, rule, what);
-		else
-			printf("    %s:%d: CHECK(%s) failed\n", file, line, what);
-	}
-}
-
-static void check_eq(int64_t a, int64_t b, const char *sa, const char *sb, const char *file,
-		     int line)
-{
-	if (a != b && say_failure(line))
-		printf("    %s:%d: %s == %s: %lld != %lld\n", file, line, sa, sb, (long long)a,
-		       (long long)b);
-}
 
 /* ---- the environment -------------------------------------------------------------*/
 
@@ -748,9 +708,7 @@ int main(int argc, char **argv)
 			named |= strcmp(tests[i].name, argv[a]) == 0;
 		if (!named)
 			continue;
-		failed_checks = 0;
-		said = 0;
-		last_line = 0;
+		lab_check_reset();
 		tests[i].fn();
 		if (failed_checks) {
 			printf("udp_sock %s: FAILED (%d checks)\n", tests[i].name, failed_checks);
