@@ -131,6 +131,15 @@ bool arch_irq_enabled(void);
  * take it).  This closes the race between "queue empty?" and sleeping. */
 void arch_wait_for_interrupt(void);
 
+/* The executor's idle wait.  Call with interrupts masked: unmasks them,
+ * waits, and returns masked again once the handlers of the interrupt
+ * that ended the wait have run (or at once, after a spurious wake-up).
+ * Unlike arch_wait_for_interrupt followed by an unmask, the interrupt is
+ * taken at a call boundary, where the registers a call may clobber are
+ * dead: the arch's vector takes it on a short path that saves almost
+ * nothing. */
+void arch_idle_wait(void);
+
 /* A spin-wait hint, once per turn of a loop waiting for another hart
  * (aarch64 YIELD, riscv64 PAUSE).  On hardware it only saves power; under
  * QEMU's one-thread round-robin (-icount) it is what lets the hart that

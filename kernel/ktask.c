@@ -57,10 +57,11 @@ static uint64_t hook_now(void *ctx)
 
 /*
  * Sleep until an interrupt, the deadline, or an unpark.  Interrupts are
- * masked while we test the token and execute WFI, so an unpark (or any
- * interrupt) arriving after the test still ends the WFI at once; handlers
- * run when we unmask.  The deadline is programmed on every park, so a
- * stale one never wakes an idle hart.
+ * masked while we test the token and enter arch_idle_wait, so an unpark
+ * (or any interrupt) arriving after the test still ends the wait at once;
+ * arch_idle_wait runs the handlers on the arch's short trap path before
+ * it returns.  The deadline is programmed on every park, so a stale one
+ * never wakes an idle hart.
  */
 bool (*ktask_idle_hook)(void);
 
@@ -86,7 +87,7 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 							  : ktimer_ns_to_ticks_ceil(deadline_ns));
 		hart_stats[w].parks++;
 		parked = 1;
-		arch_wait_for_interrupt();
+		arch_idle_wait();
 	}
 	arch_irq_restore(f);
 	/* Interrupts taken on unmask cleared `parked`; if none was, WFI
@@ -131,24 +132,26 @@ static void hook_unpark(void *ctx, unsigned w)
 /*
  * The executor's park: hook_park, timed.  Under -icount the instruction
  * counter runs on while a hart sleeps (QEMU advances it with the
- * virtual clock), so benchmarks of the disk subtract idle_ns
+ * virtual clock), so benchmarks of the disk subtract the idle time
  * (user/ubench.c).  The span includes the interrupt handlers that run
  * when park unmasks interrupts after the sleep: the few thousand
  * instructions of a wake-up count as idle.
  */
 static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 {
-	uint64_t t0 = ktimer_now_ns();
+	uint64_t t0 = arch_timer_now();
 	hook_park(ctx, w, deadline_ns);
-	__atomic_fetch_add(&hart_stats[w].idle_ns, ktimer_now_ns() - t0, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&hart_stats[w].idle_ticks, arch_timer_now() - t0, __ATOMIC_RELAXED);
 }
 
+/* Counted in timer ticks, converted once here: the wake-up path reads the
+ * bare counter, with no conversion to ns. */
 uint64_t ktask_idle_ns(void)
 {
 	uint64_t sum = 0;
 	for (unsigned i = 0; i < SMP_MAX; i++)
-		sum += __atomic_load_n(&hart_stats[i].idle_ns, __ATOMIC_RELAXED);
-	return sum;
+		sum += __atomic_load_n(&hart_stats[i].idle_ticks, __ATOMIC_RELAXED);
+	return ktimer_ticks_to_ns(sum);
 }
 
 #ifdef EXEC_TRACE

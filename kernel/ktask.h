@@ -43,7 +43,7 @@ struct hart_stats {
 	uint64_t parks;
 	uint64_t wakeups[WAKE_NSRC];
 	uint64_t spurious; /* park returned with no interrupt taken */
-	uint64_t idle_ns;  /* asleep in park, up to the interrupt that woke it */
+	uint64_t idle_ticks; /* asleep in park, up to the interrupt that woke it */
 };
 extern struct hart_stats hart_stats[SMP_MAX];
 
@@ -53,7 +53,7 @@ extern struct hart_stats hart_stats[SMP_MAX];
 void ktask_trap_enter(enum wake_src src);
 void ktask_trap_exit(void);
 
-/* Every hart's idle_ns added up (PX_KSTAT_IDLE_NS). */
+/* Every hart's idle time added up, in ns (PX_KSTAT_IDLE_NS). */
 uint64_t ktask_idle_ns(void);
 
 /* Called by a hart about to park, before it sleeps: the test kernel's

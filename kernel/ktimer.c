@@ -81,7 +81,8 @@ void ktimer_set_slice(uint64_t deadline)
 	arch_irq_restore(f);
 }
 
-/* The arch has already disarmed the hardware timer. */
+/* The arch has acknowledged the interrupt (riscv64: program() below
+ * writes the next deadline, which clears the pending bit). */
 uint64_t ktimer_irq_mark;
 
 void trap_timer(struct trap_frame *tf)

@@ -43,7 +43,13 @@ a64_vectors:
 	vector_slot VEC_CUR_SP0_FIQ
 	vector_slot VEC_CUR_SP0_SERR
 	vector_slot VEC_CUR_SPX_SYNC
-	vector_slot VEC_CUR_SPX_IRQ
+	/* IRQ from EL1: as vector_slot, to a path that first asks whether
+	 * the IRQ ended arch_idle_wait. */
+	.balign 0x80
+	sub	sp, sp, #TF_SIZE
+	stp	x0, x1, [sp, #TF_X(0)]
+	mov	x0, #VEC_CUR_SPX_IRQ
+	b	a64_irq_el1
 	vector_slot VEC_CUR_SPX_FIQ
 	vector_slot VEC_CUR_SPX_SERR
 	user_slot 0
@@ -64,6 +70,7 @@ a64_trap_common:
 	mrs	x1, pmevcntr0_el0
 	str	x1, [sp, #TF_STAMP]
 #endif
+a64_trap_saved:
 	stp	x2, x3, [sp, #TF_X(2)]
 	stp	x4, x5, [sp, #TF_X(4)]
 	stp	x6, x7, [sp, #TF_X(6)]
@@ -166,5 +173,56 @@ a64_trap_common:
 	ldp	x26, x27, [sp, #TF_X(26)]
 	ldp	x28, x29, [sp, #TF_X(28)]
 	ldr	x30, [sp, #TF_X(30)]
+	add	sp, sp, #TF_SIZE
+	eret
+
+/*
+ * void arch_idle_wait(void) (arch.h): called with PSTATE.I set.  Clears
+ * I and waits; the IRQ that ends the wait is taken inside this function,
+ * where (at a call boundary) only x19..x29, sp and x30 are live, and
+ * the handlers are C, which keeps x19..x29 (and the low halves of
+ * v8..v15).  So a64_irq_el1's short path saves x30 and the two registers
+ * a report would print, runs the IRQ's handlers, and erets straight to
+ * our caller with I set again: no frame of 800 bytes to fill and empty.
+ */
+	.section .text
+	.balign	4
+	.globl	arch_idle_wait
+arch_idle_wait:
+	dsb	sy
+	msr	daifclr, #2		/* the IRQ may come from here on */
+	wfi
+	msr	daifset, #2		/* ended without an IRQ (spurious) */
+	ret
+a64_idle_end:
+#define A64_IDLE_LEN 20
+	.if	a64_idle_end - arch_idle_wait - A64_IDLE_LEN
+	.error	"A64_IDLE_LEN is not arch_idle_wait's size"
+	.endif
+
+/* x0 = VEC_CUR_SPX_IRQ; x0/x1 saved; sp points at the new frame. */
+a64_irq_el1:
+#ifdef TRAP_STAMP
+	/* As a64_trap_common's: four instructions after the vector's first. */
+	mrs	x1, pmevcntr0_el0
+	str	x1, [sp, #TF_STAMP]
+#endif
+	mrs	x1, elr_el1
+	adr	x0, arch_idle_wait
+	sub	x1, x1, x0
+	cmp	x1, #A64_IDLE_LEN
+	mov	x0, #VEC_CUR_SPX_IRQ
+	b.hs	a64_trap_saved		/* anywhere else: the full frame */
+	mrs	x1, elr_el1
+	mrs	x2, spsr_el1
+	stp	x1, x2, [sp, #TF_ELR]
+	str	x30, [sp, #TF_X(30)]
+	mov	x0, sp
+	bl	a64_trap_irq_entry
+	ldr	x30, [sp, #TF_X(30)]
+	ldr	x2, [sp, #TF_SPSR]
+	orr	x2, x2, #(1 << 7)	/* PSTATE.I, as our caller had it */
+	msr	spsr_el1, x2
+	msr	elr_el1, x30		/* return from arch_idle_wait */
 	add	sp, sp, #TF_SIZE
 	eret

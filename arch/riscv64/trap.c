@@ -81,8 +81,10 @@ bool rv_trap_irq(uint64_t cause, struct trap_frame *tf)
 {
 	switch (cause & ~SCAUSE_IRQ) {
 	case IRQ_S_TIMER:
-		/* One-shot: silence the timer before the kernel looks. */
-		sbi_set_timer(ARCH_TIMER_OFF);
+		/* One-shot: trap_timer programs the next deadline (or none)
+		 * before it returns, with interrupts masked throughout, and
+		 * that write clears the pending bit; no need to silence the
+		 * timer first. */
 		trap_timer(tf);
 		return true;
 	case IRQ_S_SOFT:

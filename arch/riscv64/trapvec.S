@@ -17,6 +17,32 @@
  * hardware has cleared sstatus.SIE, so the kernel continues masked.
  */
 	.section .text
+/*
+ * void arch_idle_wait(void) (arch.h): called with sstatus.SIE clear.
+ * Sets SIE and waits; the interrupt that ends the wait is taken inside
+ * this function, where (at a call boundary) only the callee-saved
+ * registers, sp and ra are live.  So the vector's short path saves ra,
+ * records the CSRs a report would print, runs the handler (C keeps the
+ * callee-saved registers) and returns to our caller with plain `ret`:
+ * the trap cleared SIE, which is how the caller gave it to us.  No
+ * sret is needed; a riscv hart keeps no trap-nesting state.  The
+ * vector enters rv_idle_trap with sp lowered by TF_SIZE, x5/x6 saved.
+ */
+	.option	push
+	.option	norvc			/* a fixed size: RV_IDLE_LEN */
+	.globl	arch_idle_wait
+arch_idle_wait:
+	csrsi	sstatus, 2		/* SSTATUS_SIE: the interrupt may come here */
+	wfi
+	csrci	sstatus, 2		/* ended without a trap (a spurious wake-up) */
+	ret
+rv_idle_end:
+	.option	pop
+#define RV_IDLE_LEN 16
+	.if	rv_idle_end - arch_idle_wait - RV_IDLE_LEN
+	.error	"RV_IDLE_LEN is not arch_idle_wait's size"
+	.endif
+
 	.balign 4
 	.globl rv_trap_vector
 rv_trap_vector:
@@ -32,10 +58,16 @@ rv_trap_vector:
 	csrr	t0, instret
 	sd	t0, TF_STAMP(sp)
 #endif
+	/* An interrupt that ends arch_idle_wait: the short path below. */
+	sd	x6, 5*8(sp)
+	csrr	t0, sepc
+	la	t1, arch_idle_wait
+	sub	t0, t0, t1
+	sltiu	t0, t0, RV_IDLE_LEN
+	bnez	t0, rv_idle_trap
 	sd	x1, 0*8(sp)
 	sd	x3, 2*8(sp)
 	sd	x4, 3*8(sp)
-	sd	x6, 5*8(sp)
 	sd	x7, 6*8(sp)
 	sd	x8, 7*8(sp)
 	sd	x9, 8*8(sp)
@@ -110,6 +142,33 @@ rv_trap_vector:
 	ld	x30, 29*8(sp)
 	ld	x31, 30*8(sp)
 	ld	x2, 1*8(sp)		/* sp last */
+	sret
+
+rv_idle_trap:
+	sd	ra, 0*8(sp)
+	csrr	a0, scause
+	sd	a0, TF_SCAUSE(sp)
+	csrr	t0, sepc
+	sd	t0, TF_SEPC(sp)
+	csrr	t0, sstatus
+	sd	t0, TF_SSTATUS(sp)
+	mv	a1, sp
+	bgez	a0, 1f			/* not an interrupt: the full report */
+	call	rv_trap_irq
+	beqz	a0, 1f			/* an interrupt nobody expects: report it */
+	ld	ra, 0*8(sp)
+	addi	sp, sp, TF_SIZE
+	ret
+1:	csrr	t0, stval
+	sd	t0, TF_STVAL(sp)
+	mv	a0, sp
+	call	rv_trap			/* reports (or, say, skips an ebreak) */
+	ld	t0, TF_SEPC(sp)		/* and resume where the trap was */
+	csrw	sepc, t0
+	ld	t0, TF_SSTATUS(sp)
+	csrw	sstatus, t0
+	ld	ra, 0*8(sp)
+	addi	sp, sp, TF_SIZE
 	sret
 
 /*

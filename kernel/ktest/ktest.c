@@ -200,6 +200,57 @@ static bool test_timer_oneshot(void)
 	return true;
 }
 
+/*
+ * arch_idle_wait (the executor's park): its interrupt is taken on the
+ * arch's short trap path, which saves almost nothing.  Each round arms a
+ * one-shot and waits: the handler must have run before the wait returns
+ * (else the park would miss its wake), interrupts must be masked again,
+ * and values the compiler keeps in callee-saved registers across the
+ * call must be intact.  A spurious return (no interrupt) may happen; it
+ * only loops.
+ */
+static volatile uint64_t idle_seed = 0x9e3779b97f4a7c15ull;
+
+static __attribute__((noinline)) bool idle_wait_round(void)
+{
+	uint64_t v[12], want = 0, got = 0;
+	for (int i = 0; i < 12; i++) {
+		v[i] = idle_seed * (uint64_t)(i + 1) ^ (uint64_t)i << 40;
+		want += v[i] * (uint64_t)(i + 3);
+	}
+	fired = 0;
+	unsigned long f = arch_irq_save();
+	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(50 + ktest_rng() % 200), oneshot_fn, NULL);
+	unsigned spins = 0;
+	while (!fired && spins++ < 1000) {
+		arch_idle_wait();
+		if (arch_irq_enabled()) {
+			arch_irq_restore(f);
+			printf("    arch_idle_wait returned with interrupts on\n");
+			return false;
+		}
+	}
+	arch_irq_restore(f);
+	for (int i = 0; i < 12; i++)
+		got += v[i] * (uint64_t)(i + 3);
+	if (!fired || got != want) {
+		printf("    fired %d after %u waits; callee-saved values %s\n", fired, spins,
+		       got == want ? "intact" : "CHANGED");
+		return false;
+	}
+	return true;
+}
+
+static bool test_idle_wait(void)
+{
+	uint64_t timer_irqs = irq_stats.timer;
+	for (int round = 0; round < 40; round++)
+		EXPECT(idle_wait_round());
+	EXPECT(irq_stats.timer - timer_irqs >= 40);
+	printf("    40 timer interrupts ended arch_idle_wait, each handled before it returned\n");
+	return true;
+}
+
 static volatile int cancelled_fired;
 
 static void cancelled_fn(void *arg, uint64_t now)
@@ -431,6 +482,7 @@ static const struct {
 	{ test_trap_preserves_state, "trap_preserves_state", false },
 	{ test_timer_oneshot, "timer_oneshot", false },
 	{ test_timer_cancel, "timer_cancel", false },
+	{ test_idle_wait, "idle_wait", false },
 	{ test_uart_rx, "uart_rx", false },
 	{ ktest_blk_pattern, "blk_pattern", false },
 	{ ktest_blk_range, "blk_range", false },
