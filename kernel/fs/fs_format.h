@@ -117,7 +117,7 @@ struct fs_log_header {
 	uint32_t magic;          /* FS_LOG_MAGIC */
 	uint32_t count;
 	uint64_t seq;            /* transaction number */
-	uint32_t crc;            /* fs_crc32(magic, count, seq) then blocks[0..count) */
+	uint32_t crc;            /* fs_crc32(blocks[0..count)) then magic, count, seq */
 	uint32_t reserved;       /* zero */
 	uint32_t blocks[FS_LOG_MAX];
 };
@@ -149,10 +149,18 @@ static inline uint32_t fs_super_crc(const struct fs_super *s)
 	return fs_crc32_update(0, s, (uint32_t)(sizeof(*s) - sizeof(s->crc)));
 }
 
+/* The log header's crc: blocks[0..count) first, then the 16 bytes of
+ * magic, count and seq.  Blocks first, so that a log that grows by
+ * appending extends the crc of the entries it already has (fs_log.c
+ * keeps it) instead of recomputing it over every entry at each commit. */
+static inline uint32_t fs_log_crc_fields(uint32_t blocks_crc, const struct fs_log_header *h)
+{
+	return fs_crc32_update(blocks_crc, h, 16);
+}
+
 static inline uint32_t fs_log_crc(const struct fs_log_header *h, uint32_t count)
 {
-	uint32_t c = fs_crc32_update(0, h, 16);
-	return fs_crc32_update(c, h->blocks, count * 4u);
+	return fs_log_crc_fields(fs_crc32_update(0, h->blocks, count * 4u), h);
 }
 
 

@@ -46,8 +46,9 @@ struct fs_log {
 	uint32_t cap;             /* data blocks a transaction may hold */
 	uint32_t outstanding;     /* operations in the open transaction */
 	uint32_t reserved;        /* their reservations together */
-	uint32_t n;               /* blocks in the open transaction */
-	struct fs_buf **bufs;     /* cap of them */
+	uint32_t n;               /* slots in use: committed, then the open transaction */
+	uint32_t ncommitted;      /* slots [0, ncommitted) are committed, not yet home */
+	struct fs_buf **bufs;     /* cap of them, each holding a cache reference */
 	uint8_t *io_done;         /* per block: this step's request finished */
 	uint64_t seq;             /* the open transaction */
 	uint64_t durable;         /* every transaction up to this one is on disk */
@@ -56,11 +57,14 @@ struct fs_log {
 	bool driving;
 	_Atomic bool kicked;
 	uint8_t phase;
-	uint32_t left;            /* requests of this step not yet finished */
+	uint32_t from, left;      /* this step's first unfinished slot; requests unfinished */
+	bool fresh;               /* this step's requests have not been polled yet */
 	struct notify changed;    /* a commit moved on or ended, room appeared */
 	void *hdr;                /* one page: the header being written */
+	uint32_t blocks_crc;      /* crc of the committed slots' header entries */
+	uint32_t next_blocks_crc; /* the same once the header being written is */
 	struct fs_req hreq;
-	uint64_t commits, blocks_committed;
+	uint64_t commits, blocks_committed, checkpoints;
 };
 
 int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32_t start,
@@ -96,6 +100,7 @@ uint64_t fs_log_seq(struct fs_log *l);
 struct fs_durable {
 	struct fs_log *l;
 	uint64_t seq;
+	bool empty;               /* also wait until the log is installed and empty */
 	bool waiting;
 	int result;
 	struct notified wait;

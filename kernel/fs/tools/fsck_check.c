@@ -107,12 +107,6 @@ static void check_log(struct ck *c, fsck_write_fn *wr)
 			free(h);
 			return;
 		}
-		for (uint32_t j = 0; j < i; j++)
-			if (h->blocks[j] == b) {
-				say(c, true, "log entries %u and %u both name block %u", j, i, b);
-				free(h);
-				return;
-			}
 	}
 	c->overlay = calloc(c->sb.nblocks, sizeof(uint32_t));
 	if (!c->overlay) {
