@@ -8,13 +8,28 @@
 
 enum { PH_IDLE, PH_START, PH_LOG, PH_HEAD, PH_CKPT, PH_HOME, PH_CLEAR };
 
-/* The log's waker: a commit request completed. */
+/* The log's waker: a commit request completed.  It wakes the one waiter
+ * that drives next (the last one to call drive: drv_owner, drv_waker),
+ * not every waiter: that made a commit of n blocks with w operations
+ * waiting cost n * w polls.  If that waiter was already woken and has not
+ * polled yet, the kick is enough (it will step the machine); if there is
+ * none, everybody is woken.  Every waiter hears of the end of a commit
+ * (notify_all in committed, checkpointed, fail), and a driving waiter
+ * that leaves hands over to the others (leave()). */
 static struct raw_waker lw_clone(const void *data);
 static void lw_wake(const void *data)
 {
 	struct fs_log *l = (struct fs_log *)(uintptr_t)data;
 	atomic_store(&l->kicked, true);
-	notify_all(&l->changed);
+	unsigned long f = spin_lock(&l->lock);
+	struct waker w = l->drv_waker;
+	l->drv_waker = WAKER_NONE;
+	bool owned = l->drv_owner != NULL;
+	spin_unlock(&l->lock, f);
+	if (!waker_is_none(&w))
+		waker_wake(&w);
+	else if (!owned)
+		notify_all(&l->changed);
 }
 static void lw_drop(const void *data)
 {
@@ -58,6 +73,8 @@ void fs_log_destroy(struct fs_log *l)
 	l->bufs = NULL;
 	l->io_done = NULL;
 	l->hdr = NULL;
+	waker_drop(&l->drv_waker);
+	l->drv_owner = NULL;
 }
 
 /* ---- the commit machine (run by one driver at a time) ------------------------------*/
@@ -283,6 +300,44 @@ static void drive(struct fs_log *l)
 
 /* ---- begin / write / end / durable ---------------------------------------------------*/
 
+/* A waiter that is about to drive becomes the one the log's waker wakes.
+ * Caller holds the log lock. */
+static void own(struct fs_log *l, const void *who, struct context *cx)
+{
+	waker_register(&l->drv_waker, cx->waker);
+	l->drv_owner = who;
+}
+
+/* A waiter is done waiting (ready or dropped).  Caller holds the log
+ * lock; true if it was the driving one and a commit still runs: the
+ * caller then wakes the others (notify_all) after unlocking. */
+static bool leave(struct fs_log *l, const void *who)
+{
+	if (l->drv_owner != who)
+		return false;
+	l->drv_owner = NULL;
+	struct waker w = l->drv_waker;
+	l->drv_waker = WAKER_NONE;
+	waker_drop(&w);
+	return l->committing;
+}
+
+/* Called when polled while waiting: true to go on and look at the log
+ * (notified, or this waiter drives and the log's waker has fired: it
+ * took drv_waker). */
+static bool wait_over(struct fs_log *l, const void *who, struct notified *wait,
+		      struct context *cx)
+{
+	if (notified_poll(wait, cx) == POLL_READY)
+		return true;
+	unsigned long f = spin_lock(&l->lock);
+	bool drv = l->drv_owner == who && waker_is_none(&l->drv_waker);
+	spin_unlock(&l->lock, f);
+	if (drv)
+		notified_drop(wait);
+	return drv;
+}
+
 void fs_begin_init(struct fs_begin *b, struct fs_log *l, uint32_t want)
 {
 	b->l = l;
@@ -296,19 +351,23 @@ enum poll fs_begin_poll(struct fs_begin *b, struct context *cx)
 	struct fs_log *l = b->l;
 	for (;;) {
 		if (b->waiting) {
-			if (notified_poll(&b->wait, cx) == POLL_PENDING)
+			if (!wait_over(l, b, &b->wait, cx))
 				return POLL_PENDING;
 			b->waiting = false;
 		}
 		unsigned long f = spin_lock(&l->lock);
 		if (l->error || b->want > l->cap) {
 			b->result = l->error ? l->error : -PX_EINVAL;
+			bool h = leave(l, b);
 			spin_unlock(&l->lock, f);
+			if (h)
+				notify_all(&l->changed);
 			return POLL_READY;
 		}
 		if (!l->committing && l->n + l->reserved + b->want <= l->cap) {
 			l->reserved += b->want;
 			l->outstanding++;
+			leave(l, b); /* no commit runs: nothing to hand over */
 			spin_unlock(&l->lock, f);
 			b->result = 0;
 			return POLL_READY;
@@ -322,6 +381,8 @@ enum poll fs_begin_poll(struct fs_begin *b, struct context *cx)
 		notified_init(&b->wait, &l->changed);
 		b->waiting = true;
 		bool c = l->committing;
+		if (c)
+			own(l, b, cx);
 		spin_unlock(&l->lock, f);
 		if (c)
 			drive(l);
@@ -330,8 +391,14 @@ enum poll fs_begin_poll(struct fs_begin *b, struct context *cx)
 
 void fs_begin_drop(struct fs_begin *b)
 {
-	if (b->waiting)
+	if (b->waiting) {
 		notified_drop(&b->wait);
+		unsigned long f = spin_lock(&b->l->lock);
+		bool h = leave(b->l, b);
+		spin_unlock(&b->l->lock, f);
+		if (h)
+			notify_all(&b->l->changed);
+	}
 	b->waiting = false;
 }
 
@@ -406,7 +473,7 @@ enum poll fs_durable_poll(struct fs_durable *d, struct context *cx)
 	struct fs_log *l = d->l;
 	for (;;) {
 		if (d->waiting) {
-			if (notified_poll(&d->wait, cx) == POLL_PENDING)
+			if (!wait_over(l, d, &d->wait, cx))
 				return POLL_PENDING;
 			d->waiting = false;
 		}
@@ -414,7 +481,10 @@ enum poll fs_durable_poll(struct fs_durable *d, struct context *cx)
 		bool done = l->durable >= d->seq && (!d->empty || (l->n == 0 && !l->committing));
 		if (done || l->error) {
 			d->result = done ? 0 : l->error;
+			bool h = leave(l, d);
 			spin_unlock(&l->lock, f);
+			if (h)
+				notify_all(&l->changed);
 			return POLL_READY;
 		}
 		if (d->empty && l->durable >= d->seq && !l->committing && l->outstanding == 0 &&
@@ -425,6 +495,8 @@ enum poll fs_durable_poll(struct fs_durable *d, struct context *cx)
 		notified_init(&d->wait, &l->changed);
 		d->waiting = true;
 		bool c = l->committing;
+		if (c)
+			own(l, d, cx);
 		spin_unlock(&l->lock, f);
 		if (c)
 			drive(l);
@@ -433,7 +505,13 @@ enum poll fs_durable_poll(struct fs_durable *d, struct context *cx)
 
 void fs_durable_drop(struct fs_durable *d)
 {
-	if (d->waiting)
+	if (d->waiting) {
 		notified_drop(&d->wait);
+		unsigned long f = spin_lock(&d->l->lock);
+		bool h = leave(d->l, d);
+		spin_unlock(&d->l->lock, f);
+		if (h)
+			notify_all(&d->l->changed);
+	}
 	d->waiting = false;
 }

@@ -60,6 +60,8 @@ struct fs_log {
 	uint32_t from, left;      /* this step's first unfinished slot; requests unfinished */
 	bool fresh;               /* this step's requests have not been polled yet */
 	struct notify changed;    /* a commit moved on or ended, room appeared */
+	struct waker drv_waker;   /* the waiter that drives next (lw_wake); lock */
+	const void *drv_owner;    /* its fs_begin or fs_durable; lock */
 	void *hdr;                /* one page: the header being written */
 	uint32_t blocks_crc;      /* crc of the committed slots' header entries */
 	uint32_t next_blocks_crc; /* the same once the header being written is */
