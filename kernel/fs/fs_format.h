@@ -106,12 +106,14 @@ _Static_assert(sizeof(struct fs_dirent) == 128, "fs_dirent is 128 bytes");
 #define FS_LOG_MAX   1000u       /* data blocks one transaction may carry */
 
 /*
- * The header block of the log.  count == 0: no transaction to replay.
- * count > 0: a committed transaction whose i-th block (data block
- * log_start + 1 + i) belongs at blocks[i].  crc covers the fields before
- * it and blocks[0..count); a header whose magic or crc is wrong was
- * never completely written, and is treated as count 0 (see docs/fs.md
- * for why that is safe).
+ * A header block of the log (there are two: fs_log_header_block).
+ * count == 0: no transaction to replay.
+ * count > 0: committed transactions whose i-th block (data block
+ * log_start + 1 + i) belongs at blocks[i], replayed in order (a block
+ * named twice: the later copy wins).  crc covers blocks[0..count) and the
+ * fields before crc; a header whose magic or crc is wrong was never
+ * completely written, and the other header block is the log (see
+ * docs/fs.md for why that is safe).
  */
 struct fs_log_header {
 	uint32_t magic;          /* FS_LOG_MAGIC */
@@ -163,6 +165,27 @@ static inline uint32_t fs_log_crc(const struct fs_log_header *h, uint32_t count)
 	return fs_log_crc_fields(fs_crc32_update(0, h->blocks, count * 4u), h);
 }
 
+/* The log region holds two header blocks, its first (log_start) and its
+ * last, written in turn: a header write that is cut short leaves the one
+ * before it intact.  The valid header with the higher seq is the log.
+ * Data slot i is block log_start + 1 + i, i < fs_log_slots. */
+static inline uint32_t fs_log_header_block(const struct fs_super *s, unsigned which)
+{
+	return which ? s->log_start + s->log_blocks - 1 : s->log_start;
+}
+
+static inline uint32_t fs_log_slots(const struct fs_super *s)
+{
+	return s->log_blocks - 2;
+}
+
+/* Complete (magic, a count that fits, crc): a header to believe. */
+static inline int fs_log_header_ok(const struct fs_log_header *h, const struct fs_super *s)
+{
+	return h->magic == FS_LOG_MAGIC && h->count <= FS_LOG_MAX && h->count <= fs_log_slots(s) &&
+	       h->crc == fs_log_crc(h, h->count);
+}
+
 
 /* ---- superblock checks (mount, fsck and mkfs share them) -------------------*/
 
@@ -183,7 +206,7 @@ static inline const char *fs_super_invalid(const struct fs_super *s)
 		return "disk too small";
 	if (s->ninodes < 2 || s->ninodes % FS_INODES_PER_BLOCK != 0)
 		return "inode count not a positive multiple of 32";
-	if (s->log_start != 1 || s->log_blocks < 2 || s->log_blocks > FS_LOG_MAX + 1)
+	if (s->log_start != 1 || s->log_blocks < 3 || s->log_blocks > FS_LOG_MAX + 1)
 		return "log region out of range";
 	uint64_t at = (uint64_t)s->log_start + s->log_blocks;
 	if (s->ibitmap_start != at ||

@@ -42,7 +42,7 @@ static struct raw_waker lw_clone(const void *data)
 }
 
 int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32_t start,
-		uint32_t cap, uint64_t seq)
+		uint32_t alt, unsigned cur, uint32_t cap, uint64_t seq)
 {
 	memset(l, 0, sizeof(*l));
 	spin_init(&l->lock);
@@ -50,6 +50,9 @@ int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32
 	l->cache = c;
 	l->dev = dev;
 	l->start = start;
+	l->hblock[0] = start;
+	l->hblock[1] = alt;
+	l->hcur = cur & 1;
 	l->cap = cap;
 	l->seq = seq + 1;
 	l->durable = seq;
@@ -141,7 +144,9 @@ static void write_header(struct fs_log *l, uint32_t count)
 	crc = fs_crc32_update(crc, &h->blocks[from], (count - from) * 4u);
 	l->next_blocks_crc = crc;
 	h->crc = fs_log_crc_fields(crc, h);
-	l->dev->ops->write(l->dev, &l->hreq, l->start, h);
+	/* Into the other header block: if this write is cut short, the
+	 * newest complete header (and every slot it names) is still there. */
+	l->dev->ops->write(l->dev, &l->hreq, l->hblock[l->hcur ^ 1], h);
 }
 
 /* The checkpoint's first step: a block committed in several transactions
@@ -198,6 +203,7 @@ static void committed(struct fs_log *l)
 	l->blocks_committed += l->n - l->ncommitted;
 	l->ncommitted = l->n;
 	l->blocks_crc = l->next_blocks_crc;
+	l->hcur ^= 1;
 	l->durable = l->seq;
 	l->seq++;
 	l->committing = false;
@@ -215,6 +221,12 @@ static void checkpointed(struct fs_log *l)
 	l->n = 0;
 	l->ncommitted = 0;
 	l->blocks_crc = 0;
+	l->hcur ^= 1;
+	/* The empty header took the open (empty) transaction's number, so
+	 * that it is newer than the commit before it and older than the
+	 * next: that transaction is done. */
+	l->durable = l->seq;
+	l->seq++;
 	l->committing = false;
 	l->phase = PH_IDLE;
 	spin_unlock(&l->lock, f);

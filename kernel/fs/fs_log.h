@@ -42,7 +42,9 @@ struct fs_log {
 	struct spin lock;
 	struct fs_cache *cache;
 	struct fs_dev *dev;
-	uint32_t start;           /* header block */
+	uint32_t start;           /* first header block; slots follow it */
+	uint32_t hblock[2];       /* the two header blocks */
+	unsigned hcur;            /* which of them holds the newest header */
 	uint32_t cap;             /* data blocks a transaction may hold */
 	uint32_t outstanding;     /* operations in the open transaction */
 	uint32_t reserved;        /* their reservations together */
@@ -69,8 +71,11 @@ struct fs_log {
 	uint64_t commits, blocks_committed, checkpoints;
 };
 
+/* start: the first header block (slot i is start + 1 + i); alt: the
+ * second; cur (0 or 1): the one holding the newest header on the disk
+ * (the next header goes to the other); seq: its seq. */
 int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32_t start,
-		uint32_t cap, uint64_t seq);
+		uint32_t alt, unsigned cur, uint32_t cap, uint64_t seq);
 void fs_log_destroy(struct fs_log *l);
 
 /* Ready when `want` blocks are reserved in the open transaction (result
