@@ -23,17 +23,22 @@
  *
  * A commit (the state machine in fs_log.c, driven by every task waiting
  * for it):
- *   1. write each block to its log slot, all requests in flight at once;
- *   2. write the header (count, block numbers, crc): the commit point;
- *   3. write each block home, all at once;
- *   4. write the header with count 0.
- * Each step starts only when every request of the step before has
- * completed.  Recovery (fs_mount) replays a header with count > 0.
+ *   1. write the open transaction's blocks to the slots after the
+ *      committed ones, all requests in flight at once;
+ *   2. write a header naming every slot in use (count, block numbers,
+ *      crc) into the header block not holding the newest header: the
+ *      commit point.  The blocks stay in the log, held in the cache.
+ * A checkpoint (when a reservation no longer fits, or at unmount, with
+ * no operation open) writes each distinct logged block home, then an
+ * empty header.  Each step starts only when every request of the step
+ * before has completed.  Recovery (fs_mount) replays the newest
+ * complete header.
  *
  * The commit's requests are polled with the log's own waker, whose wake
- * sets `kicked` and wakes every waiter; the one that finds `driving`
- * clear drives the machine, the others wait, so a completion is never
- * lost and no task is needed for commits.
+ * sets `kicked` and wakes the waiter that last called drive (drv_owner);
+ * the one that finds `driving` clear drives the machine, the others wait
+ * for the end of the commit, so a completion is never lost and no task
+ * is needed for commits.
  *
  * Lock order: the log lock is a leaf held for a few instructions, except
  * that it is taken before the cache lock (fs_log_write holds a buffer).
