@@ -24,9 +24,9 @@
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_CFG_CAPACITY 0x00 /* le64, in 512-byte sectors */
 
-/* Queue size we ask for: each request is a 3-descriptor chain, so 32
- * descriptors carry 10 requests at once. */
-#define BLK_QSIZE 32
+/* Queue size we ask for: each request is a 3-descriptor chain, so 64
+ * descriptors (VIRTQ_MAX) carry 21 requests at once. */
+#define BLK_QSIZE 64
 #define BLK_DESCS 3
 #define BLK_SLOTS (VIRTQ_MAX / BLK_DESCS)
 
@@ -141,12 +141,11 @@ static void wait_unlink(struct blk_req *r)
 	r->wait_next = r->wait_prev = NULL;
 }
 
+/* A slot is used exactly while its chain is in flight (blk_selfcheck),
+ * so the count needs no walk over the slots on every poll. */
 static unsigned free_slots(void)
 {
-	unsigned n = 0;
-	for (unsigned i = 0; i < BLK_SLOTS; i++)
-		n += !dev.slots[i].used;
-	return n;
+	return dev.q.inflight < BLK_SLOTS ? BLK_SLOTS - dev.q.inflight : 0;
 }
 
 /* Requests that could be submitted right now. */
@@ -505,6 +504,14 @@ unsigned blk_inflight(void)
 {
 	unsigned long f = blk_lock();
 	unsigned n = dev.q.inflight;
+	blk_unlock(f);
+	return n;
+}
+
+unsigned blk_queue_requests(void)
+{
+	unsigned long f = blk_lock();
+	unsigned n = dev.q.num / BLK_DESCS;
 	blk_unlock(f);
 	return n;
 }

@@ -103,6 +103,8 @@ void blk_unplug(void);
 
 /* Requests in flight at the device right now. */
 unsigned blk_inflight(void);
+/* How many requests the queue carries at once (its descriptors / 3). */
+unsigned blk_queue_requests(void);
 
 /* The driver's bookkeeping is consistent (descriptors, slots, waiters).
  * For tests. */

@@ -80,15 +80,18 @@ done
 # taken off (PX_KSTAT_IDLE_NS: the counter runs on while the hart waits
 # for the disk).  "wall" without -icount, where the disk takes real
 # time: KiB/s, blocking reads vs the ring, cp async vs plain.  FS_RUNS=n
-# boots of each (default 3).
+# boots of each (default 3); FS_DRIVE_OPTS=o extra -drive options for the
+# disk (e.g. cache=none,aio=threads: QEMU reads the disk, not the host's
+# page cache).
 fs_runs=${FS_RUNS:-3}
 for mode in count wall; do
 	for i in $(seq "$fs_runs"); do
 		rm -f "$out/bench/fs.img"
 		build/host/mkfs -s 64M "$out/bench/fs.img" "$out"/user/stripped/*.elf >/dev/null
-		icount=()
+		icount=() dopts=()
 		[ "$mode" = count ] && icount=(--icount)
-		scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" "${icount[@]}" --timeout 300 \
+		[ -n "${FS_DRIVE_OPTS:-}" ] && dopts=(--drive-opts "$FS_DRIVE_OPTS")
+		scripts/run-qemu.sh --arch "$arch" --smp "${SMP:-1}" "${icount[@]}" "${dopts[@]}" --timeout 300 \
 			--append "init=ubench initargs=-fs,$mode" --disk "$out/bench/fs.img" \
 			--out "$out/bench/ubench-fs-$mode.$i.log" "$out/kernel.elf" \
 			|| { echo "bench: ubench -fs $mode run $i failed (log: $out/bench/ubench-fs-$mode.$i.log)" >&2; exit 1; }

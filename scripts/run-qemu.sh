@@ -19,6 +19,8 @@
 #                     (sleep=off would be exact even when idle, but QEMU 7.2
 #                     then never wakes a guest that waits only for input)
 #   --disk FILE       attach FILE as a virtio-blk disk
+#   --drive-opts O    extra -drive options for it (e.g. aio=threads,cache=none;
+#                     make bench's FS_DRIVE_OPTS)
 #   --net             a virtio-net card on QEMU's user-mode network with
 #                     restrict=on (the guest reaches nothing beyond QEMU),
 #                     guest 10.0.2.15; host ports on 127.0.0.1 only are
@@ -47,7 +49,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd=
+timeout_s=60 append= icount=0 disk= drive_opts= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -64,11 +66,12 @@ while [ $# -gt 0 ]; do
 	--append) append=$2; shift 2 ;;
 	--icount) icount=1; shift ;;
 	--disk) disk=$2; shift 2 ;;
+	--drive-opts) drive_opts=$2; shift 2 ;;
 	--net) net=1; shift ;;
 	--net-ports) net_ports=$2; shift 2 ;;
 	--net-peer) net=1; net_peer=$2; shift 2 ;;
 	--net-guestfwd) guestfwd=$2; shift 2 ;;
-	-h|--help) sed -n '2,46p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,48p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -134,7 +137,7 @@ fi
 args+=(-global virtio-mmio.force-legacy=false) # virtio 1.x, not QEMU's legacy default (docs/virtio.md)
 [ -n "$append" ] && args+=(-append "$append")
 [ "$icount" = 1 ] && args+=(-icount shift=0,sleep=on)
-[ -n "$disk" ] && args+=(-drive "if=none,format=raw,file=$disk,id=hd0" -device virtio-blk-device,drive=hd0)
+[ -n "$disk" ] && args+=(-drive "if=none,format=raw,file=$disk,id=hd0${drive_opts:+,$drive_opts}" -device virtio-blk-device,drive=hd0)
 
 [ "$gdb" = 1 ] && [ -z "$gdbport" ] && gdbport=1234
 [ -n "$gdbport" ] && args+=(-gdb "tcp:127.0.0.1:$gdbport")

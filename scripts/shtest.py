@@ -408,6 +408,9 @@ def t_redirect(con, smp):
     expect("cat nosuch", ["cat: nosuch: no such file", "cat: exit status 1"])
     expect("cat nosuch > out 2> errs; cat errs out",
            ["cat: exit status 1", "cat: nosuch: no such file"])
+    # 2>>: errors appended
+    expect("cat nosuch2 2>> errs", ["cat: exit status 1"])
+    expect("cat errs", ["cat: nosuch: no such file", "cat: nosuch2: no such file"])
     # in the background: the job writes its file, sh goes on
     out = con.run("pattern gen 300000 > bg &")
     check(len(out) == 1 and re.fullmatch(r"\[\d+\]", out[0]), "& printed %r" % out)

@@ -16,7 +16,7 @@
  *   list      := pipeline { sep pipeline } [ sep ]      sep := ';' | '&'
  *   pipeline  := command { '|' command }
  *   command   := { word | redirect }                    at least one word
- *   redirect  := ( '<' | '>' | '>>' | '2>' ) word
+ *   redirect  := ( '<' | '>' | '>>' | '2>' | '2>>' ) word
  *   word      := one or more pieces, joined:
  *                  plain text   anything but blanks and | ; & < > ' " \
  *                  '...'        every character literal
@@ -24,8 +24,9 @@
  *                  \c           the character c
  *
  * A pipeline followed by '&' runs in the background, one followed by ';'
- * or the end of the line in the foreground.  "2>" is a redirection only
- * at the start of a word (`echo a2>f` is the word a2, then '>').
+ * or the end of the line in the foreground.  "2>" and "2>>" are
+ * redirections only at the start of a word (`echo a2>f` is the word a2,
+ * then '>').
  *
  * Three steps, each its own function:
  *
@@ -78,11 +79,11 @@
 
 /* ---- tokenize ---------------------------------------------------------------*/
 
-enum tok { T_WORD, T_PIPE, T_SEMI, T_AMP, T_IN, T_OUT, T_APPEND, T_ERR, T_END };
+enum tok { T_WORD, T_PIPE, T_SEMI, T_AMP, T_IN, T_OUT, T_APPEND, T_ERR, T_ERR_APPEND, T_END };
 
 static const char *const tok_text[] = {
 	[T_WORD] = "word", [T_PIPE] = "|", [T_SEMI] = ";", [T_AMP] = "&",
-	[T_IN] = "<", [T_OUT] = ">", [T_APPEND] = ">>", [T_ERR] = "2>", [T_END] = "end of line",
+	[T_IN] = "<", [T_OUT] = ">", [T_APPEND] = ">>", [T_ERR] = "2>", [T_ERR_APPEND] = "2>>", [T_END] = "end of line",
 };
 
 struct token {
@@ -116,6 +117,10 @@ static enum tok operator_at(const char *s, int *len)
 		}
 		return T_OUT;
 	case '2':
+		if (s[1] == '>' && s[2] == '>') {
+			*len = 3;
+			return T_ERR_APPEND;
+		}
 		if (s[1] == '>') {
 			*len = 2;
 			return T_ERR;
@@ -185,7 +190,7 @@ static int tokenize(const char *line, struct token *toks, char *buf)
 /* ---- parse --------------------------------------------------------------------*/
 
 struct redirect {
-	enum tok kind;          /* T_IN, T_OUT, T_APPEND or T_ERR */
+	enum tok kind;          /* T_IN, T_OUT, T_APPEND, T_ERR or T_ERR_APPEND */
 	const char *file;
 };
 
@@ -238,7 +243,7 @@ static void advance(struct parser *ps)
 
 static bool is_redirect(enum tok k)
 {
-	return k == T_IN || k == T_OUT || k == T_APPEND || k == T_ERR;
+	return k == T_IN || k == T_OUT || k == T_APPEND || k == T_ERR || k == T_ERR_APPEND;
 }
 
 /* command := { word | redirect }, at least one word. */
@@ -461,9 +466,11 @@ static int open_redirs(const struct pipeline *pl, struct stage_fds *r)
 		const struct command *c = &pl->cmd[i];
 		for (int k = 0; k < c->nredir; k++) {
 			const struct redirect *rd = &c->redir[k];
-			int target = rd->kind == T_IN ? 0 : rd->kind == T_ERR ? 2 : 1;
+			bool err_fd = rd->kind == T_ERR || rd->kind == T_ERR_APPEND;
+			int target = rd->kind == T_IN ? 0 : err_fd ? 2 : 1;
 			int flags = rd->kind == T_IN ? O_RDONLY
-				  : rd->kind == T_APPEND ? O_WRONLY | O_CREAT | O_APPEND
+				  : rd->kind == T_APPEND || rd->kind == T_ERR_APPEND
+					  ? O_WRONLY | O_CREAT | O_APPEND
 				  : O_WRONLY | O_CREAT | O_TRUNC;
 			int fd = open(rd->file, flags, 0666);
 			int err = errno;
@@ -648,8 +655,8 @@ static void help(void)
 	       "  a ; b               a, then b\n"
 	       "  a &                 a in the background: sh prints [job] and goes on\n"
 	       "  'a b'  \"a b\"  a\\ b  quoting: spaces and | ; & < > ' \" \\ lose their meaning\n"
-	       "  < f  > f  >> f  2> f   read stdin from f; write stdout to f (>> appends);\n"
-	       "                      write stderr to f\n"
+	       "  < f  > f  >> f  2> f  2>> f   read stdin from f; write stdout to f\n"
+	       "                      (>> appends); write stderr to f (2>> appends)\n"
 	       "  Ctrl-C stops the foreground pipeline; Ctrl-T lists the kernel's tasks\n"
 	       "Builtins:\n"
 	       "  exit [N]            leave the shell with status N (default 0)\n"

@@ -27,7 +27,7 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 
 #define FS_BLOCK_SIZE   4096u
 #define FS_MAGIC        0x58554c50u /* "PLUX" */
-#define FS_VERSION      1u
+#define FS_VERSION      2u
 #define FS_ROOT_INUM    1u          /* inode 0 is never used: 0 means "none" */
 
 /* ---- superblock (block 0) -----------------------------------------------*/
@@ -106,18 +106,20 @@ _Static_assert(sizeof(struct fs_dirent) == 128, "fs_dirent is 128 bytes");
 #define FS_LOG_MAX   1000u       /* data blocks one transaction may carry */
 
 /*
- * The header block of the log.  count == 0: no transaction to replay.
- * count > 0: a committed transaction whose i-th block (data block
- * log_start + 1 + i) belongs at blocks[i].  crc covers the fields before
- * it and blocks[0..count); a header whose magic or crc is wrong was
- * never completely written, and is treated as count 0 (see docs/fs.md
- * for why that is safe).
+ * A header block of the log (there are two: fs_log_header_block).
+ * count == 0: no transaction to replay.
+ * count > 0: committed transactions whose i-th block (data block
+ * log_start + 1 + i) belongs at blocks[i], replayed in order (a block
+ * named twice: the later copy wins).  crc covers blocks[0..count) and the
+ * fields before crc; a header whose magic or crc is wrong was never
+ * completely written, and the other header block is the log (see
+ * docs/fs.md for why that is safe).
  */
 struct fs_log_header {
 	uint32_t magic;          /* FS_LOG_MAGIC */
 	uint32_t count;
 	uint64_t seq;            /* transaction number */
-	uint32_t crc;            /* fs_crc32(magic, count, seq) then blocks[0..count) */
+	uint32_t crc;            /* fs_crc32(blocks[0..count)) then magic, count, seq */
 	uint32_t reserved;       /* zero */
 	uint32_t blocks[FS_LOG_MAX];
 };
@@ -149,10 +151,39 @@ static inline uint32_t fs_super_crc(const struct fs_super *s)
 	return fs_crc32_update(0, s, (uint32_t)(sizeof(*s) - sizeof(s->crc)));
 }
 
+/* The log header's crc: blocks[0..count) first, then the 16 bytes of
+ * magic, count and seq.  Blocks first, so that a log that grows by
+ * appending extends the crc of the entries it already has (fs_log.c
+ * keeps it) instead of recomputing it over every entry at each commit. */
+static inline uint32_t fs_log_crc_fields(uint32_t blocks_crc, const struct fs_log_header *h)
+{
+	return fs_crc32_update(blocks_crc, h, 16);
+}
+
 static inline uint32_t fs_log_crc(const struct fs_log_header *h, uint32_t count)
 {
-	uint32_t c = fs_crc32_update(0, h, 16);
-	return fs_crc32_update(c, h->blocks, count * 4u);
+	return fs_log_crc_fields(fs_crc32_update(0, h->blocks, count * 4u), h);
+}
+
+/* The log region holds two header blocks, its first (log_start) and its
+ * last, written in turn: a header write that is cut short leaves the one
+ * before it intact.  The valid header with the higher seq is the log.
+ * Data slot i is block log_start + 1 + i, i < fs_log_slots. */
+static inline uint32_t fs_log_header_block(const struct fs_super *s, unsigned which)
+{
+	return which ? s->log_start + s->log_blocks - 1 : s->log_start;
+}
+
+static inline uint32_t fs_log_slots(const struct fs_super *s)
+{
+	return s->log_blocks - 2;
+}
+
+/* Complete (magic, a count that fits, crc): a header to believe. */
+static inline int fs_log_header_ok(const struct fs_log_header *h, const struct fs_super *s)
+{
+	return h->magic == FS_LOG_MAGIC && h->count <= FS_LOG_MAX && h->count <= fs_log_slots(s) &&
+	       h->crc == fs_log_crc(h, h->count);
 }
 
 
@@ -168,14 +199,14 @@ static inline const char *fs_super_invalid(const struct fs_super *s)
 	if (s->crc != fs_super_crc(s))
 		return "superblock checksum mismatch";
 	if (s->version != FS_VERSION)
-		return "unsupported version";
+		return "an older version of the format (make fs-reset makes a new image)";
 	if (s->block_size != FS_BLOCK_SIZE)
 		return "unsupported block size";
 	if (s->nblocks < 16)
 		return "disk too small";
 	if (s->ninodes < 2 || s->ninodes % FS_INODES_PER_BLOCK != 0)
 		return "inode count not a positive multiple of 32";
-	if (s->log_start != 1 || s->log_blocks < 2 || s->log_blocks > FS_LOG_MAX + 1)
+	if (s->log_start != 1 || s->log_blocks < 3 || s->log_blocks > FS_LOG_MAX + 1)
 		return "log region out of range";
 	uint64_t at = (uint64_t)s->log_start + s->log_blocks;
 	if (s->ibitmap_start != at ||

@@ -46,7 +46,11 @@ struct fs_inode {
 	bool orphaned;             /* unlinked, on the orphan list; fs->itab_lock */
 	uint64_t ra_next;          /* read-ahead: the file block a sequential read
 	                              would read next; under lock */
+	struct fs_inode *hnext;    /* fs->ihash chain of inum; fs->itab_lock */
+	bool hashed;               /* on the chain of inum; fs->itab_lock */
 };
+
+#define FS_IHASH 64u           /* chains of the in-memory inode table */
 
 struct fs {
 	struct fs_dev *dev;
@@ -58,6 +62,8 @@ struct fs {
 	                              copy against the orphan list's next_orphan */
 	uint32_t ninode, itab_cap;
 	struct fs_inode **itab;    /* ninode (at most FS_INODES_MAX), each allocated alone */
+	struct fs_inode *ihash[FS_IHASH]; /* itab entries by inum % FS_IHASH; itab_lock */
+	uint32_t ispare;           /* where fs_iget looks for a free entry next; itab_lock */
 	struct spin alloc_lock;
 	uint32_t free_blocks, free_inodes;
 	uint32_t bhint, ihint;     /* bitmap block to search first */

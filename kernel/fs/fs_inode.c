@@ -20,24 +20,43 @@ static bool awaiting_reclaim(const struct fs_inode *ip)
 	return ip->refs == 0 && ip->orphaned;
 }
 
+static void unhash(struct fs *fs, struct fs_inode *ip)
+{
+	struct fs_inode **pp = &fs->ihash[ip->inum % FS_IHASH];
+	while (*pp != ip)
+		pp = &(*pp)->hnext;
+	*pp = ip->hnext;
+	ip->hashed = false;
+}
+
+/* The entry of inum (found on its hash chain), or a free entry renamed
+ * to it: the first one from fs->ispare on that nobody holds, round the
+ * table, so the entries of recently used inodes stay cached longest. */
 struct fs_inode *fs_iget(struct fs *fs, uint32_t inum)
 {
-	struct fs_inode *spare = NULL, *ip = NULL;
+	struct fs_inode *ip = NULL;
 	unsigned long f = spin_lock(&fs->itab_lock);
-	for (uint32_t i = 0; i < fs->ninode; i++) {
-		struct fs_inode *e = fs->itab[i];
+	for (struct fs_inode *e = fs->ihash[inum % FS_IHASH]; e; e = e->hnext) {
 		if (e->inum == inum && (e->refs > 0 || e->valid)) {
 			ip = e;
 			break;
 		}
-		if (!spare && e->refs == 0 && !awaiting_reclaim(e))
-			spare = e;
 	}
-	if (!ip && spare) {
-		ip = spare;
+	for (uint32_t k = 0; !ip && k < fs->ninode; k++) {
+		uint32_t i = (fs->ispare + k) % fs->ninode;
+		struct fs_inode *e = fs->itab[i];
+		if (e->refs != 0 || awaiting_reclaim(e))
+			continue;
+		fs->ispare = (i + 1) % fs->ninode;
+		if (e->hashed)
+			unhash(fs, e);
+		ip = e;
 		ip->inum = inum;
 		ip->valid = false;
 		ip->dirty_seq = 0;
+		ip->hnext = fs->ihash[inum % FS_IHASH];
+		fs->ihash[inum % FS_IHASH] = ip;
+		ip->hashed = true;
 	}
 	if (ip)
 		ip->refs++;

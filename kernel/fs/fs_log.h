@@ -23,17 +23,22 @@
  *
  * A commit (the state machine in fs_log.c, driven by every task waiting
  * for it):
- *   1. write each block to its log slot, all requests in flight at once;
- *   2. write the header (count, block numbers, crc): the commit point;
- *   3. write each block home, all at once;
- *   4. write the header with count 0.
- * Each step starts only when every request of the step before has
- * completed.  Recovery (fs_mount) replays a header with count > 0.
+ *   1. write the open transaction's blocks to the slots after the
+ *      committed ones, all requests in flight at once;
+ *   2. write a header naming every slot in use (count, block numbers,
+ *      crc) into the header block not holding the newest header: the
+ *      commit point.  The blocks stay in the log, held in the cache.
+ * A checkpoint (when a reservation no longer fits, or at unmount, with
+ * no operation open) writes each distinct logged block home, then an
+ * empty header.  Each step starts only when every request of the step
+ * before has completed.  Recovery (fs_mount) replays the newest
+ * complete header.
  *
  * The commit's requests are polled with the log's own waker, whose wake
- * sets `kicked` and wakes every waiter; the one that finds `driving`
- * clear drives the machine, the others wait, so a completion is never
- * lost and no task is needed for commits.
+ * sets `kicked` and wakes the waiter that last called drive (drv_owner);
+ * the one that finds `driving` clear drives the machine, the others wait
+ * for the end of the commit, so a completion is never lost and no task
+ * is needed for commits.
  *
  * Lock order: the log lock is a leaf held for a few instructions, except
  * that it is taken before the cache lock (fs_log_write holds a buffer).
@@ -42,12 +47,15 @@ struct fs_log {
 	struct spin lock;
 	struct fs_cache *cache;
 	struct fs_dev *dev;
-	uint32_t start;           /* header block */
+	uint32_t start;           /* first header block; slots follow it */
+	uint32_t hblock[2];       /* the two header blocks */
+	unsigned hcur;            /* which of them holds the newest header */
 	uint32_t cap;             /* data blocks a transaction may hold */
 	uint32_t outstanding;     /* operations in the open transaction */
 	uint32_t reserved;        /* their reservations together */
-	uint32_t n;               /* blocks in the open transaction */
-	struct fs_buf **bufs;     /* cap of them */
+	uint32_t n;               /* slots in use: committed, then the open transaction */
+	uint32_t ncommitted;      /* slots [0, ncommitted) are committed, not yet home */
+	struct fs_buf **bufs;     /* cap of them, each holding a cache reference */
 	uint8_t *io_done;         /* per block: this step's request finished */
 	uint64_t seq;             /* the open transaction */
 	uint64_t durable;         /* every transaction up to this one is on disk */
@@ -56,15 +64,23 @@ struct fs_log {
 	bool driving;
 	_Atomic bool kicked;
 	uint8_t phase;
-	uint32_t left;            /* requests of this step not yet finished */
+	uint32_t from, left;      /* this step's first unfinished slot; requests unfinished */
+	bool fresh;               /* this step's requests have not been polled yet */
 	struct notify changed;    /* a commit moved on or ended, room appeared */
+	struct waker drv_waker;   /* the waiter that drives next (lw_wake); lock */
+	const void *drv_owner;    /* its fs_begin or fs_durable; lock */
 	void *hdr;                /* one page: the header being written */
+	uint32_t blocks_crc;      /* crc of the committed slots' header entries */
+	uint32_t next_blocks_crc; /* the same once the header being written is */
 	struct fs_req hreq;
-	uint64_t commits, blocks_committed;
+	uint64_t commits, blocks_committed, checkpoints;
 };
 
+/* start: the first header block (slot i is start + 1 + i); alt: the
+ * second; cur (0 or 1): the one holding the newest header on the disk
+ * (the next header goes to the other); seq: its seq. */
 int fs_log_init(struct fs_log *l, struct fs_cache *c, struct fs_dev *dev, uint32_t start,
-		uint32_t cap, uint64_t seq);
+		uint32_t alt, unsigned cur, uint32_t cap, uint64_t seq);
 void fs_log_destroy(struct fs_log *l);
 
 /* Ready when `want` blocks are reserved in the open transaction (result
@@ -96,6 +112,7 @@ uint64_t fs_log_seq(struct fs_log *l);
 struct fs_durable {
 	struct fs_log *l;
 	uint64_t seq;
+	bool empty;               /* also wait until the log is installed and empty */
 	bool waiting;
 	int result;
 	struct notified wait;

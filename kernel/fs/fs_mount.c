@@ -90,7 +90,7 @@ enum poll fs_mount_poll(struct fs_call *c, struct context *cx)
 		fs->res_free = 20 + sb.bbitmap_blocks;
 		fs->res_write = FS_WRITE_CHUNK + 5 +
 				(sb.bbitmap_blocks < FS_WRITE_CHUNK + 3 ? sb.bbitmap_blocks : FS_WRITE_CHUNK + 3);
-		uint32_t cap = sb.log_blocks - 1;
+		uint32_t cap = fs_log_slots(&sb);
 		if (cap > FS_LOG_MAX)
 			cap = FS_LOG_MAX;
 		if (cap > nbuf / 2)
@@ -119,53 +119,72 @@ enum poll fs_mount_poll(struct fs_call *c, struct context *cx)
 			fs->itab[fs->ninode++] = ip;
 		}
 		if (fs_cache_init(&fs->cache, c->dev, nbuf) ||
-		    fs_log_init(&fs->log, &fs->cache, c->dev, sb.log_start, cap, 0))
+		    fs_log_init(&fs->log, &fs->cache, c->dev, sb.log_start,
+				fs_log_header_block(&sb, 1), 0, cap, 0))
 			FAIL(-PX_ENOMEM);
 	}
-	/* recovery */
+	/* recovery: of the two header blocks, the complete one with the
+	 * higher seq is the log (c->at: the second one is complete; then
+	 * fs->log.hdr holds it) */
+	RAW(c, false, fs_log_header_block(&fs->sb, 1));
+	c->at = fs_log_header_ok(c->page, &fs->sb);
+	if (c->at)
+		memcpy(fs->log.hdr, c->page, FS_BLOCK_SIZE);
 	RAW(c, false, fs->sb.log_start);
 	h = c->page;
 	if (h->magic != FS_LOG_MAGIC) {
 		fs_env_say("fs: not mounting: the log header is damaged (bad magic)");
 		FAIL(-PX_EINVAL);
 	}
-	c->n = 0;
-	if (h->count <= FS_LOG_MAX && h->count < fs->sb.log_blocks &&
-	    h->crc == fs_log_crc(h, h->count)) {
-		for (uint32_t i = 0; i < h->count; i++) {
-			uint32_t b = h->blocks[i];
-			bool bad = b >= fs->sb.nblocks ||
-				   (b >= fs->sb.log_start && b < fs->sb.log_start + fs->sb.log_blocks);
-			for (uint32_t j = 0; j < i && !bad; j++)
-				bad = h->blocks[j] == b;
-			if (bad) {
-				fs_env_say("fs: not mounting: log entry %u names block %u, outside the "
-					   "disk, inside the log or twice", i, b);
-				FAIL(-PX_EINVAL);
-			}
-		}
-		c->n = h->count;
-		fs->log.seq = h->seq + 1;
-		fs->log.durable = h->seq;
-		memcpy(fs->log.hdr, h, FS_BLOCK_SIZE);
-	} else if (h->count > FS_LOG_MAX || h->count >= fs->sb.log_blocks) {
+	if (!fs_log_header_ok(h, &fs->sb) &&
+	    (h->count > FS_LOG_MAX || h->count > fs_log_slots(&fs->sb)) &&
+	    (h->crc == fs_log_crc(h, 0) || h->count > FS_LOG_MAX)) {
 		/* a count that cannot fit is damage, not a torn header */
-		if (h->crc == fs_log_crc(h, 0) || h->count > FS_LOG_MAX) {
-			fs_env_say("fs: not mounting: the log header's count %u is impossible", h->count);
+		fs_env_say("fs: not mounting: the log header's count %u is impossible", h->count);
+		FAIL(-PX_EINVAL);
+	}
+	c->next = 1; /* the header block that holds the log */
+	if (fs_log_header_ok(h, &fs->sb) &&
+	    (!c->at || h->seq > ((struct fs_log_header *)fs->log.hdr)->seq)) {
+		memcpy(fs->log.hdr, h, FS_BLOCK_SIZE);
+		c->next = 0;
+	} else if (!c->at) {
+		/* neither is complete: nothing was committed since the log
+		 * was last emptied (an empty header would be complete) */
+		memset(fs->log.hdr, 0, FS_BLOCK_SIZE);
+		c->next = 0;
+	}
+	h = fs->log.hdr;
+	for (uint32_t i = 0; i < h->count; i++) {
+		uint32_t b = h->blocks[i];
+		if (b >= fs->sb.nblocks ||
+		    (b >= fs->sb.log_start && b < fs->sb.log_start + fs->sb.log_blocks)) {
+			fs_env_say("fs: not mounting: log entry %u names block %u, outside the "
+				   "disk or inside the log", i, b);
 			FAIL(-PX_EINVAL);
 		}
 	}
+	c->n = h->count;
+	fs->log.seq = h->seq + 1;
+	fs->log.durable = h->seq;
+	fs->log.hcur = c->next;
 	for (c->i = 0; c->i < c->n; c->i++) {
 		RAW(c, false, fs->sb.log_start + 1 + c->i);
 		RAW(c, true, ((struct fs_log_header *)fs->log.hdr)->blocks[c->i]);
 	}
 	if (c->n) {
+		/* an empty header, newer than the one replayed, into the other
+		 * block: if it is cut short, the replay runs again */
 		struct fs_log_header *lh = fs->log.hdr;
 		lh->count = 0;
+		lh->seq = fs->log.seq;
 		lh->crc = fs_log_crc(lh, 0);
 		memcpy(c->page, lh, FS_BLOCK_SIZE);
-		RAW(c, true, fs->sb.log_start);
-		fs_env_say("fs: replayed a committed transaction of %u blocks from the log", c->n);
+		RAW(c, true, fs_log_header_block(&fs->sb, fs->log.hcur ^ 1));
+		fs->log.hcur ^= 1;
+		fs->log.durable = fs->log.seq;
+		fs->log.seq++;
+		fs_env_say("fs: replayed %u committed blocks from the log", c->n);
 		/* the superblock may have been in it */
 		RAW(c, false, 0);
 		{
@@ -242,7 +261,9 @@ enum poll fs_unmount_poll(struct fs_call *c, struct context *cx)
 			ASYNC_RETURN(c);
 		}
 	}
+	/* Everything committed goes home, so the image needs no replay. */
 	fs_durable_init(&c->u.dur, &fs->log, fs_log_seq(&fs->log) - 1);
+	c->u.dur.empty = true;
 	AWAIT(c, fs_durable_poll(&c->u.dur, cx));
 	c->result = c->u.dur.result;
 	/* A load whose readers all left may still be in flight: the device

@@ -73,24 +73,41 @@ static bool bit(const uint8_t *map, uint32_t i)
 
 static void check_log(struct ck *c, fsck_write_fn *wr)
 {
-	struct fs_log_header *h = malloc(FS_BLOCK_SIZE);
-	if (!h || c->rd(c->ctx, c->sb.log_start, h) != 0) {
+	/* Two header blocks (fs_log_header_block); the complete one with
+	 * the higher seq is the log.  The first must at least have the
+	 * magic (mkfs writes it); the second may be anything. */
+	struct fs_log_header *h = malloc(FS_BLOCK_SIZE), *h2 = malloc(FS_BLOCK_SIZE);
+	uint32_t hb = fs_log_header_block(&c->sb, 1);
+	if (!h || !h2 || c->rd(c->ctx, c->sb.log_start, h) != 0) {
 		say(c, true, "log header (block %u) unreadable", c->sb.log_start);
 		free(h);
+		free(h2);
 		return;
 	}
 	if (h->magic != FS_LOG_MAGIC) {
 		say(c, true, "log header (block %u): bad magic %#x", c->sb.log_start, h->magic);
 		free(h);
+		free(h2);
 		return;
 	}
-	uint32_t cap = c->sb.log_blocks - 1;
-	if (h->count > cap || h->count > FS_LOG_MAX) {
+	uint32_t cap = fs_log_slots(&c->sb);
+	bool ok1 = fs_log_header_ok(h, &c->sb);
+	bool ok2 = c->rd(c->ctx, hb, h2) == 0 && fs_log_header_ok(h2, &c->sb);
+	if (!ok1 && h->crc == fs_log_crc(h, 0) && (h->count > cap || h->count > FS_LOG_MAX)) {
 		say(c, true, "log header: count %u exceeds the log's %u blocks", h->count, cap);
 		free(h);
+		free(h2);
 		return;
 	}
-	if (h->crc != fs_log_crc(h, h->count)) {
+	unsigned which = 0;
+	if (ok2 && (!ok1 || h2->seq > h->seq)) {
+		struct fs_log_header *t = h;
+		h = h2;
+		h2 = t;
+		which = 1;
+	}
+	free(h2);
+	if (!ok1 && !ok2) {
 		say(c, false, "log header checksum mismatch: an incomplete header write, "
 			"treated as an empty log (nothing was committed by it)");
 		free(h);
@@ -107,12 +124,6 @@ static void check_log(struct ck *c, fsck_write_fn *wr)
 			free(h);
 			return;
 		}
-		for (uint32_t j = 0; j < i; j++)
-			if (h->blocks[j] == b) {
-				say(c, true, "log entries %u and %u both name block %u", j, i, b);
-				free(h);
-				return;
-			}
 	}
 	c->overlay = calloc(c->sb.nblocks, sizeof(uint32_t));
 	if (!c->overlay) {
@@ -121,6 +132,8 @@ static void check_log(struct ck *c, fsck_write_fn *wr)
 	}
 	for (uint32_t i = 0; i < h->count; i++)
 		c->overlay[h->blocks[i]] = c->sb.log_start + 1 + i;
+	uint32_t count = h->count;
+	unsigned long long hseq = (unsigned long long)h->seq;
 	if (wr) {
 		uint8_t *buf = malloc(FS_BLOCK_SIZE);
 		bool ok = buf != NULL;
@@ -128,27 +141,26 @@ static void check_log(struct ck *c, fsck_write_fn *wr)
 			ok = c->rd(c->ctx, c->sb.log_start + 1 + i, buf) == 0 &&
 			     wr(c->ctx, h->blocks[i], buf) == 0;
 		if (ok) {
-			uint64_t seq = h->seq;
+			/* an empty header, newer, into the other block */
+			uint64_t seq = h->seq + 1;
 			memset(h, 0, FS_BLOCK_SIZE);
 			h->magic = FS_LOG_MAGIC;
 			h->seq = seq;
 			h->crc = fs_log_crc(h, 0);
-			ok = wr(c->ctx, c->sb.log_start, h) == 0;
+			ok = wr(c->ctx, fs_log_header_block(&c->sb, which ^ 1), h) == 0;
 		}
 		free(buf);
 		if (!ok) {
 			say(c, true, "replaying the log failed (write error)");
 		} else {
-			say(c, false, "replayed a committed transaction (seq %llu, %u blocks)",
-			    (unsigned long long)h->seq, h->count);
+			say(c, false, "replayed the committed transactions in the log (seq %llu, %u blocks)", hseq, count);
 			c->res->replayed = true;
 			free(c->overlay);
 			c->overlay = NULL;
 		}
 	} else {
-		say(c, false, "the log holds a committed transaction (seq %llu, %u blocks) not yet "
-			"installed: checked as the mount will replay it",
-		    (unsigned long long)h->seq, h->count);
+		say(c, false, "the log holds committed transactions (seq %llu, %u blocks) not yet "
+			"installed: checked as the mount will replay it", hseq, count);
 	}
 	free(h);
 }
