@@ -96,21 +96,16 @@ void fsys_boot(void (*then)(void))
 
 /* ---- working directories ---------------------------------------------------------------*/
 
+/*
+ * A working directory is an inode reference only: getcwd climbs from it
+ * to the root (fs_getpath), so the path it gives is the directory's path
+ * now, after any rename of a directory above it, by this process or
+ * another.
+ */
 int fsys_cwd_inherit(struct proc *child, const struct proc *parent)
 {
 	struct fs *fs = fsys_fs();
-	child->cwd = NULL;
-	child->cwd_path = NULL;
-	child->cwd_cap = 0;
-	if (!fs || !parent->cwd)
-		return 0;
-	char *path = kmalloc(parent->cwd_cap);
-	if (!path)
-		return -PX_ENOMEM;
-	memcpy(path, parent->cwd_path, parent->cwd_cap);
-	child->cwd = fs_idup(fs, parent->cwd);
-	child->cwd_path = path;
-	child->cwd_cap = parent->cwd_cap;
+	child->cwd = fs && parent->cwd ? fs_idup(fs, parent->cwd) : NULL;
 	return 0;
 }
 
@@ -118,73 +113,12 @@ void fsys_cwd_release(struct proc *p)
 {
 	if (p->cwd)
 		fs_file_iput(fsys_fs(), p->cwd);
-	kfree(p->cwd_path, p->cwd_cap);
 	p->cwd = NULL;
-	p->cwd_path = NULL;
-	p->cwd_cap = 0;
-}
-
-/*
- * The absolute path that `path` names from the directory `cwd` (NULL:
- * "/"), with "." and empty components gone and each ".." removing the
- * component before it (the root's ".." is the root).  Without symbolic
- * links this is the directory the file system's lookup reaches.  A
- * kmalloc'd string of *cap bytes, or NULL with *err.
- */
-static char *absolute(const char *cwd, const char *path, uint32_t *cap, int64_t *err)
-{
-	char *in = kmalloc(KMALLOC_MAX), *out = NULL;
-	size_t o = 0;
-	_Static_assert(2 * PX_FS_PATH_MAX <= KMALLOC_MAX, "two paths fit one allocation");
-	*err = -PX_ENOMEM;
-	if (!in)
-		return NULL;
-	out = kmalloc(PX_FS_PATH_MAX);
-	if (!out)
-		goto done;
-	if (path[0] == '/')
-		snprintf(in, KMALLOC_MAX, "%s", path);
-	else
-		snprintf(in, KMALLOC_MAX, "%s/%s", cwd ? cwd : "", path);
-	for (const char *s = in; *s;) {
-		while (*s == '/')
-			s++;
-		size_t n = strcspn(s, "/");
-		if (n == 0 || (n == 1 && s[0] == '.')) {
-			/* nothing */
-		} else if (n == 2 && s[0] == '.' && s[1] == '.') {
-			while (o > 0 && out[--o] != '/')
-				;
-		} else if (o + 1 + n >= PX_FS_PATH_MAX) {
-			*err = -PX_ENAMETOOLONG;
-			kfree(out, PX_FS_PATH_MAX);
-			out = NULL;
-			goto done;
-		} else {
-			out[o++] = '/';
-			memcpy(out + o, s, n);
-			o += n;
-		}
-		s += n;
-	}
-	if (o == 0)
-		out[o++] = '/';
-	out[o] = '\0';
-	/* The exact size, so a process holds only what its path needs. */
-	char *exact = kmalloc(o + 1);
-	if (exact)
-		memcpy(exact, out, o + 1);
-	kfree(out, PX_FS_PATH_MAX);
-	out = exact;
-	*cap = (uint32_t)(o + 1);
-done:
-	kfree(in, KMALLOC_MAX);
-	return out;
 }
 
 /* ---- the path calls as one future ------------------------------------------------------*/
 
-enum po_kind { PO_OPEN, PO_STAT, PO_CHDIR, PO_CHANGE };
+enum po_kind { PO_OPEN, PO_STAT, PO_CHDIR, PO_CHANGE, PO_GETCWD };
 
 struct path_op {
 	struct io_future io;
@@ -199,9 +133,9 @@ struct path_op {
 	struct proc *p;          /* open, chdir: untouched once cancelled */
 	struct fs_inode *ip;     /* our reference, once the open is Ready */
 	const struct vm_root *vm;
-	uint64_t va;             /* stat: the record goes here */
-	char *cwd_path;          /* chdir: the new working directory's path */
-	uint32_t cwd_cap;
+	uint64_t va;             /* stat, getcwd: the record or the path goes here */
+	uint64_t n;              /* getcwd: the program's buffer size */
+	char *path;              /* getcwd: the path (PX_FS_PATH_MAX bytes) */
 	struct px_stat st;
 };
 IO_SLOT_FITS(struct path_op);
@@ -216,8 +150,8 @@ static void po_release(struct path_op *o)
 	if (o->ip)
 		fs_file_iput(o->fs, o->ip);
 	o->ip = NULL;
-	kfree(o->cwd_path, o->cwd_cap);
-	o->cwd_path = NULL;
+	kfree(o->path, PX_FS_PATH_MAX);
+	o->path = NULL;
 }
 
 static enum poll po_ready(struct path_op *o, int64_t r)
@@ -254,14 +188,8 @@ static bool po_opened(struct path_op *o)
 		if (fs_inode_type(o->ip) != PX_S_DIR)
 			return po_ready(o, -PX_ENOTDIR) == POLL_READY;
 		struct fs_inode *old = p->cwd;
-		char *old_path = p->cwd_path;
-		uint32_t old_cap = p->cwd_cap;
 		p->cwd = o->ip;
-		p->cwd_path = o->cwd_path;
-		p->cwd_cap = o->cwd_cap;
 		o->ip = old;               /* released by po_ready */
-		o->cwd_path = old_path;
-		o->cwd_cap = old_cap;
 		return po_ready(o, 0) == POLL_READY;
 	}
 	case PO_STAT: {
@@ -291,6 +219,17 @@ static enum poll po_poll(struct future *fut, struct context *cx)
 		int64_t r = in->result;
 		if (o->kind == PO_CHANGE)
 			return po_ready(o, r);
+		if (o->kind == PO_GETCWD) {
+			if (o->io.cancelled)
+				r = -PX_ECANCELED; /* the process may be gone */
+			else if (r >= 0 && o->n < (uint64_t)r + 1)
+				r = -PX_ERANGE;
+			else if (r >= 0) {
+				int e = copyout(o->vm, o->va, o->path, (size_t)r + 1);
+				r = e ? e : r;
+			}
+			return po_ready(o, r);
+		}
 		if (o->stage == 1) {
 			if (r == 0)
 				r = copyout(o->vm, o->va, &o->st, sizeof(o->st));
@@ -377,13 +316,9 @@ int64_t fsys_stat(union io_slot *slot, struct proc *p, const char *path,
 int64_t fsys_chdir(union io_slot *slot, struct proc *p, const char *path)
 {
 	struct fs *fs = fsys_fs();
-	int64_t err;
 	if (!fs)
 		return -PX_ENOENT;
 	struct path_op *o = po_init(slot, p, PO_CHDIR);
-	o->cwd_path = absolute(p->cwd_path, path, &o->cwd_cap, &err);
-	if (!o->cwd_path)
-		return err;
 	return po_started(o, fs_open(inner_slot(o), fs, p->cwd, path,
 				     PX_O_RDONLY | PX_O_DIRECTORY));
 }
@@ -408,14 +343,30 @@ int64_t fsys_change(union io_slot *slot, struct proc *p, enum fsys_change what,
 	return po_started(o, r);
 }
 
-int64_t fsys_getcwd(struct proc *p, uint64_t va, uint64_t n)
+int64_t fsys_getcwd_unmounted(struct proc *p, uint64_t va, uint64_t n)
 {
-	const char *path = p->cwd_path ? p->cwd_path : "/";
-	size_t len = strlen(path);
-	if (n < len + 1)
+	if (n < 2)
 		return -PX_ERANGE;
-	int err = copyout(p->vm, va, path, len + 1);
-	return err ? err : (int64_t)len;
+	int err = copyout(p->vm, va, "/", 2);
+	return err ? err : 1;
+}
+
+int64_t fsys_getcwd(union io_slot *slot, struct proc *p, uint64_t va, uint64_t n)
+{
+	struct fs *fs = fsys_fs();
+	if (!fs)
+		return -PX_ENODEV;
+	struct path_op *o = po_init(slot, p, PO_GETCWD);
+	o->vm = p->vm;
+	o->va = va;
+	o->n = n;
+	o->path = kmalloc(PX_FS_PATH_MAX);
+	if (!o->path)
+		return -PX_ENOMEM;
+	/* The root when p->cwd is NULL: our reference, released with o. */
+	o->ip = p->cwd ? NULL : fs_root(fs);
+	return po_started(o, fs_getpath(inner_slot(o), fs, p->cwd ? p->cwd : o->ip, o->path,
+					 PX_FS_PATH_MAX));
 }
 
 int64_t fsys_statfs(struct proc *p, uint64_t va)

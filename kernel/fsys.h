@@ -50,8 +50,15 @@ enum fsys_change { FSYS_MKDIR, FSYS_RMDIR, FSYS_UNLINK, FSYS_RENAME, FSYS_LINK }
 int64_t fsys_change(union io_slot *slot, struct proc *p, enum fsys_change what,
 		    const char *path, const char *path2);
 
-/* getcwd: the path into (vm, va, n); its length, or -PX_ERANGE. */
-int64_t fsys_getcwd(struct proc *p, uint64_t va, uint64_t n);
+/* getcwd with a file system mounted: the working directory's path
+ * (fs_getpath) into (p->vm, va, n).  IO_STARTED (a length could not be
+ * told from it), then Ready with the length, -PX_ERANGE (n too small for
+ * it and its NUL), -PX_ENOENT (the directory was removed),
+ * -PX_ENAMETOOLONG (the path, lengthened by renames above it, needs more
+ * than PX_FS_PATH_MAX bytes); or an error at once (-PX_ENODEV: nothing
+ * mounted).  fsys_getcwd_unmounted: "/" at once, when nothing is. */
+int64_t fsys_getcwd(union io_slot *slot, struct proc *p, uint64_t va, uint64_t n);
+int64_t fsys_getcwd_unmounted(struct proc *p, uint64_t va, uint64_t n);
 /* statfs: 0, or -PX_ENODEV without a file system. */
 int64_t fsys_statfs(struct proc *p, uint64_t va);
 

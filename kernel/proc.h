@@ -67,8 +67,6 @@ struct proc {
 	 * (proc_fd_install); both take fd_lock.  Reads need no lock. */
 	struct spin fd_lock;
 	struct fs_inode *cwd;       /* working directory (a reference); NULL: the root */
-	char *cwd_path;             /* its path, kmalloc'd (cwd_cap bytes); NULL: "/" */
-	uint32_t cwd_cap;
 	struct waker self;          /* our own waker, so kill() can wake us */
 	struct ring *ring;          /* ring_setup's rings, or NULL */
 	char name[16];

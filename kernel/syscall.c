@@ -753,7 +753,12 @@ enum sys_result syscall_start(struct proc *p, struct context *cx)
 	case SYS_ftruncate:
 		return sys_ftruncate(p, cx, a0, a1);
 	case SYS_getcwd:
-		return done(p, fsys_getcwd(p, a0, a1));
+		/* a length is not a start result (IO_STARTED is 1): without a
+		 * file system the answer comes at once, with one it comes
+		 * from a future */
+		if (!fsys_fs())
+			return done(p, fsys_getcwd_unmounted(p, a0, a1));
+		return started(p, cx, SYS_getcwd, fsys_getcwd(&p->w.io, p, a0, a1));
 	case SYS_dup2:
 		return done(p, sys_dup2(p, a0, a1));
 	case SYS_statfs:

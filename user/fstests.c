@@ -506,6 +506,174 @@ PX_TEST(fs_chdir_getcwd)
 	PX_ASSERT_EQ(px_rmdir(top), 0);
 }
 
+/* getcwd climbs from the working directory's inode: a rename of a
+ * directory above it, by this process, shows at once. */
+PX_TEST(fs_getcwd_after_rename)
+{
+	static char cwd[PX_FS_PATH_MAX], want[PX_FS_PATH_MAX], from[96], to[96];
+	enter("cwdmv");
+	PX_ASSERT_EQ(px_mkdir("a"), 0);
+	PX_ASSERT_EQ(px_mkdir("a/b"), 0);
+	PX_ASSERT_EQ(px_chdir("a/b"), 0);
+	PX_ASSERT_EQ(px_rename("../../a", "../../renamed"), 0);
+	snprintf(want, sizeof(want), "%s/renamed/b", top);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(want));
+	PX_ASSERT_STR_EQ(cwd, want);
+	/* the top directory itself, by absolute paths */
+	snprintf(from, sizeof(from), "%s", top);
+	snprintf(to, sizeof(to), "%s.moved", top);
+	PX_ASSERT_EQ(px_rename(from, to), 0);
+	snprintf(want, sizeof(want), "%s/renamed/b", to);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(want));
+	PX_ASSERT_STR_EQ(cwd, want);
+	/* moved under another directory */
+	PX_ASSERT_EQ(px_rename(to, from), 0);
+	PX_ASSERT_EQ(px_chdir(top), 0);
+	PX_ASSERT_EQ(px_mkdir("x"), 0);
+	PX_ASSERT_EQ(px_chdir("renamed/b"), 0);
+	PX_ASSERT_EQ(px_rename("../../renamed", "../../x/in"), 0);
+	snprintf(want, sizeof(want), "%s/x/in/b", top);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(want));
+	PX_ASSERT_STR_EQ(cwd, want);
+	/* the POSIX-style wrapper agrees */
+	PX_ASSERT(getcwd(cwd, sizeof(cwd)) == cwd);
+	PX_ASSERT_STR_EQ(cwd, want);
+	PX_ASSERT_EQ(px_chdir(top), 0);
+	PX_ASSERT_EQ(px_rmdir("x/in/b"), 0);
+	PX_ASSERT_EQ(px_rmdir("x/in"), 0);
+	PX_ASSERT_EQ(px_rmdir("x"), 0);
+	leave();
+	PX_ASSERT_EQ(px_rmdir(top), 0);
+}
+
+/* What fs_getcwd_other_process starts (fstests -n helper_renamer) in a
+ * directory two below the one to rename: renames it from "p" to "q" and
+ * writes its own getcwd to "../../child.cwd".  Anywhere without
+ * "renamer.go" it does nothing. */
+PX_TEST(helper_renamer)
+{
+	static char cwd[PX_FS_PATH_MAX];
+	struct px_stat st;
+	if (px_stat("renamer.go", &st) != 0)
+		return;
+	PX_ASSERT_EQ(px_unlink("renamer.go"), 0);
+	PX_ASSERT_EQ(px_rename("../../p", "../../q"), 0);
+	PX_ASSERT_GE(px_getcwd(cwd, sizeof(cwd)), 0);
+	PX_ASSERT_EQ(put("../../child.cwd", cwd), 0);
+}
+
+/* A rename by another process (which inherited our working directory)
+ * shows in our getcwd, and in its own. */
+PX_TEST(fs_getcwd_other_process)
+{
+	static char cwd[PX_FS_PATH_MAX], want[PX_FS_PATH_MAX];
+	enter("cwdother");
+	PX_ASSERT_EQ(px_mkdir("p"), 0);
+	PX_ASSERT_EQ(px_mkdir("p/in"), 0);
+	PX_ASSERT_EQ(px_chdir("p/in"), 0);
+	PX_ASSERT_EQ(put("renamer.go", ""), 0);
+	const char *const argv[] = { "fstests", "-n", "helper_renamer", NULL };
+	long pid = px_spawn("fstests", argv);
+	PX_ASSERT_GT(pid, 0);
+	int status;
+	PX_ASSERT_EQ(px_wait((int)pid, &status), pid);
+	PX_ASSERT_EQ(status, 0);
+	snprintf(want, sizeof(want), "%s/q/in", top);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(want));
+	PX_ASSERT_STR_EQ(cwd, want);
+	PX_ASSERT_EQ(px_chdir(top), 0);
+	PX_ASSERT_EQ(get("child.cwd", cwd, sizeof(cwd)), (long)strlen(want));
+	PX_ASSERT_STR_EQ(cwd, want);
+	PX_ASSERT_EQ(px_unlink("child.cwd"), 0);
+	PX_ASSERT_EQ(px_rmdir("q/in"), 0);
+	PX_ASSERT_EQ(px_rmdir("q"), 0);
+	leave();
+	PX_ASSERT_EQ(px_rmdir(top), 0);
+}
+
+/* A removed working directory has no path: ENOENT (until the process
+ * leaves it). */
+PX_TEST(fs_getcwd_removed)
+{
+	static char cwd[PX_FS_PATH_MAX];
+	enter("cwdrm");
+	PX_ASSERT_EQ(px_mkdir("gone"), 0);
+	PX_ASSERT_EQ(px_chdir("gone"), 0);
+	PX_ASSERT_EQ(px_rmdir("../gone"), 0);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), -PX_ENOENT);
+	errno = 0;
+	PX_ASSERT(getcwd(cwd, sizeof(cwd)) == NULL);
+	PX_ASSERT_EQ(errno, ENOENT);
+	PX_ASSERT_EQ(px_open("new", PX_O_WRONLY | PX_O_CREAT), -PX_ENOENT);
+	PX_ASSERT_EQ(px_chdir(top), 0);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(top));
+	leave();
+	PX_ASSERT_EQ(px_rmdir(top), 0);
+}
+
+/* A path of PX_FS_PATH_MAX - 1 bytes, made one relative chdir at a time:
+ * getcwd gives it whole into PX_FS_PATH_MAX bytes and ERANGE into one
+ * less; a rename above that shortens it shows (with the short buffer
+ * checked at the new length), one that lengthens it past the limit makes
+ * getcwd ENAMETOOLONG. */
+#define DEEP_NAME 100
+PX_TEST(fs_getcwd_deep, .time_limit_ms = 60000)
+{
+	static char cwd[PX_FS_PATH_MAX], want[PX_FS_PATH_MAX], name[DEEP_NAME + 1];
+	static char from[192], to[192];
+	enter("cwddeep");
+	size_t len = strlen(top);
+	int depth = 0;
+	while (len < PX_FS_PATH_MAX - 1) {
+		size_t room = PX_FS_PATH_MAX - 1 - len - 1; /* after the '/' */
+		size_t n = room > DEEP_NAME ? DEEP_NAME : room;
+		if (room > DEEP_NAME && room - DEEP_NAME < 2)
+			n = DEEP_NAME - 2; /* leave room for a name of two or more */
+		memset(name, 'a' + depth % 26, n);
+		name[n] = '\0';
+		PX_ASSERT_EQ(px_mkdir(name), 0);
+		PX_ASSERT_EQ(px_chdir(name), 0);
+		len += 1 + n;
+		depth++;
+	}
+	PX_ASSERT_EQ(len, PX_FS_PATH_MAX - 1);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), PX_FS_PATH_MAX - 1);
+	PX_ASSERT_EQ(strncmp(cwd, top, strlen(top)), 0);
+	PX_ASSERT_EQ(cwd[strlen(top)], '/');
+	PX_ASSERT_EQ(px_getcwd(cwd, PX_FS_PATH_MAX - 1), -PX_ERANGE);
+	/* shorter: the first level becomes "s" */
+	memset(name, 'a', DEEP_NAME);
+	name[DEEP_NAME] = '\0';
+	snprintf(from, sizeof(from), "%s/%s", top, name);
+	snprintf(to, sizeof(to), "%s/s", top);
+	PX_ASSERT_EQ(px_rename(from, to), 0);
+	long short_len = PX_FS_PATH_MAX - 1 - (DEEP_NAME - 1);
+	PX_ASSERT_EQ(px_getcwd(want, sizeof(want)), short_len);
+	PX_ASSERT_EQ(strncmp(want, to, strlen(to)), 0);
+	PX_ASSERT_EQ(want[strlen(to)], '/');
+	PX_ASSERT_EQ(px_getcwd(cwd, (size_t)short_len), -PX_ERANGE);
+	PX_ASSERT_EQ(px_getcwd(cwd, (size_t)short_len + 1), short_len);
+	PX_ASSERT_STR_EQ(cwd, want);
+	PX_ASSERT_EQ(px_rename(to, from), 0);
+	/* longer than a path may be: the top directory gains a byte */
+	snprintf(to, sizeof(to), "%sx", top);
+	PX_ASSERT_EQ(px_rename(top, to), 0);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), -PX_ENAMETOOLONG);
+	PX_ASSERT_EQ(px_rename(to, top), 0);
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), PX_FS_PATH_MAX - 1);
+	/* back up, removing each level */
+	for (int d = depth - 1; d >= 0; d--) {
+		PX_ASSERT_GE(px_getcwd(cwd, sizeof(cwd)), 0);
+		const char *last = strrchr(cwd, '/') + 1;
+		snprintf(want, sizeof(want), "../%s", last);
+		PX_ASSERT_EQ(px_chdir(".."), 0);
+		PX_ASSERT_EQ(px_rmdir(want + 3), 0);
+	}
+	PX_ASSERT_EQ(px_getcwd(cwd, sizeof(cwd)), (long)strlen(top));
+	leave();
+	PX_ASSERT_EQ(px_rmdir(top), 0);
+}
+
 PX_TEST(fs_dup2)
 {
 	char buf[16];

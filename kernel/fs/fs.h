@@ -76,6 +76,14 @@ int64_t fs_truncate(union io_slot *slot, struct fs *fs, struct fs_inode *ip, uin
 int64_t fs_getdents(union io_slot *slot, struct fs *fs, struct fs_inode *ip, const void *vm,
 		    uint64_t va, uint64_t len, uint64_t off);
 int64_t fs_stat(union io_slot *slot, struct fs *fs, struct fs_inode *ip, struct px_stat *st);
+/* The absolute path of the directory dir (the caller's reference), found
+ * by climbing ".." to the root and looking each directory up by inode
+ * number in its parent, with the names held still (fs->ns).  Ready: the
+ * length, with the path and a NUL in buf; -PX_ENOENT if dir was removed;
+ * -PX_ENAMETOOLONG if the path and its NUL need more than cap bytes;
+ * -PX_EIO if the tree is damaged.  cap >= 2, else -PX_EINVAL at once. */
+int64_t fs_getpath(union io_slot *slot, struct fs *fs, struct fs_inode *dir, char *buf,
+		   size_t cap);
 /* Everything written to ip so far is durable. */
 int64_t fs_fsync(union io_slot *slot, struct fs *fs, struct fs_inode *ip);
 /* Free the inodes whose last link and last reference are gone. */

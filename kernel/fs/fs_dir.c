@@ -23,11 +23,21 @@ void fs_dirlookup_init(struct fs_dirlookup *d, struct fs *fs, struct fs_inode *d
 	d->dp = dp;
 	d->name = name;
 	d->len = len;
+	d->want_inum = 0;
+	d->name_out = NULL;
 	d->state = ASYNC_INIT;
 	d->live = 0;
 	d->result = 0;
 	d->inum = 0;
 	d->free_slot = UINT32_MAX;
+}
+
+void fs_dirlookup_inum_init(struct fs_dirlookup *d, struct fs *fs, struct fs_inode *dp,
+			    uint32_t inum, char *name_out)
+{
+	fs_dirlookup_init(d, fs, dp, NULL, 0);
+	d->want_inum = inum;
+	d->name_out = name_out;
 }
 
 enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx)
@@ -67,9 +77,15 @@ enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx)
 					bad = true;
 					break;
 				}
-				if (d->name ? e->name_len == d->len &&
-						      memcmp(e->name, d->name, d->len) == 0
-					    : d->bi > 0 || k >= 2) {
+				bool dots = d->bi == 0 && k < 2;
+				if (d->want_inum ? !dots && e->inum == d->want_inum
+				    : d->name    ? e->name_len == d->len &&
+							 memcmp(e->name, d->name, d->len) == 0
+						 : !dots) {
+					if (d->name_out) {
+						memcpy(d->name_out, e->name, e->name_len);
+						d->len = e->name_len;
+					}
 					d->inum = e->inum;
 					d->type = e->type;
 					d->slot = d->bi * FS_DIRENTS_PER_BLOCK + k;

@@ -198,6 +198,8 @@ struct fs_dirlookup {
 	struct fs_inode *dp;
 	const char *name;
 	uint32_t len;
+	uint32_t want_inum;        /* by inode number (fs_dirlookup_inum_init) */
+	char *name_out;            /* ...its name goes here (FS_NAME_MAX bytes), len */
 	int state;
 	uint8_t live;              /* 1: m, 2: g */
 	uint32_t bi, nblk;
@@ -209,6 +211,10 @@ struct fs_dirlookup {
 };
 void fs_dirlookup_init(struct fs_dirlookup *d, struct fs *fs, struct fs_inode *dp,
 		       const char *name, uint32_t len);
+/* The entry other than "." and ".." whose inode is inum: its name into
+ * name_out (FS_NAME_MAX bytes, no NUL) and its length into len. */
+void fs_dirlookup_inum_init(struct fs_dirlookup *d, struct fs *fs, struct fs_inode *dp,
+			    uint32_t inum, char *name_out);
 enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx);
 void fs_dirlookup_drop(struct fs_dirlookup *d);
 

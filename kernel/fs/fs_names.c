@@ -497,3 +497,72 @@ out:
 	ASYNC_END(c);
 }
 
+
+/* ---- the path of a directory ------------------------------------------------------------*/
+
+/*
+ * Built backwards from the end of c->out: each step locks the current
+ * directory, reads its "..", then locks the parent and finds the entry
+ * that names the current directory by its inode number.  fs->ns is held
+ * throughout, so no rename or rmdir moves the tree under the climb; one
+ * inode lock at a time, as everywhere.
+ */
+enum poll fs_op_getpath(struct fs_call *c, struct context *cx)
+{
+	struct fs *fs = c->fs;
+	ASYNC_BEGIN(c);
+	LOCK_NS();
+	c->cur = fs_idup(fs, c->ip);
+	c->at = c->outcap - 1;
+	c->out[c->at] = '\0';
+	ILOCK(c->cur);
+	if (c->cur->d.type != FS_T_DIR)
+		FAIL(-PX_ENOTDIR);
+	if (c->cur->d.nlink == 0)
+		FAIL(-PX_ENOENT);
+	IUNLOCK();
+	while (c->cur != fs->root) {
+		ILOCK(c->cur);
+		LOOKUP(c->cur, "..", 2);
+		if (c->u.dl.result == -PX_ENOENT) {
+			fs_damaged(fs, "directory without \"..\": inode", c->cur->inum);
+			FAIL(-PX_EIO);
+		}
+		if (c->u.dl.result)
+			FAIL(c->u.dl.result);
+		c->inum = c->u.dl.inum;
+		IUNLOCK();
+		c->dp = fs_iget(fs, c->inum);
+		if (!c->dp)
+			FAIL(-PX_ENFILE);
+		ILOCK(c->dp);
+		fs_dirlookup_inum_init(&c->u.dl, fs, c->dp, c->cur->inum, c->comp);
+		STEP(L_LOOKUP, fs_dirlookup_poll(&c->u.dl, cx));
+		if (c->u.dl.result == -PX_ENOENT) {
+			fs_damaged(fs, "directory missing from its parent: inode", c->cur->inum);
+			FAIL(-PX_EIO);
+		}
+		if (c->u.dl.result)
+			FAIL(c->u.dl.result);
+		IUNLOCK();
+		if (c->u.dl.len + 1 > c->at)
+			FAIL(-PX_ENAMETOOLONG);
+		c->at -= c->u.dl.len;
+		memcpy(c->out + c->at, c->comp, c->u.dl.len);
+		c->out[--c->at] = '/';
+		fs_iput(fs, c->cur);
+		c->cur = c->dp;
+		c->dp = NULL;
+		if (++c->climb > fs->sb.ninodes) {
+			fs_damaged(fs, "directory tree loops above inode", c->ip->inum);
+			FAIL(-PX_EIO);
+		}
+	}
+	if (c->at == c->outcap - 1)
+		c->out[--c->at] = '/';
+	c->result = (int64_t)(c->outcap - 1 - c->at);
+	memmove(c->out, c->out + c->at, (size_t)c->result + 1);
+out:
+	fs_call_let_go(c);
+	ASYNC_END(c);
+}

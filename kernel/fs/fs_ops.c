@@ -363,6 +363,7 @@ static enum poll call_poll(struct fs_call *c, struct context *cx)
 	case FS_K_GETDENTS: return fs_op_getdents(c, cx);
 	case FS_K_STAT: return fs_op_stat(c, cx);
 	case FS_K_FSYNC: return fs_op_fsync(c, cx);
+	case FS_K_GETPATH: return fs_op_getpath(c, cx);
 	case FS_K_RECLAIM:
 	case FS_K_MOUNT_ORPHANS: return fs_reclaim_poll(c, cx);
 	case FS_K_MOUNT: return fs_mount_poll(c, cx);
@@ -593,6 +594,18 @@ int64_t fs_stat(union io_slot *slot, struct fs *fs, struct fs_inode *ip, struct 
 	START(FS_K_STAT, NULL, NULL, NULL);
 	c->ip = ip;
 	c->st = st;
+	return IO_STARTED;
+}
+
+int64_t fs_getpath(union io_slot *slot, struct fs *fs, struct fs_inode *dir, char *buf,
+		   size_t cap)
+{
+	if (cap < 2 || cap > UINT32_MAX)
+		return -PX_EINVAL;
+	START(FS_K_GETPATH, NULL, NULL, NULL);
+	c->ip = dir;
+	c->out = buf;
+	c->outcap = (uint32_t)cap;
 	return IO_STARTED;
 }
 

@@ -7,7 +7,7 @@
 enum fs_kind {
 	FS_K_OPEN, FS_K_MKDIR, FS_K_RMDIR, FS_K_UNLINK, FS_K_RENAME, FS_K_LINK,
 	FS_K_READ, FS_K_WRITE, FS_K_TRUNC, FS_K_GETDENTS, FS_K_STAT, FS_K_FSYNC,
-	FS_K_RECLAIM, FS_K_MOUNT_ORPHANS, FS_K_MOUNT, FS_K_UNMOUNT,
+	FS_K_RECLAIM, FS_K_MOUNT_ORPHANS, FS_K_MOUNT, FS_K_UNMOUNT, FS_K_GETPATH,
 };
 
 /* Which step of `u` is in progress (what a drop must undo). */
@@ -36,6 +36,8 @@ struct fs_call {
 	const void *vm;
 	uint64_t va, len, off;
 	struct px_stat *st;
+	char *out;                 /* getpath: the path goes here (outcap bytes) */
+	uint32_t outcap;
 	/* progress */
 	uint64_t done, pos, chunk_end;
 	uint32_t gen;
@@ -48,6 +50,7 @@ struct fs_call {
 	const char *name, *name2;
 	uint32_t len2, slot, slot2, inum, inum2, block, climb;
 	uint32_t len_name;
+	char comp[FS_NAME_MAX];    /* getpath: one name */
 	uint8_t type;
 	uint32_t next, at, steps;
 	int rel_state, sub_state, rel_result;
@@ -100,6 +103,7 @@ enum poll fs_op_truncate(struct fs_call *c, struct context *cx);
 enum poll fs_op_getdents(struct fs_call *c, struct context *cx);
 enum poll fs_op_stat(struct fs_call *c, struct context *cx);
 enum poll fs_op_fsync(struct fs_call *c, struct context *cx);
+enum poll fs_op_getpath(struct fs_call *c, struct context *cx);
 
 /* fs_mount.c */
 enum poll fs_mount_poll(struct fs_call *c, struct context *cx);

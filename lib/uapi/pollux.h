@@ -92,7 +92,9 @@
  *   ftruncate  EBADF (not open for writing), EISDIR, EINVAL (not a file of
  *              the file system), EFBIG
  *   chdir      ENOENT, ENOTDIR
- *   getcwd     ERANGE (n too small for the path and its NUL)
+ *   getcwd     ERANGE (n too small for the path and its NUL), ENOENT (the
+ *              working directory was removed), ENAMETOOLONG (renames above
+ *              it made its path longer than PX_FS_PATH_MAX - 1)
  *   dup2       EBADF (fd not open, newfd out of range)
  *   statfs     ENODEV (no file system mounted)
  * Changes without a mounted file system: EROFS.  sync() returns 0: every

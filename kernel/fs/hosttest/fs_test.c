@@ -581,6 +581,56 @@ static void t_rename_link(void)
 	done_check();
 }
 
+/* The path of a directory, climbed from its inode: it follows renames
+ * of the directories above, says ENOENT once the directory is removed
+ * and ENAMETOOLONG when the buffer is short. */
+static int64_t getpath(struct fs_inode *ip, char *buf, size_t cap)
+{
+	return run1(&D, &S, fs_getpath(&S, FS, ip, buf, cap));
+}
+
+static void t_getpath(void)
+{
+	fresh("4M", 64);
+	char buf[FS_PATH_MAX];
+	struct fs_inode *root = fs_root(FS), *ip;
+	CHECK_EQ(getpath(root, buf, sizeof(buf)), 1);
+	CHECK(strcmp(buf, "/") == 0);
+	CHECK_EQ(op_mkdir("/a"), 0);
+	CHECK_EQ(op_mkdir("/a/bb"), 0);
+	CHECK_EQ(op_mkdir("/a/bb/c"), 0);
+	CHECK_EQ(op_mkdir("/a/other"), 0); /* a sibling before it in /a */
+	CHECK_EQ(op_rmdir("/a/other"), 0);
+	CHECK_EQ(op_open("/a/bb/c", PX_O_RDONLY | PX_O_DIRECTORY, &ip), 0);
+	CHECK_EQ(getpath(ip, buf, sizeof(buf)), 7);
+	CHECK(strcmp(buf, "/a/bb/c") == 0);
+	CHECK_EQ(op_rename("/a/bb", "/a/renamed"), 0);
+	CHECK_EQ(getpath(ip, buf, sizeof(buf)), 12);
+	CHECK(strcmp(buf, "/a/renamed/c") == 0);
+	CHECK_EQ(op_rename("/a/renamed", "/moved"), 0); /* across directories */
+	CHECK_EQ(getpath(ip, buf, sizeof(buf)), 8);
+	CHECK(strcmp(buf, "/moved/c") == 0);
+	/* the buffer: exactly the path and its NUL, then one byte short */
+	CHECK_EQ(getpath(ip, buf, 9), 8);
+	CHECK(strcmp(buf, "/moved/c") == 0);
+	CHECK_EQ(getpath(ip, buf, 8), -PX_ENAMETOOLONG);
+	CHECK_EQ(getpath(ip, buf, 1), -PX_EINVAL);
+	/* a file is not a directory */
+	struct fs_inode *f;
+	CHECK_EQ(op_open("/moved/f", PX_O_RDWR | PX_O_CREAT, &f), 0);
+	CHECK_EQ(getpath(f, buf, sizeof(buf)), -PX_ENOTDIR);
+	put(f);
+	CHECK_EQ(op_unlink("/moved/f"), 0);
+	/* removed while held */
+	CHECK_EQ(op_rmdir("/moved/c"), 0);
+	CHECK_EQ(getpath(ip, buf, sizeof(buf)), -PX_ENOENT);
+	put(ip);
+	fs_iput(FS, root);
+	CHECK_EQ(op_rmdir("/moved"), 0);
+	CHECK_EQ(op_rmdir("/a"), 0);
+	done_check();
+}
+
 /* Unlinked while open: readable until closed, freed at the close (and,
  * after a crash instead of a close, by the next mount). */
 static void t_orphans(void)
@@ -1568,6 +1618,7 @@ static const struct {
 	{ t_read_write, "read_write" },
 	{ t_dirs, "dirs" },
 	{ t_rename_link, "rename_link" },
+	{ t_getpath, "getpath" },
 	{ t_orphans, "orphans" },
 	{ t_persistence, "persistence" },
 	{ t_torn_header, "torn_header" },
