@@ -43,6 +43,7 @@ endif
 HOSTBUILD := build/host
 # The disk image make qemu boots from (the file-system section below).
 FS_IMG := build/$(ARCH)/fs.img
+FSUPDATE := $(HOSTBUILD)/fsupdate
 
 # ---------------------------------------------------------------- toolchains
 # Each arch's toolchain prefix, emulator and code-generation flags, once:
@@ -287,11 +288,10 @@ $(KERNEL): $(KOBJS) linker/$(ARCH).ld
 RUN := scripts/run-qemu.sh --arch $(ARCH) --smp $(SMP) --mem $(MEM)
 
 # The disk image build/<arch>/fs.img is / (made by mkfs if missing; what
-# is written to it stays), and a network card (docs/net.md).  A program
-# rebuilt since the image was made still has its old copy in /bin: make
-# fs-reset gives a fresh image.
-qemu: $(KERNEL) $(FS_IMG) | ensure-qemu
-	@$(call stale_image_note)
+# is written to it stays), and a network card (docs/net.md).  Before the
+# boot, fs-update-bin brings the image's /bin up to date with the programs
+# as built (fsupdate: changed and new ones only, nothing else touched).
+qemu: $(KERNEL) fs-update-bin | ensure-qemu
 	@$(RUN) --interactive --disk $(FS_IMG) --net $(if $(NET_PORTS),--net-ports $(NET_PORTS)) \
 		$(if $(APPEND),--append "$(APPEND)") $(KERNEL)
 
@@ -304,7 +304,7 @@ FREE_PORT = python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 ensure-gdb:
 	@command -v gdb-multiarch >/dev/null 2>&1 || scripts/deps.sh debug
 
-qemu-gdb: $(KERNEL) $(FS_IMG) | ensure-qemu ensure-gdb
+qemu-gdb: $(KERNEL) fs-update-bin | ensure-qemu ensure-gdb
 	@port=$${GDBPORT:-$$($(FREE_PORT))}; echo $$port >$(BUILD)/gdb-port; \
 	echo "*** waiting for gdb on port $$port: make gdb ARCH=$(ARCH)$(if $(filter 1,$(KTEST)), KTEST=1) in another terminal"; \
 	$(RUN) --interactive --gdb --gdb-port $$port --net --net-ports none $(if $(APPEND),--append "$(APPEND)") \
@@ -318,9 +318,6 @@ gdb: | ensure-gdb
 # The px commands checked against a booted kernel (scripts/gdbtest.py).
 gdb-test: $(KERNEL) | ensure-qemu ensure-gdb
 	@python3 scripts/gdbtest.py --arch $(ARCH) --smp $(SMP) $(KERNEL)
-
-stale_image_note = if [ -n "$$(find $(UBUILD)/stripped -name '*.elf' -newer $(FS_IMG) 2>/dev/null | head -1)" ]; then \
-	echo "*** note: programs were rebuilt after $(FS_IMG) was made; /bin holds the old ones (make fs-reset: a fresh image, losing what was written)"; fi
 
 # In-kernel self tests for one arch (a KTEST=1 build in build/<arch>-ktest).
 ktest: | ensure-cross ensure-qemu
@@ -710,7 +707,7 @@ $(FSCK): $(FSCK_SRCS) kernel/fs/tools/fsck_check.h kernel/fs/fs_format.h | ensur
 	$(call say,HOSTCC,$@)
 	$(Q)$(HOSTCC) $(FS_TOOL_CFLAGS) $(FSCK_SRCS) -o $@
 
-fs-tools: $(MKFS) $(FSCK)
+fs-tools: $(MKFS) $(FSCK) $(FSUPDATE)
 
 # The disk image: /bin holds every user program, /home a few samples.  It
 # is made only when missing (what is written to it survives a rebuild);
@@ -721,6 +718,12 @@ $(FS_IMG): | $(MKFS) $(USTRIPPED)
 	$(Q)$(MKFS) -s $(FS_IMG_SIZE) $@ $(USTRIPPED)
 
 fs-image: $(FS_IMG)
+
+# /bin of the image as the programs are now (make qemu runs this first).
+# A damaged image, or one of another format, is left alone with fsck's
+# report, and the boot goes on (the kernel says what it makes of it).
+fs-update-bin: $(FS_IMG) $(FSUPDATE) $(USTRIPPED)
+	@$(FSUPDATE) $(FS_IMG) $(USTRIPPED) || echo "*** $(FS_IMG) left as it is"
 
 # The tests' image: what mkfs makes, remade whenever a program changes;
 # each test boots on a copy of it.
@@ -790,6 +793,23 @@ FS_HDRS := $(wildcard kernel/fs/*.h kernel/fs/tools/*.h kernel/fs/hosttest/*.h) 
 # The executor pieces the core uses on the host (sync primitives, asserts).
 FS_HOST_EXEC := $(EXEC_HOST_SRCS)
 FS_TEST := $(HOSTBUILD)/fs_test
+# fsupdate: /bin of an existing image brought up to date, through the
+# file-system core over the image file (kernel/fs/tools/fsupdate.c).
+FSUPDATE_SRCS := kernel/fs/tools/fsupdate.c kernel/fs/tools/filedev.c kernel/fs/tools/fs_env_host.c \
+	kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FSUPDATE): $(FSUPDATE_SRCS) $(FS_HDRS) kernel/fs/tools/filedev.h | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@)
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(FSUPDATE_SRCS) -o $@ -lpthread
+
+FSUPDATE_TEST := $(HOSTBUILD)/fsupdate_test
+FSUPDATE_TEST_SRCS := kernel/fs/hosttest/fsupdate_test.c kernel/fs/tools/filedev.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+$(FSUPDATE_TEST): $(FSUPDATE_TEST_SRCS) $(FS_HDRS) | ensure-host
+	@mkdir -p $(dir $@)
+	$(call say,HOSTCC,$@ (ASan+UBSan))
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FSUPDATE_TEST_SRCS) -o $@ -lpthread
+
 FS_TEST_SRCS := kernel/fs/hosttest/fs_test.c kernel/fs/hosttest/fakedisk.c \
 	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(FS_HOST_EXEC)
 $(FS_TEST): $(FS_TEST_SRCS) $(FS_HDRS) | ensure-host
@@ -867,13 +887,16 @@ host-test-fscache: $(FS_CACHE_TEST) $(FS_CACHE_TSAN)
 	$(FS_CACHE_TEST)
 	$(FS_CACHE_TSAN)
 
-host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK)
+host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(FSCK) $(FSUPDATE) \
+		$(FSUPDATE_TEST)
 	@echo "== mkfs -> fsck on an image holding the host tools"
 	$(Q)$(MKFS) -s 16M $(HOSTBUILD)/fs-tools.img $(MKFS) $(FSCK) > /dev/null
 	$(Q)$(FSCK) $(HOSTBUILD)/fs-tools.img
 	@echo "== fsck exits 1 on a damaged image"
 	$(Q)printf '\000' | dd of=$(HOSTBUILD)/fs-tools.img bs=1 seek=0 conv=notrunc status=none
 	$(Q)if $(FSCK) $(HOSTBUILD)/fs-tools.img; then echo "fsck passed a damaged image"; exit 1; fi
+	@echo "== fsupdate: /bin of an existing image brought up to date"
+	$(FSUPDATE_TEST) $(MKFS) $(FSUPDATE) $(HOSTBUILD)
 	@echo "== file-system host tests (ASan+UBSan)"
 	$(FS_TEST) $(MKFS)
 	@echo "== regular files and directories as struct file (ASan+UBSan)"
@@ -917,7 +940,7 @@ host-test-fsfuzz: $(FS_FUZZ_DEPS)
 fuzz-fs: $(FS_FUZZ_DEPS)
 	@scripts/fuzz-fs.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: fs-tools fs-image fs-reset fs-check fstest fssys crash-fs fs-cross-check fuzz-fs ensure-fuzz
+.PHONY: fs-tools fs-image fs-update-bin fs-reset fs-check fstest fssys crash-fs fs-cross-check fuzz-fs ensure-fuzz
 # ======================================================== end file system
 
 # ================================================================ network
@@ -1083,6 +1106,7 @@ help:
 	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
 	@echo "make fs-image / fs-reset      the disk image build/<arch>/fs.img (made if missing / afresh)"
+	@echo "make fs-update-bin            /bin of that image brought up to date (make qemu runs it first)"
 	@echo "make fs-check                 fsck the disk image"
 	@echo "make fssys [FSSYS=a,b]       reboot, power-cut, concurrency and limit tests of the file system"
 	@echo "make crash-fs [KILLS=n]       the long power-cut run (default 300 kills)"
