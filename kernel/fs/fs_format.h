@@ -199,7 +199,7 @@ static inline const char *fs_super_invalid(const struct fs_super *s)
 	if (s->crc != fs_super_crc(s))
 		return "superblock checksum mismatch";
 	if (s->version != FS_VERSION)
-		return "an older version of the format (make fs-reset makes a new image)";
+		return "made for another version of the format (make fs-reset makes a new image)";
 	if (s->block_size != FS_BLOCK_SIZE)
 		return "unsupported block size";
 	if (s->nblocks < 16)
