@@ -213,7 +213,12 @@
 #define PX_KSTAT_TCP_CONNS 12 /* TCP connections the stack holds now (listeners,
                                TIME_WAIT included): for leak checks */
 #define PX_KSTAT_SOCK_FILES 13 /* TCP socket files open now */
-#define PX_KSTAT_COUNT    14
+#define PX_KSTAT_WFI_INSTRET 14 /* what the instruction counter (rdinstret,
+                               PMU event counter 0) advanced while harts
+                               slept in WFI: nonzero where it runs on
+                               through a sleep (riscv64 under -icount);
+                               benchmarks subtract it */
+#define PX_KSTAT_COUNT    15
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
