@@ -312,4 +312,104 @@ def wall():
         g.stop()
 
 
-count() if mode == "count" else wall()
+def profile():
+    """Where the instructions of the 64-byte echo go (riscv64): QEMU runs
+    one instruction per block (-singlestep) and logs every block it runs
+    (-d exec,nochain) while the host drives PROF_N round trips; each pc is
+    charged to its function and its object file (kernel) or program."""
+    sock = os.path.join(out_dir, "netprof.mon")
+    logf = os.path.join(out_dir, "netprof.exec")
+    for f in (sock, logf):
+        if os.path.exists(f):
+            os.unlink(f)
+    os.environ["QEMU_EXTRA"] = f"-singlestep -monitor unix:{sock},server,nowait -D {logf}"
+    g = Guest(icount=True)
+    n = int(os.environ.get("PROF_N", "20"))
+    try:
+        mon = socket.socket(socket.AF_UNIX)
+        mon.connect(sock)
+        mon.settimeout(10)
+
+        def monitor(cmd):
+            mon.sendall(cmd.encode() + b"\n")
+            time.sleep(0.3)
+            try:
+                mon.recv(65536)
+            except socket.timeout:
+                pass
+        monitor("")
+        e = connect(g.echo)
+        msg = bytes(range(64))
+        for _ in range(5):
+            e.sendall(msg)
+            recv_exact(e, 64)
+        time.sleep(0.1)
+        monitor("log exec,nochain")
+        for _ in range(n):
+            e.sendall(msg)
+            if recv_exact(e, 64) != msg:
+                raise RuntimeError("echo differs")
+        time.sleep(0.1)
+        monitor("log none")
+        e.close()
+    finally:
+        g.stop()
+    # symbols: the kernel's from its object files, the programs' from their ELFs
+    import bisect
+    syms = []
+
+    def nm(path, owner):
+        r = subprocess.run(["riscv64-unknown-elf-nm", "--defined-only", path],
+                           capture_output=True, text=True)
+        out = []
+        for line in r.stdout.splitlines():
+            f = line.split()
+            if len(f) == 3 and f[1] in "tTwW":
+                out.append((int(f[0], 16), f[2], owner))
+        return out
+    kdir = os.path.dirname(opt["kernel"])
+    where = {}
+    for root, _, files in os.walk(kdir):
+        for fn in files:
+            if fn.endswith(".o") and "/user" not in root:
+                for _, name, _ in nm(os.path.join(root, fn), None):
+                    where.setdefault(name, os.path.relpath(os.path.join(root, fn), kdir)[:-4])
+    for addr, name, _ in nm(opt["kernel"], None):
+        syms.append((addr, name, "kernel:" + where.get(name, "?")))
+    for prog in ("echod",):
+        for addr, name, _ in nm(os.path.join(kdir, "user", prog + ".elf"), None):
+            syms.append((addr, name, "user:" + prog))
+    syms.sort()
+    addrs = [a for a, _, _ in syms]
+    kern_lo = min(a for a, _, o in syms if o.startswith("kernel"))
+    byfn, byobj, total = {}, {}, 0
+    pat = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
+    with open(logf, errors="replace") as f:
+        for line in f:
+            m = pat.match(line)
+            if not m:
+                continue
+            pc = int(m.group(1), 16)
+            total += 1
+            i = bisect.bisect_right(addrs, pc) - 1
+            if i < 0 or (pc >= kern_lo) != syms[i][2].startswith("kernel"):
+                key = ("?", "kernel:?" if pc >= kern_lo else "user:?")
+            else:
+                key = (syms[i][1], syms[i][2])
+            byfn[key] = byfn.get(key, 0) + 1
+            byobj[key[1]] = byobj.get(key[1], 0) + 1
+    print(f"netprof: {total} instructions over {n} echo round trips: {total // n} each")
+    print("by file:")
+    for k, v in sorted(byobj.items(), key=lambda kv: -kv[1]):
+        print(f"  {v / n:9.0f}  {k}")
+    print("by function (top 40):")
+    for (fn, o), v in sorted(byfn.items(), key=lambda kv: -kv[1])[:40]:
+        print(f"  {v / n:9.0f}  {fn}  ({o})")
+
+
+if mode == "count":
+    count()
+elif mode == "profile":
+    profile()
+else:
+    wall()

@@ -156,6 +156,9 @@ fi
 # Tests: console on stdio (no monitor multiplexing, so every input byte
 # reaches the guest), no display, a hard time limit.
 args+=(-display none -monitor none -serial stdio)
+# QEMU_EXTRA: more QEMU options, word-split (scripts/netprof.py: a monitor
+# socket and -singlestep for an instruction profile).
+[ -n "${QEMU_EXTRA:-}" ] && args+=($QEMU_EXTRA)
 set +e
 if [ -n "$wait_for" ]; then
 	[ -n "$out" ] || { echo "run-qemu.sh: --wait-for needs --out" >&2; exit 2; }

@@ -92,3 +92,9 @@ uint64_t net_next_deadline(void)
 	uint64_t a = arp_next_deadline(), t = tcp_next_deadline();
 	return a < t ? a : t;
 }
+
+uint64_t net_deadline_bound(void)
+{
+	uint64_t a = arp_next_deadline(), t = tcp_deadline_bound();
+	return a < t ? a : t;
+}

@@ -133,5 +133,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
  * (it visits them all). */
 uint64_t tcp_timer(uint64_t now);
 uint64_t tcp_next_deadline(void);
+/* No later than tcp_next_deadline, without visiting anything. */
+uint64_t tcp_deadline_bound(void);
 
 #endif /* KERNEL_NET_NET_IMPL_H */
