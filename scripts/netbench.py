@@ -381,7 +381,7 @@ def profile():
             syms.append((addr, name, "user:" + prog))
     syms.sort()
     addrs = [a for a, _, _ in syms]
-    kern_lo = min(a for a, _, o in syms if o.startswith("kernel"))
+    user_lo = min(a for a, _, o in syms if o.startswith("user"))
     byfn, byobj, total = {}, {}, 0
     pat = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
     with open(logf, errors="replace") as f:
@@ -392,8 +392,8 @@ def profile():
             pc = int(m.group(1), 16)
             total += 1
             i = bisect.bisect_right(addrs, pc) - 1
-            if i < 0 or (pc >= kern_lo) != syms[i][2].startswith("kernel"):
-                key = ("?", "kernel:?" if pc >= kern_lo else "user:?")
+            if i < 0 or (pc >= user_lo) != syms[i][2].startswith("user"):
+                key = ("?", "user:?" if pc >= user_lo else "kernel:?")
             else:
                 key = (syms[i][1], syms[i][2])
             byfn[key] = byfn.get(key, 0) + 1
