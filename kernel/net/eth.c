@@ -135,6 +135,6 @@ uint64_t net_next_deadline(void)
 
 uint64_t net_deadline_bound(void)
 {
-	uint64_t a = arp_next_deadline(), t = tcp_deadline_bound();
+	uint64_t a = arp_deadline_bound(), t = tcp_deadline_bound();
 	return a < t ? a : t;
 }

@@ -94,8 +94,8 @@ uint64_t net_timer(uint64_t now_ns);
 
 /* The next deadline without running anything (visits every connection). */
 uint64_t net_next_deadline(void);
-/* A time no later than net_next_deadline, without visiting the TCP
- * connections (their bound, which a timer set lowers at once): cheap
+/* A time no later than net_next_deadline, without visiting the ARP cache
+ * or the TCP connections (bounds that a timer set lowers at once): cheap
  * enough for every unlock of the stack.  Sleeping until it may wake the
  * caller early for nothing, never late. */
 uint64_t net_deadline_bound(void);
