@@ -313,7 +313,8 @@ def wall():
 
 
 def profile():
-    """Where the instructions of the 64-byte echo go (riscv64): QEMU runs
+    """Where the instructions of an operation go (riscv64; PROF_OP=echo,
+    the 64-byte echo, or http, a keep-alive GET of /1k.html): QEMU runs
     one instruction per block (-singlestep) and logs every block it runs
     (-d exec,nochain) while the host drives PROF_N round trips; each pc is
     charged to its function and its object file (kernel) or program."""
@@ -325,6 +326,7 @@ def profile():
     os.environ["QEMU_EXTRA"] = f"-singlestep -monitor unix:{sock},server,nowait -D {logf}"
     g = Guest(icount=True)
     n = int(os.environ.get("PROF_N", "20"))
+    prog = "httpd" if os.environ.get("PROF_OP") == "http" else "echod"
     try:
         mon = socket.socket(socket.AF_UNIX)
         mon.connect(sock)
@@ -338,17 +340,26 @@ def profile():
             except socket.timeout:
                 pass
         monitor("")
-        e = connect(g.echo)
         msg = bytes(range(64))
+        if prog == "echod":
+            e = connect(g.echo)
+
+            def op():
+                e.sendall(msg)
+                if recv_exact(e, 64) != msg:
+                    raise RuntimeError("echo differs")
+        else:
+            e = connect(g.http)
+
+            def op():
+                e.sendall(GET)
+                http_response(e)
         for _ in range(5):
-            e.sendall(msg)
-            recv_exact(e, 64)
+            op()
         time.sleep(0.1)
         monitor("log exec,nochain")
         for _ in range(n):
-            e.sendall(msg)
-            if recv_exact(e, 64) != msg:
-                raise RuntimeError("echo differs")
+            op()
         time.sleep(0.1)
         monitor("log none")
         e.close()
@@ -376,7 +387,7 @@ def profile():
                     where.setdefault(name, os.path.relpath(os.path.join(root, fn), kdir)[:-4])
     for addr, name, _ in nm(opt["kernel"], None):
         syms.append((addr, name, "kernel:" + where.get(name, "?")))
-    for prog in ("echod",):
+    if True:
         for addr, name, _ in nm(os.path.join(kdir, "user", prog + ".elf"), None):
             syms.append((addr, name, "user:" + prog))
     syms.sort()
@@ -398,7 +409,7 @@ def profile():
                 key = (syms[i][1], syms[i][2])
             byfn[key] = byfn.get(key, 0) + 1
             byobj[key[1]] = byobj.get(key[1], 0) + 1
-    print(f"netprof: {total} instructions over {n} echo round trips: {total // n} each")
+    print(f"netprof: {total} instructions over {n} operations ({prog}): {total // n} each")
     print("by file:")
     for k, v in sorted(byobj.items(), key=lambda kv: -kv[1]):
         print(f"  {v / n:9.0f}  {k}")
