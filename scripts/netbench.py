@@ -45,6 +45,7 @@ mode = args[0] if args else "count"
 arch = opt["arch"]
 runs = int(os.environ.get("NET_RUNS", "11"))
 out_dir = opt["out"]
+os.makedirs(out_dir, exist_ok=True)
 
 HTTP_N, CONN_N, ECHO_N = 100, 40, 200
 BULK = 1 << 20            # the guest's source sends this much per connection
@@ -262,15 +263,17 @@ def wrk(port, conns, secs):
     m = re.search(r"(\d+) requests in ([\d.]+)(m?s)", r.stdout)
     if not m:
         sys.exit(f"netbench: wrk printed no request count:\n{r.stdout}{r.stderr}")
-    errs = 0
+    # wrk's request count includes the non-2xx responses; socket errors
+    # (a reset, a read that failed) are not requests but are errors too
+    bad = errs = 0
     e = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", r.stdout)
     if e:
         errs += sum(int(x) for x in e.groups())
     n = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
     if n:
-        errs += int(n.group(1))
+        bad = int(n.group(1))
     took = float(m.group(2)) / (1000 if m.group(3) == "ms" else 1)
-    return (int(m.group(1)) - errs) / took, errs
+    return (int(m.group(1)) - bad) / took, errs + bad
 
 
 def wall():
@@ -310,6 +313,29 @@ def wall():
         print(f"bench net_bulk_tx_mb_s {n / (time.time() - t0) / 1e6:.2f} MB/s", flush=True)
     finally:
         g.stop()
+
+
+LAYERS = [
+    ("TCP socket files (tcp_sock.c)", ("tcp_sock",)),
+    ("driver: virtio-net, virtqueues, interrupt dispatch",
+     ("virtio_net", "virtq", "kernel/irq", "plic", "gic")),
+    ("protocols: Ethernet, ARP, IPv4, TCP, checksums; the stack's task",
+     ("kernel/net/eth", "kernel/net/arp", "kernel/net/ipv4", "kernel/net/tcp", "kernel/net/net_kernel",
+      "kernel/net/udp", "kernel/net/icmp")),
+    ("I/O layer: ring ops, syscalls, copyin/copyout, page walks",
+     ("kernel/ring", "kernel/syscall", "uaccess", "kernel/file", "/vm")),
+    ("executor: tasks, wakes, notify, timers, park", ("executor/", "ktask", "exec_glue", "ktimer", "kalloc")),
+    ("traps, user entry and exit, processes", ("trapvec", "/trap", "/cpu", "/user", "kernel/proc", "sbi")),
+    ("file system", ("kernel/fs", "fsys")),
+    ("user program (its executor, reactor, the server)", ("user:",)),
+]
+
+
+def layer(obj):
+    for name, keys in LAYERS:
+        if any(k in obj for k in keys):
+            return name
+    return "other"
 
 
 def profile():
@@ -393,7 +419,8 @@ def profile():
     syms.sort()
     addrs = [a for a, _, _ in syms]
     user_lo = min(a for a, _, o in syms if o.startswith("user"))
-    byfn, byobj, total = {}, {}, 0
+    byfn, byobj, bylayer, total = {}, {}, {}, 0
+    caller = cur = "kernel:?"
     pat = re.compile(r"^Trace \d+: 0x[0-9a-f]+ \[[0-9a-f]+/([0-9a-f]+)/")
     with open(logf, errors="replace") as f:
         for line in f:
@@ -409,7 +436,20 @@ def profile():
                 key = (syms[i][1], syms[i][2])
             byfn[key] = byfn.get(key, 0) + 1
             byobj[key[1]] = byobj.get(key[1], 0) + 1
+            # memcpy and memset are charged to the file that called them
+            if key[1] == "kernel:lib/string":
+                if cur != "kernel:lib/string":
+                    caller = cur
+                obj = caller
+            else:
+                obj = key[1]
+            cur = key[1]
+            lay = layer(obj)
+            bylayer[lay] = bylayer.get(lay, 0) + 1
     print(f"netprof: {total} instructions over {n} operations ({prog}): {total // n} each")
+    print("by layer (memcpy/memset charged to their caller):")
+    for k, v in sorted(bylayer.items(), key=lambda kv: -kv[1]):
+        print(f"  {v / n:9.0f}  {k}")
     print("by file:")
     for k, v in sorted(byobj.items(), key=lambda kv: -kv[1]):
         print(f"  {v / n:9.0f}  {k}")
