@@ -218,7 +218,11 @@
                                slept in WFI: nonzero where it runs on
                                through a sleep (riscv64 under -icount);
                                benchmarks subtract it */
-#define PX_KSTAT_COUNT    15
+#define PX_KSTAT_TIMER_HZ 15 /* the time counter's ticks per second (riscv64
+                               rdtime, aarch64 CNTPCT_EL0, both readable in
+                               user mode): clock_gettime's ns are ticks times
+                               10^9 / this when that divides evenly */
+#define PX_KSTAT_COUNT    16
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
