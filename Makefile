@@ -1073,6 +1073,14 @@ bench: $(KERNEL) $(MKFS) $(USTRIPPED)
 	@SMP=$(SMP) scripts/bench.sh $(ARCH)
 	@$(MAKE) --no-print-directory ARCH=$(ARCH) bench-trace
 
+# The network figures of make bench alone (scripts/netbench.py: guest
+# instructions per operation under -icount, then wrk and bulk MB/s).
+bench-net: $(KERNEL) $(MKFS) $(USTRIPPED) | ensure-cross ensure-qemu
+	@python3 scripts/netbench.py --arch $(ARCH) --kernel $(KERNEL) --mkfs $(MKFS) \
+		--progs $(UBUILD)/stripped --out build/$(ARCH)/bench count
+	@python3 scripts/netbench.py --arch $(ARCH) --kernel $(KERNEL) --mkfs $(MKFS) \
+		--progs $(UBUILD)/stripped --out build/$(ARCH)/bench wall
+
 # What tracing costs (scripts/bench-trace.sh): the tracing test kernel's
 # kbench figures and the instructions of one trace record.
 bench-trace: | ensure-cross ensure-qemu
@@ -1102,6 +1110,7 @@ help:
 	@echo "make fuzz-sys [SEEDS=n SEED=s] the syscall-and-ring fuzzer, both arches, 1 and 4 harts"
 	@echo "make check                    every test, both arches"
 	@echo "make bench / bench-host       benchmarks (guest counters / callgrind)"
+	@echo "make bench-net                make bench's network figures alone"
 	@echo "make grade [LAB=n]            grade the labs (build/grade/results.json)"
 	@echo "make handout LAB=n [OUT=dir]  write lab n's starter tree"
 	@echo "make grade-manifest           re-checksum the test files (teachers)"
@@ -1120,6 +1129,6 @@ help:
 	@echo "make clean"
 
 .PHONY: grade grade-manifest handout grade-selftest autograder grade-autograder-test mutants mutants-check
-.PHONY: all qemu qemu-gdb gdb gdb-test ensure-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
+.PHONY: all qemu qemu-gdb gdb gdb-test ensure-gdb ktest utest shtest host-test host-test-list $(addprefix host-test-,$(HOST_TESTS)) check bench bench-net bench-trace bench-host clean help ensure-cross ensure-qemu ensure-host
 
 -include $(KOBJS:.o=.d)

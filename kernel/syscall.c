@@ -516,6 +516,10 @@ static int64_t sys_kstat(uint64_t which)
 		return netk_up() ? (int64_t)tcp_sock_conns_alive() : 0;
 	case PX_KSTAT_SOCK_FILES:
 		return (int64_t)tcp_sock_files();
+	case PX_KSTAT_WFI_INSTRET:
+		return (int64_t)arch_wfi_instret();
+	case PX_KSTAT_TIMER_HZ:
+		return (int64_t)arch_timer_freq();
 	default:
 		return -PX_EINVAL;
 	}

@@ -103,6 +103,21 @@ for name in $(awk '{print $2}' "$out/bench/ubench-fs.txt" | sort -u); do
 	emit "$name" "$(awk -v n="$name" '$2 == n {print $3}' "$out/bench/ubench-fs.txt" | median)" "$unit" "$fs_runs"
 done
 
+# The network (scripts/netbench.py, `ubench -net` as process 1 on a fresh
+# image, the host driving httpd, echod and a sink and source through the
+# forwarded ports): "count" under -icount, guest instructions per
+# operation (kernel + user, sleep in WFI excluded, medians of NET_RUNS
+# batches); "wall" without it, wrk's requests per second at 1, 10 and 100
+# connections and bulk MB/s, bounded by QEMU's user-mode network.
+for mode in count wall; do
+	python3 scripts/netbench.py --arch "$arch" --kernel "$out/kernel.elf" --mkfs build/host/mkfs \
+		--progs "$out/user/stripped" --out "$out/bench" "$mode" \
+		|| { echo "bench: netbench $mode failed (log: $out/bench/net-$mode.log)" >&2; exit 1; }
+done >"$out/bench/net.txt"
+while read -r _ name value unit; do
+	emit "$name" "$value" "$unit" 1
+done < <(grep '^bench ' "$out/bench/net.txt")
+
 # Multi-hart figures (kernel/kbench/smp.c, "kbench=smp"): wall time in
 # timer ticks, without -icount (with it QEMU 7.2 runs every hart on one
 # host thread), so medians over SMP_RUNS boots (default 3) at 1, 2 and 4

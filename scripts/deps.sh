@@ -5,7 +5,7 @@
 # nettest fetches pages with it), fuzz, model,
 # debug (gdb-multiarch: make gdb, the labs' Debugging sections, make check's
 # gdb test); default: those six.  trace (rsvg-convert, for make trace's PNG)
-# only when asked for.
+# and bench (wrk, make bench's HTTP load generator) only when asked for.
 # Safe to run repeatedly: it asks dpkg first and calls apt-get only when
 # something is absent. Needs root (or sudo) the first time.
 set -euo pipefail
@@ -15,6 +15,7 @@ qemu="qemu-system-misc qemu-system-arm opensbi"
 host="gcc make valgrind device-tree-compiler python3 patch ccache curl"
 debug="gdb-multiarch"
 trace="librsvg2-bin"
+bench="wrk"
 # clang with libFuzzer (libclang-rt-*-dev holds it): the file-system fuzz targets
 fuzz="clang libclang-rt-14-dev"
 # the SPIN model checker: make model (models/)
@@ -33,7 +34,8 @@ for g in "${groups[@]}"; do
 	trace) want="$want $trace" ;;
 	fuzz) want="$want $fuzz" ;;
 	model) want="$want $model" ;;
-	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, model, debug, trace)" >&2; exit 2 ;;
+	bench) want="$want $bench" ;;
+	*) echo "deps.sh: unknown group '$g' (cross, qemu, host, fuzz, model, debug, trace, bench)" >&2; exit 2 ;;
 	esac
 done
 

@@ -31,6 +31,8 @@
 #   --net-ports T,U,V[,E] with --net: forward host TCP port T (to 80), UDP
 #                     ports U (to 7) and V (to 5555) and TCP port E (to 7)
 #                     instead (tests pick free ones); "none": none
+#   --net-fwd H:G[,H:G...] with --net: also forward host TCP port
+#                     127.0.0.1:H to guest port G (make bench's bulk ports)
 #   --net-guestfwd P[,Q] with --net, test-only: a guest connection to
 #                     10.0.2.100:1234 (and :1235) is carried to the host's
 #                     127.0.0.1:P (Q), where something must already listen
@@ -49,7 +51,7 @@
 set -euo pipefail
 
 arch=riscv64 smp=1 mem=128M interactive=0 gdb=0 input=/dev/null out=
-timeout_s=60 append= icount=0 disk= drive_opts= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd=
+timeout_s=60 append= icount=0 disk= drive_opts= kernel= wait_for= el2=0 net=0 net_ports=8080,7007,5555,7007 net_peer= gdbport= guestfwd= netfwd=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=$2; shift 2 ;;
@@ -71,7 +73,8 @@ while [ $# -gt 0 ]; do
 	--net-ports) net_ports=$2; shift 2 ;;
 	--net-peer) net=1; net_peer=$2; shift 2 ;;
 	--net-guestfwd) guestfwd=$2; shift 2 ;;
-	-h|--help) sed -n '2,48p' "$0"; exit 0 ;;
+	--net-fwd) netfwd=$2; shift 2 ;;
+	-h|--help) sed -n '2,50p' "$0"; exit 0 ;;
 	-*) echo "run-qemu.sh: unknown option $1" >&2; exit 2 ;;
 	*) kernel=$1; shift ;;
 	esac
@@ -127,6 +130,12 @@ s.bind(("127.0.0.1", int(sys.argv[1])))' "$p" 2>/dev/null; then
 			fi
 		done
 	fi
+	if [ -n "$netfwd" ]; then
+		IFS=, read -ra pairs <<<"$netfwd"
+		for pr in "${pairs[@]}"; do
+			fwd+=",hostfwd=tcp:127.0.0.1:${pr%%:*}-:${pr#*:}"
+		done
+	fi
 	if [ -n "$guestfwd" ]; then
 		IFS=, read -r gf1 gf2 <<<"$guestfwd"
 		fwd+=",guestfwd=tcp:10.0.2.100:1234-tcp:127.0.0.1:$gf1"
@@ -150,6 +159,9 @@ fi
 # Tests: console on stdio (no monitor multiplexing, so every input byte
 # reaches the guest), no display, a hard time limit.
 args+=(-display none -monitor none -serial stdio)
+# QEMU_EXTRA: more QEMU options, word-split (scripts/netprof.py: a monitor
+# socket and -singlestep for an instruction profile).
+[ -n "${QEMU_EXTRA:-}" ] && args+=($QEMU_EXTRA)
 set +e
 if [ -n "$wait_for" ]; then
 	[ -n "$out" ] || { echo "run-qemu.sh: --wait-for needs --out" >&2; exit 2; }

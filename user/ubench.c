@@ -509,6 +509,104 @@ static void bench_fs(void)
 	unlink("/rand");
 }
 
+/* ---- -net: the guest side of scripts/netbench.py ------------------------------
+ *
+ * `ubench -net` (process 1, a fresh disk, the user-mode network with the
+ * host's ports forwarded) writes /www/1k.html (1024 bytes), starts
+ * `httpd 80 /www`, `echod 7`, a sink on port 9 (reads every byte until
+ * the end, `ubench -sink`) and a source on port 19 (sends NET_SRC_BYTES
+ * and closes, `ubench -source`), says "ubench: net ready", and then
+ * answers every console line with "netmark C W": C the user-readable
+ * instruction counter (aarch64: its 32 bits), W the kernel's
+ * PX_KSTAT_WFI_INSTRET (what C advanced while the hart slept in WFI).
+ * The host drives the traffic between two marks and takes the
+ * difference: every instruction the guest retired in between, kernel
+ * and user, the marks' own console work included (the host subtracts
+ * the median of empty intervals).  "q" ends the boot.
+ */
+#define NET_SRC_BYTES (1u << 20)
+#define NET_IO 8192
+
+static char net_buf[NET_IO];
+
+static int net_listen(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct px_sockaddr_in a = { PX_AF_INET, (uint16_t)port, 0 };
+	if (fd < 0 || bind(fd, &a) < 0 || listen(fd, 8) < 0)
+		die("listen", port);
+	return fd;
+}
+
+static int net_sink(void)
+{
+	int lfd = net_listen(9);
+	for (;;) {
+		int fd = accept(lfd, NULL);
+		if (fd < 0)
+			die("sink accept", fd);
+		while (recv(fd, net_buf, sizeof(net_buf)) > 0)
+			;
+		close(fd);
+	}
+}
+
+static int net_source(void)
+{
+	int lfd = net_listen(19);
+	memset(net_buf, 'x', sizeof(net_buf));
+	for (;;) {
+		int fd = accept(lfd, NULL);
+		if (fd < 0)
+			die("source accept", fd);
+		for (unsigned sent = 0; sent < NET_SRC_BYTES; sent += NET_IO)
+			if (send(fd, net_buf, NET_IO) != NET_IO)
+				break;
+		close(fd);
+	}
+}
+
+static void net_start(const char *const argv[])
+{
+	long pid = px_spawn(argv[0], argv);
+	if (pid <= 0)
+		die("spawn of a server", pid);
+}
+
+static int bench_net(void)
+{
+	if (!counter_works())
+		die("-net without a user-readable instruction counter", 0);
+	mkdir("/www", 0755);
+	int fd = open("/www/1k.html", O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	for (unsigned i = 0; i < 1024; i++)
+		net_buf[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 26);
+	if (fd < 0 || write(fd, net_buf, 1024) != 1024)
+		die("write /www/1k.html", fd);
+	close(fd);
+	static const char *const httpd[] = { "httpd", "80", "/www", "60", NULL };
+	static const char *const echod[] = { "echod", "7", "60", NULL };
+	static const char *const sink[] = { "ubench", "-sink", NULL };
+	static const char *const source[] = { "ubench", "-source", NULL };
+	net_start(httpd);
+	net_start(echod);
+	net_start(sink);
+	net_start(source);
+	px_sleep(200); /* the servers print their lines and listen */
+	printf("ubench: net ready\n");
+	char line[64];
+	for (;;) {
+		long n = read(0, line, sizeof(line));
+		if (n <= 0 || line[0] == 'q')
+			break;
+		uint64_t w = (uint64_t)px_kstat(PX_KSTAT_WFI_INSTRET);
+		uint64_t c = read_counter();
+		printf("netmark %llu %llu\n", (unsigned long long)c, (unsigned long long)w);
+	}
+	printf("ubench: done\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "-probe") == 0)
@@ -516,6 +614,12 @@ int main(int argc, char **argv)
 	if (argc >= 6 && strcmp(argv[1], "-pong") == 0)
 		return pong(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
 
+	if (argc >= 2 && strcmp(argv[1], "-sink") == 0)
+		return net_sink();
+	if (argc >= 2 && strcmp(argv[1], "-source") == 0)
+		return net_source();
+	if (argc >= 2 && strcmp(argv[1], "-net") == 0)
+		return bench_net();
 	if (argc >= 3 && strcmp(argv[1], "-fs") == 0) {
 		fs_wall = strcmp(argv[2], "wall") == 0;
 		use_counter = !fs_wall && counter_works();

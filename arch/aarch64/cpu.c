@@ -69,9 +69,29 @@ bool arch_irq_enabled(void)
  * unmasking; no wakeup is lost between "nothing to do" and the wfi.  The
  * dsb makes earlier stores (e.g. a run-queue update) visible first.
  */
+static uint64_t wfi_instret[SMP_MAX];
+
 void arch_wait_for_interrupt(void)
 {
+	/* What arch_instret advanced inside the wfi (interrupts masked
+	 * only: unmasked, a handler may run first): 0 when it counts
+	 * INST_RETIRED, the sleep when it falls back to the cycle counter. */
+	bool masked = !arch_irq_enabled();
+	uint64_t t0 = masked ? arch_instret() : 0;
 	__asm__ volatile("dsb sy\n\twfi" : : : "memory");
+	if (masked) {
+		unsigned h = arch_hart_id();
+		if (h < SMP_MAX)
+			wfi_instret[h] += arch_instret() - t0;
+	}
+}
+
+uint64_t arch_wfi_instret(void)
+{
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < SMP_MAX; i++)
+		sum += __atomic_load_n(&wfi_instret[i], __ATOMIC_RELAXED);
+	return sum;
 }
 
 void arch_cpu_relax(void)

@@ -65,11 +65,32 @@ bool arch_irq_enabled(void)
 	return r_sstatus() & SSTATUS_SIE;
 }
 
+static uint64_t wfi_instret[SMP_MAX];
+
 /* wfi resumes when an interrupt enabled in sie is pending, even with
  * sstatus.SIE clear, which is what makes check-then-sleep race free. */
 void arch_wait_for_interrupt(void)
 {
+	/* Under -icount instret is the virtual clock, which runs on while
+	 * the hart sleeps: arch_wfi_instret keeps what passed inside the wfi
+	 * so benchmarks can take it off.  With interrupts unmasked a handler
+	 * may run before wfi returns; that span is not kept. */
+	bool masked = !(r_sstatus() & SSTATUS_SIE);
+	uint64_t t0 = r_instret();
 	__asm__ volatile("wfi" ::: "memory");
+	if (masked) {
+		unsigned h = arch_hart_id();
+		if (h < SMP_MAX)
+			wfi_instret[h] += r_instret() - t0;
+	}
+}
+
+uint64_t arch_wfi_instret(void)
+{
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < SMP_MAX; i++)
+		sum += __atomic_load_n(&wfi_instret[i], __ATOMIC_RELAXED);
+	return sum;
 }
 
 void arch_cpu_relax(void)

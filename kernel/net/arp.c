@@ -67,6 +67,8 @@ static int request(struct arp_entry *e, uint64_t now)
 	static const uint8_t zero[6];
 	e->tries++;
 	e->deadline = now + NET_ARP_RETRY_NS;
+	if (e->deadline < net.arp_bound)
+		net.arp_bound = e->deadline;
 	return send_arp(ARP_OP_REQUEST, eth_broadcast, zero, e->ip);
 }
 
@@ -106,6 +108,8 @@ void arp_input(const uint8_t *a, size_t len, uint64_t now)
 		memcpy(e->mac, sha, 6);
 		e->state = ARP_REACHABLE;
 		e->deadline = now + NET_ARP_REACHABLE_NS;
+		if (e->deadline < net.arp_bound)
+			net.arp_bound = e->deadline;
 		if (e->pending_len) {
 			size_t n = e->pending_len;
 			e->pending_len = 0;
@@ -140,8 +144,12 @@ int arp_output(uint32_t hop, size_t len, uint64_t now)
 	return 0;
 }
 
+/* Walks the cache only when an entry may be due: net.arp_bound is
+ * lowered whenever a deadline is set and made exact by each walk. */
 uint64_t arp_timer(uint64_t now)
 {
+	if (now < net.arp_bound)
+		return net.arp_bound;
 	for (unsigned i = 0; i < NET_ARP_ENTRIES; i++) {
 		struct arp_entry *e = &net.arp[i];
 		if (e->state == ARP_FREE || e->deadline > now)
@@ -158,7 +166,13 @@ uint64_t arp_timer(uint64_t now)
 		e->state = ARP_FREE;
 		e->pending_len = 0;
 	}
-	return arp_next_deadline();
+	net.arp_bound = arp_next_deadline();
+	return net.arp_bound;
+}
+
+uint64_t arp_deadline_bound(void)
+{
+	return net.arp_bound;
 }
 
 uint64_t arp_next_deadline(void)

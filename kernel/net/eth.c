@@ -14,16 +14,56 @@ void net_init(const struct net_config *cfg, const struct net_link *link)
 	net.ip_id = 1;
 }
 
+/* A sum with end-around carries, folded to 16 bits (0 only if it was 0). */
+static uint32_t csum_fold64(uint64_t a)
+{
+	a = (a & 0xffffffffu) + (a >> 32);
+	a = (a & 0xffffffffu) + (a >> 32);
+	a = (a & 0xffff) + (a >> 16);
+	a = (a & 0xffff) + (a >> 16);
+	a = (a & 0xffff) + (a >> 16);
+	return (uint32_t)a;
+}
+
+static uint32_t csum_swap(uint32_t x)
+{
+	return (x & 0xff) << 8 | x >> 8;
+}
+
+typedef uint64_t __attribute__((may_alias)) csum_word;
+
+/*
+ * The sum of the buffer's big-endian 16-bit words (RFC 1071), computed
+ * eight bytes per load: the ones' complement sum does not depend on byte
+ * order except for a swap at the end, so aligned native (little-endian)
+ * words are added with end-around carry, the bytes before the first
+ * aligned word and after the last one one at a time, and the pairing
+ * fixed up (an odd number of leading bytes pairs the words the other
+ * way round).
+ */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	while (len > 1) {
-		sum += get16(p);
-		p += 2;
-		len -= 2;
+	uint64_t le = 0; /* little-endian pairs from p[0]: p[0] the low byte */
+	size_t i = 0, k = (size_t)(-(uintptr_t)p & 7);
+	if (len >= k + 16) {
+		for (; i < k; i++)
+			le += (uint64_t)p[i] << (8 * (i & 1));
+		const csum_word *w = (const csum_word *)(const void *)(p + k);
+		size_t nw = (len - k) / 8;
+		uint64_t acc = 0;
+		for (size_t j = 0; j < nw; j++) {
+			uint64_t v = w[j];
+			acc += v;
+			acc += acc < v;
+		}
+		uint32_t r = csum_fold64(acc);
+		le += (k & 1) ? csum_swap(r) : r;
+		i = k + nw * 8;
 	}
-	if (len)
-		sum += (uint32_t)p[0] << 8;
+	for (; i < len; i++)
+		le += (uint64_t)p[i] << (8 * (i & 1));
+	sum += csum_swap(csum_fold64(le));
 	/* Fold as we go so a long buffer cannot overflow 32 bits. */
 	return (sum & 0xffff) + (sum >> 16);
 }
@@ -90,5 +130,11 @@ uint64_t net_timer(uint64_t now_ns)
 uint64_t net_next_deadline(void)
 {
 	uint64_t a = arp_next_deadline(), t = tcp_next_deadline();
+	return a < t ? a : t;
+}
+
+uint64_t net_deadline_bound(void)
+{
+	uint64_t a = arp_deadline_bound(), t = tcp_deadline_bound();
 	return a < t ? a : t;
 }

@@ -92,8 +92,13 @@ void net_input(const void *frame, size_t len, uint64_t now_ns);
  * something to do (NET_NEVER if nothing): the caller sleeps until then. */
 uint64_t net_timer(uint64_t now_ns);
 
-/* The next deadline without running anything. */
+/* The next deadline without running anything (visits every connection). */
 uint64_t net_next_deadline(void);
+/* A time no later than net_next_deadline, without visiting the ARP cache
+ * or the TCP connections (bounds that a timer set lowers at once): cheap
+ * enough for every unlock of the stack.  Sleeping until it may wake the
+ * caller early for nothing, never late. */
+uint64_t net_deadline_bound(void);
 
 /* UDP receive callback: one datagram, valid only during the call. */
 typedef void (*net_udp_fn)(void *arg, uint32_t src_ip, uint16_t src_port,

@@ -70,6 +70,7 @@ struct net_state {
 	struct net_link link;
 	uint16_t ip_id;
 	struct arp_entry arp[NET_ARP_ENTRIES];
+	uint64_t arp_bound;    /* no later than any entry's deadline (0: unknown) */
 	struct udp_bind udp[NET_UDP_BINDS];
 	struct echo_bind echo[NET_ECHO_BINDS];
 	net_echo_fn echo_fn;
@@ -92,6 +93,8 @@ void arp_input(const uint8_t *p, size_t len, uint64_t now);
 int arp_output(uint32_t hop, size_t len, uint64_t now);
 uint64_t arp_timer(uint64_t now);
 uint64_t arp_next_deadline(void);
+/* No later than arp_next_deadline, without visiting the cache. */
+uint64_t arp_deadline_bound(void);
 
 /* ipv4.c */
 void ip_input(const uint8_t *p, size_t len, uint64_t now);
@@ -133,5 +136,7 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
  * (it visits them all). */
 uint64_t tcp_timer(uint64_t now);
 uint64_t tcp_next_deadline(void);
+/* No later than tcp_next_deadline, without visiting anything. */
+uint64_t tcp_deadline_bound(void);
 
 #endif /* KERNEL_NET_NET_IMPL_H */

@@ -1110,6 +1110,11 @@ uint64_t tcp_timer(uint64_t now)
 	return tcp_g.next_timer;
 }
 
+uint64_t tcp_deadline_bound(void)
+{
+	return tcp_g.next_timer;
+}
+
 uint64_t tcp_next_deadline(void)
 {
 	uint64_t next = NET_NEVER;

@@ -215,7 +215,16 @@
 #define PX_KSTAT_TCP_CONNS 12 /* TCP connections the stack holds now (listeners,
                                TIME_WAIT included): for leak checks */
 #define PX_KSTAT_SOCK_FILES 13 /* TCP socket files open now */
-#define PX_KSTAT_COUNT    14
+#define PX_KSTAT_WFI_INSTRET 14 /* what the instruction counter (rdinstret,
+                               PMU event counter 0) advanced while harts
+                               slept in WFI: nonzero where it runs on
+                               through a sleep (riscv64 under -icount);
+                               benchmarks subtract it */
+#define PX_KSTAT_TIMER_HZ 15 /* the time counter's ticks per second (riscv64
+                               rdtime, aarch64 CNTPCT_EL0, both readable in
+                               user mode): clock_gettime's ns are ticks times
+                               10^9 / this when that divides evenly */
+#define PX_KSTAT_COUNT    16
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 

@@ -451,10 +451,38 @@ static struct px_sqe *reactor_get_sqe(void)
 
 /* ---- the executor's hooks ------------------------------------------------------*/
 
+/*
+ * The clock without a syscall (the executor reads it several times per
+ * wake-up): the arch's time counter, which user mode may read (riscv64
+ * scounteren.TM, aarch64 CNTKCTL_EL1.EL0PCTEN), times the ns per tick the
+ * kernel reports (PX_KSTAT_TIMER_HZ) — the kernel's own ktimer_now_ns,
+ * so the same time clock_gettime returns.  A frequency that is not a
+ * whole number of ns per tick falls back to clock_gettime.
+ */
+static uint64_t ns_per_tick; /* 0: not asked yet; UINT64_MAX: use the syscall */
+
+static uint64_t time_ticks(void)
+{
+	uint64_t v;
+#if defined(__riscv)
+	__asm__ volatile("rdtime %0" : "=r"(v));
+#else
+	__asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v));
+#endif
+	return v;
+}
+
 uint64_t px_now(void)
 {
 	struct px_timespec ts;
 
+	if (ns_per_tick == 0) {
+		long hz = px_kstat(PX_KSTAT_TIMER_HZ);
+		ns_per_tick = hz > 0 && hz <= 1000000000 && 1000000000 % hz == 0
+			      ? 1000000000ull / (uint64_t)hz : UINT64_MAX;
+	}
+	if (ns_per_tick != UINT64_MAX)
+		return time_ticks() * ns_per_tick + R.skew;
 	if (px_clock_gettime(CLOCK_MONOTONIC_ID, &ts) < 0)
 		return R.skew;
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec + R.skew;
