@@ -65,10 +65,13 @@ struct irq_stats {
 extern struct irq_stats irq_stats;
 extern struct irq_stats irq_hart_stats[SMP_MAX];
 
-#define IRQ_COUNT(field)                                                                   \
+#define IRQ_COUNT(field) IRQ_COUNT_ON(field, arch_hart_id())
+
+/* The same on hart h, the calling hart (arch_hart_id()). */
+#define IRQ_COUNT_ON(field, h)                                                             \
 	do {                                                                               \
 		atomic_fetch_add_explicit(&irq_stats.field, 1, memory_order_relaxed);      \
-		unsigned irq_h_ = arch_hart_id();                                          \
+		unsigned irq_h_ = (h);                                                     \
 		if (irq_h_ < SMP_MAX)                                                      \
 			atomic_fetch_add_explicit(&irq_hart_stats[irq_h_].field, 1,        \
 						  memory_order_relaxed);                   \

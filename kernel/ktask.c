@@ -31,27 +31,21 @@ static _Thread_local unsigned trap_depth;
 static _Thread_local int parked;
 
 /*
- * The executor's clock (two reads per poll with EXEC_POLL_TIMING).  Its
- * first call is exec_init's, from ktask_init, after the device tree set
- * the timer frequency, which never changes afterwards: so the ns per
- * tick found then holds for good, and a read is one multiply without
- * asking the arch for the frequency again.  0: inexact, divide instead.
+ * The executor's clock (two reads per poll with EXEC_POLL_TIMING).
+ * ktask_init fills clock_ns_per_tick before exec_init's first read; the
+ * device tree has set the timer frequency by then and it never changes
+ * afterwards, so a read is the counter times one constant, with no
+ * frequency lookup and no fence.  0: a tick is no whole number of ns,
+ * or ktask_init has not run: convert the slow way.
  */
-static _Atomic uint64_t clock_ns_per_tick;
-static _Atomic int clock_ready;
+static uint64_t clock_ns_per_tick;
 
 static uint64_t hook_now(void *ctx)
 {
 	(void)ctx;
-	if (atomic_load_explicit(&clock_ready, memory_order_acquire)) {
-		uint64_t m = atomic_load_explicit(&clock_ns_per_tick, memory_order_relaxed);
-		if (m)
-			return arch_timer_now() * m;
-		return ktimer_now_ns();
-	}
-	atomic_store_explicit(&clock_ns_per_tick, ktimer_ns_per_tick(arch_timer_freq()),
-	                      memory_order_relaxed);
-	atomic_store_explicit(&clock_ready, 1, memory_order_release);
+	uint64_t m = clock_ns_per_tick;
+	if (__builtin_expect(m != 0, 1))
+		return arch_timer_now() * m;
 	return ktimer_now_ns();
 }
 
@@ -168,7 +162,7 @@ static void hook_unpark_traced(void *ctx, unsigned w)
 #define HOOK_UNPARK hook_unpark
 #endif
 
-void ktask_trap_enter(enum wake_src src)
+void ktask_trap_enter_on(enum wake_src src, unsigned hart)
 {
 	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
 	/* The handler's wakes must not touch the interrupted worker's queues. */
@@ -176,8 +170,13 @@ void ktask_trap_enter(enum wake_src src)
 		trap_saved_worker = exec_interrupt_enter();
 	if (parked) {
 		parked = 0;
-		hart_stats[arch_hart_id()].wakeups[src]++;
+		hart_stats[hart].wakeups[src]++;
 	}
+}
+
+void ktask_trap_enter(enum wake_src src)
+{
+	ktask_trap_enter_on(src, arch_hart_id());
 }
 
 void ktask_trap_exit(void)
@@ -205,6 +204,7 @@ void ktask_init(unsigned nharts)
 	}
 	   LAB 8 END */
 	KTR_INIT();
+	clock_ns_per_tick = ktimer_ns_per_tick(arch_timer_freq());
 	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 

@@ -51,6 +51,8 @@ extern struct hart_stats hart_stats[SMP_MAX];
  * hart was parked, and tracks trap nesting so wakes from interrupt
  * handlers go through the injection queue. */
 void ktask_trap_enter(enum wake_src src);
+/* The same for a handler that knows its hart (arch_hart_id()). */
+void ktask_trap_enter_on(enum wake_src src, unsigned hart);
 void ktask_trap_exit(void);
 
 /* Every hart's idle time added up, in ns (PX_KSTAT_IDLE_NS). */

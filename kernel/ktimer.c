@@ -93,8 +93,8 @@ void trap_timer(struct trap_frame *tf)
 	uint64_t now = arch_timer_now();
 
 	(void)tf;
-	ktask_trap_enter(WAKE_TIMER);
-	IRQ_COUNT(timer);
+	ktask_trap_enter_on(WAKE_TIMER, h);
+	IRQ_COUNT_ON(timer, h);
 	last_irq[h] = now;
 	if (slot[h].park <= now)
 		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
