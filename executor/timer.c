@@ -254,8 +254,14 @@ unsigned timer_wheel_advance(struct timer_wheel *w, uint64_t now_ns)
 	if (atomic_load_explicit(&w->count, memory_order_relaxed) == 1 &&
 	    w->next_valid && t <= target &&
 	    (t >> 6) == (w->elapsed >> 6) && (w->occupied[0] >> (t & 63)) & 1) {
+		/* wheel_unlink of the last entry: the wheel is empty after */
 		struct timer_entry *e = w->slots[0][t & 63];
-		wheel_unlink(w, e);
+		w->slots[0][t & 63] = NULL;
+		w->occupied[0] &= ~((uint64_t)1 << (t & 63));
+		atomic_store_explicit(&w->count, 0u, memory_order_relaxed);
+		w->next_tick = UINT64_MAX;	/* as for a new wheel */
+		e->next = NULL;
+		e->pprev = NULL;
 		if (target > w->elapsed)
 			w->elapsed = target;
 		e->state = TIMER_FIRED;

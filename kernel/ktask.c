@@ -26,9 +26,9 @@ struct task_pool ktask_large = TASK_POOL_INIT(large_mem, LARGE_SLOT, KTASK_LARGE
 
 /* Per hart: the unpark token, and whether a park is in progress. */
 static atomic_uint token[SMP_MAX];
-static _Thread_local struct exec_worker *trap_saved_worker;
-static _Thread_local unsigned trap_depth;
-static _Thread_local int parked;
+_Thread_local struct exec_worker *ktask_trap_saved_worker;
+_Thread_local unsigned ktask_trap_depth;
+_Thread_local int ktask_parked;
 
 /*
  * The executor's clock (two reads per poll with EXEC_POLL_TIMING).
@@ -80,14 +80,14 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 		ktimer_set_park(deadline_ns == UINT64_MAX ? ARCH_TIMER_OFF
 							  : ktimer_ns_to_ticks_ceil(deadline_ns));
 		hart_stats[w].parks++;
-		parked = 1;
+		ktask_parked = 1;
 		arch_idle_wait();
 	}
 	arch_irq_restore(f);
-	/* Interrupts taken on unmask cleared `parked`; if none was, WFI
+	/* Interrupts taken on unmask cleared `ktask_parked`; if none was, WFI
 	 * ended without one being taken. */
-	if (parked) {
-		parked = 0;
+	if (ktask_parked) {
+		ktask_parked = 0;
 		hart_stats[w].spurious++;
 	}
 	atomic_store(&token[w], 0u);
@@ -162,18 +162,6 @@ static void hook_unpark_traced(void *ctx, unsigned w)
 #define HOOK_UNPARK hook_unpark
 #endif
 
-void ktask_trap_enter_on(enum wake_src src, unsigned hart)
-{
-	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
-	/* The handler's wakes must not touch the interrupted worker's queues. */
-	if (trap_depth++ == 0)
-		trap_saved_worker = exec_interrupt_enter();
-	if (parked) {
-		parked = 0;
-		hart_stats[hart].wakeups[src]++;
-	}
-}
-
 void ktask_trap_enter(enum wake_src src)
 {
 	ktask_trap_enter_on(src, arch_hart_id());
@@ -181,9 +169,7 @@ void ktask_trap_enter(enum wake_src src)
 
 void ktask_trap_exit(void)
 {
-	if (--trap_depth == 0)
-		exec_interrupt_exit(trap_saved_worker);
-	KTR_TRAP_EXIT();
+	ktask_trap_exit_inl();
 }
 
 void ktask_init(unsigned nharts)

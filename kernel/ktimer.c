@@ -106,7 +106,7 @@ void trap_timer(struct trap_frame *tf)
 		fn(slot[h].arg, now);
 	}
 	program(h);
-	ktask_trap_exit();
+	ktask_trap_exit_inl();
 }
 
 uint64_t ktimer_us_to_ticks(uint64_t us)
