@@ -129,13 +129,20 @@ static void hook_unpark(void *ctx, unsigned w)
  * virtual clock), so benchmarks of the disk subtract the idle time
  * (user/ubench.c).  The span includes the interrupt handlers that run
  * when park unmasks interrupts after the sleep: the few thousand
- * instructions of a wake-up count as idle.
+ * instructions of a wake-up count as idle.  The clock reading that ends
+ * the span also serves the worker as the time to fire its timers at
+ * (exec_worker.park_now_ns), in the same ns as hook_now.
  */
 static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 {
 	uint64_t t0 = arch_timer_now();
 	hook_park(ctx, w, deadline_ns);
-	__atomic_fetch_add(&hart_stats[w].idle_ticks, arch_timer_now() - t0, __ATOMIC_RELAXED);
+	uint64_t t1 = arch_timer_now();
+	__atomic_fetch_add(&hart_stats[w].idle_ticks, t1 - t0, __ATOMIC_RELAXED);
+	/* The parking worker (exec_self: park is called from its loop)
+	 * fires its timers up to this reading: no second one.  0 when a
+	 * tick is no whole number of ns: it reads the clock itself. */
+	exec_self->park_now_ns = t1 * clock_ns_per_tick;
 }
 
 /* Counted in timer ticks, converted once here: the wake-up path reads the
