@@ -138,7 +138,11 @@ static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 	uint64_t t0 = arch_timer_now();
 	hook_park(ctx, w, deadline_ns);
 	uint64_t t1 = arch_timer_now();
-	__atomic_fetch_add(&hart_stats[w].idle_ticks, t1 - t0, __ATOMIC_RELAXED);
+	/* Only this hart writes its own sum (others read it): no atomic
+	 * read-modify-write. */
+	__atomic_store_n(&hart_stats[w].idle_ticks,
+	                 __atomic_load_n(&hart_stats[w].idle_ticks, __ATOMIC_RELAXED) + t1 - t0,
+	                 __ATOMIC_RELAXED);
 	/* The parking worker (exec_self: park is called from its loop)
 	 * fires its timers up to this reading: no second one.  0 when a
 	 * tick is no whole number of ns: it reads the clock itself. */
