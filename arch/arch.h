@@ -200,7 +200,9 @@ void arch_irqc_enable(unsigned irq, unsigned hart);
 bool arch_irqc_spread_ok(void);
 void arch_irqc_disable(unsigned irq);
 void arch_irqc_set_priority(unsigned irq, unsigned prio); /* 1 = lowest */
-/* Claim the highest-priority pending device interrupt; 0 means none. */
+/* Claim the highest-priority pending device interrupt; 0 means none
+ * (on aarch64 also: the claim served the timer or an IPI itself; what
+ * is still pending then is taken when interrupts are unmasked again). */
 unsigned arch_irqc_claim(void);
 void arch_irqc_complete(unsigned irq);
 

@@ -167,14 +167,23 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
  * nor the wheel's levels need reading: the wheel's own clock then stays
  * where it was until the next advance (an insert meanwhile is filed
  * relative to it, which is correct, only further out). */
-static void exec_timers(struct exec_worker *w)
+static inline __attribute__((always_inline))
+void exec_timers_at(struct exec_worker *w, uint64_t now_ns)
 {
 	struct executor *e = w->exec;
 	if (!timer_wheel_pending(&e->wheel))
 		return;
+	if (!now_ns)
+		now_ns = e->hooks.now_ns(e->hooks.ctx);
 	w->in_timers = true;
-	timer_wheel_advance(&e->wheel, e->hooks.now_ns(e->hooks.ctx));
+	timer_wheel_advance(&e->wheel, now_ns);
 	w->in_timers = false;
+}
+
+static inline __attribute__((always_inline))
+void exec_timers(struct exec_worker *w)
+{
+	exec_timers_at(w, 0);
 }
 
 /* The first task the timers woke, if any; with more behind it, the next
@@ -446,8 +455,14 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 			 * every queue empty again (they were when we parked;
 			 * an interrupt's wakes wait in the injection queue
 			 * for the next turn, which is this task's poll away).
+			 * The park hook may have read the clock already.  An
+			 * earlier reading than now fires nothing early, and
+			 * what it misses the next search finds (the park
+			 * before it sees a past deadline and does not sleep).
 			 * This turn counts as one, as at the top. */
-			exec_timers(w);
+			uint64_t pnow = w->park_now_ns;
+			w->park_now_ns = 0;
+			exec_timers_at(w, pnow);
 			if (!(t = due_next(w)))
 				continue;
 			--w->inject_countdown;

@@ -76,6 +76,11 @@ struct exec_worker {
 	 * local work, so a timer's task runs right after the poll during
 	 * which its deadline passed, however many tasks are queued. */
 	struct task *due_head, *due_tail;
+	/* Optional, for the park hook: a clock reading (ns, as now_ns
+	 * gives it) taken after the park ended, stored through exec_self.
+	 * The worker then fires its timers up to it instead of reading
+	 * the clock again.  0: none; the worker clears it after use. */
+	uint64_t park_now_ns;
 	bool searching;			/* counted in exec->nsearching */
 	bool turned_away;		/* too many searchers: parked without */
 	unsigned id;

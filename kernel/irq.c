@@ -13,8 +13,20 @@ static struct {
 	bool any;       /* registered with IRQ_HART_ANY: the policy places it */
 } handlers[IRQ_MAX];
 
-struct irq_stats irq_stats;
 struct irq_stats irq_hart_stats[SMP_MAX];
+
+struct irq_counts irq_total(void)
+{
+	struct irq_counts c = { 0, 0, 0, 0 };
+	for (unsigned h = 0; h < SMP_MAX; h++) {
+		const struct irq_stats *s = &irq_hart_stats[h];
+		c.device += atomic_load_explicit(&s->device, memory_order_relaxed);
+		c.spurious += atomic_load_explicit(&s->spurious, memory_order_relaxed);
+		c.timer += atomic_load_explicit(&s->timer, memory_order_relaxed);
+		c.ipi += atomic_load_explicit(&s->ipi, memory_order_relaxed);
+	}
+	return c;
+}
 
 /* Harts that take device interrupts (bit h), and the round-robin cursor.
  * Registration and irq_harts_online run at boot, on hart 0, one at a time. */

@@ -53,25 +53,36 @@ int irq_route(unsigned irq);
 void irq_wait_begin(void);
 void irq_wait_end(void);
 
-/* Counters since boot, all harts together (exact: every hart adds with
- * an atomic increment; a plain ++ from two harts can lose counts), and
- * per hart (irq_hart_stats[h]: the interrupts hart h took). */
+/* Counters since boot, per hart (irq_hart_stats[h]: the interrupts hart h
+ * took).  Only hart h writes its own, in its interrupt handlers with
+ * interrupts masked, so an increment is a plain relaxed load and store
+ * (no atomic read-modify-write, which is a retry loop on ARMv8.0); any
+ * hart may read them.  irq_total() adds them up for all harts. */
 struct irq_stats {
 	_Atomic uint64_t device;     /* device interrupts dispatched */
 	_Atomic uint64_t spurious;   /* claimed with no handler (then disabled) */
 	_Atomic uint64_t timer;      /* timer interrupts */
 	_Atomic uint64_t ipi;        /* inter-processor interrupts */
 };
-extern struct irq_stats irq_stats;
 extern struct irq_stats irq_hart_stats[SMP_MAX];
 
-#define IRQ_COUNT(field)                                                                   \
+struct irq_counts {
+	uint64_t device, spurious, timer, ipi;
+};
+struct irq_counts irq_total(void);
+
+#define IRQ_COUNT(field) IRQ_COUNT_ON(field, arch_hart_id())
+
+/* The same on hart h, the calling hart (arch_hart_id()). */
+#define IRQ_COUNT_ON(field, h)                                                             \
 	do {                                                                               \
-		atomic_fetch_add_explicit(&irq_stats.field, 1, memory_order_relaxed);      \
-		unsigned irq_h_ = arch_hart_id();                                          \
-		if (irq_h_ < SMP_MAX)                                                      \
-			atomic_fetch_add_explicit(&irq_hart_stats[irq_h_].field, 1,        \
-						  memory_order_relaxed);                   \
+		unsigned irq_h_ = (h);                                                     \
+		if (irq_h_ < SMP_MAX) {                                                    \
+			_Atomic uint64_t *irq_c_ = &irq_hart_stats[irq_h_].field;          \
+			atomic_store_explicit(irq_c_,                                      \
+				atomic_load_explicit(irq_c_, memory_order_relaxed) + 1,    \
+				memory_order_relaxed);                                     \
+		}                                                                          \
 	} while (0)
 
 #endif /* KERNEL_IRQ_H */

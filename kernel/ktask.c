@@ -26,32 +26,26 @@ struct task_pool ktask_large = TASK_POOL_INIT(large_mem, LARGE_SLOT, KTASK_LARGE
 
 /* Per hart: the unpark token, and whether a park is in progress. */
 static atomic_uint token[SMP_MAX];
-static _Thread_local struct exec_worker *trap_saved_worker;
-static _Thread_local unsigned trap_depth;
-static _Thread_local int parked;
+_Thread_local struct exec_worker *ktask_trap_saved_worker;
+_Thread_local unsigned ktask_trap_depth;
+_Thread_local int ktask_parked;
 
 /*
- * The executor's clock (two reads per poll with EXEC_POLL_TIMING).  Its
- * first call is exec_init's, from ktask_init, after the device tree set
- * the timer frequency, which never changes afterwards: so the ns per
- * tick found then holds for good, and a read is one multiply without
- * asking the arch for the frequency again.  0: inexact, divide instead.
+ * The executor's clock (two reads per poll with EXEC_POLL_TIMING).
+ * ktask_init fills clock_ns_per_tick before exec_init's first read; the
+ * device tree has set the timer frequency by then and it never changes
+ * afterwards, so a read is the counter times one constant, with no
+ * frequency lookup and no fence.  0: a tick is no whole number of ns,
+ * or ktask_init has not run: convert the slow way.
  */
-static _Atomic uint64_t clock_ns_per_tick;
-static _Atomic int clock_ready;
+static uint64_t clock_ns_per_tick;
 
 static uint64_t hook_now(void *ctx)
 {
 	(void)ctx;
-	if (atomic_load_explicit(&clock_ready, memory_order_acquire)) {
-		uint64_t m = atomic_load_explicit(&clock_ns_per_tick, memory_order_relaxed);
-		if (m)
-			return arch_timer_now() * m;
-		return ktimer_now_ns();
-	}
-	atomic_store_explicit(&clock_ns_per_tick, ktimer_ns_per_tick(arch_timer_freq()),
-	                      memory_order_relaxed);
-	atomic_store_explicit(&clock_ready, 1, memory_order_release);
+	uint64_t m = clock_ns_per_tick;
+	if (__builtin_expect(m != 0, 1))
+		return arch_timer_now() * m;
 	return ktimer_now_ns();
 }
 
@@ -86,14 +80,14 @@ static void hook_park(void *ctx, unsigned w, uint64_t deadline_ns)
 		ktimer_set_park(deadline_ns == UINT64_MAX ? ARCH_TIMER_OFF
 							  : ktimer_ns_to_ticks_ceil(deadline_ns));
 		hart_stats[w].parks++;
-		parked = 1;
+		ktask_parked = 1;
 		arch_idle_wait();
 	}
 	arch_irq_restore(f);
-	/* Interrupts taken on unmask cleared `parked`; if none was, WFI
+	/* Interrupts taken on unmask cleared `ktask_parked`; if none was, WFI
 	 * ended without one being taken. */
-	if (parked) {
-		parked = 0;
+	if (ktask_parked) {
+		ktask_parked = 0;
 		hart_stats[w].spurious++;
 	}
 	atomic_store(&token[w], 0u);
@@ -135,13 +129,24 @@ static void hook_unpark(void *ctx, unsigned w)
  * virtual clock), so benchmarks of the disk subtract the idle time
  * (user/ubench.c).  The span includes the interrupt handlers that run
  * when park unmasks interrupts after the sleep: the few thousand
- * instructions of a wake-up count as idle.
+ * instructions of a wake-up count as idle.  The clock reading that ends
+ * the span also serves the worker as the time to fire its timers at
+ * (exec_worker.park_now_ns), in the same ns as hook_now.
  */
 static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 {
 	uint64_t t0 = arch_timer_now();
 	hook_park(ctx, w, deadline_ns);
-	__atomic_fetch_add(&hart_stats[w].idle_ticks, arch_timer_now() - t0, __ATOMIC_RELAXED);
+	uint64_t t1 = arch_timer_now();
+	/* Only this hart writes its own sum (others read it): no atomic
+	 * read-modify-write. */
+	__atomic_store_n(&hart_stats[w].idle_ticks,
+	                 __atomic_load_n(&hart_stats[w].idle_ticks, __ATOMIC_RELAXED) + t1 - t0,
+	                 __ATOMIC_RELAXED);
+	/* The parking worker (exec_self: park is called from its loop)
+	 * fires its timers up to this reading: no second one.  0 when a
+	 * tick is no whole number of ns: it reads the clock itself. */
+	exec_self->park_now_ns = t1 * clock_ns_per_tick;
 }
 
 /* Counted in timer ticks, converted once here: the wake-up path reads the
@@ -170,21 +175,12 @@ static void hook_unpark_traced(void *ctx, unsigned w)
 
 void ktask_trap_enter(enum wake_src src)
 {
-	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
-	/* The handler's wakes must not touch the interrupted worker's queues. */
-	if (trap_depth++ == 0)
-		trap_saved_worker = exec_interrupt_enter();
-	if (parked) {
-		parked = 0;
-		hart_stats[arch_hart_id()].wakeups[src]++;
-	}
+	ktask_trap_enter_on(src, arch_hart_id());
 }
 
 void ktask_trap_exit(void)
 {
-	if (--trap_depth == 0)
-		exec_interrupt_exit(trap_saved_worker);
-	KTR_TRAP_EXIT();
+	ktask_trap_exit_inl();
 }
 
 void ktask_init(unsigned nharts)
@@ -205,6 +201,7 @@ void ktask_init(unsigned nharts)
 	}
 	   LAB 8 END */
 	KTR_INIT();
+	clock_ns_per_tick = ktimer_ns_per_tick(arch_timer_freq());
 	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 

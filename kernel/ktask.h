@@ -7,6 +7,7 @@
 
 #include "executor/exec.h"
 #include "executor/task.h"
+#include "kernel/trace.h"
 
 extern struct executor kernel_exec;
 
@@ -52,6 +53,31 @@ extern struct hart_stats hart_stats[SMP_MAX];
  * handlers go through the injection queue. */
 void ktask_trap_enter(enum wake_src src);
 void ktask_trap_exit(void);
+
+/* The same, inline, for a handler that knows its hart (arch_hart_id()):
+ * the timer interrupt's wake-up path. */
+extern _Thread_local struct exec_worker *ktask_trap_saved_worker;
+extern _Thread_local unsigned ktask_trap_depth;
+extern _Thread_local int ktask_parked;	/* set while hook_park waits */
+
+static inline void ktask_trap_enter_on(enum wake_src src, unsigned hart)
+{
+	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
+	/* The handler's wakes must not touch the interrupted worker's queues. */
+	if (ktask_trap_depth++ == 0)
+		ktask_trap_saved_worker = exec_interrupt_enter();
+	if (ktask_parked) {
+		ktask_parked = 0;
+		hart_stats[hart].wakeups[src]++;
+	}
+}
+
+static inline void ktask_trap_exit_inl(void)
+{
+	if (--ktask_trap_depth == 0)
+		exec_interrupt_exit(ktask_trap_saved_worker);
+	KTR_TRAP_EXIT();
+}
 
 /* Every hart's idle time added up, in ns (PX_KSTAT_IDLE_NS). */
 uint64_t ktask_idle_ns(void);

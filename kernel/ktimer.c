@@ -35,13 +35,19 @@ uint64_t ktimer_last_irq(void)
 	return last_irq[arch_hart_id()];
 }
 
-/* Interrupts masked. */
-static void program(unsigned h)
+/* Interrupts masked.  Inline in trap_timer (the wake-up path), a call
+ * from the others. */
+static inline __attribute__((always_inline)) void program_inl(unsigned h)
 {
 	uint64_t d = slot[h].park < ktimer_slice[h] ? slot[h].park : ktimer_slice[h];
 	if (slot[h].fn && slot[h].cb_at < d)
 		d = slot[h].cb_at;
 	arch_timer_set(d);
+}
+
+static void program(unsigned h)
+{
+	program_inl(h);
 }
 
 void ktimer_arm(uint64_t deadline, ktimer_fn fn, void *arg)
@@ -93,8 +99,8 @@ void trap_timer(struct trap_frame *tf)
 	uint64_t now = arch_timer_now();
 
 	(void)tf;
-	ktask_trap_enter(WAKE_TIMER);
-	IRQ_COUNT(timer);
+	ktask_trap_enter_on(WAKE_TIMER, h);
+	IRQ_COUNT_ON(timer, h);
 	last_irq[h] = now;
 	if (slot[h].park <= now)
 		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
@@ -105,8 +111,8 @@ void trap_timer(struct trap_frame *tf)
 		slot[h].fn = NULL;
 		fn(slot[h].arg, now);
 	}
-	program(h);
-	ktask_trap_exit();
+	program_inl(h);
+	ktask_trap_exit_inl();
 }
 
 uint64_t ktimer_us_to_ticks(uint64_t us)

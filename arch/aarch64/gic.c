@@ -327,35 +327,40 @@ void arch_irqc_set_priority(unsigned irq, unsigned prio)
  *   read ICC_IAR1_EL1 (acknowledges: pending -> active)
  *     1020..1023  nothing (more) pending           -> return 0
  *     timer PPI   disable the timer (its level would re-assert), EOI,
- *                 trap_timer(tf); read the next
- *     SGI 0..15   EOI, trap_ipi(tf); read the next
+ *                 trap_timer(tf)                   -> return 0
+ *     SGI 0..15   EOI, trap_ipi(tf)                -> return 0
  *     other       return the INTID; the kernel runs the device handler
  *                 and calls arch_irqc_complete() -> ICC_EOIR1_EL1
  *
  * The timer and SGIs are ended before their handler runs so that a
  * handler re-arming the timer or sending an IPI to itself is not lost.
+ * After one of them the claim does not read the IAR again to find
+ * nothing: each acknowledged INTID has had its EOI, and an interrupt
+ * still pending keeps the CPU's IRQ line up, so it is taken as soon as
+ * interrupts are unmasked again (the trap's return, or the park's
+ * caller restoring them), no later than the next read would have found
+ * it.  A device interrupt is still followed by another read (the
+ * kernel's loop serves every device that raised a line in one trap).
  * tf is the frame of the IRQ being served (a64_trap_frame_current()).
  */
 unsigned arch_irqc_claim(void)
 {
-	for (;;) {
-		unsigned intid = (unsigned)(r_icc_iar1_el1() & ICC_IAR_INTID);
+	unsigned intid = (unsigned)(r_icc_iar1_el1() & ICC_IAR_INTID);
 
-		if (intid >= GIC_SPURIOUS_MIN && intid < 1024)
-			return 0;
-		if (intid == gic_timer_ppi) {
-			a64_timer_ack();
-			w_icc_eoir1_el1(intid);
-			trap_timer(a64_trap_frame_current());
-			continue;
-		}
-		if (intid < GIC_SGI_MAX) {
-			w_icc_eoir1_el1(intid);
-			trap_ipi(a64_trap_frame_current());
-			continue;
-		}
-		return intid;
+	if (intid >= GIC_SPURIOUS_MIN && intid < 1024)
+		return 0;
+	if (intid == gic_timer_ppi) {
+		a64_timer_ack();
+		w_icc_eoir1_el1(intid);
+		trap_timer(a64_trap_frame_current());
+		return 0;
 	}
+	if (intid < GIC_SGI_MAX) {
+		w_icc_eoir1_el1(intid);
+		trap_ipi(a64_trap_frame_current());
+		return 0;
+	}
+	return intid;
 }
 
 void arch_irqc_complete(unsigned irq)

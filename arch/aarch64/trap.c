@@ -12,8 +12,9 @@
 
 extern const char a64_vectors[];
 
-/* Per-hart frame of the IRQ being served; see arch_irqc_claim in gic.c. */
-static struct trap_frame *a64_irq_frame[SMP_MAX];
+/* Per-hart frame of the IRQ being served; see arch_irqc_claim in gic.c.
+ * Kernel TLS (TPIDR_EL0), which every path into trap_irq has restored. */
+static _Thread_local struct trap_frame *a64_irq_frame;
 
 /* Room for "data abort (translation fault, level 3) on write". */
 static char a64_what_buf[SMP_MAX][80];
@@ -44,9 +45,7 @@ void arch_trap_init(void)
 
 struct trap_frame *a64_trap_frame_current(void)
 {
-	unsigned hart = arch_hart_id();
-
-	return hart < SMP_MAX ? a64_irq_frame[hart] : NULL;
+	return a64_irq_frame;
 }
 
 static const char *ec_name(unsigned ec)
@@ -164,16 +163,11 @@ static void trap_sync(struct trap_frame *tf)
 
 void a64_trap_irq_entry(struct trap_frame *tf)
 {
-	unsigned hart = arch_hart_id();
-	struct trap_frame *outer = NULL;
+	struct trap_frame *outer = a64_irq_frame;
 
-	if (hart < SMP_MAX) {
-		outer = a64_irq_frame[hart];
-		a64_irq_frame[hart] = tf;
-	}
+	a64_irq_frame = tf;
 	trap_irq(tf);
-	if (hart < SMP_MAX)
-		a64_irq_frame[hart] = outer;
+	a64_irq_frame = outer;
 }
 
 static const char *const vec_names[16] = {

@@ -189,12 +189,12 @@ static bool test_timer_oneshot(void)
 	}
 	/* Nothing is armed now: a later deadline (our only wake-up) must be
 	 * the only interrupt, so the earlier one-shot did not fire again. */
-	uint64_t timer_irqs = irq_stats.timer;
+	uint64_t timer_irqs = irq_total().timer;
 	fired = 0;
 	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(20000), oneshot_fn, NULL);
 	EXPECT(wait_flag(&fired));
 	EXPECT(fired == 1);
-	EXPECT(irq_stats.timer - timer_irqs == 1);
+	EXPECT(irq_total().timer - timer_irqs == 1);
 	printf("    30 deadlines, none early, latest %llu us late\n",
 	       (unsigned long long)ktimer_ticks_to_us(max_late));
 	return true;
@@ -243,10 +243,10 @@ static __attribute__((noinline)) bool idle_wait_round(void)
 
 static bool test_idle_wait(void)
 {
-	uint64_t timer_irqs = irq_stats.timer;
+	uint64_t timer_irqs = irq_total().timer;
 	for (int round = 0; round < 40; round++)
 		EXPECT(idle_wait_round());
-	EXPECT(irq_stats.timer - timer_irqs >= 40);
+	EXPECT(irq_total().timer - timer_irqs >= 40);
 	printf("    40 timer interrupts ended arch_idle_wait, each handled before it returned\n");
 	return true;
 }
@@ -268,11 +268,11 @@ static bool test_timer_cancel(void)
 	/* Nothing is armed now (ARCH_TIMER_OFF): no interrupt may come, not
 	 * even one the handler would ignore.  Wait past the old deadline with
 	 * interrupts on (busy: WFI would wait for ever). */
-	uint64_t irqs = irq_stats.timer;
+	uint64_t irqs = irq_total().timer;
 	uint64_t until = arch_timer_now() + ktimer_us_to_ticks(3000);
 	while (arch_timer_now() < until)
 		;
-	if (irq_stats.timer != irqs)
+	if (irq_total().timer != irqs)
 		KTEST_FAIL("the timer interrupted after it was switched off (ARCH_TIMER_OFF must disarm)");
 	fired = 0;
 	ktimer_arm(arch_timer_now() + ktimer_us_to_ticks(5000), oneshot_fn, NULL);
@@ -373,7 +373,7 @@ uint64_t ktest_device_irqs_off_hart0(void)
 static bool test_uart_rx(void)
 {
 	static char rest[KTEST_RX_LEN / 2];
-	uint64_t irqs = irq_stats.device;
+	uint64_t irqs = irq_total().device;
 	uint64_t elsewhere = ktest_device_irqs_off_hart0();
 	unsigned waits = 0;
 
@@ -401,10 +401,10 @@ static bool test_uart_rx(void)
 				   (unsigned char)ktest_rx_byte(KTEST_RX_LEN / 2 + i));
 	printf("    %u bytes in order, %llu device interrupts, %llu ring-full pauses, "
 	       "receive switched off %u times, the reader woken after %u waits\n",
-	       KTEST_RX_LEN / 2 + got, (unsigned long long)(irq_stats.device - irqs),
+	       KTEST_RX_LEN / 2 + got, (unsigned long long)(irq_total().device - irqs),
 	       (unsigned long long)console_stats.rx_stalls, rxm_offs, waits);
 	EXPECT(got == KTEST_RX_LEN / 2);
-	EXPECT(irq_stats.device > irqs);
+	EXPECT(irq_total().device > irqs);
 	/* With several harts the UART's interrupts go to another hart, and
 	 * its wakes still reach this one (irq_wait_begin). */
 	if (machine.nharts > 1 && arch_irqc_spread_ok())
