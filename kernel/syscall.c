@@ -523,6 +523,10 @@ static int64_t sys_kstat(uint64_t which)
 		return netk_up() ? (int64_t)tcp_sock_conns_alive() : 0;
 	case PX_KSTAT_SOCK_FILES:
 		return (int64_t)tcp_sock_files();
+	case PX_KSTAT_TCP_RETRANSMITS:
+	case PX_KSTAT_TCP_FAST_RETRANSMITS:
+		return netk_up() ? (int64_t)tcp_sock_retransmits(which ==
+								 PX_KSTAT_TCP_FAST_RETRANSMITS) : 0;
 	default:
 		return -PX_EINVAL;
 	}

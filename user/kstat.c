@@ -31,6 +31,8 @@ static const struct {
 	{ PX_KSTAT_NET_TX_REORDERED, "net_tx_reordered" },
 	{ PX_KSTAT_TCP_CONNS, "tcp_conns" },
 	{ PX_KSTAT_SOCK_FILES, "sock_files" },
+	{ PX_KSTAT_TCP_RETRANSMITS, "tcp_retransmits" },
+	{ PX_KSTAT_TCP_FAST_RETRANSMITS, "tcp_fast_retransmits" },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 

@@ -213,7 +213,11 @@
 #define PX_KSTAT_TCP_CONNS 12 /* TCP connections the stack holds now (listeners,
                                TIME_WAIT included): for leak checks */
 #define PX_KSTAT_SOCK_FILES 13 /* TCP socket files open now */
-#define PX_KSTAT_COUNT    14
+/* TCP segments sent again since boot (after a retransmission timeout or
+ * a third duplicate ACK), and those of them a third duplicate ACK sent. */
+#define PX_KSTAT_TCP_RETRANSMITS 14
+#define PX_KSTAT_TCP_FAST_RETRANSMITS 15
+#define PX_KSTAT_COUNT    16
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
