@@ -67,9 +67,24 @@ struct ring_pool {
 	struct ring *r;
 	void *free;              /* free slots, linked through their first word */
 	unsigned npages, cap;
-	void **pages;            /* cap entries, kmalloc'd */
+	void **pages;            /* cap entries: kmalloc'd, or a page when larger */
 };
-_Static_assert(RING_POOL_PAGES_MAX * sizeof(void *) <= KMALLOC_MAX, "pool page list too big");
+_Static_assert(RING_POOL_PAGES_MAX * sizeof(void *) <= PAGE_SIZE, "pool page list too big");
+
+static void **pool_list_alloc(unsigned cap)
+{
+	size_t bytes = cap * sizeof(void *);
+	return bytes <= KMALLOC_MAX ? kmalloc(bytes) : kpage_alloc();
+}
+
+static void pool_list_free(void **list, unsigned cap)
+{
+	size_t bytes = cap * sizeof(void *);
+	if (bytes <= KMALLOC_MAX)
+		kfree(list, bytes);
+	else if (list)
+		kpage_free(list);
+}
 
 /* Lock order: ring lock, then (never the other way) notify, pipe, blk
  * and executor locks; no waker is woken with the ring lock held. */
@@ -109,7 +124,7 @@ static void ring_free(struct ring *r)
 		kpage_free(r->bl[i]);
 	for (unsigned i = 0; i < r->pool.npages; i++)
 		kpage_free(r->pool.pages[i]);
-	kfree(r->pool.pages, r->pool.cap * sizeof(void *));
+	pool_list_free(r->pool.pages, r->pool.cap);
 	kfree(r, sizeof(*r));
 	atomic_fetch_sub(&rings_live, 1);
 }
@@ -161,7 +176,7 @@ static int pool_init(struct ring *r, unsigned slots)
 	pl->r = r;
 	pl->free = NULL;
 	pl->cap = (slots + RING_SLOTS_PER_PAGE - 1) / RING_SLOTS_PER_PAGE;
-	pl->pages = kmalloc(pl->cap * sizeof(void *));
+	pl->pages = pool_list_alloc(pl->cap);
 	if (!pl->pages) {
 		pl->cap = 0;
 		return -PX_ENOMEM;
