@@ -746,10 +746,10 @@ nettest: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 		--only $(NETTEST_ONLY) --log $(BUILD)/logs/nettest-smp$(SMP).log $(KERNEL)
 
 # The TCP part alone at full size: NET_CYCLES connection set-up/teardowns
-# (default 5000) and NET_CONNS connections open at once (default 12: a
-# process has 16 fds), then the leak check on the kernel's counters.
+# (default 5000) and NET_CONNS connections open at once (default 1000,
+# each echoing 10 KiB), then the leak check on the kernel's counters.
 NET_CYCLES ?= 5000
-NET_CONNS ?= 12
+NET_CONNS ?= 1000
 net-load: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--only tcp --conns $(NET_CONNS) --cycles $(NET_CYCLES) \

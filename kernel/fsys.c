@@ -289,10 +289,7 @@ int64_t fsys_open(union io_slot *slot, struct proc *p, const char *path, int fla
 		return -PX_EINVAL;
 	if (!fs)
 		return flags & PX_O_CREAT ? -PX_EROFS : -PX_ENOENT;
-	bool room = false;
-	for (int fd = 0; fd < PROC_NFD && !room; fd++)
-		room = p->fd[fd] == NULL;
-	if (!room)
+	if (!proc_fd_room(p))
 		return -PX_EMFILE;
 	struct path_op *o = po_init(slot, p, PO_OPEN);
 	o->flags = flags;

@@ -380,11 +380,65 @@ struct spawn_src {
 	size_t size;
 };
 
-/* spawn, with the child's descriptors new references to files[] (only
- * 0..2 with PX_SPAWN_STDIO); is_init: it is the first process. */
+/* ---- the fd table (proc.h) --------------------------------------------------*/
+
+struct file **proc_fd_slot(struct proc *p, uint64_t fd)
+{
+	if (fd < PROC_NFD_INLINE)
+		return &p->fd_lo[fd];
+	if (fd >= PROC_NFD)
+		return NULL;
+	fd -= PROC_NFD_INLINE;
+	struct file ***c = &p->fd_hi[fd / PROC_FD_CHUNK];
+	if (!*c) {
+		struct file **n = kmalloc(PROC_FD_CHUNK * sizeof(*n)); /* zeroed */
+		if (!n)
+			return NULL;
+		__atomic_store_n(c, n, __ATOMIC_RELEASE);
+	}
+	return &(*c)[fd % PROC_FD_CHUNK];
+}
+
+int proc_fd_alloc(struct proc *p, int from)
+{
+	for (int fd = from < 0 ? 0 : from; fd < PROC_NFD; fd++) {
+		if (proc_fd(p, (uint64_t)fd))
+			continue;
+		return proc_fd_slot(p, (uint64_t)fd) ? fd : -PX_ENOMEM;
+	}
+	return -PX_EMFILE;
+}
+
+bool proc_fd_room(struct proc *p)
+{
+	for (uint64_t fd = 0; fd < PROC_NFD; fd++)
+		if (!proc_fd(p, fd))
+			return true;
+	return false;
+}
+
+/* Every descriptor closed and the chunks freed (exit, a failed spawn). */
+static void fd_table_release(struct proc *p)
+{
+	for (uint64_t fd = 0; fd < PROC_NFD; fd++) {
+		struct file *f = proc_fd(p, fd);
+		if (f) {
+			*proc_fd_slot(p, fd) = NULL;
+			file_put(f);
+		}
+	}
+	for (int i = 0; i < PROC_FD_CHUNKS; i++) {
+		kfree(p->fd_hi[i], PROC_FD_CHUNK * sizeof(*p->fd_hi[i]));
+		p->fd_hi[i] = NULL;
+	}
+}
+
+/* spawn, with the child's descriptors new references to from's (when
+ * from is not NULL) or to files[0..PROC_NFD_INLINE) (only 0..2 with
+ * PX_SPAWN_STDIO); is_init: it is the first process. */
 static int spawn(struct proc *parent, const char *path, const struct spawn_src *src,
-		 char *const argv[], int argc, struct file *const files[PROC_NFD], int pgid,
-		 unsigned flags, bool is_init)
+		 char *const argv[], int argc, struct proc *from,
+		 struct file *const *files, int pgid, unsigned flags, bool is_init)
 {
 	const void *image = NULL;
 	size_t size = 0, pages;
@@ -442,8 +496,18 @@ static int spawn(struct proc *parent, const char *path, const struct spawn_src *
 	if (err)
 		goto fail;
 	arch_uregs_init(&p.regs, entry, sp, (uint64_t)argc, uargv);
-	for (int fd = 0; fd < PROC_NFD; fd++)
-		p.fd[fd] = fd < 3 || !(flags & PX_SPAWN_STDIO) ? file_dup(files[fd]) : NULL;
+	/* The child is not running yet: its table needs no lock. */
+	for (uint64_t fd = 0; fd < (flags & PX_SPAWN_STDIO ? 3 : PROC_NFD); fd++) {
+		struct file *pf = from ? proc_fd(from, fd) : fd < PROC_NFD_INLINE ? files[fd] : NULL;
+		if (!pf)
+			continue;
+		struct file **slot = proc_fd_slot(&p, fd);
+		if (!slot) {
+			err = -PX_ENOMEM;
+			goto fail;
+		}
+		*slot = file_dup(pf);
+	}
 
 	/* Before the child can run, so a Ctrl-C never finds it in the
 	 * background for a moment. */
@@ -458,8 +522,6 @@ static int spawn(struct proc *parent, const char *path, const struct spawn_src *
 	if (err) {
 		if (flags & PX_SPAWN_FG)
 			console_set_foreground(old_fg);
-		for (int fd = 0; fd < PROC_NFD; fd++)
-			file_put(p.fd[fd]);
 		err = -PX_EAGAIN;
 		goto fail;
 	}
@@ -473,6 +535,7 @@ static int spawn(struct proc *parent, const char *path, const struct spawn_src *
 	return p.pid;
 
 fail:
+	fd_table_release(&p);
 	fsys_cwd_release(&p);
 	free_user_memory(&p);
 	f = spin_lock(&ptab.lock);
@@ -484,22 +547,22 @@ fail:
 int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int argc,
 		  int pgid, unsigned flags)
 {
-	return spawn(parent, path, NULL, argv, argc, parent->fd, pgid, flags, false);
+	return spawn(parent, path, NULL, argv, argc, parent, NULL, pgid, flags, false);
 }
 
 int proc_spawn_paged(struct proc *parent, const char *name, const void *const *pages,
 		     size_t size, char *const argv[], int argc, int pgid, unsigned flags)
 {
 	struct spawn_src src = { pages, size };
-	return spawn(parent, name, &src, argv, argc, parent->fd, pgid, flags, false);
+	return spawn(parent, name, &src, argv, argc, parent, NULL, pgid, flags, false);
 }
 
 int64_t proc_fd_close(struct proc *p, uint64_t fd)
 {
 	unsigned long fl = spin_lock(&p->fd_lock);
-	struct file *f = fd < PROC_NFD ? p->fd[fd] : NULL;
+	struct file *f = proc_fd(p, fd);
 	if (f)
-		p->fd[fd] = NULL;
+		__atomic_store_n(proc_fd_slot(p, fd), NULL, __ATOMIC_RELEASE);
 	spin_unlock(&p->fd_lock, fl);
 	if (!f)
 		return -PX_EBADF;
@@ -510,13 +573,9 @@ int64_t proc_fd_close(struct proc *p, uint64_t fd)
 int proc_fd_install(struct proc *p, struct file *f)
 {
 	unsigned long fl = spin_lock(&p->fd_lock);
-	int fd = -PX_EMFILE;
-	for (int i = 0; i < PROC_NFD; i++)
-		if (!p->fd[i]) {
-			__atomic_store_n(&p->fd[i], f, __ATOMIC_RELEASE);
-			fd = i;
-			break;
-		}
+	int fd = proc_fd_alloc(p, 0);
+	if (fd >= 0)
+		__atomic_store_n(proc_fd_slot(p, (uint64_t)fd), f, __ATOMIC_RELEASE);
 	spin_unlock(&p->fd_lock, fl);
 	return fd;
 }
@@ -527,9 +586,9 @@ int proc_spawn(struct proc *parent, const char *path, char *const argv[], int ar
 }
 
 int proc_spawn_files(const char *path, char *const argv[], int argc,
-		     struct file *const files[PROC_NFD])
+		     struct file *const files[PROC_NFD_INLINE])
 {
-	return spawn(NULL, path, NULL, argv, argc, files, PX_PG_INHERIT, 0, false);
+	return spawn(NULL, path, NULL, argv, argc, NULL, files, PX_PG_INHERIT, 0, false);
 }
 
 void proc_init(void)
@@ -553,8 +612,8 @@ int proc_start_init(const char *path, char *args)
 	}
 	argv[argc] = NULL;
 	struct file *con = console_file_open();
-	struct file *files[PROC_NFD] = { con, con, con };
-	int pid = spawn(NULL, path, NULL, argv, argc, files, PX_PG_INHERIT, 0, true);
+	struct file *files[PROC_NFD_INLINE] = { con, con, con };
+	int pid = spawn(NULL, path, NULL, argv, argc, NULL, files, PX_PG_INHERIT, 0, true);
 	file_put(con);
 	return pid;
 }
@@ -563,10 +622,7 @@ void proc_exit(struct proc *p, int status)
 {
 	/* First: after this no ring operation touches our memory. */
 	ring_teardown(p);
-	for (int fd = 0; fd < PROC_NFD; fd++) {
-		file_put(p->fd[fd]);
-		p->fd[fd] = NULL;
-	}
+	fd_table_release(p);
 	fsys_cwd_release(p);
 	free_user_memory(p);
 	fp_free(p);

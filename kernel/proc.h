@@ -14,7 +14,19 @@
 #include "lib/uapi/pollux.h"
 
 #define NPROC 128     /* process-table slots (live and zombie) */
-#define PROC_NFD 16   /* open files per process */
+/*
+ * Open files per process: fds 0..PROC_NFD_INLINE-1 live in struct proc;
+ * the rest in chunks of PROC_FD_CHUNK slots, kmalloc'd (zeroed) the
+ * first time an fd in them is handed out and kept until exit.  A chunk
+ * never moves, so a reader needs no lock (proc_fd).  PROC_NFD is the
+ * limit: the fd past it is EMFILE.  A process with 1,024 fds costs 16
+ * chunks of 512 bytes (fds 16..1039: the last
+ * chunk is used only up to the limit).
+ */
+#define PROC_NFD_INLINE 16
+#define PROC_FD_CHUNK 64
+#define PROC_NFD PX_NFD_MAX
+#define PROC_FD_CHUNKS ((PROC_NFD - PROC_NFD_INLINE + PROC_FD_CHUNK - 1) / PROC_FD_CHUNK)
 
 struct file;
 struct fs_inode;
@@ -62,9 +74,11 @@ struct proc {
 	struct io_future *wait;     /* while sys >= 0: its future, in w */
 	uint32_t killed;            /* PX_KILLED | reason, set by kill() or a fault */
 	uint64_t brk, brk_base;     /* heap: [brk_base, brk) mapped by sbrk */
-	struct file *fd[PROC_NFD];
-	/* fd[] changes in the process's own syscalls and in a ring OPENAT
-	 * (proc_fd_install); both take fd_lock.  Reads need no lock. */
+	struct file *fd_lo[PROC_NFD_INLINE];
+	struct file **fd_hi[PROC_FD_CHUNKS]; /* fds from PROC_NFD_INLINE on, or NULL */
+	/* The table changes in the process's own syscalls and in a ring
+	 * OPENAT or ACCEPT (proc_fd_install); both take fd_lock.  Reads
+	 * need no lock (proc_fd). */
 	struct spin fd_lock;
 	struct fs_inode *cwd;       /* working directory (a reference); NULL: the root */
 	struct waker self;          /* our own waker, so kill() can wake us */
@@ -95,18 +109,39 @@ int proc_spawn_pg(struct proc *parent, const char *path, char *const argv[], int
 int proc_spawn_paged(struct proc *parent, const char *name, const void *const *pages,
 		     size_t size, char *const argv[], int argc, int pgid, unsigned flags);
 
-/* Put f at p's lowest free fd (under fd_lock); the fd, or -PX_EMFILE (f
- * is still the caller's then). */
+/* The file at fd, or NULL (closed, or fd out of range).  No lock. */
+static inline struct file *proc_fd(struct proc *p, uint64_t fd)
+{
+	if (fd < PROC_NFD_INLINE)
+		return __atomic_load_n(&p->fd_lo[fd], __ATOMIC_ACQUIRE);
+	if (fd >= PROC_NFD)
+		return NULL;
+	fd -= PROC_NFD_INLINE;
+	struct file **c = __atomic_load_n(&p->fd_hi[fd / PROC_FD_CHUNK], __ATOMIC_ACQUIRE);
+	return c ? __atomic_load_n(&c[fd % PROC_FD_CHUNK], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* With p->fd_lock held (or before the process runs): fd's slot, its
+ * chunk made if need be; NULL if fd >= PROC_NFD or memory ran out. */
+struct file **proc_fd_slot(struct proc *p, uint64_t fd);
+/* With p->fd_lock held: the lowest free fd from `from` on, its chunk
+ * made; -PX_EMFILE when all up to PROC_NFD are taken, -PX_ENOMEM. */
+int proc_fd_alloc(struct proc *p, int from);
+/* Whether an fd is free now (a hint: an OPENAT may take it meanwhile). */
+bool proc_fd_room(struct proc *p);
+
+/* Put f at p's lowest free fd (under fd_lock); the fd, or -PX_EMFILE /
+ * -PX_ENOMEM (f is still the caller's then). */
 int proc_fd_install(struct proc *p, struct file *f);
 
 /* close(fd): 0 or -PX_EBADF (the process's syscalls and the ring's CLOSE). */
 int64_t proc_fd_close(struct proc *p, uint64_t fd);
 
 /* spawn without a parent (the first process, in-kernel tests): the
- * child's descriptors are new references to files[0..PROC_NFD) (NULL:
- * closed).  Its exit status is not kept (no one can wait for it). */
+ * child's descriptors are new references to files[0..PROC_NFD_INLINE)
+ * (NULL: closed).  Its exit status is not kept (no one can wait for it). */
 int proc_spawn_files(const char *path, char *const argv[], int argc,
-		     struct file *const files[PROC_NFD]);
+		     struct file *const files[PROC_NFD_INLINE]);
 
 /* Kernel memory a process costs, excluding page tables: its task slot and
  * its table entry. */

@@ -25,7 +25,7 @@
  * promise (struct rq's owed), so the other half is always there for
  * completions made inside ring_enter, CANCEL's among them: a program can
  * always cancel.  More get -PX_EAGAIN. */
-#define RING_OPS_MAX 128
+#define RING_OPS_MAX 2048
 
 /* The future of one operation's task: ring bookkeeping around the one
  * I/O future (kernel/io.h) that does the work.  Its task lives in a slot
@@ -66,9 +66,25 @@ struct ring_pool {
 	struct task_src src;     /* first: the ring's tasks come from here */
 	struct ring *r;
 	void *free;              /* free slots, linked through their first word */
-	unsigned npages;
-	void *pages[RING_POOL_PAGES_MAX];
+	unsigned npages, cap;
+	void **pages;            /* cap entries: kmalloc'd, or a page when larger */
 };
+_Static_assert(RING_POOL_PAGES_MAX * sizeof(void *) <= PAGE_SIZE, "pool page list too big");
+
+static void **pool_list_alloc(unsigned cap)
+{
+	size_t bytes = cap * sizeof(void *);
+	return bytes <= KMALLOC_MAX ? kmalloc(bytes) : kpage_alloc();
+}
+
+static void pool_list_free(void **list, unsigned cap)
+{
+	size_t bytes = cap * sizeof(void *);
+	if (bytes <= KMALLOC_MAX)
+		kfree(list, bytes);
+	else if (list)
+		kpage_free(list);
+}
 
 /* Lock order: ring lock, then (never the other way) notify, pipe, blk
  * and executor locks; no waker is woken with the ring lock held. */
@@ -108,6 +124,7 @@ static void ring_free(struct ring *r)
 		kpage_free(r->bl[i]);
 	for (unsigned i = 0; i < r->pool.npages; i++)
 		kpage_free(r->pool.pages[i]);
+	pool_list_free(r->pool.pages, r->pool.cap);
 	kfree(r, sizeof(*r));
 	atomic_fetch_sub(&rings_live, 1);
 }
@@ -158,6 +175,12 @@ static int pool_init(struct ring *r, unsigned slots)
 	pl->src = (struct task_src){ pool_alloc, pool_free };
 	pl->r = r;
 	pl->free = NULL;
+	pl->cap = (slots + RING_SLOTS_PER_PAGE - 1) / RING_SLOTS_PER_PAGE;
+	pl->pages = pool_list_alloc(pl->cap);
+	if (!pl->pages) {
+		pl->cap = 0;
+		return -PX_ENOMEM;
+	}
 	for (unsigned made = 0; made < slots; pl->npages++) {
 		unsigned char *pg = kpage_alloc();
 		if (!pg)
@@ -560,7 +583,7 @@ static int64_t blk_io_start(const struct vm_root *vm, bool write, uint64_t secto
  * IO_STARTED, or the result to post now. */
 static int64_t op_file(struct proc *p, const struct px_sqe *s, struct ring_op *op)
 {
-	struct file *f = s->fd >= 0 && s->fd < PROC_NFD ? p->fd[s->fd] : NULL;
+	struct file *f = s->fd >= 0 ? proc_fd(p, (uint64_t)s->fd) : NULL;
 	if (!f)
 		return -PX_EBADF;
 	/* Files that cannot seek ignore the offset (io_uring does the same). */
@@ -628,7 +651,7 @@ static int64_t op_path(struct proc *p, const struct px_sqe *s, struct ring_op *o
  * CONNECT's address is read here, while the SQE is consumed. */
 static int64_t op_sock(struct proc *p, const struct px_sqe *s, struct ring_op *op)
 {
-	struct file *f = s->fd >= 0 && s->fd < PROC_NFD ? p->fd[s->fd] : NULL;
+	struct file *f = s->fd >= 0 ? proc_fd(p, (uint64_t)s->fd) : NULL;
 	struct px_sockaddr_in a;
 	int64_t r;
 	if (!f)

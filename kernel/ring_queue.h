@@ -28,8 +28,8 @@
 
 #define RQ_PAGE 4096u
 #define RQ_HDR_BYTES 32u
-/* Pages of the largest SQ (32 + 40 * 256 bytes) and CQ (32 + 16 * 512). */
-#define RQ_MAX_PAGES 3
+/* Pages of the largest SQ (32 + 40 * 1024 bytes) and CQ (32 + 16 * 2048). */
+#define RQ_MAX_PAGES 11
 /* Backlog: 2 x CQ entries, 256 CQEs per page. */
 #define RQ_BL_PER_PAGE (RQ_PAGE / sizeof(struct px_cqe))
 #define RQ_BL_MAX (4u * PX_RING_MAX)

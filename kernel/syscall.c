@@ -83,17 +83,19 @@ void syscall_drop(struct proc *p)
 
 static struct file *fd_file(struct proc *p, uint64_t fd)
 {
-	return fd < PROC_NFD ? p->fd[fd] : NULL;
+	return proc_fd(p, fd);
 }
 
-/* The lowest free fd from `from` on; the caller holds p->fd_lock (a ring
- * OPENAT may install a file meanwhile). */
+/* The lowest free fd from `from` on, its slot made; the caller holds
+ * p->fd_lock (a ring OPENAT or ACCEPT may install a file meanwhile). */
 static int fd_alloc(struct proc *p, int from)
 {
-	for (int fd = from; fd < PROC_NFD; fd++)
-		if (!p->fd[fd])
-			return fd;
-	return -PX_EMFILE;
+	return proc_fd_alloc(p, from);
+}
+
+static void fd_set(struct proc *p, int fd, struct file *f)
+{
+	__atomic_store_n(proc_fd_slot(p, (uint64_t)fd), f, __ATOMIC_RELEASE);
 }
 
 /* ---- file operations ----------------------------------------------------------
@@ -142,8 +144,8 @@ static int64_t sys_pipe(struct proc *p, uint64_t fds_va)
 	fds[0] = fd_alloc(p, 0);
 	fds[1] = fds[0] < 0 ? fds[0] : fd_alloc(p, fds[0] + 1);
 	if (fds[1] >= 0) {
-		p->fd[fds[0]] = rd;
-		p->fd[fds[1]] = wr;
+		fd_set(p, fds[0], rd);
+		fd_set(p, fds[1], wr);
 	}
 	spin_unlock(&p->fd_lock, fl);
 	if (fds[1] < 0) {
@@ -164,7 +166,7 @@ static int64_t sys_dup(struct proc *p, uint64_t fd)
 	unsigned long fl = spin_lock(&p->fd_lock);
 	int nfd = fd_alloc(p, 0);
 	if (nfd >= 0)
-		p->fd[nfd] = file_dup(f);
+		fd_set(p, nfd, file_dup(f));
 	spin_unlock(&p->fd_lock, fl);
 	return nfd;
 }
@@ -178,9 +180,13 @@ static int64_t sys_dup2(struct proc *p, uint64_t fd, uint64_t newfd)
 	if (newfd == fd)
 		return (int64_t)newfd;
 	unsigned long fl = spin_lock(&p->fd_lock);
-	struct file *old = p->fd[newfd];
-	p->fd[newfd] = file_dup(f);
+	struct file **slot = proc_fd_slot(p, newfd);
+	struct file *old = slot ? *slot : NULL;
+	if (slot)
+		__atomic_store_n(slot, file_dup(f), __ATOMIC_RELEASE);
 	spin_unlock(&p->fd_lock, fl);
+	if (!slot)
+		return -PX_ENOMEM;
 	file_put(old);
 	return (int64_t)newfd;
 }
@@ -335,7 +341,8 @@ static int64_t sys_sbrk(struct proc *p, int64_t incr)
  * may say who Ctrl-C interrupts (as tcsetpgrp wants a terminal). */
 static bool stdin_is_console(struct proc *p)
 {
-	return p->fd[0] && p->fd[0]->ops->terminal;
+	struct file *f = proc_fd(p, 0);
+	return f && f->ops->terminal;
 }
 
 /* A pgid argument: PX_PG_NEW (when `allow_new`), 0, or a group that
@@ -520,6 +527,10 @@ static int64_t sys_kstat(uint64_t which)
 		return (int64_t)arch_wfi_instret();
 	case PX_KSTAT_TIMER_HZ:
 		return (int64_t)arch_timer_freq();
+	case PX_KSTAT_TCP_RETRANSMITS:
+	case PX_KSTAT_TCP_FAST_RETRANSMITS:
+		return netk_up() ? (int64_t)tcp_sock_retransmits(which ==
+								 PX_KSTAT_TCP_FAST_RETRANSMITS) : 0;
 	default:
 		return -PX_EINVAL;
 	}

@@ -22,7 +22,10 @@
  * nobody: its task waits in the kernel (a RECV on the ring) while the
  * others run.  A recv that sees no byte for the idle limit is dropped by
  * its timeout (the ring cancels it) and the connection is closed.
- * accept's EMFILE (a process has 16 fds) waits a little and tries
+ * Every connection keeps a RECV in flight, so echod asks for the
+ * largest ring (PX_RING_MAX entries: 2,048 operations at once, room for
+ * a RECV and a SEND on each of the PX_NFD_MAX fds a process can have).
+ * accept's EMFILE (all PX_NFD_MAX fds taken) waits a little and tries
  * again: the connection it took was reset, the client may retry.
  *
  * It prints "echod: listening on port P" once ready (tests wait for it)
@@ -125,6 +128,9 @@ int main(int argc, char **argv)
 		perror("echod");
 		return 1;
 	}
+	long err = px_async_init(PX_RING_MAX);
+	if (err < 0)
+		fprintf(stderr, "echod: ring: %s\n", strerror(px_errno(-err)));
 	printf("echod: listening on port %d\n", port);
 	static struct acceptor acc = { .base = { &acceptor_vtable } };
 	acc.lfd = lfd;

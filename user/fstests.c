@@ -19,7 +19,7 @@
  * setting.  Each fs_ test works in a directory of its own, /NAME.PID.
  */
 
-#define PROC_NFD_GUESS 16   /* the kernel's fds per process (PROC_NFD) */
+#define PROC_NFD_GUESS PX_NFD_MAX /* the kernel's fds per process (PROC_NFD) */
 
 static char top[64];
 
@@ -691,7 +691,13 @@ PX_TEST(fs_dup2)
 	PX_ASSERT_EQ(px_write(12, "G", 1), 1);
 	PX_ASSERT_EQ(px_close(12), 0);
 	PX_ASSERT_EQ(px_dup2(99, 12), -PX_EBADF);
-	PX_ASSERT_EQ(px_dup2((int)fd, 16), -PX_EBADF);
+	PX_ASSERT_EQ(px_dup2((int)fd, PX_NFD_MAX), -PX_EBADF);
+	/* The table grows: the last fd, far past the first 16 slots, works
+	 * like any other and closes. */
+	PX_ASSERT_EQ(px_dup2((int)fd, PX_NFD_MAX - 1), PX_NFD_MAX - 1);
+	PX_ASSERT_EQ(px_lseek(PX_NFD_MAX - 1, 0, PX_SEEK_CUR), 4);
+	PX_ASSERT_EQ(px_close(PX_NFD_MAX - 1), 0);
+	PX_ASSERT_EQ(px_close(PX_NFD_MAX - 1), -PX_EBADF);
 	PX_ASSERT_EQ(px_dup2((int)fd, -1), -PX_EBADF);
 	px_close((int)fd);
 	px_close((int)other);

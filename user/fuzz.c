@@ -36,7 +36,7 @@
  * Prints "N passed, N failed", a child being one test.
  */
 
-#define MAX_FD 16         /* PROC_NFD */
+#define MAX_FD PX_NFD_MAX /* the kernel's fd limit */
 
 static uint64_t rng;
 
@@ -663,10 +663,11 @@ static int have_ring;
 static void f_ring_setup(void)
 {
 	struct px_ring_params prm;
-	static const unsigned bad[] = { 0, 3, 6, 100, 512, 1024, 0xffffffffu };
+	static const unsigned bad[] = { 0, 3, 6, 100, 2 * PX_RING_MAX, 4 * PX_RING_MAX,
+					       0xffffffffu };
 	unsigned e = bad[below(7)];
 	EXPECT(sc(SYS_ring_setup, e, (long)&prm, 0, 0), -PX_EINVAL, "ring_setup(%u)", e);
-	e = 1u << below(9);
+	e = 1u << below(11);   /* 1..PX_RING_MAX */
 	EXPECT(sc(SYS_ring_setup, e, (long)bad_wptr(), 0, 0), -PX_EFAULT, "ring_setup bad ptr");
 	if (have_ring)
 		EXPECT(sc(SYS_ring_setup, e, (long)&prm, 0, 0), -PX_EBUSY, "second ring_setup");

@@ -33,6 +33,8 @@ static const struct {
 	{ PX_KSTAT_SOCK_FILES, "sock_files" },
 	{ PX_KSTAT_WFI_INSTRET, "wfi_instret" },
 	{ PX_KSTAT_TIMER_HZ, "timer_hz" },
+	{ PX_KSTAT_TCP_RETRANSMITS, "tcp_retransmits" },
+	{ PX_KSTAT_TCP_FAST_RETRANSMITS, "tcp_fast_retransmits" },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 

@@ -197,7 +197,7 @@ static enum poll io_doors_poll(struct future *f, struct context *cx)
 		file_put(con);
 		ASYNC_RETURN(t);
 	}
-	struct file *files[PROC_NFD] = { con, con, con, file };
+	struct file *files[PROC_NFD_INLINE] = { con, con, con, file };
 	static char arg0[] = "kiotest";
 	char *argv[] = { arg0, NULL };
 	notified_init(&t->wait, &mf.gone);

@@ -70,6 +70,14 @@ uint64_t tcp_sock_conns_alive(void)
 	return n;
 }
 
+uint64_t tcp_sock_retransmits(bool fast)
+{
+	unsigned long fl = netk_lock();
+	uint64_t n = fast ? tcp_stats.fast_retransmits : tcp_stats.retransmits;
+	netk_unlock(fl);
+	return n;
+}
+
 static int64_t px_err(long r)
 {
 	switch (r) {

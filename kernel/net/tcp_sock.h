@@ -53,5 +53,7 @@ int64_t tcp_sock_name(struct file *f, bool peer, struct px_sockaddr_in *out);
 uint64_t tcp_sock_files(void);
 /* The stack's connections allocated now (PX_KSTAT_TCP_CONNS). */
 uint64_t tcp_sock_conns_alive(void);
+/* tcp_stats.retransmits, or .fast_retransmits (the stack must be up). */
+uint64_t tcp_sock_retransmits(bool fast);
 
 #endif /* KERNEL_NET_TCP_SOCK_H */

@@ -224,7 +224,11 @@
                                rdtime, aarch64 CNTPCT_EL0, both readable in
                                user mode): clock_gettime's ns are ticks times
                                10^9 / this when that divides evenly */
-#define PX_KSTAT_COUNT    16
+/* TCP segments sent again since boot (after a retransmission timeout or
+ * a third duplicate ACK), and those of them a third duplicate ACK sent. */
+#define PX_KSTAT_TCP_RETRANSMITS 16
+#define PX_KSTAT_TCP_FAST_RETRANSMITS 17
+#define PX_KSTAT_COUNT    18
 
 #define CLOCK_MONOTONIC_ID 1 /* the only clock: ns since boot */
 
@@ -374,12 +378,13 @@ struct px_sockaddr_in {
 #define PX_STACK_TOP   PX_USER_TOP
 #define PX_STACK_PAGES 16               /* 64 KiB of stack */
 #define PX_RING_BASE   0x1f00000000ULL   /* where ring_setup maps the rings */
-#define PX_RING_PAGES  16                /* the ring area: PX_RING_PAGES pages */
+#define PX_RING_PAGES  32                /* the ring area: PX_RING_PAGES pages */
 #define PX_PAGE_SIZE   4096
 
 #define PX_ARGV_MAX    16    /* arguments to spawn, argv[0] included */
 #define PX_ARG_MAX     256   /* bytes of all argument strings together */
 #define PX_PATH_MAX    64
+#define PX_NFD_MAX     1024  /* open files per process: fds 0..PX_NFD_MAX-1 */
 
 /* ---- Async rings (io_uring-shaped) -------------------------------------------
  *
@@ -424,7 +429,7 @@ struct px_sockaddr_in {
  * same operation of the same file.  BLK_*: -PX_EINVAL for len 0, not a multiple of
  * 512 or above 128 KiB; -PX_ERANGE past the end of the disk; -PX_ENODEV
  * without a disk.  A CQE with -PX_EAGAIN means the kernel could not start
- * the operation: params.ops_max (min(128, CQ entries)) are in flight.
+ * the operation: params.ops_max (min(2048, CQ entries)) are in flight.
  * Each ring runs its operations in kernel memory of its own, set aside
  * at ring_setup: other processes' operations never take its share.
  *
@@ -443,7 +448,7 @@ struct px_sockaddr_in {
  * full only when the CQ is too: with nothing left to reap, ring_enter
  * always consumes (a CANCEL, say).
  */
-#define PX_RING_MAX 256
+#define PX_RING_MAX 1024
 #define PX_RING_FOREVER 0xffffffffffffffffULL
 
 enum px_ring_op {

@@ -9,7 +9,8 @@
 #include "px_test.h"
 #include "px_test_int.h"
 
-#define NFD 16          /* descriptors per process (kernel/proc.h PROC_NFD) */
+#define NFD 32          /* descriptors the leak check looks at: a leaked fd is
+                           the lowest free one, so it is among the first few */
 #define WHY_MAX 320     /* the verdict line's reason */
 #define ALSO_MAX 4      /* later failures kept to print after the verdict */
 

@@ -37,7 +37,7 @@ struct px_slot {
 #define UD_CANCEL   1u  /* user_data bit: this is the CANCEL's completion */
 
 #define SLOT_POOL 64    /* static slots; more come from malloc, and stay */
-#define LANE_FDS 64     /* fds with lanes (the kernel has PROC_NFD = 16) */
+#define LANE_FDS PX_NFD_MAX /* fds with lanes: every fd a process can have */
 
 enum { IO_NEW = 0, IO_INFLIGHT = 1, IO_DONE = 2 };
 
@@ -150,8 +150,8 @@ static void slot_clear(struct px_slot *s, unsigned bits)
  * in order, as soon as its turn comes: at the next poll of a new op or
  * the next park, after completions freed room.  With N lanes busy at
  * once an op waits for at most the ops ahead of it on its own lane, as
- * long as N <= ops_max - ops_max / 2 (64 with the default ring; a
- * process has at most 16 fds, 32 lanes): a blocked op on one fd never
+ * long as N <= ops_max - ops_max / 2 (64 with the default ring, 1,024
+ * with a ring of PX_RING_MAX entries): a blocked op on one fd never
  * keeps out the op on another that would unblock it.  An op the kernel
  * still refuses (-PX_EAGAIN: a slot of a finished op not yet handed back
  * on another hart) goes again, first on its lane.
