@@ -170,10 +170,17 @@ void arch_timer_set(uint64_t deadline);
  * exact guest instruction count since reset).  For benchmarks only. */
 uint64_t arch_instret(void);
 /* What arch_instret advanced while harts slept in arch_wait_for_interrupt
- * with interrupts masked, summed over the harts: under -icount riscv64's
- * instret is the virtual clock and runs on through a WFI, aarch64's
- * INST_RETIRED does not (0 there).  Benchmarks take it off. */
+ * with interrupts masked or in the park (below), summed over the harts:
+ * under -icount riscv64's instret is the virtual clock and runs on
+ * through a WFI, aarch64's INST_RETIRED does not (0 there).  Benchmarks
+ * take it off. */
 uint64_t arch_wfi_instret(void);
+/* The park brackets arch_idle_wait with these, so that arch_wfi_instret
+ * also holds its sleeps: from begin to the interrupt that ends the wait
+ * (the few dozen instructions of the park before its WFI count as
+ * sleep; the handlers of the interrupt do not). */
+void arch_idle_account_begin(void);
+void arch_idle_account_end(void);
 /* The instruction counter as it was at the first instruction of the trap
  * vector that built tf: the start of the interrupt-latency benchmarks.
  * Only its low 32 bits are exact (aarch64's event counter is 32 bits

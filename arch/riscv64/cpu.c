@@ -85,6 +85,33 @@ void arch_wait_for_interrupt(void)
 	}
 }
 
+/* The park's sleep in arch_idle_wait: from the stamp before it to the
+ * vector's short path (rv_idle_trap_irq), which stamps the moment the
+ * interrupt arrived; its handlers count as work.  No stamp: a spurious
+ * wake-up, whose span is not kept. */
+static _Thread_local uint64_t idle_from, idle_woke;
+
+void arch_idle_account_begin(void)
+{
+	idle_woke = 0;
+	idle_from = r_instret();
+}
+
+void arch_idle_account_end(void)
+{
+	if (idle_woke > idle_from) {
+		unsigned h = arch_hart_id();
+		if (h < SMP_MAX)
+			wfi_instret[h] += idle_woke - idle_from;
+	}
+}
+
+bool rv_idle_trap_irq(uint64_t cause, struct trap_frame *tf)
+{
+	idle_woke = r_instret();
+	return rv_trap_irq(cause, tf);
+}
+
 uint64_t arch_wfi_instret(void)
 {
 	uint64_t sum = 0;

@@ -14,6 +14,7 @@ void rv_trap(struct trap_frame *tf);
  * paths share: silence the source as the arch must, then call
  * trap_timer / trap_ipi / trap_irq.  False if the interrupt is unknown. */
 bool rv_trap_irq(uint64_t cause, struct trap_frame *tf);
+bool rv_idle_trap_irq(uint64_t cause, struct trap_frame *tf);
 
 /* Per-hart setup of the user path (user.c); from arch_trap_init, after
  * the hart's TLS and index are set. */

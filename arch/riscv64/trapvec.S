@@ -154,7 +154,7 @@ rv_idle_trap:
 	sd	t0, TF_SSTATUS(sp)
 	mv	a1, sp
 	bgez	a0, 1f			/* not an interrupt: the full report */
-	call	rv_trap_irq
+	call	rv_idle_trap_irq	/* rv_trap_irq, after a stamp (cpu.c) */
 	beqz	a0, 1f			/* an interrupt nobody expects: report it */
 	ld	ra, 0*8(sp)
 	addi	sp, sp, TF_SIZE
