@@ -411,16 +411,19 @@ int proc_fd_alloc(struct proc *p, int from)
 
 bool proc_fd_room(struct proc *p)
 {
-	for (uint64_t fd = 0; fd < PROC_NFD; fd++)
+	for (uint64_t fd = 0; fd < PROC_NFD; fd++) {
+		if (proc_fd_skip(p, fd) != fd)
+			return true;	/* a chunk never made: all of it is free */
 		if (!proc_fd(p, fd))
 			return true;
+	}
 	return false;
 }
 
 /* Every descriptor closed and the chunks freed (exit, a failed spawn). */
 static void fd_table_release(struct proc *p)
 {
-	for (uint64_t fd = 0; fd < PROC_NFD; fd++) {
+	for (uint64_t fd = 0; (fd = proc_fd_skip(p, fd)) < PROC_NFD; fd++) {
 		struct file *f = proc_fd(p, fd);
 		if (f) {
 			*proc_fd_slot(p, fd) = NULL;
@@ -428,8 +431,10 @@ static void fd_table_release(struct proc *p)
 		}
 	}
 	for (int i = 0; i < PROC_FD_CHUNKS; i++) {
-		kfree(p->fd_hi[i], PROC_FD_CHUNK * sizeof(*p->fd_hi[i]));
-		p->fd_hi[i] = NULL;
+		if (p->fd_hi[i]) {
+			kfree(p->fd_hi[i], PROC_FD_CHUNK * sizeof(*p->fd_hi[i]));
+			p->fd_hi[i] = NULL;
+		}
 	}
 }
 
@@ -497,8 +502,11 @@ static int spawn(struct proc *parent, const char *path, const struct spawn_src *
 		goto fail;
 	arch_uregs_init(&p.regs, entry, sp, (uint64_t)argc, uargv);
 	/* The child is not running yet: its table needs no lock. */
-	for (uint64_t fd = 0; fd < (flags & PX_SPAWN_STDIO ? 3 : PROC_NFD); fd++) {
-		struct file *pf = from ? proc_fd(from, fd) : fd < PROC_NFD_INLINE ? files[fd] : NULL;
+	uint64_t nfd = flags & PX_SPAWN_STDIO ? 3 : from ? PROC_NFD : PROC_NFD_INLINE;
+	for (uint64_t fd = 0; fd < nfd; fd++) {
+		if (from && (fd = proc_fd_skip(from, fd)) >= nfd)
+			break;
+		struct file *pf = from ? proc_fd(from, fd) : files[fd];
 		if (!pf)
 			continue;
 		struct file **slot = proc_fd_slot(&p, fd);

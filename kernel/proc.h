@@ -121,6 +121,17 @@ static inline struct file *proc_fd(struct proc *p, uint64_t fd)
 	return c ? __atomic_load_n(&c[fd % PROC_FD_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 }
 
+/* fd, or if its chunk was never made the first fd of the next chunk
+ * that was (PROC_NFD if none): loops over a table visit only the fds
+ * that can be open.  No lock. */
+static inline uint64_t proc_fd_skip(struct proc *p, uint64_t fd)
+{
+	while (fd >= PROC_NFD_INLINE && fd < PROC_NFD &&
+	       !__atomic_load_n(&p->fd_hi[(fd - PROC_NFD_INLINE) / PROC_FD_CHUNK], __ATOMIC_ACQUIRE))
+		fd = PROC_NFD_INLINE + ((fd - PROC_NFD_INLINE) / PROC_FD_CHUNK + 1) * PROC_FD_CHUNK;
+	return fd;
+}
+
 /* With p->fd_lock held (or before the process runs): fd's slot, its
  * chunk made if need be; NULL if fd >= PROC_NFD or memory ran out. */
 struct file **proc_fd_slot(struct proc *p, uint64_t fd);

@@ -63,13 +63,21 @@ static struct reactor {
 	struct px_slot *qhead, *qtail;  /* ops waiting for their turn, in order */
 	unsigned inflight;              /* ops the kernel has (SLOT_OP) */
 	unsigned inflight_other;        /* ... of them not in a lane */
-	unsigned char lane_busy[2 * LANE_FDS];
+	uint64_t lane_busy[2 * LANE_FDS / 64]; /* a bit per lane */
 	int pump_held;                  /* a drop is deciding what to keep */
 	unsigned pool_used;
 	struct px_reactor_stats stats;
 	struct px_slot pool[SLOT_POOL];
 	struct executor exec;
 } R;
+
+static void lane_set(unsigned lane, bool busy)
+{
+	if (busy)
+		R.lane_busy[lane / 64] |= 1ull << (lane % 64);
+	else
+		R.lane_busy[lane / 64] &= ~(1ull << (lane % 64));
+}
 
 /* ---- failures ----------------------------------------------------------------*/
 
@@ -192,7 +200,7 @@ static void op_done(struct px_slot *s)
 	if (s->result == -PX_EAGAIN && (s->flags & (SLOT_OWNED | SLOT_CANCEL)) == SLOT_OWNED)
 		s->flags |= SLOT_RETRY;
 	else if (s->lane >= 0)
-		R.lane_busy[s->lane] = 0;
+		lane_set(s->lane, false);
 }
 
 static void queue_push(struct px_slot *s, int front)
@@ -230,7 +238,7 @@ static int op_may_go(const struct px_slot *s)
 	if (R.inflight >= R.ring.ops_max)
 		return 0;
 	if (s->lane >= 0)
-		return !R.lane_busy[s->lane];
+		return !(R.lane_busy[s->lane / 64] >> (s->lane % 64) & 1);
 	return R.inflight_other < others_max();
 }
 
@@ -270,7 +278,7 @@ static void reactor_pump(void)
 		s->flags |= SLOT_OP;
 		R.inflight++;
 		if (s->lane >= 0)
-			R.lane_busy[s->lane] = 1;
+			lane_set(s->lane, true);
 		else
 			R.inflight_other++;
 	}
@@ -648,7 +656,7 @@ static void reactor_cancel_all(void)
 		if (s->flags & SLOT_QUEUED)
 			queue_unlink(s);
 		if ((s->flags & SLOT_RETRY) && s->lane >= 0)
-			R.lane_busy[s->lane] = 0;
+			lane_set(s->lane, false);
 		s->flags &= ~SLOT_RETRY;
 	}
 	if (slots_busy())       /* publish what is queued: every op is the kernel's */
@@ -892,7 +900,7 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 			/* The kernel could not start it: again, first on its lane. */
 			s->flags &= ~SLOT_RETRY;
 			if (s->lane >= 0)
-				R.lane_busy[s->lane] = 0;
+				lane_set(s->lane, false);
 			queue_push(s, 1);
 			reactor_pump();
 		}
@@ -964,7 +972,7 @@ static long long io_cancel_(struct px_io *io, int wait)
 		if (s->flags & SLOT_QUEUED)
 			queue_unlink(s);
 		else if (s->lane >= 0)
-			R.lane_busy[s->lane] = 0;
+			lane_set(s->lane, false);
 		slot_clear(s, SLOT_OWNED | SLOT_RETRY);
 		return -PX_ECANCELED;
 	}
