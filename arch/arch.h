@@ -175,12 +175,12 @@ uint64_t arch_instret(void);
  * through a WFI, aarch64's INST_RETIRED does not (0 there).  Benchmarks
  * take it off. */
 uint64_t arch_wfi_instret(void);
-/* The park brackets arch_idle_wait with these, so that arch_wfi_instret
- * also holds its sleeps: from begin to the interrupt that ends the wait
+/* The park calls this before arch_idle_wait, so that arch_wfi_instret
+ * also holds its sleeps: from here to the interrupt that ends the wait
  * (the few dozen instructions of the park before its WFI count as
- * sleep; the handlers of the interrupt do not). */
+ * sleep; the handlers of the interrupt do not).  A sleep is added up at
+ * the next park or arch_wfi_instret on that hart. */
 void arch_idle_account_begin(void);
-void arch_idle_account_end(void);
 /* The instruction counter as it was at the first instruction of the trap
  * vector that built tf: the start of the interrupt-latency benchmarks.
  * Only its low 32 bits are exact (aarch64's event counter is 32 bits

@@ -138,7 +138,6 @@ static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 	uint64_t t0 = arch_timer_now();
 	arch_idle_account_begin();
 	hook_park(ctx, w, deadline_ns);
-	arch_idle_account_end();
 	uint64_t t1 = arch_timer_now();
 	/* Only this hart writes its own sum (others read it): no atomic
 	 * read-modify-write. */

@@ -389,7 +389,13 @@ struct file **proc_fd_slot(struct proc *p, uint64_t fd)
 	if (fd >= PROC_NFD)
 		return NULL;
 	fd -= PROC_NFD_INLINE;
-	struct file ***c = &p->fd_hi[fd / PROC_FD_CHUNK];
+	if (!p->fd_dir) {
+		struct file ***d = kmalloc(PROC_FD_CHUNKS * sizeof(*d)); /* zeroed */
+		if (!d)
+			return NULL;
+		__atomic_store_n(&p->fd_dir, d, __ATOMIC_RELEASE);
+	}
+	struct file ***c = &p->fd_dir[fd / PROC_FD_CHUNK];
 	if (!*c) {
 		struct file **n = kmalloc(PROC_FD_CHUNK * sizeof(*n)); /* zeroed */
 		if (!n)
@@ -430,11 +436,11 @@ static void fd_table_release(struct proc *p)
 			file_put(f);
 		}
 	}
-	for (int i = 0; i < PROC_FD_CHUNKS; i++) {
-		if (p->fd_hi[i]) {
-			kfree(p->fd_hi[i], PROC_FD_CHUNK * sizeof(*p->fd_hi[i]));
-			p->fd_hi[i] = NULL;
-		}
+	if (p->fd_dir) {
+		for (int i = 0; i < PROC_FD_CHUNKS; i++)
+			kfree(p->fd_dir[i], PROC_FD_CHUNK * sizeof(*p->fd_dir[i]));
+		kfree(p->fd_dir, PROC_FD_CHUNKS * sizeof(*p->fd_dir));
+		p->fd_dir = NULL;
 	}
 }
 

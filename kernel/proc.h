@@ -17,11 +17,13 @@
 /*
  * Open files per process: fds 0..PROC_NFD_INLINE-1 live in struct proc;
  * the rest in chunks of PROC_FD_CHUNK slots, kmalloc'd (zeroed) the
- * first time an fd in them is handed out and kept until exit.  A chunk
- * never moves, so a reader needs no lock (proc_fd).  PROC_NFD is the
- * limit: the fd past it is EMFILE.  A process with 1,024 fds costs 16
- * chunks of 512 bytes (fds 16..1039: the last
- * chunk is used only up to the limit).
+ * first time an fd in them is handed out and kept until exit, found
+ * through a directory of PROC_FD_CHUNKS chunk pointers made with the
+ * first chunk (so a process that never goes past fd 15 carries one
+ * pointer for it).  Neither moves, so a reader needs no lock (proc_fd).
+ * PROC_NFD is the limit: the fd past it is EMFILE.  A process with 1,024
+ * fds costs the directory and 16 chunks of 512 bytes (fds 16..1039: the
+ * last chunk is used only up to the limit).
  */
 #define PROC_NFD_INLINE 16
 #define PROC_FD_CHUNK 64
@@ -75,7 +77,8 @@ struct proc {
 	uint32_t killed;            /* PX_KILLED | reason, set by kill() or a fault */
 	uint64_t brk, brk_base;     /* heap: [brk_base, brk) mapped by sbrk */
 	struct file *fd_lo[PROC_NFD_INLINE];
-	struct file **fd_hi[PROC_FD_CHUNKS]; /* fds from PROC_NFD_INLINE on, or NULL */
+	struct file ***fd_dir;      /* PROC_FD_CHUNKS chunks of the fds from
+	                               PROC_NFD_INLINE on (or NULL), or NULL */
 	/* The table changes in the process's own syscalls and in a ring
 	 * OPENAT or ACCEPT (proc_fd_install); both take fd_lock.  Reads
 	 * need no lock (proc_fd). */
@@ -117,7 +120,8 @@ static inline struct file *proc_fd(struct proc *p, uint64_t fd)
 	if (fd >= PROC_NFD)
 		return NULL;
 	fd -= PROC_NFD_INLINE;
-	struct file **c = __atomic_load_n(&p->fd_hi[fd / PROC_FD_CHUNK], __ATOMIC_ACQUIRE);
+	struct file ***dir = __atomic_load_n(&p->fd_dir, __ATOMIC_ACQUIRE);
+	struct file **c = dir ? __atomic_load_n(&dir[fd / PROC_FD_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 	return c ? __atomic_load_n(&c[fd % PROC_FD_CHUNK], __ATOMIC_ACQUIRE) : NULL;
 }
 
@@ -126,10 +130,13 @@ static inline struct file *proc_fd(struct proc *p, uint64_t fd)
  * that can be open.  No lock. */
 static inline uint64_t proc_fd_skip(struct proc *p, uint64_t fd)
 {
+	struct file ***dir = __atomic_load_n(&p->fd_dir, __ATOMIC_ACQUIRE);
+	if (fd >= PROC_NFD_INLINE && !dir)
+		return PROC_NFD;
 	while (fd >= PROC_NFD_INLINE && fd < PROC_NFD &&
-	       !__atomic_load_n(&p->fd_hi[(fd - PROC_NFD_INLINE) / PROC_FD_CHUNK], __ATOMIC_ACQUIRE))
+	       !__atomic_load_n(&dir[(fd - PROC_NFD_INLINE) / PROC_FD_CHUNK], __ATOMIC_ACQUIRE))
 		fd = PROC_NFD_INLINE + ((fd - PROC_NFD_INLINE) / PROC_FD_CHUNK + 1) * PROC_FD_CHUNK;
-	return fd;
+	return fd < PROC_NFD ? fd : PROC_NFD;
 }
 
 /* With p->fd_lock held (or before the process runs): fd's slot, its

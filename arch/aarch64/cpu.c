@@ -91,10 +91,6 @@ void arch_idle_account_begin(void)
 {
 }
 
-void arch_idle_account_end(void)
-{
-}
-
 uint64_t arch_wfi_instret(void)
 {
 	uint64_t sum = 0;

@@ -88,22 +88,24 @@ void arch_wait_for_interrupt(void)
 /* The park's sleep in arch_idle_wait: from the stamp before it to the
  * vector's short path (rv_idle_trap_irq), which stamps the moment the
  * interrupt arrived; its handlers count as work.  No stamp: a spurious
- * wake-up, whose span is not kept. */
+ * wake-up, whose span is not kept.  A sleep is added up at the hart's
+ * next park or arch_wfi_instret, off the wake-up path. */
 static _Thread_local uint64_t idle_from, idle_woke;
 
-void arch_idle_account_begin(void)
-{
-	idle_woke = 0;
-	idle_from = r_instret();
-}
-
-void arch_idle_account_end(void)
+static void idle_account(void)
 {
 	if (idle_woke > idle_from) {
 		unsigned h = arch_hart_id();
 		if (h < SMP_MAX)
 			wfi_instret[h] += idle_woke - idle_from;
 	}
+	idle_woke = 0;
+}
+
+void arch_idle_account_begin(void)
+{
+	idle_account();
+	idle_from = r_instret();
 }
 
 bool rv_idle_trap_irq(uint64_t cause, struct trap_frame *tf)
@@ -114,6 +116,9 @@ bool rv_idle_trap_irq(uint64_t cause, struct trap_frame *tf)
 
 uint64_t arch_wfi_instret(void)
 {
+	unsigned long f = arch_irq_save();
+	idle_account();
+	arch_irq_restore(f);
 	uint64_t sum = 0;
 	for (unsigned i = 0; i < SMP_MAX; i++)
 		sum += __atomic_load_n(&wfi_instret[i], __ATOMIC_RELAXED);
