@@ -41,35 +41,37 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 	unsigned char *d = dst;
 	const unsigned char *s = src;
 
-	if (n >= 16) {
+	if ((((uintptr_t)d ^ (uintptr_t)s) & 7) == 0) {
+		/* Both can be aligned together: whole words, at any length. */
+		while (n && ((uintptr_t)d & 7)) {
+			*d++ = *s++;
+			n--;
+		}
+		for (; n >= 32; n -= 32, d += 32, s += 32) {
+			word_t *p = (word_t *)(void *)d;
+			const word_t *q = (const word_t *)(const void *)s;
+			p[0] = q[0], p[1] = q[1], p[2] = q[2], p[3] = q[3];
+		}
+		for (; n >= 8; n -= 8, d += 8, s += 8)
+			*(word_t *)(void *)d = *(const word_t *)(const void *)s;
+	} else if (n >= 16) {
 		while ((uintptr_t)d & 7) {
 			*d++ = *s++;
 			n--;
 		}
+		/* The source is not aligned with the destination (a frame's
+		 * payload sits 2 bytes off): aligned loads, each output word
+		 * two of them shifted together (little-endian).  Every word
+		 * loaded holds at least one byte of the source, so no load
+		 * leaves the source's aligned words, nor a page. */
 		unsigned off = (unsigned)((uintptr_t)s & 7);
-		if (off == 0) {
-			for (; n >= 32; n -= 32, d += 32, s += 32) {
-				word_t *p = (word_t *)(void *)d;
-				const word_t *q = (const word_t *)(const void *)s;
-				p[0] = q[0], p[1] = q[1], p[2] = q[2], p[3] = q[3];
-			}
-			for (; n >= 8; n -= 8, d += 8, s += 8)
-				*(word_t *)(void *)d = *(const word_t *)(const void *)s;
-		} else {
-			/* The source is not aligned with the destination (a
-			 * frame's payload sits 2 bytes off): aligned loads,
-			 * each output word two of them shifted together
-			 * (little-endian).  Every word loaded holds at least
-			 * one byte of the source, so no load leaves the
-			 * source's aligned words, nor a page. */
-			const word_t *q = (const word_t *)(const void *)(s - off);
-			unsigned rs = 8 * off, ls = 64 - rs;
-			uint64_t lo = q[0];
-			for (; n >= 16; n -= 8, d += 8, s += 8) {
-				uint64_t hi = *++q;
-				*(word_t *)(void *)d = lo >> rs | hi << ls;
-				lo = hi;
-			}
+		const word_t *q = (const word_t *)(const void *)(s - off);
+		unsigned rs = 8 * off, ls = 64 - rs;
+		uint64_t lo = q[0];
+		for (; n >= 16; n -= 8, d += 8, s += 8) {
+			uint64_t hi = *++q;
+			*(word_t *)(void *)d = lo >> rs | hi << ls;
+			lo = hi;
 		}
 	}
 	while (n--)
