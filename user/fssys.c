@@ -609,9 +609,26 @@ static int fill(void)
 	       full.blocks_free, full.blocks);
 	if (!full_seen || full.blocks_free > 16)
 		fail("the disk never filled up (%llu blocks free)", full.blocks_free);
-	/* still usable while full: reads work, mkdir fails cleanly */
-	if (mkdir("/fill/more", 0777) == 0)
-		fail("mkdir on a full disk worked");
+	/* Still usable while full, and mkdir fails cleanly.  The blocks a
+	 * write could not use (fewer than it needed: a data block and its
+	 * indirect block) go to directories, one each, until a mkdir meets
+	 * the full disk. */
+	int dirs = 0;
+	for (; dirs <= 16; dirs++) {
+		snprintf(path, sizeof(path), "/fill/d%d", dirs);
+		if (mkdir(path, 0777) < 0) {
+			if (errno != ENOSPC)
+				fail("mkdir %s on a full disk: %s, not ENOSPC", path, errstr(errno));
+			break;
+		}
+	}
+	if (dirs > 16)
+		fail("mkdir on a full disk worked %d times", dirs);
+	for (int i = 0; i < dirs; i++) {
+		snprintf(path, sizeof(path), "/fill/d%d", i);
+		if (rmdir(path) < 0)
+			fail("rmdir %s: %s", path, errstr(errno));
+	}
 	for (int i = 0; i < files; i++) {
 		snprintf(path, sizeof(path), "/fill/f%d", i);
 		if (unlink(path) < 0 && errno != ENOENT)
