@@ -685,7 +685,7 @@ $(REACTOR_TEST): $(REACTOR_TEST_SRCS) user/include/px_async.h user/include/px_ri
 host-test-reactor: $(REACTOR_TEST)
 	$(REACTOR_TEST)
 
-.PHONY: user test-user harness-check tutorial-check trace trace-test nettest net-load ensure-curl FORCE
+.PHONY: user test-user harness-check tutorial-check trace trace-test nettest net-load net-loss ensure-curl FORCE
 -include $(ULIB_OBJS:.o=.d) $(foreach p,$(UPROGS),$(patsubst %.o,%.d,$(call uprog_objs,$(p))))
 # ======================================================== end user programs
 
@@ -754,6 +754,12 @@ net-load: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--only tcp --conns $(NET_CONNS) --cycles $(NET_CYCLES) \
 		--log $(BUILD)/logs/net-load-smp$(SMP).log $(KERNEL)
+# TCP through the loss injector (net_drop=10): not in make check while it
+# fails now and then (docs/net.md, "Tests").
+net-loss: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
+	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
+		--only tcp_loss --log $(BUILD)/logs/net-loss-smp$(SMP).log $(KERNEL)
+
 ensure-curl:
 	@command -v curl >/dev/null 2>&1 || scripts/deps.sh host
 
@@ -1124,6 +1130,7 @@ help:
 	@echo "make tcp-loss [SEEDS=n]       1 MiB over TCP at 0..30 % loss, n seeds each (host)"
 	@echo "make nettest [ARCH=...]       drive the guest's network from the host (127.0.0.1 only)"
 	@echo "make net-load [ARCH=...]      TCP at full size: 5000 connection cycles, leak check"
+	@echo "make net-loss [ARCH=...]      TCP through net_drop=10: curl fetches 240 KiB byte-exact"
 	@echo "make mutants [LAB=n]          every mutant of the labs must lose points"
 	@echo "make autograder LAB=n         Gradescope's autograder zip"
 	@echo "make clean"
