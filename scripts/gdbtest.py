@@ -146,7 +146,10 @@ def main():
 
         # 2. A process waiting on a timer: `clock 30` ticks once a second,
         # its executor parked in ring_enter until the next deadline.  Stop
-        # at the first park once the kernel's wheel holds an entry.
+        # at the first park once the kernel's wheel holds an entry and the
+        # clock's task waits: with two harts a park on one can catch the
+        # clock's task on the other, running between its wheel insert and
+        # the end of its poll.
         g.type("clock 30\n")
         if not g.wait_for("tick 1 s"):
             check("clock", False, "clock printed no tick:\n" + g.text[-2000:])
@@ -156,7 +159,9 @@ python
 for i in range(200):
     gdb.execute('continue', to_string=True)
     if int(gdb.parse_and_eval('kernel_exec.wheel.count')) > 0:
-        break
+        rows = [l.split() for l in gdb.execute('px tasks', to_string=True).splitlines()]
+        if any(r[1:3] == ['clock', 'waiting'] for r in rows):
+            break
 end
 delete
 px timers
