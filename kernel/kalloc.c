@@ -118,7 +118,8 @@ static struct {
 	size_t bytes;
 } heap = { .lock = SPIN_INIT };
 
-void *kcache_alloc(struct kcache *c)
+/* An object of c's size, not zeroed. */
+static void *cache_take(struct kcache *c)
 {
 	void *p;
 
@@ -141,7 +142,14 @@ void *kcache_alloc(struct kcache *c)
 	c->free = *(void **)p;
 	heap.bytes += c->size;
 	spin_unlock(&heap.lock, f);
-	memset(p, 0, c->size);
+	return p;
+}
+
+void *kcache_alloc(struct kcache *c)
+{
+	void *p = cache_take(c);
+	if (p)
+		memset(p, 0, c->size);
 	return p;
 }
 
@@ -172,10 +180,20 @@ static int size_class(size_t size)
 	return -1;
 }
 
-void *kmalloc(size_t size)
+void *kmalloc_raw(size_t size)
 {
 	int c = size_class(size ? size : 1);
-	return c < 0 ? NULL : kcache_alloc(&classes[c]);
+	return c < 0 ? NULL : cache_take(&classes[c]);
+}
+
+void *kmalloc(size_t size)
+{
+	void *p = kmalloc_raw(size);
+	/* The bytes asked for, not the class: the rest is never read (a
+	 * 1,352-byte fs_call would otherwise clear 2,048 per file operation). */
+	if (p)
+		memset(p, 0, size);
+	return p;
 }
 
 void kfree(void *p, size_t size)

@@ -23,10 +23,12 @@ struct kalloc_stats {
 void kalloc_stats(struct kalloc_stats *out);
 
 /* Kernel heap for objects up to KMALLOC_MAX bytes (size classes of powers
- * of two from 32), zeroed.  NULL when memory is exhausted.  kfree(NULL)
+ * of two from 32), its `size` bytes zeroed.  NULL when memory is exhausted.  kfree(NULL)
  * does nothing; the size is needed to find the class (callers know it). */
 #define KMALLOC_MAX 2048
 void *kmalloc(size_t size);
+/* The same, not zeroed (the caller writes every byte it reads). */
+void *kmalloc_raw(size_t size);
 void kfree(void *p, size_t size);
 
 /*

@@ -15,6 +15,10 @@
 
 /* Zeroed memory of n bytes (n <= 2048), or NULL. */
 void *fs_env_alloc(size_t n);
+/* The same with only its first `zeroed` bytes zeroed: for an object whose
+ * tail the caller writes before it reads (the host fills it with 0xa5, so
+ * a test that reads it first goes wrong).  Freed with fs_env_free. */
+void *fs_env_alloc_head(size_t n, size_t zeroed);
 void fs_env_free(void *p, size_t n);
 /* A zeroed 4 KiB page, or NULL. */
 void *fs_env_page_alloc(void);

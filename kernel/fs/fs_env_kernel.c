@@ -22,6 +22,14 @@ void *fs_env_alloc(size_t n)
 	return kmalloc(n);
 }
 
+void *fs_env_alloc_head(size_t n, size_t zeroed)
+{
+	unsigned char *p = kmalloc_raw(n);
+	if (p)
+		memset(p, 0, zeroed < n ? zeroed : n);
+	return p;
+}
+
 void fs_env_free(void *p, size_t n)
 {
 	kfree(p, n);

@@ -45,6 +45,14 @@ void *fs_env_alloc(size_t n)
 	return p;
 }
 
+void *fs_env_alloc_head(size_t n, size_t zeroed)
+{
+	unsigned char *p = fs_env_alloc(n);
+	if (p && zeroed < n)
+		memset(p + zeroed, 0xa5, n - zeroed);
+	return p;
+}
+
 void fs_env_free(void *p, size_t n)
 {
 	(void)n;
