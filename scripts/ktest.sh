@@ -47,8 +47,11 @@ truncate -s 4M "$logs/disk.img"
 # 1. The suite: every non-destructive test in one boot.  Under -icount,
 #    guest time counts guest instructions, so CPU-bound stretches take the
 #    same guest time however busy the host is (idle waits still follow
-#    host time: sleep=on).
-"$here/run-qemu.sh" --arch "$arch" --smp "${SMP:-1}" --icount --timeout $((60 * scale)) --input "$logs/rx.bin" \
+#    host time: sleep=on).  The limit only catches a hang: the boot takes
+#    about 25 s of host time at 4 harts (all on one host thread under
+#    -icount) on an idle 2-core host, and more than 60 s beside two
+#    other QEMUs.
+"$here/run-qemu.sh" --arch "$arch" --smp "${SMP:-1}" --icount --timeout $((150 * scale)) --input "$logs/rx.bin" \
 	--wait-for "ktest: running" --disk "$logs/disk.img" --net --net-ports none --out "$logs/suite.log" "$elf"
 status=$?
 show "$logs/suite.log"
