@@ -557,6 +557,7 @@ ULIB_SRCS := \
 	user/lib/exec_glue.c \
 	user/lib/ring.c \
 	user/lib/reactor.c \
+	user/lib/acceptor.c \
 	user/lib/px_test.c \
 	user/lib/px_test_runner.c \
 	user/lib/px_test_help.c \
