@@ -48,7 +48,7 @@ class Guest(qemu_guest.Guest):
 
     def expect(self, pattern, secs):
         """Wait for regex pattern in the output; the match."""
-        m = self.wait_for(re.compile(pattern, re.M).search, secs)
+        m = self.wait_until(re.compile(pattern, re.M).search, secs)
         if m is None:
             raise Failed("waited for %r: %s; output ends %r" % (
                 pattern, "QEMU exited" if self.eof else "time limit", self.text[-600:]))

@@ -1,7 +1,7 @@
-"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (for shtest.py, fssys.py).
+"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (shtest.py, fssys.py, gdbtest.py).
 
 Guest(run_qemu_args) starts run-qemu.sh; a thread reads its output into
-guest.text ("\r" removed) and sets guest.eof when it ends.  wait_for
+guest.text ("\r" removed) and sets guest.eof when it ends.  wait_until
 waits, on the host's clock scaled by TIME_SCALE, until a function of the
 text finds something; kill SIGKILLs run-qemu.sh and everything below it,
 by pid (this guest's processes only).  Failed and check: a test's
@@ -67,7 +67,7 @@ class Guest:
         with self.cond:
             return len(self.text)
 
-    def wait_for(self, find, secs):
+    def wait_until(self, find, secs):
         """Wait until find(text) is not None and return it; None when the
         output ended or after secs (times TIME_SCALE) without it."""
         limit = time.monotonic() + secs * SCALE

@@ -64,7 +64,7 @@ class Console(Guest):
             def find(text):
                 m = what.search(text, start)
                 return (m.start(), m.end()) if m else None
-        span = self.wait_for(find, secs)
+        span = self.wait_until(find, secs)
         if span is None:
             why = "QEMU exited" if self.eof else "no output for %gs" % (secs * SCALE)
             raise Failed("waited for %r: %s; console ends with %r"
