@@ -106,6 +106,40 @@ void fakedisk_free(struct fakedisk *d)
 	d->mem = NULL;
 }
 
+int fakedisk_load(struct fakedisk *d, const char *path, uint64_t seed)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint64_t nblocks = len > 0 ? (uint64_t)len / FS_BLOCK_SIZE : 0;
+	fakedisk_init(d, nblocks, seed);
+	size_t want = (size_t)nblocks * FS_BLOCK_SIZE;
+	size_t got = fread(d->mem, 1, want, f);
+	fclose(f);
+	return got == want ? 0 : -1;
+}
+
+int fakedisk_read_block(void *ctx, uint32_t b, void *buf)
+{
+	struct fakedisk *d = ctx;
+	if (b >= d->nblocks)
+		return -1;
+	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
+	return 0;
+}
+
+int fakedisk_write_block(void *ctx, uint32_t b, const void *buf)
+{
+	struct fakedisk *d = ctx;
+	if (b >= d->nblocks)
+		return -1;
+	memcpy(d->mem + (uint64_t)b * FS_BLOCK_SIZE, buf, FS_BLOCK_SIZE);
+	return 0;
+}
+
 unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 {
 	unsigned done = 0;
