@@ -1,4 +1,4 @@
-"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (shtest.py, fssys.py, gdbtest.py).
+"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (shtest.py, fssys.py, gdbtest.py, tutorial_check.py).
 
 Guest(run_qemu_args) starts run-qemu.sh; a thread reads its output into
 guest.text ("\r" removed) and sets guest.eof when it ends.  wait_until
