@@ -557,6 +557,7 @@ ULIB_SRCS := \
 	user/lib/exec_glue.c \
 	user/lib/ring.c \
 	user/lib/reactor.c \
+	user/lib/acceptor.c \
 	user/lib/px_test.c \
 	user/lib/px_test_runner.c \
 	user/lib/px_test_help.c \
@@ -801,8 +802,8 @@ FS_HOST_EXEC := $(EXEC_HOST_SRCS)
 FS_TEST := $(HOSTBUILD)/fs_test
 # fsupdate: /bin of an existing image brought up to date, through the
 # file-system core over the image file (kernel/fs/tools/fsupdate.c).
-FSUPDATE_SRCS := kernel/fs/tools/fsupdate.c kernel/fs/tools/filedev.c kernel/fs/tools/fs_env_host.c \
-	kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+FSUPDATE_SRCS := kernel/fs/tools/fsupdate.c kernel/fs/tools/filedev.c kernel/fs/tools/hostdev.c \
+	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
 $(FSUPDATE): $(FSUPDATE_SRCS) $(FS_HDRS) kernel/fs/tools/filedev.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@)
@@ -810,13 +811,14 @@ $(FSUPDATE): $(FSUPDATE_SRCS) $(FS_HDRS) kernel/fs/tools/filedev.h | ensure-host
 
 FSUPDATE_TEST := $(HOSTBUILD)/fsupdate_test
 FSUPDATE_TEST_SRCS := kernel/fs/hosttest/fsupdate_test.c kernel/fs/tools/filedev.c \
-	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+	kernel/fs/tools/hostdev.c kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c \
+	$(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
 $(FSUPDATE_TEST): $(FSUPDATE_TEST_SRCS) $(FS_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
 	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) $(HOST_SAN) $(FSUPDATE_TEST_SRCS) -o $@ -lpthread
 
-FS_TEST_SRCS := kernel/fs/hosttest/fs_test.c kernel/fs/hosttest/fakedisk.c \
+FS_TEST_SRCS := kernel/fs/hosttest/fs_test.c kernel/fs/hosttest/fakedisk.c kernel/fs/tools/hostdev.c \
 	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(FS_HOST_EXEC)
 $(FS_TEST): $(FS_TEST_SRCS) $(FS_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
@@ -836,7 +838,7 @@ fs-cross-check: $(FS_XOBJS)
 # The same core on 4 executor threads and a device thread, under
 # ThreadSanitizer: what 4 harts will do.
 FS_STRESS := build/host-tsan/fs_stress
-FS_STRESS_SRCS := kernel/fs/hosttest/fs_stress.c kernel/fs/hosttest/fakedisk.c \
+FS_STRESS_SRCS := kernel/fs/hosttest/fs_stress.c kernel/fs/hosttest/fakedisk.c kernel/fs/tools/hostdev.c \
 	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
 $(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
@@ -847,8 +849,8 @@ $(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
 # allocator, user copies and executor played by the test.
 FS_FILE_TEST := $(HOSTBUILD)/fs_file_test
 FS_FILE_TEST_SRCS := kernel/fs/hosttest/fs_file_test.c kernel/fs/fs_file.c kernel/file.c \
-	kernel/fs/hosttest/fakedisk.c kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c \
-	$(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
+	kernel/fs/hosttest/fakedisk.c kernel/fs/tools/hostdev.c kernel/fs/tools/fs_env_host.c \
+	kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
 $(FS_FILE_TEST): $(FS_FILE_TEST_SRCS) $(FS_HDRS) kernel/ktask.h kernel/kalloc.h kernel/uaccess.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (ASan+UBSan))
@@ -918,7 +920,7 @@ host-test-fs: fs-cross-check $(FS_TEST) $(FS_STRESS) $(FS_FILE_TEST) $(MKFS) $(F
 # make fuzz-fs runs longer (FUZZ_TIME seconds per target).
 FUZZ_DIR := build/fuzz
 FUZZ_TIME ?= 600
-FS_FUZZ_SRCS := kernel/fs/hosttest/fs_fuzz.c kernel/fs/hosttest/fakedisk.c \
+FS_FUZZ_SRCS := kernel/fs/hosttest/fs_fuzz.c kernel/fs/hosttest/fakedisk.c kernel/fs/tools/hostdev.c \
 	kernel/fs/tools/fs_env_host.c kernel/fs/tools/fsck_check.c $(FS_CORE_SRCS) $(EXEC_HOST_SRCS)
 FS_FUZZ_CFLAGS := -std=c11 -g -O1 $(WARN) -I. -Iexecutor -D_GNU_SOURCE -DEXEC_NO_IRQ \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

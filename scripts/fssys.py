@@ -29,79 +29,30 @@ import os
 import random
 import re
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCALE = float(os.environ.get("TIME_SCALE", "1"))
+import qemu_guest
+from qemu_guest import SCALE, Failed, check
 
 
-class Failed(Exception):
-    pass
-
-
-def check(cond, why):
-    if not cond:
-        raise Failed(why)
-
-
-def descendants(pid):
-    """Every process below pid (pids, children first)."""
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                for c in f.read().split():
-                    out += descendants(int(c)) + [int(c)]
-    except OSError:
-        pass
-    return out
-
-
-class Guest:
+class Guest(qemu_guest.Guest):
     """One boot: fssys as process 1 on disk, its console collected."""
 
     def __init__(self, args, disk, initargs, secs):
-        cmd = [os.path.join(HERE, "run-qemu.sh"), "--arch", args.arch, "--smp", str(args.smp),
-               "--timeout", str(int(secs * SCALE)), "--disk", disk, "--mem", args.mem,
-               "--append", "init=fssys initargs=" + ",".join(initargs), args.kernel]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        self.text = ""
-        self.cond = threading.Condition()
-        self.eof = False
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            data = os.read(self.proc.stdout.fileno(), 65536)
-            with self.cond:
-                if data:
-                    self.text += data.decode("utf-8", "replace").replace("\r", "")
-                else:
-                    self.eof = True
-                self.cond.notify_all()
-            if not data:
-                return
+        super().__init__(["--arch", args.arch, "--smp", str(args.smp),
+                          "--timeout", str(int(secs * SCALE)), "--disk", disk, "--mem", args.mem,
+                          "--append", "init=fssys initargs=" + ",".join(initargs), args.kernel],
+                         stdin=subprocess.DEVNULL, chunk=65536)
 
     def expect(self, pattern, secs):
         """Wait for regex pattern in the output; the match."""
-        rx = re.compile(pattern, re.M)
-        limit = time.monotonic() + secs * SCALE
-        with self.cond:
-            while True:
-                m = rx.search(self.text)
-                if m:
-                    return m
-                left = limit - time.monotonic()
-                if self.eof or left <= 0:
-                    raise Failed("waited for %r: %s; output ends %r" % (
-                        pattern, "QEMU exited" if self.eof else "time limit",
-                        self.text[-600:]))
-                self.cond.wait(left)
+        m = self.wait_until(re.compile(pattern, re.M).search, secs)
+        if m is None:
+            raise Failed("waited for %r: %s; output ends %r" % (
+                pattern, "QEMU exited" if self.eof else "time limit", self.text[-600:]))
+        return m
 
     def finish(self, secs):
         """Wait for QEMU to exit; its status (process 1's exit status)."""
@@ -113,12 +64,7 @@ class Guest:
 
     def kill(self):
         """A power cut: SIGKILL QEMU (and the script around it)."""
-        for pid in descendants(self.proc.pid) + [self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.proc.wait()
+        super().kill()
         with self.cond:
             while not self.eof:
                 self.cond.wait(1)

@@ -25,11 +25,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCALE = float(os.environ.get("TIME_SCALE", "1"))
+import qemu_guest
+from qemu_guest import HERE, SCALE
 
 
 def free_port():
@@ -41,45 +39,13 @@ def free_port():
     return port
 
 
-class Guest:
+class Guest(qemu_guest.Guest):
     def __init__(self, arch, smp, kernel, port):
-        self.proc = subprocess.Popen(
-            [os.path.join(HERE, "run-qemu.sh"), "--arch", arch, "--smp", str(smp),
-             "--gdb-port", str(port), "--timeout", str(int(300 * SCALE)),
-             "--input", "/dev/stdin", kernel],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.text = ""
-        self.cond = threading.Condition()
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            with self.cond:
-                if not data:
-                    self.cond.notify_all()
-                    return
-                self.text += data.decode("utf-8", "replace").replace("\r", "")
-                self.cond.notify_all()
+        super().__init__(["--arch", arch, "--smp", str(smp), "--gdb-port", str(port),
+                          "--timeout", str(int(300 * SCALE)), "--input", "/dev/stdin", kernel])
 
     def wait_for(self, what, secs=60):
-        end = time.time() + secs * SCALE
-        with self.cond:
-            while what not in self.text:
-                left = end - time.time()
-                if left <= 0 or self.proc.poll() is not None:
-                    return False
-                self.cond.wait(left)
-        return True
-
-    def type(self, s):
-        self.proc.stdin.write(s.encode())
-        self.proc.stdin.flush()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        return self.wait_until(lambda text: True if what in text else None, secs) is not None
 
 
 def gdb(kernel, port, cmds):
@@ -150,7 +116,7 @@ def main():
         # clock's task waits: with two harts a park on one can catch the
         # clock's task on the other, running between its wheel insert and
         # the end of its poll.
-        g.type("clock 30\n")
+        g.send("clock 30\n")
         if not g.wait_for("tick 1 s"):
             check("clock", False, "clock printed no tick:\n" + g.text[-2000:])
             return
@@ -180,7 +146,7 @@ kill""")
         check("procs_clock", re.search(r"^\d+\s+2\s+\d+\s+clock\s+live\s+waits in ring_enter$",
                                        out, re.M) is not None, "px procs")
     finally:
-        g.stop()
+        g.kill()
 
 
 if __name__ == "__main__":

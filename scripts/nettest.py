@@ -385,12 +385,18 @@ class Peer:
         self.sock.close()
 
 
+def run_qemu(args, **popen):
+    """scripts/run-qemu.sh with a network card, args and the kernel; the
+    console on a pipe each way."""
+    return subprocess.Popen(
+        [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net"] +
+        args + ["--input", "/dev/stdin", opt.kernel],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+
+
 def boot(init, peer=None, extra=""):
     net = ["--net-peer", f"{peer.port},{peer.card_port}"] if peer else ["--net-ports", "none"]
-    return subprocess.Popen(
-        [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net"] + net +
-        ["--timeout", "90", "--append", f"init={init}{extra}", "--input", "/dev/stdin", opt.kernel],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return run_qemu(net + ["--timeout", "90", "--append", f"init={init}{extra}"])
 
 
 def echo_all(peer, port):
@@ -454,24 +460,13 @@ def udp_tests():
               and "tcp: 1 connections alive" in text)
         result("counters", ok, "unexpected `net` output:\n" + text)
 
-    try:
-        qemu.stdin.write(b"poweroff\n")
-        qemu.stdin.flush()
-        rest, _ = qemu.communicate(timeout=30)
-        out += rest
-    except (BrokenPipeError, subprocess.TimeoutExpired):
-        qemu.kill()
-        out += qemu.communicate()[0]
+    out += finish(qemu, b"poweroff\n")
     peer.close()
     logs = [out]
 
     # A user program's socket: the error paths, then an echo server.
     qemu = boot("udpcheck")
-    try:
-        out = qemu.communicate(timeout=60)[0]
-    except subprocess.TimeoutExpired:
-        qemu.kill()
-        out = qemu.communicate()[0]
+    out = finish(qemu, secs=60)
     logs.append(out)
     text = out.decode(errors="replace")
     result("udpcheck", qemu.returncode == 0 and "\n0 failed" not in text and " 0 failed" in text,
@@ -486,11 +481,7 @@ def udp_tests():
             peer.send_udp(40000, 5555, b"quit")
     else:
         bad = "udpecho did not start"
-    try:
-        out += qemu.communicate(timeout=30)[0]
-    except subprocess.TimeoutExpired:
-        qemu.kill()
-        out += qemu.communicate()[0]
+    out += finish(qemu)
     if bad is None and qemu.returncode != 0:
         bad = f"the boot ended with status {qemu.returncode}"
     if bad is None and f"udpecho: {len(SIZES)} datagrams echoed".encode() not in out:
@@ -501,11 +492,7 @@ def udp_tests():
 
     # The user ping program, on the network make qemu gives (restrict=on).
     qemu = boot("ping initargs=10.0.2.2,3")
-    try:
-        out = qemu.communicate(timeout=60)[0]
-    except subprocess.TimeoutExpired:
-        qemu.kill()
-        out = qemu.communicate()[0]
+    out = finish(qemu, secs=60)
     logs.append(out)
     result("ping", qemu.returncode == 0 and b"ping: 3 of 3 replies" in out,
            f"exit status {qemu.returncode}")
@@ -526,16 +513,14 @@ BUILTIN_PAGE = (b"<!DOCTYPE html>\n"
 
 def tcp_boot(append, http_port, echo_port, disk=None, guestfwd=None):
     ports = f"{http_port},{free_port(socket.SOCK_DGRAM)},{free_port(socket.SOCK_DGRAM)},{echo_port}"
-    cmd = [os.path.join(here, "run-qemu.sh"), "--arch", opt.arch, "--smp", opt.smp, "--net",
-           "--net-ports", ports, "--timeout", "600", "--input", "/dev/stdin"]
+    args = ["--net-ports", ports, "--timeout", "600"]
     if guestfwd:
-        cmd += ["--net-guestfwd", guestfwd]
+        args += ["--net-guestfwd", guestfwd]
     if append:
-        cmd += ["--append", append]
+        args += ["--append", append]
     if disk:
-        cmd += ["--disk", disk]
-    return subprocess.Popen(cmd + [opt.kernel], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+        args += ["--disk", disk]
+    return run_qemu(args, start_new_session=True)
 
 
 def connect(port, secs=10):
@@ -587,20 +572,28 @@ def kill_tree(pid):
             pass
 
 
+def finish(q, line=None, secs=30):
+    """End the boot: type line if given ("exit" ends the shell, process 1;
+    "poweroff" the kernel's shell), wait up to secs for QEMU to exit,
+    failing that kill it and its runner; the rest of the console."""
+    if line:
+        try:
+            q.stdin.write(line)
+            q.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    try:
+        return q.communicate(timeout=secs)[0]
+    except subprocess.TimeoutExpired:
+        kill_tree(q.pid)
+        return q.communicate()[0]
+
+
 def stop(q):
     """End the boot: the shell (process 1) exits, the kernel powers off;
     failing that, QEMU and its runner are killed (their own group)."""
     global out
-    try:
-        q.stdin.write(b"exit\n")
-        q.stdin.flush()
-    except (BrokenPipeError, ValueError):
-        pass
-    try:
-        out += q.communicate(timeout=15)[0]
-    except subprocess.TimeoutExpired:
-        kill_tree(q.pid)
-        out += q.communicate()[0]
+    out += finish(q, b"exit\n", 15)
 
 
 def tcp_calls():
@@ -651,11 +644,7 @@ def tcp_calls():
         chans[1].sendall(b"gnir")
     except (OSError, RuntimeError) as e:
         why = str(e)
-    try:
-        out += qemu.communicate(timeout=60)[0]
-    except subprocess.TimeoutExpired:
-        kill_tree(qemu.pid)
-        out += qemu.communicate()[0]
+    out += finish(qemu, secs=60)
     for ls in fwd + chans:
         ls.close()
     text = out.decode(errors="replace")
@@ -680,17 +669,6 @@ def kstat(name):
         if line.strip().lstrip("-").isdigit():
             return int(line.strip())
     return None
-
-
-def shutdown():
-    global out
-    try:
-        qemu.stdin.write(b"poweroff\n")
-        qemu.stdin.flush()
-        out += qemu.communicate(timeout=30)[0]
-    except (BrokenPipeError, subprocess.TimeoutExpired):
-        qemu.kill()
-        out += qemu.communicate()[0]
 
 
 def loss_tests():
@@ -722,13 +700,7 @@ def loss_tests():
         if bad is None and not (len(vals) == 6 and int(vals[b"net_tx_dropped"]) > 0 and
                                 sum(int(v) for v in vals.values()) > 0):
             bad = f"kstat's injection counters: {vals}"
-    try:
-        qemu.stdin.write(b"exit\n")
-        qemu.stdin.flush()
-        out += qemu.communicate(timeout=30)[0]
-    except (BrokenPipeError, subprocess.TimeoutExpired):
-        qemu.kill()
-        out += qemu.communicate()[0]
+    out += finish(qemu, b"exit\n")
     logs.append(out)
     result("ping_loss", bad is None, bad)
 
@@ -764,7 +736,7 @@ def loss_tests():
                           r"reordered; tx (\d+) dropped, (\d+) duplicated, (\d+) reordered", text)
             if not m or not all(int(v) > 0 for v in m.groups()):
                 bad = "an injection counter did not move:\n" + text
-    shutdown()
+    out += finish(qemu, b"poweroff\n")
     result("loss", bad is None, bad)
     peer.close()
     logs.append(out)

@@ -28,68 +28,26 @@ import argparse
 import os
 import re
 import shutil
-import signal
-import subprocess
 import sys
-import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCALE = float(os.environ.get("TIME_SCALE", "1"))
+from qemu_guest import SCALE, Failed, Guest, check
+
 PROMPT = "\n$ "
 CTRL_C, CTRL_T = "\x03", "\x14"
 INTR_LIMIT_NS = 200_000_000
 TICK = r"(?:tick \d+ s\n)*"     # a background clock's line
 
 
-class Failed(Exception):
-    pass
-
-
-def descendants(pid):
-    """Every process below pid (pids, children first)."""
-    out = []
-    try:
-        for tid in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
-                for c in f.read().split():
-                    out += descendants(int(c)) + [int(c)]
-    except OSError:
-        pass
-    return out
-
-
-class Console:
+class Console(Guest):
     """A booted kernel: its console output so far, and a way to type."""
 
     def __init__(self, arch, smp, kernel, disk=None):
         disk_args = ["--disk", disk] if disk else []
-        self.proc = subprocess.Popen(
-            [os.path.join(HERE, "run-qemu.sh"), "--arch", arch, "--smp", str(smp),
-             "--timeout", str(int(600 * SCALE)), "--input", "/dev/stdin"] + disk_args + [kernel],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.text = ""          # everything printed, "\r" removed
-        self.cond = threading.Condition()
-        self.eof = False
+        super().__init__(["--arch", arch, "--smp", str(smp), "--timeout", str(int(600 * SCALE)),
+                          "--input", "/dev/stdin"] + disk_args + [kernel])
         self.ticks = False      # a background clock runs: its lines may come anywhere
         self.echo_at = 0        # where run() found its line's echo
-        threading.Thread(target=self._reader, daemon=True).start()
-
-    def _reader(self):
-        while True:
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            with self.cond:
-                if not data:
-                    self.eof = True
-                else:
-                    self.text += data.decode("utf-8", "replace").replace("\r", "")
-                self.cond.notify_all()
-            if not data:
-                return
-
-    def mark(self):
-        with self.cond:
-            return len(self.text)
 
     def expect(self, what, start, secs=20):
         """Wait for `what` (a string or a compiled regex) at or after
@@ -98,28 +56,21 @@ class Console:
 
     def expect_span(self, what, start, secs=20):
         """expect, returning where the match starts and ends."""
-        limit = time.monotonic() + secs * SCALE
-        with self.cond:
-            while True:
-                if isinstance(what, str):
-                    i = self.text.find(what, start)
-                    if i >= 0:
-                        return i, i + len(what)
-                else:
-                    m = what.search(self.text, start)
-                    if m:
-                        return m.start(), m.end()
-                left = limit - time.monotonic()
-                if self.eof or left <= 0:
-                    why = "QEMU exited" if self.eof else "no output for %gs" % (secs * SCALE)
-                    raise Failed("waited for %r: %s; console ends with %r"
-                                 % (what if isinstance(what, str) else what.pattern, why,
-                                    self.text[-300:]))
-                self.cond.wait(left)
-
-    def send(self, keys):
-        self.proc.stdin.write(keys.encode())
-        self.proc.stdin.flush()
+        if isinstance(what, str):
+            def find(text):
+                i = text.find(what, start)
+                return (i, i + len(what)) if i >= 0 else None
+        else:
+            def find(text):
+                m = what.search(text, start)
+                return (m.start(), m.end()) if m else None
+        span = self.wait_until(find, secs)
+        if span is None:
+            why = "QEMU exited" if self.eof else "no output for %gs" % (secs * SCALE)
+            raise Failed("waited for %r: %s; console ends with %r"
+                         % (what if isinstance(what, str) else what.pattern, why,
+                            self.text[-300:]))
+        return span
 
     def run(self, line, secs=20):
         """Type line at the prompt; the lines it printed before the next prompt.
@@ -139,18 +90,7 @@ class Console:
         return out.splitlines()
 
     def close(self):
-        """Kill QEMU and the script around it (by pid: ours only)."""
-        for pid in descendants(self.proc.pid) + [self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.proc.wait()
-
-
-def check(cond, why):
-    if not cond:
-        raise Failed(why)
+        self.kill()
 
 
 def kstat(con):

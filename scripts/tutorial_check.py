@@ -25,12 +25,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+import qemu_guest
+from qemu_guest import HERE, SCALE
+
 ROOT = os.path.dirname(HERE)
-SCALE = float(os.environ.get("TIME_SCALE", "1"))
 MARK = re.compile(r"^<!-- (file|output of|session): (.*) -->$")
 
 
@@ -137,45 +136,21 @@ def run_output(c, command, body, at):
             if missing is None else f"no line {missing!r} (in order)")
 
 
-class Console:
+class Console(qemu_guest.Guest):
     """The default system booted, its console read as it comes."""
 
     def __init__(self, kernel):
-        self.proc = subprocess.Popen(
-            [os.path.join(HERE, "run-qemu.sh"), "--arch", ARCH, "--timeout",
-             str(int(120 * SCALE)), "--input", "/dev/stdin", kernel],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.text, self.cond = "", threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self):
-        while True:
-            data = os.read(self.proc.stdout.fileno(), 4096)
-            with self.cond:
-                if not data:
-                    self.text += "\0"   # the end
-                    self.cond.notify_all()
-                    return
-                self.text += data.decode(errors="replace").replace("\r", "")
-                self.cond.notify_all()
+        super().__init__(["--arch", ARCH, "--timeout", str(int(120 * SCALE)),
+                          "--input", "/dev/stdin", kernel])
 
     def wait_for(self, pred, secs):
-        end = time.time() + secs * SCALE
-        with self.cond:
-            while not pred(self.text):
-                left = end - time.time()
-                if left <= 0 or self.text.endswith("\0"):
-                    return False
-                self.cond.wait(left)
-            return True
+        return self.wait_until(lambda t: True if pred(t) else None, secs) is not None
 
     def type(self, line):
-        self.proc.stdin.write(line.encode() + b"\n")
-        self.proc.stdin.flush()
+        self.send(line + "\n")
 
     def close(self):
-        self.proc.kill()
-        self.proc.wait()
+        self.kill()
 
 
 def run_session(c, typed, body, at, kernel):

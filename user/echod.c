@@ -10,7 +10,7 @@
 /*
  *   echod [port [idle_seconds]]        default port 7, 30 s idle limit
  *
- *   acceptor task                      one conn task per connection
+ *   acceptor task (px_acceptor)        one conn task per connection
  *   +------------------------+         +-----------------------------+
  *   | px_io_accept(listener) |--fd---->| loop:                       |
  *   | px_task_spawn(conn)    |         |   timeout(px_io_recv, idle) |
@@ -74,44 +74,13 @@ out:
 
 static const struct future_vtable conn_vtable = { conn_poll, NULL };
 
-struct acceptor {
-	struct future base;
-	int state;
-	int lfd;
-	struct px_io acc;
-	struct sleep nap;
-};
-
-static enum poll acceptor_poll(struct future *f, struct context *cx)
+/* px_acceptor's start: the connection's task gets a copy of c (set up
+ * here, never polled). */
+static int conn_start(int fd)
 {
-	struct acceptor *a = (struct acceptor *)f;
-
-	ASYNC_BEGIN(a);
-	for (;;) {
-		px_io_accept(&a->acc, a->lfd, NULL);
-		AWAIT(a, px_io_poll(&a->acc, cx));
-		if (a->acc.result < 0) {
-			if (a->acc.result != -PX_EMFILE && a->acc.result != -PX_ENOMEM) {
-				fprintf(stderr, "echod: accept: %s\n",
-				        strerror(px_errno(-a->acc.result)));
-				ASYNC_RETURN(a);
-			}
-			px_sleep_for(&a->nap, TIMER_MS(10));   /* fds or memory run out */
-			AWAIT(a, sleep_poll(&a->nap, cx));
-			continue;
-		}
-		{
-			/* Spawning copies the future into its task: set it up
-			 * here, never poll this copy. */
-			struct conn c = { .base = { &conn_vtable }, .fd = (int)a->acc.result };
-			if (px_task_spawn(&TASK_DESC_VOID(c, "conn"), NULL) != TASK_OK)
-				close(c.fd);
-		}
-	}
-	ASYNC_END(a);
+	struct conn c = { .base = { &conn_vtable }, .fd = fd };
+	return px_task_spawn(&TASK_DESC_VOID(c, "conn"), NULL);
 }
-
-static const struct future_vtable acceptor_vtable = { acceptor_poll, NULL };
 
 int main(int argc, char **argv)
 {
@@ -132,8 +101,8 @@ int main(int argc, char **argv)
 	if (err < 0)
 		fprintf(stderr, "echod: ring: %s\n", strerror(px_errno(-err)));
 	printf("echod: listening on port %d\n", port);
-	static struct acceptor acc = { .base = { &acceptor_vtable } };
-	acc.lfd = lfd;
+	static struct px_acceptor acc;
+	px_acceptor_init(&acc, lfd, "echod", conn_start);
 	px_run(&acc.base);
 	printf("echod: %lu connections served\n", conns_served);
 	return 1;

@@ -11,7 +11,7 @@
 /*
  *   httpd [port [root [idle_seconds]]]     default 80, /www, 30 s
  *
- *   acceptor task ──px_io_accept──► one conn task per connection:
+ *   acceptor task (px_acceptor) ──px_io_accept──► one conn task per connection:
  *
  *     loop
  *       read the request head into req[] (px_io_recv under a timeout)
@@ -322,45 +322,14 @@ static const struct future_vtable conn_vtable = { conn_poll, NULL };
 
 /* ---- accepting ----------------------------------------------------------------*/
 
-struct acceptor {
-	struct future base;
-	int state;
-	int lfd;
-	struct px_io acc;
-	struct sleep nap;
-};
-
-static enum poll acceptor_poll(struct future *f, struct context *cx)
+/* px_acceptor's start: the task gets a copy (malloc'd by px_task_spawn)
+ * of a template that is static because it is too big for the stack. */
+static int conn_start(int fd)
 {
-	struct acceptor *a = (struct acceptor *)f;
-
-	ASYNC_BEGIN(a);
-	for (;;) {
-		px_io_accept(&a->acc, a->lfd, NULL);
-		AWAIT(a, px_io_poll(&a->acc, cx));
-		if (a->acc.result < 0) {
-			if (a->acc.result != -PX_EMFILE && a->acc.result != -PX_ENOMEM) {
-				fprintf(stderr, "httpd: accept: %s\n",
-				        strerror(px_errno(-a->acc.result)));
-				ASYNC_RETURN(a);
-			}
-			px_sleep_for(&a->nap, TIMER_MS(10));   /* fds or memory run out */
-			AWAIT(a, sleep_poll(&a->nap, cx));
-			continue;
-		}
-		{
-			/* The task gets a copy (malloc'd by px_task_spawn): the
-			 * template is static, it is too big for the stack. */
-			static struct conn tmpl = { .base = { &conn_vtable } };
-			tmpl.fd = (int)a->acc.result;
-			if (px_task_spawn(&TASK_DESC_VOID(tmpl, "conn"), NULL) != TASK_OK)
-				close(tmpl.fd);
-		}
-	}
-	ASYNC_END(a);
+	static struct conn tmpl = { .base = { &conn_vtable } };
+	tmpl.fd = fd;
+	return px_task_spawn(&TASK_DESC_VOID(tmpl, "conn"), NULL);
 }
-
-static const struct future_vtable acceptor_vtable = { acceptor_poll, NULL };
 
 int main(int argc, char **argv)
 {
@@ -380,8 +349,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("httpd: listening on port %d, files from %s\n", port, root);
-	static struct acceptor acc = { .base = { &acceptor_vtable } };
-	acc.lfd = lfd;
+	static struct px_acceptor acc;
+	px_acceptor_init(&acc, lfd, "httpd", conn_start);
 	px_run(&acc.base);
 	return 1;
 }

@@ -849,10 +849,7 @@ static void test_strerror(void)
 	CHECK(fdt_strerror(-99) != NULL);
 }
 
-static const struct {
-	void (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct check_test tests[] = {
 	{test_riscv64_values, "riscv64_values"},
 	{test_aarch64_values, "aarch64_values"},
 	{test_riscv64_smp4, "riscv64_smp4"},
@@ -907,17 +904,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	int pass = 0, fail = 0;
-	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-		failed_checks = 0;
-		tests[i].fn();
-		printf("test %s: %s\n", tests[i].name, failed_checks ? "FAILED" : "OK");
-		if (failed_checks)
-			fail++;
-		else
-			pass++;
-	}
-	printf("%d passed, %d failed\n", pass, fail);
+	int fail = check_run("test", tests, sizeof tests / sizeof tests[0]);
 	free(rv.b);
 	free(a64.b);
 	free(rv4.b);

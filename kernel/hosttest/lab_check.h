@@ -1,17 +1,18 @@
-/* CHECK, CHECK_EQ and EXPECT for the labs' host checkpoints: a failure is counted, the test goes on, and only the first few are said. */
+/* CHECK, CHECK_EQ and EXPECT for the labs' host checkpoints (a failure is counted, the test goes on, and only the first few are said), and the runner's main. */
 #ifndef KERNEL_HOSTTEST_LAB_CHECK_H
 #define KERNEL_HOSTTEST_LAB_CHECK_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /*
  * One mistake in a student's code makes many checks fail, often the same
  * one in a loop: each failure counts in failed_checks, but a check is said
  * once in a row and at most four per test (EXPECT says the rule it
- * enforces).  The runner zeroes failed_checks, lab_said and lab_last_line
- * before each test.
+ * enforces).  The runner (lab_check_main) zeroes failed_checks, lab_said and
+ * lab_last_line before each test.
  */
 static int failed_checks;
 static int lab_said;      /* failures printed in this test */
@@ -59,6 +60,62 @@ static inline void lab_check_reset(void)
 	failed_checks = 0;
 	lab_said = 0;
 	lab_last_line = 0;
+}
+
+struct lab_test {
+	void (*fn)(void);
+	const char *name;
+};
+
+/*
+ * The checkpoint runner's main: `SUITE [-T TOKEN] [NAME...]` runs every test,
+ * or the ones named, each after lab_check_reset, and prints one line a test,
+ * "SUITE NAME: OK" or "SUITE NAME: FAILED (N checks)", then "N passed, N
+ * failed".  With a token (scripts/grade.py) each OK line ends in "[TOKEN]":
+ * the grader matches these lines, so their words must not change.  A name
+ * that is no test fails.  Returns main's exit status.
+ */
+static inline int lab_check_main(const char *suite, const struct lab_test *tests, size_t n,
+				 int argc, char **argv)
+{
+	const char *token = NULL;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 3 && strcmp(argv[1], "-T") == 0) {
+		token = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
+	unsigned passed = 0, failed = 0;
+	for (int a = 1; a < argc; a++) {
+		size_t i = 0;
+		while (i < n && strcmp(tests[i].name, argv[a]) != 0)
+			i++;
+		if (i == n) {
+			printf("%s %s: FAILED (no such test)\n", suite, argv[a]);
+			failed++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool named = argc <= 1;
+		for (int a = 1; a < argc; a++)
+			named |= strcmp(tests[i].name, argv[a]) == 0;
+		if (!named)
+			continue;
+		lab_check_reset();
+		tests[i].fn();
+		if (failed_checks) {
+			printf("%s %s: FAILED (%d checks)\n", suite, tests[i].name, failed_checks);
+			failed++;
+		} else {
+			if (token)
+				printf("%s %s: OK [%s]\n", suite, tests[i].name, token);
+			else
+				printf("%s %s: OK\n", suite, tests[i].name);
+			passed++;
+		}
+	}
+	printf("%u passed, %u failed\n", passed, failed);
+	return failed ? 1 : 0;
 }
 
 #endif /* KERNEL_HOSTTEST_LAB_CHECK_H */

@@ -667,10 +667,7 @@ static void test_random(void)
 	}
 }
 
-static const struct {
-	void (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct lab_test tests[] = {
 	{ test_ready_at_once, "ready_at_once" },
 	{ test_wake_on_arrival, "wake_on_arrival" },
 	{ test_one_per_datagram, "one_per_datagram" },
@@ -680,47 +677,9 @@ static const struct {
 	{ test_random, "random" },
 };
 
-/* usage: udp_sock_test [-T TOKEN] [NAME...]: every test, or the ones named;
- * with a token (scripts/grade.py) each OK line ends in "[TOKEN]". */
+/* usage: udp_sock_test [-T TOKEN] [NAME...] (lab_check_main). */
 int main(int argc, char **argv)
 {
-	const char *token = NULL;
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	notify_init(&vnet_tx_room);
-	if (argc >= 3 && strcmp(argv[1], "-T") == 0) {
-		token = argv[2];
-		argv += 2;
-		argc -= 2;
-	}
-	unsigned passed = 0, failed = 0;
-	for (int a = 1; a < argc; a++) {
-		size_t i = 0;
-		while (i < sizeof(tests) / sizeof(tests[0]) && strcmp(tests[i].name, argv[a]) != 0)
-			i++;
-		if (i == sizeof(tests) / sizeof(tests[0])) {
-			printf("udp_sock %s: FAILED (no such test)\n", argv[a]);
-			failed++;
-		}
-	}
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		bool named = argc <= 1;
-		for (int a = 1; a < argc; a++)
-			named |= strcmp(tests[i].name, argv[a]) == 0;
-		if (!named)
-			continue;
-		lab_check_reset();
-		tests[i].fn();
-		if (failed_checks) {
-			printf("udp_sock %s: FAILED (%d checks)\n", tests[i].name, failed_checks);
-			failed++;
-		} else {
-			if (token)
-				printf("udp_sock %s: OK [%s]\n", tests[i].name, token);
-			else
-				printf("udp_sock %s: OK\n", tests[i].name);
-			passed++;
-		}
-	}
-	printf("%u passed, %u failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return lab_check_main("udp_sock", tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 }

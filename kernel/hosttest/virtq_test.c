@@ -570,10 +570,7 @@ static void test_netem_nettest_seed(void)
 	}
 }
 
-static const struct {
-	void (*fn)(void);
-	const char *name;
-} tests[] = {
+static const struct check_test tests[] = {
 	{ test_init, "init" },
 	{ test_submit_layout, "submit_layout" },
 	{ test_normal_completion, "normal_completion" },
@@ -594,16 +591,6 @@ static const struct {
 
 int main(void)
 {
-	int pass = 0, fail = 0;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		failed_checks = 0;
-		tests[i].fn();
-		printf("virtq %s: %s\n", tests[i].name, failed_checks ? "FAILED" : "OK");
-		if (failed_checks)
-			fail++;
-		else
-			pass++;
-	}
-	printf("%d passed, %d failed\n", pass, fail);
+	int fail = check_run("virtq", tests, sizeof(tests) / sizeof(tests[0]));
 	return fail ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -223,6 +223,28 @@ void px_io_drop(struct px_io *io);
 long long px_io_cancel(struct px_io *io);
 extern const struct future_vtable px_io_vtable;
 
+/* ---- Servers ----------------------------------------------------------------*/
+
+/*
+ * A TCP server's accept loop, a future to px_run: it accepts on the
+ * listening socket lfd and hands each new fd to start, which spawns the
+ * connection's task and returns px_task_spawn's result (anything but
+ * TASK_OK: the fd is closed, the client sees a reset).  When fds or
+ * memory run out (-PX_EMFILE, -PX_ENOMEM) it waits 10 ms and accepts
+ * again; any other error ends it, after "NAME: accept: ERROR" on stderr.
+ */
+struct px_acceptor {
+	struct future base;
+	int state;
+	int lfd;
+	const char *name;
+	int (*start)(int fd);
+	struct px_io acc;
+	struct sleep nap;
+};
+void px_acceptor_init(struct px_acceptor *a, int lfd, const char *name, int (*start)(int fd));
+extern const struct future_vtable px_acceptor_vtable;
+
 /* ---- Between tests (px_test.h) ----------------------------------------------*/
 
 /* What is still in flight: tasks spawned and not complete, timers queued

@@ -7,6 +7,7 @@
 #include "fdhook.h"
 #include "px.h"
 #include "px_async.h"
+#include "ticks.h"
 #include "utrace.h"
 
 /*
@@ -470,17 +471,6 @@ static struct px_sqe *reactor_get_sqe(void)
  */
 #if defined(__riscv) || defined(__aarch64__)
 static uint64_t ns_per_tick; /* 0: not asked yet; UINT64_MAX: use the syscall */
-
-static uint64_t time_ticks(void)
-{
-	uint64_t v;
-#if defined(__riscv)
-	__asm__ volatile("rdtime %0" : "=r"(v));
-#else
-	__asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v));
-#endif
-	return v;
-}
 #endif
 
 uint64_t px_now(void)
@@ -494,7 +484,7 @@ uint64_t px_now(void)
 			      ? 1000000000ull / (uint64_t)hz : UINT64_MAX;
 	}
 	if (ns_per_tick != UINT64_MAX)
-		return time_ticks() * ns_per_tick + R.skew;
+		return px_ticks() * ns_per_tick + R.skew;
 #endif
 	if (px_clock_gettime(CLOCK_MONOTONIC_ID, &ts) < 0)
 		return R.skew;

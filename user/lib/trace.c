@@ -5,6 +5,7 @@
 #include "lib/uapi/pollux.h"
 #include "lib/uapi/px_trace.h"
 #include "sysc.h"
+#include "ticks.h"
 #include "utrace.h"
 
 /*
@@ -28,17 +29,6 @@ static unsigned un;
 static uint64_t reap_ud;
 static int reaping;
 
-static uint64_t counter(void)
-{
-	uint64_t v;
-#if defined(__riscv)
-	__asm__ volatile("rdtime %0" : "=r"(v));
-#else
-	__asm__ volatile("isb; mrs %0, cntpct_el0" : "=r"(v));
-#endif
-	return v;
-}
-
 void utrace_flush(void)
 {
 	if (un)
@@ -53,7 +43,7 @@ void exec_trace_emit(unsigned ev, unsigned x, uint64_t a, uint64_t b)
 		b = reap_ud;
 	}
 	ubuf[un++] = (struct px_trace_rec){
-		.ts = counter(), .ev = (uint8_t)(ev | PX_TR_U), .x = (uint16_t)x, .a = a, .b = b,
+		.ts = px_ticks(), .ev = (uint8_t)(ev | PX_TR_U), .x = (uint16_t)x, .a = a, .b = b,
 	};
 	if (un == UBUF)
 		utrace_flush();

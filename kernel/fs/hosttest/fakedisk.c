@@ -6,13 +6,11 @@
 #include "kernel/fs/fs_format.h"
 #include "kernel/fs/fs_ops.h"
 #include "kernel/fs/hosttest/fakedisk.h"
+#include "kernel/fs/tools/hostdev.h"
 
 struct fd_priv {
-	struct fakedisk *d;
-	uint32_t block;
-	bool write;
+	struct hostdev_req q;     /* first */
 	uint8_t st;               /* 0 new, 1 in flight, 2 done */
-	void *buf;
 	struct waker w;
 };
 _Static_assert(sizeof(struct fd_priv) <= sizeof(((struct fs_req *)0)->priv), "fits");
@@ -34,10 +32,10 @@ static enum poll fd_poll(struct future *f, struct context *cx)
 {
 	struct fs_req *r = (struct fs_req *)f;
 	struct fd_priv *p = P(r);
-	struct fakedisk *d = p->d;
+	struct fakedisk *d = p->q.dev;
 	unsigned long fl = spin_lock(&d->lock);
 	if (p->st == 0) {
-		if (p->block >= d->nblocks) {
+		if (p->q.block >= d->nblocks) {
 			r->result = -PX_EIO;
 			p->st = 2;
 		} else {
@@ -69,16 +67,11 @@ static void fd_drop(struct future *f)
 
 static const struct future_vtable fd_vtable = { fd_poll, fd_drop };
 
-static void fd_start(struct fs_dev *dev, struct fs_req *r, uint32_t block, void *buf, bool write)
+static void fd_start(struct fs_dev *dev, struct fs_req *r, uint32_t block, const void *buf,
+		     bool write)
 {
-	struct fd_priv *p = P(r);
-	r->base.vtable = &fd_vtable;
-	r->result = 0;
-	p->d = dev->ctx;
-	p->block = block;
-	p->write = write;
-	p->st = 0;
-	p->buf = buf;
+	hostdev_start(r, &fd_vtable, dev, block, buf, write);
+	P(r)->st = 0;
 }
 
 static void fd_read(struct fs_dev *dev, struct fs_req *r, uint32_t block, void *buf)
@@ -88,7 +81,7 @@ static void fd_read(struct fs_dev *dev, struct fs_req *r, uint32_t block, void *
 
 static void fd_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, const void *buf)
 {
-	fd_start(dev, r, block, (void *)(uintptr_t)buf, true);
+	fd_start(dev, r, block, buf, true);
 }
 
 static const struct fs_dev_ops fd_ops = { fd_read, fd_write };
@@ -113,6 +106,40 @@ void fakedisk_free(struct fakedisk *d)
 	d->mem = NULL;
 }
 
+int fakedisk_load(struct fakedisk *d, const char *path, uint64_t seed)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint64_t nblocks = len > 0 ? (uint64_t)len / FS_BLOCK_SIZE : 0;
+	fakedisk_init(d, nblocks, seed);
+	size_t want = (size_t)nblocks * FS_BLOCK_SIZE;
+	size_t got = fread(d->mem, 1, want, f);
+	fclose(f);
+	return got == want ? 0 : -1;
+}
+
+int fakedisk_read_block(void *ctx, uint32_t b, void *buf)
+{
+	struct fakedisk *d = ctx;
+	if (b >= d->nblocks)
+		return -1;
+	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
+	return 0;
+}
+
+int fakedisk_write_block(void *ctx, uint32_t b, const void *buf)
+{
+	struct fakedisk *d = ctx;
+	if (b >= d->nblocks)
+		return -1;
+	memcpy(d->mem + (uint64_t)b * FS_BLOCK_SIZE, buf, FS_BLOCK_SIZE);
+	return 0;
+}
+
 unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 {
 	unsigned done = 0;
@@ -126,22 +153,22 @@ unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 		struct fs_req *r = d->inflight[i];
 		d->inflight[i] = d->inflight[--d->n];
 		struct fd_priv *p = P(r);
-		uint8_t *blk = d->mem + (uint64_t)p->block * FS_BLOCK_SIZE;
-		if (p->write) {
+		uint8_t *blk = d->mem + (uint64_t)p->q.block * FS_BLOCK_SIZE;
+		if (p->q.write) {
 			d->writes_done++;
 			if (!d->crashed && d->crash_after >= 0 && d->writes >= d->crash_after)
 				d->crashed = true;
 			if (!d->crashed) {
-				memcpy(blk, p->buf, FS_BLOCK_SIZE);
+				memcpy(blk, p->q.buf, FS_BLOCK_SIZE);
 				d->writes++;
 			}
 			r->result = 0;
 		} else {
 			d->reads_done++;
-			if (p->block == d->bad_block) {
+			if (p->q.block == d->bad_block) {
 				r->result = -PX_EIO;
 			} else {
-				memcpy(p->buf, blk, FS_BLOCK_SIZE);
+				memcpy(p->q.buf, blk, FS_BLOCK_SIZE);
 				r->result = 0;
 			}
 		}
@@ -156,21 +183,6 @@ unsigned fakedisk_complete(struct fakedisk *d, unsigned k)
 }
 
 /* ---- the runner: one flag per future is its waker ------------------------------------*/
-
-static struct raw_waker flag_clone(const void *data);
-static void flag_wake(const void *data)
-{
-	*(bool *)(uintptr_t)data = true;
-}
-static void flag_drop(const void *data)
-{
-	(void)data;
-}
-static const struct raw_waker_vtable flag_vtable = { flag_clone, flag_wake, flag_wake, flag_drop };
-static struct raw_waker flag_clone(const void *data)
-{
-	return (struct raw_waker){ data, &flag_vtable };
-}
 
 int run_all(struct fakedisk *d, struct io_future *const *fs, unsigned n)
 {
@@ -191,7 +203,7 @@ int run_all(struct fakedisk *d, struct io_future *const *fs, unsigned n)
 				continue;
 			any = true;
 			woken[i] = false;
-			struct waker w = { { &woken[i], &flag_vtable } };
+			struct waker w = flag_waker(&woken[i]);
 			struct context cx = { &w };
 			if (io_poll(fs[i], &cx) == POLL_READY)
 				ready[i] = true;

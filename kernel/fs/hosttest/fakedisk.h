@@ -39,6 +39,14 @@ struct fakedisk {
 
 void fakedisk_init(struct fakedisk *d, uint64_t nblocks, uint64_t seed);
 void fakedisk_free(struct fakedisk *d);
+/* A fake disk holding the image file at path (whole blocks): 0, or -1
+ * if it cannot be read. */
+int fakedisk_load(struct fakedisk *d, const char *path, uint64_t seed);
+/* Read or write block b of the fake disk (ctx) directly, past every
+ * request, as fsck_check's fsck_read_fn and fsck_write_fn: 0, or -1
+ * beyond the end. */
+int fakedisk_read_block(void *ctx, uint32_t b, void *buf);
+int fakedisk_write_block(void *ctx, uint32_t b, const void *buf);
 /* Complete up to k requests (a random choice); returns how many. */
 unsigned fakedisk_complete(struct fakedisk *d, unsigned k);
 

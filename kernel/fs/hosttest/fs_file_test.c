@@ -127,15 +127,6 @@ static void run_kernel_tasks(void)
 	pthread_join(dev, NULL);
 }
 
-static int rd_mem(void *ctx, uint32_t b, void *buf)
-{
-	struct fakedisk *d = ctx;
-	if (b >= d->nblocks)
-		return -1;
-	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
-	return 0;
-}
-
 /* ---- tests ------------------------------------------------------------------------------*/
 
 static void t_position(void)
@@ -249,16 +240,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fs_file_test IMAGE\n");
 		return 2;
 	}
-	FILE *img = fopen(argv[1], "rb");
-	if (!img)
+	if (fakedisk_load(&D, argv[1], 99) != 0)
 		return 2;
-	fseek(img, 0, SEEK_END);
-	long len = ftell(img);
-	fseek(img, 0, SEEK_SET);
-	fakedisk_init(&D, (uint64_t)len / FS_BLOCK_SIZE, 99);
-	if (fread(D.mem, 1, (size_t)len, img) != (size_t)len)
-		return 2;
-	fclose(img);
 	host_hooks_init(&hh);
 	exec_init(&kernel_exec, &hh.hooks, 1, 0);
 	struct fs_params p = { .nbuf = 64, .ninode = 32 };
@@ -290,7 +273,7 @@ int main(int argc, char **argv)
 		fail++;
 	}
 	struct fsck_result res;
-	if (fsck_check(rd_mem, NULL, &D, D.nblocks, stdout, &res)) {
+	if (fsck_check(fakedisk_read_block, NULL, &D, D.nblocks, stdout, &res)) {
 		printf("FAILED fsck\n");
 		fail++;
 	}

@@ -91,22 +91,13 @@ static int64_t run(int64_t started)
 }
 
 #ifndef FS_FUZZ_IMAGE
-static int rd(void *ctx, uint32_t b, void *buf)
-{
-	struct fakedisk *d = ctx;
-	if (b >= d->nblocks)
-		return -1;
-	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
-	return 0;
-}
-
 static void fsck_or_die(const char *when)
 {
 	char *rep = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&rep, &len);
 	struct fsck_result res;
-	unsigned e = fsck_check(rd, NULL, &D, D.nblocks, out, &res);
+	unsigned e = fsck_check(fakedisk_read_block, NULL, &D, D.nblocks, out, &res);
 	fclose(out);
 	if (e) {
 		fprintf(stderr, "fs_fuzz: fsck %s:\n%s", when, rep);

@@ -142,15 +142,6 @@ static void *device_main(void *arg)
 	return NULL;
 }
 
-static int rd_mem(void *ctx, uint32_t b, void *buf)
-{
-	struct fakedisk *d = ctx;
-	if (b >= d->nblocks)
-		return -1;
-	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -159,16 +150,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2)
 		rounds = atoi(argv[2]);
-	FILE *img = fopen(argv[1], "rb");
-	if (!img)
+	if (fakedisk_load(&D, argv[1], 12345) != 0)
 		return 2;
-	fseek(img, 0, SEEK_END);
-	long len = ftell(img);
-	fseek(img, 0, SEEK_SET);
-	fakedisk_init(&D, (uint64_t)len / FS_BLOCK_SIZE, 12345);
-	if (fread(D.mem, 1, (size_t)len, img) != (size_t)len)
-		return 2;
-	fclose(img);
 
 	union io_slot s;
 	struct fs_params p = { .nbuf = 128, .ninode = 64 };
@@ -208,7 +191,7 @@ int main(int argc, char **argv)
 		bad++;
 	}
 	struct fsck_result res;
-	if (fsck_check(rd_mem, NULL, &D, D.nblocks, stdout, &res))
+	if (fsck_check(fakedisk_read_block, NULL, &D, D.nblocks, stdout, &res))
 		bad++;
 	printf("fs_stress: %d tasks x %d rounds on %d threads: %llu commits, %llu blocks "
 	       "committed, up to %u requests in flight\n", TASKS, rounds, WORKERS,

@@ -41,33 +41,9 @@ static void image(struct fakedisk *d, const char *size, uint64_t seed)
 		printf("mkfs failed: %s\n", cmd);
 		exit(1);
 	}
-	FILE *f = fopen(path, "rb");
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	fakedisk_init(d, (uint64_t)len / FS_BLOCK_SIZE, seed);
-	if (fread(d->mem, 1, (size_t)len, f) != (size_t)len)
+	if (fakedisk_load(d, path, seed) != 0)
 		exit(1);
-	fclose(f);
 	unlink(path);
-}
-
-static int rd_mem(void *ctx, uint32_t b, void *buf)
-{
-	struct fakedisk *d = ctx;
-	if (b >= d->nblocks)
-		return -1;
-	memcpy(buf, d->mem + (uint64_t)b * FS_BLOCK_SIZE, FS_BLOCK_SIZE);
-	return 0;
-}
-
-static int wr_mem(void *ctx, uint32_t b, const void *buf)
-{
-	struct fakedisk *d = ctx;
-	if (b >= d->nblocks)
-		return -1;
-	memcpy(d->mem + (uint64_t)b * FS_BLOCK_SIZE, buf, FS_BLOCK_SIZE);
-	return 0;
 }
 
 /* fsck on the disk; the report goes to *out (caller frees) if wanted. */
@@ -77,7 +53,7 @@ static unsigned fsck_disk(struct fakedisk *d, char **out)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	struct fsck_result res;
-	unsigned e = fsck_check(rd_mem, NULL, d, d->nblocks, f, &res);
+	unsigned e = fsck_check(fakedisk_read_block, NULL, d, d->nblocks, f, &res);
 	fclose(f);
 	if (e && !out)
 		printf("%s", buf);
@@ -918,7 +894,9 @@ static void t_crash(void)
 				size_t rlen = 0;
 				FILE *f = open_memstream(&rrep, &rlen);
 				struct fsck_result res;
-				CHECK_EQ(fsck_check(rd_mem, wr_mem, &r, r.nblocks, f, &res), 0);
+				unsigned fsck_errs = fsck_check(fakedisk_read_block, fakedisk_write_block, &r,
+								 r.nblocks, f, &res);
+				CHECK_EQ(fsck_errs, 0);
 				fclose(f);
 				CHECK(res.replayed);
 				free(rrep);

@@ -7,25 +7,13 @@
 
 #include "kernel/fs/fs_format.h"
 #include "kernel/fs/tools/filedev.h"
-
-struct fd_req {
-	struct filedev *d;
-	uint32_t block;
-	bool write;
-	void *buf;
-};
-_Static_assert(sizeof(struct fd_req) <= sizeof(((struct fs_req *)0)->priv), "fits");
-
-static struct fd_req *R(struct fs_req *r)
-{
-	return (struct fd_req *)(void *)r->priv;
-}
+#include "kernel/fs/tools/hostdev.h"
 
 static enum poll fdev_poll(struct future *f, struct context *cx)
 {
 	struct fs_req *r = (struct fs_req *)f;
-	struct fd_req *q = R(r);
-	struct filedev *d = q->d;
+	struct hostdev_req *q = hostdev_req(r);
+	struct filedev *d = q->dev;
 	off_t at = (off_t)q->block * FS_BLOCK_SIZE;
 	(void)cx;
 	r->result = 0;
@@ -50,25 +38,14 @@ static void fdev_drop(struct future *f)
 
 static const struct future_vtable fdev_vtable = { fdev_poll, fdev_drop };
 
-static void fdev_start(struct fs_dev *dev, struct fs_req *r, uint32_t block, void *buf, bool write)
-{
-	struct fd_req *q = R(r);
-	r->base.vtable = &fdev_vtable;
-	r->result = 0;
-	q->d = dev->ctx;
-	q->block = block;
-	q->write = write;
-	q->buf = buf;
-}
-
 static void fdev_read(struct fs_dev *dev, struct fs_req *r, uint32_t block, void *buf)
 {
-	fdev_start(dev, r, block, buf, false);
+	hostdev_start(r, &fdev_vtable, dev, block, buf, false);
 }
 
 static void fdev_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, const void *buf)
 {
-	fdev_start(dev, r, block, (void *)(uintptr_t)buf, true);
+	hostdev_start(r, &fdev_vtable, dev, block, buf, true);
 }
 
 static const struct fs_dev_ops fdev_ops = { fdev_read, fdev_write };
@@ -103,21 +80,6 @@ int filedev_close(struct filedev *d)
 
 /* ---- the runner: one flag is the waker ------------------------------------------------*/
 
-static struct raw_waker flag_clone(const void *data);
-static void flag_wake(const void *data)
-{
-	*(bool *)(uintptr_t)data = true;
-}
-static void flag_drop(const void *data)
-{
-	(void)data;
-}
-static const struct raw_waker_vtable flag_vtable = { flag_clone, flag_wake, flag_wake, flag_drop };
-static struct raw_waker flag_clone(const void *data)
-{
-	return (struct raw_waker){ data, &flag_vtable };
-}
-
 int64_t filedev_run1(union io_slot *slot, int64_t started)
 {
 	if (started != IO_STARTED)
@@ -125,7 +87,7 @@ int64_t filedev_run1(union io_slot *slot, int64_t started)
 	bool woken = true;
 	while (woken) {
 		woken = false;
-		struct waker w = { { &woken, &flag_vtable } };
+		struct waker w = flag_waker(&woken);
 		struct context cx = { &w };
 		if (io_poll(&slot->f, &cx) == POLL_READY)
 			return slot->f.result;

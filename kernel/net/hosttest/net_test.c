@@ -367,10 +367,7 @@ static void test_ip_checks(void)
 
 int main(void)
 {
-	static const struct {
-		void (*fn)(void);
-		const char *name;
-	} tests[] = {
+	static const struct check_test tests[] = {
 		{ test_arp_reply, "arp_reply" },
 		{ test_ping, "ping" },
 		{ test_arp_resolution, "arp_resolution" },
@@ -379,16 +376,5 @@ int main(void)
 		{ test_udp, "udp" },
 		{ test_ip_checks, "ip_checks" },
 	};
-	int passed = 0, failed = 0;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		failed_checks = 0;
-		tests[i].fn();
-		printf("net_test %s: %s\n", tests[i].name, failed_checks ? "FAILED" : "OK");
-		if (failed_checks)
-			failed++;
-		else
-			passed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_run("net_test", tests, sizeof(tests) / sizeof(tests[0])) != 0;
 }

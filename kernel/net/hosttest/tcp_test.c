@@ -1183,10 +1183,7 @@ int main(void)
 		printf("%d passed, %d failed\n", passed, failed);
 		return failed != 0;
 	}
-	static const struct {
-		void (*fn)(void);
-		const char *name;
-	} tests[] = {
+	static const struct check_test tests[] = {
 		{ test_passive_data, "passive_open_data" },
 		{ test_reset_no_socket, "reset_no_socket" },
 		{ test_active_open, "active_open" },
@@ -1207,17 +1204,6 @@ int main(void)
 		{ test_thousand, "thousand_connections" },
 		{ test_transfer, "lossy_1mib" },
 	};
-	int passed = 0, failed = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		failed_checks = 0;
-		tests[i].fn();
-		printf("tcp_test %s: %s\n", tests[i].name, failed_checks ? "FAILED" : "OK");
-		if (failed_checks)
-			failed++;
-		else
-			passed++;
-	}
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed != 0;
+	return check_run("tcp_test", tests, sizeof(tests) / sizeof(tests[0])) != 0;
 }
