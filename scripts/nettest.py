@@ -666,12 +666,20 @@ def tcp_calls():
 
 
 def sh(cmd, wait=b"\n$ ", secs=20):
-    """Type a command into the guest's shell; its output up to the next prompt."""
+    """Type a command into the guest's shell; its output from the shell's echo
+    of the command up to the next prompt (or wait) after that echo.  Waiting
+    for the echo first keeps a late prompt of the command before (one started
+    with & prints its prompt when it likes) from ending this one's wait."""
     mark = len(out)
+    end = time.time() + secs
     qemu.stdin.write(cmd.encode() + b"\n")
     qemu.stdin.flush()
-    read_until(wait, secs, mark)
-    return out[mark:].decode(errors="replace")
+    echo = cmd.encode()
+    read_until(echo, secs, mark)
+    at = out.find(echo, mark)
+    start = at if at >= 0 else mark
+    read_until(wait, max(0.0, end - time.time()), start + len(echo) if at >= 0 else mark)
+    return out[start:].decode(errors="replace")
 
 
 def kstat(name):
