@@ -1016,9 +1016,9 @@ def tcp_loss():
     # all fall on the data.  Only one connection: a SYN,ACK that reaches
     # slirp twice (duplicated, held, or answering a retransmitted SYN) after
     # slirp has sent the request makes slirp lose the request for good when
-    # the injector dropped it (the MSS option of the second one does it,
-    # likely through tcp_mss's sbreserve, which empties a send buffer it
-    # resizes), and the fetch waits for httpd's idle limit: docs/net.md.
+    # the injector dropped it (the second one's MSS option does it: one
+    # without the option does not), and the fetch waits for httpd's idle
+    # limit: docs/net.md, "Tests".
     qemu = tcp_boot(f"init=sh net_drop=10 net_seed={opt.loss_seed}", hport,
                     free_port(socket.SOCK_STREAM), disk)
     out = b""
