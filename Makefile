@@ -755,8 +755,8 @@ net-load: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--only tcp --conns $(NET_CONNS) --cycles $(NET_CYCLES) \
 		--log $(BUILD)/logs/net-load-smp$(SMP).log $(KERNEL)
-# TCP through the loss injector (net_drop=10): not in make check while it
-# fails now and then (docs/net.md, "Tests").
+# TCP through the loss injector (net_drop=10): make nettest's tcp_loss boot
+# alone (docs/net.md, "Tests").
 net-loss: $(KERNEL) $(FS_TEST_IMG) | ensure-qemu ensure-curl
 	@python3 scripts/nettest.py --arch $(ARCH) --smp $(SMP) --image $(FS_TEST_IMG) \
 		--only tcp_loss --log $(BUILD)/logs/net-loss-smp$(SMP).log $(KERNEL)
