@@ -233,7 +233,7 @@ void ktask_print_table(void)
 		       (unsigned long long)s->wakeups[WAKE_IPI],
 		       (unsigned long long)s->spurious,
 		       (unsigned long long)atomic_load(&is->device),
-		       (unsigned long long)atomic_load(&is->timer),
+		       (unsigned long long)ktimer_irqs_on(h),
 		       (unsigned long long)atomic_load(&is->ipi));
 	}
 }
