@@ -85,11 +85,6 @@ uint64_t arch_wfi_instret(void)
 	return sum;
 }
 
-void arch_cpu_relax(void)
-{
-	__asm__ volatile("yield" ::: "memory");
-}
-
 /* ---- Generic timer: EL1 physical timer (CNTP_*, PPI INTID 30) ---------- */
 
 uint64_t arch_timer_freq(void)

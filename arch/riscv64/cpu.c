@@ -112,13 +112,6 @@ uint64_t arch_wfi_instret(void)
 	return sum;
 }
 
-void arch_cpu_relax(void)
-{
-	/* PAUSE (Zihintpause), encoded as FENCE w,0: a no-op where the
-	 * extension is missing, so any assembler and any hart take it. */
-	__asm__ volatile(".4byte 0x0100000f" ::: "memory");
-}
-
 void arch_io_barrier(void)
 {
 	__asm__ volatile("fence iorw, iorw" ::: "memory");

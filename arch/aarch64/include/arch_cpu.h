@@ -8,10 +8,11 @@ struct trap_frame;
 
 /*
  * arch/arch.h's arch_irq_save, arch_irq_restore, arch_hart_id,
- * arch_timer_now and arch_trap_stamp, defined here (arch.h's later
- * declarations take their internal linkage from these definitions)
- * because spin locks, the park and the timer interrupt call them on
- * every wake-up: inline, each is one or two instructions, not a call.
+ * arch_timer_now, arch_cpu_relax and arch_trap_stamp, defined here
+ * (arch.h's later declarations take their internal linkage from these
+ * definitions) because spin locks, the park and the timer interrupt
+ * call them on every wake-up: inline, each is one or two instructions,
+ * not a call.
  */
 
 /* The token is the whole DAIF value: only I changes under our critical
@@ -43,6 +44,13 @@ static inline uint64_t arch_timer_now(void)
 	uint64_t t;
 	__asm__ volatile("isb\n\tmrs %0, cntpct_el0" : "=r"(t) : : "memory");
 	return t;
+}
+
+/* Inline so that a spin loop makes no call: a function that takes a
+ * spin lock then needs no callee-saved registers for it. */
+static inline void arch_cpu_relax(void)
+{
+	__asm__ volatile("yield" ::: "memory");
 }
 
 /* arch_trap_stamp: the word the test kernel's vector stored in the frame

@@ -8,10 +8,11 @@ struct trap_frame;
 
 /*
  * arch/arch.h's arch_irq_save, arch_irq_restore, arch_hart_id,
- * arch_timer_now and arch_trap_stamp, defined here (arch.h's later
- * declarations take their internal linkage from these definitions)
- * because spin locks, the park and the timer interrupt call them on
- * every wake-up: inline, each is one or two instructions, not a call.
+ * arch_timer_now, arch_cpu_relax and arch_trap_stamp, defined here
+ * (arch.h's later declarations take their internal linkage from these
+ * definitions) because spin locks, the park and the timer interrupt
+ * call them on every wake-up: inline, each is one or two instructions,
+ * not a call.
  */
 
 /* sstatus.SIE (bit 1): the token is the old bit, 0 or 2. */
@@ -42,6 +43,15 @@ static inline uint64_t arch_timer_now(void)
 	uint64_t t;
 	__asm__ volatile("rdtime %0" : "=r"(t));
 	return t;
+}
+
+/* Inline so that a spin loop makes no call: a function that takes a
+ * spin lock then needs no callee-saved registers for it. */
+static inline void arch_cpu_relax(void)
+{
+	/* PAUSE (Zihintpause), encoded as FENCE w,0: a no-op where the
+	 * extension is missing, so any assembler and any hart take it. */
+	__asm__ volatile(".4byte 0x0100000f" ::: "memory");
 }
 
 /* arch_trap_stamp: the word the test kernel's vector stored in the frame
