@@ -301,9 +301,21 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
 
 /* ---- Running --------------------------------------------------------------*/
 
-/* A poll measured with the now_ns hook (EXEC_POLL_TIMING); out of
- * line so that the untimed path saves no extra registers. */
-enum poll task_poll_timed(struct task *t, struct context *cx);
+/* A poll measured with the now_ns hook (EXEC_POLL_TIMING).  Inline in
+ * the worker loop's timed copy only (worker_loop_timed), so that the
+ * untimed copy saves no extra registers and the timed one makes no call
+ * around the poll's own. */
+static inline __attribute__((always_inline))
+enum poll task_poll_timed(struct task *t, struct context *cx)
+{
+	struct executor *e = t->exec;
+	uint64_t t0 = e->hooks.now_ns(e->hooks.ctx);
+	enum poll r = future_poll(t->future, cx);
+	uint64_t d = e->hooks.now_ns(e->hooks.ctx) - t0;
+	uint64_t acc = atomic_load_explicit(&t->poll_ns, memory_order_relaxed);
+	atomic_store_explicit(&t->poll_ns, acc + d, memory_order_relaxed);
+	return r;
+}
 
 /* task_run (task.h), inline for the worker loop, which passes
  * w->poll_timing as a constant (it has a copy of its loop for each). */
