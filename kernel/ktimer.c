@@ -117,7 +117,7 @@ void trap_timer(struct trap_frame *tf)
 	__asm__("" : "+r"(k));
 	if (__builtin_expect(ktimer_irq_mark != 0, 0))
 		ktimer_irq_mark = arch_trap_stamp(tf);
-	ktask_trap_note(WAKE_TIMER, h);
+	ktask_trap_note(WAKE_TIMER);
 	/* Only this hart writes its own (others read): no atomic
 	 * read-modify-write. */
 	__atomic_store_n(&k->irqs, k->irqs + 1, __ATOMIC_RELAXED);
