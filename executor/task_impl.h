@@ -248,6 +248,11 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	struct executor *e = t->exec;	/* read once, before the atomics */
 	uint64_t s;
 	EXEC_TR(PX_TR_TASK_DONE, cancelled, t, 0);
+#ifdef EXEC_CHECK
+	/* Before COMPLETE is published (its RMW releases this store). */
+	if (w)
+		atomic_store_explicit(&w->check_completing, t, memory_order_relaxed);
+#endif
 	if (!cancelled) {
 		/* (6) RUNNING -> COMPLETE + READY in one add: RUNNING is set
 		 * (we are its worker), COMPLETE and READY are clear.  A
@@ -294,6 +299,10 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
 	if (task_ref_was_last(old))
 		task_release(t, old);
+#ifdef EXEC_CHECK
+	if (w)
+		atomic_store_explicit(&w->check_completing, NULL, memory_order_release);
+#endif
 }
 
 /* The same, out of line: cancellation and shutdown. */
