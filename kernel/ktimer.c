@@ -4,7 +4,6 @@
 #include <stddef.h>
 
 #include "arch/arch.h"
-#include "kernel/irq.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 
@@ -78,9 +77,7 @@ void ktimer_set_slice(uint64_t deadline)
 	arch_irq_restore(f);
 }
 
-/* The arch has acknowledged the interrupt (riscv64: program() below
- * writes the next deadline, which clears the pending bit). */
-uint64_t ktimer_irq_mark;
+uint64_t ktimer_irq_mark;	/* the latency probe (ktimer.h) */
 
 /* trap_timer's end when the raw callback is due: the callback in the
  * full trap bracket (it may wake tasks, which then go through the
@@ -99,8 +96,12 @@ static __attribute__((noinline)) void timer_callback(struct ktimer_hart *k, uint
 
 /*
  * What a timer interrupt does: note it, disarm whatever is due, run the
- * callback if due, and program the next deadline (or none), which also
- * lowers the interrupt.  The park's deadline needs nothing more here:
+ * callback if due, and program the next deadline (or none).  That write
+ * is what lowers the interrupt (riscv64: a new deadline, by stimecmp
+ * or the SBI call, clears the pending bit; aarch64: a later CVAL, or
+ * the timer off, drops the level), so the arch need not silence it before calling here; a
+ * deadline already past keeps it pending, to be taken again when
+ * interrupts are unmasked.  The park's deadline needs nothing more here:
  * the parked worker advances the wheel when the park returns.  Only the
  * callback can wake a task, so only it gets the trap bracket's switch
  * to the injection queue; the rest touches this hart's timer state
