@@ -444,9 +444,11 @@ $(EXEC_STRESS): $(EXEC_HOST_SRCS) executor/tests/stress.c $(EXEC_HDRS) | ensure-
 
 # Freestanding proof: every executor/*.c with both cross compilers and the
 # kernel CFLAGS, and no #include <...> beyond the five allowed headers.
-EXEC_XBASE := $(filter-out $(ARCH_CFLAGS) -MD -MP,$(CFLAGS))
+# (The kernel's executor masks interrupts with arch/arch.h's inline
+# functions: each arch's own include directory.)
+EXEC_XBASE := $(filter-out $(ARCH_CFLAGS) -MD -MP -Iarch/$(ARCH)/include,$(CFLAGS))
 EXEC_XOBJS := $(foreach a,$(ARCHES),$(patsubst %.c,build/xcheck/$(a)/%.o,$(EXEC_SRCS)))
-xcheck_cc = $(CROSS_$(1))gcc $(EXEC_XBASE) $(ARCH_CFLAGS_$(1))
+xcheck_cc = $(CROSS_$(1))gcc $(EXEC_XBASE) $(ARCH_CFLAGS_$(1)) -Iarch/$(1)/include
 
 build/xcheck/riscv64/%.o: %.c $(EXEC_HDRS) | ensure-cross
 	@mkdir -p $(dir $@)

@@ -38,6 +38,13 @@ struct trap_info;
  * functions below. */
 #include "arch_uregs.h"
 
+/* Some functions below are static inline in the arch's arch_cpu.h
+ * (arch/<arch>/include/), because every wake-up calls them: the
+ * interrupt masking save/restore pair, arch_hart_id, arch_timer_now,
+ * arch_cpu_relax and arch_trap_stamp.  Their contract is the one
+ * written here. */
+#include "arch_cpu.h"
+
 /* ---- Boot --------------------------------------------------------------
  *
  * The arch's assembly entry (linker script ENTRY) runs on the boot hart with

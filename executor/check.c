@@ -58,6 +58,24 @@ void exec_check_done(const struct task *t)
 		exec_check_note(CHECK_SELF_WAKE_STORM, t);
 }
 
+/* t was seen COMPLETE with references beyond its join handle's (state
+ * read with acquire): true if that is a worker in the middle of
+ * completing it, whose own reference goes last (task_complete_inl), and
+ * not a leak.  Either its check_completing still names t, or it has
+ * cleared it since, after dropping that reference, and the state word
+ * now says so (or the slot holds another task already). */
+static bool still_completing(const struct task *t)
+{
+	struct executor *e = t->exec;
+	for (unsigned i = 0; i < e->nworkers; i++)
+		if (atomic_load_explicit(&e->workers[i].check_completing,
+		                         memory_order_acquire) == t)
+			return true;
+	uint64_t s = task_state(t);
+	return !(s & TASK_COMPLETE) ||
+	       (s >> TASK_REF_SHIFT) <= (uint64_t)((s & TASK_JOIN_INTEREST) != 0);
+}
+
 /* One task, state s (read once): note what `what` asks about. */
 static unsigned look(const struct task *t, uint64_t s, unsigned what)
 {
@@ -67,7 +85,8 @@ static unsigned look(const struct task *t, uint64_t s, unsigned what)
 		return 0;	/* a free pool slot */
 	if (s & TASK_COMPLETE) {
 		/* Only the join handle may still hold a finished task. */
-		if ((what & CHECK_SCAN_LEAKS) && refs > (uint64_t)((s & TASK_JOIN_INTEREST) != 0)) {
+		if ((what & CHECK_SCAN_LEAKS) && refs > (uint64_t)((s & TASK_JOIN_INTEREST) != 0) &&
+		    !still_completing(t)) {
 			exec_check_note(CHECK_LEAKED_WAKER, t);
 			return 1;
 		}

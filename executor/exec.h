@@ -88,6 +88,12 @@ struct exec_worker {
 	struct executor *exec;
 	struct exec_reg reg;		/* tasks spawned by this worker's tasks */
 	struct exec_worker_stats stats;
+#ifdef EXEC_CHECK
+	/* The task this worker is completing, from before it is COMPLETE
+	 * until the executor's reference is dropped (task_complete_inl):
+	 * exec_check_scan does not take that reference for a leak. */
+	_Atomic(struct task *) check_completing;
+#endif
 };
 
 struct executor {

@@ -7,10 +7,11 @@
 /*
  * Everything executor/ needs from outside itself, in two kinds:
  *
- *  - link-time functions, declared first: interrupt masking and the
- *    assertion and lab-stub reports.
- *      kernel (kernel/exec_glue.c): exec_irq_save/restore mask interrupts
- *        on the calling hart (arch_irq_save/restore); asserts panic.
+ *  - compile- and link-time functions, declared first: interrupt masking
+ *    and the assertion and lab-stub reports.
+ *      kernel: exec_irq_save/restore mask interrupts on the calling hart,
+ *        inline here (arch_irq_save/restore, arch/arch.h); asserts panic
+ *        (kernel/exec_glue.c).
  *      user (user/lib/exec_glue.c): no interrupts, so save/restore are
  *        inline no-ops (EXEC_NO_IRQ); asserts exit with status 134.
  *      host (executor/host/hooks.c): inline no-ops (EXEC_NO_IRQ); asserts
@@ -26,9 +27,9 @@
  * handlers).  Nests.  Not a lock between CPUs.
  *
  * An environment without interrupt handlers (host, user mode) builds with
- * -DEXEC_NO_IRQ: then they are inline no-ops instead of link-time functions,
- * so each spin lock is an exchange and a store with no calls around it
- * (on the host, about 10 instructions per lock round trip). */
+ * -DEXEC_NO_IRQ: then they are inline no-ops, so each spin lock is an
+ * exchange and a store (on the host, about 10 instructions per lock
+ * round trip).  The kernel's are the arch's inline masking. */
 #ifdef EXEC_NO_IRQ
 static inline unsigned long exec_irq_save(void)
 {
@@ -44,10 +45,25 @@ static inline void exec_spin_hint(void)
 {
 }
 #else
-unsigned long exec_irq_save(void);
-void exec_irq_restore(unsigned long flags);
+/* The kernel: arch/arch.h's masking, which is inline (one or two
+ * instructions each way), so a spin lock costs no call either. */
+#include "arch/arch.h"
+
+static inline unsigned long exec_irq_save(void)
+{
+	return arch_irq_save();
+}
+
+static inline void exec_irq_restore(unsigned long flags)
+{
+	arch_irq_restore(flags);
+}
+
 /* Once per turn of a spin-wait loop (kernel: arch_cpu_relax). */
-void exec_spin_hint(void);
+static inline void exec_spin_hint(void)
+{
+	arch_cpu_relax();
+}
 #endif
 
 /* Called when an EXEC_ASSERT fails.  Must not return. */

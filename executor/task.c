@@ -26,18 +26,6 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w)
 	task_complete_inl(t, cancelled, w);
 }
 
-__attribute__((noinline))
-enum poll task_poll_timed(struct task *t, struct context *cx)
-{
-	struct executor *e = t->exec;
-	uint64_t t0 = e->hooks.now_ns(e->hooks.ctx);
-	enum poll r = future_poll(t->future, cx);
-	uint64_t d = e->hooks.now_ns(e->hooks.ctx) - t0;
-	uint64_t acc = atomic_load_explicit(&t->poll_ns, memory_order_relaxed);
-	atomic_store_explicit(&t->poll_ns, acc + d, memory_order_relaxed);
-	return r;
-}
-
 /* The worker loop runs task_run_inl; this is the same for tests (and a
  * symbol to break on: `break task_run_inl` catches the inlined copy). */
 bool task_run(struct task *t, struct exec_worker *w)

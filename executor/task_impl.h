@@ -248,6 +248,11 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	struct executor *e = t->exec;	/* read once, before the atomics */
 	uint64_t s;
 	EXEC_TR(PX_TR_TASK_DONE, cancelled, t, 0);
+#ifdef EXEC_CHECK
+	/* Before COMPLETE is published (its RMW releases this store). */
+	if (w)
+		atomic_store_explicit(&w->check_completing, t, memory_order_relaxed);
+#endif
 	if (!cancelled) {
 		/* (6) RUNNING -> COMPLETE + READY in one add: RUNNING is set
 		 * (we are its worker), COMPLETE and READY are clear.  A
@@ -294,6 +299,10 @@ void task_complete_inl(struct task *t, bool cancelled, struct exec_worker *w)
 	EXEC_ASSERT((old >> TASK_REF_SHIFT) != 0);
 	if (task_ref_was_last(old))
 		task_release(t, old);
+#ifdef EXEC_CHECK
+	if (w)
+		atomic_store_explicit(&w->check_completing, NULL, memory_order_release);
+#endif
 }
 
 /* The same, out of line: cancellation and shutdown. */
@@ -301,9 +310,21 @@ void task_complete(struct task *t, bool cancelled, struct exec_worker *w);
 
 /* ---- Running --------------------------------------------------------------*/
 
-/* A poll measured with the now_ns hook (EXEC_POLL_TIMING); out of
- * line so that the untimed path saves no extra registers. */
-enum poll task_poll_timed(struct task *t, struct context *cx);
+/* A poll measured with the now_ns hook (EXEC_POLL_TIMING).  Inline in
+ * the worker loop's timed copy only (worker_loop_timed), so that the
+ * untimed copy saves no extra registers and the timed one makes no call
+ * around the poll's own. */
+static inline __attribute__((always_inline))
+enum poll task_poll_timed(struct task *t, struct context *cx)
+{
+	struct executor *e = t->exec;
+	uint64_t t0 = e->hooks.now_ns(e->hooks.ctx);
+	enum poll r = future_poll(t->future, cx);
+	uint64_t d = e->hooks.now_ns(e->hooks.ctx) - t0;
+	uint64_t acc = atomic_load_explicit(&t->poll_ns, memory_order_relaxed);
+	atomic_store_explicit(&t->poll_ns, acc + d, memory_order_relaxed);
+	return r;
+}
 
 /* task_run (task.h), inline for the worker loop, which passes
  * w->poll_timing as a constant (it has a copy of its loop for each). */

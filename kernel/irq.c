@@ -4,6 +4,7 @@
 #include "arch/arch.h"
 #include "kernel/irq.h"
 #include "kernel/ktask.h"
+#include "kernel/ktimer.h"
 #include "kernel/trace.h"
 
 static struct {
@@ -22,7 +23,7 @@ struct irq_counts irq_total(void)
 		const struct irq_stats *s = &irq_hart_stats[h];
 		c.device += atomic_load_explicit(&s->device, memory_order_relaxed);
 		c.spurious += atomic_load_explicit(&s->spurious, memory_order_relaxed);
-		c.timer += atomic_load_explicit(&s->timer, memory_order_relaxed);
+		c.timer += ktimer_irqs_on(h);
 		c.ipi += atomic_load_explicit(&s->ipi, memory_order_relaxed);
 	}
 	return c;

@@ -57,11 +57,11 @@ void irq_wait_end(void);
  * took).  Only hart h writes its own, in its interrupt handlers with
  * interrupts masked, so an increment is a plain relaxed load and store
  * (no atomic read-modify-write, which is a retry loop on ARMv8.0); any
- * hart may read them.  irq_total() adds them up for all harts. */
+ * hart may read them.  irq_total() adds them up for all harts, with the
+ * timer interrupts that kernel/ktimer.c counts in its per-hart state. */
 struct irq_stats {
 	_Atomic uint64_t device;     /* device interrupts dispatched */
 	_Atomic uint64_t spurious;   /* claimed with no handler (then disabled) */
-	_Atomic uint64_t timer;      /* timer interrupts */
 	_Atomic uint64_t ipi;        /* inter-processor interrupts */
 };
 extern struct irq_stats irq_hart_stats[SMP_MAX];

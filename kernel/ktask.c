@@ -29,6 +29,7 @@ static atomic_uint token[SMP_MAX];
 _Thread_local struct exec_worker *ktask_trap_saved_worker;
 _Thread_local unsigned ktask_trap_depth;
 _Thread_local int ktask_parked;
+_Thread_local uint64_t *ktask_park_wakeups;
 
 /*
  * The executor's clock (two reads per poll with EXEC_POLL_TIMING).
@@ -135,19 +136,27 @@ static void hook_unpark(void *ctx, unsigned w)
  */
 static void hook_park_timed(void *ctx, unsigned w, uint64_t deadline_ns)
 {
+	/* What the wake-up needs, looked up before the sleep (the empty
+	 * asm keeps each in a register across it: no instruction). */
+	struct hart_stats *hs = &hart_stats[w];
+	struct exec_worker *self = exec_self;
+	uint64_t ns_per_tick = clock_ns_per_tick;
+	__asm__("" : "+r"(hs), "+r"(self), "+r"(ns_per_tick));
+	ktask_park_wakeups = hs->wakeups;	/* for the handler that ends it */
+
 	uint64_t t0 = arch_timer_now();
 	arch_idle_account_begin();
 	hook_park(ctx, w, deadline_ns);
 	uint64_t t1 = arch_timer_now();
 	/* Only this hart writes its own sum (others read it): no atomic
 	 * read-modify-write. */
-	__atomic_store_n(&hart_stats[w].idle_ticks,
-	                 __atomic_load_n(&hart_stats[w].idle_ticks, __ATOMIC_RELAXED) + t1 - t0,
+	__atomic_store_n(&hs->idle_ticks,
+	                 __atomic_load_n(&hs->idle_ticks, __ATOMIC_RELAXED) + t1 - t0,
 	                 __ATOMIC_RELAXED);
 	/* The parking worker (exec_self: park is called from its loop)
 	 * fires its timers up to this reading: no second one.  0 when a
 	 * tick is no whole number of ns: it reads the clock itself. */
-	exec_self->park_now_ns = t1 * clock_ns_per_tick;
+	self->park_now_ns = t1 * ns_per_tick;
 }
 
 /* Counted in timer ticks, converted once here: the wake-up path reads the
@@ -176,7 +185,8 @@ static void hook_unpark_traced(void *ctx, unsigned w)
 
 void ktask_trap_enter(enum wake_src src)
 {
-	ktask_trap_enter_on(src, arch_hart_id());
+	ktask_trap_note(src);
+	ktask_wakes_enter();
 }
 
 void ktask_trap_exit(void)
@@ -233,7 +243,7 @@ void ktask_print_table(void)
 		       (unsigned long long)s->wakeups[WAKE_IPI],
 		       (unsigned long long)s->spurious,
 		       (unsigned long long)atomic_load(&is->device),
-		       (unsigned long long)atomic_load(&is->timer),
+		       (unsigned long long)ktimer_irqs_on(h),
 		       (unsigned long long)atomic_load(&is->ipi));
 	}
 }

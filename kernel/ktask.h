@@ -54,29 +54,48 @@ extern struct hart_stats hart_stats[SMP_MAX];
 void ktask_trap_enter(enum wake_src src);
 void ktask_trap_exit(void);
 
-/* The same, inline, for a handler that knows its hart (arch_hart_id()):
- * the timer interrupt's wake-up path. */
+/* The same, inline, in its two halves: ktask_trap_note attributes the
+ * wake-up (and is the trace's trap entry); ktask_wakes_enter makes this
+ * hart count as no worker, so that wakes from the handler go through the
+ * injection queue.  A handler that wakes nothing needs only the first
+ * (the timer interrupt, but for its callback). */
 extern _Thread_local struct exec_worker *ktask_trap_saved_worker;
 extern _Thread_local unsigned ktask_trap_depth;
 extern _Thread_local int ktask_parked;	/* set while hook_park waits */
+/* This hart's hart_stats wakeups[], set by the park before it sleeps. */
+extern _Thread_local uint64_t *ktask_park_wakeups;
 
-static inline void ktask_trap_enter_on(enum wake_src src, unsigned hart)
+static inline void ktask_trap_note(enum wake_src src)
 {
 	KTR_TRAP_ENTER(src);	/* enum wake_src is PX_TR_CAUSE_* */
-	/* The handler's wakes must not touch the interrupted worker's queues. */
-	if (ktask_trap_depth++ == 0)
-		ktask_trap_saved_worker = exec_interrupt_enter();
 	if (ktask_parked) {
 		ktask_parked = 0;
-		hart_stats[hart].wakeups[src]++;
+		ktask_park_wakeups[src]++;
 	}
+}
+
+static inline void ktask_trap_unnote(void)
+{
+	KTR_TRAP_EXIT();
+}
+
+/* The handler's wakes must not touch the interrupted worker's queues. */
+static inline void ktask_wakes_enter(void)
+{
+	if (ktask_trap_depth++ == 0)
+		ktask_trap_saved_worker = exec_interrupt_enter();
+}
+
+static inline void ktask_wakes_exit(void)
+{
+	if (--ktask_trap_depth == 0)
+		exec_interrupt_exit(ktask_trap_saved_worker);
 }
 
 static inline void ktask_trap_exit_inl(void)
 {
-	if (--ktask_trap_depth == 0)
-		exec_interrupt_exit(ktask_trap_saved_worker);
-	KTR_TRAP_EXIT();
+	ktask_wakes_exit();
+	ktask_trap_unnote();
 }
 
 /* Every hart's idle time added up, in ns (PX_KSTAT_IDLE_NS). */

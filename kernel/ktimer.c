@@ -4,115 +4,135 @@
 #include <stddef.h>
 
 #include "arch/arch.h"
-#include "kernel/irq.h"
 #include "kernel/ktask.h"
 #include "kernel/ktimer.h"
 
 /*
  * Two users share each hart's one-shot timer: the executor's park (the
  * timing wheel's next deadline) and one raw callback (boot self tests and
- * latency benchmarks).  The hardware gets the earlier of the two; with
- * neither, the timer is off: no periodic tick, ever.
+ * latency benchmarks).  The hardware gets the earlier of the two, or of
+ * the running process's time slice; with none, the timer is off: no
+ * periodic tick, ever.
  */
-static struct {
-	uint64_t park;     /* ARCH_TIMER_OFF: none */
-	uint64_t cb_at;
-	ktimer_fn fn;
-	void *arg;
-} slot[SMP_MAX] = {
+struct ktimer_hart ktimer_harts[SMP_MAX] = {
 	/* Disarmed, not "due at time 0". */
-	[0 ... SMP_MAX - 1] = { .park = ARCH_TIMER_OFF },
+	[0 ... SMP_MAX - 1] = { .slice = ARCH_TIMER_OFF, .park = ARCH_TIMER_OFF },
 };
-
-/* End of the running process's time slice, per hart (ktimer.h). */
-volatile uint64_t ktimer_slice[SMP_MAX] = { [0 ... SMP_MAX - 1] = ARCH_TIMER_OFF };
-
-/* When the last timer interrupt on each hart arrived (ticks). */
-static uint64_t last_irq[SMP_MAX];
 
 uint64_t ktimer_last_irq(void)
 {
-	return last_irq[arch_hart_id()];
+	return ktimer_harts[arch_hart_id()].last_irq;
 }
 
 /* Interrupts masked.  Inline in trap_timer (the wake-up path), a call
  * from the others. */
-static inline __attribute__((always_inline)) void program_inl(unsigned h)
+static inline __attribute__((always_inline)) void program_inl(struct ktimer_hart *k)
 {
-	uint64_t d = slot[h].park < ktimer_slice[h] ? slot[h].park : ktimer_slice[h];
-	if (slot[h].fn && slot[h].cb_at < d)
-		d = slot[h].cb_at;
+	uint64_t slice = k->slice;
+	uint64_t d = k->park < slice ? k->park : slice;
+	if (k->fn && k->cb_at < d)
+		d = k->cb_at;
 	arch_timer_set(d);
 }
 
-static void program(unsigned h)
+static void program(struct ktimer_hart *k)
 {
-	program_inl(h);
+	program_inl(k);
 }
 
 void ktimer_arm(uint64_t deadline, ktimer_fn fn, void *arg)
 {
 	unsigned long f = arch_irq_save();
-	unsigned h = arch_hart_id();
-	slot[h].cb_at = deadline;
-	slot[h].fn = fn;
-	slot[h].arg = arg;
-	program(h);
+	struct ktimer_hart *k = &ktimer_harts[arch_hart_id()];
+	k->cb_at = deadline;
+	k->fn = fn;
+	k->arg = arg;
+	program(k);
 	arch_irq_restore(f);
 }
 
 void ktimer_cancel(void)
 {
 	unsigned long f = arch_irq_save();
-	unsigned h = arch_hart_id();
-	slot[h].fn = NULL;
-	program(h);
+	struct ktimer_hart *k = &ktimer_harts[arch_hart_id()];
+	k->fn = NULL;
+	program(k);
 	arch_irq_restore(f);
 }
 
 /* Called by the executor's park with interrupts masked. */
 void ktimer_set_park(uint64_t deadline)
 {
-	unsigned h = arch_hart_id();
-	slot[h].park = deadline;
-	program(h);
+	struct ktimer_hart *k = &ktimer_harts[arch_hart_id()];
+	k->park = deadline;
+	program(k);
 }
 
 void ktimer_set_slice(uint64_t deadline)
 {
 	unsigned long f = arch_irq_save();
-	unsigned h = arch_hart_id();
-	ktimer_slice[h] = deadline;
-	program(h);
+	struct ktimer_hart *k = &ktimer_harts[arch_hart_id()];
+	k->slice = deadline;
+	program(k);
 	arch_irq_restore(f);
 }
 
-/* The arch has acknowledged the interrupt (riscv64: program() below
- * writes the next deadline, which clears the pending bit). */
-uint64_t ktimer_irq_mark;
+uint64_t ktimer_irq_mark;	/* the latency probe (ktimer.h) */
 
+/* trap_timer's end when the raw callback is due: the callback in the
+ * full trap bracket (it may wake tasks, which then go through the
+ * injection queue), then the next deadline.  Out of line, so that the
+ * common case needs no stack frame. */
+static __attribute__((noinline)) void timer_callback(struct ktimer_hart *k, uint64_t now)
+{
+	ktimer_fn fn = k->fn;
+	k->fn = NULL;
+	ktask_wakes_enter();
+	fn(k->arg, now);
+	ktask_wakes_exit();
+	program(k);
+	ktask_trap_unnote();
+}
+
+/*
+ * What a timer interrupt does: note it, disarm whatever is due, run the
+ * callback if due, and program the next deadline (or none).  That write
+ * is what lowers the interrupt (riscv64: a new deadline, by stimecmp
+ * or the SBI call, clears the pending bit; aarch64: a later CVAL, or
+ * the timer off, drops the level), so the arch need not silence it before calling here; a
+ * deadline already past keeps it pending, to be taken again when
+ * interrupts are unmasked.  The park's deadline needs nothing more here:
+ * the parked worker advances the wheel when the park returns.  Only the
+ * callback can wake a task, so only it gets the trap bracket's switch
+ * to the injection queue; the rest touches this hart's timer state
+ * alone.
+ */
 void trap_timer(struct trap_frame *tf)
 {
-	if (ktimer_irq_mark)
-		ktimer_irq_mark = arch_trap_stamp(tf);
 	unsigned h = arch_hart_id();
+	struct ktimer_hart *k = &ktimer_harts[h];
 	uint64_t now = arch_timer_now();
 
-	(void)tf;
-	ktask_trap_enter_on(WAKE_TIMER, h);
-	IRQ_COUNT_ON(timer, h);
-	last_irq[h] = now;
-	if (slot[h].park <= now)
-		slot[h].park = ARCH_TIMER_OFF; /* the worker advances the wheel */
-	if (ktimer_slice[h] <= now)
-		ktimer_slice[h] = ARCH_TIMER_OFF; /* the process sees it and yields */
-	ktimer_fn fn = slot[h].fn;
-	if (fn && slot[h].cb_at <= now) {
-		slot[h].fn = NULL;
-		fn(slot[h].arg, now);
+	/* (An empty asm makes k one register: otherwise GCC computes
+	 * &ktimer_harts[h] again for each field.  It costs no instruction.) */
+	__asm__("" : "+r"(k));
+	if (__builtin_expect(ktimer_irq_mark != 0, 0))
+		ktimer_irq_mark = arch_trap_stamp(tf);
+	ktask_trap_note(WAKE_TIMER);
+	/* Only this hart writes its own (others read): no atomic
+	 * read-modify-write. */
+	__atomic_store_n(&k->irqs, k->irqs + 1, __ATOMIC_RELAXED);
+	k->last_irq = now;
+	if (k->park <= now)
+		k->park = ARCH_TIMER_OFF; /* the worker advances the wheel */
+	if (k->slice <= now)
+		k->slice = ARCH_TIMER_OFF; /* the process sees it and yields */
+	if (__builtin_expect(k->fn && k->cb_at <= now, 0)) {
+		timer_callback(k, now);
+		return;
 	}
-	program_inl(h);
-	ktask_trap_exit_inl();
+	program_inl(k);
+	ktask_trap_unnote();
 }
 
 uint64_t ktimer_us_to_ticks(uint64_t us)

@@ -28,16 +28,37 @@ void ktimer_set_park(uint64_t deadline);
  * the hart; ARCH_TIMER_OFF disarms. */
 void ktimer_set_slice(uint64_t deadline);
 
-/* Each hart's slice deadline; read it through ktimer_slice_over_on (on
- * the user-mode fast path, hence inline).  Written by ktimer_set_slice and
- * by the timer interrupt of the same hart. */
-extern volatile uint64_t ktimer_slice[SMP_MAX];
+/*
+ * Each hart's timer state, together so that the timer interrupt finds
+ * it from one address.  Only hart h writes ktimer_harts[h], with
+ * interrupts masked (ktimer.c's functions and its timer interrupt);
+ * others may read the counters.  Deadlines are in ticks, ARCH_TIMER_OFF
+ * for none.
+ */
+struct ktimer_hart {
+	uint64_t slice;          /* end of the running process's time slice */
+	uint64_t park;           /* the executor's park deadline */
+	uint64_t cb_at;          /* the raw callback's deadline, if fn */
+	ktimer_fn fn;
+	void *arg;
+	uint64_t last_irq;       /* the counter at the last timer interrupt */
+	uint64_t irqs;           /* timer interrupts taken (irq_total) */
+} __attribute__((aligned(64))); /* one cache line per hart, a shift to index */
+extern struct ktimer_hart ktimer_harts[SMP_MAX];
 
 /* True once hart h's slice fired (or was never armed).  Call on hart h,
- * with interrupts masked to act on the answer before the slice ends. */
+ * with interrupts masked to act on the answer before the slice ends.
+ * (On the user-mode fast path, hence inline.) */
 static inline bool ktimer_slice_over_on(unsigned h)
 {
-	return ktimer_slice[h] == ARCH_TIMER_OFF;
+	/* volatile: the caller may loop on it while interrupts come */
+	return *(volatile uint64_t *)&ktimer_harts[h].slice == ARCH_TIMER_OFF;
+}
+
+/* Timer interrupts hart h has taken. */
+static inline uint64_t ktimer_irqs_on(unsigned h)
+{
+	return __atomic_load_n(&ktimer_harts[h].irqs, __ATOMIC_RELAXED);
 }
 
 /* Interrupt-latency probe: while nonzero, trap_timer overwrites it with

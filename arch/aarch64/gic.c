@@ -343,9 +343,20 @@ void arch_irqc_set_priority(unsigned irq, unsigned prio)
  * kernel's loop serves every device that raised a line in one trap).
  * tf is the frame of the IRQ being served (a64_trap_frame_current()).
  */
+/* An INTID that a64_idle_irq acknowledged but left to the kernel's
+ * claim loop, plus one (0: none).  The loop's next arch_irqc_claim on
+ * this hart takes it instead of reading the IAR. */
+static _Thread_local unsigned claim_held;
+
 unsigned arch_irqc_claim(void)
 {
-	unsigned intid = (unsigned)(r_icc_iar1_el1() & ICC_IAR_INTID);
+	unsigned intid = claim_held;
+	if (__builtin_expect(intid != 0, 0)) {
+		claim_held = 0;
+		intid--;
+	} else {
+		intid = (unsigned)(r_icc_iar1_el1() & ICC_IAR_INTID);
+	}
 
 	if (intid >= GIC_SPURIOUS_MIN && intid < 1024)
 		return 0;
@@ -361,6 +372,32 @@ unsigned arch_irqc_claim(void)
 		return 0;
 	}
 	return intid;
+}
+
+/*
+ * The IRQ that ended arch_idle_wait (vectors.S's short path).  Most
+ * often it is the timer that ends a park: served here, without the
+ * kernel's claim loop (trap_irq) and its frame pointer.  The EOI comes
+ * after trap_timer, and no a64_timer_ack before it: trap_timer always
+ * writes the next deadline or turns the timer off, which drops the
+ * timer's level; if that deadline is already past, the level stays up,
+ * the interrupt is pending again after the EOI and is taken when
+ * interrupts are unmasked, as it should be.  Anything else goes the
+ * usual way, its INTID already acknowledged (claim_held).
+ */
+void a64_idle_irq(struct trap_frame *tf)
+{
+	unsigned intid = (unsigned)(r_icc_iar1_el1() & ICC_IAR_INTID);
+
+	if (__builtin_expect(intid == gic_timer_ppi, 1)) {
+		trap_timer(tf);
+		w_icc_eoir1_el1(intid);
+		return;
+	}
+	if (intid >= GIC_SPURIOUS_MIN && intid < 1024)
+		return;
+	claim_held = intid + 1;
+	a64_trap_irq_entry(tf);
 }
 
 void arch_irqc_complete(unsigned irq)

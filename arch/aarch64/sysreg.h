@@ -73,6 +73,7 @@ A64_SYSREG_RW(pmccfiltr_el0)
 A64_SYSREG_WO(pmselr_el0)
 A64_SYSREG_RW(pmxevtyper_el0)
 A64_SYSREG_RW(pmxevcntr_el0)
+A64_SYSREG_RO(pmevcntr0_el0)
 A64_SYSREG_RW(pmuserenr_el0)
 
 /* GICv3 CPU interface */

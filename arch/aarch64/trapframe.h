@@ -104,6 +104,10 @@ struct trap_frame *a64_trap_frame_current(void);
  * interrupts masked.  vectors.S's kernel path and user.c's EL0 path. */
 void a64_trap_irq_entry(struct trap_frame *tf);
 
+/* Serve the IRQ that ended arch_idle_wait (vectors.S's short path): the
+ * timer directly, anything else through a64_trap_irq_entry (gic.c). */
+void a64_idle_irq(struct trap_frame *tf);
+
 /* A synchronous exception's ESR in words, e.g. "data abort (translation
  * fault, level 3) on write"; the string lives in a per-hart buffer that
  * the next exception on the hart overwrites. */

@@ -209,16 +209,15 @@ a64_irq_el1:
 #endif
 	mrs	x1, elr_el1
 	adr	x0, arch_idle_wait
-	sub	x1, x1, x0
-	cmp	x1, #A64_IDLE_LEN
+	sub	x0, x1, x0
+	cmp	x0, #A64_IDLE_LEN
 	mov	x0, #VEC_CUR_SPX_IRQ
 	b.hs	a64_trap_saved		/* anywhere else: the full frame */
-	mrs	x1, elr_el1
 	mrs	x2, spsr_el1
 	stp	x1, x2, [sp, #TF_ELR]
 	str	x30, [sp, #TF_X(30)]
 	mov	x0, sp
-	bl	a64_trap_irq_entry
+	bl	a64_idle_irq
 	ldr	x30, [sp, #TF_X(30)]
 	ldr	x2, [sp, #TF_SPSR]
 	orr	x2, x2, #(1 << 7)	/* PSTATE.I, as our caller had it */

@@ -47,19 +47,6 @@ void arch_irq_off(void)
 	CSR_CLEAR(sstatus, SSTATUS_SIE);
 }
 
-unsigned long arch_irq_save(void)
-{
-	uint64_t old;
-	__asm__ volatile("csrrci %0, sstatus, 2" : "=r"(old) : : "memory");
-	return old & SSTATUS_SIE;
-}
-
-void arch_irq_restore(unsigned long flags)
-{
-	if (flags & SSTATUS_SIE)
-		CSR_SET(sstatus, SSTATUS_SIE);
-}
-
 bool arch_irq_enabled(void)
 {
 	return r_sstatus() & SSTATUS_SIE;
@@ -125,21 +112,9 @@ uint64_t arch_wfi_instret(void)
 	return sum;
 }
 
-void arch_cpu_relax(void)
-{
-	/* PAUSE (Zihintpause), encoded as FENCE w,0: a no-op where the
-	 * extension is missing, so any assembler and any hart take it. */
-	__asm__ volatile(".4byte 0x0100000f" ::: "memory");
-}
-
 void arch_io_barrier(void)
 {
 	__asm__ volatile("fence iorw, iorw" ::: "memory");
-}
-
-uint64_t arch_timer_now(void)
-{
-	return r_time();
 }
 
 uint64_t arch_timer_freq(void)
@@ -168,24 +143,11 @@ uint64_t arch_instret(void)
 	return r_instret();
 }
 
-uint64_t arch_trap_stamp(const struct trap_frame *tf)
-{
-#ifdef TRAP_STAMP
-	return tf->stamp - 5; /* trapvec.S reads it at the sixth instruction */
-#else
-	(void)tf;
-	return 0;
-#endif
-}
+/* arch_trap_stamp (arch_cpu.h) reads the frame at this offset. */
+_Static_assert(TF_STAMP == RV_CPU_TF_STAMP, "arch_cpu.h's stamp offset");
 
-/* tp is picolibc's TLS pointer, so the hart index lives in TLS; the
- * boot hart's block is zeroed, making it hart 0. */
-static _Thread_local unsigned rv_hart_index;
-
-unsigned arch_hart_id(void)
-{
-	return rv_hart_index;
-}
+/* arch_hart_id (arch_cpu.h) reads it. */
+_Thread_local unsigned rv_hart_index;
 
 void arch_hart_init(unsigned hart)
 {

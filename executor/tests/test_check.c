@@ -139,6 +139,66 @@ TEST(check_leaked_waker_after_the_task_ended)
 	drain();
 }
 
+/* A task being completed still holds the executor's reference, which is
+ * dropped last: a scan in that moment (here from inside the completion,
+ * where the join waker is woken; in the kernel, a test runner on another
+ * hart) must not take it for a leak. */
+static const struct raw_waker_vtable scanning_vt;
+static unsigned scan_found, scan_wakes;
+
+static struct raw_waker scanning_clone(const void *data)
+{
+	return (struct raw_waker){ data, &scanning_vt };
+}
+
+static void scanning_wake(const void *data)
+{
+	(void)data;
+	scan_wakes++;
+	scan_found += exec_check_scan(NULL, CHECK_SCAN_LEAKS);
+}
+
+static void scanning_drop(const void *data)
+{
+	(void)data;
+}
+
+static const struct raw_waker_vtable scanning_vt = {
+	scanning_clone, scanning_wake, scanning_wake, scanning_drop,
+};
+
+static enum poll ready_poll(struct future *f, struct context *cx)
+{
+	(void)f;
+	(void)cx;
+	return POLL_READY;
+}
+
+static const struct future_vtable ready_vt = { ready_poll, NULL };
+
+TEST(check_completing_task_is_no_leak)
+{
+	struct executor ex;
+	fx_init(&ex, 1, 0);
+	struct forgets f = { { &ready_vt }, 0 };
+	struct task_desc d = TASK_DESC_VOID(f, "ending");
+	struct join_handle jh;
+	jh.out = NULL;
+	CHECK_EQ(task_spawn(&ex, &check_pool.src, &d, &jh), TASK_OK);
+	struct waker w = { { NULL, &scanning_vt } };
+	struct context cx = { &w };
+	CHECK_EQ(join_handle_poll(&jh, &cx), POLL_PENDING);
+	drain();
+	scan_found = scan_wakes = 0;
+	exec_run(&ex);
+	CHECK_EQ(scan_wakes, 1);	/* the scan ran inside the completion */
+	CHECK_EQ(scan_found, 0);
+	CHECK_EQ(drain(), 0);
+	CHECK_EQ(join_handle_poll(&jh, &cx), POLL_READY);
+	CHECK_EQ(exec_check_scan(NULL, CHECK_SCAN_LEAKS), 0);
+	CHECK_EQ(drain(), 0);
+}
+
 /* An async function, and a parent that polls it again after Ready. */
 struct child {
 	struct future base;

@@ -375,9 +375,9 @@ class Kernel:
         best = u64(w["elapsed"]) << int(w["shift"])
         try:
             m = u64(gdb.parse_and_eval("clock_ns_per_tick"))
-            last = gdb.parse_and_eval("last_irq")
+            harts = gdb.parse_and_eval("ktimer_harts")
             for i in range(int(self.exec["nworkers"])):
-                best = max(best, u64(last[i]) * m)
+                best = max(best, u64(harts[i]["last_irq"]) * m)
         except gdb.error:
             pass
         return best
