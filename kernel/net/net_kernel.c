@@ -223,6 +223,8 @@ int netk_init(const struct machine *mach)
 	net_init(&cfg, &link);
 	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL };
 	tcp_init(&mem);
+	/* A request's ACK rides on its answer (docs/net.md, "Delayed ACK"). */
+	tcp_set_delayed_ack(NETK_TCP_DELACK_NS);
 	if (tcp_listen(NETK_TCP_ECHO_PORT, NETK_TCP_ECHO_CONNS, &echo_listener) != 0)
 		echo_listener = NULL;
 	net_udp_bind(NETK_ECHO_PORT, udp_echo, NULL);

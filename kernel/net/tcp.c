@@ -18,9 +18,14 @@
  * moves left.  The send ring holds the bytes from snd_data (the first
  * unacknowledged data byte) on.
  *
- * No congestion control (RFC 5681), no delayed ACK, no Nagle: every
- * segment that carries data or a FIN is acknowledged at once, and data
- * goes out as soon as the peer's window allows.
+ * No congestion control (RFC 5681) and no Nagle: data goes out as soon
+ * as the peer's window allows.  Delayed ACK (RFC 9293 3.8.6.3, RFC 5681
+ * 4.2) when tcp_set_delayed_ack gave a delay: an in-order data segment
+ * with no gap around it is acknowledged by whatever we send next (the
+ * reply, a window update), by the second such segment, or when the
+ * delay ends, whichever comes first; everything else (out-of-order data,
+ * data filling a gap, a FIN) is acknowledged at once.  Without a delay
+ * every segment that carries data or a FIN is acknowledged at once.
  */
 
 #define TCP_CHUNK 4096
@@ -69,6 +74,8 @@ struct tcp_conn {
 	/* Timers (NET_NEVER when off) and round-trip estimation (ns). */
 	uint64_t rexmt_at;               /* retransmission or window probe */
 	uint64_t end_at;                 /* TIME_WAIT end, or an orphan's deadline */
+	uint64_t ack_at;                 /* a delayed ACK is due */
+	unsigned ack_segs;               /* data segments its ACK owes */
 	uint64_t srtt, rttvar, rto, rtt_start;
 	uint32_t rtt_seq;
 	unsigned tries;
@@ -164,7 +171,7 @@ static struct tcp_conn *conn_new(void)
 		return NULL;
 	c->mss = TCP_MSS_DEFAULT;
 	c->rto = TCP_RTO_INIT_NS;
-	c->rexmt_at = c->end_at = NET_NEVER;
+	c->rexmt_at = c->end_at = c->ack_at = NET_NEVER;
 	c->lip = net.cfg.ip;
 	tcp_stats.conns_alive++;
 	return c;
@@ -257,7 +264,7 @@ static bool conn_done(struct tcp_conn *c, int err)
 	c->state = TCP_CLOSED;
 	if (err && !c->err)
 		c->err = err;
-	c->rexmt_at = c->end_at = NET_NEVER;
+	c->rexmt_at = c->end_at = c->ack_at = NET_NEVER;
 	hash_del(c);
 	if (c->orphan || c->parent) {
 		conn_free(c);
@@ -309,8 +316,11 @@ static void emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, 
 	}
 	if (len)
 		ring_get(&c->tx, c->snd_head + (seq - c->snd_data), t + hlen, len);
-	if (flags & F_ACK)
+	if (flags & F_ACK) {
 		c->rcv_adv = c->rcv_nxt + wnd;
+		c->ack_at = NET_NEVER;   /* this acknowledges everything */
+		c->ack_segs = 0;
+	}
 	size_t n = hlen + len;
 	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(
 		tcp_pseudo_sum(net.cfg.ip, c->rip, n), t, n)));
@@ -929,6 +939,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 	}
 
 	/* Seventh: data. */
+	bool delay = false;
 	if (s->len) {
 		if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 		    c->state == TCP_FIN_WAIT_2) {
@@ -938,6 +949,8 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 				conn_done(c, 0);
 				return;
 			}
+			/* In order with no gap held: its ACK may wait. */
+			delay = tcp_g.delack_ns && s->seq == c->rcv_nxt && !c->n_ooo;
 			take_data(c, s->seq, s->data, s->len);
 			wake(c);
 		}
@@ -956,12 +969,20 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 	}
 	if (c->fin_held && !c->fin_rcvd && c->rcv_nxt == c->fin_at)
 		take_fin(c, now);
-	if (s->flags & F_FIN)
+	if (s->flags & F_FIN) {
 		need_ack = true;
+		delay = false;
+	}
 	uint64_t sent = tcp_stats.segs_tx;
 	output(c, now);
-	if (need_ack && tcp_stats.segs_tx == sent)
-		send_ack(c, now);
+	if (need_ack && tcp_stats.segs_tx == sent) {
+		if (delay && ++c->ack_segs < 2) {
+			if (c->ack_at == NET_NEVER)
+				arm(c, &c->ack_at, now + tcp_g.delack_ns);
+		} else {
+			send_ack(c, now);
+		}
+	}
 	set_rexmt(c, now);
 }
 
@@ -1060,6 +1081,8 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		conn_done(c, 0);
 		return;
 	}
+	if (c->ack_at <= now)
+		send_ack(c, now);
 	if (c->rexmt_at > now)
 		return;
 	unsigned max = c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED
@@ -1089,7 +1112,8 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 
 static uint64_t conn_deadline(const struct tcp_conn *c)
 {
-	return c->rexmt_at < c->end_at ? c->rexmt_at : c->end_at;
+	uint64_t t = c->rexmt_at < c->end_at ? c->rexmt_at : c->end_at;
+	return c->ack_at < t ? c->ack_at : t;
 }
 
 uint64_t tcp_timer(uint64_t now)
@@ -1139,6 +1163,11 @@ void tcp_init(const struct tcp_mem *mem)
 	for (unsigned i = 0; i < 6; i++)
 		m = m << 8 | net.cfg.mac[i];
 	tcp_g.secret = mix(m ^ 0x5443502049534e00ull);
+}
+
+void tcp_set_delayed_ack(uint64_t delay_ns)
+{
+	tcp_g.delack_ns = delay_ns > TCP_DELACK_MAX_NS ? TCP_DELACK_MAX_NS : delay_ns;
 }
 
 void tcp_set_notify(struct tcp_conn *c, tcp_notify_fn fn, void *arg)

@@ -61,6 +61,9 @@ enum tcp_state {
 #define TCP_DUPACK_THRESH 3
 #define TCP_TIME_WAIT_NS 2000000000ull
 #define TCP_ORPHAN_NS 15000000000ull
+/* The longest delay tcp_set_delayed_ack accepts (RFC 9293 3.8.6.3 allows
+ * 0.5 s). */
+#define TCP_DELACK_MAX_NS 200000000ull
 
 /* Memory for connections and their buffers, given once (kernel: kmalloc/kpage_alloc;
  * host: malloc).  Each connection's receive and send buffers are TCP_BUF bytes each. */
@@ -71,6 +74,11 @@ struct tcp_mem {
 };
 /* Forget every connection and set the allocator; the caller calls it right after net_init. */
 void tcp_init(const struct tcp_mem *mem);
+
+/* Delayed ACK (off after tcp_init): an in-order data segment's ACK waits
+ * up to delay_ns (at most TCP_DELACK_MAX_NS) for data of ours to ride on,
+ * or for a second segment; 0 acknowledges every segment at once. */
+void tcp_set_delayed_ack(uint64_t delay_ns);
 
 /* Readiness bits, passed to the notify callback and returned by tcp_events(). */
 #define TCP_EV_READABLE   1u  /* data, or end of stream, or an error to report */

@@ -1039,7 +1039,11 @@ static uint8_t pattern(uint32_t i)
 	return (uint8_t)(i * 7 + (i >> 11));
 }
 
-/* The 1 MiB transfer with drop_pct and rng set by the caller. */
+/* The delayed ACK both stacks of the transfer use (0: none). */
+static uint64_t transfer_delack;
+
+/* The 1 MiB transfer with drop_pct, rng and transfer_delack set by the
+ * caller. */
 static void transfer(void)
 {
 	const uint32_t total = 1u << 20;
@@ -1056,6 +1060,7 @@ static void transfer(void)
 		struct net_link link = { lossy_send, (void *)(long)(1 - i) };
 		net_init(&cfg, &link);
 		tcp_init(&tmem);
+		tcp_set_delayed_ack(transfer_delack);
 		cur = i;
 		use(1 - i);
 	}
@@ -1152,7 +1157,87 @@ static void test_transfer(void)
 {
 	drop_pct = 5;
 	rng = 12345;
+	transfer_delack = 0;
 	transfer();
+}
+
+/* The same with the kernel's delayed ACK on both sides. */
+static void test_transfer_delack(void)
+{
+	drop_pct = 5;
+	rng = 12345;
+	transfer_delack = 40 * MS;
+	transfer();
+	transfer_delack = 0;
+}
+
+/* Delayed ACK: an in-order segment's ACK rides on our reply, comes with
+ * the second segment or when the delay ends; out-of-order data, data
+ * that fills a gap and a FIN are acknowledged at once. */
+static void test_delayed_ack(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	tcp_set_delayed_ack(40 * MS);
+	char b[64];
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "hello", 5);
+	them += 5;
+	CHECK_EQ(fake.n, 0);                            /* the ACK waits */
+	CHECK(tcp_events(c) & TCP_EV_READABLE);
+	CHECK_EQ(tcp_next_deadline(), now + 40 * MS);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 5);
+	CHECK_EQ(fake.n, 0);                            /* no window update for 5 bytes */
+	/* The reply carries it. */
+	CHECK_EQ(tcp_send(c, "world", 5, now), 5);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(last().len, 5);
+	us += 5;
+	seg(F_ACK, them, us, NULL, 0);
+	CHECK_EQ(tcp_next_deadline(), NET_NEVER);       /* nothing owed, nothing in flight */
+	/* The second segment is acknowledged at once. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "abcde", 5);
+	CHECK_EQ(fake.n, 0);
+	seg(F_ACK | F_PSH, them + 5, us, "fghij", 5);
+	them += 10;
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().flags, F_ACK);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_next_deadline(), NET_NEVER);
+	/* Alone, it is acknowledged when the delay ends, not before. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "klmno", 5);
+	them += 5;
+	uint64_t t0 = now;
+	now += 39 * MS;
+	net_timer(now);
+	CHECK_EQ(fake.n, 0);
+	tick();
+	CHECK_EQ(now, t0 + 40 * MS);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	/* Out of order: at once (a duplicate ACK); the gap filled: at once. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them + 5, us, "uvwxy", 5);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	seg(F_ACK | F_PSH, them, us, "pqrst", 5);
+	them += 10;
+	CHECK_EQ(fake.n, 2);
+	CHECK_EQ(last().ack, them);
+	/* A FIN: at once. */
+	seg(F_ACK | F_FIN, them, us, NULL, 0);
+	them++;
+	CHECK_EQ(fake.n, 3);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 25);
+	CHECK(memcmp(b, "abcdefghijklmnopqrstuvwxy", 25) == 0);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
 }
 
 int main(void)
@@ -1168,18 +1253,20 @@ int main(void)
 		}
 		int passed = 0, failed = 0;
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		for (unsigned seed = 1; seed <= seeds; seed++) {
-			failed_checks = 0;
-			drop_pct = pct;
-			rng = seed;
-			transfer();
-			printf("tcp_test lossy_1mib %u%% seed %u: %s\n", pct, seed,
-			       failed_checks ? "FAILED" : "OK");
-			if (failed_checks)
-				failed++;
-			else
-				passed++;
-		}
+		for (unsigned seed = 1; seed <= seeds; seed++)
+			for (int d = 0; d < 2; d++) {
+				failed_checks = 0;
+				drop_pct = pct;
+				rng = seed;
+				transfer_delack = d ? 40 * MS : 0;
+				transfer();
+				printf("tcp_test lossy_1mib %u%% seed %u%s: %s\n", pct, seed,
+				       d ? " delayed ACK" : "", failed_checks ? "FAILED" : "OK");
+				if (failed_checks)
+					failed++;
+				else
+					passed++;
+			}
 		printf("%d passed, %d failed\n", passed, failed);
 		return failed != 0;
 	}
@@ -1205,7 +1292,9 @@ int main(void)
 		{ test_backlog, "backlog" },
 		{ test_orphan_timeout, "orphan_timeout" },
 		{ test_thousand, "thousand_connections" },
+		{ test_delayed_ack, "delayed_ack" },
 		{ test_transfer, "lossy_1mib" },
+		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
 	};
 	int passed = 0, failed = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
