@@ -68,6 +68,17 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 		const word_t *q = (const word_t *)(const void *)(s - off);
 		unsigned rs = 8 * off, ls = 64 - rs;
 		uint64_t lo = q[0];
+		/* Four words a round while the fifth load still holds a
+		 * source byte (n >= 40), then one at a time. */
+		for (; n >= 40; n -= 32, d += 32, s += 32, q += 4) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			word_t *p = (word_t *)(void *)d;
+			p[0] = lo >> rs | h1 << ls;
+			p[1] = h1 >> rs | h2 << ls;
+			p[2] = h2 >> rs | h3 << ls;
+			p[3] = h3 >> rs | h4 << ls;
+			lo = h4;
+		}
 		for (; n >= 16; n -= 8, d += 8, s += 8) {
 			uint64_t hi = *++q;
 			*(word_t *)(void *)d = lo >> rs | hi << ls;
