@@ -76,7 +76,11 @@ struct net_state {
 	net_echo_fn echo_fn;
 	void *echo_arg;
 	/* The frame being built for output.  Receive paths read from the
-	 * caller's frame, so a reply built here never overwrites its input. */
+	 * caller's frame, so a reply built here never overwrites its input.
+	 * It starts 4 bytes past an 8-byte boundary, as a frame does in
+	 * virtio-net's buffers (after the 12-byte header), so the link's
+	 * copy moves whole words. */
+	_Alignas(8) uint8_t tx_pad[4];
 	uint8_t tx[NET_ETH_HDR + NET_ETH_MTU];
 };
 extern struct net_state net;

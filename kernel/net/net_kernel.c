@@ -152,7 +152,11 @@ struct net_task {
 	uint64_t deadline;       /* of timer, if armed */
 };
 
-static uint8_t rx_frame[VNET_FRAME_MAX];
+/* A frame sits 4 bytes past an 8-byte boundary, as in the driver's
+ * buffers (after the 12-byte virtio-net header): vnet_rx_take's copy is
+ * then word to word. */
+static _Alignas(8) uint8_t rx_space[4 + VNET_FRAME_MAX];
+#define rx_frame (rx_space + 4)
 
 static enum poll net_task_poll(struct future *f, struct context *cx)
 {
@@ -165,7 +169,7 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			t->rx_armed = true;
 		}
 		size_t n;
-		while ((n = vnet_rx_take(rx_frame, sizeof(rx_frame))) > 0) {
+		while ((n = vnet_rx_take(rx_frame, VNET_FRAME_MAX)) > 0) {
 			unsigned long fl = netk_lock();
 			net_input(rx_frame, n, ktimer_now_ns());
 			netk_unlock(fl);
