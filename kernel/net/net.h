@@ -62,6 +62,7 @@
 #define NET_ENOTCONN (-107)
 #define NET_ETIMEDOUT (-110)
 #define NET_ECONNREFUSED (-111)
+#define NET_EFAULT   (-14)  /* TCP: the caller's copy function failed */
 
 struct net_link {
 	/* Send one Ethernet frame (14..1514 bytes; the buffer is only valid

@@ -164,6 +164,25 @@ static void ring_get(const struct ring *r, uint32_t pos, uint8_t *dst, uint32_t 
 	}
 }
 
+/* n bytes of a ring from position pos through the caller's copy: 0, or
+ * NET_EFAULT when it refused a piece. */
+static int ring_copy(struct ring *r, uint32_t pos, uint32_t n, tcp_copy_fn copy, void *arg)
+{
+	size_t off = 0;
+	while (n) {
+		pos %= TCP_BUF;
+		uint32_t o = pos % TCP_CHUNK, k = TCP_CHUNK - o;
+		if (k > n)
+			k = n;
+		if (copy(arg, off, r->chunk[pos / TCP_CHUNK] + o, k))
+			return NET_EFAULT;
+		off += k;
+		pos += k;
+		n -= k;
+	}
+	return 0;
+}
+
 static struct tcp_conn *conn_new(void)
 {
 	struct tcp_conn *c = tcp_g.mem.alloc(tcp_g.mem.arg, sizeof(*c));
@@ -1276,13 +1295,36 @@ int tcp_connect(uint16_t local_port, uint32_t ip, uint16_t port, uint64_t now_ns
 	return 0;
 }
 
+static int copy_to_buf(void *arg, size_t off, void *p, size_t len)
+{
+	memcpy((uint8_t *)arg + off, p, len);
+	return 0;
+}
+
+static int copy_from_buf(void *arg, size_t off, void *p, size_t len)
+{
+	memcpy(p, (const uint8_t *)arg + off, len);
+	return 0;
+}
+
 long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns)
+{
+	return tcp_recv_copy(c, n, copy_to_buf, buf, now_ns);
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
+{
+	return tcp_send_copy(c, n, copy_from_buf, (void *)(uintptr_t)buf, now_ns);
+}
+
+long tcp_recv_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns)
 {
 	if (c->state == TCP_LISTEN)
 		return NET_ENOTCONN;
 	if (c->rcv_len && n) {
 		uint32_t k = n < c->rcv_len ? (uint32_t)n : c->rcv_len;
-		ring_get(&c->rx, c->rcv_head, buf, k);
+		if (ring_copy(&c->rx, c->rcv_head, k, copy, arg))
+			return NET_EFAULT;
 		c->rcv_head = (c->rcv_head + k) % TCP_BUF;
 		c->rcv_len -= k;
 		/* Tell the peer when the window opened by a useful amount
@@ -1303,7 +1345,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns)
 	return NET_EAGAIN;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
+long tcp_send_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns)
 {
 	if (c->err)
 		return c->err;
@@ -1317,7 +1359,8 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
 	uint32_t k = n < room ? (uint32_t)n : room;
 	if (!k)
 		return 0;
-	ring_put(&c->tx, c->snd_head + c->snd_len, buf, k);
+	if (ring_copy(&c->tx, c->snd_head + c->snd_len, k, copy, arg))
+		return NET_EFAULT;
 	c->snd_len += k;
 	output(c, now_ns);
 	return (long)k;

@@ -114,6 +114,16 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns);
  * send buffer is full, NET_EPIPE after tcp_shutdown, NET_ENOTCONN before ESTABLISHED, or the
  * error.  Segments go out at once if the windows allow. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns);
+/* tcp_recv and tcp_send with the copy left to the caller, so that bytes
+ * move once between the connection's buffers and, say, a program's pages:
+ * copy(arg, off, p, len) moves len bytes between p, inside the stack's
+ * buffer, and the caller's bytes at offset off (out of p for a receive,
+ * into p for a send), in order, in one or more pieces.  A nonzero return
+ * stops the call: nothing is taken or queued and the result is
+ * NET_EFAULT.  Otherwise exactly as tcp_recv and tcp_send. */
+typedef int (*tcp_copy_fn)(void *arg, size_t off, void *p, size_t len);
+long tcp_recv_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns);
+long tcp_send_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns);
 /* No more sending: FIN after the queued data.  0 or NET_ENOTCONN. */
 int tcp_shutdown(struct tcp_conn *c, uint64_t now_ns);
 /* The caller lets go of c (no notify after this).  Unread data or a listener: RST to each;

@@ -39,11 +39,11 @@
  * poke the stack's task afterwards (netk_poke), so it sleeps until the
  * new deadline.
  *
- * Bytes move through one bounce buffer, used under netk_lock: the stack
- * copies into or out of it, and copyout/copyin move it to the program
- * (the buffer was checked mapped when the operation started).
+ * Bytes move once, between the connection's buffers and the program's
+ * pages: tcp_recv_copy and tcp_send_copy call copyout/copyin under
+ * netk_lock for each piece (the program's buffer was checked mapped when
+ * the operation started; a piece that faults takes or queues nothing).
  */
-#define TCPS_CHUNK 8192
 
 struct tcp_sock {
 	struct tcp_conn *c;
@@ -54,7 +54,23 @@ struct tcp_sock {
 	struct notify rd, wr;
 };
 
-static uint8_t bounce[TCPS_CHUNK];
+/* A program's buffer, for the stack's copy callbacks. */
+struct ubuf {
+	const struct vm_root *vm;
+	uint64_t va;
+};
+
+static int to_user(void *arg, size_t off, void *p, size_t len)
+{
+	const struct ubuf *u = arg;
+	return copyout(u->vm, u->va + off, p, len);
+}
+
+static int from_user(void *arg, size_t off, void *p, size_t len)
+{
+	const struct ubuf *u = arg;
+	return copyin(u->vm, p, u->va + off, len);
+}
 static atomic_ulong files_open;
 
 uint64_t tcp_sock_files(void)
@@ -190,18 +206,16 @@ static enum poll tcp_recv_poll(struct future *fut, struct context *cx)
 			got = NET_ENOTCONN;
 			res = -PX_ENOTCONN;
 		} else {
-			got = tcp_recv(s->c, bounce, r->n < TCPS_CHUNK ? r->n : TCPS_CHUNK,
-				       ktimer_now_ns());
-			res = got >= 0 ? got : px_err(got);
-			if (got > 0) {
+			struct ubuf u = { r->vm, r->va };
+			got = tcp_recv_copy(s->c, r->n, to_user, &u, ktimer_now_ns());
+			res = got >= 0 ? got : got == NET_EFAULT ? -PX_EFAULT : px_err(got);
+			if (got > 0 && r->from_va) {
 				struct px_sockaddr_in from = { PX_AF_INET, 0, 0 };
 				uint32_t lip, rip;
 				uint16_t lport;
 				tcp_addrs(s->c, &lip, &lport, &rip, &from.port);
 				from.addr = rip;
-				if (copyout(r->vm, r->va, bounce, (size_t)got) != 0 ||
-				    (r->from_va &&
-				     copyout(r->vm, r->from_va, &from, sizeof(from)) != 0))
+				if (copyout(r->vm, r->from_va, &from, sizeof(from)) != 0)
 					res = -PX_EFAULT;
 			}
 		}
@@ -263,16 +277,16 @@ static enum poll tcp_send_poll(struct future *fut, struct context *cx)
 	for (;;) {
 		wait_arm(&w->w, &s->wr);
 		uint64_t done = (uint64_t)w->io.result;
-		uint64_t k = w->n - done < TCPS_CHUNK ? w->n - done : TCPS_CHUNK;
+		struct ubuf u = { w->vm, w->va + done };
 		bool fault = false;
 		unsigned long fl = netk_lock();
 		long r;
 		if (!s->c || s->listening)
 			r = NET_ENOTCONN;
-		else if (copyin(w->vm, bounce, w->va + done, k) != 0)
-			r = 0, fault = true;
 		else
-			r = tcp_send(s->c, bounce, k, ktimer_now_ns());
+			r = tcp_send_copy(s->c, w->n - done, from_user, &u, ktimer_now_ns());
+		if (r == NET_EFAULT)
+			r = 0, fault = true;
 		netk_unlock(fl);
 		if (r > 0) {
 			netk_poke(); /* a retransmission timer may be due sooner */

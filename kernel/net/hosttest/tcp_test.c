@@ -1171,6 +1171,72 @@ static void test_transfer_delack(void)
 	transfer_delack = 0;
 }
 
+/* A copy callback that refuses the piece at offset fail_at (or none). */
+static size_t fail_at = ~(size_t)0;
+static uint8_t cbuf[16384];
+static int copy_out(void *arg, size_t off, void *p, size_t len)
+{
+	(void)arg;
+	if (off <= fail_at && fail_at < off + len)
+		return 1;
+	memcpy(cbuf + off, p, len);
+	return 0;
+}
+
+static int copy_in(void *arg, size_t off, void *p, size_t len)
+{
+	(void)arg;
+	if (off <= fail_at && fail_at < off + len)
+		return 1;
+	memcpy(p, cbuf + off, len);
+	return 0;
+}
+
+/* tcp_recv_copy / tcp_send_copy: the bytes through the caller's copy, in
+ * pieces across the ring's wrap; a refused piece takes or sends nothing. */
+static void test_copy_fns(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t data[1000];
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	/* 7 x 1000 bytes in and read, so the next 3000 wrap the 8 KiB ring. */
+	for (int i = 0; i < 7; i++) {
+		seg(F_ACK, them, us, data, 1000);
+		them += 1000;
+		CHECK_EQ(tcp_recv_copy(c, 1000, copy_out, NULL, now), 1000);
+	}
+	for (int i = 0; i < 3; i++) {
+		seg(F_ACK, them, us, data, 1000);
+		them += 1000;
+	}
+	fail_at = 1500;
+	CHECK_EQ(tcp_recv_copy(c, 3000, copy_out, NULL, now), NET_EFAULT);
+	fail_at = ~(size_t)0;
+	memset(cbuf, 0, sizeof(cbuf));
+	CHECK_EQ(tcp_recv_copy(c, 3000, copy_out, NULL, now), 3000);   /* nothing was lost */
+	for (int i = 0; i < 3; i++)
+		CHECK(memcmp(cbuf + 1000 * i, data, 1000) == 0);
+	/* Sending: a refused piece queues nothing. */
+	for (unsigned i = 0; i < 900; i++)
+		cbuf[i] = (uint8_t)(i + 1);
+	fake_clear();
+	fail_at = 10;
+	CHECK_EQ(tcp_send_copy(c, 900, copy_in, NULL, now), NET_EFAULT);
+	CHECK_EQ(fake.n, 0);
+	fail_at = ~(size_t)0;
+	CHECK_EQ(tcp_send_copy(c, 900, copy_in, NULL, now), 900);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().seq, us);
+	CHECK_EQ(last().len, 900);
+	CHECK(memcmp(last().data, cbuf, 900) == 0);
+	seg(F_ACK, them, us + 900, NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
 /* Delayed ACK: an in-order segment's ACK rides on our reply, comes with
  * the second segment or when the delay ends; out-of-order data, data
  * that fills a gap and a FIN are acknowledged at once. */
@@ -1293,6 +1359,7 @@ int main(void)
 		{ test_orphan_timeout, "orphan_timeout" },
 		{ test_thousand, "thousand_connections" },
 		{ test_delayed_ack, "delayed_ack" },
+		{ test_copy_fns, "copy_callbacks" },
 		{ test_transfer, "lossy_1mib" },
 		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
 	};
