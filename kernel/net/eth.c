@@ -31,15 +31,19 @@ static uint32_t csum_swap(uint32_t x)
 }
 
 typedef uint64_t __attribute__((may_alias)) csum_word;
+typedef uint32_t __attribute__((may_alias)) csum_half;
+typedef uint16_t __attribute__((may_alias)) csum_pair;
 
 /*
  * The sum of the buffer's big-endian 16-bit words (RFC 1071), computed
  * eight bytes per load: the ones' complement sum does not depend on byte
  * order except for a swap at the end, so aligned native (little-endian)
- * words are added with end-around carry, the bytes before the first
- * aligned word and after the last one one at a time, and the pairing
- * fixed up (an odd number of leading bytes pairs the words the other
- * way round).
+ * words are added with end-around carry — four a round — then the 4-,
+ * 2- and 1-byte rest after the last whole word (still aligned, so still
+ * pairs in their lanes), and the bytes before the first aligned word one
+ * at a time, with the pairing fixed up (an odd number of leading bytes
+ * pairs the words the other way round).  No load reaches past the
+ * buffer.
  */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 {
@@ -50,16 +54,30 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 		for (; i < k; i++)
 			le += (uint64_t)p[i] << (8 * (i & 1));
 		const csum_word *w = (const csum_word *)(const void *)(p + k);
-		size_t nw = (len - k) / 8;
-		uint64_t acc = 0;
-		for (size_t j = 0; j < nw; j++) {
-			uint64_t v = w[j];
-			acc += v;
-			acc += acc < v;
+		size_t n = len - k;
+		uint64_t acc = 0, v;
+		for (; n >= 32; n -= 32, w += 4) {
+			v = w[0], acc += v, acc += acc < v;
+			v = w[1], acc += v, acc += acc < v;
+			v = w[2], acc += v, acc += acc < v;
+			v = w[3], acc += v, acc += acc < v;
 		}
+		for (; n >= 8; n -= 8, w++)
+			v = w[0], acc += v, acc += acc < v;
+		const uint8_t *t = (const uint8_t *)w;
+		if (n >= 4) {
+			v = *(const csum_half *)(const void *)t, acc += v, acc += acc < v;
+			t += 4, n -= 4;
+		}
+		if (n >= 2) {
+			v = *(const csum_pair *)(const void *)t, acc += v, acc += acc < v;
+			t += 2, n -= 2;
+		}
+		if (n)
+			v = *t, acc += v, acc += acc < v;
 		uint32_t r = csum_fold64(acc);
 		le += (k & 1) ? csum_swap(r) : r;
-		i = k + nw * 8;
+		i = len;
 	}
 	for (; i < len; i++)
 		le += (uint64_t)p[i] << (8 * (i & 1));
