@@ -34,54 +34,60 @@ typedef uint64_t __attribute__((may_alias)) csum_word;
 typedef uint32_t __attribute__((may_alias)) csum_half;
 typedef uint16_t __attribute__((may_alias)) csum_pair;
 
+#define CSUM_ADD(acc, v) ((acc) += (v), (acc) += (acc) < (uint64_t)(v))
+
 /*
- * The sum of the buffer's big-endian 16-bit words (RFC 1071), computed
- * eight bytes per load: the ones' complement sum does not depend on byte
- * order except for a swap at the end, so aligned native (little-endian)
- * words are added with end-around carry — four a round — then the 4-,
- * 2- and 1-byte rest after the last whole word (still aligned, so still
- * pairs in their lanes), and the bytes before the first aligned word one
- * at a time, with the pairing fixed up (an odd number of leading bytes
- * pairs the words the other way round).  No load reaches past the
- * buffer.
+ * The sum of the buffer's big-endian 16-bit words (RFC 1071).  The ones'
+ * complement sum does not depend on byte order except for a swap at the
+ * end, so native (little-endian) loads are added with end-around carry,
+ * each at an address aligned to its size: the 1-, 2- and 4-byte head up
+ * to an 8-byte boundary, whole words four a round, then the 4-, 2- and
+ * 1-byte rest.  Every byte then sits in the lane its address's parity
+ * gives it; a buffer starting at an odd address pairs its bytes the other
+ * way round, which is the swap undone.  No load reaches past the buffer.
  */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	uint64_t le = 0; /* little-endian pairs from p[0]: p[0] the low byte */
-	size_t i = 0, k = (size_t)(-(uintptr_t)p & 7);
-	if (len >= k + 16) {
-		for (; i < k; i++)
-			le += (uint64_t)p[i] << (8 * (i & 1));
-		const csum_word *w = (const csum_word *)(const void *)(p + k);
-		size_t n = len - k;
-		uint64_t acc = 0, v;
-		for (; n >= 32; n -= 32, w += 4) {
-			v = w[0], acc += v, acc += acc < v;
-			v = w[1], acc += v, acc += acc < v;
-			v = w[2], acc += v, acc += acc < v;
-			v = w[3], acc += v, acc += acc < v;
-		}
-		for (; n >= 8; n -= 8, w++)
-			v = w[0], acc += v, acc += acc < v;
-		const uint8_t *t = (const uint8_t *)w;
-		if (n >= 4) {
-			v = *(const csum_half *)(const void *)t, acc += v, acc += acc < v;
-			t += 4, n -= 4;
-		}
-		if (n >= 2) {
-			v = *(const csum_pair *)(const void *)t, acc += v, acc += acc < v;
-			t += 2, n -= 2;
-		}
-		if (n)
-			v = *t, acc += v, acc += acc < v;
-		uint32_t r = csum_fold64(acc);
-		le += (k & 1) ? csum_swap(r) : r;
-		i = len;
+	bool odd = (uintptr_t)p & 1;
+	uint64_t acc = 0, v;
+	if (odd && len) {
+		CSUM_ADD(acc, (uint64_t)*p << 8);
+		p++, len--;
 	}
-	for (; i < len; i++)
-		le += (uint64_t)p[i] << (8 * (i & 1));
-	sum += csum_swap(csum_fold64(le));
+	if (((uintptr_t)p & 2) && len >= 2) {
+		v = *(const csum_pair *)(const void *)p, CSUM_ADD(acc, v);
+		p += 2, len -= 2;
+	}
+	if (((uintptr_t)p & 4) && len >= 4) {
+		v = *(const csum_half *)(const void *)p, CSUM_ADD(acc, v);
+		p += 4, len -= 4;
+	}
+	if (!((uintptr_t)p & 7)) {
+		const csum_word *w = (const csum_word *)(const void *)p;
+		for (; len >= 32; len -= 32, w += 4) {
+			v = w[0], CSUM_ADD(acc, v);
+			v = w[1], CSUM_ADD(acc, v);
+			v = w[2], CSUM_ADD(acc, v);
+			v = w[3], CSUM_ADD(acc, v);
+		}
+		for (; len >= 8; len -= 8, w++)
+			v = w[0], CSUM_ADD(acc, v);
+		p = (const uint8_t *)w;
+	}
+	/* Here p is aligned to the largest of 4, 2, 1 that len still allows. */
+	if (len >= 4) {
+		v = *(const csum_half *)(const void *)p, CSUM_ADD(acc, v);
+		p += 4, len -= 4;
+	}
+	if (len >= 2) {
+		v = *(const csum_pair *)(const void *)p, CSUM_ADD(acc, v);
+		p += 2, len -= 2;
+	}
+	if (len)
+		CSUM_ADD(acc, (uint64_t)*p);
+	uint32_t r = csum_fold64(acc);
+	sum += odd ? r : csum_swap(r);
 	/* Fold as we go so a long buffer cannot overflow 32 bits. */
 	return (sum & 0xffff) + (sum >> 16);
 }

@@ -100,6 +100,17 @@ uint64_t arp_next_deadline(void);
 /* No later than arp_next_deadline, without visiting the cache. */
 uint64_t arp_deadline_bound(void);
 
+/* The sum of an IPv4 pseudo-header (source, destination, zero, protocol,
+ * length: RFC 9293 3.1, RFC 768), as net_csum_add(0, header, 12) gives
+ * it, without building the header. */
+static inline uint32_t net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+	uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto +
+		     (uint16_t)len;
+	s = (s & 0xffff) + (s >> 16);
+	return (s & 0xffff) + (s >> 16);
+}
+
 /* ipv4.c */
 void ip_input(const uint8_t *p, size_t len, uint64_t now);
 /* Wrap the payload at net.tx + NET_ETH_HDR + NET_IP_HDR (len bytes) in an

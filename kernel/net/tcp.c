@@ -525,13 +525,7 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 
 uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len)
 {
-	uint8_t ph[12];
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = IP_PROTO_TCP;
-	put16(ph + 10, (uint16_t)len);
-	return net_csum_add(0, ph, sizeof(ph));
+	return net_pseudo_sum(src, dst, IP_PROTO_TCP, len);
 }
 
 struct seg {

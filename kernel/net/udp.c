@@ -3,13 +3,7 @@
 
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len)
 {
-	uint8_t ph[12];
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = IP_PROTO_UDP;
-	put16(ph + 10, (uint16_t)len);
-	return net_csum_add(0, ph, sizeof(ph));
+	return net_pseudo_sum(src, dst, IP_PROTO_UDP, len);
 }
 
 static struct udp_bind *lookup(uint16_t port)
