@@ -31,9 +31,16 @@
 /* One descriptor per buffer: header and frame together (allowed by
  * VERSION_1: the device may not assume a particular layout, 5.1.6.6). */
 #define VNET_BUF (VNET_HDR_LEN + VNET_FRAME_MAX)
+/* Where in its buffer a descriptor starts: 6 bytes in, so that the frame
+ * after the header starts 2 bytes past an 8-byte boundary, and its IPv4
+ * header and an option-less TCP segment's data start on one (the stack's
+ * own frames are placed the same way: copies between them, and between a
+ * segment's data and TCP's rings, then move whole words). */
+#define VNET_PAD 6
+#define VNET_FRAME(b) ((b)->data + VNET_PAD + VNET_HDR_LEN)
 
 struct vnet_buf {
-	_Alignas(16) uint8_t data[VNET_BUF];
+	_Alignas(16) uint8_t data[VNET_PAD + VNET_BUF];
 	uint16_t len;   /* rx: bytes the device wrote, while in the ready list */
 	uint16_t index;
 	uint8_t copies; /* rx: deliveries left (2 for a duplicated frame) */
@@ -92,7 +99,7 @@ static void notify_queue(unsigned q)
 /* Give receive buffer i to the device.  Caller holds the lock. */
 static bool rx_post(unsigned i)
 {
-	struct virtq_buf b = { kva_to_pa(dev.rx[i].data), VNET_BUF, true };
+	struct virtq_buf b = { kva_to_pa(dev.rx[i].data + VNET_PAD), VNET_BUF, true };
 	if (virtq_submit(&dev.rxq, &b, 1, &dev.rx[i]) < 0)
 		return false;
 	vnet_stats.rx_reposts++;
@@ -261,7 +268,7 @@ size_t vnet_rx_take(void *buf, size_t cap)
 			vnet_stats.rx_truncated++;
 			n = cap;
 		}
-		memcpy(buf, dev.rx[i].data + VNET_HDR_LEN, n);
+		memcpy(buf, VNET_FRAME(&dev.rx[i]), n);
 		vnet_stats.rx_taken++;
 		/* A duplicated frame stays at the head for its second delivery. */
 		if (dev.rx[i].copies > 1) {
@@ -294,9 +301,10 @@ static int tx_submit(const void *frame, size_t len)
 	if (i < 0)
 		return VNET_EAGAIN;
 	struct vnet_buf *b = &dev.tx[i];
-	memset(b->data, 0, VNET_HDR_LEN);
-	memcpy(b->data + VNET_HDR_LEN, frame, len);
-	struct virtq_buf vb = { kva_to_pa(b->data), (uint32_t)(VNET_HDR_LEN + len), false };
+	memset(b->data + VNET_PAD, 0, VNET_HDR_LEN);
+	memcpy(VNET_FRAME(b), frame, len);
+	struct virtq_buf vb = { kva_to_pa(b->data + VNET_PAD), (uint32_t)(VNET_HDR_LEN + len),
+				false };
 	if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
 		return VNET_EAGAIN;
 	dev.tx_busy[i] = true;

@@ -152,11 +152,11 @@ struct net_task {
 	uint64_t deadline;       /* of timer, if armed */
 };
 
-/* A frame sits 4 bytes past an 8-byte boundary, as in the driver's
- * buffers (after the 12-byte virtio-net header): vnet_rx_take's copy is
- * then word to word. */
-static _Alignas(8) uint8_t rx_space[4 + VNET_FRAME_MAX];
-#define rx_frame (rx_space + 4)
+/* A frame sits 2 bytes past an 8-byte boundary, as in the driver's
+ * buffers (VNET_PAD): vnet_rx_take's copy is then word to word, and so is
+ * TCP's copy of a segment's data into its ring. */
+static _Alignas(8) uint8_t rx_space[2 + VNET_FRAME_MAX];
+#define rx_frame (rx_space + 2)
 
 static enum poll net_task_poll(struct future *f, struct context *cx)
 {

@@ -562,7 +562,7 @@ static void set_mss(struct tcp_conn *c, uint16_t peer)
 		m = TCP_MSS;
 	if (m < TCP_MSS_MIN)
 		m = TCP_MSS_MIN;
-	c->mss = m;
+	c->mss = m & ~7u;   /* whole words per segment: see TCP_MSS */
 }
 
 static void enter_established(struct tcp_conn *c)
