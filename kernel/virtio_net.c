@@ -257,18 +257,24 @@ static void vnet_irq(void *arg)
 	vnet_complete();
 }
 
-size_t vnet_rx_take(void *buf, size_t cap)
+const void *vnet_rx_peek(size_t *len)
 {
-	size_t n = 0;
+	const void *frame = NULL;
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.ready_count > 0) {
+		struct vnet_buf *b = &dev.rx[dev.ready_idx[dev.ready_head]];
+		*len = b->len;
+		frame = VNET_FRAME(b);
+	}
+	spin_unlock(&vnet_spin, f);
+	return frame;
+}
+
+void vnet_rx_next(void)
+{
 	unsigned long f = spin_lock(&vnet_spin);
 	if (dev.ready_count > 0) {
 		unsigned i = dev.ready_idx[dev.ready_head];
-		n = dev.rx[i].len;
-		if (n > cap) {
-			vnet_stats.rx_truncated++;
-			n = cap;
-		}
-		memcpy(buf, VNET_FRAME(&dev.rx[i]), n);
 		vnet_stats.rx_taken++;
 		/* A duplicated frame stays at the head for its second delivery. */
 		if (dev.rx[i].copies > 1) {
@@ -281,7 +287,6 @@ size_t vnet_rx_take(void *buf, size_t cap)
 		}
 	}
 	spin_unlock(&vnet_spin, f);
-	return n;
 }
 
 /* A free transmit buffer, or -1.  Caller holds the lock. */

@@ -152,11 +152,6 @@ struct net_task {
 	uint64_t deadline;       /* of timer, if armed */
 };
 
-/* A frame sits 2 bytes past an 8-byte boundary, as in the driver's
- * buffers (VNET_PAD): vnet_rx_take's copy is then word to word, and so is
- * TCP's copy of a segment's data into its ring. */
-static _Alignas(8) uint8_t rx_space[2 + VNET_FRAME_MAX];
-#define rx_frame (rx_space + 2)
 
 static enum poll net_task_poll(struct future *f, struct context *cx)
 {
@@ -168,11 +163,15 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			notified_init(&t->rx, &vnet_rx_ready);
 			t->rx_armed = true;
 		}
+		/* Each frame is read where the device wrote it, then its
+		 * buffer goes back. */
+		const void *frame;
 		size_t n;
-		while ((n = vnet_rx_take(rx_frame, VNET_FRAME_MAX)) > 0) {
+		while ((frame = vnet_rx_peek(&n)) != NULL) {
 			unsigned long fl = netk_lock();
-			net_input(rx_frame, n, ktimer_now_ns());
+			net_input(frame, n, ktimer_now_ns());
 			netk_unlock(fl);
+			vnet_rx_next();
 		}
 		unsigned long fl = netk_lock();
 		uint64_t now = ktimer_now_ns();
@@ -252,10 +251,10 @@ void netk_print_stats(void)
 		return;
 	}
 	const struct vnet_stats *v = &vnet_stats;
-	printf("virtio-net: rx %llu frames (%llu malformed, %llu truncated), tx %llu frames "
+	printf("virtio-net: rx %llu frames (%llu malformed), tx %llu frames "
 	       "(%llu done, %llu malformed, %llu full), %llu interrupts, %llu doorbells\n",
 	       (unsigned long long)v->rx_frames, (unsigned long long)v->rx_malformed,
-	       (unsigned long long)v->rx_truncated, (unsigned long long)v->tx_frames,
+	       (unsigned long long)v->tx_frames,
 	       (unsigned long long)v->tx_done, (unsigned long long)v->tx_malformed,
 	       (unsigned long long)v->tx_full, (unsigned long long)v->interrupts,
 	       (unsigned long long)v->notifies);
