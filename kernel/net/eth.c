@@ -65,12 +65,13 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 	}
 	if (!((uintptr_t)p & 7)) {
 		const csum_word *w = (const csum_word *)(const void *)p;
-		for (; len >= 32; len -= 32, w += 4) {
-			v = w[0], CSUM_ADD(acc, v);
-			v = w[1], CSUM_ADD(acc, v);
-			v = w[2], CSUM_ADD(acc, v);
-			v = w[3], CSUM_ADD(acc, v);
-		}
+		/* A 128-bit sum: the compiler keeps the carries in a second
+		 * word (add-with-carry where the ISA has one). */
+		unsigned __int128 wide = 0;
+		for (; len >= 32; len -= 32, w += 4)
+			wide += (unsigned __int128)w[0] + w[1] + w[2] + w[3];
+		CSUM_ADD(acc, (uint64_t)wide);
+		CSUM_ADD(acc, (uint64_t)(wide >> 64));
 		for (; len >= 8; len -= 8, w++)
 			v = w[0], CSUM_ADD(acc, v);
 		p = (const uint8_t *)w;
