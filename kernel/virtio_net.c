@@ -257,20 +257,25 @@ static void vnet_irq(void *arg)
 	vnet_complete();
 }
 
+/* The head of the ready list, or NULL.  Caller holds the lock. */
+static const void *rx_head(size_t *len)
+{
+	if (dev.ready_count == 0)
+		return NULL;
+	struct vnet_buf *b = &dev.rx[dev.ready_idx[dev.ready_head]];
+	*len = b->len;
+	return VNET_FRAME(b);
+}
+
 const void *vnet_rx_peek(size_t *len)
 {
-	const void *frame = NULL;
 	unsigned long f = spin_lock(&vnet_spin);
-	if (dev.ready_count > 0) {
-		struct vnet_buf *b = &dev.rx[dev.ready_idx[dev.ready_head]];
-		*len = b->len;
-		frame = VNET_FRAME(b);
-	}
+	const void *frame = rx_head(len);
 	spin_unlock(&vnet_spin, f);
 	return frame;
 }
 
-void vnet_rx_next(void)
+const void *vnet_rx_next(size_t *len)
 {
 	unsigned long f = spin_lock(&vnet_spin);
 	if (dev.ready_count > 0) {
@@ -286,7 +291,9 @@ void vnet_rx_next(void)
 				notify_queue(VNET_RXQ);
 		}
 	}
+	const void *frame = rx_head(len);
 	spin_unlock(&vnet_spin, f);
+	return frame;
 }
 
 /* A free transmit buffer, or -1.  Caller holds the lock. */

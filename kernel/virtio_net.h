@@ -60,11 +60,11 @@ void vnet_mac(uint8_t mac[6]);
 /* The oldest received frame, in the device's buffer (its length in *len),
  * or NULL if none is waiting; it stays there, unchanged, until
  * vnet_rx_next gives the buffer back to the device (or, for a frame the
- * loss injector duplicated, moves on to its second delivery).  One caller
- * at a time: the stack's task.  The frame starts 2 bytes past an 8-byte
- * boundary. */
+ * loss injector duplicated, moves on to its second delivery) and returns
+ * the frame after it, as vnet_rx_peek would.  One caller at a time: the
+ * stack's task.  The frame starts 2 bytes past an 8-byte boundary. */
 const void *vnet_rx_peek(size_t *len);
-void vnet_rx_next(void);
+const void *vnet_rx_next(size_t *len);
 
 /* Queue one frame (14..VNET_FRAME_MAX bytes) for transmission.  Returns
  * VNET_OK, VNET_EAGAIN (every transmit buffer in flight), VNET_EINVAL, or

@@ -144,6 +144,10 @@ static void tcp_echo_run(uint64_t now)
 
 /* ---- the stack's task ------------------------------------------------------*/
 
+/* Frames handled in one hold of netk_lock: a socket's task on another
+ * hart waits at most this long for it. */
+#define NETK_RX_BATCH 16
+
 struct net_task {
 	struct future base;
 	struct notified rx;
@@ -164,14 +168,18 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			t->rx_armed = true;
 		}
 		/* Each frame is read where the device wrote it, then its
-		 * buffer goes back. */
-		const void *frame;
+		 * buffer goes back; up to NETK_RX_BATCH frames in one hold
+		 * of the lock, at one time. */
 		size_t n;
-		while ((frame = vnet_rx_peek(&n)) != NULL) {
+		const void *frame = vnet_rx_peek(&n);
+		while (frame) {
 			unsigned long fl = netk_lock();
-			net_input(frame, n, ktimer_now_ns());
+			uint64_t now = ktimer_now_ns();
+			for (unsigned k = 0; frame && k < NETK_RX_BATCH; k++) {
+				net_input(frame, n, now);
+				frame = vnet_rx_next(&n);
+			}
 			netk_unlock(fl);
-			vnet_rx_next();
 		}
 		unsigned long fl = netk_lock();
 		uint64_t now = ktimer_now_ns();
