@@ -58,6 +58,7 @@ static struct {
 	struct virtq rxq, txq;
 	struct vnet_buf rx[VNET_QSIZE], tx[VNET_QSIZE];
 	bool tx_busy[VNET_QSIZE];
+	int tx_offer;             /* the buffer vnet_tx_frame offered, or -1 */
 	/* Received frames, in arrival order: indices into rx[]. */
 	uint16_t ready_idx[VNET_QSIZE];
 	unsigned ready_head, ready_count;
@@ -300,7 +301,7 @@ const void *vnet_rx_next(size_t *len)
 static int tx_free(void)
 {
 	for (unsigned i = 0; i < dev.txq.num; i++)
-		if (!dev.tx_busy[i])
+		if (!dev.tx_busy[i] && (int)i != dev.tx_offer)
 			return (int)i;
 	return -1;
 }
@@ -309,16 +310,21 @@ static int tx_free(void)
  * VNET_EAGAIN.  Caller holds the lock. */
 static int tx_submit(const void *frame, size_t len)
 {
-	int i = tx_free();
-	if (i < 0)
+	/* The frame built in the buffer vnet_tx_frame offered goes as it is. */
+	int i = dev.tx_offer;
+	bool in_place = i >= 0 && frame == VNET_FRAME(&dev.tx[i]);
+	if (!in_place && (i = tx_free()) < 0)
 		return VNET_EAGAIN;
 	struct vnet_buf *b = &dev.tx[i];
 	memset(b->data + VNET_PAD, 0, VNET_HDR_LEN);
-	memcpy(VNET_FRAME(b), frame, len);
+	if (!in_place)
+		memcpy(VNET_FRAME(b), frame, len);
 	struct virtq_buf vb = { kva_to_pa(b->data + VNET_PAD), (uint32_t)(VNET_HDR_LEN + len),
 				false };
 	if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
 		return VNET_EAGAIN;
+	if (in_place)
+		dev.tx_offer = -1;
 	dev.tx_busy[i] = true;
 	vnet_stats.tx_frames++;
 	if (dev.plugged)
@@ -332,7 +338,8 @@ static int tx_submit(const void *frame, size_t len)
  * room, so VNET_EAGAIN means what it always does.  Caller holds the lock. */
 static int tx_inject(const void *frame, size_t len)
 {
-	if (tx_free() < 0)
+	bool offered = dev.tx_offer >= 0 && frame == VNET_FRAME(&dev.tx[dev.tx_offer]);
+	if (!offered && tx_free() < 0)
 		return VNET_EAGAIN;
 	unsigned fate = netem_decide(&dev.em_tx);
 	if (fate & NETEM_DROP) {
@@ -359,6 +366,20 @@ static int tx_inject(const void *frame, size_t len)
 	if (dev.tx_holding && !hold && tx_submit(dev.tx_held, dev.tx_held_len) == VNET_OK)
 		dev.tx_holding = false;
 	return VNET_OK;
+}
+
+void *vnet_tx_frame(void)
+{
+	void *frame = NULL;
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.ready && !dev.dead) {
+		if (dev.tx_offer < 0)
+			dev.tx_offer = tx_free();
+		if (dev.tx_offer >= 0)
+			frame = VNET_FRAME(&dev.tx[dev.tx_offer]);
+	}
+	spin_unlock(&vnet_spin, f);
+	return frame;
 }
 
 int vnet_tx(const void *frame, size_t len)
@@ -553,6 +574,7 @@ int vnet_init(const struct machine *mach)
 			continue;
 		}
 		memset(&dev, 0, sizeof(dev));
+		dev.tx_offer = -1;
 		dev.base = base;
 		dev.slot_no = i;
 		dev.irq = mach->virtio[i].irq;

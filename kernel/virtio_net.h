@@ -66,6 +66,13 @@ void vnet_mac(uint8_t mac[6]);
 const void *vnet_rx_peek(size_t *len);
 const void *vnet_rx_next(size_t *len);
 
+/* A free transmit buffer's frame (VNET_FRAME_MAX bytes, 2 past an 8-byte
+ * boundary) for the caller to build its next frame in, or NULL when none
+ * is free: vnet_tx of that pointer sends it without a copy.  The buffer
+ * stays offered (later calls return it again, no other sender takes it)
+ * until it is sent.  One builder at a time: the stack, under netk_lock. */
+void *vnet_tx_frame(void);
+
 /* Queue one frame (14..VNET_FRAME_MAX bytes) for transmission.  Returns
  * VNET_OK, VNET_EAGAIN (every transmit buffer in flight), VNET_EINVAL, or
  * VNET_ENODEV / VNET_EIO.  Any context. */

@@ -11,6 +11,7 @@ void net_init(const struct net_config *cfg, const struct net_link *link)
 	memset(&net_stats, 0, sizeof(net_stats));
 	net.cfg = *cfg;
 	net.link = *link;
+	net.tx = net.tx_own;
 	net.ip_id = 1;
 }
 
@@ -139,6 +140,7 @@ int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 	}
 	net_stats.tx_frames++;
 	int r = net.link.send(net.link.arg, net.tx, len);
+	net.tx = net.tx_own;      /* a buffer the link took is the device's now */
 	if (r != 0) {
 		net_stats.tx_link_drops++;
 		return r == NET_EAGAIN ? NET_EAGAIN : NET_EIO;

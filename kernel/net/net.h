@@ -71,6 +71,12 @@ struct net_link {
 	 * broken (reported as NET_EIO). */
 	int (*send)(void *arg, const void *frame, size_t len);
 	void *arg;
+	/* Optional (NULL: none).  A buffer of NET_ETH_HDR + NET_ETH_MTU
+	 * bytes, 2 past an 8-byte boundary, that send takes without a copy,
+	 * or NULL when there is none: the stack builds its next frame there.
+	 * It stays the link's offer (later calls return it again) until a
+	 * send of it; anything else the stack sends is copied as before. */
+	void *(*frame)(void *arg);
 };
 
 struct net_config {

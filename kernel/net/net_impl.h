@@ -83,7 +83,10 @@ struct net_state {
 	 * boundary, where TCP's copy from its ring (sequence numbers a
 	 * multiple of 8 apart: set_mss) moves whole words too. */
 	_Alignas(8) uint8_t tx_pad[2];
-	uint8_t tx[NET_ETH_HDR + NET_ETH_MTU];
+	uint8_t tx_own[NET_ETH_HDR + NET_ETH_MTU];
+	/* Where the frame being built is: tx_own, or the buffer the link
+	 * offered (net_tx_start); back to tx_own after each send. */
+	uint8_t *tx;
 };
 extern struct net_state net;
 
@@ -118,9 +121,18 @@ void ip_input(const uint8_t *p, size_t len, uint64_t now);
 /* Wrap the payload at net.tx + NET_ETH_HDR + NET_IP_HDR (len bytes) in an
  * IPv4 header and send it. */
 int ip_output(uint32_t dst, uint8_t proto, size_t len, uint64_t now);
+/* Start building a frame: in the link's buffer when it offers one (no
+ * copy when it is sent), else in tx_own.  Every builder calls it first. */
+static inline uint8_t *net_tx_start(void)
+{
+	uint8_t *f = net.link.frame ? net.link.frame(net.link.arg) : NULL;
+	net.tx = f ? f : net.tx_own;
+	return net.tx;
+}
+
 static inline uint8_t *ip_payload_out(void)
 {
-	return net.tx + NET_ETH_HDR + NET_IP_HDR;
+	return net_tx_start() + NET_ETH_HDR + NET_IP_HDR;
 }
 bool ip_is_broadcast(uint32_t a);
 

@@ -66,6 +66,14 @@ static int link_send(void *arg, const void *frame, size_t len)
 	return 0;
 }
 
+/* Frames are built in the driver's transmit buffers when one is free,
+ * and sent from there without a copy. */
+static void *link_frame(void *arg)
+{
+	(void)arg;
+	return vnet_tx_frame();
+}
+
 /* TCP's memory: connections from the heap, buffers (page-sized pieces)
  * from the page allocator. */
 static void *tcp_alloc(void *arg, size_t size)
@@ -228,7 +236,7 @@ int netk_init(const struct machine *mach)
 	if (vnet_init(mach) != VNET_OK)
 		return -1;
 	struct net_config cfg = { { 0 }, NET_QEMU_IP, NET_QEMU_MASK, NET_QEMU_GW };
-	struct net_link link = { link_send, NULL };
+	struct net_link link = { link_send, NULL, link_frame };
 	vnet_mac(cfg.mac);
 	unsigned long fl = netk_lock();
 	net_init(&cfg, &link);

@@ -77,8 +77,8 @@ int net_udp_send(uint16_t src_port, uint32_t dst_ip, uint16_t dst_port,
 	put16(u + 2, dst_port);
 	put16(u + 4, (uint16_t)ulen);
 	put16(u + 6, 0);
-	/* data may point into net.tx only if the caller is careless; move,
-	 * not copy, keeps even that right. */
+	/* data may point into the frame being built only if the caller is
+	 * careless; move, not copy, keeps even that right. */
 	if (len)
 		memmove(u + NET_UDP_HDR, data, len);
 	uint16_t c = (uint16_t)~net_csum_fold(

@@ -294,6 +294,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 0;
 
 	fake_start();
+	fake.offer = size & 2;      /* half the inputs build in a buffer the link offers */
 	net_udp_bind(7, echo, NULL);
 	net_echo_bind(1, pong, NULL);
 	tcp_start(frame, size % 2 ? 40000000ull : 0);

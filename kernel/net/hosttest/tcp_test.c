@@ -1057,7 +1057,7 @@ static void transfer(void)
 	for (int i = 0; i < 2; i++) {
 		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
 		memcpy(cfg.mac, macs[i], 6);
-		struct net_link link = { lossy_send, (void *)(long)(1 - i) };
+		struct net_link link = { lossy_send, (void *)(long)(1 - i), NULL };
 		net_init(&cfg, &link);
 		tcp_init(&tmem);
 		tcp_set_delayed_ack(transfer_delack);
