@@ -154,6 +154,9 @@ extern struct net_stats net_stats;
 /* The Internet checksum (RFC 1071) of buf, folded, not complemented,
  * starting from sum (for the pseudo-header). */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len);
+/* memcpy(dst, src, len), then net_csum_add(sum, dst, len), in one pass
+ * over the whole words when dst and src are aligned alike. */
+uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
 uint16_t net_csum_fold(uint32_t sum);
 
 #endif /* KERNEL_NET_NET_H */

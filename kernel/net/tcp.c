@@ -150,20 +150,6 @@ static void ring_put(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t 
 	}
 }
 
-static void ring_get(const struct ring *r, uint32_t pos, uint8_t *dst, uint32_t n)
-{
-	while (n) {
-		pos %= TCP_BUF;
-		uint32_t off = pos % TCP_CHUNK, k = TCP_CHUNK - off;
-		if (k > n)
-			k = n;
-		memcpy(dst, r->chunk[pos / TCP_CHUNK] + off, k);
-		dst += k;
-		pos += k;
-		n -= k;
-	}
-}
-
 /* n bytes of a ring from position pos through the caller's copy: 0, or
  * NET_EFAULT when it refused a piece. */
 static int ring_copy(struct ring *r, uint32_t pos, uint32_t n, tcp_copy_fn copy, void *arg)
@@ -333,16 +319,30 @@ static void emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, 
 		t[21] = 4;
 		put16(t + 22, TCP_MSS);
 	}
-	if (len)
-		ring_get(&c->tx, c->snd_head + (seq - c->snd_data), t + hlen, len);
+	size_t n = hlen + len;
+	uint32_t sum = tcp_pseudo_sum(net.cfg.ip, c->rip, n);
+	if (len) {
+		/* The data is summed as it is copied, piece by piece of the
+		 * ring; a piece at an odd offset in the segment sums with
+		 * its bytes' pairing swapped (RFC 1071 2(B)). */
+		uint32_t pos = (c->snd_head + (seq - c->snd_data)) % TCP_BUF;
+		for (uint32_t done = 0; done < len;) {
+			uint32_t off = pos % TCP_CHUNK, k = TCP_CHUNK - off;
+			if (k > len - done)
+				k = len - done;
+			uint32_t s = net_csum_fold(net_csum_copy(
+				0, t + hlen + done, c->tx.chunk[pos / TCP_CHUNK] + off, k));
+			sum += done & 1 ? (s & 0xff) << 8 | s >> 8 : s;
+			done += k;
+			pos = (pos + k) % TCP_BUF;
+		}
+	}
 	if (flags & F_ACK) {
 		c->rcv_adv = c->rcv_nxt + wnd;
 		c->ack_at = NET_NEVER;   /* this acknowledges everything */
 		c->ack_segs = 0;
 	}
-	size_t n = hlen + len;
-	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(
-		tcp_pseudo_sum(net.cfg.ip, c->rip, n), t, n)));
+	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(sum, t, hlen)));
 	tcp_stats.segs_tx++;
 	ip_output(c->rip, IP_PROTO_TCP, n, now);
 }
@@ -405,8 +405,13 @@ static uint32_t send_from(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64
 		uint32_t end = fin_seq(c), n = 0;
 		if (seq_lt(seq, end)) {
 			n = end - seq;
-			if (n > max)
-				n = max;
+			if (n > max) {
+				/* Cut by the window: end on a word of the ring
+				 * when that leaves something, so the segments
+				 * after it start on one too (see TCP_MSS). */
+				uint32_t cut = (c->snd_head + (seq - c->snd_data) + max) % 8;
+				n = max > cut ? max - cut : max;
+			}
 			if (n > c->mss)
 				n = c->mss;
 			flags |= F_PSH;

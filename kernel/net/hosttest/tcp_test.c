@@ -1237,6 +1237,58 @@ static void test_copy_fns(void)
 	finish();
 }
 
+/* A segment cut by the peer's window ends on a multiple of 8 of the
+ * stream when that leaves something (the sliver of window after it goes
+ * in a segment of its own). */
+static void test_window_cut_aligned(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t d[3000];
+	seg_w(F_ACK, them, us, 507, NULL, 0);
+	fake_clear();
+	CHECK_EQ(tcp_send(c, d, sizeof(d), now), 3000);
+	CHECK_EQ(fake.n, 2);
+	CHECK_EQ(sent(0).len, 504);                     /* not 507 */
+	CHECK_EQ(sent(1).seq, us + 504);
+	CHECK_EQ(sent(1).len, 3);
+	fake_clear();
+	seg_w(F_ACK, them, us + 507, 8192, NULL, 0);
+	CHECK_EQ(sent(0).seq, us + 507);                /* then full segments */
+	CHECK_EQ(sent(0).len, 1000);
+	seg(F_ACK, them, us + 3000, NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
+/* Segments whose data crosses from one piece of the send ring to the
+ * next at an odd offset still carry the right checksum and bytes. */
+static void test_checksum_across_chunks(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t d[4093], e[2000];
+	for (unsigned i = 0; i < sizeof(e); i++)
+		e[i] = (uint8_t)(i * 7 + 1);
+	CHECK_EQ(tcp_send(c, d, sizeof(d), now), (long)sizeof(d));
+	us += sizeof(d);
+	seg(F_ACK, them, us, NULL, 0);
+	fake_clear();
+	CHECK_EQ(tcp_send(c, e, sizeof(e), now), (long)sizeof(e));   /* from ring offset 4093 */
+	CHECK_EQ(fake.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK(sent(i).ok);
+		CHECK_EQ(sent(i).len, 1000);
+		CHECK(memcmp(sent(i).data, e + 1000 * i, 1000) == 0);
+	}
+	CHECK_EQ(fake.bad, 0);
+	seg(F_ACK, them, us + sizeof(e), NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
 /* Delayed ACK: an in-order segment's ACK rides on our reply, comes with
  * the second segment or when the delay ends; out-of-order data, data
  * that fills a gap and a FIN are acknowledged at once. */
@@ -1360,6 +1412,8 @@ int main(void)
 		{ test_thousand, "thousand_connections" },
 		{ test_delayed_ack, "delayed_ack" },
 		{ test_copy_fns, "copy_callbacks" },
+		{ test_window_cut_aligned, "window_cut_aligned" },
+		{ test_checksum_across_chunks, "checksum_across_chunks" },
 		{ test_transfer, "lossy_1mib" },
 		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
 	};
