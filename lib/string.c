@@ -53,12 +53,6 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 			p[0] = q[0], p[1] = q[1], p[2] = q[2], p[3] = q[3];
 			p[4] = q[4], p[5] = q[5], p[6] = q[6], p[7] = q[7];
 		}
-		if (n >= 32) {
-			word_t *p = (word_t *)(void *)d;
-			const word_t *q = (const word_t *)(const void *)s;
-			p[0] = q[0], p[1] = q[1], p[2] = q[2], p[3] = q[3];
-			n -= 32, d += 32, s += 32;
-		}
 		for (; n >= 8; n -= 8, d += 8, s += 8)
 			*(word_t *)(void *)d = *(const word_t *)(const void *)s;
 	} else if (n >= 16) {
