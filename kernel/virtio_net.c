@@ -31,9 +31,16 @@
 /* One descriptor per buffer: header and frame together (allowed by
  * VERSION_1: the device may not assume a particular layout, 5.1.6.6). */
 #define VNET_BUF (VNET_HDR_LEN + VNET_FRAME_MAX)
+/* Where in its buffer a descriptor starts: 6 bytes in, so that the frame
+ * after the header starts 2 bytes past an 8-byte boundary, and its IPv4
+ * header and an option-less TCP segment's data start on one (the stack's
+ * own frames are placed the same way: copies between them, and between a
+ * segment's data and TCP's rings, then move whole words). */
+#define VNET_PAD 6
+#define VNET_FRAME(b) ((b)->data + VNET_PAD + VNET_HDR_LEN)
 
 struct vnet_buf {
-	_Alignas(16) uint8_t data[VNET_BUF];
+	_Alignas(16) uint8_t data[VNET_PAD + VNET_BUF];
 	uint16_t len;   /* rx: bytes the device wrote, while in the ready list */
 	uint16_t index;
 	uint8_t copies; /* rx: deliveries left (2 for a duplicated frame) */
@@ -51,6 +58,7 @@ static struct {
 	struct virtq rxq, txq;
 	struct vnet_buf rx[VNET_QSIZE], tx[VNET_QSIZE];
 	bool tx_busy[VNET_QSIZE];
+	int tx_offer;             /* the buffer vnet_tx_frame offered, or -1 */
 	/* Received frames, in arrival order: indices into rx[]. */
 	uint16_t ready_idx[VNET_QSIZE];
 	unsigned ready_head, ready_count;
@@ -92,7 +100,7 @@ static void notify_queue(unsigned q)
 /* Give receive buffer i to the device.  Caller holds the lock. */
 static bool rx_post(unsigned i)
 {
-	struct virtq_buf b = { kva_to_pa(dev.rx[i].data), VNET_BUF, true };
+	struct virtq_buf b = { kva_to_pa(dev.rx[i].data + VNET_PAD), VNET_BUF, true };
 	if (virtq_submit(&dev.rxq, &b, 1, &dev.rx[i]) < 0)
 		return false;
 	vnet_stats.rx_reposts++;
@@ -250,18 +258,29 @@ static void vnet_irq(void *arg)
 	vnet_complete();
 }
 
-size_t vnet_rx_take(void *buf, size_t cap)
+/* The head of the ready list, or NULL.  Caller holds the lock. */
+static const void *rx_head(size_t *len)
 {
-	size_t n = 0;
+	if (dev.ready_count == 0)
+		return NULL;
+	struct vnet_buf *b = &dev.rx[dev.ready_idx[dev.ready_head]];
+	*len = b->len;
+	return VNET_FRAME(b);
+}
+
+const void *vnet_rx_peek(size_t *len)
+{
+	unsigned long f = spin_lock(&vnet_spin);
+	const void *frame = rx_head(len);
+	spin_unlock(&vnet_spin, f);
+	return frame;
+}
+
+const void *vnet_rx_next(size_t *len)
+{
 	unsigned long f = spin_lock(&vnet_spin);
 	if (dev.ready_count > 0) {
 		unsigned i = dev.ready_idx[dev.ready_head];
-		n = dev.rx[i].len;
-		if (n > cap) {
-			vnet_stats.rx_truncated++;
-			n = cap;
-		}
-		memcpy(buf, dev.rx[i].data + VNET_HDR_LEN, n);
 		vnet_stats.rx_taken++;
 		/* A duplicated frame stays at the head for its second delivery. */
 		if (dev.rx[i].copies > 1) {
@@ -273,15 +292,16 @@ size_t vnet_rx_take(void *buf, size_t cap)
 				notify_queue(VNET_RXQ);
 		}
 	}
+	const void *frame = rx_head(len);
 	spin_unlock(&vnet_spin, f);
-	return n;
+	return frame;
 }
 
 /* A free transmit buffer, or -1.  Caller holds the lock. */
 static int tx_free(void)
 {
 	for (unsigned i = 0; i < dev.txq.num; i++)
-		if (!dev.tx_busy[i])
+		if (!dev.tx_busy[i] && (int)i != dev.tx_offer)
 			return (int)i;
 	return -1;
 }
@@ -290,15 +310,21 @@ static int tx_free(void)
  * VNET_EAGAIN.  Caller holds the lock. */
 static int tx_submit(const void *frame, size_t len)
 {
-	int i = tx_free();
-	if (i < 0)
+	/* The frame built in the buffer vnet_tx_frame offered goes as it is. */
+	int i = dev.tx_offer;
+	bool in_place = i >= 0 && frame == VNET_FRAME(&dev.tx[i]);
+	if (!in_place && (i = tx_free()) < 0)
 		return VNET_EAGAIN;
 	struct vnet_buf *b = &dev.tx[i];
-	memset(b->data, 0, VNET_HDR_LEN);
-	memcpy(b->data + VNET_HDR_LEN, frame, len);
-	struct virtq_buf vb = { kva_to_pa(b->data), (uint32_t)(VNET_HDR_LEN + len), false };
+	memset(b->data + VNET_PAD, 0, VNET_HDR_LEN);
+	if (!in_place)
+		memcpy(VNET_FRAME(b), frame, len);
+	struct virtq_buf vb = { kva_to_pa(b->data + VNET_PAD), (uint32_t)(VNET_HDR_LEN + len),
+				false };
 	if (virtq_submit(&dev.txq, &vb, 1, b) < 0)
 		return VNET_EAGAIN;
+	if (in_place)
+		dev.tx_offer = -1;
 	dev.tx_busy[i] = true;
 	vnet_stats.tx_frames++;
 	if (dev.plugged)
@@ -312,7 +338,8 @@ static int tx_submit(const void *frame, size_t len)
  * room, so VNET_EAGAIN means what it always does.  Caller holds the lock. */
 static int tx_inject(const void *frame, size_t len)
 {
-	if (tx_free() < 0)
+	bool offered = dev.tx_offer >= 0 && frame == VNET_FRAME(&dev.tx[dev.tx_offer]);
+	if (!offered && tx_free() < 0)
 		return VNET_EAGAIN;
 	unsigned fate = netem_decide(&dev.em_tx);
 	if (fate & NETEM_DROP) {
@@ -339,6 +366,20 @@ static int tx_inject(const void *frame, size_t len)
 	if (dev.tx_holding && !hold && tx_submit(dev.tx_held, dev.tx_held_len) == VNET_OK)
 		dev.tx_holding = false;
 	return VNET_OK;
+}
+
+void *vnet_tx_frame(void)
+{
+	void *frame = NULL;
+	unsigned long f = spin_lock(&vnet_spin);
+	if (dev.ready && !dev.dead) {
+		if (dev.tx_offer < 0)
+			dev.tx_offer = tx_free();
+		if (dev.tx_offer >= 0)
+			frame = VNET_FRAME(&dev.tx[dev.tx_offer]);
+	}
+	spin_unlock(&vnet_spin, f);
+	return frame;
 }
 
 int vnet_tx(const void *frame, size_t len)
@@ -533,6 +574,7 @@ int vnet_init(const struct machine *mach)
 			continue;
 		}
 		memset(&dev, 0, sizeof(dev));
+		dev.tx_offer = -1;
 		dev.base = base;
 		dev.slot_no = i;
 		dev.irq = mach->virtio[i].irq;

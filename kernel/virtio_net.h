@@ -28,8 +28,9 @@ struct machine;
  * interrupt handler walks the used ring (checked by virtq), checks each
  * completion's length, and files good frames in a ready list in arrival
  * order; then notify_one(&vnet_rx_ready) wakes the stack's task.  That task
- * copies frames out with vnet_rx_take, which posts the buffer back to the
- * device at once, so the queue is refilled as fast as it is drained.  A
+ * reads each frame where the device wrote it (vnet_rx_peek) and then gives
+ * the buffer back (vnet_rx_next), which posts it to the device at once, so
+ * the queue is refilled as fast as it is drained.  A
  * completion that is too short for the virtio-net header plus an Ethernet
  * header is reported, counted in rx_malformed and its buffer reposted.
  *
@@ -56,10 +57,21 @@ bool vnet_present(void);
  * assigns, 52:54:00:12:34:56, if the device offers none). */
 void vnet_mac(uint8_t mac[6]);
 
-/* Copy the oldest received frame into buf (cap bytes; a longer frame is
- * cut and counted in rx_truncated) and give its buffer back to the device.
- * Returns the frame's length, or 0 if none is waiting.  Any context. */
-size_t vnet_rx_take(void *buf, size_t cap);
+/* The oldest received frame, in the device's buffer (its length in *len),
+ * or NULL if none is waiting; it stays there, unchanged, until
+ * vnet_rx_next gives the buffer back to the device (or, for a frame the
+ * loss injector duplicated, moves on to its second delivery) and returns
+ * the frame after it, as vnet_rx_peek would.  One caller at a time: the
+ * stack's task.  The frame starts 2 bytes past an 8-byte boundary. */
+const void *vnet_rx_peek(size_t *len);
+const void *vnet_rx_next(size_t *len);
+
+/* A free transmit buffer's frame (VNET_FRAME_MAX bytes, 2 past an 8-byte
+ * boundary) for the caller to build its next frame in, or NULL when none
+ * is free: vnet_tx of that pointer sends it without a copy.  The buffer
+ * stays offered (later calls return it again, no other sender takes it)
+ * until it is sent.  One builder at a time: the stack, under netk_lock. */
+void *vnet_tx_frame(void);
 
 /* Queue one frame (14..VNET_FRAME_MAX bytes) for transmission.  Returns
  * VNET_OK, VNET_EAGAIN (every transmit buffer in flight), VNET_EINVAL, or
@@ -101,9 +113,8 @@ extern unsigned (*vnet_walk_used)(unsigned queue, struct virtq *q, virtq_done_fn
 
 struct vnet_stats {
 	uint64_t rx_frames;     /* good frames filed for the stack */
-	uint64_t rx_taken;      /* frames copied out by vnet_rx_take */
+	uint64_t rx_taken;      /* frames handed back with vnet_rx_next */
 	uint64_t rx_malformed;  /* completions rejected (virtq checks + too short) */
-	uint64_t rx_truncated;  /* frames longer than the taker's buffer */
 	uint64_t rx_reposts;    /* receive buffers given back to the device */
 	uint64_t tx_frames;     /* frames submitted */
 	uint64_t tx_done;       /* transmit completions accepted */

@@ -47,10 +47,11 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 			*d++ = *s++;
 			n--;
 		}
-		for (; n >= 32; n -= 32, d += 32, s += 32) {
+		for (; n >= 64; n -= 64, d += 64, s += 64) {
 			word_t *p = (word_t *)(void *)d;
 			const word_t *q = (const word_t *)(const void *)s;
 			p[0] = q[0], p[1] = q[1], p[2] = q[2], p[3] = q[3];
+			p[4] = q[4], p[5] = q[5], p[6] = q[6], p[7] = q[7];
 		}
 		for (; n >= 8; n -= 8, d += 8, s += 8)
 			*(word_t *)(void *)d = *(const word_t *)(const void *)s;
@@ -68,6 +69,17 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 		const word_t *q = (const word_t *)(const void *)(s - off);
 		unsigned rs = 8 * off, ls = 64 - rs;
 		uint64_t lo = q[0];
+		/* Four words a round while the fifth load still holds a
+		 * source byte (n >= 40), then one at a time. */
+		for (; n >= 40; n -= 32, d += 32, s += 32, q += 4) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			word_t *p = (word_t *)(void *)d;
+			p[0] = lo >> rs | h1 << ls;
+			p[1] = h1 >> rs | h2 << ls;
+			p[2] = h2 >> rs | h3 << ls;
+			p[3] = h3 >> rs | h4 << ls;
+			lo = h4;
+		}
 		for (; n >= 16; n -= 8, d += 8, s += 8) {
 			uint64_t hi = *++q;
 			*(word_t *)(void *)d = lo >> rs | hi << ls;

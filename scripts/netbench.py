@@ -340,7 +340,8 @@ def layer(obj):
 
 def profile():
     """Where the instructions of an operation go (riscv64; PROF_OP=echo,
-    the 64-byte echo, or http, a keep-alive GET of /1k.html): QEMU runs
+    the 64-byte echo, http, a keep-alive GET of /1k.html, rx, 64 KiB into
+    the sink, or tx, 1 MiB from the source): QEMU runs
     one instruction per block (-singlestep) and logs every block it runs
     (-d exec,nochain) while the host drives PROF_N round trips; each pc is
     charged to its function and its object file (kernel) or program."""
@@ -352,7 +353,8 @@ def profile():
     os.environ["QEMU_EXTRA"] = f"-singlestep -monitor unix:{sock},server,nowait -D {logf}"
     g = Guest(icount=True)
     n = int(os.environ.get("PROF_N", "20"))
-    prog = "httpd" if os.environ.get("PROF_OP") == "http" else "echod"
+    what = os.environ.get("PROF_OP", "echo")
+    prog = {"http": "httpd", "rx": "ubench", "tx": "ubench"}.get(what, "echod")
     try:
         mon = socket.socket(socket.AF_UNIX)
         mon.connect(sock)
@@ -367,7 +369,23 @@ def profile():
                 pass
         monitor("")
         msg = bytes(range(64))
-        if prog == "echod":
+        if what in ("rx", "tx"):
+            # bulk: 64 KiB into the sink, or one whole stream from the
+            # source (1 MiB; PROF_N=1 is enough)
+            blob = b"y" * 65536
+
+            def op():
+                if what == "rx":
+                    s = connect(g.sink)
+                    s.sendall(blob)
+                    s.shutdown(socket.SHUT_WR)
+                    s.recv(1)
+                else:
+                    s = connect(g.src)
+                    recv_all(s)
+                s.close()
+            e = connect(g.echo)
+        elif prog == "echod":
             e = connect(g.echo)
 
             def op():

@@ -19,7 +19,8 @@
  *         no blank line in REQ_MAX bytes      -> 431, close
  *       parse "METHOD /path HTTP/1.x" and the Connection header
  *       GET or HEAD a file under root (px_io_openat, px_io_fstat,
- *         px_io_read, px_io_send in pieces); "/" with no
+ *         px_io_read, px_io_send in pieces, the head sent with the
+ *         first piece); "/" with no
  *         root/index.html gets the built-in page; anything else 404
  *       HTTP/1.1 keeps the connection unless "Connection: close";
  *         HTTP/1.0 closes unless "Connection: keep-alive"
@@ -100,6 +101,7 @@ struct conn {
 	int fd, file;
 	int keep, head_only, status;
 	size_t have, head_len;
+	size_t hlen, fill;      /* a 200's head, and the body bytes after it, in buf */
 	uint64_t left;
 	const char *reason;
 	struct px_io io;
@@ -220,6 +222,39 @@ static size_t error_head(struct conn *c)
 	                        c->head_only ? "" : c->reason, c->head_only ? "" : "\n");
 }
 
+static char *put_str(char *p, const char *s)
+{
+	while (*s)
+		*p++ = *s++;
+	return p;
+}
+
+static char *put_dec(char *p, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+/* A 200's head, at the start of buf (what snprintf would make, without
+ * its cost on every request); returns its length. */
+static size_t ok_head(struct conn *c)
+{
+	char *p = put_str(c->buf, "HTTP/1.1 200 OK\r\nContent-Type: ");
+	p = put_str(p, strstr(c->path, ".htm") ? "text/html" : "text/plain");
+	p = put_str(p, "\r\nContent-Length: ");
+	p = put_dec(p, c->left);
+	p = put_str(p, "\r\nConnection: ");
+	p = put_str(p, c->keep ? "keep-alive" : "close");
+	p = put_str(p, "\r\n\r\n");
+	return (size_t)(p - c->buf);
+}
+
 /* Await a send of (p, n) under the idle limit; leaves c->sa.result. */
 #define SEND(c, cx, ptr, len)                                                   \
 	do {                                                                    \
@@ -278,27 +313,31 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		if (c->status == 0 || c->status == 200) {
 			c->left = c->file >= 0 ? c->st.size : sizeof(builtin_page) - 1;
 			c->status = 200;
-			SEND(c, cx, c->hdr,
-			     (size_t)snprintf(c->hdr, sizeof(c->hdr),
-			                      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\n"
-			                      "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
-			                      strstr(c->path, ".htm") ? "text/html" : "text/plain",
-			                      (unsigned long long)c->left,
-			                      c->keep ? "keep-alive" : "close"));
-			if (c->head_only) {
-				/* nothing more */
-			} else if (c->file < 0) {
-				SEND(c, cx, builtin_page, sizeof(builtin_page) - 1);
-			} else {
-				while (c->left > 0) {
-					px_io_read(&c->io, c->file, c->buf,
-					           c->left < BUF ? (size_t)c->left : BUF);
-					AWAIT(c, px_io_poll(&c->io, cx));
-					if (c->io.result <= 0)
-						goto out; /* the file shrank: the length was a lie */
-					c->left -= (uint64_t)c->io.result;
-					SEND(c, cx, c->buf, (size_t)c->io.result);
-				}
+			/* The head and the first piece of the body go in one
+			 * send: one segment for a small page, not two. */
+			c->hlen = ok_head(c);
+			c->fill = c->head_only ? 0 : (size_t)(BUF - c->hlen);
+			if (c->fill > c->left)
+				c->fill = (size_t)c->left;
+			if (c->file < 0) {
+				memcpy(c->buf + c->hlen, builtin_page, c->fill);
+			} else if (c->fill) {
+				px_io_read(&c->io, c->file, c->buf + c->hlen, c->fill);
+				AWAIT(c, px_io_poll(&c->io, cx));
+				if (c->io.result <= 0)
+					goto out; /* the file shrank: the length was a lie */
+				c->fill = (size_t)c->io.result;
+			}
+			c->left -= c->fill;
+			SEND(c, cx, c->buf, c->hlen + c->fill);
+			while (!c->head_only && c->left > 0) {
+				px_io_read(&c->io, c->file, c->buf,
+				           c->left < BUF ? (size_t)c->left : BUF);
+				AWAIT(c, px_io_poll(&c->io, cx));
+				if (c->io.result <= 0)
+					goto out;
+				c->left -= (uint64_t)c->io.result;
+				SEND(c, cx, c->buf, (size_t)c->io.result);
 			}
 			if (c->file >= 0)
 				close(c->file);

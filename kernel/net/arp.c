@@ -45,7 +45,7 @@ static struct arp_entry *alloc(void)
 
 static int send_arp(uint16_t op, const uint8_t dst_mac[6], const uint8_t tha[6], uint32_t tpa)
 {
-	uint8_t *a = net.tx + NET_ETH_HDR;
+	uint8_t *a = net_tx_start() + NET_ETH_HDR;
 	put16(a, 1);               /* hardware: Ethernet */
 	put16(a + 2, ETH_TYPE_IPV4);
 	a[4] = 6;
@@ -113,7 +113,7 @@ void arp_input(const uint8_t *a, size_t len, uint64_t now)
 		if (e->pending_len) {
 			size_t n = e->pending_len;
 			e->pending_len = 0;
-			memcpy(net.tx + NET_ETH_HDR, e->pending, n);
+			memcpy(net_tx_start() + NET_ETH_HDR, e->pending, n);
 			eth_send(e->mac, ETH_TYPE_IPV4, n);
 		}
 	}

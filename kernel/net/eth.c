@@ -11,6 +11,7 @@ void net_init(const struct net_config *cfg, const struct net_link *link)
 	memset(&net_stats, 0, sizeof(net_stats));
 	net.cfg = *cfg;
 	net.link = *link;
+	net.tx = net.tx_own;
 	net.ip_id = 1;
 }
 
@@ -31,40 +32,108 @@ static uint32_t csum_swap(uint32_t x)
 }
 
 typedef uint64_t __attribute__((may_alias)) csum_word;
+typedef uint32_t __attribute__((may_alias)) csum_half;
+typedef uint16_t __attribute__((may_alias)) csum_pair;
+
+#define CSUM_ADD(acc, v) ((acc) += (v), (acc) += (acc) < (uint64_t)(v))
 
 /*
- * The sum of the buffer's big-endian 16-bit words (RFC 1071), computed
- * eight bytes per load: the ones' complement sum does not depend on byte
- * order except for a swap at the end, so aligned native (little-endian)
- * words are added with end-around carry, the bytes before the first
- * aligned word and after the last one one at a time, and the pairing
- * fixed up (an odd number of leading bytes pairs the words the other
- * way round).
+ * The sum of the buffer's big-endian 16-bit words (RFC 1071).  The ones'
+ * complement sum does not depend on byte order except for a swap at the
+ * end, so native (little-endian) loads are added with end-around carry,
+ * each at an address aligned to its size: the 1-, 2- and 4-byte head up
+ * to an 8-byte boundary, whole words four a round, then the 4-, 2- and
+ * 1-byte rest.  Every byte then sits in the lane its address's parity
+ * gives it; a buffer starting at an odd address pairs its bytes the other
+ * way round, which is the swap undone.  No load reaches past the buffer.
  */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	uint64_t le = 0; /* little-endian pairs from p[0]: p[0] the low byte */
-	size_t i = 0, k = (size_t)(-(uintptr_t)p & 7);
-	if (len >= k + 16) {
-		for (; i < k; i++)
-			le += (uint64_t)p[i] << (8 * (i & 1));
-		const csum_word *w = (const csum_word *)(const void *)(p + k);
-		size_t nw = (len - k) / 8;
-		uint64_t acc = 0;
-		for (size_t j = 0; j < nw; j++) {
-			uint64_t v = w[j];
-			acc += v;
-			acc += acc < v;
-		}
-		uint32_t r = csum_fold64(acc);
-		le += (k & 1) ? csum_swap(r) : r;
-		i = k + nw * 8;
+	bool odd = (uintptr_t)p & 1;
+	uint64_t acc = 0, v;
+	if (odd && len) {
+		CSUM_ADD(acc, (uint64_t)*p << 8);
+		p++, len--;
 	}
-	for (; i < len; i++)
-		le += (uint64_t)p[i] << (8 * (i & 1));
-	sum += csum_swap(csum_fold64(le));
+	if (((uintptr_t)p & 2) && len >= 2) {
+		v = *(const csum_pair *)(const void *)p, CSUM_ADD(acc, v);
+		p += 2, len -= 2;
+	}
+	if (((uintptr_t)p & 4) && len >= 4) {
+		v = *(const csum_half *)(const void *)p, CSUM_ADD(acc, v);
+		p += 4, len -= 4;
+	}
+	if (!((uintptr_t)p & 7)) {
+		const csum_word *w = (const csum_word *)(const void *)p;
+		/* A 128-bit sum: the compiler keeps the carries in a second
+		 * word (add-with-carry where the ISA has one). */
+		unsigned __int128 wide = 0;
+		for (; len >= 32; len -= 32, w += 4)
+			wide += (unsigned __int128)w[0] + w[1] + w[2] + w[3];
+		CSUM_ADD(acc, (uint64_t)wide);
+		CSUM_ADD(acc, (uint64_t)(wide >> 64));
+		for (; len >= 8; len -= 8, w++)
+			v = w[0], CSUM_ADD(acc, v);
+		p = (const uint8_t *)w;
+	}
+	/* Here p is aligned to the largest of 4, 2, 1 that len still allows. */
+	if (len >= 4) {
+		v = *(const csum_half *)(const void *)p, CSUM_ADD(acc, v);
+		p += 4, len -= 4;
+	}
+	if (len >= 2) {
+		v = *(const csum_pair *)(const void *)p, CSUM_ADD(acc, v);
+		p += 2, len -= 2;
+	}
+	if (len)
+		CSUM_ADD(acc, (uint64_t)*p);
+	uint32_t r = csum_fold64(acc);
+	sum += odd ? r : csum_swap(r);
 	/* Fold as we go so a long buffer cannot overflow 32 bits. */
+	return (sum & 0xffff) + (sum >> 16);
+}
+
+uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+	size_t k = (size_t)(-(uintptr_t)d & 7);
+	if ((((uintptr_t)d ^ (uintptr_t)s) & 7) != 0 || len < k + 64) {
+		memcpy(dst, src, len);
+		return net_csum_add(sum, dst, len);
+	}
+	/* Co-aligned: the whole words are summed as they are copied (one
+	 * load each instead of two); the bytes before and after them are
+	 * copied, then summed by net_csum_add. */
+	memcpy(d, s, k);
+	size_t nw = (len - k) / 8, i = 0;
+	csum_word *p = (csum_word *)(void *)(d + k);
+	const csum_word *q = (const csum_word *)(const void *)(s + k);
+	unsigned __int128 wide = 0;
+	for (; i + 4 <= nw; i += 4) {
+		uint64_t a = q[i], b = q[i + 1], c = q[i + 2], e = q[i + 3];
+		p[i] = a, p[i + 1] = b, p[i + 2] = c, p[i + 3] = e;
+		wide += (unsigned __int128)a + b + c + e;
+	}
+	for (; i < nw; i++) {
+		uint64_t a = q[i];
+		p[i] = a;
+		wide += a;
+	}
+	size_t done = k + nw * 8;
+	memcpy(d + done, s + done, len - done);
+	uint64_t acc = 0;
+	CSUM_ADD(acc, (uint64_t)wide);
+	CSUM_ADD(acc, (uint64_t)(wide >> 64));
+	/* The words and the tail, summed from d + k (an even distance
+	 * apart); seen from d they are swapped when k is odd (RFC 1071's
+	 * byte order independence, 2(B)). */
+	uint32_t t = net_csum_fold(net_csum_add(csum_swap(csum_fold64(acc)), d + done, len - done));
+	if (k & 1)
+		t = csum_swap(t);
+	sum += t + net_csum_fold(net_csum_add(0, d, k));
+	sum = (sum & 0xffff) + (sum >> 16);
 	return (sum & 0xffff) + (sum >> 16);
 }
 
@@ -103,8 +172,10 @@ void net_input(const void *frame, size_t len, uint64_t now_ns)
 
 int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 {
-	memcpy(net.tx, dst, 6);
-	memcpy(net.tx + 6, net.cfg.mac, 6);
+	for (int i = 0; i < 6; i++) {       /* too short for memcpy's call */
+		net.tx[i] = dst[i];
+		net.tx[6 + i] = net.cfg.mac[i];
+	}
 	put16(net.tx + 12, type);
 	size_t len = NET_ETH_HDR + payload_len;
 	/* The minimum Ethernet payload is 46 bytes; pad with zeros. */
@@ -114,6 +185,7 @@ int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 	}
 	net_stats.tx_frames++;
 	int r = net.link.send(net.link.arg, net.tx, len);
+	net.tx = net.tx_own;      /* a buffer the link took is the device's now */
 	if (r != 0) {
 		net_stats.tx_link_drops++;
 		return r == NET_EAGAIN ? NET_EAGAIN : NET_EIO;

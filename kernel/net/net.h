@@ -62,6 +62,7 @@
 #define NET_ENOTCONN (-107)
 #define NET_ETIMEDOUT (-110)
 #define NET_ECONNREFUSED (-111)
+#define NET_EFAULT   (-14)  /* TCP: the caller's copy function failed */
 
 struct net_link {
 	/* Send one Ethernet frame (14..1514 bytes; the buffer is only valid
@@ -70,6 +71,12 @@ struct net_link {
 	 * broken (reported as NET_EIO). */
 	int (*send)(void *arg, const void *frame, size_t len);
 	void *arg;
+	/* Optional (NULL: none).  A buffer of NET_ETH_HDR + NET_ETH_MTU
+	 * bytes, 2 past an 8-byte boundary, that send takes without a copy,
+	 * or NULL when there is none: the stack builds its next frame there.
+	 * It stays the link's offer (later calls return it again) until a
+	 * send of it; anything else the stack sends is copied as before. */
+	void *(*frame)(void *arg);
 };
 
 struct net_config {
@@ -147,6 +154,9 @@ extern struct net_stats net_stats;
 /* The Internet checksum (RFC 1071) of buf, folded, not complemented,
  * starting from sum (for the pseudo-header). */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len);
+/* memcpy(dst, src, len), then net_csum_add(sum, dst, len), in one pass
+ * over the whole words when dst and src are aligned alike. */
+uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
 uint16_t net_csum_fold(uint32_t sum);
 
 #endif /* KERNEL_NET_NET_H */

@@ -76,8 +76,17 @@ struct net_state {
 	net_echo_fn echo_fn;
 	void *echo_arg;
 	/* The frame being built for output.  Receive paths read from the
-	 * caller's frame, so a reply built here never overwrites its input. */
-	uint8_t tx[NET_ETH_HDR + NET_ETH_MTU];
+	 * caller's frame, so a reply built here never overwrites its input.
+	 * It starts 2 bytes past an 8-byte boundary, as a frame does in
+	 * virtio-net's buffers, so the link's copy moves whole words; the
+	 * IPv4 header and an option-less TCP segment's data then start on a
+	 * boundary, where TCP's copy from its ring (sequence numbers a
+	 * multiple of 8 apart: set_mss) moves whole words too. */
+	_Alignas(8) uint8_t tx_pad[2];
+	uint8_t tx_own[NET_ETH_HDR + NET_ETH_MTU];
+	/* Where the frame being built is: tx_own, or the buffer the link
+	 * offered (net_tx_start); back to tx_own after each send. */
+	uint8_t *tx;
 };
 extern struct net_state net;
 
@@ -96,14 +105,34 @@ uint64_t arp_next_deadline(void);
 /* No later than arp_next_deadline, without visiting the cache. */
 uint64_t arp_deadline_bound(void);
 
+/* The sum of an IPv4 pseudo-header (source, destination, zero, protocol,
+ * length: RFC 9293 3.1, RFC 768), as net_csum_add(0, header, 12) gives
+ * it, without building the header. */
+static inline uint32_t net_pseudo_sum(uint32_t src, uint32_t dst, uint8_t proto, size_t len)
+{
+	uint32_t s = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) + proto +
+		     (uint16_t)len;
+	s = (s & 0xffff) + (s >> 16);
+	return (s & 0xffff) + (s >> 16);
+}
+
 /* ipv4.c */
 void ip_input(const uint8_t *p, size_t len, uint64_t now);
 /* Wrap the payload at net.tx + NET_ETH_HDR + NET_IP_HDR (len bytes) in an
  * IPv4 header and send it. */
 int ip_output(uint32_t dst, uint8_t proto, size_t len, uint64_t now);
+/* Start building a frame: in the link's buffer when it offers one (no
+ * copy when it is sent), else in tx_own.  Every builder calls it first. */
+static inline uint8_t *net_tx_start(void)
+{
+	uint8_t *f = net.link.frame ? net.link.frame(net.link.arg) : NULL;
+	net.tx = f ? f : net.tx_own;
+	return net.tx;
+}
+
 static inline uint8_t *ip_payload_out(void)
 {
-	return net.tx + NET_ETH_HDR + NET_IP_HDR;
+	return net_tx_start() + NET_ETH_HDR + NET_IP_HDR;
 }
 bool ip_is_broadcast(uint32_t a);
 
@@ -122,6 +151,7 @@ struct tcp_global {
 	uint64_t secret;                   /* ISN key */
 	uint16_t next_port;                /* next ephemeral port to try */
 	uint64_t next_timer;               /* no connection's timer is earlier */
+	uint64_t delack_ns;                /* 0: no delayed ACK */
 };
 extern struct tcp_global tcp_g;
 uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);

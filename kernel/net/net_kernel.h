@@ -37,6 +37,8 @@ struct machine;
  * user program is expected to want; NETK_TCP_ECHO_CONNS at a time. */
 #define NETK_TCP_ECHO_PORT 7007
 #define NETK_TCP_ECHO_CONNS 4
+/* TCP's delayed ACK in the kernel: 40 ms, the least Linux waits. */
+#define NETK_TCP_DELACK_NS 40000000ull
 
 int netk_init(const struct machine *mach);
 bool netk_up(void);

@@ -18,9 +18,14 @@
  * moves left.  The send ring holds the bytes from snd_data (the first
  * unacknowledged data byte) on.
  *
- * No congestion control (RFC 5681), no delayed ACK, no Nagle: every
- * segment that carries data or a FIN is acknowledged at once, and data
- * goes out as soon as the peer's window allows.
+ * No congestion control (RFC 5681) and no Nagle: data goes out as soon
+ * as the peer's window allows.  Delayed ACK (RFC 9293 3.8.6.3, RFC 5681
+ * 4.2) when tcp_set_delayed_ack gave a delay: an in-order data segment
+ * with no gap around it is acknowledged by whatever we send next (the
+ * reply, a window update), by the second such segment, or when the
+ * delay ends, whichever comes first; everything else (out-of-order data,
+ * data filling a gap, a FIN) is acknowledged at once.  Without a delay
+ * every segment that carries data or a FIN is acknowledged at once.
  */
 
 #define TCP_CHUNK 4096
@@ -69,6 +74,8 @@ struct tcp_conn {
 	/* Timers (NET_NEVER when off) and round-trip estimation (ns). */
 	uint64_t rexmt_at;               /* retransmission or window probe */
 	uint64_t end_at;                 /* TIME_WAIT end, or an orphan's deadline */
+	uint64_t ack_at;                 /* a delayed ACK is due */
+	unsigned ack_segs;               /* data segments its ACK owes */
 	uint64_t srtt, rttvar, rto, rtt_start;
 	uint32_t rtt_seq;
 	unsigned tries;
@@ -143,18 +150,23 @@ static void ring_put(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t 
 	}
 }
 
-static void ring_get(const struct ring *r, uint32_t pos, uint8_t *dst, uint32_t n)
+/* n bytes of a ring from position pos through the caller's copy: 0, or
+ * NET_EFAULT when it refused a piece. */
+static int ring_copy(struct ring *r, uint32_t pos, uint32_t n, tcp_copy_fn copy, void *arg)
 {
+	size_t off = 0;
 	while (n) {
 		pos %= TCP_BUF;
-		uint32_t off = pos % TCP_CHUNK, k = TCP_CHUNK - off;
+		uint32_t o = pos % TCP_CHUNK, k = TCP_CHUNK - o;
 		if (k > n)
 			k = n;
-		memcpy(dst, r->chunk[pos / TCP_CHUNK] + off, k);
-		dst += k;
+		if (copy(arg, off, r->chunk[pos / TCP_CHUNK] + o, k))
+			return NET_EFAULT;
+		off += k;
 		pos += k;
 		n -= k;
 	}
+	return 0;
 }
 
 static struct tcp_conn *conn_new(void)
@@ -164,7 +176,7 @@ static struct tcp_conn *conn_new(void)
 		return NULL;
 	c->mss = TCP_MSS_DEFAULT;
 	c->rto = TCP_RTO_INIT_NS;
-	c->rexmt_at = c->end_at = NET_NEVER;
+	c->rexmt_at = c->end_at = c->ack_at = NET_NEVER;
 	c->lip = net.cfg.ip;
 	tcp_stats.conns_alive++;
 	return c;
@@ -257,7 +269,7 @@ static bool conn_done(struct tcp_conn *c, int err)
 	c->state = TCP_CLOSED;
 	if (err && !c->err)
 		c->err = err;
-	c->rexmt_at = c->end_at = NET_NEVER;
+	c->rexmt_at = c->end_at = c->ack_at = NET_NEVER;
 	hash_del(c);
 	if (c->orphan || c->parent) {
 		conn_free(c);
@@ -307,13 +319,30 @@ static void emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, 
 		t[21] = 4;
 		put16(t + 22, TCP_MSS);
 	}
-	if (len)
-		ring_get(&c->tx, c->snd_head + (seq - c->snd_data), t + hlen, len);
-	if (flags & F_ACK)
-		c->rcv_adv = c->rcv_nxt + wnd;
 	size_t n = hlen + len;
-	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(
-		tcp_pseudo_sum(net.cfg.ip, c->rip, n), t, n)));
+	uint32_t sum = tcp_pseudo_sum(net.cfg.ip, c->rip, n);
+	if (len) {
+		/* The data is summed as it is copied, piece by piece of the
+		 * ring; a piece at an odd offset in the segment sums with
+		 * its bytes' pairing swapped (RFC 1071 2(B)). */
+		uint32_t pos = (c->snd_head + (seq - c->snd_data)) % TCP_BUF;
+		for (uint32_t done = 0; done < len;) {
+			uint32_t off = pos % TCP_CHUNK, k = TCP_CHUNK - off;
+			if (k > len - done)
+				k = len - done;
+			uint32_t s = net_csum_fold(net_csum_copy(
+				0, t + hlen + done, c->tx.chunk[pos / TCP_CHUNK] + off, k));
+			sum += done & 1 ? (s & 0xff) << 8 | s >> 8 : s;
+			done += k;
+			pos = (pos + k) % TCP_BUF;
+		}
+	}
+	if (flags & F_ACK) {
+		c->rcv_adv = c->rcv_nxt + wnd;
+		c->ack_at = NET_NEVER;   /* this acknowledges everything */
+		c->ack_segs = 0;
+	}
+	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(sum, t, hlen)));
 	tcp_stats.segs_tx++;
 	ip_output(c->rip, IP_PROTO_TCP, n, now);
 }
@@ -376,8 +405,13 @@ static uint32_t send_from(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64
 		uint32_t end = fin_seq(c), n = 0;
 		if (seq_lt(seq, end)) {
 			n = end - seq;
-			if (n > max)
-				n = max;
+			if (n > max) {
+				/* Cut by the window: end on a word of the ring
+				 * when that leaves something, so the segments
+				 * after it start on one too (see TCP_MSS). */
+				uint32_t cut = (c->snd_head + (seq - c->snd_data) + max) % 8;
+				n = max > cut ? max - cut : max;
+			}
 			if (n > c->mss)
 				n = c->mss;
 			flags |= F_PSH;
@@ -496,13 +530,7 @@ static void rtt_sample(struct tcp_conn *c, uint64_t r)
 
 uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len)
 {
-	uint8_t ph[12];
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = IP_PROTO_TCP;
-	put16(ph + 10, (uint16_t)len);
-	return net_csum_add(0, ph, sizeof(ph));
+	return net_pseudo_sum(src, dst, IP_PROTO_TCP, len);
 }
 
 struct seg {
@@ -539,7 +567,7 @@ static void set_mss(struct tcp_conn *c, uint16_t peer)
 		m = TCP_MSS;
 	if (m < TCP_MSS_MIN)
 		m = TCP_MSS_MIN;
-	c->mss = m;
+	c->mss = m & ~7u;   /* whole words per segment: see TCP_MSS */
 }
 
 static void enter_established(struct tcp_conn *c)
@@ -929,6 +957,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 	}
 
 	/* Seventh: data. */
+	bool delay = false;
 	if (s->len) {
 		if (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
 		    c->state == TCP_FIN_WAIT_2) {
@@ -938,6 +967,8 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 				conn_done(c, 0);
 				return;
 			}
+			/* In order with no gap held: its ACK may wait. */
+			delay = tcp_g.delack_ns && s->seq == c->rcv_nxt && !c->n_ooo;
 			take_data(c, s->seq, s->data, s->len);
 			wake(c);
 		}
@@ -956,12 +987,20 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 	}
 	if (c->fin_held && !c->fin_rcvd && c->rcv_nxt == c->fin_at)
 		take_fin(c, now);
-	if (s->flags & F_FIN)
+	if (s->flags & F_FIN) {
 		need_ack = true;
+		delay = false;
+	}
 	uint64_t sent = tcp_stats.segs_tx;
 	output(c, now);
-	if (need_ack && tcp_stats.segs_tx == sent)
-		send_ack(c, now);
+	if (need_ack && tcp_stats.segs_tx == sent) {
+		if (delay && ++c->ack_segs < 2) {
+			if (c->ack_at == NET_NEVER)
+				arm(c, &c->ack_at, now + tcp_g.delack_ns);
+		} else {
+			send_ack(c, now);
+		}
+	}
 	set_rexmt(c, now);
 }
 
@@ -1060,6 +1099,8 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 		conn_done(c, 0);
 		return;
 	}
+	if (c->ack_at <= now)
+		send_ack(c, now);
 	if (c->rexmt_at > now)
 		return;
 	unsigned max = c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED
@@ -1089,7 +1130,8 @@ static void conn_timer(struct tcp_conn *c, uint64_t now)
 
 static uint64_t conn_deadline(const struct tcp_conn *c)
 {
-	return c->rexmt_at < c->end_at ? c->rexmt_at : c->end_at;
+	uint64_t t = c->rexmt_at < c->end_at ? c->rexmt_at : c->end_at;
+	return c->ack_at < t ? c->ack_at : t;
 }
 
 uint64_t tcp_timer(uint64_t now)
@@ -1139,6 +1181,11 @@ void tcp_init(const struct tcp_mem *mem)
 	for (unsigned i = 0; i < 6; i++)
 		m = m << 8 | net.cfg.mac[i];
 	tcp_g.secret = mix(m ^ 0x5443502049534e00ull);
+}
+
+void tcp_set_delayed_ack(uint64_t delay_ns)
+{
+	tcp_g.delack_ns = delay_ns > TCP_DELACK_MAX_NS ? TCP_DELACK_MAX_NS : delay_ns;
 }
 
 void tcp_set_notify(struct tcp_conn *c, tcp_notify_fn fn, void *arg)
@@ -1247,13 +1294,36 @@ int tcp_connect(uint16_t local_port, uint32_t ip, uint16_t port, uint64_t now_ns
 	return 0;
 }
 
+static int copy_to_buf(void *arg, size_t off, void *p, size_t len)
+{
+	memcpy((uint8_t *)arg + off, p, len);
+	return 0;
+}
+
+static int copy_from_buf(void *arg, size_t off, void *p, size_t len)
+{
+	memcpy(p, (const uint8_t *)arg + off, len);
+	return 0;
+}
+
 long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns)
+{
+	return tcp_recv_copy(c, n, copy_to_buf, buf, now_ns);
+}
+
+long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
+{
+	return tcp_send_copy(c, n, copy_from_buf, (void *)(uintptr_t)buf, now_ns);
+}
+
+long tcp_recv_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns)
 {
 	if (c->state == TCP_LISTEN)
 		return NET_ENOTCONN;
 	if (c->rcv_len && n) {
 		uint32_t k = n < c->rcv_len ? (uint32_t)n : c->rcv_len;
-		ring_get(&c->rx, c->rcv_head, buf, k);
+		if (ring_copy(&c->rx, c->rcv_head, k, copy, arg))
+			return NET_EFAULT;
 		c->rcv_head = (c->rcv_head + k) % TCP_BUF;
 		c->rcv_len -= k;
 		/* Tell the peer when the window opened by a useful amount
@@ -1274,7 +1344,7 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns)
 	return NET_EAGAIN;
 }
 
-long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
+long tcp_send_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns)
 {
 	if (c->err)
 		return c->err;
@@ -1288,7 +1358,8 @@ long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns)
 	uint32_t k = n < room ? (uint32_t)n : room;
 	if (!k)
 		return 0;
-	ring_put(&c->tx, c->snd_head + c->snd_len, buf, k);
+	if (ring_copy(&c->tx, c->snd_head + c->snd_len, k, copy, arg))
+		return NET_EFAULT;
 	c->snd_len += k;
 	output(c, now_ns);
 	return (long)k;

@@ -34,9 +34,12 @@ enum tcp_state {
 
 /* Each connection's receive and send buffers (bytes each). */
 #define TCP_BUF 8192
-/* The MSS we announce (1500 - 20 - 20); the peer's when it sends none
- * (RFC 9293 3.7.1); the least we believe. */
-#define TCP_MSS 1460
+/* The MSS we announce: 1500 - 20 - 20 = 1460, rounded down to a multiple
+ * of 8 (full segments then start at stream offsets a multiple of 8 apart,
+ * so the copies between frames and the rings move whole words); the
+ * peer's when it sends none (RFC 9293 3.7.1); the least we believe.  The
+ * peer's MSS is rounded down to a multiple of 8 as well. */
+#define TCP_MSS 1456
 #define TCP_MSS_DEFAULT 536
 #define TCP_MSS_MIN 64
 /* A listener holds at most this many children, whatever it asks for. */
@@ -61,6 +64,9 @@ enum tcp_state {
 #define TCP_DUPACK_THRESH 3
 #define TCP_TIME_WAIT_NS 2000000000ull
 #define TCP_ORPHAN_NS 15000000000ull
+/* The longest delay tcp_set_delayed_ack accepts (RFC 9293 3.8.6.3 allows
+ * 0.5 s). */
+#define TCP_DELACK_MAX_NS 200000000ull
 
 /* Memory for connections and their buffers, given once (kernel: kmalloc/kpage_alloc;
  * host: malloc).  Each connection's receive and send buffers are TCP_BUF bytes each. */
@@ -71,6 +77,11 @@ struct tcp_mem {
 };
 /* Forget every connection and set the allocator; the caller calls it right after net_init. */
 void tcp_init(const struct tcp_mem *mem);
+
+/* Delayed ACK (off after tcp_init): an in-order data segment's ACK waits
+ * up to delay_ns (at most TCP_DELACK_MAX_NS) for data of ours to ride on,
+ * or for a second segment; 0 acknowledges every segment at once. */
+void tcp_set_delayed_ack(uint64_t delay_ns);
 
 /* Readiness bits, passed to the notify callback and returned by tcp_events(). */
 #define TCP_EV_READABLE   1u  /* data, or end of stream, or an error to report */
@@ -106,6 +117,16 @@ long tcp_recv(struct tcp_conn *c, void *buf, size_t n, uint64_t now_ns);
  * send buffer is full, NET_EPIPE after tcp_shutdown, NET_ENOTCONN before ESTABLISHED, or the
  * error.  Segments go out at once if the windows allow. */
 long tcp_send(struct tcp_conn *c, const void *buf, size_t n, uint64_t now_ns);
+/* tcp_recv and tcp_send with the copy left to the caller, so that bytes
+ * move once between the connection's buffers and, say, a program's pages:
+ * copy(arg, off, p, len) moves len bytes between p, inside the stack's
+ * buffer, and the caller's bytes at offset off (out of p for a receive,
+ * into p for a send), in order, in one or more pieces.  A nonzero return
+ * stops the call: nothing is taken or queued and the result is
+ * NET_EFAULT.  Otherwise exactly as tcp_recv and tcp_send. */
+typedef int (*tcp_copy_fn)(void *arg, size_t off, void *p, size_t len);
+long tcp_recv_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns);
+long tcp_send_copy(struct tcp_conn *c, size_t n, tcp_copy_fn copy, void *arg, uint64_t now_ns);
 /* No more sending: FIN after the queued data.  0 or NET_ENOTCONN. */
 int tcp_shutdown(struct tcp_conn *c, uint64_t now_ns);
 /* The caller lets go of c (no notify after this).  Unread data or a listener: RST to each;

@@ -39,11 +39,11 @@
  * poke the stack's task afterwards (netk_poke), so it sleeps until the
  * new deadline.
  *
- * Bytes move through one bounce buffer, used under netk_lock: the stack
- * copies into or out of it, and copyout/copyin move it to the program
- * (the buffer was checked mapped when the operation started).
+ * Bytes move once, between the connection's buffers and the program's
+ * pages: tcp_recv_copy and tcp_send_copy call copyout/copyin under
+ * netk_lock for each piece (the program's buffer was checked mapped when
+ * the operation started; a piece that faults takes or queues nothing).
  */
-#define TCPS_CHUNK 8192
 
 struct tcp_sock {
 	struct tcp_conn *c;
@@ -54,7 +54,23 @@ struct tcp_sock {
 	struct notify rd, wr;
 };
 
-static uint8_t bounce[TCPS_CHUNK];
+/* A program's buffer, for the stack's copy callbacks. */
+struct ubuf {
+	const struct vm_root *vm;
+	uint64_t va;
+};
+
+static int to_user(void *arg, size_t off, void *p, size_t len)
+{
+	const struct ubuf *u = arg;
+	return copyout(u->vm, u->va + off, p, len);
+}
+
+static int from_user(void *arg, size_t off, void *p, size_t len)
+{
+	const struct ubuf *u = arg;
+	return copyin(u->vm, p, u->va + off, len);
+}
 static atomic_ulong files_open;
 
 uint64_t tcp_sock_files(void)
@@ -171,41 +187,51 @@ struct tcp_recv {
 	struct tcp_sock *s;
 	const struct vm_root *vm;
 	uint64_t va, n, from_va;
+	bool done;                /* finished at the start: io.result is it */
 	struct sock_wait w;
 };
 IO_SLOT_FITS(struct tcp_recv);
 
+/* One look: NET_EAGAIN (nothing there yet), or the result in *res. */
+static long recv_look(struct tcp_recv *r, int64_t *res_out)
+{
+	struct tcp_sock *s = r->s;
+	unsigned long fl = netk_lock();
+	long got;
+	int64_t res;
+	if (s->shut_rd) {
+		got = res = 0;
+	} else if (!s->c || s->listening) {
+		got = NET_ENOTCONN;
+		res = -PX_ENOTCONN;
+	} else {
+		struct ubuf u = { r->vm, r->va };
+		got = tcp_recv_copy(s->c, r->n, to_user, &u, ktimer_now_ns());
+		res = got >= 0 ? got : got == NET_EFAULT ? -PX_EFAULT : px_err(got);
+		if (got > 0 && r->from_va) {
+			struct px_sockaddr_in from = { PX_AF_INET, 0, 0 };
+			uint32_t lip, rip;
+			uint16_t lport;
+			tcp_addrs(s->c, &lip, &lport, &rip, &from.port);
+			from.addr = rip;
+			if (copyout(r->vm, r->from_va, &from, sizeof(from)) != 0)
+				res = -PX_EFAULT;
+		}
+	}
+	netk_unlock(fl);
+	*res_out = res;
+	return got;
+}
+
 static enum poll tcp_recv_poll(struct future *fut, struct context *cx)
 {
 	struct tcp_recv *r = (struct tcp_recv *)fut;
-	struct tcp_sock *s = r->s;
+	if (r->done)
+		return POLL_READY;
 	for (;;) {
-		wait_arm(&r->w, &s->rd);
-		unsigned long fl = netk_lock();
-		long got;
+		wait_arm(&r->w, &r->s->rd);
 		int64_t res;
-		if (s->shut_rd) {
-			got = res = 0;
-		} else if (!s->c || s->listening) {
-			got = NET_ENOTCONN;
-			res = -PX_ENOTCONN;
-		} else {
-			got = tcp_recv(s->c, bounce, r->n < TCPS_CHUNK ? r->n : TCPS_CHUNK,
-				       ktimer_now_ns());
-			res = got >= 0 ? got : px_err(got);
-			if (got > 0) {
-				struct px_sockaddr_in from = { PX_AF_INET, 0, 0 };
-				uint32_t lip, rip;
-				uint16_t lport;
-				tcp_addrs(s->c, &lip, &lport, &rip, &from.port);
-				from.addr = rip;
-				if (copyout(r->vm, r->va, bounce, (size_t)got) != 0 ||
-				    (r->from_va &&
-				     copyout(r->vm, r->from_va, &from, sizeof(from)) != 0))
-					res = -PX_EFAULT;
-			}
-		}
-		netk_unlock(fl);
+		long got = recv_look(r, &res);
 		if (got == NET_EAGAIN) {
 			if (wait_poll(&r->w, cx) == POLL_PENDING)
 				return POLL_PENDING;
@@ -235,6 +261,16 @@ int64_t tcp_sock_recv(struct file *f, const struct vm_root *vm, uint64_t va, uin
 	r->n = n;
 	r->from_va = from_va;
 	r->w.armed = false;
+	r->done = false;
+	/* Bytes already there: the result at once, no wait and (on the ring)
+	 * no task.  Nothing there: the future waits, looking again first. */
+	int64_t res;
+	if (recv_look(r, &res) == NET_EAGAIN)
+		return IO_STARTED;
+	if (res != IO_STARTED)
+		return res;
+	r->done = true;           /* 1 byte: a result that reads as IO_STARTED */
+	r->io.result = res;
 	return IO_STARTED;
 }
 
@@ -252,30 +288,43 @@ struct tcp_send {
 	struct tcp_sock *s;
 	const struct vm_root *vm;
 	uint64_t va, n;
+	bool done;                /* finished at the start: io.result is it */
 	struct sock_wait w;
 };
 IO_SLOT_FITS(struct tcp_send);
 
+/* One try at queueing the rest: what tcp_send_copy returned (0 with
+ * *fault for a fault). */
+static long send_try(struct tcp_send *w, bool *fault)
+{
+	struct tcp_sock *s = w->s;
+	uint64_t done = (uint64_t)w->io.result;
+	struct ubuf u = { w->vm, w->va + done };
+	*fault = false;
+	unsigned long fl = netk_lock();
+	long r;
+	if (!s->c || s->listening)
+		r = NET_ENOTCONN;
+	else
+		r = tcp_send_copy(s->c, w->n - done, from_user, &u, ktimer_now_ns());
+	if (r == NET_EFAULT)
+		r = 0, *fault = true;
+	netk_unlock(fl);
+	if (r > 0)
+		netk_poke(); /* a retransmission timer may be due sooner */
+	return r;
+}
+
 static enum poll tcp_send_poll(struct future *fut, struct context *cx)
 {
 	struct tcp_send *w = (struct tcp_send *)fut;
-	struct tcp_sock *s = w->s;
+	if (w->done)
+		return POLL_READY;
 	for (;;) {
-		wait_arm(&w->w, &s->wr);
-		uint64_t done = (uint64_t)w->io.result;
-		uint64_t k = w->n - done < TCPS_CHUNK ? w->n - done : TCPS_CHUNK;
-		bool fault = false;
-		unsigned long fl = netk_lock();
-		long r;
-		if (!s->c || s->listening)
-			r = NET_ENOTCONN;
-		else if (copyin(w->vm, bounce, w->va + done, k) != 0)
-			r = 0, fault = true;
-		else
-			r = tcp_send(s->c, bounce, k, ktimer_now_ns());
-		netk_unlock(fl);
+		wait_arm(&w->w, &w->s->wr);
+		bool fault;
+		long r = send_try(w, &fault);
 		if (r > 0) {
-			netk_poke(); /* a retransmission timer may be due sooner */
 			w->io.result += r;
 			if ((uint64_t)w->io.result < w->n)
 				continue;
@@ -314,6 +363,19 @@ int64_t tcp_sock_send(struct file *f, const struct vm_root *vm, uint64_t va, uin
 	w->va = va;
 	w->n = n;
 	w->w.armed = false;
+	w->done = false;
+	/* Room for all of it: the result at once, no wait and (on the ring)
+	 * no task.  Otherwise the future goes on from what was taken. */
+	bool fault;
+	long r = send_try(w, &fault);
+	if (r > 0 && (uint64_t)(w->io.result += r) == n) {
+		if (n != IO_STARTED)
+			return (int64_t)n;
+		w->done = true;           /* 1 byte: a result that reads as IO_STARTED */
+		return IO_STARTED;
+	}
+	if (r <= 0 && r != NET_EAGAIN)
+		return fault ? -PX_EFAULT : px_err(r);
 	return IO_STARTED;
 }
 

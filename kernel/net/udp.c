@@ -3,13 +3,7 @@
 
 uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len)
 {
-	uint8_t ph[12];
-	put32(ph, src);
-	put32(ph + 4, dst);
-	ph[8] = 0;
-	ph[9] = IP_PROTO_UDP;
-	put16(ph + 10, (uint16_t)len);
-	return net_csum_add(0, ph, sizeof(ph));
+	return net_pseudo_sum(src, dst, IP_PROTO_UDP, len);
 }
 
 static struct udp_bind *lookup(uint16_t port)
@@ -83,8 +77,8 @@ int net_udp_send(uint16_t src_port, uint32_t dst_ip, uint16_t dst_port,
 	put16(u + 2, dst_port);
 	put16(u + 4, (uint16_t)ulen);
 	put16(u + 6, 0);
-	/* data may point into net.tx only if the caller is careless; move,
-	 * not copy, keeps even that right. */
+	/* data may point into the frame being built only if the caller is
+	 * careless; move, not copy, keeps even that right. */
 	if (len)
 		memmove(u + NET_UDP_HDR, data, len);
 	uint16_t c = (uint16_t)~net_csum_fold(

@@ -9,10 +9,22 @@ const uint8_t mac_us[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 const uint8_t mac_gw[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
 const uint8_t mac_peer[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x03 };
 
+/* The buffer link.frame offers when fake.offer is set (2 bytes past an
+ * 8-byte boundary, as the link's contract says). */
+static _Alignas(8) uint8_t offer_space[2 + FAKE_FRAME_MAX];
+
+static void *fake_frame(void *arg)
+{
+	(void)arg;
+	return fake.offer ? offer_space + 2 : NULL;
+}
+
 int fake_send(void *arg, const void *frame, size_t len)
 {
 	const uint8_t *p = frame;
 	(void)arg;
+	if (frame == offer_space + 2)
+		fake.offered++;
 	if (len < 60 || len > FAKE_FRAME_MAX || memcmp(p + 6, mac_us, 6) != 0)
 		fake.bad++;
 	if (len >= NET_ETH_HDR + NET_IP_HDR && get16(p + 12) == ETH_TYPE_IPV4) {
@@ -40,7 +52,7 @@ void fake_clear(void)
 void fake_start(void)
 {
 	struct net_config cfg = { { 0 }, NET_QEMU_IP, NET_QEMU_MASK, NET_QEMU_GW };
-	struct net_link link = { fake_send, NULL };
+	struct net_link link = { fake_send, NULL, fake_frame };
 	memcpy(cfg.mac, mac_us, 6);
 	memset(&fake, 0, sizeof(fake));
 	net_init(&cfg, &link);

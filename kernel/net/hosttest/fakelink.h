@@ -17,6 +17,8 @@ struct fake_link {
 	uint8_t frame[FAKE_FRAMES][FAKE_FRAME_MAX];
 	uint64_t bad;                     /* frames the link itself found wrong */
 	bool full;                        /* refuse every frame (NET_EAGAIN) */
+	bool offer;                       /* offer a buffer to build in (link.frame) */
+	unsigned offered;                 /* frames sent from the offered buffer */
 };
 extern struct fake_link fake;
 

@@ -160,11 +160,14 @@ static size_t tcp_seg(uint8_t *frame, uint16_t sport, uint16_t dport, uint8_t fl
 	return fake_ip(frame, mac_peer, IP_PEER, IP_US, IP_PROTO_TCP, t, n);
 }
 
-static void tcp_start(uint8_t *frame)
+/* delack: the stack's delayed ACK (the kernel runs with one), from the
+ * input's length so that both settings are explored. */
+static void tcp_start(uint8_t *frame, uint64_t delack)
 {
 	static const uint8_t zero[6];
 	static const struct tcp_mem mem = { f_alloc, f_free, NULL };
 	tcp_init(&mem);
+	tcp_set_delayed_ack(delack);
 	memset(held, 0, sizeof(held));
 	memset(peer_next, 0, sizeof(peer_next));
 	memset(peer_ack, 0, sizeof(peer_ack));
@@ -291,9 +294,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t now = 0;
 
 	fake_start();
+	fake.offer = size & 2;      /* half the inputs build in a buffer the link offers */
 	net_udp_bind(7, echo, NULL);
 	net_echo_bind(1, pong, NULL);
-	tcp_start(frame);
+	tcp_start(frame, size % 2 ? 40000000ull : 0);
 	while (in.n) {
 		uint8_t op = take(&in) % 9;
 		size_t n, len;

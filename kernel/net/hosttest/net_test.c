@@ -176,6 +176,29 @@ static void test_arp_resolution(void)
 	CHECK_EQ(get16(fake.frame[0] + 12), ETH_TYPE_ARP);
 }
 
+/* A link that offers a buffer (link.frame): every frame the stack sends is
+ * built there, the held packet ARP releases included, and arrives intact. */
+static void test_offered_frame(void)
+{
+	fake_start();
+	fake.offer = true;
+	CHECK_EQ(net_udp_send(1000, IP_PEER, 9, "offer", 5, 100), 0);   /* held: ARP asks */
+	net_input(buf, fake_arp(buf, 2, mac_peer, IP_PEER, mac_us, IP_US, mac_us), 200);
+	net_input(buf, fake_ping(buf, mac_peer, IP_PEER, 8, 1, 2, "hi", 2), 300);
+	CHECK_EQ(fake.n, 3);                              /* request, the datagram, the reply */
+	CHECK_EQ(fake.offered, 3);
+	CHECK_EQ(fake.bad, 0);
+	const uint8_t *u = fake.frame[1] + NET_ETH_HDR + NET_IP_HDR;
+	CHECK_EQ(get16(fake.frame[1] + 12), ETH_TYPE_IPV4);
+	CHECK(memcmp(u + NET_UDP_HDR, "offer", 5) == 0);
+	CHECK(memcmp(fake.frame[2] + NET_ETH_HDR + NET_IP_HDR + 8, "hi", 2) == 0);
+	/* Without an offer the stack builds in its own buffer. */
+	fake.offer = false;
+	CHECK_EQ(net_udp_send(1000, IP_PEER, 9, "own", 3, 400), 0);
+	CHECK_EQ(fake.n, 4);
+	CHECK_EQ(fake.offered, 3);
+}
+
 /* An unanswered request: NET_ARP_TRIES requests a second apart, then the
  * held packet is dropped and counted. */
 static void test_arp_timeout(void)
@@ -371,6 +394,7 @@ int main(void)
 		{ test_arp_reply, "arp_reply" },
 		{ test_ping, "ping" },
 		{ test_arp_resolution, "arp_resolution" },
+		{ test_offered_frame, "offered_frame" },
 		{ test_arp_timeout, "arp_timeout" },
 		{ test_arp_full, "arp_full" },
 		{ test_udp, "udp" },

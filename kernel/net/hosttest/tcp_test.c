@@ -1039,7 +1039,11 @@ static uint8_t pattern(uint32_t i)
 	return (uint8_t)(i * 7 + (i >> 11));
 }
 
-/* The 1 MiB transfer with drop_pct and rng set by the caller. */
+/* The delayed ACK both stacks of the transfer use (0: none). */
+static uint64_t transfer_delack;
+
+/* The 1 MiB transfer with drop_pct, rng and transfer_delack set by the
+ * caller. */
 static void transfer(void)
 {
 	const uint32_t total = 1u << 20;
@@ -1053,9 +1057,10 @@ static void transfer(void)
 	for (int i = 0; i < 2; i++) {
 		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
 		memcpy(cfg.mac, macs[i], 6);
-		struct net_link link = { lossy_send, (void *)(long)(1 - i) };
+		struct net_link link = { lossy_send, (void *)(long)(1 - i), NULL };
 		net_init(&cfg, &link);
 		tcp_init(&tmem);
+		tcp_set_delayed_ack(transfer_delack);
 		cur = i;
 		use(1 - i);
 	}
@@ -1377,7 +1382,205 @@ static void test_transfer(void)
 {
 	drop_pct = 5;
 	rng = 12345;
+	transfer_delack = 0;
 	transfer();
+}
+
+/* The same with the kernel's delayed ACK on both sides. */
+static void test_transfer_delack(void)
+{
+	drop_pct = 5;
+	rng = 12345;
+	transfer_delack = 40 * MS;
+	transfer();
+	transfer_delack = 0;
+}
+
+/* A copy callback that refuses the piece at offset fail_at (or none). */
+static size_t fail_at = ~(size_t)0;
+static uint8_t cbuf[16384];
+static int copy_out(void *arg, size_t off, void *p, size_t len)
+{
+	(void)arg;
+	if (off <= fail_at && fail_at < off + len)
+		return 1;
+	memcpy(cbuf + off, p, len);
+	return 0;
+}
+
+static int copy_in(void *arg, size_t off, void *p, size_t len)
+{
+	(void)arg;
+	if (off <= fail_at && fail_at < off + len)
+		return 1;
+	memcpy(p, cbuf + off, len);
+	return 0;
+}
+
+/* tcp_recv_copy / tcp_send_copy: the bytes through the caller's copy, in
+ * pieces across the ring's wrap; a refused piece takes or sends nothing. */
+static void test_copy_fns(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t data[1000];
+	for (unsigned i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 13);
+	/* 7 x 1000 bytes in and read, so the next 3000 wrap the 8 KiB ring. */
+	for (int i = 0; i < 7; i++) {
+		seg(F_ACK, them, us, data, 1000);
+		them += 1000;
+		CHECK_EQ(tcp_recv_copy(c, 1000, copy_out, NULL, now), 1000);
+	}
+	for (int i = 0; i < 3; i++) {
+		seg(F_ACK, them, us, data, 1000);
+		them += 1000;
+	}
+	fail_at = 1500;
+	CHECK_EQ(tcp_recv_copy(c, 3000, copy_out, NULL, now), NET_EFAULT);
+	fail_at = ~(size_t)0;
+	memset(cbuf, 0, sizeof(cbuf));
+	CHECK_EQ(tcp_recv_copy(c, 3000, copy_out, NULL, now), 3000);   /* nothing was lost */
+	for (int i = 0; i < 3; i++)
+		CHECK(memcmp(cbuf + 1000 * i, data, 1000) == 0);
+	/* Sending: a refused piece queues nothing. */
+	for (unsigned i = 0; i < 900; i++)
+		cbuf[i] = (uint8_t)(i + 1);
+	fake_clear();
+	fail_at = 10;
+	CHECK_EQ(tcp_send_copy(c, 900, copy_in, NULL, now), NET_EFAULT);
+	CHECK_EQ(fake.n, 0);
+	fail_at = ~(size_t)0;
+	CHECK_EQ(tcp_send_copy(c, 900, copy_in, NULL, now), 900);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().seq, us);
+	CHECK_EQ(last().len, 900);
+	CHECK(memcmp(last().data, cbuf, 900) == 0);
+	seg(F_ACK, them, us + 900, NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
+/* A segment cut by the peer's window ends on a multiple of 8 of the
+ * stream when that leaves something (the sliver of window after it goes
+ * in a segment of its own). */
+static void test_window_cut_aligned(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t d[3000];
+	seg_w(F_ACK, them, us, 507, NULL, 0);
+	fake_clear();
+	CHECK_EQ(tcp_send(c, d, sizeof(d), now), 3000);
+	CHECK_EQ(fake.n, 2);
+	CHECK_EQ(sent(0).len, 504);                     /* not 507 */
+	CHECK_EQ(sent(1).seq, us + 504);
+	CHECK_EQ(sent(1).len, 3);
+	fake_clear();
+	seg_w(F_ACK, them, us + 507, 8192, NULL, 0);
+	CHECK_EQ(sent(0).seq, us + 507);                /* then full segments */
+	CHECK_EQ(sent(0).len, 1000);
+	seg(F_ACK, them, us + 3000, NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
+/* Segments whose data crosses from one piece of the send ring to the
+ * next at an odd offset still carry the right checksum and bytes. */
+static void test_checksum_across_chunks(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t d[4093], e[2000];
+	for (unsigned i = 0; i < sizeof(e); i++)
+		e[i] = (uint8_t)(i * 7 + 1);
+	CHECK_EQ(tcp_send(c, d, sizeof(d), now), (long)sizeof(d));
+	us += sizeof(d);
+	seg(F_ACK, them, us, NULL, 0);
+	fake_clear();
+	CHECK_EQ(tcp_send(c, e, sizeof(e), now), (long)sizeof(e));   /* from ring offset 4093 */
+	CHECK_EQ(fake.n, 2);
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK(sent(i).ok);
+		CHECK_EQ(sent(i).len, 1000);
+		CHECK(memcmp(sent(i).data, e + 1000 * i, 1000) == 0);
+	}
+	CHECK_EQ(fake.bad, 0);
+	seg(F_ACK, them, us + sizeof(e), NULL, 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
+/* Delayed ACK: an in-order segment's ACK rides on our reply, comes with
+ * the second segment or when the delay ends; out-of-order data, data
+ * that fills a gap and a FIN are acknowledged at once. */
+static void test_delayed_ack(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	tcp_set_delayed_ack(40 * MS);
+	char b[64];
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "hello", 5);
+	them += 5;
+	CHECK_EQ(fake.n, 0);                            /* the ACK waits */
+	CHECK(tcp_events(c) & TCP_EV_READABLE);
+	CHECK_EQ(tcp_next_deadline(), now + 40 * MS);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 5);
+	CHECK_EQ(fake.n, 0);                            /* no window update for 5 bytes */
+	/* The reply carries it. */
+	CHECK_EQ(tcp_send(c, "world", 5, now), 5);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(last().len, 5);
+	us += 5;
+	seg(F_ACK, them, us, NULL, 0);
+	CHECK_EQ(tcp_next_deadline(), NET_NEVER);       /* nothing owed, nothing in flight */
+	/* The second segment is acknowledged at once. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "abcde", 5);
+	CHECK_EQ(fake.n, 0);
+	seg(F_ACK | F_PSH, them + 5, us, "fghij", 5);
+	them += 10;
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().flags, F_ACK);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_next_deadline(), NET_NEVER);
+	/* Alone, it is acknowledged when the delay ends, not before. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them, us, "klmno", 5);
+	them += 5;
+	uint64_t t0 = now;
+	now += 39 * MS;
+	net_timer(now);
+	CHECK_EQ(fake.n, 0);
+	tick();
+	CHECK_EQ(now, t0 + 40 * MS);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	/* Out of order: at once (a duplicate ACK); the gap filled: at once. */
+	fake_clear();
+	seg(F_ACK | F_PSH, them + 5, us, "uvwxy", 5);
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().ack, them);
+	seg(F_ACK | F_PSH, them, us, "pqrst", 5);
+	them += 10;
+	CHECK_EQ(fake.n, 2);
+	CHECK_EQ(last().ack, them);
+	/* A FIN: at once. */
+	seg(F_ACK | F_FIN, them, us, NULL, 0);
+	them++;
+	CHECK_EQ(fake.n, 3);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 25);
+	CHECK(memcmp(b, "abcdefghijklmnopqrstuvwxy", 25) == 0);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
 }
 
 int main(void)
@@ -1393,18 +1596,20 @@ int main(void)
 		}
 		int passed = 0, failed = 0;
 		setvbuf(stdout, NULL, _IOLBF, 0);
-		for (unsigned seed = 1; seed <= seeds; seed++) {
-			failed_checks = 0;
-			drop_pct = pct;
-			rng = seed;
-			transfer();
-			printf("tcp_test lossy_1mib %u%% seed %u: %s\n", pct, seed,
-			       failed_checks ? "FAILED" : "OK");
-			if (failed_checks)
-				failed++;
-			else
-				passed++;
-		}
+		for (unsigned seed = 1; seed <= seeds; seed++)
+			for (int d = 0; d < 2; d++) {
+				failed_checks = 0;
+				drop_pct = pct;
+				rng = seed;
+				transfer_delack = d ? 40 * MS : 0;
+				transfer();
+				printf("tcp_test lossy_1mib %u%% seed %u%s: %s\n", pct, seed,
+				       d ? " delayed ACK" : "", failed_checks ? "FAILED" : "OK");
+				if (failed_checks)
+					failed++;
+				else
+					passed++;
+			}
 		printf("%d passed, %d failed\n", passed, failed);
 		return failed != 0;
 	}
@@ -1427,7 +1632,12 @@ int main(void)
 		{ test_backlog, "backlog" },
 		{ test_orphan_timeout, "orphan_timeout" },
 		{ test_thousand, "thousand_connections" },
+		{ test_delayed_ack, "delayed_ack" },
+		{ test_copy_fns, "copy_callbacks" },
+		{ test_window_cut_aligned, "window_cut_aligned" },
+		{ test_checksum_across_chunks, "checksum_across_chunks" },
 		{ test_transfer, "lossy_1mib" },
+		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
 		{ test_loss_schedules, "loss_schedules" },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
