@@ -1215,7 +1215,7 @@ static uint64_t exchange(uint64_t drop, uint64_t hold, uint64_t limit, char *why
 	for (int i = 0; i < 2; i++) {
 		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
 		memcpy(cfg.mac, macs[i], 6);
-		struct net_link link = { sched_send, (void *)(long)(1 - i) };
+		struct net_link link = { sched_send, (void *)(long)(1 - i), NULL };
 		net_init(&cfg, &link);
 		tcp_init(&tmem);
 		cur = i;
