@@ -1039,6 +1039,38 @@ static uint8_t pattern(uint32_t i)
 	return (uint8_t)(i * 7 + (i >> 11));
 }
 
+/* One round between the two stacks: deliver the frames queued so far
+ * (what they cause is queued for the next round), 0.1 ms on; with nothing
+ * in flight, on to the earlier of the two stacks' timers, and run both.
+ * False when neither stack has a timer left. */
+static bool two_stacks_round(struct qframe *batch, uint64_t *t)
+{
+	unsigned n = qn;
+	memcpy(batch, queue, n * sizeof(queue[0]));
+	qn = 0;
+	for (unsigned i = 0; i < n; i++) {
+		use(batch[i].to);
+		net_input(batch[i].data, batch[i].len, *t);
+	}
+	*t += 100000;
+	if (n || qn)
+		return true;
+	use(0);
+	uint64_t a = net_timer(*t);
+	use(1);
+	uint64_t b = net_timer(*t);
+	uint64_t next = a < b ? a : b;
+	if (next == NET_NEVER)
+		return false;
+	if (next > *t)
+		*t = next;
+	use(0);
+	net_timer(*t);
+	use(1);
+	net_timer(*t);
+	return true;
+}
+
 /* The delayed ACK both stacks of the transfer use (0: none). */
 static uint64_t transfer_delack;
 
@@ -1105,30 +1137,8 @@ static void transfer(void)
 					bad = true;
 			got += (uint32_t)r;
 		}
-		/* Deliver this round's frames; what they cause goes next round. */
-		unsigned n = qn;
-		memcpy(batch, q, n * sizeof(q[0]));
-		qn = 0;
-		for (unsigned i = 0; i < n; i++) {
-			use(batch[i].to);
-			net_input(batch[i].data, batch[i].len, now);
-		}
-		now += 100000;                              /* 0.1 ms a round */
-		if (!n && !qn) {
-			use(0);
-			uint64_t a = net_timer(now);
-			use(1);
-			uint64_t b = net_timer(now);
-			uint64_t next = a < b ? a : b;
-			if (next == NET_NEVER)
-				break;
-			if (next > now)
-				now = next;
-			use(0);
-			net_timer(now);
-			use(1);
-			net_timer(now);
-		}
+		if (!two_stacks_round(batch, &now))
+			break;
 	}
 	CHECK(!bad);
 	CHECK_EQ(got, total);
@@ -1290,29 +1300,8 @@ static uint64_t exchange(uint64_t drop, uint64_t hold, uint64_t limit, char *why
 			end = now;
 			break;
 		}
-		unsigned n = qn;
-		memcpy(batch, q, n * sizeof(q[0]));
-		qn = 0;
-		for (unsigned i = 0; i < n; i++) {
-			use(batch[i].to);
-			net_input(batch[i].data, batch[i].len, now);
-		}
-		now += 100000;
-		if (!n && !qn) {
-			use(0);
-			uint64_t a = net_timer(now);
-			use(1);
-			uint64_t b = net_timer(now);
-			uint64_t next = a < b ? a : b;
-			if (next == NET_NEVER)
-				break;
-			if (next > now)
-				now = next;
-			use(0);
-			net_timer(now);
-			use(1);
-			net_timer(now);
-		}
+		if (!two_stacks_round(batch, &now))
+			break;
 	}
 	use(0);
 	int cli_state = cli_closed ? -1 : tcp_state(cli);
