@@ -152,6 +152,7 @@ struct tcp_global {
 	uint16_t next_port;                /* next ephemeral port to try */
 	uint64_t next_timer;               /* no connection's timer is earlier */
 	uint64_t delack_ns;                /* 0: no delayed ACK */
+	bool link_wait;                    /* some connection waits for link room */
 };
 extern struct tcp_global tcp_g;
 uint32_t tcp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);

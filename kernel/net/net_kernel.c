@@ -54,15 +54,21 @@ bool netk_up(void)
 	return up;
 }
 
-/* The stack's link.  A full transmit queue drops the frame: the stack's
- * own output (ARP, echo replies) may be lost like any datagram. */
+/* The stack's link.  A full transmit queue refuses the frame: the stack's
+ * own output (ARP, echo replies) is lost like any datagram, and TCP's
+ * segment waits for room (tcp_link_room), for which the stack's task is
+ * woken here: the refused send may come from a socket's task while the
+ * stack's task sleeps. */
 static int link_send(void *arg, const void *frame, size_t len)
 {
 	(void)arg;
 	int r = vnet_tx(frame, len);
 	if (r != VNET_OK) {
 		netk_tx_dropped++;
-		return r == VNET_EAGAIN ? NET_EAGAIN : NET_EIO;
+		if (r != VNET_EAGAIN)
+			return NET_EIO;
+		notify_one(&vnet_rx_ready);
+		return NET_EAGAIN;
 	}
 	return 0;
 }
@@ -160,8 +166,9 @@ static void tcp_echo_run(uint64_t now)
 struct net_task {
 	struct future base;
 	struct notified rx;
+	struct notified tx_room;  /* while TCP waits for the link */
 	struct sleep timer;
-	bool rx_armed, timer_armed;
+	bool rx_armed, tx_armed, timer_armed;
 	uint64_t deadline;       /* of timer, if armed */
 };
 
@@ -192,10 +199,24 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 		}
 		unsigned long fl = netk_lock();
 		uint64_t now = ktimer_now_ns();
+		tcp_link_room(now);
 		tcp_echo_run(now);
 		uint64_t next = net_timer(now);
+		bool blocked = tcp_link_blocked();
 		task_deadline = next;
 		netk_unlock(fl);
+		bool again = false;
+		/* TCP waits for transmit room: wait for a completion too.  The
+		 * waiter is made first and the room looked at once more (the
+		 * next round), so a slot freed in between is not missed. */
+		if (blocked && !t->tx_armed) {
+			notified_init(&t->tx_room, &vnet_tx_room);
+			t->tx_armed = true;
+			again = true;
+		} else if (!blocked && t->tx_armed) {
+			notified_drop(&t->tx_room);
+			t->tx_armed = false;
+		}
 		if (t->timer_armed && t->deadline != next) {
 			sleep_drop(&t->timer);
 			t->timer_armed = false;
@@ -205,7 +226,11 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 			t->deadline = next;
 			t->timer_armed = true;
 		}
-		bool again = false;
+		if (t->tx_armed && !again && notified_poll(&t->tx_room, cx) == POLL_READY) {
+			notified_drop(&t->tx_room);
+			t->tx_armed = false;
+			again = true;
+		}
 		if (notified_poll(&t->rx, cx) == POLL_READY) {
 			notified_drop(&t->rx);
 			t->rx_armed = false;
@@ -226,6 +251,8 @@ static void net_task_drop(struct future *f)
 	struct net_task *t = (struct net_task *)f;
 	if (t->rx_armed)
 		notified_drop(&t->rx);
+	if (t->tx_armed)
+		notified_drop(&t->tx_room);
 	if (t->timer_armed)
 		sleep_drop(&t->timer);
 }
@@ -310,6 +337,8 @@ static const struct counter_line counter_lines[] = {
 	  "tcp: %llu retransmits (%llu fast), %llu RTO give-ups, %llu dup ACKs, "
 	  "%llu out-of-order held (%llu dropped), %llu SYNs over backlog, %llu orphan "
 	  "timeouts, %llu TIME_WAIT ends, bytes rx %llu tx %llu\n" },
+	{ true, { TS(link_full) },
+	  "tcp: %llu segments refused by the full transmit queue, sent again when it had room\n" },
 };
 #undef NS
 #undef TS

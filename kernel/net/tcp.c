@@ -53,6 +53,7 @@ struct tcp_conn {
 	uint8_t state;
 	bool hashed, orphan, shut, fin_rcvd, timing;
 	bool fin_held;                   /* a FIN after a gap, at fin_at */
+	bool link_wait;                  /* the link had no room: tcp_link_room */
 	uint32_t fin_at;
 	int err;
 	uint32_t lip, rip;
@@ -300,7 +301,9 @@ static uint32_t rcv_window(const struct tcp_conn *c)
 
 /* Build and send one segment: flags, seq, and len bytes of data from the
  * send ring starting at sequence seq (len 0: none). */
-static void emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, uint64_t now)
+/* Build and send one segment: 0, or NET_EAGAIN when the link had no room
+ * for it (then it was not sent, and what it acknowledges is still owed). */
+static int emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, uint64_t now)
 {
 	uint8_t *t = ip_payload_out();
 	size_t hlen = TCP_HDR + ((flags & F_SYN) ? 4 : 0);
@@ -337,14 +340,26 @@ static void emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, 
 			pos = (pos + k) % TCP_BUF;
 		}
 	}
+	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(sum, t, hlen)));
+	if (ip_output(c->rip, IP_PROTO_TCP, n, now) == NET_EAGAIN)
+		return NET_EAGAIN;
+	tcp_stats.segs_tx++;
 	if (flags & F_ACK) {
 		c->rcv_adv = c->rcv_nxt + wnd;
 		c->ack_at = NET_NEVER;   /* this acknowledges everything */
 		c->ack_segs = 0;
 	}
-	put16(t + 16, (uint16_t)~net_csum_fold(net_csum_add(sum, t, hlen)));
-	tcp_stats.segs_tx++;
-	ip_output(c->rip, IP_PROTO_TCP, n, now);
+	return 0;
+}
+
+/* The link (a full transmit queue) refused a segment of c: c sends again
+ * when tcp_link_room says there is room, instead of waiting for a
+ * retransmission timeout for a segment that never left. */
+static void link_full(struct tcp_conn *c)
+{
+	c->link_wait = true;
+	tcp_g.link_wait = true;
+	tcp_stats.link_full++;
 }
 
 /* A reply to a segment that belongs to no connection (RFC 9293 3.10.7.1). */
@@ -370,7 +385,8 @@ static void send_reset(uint32_t dst, uint16_t sport, uint16_t dport, uint32_t se
 
 static void send_ack(struct tcp_conn *c, uint64_t now)
 {
-	emit(c, F_ACK, c->snd_nxt, 0, now);
+	if (emit(c, F_ACK, c->snd_nxt, 0, now) == NET_EAGAIN)
+		link_full(c);
 }
 
 static void send_rst(struct tcp_conn *c, uint64_t now)
@@ -423,7 +439,10 @@ static uint32_t send_from(struct tcp_conn *c, uint32_t seq, uint32_t max, uint64
 		}
 		if (!used)
 			return 0;
-		emit(c, flags, seq, n, now);
+		if (emit(c, flags, seq, n, now) == NET_EAGAIN) {
+			link_full(c);
+			return 0;
+		}
 		tcp_stats.bytes_tx += n;
 	}
 	if (seq_lt(seq, c->snd_max)) {
@@ -1445,4 +1464,29 @@ const char *tcp_state_name(int state)
 	if (state < 0 || state > TCP_TIME_WAIT)
 		return "?";
 	return names[state];
+}
+
+bool tcp_link_blocked(void)
+{
+	return tcp_g.link_wait;
+}
+
+void tcp_link_room(uint64_t now)
+{
+	if (!tcp_g.link_wait)
+		return;
+	tcp_g.link_wait = false;
+	for (unsigned b = 0; b < TCP_HASH; b++) {
+		for (struct tcp_conn *c = tcp_g.hash[b]; c; c = c->next) {
+			if (!c->link_wait)
+				continue;
+			c->link_wait = false;
+			uint32_t before = c->snd_nxt;
+			output(c, now);
+			/* Nothing new went out: the refused segment may have
+			 * been an ACK, which output does not send alone. */
+			if (c->snd_nxt == before && !c->link_wait)
+				send_ack(c, now);
+		}
+	}
 }

@@ -137,6 +137,13 @@ void tcp_close(struct tcp_conn *c, uint64_t now_ns);
 void tcp_addrs(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,
 	       uint32_t *remote_ip, uint16_t *remote_port);
 int tcp_state(const struct tcp_conn *c);       /* TCP_CLOSED..TCP_TIME_WAIT */
+/* A full link (the send hook said NET_EAGAIN) refuses a segment: its
+ * connection waits for room instead of for a retransmission timeout.
+ * tcp_link_blocked: some connection waits; the caller calls tcp_link_room
+ * when the link has room again (its transmit queue freed a slot), which
+ * sends what they could not. */
+bool tcp_link_blocked(void);
+void tcp_link_room(uint64_t now_ns);
 const char *tcp_state_name(int state);
 
 struct tcp_stats {
@@ -146,6 +153,7 @@ struct tcp_stats {
 	uint64_t retransmits, fast_retransmits, rto_timeouts, dup_acks;
 	uint64_t ooo_queued, ooo_dropped, syn_backlog_full, idle_timeouts, time_wait_ends;
 	uint64_t bytes_rx, bytes_tx;
+	uint64_t link_full;            /* segments the link refused (full): sent again */
 };
 extern struct tcp_stats tcp_stats;
 

@@ -1009,12 +1009,18 @@ static void enqueue(int to, const void *f, size_t len)
 	qn++;
 }
 
+/* With link_cap, each side's link takes that many frames a round and
+ * refuses the rest with NET_EAGAIN, as a full transmit queue does. */
+static unsigned link_cap, link_taken[2];
+
 /* Each side's link: TCP frames are dropped, duplicated and reordered
  * drop_pct % of the time each; ARP goes through. */
 static int lossy_send(void *arg, const void *frame, size_t len)
 {
 	int to = (int)(long)arg;
 	const uint8_t *p = frame;
+	if (link_cap && link_taken[to]++ >= link_cap)
+		return NET_EAGAIN;
 	bool tcp = get16(p + 12) == ETH_TYPE_IPV4 && p[NET_ETH_HDR + 9] == IP_PROTO_TCP;
 	if (tcp && rnd(100) < drop_pct) {
 		lossy_dropped++;
@@ -1045,6 +1051,12 @@ static uint8_t pattern(uint32_t i)
  * False when neither stack has a timer left. */
 static bool two_stacks_round(struct qframe *batch, uint64_t *t)
 {
+	/* The link has room again: what it refused goes first. */
+	link_taken[0] = link_taken[1] = 0;
+	for (int i = 0; i < 2; i++) {
+		use(i);
+		tcp_link_room(*t);
+	}
 	unsigned n = qn;
 	memcpy(batch, queue, n * sizeof(queue[0]));
 	qn = 0;
@@ -1146,6 +1158,13 @@ static void transfer(void)
 	use(0);
 	uint64_t rexmit = tcp_stats.retransmits;
 	CHECK(rexmit > 0 || drop_pct == 0);
+	if (link_cap) {
+		/* Nothing was lost, only refused and sent again. */
+		CHECK_EQ(rexmit, 0);
+		CHECK(tcp_stats.link_full > 0);
+		printf("    %llu segments refused by the link and sent again\n",
+		       (unsigned long long)tcp_stats.link_full);
+	}
 	CHECK_EQ(tcp_error(cli), 0);
 	printf("    1 MiB in %.2f s of fake time: %llu frames dropped, %llu duplicated, "
 	       "%llu reordered; %llu retransmits (%llu fast)\n",
@@ -1376,6 +1395,18 @@ static void test_transfer(void)
 }
 
 /* The same with the kernel's delayed ACK on both sides. */
+/* A link that takes 3 frames a round from each side and refuses the
+ * rest: every byte arrives, and not one segment is retransmitted (a
+ * refused segment waits for room, not for its timeout). */
+static void test_link_full(void)
+{
+	drop_pct = 0;
+	transfer_delack = 0;
+	link_cap = 3;
+	transfer();
+	link_cap = 0;
+}
+
 static void test_transfer_delack(void)
 {
 	drop_pct = 5;
@@ -1627,6 +1658,7 @@ int main(void)
 		{ test_checksum_across_chunks, "checksum_across_chunks" },
 		{ test_transfer, "lossy_1mib" },
 		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
+		{ test_link_full, "link_full_1mib" },
 		{ test_loss_schedules, "loss_schedules" },
 	};
 	setvbuf(stdout, NULL, _IOLBF, 0);
