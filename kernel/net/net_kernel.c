@@ -54,11 +54,15 @@ bool netk_up(void)
 	return up;
 }
 
+/* The stack's task holds netk_lock (its own sends, not a socket's). */
+static bool in_net_task;
+
 /* The stack's link.  A full transmit queue refuses the frame: the stack's
  * own output (ARP, echo replies) is lost like any datagram, and TCP's
- * segment waits for room (tcp_link_room), for which the stack's task is
- * woken here: the refused send may come from a socket's task while the
- * stack's task sleeps. */
+ * segment waits for room (tcp_link_room).  A socket's task that meets the
+ * full queue wakes the stack's task, which waits for the room; the stack's
+ * task itself looks at tcp_link_blocked after its round (waking itself
+ * would make it spin until a buffer is free). */
 static int link_send(void *arg, const void *frame, size_t len)
 {
 	(void)arg;
@@ -67,7 +71,8 @@ static int link_send(void *arg, const void *frame, size_t len)
 		netk_tx_dropped++;
 		if (r != VNET_EAGAIN)
 			return NET_EIO;
-		notify_one(&vnet_rx_ready);
+		if (!in_net_task)
+			notify_one(&vnet_rx_ready);
 		return NET_EAGAIN;
 	}
 	return 0;
@@ -190,20 +195,24 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 		const void *frame = vnet_rx_peek(&n);
 		while (frame) {
 			unsigned long fl = netk_lock();
+			in_net_task = true;
 			uint64_t now = ktimer_now_ns();
 			for (unsigned k = 0; frame && k < NETK_RX_BATCH; k++) {
 				net_input(frame, n, now);
 				frame = vnet_rx_next(&n);
 			}
+			in_net_task = false;
 			netk_unlock(fl);
 		}
 		unsigned long fl = netk_lock();
+		in_net_task = true;
 		uint64_t now = ktimer_now_ns();
 		tcp_link_room(now);
 		tcp_echo_run(now);
 		uint64_t next = net_timer(now);
 		bool blocked = tcp_link_blocked();
 		task_deadline = next;
+		in_net_task = false;
 		netk_unlock(fl);
 		bool again = false;
 		/* TCP waits for transmit room: wait for a completion too.  The
