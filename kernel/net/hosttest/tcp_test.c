@@ -1083,6 +1083,31 @@ static bool two_stacks_round(struct qframe *batch, uint64_t *t)
 	return true;
 }
 
+/* Two stacks (us and the peer) joined by send, with delayed ACK delack
+ * (0: off) on both, at time 0: the peer listens on port 80 (*l) and we
+ * connect to it (*cli); left on our side. */
+static void two_stacks_open(int (*send)(void *, const void *, size_t), uint64_t delack,
+			    struct tcp_conn **l, struct tcp_conn **cli)
+{
+	const uint8_t *macs[2] = { mac_us, mac_peer };
+	const uint32_t ips[2] = { IP_US, IP_PEER };
+	for (int i = 0; i < 2; i++) {
+		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
+		memcpy(cfg.mac, macs[i], 6);
+		struct net_link link = { send, (void *)(long)(1 - i), NULL };
+		net_init(&cfg, &link);
+		tcp_init(&tmem);
+		tcp_set_delayed_ack(delack);
+		cur = i;
+		use(1 - i);
+	}
+	now = 0;
+	use(1);
+	CHECK_EQ(tcp_listen(80, 4, l), 0);
+	use(0);
+	CHECK_EQ(tcp_connect(0, IP_PEER, 80, now, cli), 0);
+}
+
 /* The delayed ACK both stacks of the transfer use (0: none). */
 static uint64_t transfer_delack;
 
@@ -1096,24 +1121,8 @@ static void transfer(void)
 	qn = 0;
 	lossy_dropped = lossy_duped = lossy_swapped = 0;
 	cur = -1;
-	const uint8_t *macs[2] = { mac_us, mac_peer };
-	const uint32_t ips[2] = { IP_US, IP_PEER };
-	for (int i = 0; i < 2; i++) {
-		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
-		memcpy(cfg.mac, macs[i], 6);
-		struct net_link link = { lossy_send, (void *)(long)(1 - i), NULL };
-		net_init(&cfg, &link);
-		tcp_init(&tmem);
-		tcp_set_delayed_ack(transfer_delack);
-		cur = i;
-		use(1 - i);
-	}
-	now = 0;
-	use(1);
 	struct tcp_conn *l, *srv = NULL, *cli;
-	CHECK_EQ(tcp_listen(80, 4, &l), 0);
-	use(0);
-	CHECK_EQ(tcp_connect(0, IP_PEER, 80, now, &cli), 0);
+	two_stacks_open(lossy_send, transfer_delack, &l, &cli);
 	uint32_t put = 0, got = 0;
 	bool eof = false, shut = false, bad = false;
 	static uint8_t buf[4096];
@@ -1239,24 +1248,9 @@ static uint64_t exchange(uint64_t drop, uint64_t hold, uint64_t limit, char *why
 	held_on[0] = held_on[1] = false;
 	lossy_dropped = 0;
 	cur = -1;
-	const uint8_t *macs[2] = { mac_us, mac_peer };
-	const uint32_t ips[2] = { IP_US, IP_PEER };
-	for (int i = 0; i < 2; i++) {
-		struct net_config cfg = { { 0 }, ips[i], NET_QEMU_MASK, NET_QEMU_GW };
-		memcpy(cfg.mac, macs[i], 6);
-		struct net_link link = { sched_send, (void *)(long)(1 - i), NULL };
-		net_init(&cfg, &link);
-		tcp_init(&tmem);
-		cur = i;
-		use(1 - i);
-	}
-	now = 0;
-	use(1);
 	struct tcp_conn *l, *srv = NULL, *cli;
-	CHECK_EQ(tcp_listen(80, 4, &l), 0);
-	use(0);
 	/* Both ARP caches filled first, so frame 0 is the SYN. */
-	CHECK_EQ(tcp_connect(0, IP_PEER, 80, now, &cli), 0);
+	two_stacks_open(sched_send, 0, &l, &cli);
 	uint32_t req_put = 0, req_got = 0, resp_put = 0, resp_got = 0;
 	bool cli_closed = false, srv_closed = false, bad = false;
 	static uint8_t buf[4096];
