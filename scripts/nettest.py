@@ -762,15 +762,22 @@ def http_get(port, path, extra=b""):
     return s
 
 
+def image_copy():
+    """A scratch copy of --image for one boot to write (the caller unlinks
+    it), or None without --image."""
+    if not opt.image:
+        return None
+    fd, disk = tempfile.mkstemp(suffix=".img", prefix="nettest-")
+    os.close(fd)
+    with open(opt.image, "rb") as src, open(disk, "wb") as dst:
+        dst.write(src.read())
+    return disk
+
+
 def tcp_servers():
     global qemu, out
     hport, eport = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
-    disk = None
-    if opt.image:
-        fd, disk = tempfile.mkstemp(suffix=".img", prefix="nettest-")
-        os.close(fd)
-        with open(opt.image, "rb") as src, open(disk, "wb") as dst:
-            dst.write(src.read())
+    disk = image_copy()
     ncl = socket.socket()       # nc's peer, through QEMU's guestfwd
     ncl.bind(("127.0.0.1", 0))
     ncl.listen(1)
@@ -977,12 +984,7 @@ def tcp_loss():
     recover what the injector dropped on the way out."""
     global qemu, out
     hport = free_port(socket.SOCK_STREAM)
-    disk = None
-    if opt.image:
-        fd, disk = tempfile.mkstemp(suffix=".img", prefix="nettest-")
-        os.close(fd)
-        with open(opt.image, "rb") as src, open(disk, "wb") as dst:
-            dst.write(src.read())
+    disk = image_copy()
     # net_seed=2 lets the first frames each way through (rx 0..8, tx 0..5:
     # no drop, duplicate or hold), so the one handshake is clean; the losses
     # all fall on the data.  Only one connection: a SYN,ACK that reaches
