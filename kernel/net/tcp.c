@@ -300,9 +300,9 @@ static uint32_t rcv_window(const struct tcp_conn *c)
 }
 
 /* Build and send one segment: flags, seq, and len bytes of data from the
- * send ring starting at sequence seq (len 0: none). */
-/* Build and send one segment: 0, or NET_EAGAIN when the link had no room
- * for it (then it was not sent, and what it acknowledges is still owed). */
+ * send ring starting at sequence seq (len 0: none).  0, or NET_EAGAIN when
+ * the link had no room for it: then it was not sent, and what it
+ * acknowledges is still owed. */
 static int emit(struct tcp_conn *c, uint8_t flags, uint32_t seq, uint32_t len, uint64_t now)
 {
 	uint8_t *t = ip_payload_out();
