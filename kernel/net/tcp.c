@@ -151,6 +151,27 @@ static void ring_put(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t 
 	}
 }
 
+/* ring_put, summing the bytes as they are copied: their Internet
+ * checksum (net_csum_add's, unfolded) as one buffer from an even offset;
+ * a piece at an odd offset in it sums with its bytes' pairing swapped
+ * (RFC 1071 2(B)). */
+static uint32_t ring_put_sum(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t n)
+{
+	uint32_t sum = 0;
+	for (uint32_t done = 0; done < n;) {
+		pos %= TCP_BUF;
+		uint32_t off = pos % TCP_CHUNK, k = TCP_CHUNK - off;
+		if (k > n - done)
+			k = n - done;
+		uint32_t s = net_csum_fold(net_csum_copy(0, r->chunk[pos / TCP_CHUNK] + off,
+							 src + done, k));
+		sum += done & 1 ? (s & 0xff) << 8 | s >> 8 : s;
+		done += k;
+		pos += k;
+	}
+	return sum;
+}
+
 /* n bytes of a ring from position pos through the caller's copy: 0, or
  * NET_EFAULT when it refused a piece. */
 static int ring_copy(struct ring *r, uint32_t pos, uint32_t n, tcp_copy_fn copy, void *arg)
@@ -556,6 +577,7 @@ struct seg {
 	uint32_t seq, ack, len;          /* len: data bytes */
 	uint16_t wnd, mss;               /* mss: 0 if no option */
 	uint8_t flags;
+	bool placed;                     /* data already in the receive ring */
 	const uint8_t *data;
 };
 
@@ -720,8 +742,10 @@ static bool ooo_add(struct tcp_conn *c, uint32_t seq, uint32_t n)
 	return true;
 }
 
-/* Data at seq (already trimmed to the window). */
-static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t n)
+/* Data at seq (already trimmed to the window); placed: tcp_input copied
+ * it to its place in the ring already (then seq is RCV.NXT). */
+static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint32_t n,
+		      bool placed)
 {
 	uint32_t at = c->rcv_head + c->rcv_len + (seq - c->rcv_nxt);
 	if (seq != c->rcv_nxt) {
@@ -738,7 +762,8 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *p, uint32
 		tcp_stats.ooo_queued++;
 		return;
 	}
-	ring_put(&c->rx, at, p, n);
+	if (!placed)
+		ring_put(&c->rx, at, p, n);
 	c->rcv_nxt += n;
 	c->rcv_len += n;
 	tcp_stats.bytes_rx += n;
@@ -988,7 +1013,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 			}
 			/* In order with no gap held: its ACK may wait. */
 			delay = tcp_g.delack_ns && s->seq == c->rcv_nxt && !c->n_ooo;
-			take_data(c, s->seq, s->data, s->len);
+			take_data(c, s->seq, s->data, s->len, s->placed);
 			wake(c);
 		}
 		need_ack = true;
@@ -1035,10 +1060,6 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 		tcp_stats.bad_segs++;
 		return;
 	}
-	if (net_csum_fold(net_csum_add(tcp_pseudo_sum(src, dst, len), p, len)) != 0xffff) {
-		tcp_stats.bad_checksum++;
-		return;
-	}
 	uint16_t sport = get16(p), dport = get16(p + 2);
 	struct seg s = {
 		.seq = get32(p + 4),
@@ -1048,6 +1069,27 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 		.data = p + hlen,
 		.len = (uint32_t)(len - hlen),
 	};
+	/* The checksum, before anything else believes the segment.  Data
+	 * that would go right at RCV.NXT of a connection with no gap held
+	 * is summed as it is copied there: that part of the ring is free
+	 * (unread bytes end at RCV.NXT), so a segment that then fails the
+	 * checksum, or is not taken after all, leaves nothing behind. */
+	struct tcp_conn *c = lookup(dport, src, sport);
+	uint32_t sum = tcp_pseudo_sum(src, dst, len);
+	if (c && s.len && !(s.flags & (F_SYN | F_RST)) && s.seq == c->rcv_nxt && !c->n_ooo &&
+	    (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
+	     c->state == TCP_FIN_WAIT_2) && c->rx.chunk[0] && s.len <= TCP_BUF - c->rcv_len) {
+		/* hlen is a multiple of 4: the data starts at an even offset. */
+		sum = net_csum_add(sum, p, hlen) +
+		      ring_put_sum(&c->rx, c->rcv_head + c->rcv_len, s.data, s.len);
+		s.placed = true;
+	} else {
+		sum = net_csum_add(sum, p, len);
+	}
+	if (net_csum_fold(sum) != 0xffff) {
+		tcp_stats.bad_checksum++;
+		return;
+	}
 	if (sport == 0 || dport == 0 ||
 	    ((s.flags & F_SYN) && (s.flags & (F_FIN | F_RST)))) {
 		tcp_stats.bad_segs++;
@@ -1055,7 +1097,6 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 	}
 	if (s.flags & F_SYN)
 		s.mss = parse_mss(p + TCP_HDR, hlen - TCP_HDR);
-	struct tcp_conn *c = lookup(dport, src, sport);
 	if (!c) {
 		struct tcp_conn *l = find_listener(dport);
 		if (l) {

@@ -314,6 +314,46 @@ static void test_udp(void)
 }
 
 /* Every IPv4 check, one frame each; none reaches ICMP. */
+/* The checksum against a byte-at-a-time RFC 1071 sum: every start
+ * offset within a word, lengths around each path's edges (the header
+ * path, the four-word rounds, the copy's eight-word rounds), bytes of
+ * all ones to make every carry, and net_csum_copy's copy itself. */
+static uint32_t csum_ref(uint32_t sum, const uint8_t *p, size_t len)
+{
+	uint64_t s = sum;
+	for (size_t i = 0; i < len; i++)
+		s += i & 1 ? p[i] : (uint32_t)p[i] << 8;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint32_t)s;
+}
+
+static void test_checksum(void)
+{
+	static uint8_t src[4200], dst[4200];
+	uint32_t x = 12345;
+	for (int fill = 0; fill < 2; fill++) {
+		for (size_t i = 0; i < sizeof(src); i++) {
+			x = x * 1103515245u + 12345u;
+			src[i] = fill ? 0xff : (uint8_t)(x >> 16);
+		}
+		static const size_t lens[] = { 0, 1, 2, 3, 4, 5, 7, 8, 12, 19, 20, 24, 28, 31, 32,
+					       33, 40, 56, 60, 61, 63, 64, 65, 71, 72, 127, 128,
+					       129, 200, 1456, 1460, 1475, 4093, 4100 };
+		for (unsigned so = 0; so < 8; so++)
+			for (unsigned dof = 0; dof < 8; dof++)
+				for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+					size_t n = lens[k];
+					uint32_t want = csum_ref(0x1234, src + so, n);
+					CHECK_EQ(net_csum_fold(net_csum_add(0x1234, src + so, n)), want);
+					memset(dst, 0, sizeof(dst));
+					CHECK_EQ(net_csum_fold(net_csum_copy(0x1234, dst + dof, src + so,
+									     n)), want);
+					CHECK(memcmp(dst + dof, src + so, n) == 0);
+				}
+	}
+}
+
 static void test_ip_checks(void)
 {
 	fake_start();
@@ -399,6 +439,7 @@ int main(void)
 		{ test_arp_full, "arp_full" },
 		{ test_udp, "udp" },
 		{ test_ip_checks, "ip_checks" },
+		{ test_checksum, "checksum" },
 	};
 	return check_run("net_test", tests, sizeof(tests) / sizeof(tests[0])) != 0;
 }

@@ -284,6 +284,15 @@ static void test_passive_data(void)
 	net_input(fr, fake_ip(fr, mac_peer, IP_PEER, IP_US, IP_PROTO_TCP, t, n), now);
 	CHECK_EQ(tcp_stats.bad_checksum, 1);
 	CHECK_EQ(fake.n, 0);
+	/* Its byte went nowhere: a good segment at the same sequence is
+	 * what the reader gets (the bad one was summed as it was copied to
+	 * the free part of the ring). */
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), NET_EAGAIN);
+	seg(F_ACK, them, us, "y", 1);
+	them += 1;
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 1);
+	CHECK_EQ(b[0], 'y');
+	fake_clear();
 	/* A header length past the end is bad. */
 	n = build_seg(t, pport, lport, F_ACK, them, us, 8192, NULL, 0, 0);
 	t[12] = 0xf0;
@@ -1528,6 +1537,35 @@ static void test_checksum_across_chunks(void)
 	finish();
 }
 
+/* Received data is summed as it is copied into the ring: a segment split
+ * by a chunk boundary at an odd offset still passes its checksum, and its
+ * bytes arrive intact. */
+static void test_rx_checksum_across_chunks(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(1000, &l);
+	static uint8_t d[1400], e[1000], b[4096];
+	for (unsigned i = 0; i < sizeof(e); i++)
+		e[i] = (uint8_t)(i * 7 + 1);
+	static const unsigned first[] = { 1400, 1400, 1293 };   /* ring offset 4093 after */
+	for (unsigned i = 0; i < 3; i++) {
+		seg(F_ACK, them, us, d, first[i]);
+		them += first[i];
+		CHECK_EQ(tcp_recv(c, b, sizeof(b), now), (long)first[i]);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		seg(F_ACK, them, us, e, sizeof(e));
+		them += sizeof(e);
+	}
+	CHECK_EQ(tcp_stats.bad_checksum, 0);
+	CHECK_EQ(tcp_recv(c, b, sizeof(b), now), 2 * (long)sizeof(e));
+	CHECK(memcmp(b, e, sizeof(e)) == 0);
+	CHECK(memcmp(b + sizeof(e), e, sizeof(e)) == 0);
+	tcp_close(c, now);
+	tcp_close(l, now);
+	finish();
+}
+
 /* Delayed ACK: an in-order segment's ACK rides on our reply, comes with
  * the second segment or when the delay ends; out-of-order data, data
  * that fills a gap and a FIN are acknowledged at once. */
@@ -1650,6 +1688,7 @@ int main(void)
 		{ test_copy_fns, "copy_callbacks" },
 		{ test_window_cut_aligned, "window_cut_aligned" },
 		{ test_checksum_across_chunks, "checksum_across_chunks" },
+		{ test_rx_checksum_across_chunks, "rx_checksum_across_chunks" },
 		{ test_transfer, "lossy_1mib" },
 		{ test_transfer_delack, "lossy_1mib_delayed_ack" },
 		{ test_link_full, "link_full_1mib" },
