@@ -55,6 +55,7 @@ static struct {
 	bool rx_reposted;    /* rx_done gave a buffer back: ring the doorbell */
 	unsigned plugged;    /* vnet_plug depth */
 	bool tx_notify_due;  /* transmitted under a plug, doorbell not rung */
+	bool tx_room_due;    /* tx_reap freed buffers: wake vnet_tx_room */
 	struct virtq rxq, txq;
 	struct vnet_buf rx[VNET_QSIZE], tx[VNET_QSIZE];
 	bool tx_busy[VNET_QSIZE];
@@ -188,6 +189,17 @@ static void rx_done(void *arg, void *cookie, uint32_t len)
 		rx_file(b->index);
 }
 
+/* Transmit completions raise no interrupt while the driver has a free
+ * buffer (VIRTQ_AVAIL_F_NO_INTERRUPT, set at setup): they are reaped when
+ * the buffers run out, and at every interrupt.  A sender that finds none
+ * turns the interrupt on, so that the next completion wakes it
+ * (vnet_tx_room); vnet_complete turns it off again.  Caller holds the
+ * lock. */
+static void tx_irq(bool on)
+{
+	*(volatile uint16_t *)&dev.txq.avail.flags = on ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
+}
+
 static void tx_done(void *arg, void *cookie, uint32_t len)
 {
 	struct vnet_buf *b = cookie;
@@ -235,6 +247,8 @@ void vnet_complete(void)
 		} else {
 			vnet_walk_used(VNET_RXQ, &dev.rxq, rx_done, NULL);
 			tx_freed = vnet_walk_used(VNET_TXQ, &dev.txq, tx_done, NULL);
+			if (tx_freed)
+				tx_irq(false);   /* the woken senders ask again */
 			if (dev.rxq.broken || dev.txq.broken)
 				fail_device("used ring index is corrupt");
 		}
@@ -244,7 +258,8 @@ void vnet_complete(void)
 		notify_queue(VNET_RXQ);
 	dev.rx_reposted = false;
 	bool rx = dev.ready_count != before_rx;
-	bool wake_tx = tx_freed > 0 || dev.dead;
+	bool wake_tx = tx_freed > 0 || dev.dead || dev.tx_room_due;
+	dev.tx_room_due = false;
 	spin_unlock(&vnet_spin, f);
 	if (rx)
 		notify_one(&vnet_rx_ready);
@@ -297,13 +312,54 @@ const void *vnet_rx_next(size_t *len)
 	return frame;
 }
 
-/* A free transmit buffer, or -1.  Caller holds the lock. */
-static int tx_free(void)
+/* Take back the buffers the device has sent: how many.  Someone may be
+ * waiting for one whose interrupt finds nothing left to reap: the caller
+ * wakes vnet_tx_room after unlocking (tx_room_due).  Caller holds the
+ * lock. */
+static unsigned tx_reap(void)
+{
+	unsigned n = vnet_walk_used(VNET_TXQ, &dev.txq, tx_done, NULL);
+	if (dev.txq.broken)
+		fail_device("used ring index is corrupt");
+	if (n)
+		dev.tx_room_due = true;
+	return n;
+}
+
+static int tx_find(void)
 {
 	for (unsigned i = 0; i < dev.txq.num; i++)
 		if (!dev.tx_busy[i] && (int)i != dev.tx_offer)
 			return (int)i;
 	return -1;
+}
+
+/* A free transmit buffer, or -1 (then the next completion interrupts).
+ * Caller holds the lock. */
+static int tx_free(void)
+{
+	int i = tx_find();
+	if (i >= 0 || dev.dead)
+		return i;
+	if (!tx_reap()) {
+		/* A completion the device made before it saw the flag
+		 * raised no interrupt: look once more after setting it. */
+		tx_irq(true);
+		arch_io_barrier();
+		tx_reap();
+	}
+	return tx_find();
+}
+
+/* Unlock, then wake the senders waiting for room if a reap outside the
+ * interrupt freed buffers. */
+static void tx_unlock(unsigned long f)
+{
+	bool wake = dev.tx_room_due;
+	dev.tx_room_due = false;
+	spin_unlock(&vnet_spin, f);
+	if (wake)
+		notify_all(&vnet_tx_room);
 }
 
 /* Copy one frame into a free transmit buffer and submit it: VNET_OK or
@@ -377,7 +433,7 @@ void *vnet_tx_frame(void)
 		if (dev.tx_offer >= 0)
 			frame = VNET_FRAME(&dev.tx[dev.tx_offer]);
 	}
-	spin_unlock(&vnet_spin, f);
+	tx_unlock(f);
 	return frame;
 }
 
@@ -396,7 +452,7 @@ int vnet_tx(const void *frame, size_t len)
 		if (ret == VNET_EAGAIN)
 			vnet_stats.tx_full++;
 	}
-	spin_unlock(&vnet_spin, f);
+	tx_unlock(f);
 	return ret;
 }
 
@@ -520,6 +576,7 @@ static int setup(void)
 	}
 	for (unsigned i = 0; i < dev.rxq.num; i++)
 		rx_post(i);
+	tx_irq(false);
 
 	if (dev.irq == 0 || irq_register(dev.irq, vnet_irq, NULL, IRQ_HART_ANY) != 0)
 		return fail_init("cannot register its interrupt");
