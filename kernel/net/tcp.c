@@ -284,6 +284,20 @@ static void wake(struct tcp_conn *c)
 		c->notify(c->notify_arg, tcp_events(c));
 }
 
+/* A wake for what one change can have made true (data: READABLE; an
+ * acknowledgment or a window: WRITABLE), so the waiters for the other
+ * events are not woken for nothing. */
+static void wake_ev(struct tcp_conn *c, unsigned mask)
+{
+	if (c->parent) {
+		wake(c);
+		return;
+	}
+	unsigned ev = c->notify ? tcp_events(c) & (mask | TCP_EV_ERROR) : 0;
+	if (ev)
+		c->notify(c->notify_arg, ev);
+}
+
 /* The connection is over (err: why, or 0).  Returns true if it was freed
  * (nobody holds it); else it waits in CLOSED for tcp_close. */
 static bool conn_done(struct tcp_conn *c, int err)
@@ -954,7 +968,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 		c->tries = 0;
 		c->dupacks = 0;
 		c->rexmt_at = NET_NEVER;
-		wake(c);
+		wake_ev(c, TCP_EV_WRITABLE);
 	} else if (c->snd_una == c->snd_max) {
 		c->tries = 0;        /* an answer to a window probe: the peer lives */
 	} else if (s->ack == c->snd_una && s->len == 0 && !(s->flags & F_FIN) && window_same &&
@@ -968,7 +982,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 	/* The send window, from the newest segment only (SND.WL1/WL2). */
 	if (seq_lt(c->snd_wl1, s->seq) || (c->snd_wl1 == s->seq && seq_le(c->snd_wl2, s->ack))) {
 		if (s->wnd != c->snd_wnd)
-			wake(c);
+			wake_ev(c, TCP_EV_WRITABLE);
 		c->snd_wnd = s->wnd;
 		c->snd_wl1 = s->seq;
 		c->snd_wl2 = s->ack;
@@ -1014,7 +1028,7 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 			/* In order with no gap held: its ACK may wait. */
 			delay = tcp_g.delack_ns && s->seq == c->rcv_nxt && !c->n_ooo;
 			take_data(c, s->seq, s->data, s->len, s->placed);
-			wake(c);
+			wake_ev(c, TCP_EV_READABLE);
 		}
 		need_ack = true;
 	}
