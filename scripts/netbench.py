@@ -372,7 +372,7 @@ def profile():
         if what in ("rx", "tx"):
             # bulk: 64 KiB into the sink, or one whole stream from the
             # source (1 MiB; PROF_N=1 is enough)
-            blob = b"y" * 65536
+            blob = b"y" * int(os.environ.get("PROF_RX_BYTES", "65536"))
 
             def op():
                 if what == "rx":

@@ -126,26 +126,39 @@ uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 		memcpy(d, s, k);
 		head = net_csum_fold(net_csum_add(0, d, k));
 	}
-	size_t nw = (len - k) / 8, i = 0;
+	size_t nw = (len - k) / 8;
 	csum_word *p = (csum_word *)(void *)(d + k);
 	const csum_word *q = (const csum_word *)(const void *)(s + k);
-	unsigned __int128 wide = 0;
-	for (; i + 8 <= nw; i += 8) {
-		uint64_t w0 = q[i], w1 = q[i + 1], w2 = q[i + 2], w3 = q[i + 3];
-		uint64_t w4 = q[i + 4], w5 = q[i + 5], w6 = q[i + 6], w7 = q[i + 7];
-		p[i] = w0, p[i + 1] = w1, p[i + 2] = w2, p[i + 3] = w3;
-		p[i + 4] = w4, p[i + 5] = w5, p[i + 6] = w6, p[i + 7] = w7;
-		wide += (unsigned __int128)w0 + w1 + w2 + w3 + w4 + w5 + w6 + w7;
+	const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
+	/* A 64-bit sum and its carries counted beside it: three operations
+	 * a word on any ISA (add, compare, add), two where the compiler
+	 * finds add-with-carry. */
+	uint64_t lo = 0, hi = 0;
+#define CSUM_STEP(w) (lo += (w), hi += lo < (w))
+	for (; q != q8; q += 8, p += 8) {
+		uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
+		uint64_t w4 = q[4], w5 = q[5], w6 = q[6], w7 = q[7];
+		p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+		p[4] = w4, p[5] = w5, p[6] = w6, p[7] = w7;
+		CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+		CSUM_STEP(w4), CSUM_STEP(w5), CSUM_STEP(w6), CSUM_STEP(w7);
 	}
-	for (; i < nw; i++) {
-		uint64_t a = q[i];
-		p[i] = a;
-		wide += a;
+	if (qe - q >= 4) {
+		uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
+		p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+		CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+		q += 4, p += 4;
 	}
+	for (; q != qe; q++, p++) {
+		uint64_t w = *q;
+		*p = w;
+		CSUM_STEP(w);
+	}
+#undef CSUM_STEP
 	size_t done = k + nw * 8;
 	uint64_t acc = 0;
-	CSUM_ADD(acc, (uint64_t)wide);
-	CSUM_ADD(acc, (uint64_t)(wide >> 64));
+	CSUM_ADD(acc, lo);
+	CSUM_ADD(acc, hi);
 	/* The words and the tail, summed from d + k (an even distance
 	 * apart); seen from d they are swapped when k is odd (RFC 1071's
 	 * byte order independence, 2(B)). */
@@ -159,13 +172,6 @@ uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 	sum += t + head;
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (sum & 0xffff) + (sum >> 16);
-}
-
-uint16_t net_csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
 }
 
 /* Six bytes compared in place (too short for memcmp's call). */

@@ -157,6 +157,12 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len);
 /* memcpy(dst, src, len), then net_csum_add(sum, dst, len), in one pass
  * over the whole words when dst and src are aligned alike. */
 uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
-uint16_t net_csum_fold(uint32_t sum);
+/* A sum folded to 16 bits (inline: every frame folds a few). */
+static inline uint16_t net_csum_fold(uint32_t sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)sum;
+}
 
 #endif /* KERNEL_NET_NET_H */
