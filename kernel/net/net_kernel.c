@@ -183,7 +183,13 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 	struct net_task *t = (struct net_task *)f;
 	for (;;) {
 		/* Created before draining: a frame filed after the drain
-		 * leaves a permit, so no wake-up is lost. */
+		 * leaves a permit, so no wake-up is lost.  The wake-up that
+		 * brought us here is taken first, so that the drain answers
+		 * it and only a frame filed after it makes another round. */
+		if (t->rx_armed && notified_poll(&t->rx, cx) == POLL_READY) {
+			notified_drop(&t->rx);
+			t->rx_armed = false;
+		}
 		if (!t->rx_armed) {
 			notified_init(&t->rx, &vnet_rx_ready);
 			t->rx_armed = true;
