@@ -147,6 +147,7 @@ uint32_t udp_pseudo_sum(uint32_t src, uint32_t dst, size_t len);
 struct tcp_global {
 	struct tcp_mem mem;
 	struct tcp_conn *hash[TCP_HASH];   /* connections with a remote end */
+	struct tcp_conn *conns;            /* the same, in one list (the timers' walk) */
 	struct tcp_conn *listeners;
 	uint64_t secret;                   /* ISN key */
 	uint16_t next_port;                /* next ephemeral port to try */

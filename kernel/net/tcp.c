@@ -48,6 +48,8 @@ struct range {
 
 struct tcp_conn {
 	struct tcp_conn *next;           /* hash bucket, or the listener list */
+	struct tcp_conn *all_next;       /* every hashed connection (tcp_g.conns) */
+	struct tcp_conn **all_prev;      /* the pointer to this one in that list */
 	struct tcp_conn *parent;         /* a listener's child not yet accepted */
 	struct tcp_conn *q_next;         /* in the parent's queue */
 	uint8_t state;
@@ -216,6 +218,11 @@ static void hash_add(struct tcp_conn *c)
 	c->next = tcp_g.hash[b];
 	tcp_g.hash[b] = c;
 	c->hashed = true;
+	c->all_next = tcp_g.conns;
+	if (c->all_next)
+		c->all_next->all_prev = &c->all_next;
+	c->all_prev = &tcp_g.conns;
+	tcp_g.conns = c;
 }
 
 static void unlink_from(struct tcp_conn **head, struct tcp_conn *c)
@@ -229,8 +236,14 @@ static void unlink_from(struct tcp_conn **head, struct tcp_conn *c)
 
 static void hash_del(struct tcp_conn *c)
 {
-	if (c->hashed)
+	if (c->hashed) {
 		unlink_from(&tcp_g.hash[bucket(c->lport, c->rip, c->rport)], c);
+		*c->all_prev = c->all_next;
+		if (c->all_next)
+			c->all_next->all_prev = c->all_prev;
+		c->all_next = NULL;
+		c->all_prev = NULL;
+	}
 	c->hashed = false;
 	c->next = NULL;
 }
@@ -1212,14 +1225,11 @@ uint64_t tcp_timer(uint64_t now)
 {
 	if (now < tcp_g.next_timer)
 		return tcp_g.next_timer;
-	for (unsigned b = 0; b < TCP_HASH; b++) {
-		struct tcp_conn *c = tcp_g.hash[b];
-		while (c) {
-			struct tcp_conn *next = c->next;
-			if (conn_deadline(c) <= now)
-				conn_timer(c, now);
-			c = next;
-		}
+	/* conn_timer may free c, and nothing else. */
+	for (struct tcp_conn *c = tcp_g.conns, *next; c; c = next) {
+		next = c->all_next;
+		if (conn_deadline(c) <= now)
+			conn_timer(c, now);
 	}
 	/* Exact again (conn_timer's arm calls only lowered it). */
 	tcp_g.next_timer = tcp_next_deadline();
@@ -1234,10 +1244,9 @@ uint64_t tcp_deadline_bound(void)
 uint64_t tcp_next_deadline(void)
 {
 	uint64_t next = NET_NEVER;
-	for (unsigned b = 0; b < TCP_HASH; b++)
-		for (struct tcp_conn *c = tcp_g.hash[b]; c; c = c->next)
-			if (conn_deadline(c) < next)
-				next = conn_deadline(c);
+	for (const struct tcp_conn *c = tcp_g.conns; c; c = c->all_next)
+		if (conn_deadline(c) < next)
+			next = conn_deadline(c);
 	return next;
 }
 
@@ -1531,17 +1540,15 @@ void tcp_link_room(uint64_t now)
 	if (!tcp_g.link_wait)
 		return;
 	tcp_g.link_wait = false;
-	for (unsigned b = 0; b < TCP_HASH; b++) {
-		for (struct tcp_conn *c = tcp_g.hash[b]; c; c = c->next) {
-			if (!c->link_wait)
-				continue;
-			c->link_wait = false;
-			uint32_t before = c->snd_nxt;
-			output(c, now);
-			/* Nothing new went out: the refused segment may have
-			 * been an ACK, which output does not send alone. */
-			if (c->snd_nxt == before && !c->link_wait)
-				send_ack(c, now);
-		}
+	for (struct tcp_conn *c = tcp_g.conns; c; c = c->all_next) {
+		if (!c->link_wait)
+			continue;
+		c->link_wait = false;
+		uint32_t before = c->snd_nxt;
+		output(c, now);
+		/* Nothing new went out: the refused segment may have been
+		 * an ACK, which output does not send alone. */
+		if (c->snd_nxt == before && !c->link_wait)
+			send_ack(c, now);
 	}
 }
