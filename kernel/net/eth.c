@@ -209,17 +209,20 @@ void net_input(const void *frame, size_t len, uint64_t now_ns)
 
 int eth_send(const uint8_t dst[6], uint16_t type, size_t payload_len)
 {
+	/* In a local: a byte store through net.tx could change net.tx
+	 * itself as far as the compiler knows, so each would reload it. */
+	uint8_t *f = net.tx;
 	for (int i = 0; i < 6; i++) {       /* too short for memcpy's call */
-		net.tx[i] = dst[i];
-		net.tx[6 + i] = net.cfg.mac[i];
+		f[i] = dst[i];
+		f[6 + i] = net.cfg.mac[i];
 	}
-	put16(net.tx + 12, type);
+	put16(f + 12, type);
 	size_t len = NET_ETH_HDR + payload_len;
 	/* The minimum Ethernet payload is 46 bytes; pad with zeros. */
 	for (; len < 60; len++)                /* a few bytes: no memset call */
-		net.tx[len] = 0;
+		f[len] = 0;
 	net_stats.tx_frames++;
-	int r = net.link.send(net.link.arg, net.tx, len);
+	int r = net.link.send(net.link.arg, f, len);
 	net.tx = net.tx_own;      /* a buffer the link took is the device's now */
 	if (r != 0) {
 		net_stats.tx_link_drops++;

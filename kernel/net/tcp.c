@@ -159,6 +159,9 @@ static void ring_put(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t 
  * (RFC 1071 2(B)). */
 static uint32_t ring_put_sum(struct ring *r, uint32_t pos, const uint8_t *src, uint32_t n)
 {
+	pos %= TCP_BUF;
+	if (TCP_CHUNK - pos % TCP_CHUNK >= n)      /* one piece: most segments */
+		return net_csum_copy(0, r->chunk[pos / TCP_CHUNK] + pos % TCP_CHUNK, src, n);
 	uint32_t sum = 0;
 	for (uint32_t done = 0; done < n;) {
 		pos %= TCP_BUF;
