@@ -1091,28 +1091,23 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 		return;
 	}
 	uint16_t sport = get16(p), dport = get16(p + 2);
-	struct seg s = {
-		.seq = get32(p + 4),
-		.ack = get32(p + 8),
-		.flags = p[13] & 0x3f,
-		.wnd = get16(p + 14),
-		.data = p + hlen,
-		.len = (uint32_t)(len - hlen),
-	};
+	uint32_t dlen = (uint32_t)(len - hlen);
 	/* The checksum, before anything else believes the segment.  Data
 	 * that would go right at RCV.NXT of a connection with no gap held
 	 * is summed as it is copied there: that part of the ring is free
 	 * (unread bytes end at RCV.NXT), so a segment that then fails the
-	 * checksum, or is not taken after all, leaves nothing behind. */
+	 * checksum, or is not taken after all, leaves nothing behind.  (The
+	 * fields are read after the calls, so none has to live across them.) */
 	struct tcp_conn *c = lookup(dport, src, sport);
 	uint32_t sum = tcp_pseudo_sum(src, dst, len);
-	if (c && s.len && !(s.flags & (F_SYN | F_RST)) && s.seq == c->rcv_nxt && !c->n_ooo &&
+	bool placed = false;
+	if (c && dlen && !(p[13] & (F_SYN | F_RST)) && get32(p + 4) == c->rcv_nxt && !c->n_ooo &&
 	    (c->state == TCP_ESTABLISHED || c->state == TCP_FIN_WAIT_1 ||
-	     c->state == TCP_FIN_WAIT_2) && c->rx.chunk[0] && s.len <= TCP_BUF - c->rcv_len) {
+	     c->state == TCP_FIN_WAIT_2) && c->rx.chunk[0] && dlen <= TCP_BUF - c->rcv_len) {
 		/* hlen is a multiple of 4: the data starts at an even offset. */
 		sum = net_csum_add(sum, p, hlen) +
-		      ring_put_sum(&c->rx, c->rcv_head + c->rcv_len, s.data, s.len);
-		s.placed = true;
+		      ring_put_sum(&c->rx, c->rcv_head + c->rcv_len, p + hlen, dlen);
+		placed = true;
 	} else {
 		sum = net_csum_add(sum, p, len);
 	}
@@ -1120,6 +1115,15 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 		tcp_stats.bad_checksum++;
 		return;
 	}
+	struct seg s = {
+		.seq = get32(p + 4),
+		.ack = get32(p + 8),
+		.flags = p[13] & 0x3f,
+		.wnd = get16(p + 14),
+		.placed = placed,
+		.data = p + hlen,
+		.len = dlen,
+	};
 	if (sport == 0 || dport == 0 ||
 	    ((s.flags & F_SYN) && (s.flags & (F_FIN | F_RST)))) {
 		tcp_stats.bad_segs++;
