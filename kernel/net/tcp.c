@@ -1043,8 +1043,13 @@ static void conn_input(struct tcp_conn *c, struct seg *s, uint64_t now)
 			}
 			/* In order with no gap held: its ACK may wait. */
 			delay = tcp_g.delack_ns && s->seq == c->rcv_nxt && !c->n_ooo;
+			/* READABLE becomes true only when the first unread
+			 * bytes arrive: more bytes behind them change no
+			 * event, so they wake nobody. */
+			bool was_empty = !c->rcv_len;
 			take_data(c, s->seq, s->data, s->len, s->placed);
-			wake_ev(c, TCP_EV_READABLE);
+			if (was_empty && c->rcv_len)
+				wake_ev(c, TCP_EV_READABLE);
 		}
 		need_ack = true;
 	}
