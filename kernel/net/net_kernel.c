@@ -164,6 +164,16 @@ static void tcp_echo_run(uint64_t now)
 
 /* ---- the stack's task ------------------------------------------------------*/
 
+/* The stack's task lets go of the lock without netk_unlock's look at the
+ * deadline: it runs the timers right after its frames, and sleeps until
+ * the deadline they give (netk_unlock would wake it for one round more
+ * whenever a frame had lowered the bound). */
+static void task_unlock(unsigned long fl)
+{
+	in_net_task = false;
+	spin_unlock(&netk_spin, fl);
+}
+
 /* Frames handled in one hold of netk_lock: a socket's task on another
  * hart waits at most this long for it. */
 #define NETK_RX_BATCH 16
@@ -207,8 +217,7 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 				net_input(frame, n, now);
 				frame = vnet_rx_next(&n);
 			}
-			in_net_task = false;
-			netk_unlock(fl);
+			task_unlock(fl);
 		}
 		unsigned long fl = netk_lock();
 		in_net_task = true;
@@ -218,8 +227,7 @@ static enum poll net_task_poll(struct future *f, struct context *cx)
 		uint64_t next = net_timer(now);
 		bool blocked = tcp_link_blocked();
 		task_deadline = next;
-		in_net_task = false;
-		netk_unlock(fl);
+		task_unlock(fl);
 		bool again = false;
 		/* TCP waits for transmit room: wait for a completion too.  The
 		 * waiter is made first and the room looked at once more (the
