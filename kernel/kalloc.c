@@ -76,6 +76,14 @@ void kalloc_fail_next(unsigned n)
 
 void *kpage_alloc(void)
 {
+	void *p = kpage_alloc_raw();
+	if (p)
+		memset(p, 0, PAGE_SIZE);
+	return p;
+}
+
+void *kpage_alloc_raw(void)
+{
 	void *p = NULL;
 	unsigned long f = spin_lock(&mem.lock);
 	if (mem.fail_next) {
@@ -94,8 +102,6 @@ void *kpage_alloc(void)
 	if (p)
 		mem.nfree--;
 	spin_unlock(&mem.lock, f);
-	if (p)
-		memset(p, 0, PAGE_SIZE);
 	return p;
 }
 

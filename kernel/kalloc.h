@@ -22,6 +22,10 @@ struct kalloc_stats {
 };
 void kalloc_stats(struct kalloc_stats *out);
 
+/* A 4 KiB frame as kpage_alloc gives it, not zeroed (the caller writes
+ * every byte it reads); freed with kpage_free. */
+void *kpage_alloc_raw(void);
+
 /* Kernel heap for objects up to KMALLOC_MAX bytes (size classes of powers
  * of two from 32), its `size` bytes zeroed.  NULL when memory is exhausted.  kfree(NULL)
  * does nothing; the size is needed to find the class (callers know it). */

@@ -340,7 +340,8 @@ def layer(obj):
 
 def profile():
     """Where the instructions of an operation go (riscv64; PROF_OP=echo,
-    the 64-byte echo, http, a keep-alive GET of /1k.html, rx, 64 KiB into
+    the 64-byte echo, http, a keep-alive GET of /1k.html, conn, a new
+    connection with one GET and the close, rx, PROF_RX_BYTES (64 KiB) into
     the sink, or tx, 1 MiB from the source): QEMU runs
     one instruction per block (-singlestep) and logs every block it runs
     (-d exec,nochain) while the host drives PROF_N round trips; each pc is
@@ -354,7 +355,7 @@ def profile():
     g = Guest(icount=True)
     n = int(os.environ.get("PROF_N", "20"))
     what = os.environ.get("PROF_OP", "echo")
-    prog = {"http": "httpd", "rx": "ubench", "tx": "ubench"}.get(what, "echod")
+    prog = {"http": "httpd", "conn": "httpd", "rx": "ubench", "tx": "ubench"}.get(what, "echod")
     try:
         mon = socket.socket(socket.AF_UNIX)
         mon.connect(sock)
@@ -383,6 +384,17 @@ def profile():
                 else:
                     s = connect(g.src)
                     recv_all(s)
+                s.close()
+            e = connect(g.echo)
+        elif what == "conn":
+            # a new connection per operation: connect, GET, read to the
+            # end (httpd closes first), close
+            def op():
+                s = connect(g.http)
+                s.sendall(GET_CLOSE)
+                http_response(s)
+                if s.recv(1) != b"":
+                    raise RuntimeError("httpd kept the connection")
                 s.close()
             e = connect(g.echo)
         elif prog == "echod":

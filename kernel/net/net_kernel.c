@@ -96,6 +96,13 @@ static void *tcp_alloc(void *arg, size_t size)
 	return size == PAGE_SIZE ? kpage_alloc() : NULL;
 }
 
+/* A ring's piece: a page not zeroed (TCP writes before it reads). */
+static void *tcp_alloc_buf(void *arg, size_t size)
+{
+	(void)arg;
+	return size == PAGE_SIZE ? kpage_alloc_raw() : tcp_alloc(arg, size);
+}
+
 static void tcp_free(void *arg, void *p, size_t size)
 {
 	(void)arg;
@@ -291,7 +298,7 @@ int netk_init(const struct machine *mach)
 	vnet_mac(cfg.mac);
 	unsigned long fl = netk_lock();
 	net_init(&cfg, &link);
-	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL };
+	struct tcp_mem mem = { tcp_alloc, tcp_free, NULL, tcp_alloc_buf };
 	tcp_init(&mem);
 	/* A request's ACK rides on its answer (docs/net.md, "Delayed ACK"). */
 	tcp_set_delayed_ack(NETK_TCP_DELACK_NS);

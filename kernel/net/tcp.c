@@ -128,7 +128,7 @@ static void ring_free(struct ring *r)
 static bool ring_alloc(struct ring *r)
 {
 	for (unsigned i = 0; i < TCP_CHUNKS; i++)
-		if (!r->chunk[i] && !(r->chunk[i] = tcp_g.mem.alloc(tcp_g.mem.arg, TCP_CHUNK)))
+		if (!r->chunk[i] && !(r->chunk[i] = tcp_g.mem.alloc_buf(tcp_g.mem.arg, TCP_CHUNK)))
 			return false;
 	return true;
 }
@@ -1270,6 +1270,8 @@ void tcp_init(const struct tcp_mem *mem)
 	memset(&tcp_g, 0, sizeof(tcp_g));
 	memset(&tcp_stats, 0, sizeof(tcp_stats));
 	tcp_g.mem = *mem;
+	if (!tcp_g.mem.alloc_buf)
+		tcp_g.mem.alloc_buf = tcp_g.mem.alloc;
 	tcp_g.next_port = TCP_EPHEMERAL_LO;
 	tcp_g.next_timer = NET_NEVER;
 	uint64_t m = 0;

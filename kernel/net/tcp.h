@@ -69,11 +69,14 @@ enum tcp_state {
 #define TCP_DELACK_MAX_NS 200000000ull
 
 /* Memory for connections and their buffers, given once (kernel: kmalloc/kpage_alloc;
- * host: malloc).  Each connection's receive and send buffers are TCP_BUF bytes each. */
+ * host: malloc).  Each connection's receive and send buffers are TCP_BUF bytes each,
+ * in pieces from alloc_buf when it is given: those need not be zeroed (TCP writes
+ * every byte of them before it reads it). */
 struct tcp_mem {
 	void *(*alloc)(void *arg, size_t size);      /* zeroed, NULL when out of memory */
 	void (*free)(void *arg, void *p, size_t size);
 	void *arg;
+	void *(*alloc_buf)(void *arg, size_t size);  /* NULL: alloc */
 };
 /* Forget every connection and set the allocator; the caller calls it right after net_init. */
 void tcp_init(const struct tcp_mem *mem);

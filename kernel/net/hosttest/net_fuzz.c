@@ -165,7 +165,7 @@ static size_t tcp_seg(uint8_t *frame, uint16_t sport, uint16_t dport, uint8_t fl
 static void tcp_start(uint8_t *frame, uint64_t delack)
 {
 	static const uint8_t zero[6];
-	static const struct tcp_mem mem = { f_alloc, f_free, NULL };
+	static const struct tcp_mem mem = { f_alloc, f_free, NULL, NULL };
 	tcp_init(&mem);
 	tcp_set_delayed_ack(delack);
 	memset(held, 0, sizeof(held));

@@ -42,7 +42,17 @@ static void t_free(void *arg, void *p, size_t size)
 	free(p);
 }
 
-static const struct tcp_mem tmem = { t_alloc, t_free, NULL };
+/* Buffer pieces come filled with garbage, as the kernel's (not zeroed)
+ * may: nothing may depend on their contents before TCP writes them. */
+static void *t_alloc_buf(void *arg, size_t size)
+{
+	uint8_t *p = t_alloc(arg, size);
+	if (p)
+		memset(p, 0xa5, size);
+	return p;
+}
+
+static const struct tcp_mem tmem = { t_alloc, t_free, NULL, t_alloc_buf };
 
 /* ---- one stack, a scripted peer at IP_PEER ------------------------------- */
 
