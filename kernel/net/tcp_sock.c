@@ -127,10 +127,9 @@ static const struct file_ops tcp_ops;
 
 static struct file *sock_new(struct tcp_sock **out)
 {
-	struct tcp_sock *s = kmalloc(sizeof(*s));
+	struct tcp_sock *s = kmalloc(sizeof(*s));   /* zeroed */
 	if (!s)
 		return NULL;
-	memset(s, 0, sizeof(*s));
 	notify_init(&s->rd);
 	notify_init(&s->wr);
 	struct file *f = file_alloc(&tcp_ops, s);
