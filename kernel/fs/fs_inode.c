@@ -141,10 +141,14 @@ enum poll fs_ilock_poll(struct fs_ilock *l, struct context *cx)
 	struct fs *fs = l->fs;
 	struct fs_inode *ip = l->ip;
 	ASYNC_BEGIN(l);
-	mutex_lock_init(&l->ml, &ip->lock);
-	l->live = 1;
-	AWAIT(l, mutex_lock_poll(&l->ml, cx));
-	l->live = 0;
+	/* A free lock has no waiters (unlock hands it over), so taking it
+	 * here keeps the queue's order and skips the lock future. */
+	if (!mutex_try_lock(&ip->lock)) {
+		mutex_lock_init(&l->ml, &ip->lock);
+		l->live = 1;
+		AWAIT(l, mutex_lock_poll(&l->ml, cx));
+		l->live = 0;
+	}
 	if (!ip->valid) {
 		if (ip->inum == 0 || ip->inum >= fs->sb.ninodes) {
 			fs_damaged(fs, "inode number out of range:", ip->inum);
@@ -187,6 +191,16 @@ void fs_ilock_drop(struct fs_ilock *l)
 		mutex_unlock(&l->ip->lock);
 	}
 	l->live = 0;
+}
+
+bool fs_ilock_now(struct fs_inode *ip)
+{
+	if (!mutex_try_lock(&ip->lock))
+		return false;
+	if (ip->valid)
+		return true;
+	mutex_unlock(&ip->lock);
+	return false;
 }
 
 void fs_iunlock(struct fs_inode *ip)
