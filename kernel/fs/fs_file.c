@@ -216,8 +216,7 @@ void fs_file_iput(struct fs *fs, struct fs_inode *ip)
 static void ff_release(struct file *f)
 {
 	struct fs_file *ff = f->obj;
-	fs_file_iput(ff->fs, ff->ip);
-	kfree(ff, sizeof(*ff)); /* file_put frees f */
+	fs_file_iput(ff->fs, ff->ip); /* file_put frees f, ff with it */
 }
 
 static const struct file_ops fs_reg_ops = {
@@ -254,16 +253,11 @@ static const struct file_ops fs_dir_ops = {
 
 int fs_file_new(struct fs *fs, struct fs_inode *ip, int flags, struct file **out)
 {
-	struct fs_file *ff = kmalloc(sizeof(*ff));
-	if (!ff)
-		return -PX_ENOMEM;
-	*ff = (struct fs_file){ .fs = fs, .ip = ip, .flags = flags };
 	bool dir = fs_inode_type(ip) == PX_S_DIR;
-	struct file *f = file_alloc(dir ? &fs_dir_ops : &fs_reg_ops, ff);
-	if (!f) {
-		kfree(ff, sizeof(*ff));
+	struct file *f = file_alloc_with(dir ? &fs_dir_ops : &fs_reg_ops, sizeof(struct fs_file));
+	if (!f)
 		return -PX_ENOMEM;
-	}
+	*(struct fs_file *)f->obj = (struct fs_file){ .fs = fs, .ip = ip, .flags = flags };
 	*out = f;
 	return 0;
 }
