@@ -444,14 +444,18 @@ enum poll fs_bmap_poll(struct fs_bmap *m, struct context *cx)
 		d->blocks++;
 	}
 	for (m->lvl = 0; m->lvl < m->nlvl; m->lvl++) {
-		fs_bget_init(&m->g, &fs->cache, m->cur, false);
-		m->live = 1;
-		AWAIT(m, fs_bget_poll(&m->g, cx));
-		m->live = 0;
-		if ((m->result = m->g.result))
-			ASYNC_RETURN(m);
-		m->v = ((uint32_t *)m->g.b->data)[m->idx[m->lvl]];
-		fs_brelse(&fs->cache, m->g.b);
+		/* A cached table is read in place, under the cache lock, not
+		 * held and let go (nor its release's wake-up). */
+		if (!fs_cache_peek32(&fs->cache, m->cur, m->idx[m->lvl], &m->v)) {
+			fs_bget_init(&m->g, &fs->cache, m->cur, false);
+			m->live = 1;
+			AWAIT(m, fs_bget_poll(&m->g, cx));
+			m->live = 0;
+			if ((m->result = m->g.result))
+				ASYNC_RETURN(m);
+			m->v = ((uint32_t *)m->g.b->data)[m->idx[m->lvl]];
+			fs_brelse(&fs->cache, m->g.b);
+		}
 		if (m->v && !fs_block_ok(fs, m->v)) {
 			fs_damaged(fs, "indirect block holds an out-of-range pointer; block", m->cur);
 			m->result = -PX_EIO;
