@@ -7,11 +7,23 @@
 #include "kernel/uaccess.h"
 #include "lib/uapi/pollux.h"
 
+/* Every field is written here: nothing to zero first. */
 struct file *file_alloc(const struct file_ops *ops, void *obj)
 {
-	struct file *f = kmalloc(sizeof(*f));
+	struct file *f = kmalloc_raw(sizeof(*f));
 	if (f)
 		*f = (struct file){ .ops = ops, .refs = 1, .obj = obj };
+	return f;
+}
+
+struct file *file_alloc_with(const struct file_ops *ops, size_t objsize)
+{
+	if (objsize > KMALLOC_MAX - sizeof(struct file))
+		return NULL;
+	struct file *f = kmalloc_raw(sizeof(*f) + objsize);
+	if (f)
+		*f = (struct file){ .ops = ops, .refs = 1, .objsize = (uint32_t)objsize,
+				    .obj = f + 1 };
 	return f;
 }
 
@@ -28,7 +40,7 @@ void file_put(struct file *f)
 		return;
 	if (f->ops->release)
 		f->ops->release(f);
-	kfree(f, sizeof(*f));
+	kfree(f, sizeof(*f) + f->objsize);
 }
 
 int64_t file_start(enum io_op op, const struct io_req *rq, union io_slot *slot)

@@ -63,12 +63,17 @@ struct file_ops {
 struct file {
 	const struct file_ops *ops;
 	atomic_int refs;
+	uint32_t objsize;             /* bytes of obj allocated with the file, else 0 */
 	_Atomic uint64_t pos;         /* seekable kinds: the file position */
 	void *obj;                    /* the kind's object (a struct pipe, ...) */
 };
 
 /* A new file of the given kind with one reference; NULL if out of memory. */
 struct file *file_alloc(const struct file_ops *ops, void *obj);
+/* The same with room for the kind's object (objsize bytes, not zeroed)
+ * after it in one allocation: f->obj points there, and the last
+ * file_put frees both, after ops->release.  One allocation per open. */
+struct file *file_alloc_with(const struct file_ops *ops, size_t objsize);
 /* Another reference (NULL stays NULL). */
 struct file *file_dup(struct file *f);
 /* Drop a reference (NULL is fine); the last one calls ops->release. */

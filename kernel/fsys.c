@@ -126,6 +126,7 @@ struct path_op {
 		struct fs_op op;     /* the file system's future, in place */
 	} inner;
 	bool running;            /* inner holds a future */
+	bool ready;              /* no inner future: io.result was had at once */
 	uint8_t kind;            /* enum po_kind */
 	uint8_t stage;           /* stat: 0 open, 1 stat */
 	int flags;               /* open */
@@ -167,6 +168,22 @@ static enum poll po_ready(struct path_op *o, int64_t r)
 	return POLL_READY;
 }
 
+/* ip (our reference) opened with flags as p's new fd: the fd, or -PX_E*;
+ * the reference is the file's, or dropped. */
+static int64_t install(struct fs *fs, struct proc *p, struct fs_inode *ip, int flags)
+{
+	struct file *f;
+	int64_t err = fs_file_new(fs, ip, flags, &f);
+	if (err) {
+		fs_file_iput(fs, ip);
+		return err;
+	}
+	int fd = proc_fd_install(p, f);
+	if (fd < 0)
+		file_put(f);
+	return fd;
+}
+
 /* The open of an open, stat or chdir is Ready with the inode in o->ip:
  * finish (true, Ready), or start the stat (false: poll it). */
 static bool po_opened(struct path_op *o)
@@ -174,14 +191,8 @@ static bool po_opened(struct path_op *o)
 	struct proc *p = o->p;
 	switch (o->kind) {
 	case PO_OPEN: {
-		struct file *f;
-		int64_t err = fs_file_new(o->fs, o->ip, o->flags, &f);
-		if (err)
-			return po_ready(o, err) == POLL_READY;
-		o->ip = NULL; /* the file's reference now */
-		int fd = proc_fd_install(p, f);
-		if (fd < 0)
-			file_put(f);
+		int64_t fd = install(o->fs, p, o->ip, o->flags);
+		o->ip = NULL; /* the file's reference now, or dropped */
 		return po_ready(o, fd) == POLL_READY;
 	}
 	case PO_CHDIR: {
@@ -209,6 +220,8 @@ static enum poll po_poll(struct future *fut, struct context *cx)
 {
 	struct path_op *o = (struct path_op *)fut;
 	struct io_future *in = &o->inner.op.io;
+	if (o->ready)
+		return POLL_READY;
 	for (;;) {
 		in->cancelled = o->io.cancelled;
 		enum poll pr = io_poll(in, cx);
@@ -291,7 +304,19 @@ int64_t fsys_open(union io_slot *slot, struct proc *p, const char *path, int fla
 		return flags & PX_O_CREAT ? -PX_EROFS : -PX_ENOENT;
 	if (!proc_fd_room(p))
 		return -PX_EMFILE;
+	struct fs_inode *ip;
+	int64_t r = fs_open_now(fs, p->cwd, path, flags, &ip);
+	if (r == 0)
+		r = install(fs, p, ip, flags);
+	if (r != FS_WOULD_WAIT && r != IO_STARTED)
+		return r;
 	struct path_op *o = po_init(slot, p, PO_OPEN);
+	if (r == IO_STARTED) {
+		/* fd 1 reads as IO_STARTED: a future Ready at its first poll */
+		o->ready = true;
+		o->io.result = r;
+		return IO_STARTED;
+	}
 	o->flags = flags;
 	return po_started(o, fs_open(inner_slot(o), fs, p->cwd, path, flags));
 }
@@ -304,6 +329,17 @@ int64_t fsys_stat(union io_slot *slot, struct proc *p, const char *path,
 		return -PX_EFAULT;
 	if (!fs)
 		return -PX_ENOENT;
+	struct fs_inode *ip;
+	int64_t r = fs_open_now(fs, p->cwd, path, PX_O_RDONLY, &ip);
+	if (r != 0 && r != FS_WOULD_WAIT)
+		return r;
+	if (r == 0) {
+		struct px_stat st;
+		r = fs_stat_now(fs, ip, &st);
+		fs_file_iput(fs, ip);
+		if (r == 0)
+			return copyout(vm, va, &st, sizeof(st));
+	}
 	struct path_op *o = po_init(slot, p, PO_STAT);
 	o->vm = vm;
 	o->va = va;

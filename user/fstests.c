@@ -1017,6 +1017,36 @@ PX_TEST(fs_ring_ops, .isolate = true)
 	PX_ASSERT_EQ(px_rmdir(top), 0);
 }
 
+/* Answers that read as the kernel's "started" (1): fd 1 from an open,
+ * one byte from a read, by the syscall and the ring, a cached file's
+ * answered at once. */
+PX_TEST(fs_results_of_one, .isolate = true)
+{
+	char c[2] = { 0, 0 };
+	enter("one");
+	PX_ASSERT(ring_ready());
+	PX_ASSERT_EQ(put("f", "xy"), 0);
+	long saved = px_dup(1);
+	PX_ASSERT_GE(saved, 0);
+	px_close(1);
+	long fd = px_open("f", PX_O_RDONLY);
+	long r1 = px_read(1, &c[0], 1);
+	px_close(1);
+	long long fd2 = rdo(PX_OP_OPENAT, 0, 0, "f", PX_O_RDONLY);
+	long long r2 = rdo(PX_OP_READ, 1, 1, &c[1], 1);
+	px_close(1);
+	px_dup2((int)saved, 1);
+	px_close((int)saved);
+	PX_ASSERT_EQ(fd, 1);
+	PX_ASSERT_EQ(r1, 1);
+	PX_ASSERT_EQ(fd2, 1);
+	PX_ASSERT_EQ(r2, 1);
+	PX_ASSERT(c[0] == 'x' && c[1] == 'y');
+	PX_ASSERT_EQ(px_unlink("f"), 0);
+	leave();
+	PX_ASSERT_EQ(px_rmdir(top), 0);
+}
+
 PX_TEST(fs_ring_errors, .isolate = true)
 {
 	char name[PX_NAME_MAX + 2];

@@ -93,6 +93,27 @@ int64_t fs_reclaim(union io_slot *slot, struct fs *fs);
  * reclaim, so its caller asks this afterwards). */
 bool fs_reclaim_due(struct fs *fs);
 
+/*
+ * The read-only operations tried at once, without a future.  When every
+ * inode lock they take is free and every block they need is cached, they
+ * finish in the call and return the final result, the one the future
+ * would give at that moment; otherwise they change nothing and return
+ * FS_WOULD_WAIT, and the caller starts the operation (fs_open, ...) as
+ * usual.  What is answered here needs no memory, no task and no poll.
+ *
+ * fs_open_now: 0 and *ipp (a new reference), or -PX_E*; FS_WOULD_WAIT for
+ * O_CREAT and for O_TRUNC with writing (they change the disk).
+ * fs_read_now: bytes read (at most FS_READ_NOW_BLOCKS blocks' worth, else
+ * FS_WOULD_WAIT), or -PX_E*.  fs_stat_now: 0 with *st filled.
+ */
+#define FS_WOULD_WAIT INT64_MIN
+#define FS_READ_NOW_BLOCKS 4u
+int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int flags,
+		    struct fs_inode **ipp);
+int64_t fs_read_now(struct fs *fs, struct fs_inode *ip, const void *vm, uint64_t va,
+		    uint64_t len, uint64_t off);
+int64_t fs_stat_now(struct fs *fs, struct fs_inode *ip, struct px_stat *st);
+
 /* Results beyond io.result, read after Ready. */
 struct fs_inode *fs_op_inode(union io_slot *slot);   /* open: a new reference */
 struct fs *fs_op_fs(union io_slot *slot);            /* mount */

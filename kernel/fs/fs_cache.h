@@ -99,6 +99,9 @@ enum poll fs_bget_poll(struct fs_bget *g, struct context *cx);
 /* Before Ready: leave (the load goes on without us).  After Ready: nothing. */
 void fs_bget_drop(struct fs_bget *g);
 
+/* Block `block` held if it is cached and VALID now, else NULL (nothing
+ * started, nothing waited for): the operations tried at once (fs_now.c). */
+struct fs_buf *fs_bget_now(struct fs_cache *c, uint32_t block);
 /* Another reference to a held buffer. */
 void fs_bhold(struct fs_cache *c, struct fs_buf *b);
 /* Drop a reference. */

@@ -10,6 +10,21 @@ static const uint8_t zeros[FS_BLOCK_SIZE];
 
 /* ---- read, write, truncate --------------------------------------------------------------*/
 
+/* File block fbn (disk block `block`, 0 for a hole) of ip (locked) is
+ * being read: a sequential reader gets the next blocks started now. */
+static void read_ahead(struct fs *fs, struct fs_inode *ip, uint64_t fbn, uint32_t block)
+{
+	if (fbn == ip->ra_next && block) {
+		uint64_t last = (ip->d.size - 1) / FS_BLOCK_SIZE;
+		for (uint64_t k = 1; k <= FS_READAHEAD && fbn + k <= last; k++) {
+			uint32_t bn = fs_bmap_peek(fs, ip, fbn + k);
+			if (bn)
+				fs_prefetch(&fs->cache, bn);
+		}
+	}
+	ip->ra_next = fbn + 1;
+}
+
 /*
  * A read holds the inode lock only to map one block (the pointers must
  * not change under it), never while the block loads, so reads of one
@@ -45,19 +60,7 @@ enum poll fs_op_read(struct fs_call *c, struct context *cx)
 		if (c->u.bm.result)
 			FAIL(c->done ? (int64_t)c->done : c->u.bm.result);
 		c->block = c->u.bm.block;
-		{
-			/* A sequential reader gets the next blocks started now. */
-			uint64_t fbn = (c->off + c->done) / FS_BLOCK_SIZE;
-			if (fbn == c->ip->ra_next && c->block) {
-				uint64_t last = (c->ip->d.size - 1) / FS_BLOCK_SIZE;
-				for (uint64_t k = 1; k <= FS_READAHEAD && fbn + k <= last; k++) {
-					uint32_t bn = fs_bmap_peek(fs, c->ip, fbn + k);
-					if (bn)
-						fs_prefetch(&fs->cache, bn);
-				}
-			}
-			c->ip->ra_next = fbn + 1;
-		}
+		read_ahead(fs, c->ip, (c->off + c->done) / FS_BLOCK_SIZE, c->block);
 		IUNLOCK();
 		if (c->block)
 			BGET(c->block, false);
@@ -78,6 +81,70 @@ out:
 	c->pos = c->off + (c->result > 0 ? (uint64_t)c->result : 0);
 	fs_call_let_go(c);
 	ASYNC_END(c);
+}
+
+/*
+ * The read at once: the inode lock is held from the map to the last copy,
+ * so no truncation can free a block in between (the future, which lets
+ * go of the lock while a block loads, checks ip->tgen instead), and every
+ * block is held before the first byte moves, so the answer is all of it
+ * or FS_WOULD_WAIT with nothing done.
+ */
+int64_t fs_read_now(struct fs *fs, struct fs_inode *ip, const void *vm, uint64_t va,
+		    uint64_t len, uint64_t off)
+{
+	if (len == 0)
+		return 0;
+	if (!fs_ilock_now(ip))
+		return FS_WOULD_WAIT;
+	int64_t r = FS_WOULD_WAIT;
+	struct fs_buf *held[FS_READ_NOW_BLOCKS];
+	uint32_t blocks[FS_READ_NOW_BLOCKS];
+	uint32_t nheld = 0;
+	uint64_t size = ip->d.size;
+	if (ip->d.type == FS_T_DIR) {
+		r = -PX_EISDIR;
+		goto out;
+	}
+	if (off >= size) {
+		r = 0;
+		goto out;
+	}
+	uint64_t n = len < size - off ? len : size - off;
+	uint64_t first = off / FS_BLOCK_SIZE, last = (off + n - 1) / FS_BLOCK_SIZE;
+	if (last - first >= FS_READ_NOW_BLOCKS)
+		goto out;
+	for (uint64_t fbn = first; fbn <= last; fbn++) {
+		/* Only a direct pointer tells a hole (0) from a map not cached. */
+		uint32_t b = fbn < FS_NDIRECT ? ip->d.direct[fbn] : fs_bmap_peek(fs, ip, fbn);
+		if ((!b && fbn >= FS_NDIRECT) || (b && !fs_block_ok(fs, b)))
+			goto out;
+		held[nheld] = b ? fs_bget_now(&fs->cache, b) : NULL;
+		if (b && !held[nheld])
+			goto out;
+		blocks[nheld++] = b;
+	}
+	uint64_t done = 0;
+	r = 0;
+	for (uint32_t i = 0; i < nheld; i++) {
+		uint64_t at = off + done, boff = at % FS_BLOCK_SIZE;
+		uint64_t k = FS_BLOCK_SIZE - boff < n - done ? FS_BLOCK_SIZE - boff : n - done;
+		read_ahead(fs, ip, first + i, blocks[i]);
+		const uint8_t *src = held[i] ? (const uint8_t *)held[i]->data + boff : zeros;
+		int e = fs_env_copyout(vm, va + done, src, k);
+		if (e) {
+			r = done ? (int64_t)done : e;
+			break;
+		}
+		done += k;
+		r = (int64_t)done;
+	}
+out:
+	for (uint32_t i = 0; i < nheld; i++)
+		if (held[i])
+			fs_brelse(&fs->cache, held[i]);
+	fs_iunlock(ip);
+	return r;
 }
 
 enum poll fs_op_write(struct fs_call *c, struct context *cx)
@@ -271,17 +338,33 @@ out:
 	ASYNC_END(c);
 }
 
+/* ip (locked) as a stat record. */
+static void stat_fill(struct fs_inode *ip, struct px_stat *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->type = fs_inode_type(ip);
+	st->nlink = ip->d.nlink;
+	st->size = ip->d.size;
+	st->ino = ip->inum;
+	st->blocks = ip->d.blocks;
+}
+
+int64_t fs_stat_now(struct fs *fs, struct fs_inode *ip, struct px_stat *st)
+{
+	(void)fs;
+	if (!fs_ilock_now(ip))
+		return FS_WOULD_WAIT;
+	stat_fill(ip, st);
+	fs_iunlock(ip);
+	return 0;
+}
+
 enum poll fs_op_stat(struct fs_call *c, struct context *cx)
 {
 	struct fs *fs = c->fs;
 	ASYNC_BEGIN(c);
 	ILOCK(c->ip);
-	memset(c->st, 0, sizeof(*c->st));
-	c->st->type = fs_inode_type(c->ip);
-	c->st->nlink = c->ip->d.nlink;
-	c->st->size = c->ip->d.size;
-	c->st->ino = c->ip->inum;
-	c->st->blocks = c->ip->d.blocks;
+	stat_fill(c->ip, c->st);
 	c->result = 0;
 out:
 	fs_call_let_go(c);

@@ -40,6 +40,40 @@ void fs_dirlookup_inum_init(struct fs_dirlookup *d, struct fs *fs, struct fs_ino
 	d->name_out = name_out;
 }
 
+/* Look for d's entry in directory block d->bi (its bytes at blk): 0 when
+ * found (d->inum, type, slot and name_out set), -PX_ENOENT when not here
+ * (d->free_slot noted), -PX_EIO (said) for an invalid entry. */
+static int scan(struct fs_dirlookup *d, const void *blk)
+{
+	struct fs *fs = d->fs;
+	const struct fs_dirent *e = blk;
+	for (uint32_t k = 0; k < FS_DIRENTS_PER_BLOCK; k++, e++) {
+		if (!e->inum) {
+			if (d->free_slot == UINT32_MAX && (d->bi > 0 || k >= 2))
+				d->free_slot = d->bi * FS_DIRENTS_PER_BLOCK + k;
+			continue;
+		}
+		if (e->inum >= fs->sb.ninodes || e->name_len == 0 || e->name_len > FS_NAME_MAX) {
+			fs_damaged(fs, "invalid directory entry in directory", d->dp->inum);
+			return -PX_EIO;
+		}
+		bool dots = d->bi == 0 && k < 2;
+		if (d->want_inum ? !dots && e->inum == d->want_inum
+		    : d->name    ? e->name_len == d->len && memcmp(e->name, d->name, d->len) == 0
+				 : !dots) {
+			if (d->name_out) {
+				memcpy(d->name_out, e->name, e->name_len);
+				d->len = e->name_len;
+			}
+			d->inum = e->inum;
+			d->type = e->type;
+			d->slot = d->bi * FS_DIRENTS_PER_BLOCK + k;
+			return 0;
+		}
+	}
+	return -PX_ENOENT;
+}
+
 enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx)
 {
 	struct fs *fs = d->fs;
@@ -64,49 +98,38 @@ enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx)
 		if ((d->result = d->g.result))
 			ASYNC_RETURN(d);
 		{
-			const struct fs_dirent *e = d->g.b->data;
-			bool found = false, bad = false;
-			for (uint32_t k = 0; k < FS_DIRENTS_PER_BLOCK; k++, e++) {
-				if (!e->inum) {
-					if (d->free_slot == UINT32_MAX && (d->bi > 0 || k >= 2))
-						d->free_slot = d->bi * FS_DIRENTS_PER_BLOCK + k;
-					continue;
-				}
-				if (e->inum >= fs->sb.ninodes || e->name_len == 0 ||
-				    e->name_len > FS_NAME_MAX) {
-					bad = true;
-					break;
-				}
-				bool dots = d->bi == 0 && k < 2;
-				if (d->want_inum ? !dots && e->inum == d->want_inum
-				    : d->name    ? e->name_len == d->len &&
-							 memcmp(e->name, d->name, d->len) == 0
-						 : !dots) {
-					if (d->name_out) {
-						memcpy(d->name_out, e->name, e->name_len);
-						d->len = e->name_len;
-					}
-					d->inum = e->inum;
-					d->type = e->type;
-					d->slot = d->bi * FS_DIRENTS_PER_BLOCK + k;
-					found = true;
-					break;
-				}
-			}
+			int r = scan(d, d->g.b->data);
 			fs_brelse(&fs->cache, d->g.b);
-			if (bad) {
-				fs_damaged(fs, "invalid directory entry in directory", d->dp->inum);
-				d->result = -PX_EIO;
-				ASYNC_RETURN(d);
-			}
-			if (found) {
-				d->result = 0;
+			if (r != -PX_ENOENT) {
+				d->result = r;
 				ASYNC_RETURN(d);
 			}
 		}
 	}
 	d->result = -PX_ENOENT;
 	ASYNC_END(d);
+}
+
+int64_t fs_dirlookup_now(struct fs *fs, struct fs_inode *dp, const char *name, uint32_t len,
+			 uint32_t *inum)
+{
+	struct fs_dirlookup d;
+	fs_dirlookup_init(&d, fs, dp, name, len);
+	uint32_t nblk = (uint32_t)(dp->d.size / FS_BLOCK_SIZE);
+	for (d.bi = 0; d.bi < nblk; d.bi++) {
+		/* A hole is damage: the lookup's future says so. */
+		uint32_t block = fs_bmap_peek(fs, dp, d.bi);
+		struct fs_buf *b = block ? fs_bget_now(&fs->cache, block) : NULL;
+		if (!b)
+			return FS_WOULD_WAIT;
+		int64_t r = scan(&d, b->data);
+		fs_brelse(&fs->cache, b);
+		if (r != -PX_ENOENT) {
+			*inum = d.inum;
+			return r;
+		}
+	}
+	return -PX_ENOENT;
 }
 
 void fs_dirlookup_drop(struct fs_dirlookup *d)

@@ -34,6 +34,7 @@ struct fs_file_io {
 	struct file *f;
 	bool cur;                /* at f->pos, and moving it */
 	bool stat;               /* copy st out on success */
+	bool now;                /* no core future: io.result was had at once */
 	const struct vm_root *vm;
 	uint64_t va;
 	struct px_stat st;
@@ -49,6 +50,8 @@ static enum poll ffio_poll(struct future *fut, struct context *cx)
 {
 	struct fs_file_io *w = (struct fs_file_io *)fut;
 	struct io_future *in = &w->inner.op.io;
+	if (w->now)
+		return POLL_READY;
 	/* The record lives in this wrapper, which may have moved since the
 	 * start (a ring operation is started on the stack): point the core
 	 * at where it is now. */
@@ -70,7 +73,8 @@ static enum poll ffio_poll(struct future *fut, struct context *cx)
 static void ffio_drop(struct future *fut)
 {
 	struct fs_file_io *w = (struct fs_file_io *)fut;
-	io_drop(&w->inner.op.io);
+	if (!w->now)
+		io_drop(&w->inner.op.io);
 }
 
 static const struct future_vtable ffio_vtable = { ffio_poll, ffio_drop };
@@ -85,6 +89,21 @@ static int64_t wrap(struct fs_file_io *w, const struct io_req *rq, int64_t start
 	}
 	io_future_init(&w->io, &ffio_vtable);
 	w->io.busy = w->inner.op.io.busy;
+	w->now = false;
+	return IO_STARTED;
+}
+
+/* A result had at once (fs_*_now) that reads as IO_STARTED (one byte):
+ * returned by a future that is Ready at its first poll. */
+static int64_t wrap_now(struct fs_file_io *w, const struct io_req *rq, int64_t r)
+{
+	if (r != IO_STARTED)
+		return wrap(w, rq, r, w->cur);
+	if (w->cur)
+		atomic_fetch_add(&rq->file->pos, (uint64_t)r);
+	io_future_init(&w->io, &ffio_vtable);
+	w->now = true;
+	w->io.result = r;
 	return IO_STARTED;
 }
 
@@ -106,6 +125,9 @@ static int64_t ff_read(const struct io_req *rq, union io_slot *slot)
 	if ((ff->flags & PX_O_ACCMODE) == PX_O_WRONLY)
 		return -PX_EBADF;
 	prepare(w, rq, &off);
+	int64_t r = fs_read_now(ff->fs, ff->ip, rq->vm, rq->va, rq->len, off);
+	if (r != FS_WOULD_WAIT)
+		return wrap_now(w, rq, r);
 	return wrap(w, rq, fs_read(inner_slot(w), ff->fs, ff->ip, rq->vm, rq->va, rq->len, off),
 		    w->cur);
 }
@@ -145,6 +167,11 @@ static int64_t ff_stat(const struct io_req *rq, union io_slot *slot)
 	prepare(w, rq, &off);
 	w->cur = false;
 	w->stat = true;
+	int64_t r = fs_stat_now(ff->fs, ff->ip, &w->st);
+	if (r == 0)
+		return copyout(rq->vm, rq->va, &w->st, sizeof(w->st));
+	if (r != FS_WOULD_WAIT)
+		return r;
 	return wrap(w, rq, fs_stat(inner_slot(w), ff->fs, ff->ip, &w->st), false);
 }
 
@@ -189,8 +216,7 @@ void fs_file_iput(struct fs *fs, struct fs_inode *ip)
 static void ff_release(struct file *f)
 {
 	struct fs_file *ff = f->obj;
-	fs_file_iput(ff->fs, ff->ip);
-	kfree(ff, sizeof(*ff)); /* file_put frees f */
+	fs_file_iput(ff->fs, ff->ip); /* file_put frees f, ff with it */
 }
 
 static const struct file_ops fs_reg_ops = {
@@ -227,16 +253,11 @@ static const struct file_ops fs_dir_ops = {
 
 int fs_file_new(struct fs *fs, struct fs_inode *ip, int flags, struct file **out)
 {
-	struct fs_file *ff = kmalloc(sizeof(*ff));
-	if (!ff)
-		return -PX_ENOMEM;
-	*ff = (struct fs_file){ .fs = fs, .ip = ip, .flags = flags };
 	bool dir = fs_inode_type(ip) == PX_S_DIR;
-	struct file *f = file_alloc(dir ? &fs_dir_ops : &fs_reg_ops, ff);
-	if (!f) {
-		kfree(ff, sizeof(*ff));
+	struct file *f = file_alloc_with(dir ? &fs_dir_ops : &fs_reg_ops, sizeof(struct fs_file));
+	if (!f)
 		return -PX_ENOMEM;
-	}
+	*(struct fs_file *)f->obj = (struct fs_file){ .fs = fs, .ip = ip, .flags = flags };
 	*out = f;
 	return 0;
 }

@@ -99,6 +99,9 @@ void fs_ilock_init(struct fs_ilock *l, struct fs *fs, struct fs_inode *ip);
 enum poll fs_ilock_poll(struct fs_ilock *l, struct context *cx);
 void fs_ilock_drop(struct fs_ilock *l);
 void fs_iunlock(struct fs_inode *ip);
+/* Lock ip if its lock is free and its disk inode loaded: true (locked),
+ * or false with nothing done. */
+bool fs_ilock_now(struct fs_inode *ip);
 
 /* Write ip->d (locked) to its disk inode inside the transaction. */
 struct fs_iupdate {
@@ -217,6 +220,11 @@ void fs_dirlookup_inum_init(struct fs_dirlookup *d, struct fs *fs, struct fs_ino
 			    uint32_t inum, char *name_out);
 enum poll fs_dirlookup_poll(struct fs_dirlookup *d, struct context *cx);
 void fs_dirlookup_drop(struct fs_dirlookup *d);
+/* The same lookup of name in dp (locked) without waiting: 0 and *inum,
+ * -PX_ENOENT, -PX_EIO (an invalid entry, said), or FS_WOULD_WAIT (a block
+ * of dp is not cached, or its map needs reading). */
+int64_t fs_dirlookup_now(struct fs *fs, struct fs_inode *dp, const char *name, uint32_t len,
+			 uint32_t *inum);
 
 /* Write entry (name -> inum, type) at slot of dp (locked); slot ==
  * UINT32_MAX: append a block.  Inside a transaction. */

@@ -141,10 +141,14 @@ enum poll fs_ilock_poll(struct fs_ilock *l, struct context *cx)
 	struct fs *fs = l->fs;
 	struct fs_inode *ip = l->ip;
 	ASYNC_BEGIN(l);
-	mutex_lock_init(&l->ml, &ip->lock);
-	l->live = 1;
-	AWAIT(l, mutex_lock_poll(&l->ml, cx));
-	l->live = 0;
+	/* A free lock has no waiters (unlock hands it over), so taking it
+	 * here keeps the queue's order and skips the lock future. */
+	if (!mutex_try_lock(&ip->lock)) {
+		mutex_lock_init(&l->ml, &ip->lock);
+		l->live = 1;
+		AWAIT(l, mutex_lock_poll(&l->ml, cx));
+		l->live = 0;
+	}
 	if (!ip->valid) {
 		if (ip->inum == 0 || ip->inum >= fs->sb.ninodes) {
 			fs_damaged(fs, "inode number out of range:", ip->inum);
@@ -187,6 +191,16 @@ void fs_ilock_drop(struct fs_ilock *l)
 		mutex_unlock(&l->ip->lock);
 	}
 	l->live = 0;
+}
+
+bool fs_ilock_now(struct fs_inode *ip)
+{
+	if (!mutex_try_lock(&ip->lock))
+		return false;
+	if (ip->valid)
+		return true;
+	mutex_unlock(&ip->lock);
+	return false;
 }
 
 void fs_iunlock(struct fs_inode *ip)
@@ -430,14 +444,18 @@ enum poll fs_bmap_poll(struct fs_bmap *m, struct context *cx)
 		d->blocks++;
 	}
 	for (m->lvl = 0; m->lvl < m->nlvl; m->lvl++) {
-		fs_bget_init(&m->g, &fs->cache, m->cur, false);
-		m->live = 1;
-		AWAIT(m, fs_bget_poll(&m->g, cx));
-		m->live = 0;
-		if ((m->result = m->g.result))
-			ASYNC_RETURN(m);
-		m->v = ((uint32_t *)m->g.b->data)[m->idx[m->lvl]];
-		fs_brelse(&fs->cache, m->g.b);
+		/* A cached table is read in place, under the cache lock, not
+		 * held and let go (nor its release's wake-up). */
+		if (!fs_cache_peek32(&fs->cache, m->cur, m->idx[m->lvl], &m->v)) {
+			fs_bget_init(&m->g, &fs->cache, m->cur, false);
+			m->live = 1;
+			AWAIT(m, fs_bget_poll(&m->g, cx));
+			m->live = 0;
+			if ((m->result = m->g.result))
+				ASYNC_RETURN(m);
+			m->v = ((uint32_t *)m->g.b->data)[m->idx[m->lvl]];
+			fs_brelse(&fs->cache, m->g.b);
+		}
 		if (m->v && !fs_block_ok(fs, m->v)) {
 			fs_damaged(fs, "indirect block holds an out-of-range pointer; block", m->cur);
 			m->result = -PX_EIO;

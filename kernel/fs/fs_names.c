@@ -127,6 +127,84 @@ out:
 	ASYNC_END(c);
 }
 
+/*
+ * The open at once: the walk of fs_walk_poll and the checks of
+ * fs_op_open, each directory locked only with fs_ilock_now and read only
+ * from cached blocks.  Any step that would wait lets go of everything and
+ * answers FS_WOULD_WAIT; the future then walks again from the start.
+ */
+int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int flags,
+		    struct fs_inode **ipp)
+{
+	bool writing = (flags & PX_O_ACCMODE) != PX_O_RDONLY;
+	if ((flags & PX_O_ACCMODE) == PX_O_ACCMODE)
+		return -PX_EINVAL;
+	if ((flags & PX_O_CREAT) || ((flags & PX_O_TRUNC) && writing))
+		return FS_WOULD_WAIT;
+	if (!path[0])
+		return -PX_ENOENT;
+	for (uint32_t n = 0; path[n]; n++)
+		if (n + 1 >= FS_PATH_MAX)
+			return -PX_ENAMETOOLONG; /* as fs_open's start says */
+	struct fs_inode *ip = fs_idup(fs, path[0] == '/' || !cwd ? fs->root : cwd);
+	bool trailing = false;
+	int64_t r = 0;
+	uint32_t pos = 0;
+	for (;;) {
+		uint32_t s = pos, e, after, inum = 0;
+		while (path[s] == '/')
+			s++;
+		if (!path[s])
+			break;
+		e = s;
+		while (path[e] && path[e] != '/')
+			e++;
+		if (e - s > FS_NAME_MAX) {
+			r = -PX_ENAMETOOLONG;
+			goto fail;
+		}
+		after = e;
+		while (path[after] == '/')
+			after++;
+		pos = e;
+		trailing = after > e;
+		if (!fs_ilock_now(ip)) {
+			r = FS_WOULD_WAIT;
+			goto fail;
+		}
+		if (ip->d.type != FS_T_DIR)
+			r = -PX_ENOTDIR;
+		else
+			r = fs_dirlookup_now(fs, ip, path + s, e - s, &inum);
+		struct fs_inode *next = NULL;
+		if (!r && !(next = fs_iget(fs, inum)))
+			r = FS_WOULD_WAIT; /* the future says ENFILE */
+		fs_iunlock(ip);
+		if (r)
+			goto fail;
+		fs_iput(fs, ip);
+		ip = next;
+	}
+	if (!fs_ilock_now(ip)) {
+		r = FS_WOULD_WAIT;
+		goto fail;
+	}
+	if (ip->d.type == FS_T_DIR) {
+		if (writing || (flags & (PX_O_CREAT | PX_O_TRUNC)))
+			r = -PX_EISDIR;
+	} else if ((flags & PX_O_DIRECTORY) || trailing) {
+		r = -PX_ENOTDIR;
+	}
+	fs_iunlock(ip);
+	if (r)
+		goto fail;
+	*ipp = ip;
+	return 0;
+fail:
+	fs_iput(fs, ip);
+	return r;
+}
+
 /* ---- mkdir ----------------------------------------------------------------------------*/
 
 enum poll fs_op_mkdir(struct fs_call *c, struct context *cx)

@@ -142,6 +142,17 @@ void *kmalloc(size_t size)
 	return calloc(1, size);
 }
 
+/* Not zeroed: filled, so a field read before it is written shows. */
+void *kmalloc_raw(size_t size)
+{
+	void *p = malloc(size);
+	if (p) {
+		live_allocs++;
+		memset(p, 0xa5, size);
+	}
+	return p;
+}
+
 void kfree(void *p, size_t size)
 {
 	(void)size;

@@ -116,6 +116,30 @@ static struct fs *mount(void)
 #define NOPEN 4
 
 /* Operations until the input ends (at most 64); files stay open between. */
+/* An open, read or stat tried at once right after its future (nothing
+ * ran in between) must answer what the future did, or wait. */
+static void agree(int64_t now, int64_t r, const char *what)
+{
+	if (now != FS_WOULD_WAIT && now != r && r != -PX_ENOMEM) {
+		fprintf(stderr, "fs_fuzz: %s at once gave %lld, its future %lld\n", what,
+			(long long)now, (long long)r);
+		abort();
+	}
+}
+
+static void open_agrees(struct fs *fs, struct fs_inode *cwd, const char *p, int flags, int64_t r,
+			struct fs_inode *ip)
+{
+	struct fs_inode *nip = NULL;
+	int64_t now = fs_open_now(fs, cwd, p, flags, &nip);
+	agree(now, r, "open");
+	if (now == 0) {
+		if (nip != ip)
+			abort();
+		fs_iput(fs, nip);
+	}
+}
+
 static void operate(struct fs *fs, struct in *in)
 {
 	static uint8_t buf[3 * FS_BLOCK_SIZE * 8];
@@ -138,7 +162,11 @@ static void operate(struct fs *fs, struct in *in)
 				PX_O_WRONLY | PX_O_APPEND | PX_O_CREAT, PX_O_RDWR | PX_O_CREAT | PX_O_TRUNC,
 				PX_O_ACCMODE,
 			};
-			if (run(fs_open(&S, fs, *slot, p, fl[op / 16 % 8])) == 0) {
+			int64_t r = run(fs_open(&S, fs, *slot, p, fl[op / 16 % 8]));
+			if (!(fl[op / 16 % 8] & PX_O_CREAT))
+				open_agrees(fs, *slot, p, fl[op / 16 % 8], r,
+					    r == 0 ? fs_op_inode(&S) : NULL);
+			if (r == 0) {
 				struct fs_inode *old = *slot;
 				*slot = fs_op_inode(&S); /* before S runs anything else */
 				if (old && fs_iput(fs, old))
@@ -153,8 +181,18 @@ static void operate(struct fs *fs, struct in *in)
 			}
 			break;
 		case 3:
-			if (*slot)
-				run(fs_read(&S, fs, *slot, NULL, (uint64_t)(uintptr_t)buf, len, off));
+			if (*slot) {
+				static uint8_t again[FS_READ_NOW_BLOCKS * FS_BLOCK_SIZE];
+				int64_t r = run(fs_read(&S, fs, *slot, NULL, (uint64_t)(uintptr_t)buf, len,
+						       off));
+				if (len <= sizeof(again)) {
+					int64_t now = fs_read_now(fs, *slot, NULL,
+								  (uint64_t)(uintptr_t)again, len, off);
+					agree(now, r, "read");
+					if (now > 0 && memcmp(again, buf, (size_t)now) != 0)
+						abort();
+				}
+			}
 			break;
 		case 4:
 			if (*slot)
@@ -171,8 +209,14 @@ static void operate(struct fs *fs, struct in *in)
 						len + sizeof(struct px_dirent), a));
 			break;
 		case 11:
-			if (*slot)
-				run(fs_stat(&S, fs, *slot, &st));
+			if (*slot) {
+				struct px_stat again;
+				int64_t r = run(fs_stat(&S, fs, *slot, &st));
+				int64_t now = fs_stat_now(fs, *slot, &again);
+				agree(now, r, "stat");
+				if (now == 0 && memcmp(&again, &st, sizeof(st)) != 0)
+					abort();
+			}
 			break;
 		case 12:
 			if (*slot)
@@ -184,9 +228,12 @@ static void operate(struct fs *fs, struct in *in)
 			*slot = NULL;
 			break;
 		case 14: /* a relative path from an open directory */
-			if (*slot && run(fs_open(&S, fs, *slot, q, PX_O_RDONLY)) == 0 &&
-			    fs_iput(fs, fs_op_inode(&S)))
-				run(fs_reclaim(&S, fs));
+			if (*slot) {
+				int64_t r = run(fs_open(&S, fs, *slot, q, PX_O_RDONLY));
+				open_agrees(fs, *slot, q, PX_O_RDONLY, r, r == 0 ? fs_op_inode(&S) : NULL);
+				if (r == 0 && fs_iput(fs, fs_op_inode(&S)))
+					run(fs_reclaim(&S, fs));
+			}
 			break;
 		default: {
 			/* two operations at once */

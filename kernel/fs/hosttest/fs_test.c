@@ -92,9 +92,32 @@ static void after_op(void)
 		after_op_hook();
 }
 
+/*
+ * Every open, read and stat here is tried at once too, right after its
+ * future (so the future does what it would alone, read-ahead included):
+ * when the try answers, it must answer what the future did.  An
+ * allocation the future failed on purpose is no answer to compare.
+ */
+static unsigned now_answers[3]; /* open, read, stat */
+
+static void open_now_agrees(const char *p, int flags, int64_t r, struct fs_inode *ip)
+{
+	struct fs_inode *nip = NULL;
+	int64_t now = fs_open_now(FS, NULL, p, flags, &nip);
+	if (now == FS_WOULD_WAIT || r == -PX_ENOMEM || (flags & PX_O_CREAT))
+		return;
+	now_answers[0]++;
+	CHECK_EQ(now, r);
+	if (now == 0) {
+		CHECK(nip == ip);
+		fs_iput(FS, nip);
+	}
+}
+
 static int64_t op_open(const char *p, int flags, struct fs_inode **ip)
 {
 	int64_t r = run1(&D, &S, fs_open(&S, FS, NULL, p, flags));
+	open_now_agrees(p, flags, r, r == 0 ? fs_op_inode(&S) : NULL);
 	if (ip)
 		*ip = r == 0 ? fs_op_inode(&S) : NULL;
 	else if (r == 0)
@@ -120,7 +143,18 @@ static int64_t op_append(struct fs_inode *ip, const void *buf, uint64_t len, uin
 
 static int64_t op_read(struct fs_inode *ip, void *buf, uint64_t len, uint64_t off)
 {
-	return run1(&D, &S, fs_read(&S, FS, ip, NULL, (uint64_t)(uintptr_t)buf, len, off));
+	int64_t r = run1(&D, &S, fs_read(&S, FS, ip, NULL, (uint64_t)(uintptr_t)buf, len, off));
+	static uint8_t again[FS_READ_NOW_BLOCKS * FS_BLOCK_SIZE];
+	if (len <= sizeof(again) && r != -PX_ENOMEM) {
+		uint8_t *to = buf ? again : NULL; /* NULL: the bad address */
+		int64_t now = fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)to, len, off);
+		if (now != FS_WOULD_WAIT) {
+			now_answers[1]++;
+			CHECK_EQ(now, r);
+			CHECK(r <= 0 || memcmp(again, buf, (size_t)r) == 0);
+		}
+	}
+	return r;
 }
 
 static int64_t op_mkdir(const char *p)
@@ -167,7 +201,15 @@ static int64_t op_trunc(struct fs_inode *ip, uint64_t size)
 
 static int64_t op_stat(struct fs_inode *ip, struct px_stat *st)
 {
-	return run1(&D, &S, fs_stat(&S, FS, ip, st));
+	int64_t r = run1(&D, &S, fs_stat(&S, FS, ip, st));
+	struct px_stat again;
+	int64_t now = fs_stat_now(FS, ip, &again);
+	if (now != FS_WOULD_WAIT && r != -PX_ENOMEM) {
+		now_answers[2]++;
+		CHECK_EQ(now, r);
+		CHECK(r != 0 || memcmp(&again, st, sizeof(again)) == 0);
+	}
+	return r;
 }
 
 static void put(struct fs_inode *ip)
@@ -1585,6 +1627,84 @@ static void t_nomem(void)
 	done_check();
 }
 
+/* The operations tried at once answer only from what is cached and
+ * unlocked, and then answer what the future would. */
+static void t_now(void)
+{
+	fresh("4M", 64);
+	static uint8_t a[6 * 4096], b[6 * 4096];
+	fill(a, sizeof(a), 5);
+	CHECK_EQ(op_mkdir("/d"), 0);
+	CHECK_EQ(write_file("/d/f", a, sizeof(a)), sizeof(a));
+	struct fs_inode *ip;
+	CHECK_EQ(op_open("/d/hole", PX_O_CREAT | PX_O_RDWR, &ip), 0);
+	CHECK_EQ(op_write(ip, a, 100, 8192), 100);
+	put(ip);
+	CHECK_EQ(umount_d(&D), 0);
+	CHECK_EQ(mount_d(&D, 64), 0);
+
+	/* Nothing cached but the root: every try waits. */
+	struct fs_inode *nip = NULL;
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDONLY, &nip), FS_WOULD_WAIT);
+	CHECK_EQ(op_open("/d/f", PX_O_RDONLY, &ip), 0);
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 100, 0), FS_WOULD_WAIT);
+	/* Loaded by the future: the tries answer. */
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDONLY, &nip), 0);
+	CHECK(nip == ip);
+	fs_iput(FS, nip);
+	CHECK_EQ(fs_open_now(FS, NULL, "//d///f", PX_O_WRONLY, &nip), 0);
+	fs_iput(FS, nip);
+	CHECK_EQ(op_read(ip, b, 3 * 4096, 100), 3 * 4096);
+	memset(b, 0, sizeof(b));
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 3 * 4096, 100), 3 * 4096);
+	CHECK(memcmp(b, a + 100, 3 * 4096) == 0);
+	CHECK_EQ(op_read(ip, b, 10, sizeof(a) - 4), 4);
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 10, sizeof(a) - 4), 4);
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 10, sizeof(a)), 0);
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 0, 0), 0);
+	/* More blocks than a try holds: the future's. */
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 5 * 4096, 0), FS_WOULD_WAIT);
+	struct px_stat st;
+	CHECK_EQ(fs_stat_now(FS, ip, &st), 0);
+	CHECK_EQ(st.size, sizeof(a));
+	CHECK_EQ(st.type, PX_S_REG);
+	/* A held inode lock: every try waits, and does nothing. */
+	CHECK(mutex_try_lock(&ip->lock));
+	CHECK_EQ(fs_stat_now(FS, ip, &st), FS_WOULD_WAIT);
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 10, 0), FS_WOULD_WAIT);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDONLY, &nip), FS_WOULD_WAIT);
+	mutex_unlock(&ip->lock);
+	/* Errors are answered as the future answers them. */
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f/x", PX_O_RDONLY, &nip), -PX_ENOTDIR);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f/", PX_O_RDONLY, &nip), -PX_ENOTDIR);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/nope", PX_O_RDONLY, &nip), -PX_ENOENT);
+	CHECK_EQ(fs_open_now(FS, NULL, "", PX_O_RDONLY, &nip), -PX_ENOENT);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d", PX_O_WRONLY, &nip), -PX_EISDIR);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDONLY | PX_O_DIRECTORY, &nip), -PX_ENOTDIR);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_ACCMODE, &nip), -PX_EINVAL);
+	char longname[FS_NAME_MAX + 3];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = 0;
+	CHECK_EQ(fs_open_now(FS, NULL, longname, PX_O_RDONLY, &nip), -PX_ENAMETOOLONG);
+	/* Those that change the disk are always the future's. */
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDONLY | PX_O_CREAT, &nip), FS_WOULD_WAIT);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d/f", PX_O_RDWR | PX_O_TRUNC, &nip), FS_WOULD_WAIT);
+	CHECK_EQ(fs_open_now(FS, NULL, "/d", PX_O_RDONLY | PX_O_DIRECTORY, &nip), 0);
+	CHECK_EQ(fs_read_now(FS, nip, NULL, (uint64_t)(uintptr_t)b, 10, 0), -PX_EISDIR);
+	fs_iput(FS, nip);
+	put(ip);
+	/* A hole reads as zeros without a block. */
+	CHECK_EQ(op_open("/d/hole", PX_O_RDONLY, &ip), 0);
+	CHECK_EQ(op_read(ip, b, 8192 + 100, 0), 8192 + 100);
+	memset(b, 0xff, sizeof(b));
+	CHECK_EQ(fs_read_now(FS, ip, NULL, (uint64_t)(uintptr_t)b, 8192 + 100, 0), 8192 + 100);
+	CHECK(b[0] == 0 && b[8191] == 0 && memcmp(b + 8192, a, 100) == 0);
+	put(ip);
+	/* Each kind answered somewhere in the suites that ran so far. */
+	CHECK(now_answers[0] > 0 && now_answers[1] > 0 && now_answers[2] > 0);
+	done_check();
+}
+
 /* ---- runner ---------------------------------------------------------------------------------------*/
 
 static const struct {
@@ -1602,6 +1722,7 @@ static const struct {
 	{ t_torn_header, "torn_header" },
 	{ t_cache_sharing, "cache_sharing" },
 	{ t_readahead, "readahead" },
+	{ t_now, "now" },
 	{ t_concurrent, "concurrent" },
 	{ t_cancel_write, "cancel_write" },
 	{ t_drop, "drop" },
