@@ -457,10 +457,13 @@ int task_spawn_slow(struct executor *exec, struct task_src *src,
  * visible to anyone but task_pools_each, which looks only at a slot
  * whose state word says live: plain stores, then the state word last,
  * with release.  (t->next is written when t is queued on a list, never
- * read before.)  Both spawns use it; inline so that a constant d folds. */
+ * read before.)  Every spawn uses it; inline so that a constant d folds.
+ * first: TASK_SCHEDULED (a spawn that queues t), or TASK_RUNNING
+ * (task_spawn_polled, whose future is in place already: not copied). */
 static inline __attribute__((always_inline))
 void task_fill(struct task *t, struct executor *exec, struct task_src *src,
-               const struct task_desc *d, uint16_t reg_idx, struct join_handle *jh)
+               const struct task_desc *d, uint16_t reg_idx, struct join_handle *jh,
+               uint64_t first)
 {
 	size_t fs = d->future_size, trailer_off = TASK_TRAILER_OFF(fs);
 	t->exec = exec;
@@ -478,10 +481,11 @@ void task_fill(struct task *t, struct executor *exec, struct task_src *src,
 	       offsetof(struct task, polls));
 	t->name = d->name ? d->name : "?";
 	EXEC_TR_SPAWN(t, t->name);
-	task_copy_small(t->future, d->future, fs);
+	if (first == TASK_SCHEDULED)
+		task_copy_small(t->future, d->future, fs);
 	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
 	        WAKER_NONE;
-	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE |
+	uint64_t st = first | TASK_REF_ONE |
 	              (reg_idx == TASK_REG_POOL ? TASK_POOLED : 0);
 	if (jh) {
 		jh->base.vtable = &join_handle_future_vtable;
@@ -520,7 +524,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	        memory_order_acquire);
 	if (!t)
 		return task_spawn_slow(exec, src, d, jh);
-	task_fill(t, exec, src, &dv, TASK_REG_POOL, jh);
+	task_fill(t, exec, src, &dv, TASK_REG_POOL, jh, TASK_SCHEDULED);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);

@@ -40,6 +40,7 @@ struct ring_op {
 	uint8_t finished;        /* CQE handed over (ring lock) */
 	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
 	uint8_t draining;        /* finished, but the future is busy: poll it out */
+	uint8_t first;           /* the first poll, inside ring_enter (op_spawn) */
 	union io_slot io;
 };
 
@@ -129,15 +130,6 @@ static void ring_free(struct ring *r)
 	atomic_fetch_sub(&rings_live, 1);
 }
 
-static void ring_unref(struct ring *r)
-{
-	unsigned long f = spin_lock(&r->lock);
-	bool last = --r->refs == 0;
-	spin_unlock(&r->lock, f);
-	if (last)
-		ring_free(r);
-}
-
 /* The ring's task source (any hart; never from an interrupt handler). */
 static void *pool_alloc(struct task_src *src, size_t size)
 {
@@ -163,8 +155,10 @@ static void pool_free(struct task_src *src, void *slot, size_t size)
 	unsigned long f = spin_lock(&r->lock);
 	*(void **)slot = pl->free;
 	pl->free = slot;
+	bool last = --r->refs == 0;
 	spin_unlock(&r->lock, f);
-	ring_unref(r);
+	if (last)
+		ring_free(r);
 }
 
 /* Carve `slots` task slots out of fresh pages; -PX_ENOMEM (the pages got
@@ -347,11 +341,12 @@ static void op_finish(struct ring_op *op, int64_t res)
 	}
 	op->finished = 1;
 	r->nops--;
+	/* Never the last reference: the op's task slot holds one too. */
+	r->refs--;
 	spin_unlock(&r->lock, f);
 	if (post)
 		notify_all(&r->cq_ready);
 	op->r = NULL;
-	ring_unref(r);
 }
 
 /* The task completes: the file goes, one op fewer alive. */
@@ -369,6 +364,15 @@ static enum poll op_poll(struct future *f, struct context *cx)
 
 	if (op->draining)
 		goto drain;
+	if (op->first) {
+		/* Inside ring_enter (op_spawn): the process is there, so the
+		 * ring is not dead and nothing cancelled the op. */
+		op->first = 0;
+		if (io_poll(&op->io.f, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		op_finish(op, op->io.f.result);
+		return op_gone(op);
+	}
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone.  A write cut short
 		 * reports what it moved (kernel/io.h): those bytes went out. */
@@ -430,43 +434,45 @@ static int64_t op_cancel(struct ring *r, uint64_t target)
 	return 0;
 }
 
-/* Spawn the prepared op as a task; false (nothing held) on failure. */
+/*
+ * Give the started op a task: copy it into a slot of the ring's pool
+ * (a future may move before its first poll), link it, and poll it once
+ * right here (task_spawn_polled): an op whose future is Ready at once
+ * posts its CQE now and its slot goes straight back, with no trip
+ * through a run queue.  One that must wait is a task from then on.
+ * False (nothing held, op still on the caller's stack) if the ring has
+ * no room.
+ *
+ * The op is linked before its task's header is filled: only this
+ * process's ring_enter (op_cancel) and exit (ring_teardown) walk
+ * r->ops for anything but their own op, and the process is here.
+ */
 static bool op_spawn(struct ring *r, struct ring_op *op)
 {
-	struct join_handle jh;
+	struct ring_pool *pl = &r->pool;
 	unsigned long f = spin_lock(&r->lock);
-	bool ok = !r->dead && r->nops < r->ops_max;
-	if (ok) {
-		r->refs++;
-		r->nops++;
-	}
-	spin_unlock(&r->lock, f);
-	if (!ok)
-		return false;
-	op->r = r;
-	atomic_fetch_add(&ops_live, 1);
-	if (task_spawn(&kernel_exec, &r->pool.src, &TASK_DESC_VOID(*op, "ring-op"), &jh) !=
-	    TASK_OK) {
-		atomic_fetch_sub(&ops_live, 1);
-		f = spin_lock(&r->lock);
-		r->refs--;
-		r->nops--;
+	struct task *t = pl->free;
+	if (r->dead || r->nops >= r->ops_max || !t) {
 		spin_unlock(&r->lock, f);
 		return false;
 	}
-	/* On another hart the task may already have run, even finished. */
-	struct ring_op *live = (struct ring_op *)(void *)jh.task->future;
-	f = spin_lock(&r->lock);
-	if (!live->finished) {
-		live->prev = NULL;
-		live->next = r->ops;
-		if (r->ops)
-			r->ops->prev = live;
-		r->ops = live;
-		live->linked = 1;
-	}
+	pl->free = *(void **)t;
+	r->refs += 2;            /* the slot's and the op's */
+	r->nops++;
+	struct ring_op *live = (struct ring_op *)(void *)((unsigned char *)t + TASK_CORE_OFF);
+	memcpy(live, op, offsetof(struct ring_op, io));
+	memcpy(&live->io, &op->io, sizeof(op->io));
+	live->r = r;
+	live->first = 1;
+	live->prev = NULL;
+	live->next = r->ops;
+	if (r->ops)
+		r->ops->prev = live;
+	r->ops = live;
+	live->linked = 1;
 	spin_unlock(&r->lock, f);
-	join_handle_detach(&jh);
+	atomic_fetch_add(&ops_live, 1);
+	task_spawn_polled(&kernel_exec, &pl->src, t, &TASK_DESC_VOID(*op, "ring-op"));
 	return true;
 }
 
@@ -692,7 +698,15 @@ static int64_t op_sock(struct proc *p, const struct px_sqe *s, struct ring_op *o
  */
 static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int64_t *res)
 {
-	struct ring_op op = { .base = { &op_vtable }, .user_data = s->user_data };
+	/* The io slot is left for the start to fill (ops that start
+	 * nothing never read it). */
+	struct ring_op op;
+	op.base.vtable = &op_vtable;
+	op.r = NULL;
+	op.next = op.prev = NULL;
+	op.user_data = s->user_data;
+	op.file = NULL;
+	op.linked = op.finished = op.cancel = op.draining = op.first = 0;
 
 	*res = -PX_EINVAL;
 	if (s->flags)
