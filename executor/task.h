@@ -173,7 +173,7 @@ struct task {
 	uint32_t out_size;
 	uint32_t trailer_off;
 	/* metrics (relaxed atomics: printed from other threads); together,
-	 * so that a spawn zeroes them with one store */
+	 * so that a spawn's stores zeroing them are adjacent */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
 #ifdef EXEC_CHECK

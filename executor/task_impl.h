@@ -475,10 +475,17 @@ void task_fill(struct task *t, struct executor *exec, struct task_src *src,
 	t->trailer_off = (uint32_t)trailer_off;
 	t->reg_idx = reg_idx;
 	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
-	/* polls, wakes, poll_ns: one store (t is not shared yet) */
-	memset((void *)&t->polls, 0,
-	       offsetof(struct task, poll_ns) + sizeof(t->poll_ns) -
-	       offsetof(struct task, polls));
+	/* polls, wakes, poll_ns: plain stores (t is not shared yet; a
+	 * memset would be a call in a -ffreestanding build) */
+	atomic_store_explicit(&t->polls, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->wakes, 0, memory_order_relaxed);
+#ifdef EXEC_CHECK
+	atomic_store_explicit(&t->clones, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->drops, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->requeues, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->pad_check, 0, memory_order_relaxed);
+#endif
+	atomic_store_explicit(&t->poll_ns, 0, memory_order_relaxed);
 	t->name = d->name ? d->name : "?";
 	EXEC_TR_SPAWN(t, t->name);
 	if (first == TASK_SCHEDULED)

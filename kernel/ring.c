@@ -320,8 +320,12 @@ static void op_end(struct ring_op *op)
 	spin_unlock(&r->lock, f);
 }
 
-/* Post the CQE (unless the process is gone), leave the ring. */
-static void op_finish(struct ring_op *op, int64_t res)
+/* Post the CQE (unless the process is gone), leave the ring.  wake:
+ * notify a ring_enter that may be waiting; false inside ring_enter
+ * itself (the first poll), where nobody can be: only the process's own
+ * ring_enter waits on cq_ready, and it is busy submitting (a CQE posted
+ * there is counted as ready when the submit returns, like a NOP's). */
+static void op_finish(struct ring_op *op, int64_t res, bool wake)
 {
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
@@ -344,7 +348,7 @@ static void op_finish(struct ring_op *op, int64_t res)
 	/* Never the last reference: the op's task slot holds one too. */
 	r->refs--;
 	spin_unlock(&r->lock, f);
-	if (post)
+	if (post && wake)
 		notify_all(&r->cq_ready);
 	op->r = NULL;
 }
@@ -370,13 +374,13 @@ static enum poll op_poll(struct future *f, struct context *cx)
 		op->first = 0;
 		if (io_poll(&op->io.f, cx) == POLL_PENDING)
 			return POLL_PENDING;
-		op_finish(op, op->io.f.result);
+		op_finish(op, op->io.f.result, false);
 		return op_gone(op);
 	}
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone.  A write cut short
 		 * reports what it moved (kernel/io.h): those bytes went out. */
-		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED, true);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);
@@ -390,7 +394,7 @@ static enum poll op_poll(struct future *f, struct context *cx)
 	op_end(op);
 	if (p == POLL_PENDING)
 		return POLL_PENDING;
-	op_finish(op, op->io.f.result);
+	op_finish(op, op->io.f.result, true);
 	return op_gone(op);
 
 drain:
@@ -405,7 +409,7 @@ static void op_drop(struct future *f)
 {
 	struct ring_op *op = (struct ring_op *)f;
 	if (op->r)
-		op_finish(op, -PX_ECANCELED);
+		op_finish(op, -PX_ECANCELED, true);
 	if (!op->io.f.busy)
 		io_drop(&op->io.f);
 	op_gone(op);
