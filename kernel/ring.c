@@ -54,8 +54,16 @@ struct ring_op {
  * its task's memory is freed, a moment after the op posted its CQE (on
  * another hart, perhaps after the program saw the CQE and submitted
  * again): RING_SLOTS_SPARE slots beyond ops_max cover that.  Each slot
- * in use holds a reference on the ring, so the pages outlive every task
- * carved from them.
+ * that holds a task holds a reference on the ring, so the pages outlive
+ * every task carved from them.
+ *
+ * Only ring_enter (the process, one hart at a time) takes slots: it
+ * starts an op's future right in a slot, so the op is never copied.  It
+ * owns `free` without a lock.  A task's memory may be freed on any hart,
+ * also from an interrupt handler dropping the last waker: pool_free
+ * pushes the slot on `returned` with a CAS, and ring_enter takes that
+ * list whole (an exchange) when `free` runs dry.  One taker and pushes
+ * only: no ABA.
  */
 #define RING_OP_SLOT TASK_SIZE(sizeof(struct ring_op))
 #define RING_SLOTS_PER_PAGE (PAGE_SIZE / RING_OP_SLOT)
@@ -66,7 +74,9 @@ struct ring_op {
 struct ring_pool {
 	struct task_src src;     /* first: the ring's tasks come from here */
 	struct ring *r;
-	void *free;              /* free slots, linked through their first word */
+	void *free;              /* free slots, linked through their first
+	                            word: ring_enter's own */
+	void *_Atomic returned;  /* freed slots, pushed by pool_free */
 	unsigned npages, cap;
 	void **pages;            /* cap entries: kmalloc'd, or a page when larger */
 };
@@ -92,8 +102,8 @@ static void pool_list_free(void **list, unsigned cap)
 struct ring {
 	struct spin lock;
 	bool dead;               /* the process is gone: post nothing */
-	unsigned refs;           /* the process, each op until it finishes, and
-	                            each pool slot in use (its task's memory) */
+	atomic_uint refs;        /* the process, each op until it finishes, and
+	                            each pool slot holding a task's memory */
 	unsigned active;         /* ops between op_begin and op_end */
 	unsigned nops;           /* ops spawned and not finished */
 	unsigned ops_max;        /* the most nops may be */
@@ -130,35 +140,56 @@ static void ring_free(struct ring *r)
 	atomic_fetch_sub(&rings_live, 1);
 }
 
-/* The ring's task source (any hart; never from an interrupt handler). */
-static void *pool_alloc(struct task_src *src, size_t size)
+/* Drop one reference; the last frees the ring.  Any context. */
+static void ring_unref(struct ring *r)
 {
-	struct ring_pool *pl = (struct ring_pool *)src;
-	struct ring *r = pl->r;
-	if (size > RING_OP_SLOT)
-		return NULL;
-	unsigned long f = spin_lock(&r->lock);
-	void *slot = pl->free;
-	if (slot) {
-		pl->free = *(void **)slot;
-		r->refs++;
-	}
-	spin_unlock(&r->lock, f);
-	return slot;
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
+		ring_free(r);
 }
 
+/* The ring's task source.  Its tasks never come through alloc: op_start
+ * starts each op in a slot it takes itself (slot_take). */
+static void *pool_alloc(struct task_src *src, size_t size)
+{
+	(void)src;
+	(void)size;
+	return NULL;
+}
+
+/* A task's memory goes back (any hart, any context). */
 static void pool_free(struct task_src *src, void *slot, size_t size)
 {
 	struct ring_pool *pl = (struct ring_pool *)src;
 	struct ring *r = pl->r;
 	(void)size;
-	unsigned long f = spin_lock(&r->lock);
-	*(void **)slot = pl->free;
-	pl->free = slot;
-	bool last = --r->refs == 0;
-	spin_unlock(&r->lock, f);
-	if (last)
-		ring_free(r);
+	void *head = atomic_load_explicit(&pl->returned, memory_order_relaxed);
+	do
+		*(void **)slot = head;
+	while (!atomic_compare_exchange_weak_explicit(&pl->returned, &head, slot,
+						      memory_order_release,
+						      memory_order_relaxed));
+	ring_unref(r);
+}
+
+/* A free slot for an op, or NULL.  Caller: ring_enter (the process). */
+static void *slot_take(struct ring *r)
+{
+	struct ring_pool *pl = &r->pool;
+	void *slot = pl->free;
+	if (!slot) {
+		slot = atomic_exchange_explicit(&pl->returned, NULL, memory_order_acquire);
+		if (!slot)
+			return NULL;
+	}
+	pl->free = *(void **)slot;
+	return slot;
+}
+
+/* A slot taken by slot_take and not used. */
+static void slot_put(struct ring *r, void *slot)
+{
+	*(void **)slot = r->pool.free;
+	r->pool.free = slot;
 }
 
 /* Carve `slots` task slots out of fresh pages; -PX_ENOMEM (the pages got
@@ -169,6 +200,7 @@ static int pool_init(struct ring *r, unsigned slots)
 	pl->src = (struct task_src){ pool_alloc, pool_free };
 	pl->r = r;
 	pl->free = NULL;
+	atomic_init(&pl->returned, NULL);
 	pl->cap = (slots + RING_SLOTS_PER_PAGE - 1) / RING_SLOTS_PER_PAGE;
 	pl->pages = pool_list_alloc(pl->cap);
 	if (!pl->pages) {
@@ -279,7 +311,7 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 		return -PX_ENOMEM;
 	}
 	spin_init(&r->lock);
-	r->refs = 1;
+	atomic_init(&r->refs, 1);
 	r->vm = p->vm;
 	notify_init(&r->cq_ready);
 	rsq_init(&r->sq, sqp, e);
@@ -346,7 +378,7 @@ static void op_finish(struct ring_op *op, int64_t res, bool wake)
 	op->finished = 1;
 	r->nops--;
 	/* Never the last reference: the op's task slot holds one too. */
-	r->refs--;
+	atomic_fetch_sub_explicit(&r->refs, 1, memory_order_release);
 	spin_unlock(&r->lock, f);
 	if (post && wake)
 		notify_all(&r->cq_ready);
@@ -438,45 +470,48 @@ static int64_t op_cancel(struct ring *r, uint64_t target)
 	return 0;
 }
 
+static const struct task_desc op_desc = {
+	"ring-op", NULL, sizeof(struct ring_op), 0, 0, 0 };
+
+static struct ring_op *op_in(void *slot)
+{
+	return (struct ring_op *)(void *)((unsigned char *)slot + TASK_CORE_OFF);
+}
+
 /*
- * Give the started op a task: copy it into a slot of the ring's pool
- * (a future may move before its first poll), link it, and poll it once
- * right here (task_spawn_polled): an op whose future is Ready at once
- * posts its CQE now and its slot goes straight back, with no trip
- * through a run queue.  One that must wait is a task from then on.
- * False (nothing held, op still on the caller's stack) if the ring has
- * no room.
+ * Give the op started in `slot` a task: link it, and poll it once right
+ * here (task_spawn_polled): an op whose future is Ready at once posts
+ * its CQE now and its slot goes straight back, with no trip through a
+ * run queue.  One that must wait is a task from then on.  False
+ * (nothing taken, the slot still the caller's) if the ring has no room.
  *
  * The op is linked before its task's header is filled: only this
  * process's ring_enter (op_cancel) and exit (ring_teardown) walk
  * r->ops for anything but their own op, and the process is here.
  */
-static bool op_spawn(struct ring *r, struct ring_op *op)
+static bool op_spawn(struct ring *r, void *slot)
 {
-	struct ring_pool *pl = &r->pool;
+	struct ring_op *op = op_in(slot);
 	unsigned long f = spin_lock(&r->lock);
-	struct task *t = pl->free;
-	if (r->dead || r->nops >= r->ops_max || !t) {
+	if (r->dead || r->nops >= r->ops_max) {
 		spin_unlock(&r->lock, f);
 		return false;
 	}
-	pl->free = *(void **)t;
-	r->refs += 2;            /* the slot's and the op's */
 	r->nops++;
-	struct ring_op *live = (struct ring_op *)(void *)((unsigned char *)t + TASK_CORE_OFF);
-	memcpy(live, op, offsetof(struct ring_op, io));
-	memcpy(&live->io, &op->io, sizeof(op->io));
-	live->r = r;
-	live->first = 1;
-	live->prev = NULL;
-	live->next = r->ops;
+	op->r = r;
+	op->first = 1;
+	op->prev = NULL;
+	op->next = r->ops;
 	if (r->ops)
-		r->ops->prev = live;
-	r->ops = live;
-	live->linked = 1;
+		r->ops->prev = op;
+	r->ops = op;
+	op->linked = 1;
 	spin_unlock(&r->lock, f);
+	/* The slot's reference (pool_free drops it) and the op's
+	 * (op_finish).  The process holds one meanwhile. */
+	atomic_fetch_add_explicit(&r->refs, 2, memory_order_relaxed);
 	atomic_fetch_add(&ops_live, 1);
-	task_spawn_polled(&kernel_exec, &pl->src, t, &TASK_DESC_VOID(*op, "ring-op"));
+	task_spawn_polled(&kernel_exec, &r->pool.src, slot, &op_desc);
 	return true;
 }
 
@@ -702,16 +737,6 @@ static int64_t op_sock(struct proc *p, const struct px_sqe *s, struct ring_op *o
  */
 static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int64_t *res)
 {
-	/* The io slot is left for the start to fill (ops that start
-	 * nothing never read it). */
-	struct ring_op op;
-	op.base.vtable = &op_vtable;
-	op.r = NULL;
-	op.next = op.prev = NULL;
-	op.user_data = s->user_data;
-	op.file = NULL;
-	op.linked = op.finished = op.cancel = op.draining = op.first = 0;
-
 	*res = -PX_EINVAL;
 	if (s->flags)
 		return false;
@@ -722,13 +747,43 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	case PX_OP_CANCEL:
 		*res = op_cancel(r, s->addr);
 		return false;
+	case PX_OP_CLOSE:
+		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);
+		return false;
+	case PX_OP_READ: case PX_OP_WRITE: case PX_OP_FSTAT: case PX_OP_FSYNC:
+	case PX_OP_GETDENTS: case PX_OP_FTRUNCATE:
+	case PX_OP_OPENAT: case PX_OP_STAT: case PX_OP_MKDIR: case PX_OP_UNLINK:
+	case PX_OP_RMDIR: case PX_OP_RENAME: case PX_OP_LINK:
+	case PX_OP_ACCEPT: case PX_OP_CONNECT: case PX_OP_RECV: case PX_OP_SEND:
+	case PX_OP_TIMEOUT: case PX_OP_BLK_READ: case PX_OP_BLK_WRITE:
+		break;
+	default:
+		return false;
+	}
+
+	/* Start the future right in a task slot.  With none free (every
+	 * one held by a task), on the stack: it is validated as usual,
+	 * and if it starts, refused below. */
+	struct ring_op spare;
+	void *slot = slot_take(r);
+	struct ring_op *op = slot ? op_in(slot) : &spare;
+	/* The io slot is left for the start to fill (ops that start
+	 * nothing never read it). */
+	op->base.vtable = &op_vtable;
+	op->r = NULL;
+	op->next = op->prev = NULL;
+	op->user_data = s->user_data;
+	op->file = NULL;
+	op->linked = op->finished = op->cancel = op->draining = op->first = 0;
+
+	switch (s->op) {
 	case PX_OP_READ:
 	case PX_OP_WRITE:
 	case PX_OP_FSTAT:
 	case PX_OP_FSYNC:
 	case PX_OP_GETDENTS:
 	case PX_OP_FTRUNCATE:
-		*res = op_file(p, s, &op);
+		*res = op_file(p, s, op);
 		break;
 	case PX_OP_OPENAT:
 	case PX_OP_STAT:
@@ -737,37 +792,33 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	case PX_OP_RMDIR:
 	case PX_OP_RENAME:
 	case PX_OP_LINK:
-		*res = op_path(p, s, &op);
+		*res = op_path(p, s, op);
 		break;
 	case PX_OP_ACCEPT:
 	case PX_OP_CONNECT:
 	case PX_OP_RECV:
 	case PX_OP_SEND:
-		*res = op_sock(p, s, &op);
+		*res = op_sock(p, s, op);
 		break;
-	case PX_OP_CLOSE:
-		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);
-		return false;
 	case PX_OP_TIMEOUT:
-		io_sleep_init((struct io_sleep *)&op.io, s->off, -PX_ETIME);
+		io_sleep_init((struct io_sleep *)&op->io, s->off, -PX_ETIME);
 		*res = IO_STARTED;
 		break;
-	case PX_OP_BLK_READ:
-	case PX_OP_BLK_WRITE:
+	default: /* PX_OP_BLK_READ, PX_OP_BLK_WRITE */
 		*res = blk_io_start(p->vm, s->op == PX_OP_BLK_WRITE, s->off, s->addr, s->len,
-				    &op.io);
+				    &op->io);
 		break;
-	default:
-		return false;
 	}
-	if (*res != IO_STARTED)
-		return false;
-	if (op_spawn(r, &op))
+	if (*res == IO_STARTED && slot && op_spawn(r, slot))
 		return true;
-	/* Not started: undo what the start took. */
-	io_drop(&op.io.f);
-	file_put(op.file);
-	*res = -PX_EAGAIN;
+	if (*res == IO_STARTED) {
+		/* Not started: undo what the start took. */
+		io_drop(&op->io.f);
+		file_put(op->file);
+		*res = -PX_EAGAIN;
+	}
+	if (slot)
+		slot_put(r, slot);
 	return false;
 }
 
@@ -926,8 +977,6 @@ void ring_teardown(struct proc *p)
 		spin_unlock(&r->lock, f);
 		f = spin_lock(&r->lock);
 	}
-	bool last = --r->refs == 0;
 	spin_unlock(&r->lock, f);
-	if (last)
-		ring_free(r);
+	ring_unref(r);
 }
