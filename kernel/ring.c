@@ -37,10 +37,10 @@ struct ring_op {
 	uint64_t user_data;
 	struct file *file;       /* a reference while the op runs, or NULL */
 	uint8_t linked;          /* in r->ops (ring lock) */
-	uint8_t finished;        /* CQE handed over (ring lock) */
 	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
 	uint8_t draining;        /* finished, but the future is busy: poll it out */
-	uint8_t first;           /* the first poll, inside ring_enter (op_spawn) */
+	int64_t *now;            /* until the first poll (op_spawn, inside
+	                            ring_enter): where its result goes if Ready */
 	union io_slot io;
 };
 
@@ -105,7 +105,8 @@ struct ring {
 	atomic_uint refs;        /* the process, each op until it finishes, and
 	                            each pool slot holding a task's memory */
 	unsigned active;         /* ops between op_begin and op_end */
-	unsigned nops;           /* ops spawned and not finished */
+	atomic_uint nops;        /* ops spawned and not finished (only
+	                            ring_enter adds) */
 	unsigned ops_max;        /* the most nops may be */
 	struct ring_op *ops;     /* linked ops (for CANCEL and teardown) */
 	const struct vm_root *vm;
@@ -352,12 +353,8 @@ static void op_end(struct ring_op *op)
 	spin_unlock(&r->lock, f);
 }
 
-/* Post the CQE (unless the process is gone), leave the ring.  wake:
- * notify a ring_enter that may be waiting; false inside ring_enter
- * itself (the first poll), where nobody can be: only the process's own
- * ring_enter waits on cq_ready, and it is busy submitting (a CQE posted
- * there is counted as ready when the submit returns, like a NOP's). */
-static void op_finish(struct ring_op *op, int64_t res, bool wake)
+/* Post the CQE (unless the process is gone), leave the ring. */
+static void op_finish(struct ring_op *op, int64_t res)
 {
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
@@ -375,12 +372,11 @@ static void op_finish(struct ring_op *op, int64_t res, bool wake)
 			op->next->prev = op->prev;
 		op->linked = 0;
 	}
-	op->finished = 1;
-	r->nops--;
+	atomic_fetch_sub_explicit(&r->nops, 1, memory_order_relaxed);
 	/* Never the last reference: the op's task slot holds one too. */
 	atomic_fetch_sub_explicit(&r->refs, 1, memory_order_release);
 	spin_unlock(&r->lock, f);
-	if (post && wake)
+	if (post)
 		notify_all(&r->cq_ready);
 	op->r = NULL;
 }
@@ -394,25 +390,51 @@ static enum poll op_gone(struct ring_op *op)
 	return POLL_READY;
 }
 
+/* The op waits after its first poll: from now on it is a task, in
+ * r->ops for CANCEL and teardown, with its own ring reference.  Its
+ * task is RUNNING (we are in its poll), so nobody else touches it. */
+static void op_enlist(struct ring_op *op)
+{
+	struct ring *r = op->r;
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+	unsigned long f = spin_lock(&r->lock);
+	op->prev = NULL;
+	op->next = r->ops;
+	if (r->ops)
+		r->ops->prev = op;
+	r->ops = op;
+	op->linked = 1;
+	spin_unlock(&r->lock, f);
+}
+
 static enum poll op_poll(struct future *f, struct context *cx)
 {
 	struct ring_op *op = (struct ring_op *)f;
 
 	if (op->draining)
 		goto drain;
-	if (op->first) {
-		/* Inside ring_enter (op_spawn): the process is there, so the
-		 * ring is not dead and nothing cancelled the op. */
-		op->first = 0;
-		if (io_poll(&op->io.f, cx) == POLL_PENDING)
-			return POLL_PENDING;
-		op_finish(op, op->io.f.result, false);
-		return op_gone(op);
+	if (op->now) {
+		/* The first poll, inside ring_enter (op_spawn): the process
+		 * is there, so the ring is not dead and nothing cancelled
+		 * the op (no begin/end needed). */
+		int64_t *now = op->now;
+		op->now = NULL;
+		if (io_poll(&op->io.f, cx) == POLL_READY) {
+			/* ring_enter posts the CQE, as a NOP's: no lock here,
+			 * and nobody to notify (only the process's own
+			 * ring_enter waits on cq_ready). */
+			*now = op->io.f.result;
+			atomic_fetch_sub_explicit(&op->r->nops, 1, memory_order_relaxed);
+			op->r = NULL;
+			return op_gone(op);
+		}
+		op_enlist(op);
+		return POLL_PENDING;
 	}
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone.  A write cut short
 		 * reports what it moved (kernel/io.h): those bytes went out. */
-		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED, true);
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);
@@ -426,7 +448,7 @@ static enum poll op_poll(struct future *f, struct context *cx)
 	op_end(op);
 	if (p == POLL_PENDING)
 		return POLL_PENDING;
-	op_finish(op, op->io.f.result, true);
+	op_finish(op, op->io.f.result);
 	return op_gone(op);
 
 drain:
@@ -441,7 +463,7 @@ static void op_drop(struct future *f)
 {
 	struct ring_op *op = (struct ring_op *)f;
 	if (op->r)
-		op_finish(op, -PX_ECANCELED, true);
+		op_finish(op, -PX_ECANCELED);
 	if (!op->io.f.busy)
 		io_drop(&op->io.f);
 	op_gone(op);
@@ -479,40 +501,30 @@ static struct ring_op *op_in(void *slot)
 }
 
 /*
- * Give the op started in `slot` a task: link it, and poll it once right
- * here (task_spawn_polled): an op whose future is Ready at once posts
- * its CQE now and its slot goes straight back, with no trip through a
- * run queue.  One that must wait is a task from then on.  False
- * (nothing taken, the slot still the caller's) if the ring has no room.
- *
- * The op is linked before its task's header is filled: only this
- * process's ring_enter (op_cancel) and exit (ring_teardown) walk
- * r->ops for anything but their own op, and the process is here.
+ * Give the op started in `slot` a task and poll it once right here
+ * (task_spawn_polled): an op whose future is Ready at once leaves its
+ * result in *res for ring_enter to post, and its slot goes straight
+ * back, with no lock and no trip through a run queue; one that must
+ * wait is a task from then on (op_enlist).  SPAWN_FULL (nothing taken,
+ * the slot still the caller's) if the ring has its ops_max in flight.
+ * Only ring_enter adds to nops, so the check and the add cannot race.
  */
-static bool op_spawn(struct ring *r, void *slot)
+enum op_spawned { SPAWN_FULL, SPAWN_TASK, SPAWN_DONE };
+
+static enum op_spawned op_spawn(struct ring *r, void *slot, int64_t *res)
 {
 	struct ring_op *op = op_in(slot);
-	unsigned long f = spin_lock(&r->lock);
-	if (r->dead || r->nops >= r->ops_max) {
-		spin_unlock(&r->lock, f);
-		return false;
+	if (atomic_fetch_add_explicit(&r->nops, 1, memory_order_relaxed) >= r->ops_max) {
+		atomic_fetch_sub_explicit(&r->nops, 1, memory_order_relaxed);
+		return SPAWN_FULL;
 	}
-	r->nops++;
 	op->r = r;
-	op->first = 1;
-	op->prev = NULL;
-	op->next = r->ops;
-	if (r->ops)
-		r->ops->prev = op;
-	r->ops = op;
-	op->linked = 1;
-	spin_unlock(&r->lock, f);
-	/* The slot's reference (pool_free drops it) and the op's
-	 * (op_finish).  The process holds one meanwhile. */
-	atomic_fetch_add_explicit(&r->refs, 2, memory_order_relaxed);
+	op->now = res;
+	/* The slot's reference, which pool_free drops. */
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
 	atomic_fetch_add(&ops_live, 1);
-	task_spawn_polled(&kernel_exec, &r->pool.src, slot, &op_desc);
-	return true;
+	return task_spawn_polled(&kernel_exec, &r->pool.src, slot, &op_desc) == POLL_PENDING
+		       ? SPAWN_TASK : SPAWN_DONE;
 }
 
 /*
@@ -774,7 +786,8 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	op->next = op->prev = NULL;
 	op->user_data = s->user_data;
 	op->file = NULL;
-	op->linked = op->finished = op->cancel = op->draining = op->first = 0;
+	op->linked = op->cancel = op->draining = 0;
+	op->now = NULL;
 
 	switch (s->op) {
 	case PX_OP_READ:
@@ -809,8 +822,16 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 				    &op->io);
 		break;
 	}
-	if (*res == IO_STARTED && slot && op_spawn(r, slot))
-		return true;
+	if (*res == IO_STARTED && slot) {
+		switch (op_spawn(r, slot, res)) {
+		case SPAWN_TASK:
+			return true;
+		case SPAWN_DONE:
+			return false;	/* *res: its result */
+		case SPAWN_FULL:
+			break;
+		}
+	}
 	if (*res == IO_STARTED) {
 		/* Not started: undo what the start took. */
 		io_drop(&op->io.f);
