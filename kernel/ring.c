@@ -353,11 +353,15 @@ static void op_end(struct ring_op *op)
 	spin_unlock(&r->lock, f);
 }
 
-/* Post the CQE (unless the process is gone), leave the ring. */
-static void op_finish(struct ring_op *op, int64_t res)
+/* Post the CQE (unless the process is gone), leave the ring.  ended:
+ * the op was between op_begin and op_end: end it here, under the same
+ * lock hold (the post is in shared ring pages, so it too must come
+ * before teardown sees no op active). */
+static void op_finish(struct ring_op *op, int64_t res, bool ended)
 {
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
+	r->active -= ended;
 	bool post = !r->dead;
 	if (post) {
 		KTR(PX_TR_CQE, 0, op->user_data, res);	/* pid: its SQE's */
@@ -434,7 +438,7 @@ static enum poll op_poll(struct future *f, struct context *cx)
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone.  A write cut short
 		 * reports what it moved (kernel/io.h): those bytes went out. */
-		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED, false);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);
@@ -444,11 +448,11 @@ static enum poll op_poll(struct future *f, struct context *cx)
 		op->draining = 1;
 		goto drain;
 	}
-	enum poll p = io_poll(&op->io.f, cx);
-	op_end(op);
-	if (p == POLL_PENDING)
+	if (io_poll(&op->io.f, cx) == POLL_PENDING) {
+		op_end(op);
 		return POLL_PENDING;
-	op_finish(op, op->io.f.result);
+	}
+	op_finish(op, op->io.f.result, true);
 	return op_gone(op);
 
 drain:
@@ -463,7 +467,7 @@ static void op_drop(struct future *f)
 {
 	struct ring_op *op = (struct ring_op *)f;
 	if (op->r)
-		op_finish(op, -PX_ECANCELED);
+		op_finish(op, -PX_ECANCELED, false);
 	if (!op->io.f.busy)
 		io_drop(&op->io.f);
 	op_gone(op);
@@ -957,8 +961,13 @@ static const struct future_vtable ring_wait_vtable = { ring_wait_poll, ring_wait
 void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
 		    int64_t consumed)
 {
-	*w = (struct ring_wait){ .io = { .base = { &ring_wait_vtable }, .result = consumed },
-				 .r = p->ring, .min = min };
+	/* Field by field: ready and nap are initialised when armed and
+	 * timed say so, never read before. */
+	io_future_init(&w->io, &ring_wait_vtable);
+	w->io.result = consumed;
+	w->r = p->ring;
+	w->min = min;
+	w->armed = w->timed = 0;
 	if (w->min > w->r->cq.entries)
 		w->min = w->r->cq.entries; /* more can never be ready at once */
 	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
