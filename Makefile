@@ -645,8 +645,9 @@ trace: | ensure-cross ensure-qemu
 		$(if $(NAME),--name $(NAME)) $(if $(TRACE_CAP),--cap $(TRACE_CAP))
 
 # The traces of scripted scenarios hold the whole wake-up chain
-# (scripts/tracetest.py): a key into cat, keys into a ring READ, a ring READ
-# of a pipe across two harts, and a buffer too small (lost events counted).
+# (scripts/tracetest.py): a key into cat, keys into a ring READ, pipes on
+# two harts, a ring READ's chain across two harts, and a buffer too small
+# (lost events counted).
 trace-test: | ensure-cross ensure-qemu
 	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all
 	@command -v rsvg-convert >/dev/null 2>&1 || scripts/deps.sh trace

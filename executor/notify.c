@@ -11,7 +11,7 @@ void notify_init(struct notify *n)
 {
 	spin_init(&n->lock);
 	n->permit = 0;
-	n->gen = 0;
+	atomic_init(&n->gen, 0);
 	wait_list_init(&n->waiters);
 }
 
@@ -51,10 +51,13 @@ void notify_all(struct notify *n)
 	wake_batch_init(&b);
 
 	unsigned long flags = spin_lock(&n->lock);
-	n->gen++;
+	uint32_t gen = atomic_load_explicit(&n->gen, memory_order_relaxed) + 1;
+	/* Release: whatever the caller changed before notifying is seen by
+	 * a notified_init that reads the new generation. */
+	atomic_store_explicit(&n->gen, gen, memory_order_release);
 	for (;;) {
 		struct waiter *node = n->waiters.head;
-		if (!node || container_gen(node) == n->gen)
+		if (!node || container_gen(node) == gen)
 			break;
 		wait_list_remove(&n->waiters, node);
 		node->granted = NOTIFIED_ALL;
@@ -88,9 +91,11 @@ void notified_init(struct notified *f, struct notify *n)
 	f->n = n;
 	waiter_init(&f->node);
 	f->done = 0;
-	unsigned long flags = spin_lock(&n->lock);
-	f->gen = n->gen;
-	spin_unlock(&n->lock, flags);
+	/* No lock: one word.  Acquire keeps the caller's look at its
+	 * condition after this read, so a change it misses is notified
+	 * with a later generation than this one (notify_all's store is
+	 * after the change). */
+	f->gen = atomic_load_explicit(&n->gen, memory_order_acquire);
 }
 
 /* Under n->lock, for a future not queued: notify_all ran since it was
@@ -98,7 +103,7 @@ void notified_init(struct notified *f, struct notify *n)
 static bool notified_take(void *owner, struct waiter *w)
 {
 	struct notify *n = owner;
-	if (container_gen(w) != n->gen)
+	if (container_gen(w) != atomic_load_explicit(&n->gen, memory_order_relaxed))
 		return true;
 	if (!n->permit)
 		return false;
@@ -123,6 +128,14 @@ void notified_drop(struct notified *f)
 {
 	struct notify *n = f->n;
 	struct waker next = WAKER_NONE;
+
+	/* After Ready (or a drop) there is nothing to give back: the node
+	 * left the queue and its waker was dropped under the lock, and a
+	 * notify_one's grant was observed. */
+	if (f->done) {
+		f->node.granted = 0;
+		return;
+	}
 
 	unsigned long flags = spin_lock(&n->lock);
 	struct waker mine = waiter_leave(&n->waiters, &f->node);

@@ -19,7 +19,9 @@
 struct notify {
 	struct spin lock;
 	uint8_t permit;
-	uint32_t gen;        /* notify_all calls so far */
+	_Atomic uint32_t gen;    /* notify_all calls so far: changed under
+	                            the lock (store-release), read without
+	                            it by notified_init (load-acquire) */
 	struct wait_list waiters;
 };
 

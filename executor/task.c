@@ -104,13 +104,58 @@ int task_spawn_slow(struct executor *exec, struct task_src *src,
 	}
 	if (!t)
 		return TASK_ENOMEM;
-	task_fill(t, exec, src, d, reg_idx, jh);
+	task_fill(t, exec, src, d, reg_idx, jh, TASK_SCHEDULED);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);
 	exec_task_added(exec, w, t);
 	exec_schedule_on(exec, w, t);
 	return TASK_OK;
+}
+
+/* (1)+(2), then (4) or (6), in the caller (task.h).  The task is
+ * registered (exec_task_added) only if it outlives the poll: a future
+ * Ready at once costs no registry or live-count traffic. */
+enum poll task_spawn_polled(struct executor *exec, struct task_src *src, struct task *t,
+                            const struct task_desc *d)
+{
+	uint16_t reg_idx = src->alloc == task_pool_alloc ? TASK_REG_POOL : 0;
+	EXEC_ASSERT(d->out_off + d->out_size <= d->future_size && d->pin == 0);
+	task_fill(t, exec, src, d, reg_idx, NULL, TASK_RUNNING);
+
+	/* The waker borrows the executor's reference, as a worker's does. */
+	struct waker wk = { .raw = { .data = t, .vtable = &task_waker_vtable } };
+	struct context cx = { .waker = &wk };
+	EXEC_TR_POLL_START(t);
+	enum poll r = future_poll(t->future, &cx);
+	EXEC_TR_POLL_END(t, r == POLL_READY);
+	atomic_store_explicit(&t->polls, 1, memory_order_relaxed);
+
+	if (r == POLL_READY) {
+		/* (6) without a joiner or a registry entry: COMPLETE + READY
+		 * and the executor's reference gone in one RMW.  Clones of
+		 * the waker taken during the poll keep the storage until
+		 * they are dropped. */
+		uint64_t old = atomic_fetch_add_explicit(&t->state,
+		        TASK_COMPLETE + TASK_READY - TASK_RUNNING - TASK_REF_ONE,
+		        memory_order_acq_rel);
+#ifdef EXEC_CHECK
+		exec_check_done(t);
+#endif
+		if (task_ref_was_last(old))
+			task_release(t, old);
+		return POLL_READY;
+	}
+	/* (4) It lives on: registered and counted before anyone else can
+	 * run it (a wake after the RMW below may queue it on another
+	 * worker, which may complete it). */
+	struct exec_worker *w = exec_current(exec);
+	exec_task_added(exec, w, t);
+	uint64_t s = atomic_fetch_sub_explicit(&t->state, TASK_RUNNING,
+	                                       memory_order_acq_rel);
+	if (s & TASK_SCHEDULED)
+		exec_schedule_on(exec, w, t);	/* woken during the poll */
+	return POLL_PENDING;
 }
 
 void task_init_borrowed(struct task *t, struct executor *exec,

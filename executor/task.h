@@ -173,7 +173,7 @@ struct task {
 	uint32_t out_size;
 	uint32_t trailer_off;
 	/* metrics (relaxed atomics: printed from other threads); together,
-	 * so that a spawn zeroes them with one store */
+	 * so that a spawn's stores zeroing them are adjacent */
 	_Atomic uint32_t polls;
 	_Atomic uint32_t wakes;
 #ifdef EXEC_CHECK
@@ -339,6 +339,26 @@ enum task_err {
 static inline int task_spawn(struct executor *exec, struct task_src *src,
                              const struct task_desc *desc, struct join_handle *jh);
 /* (task_spawn is inline, in task_impl.h: a constant descriptor folds.) */
+
+/* (1)+(2) for a future built in place, polled at once by the caller:
+ * a spawn whose first poll needs no trip through a run queue, and
+ * leaves no task behind if that poll is Ready.
+ *
+ * t is storage just taken from src (src->alloc, task_pool_alloc for a
+ * static pool), TASK_SIZE(d->future_size) bytes, whose core
+ * (TASK_CORE_OFF) already holds the future, never polled; d->future is
+ * not read.  t is spawned detached (no join handle, d->pin 0) and its
+ * future polled once here with t's own waker, as a worker would.
+ *   POLL_READY: the future finished; the task is complete and its
+ *     storage goes back to src (at once, or when the last waker clone
+ *     taken during the poll is dropped).  t is no longer the caller's.
+ *   POLL_PENDING: t is a task like any other after a Pending poll:
+ *     IDLE, or queued if it was woken during the poll.  t is no longer
+ *     the caller's either (another worker may run and finish it).
+ * Callable where task_spawn is, also from inside another task's poll
+ * (the future is polled on the caller's stack). */
+enum poll task_spawn_polled(struct executor *exec, struct task_src *src, struct task *t,
+                            const struct task_desc *d);
 
 /* Poll a join handle: POLL_READY once the task completed or was
  * cancelled (jh->result says which; output copied to jh->out).  After

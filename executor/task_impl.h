@@ -457,10 +457,13 @@ int task_spawn_slow(struct executor *exec, struct task_src *src,
  * visible to anyone but task_pools_each, which looks only at a slot
  * whose state word says live: plain stores, then the state word last,
  * with release.  (t->next is written when t is queued on a list, never
- * read before.)  Both spawns use it; inline so that a constant d folds. */
+ * read before.)  Every spawn uses it; inline so that a constant d folds.
+ * first: TASK_SCHEDULED (a spawn that queues t), or TASK_RUNNING
+ * (task_spawn_polled, whose future is in place already: not copied). */
 static inline __attribute__((always_inline))
 void task_fill(struct task *t, struct executor *exec, struct task_src *src,
-               const struct task_desc *d, uint16_t reg_idx, struct join_handle *jh)
+               const struct task_desc *d, uint16_t reg_idx, struct join_handle *jh,
+               uint64_t first)
 {
 	size_t fs = d->future_size, trailer_off = TASK_TRAILER_OFF(fs);
 	t->exec = exec;
@@ -472,16 +475,24 @@ void task_fill(struct task *t, struct executor *exec, struct task_src *src,
 	t->trailer_off = (uint32_t)trailer_off;
 	t->reg_idx = reg_idx;
 	t->pin = (uint16_t)(d->pin <= EXEC_MAX_WORKERS ? d->pin : 0);
-	/* polls, wakes, poll_ns: one store (t is not shared yet) */
-	memset((void *)&t->polls, 0,
-	       offsetof(struct task, poll_ns) + sizeof(t->poll_ns) -
-	       offsetof(struct task, polls));
+	/* polls, wakes, poll_ns: plain stores (t is not shared yet; a
+	 * memset would be a call in a -ffreestanding build) */
+	atomic_store_explicit(&t->polls, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->wakes, 0, memory_order_relaxed);
+#ifdef EXEC_CHECK
+	atomic_store_explicit(&t->clones, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->drops, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->requeues, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->pad_check, 0, memory_order_relaxed);
+#endif
+	atomic_store_explicit(&t->poll_ns, 0, memory_order_relaxed);
 	t->name = d->name ? d->name : "?";
 	EXEC_TR_SPAWN(t, t->name);
-	task_copy_small(t->future, d->future, fs);
+	if (first == TASK_SCHEDULED)
+		task_copy_small(t->future, d->future, fs);
 	((struct task_trailer *)(void *)((unsigned char *)t + trailer_off))->join_waker =
 	        WAKER_NONE;
-	uint64_t st = TASK_SCHEDULED | TASK_REF_ONE |
+	uint64_t st = first | TASK_REF_ONE |
 	              (reg_idx == TASK_REG_POOL ? TASK_POOLED : 0);
 	if (jh) {
 		jh->base.vtable = &join_handle_future_vtable;
@@ -520,7 +531,7 @@ int task_spawn(struct executor *exec, struct task_src *src,
 	        memory_order_acquire);
 	if (!t)
 		return task_spawn_slow(exec, src, d, jh);
-	task_fill(t, exec, src, &dv, TASK_REG_POOL, jh);
+	task_fill(t, exec, src, &dv, TASK_REG_POOL, jh, TASK_SCHEDULED);
 	/* Spawning is not a wake: never from an interrupt handler, so the
 	 * worker found here is the one running us (or NULL: another thread). */
 	struct exec_worker *w = exec_current(exec);

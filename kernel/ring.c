@@ -37,9 +37,10 @@ struct ring_op {
 	uint64_t user_data;
 	struct file *file;       /* a reference while the op runs, or NULL */
 	uint8_t linked;          /* in r->ops (ring lock) */
-	uint8_t finished;        /* CQE handed over (ring lock) */
 	uint8_t cancel;          /* CANCEL or teardown asked (ring lock) */
 	uint8_t draining;        /* finished, but the future is busy: poll it out */
+	int64_t *now;            /* until the first poll (op_spawn, inside
+	                            ring_enter): where its result goes if Ready */
 	union io_slot io;
 };
 
@@ -53,8 +54,16 @@ struct ring_op {
  * its task's memory is freed, a moment after the op posted its CQE (on
  * another hart, perhaps after the program saw the CQE and submitted
  * again): RING_SLOTS_SPARE slots beyond ops_max cover that.  Each slot
- * in use holds a reference on the ring, so the pages outlive every task
- * carved from them.
+ * that holds a task holds a reference on the ring, so the pages outlive
+ * every task carved from them.
+ *
+ * Only ring_enter (the process, one hart at a time) takes slots: it
+ * starts an op's future right in a slot, so the op is never copied.  It
+ * owns `free` without a lock.  A task's memory may be freed on any hart,
+ * also from an interrupt handler dropping the last waker: pool_free
+ * pushes the slot on `returned` with a CAS, and ring_enter takes that
+ * list whole (an exchange) when `free` runs dry.  One taker and pushes
+ * only: no ABA.
  */
 #define RING_OP_SLOT TASK_SIZE(sizeof(struct ring_op))
 #define RING_SLOTS_PER_PAGE (PAGE_SIZE / RING_OP_SLOT)
@@ -65,7 +74,9 @@ struct ring_op {
 struct ring_pool {
 	struct task_src src;     /* first: the ring's tasks come from here */
 	struct ring *r;
-	void *free;              /* free slots, linked through their first word */
+	void *free;              /* free slots, linked through their first
+	                            word: ring_enter's own */
+	void *_Atomic returned;  /* freed slots, pushed by pool_free */
 	unsigned npages, cap;
 	void **pages;            /* cap entries: kmalloc'd, or a page when larger */
 };
@@ -91,10 +102,11 @@ static void pool_list_free(void **list, unsigned cap)
 struct ring {
 	struct spin lock;
 	bool dead;               /* the process is gone: post nothing */
-	unsigned refs;           /* the process, each op until it finishes, and
-	                            each pool slot in use (its task's memory) */
+	atomic_uint refs;        /* the process, each op until it finishes, and
+	                            each pool slot holding a task's memory */
 	unsigned active;         /* ops between op_begin and op_end */
-	unsigned nops;           /* ops spawned and not finished */
+	atomic_uint nops;        /* ops spawned and not finished (only
+	                            ring_enter adds) */
 	unsigned ops_max;        /* the most nops may be */
 	struct ring_op *ops;     /* linked ops (for CANCEL and teardown) */
 	const struct vm_root *vm;
@@ -129,42 +141,56 @@ static void ring_free(struct ring *r)
 	atomic_fetch_sub(&rings_live, 1);
 }
 
+/* Drop one reference; the last frees the ring.  Any context. */
 static void ring_unref(struct ring *r)
 {
-	unsigned long f = spin_lock(&r->lock);
-	bool last = --r->refs == 0;
-	spin_unlock(&r->lock, f);
-	if (last)
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1)
 		ring_free(r);
 }
 
-/* The ring's task source (any hart; never from an interrupt handler). */
+/* The ring's task source.  Its tasks never come through alloc: op_start
+ * starts each op in a slot it takes itself (slot_take). */
 static void *pool_alloc(struct task_src *src, size_t size)
 {
-	struct ring_pool *pl = (struct ring_pool *)src;
-	struct ring *r = pl->r;
-	if (size > RING_OP_SLOT)
-		return NULL;
-	unsigned long f = spin_lock(&r->lock);
-	void *slot = pl->free;
-	if (slot) {
-		pl->free = *(void **)slot;
-		r->refs++;
-	}
-	spin_unlock(&r->lock, f);
-	return slot;
+	(void)src;
+	(void)size;
+	return NULL;
 }
 
+/* A task's memory goes back (any hart, any context). */
 static void pool_free(struct task_src *src, void *slot, size_t size)
 {
 	struct ring_pool *pl = (struct ring_pool *)src;
 	struct ring *r = pl->r;
 	(void)size;
-	unsigned long f = spin_lock(&r->lock);
-	*(void **)slot = pl->free;
-	pl->free = slot;
-	spin_unlock(&r->lock, f);
+	void *head = atomic_load_explicit(&pl->returned, memory_order_relaxed);
+	do
+		*(void **)slot = head;
+	while (!atomic_compare_exchange_weak_explicit(&pl->returned, &head, slot,
+						      memory_order_release,
+						      memory_order_relaxed));
 	ring_unref(r);
+}
+
+/* A free slot for an op, or NULL.  Caller: ring_enter (the process). */
+static void *slot_take(struct ring *r)
+{
+	struct ring_pool *pl = &r->pool;
+	void *slot = pl->free;
+	if (!slot) {
+		slot = atomic_exchange_explicit(&pl->returned, NULL, memory_order_acquire);
+		if (!slot)
+			return NULL;
+	}
+	pl->free = *(void **)slot;
+	return slot;
+}
+
+/* A slot taken by slot_take and not used. */
+static void slot_put(struct ring *r, void *slot)
+{
+	*(void **)slot = r->pool.free;
+	r->pool.free = slot;
 }
 
 /* Carve `slots` task slots out of fresh pages; -PX_ENOMEM (the pages got
@@ -175,6 +201,7 @@ static int pool_init(struct ring *r, unsigned slots)
 	pl->src = (struct task_src){ pool_alloc, pool_free };
 	pl->r = r;
 	pl->free = NULL;
+	atomic_init(&pl->returned, NULL);
 	pl->cap = (slots + RING_SLOTS_PER_PAGE - 1) / RING_SLOTS_PER_PAGE;
 	pl->pages = pool_list_alloc(pl->cap);
 	if (!pl->pages) {
@@ -285,7 +312,7 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 		return -PX_ENOMEM;
 	}
 	spin_init(&r->lock);
-	r->refs = 1;
+	atomic_init(&r->refs, 1);
 	r->vm = p->vm;
 	notify_init(&r->cq_ready);
 	rsq_init(&r->sq, sqp, e);
@@ -326,11 +353,15 @@ static void op_end(struct ring_op *op)
 	spin_unlock(&r->lock, f);
 }
 
-/* Post the CQE (unless the process is gone), leave the ring. */
-static void op_finish(struct ring_op *op, int64_t res)
+/* Post the CQE (unless the process is gone), leave the ring.  ended:
+ * the op was between op_begin and op_end: end it here, under the same
+ * lock hold (the post is in shared ring pages, so it too must come
+ * before teardown sees no op active). */
+static void op_finish(struct ring_op *op, int64_t res, bool ended)
 {
 	struct ring *r = op->r;
 	unsigned long f = spin_lock(&r->lock);
+	r->active -= ended;
 	bool post = !r->dead;
 	if (post) {
 		KTR(PX_TR_CQE, 0, op->user_data, res);	/* pid: its SQE's */
@@ -345,13 +376,13 @@ static void op_finish(struct ring_op *op, int64_t res)
 			op->next->prev = op->prev;
 		op->linked = 0;
 	}
-	op->finished = 1;
-	r->nops--;
+	atomic_fetch_sub_explicit(&r->nops, 1, memory_order_relaxed);
+	/* Never the last reference: the op's task slot holds one too. */
+	atomic_fetch_sub_explicit(&r->refs, 1, memory_order_release);
 	spin_unlock(&r->lock, f);
 	if (post)
 		notify_all(&r->cq_ready);
 	op->r = NULL;
-	ring_unref(r);
 }
 
 /* The task completes: the file goes, one op fewer alive. */
@@ -363,16 +394,51 @@ static enum poll op_gone(struct ring_op *op)
 	return POLL_READY;
 }
 
+/* The op waits after its first poll: from now on it is a task, in
+ * r->ops for CANCEL and teardown, with its own ring reference.  Its
+ * task is RUNNING (we are in its poll), so nobody else touches it. */
+static void op_enlist(struct ring_op *op)
+{
+	struct ring *r = op->r;
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+	unsigned long f = spin_lock(&r->lock);
+	op->prev = NULL;
+	op->next = r->ops;
+	if (r->ops)
+		r->ops->prev = op;
+	r->ops = op;
+	op->linked = 1;
+	spin_unlock(&r->lock, f);
+}
+
 static enum poll op_poll(struct future *f, struct context *cx)
 {
 	struct ring_op *op = (struct ring_op *)f;
 
 	if (op->draining)
 		goto drain;
+	if (op->now) {
+		/* The first poll, inside ring_enter (op_spawn): the process
+		 * is there, so the ring is not dead and nothing cancelled
+		 * the op (no begin/end needed). */
+		int64_t *now = op->now;
+		op->now = NULL;
+		if (io_poll(&op->io.f, cx) == POLL_READY) {
+			/* ring_enter posts the CQE, as a NOP's: no lock here,
+			 * and nobody to notify (only the process's own
+			 * ring_enter waits on cq_ready). */
+			*now = op->io.f.result;
+			atomic_fetch_sub_explicit(&op->r->nops, 1, memory_order_relaxed);
+			op->r = NULL;
+			return op_gone(op);
+		}
+		op_enlist(op);
+		return POLL_PENDING;
+	}
 	if (!op_begin(op)) {
 		/* (4) cancelled, or the process is gone.  A write cut short
 		 * reports what it moved (kernel/io.h): those bytes went out. */
-		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED);
+		op_finish(op, op->io.f.result > 0 ? op->io.f.result : -PX_ECANCELED, false);
 		if (!op->io.f.busy) {
 			io_drop(&op->io.f);
 			return op_gone(op);
@@ -382,11 +448,11 @@ static enum poll op_poll(struct future *f, struct context *cx)
 		op->draining = 1;
 		goto drain;
 	}
-	enum poll p = io_poll(&op->io.f, cx);
-	op_end(op);
-	if (p == POLL_PENDING)
+	if (io_poll(&op->io.f, cx) == POLL_PENDING) {
+		op_end(op);
 		return POLL_PENDING;
-	op_finish(op, op->io.f.result);
+	}
+	op_finish(op, op->io.f.result, true);
 	return op_gone(op);
 
 drain:
@@ -401,7 +467,7 @@ static void op_drop(struct future *f)
 {
 	struct ring_op *op = (struct ring_op *)f;
 	if (op->r)
-		op_finish(op, -PX_ECANCELED);
+		op_finish(op, -PX_ECANCELED, false);
 	if (!op->io.f.busy)
 		io_drop(&op->io.f);
 	op_gone(op);
@@ -430,44 +496,39 @@ static int64_t op_cancel(struct ring *r, uint64_t target)
 	return 0;
 }
 
-/* Spawn the prepared op as a task; false (nothing held) on failure. */
-static bool op_spawn(struct ring *r, struct ring_op *op)
+static const struct task_desc op_desc = {
+	"ring-op", NULL, sizeof(struct ring_op), 0, 0, 0 };
+
+static struct ring_op *op_in(void *slot)
 {
-	struct join_handle jh;
-	unsigned long f = spin_lock(&r->lock);
-	bool ok = !r->dead && r->nops < r->ops_max;
-	if (ok) {
-		r->refs++;
-		r->nops++;
+	return (struct ring_op *)(void *)((unsigned char *)slot + TASK_CORE_OFF);
+}
+
+/*
+ * Give the op started in `slot` a task and poll it once right here
+ * (task_spawn_polled): an op whose future is Ready at once leaves its
+ * result in *res for ring_enter to post, and its slot goes straight
+ * back, with no lock and no trip through a run queue; one that must
+ * wait is a task from then on (op_enlist).  SPAWN_FULL (nothing taken,
+ * the slot still the caller's) if the ring has its ops_max in flight.
+ * Only ring_enter adds to nops, so the check and the add cannot race.
+ */
+enum op_spawned { SPAWN_FULL, SPAWN_TASK, SPAWN_DONE };
+
+static enum op_spawned op_spawn(struct ring *r, void *slot, int64_t *res)
+{
+	struct ring_op *op = op_in(slot);
+	if (atomic_fetch_add_explicit(&r->nops, 1, memory_order_relaxed) >= r->ops_max) {
+		atomic_fetch_sub_explicit(&r->nops, 1, memory_order_relaxed);
+		return SPAWN_FULL;
 	}
-	spin_unlock(&r->lock, f);
-	if (!ok)
-		return false;
 	op->r = r;
+	op->now = res;
+	/* The slot's reference, which pool_free drops. */
+	atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
 	atomic_fetch_add(&ops_live, 1);
-	if (task_spawn(&kernel_exec, &r->pool.src, &TASK_DESC_VOID(*op, "ring-op"), &jh) !=
-	    TASK_OK) {
-		atomic_fetch_sub(&ops_live, 1);
-		f = spin_lock(&r->lock);
-		r->refs--;
-		r->nops--;
-		spin_unlock(&r->lock, f);
-		return false;
-	}
-	/* On another hart the task may already have run, even finished. */
-	struct ring_op *live = (struct ring_op *)(void *)jh.task->future;
-	f = spin_lock(&r->lock);
-	if (!live->finished) {
-		live->prev = NULL;
-		live->next = r->ops;
-		if (r->ops)
-			r->ops->prev = live;
-		r->ops = live;
-		live->linked = 1;
-	}
-	spin_unlock(&r->lock, f);
-	join_handle_detach(&jh);
-	return true;
+	return task_spawn_polled(&kernel_exec, &r->pool.src, slot, &op_desc) == POLL_PENDING
+		       ? SPAWN_TASK : SPAWN_DONE;
 }
 
 /*
@@ -692,8 +753,6 @@ static int64_t op_sock(struct proc *p, const struct px_sqe *s, struct ring_op *o
  */
 static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int64_t *res)
 {
-	struct ring_op op = { .base = { &op_vtable }, .user_data = s->user_data };
-
 	*res = -PX_EINVAL;
 	if (s->flags)
 		return false;
@@ -704,13 +763,44 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	case PX_OP_CANCEL:
 		*res = op_cancel(r, s->addr);
 		return false;
+	case PX_OP_CLOSE:
+		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);
+		return false;
+	case PX_OP_READ: case PX_OP_WRITE: case PX_OP_FSTAT: case PX_OP_FSYNC:
+	case PX_OP_GETDENTS: case PX_OP_FTRUNCATE:
+	case PX_OP_OPENAT: case PX_OP_STAT: case PX_OP_MKDIR: case PX_OP_UNLINK:
+	case PX_OP_RMDIR: case PX_OP_RENAME: case PX_OP_LINK:
+	case PX_OP_ACCEPT: case PX_OP_CONNECT: case PX_OP_RECV: case PX_OP_SEND:
+	case PX_OP_TIMEOUT: case PX_OP_BLK_READ: case PX_OP_BLK_WRITE:
+		break;
+	default:
+		return false;
+	}
+
+	/* Start the future right in a task slot.  With none free (every
+	 * one held by a task), on the stack: it is validated as usual,
+	 * and if it starts, refused below. */
+	struct ring_op spare;
+	void *slot = slot_take(r);
+	struct ring_op *op = slot ? op_in(slot) : &spare;
+	/* The io slot is left for the start to fill (ops that start
+	 * nothing never read it). */
+	op->base.vtable = &op_vtable;
+	op->r = NULL;
+	op->next = op->prev = NULL;
+	op->user_data = s->user_data;
+	op->file = NULL;
+	op->linked = op->cancel = op->draining = 0;
+	op->now = NULL;
+
+	switch (s->op) {
 	case PX_OP_READ:
 	case PX_OP_WRITE:
 	case PX_OP_FSTAT:
 	case PX_OP_FSYNC:
 	case PX_OP_GETDENTS:
 	case PX_OP_FTRUNCATE:
-		*res = op_file(p, s, &op);
+		*res = op_file(p, s, op);
 		break;
 	case PX_OP_OPENAT:
 	case PX_OP_STAT:
@@ -719,37 +809,41 @@ static bool op_start(struct proc *p, struct ring *r, const struct px_sqe *s, int
 	case PX_OP_RMDIR:
 	case PX_OP_RENAME:
 	case PX_OP_LINK:
-		*res = op_path(p, s, &op);
+		*res = op_path(p, s, op);
 		break;
 	case PX_OP_ACCEPT:
 	case PX_OP_CONNECT:
 	case PX_OP_RECV:
 	case PX_OP_SEND:
-		*res = op_sock(p, s, &op);
+		*res = op_sock(p, s, op);
 		break;
-	case PX_OP_CLOSE:
-		*res = proc_fd_close(p, (uint64_t)(int64_t)s->fd);
-		return false;
 	case PX_OP_TIMEOUT:
-		io_sleep_init((struct io_sleep *)&op.io, s->off, -PX_ETIME);
+		io_sleep_init((struct io_sleep *)&op->io, s->off, -PX_ETIME);
 		*res = IO_STARTED;
 		break;
-	case PX_OP_BLK_READ:
-	case PX_OP_BLK_WRITE:
+	default: /* PX_OP_BLK_READ, PX_OP_BLK_WRITE */
 		*res = blk_io_start(p->vm, s->op == PX_OP_BLK_WRITE, s->off, s->addr, s->len,
-				    &op.io);
+				    &op->io);
 		break;
-	default:
-		return false;
 	}
-	if (*res != IO_STARTED)
-		return false;
-	if (op_spawn(r, &op))
-		return true;
-	/* Not started: undo what the start took. */
-	io_drop(&op.io.f);
-	file_put(op.file);
-	*res = -PX_EAGAIN;
+	if (*res == IO_STARTED && slot) {
+		switch (op_spawn(r, slot, res)) {
+		case SPAWN_TASK:
+			return true;
+		case SPAWN_DONE:
+			return false;	/* *res: its result */
+		case SPAWN_FULL:
+			break;
+		}
+	}
+	if (*res == IO_STARTED) {
+		/* Not started: undo what the start took. */
+		io_drop(&op->io.f);
+		file_put(op->file);
+		*res = -PX_EAGAIN;
+	}
+	if (slot)
+		slot_put(r, slot);
 	return false;
 }
 
@@ -867,8 +961,13 @@ static const struct future_vtable ring_wait_vtable = { ring_wait_poll, ring_wait
 void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
 		    int64_t consumed)
 {
-	*w = (struct ring_wait){ .io = { .base = { &ring_wait_vtable }, .result = consumed },
-				 .r = p->ring, .min = min };
+	/* Field by field: ready and nap are initialised when armed and
+	 * timed say so, never read before. */
+	io_future_init(&w->io, &ring_wait_vtable);
+	w->io.result = consumed;
+	w->r = p->ring;
+	w->min = min;
+	w->armed = w->timed = 0;
 	if (w->min > w->r->cq.entries)
 		w->min = w->r->cq.entries; /* more can never be ready at once */
 	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
@@ -908,8 +1007,6 @@ void ring_teardown(struct proc *p)
 		spin_unlock(&r->lock, f);
 		f = spin_lock(&r->lock);
 	}
-	bool last = --r->refs == 0;
 	spin_unlock(&r->lock, f);
-	if (last)
-		ring_free(r);
+	ring_unref(r);
 }

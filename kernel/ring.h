@@ -25,16 +25,26 @@ struct ring;
  *                                              read()/write() would run)
  *                                          ─► TIMEOUT, BLK_*: an io_sleep,
  *                                              a raw disk transfer
- *                                          ─► one kernel task each
+ *                                          ─► each started in a task slot
+ *                                              and polled once right there:
+ *                                              Ready, ring_enter posts the
+ *                                              CQE and no task is left;
+ *                                              else a kernel task
  *   op task ─► polls its future ─► posts its CQE under the ring lock
  *                               ─► notify_all(cq_ready): wakes ring_enter
  *
  * Operation lifecycle (struct ring_op, inside its task; the future is an
  * io_future in op->io, kernel/io.h):
  *
- *   (1) ring_enter: reserve a completion (rq_reserve), start the future
- *       in the op, take a file reference, a ring reference, KSPAWN, link
- *       into r->ops
+ *   (1) ring_enter: reserve a completion (rq_reserve), take a slot of the
+ *       ring's pool, start the future in the op there, take a file
+ *       reference; op_spawn: count it in nops, a ring reference for the
+ *       slot, and poll it once in ring_enter (task_spawn_polled; no
+ *       begin/end: the process is in ring_enter, so nothing can cancel
+ *       the op or kill the ring meanwhile).  Ready: ring_enter posts the
+ *       CQE with its own (NOP, errors), the file reference goes, the slot
+ *       comes back.  Pending: op_enlist takes a ring reference for the
+ *       op and links it into r->ops; it is a kernel task now.
  *   (2) op poll: begin (ring lock: not cancelled, not dead; active++),
  *       poll the future (it may touch user memory), end (active--)
  *   (3) Ready: finish: post the CQE (unless the ring is dead), unlink,

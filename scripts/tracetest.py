@@ -10,10 +10,13 @@ Scenarios (each one boot of build/A-trace/kernel.elf through scripts/pxtrace.py)
   key_to_user     keys typed into nudge (a ring READ of the console): irq ->
                   wake -> ring op poll -> CQE -> CQE taken -> user wake ->
                   user poll, one task id all along each link
-  pipe_two_harts  echosrv on 2 harts (ring READs and WRITEs of pipes): the
-                  chain of a ring READ (submitted, or woken by the writer, on
-                  one hart; polled on the other) reaches the user task that
-                  waits for it, with matching ids
+  pipe_two_harts  echosrv on 2 harts (ring READs and WRITEs of pipes): every
+                  chain from a CQE to the user task that waits for it has
+                  matching ids (the ping-pong keeps to one hart: each wake
+                  goes to the waker's own LIFO slot)
+  key_two_harts   keys typed into nudge on 2 harts: the chain of a ring READ
+                  crosses harts (the UART interrupt on one hart, the ring
+                  op's poll on the other) and reaches its user task
   lost_events     the cat scenario with 16 records per hart: the dump, the
                   script's report and the JSON all say how many were lost
   trace_put       usertests' trace_put on the tracing kernel: SYS_trace_put
@@ -190,6 +193,18 @@ def scenario_pipe_two_harts(arch):
     bad = [c for c, ok in chains if not ok]
     check("every CQE -> user poll chain has matching ids", chains and not bad,
           "%d chains, %d mismatched" % (len(chains), len(bad)))
+
+
+def scenario_key_two_harts(arch):
+    r = run_trace(arch, 2, "nudge", KEYS_NUDGE, "key_two_harts")
+    if not check("nudge traced on 2 harts", r is not None):
+        return
+    hdr, recs, m, doc, _ = r
+    common_checks(hdr, recs, doc)
+    chains = full_user_chains(m)
+    bad = [c for c, ok in chains if not ok]
+    check("every CQE -> user poll chain has matching ids", chains and not bad,
+          "%d chains, %d mismatched" % (len(chains), len(bad)))
     cross = []
     for ch, ok in chains:
         poll = ch[-5]
@@ -239,7 +254,8 @@ def scenario_trace_put(arch):
 
 
 SCENARIOS = {"cat_key": scenario_cat_key, "key_to_user": scenario_key_to_user,
-             "pipe_two_harts": scenario_pipe_two_harts, "lost_events": scenario_lost_events,
+             "pipe_two_harts": scenario_pipe_two_harts, "key_two_harts": scenario_key_two_harts,
+             "lost_events": scenario_lost_events,
              "trace_put": scenario_trace_put}
 
 

@@ -499,3 +499,106 @@ TEST(task_pool_slots_are_the_registry)
 	          "task             state         polls      wakes   poll_us\n"
 	          "worker 0: polls 4 parks 1 steals 0 injected 4\n");
 }
+
+/* ---- task_spawn_polled: a future built in place, polled by the caller ----*/
+
+/* A task slot from src with an fx_fut built at its core. */
+static struct task *polled_slot(struct task_src *src, const char *name, int pends)
+{
+	struct task *t = src->alloc(src, TASK_SIZE(sizeof(struct fx_fut)));
+	if (!t)
+		abort();	/* the sources here always have room */
+	fx_fut_init((struct fx_fut *)(void *)((unsigned char *)t + TASK_CORE_OFF), name,
+	            pends, 0);
+	return t;
+}
+
+static const struct task_desc polled_desc = {
+	"polled", NULL, sizeof(struct fx_fut), 0, 0, 0 };
+
+/* Ready at the first poll: polled once, here, and no task is left: no
+ * live count, no registry entry, the storage back at once. */
+TEST(task_spawn_polled_ready_leaves_no_task)
+{
+	fx_init(&ex, 1, 0);
+	struct task *t = polled_slot(&fx_src, "R", 0);
+	CHECK_EQ(fx_live_allocs, 1);
+	CHECK_EQ(task_spawn_polled(&ex, &fx_src, t, &polled_desc), POLL_READY);
+	CHECK_STR(fx_get(), "poll R");
+	CHECK_EQ(fx_live_allocs, 0);
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+	CHECK(ex.reg_head == NULL);
+}
+
+/* Pending: a task like any other, woken through the waker its first
+ * poll stored, run by a worker, and freed when it finishes. */
+TEST(task_spawn_polled_pending_becomes_a_task)
+{
+	fx_init(&ex, 1, 0);
+	struct task *t = polled_slot(&fx_src, "P", 1);
+	struct fx_fut *f = (struct fx_fut *)(void *)((unsigned char *)t + TASK_CORE_OFF);
+	CHECK_EQ(task_spawn_polled(&ex, &fx_src, t, &polled_desc), POLL_PENDING);
+	CHECK_STR(fx_get(), "poll P");
+	CHECK_EQ(exec_live_tasks(&ex), 1);
+	CHECK(ex.reg_head == t);
+	CHECK_EQ(task_state(t) & (TASK_SCHEDULED | TASK_RUNNING | TASK_COMPLETE), 0);
+	CHECK_EQ(task_refcount(t), 2);		/* the executor's, the stored waker's */
+	fx_fut_wake(f);
+	exec_run(&ex);
+	CHECK_STR(fx_get(), "poll P wake P poll P");
+	CHECK_EQ(exec_live_tasks(&ex), 0);
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* Woken during its own first poll: queued once the poll returns, so the
+ * wake is not lost. */
+TEST(task_spawn_polled_woken_during_first_poll_is_queued)
+{
+	fx_init(&ex, 1, 0);
+	struct task *t = polled_slot(&fx_src, "Y", 1);
+	((struct fx_fut *)(void *)((unsigned char *)t + TASK_CORE_OFF))->yield = true;
+	CHECK_EQ(task_spawn_polled(&ex, &fx_src, t, &polled_desc), POLL_PENDING);
+	CHECK_EQ(task_state(t) & (TASK_SCHEDULED | TASK_RUNNING), TASK_SCHEDULED);
+	exec_run(&ex);
+	CHECK_STR(fx_get(), "poll Y poll Y");
+	CHECK_EQ(fx_live_allocs, 0);
+}
+
+/* From inside a task's poll (a worker is current), with a static pool's
+ * slot: the pool gets the slot back either way. */
+TASK_POOL(polled_pool, struct fx_fut, 2);
+
+struct polled_parent {
+	struct future base;
+	enum poll first[2];
+	size_t in_use;
+};
+
+static enum poll polled_parent_poll(struct future *f, struct context *cx)
+{
+	struct polled_parent *p = (struct polled_parent *)f;
+	(void)cx;
+	p->first[0] = task_spawn_polled(&ex, &polled_pool.src,
+	                                polled_slot(&polled_pool.src, "A", 0), &polled_desc);
+	p->first[1] = task_spawn_polled(&ex, &polled_pool.src,
+	                                polled_slot(&polled_pool.src, "B", 1), &polled_desc);
+	p->in_use = task_pool_in_use(&polled_pool);
+	return POLL_READY;
+}
+
+static const struct future_vtable polled_parent_vt = { polled_parent_poll, NULL };
+
+TEST(task_spawn_polled_from_a_task_with_a_pool)
+{
+	struct polled_parent p = { { &polled_parent_vt }, { POLL_PENDING, POLL_PENDING }, 0 };
+	fx_init(&ex, 1, 0);
+	exec_block_on(&ex, &p.base);
+	CHECK_EQ(p.first[0], POLL_READY);
+	CHECK_EQ(p.first[1], POLL_PENDING);
+	CHECK_EQ(p.in_use, 1);			/* A's slot came back at once */
+	CHECK_STR(fx_get(), "poll A poll B");
+	CHECK_EQ(exec_live_tasks(&ex), 1);	/* B waits on its stored waker */
+	exec_shutdown(&ex);
+	CHECK_STR(fx_get(), "poll A poll B drop B");
+	CHECK_EQ(task_pool_in_use(&polled_pool), 0);
+}
