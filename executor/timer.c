@@ -251,6 +251,16 @@ unsigned timer_wheel_advance(struct timer_wheel *w, uint64_t now_ns)
 
 	unsigned long flags = spin_lock(&w->lock);
 	uint64_t t = w->next_tick;
+	/* Nothing due, and the clock stays in its level-0 block: no digit
+	 * above level 0 changes, so no slot is passed or reached, and only
+	 * the clock moves.  This is what most advances of a worker's turn
+	 * find, and the scan of every level is skipped. */
+	if (w->next_valid && target < t && (target >> 6) == (w->elapsed >> 6)) {
+		if (target > w->elapsed)
+			w->elapsed = target;
+		spin_unlock(&w->lock, flags);
+		return 0;
+	}
 	if (atomic_load_explicit(&w->count, memory_order_relaxed) == 1 &&
 	    w->next_valid && t <= target &&
 	    (t >> 6) == (w->elapsed >> 6) && (w->occupied[0] >> (t & 63)) & 1) {

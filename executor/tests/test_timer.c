@@ -395,6 +395,59 @@ TEST(timer_clock_never_goes_backwards)
 	CHECK_EQ(sleep_poll(&s, &a.cx), POLL_READY);
 }
 
+/*
+ * An advance with nothing due moves only the clock while it stays in its
+ * 64-tick block; one that leaves the block passes the slots between.
+ * Either way, an entry filed at a higher level before the clock moved
+ * and a nearer one filed after it fire in deadline order, and
+ * next_deadline names the nearer one.
+ */
+TEST(timer_clock_moves_in_block_and_across)
+{
+	struct timer_wheel w;
+	struct sleep far, near, later;
+	struct tw a, b, c;
+
+	tw_init(&a, 1);
+	tw_init(&b, 1);
+	tw_init(&c, 1);
+	timer_wheel_init_shift(&w, 0, 0);
+	sleep_init(&far, &w, 100);           /* level 1, block 1 */
+	CHECK_EQ(sleep_poll(&far, &a.cx), POLL_PENDING);
+	CHECK_EQ(timer_wheel_next_deadline(&w), 100);
+	CHECK_EQ(timer_wheel_advance(&w, 30), 0);    /* within block 0 */
+	CHECK_EQ(timer_wheel_now(&w), 30);
+	sleep_init(&near, &w, 40);
+	CHECK_EQ(sleep_poll(&near, &b.cx), POLL_PENDING);
+	sleep_init(&later, &w, 30);                  /* not in the future */
+	CHECK_EQ(sleep_poll(&later, &c.cx), POLL_READY);
+	CHECK_EQ(timer_wheel_next_deadline(&w), 40);
+	CHECK_EQ(timer_wheel_advance(&w, 39), 0);
+	CHECK_EQ(timer_wheel_advance(&w, 40), 1);
+	CHECK_EQ(tw_woken(&b), 1);
+	CHECK_EQ(timer_wheel_next_deadline(&w), 100);
+	CHECK_EQ(timer_wheel_advance(&w, 70), 0);    /* into block 1 */
+	CHECK_EQ(timer_wheel_now(&w), 70);
+	sleep_init(&later, &w, 80);                  /* before far, after now */
+	CHECK_EQ(sleep_poll(&later, &c.cx), POLL_PENDING);
+	sleep_drop(&near);
+	sleep_init(&near, &w, 75);
+	CHECK_EQ(sleep_poll(&near, &b.cx), POLL_PENDING);
+	sleep_drop(&near);           /* the cached minimum leaves: a scan */
+	CHECK_EQ(timer_wheel_next_deadline(&w), 80);
+	CHECK_EQ(timer_wheel_advance(&w, 99), 1);
+	CHECK_EQ(tw_woken(&c), 1);
+	CHECK_EQ(tw_woken(&a), 0);
+	CHECK_EQ(timer_wheel_next_deadline(&w), 100);
+	CHECK_EQ(timer_wheel_advance(&w, 100), 1);
+	CHECK_EQ(tw_woken(&a), 1);
+	CHECK_EQ(timer_wheel_pending(&w), 0);
+	sleep_drop(&far);
+	sleep_drop(&near);
+	sleep_drop(&later);
+	CHECK_EQ(tw_live(&a) + tw_live(&b) + tw_live(&c), 0);
+}
+
 /* Works through the generic future interface with a noop waker too. */
 TEST(timer_sleep_as_generic_future)
 {
