@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "px.h"
@@ -41,6 +40,7 @@
 
 static uint64_t idle_ns = TIMER_SEC(30);
 static const char *root = "/www";
+static size_t root_len = 4;
 
 static const char builtin_page[] =
 	"<!DOCTYPE html>\n"
@@ -99,8 +99,11 @@ struct conn {
 	struct future base;
 	int state;
 	int fd, file;
-	int keep, head_only, status;
+	int keep, head_only, status, html;
 	size_t have, head_len;
+	size_t scan;            /* req[0, scan) has been looked at */
+	int line;               /* the request line's CRLF was seen ... */
+	size_t eol;             /* ... at req[eol] */
 	size_t hlen, fill;      /* a 200's head, and the body bytes after it, in buf */
 	uint64_t left;
 	const char *reason;
@@ -114,101 +117,148 @@ struct conn {
 	char buf[BUF];
 };
 
+/*
+ * Reading the head.  It arrives in pieces, and each piece is looked at
+ * once: c->scan is where the last look stopped, so a head that came in
+ * ten segments is still scanned once, not ten times.  On the way the
+ * end of the request line is noted (c->eol, valid once c->line is set).
+ */
+
 /* The end of the head (the byte after the blank line) in req, or 0. */
-static size_t head_end(const struct conn *c)
+static size_t head_end(struct conn *c)
 {
-	for (size_t i = 3; i < c->have; i++)
-		if (c->req[i - 3] == '\r' && c->req[i - 2] == '\n' && c->req[i - 1] == '\r' &&
-		    c->req[i] == '\n')
-			return i + 1;
-	return 0;
-}
+	const char *r = c->req;
 
-static int has_crlf(const struct conn *c)
-{
-	for (size_t i = 1; i < c->have; i++)
-		if (c->req[i - 1] == '\r' && c->req[i] == '\n')
-			return 1;
-	return 0;
-}
-
-/* Does s contain word, ignoring case? */
-static int contains_nocase(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-	for (; *s; s++)
-		if (strncasecmp(s, word, n) == 0)
-			return 1;
-	return 0;
-}
-
-/* Does header `name` (with its colon) have a value containing `word`? */
-static int header_has(char *head, const char *name, const char *word)
-{
-	size_t nl = strlen(name);
-	for (char *l = strstr(head, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
-		char *h = l + 2;
-		if (strncasecmp(h, name, nl) == 0) {
-			char *end = strstr(h, "\r\n");
-			char save = *end;
-			*end = 0;
-			int found = contains_nocase(h + nl, word);
-			*end = save;
-			if (found)
-				return 1;
+	for (size_t i = c->scan; i < c->have; i++) {
+		if (r[i] != '\n' || i == 0 || r[i - 1] != '\r')
+			continue;
+		if (!c->line) {
+			c->line = 1;
+			c->eol = i - 1;
 		}
+		if (i >= 3 && r[i - 2] == '\n' && r[i - 3] == '\r')
+			return i + 1;
 	}
+	c->scan = c->have;
 	return 0;
 }
 
-/* Parse the head in req[0, head_len): sets status (0: serve c->path),
- * keep and head_only. */
+static char lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* Does [p, p + n) begin with word (lower case), ignoring case? */
+static int starts_nocase(const char *p, size_t n, const char *word)
+{
+	for (; *word; word++, p++, n--)
+		if (n == 0 || lower(*p) != *word)
+			return 0;
+	return 1;
+}
+
+/* Does [p, p + n) contain word (lower case), ignoring case? */
+static int contains_nocase(const char *p, size_t n, const char *word)
+{
+	for (; n > 0; p++, n--)
+		if (lower(*p) == word[0] && starts_nocase(p, n, word))
+			return 1;
+	return 0;
+}
+
+/* Does [p, p + n) contain word (exactly)? */
+static int contains(const char *p, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+	for (; n >= w; p++, n--)
+		if (memcmp(p, word, w) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Parse the head in req[0, head_len): sets status (0: serve c->path),
+ * keep and head_only.  One pass, lengths instead of terminators:
+ *
+ *   METHOD SP /target SP HTTP/1.x CRLF       (c->eol is the CR)
+ *   Name: value CRLF ...                     only Connection: is read
+ *   CRLF
+ */
 static void parse(struct conn *c)
 {
-	char *head = c->req, *sp1, *sp2, *eol;
-	c->req[c->head_len - 1] = 0; /* the last '\n': the head is a string now */
-	eol = strstr(head, "\r\n");
-	*eol = 0;
-	sp1 = strchr(head, ' ');
-	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	const char *line = c->req, *eol = c->req + c->eol;
+	const char *sp[3] = { 0 };
+	int nsp = 0;
+
 	c->keep = 0;
 	c->head_only = 0;
 	c->status = 400;
 	c->reason = "Bad Request";
-	if (!sp2 || sp1[1] != '/' || strchr(sp2 + 1, ' '))
-		goto done;
-	*sp1 = *sp2 = 0;
-	const char *method = head, *target = sp1 + 1, *version = sp2 + 1;
-	if (strcmp(version, "HTTP/1.1") == 0)
-		c->keep = 1;
-	else if (strcmp(version, "HTTP/1.0") != 0)
-		goto done;
-	*eol = '\r';
-	if (header_has(eol, "Connection:", "close"))
+	for (const char *p = line; p < eol; p++) {
+		if (*p == '\0')
+			return;                 /* no NUL inside a request line */
+		if (*p == ' ') {
+			if (nsp == 3)
+				return;
+			sp[nsp++] = p;
+		}
+	}
+	if (nsp != 2 || sp[0][1] != '/')
+		return;
+	const char *method = line, *target = sp[0] + 1, *version = sp[1] + 1;
+	size_t mlen = (size_t)(sp[0] - method), tlen = (size_t)(sp[1] - target);
+	size_t vlen = (size_t)(eol - version);
+	if (vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 ||
+	    (version[7] != '0' && version[7] != '1'))
+		return;
+	c->keep = version[7] == '1';
+
+	/* The header lines: "Connection: close" ends the connection after
+	 * this answer, "Connection: keep-alive" keeps it (HTTP/1.0). */
+	int close_it = 0, keep_it = 0;
+	const char *end = c->req + c->head_len - 2; /* the blank line's CR */
+	for (const char *h = eol + 2; h < end;) {
+		const char *e = h;
+		while (e[0] != '\r' || e[1] != '\n')
+			e++;                    /* the head ends in CRLF CRLF */
+		if (starts_nocase(h, (size_t)(e - h), "connection:")) {
+			close_it |= contains_nocase(h + 11, (size_t)(e - h - 11), "close");
+			keep_it |= contains_nocase(h + 11, (size_t)(e - h - 11), "keep-alive");
+		}
+		h = e + 2;
+	}
+	if (close_it)
 		c->keep = 0;
-	else if (header_has(eol, "Connection:", "keep-alive"))
+	else if (keep_it)
 		c->keep = 1;
-	c->head_only = strcmp(method, "HEAD") == 0;
-	if (!c->head_only && strcmp(method, "GET") != 0) {
+
+	c->head_only = mlen == 4 && memcmp(method, "HEAD", 4) == 0;
+	if (!c->head_only && !(mlen == 3 && memcmp(method, "GET", 3) == 0)) {
 		c->status = 501;
 		c->reason = "Not Implemented";
 		c->keep = 0;
-		goto done;
+		return;
 	}
-	char *q = strchr(target, '?');
-	if (q)
-		*q = 0;
-	if (strstr(target, "..") ||
-	    snprintf(c->path, sizeof(c->path), "%s%s%s", root, target,
-	             target[strlen(target) - 1] == '/' ? "index.html" : "") >= (int)sizeof(c->path))
-		goto not_found;
+
+	/* The file: root, the target without its query, and index.html
+	 * for a directory.  ".." anywhere is refused (no way out of root). */
+	for (size_t i = 0; i < tlen; i++)
+		if (target[i] == '?')
+			tlen = i;
+	int dir = target[tlen - 1] == '/';
+	size_t n = root_len + tlen + (dir ? 10 : 0);
+	if (contains(target, tlen, "..") || n >= sizeof(c->path)) {
+		c->status = 404;
+		c->reason = "Not Found";
+		return;
+	}
+	memcpy(c->path, root, root_len);
+	memcpy(c->path + root_len, target, tlen);
+	if (dir)
+		memcpy(c->path + root_len + tlen, "index.html", 10);
+	c->path[n] = 0;
+	c->html = contains(c->path, n, ".htm");
 	c->status = 0;
-	goto done;
-not_found:
-	c->status = 404;
-	c->reason = "Not Found";
-done:
-	;
 }
 
 /* An error response with its reason as the body (none for HEAD), in hdr. */
@@ -246,7 +296,7 @@ static char *put_dec(char *p, uint64_t v)
 static size_t ok_head(struct conn *c)
 {
 	char *p = put_str(c->buf, "HTTP/1.1 200 OK\r\nContent-Type: ");
-	p = put_str(p, strstr(c->path, ".htm") ? "text/html" : "text/plain");
+	p = put_str(p, c->html ? "text/html" : "text/plain");
 	p = put_str(p, "\r\nContent-Length: ");
 	p = put_dec(p, c->left);
 	p = put_str(p, "\r\nConnection: ");
@@ -275,7 +325,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		/* The head of the next request. */
 		while ((c->head_len = head_end(c)) == 0) {
 			if (c->have == REQ_MAX) {
-				c->status = has_crlf(c) ? 431 : 400;
+				c->status = c->line ? 431 : 400;
 				c->reason = c->status == 431 ? "Request Header Fields Too Large"
 				                             : "Bad Request";
 				c->keep = 0;
@@ -303,7 +353,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 					c->file = -1;
 				}
 			}
-			if (c->file < 0 && strcmp(c->path + strlen(root), "/index.html") == 0) {
+			if (c->file < 0 && strcmp(c->path + root_len, "/index.html") == 0) {
 				c->status = 200;
 			} else if (c->file < 0) {
 				c->status = 404;
@@ -347,8 +397,11 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		}
 		if (!c->keep)
 			break;
+		/* A pipelined next request stays: to the front, to be scanned. */
 		memmove(c->req, c->req + c->head_len, c->have - c->head_len);
 		c->have -= c->head_len;
+		c->scan = 0;
+		c->line = 0;
 	}
 out:
 	if (c->file >= 0)
@@ -375,6 +428,7 @@ int main(int argc, char **argv)
 	int port = argc > 1 ? atoi(argv[1]) : 80;
 	if (argc > 2)
 		root = argv[2];
+	root_len = strlen(root);
 	if (argc > 3)
 		idle_ns = TIMER_SEC((uint64_t)atoi(argv[3]));
 	if (port <= 0 || port > 65535 || argc > 4) {
