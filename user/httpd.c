@@ -17,9 +17,9 @@
  *         no CRLF in the first REQ_MAX bytes  -> 400, close
  *         no blank line in REQ_MAX bytes      -> 431, close
  *       parse "METHOD /path HTTP/1.x" and the Connection header
- *       GET or HEAD a file under root (px_io_openat, px_io_fstat,
- *         px_io_read, px_io_send in pieces, the head sent with the
- *         first piece); "/" with no
+ *       GET or HEAD a file under root (px_io_openat, then px_io_fstat
+ *         and the first px_io_read together, px_io_send in pieces, the
+ *         head sent with the first piece); "/" with no
  *         root/index.html gets the built-in page; anything else 404
  *       HTTP/1.1 keeps the connection unless "Connection: close";
  *         HTTP/1.0 closes unless "Connection: keep-alive"
@@ -37,6 +37,7 @@
 
 #define REQ_MAX 4096
 #define BUF 4096
+#define HEAD_ROOM 128   /* a 200's head goes in buf[0, HEAD_ROOM), before the body */
 
 static uint64_t idle_ns = TIMER_SEC(30);
 static const char *root = "/www";
@@ -104,10 +105,12 @@ struct conn {
 	size_t scan;            /* req[0, scan) has been looked at */
 	int line;               /* the request line's CRLF was seen ... */
 	size_t eol;             /* ... at req[eol] */
-	size_t hlen, fill;      /* a 200's head, and the body bytes after it, in buf */
+	char *head;             /* a 200's head, in buf up to HEAD_ROOM ... */
+	size_t fill;            /* ... and the body bytes after it */
 	uint64_t left;
 	const char *reason;
-	struct px_io io;
+	struct px_io io, rd;
+	struct join2 both;
 	struct send_all sa;
 	struct timeout lim;
 	struct px_stat st;
@@ -272,37 +275,36 @@ static size_t error_head(struct conn *c)
 	                        c->head_only ? "" : c->reason, c->head_only ? "" : "\n");
 }
 
-static char *put_str(char *p, const char *s)
-{
-	while (*s)
-		*p++ = *s++;
-	return p;
-}
+/* Put a string literal (its length known at compile time) before p. */
+#define PUT_BEFORE(p, lit) \
+	do {                                                  \
+		(p) -= sizeof(lit) - 1;                       \
+		memcpy((p), (lit), sizeof(lit) - 1);          \
+	} while (0)
 
-static char *put_dec(char *p, uint64_t v)
+/*
+ * A 200's head (what snprintf would make, without its cost on every
+ * request), written back to front so that it ends at buf + HEAD_ROOM,
+ * where the body begins: head and body go out in one send with no copy
+ * to join them.  Returns where the head starts.
+ */
+static char *ok_head(struct conn *c)
 {
-	char t[20];
-	int n = 0;
+	char *p = c->buf + HEAD_ROOM;
+	uint64_t v = c->left;
+
+	if (c->keep)
+		PUT_BEFORE(p, "\r\nConnection: keep-alive\r\n\r\n");
+	else
+		PUT_BEFORE(p, "\r\nConnection: close\r\n\r\n");
 	do
-		t[n++] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	while (n)
-		*p++ = t[--n];
+	if (c->html)
+		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ");
+	else
+		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ");
 	return p;
-}
-
-/* A 200's head, at the start of buf (what snprintf would make, without
- * its cost on every request); returns its length. */
-static size_t ok_head(struct conn *c)
-{
-	char *p = put_str(c->buf, "HTTP/1.1 200 OK\r\nContent-Type: ");
-	p = put_str(p, c->html ? "text/html" : "text/plain");
-	p = put_str(p, "\r\nContent-Length: ");
-	p = put_dec(p, c->left);
-	p = put_str(p, "\r\nConnection: ");
-	p = put_str(p, c->keep ? "keep-alive" : "close");
-	p = put_str(p, "\r\n\r\n");
-	return (size_t)(p - c->buf);
 }
 
 /* Await a send of (p, n) under the idle limit; leaves c->sa.result. */
@@ -345,17 +347,27 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			px_io_openat(&c->io, c->path, PX_O_RDONLY);
 			AWAIT(c, px_io_poll(&c->io, cx));
 			c->file = (int)c->io.result;
-			if (c->file >= 0) {
-				px_io_fstat(&c->io, c->file, &c->st);
-				AWAIT(c, px_io_poll(&c->io, cx));
-				if (c->io.result < 0 || c->st.type != PX_S_REG) {
-					close(c->file);
-					c->file = -1;
-				}
+		}
+		if (c->file >= 0) {
+			/* Its size (for Content-Length) and the first piece of
+			 * the body at once, a join of two ops that go to the
+			 * kernel in one ring_enter: the read does not need the
+			 * size.  The body goes after HEAD_ROOM, where the head
+			 * will be put in front of it. */
+			px_io_fstat(&c->io, c->file, &c->st);
+			px_io_read(&c->rd, c->file, c->buf + HEAD_ROOM,
+			           c->head_only ? 0 : BUF - HEAD_ROOM);
+			join2_init(&c->both, &c->io.base, &c->rd.base);
+			AWAIT(c, join2_poll(&c->both, cx));
+			if (c->io.result < 0 || c->st.type != PX_S_REG) {
+				close(c->file);
+				c->file = -1;
 			}
-			if (c->file < 0 && strcmp(c->path + root_len, "/index.html") == 0) {
+		}
+		if (c->status == 0 && c->file < 0) {
+			if (strcmp(c->path + root_len, "/index.html") == 0) {
 				c->status = 200;
-			} else if (c->file < 0) {
+			} else {
 				c->status = 404;
 				c->reason = "Not Found";
 			}
@@ -363,23 +375,22 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		if (c->status == 0 || c->status == 200) {
 			c->left = c->file >= 0 ? c->st.size : sizeof(builtin_page) - 1;
 			c->status = 200;
-			/* The head and the first piece of the body go in one
-			 * send: one segment for a small page, not two. */
-			c->hlen = ok_head(c);
-			c->fill = c->head_only ? 0 : (size_t)(BUF - c->hlen);
+			c->fill = c->head_only ? 0 : (size_t)(BUF - HEAD_ROOM);
 			if (c->fill > c->left)
 				c->fill = (size_t)c->left;
 			if (c->file < 0) {
-				memcpy(c->buf + c->hlen, builtin_page, c->fill);
+				memcpy(c->buf + HEAD_ROOM, builtin_page, c->fill);
 			} else if (c->fill) {
-				px_io_read(&c->io, c->file, c->buf + c->hlen, c->fill);
-				AWAIT(c, px_io_poll(&c->io, cx));
-				if (c->io.result <= 0)
+				if (c->rd.result <= 0)
 					goto out; /* the file shrank: the length was a lie */
-				c->fill = (size_t)c->io.result;
+				if ((uint64_t)c->rd.result < c->fill)
+					c->fill = (size_t)c->rd.result;
 			}
+			/* The head and the first piece of the body go in one
+			 * send: one segment for a small page, not two. */
+			c->head = ok_head(c);
 			c->left -= c->fill;
-			SEND(c, cx, c->buf, c->hlen + c->fill);
+			SEND(c, cx, c->head, (size_t)(c->buf + HEAD_ROOM - c->head) + c->fill);
 			while (!c->head_only && c->left > 0) {
 				px_io_read(&c->io, c->file, c->buf,
 				           c->left < BUF ? (size_t)c->left : BUF);
