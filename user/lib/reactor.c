@@ -243,16 +243,28 @@ static int op_may_go(const struct px_slot *s)
 	return R.inflight_other < others_max();
 }
 
+/* The op goes to the kernel: its SQE, filled from the future's. */
+static void op_submit(struct px_slot *s, struct px_sqe *sqe)
+{
+	*sqe = s->io->sqe;
+	sqe->user_data = (uint64_t)(uintptr_t)s;
+	s->io->sq_index = R.ring.sq_tail - 1;
+	s->flags |= SLOT_OP;
+	R.inflight++;
+	if (s->lane >= 0)
+		lane_set(s->lane, true);
+	else
+		R.inflight_other++;
+}
+
 /* Hand the ops whose turn has come to the kernel, in queue order: into
  * the SQ (submitted by the next ring_enter), or, when the SQ fills, into
  * the kernel at once to make room. */
-static void reactor_pump(void)
+static void reactor_pump_queue(void)
 {
 	struct px_slot *s, *next;
 	struct px_sqe *sqe;
 
-	if (R.pump_held)
-		return;
 	for (s = R.qhead; s; s = next) {
 		next = s->next_free;
 		if (!op_may_go(s))
@@ -273,16 +285,16 @@ static void reactor_pump(void)
 				return;
 		}
 		queue_unlink(s);
-		*sqe = s->io->sqe;
-		sqe->user_data = (uint64_t)(uintptr_t)s;
-		s->io->sq_index = R.ring.sq_tail - 1;
-		s->flags |= SLOT_OP;
-		R.inflight++;
-		if (s->lane >= 0)
-			lane_set(s->lane, true);
-		else
-			R.inflight_other++;
+		op_submit(s, sqe);
 	}
+}
+
+/* Called wherever room may have come (a completion) or an op was queued;
+ * mostly the queue is empty, which costs only this test. */
+static inline void reactor_pump(void)
+{
+	if (R.qhead && !R.pump_held)
+		reactor_pump_queue();
 }
 
 /* ---- cancel-safe reads -------------------------------------------------------
@@ -927,6 +939,13 @@ enum poll px_io_poll(struct px_io *io, struct context *cx)
 	s->waker = waker_clone(cx->waker);
 	io->slot = s;
 	io->state = IO_INFLIGHT;
+	/* The usual case: nothing waits ahead of it and its turn has come,
+	 * so it goes straight into the SQ; otherwise it queues. */
+	struct px_sqe *sqe;
+	if (!R.qhead && !R.pump_held && op_may_go(s) && (sqe = px_ring_get_sqe(&R.ring))) {
+		op_submit(s, sqe);
+		return POLL_PENDING;
+	}
 	queue_push(s, 0);
 	reactor_pump();
 	return POLL_PENDING;
