@@ -96,6 +96,42 @@ static void send_all_init(struct send_all *s, int fd, const void *p, size_t n)
 
 /* ---- one connection -----------------------------------------------------------*/
 
+/*
+ * A connection's buffers, 9 KiB, are not in struct conn: px_task_spawn
+ * copies the task's future from a template for every connection, and
+ * picolibc's malloc clears every block it hands out, so 9 KiB in the
+ * future would be cleared and copied per connection (5,000 instructions,
+ * a tenth of a short connection's cost).  They come from a free list of
+ * buffers that ended connections gave back (malloc only while it is
+ * empty): the list holds as many as were ever in use at once.
+ */
+struct conn_mem {
+	struct conn_mem *next;  /* on the free list */
+	char path[PX_FS_PATH_MAX];
+	char hdr[256];
+	char req[REQ_MAX];
+	char buf[BUF];
+};
+
+static struct conn_mem *spare_mem;
+
+static struct conn_mem *mem_get(void)
+{
+	struct conn_mem *m = spare_mem;
+
+	if (m)
+		spare_mem = m->next;
+	else
+		m = malloc(sizeof(*m));
+	return m;
+}
+
+static void mem_put(struct conn_mem *m)
+{
+	m->next = spare_mem;
+	spare_mem = m;
+}
+
 struct conn {
 	struct future base;
 	int state;
@@ -114,10 +150,7 @@ struct conn {
 	struct send_all sa;
 	struct timeout lim;
 	struct px_stat st;
-	char path[PX_FS_PATH_MAX];
-	char hdr[256];
-	char req[REQ_MAX];
-	char buf[BUF];
+	struct conn_mem *m;     /* its buffers */
 };
 
 /*
@@ -130,7 +163,7 @@ struct conn {
 /* The end of the head (the byte after the blank line) in req, or 0. */
 static size_t head_end(struct conn *c)
 {
-	const char *r = c->req;
+	const char *r = c->m->req;
 
 	for (size_t i = c->scan; i < c->have; i++) {
 		if (r[i] != '\n' || i == 0 || r[i - 1] != '\r')
@@ -174,13 +207,13 @@ static int contains(const char *p, size_t n, const char *word)
 {
 	size_t w = strlen(word);
 	for (; n >= w; p++, n--)
-		if (memcmp(p, word, w) == 0)
+		if (*p == word[0] && memcmp(p, word, w) == 0)
 			return 1;
 	return 0;
 }
 
 /*
- * Parse the head in req[0, head_len): sets status (0: serve c->path),
+ * Parse the head in req[0, head_len): sets status (0: serve c->m->path),
  * keep and head_only.  One pass, lengths instead of terminators:
  *
  *   METHOD SP /target SP HTTP/1.x CRLF       (c->eol is the CR)
@@ -189,7 +222,7 @@ static int contains(const char *p, size_t n, const char *word)
  */
 static void parse(struct conn *c)
 {
-	const char *line = c->req, *eol = c->req + c->eol;
+	const char *line = c->m->req, *eol = c->m->req + c->eol;
 	const char *sp[3] = { 0 };
 	int nsp = 0;
 
@@ -219,7 +252,7 @@ static void parse(struct conn *c)
 	/* The header lines: "Connection: close" ends the connection after
 	 * this answer, "Connection: keep-alive" keeps it (HTTP/1.0). */
 	int close_it = 0, keep_it = 0;
-	const char *end = c->req + c->head_len - 2; /* the blank line's CR */
+	const char *end = c->m->req + c->head_len - 2; /* the blank line's CR */
 	for (const char *h = eol + 2; h < end;) {
 		const char *e = h;
 		while (e[0] != '\r' || e[1] != '\n')
@@ -250,24 +283,24 @@ static void parse(struct conn *c)
 			tlen = i;
 	int dir = target[tlen - 1] == '/';
 	size_t n = root_len + tlen + (dir ? 10 : 0);
-	if (contains(target, tlen, "..") || n >= sizeof(c->path)) {
+	if (contains(target, tlen, "..") || n >= sizeof(c->m->path)) {
 		c->status = 404;
 		c->reason = "Not Found";
 		return;
 	}
-	memcpy(c->path, root, root_len);
-	memcpy(c->path + root_len, target, tlen);
+	memcpy(c->m->path, root, root_len);
+	memcpy(c->m->path + root_len, target, tlen);
 	if (dir)
-		memcpy(c->path + root_len + tlen, "index.html", 10);
-	c->path[n] = 0;
-	c->html = contains(c->path, n, ".htm");
+		memcpy(c->m->path + root_len + tlen, "index.html", 10);
+	c->m->path[n] = 0;
+	c->html = contains(c->m->path, n, ".htm");
 	c->status = 0;
 }
 
 /* An error response with its reason as the body (none for HEAD), in hdr. */
 static size_t error_head(struct conn *c)
 {
-	return (size_t)snprintf(c->hdr, sizeof(c->hdr),
+	return (size_t)snprintf(c->m->hdr, sizeof(c->m->hdr),
 	                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 	                        "Content-Length: %d\r\nConnection: %s\r\n\r\n%s%s",
 	                        c->status, c->reason, (int)strlen(c->reason) + 1,
@@ -290,7 +323,7 @@ static size_t error_head(struct conn *c)
  */
 static char *ok_head(struct conn *c)
 {
-	char *p = c->buf + HEAD_ROOM;
+	char *p = c->m->buf + HEAD_ROOM;
 	uint64_t v = c->left;
 
 	if (c->keep)
@@ -323,6 +356,8 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 
 	ASYNC_BEGIN(c);
 	c->file = -1;
+	if (!(c->m = mem_get()))
+		goto out;               /* no memory: the client sees the close */
 	for (;;) {
 		/* The head of the next request. */
 		while ((c->head_len = head_end(c)) == 0) {
@@ -332,10 +367,10 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 				                             : "Bad Request";
 				c->keep = 0;
 				c->head_only = 0;
-				SEND(c, cx, c->hdr, error_head(c));
+				SEND(c, cx, c->m->hdr, error_head(c));
 				goto out;
 			}
-			px_io_recv(&c->io, c->fd, c->req + c->have, REQ_MAX - c->have);
+			px_io_recv(&c->io, c->fd, c->m->req + c->have, REQ_MAX - c->have);
 			px_timeout_for(&c->lim, &c->io.base, idle_ns);
 			AWAIT(c, timeout_poll(&c->lim, cx));
 			if (c->lim.result != TIMEOUT_OK || c->io.result <= 0)
@@ -344,7 +379,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		}
 		parse(c);
 		if (c->status == 0) {
-			px_io_openat(&c->io, c->path, PX_O_RDONLY);
+			px_io_openat(&c->io, c->m->path, PX_O_RDONLY);
 			AWAIT(c, px_io_poll(&c->io, cx));
 			c->file = (int)c->io.result;
 		}
@@ -355,7 +390,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			 * size.  The body goes after HEAD_ROOM, where the head
 			 * will be put in front of it. */
 			px_io_fstat(&c->io, c->file, &c->st);
-			px_io_read(&c->rd, c->file, c->buf + HEAD_ROOM,
+			px_io_read(&c->rd, c->file, c->m->buf + HEAD_ROOM,
 			           c->head_only ? 0 : BUF - HEAD_ROOM);
 			join2_init(&c->both, &c->io.base, &c->rd.base);
 			AWAIT(c, join2_poll(&c->both, cx));
@@ -365,7 +400,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			}
 		}
 		if (c->status == 0 && c->file < 0) {
-			if (strcmp(c->path + root_len, "/index.html") == 0) {
+			if (strcmp(c->m->path + root_len, "/index.html") == 0) {
 				c->status = 200;
 			} else {
 				c->status = 404;
@@ -379,7 +414,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			if (c->fill > c->left)
 				c->fill = (size_t)c->left;
 			if (c->file < 0) {
-				memcpy(c->buf + HEAD_ROOM, builtin_page, c->fill);
+				memcpy(c->m->buf + HEAD_ROOM, builtin_page, c->fill);
 			} else if (c->fill) {
 				if (c->rd.result <= 0)
 					goto out; /* the file shrank: the length was a lie */
@@ -390,31 +425,33 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			 * send: one segment for a small page, not two. */
 			c->head = ok_head(c);
 			c->left -= c->fill;
-			SEND(c, cx, c->head, (size_t)(c->buf + HEAD_ROOM - c->head) + c->fill);
+			SEND(c, cx, c->head, (size_t)(c->m->buf + HEAD_ROOM - c->head) + c->fill);
 			while (!c->head_only && c->left > 0) {
-				px_io_read(&c->io, c->file, c->buf,
+				px_io_read(&c->io, c->file, c->m->buf,
 				           c->left < BUF ? (size_t)c->left : BUF);
 				AWAIT(c, px_io_poll(&c->io, cx));
 				if (c->io.result <= 0)
 					goto out;
 				c->left -= (uint64_t)c->io.result;
-				SEND(c, cx, c->buf, (size_t)c->io.result);
+				SEND(c, cx, c->m->buf, (size_t)c->io.result);
 			}
 			if (c->file >= 0)
 				close(c->file);
 			c->file = -1;
 		} else {
-			SEND(c, cx, c->hdr, error_head(c));
+			SEND(c, cx, c->m->hdr, error_head(c));
 		}
 		if (!c->keep)
 			break;
 		/* A pipelined next request stays: to the front, to be scanned. */
-		memmove(c->req, c->req + c->head_len, c->have - c->head_len);
+		memmove(c->m->req, c->m->req + c->head_len, c->have - c->head_len);
 		c->have -= c->head_len;
 		c->scan = 0;
 		c->line = 0;
 	}
 out:
+	if (c->m)
+		mem_put(c->m);
 	if (c->file >= 0)
 		close(c->file);
 	close(c->fd);
