@@ -524,9 +524,12 @@ static void hook_park(void *ctx, unsigned worker, uint64_t deadline_ns)
 		return;
 	}
 	reactor_pump();                 /* ops whose turn came since the last park */
-	now = px_now();
-	timeout = deadline_ns == UINT64_MAX ? PX_RING_FOREVER
-	        : deadline_ns > now ? deadline_ns - now : 0;
+	if (deadline_ns == UINT64_MAX) {
+		timeout = PX_RING_FOREVER;      /* no timer: no clock to read */
+	} else {
+		now = px_now();
+		timeout = deadline_ns > now ? deadline_ns - now : 0;
+	}
 	R.stats.parks++;
 	if (R.virtual_time && deadline_ns != UINT64_MAX && R.stats.slots_in_use == 0) {
 		/* Only a timer can end this wait, and nothing else can
