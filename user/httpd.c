@@ -108,6 +108,7 @@ static void send_all_init(struct send_all *s, int fd, const void *p, size_t n)
 struct conn_mem {
 	struct conn_mem *next;  /* on the free list */
 	char path[PX_FS_PATH_MAX];
+	char kept_path[PX_FS_PATH_MAX];
 	char hdr[256];
 	char req[REQ_MAX];
 	char buf[BUF];
@@ -150,6 +151,9 @@ struct conn {
 	struct send_all sa;
 	struct timeout lim;
 	struct px_stat st;
+	int kept;               /* the file sent last, still open, or -1 ... */
+	uint64_t kept_ino;      /* ... its inode, and its path in m->kept_path */
+	uint64_t off;           /* where the next read of the body starts */
 	struct conn_mem *m;     /* its buffers */
 };
 
@@ -356,6 +360,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 
 	ASYNC_BEGIN(c);
 	c->file = -1;
+	c->kept = -1;
 	if (!(c->m = mem_get()))
 		goto out;               /* no memory: the client sees the close */
 	for (;;) {
@@ -378,25 +383,46 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			c->have += (size_t)c->io.result;
 		}
 		parse(c);
-		if (c->status == 0) {
+		if (c->status == 0 && c->kept >= 0 && strcmp(c->m->kept_path, c->m->path) == 0) {
+			/* The file this connection sent last, kept open.  A
+			 * STAT of the path says whether the path still names
+			 * it (an open file's inode number is never given to
+			 * another file, even once it is deleted), and the
+			 * first piece is read meanwhile, both in one
+			 * ring_enter.  The fd is the file, not a copy: what
+			 * is read is what the file holds now. */
+			px_io_stat(&c->io, c->m->path, &c->st);
+			px_io_read_at(&c->rd, c->kept, c->m->buf + HEAD_ROOM,
+			              c->head_only ? 0 : BUF - HEAD_ROOM, 0);
+			join2_init(&c->both, &c->io.base, &c->rd.base);
+			AWAIT(c, join2_poll(&c->both, cx));
+			if (c->io.result == 0 && c->st.type == PX_S_REG && c->st.ino == c->kept_ino) {
+				c->file = c->kept;
+			} else {
+				close(c->kept); /* replaced or gone: open the path */
+				c->kept = -1;
+			}
+		}
+		if (c->status == 0 && c->file < 0) {
 			px_io_openat(&c->io, c->m->path, PX_O_RDONLY);
 			AWAIT(c, px_io_poll(&c->io, cx));
 			c->file = (int)c->io.result;
-		}
-		if (c->file >= 0) {
-			/* Its size (for Content-Length) and the first piece of
-			 * the body at once, a join of two ops that go to the
-			 * kernel in one ring_enter: the read does not need the
-			 * size.  The body goes after HEAD_ROOM, where the head
-			 * will be put in front of it. */
-			px_io_fstat(&c->io, c->file, &c->st);
-			px_io_read(&c->rd, c->file, c->m->buf + HEAD_ROOM,
-			           c->head_only ? 0 : BUF - HEAD_ROOM);
-			join2_init(&c->both, &c->io.base, &c->rd.base);
-			AWAIT(c, join2_poll(&c->both, cx));
-			if (c->io.result < 0 || c->st.type != PX_S_REG) {
-				close(c->file);
-				c->file = -1;
+			if (c->file >= 0) {
+				/* Its size (for Content-Length) and the first
+				 * piece of the body at once, a join of two ops
+				 * that go to the kernel in one ring_enter: the
+				 * read does not need the size.  The body goes
+				 * after HEAD_ROOM, where the head will be put
+				 * in front of it. */
+				px_io_fstat(&c->io, c->file, &c->st);
+				px_io_read_at(&c->rd, c->file, c->m->buf + HEAD_ROOM,
+				              c->head_only ? 0 : BUF - HEAD_ROOM, 0);
+				join2_init(&c->both, &c->io.base, &c->rd.base);
+				AWAIT(c, join2_poll(&c->both, cx));
+				if (c->io.result < 0 || c->st.type != PX_S_REG) {
+					close(c->file);
+					c->file = -1;
+				}
 			}
 		}
 		if (c->status == 0 && c->file < 0) {
@@ -425,18 +451,28 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			 * send: one segment for a small page, not two. */
 			c->head = ok_head(c);
 			c->left -= c->fill;
+			c->off = c->fill;
 			SEND(c, cx, c->head, (size_t)(c->m->buf + HEAD_ROOM - c->head) + c->fill);
 			while (!c->head_only && c->left > 0) {
-				px_io_read(&c->io, c->file, c->m->buf,
-				           c->left < BUF ? (size_t)c->left : BUF);
+				px_io_read_at(&c->io, c->file, c->m->buf,
+				              c->left < BUF ? (size_t)c->left : BUF, c->off);
 				AWAIT(c, px_io_poll(&c->io, cx));
 				if (c->io.result <= 0)
 					goto out;
 				c->left -= (uint64_t)c->io.result;
+				c->off += (uint64_t)c->io.result;
 				SEND(c, cx, c->m->buf, (size_t)c->io.result);
 			}
-			if (c->file >= 0)
-				close(c->file);
+			if (c->file >= 0 && c->file != c->kept) {
+				/* Kept for this connection's next request (most
+				 * ask for the same files again): one fd more
+				 * per connection, at most. */
+				if (c->kept >= 0)
+					close(c->kept);
+				c->kept = c->file;
+				c->kept_ino = c->st.ino;
+				strcpy(c->m->kept_path, c->m->path);
+			}
 			c->file = -1;
 		} else {
 			SEND(c, cx, c->m->hdr, error_head(c));
@@ -452,8 +488,10 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 out:
 	if (c->m)
 		mem_put(c->m);
-	if (c->file >= 0)
+	if (c->file >= 0 && c->file != c->kept)
 		close(c->file);
+	if (c->kept >= 0)
+		close(c->kept);
 	close(c->fd);
 	ASYNC_END(c);
 }
