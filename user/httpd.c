@@ -21,6 +21,10 @@
  *         and the first px_io_read together, px_io_send in pieces, the
  *         head sent with the first piece); "/" with no
  *         root/index.html gets the built-in page; anything else 404
+ *         (503 and the close when fds or memory run out)
+ *       the file stays open for the connection's next request: asked
+ *         for again, a px_io_stat of the path checks that it is still
+ *         that file (same inode) while the first piece is read
  *       HTTP/1.1 keeps the connection unless "Connection: close";
  *         HTTP/1.0 closes unless "Connection: keep-alive"
  *
@@ -407,7 +411,14 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			px_io_openat(&c->io, c->m->path, PX_O_RDONLY);
 			AWAIT(c, px_io_poll(&c->io, cx));
 			c->file = (int)c->io.result;
-			if (c->file >= 0) {
+			if (c->io.result == -PX_EMFILE || c->io.result == -PX_ENFILE ||
+			    c->io.result == -PX_ENOMEM) {
+				/* Out of fds or memory, not a missing file: say
+				 * so, and close this connection (its fds). */
+				c->status = 503;
+				c->reason = "Service Unavailable";
+				c->keep = 0;
+			} else if (c->file >= 0) {
 				/* Its size (for Content-Length) and the first
 				 * piece of the body at once, a join of two ops
 				 * that go to the kernel in one ring_enter: the
