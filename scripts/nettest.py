@@ -59,6 +59,10 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
   curl_404    a missing file is 404
   keepalive   one http.client connection, 6 requests (page, file, HEAD,
               404, page, file): every answer right, never a reconnect
+  fresh_files one connection GETs /f.txt while the shell rewrites it in
+              place, replaces it by mv and removes it: each answer is
+              the file the path names at that moment (httpd keeps a
+              connection's last file open; it must not serve it stale)
   too_long    a request line over 4 KiB gets 400 and the close; a head
               over 4 KiB 431 and the close
   slow_client a client that sends half a request does not hold up curl,
@@ -838,6 +842,32 @@ def tcp_servers():
         except (OSError, http.client.HTTPException) as e:
             why = f"{type(e).__name__}: {e}"
         result("keepalive", why is None, why)
+
+        if disk:
+            # httpd keeps a connection's last file open for its next
+            # request; what it sends must still be the path's file now
+            why = None
+            try:
+                sh("echo one > /www/f.txt")
+                c = http.client.HTTPConnection("127.0.0.1", hport, timeout=20)
+                plan = [(None, 200, b"one\n"),
+                        ("echo second > /www/f.txt", 200, b"second\n"),  # same file, rewritten
+                        ("echo third > /www/g.txt", 200, b"second\n"),
+                        ("mv /www/g.txt /www/f.txt", 200, b"third\n"),   # another file
+                        ("rm /www/f.txt", 404, None)]
+                for cmd, status, body in plan:
+                    if cmd:
+                        sh(cmd)
+                    c.request("GET", "/f.txt")
+                    r = c.getresponse()
+                    data = r.read()
+                    if r.status != status or (body is not None and data != body):
+                        why = f"after {cmd!r}: {r.status} {data[:40]!r}"
+                        break
+                c.close()
+            except (OSError, http.client.HTTPException) as e:
+                why = f"{type(e).__name__}: {e}"
+            result("fresh_files", why is None, why)
 
         why = None
         try:

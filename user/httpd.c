@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "px.h"
@@ -18,10 +17,14 @@
  *         no CRLF in the first REQ_MAX bytes  -> 400, close
  *         no blank line in REQ_MAX bytes      -> 431, close
  *       parse "METHOD /path HTTP/1.x" and the Connection header
- *       GET or HEAD a file under root (px_io_openat, px_io_fstat,
- *         px_io_read, px_io_send in pieces, the head sent with the
- *         first piece); "/" with no
+ *       GET or HEAD a file under root (px_io_openat, then px_io_fstat
+ *         and the first px_io_read together, px_io_send in pieces, the
+ *         head sent with the first piece); "/" with no
  *         root/index.html gets the built-in page; anything else 404
+ *         (503 and the close when fds or memory run out)
+ *       the file stays open for the connection's next request: asked
+ *         for again, a px_io_stat of the path checks that it is still
+ *         that file (same inode) while the first piece is read
  *       HTTP/1.1 keeps the connection unless "Connection: close";
  *         HTTP/1.0 closes unless "Connection: keep-alive"
  *
@@ -38,9 +41,11 @@
 
 #define REQ_MAX 4096
 #define BUF 4096
+#define HEAD_ROOM 128   /* a 200's head goes in buf[0, HEAD_ROOM), before the body */
 
 static uint64_t idle_ns = TIMER_SEC(30);
 static const char *root = "/www";
+static size_t root_len = 4;
 
 static const char builtin_page[] =
 	"<!DOCTYPE html>\n"
@@ -95,126 +100,215 @@ static void send_all_init(struct send_all *s, int fd, const void *p, size_t n)
 
 /* ---- one connection -----------------------------------------------------------*/
 
-struct conn {
-	struct future base;
-	int state;
-	int fd, file;
-	int keep, head_only, status;
-	size_t have, head_len;
-	size_t hlen, fill;      /* a 200's head, and the body bytes after it, in buf */
-	uint64_t left;
-	const char *reason;
-	struct px_io io;
-	struct send_all sa;
-	struct timeout lim;
-	struct px_stat st;
+/*
+ * A connection's buffers, 9 KiB, are not in struct conn: px_task_spawn
+ * copies the task's future from a template for every connection, and
+ * picolibc's malloc clears every block it hands out, so 9 KiB in the
+ * future would be cleared and copied per connection (5,000 instructions,
+ * a tenth of a short connection's cost).  They come from a free list of
+ * buffers that ended connections gave back (malloc only while it is
+ * empty): the list holds as many as were ever in use at once.
+ */
+struct conn_mem {
+	struct conn_mem *next;  /* on the free list */
 	char path[PX_FS_PATH_MAX];
+	char kept_path[PX_FS_PATH_MAX];
 	char hdr[256];
 	char req[REQ_MAX];
 	char buf[BUF];
 };
 
+static struct conn_mem *spare_mem;
+
+static struct conn_mem *mem_get(void)
+{
+	struct conn_mem *m = spare_mem;
+
+	if (m)
+		spare_mem = m->next;
+	else
+		m = malloc(sizeof(*m));
+	return m;
+}
+
+static void mem_put(struct conn_mem *m)
+{
+	m->next = spare_mem;
+	spare_mem = m;
+}
+
+struct conn {
+	struct future base;
+	int state;
+	int fd, file;
+	int keep, head_only, status, html;
+	size_t have, head_len;
+	size_t scan;            /* req[0, scan) has been looked at */
+	int line;               /* the request line's CRLF was seen ... */
+	size_t eol;             /* ... at req[eol] */
+	char *head;             /* a 200's head, in buf up to HEAD_ROOM ... */
+	size_t fill;            /* ... and the body bytes after it */
+	uint64_t left;
+	const char *reason;
+	struct px_io io, rd;
+	struct join2 both;
+	struct send_all sa;
+	struct timeout lim;
+	struct px_stat st;
+	int kept;               /* the file sent last, still open, or -1 ... */
+	uint64_t kept_ino;      /* ... its inode, and its path in m->kept_path */
+	uint64_t off;           /* where the next read of the body starts */
+	struct conn_mem *m;     /* its buffers */
+};
+
+/*
+ * Reading the head.  It arrives in pieces, and each piece is looked at
+ * once: c->scan is where the last look stopped, so a head that came in
+ * ten segments is still scanned once, not ten times.  On the way the
+ * end of the request line is noted (c->eol, valid once c->line is set).
+ */
+
 /* The end of the head (the byte after the blank line) in req, or 0. */
-static size_t head_end(const struct conn *c)
+static size_t head_end(struct conn *c)
 {
-	for (size_t i = 3; i < c->have; i++)
-		if (c->req[i - 3] == '\r' && c->req[i - 2] == '\n' && c->req[i - 1] == '\r' &&
-		    c->req[i] == '\n')
-			return i + 1;
-	return 0;
-}
+	const char *r = c->m->req;
 
-static int has_crlf(const struct conn *c)
-{
-	for (size_t i = 1; i < c->have; i++)
-		if (c->req[i - 1] == '\r' && c->req[i] == '\n')
-			return 1;
-	return 0;
-}
-
-/* Does s contain word, ignoring case? */
-static int contains_nocase(const char *s, const char *word)
-{
-	size_t n = strlen(word);
-	for (; *s; s++)
-		if (strncasecmp(s, word, n) == 0)
-			return 1;
-	return 0;
-}
-
-/* Does header `name` (with its colon) have a value containing `word`? */
-static int header_has(char *head, const char *name, const char *word)
-{
-	size_t nl = strlen(name);
-	for (char *l = strstr(head, "\r\n"); l; l = strstr(l + 2, "\r\n")) {
-		char *h = l + 2;
-		if (strncasecmp(h, name, nl) == 0) {
-			char *end = strstr(h, "\r\n");
-			char save = *end;
-			*end = 0;
-			int found = contains_nocase(h + nl, word);
-			*end = save;
-			if (found)
-				return 1;
+	for (size_t i = c->scan; i < c->have; i++) {
+		if (r[i] != '\n' || i == 0 || r[i - 1] != '\r')
+			continue;
+		if (!c->line) {
+			c->line = 1;
+			c->eol = i - 1;
 		}
+		if (i >= 3 && r[i - 2] == '\n' && r[i - 3] == '\r')
+			return i + 1;
 	}
+	c->scan = c->have;
 	return 0;
 }
 
-/* Parse the head in req[0, head_len): sets status (0: serve c->path),
- * keep and head_only. */
+static char lower(char ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
+}
+
+/* Does [p, p + n) begin with word (lower case), ignoring case? */
+static int starts_nocase(const char *p, size_t n, const char *word)
+{
+	for (; *word; word++, p++, n--)
+		if (n == 0 || lower(*p) != *word)
+			return 0;
+	return 1;
+}
+
+/* Does [p, p + n) contain word (lower case), ignoring case? */
+static int contains_nocase(const char *p, size_t n, const char *word)
+{
+	for (; n > 0; p++, n--)
+		if (lower(*p) == word[0] && starts_nocase(p, n, word))
+			return 1;
+	return 0;
+}
+
+/* Does [p, p + n) contain word (exactly)? */
+static int contains(const char *p, size_t n, const char *word)
+{
+	size_t w = strlen(word);
+	for (; n >= w; p++, n--)
+		if (*p == word[0] && memcmp(p, word, w) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Parse the head in req[0, head_len): sets status (0: serve c->m->path),
+ * keep and head_only.  One pass, lengths instead of terminators:
+ *
+ *   METHOD SP /target SP HTTP/1.x CRLF       (c->eol is the CR)
+ *   Name: value CRLF ...                     only Connection: is read
+ *   CRLF
+ */
 static void parse(struct conn *c)
 {
-	char *head = c->req, *sp1, *sp2, *eol;
-	c->req[c->head_len - 1] = 0; /* the last '\n': the head is a string now */
-	eol = strstr(head, "\r\n");
-	*eol = 0;
-	sp1 = strchr(head, ' ');
-	sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+	const char *line = c->m->req, *eol = c->m->req + c->eol;
+	const char *sp[3] = { 0 };
+	int nsp = 0;
+
 	c->keep = 0;
 	c->head_only = 0;
 	c->status = 400;
 	c->reason = "Bad Request";
-	if (!sp2 || sp1[1] != '/' || strchr(sp2 + 1, ' '))
-		goto done;
-	*sp1 = *sp2 = 0;
-	const char *method = head, *target = sp1 + 1, *version = sp2 + 1;
-	if (strcmp(version, "HTTP/1.1") == 0)
-		c->keep = 1;
-	else if (strcmp(version, "HTTP/1.0") != 0)
-		goto done;
-	*eol = '\r';
-	if (header_has(eol, "Connection:", "close"))
+	for (const char *p = line; p < eol; p++) {
+		if (*p == '\0')
+			return;                 /* no NUL inside a request line */
+		if (*p == ' ') {
+			if (nsp == 3)
+				return;
+			sp[nsp++] = p;
+		}
+	}
+	if (nsp != 2 || sp[0][1] != '/')
+		return;
+	const char *method = line, *target = sp[0] + 1, *version = sp[1] + 1;
+	size_t mlen = (size_t)(sp[0] - method), tlen = (size_t)(sp[1] - target);
+	size_t vlen = (size_t)(eol - version);
+	if (vlen != 8 || memcmp(version, "HTTP/1.", 7) != 0 ||
+	    (version[7] != '0' && version[7] != '1'))
+		return;
+	c->keep = version[7] == '1';
+
+	/* The header lines: "Connection: close" ends the connection after
+	 * this answer, "Connection: keep-alive" keeps it (HTTP/1.0). */
+	int close_it = 0, keep_it = 0;
+	const char *end = c->m->req + c->head_len - 2; /* the blank line's CR */
+	for (const char *h = eol + 2; h < end;) {
+		const char *e = h;
+		while (e[0] != '\r' || e[1] != '\n')
+			e++;                    /* the head ends in CRLF CRLF */
+		if (starts_nocase(h, (size_t)(e - h), "connection:")) {
+			close_it |= contains_nocase(h + 11, (size_t)(e - h - 11), "close");
+			keep_it |= contains_nocase(h + 11, (size_t)(e - h - 11), "keep-alive");
+		}
+		h = e + 2;
+	}
+	if (close_it)
 		c->keep = 0;
-	else if (header_has(eol, "Connection:", "keep-alive"))
+	else if (keep_it)
 		c->keep = 1;
-	c->head_only = strcmp(method, "HEAD") == 0;
-	if (!c->head_only && strcmp(method, "GET") != 0) {
+
+	c->head_only = mlen == 4 && memcmp(method, "HEAD", 4) == 0;
+	if (!c->head_only && !(mlen == 3 && memcmp(method, "GET", 3) == 0)) {
 		c->status = 501;
 		c->reason = "Not Implemented";
 		c->keep = 0;
-		goto done;
+		return;
 	}
-	char *q = strchr(target, '?');
-	if (q)
-		*q = 0;
-	if (strstr(target, "..") ||
-	    snprintf(c->path, sizeof(c->path), "%s%s%s", root, target,
-	             target[strlen(target) - 1] == '/' ? "index.html" : "") >= (int)sizeof(c->path))
-		goto not_found;
+
+	/* The file: root, the target without its query, and index.html
+	 * for a directory.  ".." anywhere is refused (no way out of root). */
+	for (size_t i = 0; i < tlen; i++)
+		if (target[i] == '?')
+			tlen = i;
+	int dir = target[tlen - 1] == '/';
+	size_t n = root_len + tlen + (dir ? 10 : 0);
+	if (contains(target, tlen, "..") || n >= sizeof(c->m->path)) {
+		c->status = 404;
+		c->reason = "Not Found";
+		return;
+	}
+	memcpy(c->m->path, root, root_len);
+	memcpy(c->m->path + root_len, target, tlen);
+	if (dir)
+		memcpy(c->m->path + root_len + tlen, "index.html", 10);
+	c->m->path[n] = 0;
+	c->html = contains(c->m->path, n, ".htm");
 	c->status = 0;
-	goto done;
-not_found:
-	c->status = 404;
-	c->reason = "Not Found";
-done:
-	;
 }
 
 /* An error response with its reason as the body (none for HEAD), in hdr. */
 static size_t error_head(struct conn *c)
 {
-	return (size_t)snprintf(c->hdr, sizeof(c->hdr),
+	return (size_t)snprintf(c->m->hdr, sizeof(c->m->hdr),
 	                        "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 	                        "Content-Length: %d\r\nConnection: %s\r\n\r\n%s%s",
 	                        c->status, c->reason, (int)strlen(c->reason) + 1,
@@ -222,37 +316,36 @@ static size_t error_head(struct conn *c)
 	                        c->head_only ? "" : c->reason, c->head_only ? "" : "\n");
 }
 
-static char *put_str(char *p, const char *s)
-{
-	while (*s)
-		*p++ = *s++;
-	return p;
-}
+/* Put a string literal (its length known at compile time) before p. */
+#define PUT_BEFORE(p, lit) \
+	do {                                                  \
+		(p) -= sizeof(lit) - 1;                       \
+		memcpy((p), (lit), sizeof(lit) - 1);          \
+	} while (0)
 
-static char *put_dec(char *p, uint64_t v)
+/*
+ * A 200's head (what snprintf would make, without its cost on every
+ * request), written back to front so that it ends at buf + HEAD_ROOM,
+ * where the body begins: head and body go out in one send with no copy
+ * to join them.  Returns where the head starts.
+ */
+static char *ok_head(struct conn *c)
 {
-	char t[20];
-	int n = 0;
+	char *p = c->m->buf + HEAD_ROOM;
+	uint64_t v = c->left;
+
+	if (c->keep)
+		PUT_BEFORE(p, "\r\nConnection: keep-alive\r\n\r\n");
+	else
+		PUT_BEFORE(p, "\r\nConnection: close\r\n\r\n");
 	do
-		t[n++] = (char)('0' + v % 10);
+		*--p = (char)('0' + v % 10);
 	while ((v /= 10) != 0);
-	while (n)
-		*p++ = t[--n];
+	if (c->html)
+		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ");
+	else
+		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ");
 	return p;
-}
-
-/* A 200's head, at the start of buf (what snprintf would make, without
- * its cost on every request); returns its length. */
-static size_t ok_head(struct conn *c)
-{
-	char *p = put_str(c->buf, "HTTP/1.1 200 OK\r\nContent-Type: ");
-	p = put_str(p, strstr(c->path, ".htm") ? "text/html" : "text/plain");
-	p = put_str(p, "\r\nContent-Length: ");
-	p = put_dec(p, c->left);
-	p = put_str(p, "\r\nConnection: ");
-	p = put_str(p, c->keep ? "keep-alive" : "close");
-	p = put_str(p, "\r\n\r\n");
-	return (size_t)(p - c->buf);
 }
 
 /* Await a send of (p, n) under the idle limit; leaves c->sa.result. */
@@ -271,19 +364,22 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 
 	ASYNC_BEGIN(c);
 	c->file = -1;
+	c->kept = -1;
+	if (!(c->m = mem_get()))
+		goto out;               /* no memory: the client sees the close */
 	for (;;) {
 		/* The head of the next request. */
 		while ((c->head_len = head_end(c)) == 0) {
 			if (c->have == REQ_MAX) {
-				c->status = has_crlf(c) ? 431 : 400;
+				c->status = c->line ? 431 : 400;
 				c->reason = c->status == 431 ? "Request Header Fields Too Large"
 				                             : "Bad Request";
 				c->keep = 0;
 				c->head_only = 0;
-				SEND(c, cx, c->hdr, error_head(c));
+				SEND(c, cx, c->m->hdr, error_head(c));
 				goto out;
 			}
-			px_io_recv(&c->io, c->fd, c->req + c->have, REQ_MAX - c->have);
+			px_io_recv(&c->io, c->fd, c->m->req + c->have, REQ_MAX - c->have);
 			px_timeout_for(&c->lim, &c->io.base, idle_ns);
 			AWAIT(c, timeout_poll(&c->lim, cx));
 			if (c->lim.result != TIMEOUT_OK || c->io.result <= 0)
@@ -291,21 +387,59 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			c->have += (size_t)c->io.result;
 		}
 		parse(c);
-		if (c->status == 0) {
-			px_io_openat(&c->io, c->path, PX_O_RDONLY);
+		if (c->status == 0 && c->kept >= 0 && strcmp(c->m->kept_path, c->m->path) == 0) {
+			/* The file this connection sent last, kept open.  A
+			 * STAT of the path says whether the path still names
+			 * it (an open file's inode number is never given to
+			 * another file, even once it is deleted), and the
+			 * first piece is read meanwhile, both in one
+			 * ring_enter.  The fd is the file, not a copy: what
+			 * is read is what the file holds now. */
+			px_io_stat(&c->io, c->m->path, &c->st);
+			px_io_read_at(&c->rd, c->kept, c->m->buf + HEAD_ROOM,
+			              c->head_only ? 0 : BUF - HEAD_ROOM, 0);
+			join2_init(&c->both, &c->io.base, &c->rd.base);
+			AWAIT(c, join2_poll(&c->both, cx));
+			if (c->io.result == 0 && c->st.type == PX_S_REG && c->st.ino == c->kept_ino) {
+				c->file = c->kept;
+			} else {
+				close(c->kept); /* replaced or gone: open the path */
+				c->kept = -1;
+			}
+		}
+		if (c->status == 0 && c->file < 0) {
+			px_io_openat(&c->io, c->m->path, PX_O_RDONLY);
 			AWAIT(c, px_io_poll(&c->io, cx));
 			c->file = (int)c->io.result;
-			if (c->file >= 0) {
+			if (c->io.result == -PX_EMFILE || c->io.result == -PX_ENFILE ||
+			    c->io.result == -PX_ENOMEM) {
+				/* Out of fds or memory, not a missing file: say
+				 * so, and close this connection (its fds). */
+				c->status = 503;
+				c->reason = "Service Unavailable";
+				c->keep = 0;
+			} else if (c->file >= 0) {
+				/* Its size (for Content-Length) and the first
+				 * piece of the body at once, a join of two ops
+				 * that go to the kernel in one ring_enter: the
+				 * read does not need the size.  The body goes
+				 * after HEAD_ROOM, where the head will be put
+				 * in front of it. */
 				px_io_fstat(&c->io, c->file, &c->st);
-				AWAIT(c, px_io_poll(&c->io, cx));
+				px_io_read_at(&c->rd, c->file, c->m->buf + HEAD_ROOM,
+				              c->head_only ? 0 : BUF - HEAD_ROOM, 0);
+				join2_init(&c->both, &c->io.base, &c->rd.base);
+				AWAIT(c, join2_poll(&c->both, cx));
 				if (c->io.result < 0 || c->st.type != PX_S_REG) {
 					close(c->file);
 					c->file = -1;
 				}
 			}
-			if (c->file < 0 && strcmp(c->path + strlen(root), "/index.html") == 0) {
+		}
+		if (c->status == 0 && c->file < 0) {
+			if (strcmp(c->m->path + root_len, "/index.html") == 0) {
 				c->status = 200;
-			} else if (c->file < 0) {
+			} else {
 				c->status = 404;
 				c->reason = "Not Found";
 			}
@@ -313,46 +447,62 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		if (c->status == 0 || c->status == 200) {
 			c->left = c->file >= 0 ? c->st.size : sizeof(builtin_page) - 1;
 			c->status = 200;
-			/* The head and the first piece of the body go in one
-			 * send: one segment for a small page, not two. */
-			c->hlen = ok_head(c);
-			c->fill = c->head_only ? 0 : (size_t)(BUF - c->hlen);
+			c->fill = c->head_only ? 0 : (size_t)(BUF - HEAD_ROOM);
 			if (c->fill > c->left)
 				c->fill = (size_t)c->left;
 			if (c->file < 0) {
-				memcpy(c->buf + c->hlen, builtin_page, c->fill);
+				memcpy(c->m->buf + HEAD_ROOM, builtin_page, c->fill);
 			} else if (c->fill) {
-				px_io_read(&c->io, c->file, c->buf + c->hlen, c->fill);
-				AWAIT(c, px_io_poll(&c->io, cx));
-				if (c->io.result <= 0)
+				if (c->rd.result <= 0)
 					goto out; /* the file shrank: the length was a lie */
-				c->fill = (size_t)c->io.result;
+				if ((uint64_t)c->rd.result < c->fill)
+					c->fill = (size_t)c->rd.result;
 			}
+			/* The head and the first piece of the body go in one
+			 * send: one segment for a small page, not two. */
+			c->head = ok_head(c);
 			c->left -= c->fill;
-			SEND(c, cx, c->buf, c->hlen + c->fill);
+			c->off = c->fill;
+			SEND(c, cx, c->head, (size_t)(c->m->buf + HEAD_ROOM - c->head) + c->fill);
 			while (!c->head_only && c->left > 0) {
-				px_io_read(&c->io, c->file, c->buf,
-				           c->left < BUF ? (size_t)c->left : BUF);
+				px_io_read_at(&c->io, c->file, c->m->buf,
+				              c->left < BUF ? (size_t)c->left : BUF, c->off);
 				AWAIT(c, px_io_poll(&c->io, cx));
 				if (c->io.result <= 0)
 					goto out;
 				c->left -= (uint64_t)c->io.result;
-				SEND(c, cx, c->buf, (size_t)c->io.result);
+				c->off += (uint64_t)c->io.result;
+				SEND(c, cx, c->m->buf, (size_t)c->io.result);
 			}
-			if (c->file >= 0)
-				close(c->file);
+			if (c->file >= 0 && c->file != c->kept) {
+				/* Kept for this connection's next request (most
+				 * ask for the same files again): one fd more
+				 * per connection, at most. */
+				if (c->kept >= 0)
+					close(c->kept);
+				c->kept = c->file;
+				c->kept_ino = c->st.ino;
+				strcpy(c->m->kept_path, c->m->path);
+			}
 			c->file = -1;
 		} else {
-			SEND(c, cx, c->hdr, error_head(c));
+			SEND(c, cx, c->m->hdr, error_head(c));
 		}
 		if (!c->keep)
 			break;
-		memmove(c->req, c->req + c->head_len, c->have - c->head_len);
+		/* A pipelined next request stays: to the front, to be scanned. */
+		memmove(c->m->req, c->m->req + c->head_len, c->have - c->head_len);
 		c->have -= c->head_len;
+		c->scan = 0;
+		c->line = 0;
 	}
 out:
-	if (c->file >= 0)
+	if (c->m)
+		mem_put(c->m);
+	if (c->file >= 0 && c->file != c->kept)
 		close(c->file);
+	if (c->kept >= 0)
+		close(c->kept);
 	close(c->fd);
 	ASYNC_END(c);
 }
@@ -375,6 +525,7 @@ int main(int argc, char **argv)
 	int port = argc > 1 ? atoi(argv[1]) : 80;
 	if (argc > 2)
 		root = argv[2];
+	root_len = strlen(root);
 	if (argc > 3)
 		idle_ns = TIMER_SEC((uint64_t)atoi(argv[3]));
 	if (port <= 0 || port > 65535 || argc > 4) {
