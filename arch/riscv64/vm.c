@@ -517,15 +517,27 @@ uint64_t arch_vm_unmap(struct vm_root *r, uint64_t va)
 	return pa;
 }
 
+/*
+ * The walk of every copy to or from user memory, unrolled: a user space
+ * maps 4 KiB pages only (arch_vm_map), so the two upper levels must hold
+ * table pointers (valid, no R/W/X) and the last a leaf.  The upper
+ * entries are never cleared while the space lives (arch_vm_unmap clears
+ * leaves only), so only the leaf needs the single atomic read below.
+ */
 bool arch_vm_lookup(const struct vm_root *r, uint64_t va, uint64_t *pa, unsigned *perm)
 {
-	const pte_t *e = rv_user_leaf(r, va);
-	if (!e)
+	if (va < PX_USER_BASE || va >= PX_USER_TOP)
+		return false;
+	pte_t t = r->pte[VPN(va, 2)];
+	if ((t & (PTE_V | PTE_RWX)) != PTE_V)
+		return false;
+	t = pte_table(t)[VPN(va, 1)];
+	if ((t & (PTE_V | PTE_RWX)) != PTE_V)
 		return false;
 	/* One read: another hart's unmap may clear the entry meanwhile
 	 * (uaccess.c), and pa and perm must come from the same value. */
-	pte_t v = __atomic_load_n(e, __ATOMIC_RELAXED);
-	if (!(v & PTE_V))
+	pte_t v = __atomic_load_n(&pte_table(t)[VPN(va, 0)], __ATOMIC_RELAXED);
+	if (!(v & PTE_V) || !(v & PTE_RWX))
 		return false;
 	if (pa)
 		*pa = pte_pa(v) | (va & (PAGE_SIZE - 1));
