@@ -42,13 +42,6 @@ void netk_unlock(unsigned long flags)
 		notify_one(&vnet_rx_ready);
 }
 
-void netk_poke(void)
-{
-	/* The task treats it like a frame arriving: it drains (nothing),
-	 * runs the timers and sleeps until the new deadline. */
-	notify_one(&vnet_rx_ready);
-}
-
 bool netk_up(void)
 {
 	return up;

@@ -21,9 +21,9 @@ struct machine;
  * vnet_rx_ready or the stack's next deadline (ARP, TCP) comes (a sleep on
  * the executor's timer wheel); it then hands every waiting frame to
  * net_input and runs net_timer.  Nothing polls.  A call from outside the
- * task that may set an earlier deadline (tcp_connect, tcp_send,
- * tcp_shutdown, tcp_close arm retransmission timers) is followed by
- * netk_poke, so the task wakes and sleeps again until the new deadline.
+ * task that sets an earlier deadline (tcp_connect, tcp_send, tcp_shutdown,
+ * tcp_close arm retransmission timers) wakes it at netk_unlock, which
+ * compares the stack's deadline bound with the one the task sleeps until.
  *
  * TCP's memory: connections from kmalloc, their buffers in 4 KiB pieces
  * from kpage_alloc (see tcp_alloc in net_kernel.c).
@@ -44,10 +44,6 @@ int netk_init(const struct machine *mach);
 bool netk_up(void);
 unsigned long netk_lock(void);
 void netk_unlock(unsigned long flags);
-/* Wake the stack's task to run net_timer and re-read net_next_deadline
- * (with or without the lock held). */
-void netk_poke(void);
-
 /* The kernel shell's `net`: the driver's and the stack's counters. */
 void netk_print_stats(void);
 

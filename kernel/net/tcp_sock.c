@@ -36,8 +36,8 @@
  * only cost a look.
  *
  * Calls that may arm an earlier timer (connect, send, shutdown, close)
- * poke the stack's task afterwards (netk_poke), so it sleeps until the
- * new deadline.
+ * need nothing more: netk_unlock wakes the stack's task when the stack's
+ * deadline fell below the one it sleeps until.
  *
  * Bytes move once, between the connection's buffers and the program's
  * pages: tcp_recv_copy and tcp_send_copy call copyout/copyin under
@@ -309,8 +309,6 @@ static long send_try(struct tcp_send *w, bool *fault)
 	if (r == NET_EFAULT)
 		r = 0, *fault = true;
 	netk_unlock(fl);
-	if (r > 0)
-		netk_poke(); /* a retransmission timer may be due sooner */
 	return r;
 }
 
@@ -536,7 +534,6 @@ int64_t tcp_sock_connect(struct file *f, uint32_t ip, uint16_t port, union io_sl
 	netk_unlock(fl);
 	if (r != 0)
 		return px_err(r);
-	netk_poke(); /* the SYN's retransmission timer */
 	struct tcp_connect *k = (struct tcp_connect *)slot;
 	io_future_init(&k->io, &tcp_connect_vtable);
 	k->s = s;
@@ -594,8 +591,6 @@ int64_t tcp_sock_shutdown(struct file *f, uint64_t how)
 	if (r == 0 && how != PX_SHUT_WR)
 		s->shut_rd = true;
 	netk_unlock(fl);
-	if (r == 0 && how != PX_SHUT_RD)
-		netk_poke(); /* the FIN's retransmission timer */
 	if (r == 0 && how != PX_SHUT_WR)
 		notify_all(&s->rd);
 	return r ? px_err(r) : 0;
@@ -631,8 +626,6 @@ static void tcp_release(struct file *f)
 	if (s->c)
 		tcp_close(s->c, ktimer_now_ns());
 	netk_unlock(fl);
-	if (s->c)
-		netk_poke(); /* the FIN's timers, or TIME_WAIT's */
 	if (s->counted)
 		atomic_fetch_sub(&files_open, 1);
 	kfree(s, sizeof(*s));
