@@ -977,6 +977,32 @@ def tcp_servers():
                        f"after {opt.cycles} cycles")
         result("churn", why is None, why)
 
+        # A client that reuses its port at once: httpd closed first, so the
+        # guest holds the old connection in TIME_WAIT (2 s), and QEMU
+        # connects from the host client's port.  The new SYN must open a
+        # new connection at once (RFC 1122 4.2.2.13); a challenge ACK
+        # instead draws QEMU's RST, and QEMU under -icount may not send
+        # its SYN again for many seconds.
+        why = None
+        try:
+            port = None
+            for i in range(2):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port or 0))
+                port = s.getsockname()[1]
+                s.settimeout(5)
+                s.connect(("127.0.0.1", hport))
+                s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                got = recv_to_end(s)
+                s.close()
+                if not got.startswith(b"HTTP/1.1 200"):
+                    why = f"connection {i + 1} from port {port}: {got[:40]!r}"
+                    break
+        except OSError as e:
+            why = f"connection {i + 1} from port {port}: {type(e).__name__}: {e}"
+        result("port_reuse", why is None, why)
+
         # nc: "echo hi | nc 10.0.2.100 1234" sends the line; the host
         # answers; nc prints the answer.  (A guestfwd carries no end of
         # stream either way, so Ctrl-C ends nc; last, as its connection

@@ -317,7 +317,7 @@ int netk_init(const struct machine *mach)
  * struct tcp_stats (tcp) or else struct net_stats.  Tests read these
  * lines ("tcp: N connections alive"): their words stay as they are.
  */
-#define COUNTERS_MAX 11
+#define COUNTERS_MAX 12
 struct counter_line {
 	bool tcp;
 	uint16_t at[COUNTERS_MAX];
@@ -356,10 +356,10 @@ static const struct counter_line counter_lines[] = {
 	{ true,
 	  { TS(retransmits), TS(fast_retransmits), TS(rto_timeouts), TS(dup_acks), TS(ooo_queued),
 	    TS(ooo_dropped), TS(syn_backlog_full), TS(idle_timeouts), TS(time_wait_ends),
-	    TS(bytes_rx), TS(bytes_tx) },
+	    TS(time_wait_reopens), TS(bytes_rx), TS(bytes_tx) },
 	  "tcp: %llu retransmits (%llu fast), %llu RTO give-ups, %llu dup ACKs, "
 	  "%llu out-of-order held (%llu dropped), %llu SYNs over backlog, %llu orphan "
-	  "timeouts, %llu TIME_WAIT ends, bytes rx %llu tx %llu\n" },
+	  "timeouts, %llu TIME_WAIT ends (%llu by a new SYN), bytes rx %llu tx %llu\n" },
 	{ true, { TS(link_full) },
 	  "tcp: %llu segments refused by the full transmit queue, sent again when it had room\n" },
 };

@@ -649,7 +649,7 @@ static void enter_established(struct tcp_conn *c)
 
 /* A SYN to a listener: a child in SYN_RECEIVED, unless the backlog is full. */
 static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, const struct seg *s,
-			 uint64_t now)
+			 uint32_t iss_floor, uint64_t now)
 {
 	if (s->flags & F_RST)
 		return;
@@ -676,6 +676,8 @@ static void listen_input(struct tcp_conn *l, uint32_t src, uint16_t sport, const
 	c->rcv_nxt = s->seq + 1;
 	c->rcv_adv = c->rcv_nxt + TCP_BUF;
 	c->iss = make_isn(c, now);
+	if (iss_floor && seq_lt(c->iss, iss_floor))
+		c->iss = iss_floor;
 	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
 	c->snd_data = c->iss + 1;
 	c->snd_wnd = s->wnd;
@@ -1136,10 +1138,24 @@ void tcp_input(uint32_t src, uint32_t dst, const uint8_t *p, size_t len, uint64_
 	}
 	if (s.flags & F_SYN)
 		s.mss = parse_mss(p + TCP_HDR, hlen - TCP_HDR);
+	uint32_t iss_floor = 0;
+	if (c && c->state == TCP_TIME_WAIT && (s.flags & (F_SYN | F_ACK)) == F_SYN &&
+	    seq_gt(s.seq, c->rcv_nxt) && find_listener(dport)) {
+		/* A new SYN for a 4-tuple in TIME_WAIT, past everything the old
+		 * incarnation sent us, to a port that listens: the peer reuses
+		 * its port, and the SYN opens a new connection at once (RFC
+		 * 1122 4.2.2.13).  Our new ISN lies beyond the old
+		 * incarnation's sequence space, so none of its segments can
+		 * fall into the new one's window. */
+		tcp_stats.time_wait_reopens++;
+		iss_floor = c->snd_max + TCP_BUF + 1;
+		conn_done(c, 0);
+		c = NULL;
+	}
 	if (!c) {
 		struct tcp_conn *l = find_listener(dport);
 		if (l) {
-			listen_input(l, src, sport, &s, now);
+			listen_input(l, src, sport, &s, iss_floor, now);
 			return;
 		}
 		/* Nobody here (RFC 9293 3.10.7.1): reset, unless it is one. */

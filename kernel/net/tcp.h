@@ -155,6 +155,7 @@ struct tcp_stats {
 	uint64_t segs_rx, segs_tx, bad_segs, bad_checksum, out_of_window;
 	uint64_t retransmits, fast_retransmits, rto_timeouts, dup_acks;
 	uint64_t ooo_queued, ooo_dropped, syn_backlog_full, idle_timeouts, time_wait_ends;
+	uint64_t time_wait_reopens;     /* new SYNs that ended a TIME_WAIT (RFC 1122 4.2.2.13) */
 	uint64_t bytes_rx, bytes_tx;
 	uint64_t link_full;            /* segments the link refused (full): sent again */
 };

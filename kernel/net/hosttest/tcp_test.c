@@ -457,6 +457,53 @@ static void test_active_close(void)
 	finish();
 }
 
+/* A client that reuses its port while our side of the old connection is
+ * in TIME_WAIT: a SYN past the old sequence space opens a new connection
+ * at once, with an ISN past ours of the old one; an older SYN gets the
+ * challenge ACK and the TIME_WAIT stays. */
+static void test_time_wait_reopen(void)
+{
+	start();
+	struct tcp_conn *l, *c = passive(7000, &l), *d = NULL;
+	uint32_t old_us;
+	fake_clear();
+	CHECK_EQ(tcp_shutdown(c, now), 0);
+	seg(F_ACK, them, ++us, NULL, 0);
+	seg(F_ACK | F_FIN, them++, us, NULL, 0);
+	CHECK_EQ(tcp_state(c), TCP_TIME_WAIT);
+	tcp_close(c, now);
+	CHECK_EQ(tcp_stats.conns_alive, 2);
+	old_us = us;
+
+	fake_clear();
+	syn_mss(them - 1, 1000);                  /* not past the old connection */
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(last().flags, F_ACK);
+	CHECK_EQ(last().ack, them);
+	CHECK_EQ(tcp_stats.conns_alive, 2);
+	CHECK_EQ(tcp_stats.time_wait_reopens, 0);
+
+	fake_clear();
+	syn_mss(them + 100000, 1000);
+	struct out o = last();
+	CHECK_EQ(fake.n, 1);
+	CHECK_EQ(o.flags, F_SYN | F_ACK);
+	CHECK_EQ(o.ack, them + 100001);
+	CHECK((int32_t)(o.seq - (old_us + TCP_BUF)) > 0);
+	CHECK_EQ(tcp_stats.time_wait_reopens, 1);
+	CHECK_EQ(tcp_stats.conns_alive, 2);       /* the listener and the new child */
+	us = o.seq + 1;
+	them += 100001;
+	seg(F_ACK, them, us, NULL, 0);
+	CHECK_EQ(tcp_accept(l, &d), 0);
+	CHECK_EQ(tcp_state(d), TCP_ESTABLISHED);
+	seg(F_ACK | F_PSH, them, us, "hi", 2);
+	CHECK_EQ(tcp_recv(d, fr, sizeof(fr), now), 2);
+	tcp_close(d, now);
+	tcp_close(l, now);
+	finish();
+}
+
 /* ESTABLISHED -> CLOSE_WAIT -> LAST_ACK -> CLOSED. */
 static void test_passive_close(void)
 {
@@ -1681,6 +1728,7 @@ int main(void)
 		{ test_active_open, "active_open" },
 		{ test_simultaneous_open, "simultaneous_open" },
 		{ test_active_close, "active_close_time_wait" },
+		{ test_time_wait_reopen, "time_wait_reopen" },
 		{ test_passive_close, "passive_close" },
 		{ test_simultaneous_close, "simultaneous_close" },
 		{ test_rst_syn_every_state, "rst_syn_every_state" },
