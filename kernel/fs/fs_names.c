@@ -129,8 +129,9 @@ out:
 
 /*
  * The open at once: the walk of fs_walk_poll and the checks of
- * fs_op_open, each directory locked only with fs_ilock_now and read only
- * from cached blocks.  Any step that would wait lets go of everything and
+ * fs_op_open, each component taken from the name cache or else from its
+ * directory locked only with fs_ilock_now and read only from cached
+ * blocks.  Any step that would wait lets go of everything and
  * answers FS_WOULD_WAIT; the future then walks again from the start.
  */
 int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int flags,
