@@ -14,6 +14,57 @@ int fs_name_check(const char *name, uint32_t len)
 	return 0;
 }
 
+/* ---- the name cache ------------------------------------------------------------------*/
+
+static struct fs_name *name_slot(struct fs *fs, uint32_t dir, const char *name, uint32_t len)
+{
+	uint32_t h = dir * 2654435761u;
+	for (uint32_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)name[i]) * 16777619u;
+	return &fs->names[(h ^ (h >> 15)) % FS_NAMES];
+}
+
+void fs_name_remember(struct fs *fs, struct fs_inode *dp, const char *name, uint32_t len,
+		      uint32_t inum)
+{
+	if (!fs->names || len > FS_NAME_CACHED || dp->d.type != FS_T_DIR)
+		return;
+	struct fs_name *e = name_slot(fs, dp->inum, name, len);
+	unsigned long f = spin_lock(&fs->names_lock);
+	e->dir = dp->inum;
+	e->inum = inum;
+	e->gen = fs->names_gen;
+	e->len = (uint8_t)len;
+	memcpy(e->name, name, len);
+	spin_unlock(&fs->names_lock, f);
+}
+
+bool fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len, uint32_t *inum)
+{
+	if (!fs->names || len > FS_NAME_CACHED)
+		return false;
+	struct fs_name *e = name_slot(fs, dir, name, len);
+	unsigned long f = spin_lock(&fs->names_lock);
+	bool hit = e->gen == fs->names_gen && e->dir == dir && e->len == len && e->inum &&
+		   memcmp(e->name, name, len) == 0;
+	if (hit)
+		*inum = e->inum;
+	spin_unlock(&fs->names_lock, f);
+	return hit;
+}
+
+void fs_names_forget(struct fs *fs)
+{
+	if (!fs->names)
+		return;
+	unsigned long f = spin_lock(&fs->names_lock);
+	/* A generation that comes round again must find no entry of its
+	 * first time: empty the page when the count wraps. */
+	if (++fs->names_gen == 0)
+		memset(fs->names, 0, FS_NAMES * sizeof(struct fs_name));
+	spin_unlock(&fs->names_lock, f);
+}
+
 /* ---- lookup ------------------------------------------------------------------------*/
 
 void fs_dirlookup_init(struct fs_dirlookup *d, struct fs *fs, struct fs_inode *dp,
@@ -68,6 +119,8 @@ static int scan(struct fs_dirlookup *d, const void *blk)
 			d->inum = e->inum;
 			d->type = e->type;
 			d->slot = d->bi * FS_DIRENTS_PER_BLOCK + k;
+			if (d->name && !d->want_inum)
+				fs_name_remember(fs, d->dp, d->name, d->len, d->inum);
 			return 0;
 		}
 	}
@@ -188,6 +241,7 @@ enum poll fs_dirset_poll(struct fs_dirset *s, struct context *cx, const char *na
 		ASYNC_RETURN(s);
 	{
 		struct fs_dirent *e = (struct fs_dirent *)s->g.b->data + s->slot % FS_DIRENTS_PER_BLOCK;
+		fs_names_forget(fs);
 		memset(e, 0, sizeof(*e));
 		if (name) {
 			e->inum = inum;

@@ -52,6 +52,21 @@ struct fs_inode {
 
 #define FS_IHASH 64u           /* chains of the in-memory inode table */
 
+/* The name cache (fs_dir.c): a directory's name -> inode number, as a
+ * lookup under the directory's lock last found it, so an open of a
+ * cached path neither locks nor reads its directories.  One page of
+ * entries, a name's slot chosen by hash (a newer name takes it).  An
+ * entry counts only while its gen is fs->names_gen, which every change
+ * of a directory entry and every freed inode moves on (fs_names_forget):
+ * a name is never answered from before a change. */
+#define FS_NAME_CACHED 19u     /* longer names are not cached */
+struct fs_name {
+	uint32_t dir, inum, gen;
+	uint8_t len;
+	char name[FS_NAME_CACHED];
+};
+#define FS_NAMES (4096u / sizeof(struct fs_name))
+
 struct fs {
 	struct fs_dev *dev;
 	struct fs_super sb;        /* in memory; orphan_head kept current */
@@ -72,6 +87,9 @@ struct fs {
 	uint32_t res_free;         /* ... one that may free a whole file */
 	uint32_t res_write;        /* ... one chunk of a write */
 	uint32_t reclaim;          /* inodes waiting for fs_reclaim */
+	struct spin names_lock;
+	uint32_t names_gen;        /* names_lock */
+	struct fs_name *names;     /* FS_NAMES of them (a page) */
 	struct fs_inode *root;
 };
 
@@ -266,6 +284,15 @@ void fs_walk_init(struct fs_walk *w, struct fs *fs, struct fs_inode *cwd, const 
 		  bool parent);
 enum poll fs_walk_poll(struct fs_walk *w, struct context *cx);
 void fs_walk_drop(struct fs_walk *w);
+
+/* The name cache.  remember: dp (locked, a directory) holds name -> inum.
+ * recall: true and *inum if dir's name is cached.  forget: every name
+ * cached so far is stale (called before an entry changes, under the
+ * directory's lock, and when an inode is freed). */
+void fs_name_remember(struct fs *fs, struct fs_inode *dp, const char *name, uint32_t len,
+		      uint32_t inum);
+bool fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len, uint32_t *inum);
+void fs_names_forget(struct fs *fs);
 
 /* Is name (len) a valid component?  0, -PX_ENAMETOOLONG or -PX_EINVAL. */
 int fs_name_check(const char *name, uint32_t len);

@@ -39,6 +39,8 @@ void fs_teardown(struct fs *fs)
 	for (uint32_t i = 0; fs->itab && i < fs->ninode; i++)
 		fs_env_free(fs->itab[i], sizeof(*fs->itab[i]));
 	fs_env_table_free(fs->itab, fs->itab_cap * sizeof(*fs->itab));
+	if (fs->names)
+		fs_env_page_free(fs->names);
 	fs_env_free(fs, sizeof(*fs));
 }
 
@@ -83,6 +85,10 @@ enum poll fs_mount_poll(struct fs_call *c, struct context *cx)
 		fs->sb = sb;
 		fs->dev = c->dev;
 		spin_init(&fs->itab_lock);
+		spin_init(&fs->names_lock);
+		fs->names = fs_env_page_alloc();
+		if (!fs->names)
+			FAIL(-PX_ENOMEM);
 		spin_init(&fs->dinode_lock);
 		spin_init(&fs->alloc_lock);
 		mutex_init(&fs->ns);

@@ -129,8 +129,9 @@ out:
 
 /*
  * The open at once: the walk of fs_walk_poll and the checks of
- * fs_op_open, each directory locked only with fs_ilock_now and read only
- * from cached blocks.  Any step that would wait lets go of everything and
+ * fs_op_open, each component taken from the name cache or else from its
+ * directory locked only with fs_ilock_now and read only from cached
+ * blocks.  Any step that would wait lets go of everything and
  * answers FS_WOULD_WAIT; the future then walks again from the start.
  */
 int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int flags,
@@ -168,6 +169,17 @@ int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int f
 			after++;
 		pos = e;
 		trailing = after > e;
+		if (fs_name_recall(fs, ip->inum, path + s, e - s, &inum)) {
+			/* Only a directory's names are cached: no lock, no read. */
+			struct fs_inode *next = fs_iget(fs, inum);
+			if (!next) {
+				r = FS_WOULD_WAIT;
+				goto fail;
+			}
+			fs_iput(fs, ip);
+			ip = next;
+			continue;
+		}
 		if (!fs_ilock_now(ip)) {
 			r = FS_WOULD_WAIT;
 			goto fail;
@@ -260,6 +272,7 @@ enum poll fs_op_mkdir(struct fs_call *c, struct context *cx)
 	BGET(c->block, false);
 	{
 		struct fs_dirent *e = c->u.g.b->data;
+		fs_names_forget(fs);
 		e[0].inum = c->inum;
 		e[0].type = FS_T_DIR;
 		e[0].name_len = 1;

@@ -62,6 +62,8 @@ enum poll fs_release_inode(struct fs_call *c, struct context *cx)
 	struct fs_inode *ip = c->victim;
 	switch (c->rel_state) {
 	case 0:
+		/* Its number may name another inode soon: no name may lead to it. */
+		fs_names_forget(fs);
 		fs_itrunc_init(&c->u.tr, fs, ip, 0);
 		c->rel_state = 1;
 		/* fall through */
