@@ -114,8 +114,8 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
  * d (even, like any aligned address).  The head (up to the first word
  * boundary) and the tail (after the last) are gathered byte by byte into
  * their partial words (the lanes they occupy; the rest zero, which adds
- * nothing); the whole words between are stored and summed four or eight
- * a round.
+ * nothing); the whole words between are stored and summed eight, then
+ * four a round.
  */
 uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 {
@@ -173,16 +173,30 @@ uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 		 * holds its last (off > 0), so no load leaves the source's
 		 * aligned words, nor its page. */
 		const csum_word *q = (const csum_word *)(const void *)(s - off);
-		const csum_word *q4 = q + (nw & ~(size_t)3), *qe = q + nw;
+		const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
 		unsigned rs = 8 * off, ls = 64 - rs;
 		uint64_t c = q[0];
-		for (; q != q4; q += 4, p += 4) {
+		for (; q != q8; q += 8, p += 8) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			uint64_t h5 = q[5], h6 = q[6], h7 = q[7], h8 = q[8];
+			uint64_t w0 = c >> rs | h1 << ls, w1 = h1 >> rs | h2 << ls;
+			uint64_t w2 = h2 >> rs | h3 << ls, w3 = h3 >> rs | h4 << ls;
+			uint64_t w4 = h4 >> rs | h5 << ls, w5 = h5 >> rs | h6 << ls;
+			uint64_t w6 = h6 >> rs | h7 << ls, w7 = h7 >> rs | h8 << ls;
+			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+			p[4] = w4, p[5] = w5, p[6] = w6, p[7] = w7;
+			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+			CSUM_STEP(w4), CSUM_STEP(w5), CSUM_STEP(w6), CSUM_STEP(w7);
+			c = h8;
+		}
+		if (qe - q >= 4) {
 			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
 			uint64_t w0 = c >> rs | h1 << ls, w1 = h1 >> rs | h2 << ls;
 			uint64_t w2 = h2 >> rs | h3 << ls, w3 = h3 >> rs | h4 << ls;
 			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
 			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
 			c = h4;
+			q += 4, p += 4;
 		}
 		for (; q != qe; q++, p++) {
 			uint64_t h = q[1];
