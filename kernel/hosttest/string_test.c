@@ -1,6 +1,7 @@
 /* lib/string.c's memcpy, memset and memmove against byte-at-a-time references, at every
  * source and destination alignment and at lengths around each of their loops' edges. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel/hosttest/check.h"
@@ -50,6 +51,17 @@ static void test_memcpy(void)
 				if (memcmp(dst, want, sizeof(dst)) != 0) {
 					printf("    memcpy so=%u do=%u n=%zu wrong\n", so, dof, n);
 					failed_checks++;
+				}
+				/* Nothing read past the source's last byte (ASan:
+				 * the heap block ends there). */
+				uint8_t *tight = malloc(so + n ? so + n : 1);
+				CHECK(tight != NULL);
+				if (tight) {
+					memcpy(tight, src + 8, so + n);
+					memset(dst, 0x5a, sizeof(dst));
+					px_memcpy(dst + 8 + dof, tight + so, n);
+					CHECK(memcmp(dst, want, sizeof(dst)) == 0);
+					free(tight);
 				}
 			}
 }

@@ -108,6 +108,18 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 	return (sum & 0xffff) + (sum >> 16);
 }
 
+/* n <= 8 bytes copied, returned in the lanes 0.. of a word (the rest 0). */
+static inline uint64_t csum_gather(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint64_t w = 0;
+	for (size_t i = n; i-- > 0;) {
+		uint8_t b = s[i];
+		d[i] = b;
+		w = w << 8 | b;
+	}
+	return w;
+}
+
 /*
  * One pass: every byte is copied and summed as part of the destination's
  * aligned 8-byte word it lands in, the sum taken as from the word below
@@ -170,8 +182,11 @@ uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 		 * position by odd amounts): aligned source loads, each stored
 		 * word two neighbours shifted together (little-endian).  The
 		 * word after the one holding a stored word's first byte also
-		 * holds its last (off > 0), so no load leaves the source's
-		 * aligned words, nor its page. */
+		 * holds its last (off > 0).  No load reaches past the source:
+		 * when the last word's second would, that word is left to
+		 * the tail. */
+		if ((len & 7) + off < 8)
+			nw--;
 		const csum_word *q = (const csum_word *)(const void *)(s - off);
 		const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
 		unsigned rs = 8 * off, ls = 64 - rs;
@@ -206,14 +221,14 @@ uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 			c = h;
 		}
 	}
-	/* The tail's bytes start at the word's bottom lane. */
+	/* The tail (up to 15 bytes) starts at a word's bottom lane. */
 	d += nw * 8, s += nw * 8, len -= nw * 8;
-	w = 0;
-	for (size_t i = len; i-- > 0;) {
-		uint8_t b = s[i];
-		d[i] = b;
-		w = w << 8 | b;
+	if (len >= 8) {
+		w = csum_gather(d, s, 8);
+		CSUM_STEP(w);
+		d += 8, s += 8, len -= 8;
 	}
+	w = csum_gather(d, s, len);
 	CSUM_STEP(w);
 #undef CSUM_STEP
 	uint64_t acc = 0;
