@@ -124,10 +124,10 @@ static inline uint64_t csum_gather(uint8_t *d, const uint8_t *s, size_t n)
  * One pass: every byte is copied and summed as part of the destination's
  * aligned 8-byte word it lands in, the sum taken as from the word below
  * d (even, like any aligned address).  The head (up to the first word
- * boundary) and the tail (after the last) are gathered byte by byte into
- * their partial words (the lanes they occupy; the rest zero, which adds
- * nothing); the whole words between are stored and summed eight, then
- * four a round.
+ * boundary) and the tail (after the last word the loops store: up to 15
+ * bytes) are gathered byte by byte into their words (the lanes they
+ * occupy; the rest zero, which adds nothing); the whole words between
+ * are stored and summed eight, then four a round.
  */
 uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 {
