@@ -378,6 +378,16 @@ $(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq
 host-test-virtq: $(VIRTQ_TEST)
 	$(VIRTQ_TEST)
 
+# lib/string.c (the kernel's and every program's memcpy/memset/memmove).
+STRING_TEST := $(HOSTBUILD)/string_test
+$(STRING_TEST): kernel/hosttest/string_test.c kernel/hosttest/check.h lib/string.c | ensure-host
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -fno-builtin -fno-tree-loop-distribute-patterns \
+		kernel/hosttest/string_test.c -o $@
+
+host-test-string: $(STRING_TEST)
+	$(STRING_TEST)
+
 # The async ring's shared-memory half (index checks, CQ posting, backlog).
 RING_TEST := $(HOSTBUILD)/ring_test
 $(RING_TEST): kernel/hosttest/ring_test.c kernel/ring_queue.c kernel/ring_queue.h lib/uapi/pollux.h | ensure-host
@@ -999,13 +1009,13 @@ host-test-netfuzz: $(FUZZ_DIR)/net_fuzz
 fuzz-net: $(FUZZ_DIR)/net_fuzz
 	@scripts/fuzz-net.sh $(FUZZ_TIME) $(FUZZ_DIR)
 
-.PHONY: host-test-net host-test-tcp tcp-loss host-test-netfuzz fuzz-net
+.PHONY: host-test-string host-test-net host-test-tcp tcp-loss host-test-netfuzz fuzz-net
 # ============================================================ end network
 
 # The one list of host test suites: `make host-test` runs every
 # host-test-<name>, and scripts/check.sh makes a step of each
 # (`make host-test-list` prints the names).
-HOST_TESTS := fdt virtq ring ring-tsan elf reactor exec fs fscache fsfuzz net tcp netfuzz
+HOST_TESTS := fdt virtq string ring ring-tsan elf reactor exec fs fscache fsfuzz net tcp netfuzz
 host-test: $(addprefix host-test-,$(HOST_TESTS))
 host-test-list:
 	@echo $(HOST_TESTS)

@@ -62,16 +62,30 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 		}
 		/* The source is not aligned with the destination (a frame's
 		 * payload sits 2 bytes off): aligned loads, each output word
-		 * two of them shifted together (little-endian).  Every word
-		 * loaded holds at least one byte of the source, so no load
-		 * leaves the source's aligned words, nor a page. */
+		 * two of them shifted together (little-endian), the second
+		 * holding the output word's last byte (off > 0).  A word is
+		 * loaded only when it ends inside the source (n + off covers
+		 * every load of the round): none reaches past the source. */
 		unsigned off = (unsigned)((uintptr_t)s & 7);
 		const word_t *q = (const word_t *)(const void *)(s - off);
 		unsigned rs = 8 * off, ls = 64 - rs;
 		uint64_t lo = q[0];
-		/* Four words a round while the fifth load still holds a
-		 * source byte (n >= 40), then one at a time. */
-		for (; n >= 40; n -= 32, d += 32, s += 32, q += 4) {
+		/* Eight words a round, then four, then one at a time. */
+		for (; n + off >= 72; n -= 64, d += 64, s += 64, q += 8) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			uint64_t h5 = q[5], h6 = q[6], h7 = q[7], h8 = q[8];
+			word_t *p = (word_t *)(void *)d;
+			p[0] = lo >> rs | h1 << ls;
+			p[1] = h1 >> rs | h2 << ls;
+			p[2] = h2 >> rs | h3 << ls;
+			p[3] = h3 >> rs | h4 << ls;
+			p[4] = h4 >> rs | h5 << ls;
+			p[5] = h5 >> rs | h6 << ls;
+			p[6] = h6 >> rs | h7 << ls;
+			p[7] = h7 >> rs | h8 << ls;
+			lo = h8;
+		}
+		if (n + off >= 40) {
 			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
 			word_t *p = (word_t *)(void *)d;
 			p[0] = lo >> rs | h1 << ls;
@@ -79,8 +93,9 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 			p[2] = h2 >> rs | h3 << ls;
 			p[3] = h3 >> rs | h4 << ls;
 			lo = h4;
+			n -= 32, d += 32, s += 32, q += 4;
 		}
-		for (; n >= 16; n -= 8, d += 8, s += 8) {
+		for (; n + off >= 16; n -= 8, d += 8, s += 8) {
 			uint64_t hi = *++q;
 			*(word_t *)(void *)d = lo >> rs | hi << ls;
 			lo = hi;

@@ -108,68 +108,136 @@ uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len)
 	return (sum & 0xffff) + (sum >> 16);
 }
 
+/* n <= 8 bytes copied, returned in the lanes 0.. of a word (the rest 0). */
+static inline uint64_t csum_gather(uint8_t *d, const uint8_t *s, size_t n)
+{
+	uint64_t w = 0;
+	for (size_t i = n; i-- > 0;) {
+		uint8_t b = s[i];
+		d[i] = b;
+		w = w << 8 | b;
+	}
+	return w;
+}
+
+/*
+ * One pass: every byte is copied and summed as part of the destination's
+ * aligned 8-byte word it lands in, the sum taken as from the word below
+ * d (even, like any aligned address).  The head (up to the first word
+ * boundary) and the tail (after the last word the loops store: up to 15
+ * bytes) are gathered byte by byte into their words (the lanes they
+ * occupy; the rest zero, which adds nothing); the whole words between
+ * are stored and summed eight, then four a round.
+ */
 uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
 {
 	uint8_t *d = dst;
 	const uint8_t *s = src;
-	size_t k = (size_t)(-(uintptr_t)d & 7);
-	if ((((uintptr_t)d ^ (uintptr_t)s) & 7) != 0 || len < k + 64) {
+	if (len < 16) {
 		memcpy(dst, src, len);
 		return net_csum_add(sum, dst, len);
 	}
-	/* Co-aligned: the whole words are summed as they are copied (one
-	 * load each instead of two), eight a round; the bytes before and
-	 * after them (none when both ends are on a word, as a full
-	 * segment's are) are copied, then summed by net_csum_add. */
-	uint32_t head = 0;
-	if (k) {
-		memcpy(d, s, k);
-		head = net_csum_fold(net_csum_add(0, d, k));
-	}
-	size_t nw = (len - k) / 8;
-	csum_word *p = (csum_word *)(void *)(d + k);
-	const csum_word *q = (const csum_word *)(const void *)(s + k);
-	const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
+	size_t k = (size_t)(-(uintptr_t)d & 7);
 	/* A 64-bit sum and its carries counted beside it: three operations
 	 * a word on any ISA (add, compare, add), two where the compiler
 	 * finds add-with-carry. */
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = 0, w = 0;
 #define CSUM_STEP(w) (lo += (w), hi += lo < (w))
-	for (; q != q8; q += 8, p += 8) {
-		uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
-		uint64_t w4 = q[4], w5 = q[5], w6 = q[6], w7 = q[7];
-		p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
-		p[4] = w4, p[5] = w5, p[6] = w6, p[7] = w7;
-		CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
-		CSUM_STEP(w4), CSUM_STEP(w5), CSUM_STEP(w6), CSUM_STEP(w7);
+	/* The head's bytes end at the word's top lane. */
+	for (size_t i = 0; i < k; i++) {
+		uint8_t b = s[i];
+		d[i] = b;
+		w = w >> 8 | (uint64_t)b << 56;
 	}
-	if (qe - q >= 4) {
-		uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
-		p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
-		CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
-		q += 4, p += 4;
+	CSUM_STEP(w);
+	d += k, s += k, len -= k;
+	size_t nw = len / 8;   /* >= 1: len was at least 16 */
+	csum_word *p = (csum_word *)(void *)d;
+	unsigned off = (unsigned)((uintptr_t)s & 7);
+	if (off == 0) {
+		/* Co-aligned: one load per word. */
+		const csum_word *q = (const csum_word *)(const void *)s;
+		const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
+		for (; q != q8; q += 8, p += 8) {
+			uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
+			uint64_t w4 = q[4], w5 = q[5], w6 = q[6], w7 = q[7];
+			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+			p[4] = w4, p[5] = w5, p[6] = w6, p[7] = w7;
+			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+			CSUM_STEP(w4), CSUM_STEP(w5), CSUM_STEP(w6), CSUM_STEP(w7);
+		}
+		if (qe - q >= 4) {
+			uint64_t w0 = q[0], w1 = q[1], w2 = q[2], w3 = q[3];
+			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+			q += 4, p += 4;
+		}
+		for (; q != qe; q++, p++) {
+			w = *q;
+			*p = w;
+			CSUM_STEP(w);
+		}
+	} else {
+		/* Not co-aligned (a response of any length moves the ring's
+		 * position by odd amounts): aligned source loads, each stored
+		 * word two neighbours shifted together (little-endian).  The
+		 * word after the one holding a stored word's first byte also
+		 * holds its last (off > 0).  No load reaches past the source:
+		 * when the last word's second would, that word is left to
+		 * the tail. */
+		if ((len & 7) + off < 8)
+			nw--;
+		const csum_word *q = (const csum_word *)(const void *)(s - off);
+		const csum_word *q8 = q + (nw & ~(size_t)7), *qe = q + nw;
+		unsigned rs = 8 * off, ls = 64 - rs;
+		uint64_t c = q[0];
+		for (; q != q8; q += 8, p += 8) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			uint64_t h5 = q[5], h6 = q[6], h7 = q[7], h8 = q[8];
+			uint64_t w0 = c >> rs | h1 << ls, w1 = h1 >> rs | h2 << ls;
+			uint64_t w2 = h2 >> rs | h3 << ls, w3 = h3 >> rs | h4 << ls;
+			uint64_t w4 = h4 >> rs | h5 << ls, w5 = h5 >> rs | h6 << ls;
+			uint64_t w6 = h6 >> rs | h7 << ls, w7 = h7 >> rs | h8 << ls;
+			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+			p[4] = w4, p[5] = w5, p[6] = w6, p[7] = w7;
+			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+			CSUM_STEP(w4), CSUM_STEP(w5), CSUM_STEP(w6), CSUM_STEP(w7);
+			c = h8;
+		}
+		if (qe - q >= 4) {
+			uint64_t h1 = q[1], h2 = q[2], h3 = q[3], h4 = q[4];
+			uint64_t w0 = c >> rs | h1 << ls, w1 = h1 >> rs | h2 << ls;
+			uint64_t w2 = h2 >> rs | h3 << ls, w3 = h3 >> rs | h4 << ls;
+			p[0] = w0, p[1] = w1, p[2] = w2, p[3] = w3;
+			CSUM_STEP(w0), CSUM_STEP(w1), CSUM_STEP(w2), CSUM_STEP(w3);
+			c = h4;
+			q += 4, p += 4;
+		}
+		for (; q != qe; q++, p++) {
+			uint64_t h = q[1];
+			w = c >> rs | h << ls;
+			*p = w;
+			CSUM_STEP(w);
+			c = h;
+		}
 	}
-	for (; q != qe; q++, p++) {
-		uint64_t w = *q;
-		*p = w;
+	/* The tail (up to 15 bytes) starts at a word's bottom lane. */
+	d += nw * 8, s += nw * 8, len -= nw * 8;
+	if (len >= 8) {
+		w = csum_gather(d, s, 8);
 		CSUM_STEP(w);
+		d += 8, s += 8, len -= 8;
 	}
+	w = csum_gather(d, s, len);
+	CSUM_STEP(w);
 #undef CSUM_STEP
-	size_t done = k + nw * 8;
 	uint64_t acc = 0;
 	CSUM_ADD(acc, lo);
 	CSUM_ADD(acc, hi);
-	/* The words and the tail, summed from d + k (an even distance
-	 * apart); seen from d they are swapped when k is odd (RFC 1071's
-	 * byte order independence, 2(B)). */
-	uint32_t t = csum_swap(csum_fold64(acc));
-	if (len > done) {
-		memcpy(d + done, s + done, len - done);
-		t = net_csum_fold(net_csum_add(t, d + done, len - done));
-	}
-	if (k & 1)
-		t = csum_swap(t);
-	sum += t + head;
+	/* Native lanes from an even address, big-endian pairs seen from
+	 * dst: swapped unless dst is odd (RFC 1071 2(B)). */
+	uint32_t t = csum_fold64(acc);
+	sum += (uintptr_t)dst & 1 ? t : csum_swap(t);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (sum & 0xffff) + (sum >> 16);
 }

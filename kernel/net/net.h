@@ -155,7 +155,7 @@ extern struct net_stats net_stats;
  * starting from sum (for the pseudo-header). */
 uint32_t net_csum_add(uint32_t sum, const void *buf, size_t len);
 /* memcpy(dst, src, len), then net_csum_add(sum, dst, len), in one pass
- * over the whole words when dst and src are aligned alike. */
+ * over the destination's whole words at any alignment of dst and src. */
 uint32_t net_csum_copy(uint32_t sum, void *dst, const void *src, size_t len);
 /* A sum folded to 16 bits (inline: every frame folds a few). */
 static inline uint16_t net_csum_fold(uint32_t sum)

@@ -1,5 +1,6 @@
 /* Host tests of the network stack against a fake link: ARP, IPv4, ICMP echo, UDP, the checks on bad frames. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel/hosttest/check.h"
@@ -317,7 +318,8 @@ static void test_udp(void)
 /* The checksum against a byte-at-a-time RFC 1071 sum: every start
  * offset within a word, lengths around each path's edges (the header
  * path, the four-word rounds, the copy's eight-word rounds), bytes of
- * all ones to make every carry, and net_csum_copy's copy itself. */
+ * all ones to make every carry, and net_csum_copy's copy itself at
+ * every source and destination alignment (co-aligned or shifted). */
 static uint32_t csum_ref(uint32_t sum, const uint8_t *p, size_t len)
 {
 	uint64_t s = sum;
@@ -338,8 +340,10 @@ static void test_checksum(void)
 			src[i] = fill ? 0xff : (uint8_t)(x >> 16);
 		}
 		static const size_t lens[] = { 0, 1, 2, 3, 4, 5, 7, 8, 12, 19, 20, 24, 28, 31, 32,
-					       33, 40, 56, 60, 61, 63, 64, 65, 71, 72, 127, 128,
-					       129, 200, 1456, 1460, 1475, 4093, 4100 };
+					       33, 40, 56, 60, 61, 63, 64, 65, 66, 67, 71, 72, 79,
+					       80, 95, 96, 97, 103, 127, 128,
+					       129, 200, 1023, 1025, 1456, 1460, 1475, 4093,
+					       4100 };
 		for (unsigned so = 0; so < 8; so++)
 			for (unsigned dof = 0; dof < 8; dof++)
 				for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
@@ -350,6 +354,20 @@ static void test_checksum(void)
 					CHECK_EQ(net_csum_fold(net_csum_copy(0x1234, dst + dof, src + so,
 									     n)), want);
 					CHECK(memcmp(dst + dof, src + so, n) == 0);
+					/* Nothing written outside [dof, dof + n). */
+					CHECK(dof == 0 || dst[dof - 1] == 0);
+					CHECK_EQ(dst[dof + n], 0);
+					/* Nothing read past the source's last byte
+					 * (ASan: the heap block ends there). */
+					uint8_t *tight = malloc(so + n ? so + n : 1);
+					CHECK(tight != NULL);
+					if (tight) {
+						memcpy(tight, src, so + n);
+						CHECK_EQ(net_csum_fold(net_csum_copy(
+								 0x1234, dst + dof, tight + so, n)),
+							 want);
+						free(tight);
+					}
 				}
 	}
 }
