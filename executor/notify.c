@@ -91,6 +91,7 @@ void notified_init(struct notified *f, struct notify *n)
 	f->n = n;
 	waiter_init(&f->node);
 	f->done = 0;
+	f->polled = 0;
 	/* No lock: one word.  Acquire keeps the caller's look at its
 	 * condition after this read, so a change it misses is notified
 	 * with a later generation than this one (notify_all's store is
@@ -112,11 +113,16 @@ static bool notified_take(void *owner, struct waiter *w)
 }
 
 /* Ready if notified while queued, or by notified_take; otherwise queue
- * (FIFO) and wait.  node.granted stays: done says it was observed. */
+ * (FIFO) and wait.  node.granted stays: done says it was observed.  A
+ * first poll usually finds nothing yet (callers look at their condition
+ * before polling), so it clones the waker before taking the lock. */
 enum poll notified_poll(struct notified *f, struct context *cx)
 {
 	struct notify *n = f->n;
-	if (waiter_poll(&n->lock, &n->waiters, &f->node, cx, notified_take, n) == POLL_PENDING)
+	bool first = !f->polled;
+	f->polled = 1;
+	if (waiter_poll(&n->lock, &n->waiters, &f->node, cx, notified_take, n,
+	                first) == POLL_PENDING)
 		return POLL_PENDING;
 	f->done = 1;
 	return POLL_READY;
@@ -131,8 +137,9 @@ void notified_drop(struct notified *f)
 
 	/* After Ready (or a drop) there is nothing to give back: the node
 	 * left the queue and its waker was dropped under the lock, and a
-	 * notify_one's grant was observed. */
-	if (f->done) {
+	 * notify_one's grant was observed.  Never polled: never queued, so
+	 * never chosen by a notify (only queued nodes are), and no waker. */
+	if (f->done || !f->polled) {
 		f->node.granted = 0;
 		return;
 	}

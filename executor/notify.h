@@ -37,6 +37,8 @@ struct notified {
 	struct waiter node;  /* node.granted: NOTIFIED_ONE or NOTIFIED_ALL */
 	uint32_t gen;        /* n->gen at creation */
 	uint8_t done;
+	uint8_t polled;      /* owner only: polled at least once (so it may
+	                        have been queued) */
 };
 
 /* Creates the future; it counts as waiting for notify_all from now on. */
