@@ -18,7 +18,8 @@
  */
 struct notify {
 	struct spin lock;
-	uint8_t permit;
+	_Atomic uint8_t permit;  /* changed under the lock; notified_poll
+	                            peeks at it without (a hint) */
 	_Atomic uint32_t gen;    /* notify_all calls so far: changed under
 	                            the lock (store-release), read without
 	                            it by notified_init (load-acquire) */
