@@ -119,6 +119,8 @@ struct ring {
 	struct timer_entry nap;
 	uint64_t nap_at;         /* the deadline (ns) nap was polled with,
 	                            while nap.polled */
+	struct waker nap_whom;   /* a copy, not a reference: names the waker
+	                            nap was last left pending with */
 	struct px_cqe *bl[RQ_BL_PAGES];
 	unsigned nbl;
 	struct ring_pool pool;   /* free list under the ring lock */
@@ -322,6 +324,7 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 	r->vm = p->vm;
 	notify_init(&r->cq_ready);
 	timer_entry_init(&r->nap);
+	r->nap_whom = WAKER_NONE;
 	rsq_init(&r->sq, sqp, e);
 	rq_init(&r->cq, cqp, e, r->bl, bl_cap);
 
@@ -937,17 +940,28 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
  * nothing (a spurious wake, which every future tolerates).  The entry
  * holds a clone of that task's waker until ring_teardown cancels it; the
  * wheel is the kernel executor's, which outlives every ring.
+ *
+ * Most waits find the entry queued, holding this task's waker, for a
+ * time not reached yet; then it cannot have fired (the wheel's clock,
+ * the same counter as ktimer_now_ns, never runs ahead of it) and there
+ * is nothing to ask the wheel: no lock.  If it fires just after the
+ * look, its wake brings the task back here.
  */
 static enum poll nap_poll(struct ring *r, uint64_t d, struct context *cx)
 {
+	if (r->nap.polled && r->nap_at <= d && waker_will_wake(&r->nap_whom, cx->waker) &&
+	    ktimer_now_ns() < r->nap_at)
+		return POLL_PENDING;
 	struct timer_wheel *wh = exec_wheel(&kernel_exec);
 	for (;;) {
 		if (r->nap.polled && r->nap_at > d)
 			timer_entry_cancel(wh, &r->nap);
 		if (!r->nap.polled)
 			r->nap_at = d;
-		if (timer_entry_poll(wh, &r->nap, r->nap_at, cx) == POLL_PENDING)
+		if (timer_entry_poll(wh, &r->nap, r->nap_at, cx) == POLL_PENDING) {
+			r->nap_whom = *cx->waker;
 			return POLL_PENDING;
+		}
 		if (r->nap_at == d)
 			return POLL_READY;   /* fired at d, or d was past */
 		timer_entry_cancel(wh, &r->nap); /* fired early: re-arm for d */
