@@ -80,7 +80,7 @@ static bool mutex_take(void *owner, struct waiter *w)
 enum poll mutex_lock_poll(struct mutex_lock *l, struct context *cx)
 {
 	struct mutex *m = l->m;
-	if (waiter_poll(&m->lock, &m->waiters, &l->node, cx, mutex_take, m) == POLL_PENDING)
+	if (waiter_poll(&m->lock, &m->waiters, &l->node, cx, mutex_take, m, false) == POLL_PENDING)
 		return POLL_PENDING;
 	l->node.granted = 0;
 	l->owned = 1;

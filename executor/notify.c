@@ -10,7 +10,7 @@ static uint32_t container_gen(const struct waiter *w)
 void notify_init(struct notify *n)
 {
 	spin_init(&n->lock);
-	n->permit = 0;
+	atomic_init(&n->permit, 0);
 	atomic_init(&n->gen, 0);
 	wait_list_init(&n->waiters);
 }
@@ -26,7 +26,7 @@ static struct waker give_one(struct notify *n)
 		w = node->waker;
 		node->waker = WAKER_NONE;
 	} else {
-		n->permit = 1;
+		atomic_store_explicit(&n->permit, 1, memory_order_relaxed);
 	}
 	return w;
 }
@@ -91,6 +91,7 @@ void notified_init(struct notified *f, struct notify *n)
 	f->n = n;
 	waiter_init(&f->node);
 	f->done = 0;
+	f->polled = 0;
 	/* No lock: one word.  Acquire keeps the caller's look at its
 	 * condition after this read, so a change it misses is notified
 	 * with a later generation than this one (notify_all's store is
@@ -105,18 +106,27 @@ static bool notified_take(void *owner, struct waiter *w)
 	struct notify *n = owner;
 	if (container_gen(w) != atomic_load_explicit(&n->gen, memory_order_relaxed))
 		return true;
-	if (!n->permit)
+	if (!atomic_load_explicit(&n->permit, memory_order_relaxed))
 		return false;
-	n->permit = 0;
+	atomic_store_explicit(&n->permit, 0, memory_order_relaxed);
 	return true;
 }
 
 /* Ready if notified while queued, or by notified_take; otherwise queue
- * (FIFO) and wait.  node.granted stays: done says it was observed. */
+ * (FIFO) and wait.  node.granted stays: done says it was observed.  A
+ * first poll that sees no notification to take (a peek without the lock:
+ * only a hint, waiter_poll decides under it) will most likely queue, so
+ * it clones the waker before taking the lock: one lock round trip, not
+ * two.  One that will be Ready at once makes no clone. */
 enum poll notified_poll(struct notified *f, struct context *cx)
 {
 	struct notify *n = f->n;
-	if (waiter_poll(&n->lock, &n->waiters, &f->node, cx, notified_take, n) == POLL_PENDING)
+	bool clone_first = !f->polled &&
+		atomic_load_explicit(&n->gen, memory_order_relaxed) == f->gen &&
+		!atomic_load_explicit(&n->permit, memory_order_relaxed);
+	f->polled = 1;
+	if (waiter_poll(&n->lock, &n->waiters, &f->node, cx, notified_take, n,
+	                clone_first) == POLL_PENDING)
 		return POLL_PENDING;
 	f->done = 1;
 	return POLL_READY;
@@ -131,8 +141,9 @@ void notified_drop(struct notified *f)
 
 	/* After Ready (or a drop) there is nothing to give back: the node
 	 * left the queue and its waker was dropped under the lock, and a
-	 * notify_one's grant was observed. */
-	if (f->done) {
+	 * notify_one's grant was observed.  Never polled: never queued, so
+	 * never chosen by a notify (only queued nodes are), and no waker. */
+	if (f->done || !f->polled) {
 		f->node.granted = 0;
 		return;
 	}

@@ -18,7 +18,8 @@
  */
 struct notify {
 	struct spin lock;
-	uint8_t permit;
+	_Atomic uint8_t permit;  /* changed under the lock; notified_poll
+	                            peeks at it without (a hint) */
 	_Atomic uint32_t gen;    /* notify_all calls so far: changed under
 	                            the lock (store-release), read without
 	                            it by notified_init (load-acquire) */
@@ -37,6 +38,8 @@ struct notified {
 	struct waiter node;  /* node.granted: NOTIFIED_ONE or NOTIFIED_ALL */
 	uint32_t gen;        /* n->gen at creation */
 	uint8_t done;
+	uint8_t polled;      /* owner only: polled at least once (so it may
+	                        have been queued) */
 };
 
 /* Creates the future; it counts as waiting for notify_all from now on. */

@@ -103,7 +103,7 @@ static bool sem_take(void *owner, struct waiter *w)
 enum poll sem_acquire_poll(struct sem_acquire *a, struct context *cx)
 {
 	struct semaphore *s = a->s;
-	if (waiter_poll(&s->lock, &s->waiters, &a->node, cx, sem_take, s) == POLL_PENDING)
+	if (waiter_poll(&s->lock, &s->waiters, &a->node, cx, sem_take, s, false) == POLL_PENDING)
 		return POLL_PENDING;
 	a->node.granted = 0;
 	a->owned = 1;

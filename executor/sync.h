@@ -138,14 +138,17 @@ static inline bool waiter_set_waker(struct waker *slot, const struct waker *want
  *
  * On Ready the lock is dropped, and so is the waker w held; w is on no
  * list, so its owner reads and resets w->granted without the lock.
- * Inline: take is a constant at each call, so it inlines too.
+ * clone_first: the caller expects to wait (a first poll that will most
+ * likely queue): the clone is made before the lock is first taken, saving
+ * a second lock round trip, and dropped again if it was not needed.
+ * Inline: take and clone_first are constants at each call.
  */
 static inline __attribute__((always_inline))
 enum poll waiter_poll(struct spin *lock, struct wait_list *list, struct waiter *w,
                       struct context *cx, bool (*take)(void *owner, struct waiter *w),
-                      void *owner)
+                      void *owner, bool clone_first)
 {
-	struct waker spare = WAKER_NONE;
+	struct waker spare = clone_first ? waker_clone(cx->waker) : WAKER_NONE;
 
 	for (;;) {
 		unsigned long flags = spin_lock(lock);

@@ -33,7 +33,8 @@ _Thread_local uint64_t *ktask_park_wakeups;
 
 /*
  * The executor's clock (two reads per poll with EXEC_POLL_TIMING).
- * ktask_init fills clock_ns_per_tick before exec_init's first read; the
+ * ktask_init fills clock_ns_per_tick (ktimer_clock_init: ktimer_now_ns's
+ * multiplier too) before exec_init's first read; the
  * device tree has set the timer frequency by then and it never changes
  * afterwards, so a read is the counter times one constant, with no
  * frequency lookup and no fence.  0: a tick is no whole number of ns,
@@ -212,7 +213,7 @@ void ktask_init(unsigned nharts)
 	}
 	   LAB 8 END */
 	KTR_INIT();
-	clock_ns_per_tick = ktimer_ns_per_tick(arch_timer_freq());
+	clock_ns_per_tick = ktimer_clock_init();
 	exec_init(&kernel_exec, &hooks, nharts, EXEC_POLL_TIMING);
 }
 

@@ -183,8 +183,26 @@ uint64_t ktimer_ticks_to_ns(uint64_t t)
 	return t / f * 1000000000ull + t % f * 1000000000ull / f;
 }
 
+/*
+ * The clock read's common case: ktimer_clock_init (from ktask_init, once
+ * the device tree has fixed the frequency, before other harts start)
+ * stores the ns per tick here; a read is then the counter times this
+ * constant, with no frequency lookup.  0: not filled yet, or a tick is
+ * not a whole number of ns: convert exactly, the slow way.
+ */
+static uint64_t clock_mult;
+
+uint64_t ktimer_clock_init(void)
+{
+	clock_mult = ktimer_ns_per_tick(arch_timer_freq());
+	return clock_mult;
+}
+
 uint64_t ktimer_now_ns(void)
 {
+	uint64_t m = clock_mult;
+	if (__builtin_expect(m != 0, 1))
+		return arch_timer_now() * m;
 	return ktimer_ticks_to_ns(arch_timer_now());
 }
 

@@ -75,6 +75,11 @@ uint64_t ktimer_last_irq(void);
 uint64_t ktimer_now_ns(void);
 uint64_t ktimer_ticks_to_ns(uint64_t ticks);
 uint64_t ktimer_ns_to_ticks_ceil(uint64_t ns);
+/* Fixes the clock's conversion once the timer frequency is final (the
+ * device tree parsed); returns ns per tick, or 0 if a tick is not a whole
+ * number of ns (then every read converts exactly).  Until it runs, reads
+ * take the exact path. */
+uint64_t ktimer_clock_init(void);
 /* ns per tick at frequency f, or 0 if a tick is not a whole number of ns. */
 uint64_t ktimer_ns_per_tick(uint64_t f);
 

@@ -113,6 +113,14 @@ struct ring {
 	struct rsq sq;
 	struct rq cq;
 	struct notify cq_ready;  /* notify_all after each post by an op */
+	/* ring_enter's timeout on the kernel wheel, kept across calls (see
+	 * nap_poll).  Only the owning process's task touches it: ring_enter
+	 * polls it, ring_teardown cancels it. */
+	struct timer_entry nap;
+	uint64_t nap_at;         /* the deadline (ns) nap was polled with,
+	                            while nap.polled */
+	struct waker nap_whom;   /* a copy, not a reference: names the waker
+	                            nap was last left pending with */
 	struct px_cqe *bl[RQ_BL_PAGES];
 	unsigned nbl;
 	struct ring_pool pool;   /* free list under the ring lock */
@@ -315,6 +323,8 @@ int64_t ring_setup(struct proc *p, uint64_t entries, uint64_t params_va)
 	atomic_init(&r->refs, 1);
 	r->vm = p->vm;
 	notify_init(&r->cq_ready);
+	timer_entry_init(&r->nap);
+	r->nap_whom = WAKER_NONE;
 	rsq_init(&r->sq, sqp, e);
 	rq_init(&r->cq, cqp, e, r->bl, bl_cap);
 
@@ -913,13 +923,56 @@ int64_t ring_submit(struct proc *p, uint64_t to_submit, uint32_t *ready_out)
 	   LAB 7 END */
 }
 
+/*
+ * A sleeping ring_enter waits for completions or its timeout.  Programs
+ * pass a deadline that moves on a little with each call (an idle timeout
+ * re-armed per request) and most waits end by a completion, so inserting
+ * a timer on each wait and cancelling it at the end would cost both on
+ * every call.  Instead the ring keeps one wheel entry across calls, and
+ * a wait that ends leaves it queued:
+ *
+ *   - asked deadline d, entry queued for nap_at <= d: keep it.  When it
+ *     fires, nap_at is in the past; if d is later, re-arm for d, so the
+ *     wait still ends at d, never before;
+ *   - nap_at > d (an earlier deadline than before): move it to d.
+ *
+ * An entry that fires between calls wakes the process's task once for
+ * nothing (a spurious wake, which every future tolerates).  The entry
+ * holds a clone of that task's waker until ring_teardown cancels it; the
+ * wheel is the kernel executor's, which outlives every ring.
+ *
+ * Most waits find the entry queued, holding this task's waker, for a
+ * time not reached yet; then it cannot have fired (the wheel's clock,
+ * the same counter as ktimer_now_ns, never runs ahead of it) and there
+ * is nothing to ask the wheel: no lock.  If it fires just after the
+ * look, its wake brings the task back here.
+ */
+static enum poll nap_poll(struct ring *r, uint64_t d, struct context *cx)
+{
+	if (r->nap.polled && r->nap_at <= d && waker_will_wake(&r->nap_whom, cx->waker) &&
+	    ktimer_now_ns() < r->nap_at)
+		return POLL_PENDING;
+	struct timer_wheel *wh = exec_wheel(&kernel_exec);
+	for (;;) {
+		if (r->nap.polled && r->nap_at > d)
+			timer_entry_cancel(wh, &r->nap);
+		if (!r->nap.polled)
+			r->nap_at = d;
+		if (timer_entry_poll(wh, &r->nap, r->nap_at, cx) == POLL_PENDING) {
+			r->nap_whom = *cx->waker;
+			return POLL_PENDING;
+		}
+		if (r->nap_at == d)
+			return POLL_READY;   /* fired at d, or d was past */
+		timer_entry_cancel(wh, &r->nap); /* fired early: re-arm for d */
+	}
+}
+
 static void ring_wait_drop(struct future *f)
 {
 	struct ring_wait *w = (struct ring_wait *)f;
 	if (w->armed)
 		notified_drop(&w->ready);
-	if (w->timed)
-		sleep_drop(&w->nap);
 	w->armed = w->timed = 0;
 }
 
@@ -946,7 +999,7 @@ static enum poll ring_wait_poll(struct future *f, struct context *cx)
 			w->armed = 0;
 			continue;
 		}
-		if (w->timed && sleep_poll(&w->nap, cx) == POLL_READY) {
+		if (w->timed && nap_poll(r, w->deadline, cx) == POLL_READY) {
 			w->timed = 0;
 			break;
 		}
@@ -961,8 +1014,8 @@ static const struct future_vtable ring_wait_vtable = { ring_wait_poll, ring_wait
 void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t timeout_ns,
 		    int64_t consumed)
 {
-	/* Field by field: ready and nap are initialised when armed and
-	 * timed say so, never read before. */
+	/* Field by field: ready is initialised when armed says so, never
+	 * read before. */
 	io_future_init(&w->io, &ring_wait_vtable);
 	w->io.result = consumed;
 	w->r = p->ring;
@@ -971,7 +1024,9 @@ void ring_wait_init(struct ring_wait *w, struct proc *p, uint32_t min, uint64_t 
 	if (w->min > w->r->cq.entries)
 		w->min = w->r->cq.entries; /* more can never be ready at once */
 	if (timeout_ns != PX_RING_FOREVER && timeout_ns != 0) {
-		sleep_for(&w->nap, exec_wheel(&kernel_exec), ktimer_now_ns(), timeout_ns);
+		uint64_t now = ktimer_now_ns();
+		uint64_t d = now + timeout_ns;
+		w->deadline = d < now ? TIMER_NEVER : d;  /* saturate */
 		w->timed = 1;
 	}
 	w->zero = timeout_ns == 0;
@@ -1008,5 +1063,7 @@ void ring_teardown(struct proc *p)
 		f = spin_lock(&r->lock);
 	}
 	spin_unlock(&r->lock, f);
+	/* The process's task is the one here: nap_poll cannot run. */
+	timer_entry_cancel(exec_wheel(&kernel_exec), &r->nap);
 	ring_unref(r);
 }

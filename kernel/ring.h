@@ -72,10 +72,10 @@ struct ring_wait {
 	struct ring *r;
 	uint32_t min;
 	uint8_t armed;          /* `ready` is initialised */
-	uint8_t timed;          /* `nap` is initialised */
+	uint8_t timed;          /* the wait ends at `deadline` */
 	uint8_t zero;           /* timeout 0: look once, never wait */
 	struct notified ready;
-	struct sleep nap;
+	uint64_t deadline;      /* ns; the ring's timer says when (ring.c) */
 };
 
 /* SYS_ring_setup: 0 or -errno. */
