@@ -51,32 +51,31 @@ HTTP_N, CONN_N, ECHO_N = 100, 40, 200
 BULK = 1 << 20            # the guest's source sends this much per connection
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def free_udp():
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+def free_ports(kind, n):
+    """n distinct free ports on 127.0.0.1 (held together while chosen, so
+    the system cannot hand out one twice)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 class Guest:
     def __init__(self, icount):
-        self.http, self.echo, self.sink, self.src = (free_port() for _ in range(4))
+        self.http, self.echo, self.sink, self.src = free_ports(socket.SOCK_STREAM, 4)
+        udp1, udp2 = free_ports(socket.SOCK_DGRAM, 2)
         img = os.path.join(out_dir, f"net-{mode}.img")
         progs = sorted(os.path.join(opt["progs"], f) for f in os.listdir(opt["progs"])
                        if f.endswith(".elf"))
         subprocess.run([opt["mkfs"], "-s", "32M", img] + progs, check=True,
                        stdout=subprocess.DEVNULL)
         cmd = [os.path.join(here, "run-qemu.sh"), "--arch", arch, "--net",
-               "--net-ports", f"{self.http},{free_udp()},{free_udp()},{self.echo}",
+               "--net-ports", f"{self.http},{udp1},{udp2},{self.echo}",
                "--net-fwd", f"{self.sink}:9,{self.src}:19", "--disk", img,
                "--timeout", "900", "--input", "/dev/stdin",
                "--append", "init=ubench initargs=-net"]

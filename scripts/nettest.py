@@ -135,12 +135,22 @@ def result(name, ok, why=""):
         failed += 1
 
 
+def free_ports(kind, n):
+    """n distinct free ports on 127.0.0.1 (held together while chosen, so
+    the system cannot hand out one twice)."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
 def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return free_ports(kind, 1)[0]
 
 
 SIZES = [1, 2, 17, 46, 100, 512, 1000, 1471, 1472] + [(i * 131) % 1472 + 1 for i in range(40)]
@@ -521,7 +531,8 @@ BUILTIN_PAGE = (b"<!DOCTYPE html>\n"
 
 
 def tcp_boot(append, http_port, echo_port, disk=None, guestfwd=None):
-    ports = f"{http_port},{free_port(socket.SOCK_DGRAM)},{free_port(socket.SOCK_DGRAM)},{echo_port}"
+    udp1, udp2 = free_ports(socket.SOCK_DGRAM, 2)
+    ports = f"{http_port},{udp1},{udp2},{echo_port}"
     args = ["--net-ports", ports, "--timeout", "600"]
     if guestfwd:
         args += ["--net-guestfwd", guestfwd]
@@ -780,7 +791,7 @@ def image_copy():
 
 def tcp_servers():
     global qemu, out
-    hport, eport = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_STREAM)
+    hport, eport = free_ports(socket.SOCK_STREAM, 2)
     disk = image_copy()
     ncl = socket.socket()       # nc's peer, through QEMU's guestfwd
     ncl.bind(("127.0.0.1", 0))
