@@ -2383,6 +2383,19 @@ static void t_ring_timeout(void)
 	CHECK_EQ(renter(1, 1, 5000000000ull), 1);
 	CHECK(now_ns() - t0 < 4000000000ull);
 	CHECK(tr_pop(&r, &c) && c.user_data == 3);
+	/* The kernel keeps ring_enter's timer across calls: an earlier
+	 * deadline still ends a wait on time (the timer left at +5 s moves)... */
+	t0 = now_ns();
+	CHECK_EQ(renter(0, 1, 30000000), 0);
+	CHECK(now_ns() - t0 >= 30000000 && now_ns() - t0 < 2000000000ull);
+	/* ...and a later one never early: a wait ended by a completion
+	 * leaves its timer at +100 ms, the next asks for 300 ms. */
+	tr_push(&r, PX_OP_TIMEOUT, 0, 10000000, 0, 0, 4);
+	CHECK_EQ(renter(1, 1, 100000000), 1);
+	CHECK(tr_pop(&r, &c) && c.user_data == 4);
+	t0 = now_ns();
+	CHECK_EQ(renter(0, 1, 300000000), 0);
+	CHECK(now_ns() - t0 >= 300000000);
 }
 
 static void t_ring_cancel(void)
