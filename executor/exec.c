@@ -387,14 +387,23 @@ struct task *search(struct exec_worker *w, uint64_t *now)
 	return NULL;
 }
 
-static bool any_work(struct executor *e)
+/* Work queued anywhere?  w's own run queue only w pushes to: the
+ * owner's emptiness test is exact for it (and for one worker, that is
+ * every run queue). */
+static bool others_work(struct exec_worker *w)
 {
-	if (!inject_empty(&e->inject))
-		return true;
+	struct executor *e = w->exec;
 	for (unsigned i = 0; i < e->nworkers; i++)
-		if (runq_len(&e->workers[i].runq))
+		if (i != w->id && runq_len(&e->workers[i].runq))
 			return true;
 	return false;
+}
+
+static inline bool any_work(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	return !inject_empty(&e->inject) || !runq_empty_owner(&w->runq) ||
+	       (e->nworkers > 1 && others_work(w));
 }
 
 static inline bool worker_done(struct exec_worker *w, struct task *until, bool forever)
@@ -423,8 +432,8 @@ void worker_park(struct exec_worker *w, struct task *until, bool forever, uint64
 		atomic_fetch_sub(&e->nsearching, 1);
 	}
 	uint64_t dl = timer_wheel_next_deadline(&e->wheel);
-	bool work = w->turned_away ? !inject_empty(&e->inject) || runq_len(&w->runq) > 0
-				   : any_work(e);
+	bool work = w->turned_away ? !inject_empty(&e->inject) || !runq_empty_owner(&w->runq)
+				   : any_work(w);
 	w->turned_away = false;
 	if (dl != UINT64_MAX && !now)
 		now = e->hooks.now_ns(e->hooks.ctx);
