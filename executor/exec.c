@@ -24,11 +24,6 @@
  * the park is not lost either.
  */
 
-struct timer_wheel *exec_wheel(struct executor *e)
-{
-	return &e->wheel;
-}
-
 static void exec_notify(struct executor *e);
 
 /*

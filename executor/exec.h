@@ -190,7 +190,10 @@ static inline void exec_tick_soon(void)
 void exec_stop(struct executor *e);
 
 /* The executor's timer wheel (shared by all workers). */
-struct timer_wheel *exec_wheel(struct executor *e);
+static inline struct timer_wheel *exec_wheel(struct executor *e)
+{
+	return &e->wheel;
+}
 
 static inline uint64_t exec_now(struct executor *e)
 {
