@@ -24,11 +24,6 @@
  * the park is not lost either.
  */
 
-struct timer_wheel *exec_wheel(struct executor *e)
-{
-	return &e->wheel;
-}
-
 static void exec_notify(struct executor *e);
 
 /*
@@ -168,22 +163,25 @@ void exec_schedule_pinned(struct executor *e, struct task *t)
  * where it was until the next advance (an insert meanwhile is filed
  * relative to it, which is correct, only further out). */
 static inline __attribute__((always_inline))
-void exec_timers_at(struct exec_worker *w, uint64_t now_ns)
+uint64_t exec_timers_at(struct exec_worker *w, uint64_t now_ns)
 {
 	struct executor *e = w->exec;
 	if (!timer_wheel_pending(&e->wheel))
-		return;
+		return 0;
 	if (!now_ns)
 		now_ns = e->hooks.now_ns(e->hooks.ctx);
 	w->in_timers = true;
 	timer_wheel_advance(&e->wheel, now_ns);
 	w->in_timers = false;
+	return now_ns;
 }
 
+/* Returns the clock reading it fired the timers at, 0 if it read none
+ * (no timer queued). */
 static inline __attribute__((always_inline))
-void exec_timers(struct exec_worker *w)
+uint64_t exec_timers(struct exec_worker *w)
 {
-	exec_timers_at(w, 0);
+	return exec_timers_at(w, 0);
 }
 
 /* The first task the timers woke, if any; with more behind it, the next
@@ -281,8 +279,12 @@ static inline struct task *next_local(struct exec_worker *w)
 		exec_push_local(w, t);
 	}
 	w->lifo_left = EXEC_LIFO_MAX + 1;
-	if ((t = runq_pop(&w->runq)))
+	/* Mostly, once the running task has parked, every queue is empty:
+	 * an emptiness test each (no call) says so. */
+	if (!runq_empty_owner(&w->runq) && (t = runq_pop(&w->runq)))
 		return t;
+	if (inject_empty(&w->pinned) && inject_empty(&w->exec->inject))
+		return NULL;
 	return next_shared(w);
 }
 
@@ -298,6 +300,8 @@ static struct task *next_shared(struct exec_worker *w)
 		stat_inc(&w->stats.pinned_pops, 1);
 		return t;
 	}
+	if (inject_empty(&e->inject))
+		return NULL;
 	uint32_t before = runq_len(&w->runq);
 	if ((t = inject_pop_batch(&e->inject, &w->runq, inject_share(e)))) {
 		stat_inc(&w->stats.inject_pops, 1 + runq_len(&w->runq) - before);
@@ -318,15 +322,19 @@ static void end_search(struct exec_worker *w)
 		exec_notify(e);
 }
 
-/* Timers, then other workers' queues (steal half), then injection. */
+/* Timers, then other workers' queues (steal half), then injection.
+ * Called once next_local found nothing: the run queue is empty, and the
+ * timers' wakes do not land in it (due list, or a pinned queue), so only
+ * due_next can have a task.  *now: the clock reading the timers were
+ * fired at, or 0 if none was taken. */
 static inline __attribute__((always_inline))
-struct task *search(struct exec_worker *w)
+struct task *search(struct exec_worker *w, uint64_t *now)
 {
 	struct executor *e = w->exec;
 	struct task *t;
 
-	exec_timers(w);
-	if ((t = due_next(w)) || (t = runq_pop(&w->runq)))
+	*now = exec_timers(w);
+	if ((t = due_next(w)))
 		return t;
 	if (e->nworkers == 1)
 		return NULL;
@@ -374,14 +382,23 @@ struct task *search(struct exec_worker *w)
 	return NULL;
 }
 
-static bool any_work(struct executor *e)
+/* Work queued anywhere?  w's own run queue only w pushes to: the
+ * owner's emptiness test is exact for it (and for one worker, that is
+ * every run queue). */
+static bool others_work(struct exec_worker *w)
 {
-	if (!inject_empty(&e->inject))
-		return true;
+	struct executor *e = w->exec;
 	for (unsigned i = 0; i < e->nworkers; i++)
-		if (runq_len(&e->workers[i].runq))
+		if (i != w->id && runq_len(&e->workers[i].runq))
 			return true;
 	return false;
+}
+
+static inline bool any_work(struct exec_worker *w)
+{
+	struct executor *e = w->exec;
+	return !inject_empty(&e->inject) || !runq_empty_owner(&w->runq) ||
+	       (e->nworkers > 1 && others_work(w));
 }
 
 static inline bool worker_done(struct exec_worker *w, struct task *until, bool forever)
@@ -394,8 +411,12 @@ static inline bool worker_done(struct exec_worker *w, struct task *until, bool f
 	return !forever && atomic_load(&e->live) == 0;
 }
 
+/* now: a clock reading of this turn (search's), or 0.  A reading a
+ * little old makes a deadline that passed meanwhile look future: the park
+ * hook then sees a deadline already past, which it handles anyway (a
+ * timer inserted on another worker can be just as close). */
 static inline __attribute__((always_inline))
-void worker_park(struct exec_worker *w, struct task *until, bool forever)
+void worker_park(struct exec_worker *w, struct task *until, bool forever, uint64_t now)
 {
 	struct executor *e = w->exec;
 	uint64_t bit = (uint64_t)1 << w->id;
@@ -406,11 +427,14 @@ void worker_park(struct exec_worker *w, struct task *until, bool forever)
 		atomic_fetch_sub(&e->nsearching, 1);
 	}
 	uint64_t dl = timer_wheel_next_deadline(&e->wheel);
-	bool work = w->turned_away ? !inject_empty(&e->inject) || runq_len(&w->runq) > 0
-				   : any_work(e);
+	bool work = w->turned_away ? !inject_empty(&e->inject) || !runq_empty_owner(&w->runq)
+				   : any_work(w);
 	w->turned_away = false;
+	if (dl != UINT64_MAX && !now)
+		now = e->hooks.now_ns(e->hooks.ctx);
+	w->park_from_ns = now;
 	if (!work && inject_empty(&w->pinned) && !worker_done(w, until, forever) &&
-	    (dl == UINT64_MAX || dl > e->hooks.now_ns(e->hooks.ctx))) {
+	    (dl == UINT64_MAX || dl > now)) {
 		stat_inc(&w->stats.parks, 1);
 		EXEC_TR(PX_TR_PARK, 0, 0, dl);
 		e->hooks.park(e->hooks.ctx, w->id, dl);
@@ -443,13 +467,14 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 		}
 		if (!t)
 			t = next_local(w);
+		uint64_t now = 0;
 		if (!t)
-			t = search(w);
+			t = search(w, &now);
 		if (!t) {
 			ticks_flush_idle(w, 1);
 			if (worker_done(w, until, forever))
 				break;
-			worker_park(w, until, forever);
+			worker_park(w, until, forever, now);
 			/* Most often a timer ended the park: its tasks first,
 			 * as search would take them, without first finding
 			 * every queue empty again (they were when we parked;
@@ -459,10 +484,15 @@ void worker_loop(struct exec_worker *w, struct task *until, bool forever, bool t
 			 * earlier reading than now fires nothing early, and
 			 * what it misses the next search finds (the park
 			 * before it sees a past deadline and does not sleep).
+			 * A hook that hands back park_from_ns (the park ended
+			 * before its deadline) saves the advance: the timers
+			 * were fired up to that reading before the park, and
+			 * anything queued since is due later.
 			 * This turn counts as one, as at the top. */
 			uint64_t pnow = w->park_now_ns;
 			w->park_now_ns = 0;
-			exec_timers_at(w, pnow);
+			if (!pnow || pnow != w->park_from_ns)
+				exec_timers_at(w, pnow);
 			if (!(t = due_next(w)))
 				continue;
 			--w->inject_countdown;

@@ -81,6 +81,13 @@ struct exec_worker {
 	 * The worker then fires its timers up to it instead of reading
 	 * the clock again.  0: none; the worker clears it after use. */
 	uint64_t park_now_ns;
+	/* For the park hook too: the clock reading (ns) the worker compared
+	 * the deadline with just before it called park, 0 with no deadline.
+	 * A hook that needs the time to compute a relative wait may use it
+	 * (the wait then ends a little late, never early).  A hook that
+	 * knows its park ended before the deadline (a completion or an
+	 * unpark came first) may store it as park_now_ns. */
+	uint64_t park_from_ns;
 	bool searching;			/* counted in exec->nsearching */
 	bool turned_away;		/* too many searchers: parked without */
 	unsigned id;
@@ -183,7 +190,10 @@ static inline void exec_tick_soon(void)
 void exec_stop(struct executor *e);
 
 /* The executor's timer wheel (shared by all workers). */
-struct timer_wheel *exec_wheel(struct executor *e);
+static inline struct timer_wheel *exec_wheel(struct executor *e)
+{
+	return &e->wheel;
+}
 
 static inline uint64_t exec_now(struct executor *e)
 {

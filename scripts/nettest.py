@@ -57,8 +57,9 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
   curl_file   curl fetches /www/wc.bin (the guest copied /bin/wc there)
               byte-exact: the stripped wc.elf of the build
   curl_404    a missing file is 404
-  keepalive   one http.client connection, 6 requests (page, file, HEAD,
-              404, page, file): every answer right, never a reconnect
+  keepalive   one http.client connection, 7 requests (page, file, HEAD,
+              404, page, file, the file again): every answer right,
+              never a reconnect
   fresh_files one connection GETs /f.txt while the shell rewrites it in
               place, replaces it by mv and removes it: each answer is
               the file the path names at that moment (httpd keeps a
@@ -834,9 +835,13 @@ def tcp_servers():
             c = http.client.HTTPConnection("127.0.0.1", hport, timeout=20)
             c.connect()
             sock0 = c.sock
-            plan = [("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None),
+            wc = want if disk else None
+            # the file twice in a row: its second head must not be one
+            # that its body's later pieces overwrote
+            plan = [("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, wc),
                     ("HEAD", "/", 200, b""), ("GET", "/missing", 404, b"Not Found\n"),
-                    ("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, None)]
+                    ("GET", "/", 200, BUILTIN_PAGE), ("GET", "/wc.bin", 200, wc),
+                    ("GET", "/wc.bin", 200, wc)]
             for method, path, status, body in plan:
                 if path == "/wc.bin" and not disk:
                     continue

@@ -148,6 +148,12 @@ struct conn {
 	size_t eol;             /* ... at req[eol] */
 	char *head;             /* a 200's head, in buf up to HEAD_ROOM ... */
 	size_t fill;            /* ... and the body bytes after it */
+	/* The head ok_head wrote last, while it is still in buf (NULL once
+	 * a later piece of a body overwrote it), and what it says: another
+	 * answer with the same length, type and Connection reuses it. */
+	char *last_head;
+	uint64_t last_len;
+	int last_html, last_keep;
 	uint64_t left;
 	const char *reason;
 	struct px_io io, rd;
@@ -171,10 +177,13 @@ struct conn {
 /* The end of the head (the byte after the blank line) in req, or 0. */
 static size_t head_end(struct conn *c)
 {
-	const char *r = c->m->req;
+	const char *r = c->m->req, *end = r + c->have;
 
-	for (size_t i = c->scan; i < c->have; i++) {
-		if (r[i] != '\n' || i == 0 || r[i - 1] != '\r')
+	for (const char *p = r + c->scan; p < end; p++) {
+		if (*p != '\n')
+			continue;               /* most bytes: one test */
+		size_t i = (size_t)(p - r);
+		if (i == 0 || r[i - 1] != '\r')
 			continue;
 		if (!c->line) {
 			c->line = 1;
@@ -334,6 +343,9 @@ static char *ok_head(struct conn *c)
 	char *p = c->m->buf + HEAD_ROOM;
 	uint64_t v = c->left;
 
+	if (c->last_head && c->last_len == v && c->last_html == c->html &&
+	    c->last_keep == c->keep)
+		return c->last_head;    /* a keep-alive client asking again */
 	if (c->keep)
 		PUT_BEFORE(p, "\r\nConnection: keep-alive\r\n\r\n");
 	else
@@ -345,6 +357,10 @@ static char *ok_head(struct conn *c)
 		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: ");
 	else
 		PUT_BEFORE(p, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ");
+	c->last_head = p;
+	c->last_len = c->left;
+	c->last_html = c->html;
+	c->last_keep = c->keep;
 	return p;
 }
 
@@ -465,6 +481,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 			c->off = c->fill;
 			SEND(c, cx, c->head, (size_t)(c->m->buf + HEAD_ROOM - c->head) + c->fill);
 			while (!c->head_only && c->left > 0) {
+				c->last_head = NULL;    /* the head's bytes go */
 				px_io_read_at(&c->io, c->file, c->m->buf,
 				              c->left < BUF ? (size_t)c->left : BUF, c->off);
 				AWAIT(c, px_io_poll(&c->io, cx));
