@@ -144,6 +144,7 @@ KERNEL_SRCS := \
 	kernel/ktask.c \
 	kernel/kalloc.c \
 	lib/string.c \
+	lib/libgcc.c \
 	kernel/uaccess.c \
 	kernel/io.c \
 	kernel/pipe.c \
@@ -378,9 +379,10 @@ $(VIRTQ_TEST): kernel/hosttest/virtq_test.c kernel/hosttest/check.h kernel/virtq
 host-test-virtq: $(VIRTQ_TEST)
 	$(VIRTQ_TEST)
 
-# lib/string.c (the kernel's and every program's memcpy/memset/memmove).
+# lib/string.c (the kernel's and every program's memcpy/memset/memmove) and lib/libgcc.c.
 STRING_TEST := $(HOSTBUILD)/string_test
-$(STRING_TEST): kernel/hosttest/string_test.c kernel/hosttest/check.h lib/string.c | ensure-host
+$(STRING_TEST): kernel/hosttest/string_test.c kernel/hosttest/check.h lib/string.c lib/libgcc.c \
+		lib/libgcc.h | ensure-host
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) $(HOST_SAN) -fno-builtin -fno-tree-loop-distribute-patterns \
 		kernel/hosttest/string_test.c -o $@
@@ -581,6 +583,8 @@ endif
 ULIB_SRCS += $(EXEC_KSRCS)
 # word-at-a-time memset/memcpy/memmove, shared with the kernel
 ULIB_SRCS += lib/string.c
+# compiler support routines (__clzdi2 on rv64imac), shared with the kernel
+ULIB_SRCS += lib/libgcc.c
 ULIB_OBJS := $(patsubst %,$(UBUILD)/obj/%.o,$(ULIB_SRCS))
 $(UBUILD)/obj/lib/string.c.o: UCFLAGS += -fno-tree-loop-distribute-patterns
 # usertests' fp_* tests use doubles and the vector registers on purpose:

@@ -1,5 +1,6 @@
 /* lib/string.c's memcpy, memset and memmove against byte-at-a-time references, at every
- * source and destination alignment and at lengths around each of their loops' edges. */
+ * source and destination alignment and at lengths around each of their loops' edges;
+ * lib/libgcc.c's count of leading zeros against the compiler's. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ void *px_memmove(void *dst, const void *src, size_t n);
 #undef memcpy
 #undef memset
 #undef memmove
+#include "lib/libgcc.c"
 
 /* Large enough that no aligned word a copy loads leaves the object. */
 static uint8_t src[4096 + 64], dst[4096 + 64], want[4096 + 64];
@@ -101,12 +103,33 @@ static void test_memmove(void)
 		}
 }
 
+/* Every bit position, with everything below it set and clear, then
+ * pseudo-random words. */
+static void test_clz64(void)
+{
+	for (int b = 0; b < 64; b++) {
+		unsigned long top = 1ul << b;
+		CHECK_EQ(px_clz64(top), __builtin_clzll(top));
+		CHECK_EQ(px_clz64(top | (top - 1)), __builtin_clzll(top | (top - 1)));
+	}
+	uint64_t x = 88172645463325252ull;
+	for (int i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		unsigned long v = (unsigned long)(x >> (i & 63));
+		if (v)
+			CHECK_EQ(px_clz64(v), __builtin_clzll(v));
+	}
+}
+
 int main(void)
 {
 	static const struct check_test tests[] = {
 		{ test_memcpy, "memcpy" },
 		{ test_memset, "memset" },
 		{ test_memmove, "memmove" },
+		{ test_clz64, "clz64" },
 	};
 	return check_run("string_test", tests, sizeof(tests) / sizeof(tests[0])) != 0;
 }
