@@ -77,9 +77,12 @@ static void wheel_unlink(struct timer_wheel *w, struct timer_entry *e)
 		w->occupied[e->level] &= ~((uint64_t)1 << e->slot);
 	e->next = NULL;
 	e->pprev = NULL;
-	w->count--;
-	if (e->tick == w->next_tick)
+	if (--w->count == 0) {
+		w->next_tick = UINT64_MAX;      /* empty: known, as for a new wheel */
+		w->next_valid = 1;
+	} else if (e->tick == w->next_tick) {
 		w->next_valid = 0;      /* maybe the minimum left: recompute */
+	}
 }
 /* LAB 4 STUB
 static void wheel_unlink(struct timer_wheel *w, struct timer_entry *e)
