@@ -75,6 +75,12 @@ TCP (user-mode network, restrict=on, host ports forwarded on 127.0.0.1):
   churn       K connect / 1 byte echoed / close cycles (--cycles, default
               100); afterwards the kernel's tcp_conns and sock_files
               counters (kstat) come back to their values before
+  port_reuse  two connect + GET + close from one host port in a row: the
+              second SYN finds the first connection in TIME_WAIT and
+              must open a new one at once
+  echo_idle   echod restarted with a 1 s idle limit keeps a connection
+              that sends a byte every 0.4 s for 2 s and closes it about
+              1 s after the last
   nc          `echo ... | nc 10.0.2.100 1234` in the guest: QEMU's guestfwd
               carries the connection to the test, which reads the line and
               answers; nc prints the answer (then Ctrl-C ends it)
@@ -1018,6 +1024,37 @@ def tcp_servers():
         except OSError as e:
             why = f"connection {i + 1} from port {port}: {type(e).__name__}: {e}"
         result("port_reuse", why is None, why)
+
+        # echod's idle limit counts from the last byte received: restarted
+        # with a 1 s limit, a client that sends a byte every 0.4 s for 2 s
+        # keeps its connection (the limit moves with each byte), and once
+        # it stops, echod closes the connection about 1 s later.
+        why = None
+        try:
+            job = re.search(r"\[(\d+)\] echod 7 60", sh("jobs"))
+            if not job:
+                why = "no echod job to restart"
+            else:
+                sh(f"kill -{job.group(1)}")
+                sh("echod 7 1 &", b"echod: listening")
+                s = connect(eport)
+                for i in range(5):
+                    s.sendall(b"i")
+                    if s.recv(1) != b"i":
+                        why = f"byte {i}: no echo"
+                        break
+                    time.sleep(0.4)
+                t0 = time.time()
+                if why is None:
+                    s.settimeout(10)
+                    if s.recv(1) != b"":
+                        why = "echod sent data instead of closing"
+                    elif not 0.5 < time.time() - t0 < 4:
+                        why = f"closed {time.time() - t0:.1f} s after the last byte, not about 1 s"
+                s.close()
+        except OSError as e:
+            why = f"{type(e).__name__}: {e}"
+        result("echo_idle", why is None, why)
 
         # nc: "echo hi | nc 10.0.2.100 1234" sends the line; the host
         # answers; nc prints the answer.  (A guestfwd carries no end of

@@ -13,15 +13,19 @@
  *   acceptor task (px_acceptor)        one conn task per connection
  *   +------------------------+         +-----------------------------+
  *   | px_io_accept(listener) |--fd---->| loop:                       |
- *   | px_task_spawn(conn)    |         |   timeout(px_io_recv, idle) |
+ *   | px_task_spawn(conn)    |         |   px_io_recv or idle limit  |
  *   | again                  |         |   px_io_send every byte     |
  *   +------------------------+         | close(fd)                   |
  *                                      +-----------------------------+
  *
  * Each connection is its own task, so a slow or silent client holds up
  * nobody: its task waits in the kernel (a RECV on the ring) while the
- * others run.  A recv that sees no byte for the idle limit is dropped by
- * its timeout (the ring cancels it) and the connection is closed.
+ * others run.  A recv that sees no byte for the idle limit is dropped
+ * (the ring cancels it) and the connection is closed.  The limit counts
+ * from the last byte received, so every receive moves it; the timer on
+ * the wheel is moved only when it fires (recv_or_idle): arming and
+ * cancelling a timer per receive would cost an echo more than its
+ * bytes do.
  * Every connection keeps a RECV in flight, so echod asks for the
  * largest ring (PX_RING_MAX entries: 2,048 operations at once, room for
  * a RECV and a SEND on each of the PX_NFD_MAX fds a process can have).
@@ -42,22 +46,49 @@ struct conn {
 	int state;
 	int fd;
 	long got, off;
+	int idle;               /* recv_or_idle's answer: the limit passed */
+	uint64_t last;          /* when the last byte came (or the start) */
 	struct px_io rd, wr;
-	struct timeout lim;
+	struct sleep lim;       /* at or before last + idle_ns */
 	char buf[BUF];
 };
+
+/* Ready when the RECV in c->rd is, or when idle_ns have passed since
+ * c->last (then c->idle is set).  The sleep fires at the deadline it was
+ * given; if bytes came since, it is set again for the later one. */
+static enum poll recv_or_idle(struct conn *c, struct context *cx)
+{
+	for (;;) {
+		if (px_io_poll(&c->rd, cx) == POLL_READY)
+			return POLL_READY;
+		if (sleep_poll(&c->lim, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		uint64_t due = c->last + idle_ns;
+		if (px_now() >= due) {
+			c->idle = 1;
+			return POLL_READY;
+		}
+		sleep_reset(&c->lim, due);
+	}
+}
 
 static enum poll conn_poll(struct future *f, struct context *cx)
 {
 	struct conn *c = (struct conn *)f;
 
 	ASYNC_BEGIN(c);
+	c->last = px_now();
+	sleep_init(&c->lim, exec_wheel(px_executor()), c->last + idle_ns);
 	for (;;) {
 		px_io_recv(&c->rd, c->fd, c->buf, sizeof(c->buf));
-		px_timeout_for(&c->lim, &c->rd.base, idle_ns);
-		AWAIT(c, timeout_poll(&c->lim, cx));
-		if (c->lim.result == TIMEOUT_ELAPSED || c->rd.result <= 0)
-			break;          /* idle, end of stream, or an error */
+		AWAIT(c, recv_or_idle(c, cx));
+		if (c->idle) {
+			px_io_drop(&c->rd);     /* the ring cancels the RECV */
+			break;
+		}
+		if (c->rd.result <= 0)
+			break;          /* end of stream, or an error */
+		c->last = px_now();
 		c->got = (long)c->rd.result;
 		for (c->off = 0; c->off < c->got; c->off += (long)c->wr.result) {
 			px_io_send(&c->wr, c->fd, c->buf + c->off, (size_t)(c->got - c->off));
@@ -67,6 +98,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		}
 	}
 out:
+	sleep_drop(&c->lim);
 	close(c->fd);
 	conns_served++;
 	ASYNC_END(c);
