@@ -29,9 +29,9 @@
  *         HTTP/1.0 closes unless "Connection: keep-alive"
  *
  * Every wait — for the request, for the client to take the response —
- * is under the idle limit (a struct timeout around the future), so a
- * client that stops reading or never finishes its request loses its
- * connection, and since each connection is its own task, a slow client
+ * is under the idle limit (idle_or: the wait raced against a sleep that
+ * is moved only when it fires), so a client that stops reading or never
+ * finishes its request loses its connection, and since each connection is its own task, a slow client
  * never holds up the others.  Bytes after a request's head (a pipelined
  * next request) stay in req[] for the next round; request bodies are
  * not supported (methods with one get 501 and the connection closes).
@@ -159,7 +159,9 @@ struct conn {
 	struct px_io io, rd;
 	struct join2 both;
 	struct send_all sa;
-	struct timeout lim;
+	struct sleep lim;       /* fires at or before since + idle_ns */
+	uint64_t since;         /* when the current wait began */
+	int idle;               /* idle_or's answer: the limit passed */
 	struct px_stat st;
 	int kept;               /* the file sent last, still open, or -1 ... */
 	uint64_t kept_ino;      /* ... its inode, and its path in m->kept_path */
@@ -364,13 +366,38 @@ static char *ok_head(struct conn *c)
 	return p;
 }
 
+/*
+ * Ready when f is, or when idle_ns have passed since c->since: then f is
+ * dropped (a ring op in flight is cancelled) and c->idle set.  The sleep
+ * stays on the wheel across waits and fires at the deadline it was
+ * given; a wait begun since then sets it again for its own.  A timer
+ * armed and cancelled around every wait would cost a keep-alive GET
+ * more than its parsing does.
+ */
+static enum poll idle_or(struct conn *c, struct future *f, struct context *cx)
+{
+	for (;;) {
+		if (future_poll(f, cx) == POLL_READY)
+			return POLL_READY;
+		if (sleep_poll(&c->lim, cx) == POLL_PENDING)
+			return POLL_PENDING;
+		uint64_t due = c->since + idle_ns;
+		if (px_now() >= due) {
+			future_drop(f);
+			c->idle = 1;
+			return POLL_READY;
+		}
+		sleep_reset(&c->lim, due);
+	}
+}
+
 /* Await a send of (p, n) under the idle limit; leaves c->sa.result. */
 #define SEND(c, cx, ptr, len)                                                   \
 	do {                                                                    \
 		send_all_init(&(c)->sa, (c)->fd, (ptr), (len));                \
-		px_timeout_for(&(c)->lim, &(c)->sa.base, idle_ns);              \
-		AWAIT(c, timeout_poll(&(c)->lim, cx));                          \
-		if ((c)->lim.result != TIMEOUT_OK || (c)->sa.result < 0)       \
+		(c)->since = px_now();                                          \
+		AWAIT(c, idle_or((c), &(c)->sa.base, cx));                      \
+		if ((c)->idle || (c)->sa.result < 0)                            \
 			goto out;                                               \
 	} while (0)
 
@@ -381,6 +408,8 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 	ASYNC_BEGIN(c);
 	c->file = -1;
 	c->kept = -1;
+	c->since = px_now();
+	sleep_init(&c->lim, exec_wheel(px_executor()), c->since + idle_ns);
 	if (!(c->m = mem_get()))
 		goto out;               /* no memory: the client sees the close */
 	for (;;) {
@@ -396,9 +425,9 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 				goto out;
 			}
 			px_io_recv(&c->io, c->fd, c->m->req + c->have, REQ_MAX - c->have);
-			px_timeout_for(&c->lim, &c->io.base, idle_ns);
-			AWAIT(c, timeout_poll(&c->lim, cx));
-			if (c->lim.result != TIMEOUT_OK || c->io.result <= 0)
+			c->since = px_now();
+			AWAIT(c, idle_or(c, &c->io.base, cx));
+			if (c->idle || c->io.result <= 0)
 				goto out;       /* idle, closed by the client, or an error */
 			c->have += (size_t)c->io.result;
 		}
@@ -514,6 +543,7 @@ static enum poll conn_poll(struct future *f, struct context *cx)
 		c->line = 0;
 	}
 out:
+	sleep_drop(&c->lim);
 	if (c->m)
 		mem_put(c->m);
 	if (c->file >= 0 && c->file != c->kept)
