@@ -167,7 +167,8 @@ class Kernel:
 
     def wakers(self):
         """{task address: [waker slot address, ...]} for every task waker
-        in .data/.bss."""
+        in .data/.bss, and in every entry queued on the timer wheel (an
+        entry may live in allocated memory: a ring's timer)."""
         if self._data is not None:
             return self._data
         found = {}
@@ -180,6 +181,13 @@ class Kernel:
                     data = int.from_bytes(mem[i - 8:i], "little")
                     found.setdefault(data, []).append(lo + i - 8)
                 i = mem.find(vt, i + 8)
+        for e in self.wheel_entries():
+            wk = e["waker"]
+            if u64(wk["raw"]["vtable"]) == self.waker_vt:
+                slot = u64(wk.address)
+                slots = found.setdefault(u64(wk["raw"]["data"]), [])
+                if slot not in slots:
+                    slots.append(slot)
         self._data = found
         return found
 
