@@ -543,7 +543,7 @@ UCFLAGS := -std=c11 -O2 -g
 UCFLAGS += $(WARN)
 UCFLAGS += $(UARCH_CFLAGS)
 UCFLAGS += --specs=picolibc.specs
-UCFLAGS += -fno-common -fno-stack-protector -fno-pie -fno-omit-frame-pointer
+UCFLAGS += -fno-common -fno-stack-protector -fno-pie
 UCFLAGS += -ffunction-sections -fdata-sections
 UCFLAGS += -MD -MP
 UCFLAGS += -D_DEFAULT_SOURCE
