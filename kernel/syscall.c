@@ -527,6 +527,11 @@ static int64_t sys_kstat(uint64_t which)
 		return (int64_t)arch_wfi_instret();
 	case PX_KSTAT_TIMER_HZ:
 		return (int64_t)arch_timer_freq();
+	case PX_KSTAT_PAGES_FREE: {
+		struct kalloc_stats st;
+		kalloc_stats(&st);
+		return (int64_t)st.pages_free;
+	}
 	case PX_KSTAT_TCP_RETRANSMITS:
 	case PX_KSTAT_TCP_FAST_RETRANSMITS:
 		return netk_up() ? (int64_t)tcp_sock_retransmits(which ==

@@ -35,6 +35,7 @@ static const struct {
 	{ PX_KSTAT_TIMER_HZ, "timer_hz" },
 	{ PX_KSTAT_TCP_RETRANSMITS, "tcp_retransmits" },
 	{ PX_KSTAT_TCP_FAST_RETRANSMITS, "tcp_fast_retransmits" },
+	{ PX_KSTAT_PAGES_FREE, "pages_free" },
 };
 #define NCOUNTERS (sizeof(counters) / sizeof(counters[0]))
 
