@@ -451,6 +451,12 @@ enum poll blk_req_poll(struct blk_req *r, struct context *cx)
 			if (queued)
 				wait_unlink(r);
 			submit(r);
+		} else if (!queued && r->nowait) {
+			/* Read-ahead that nobody waits for: a request left
+			 * on the wait list with no one to poll it when its
+			 * turn comes would hold up every request behind it. */
+			r->result = BLK_EAGAIN;
+			r->state = BLK_REQ_DONE;
 		} else {
 			if (!queued) {
 				blk_stats.waits++;

@@ -15,6 +15,7 @@ struct machine;
 /* Results: 0 or one of these (negative, errno-like values). */
 #define BLK_OK      0
 #define BLK_EIO     (-5)   /* the device reported an I/O error, or broke */
+#define BLK_EAGAIN  (-11)  /* a nowait request found the device queue full */
 #define BLK_EBUSY   (-16)  /* the request is already in use */
 #define BLK_ENODEV  (-19)  /* no usable block device */
 #define BLK_EINVAL  (-22)  /* zero sectors, or too many for one request */
@@ -63,6 +64,7 @@ struct blk_req {
 	uint8_t state;          /* enum blk_req_state */
 	bool write;
 	bool unchecked;         /* tests only: skip the end-of-disk check */
+	bool nowait;            /* fail with BLK_EAGAIN rather than wait for room */
 	uint16_t slot;          /* driver slot (header + status), while INFLIGHT */
 	uint32_t count;         /* sectors */
 	uint64_t sector;

@@ -43,6 +43,13 @@ static bool load_poll(struct fs_cache *c, struct fs_buf *b)
 	struct context cx = { &w };
 	if (future_poll(&b->req.base, &cx) == POLL_PENDING)
 		return false;
+	if (b->req.result == -PX_EAGAIN) {
+		/* A read-ahead the device refused (busy): not loaded, and
+		 * not an error; a get of the block loads it. */
+		b->state = BUF_EMPTY;
+		c->stats.loading--;
+		return true;
+	}
 	b->state = b->req.result == 0 ? BUF_VALID : BUF_ERROR;
 	if (b->req.result != 0)
 		c->stats.read_errors++;
@@ -394,7 +401,10 @@ void fs_prefetch(struct fs_cache *c, uint32_t block)
 	c->stats.prefetches++;
 	if (++c->stats.loading > c->stats.loading_max)
 		c->stats.loading_max = c->stats.loading;
-	c->dev->ops->read(c->dev, &b->req, block, b->data);
+	if (c->dev->ops->read_ahead)
+		c->dev->ops->read_ahead(c->dev, &b->req, block, b->data);
+	else
+		c->dev->ops->read(c->dev, &b->req, block, b->data);
 	lru_append(c, b);            /* nobody holds it: evictable once loaded */
 	done = load_poll(c, b);      /* hands it to the device */
 	spin_unlock(&c->lock, f);

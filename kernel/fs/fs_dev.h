@@ -33,6 +33,9 @@ struct fs_dev;
 struct fs_dev_ops {
 	void (*read)(struct fs_dev *d, struct fs_req *r, uint32_t block, void *buf);
 	void (*write)(struct fs_dev *d, struct fs_req *r, uint32_t block, const void *buf);
+	/* Optional (NULL: read): a read nobody waits for (read-ahead), which
+	 * the device may refuse at once with -PX_EAGAIN when it is busy. */
+	void (*read_ahead)(struct fs_dev *d, struct fs_req *r, uint32_t block, void *buf);
 };
 
 struct fs_dev {

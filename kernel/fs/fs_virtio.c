@@ -25,6 +25,7 @@ static int px_error(int blk)
 	switch (blk) {
 	case BLK_OK: return 0;
 	case BLK_EROFS: return -PX_EROFS;
+	case BLK_EAGAIN: return -PX_EAGAIN;
 	default: return -PX_EIO; /* device error, past the end, no device */
 	}
 }
@@ -61,7 +62,15 @@ static void vb_write(struct fs_dev *d, struct fs_req *r, uint32_t block, const v
 	blk_write_init(breq(r), (uint64_t)block * SECTORS_PER_BLOCK, buf, SECTORS_PER_BLOCK);
 }
 
-static const struct fs_dev_ops vb_ops = { vb_read, vb_write };
+/* Read-ahead: refused when the device queue is full, never left waiting
+ * for room (nobody would poll it when room came). */
+static void vb_read_ahead(struct fs_dev *d, struct fs_req *r, uint32_t block, void *buf)
+{
+	vb_read(d, r, block, buf);
+	breq(r)->nowait = true;
+}
+
+static const struct fs_dev_ops vb_ops = { vb_read, vb_write, vb_read_ahead };
 
 void fs_virtio_dev(struct fs_dev *d)
 {

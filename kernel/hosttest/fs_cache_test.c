@@ -209,7 +209,7 @@ static void sd_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, const
 	sd_read(dev, r, block, (void *)(uintptr_t)buf);
 }
 
-static const struct fs_dev_ops sd_ops = { sd_read, sd_write };
+static const struct fs_dev_ops sd_ops = { sd_read, sd_write, NULL };
 
 static void disk_init(uint64_t seed)
 {

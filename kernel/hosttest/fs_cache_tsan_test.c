@@ -196,7 +196,7 @@ static void td_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, const
 	td_read(dev, r, block, (void *)(uintptr_t)buf);
 }
 
-static const struct fs_dev_ops td_ops = { td_read, td_write };
+static const struct fs_dev_ops td_ops = { td_read, td_write, NULL };
 
 /* Complete up to k requests, a random choice each; how many. */
 static unsigned td_complete(unsigned k)

@@ -220,6 +220,15 @@ bool ktest_blk_exhaust(void)
 		inflight += reqs[i].state == BLK_REQ_INFLIGHT;
 		waiting += reqs[i].state == BLK_REQ_WAIT;
 	}
+	/* A nowait request (the file system's read-ahead) that finds the
+	 * queue full is refused at once, never left on the wait list: nobody
+	 * would poll it when its turn came, and it would hold up everyone
+	 * behind it. */
+	struct blk_req ahead;
+	blk_read_init(&ahead, EXH_START, rbuf, 1);
+	ahead.nowait = true;
+	EXPECT(future_poll(&ahead.base, &cx) == POLL_READY);
+	EXPECT(ahead.result == BLK_EAGAIN && ahead.state == BLK_REQ_DONE);
 	EXPECT(blk_selfcheck());
 	arch_irq_restore(f);
 	printf("    %u requests: %u in flight, %u waiting for descriptors\n", EXH_N,

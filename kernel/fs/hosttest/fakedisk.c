@@ -84,7 +84,7 @@ static void fd_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, const
 	fd_start(dev, r, block, buf, true);
 }
 
-static const struct fs_dev_ops fd_ops = { fd_read, fd_write };
+static const struct fs_dev_ops fd_ops = { fd_read, fd_write, NULL };
 
 void fakedisk_init(struct fakedisk *d, uint64_t nblocks, uint64_t seed)
 {

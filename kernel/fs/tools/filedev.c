@@ -48,7 +48,7 @@ static void fdev_write(struct fs_dev *dev, struct fs_req *r, uint32_t block, con
 	hostdev_start(r, &fdev_vtable, dev, block, buf, true);
 }
 
-static const struct fs_dev_ops fdev_ops = { fdev_read, fdev_write };
+static const struct fs_dev_ops fdev_ops = { fdev_read, fdev_write, NULL };
 
 int filedev_open(struct filedev *d, const char *path)
 {
