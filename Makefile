@@ -660,7 +660,7 @@ trace: | ensure-cross ensure-qemu
 
 # The traces of scripted scenarios hold the whole wake-up chain
 # (scripts/tracetest.py): a key into cat, keys into a ring READ, pipes on
-# two harts, a ring READ's chain across two harts, and a buffer too small
+# two harts, ring READs on two harts, and a buffer too small
 # (lost events counted).
 trace-test: | ensure-cross ensure-qemu
 	@$(MAKE) --no-print-directory TRACE=1 KTEST=0 ARCH=$(ARCH) all

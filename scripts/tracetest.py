@@ -14,9 +14,10 @@ Scenarios (each one boot of build/A-trace/kernel.elf through scripts/pxtrace.py)
                   chain from a CQE to the user task that waits for it has
                   matching ids (the ping-pong keeps to one hart: each wake
                   goes to the waker's own LIFO slot)
-  key_two_harts   keys typed into nudge on 2 harts: the chain of a ring READ
-                  crosses harts (the UART interrupt on one hart, the ring
-                  op's poll on the other) and reaches its user task
+  key_two_harts   keys typed into nudge on 2 harts: every chain from a CQE
+                  to its user task has matching ids; the chains that cross
+                  harts (the op stolen by the hart that did not take the
+                  UART interrupt: up to the scheduler) are counted
   lost_events     the cat scenario with 16 records per hart: the dump, the
                   script's report and the JSON all say how many were lost
   trace_put       usertests' trace_put on the tracing kernel: SYS_trace_put
@@ -212,8 +213,12 @@ def scenario_key_two_harts(arch):
         harts = {s["track"][1] for s in ch if s["track"][0] == "hart"}
         if ok and op is not None and op["args"]["op"] == "READ" and len(harts) > 1:
             cross.append(ch)
-    check("a ring READ's chain crosses harts and reaches its user task", cross,
-          "%d full chains, none across harts" % len(chains))
+    # Whether a READ's chain crosses harts is up to the scheduler: the
+    # UART interrupt is taken on hart 0, which queues the woken op on its
+    # own run queue, so the chain crosses only when hart 1 steals it (most
+    # idle runs, not every run on a loaded host).  Every chain must be
+    # whole, crossing or not (checked above); the crossings are counted.
+    print("  %d of %d full chains cross harts" % (len(cross), len(chains)))
 
 
 def scenario_lost_events(arch):
