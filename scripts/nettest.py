@@ -1035,8 +1035,20 @@ def tcp_servers():
             if not job:
                 why = "no echod job to restart"
             else:
+                # kill returns before echod has exited, and until it has,
+                # its listener holds port 7.  sh reports a background job
+                # when it next waits for a foreground one: run `echo` until
+                # the report comes.
+                mark = len(out)
                 sh(f"kill -{job.group(1)}")
-                sh("echod 7 1 &", b"echod: listening")
+                gone = f"[{job.group(1)}] echod 7 60: killed".encode()
+                end = time.time() + 10
+                while gone not in out[mark:] and time.time() < end:
+                    sh("echo waiting")
+                if gone not in out[mark:]:
+                    raise OSError("the killed echod was never reported gone")
+                if "echod: listening" not in sh("echod 7 1 &", b"echod: listening"):
+                    raise OSError("echod 7 1 did not start: " + out[mark:].decode(errors="replace"))
                 s = connect(eport)
                 for i in range(5):
                     s.sendall(b"i")
