@@ -16,7 +16,9 @@
  *        prints "nettests: ready", and then scripts/nettest.py connects
  *        four times, in order:
  *          1  syscalls: accept with the peer's address, getsockname and
- *             getpeername, recv "hello" (read()), send "HELLO" (write()),
+ *             getpeername, recv "hello" (read()), sends and SENDs from
+ *             unmapped or partly unmapped buffers fail with EFAULT and
+ *             send nothing, send "HELLO" (write()),
  *             recv 0 once the host shut its side, send "bye" and
  *             shutdown(SHUT_WR) (the host sees "bye" and the end), then
  *             send gives EPIPE
@@ -66,6 +68,23 @@ static long ring_do(unsigned op, int fd, const void *addr, uint32_t len)
 	long res = c && c->user_data == ud ? (long)c->res : -9997;
 	px_ring_cq_advance(&ring, 1);
 	return res;
+}
+
+#define PAGE 4096
+#define UNMAPPED 0x1800000000ULL  /* inside the user region, unmapped */
+
+/* The first byte of an unmapped page that follows a mapped heap page
+ * (NULL if the heap cannot grow). */
+static char *edge_page(void)
+{
+	long cur = px_sbrk(0);
+	if (px_is_err(cur))
+		return NULL;
+	long pad = (long)(((uint64_t)cur + PAGE - 1) / PAGE * PAGE - (uint64_t)cur);
+	long pg = px_sbrk(pad + PAGE);
+	if (px_is_err(pg))
+		return NULL;
+	return (char *)(uintptr_t)((uint64_t)pg + (uint64_t)pad + PAGE);
 }
 
 static long tcp_socket(void)
@@ -201,6 +220,16 @@ static void peer_tests(void)
 	check("getsockname", px_getsockname((int)c, &name) == 0 && name.port == 80 &&
 	      name.addr == 0x0a00020f, 1);
 	check("read_hello", recv_all((int)c, buf, 5, 0) == 5 && memcmp(buf, "hello", 5) == 0, 1);
+	/* Bad buffers on a connected socket: EFAULT, and not a byte goes
+	 * out (the host reads HELLO next): an unmapped page, and a good
+	 * head whose tail runs into an unmapped page, through both doors. */
+	char *edge = edge_page();
+	check("send_unmapped", px_sendto((int)c, (void *)UNMAPPED, 8, NULL), -PX_EFAULT);
+	check("write_unmapped", px_write((int)c, (void *)UNMAPPED, 8), -PX_EFAULT);
+	check("send_tail_unmapped", edge ? px_sendto((int)c, edge - 4, 8, NULL) : 0, -PX_EFAULT);
+	check("ring_send_unmapped", ring_do(PX_OP_SEND, (int)c, (void *)UNMAPPED, 8), -PX_EFAULT);
+	check("ring_send_tail_unmapped", edge ? ring_do(PX_OP_SEND, (int)c, edge - 4, 8) : 0,
+	      -PX_EFAULT);
 	check("write_HELLO", px_write((int)c, "HELLO", 5), 5);
 	check("recv_end", px_recvfrom((int)c, buf, sizeof(buf), NULL), 0);
 	check("send_after_peer_end", px_sendto((int)c, "bye", 3, NULL), 3);

@@ -187,6 +187,8 @@ struct tcp_recv {
 	const struct vm_root *vm;
 	uint64_t va, n, from_va;
 	bool done;                /* finished at the start: io.result is it */
+	bool looked;              /* armed before a look that found nothing:
+	                             the first poll waits without looking */
 	struct sock_wait w;
 };
 IO_SLOT_FITS(struct tcp_recv);
@@ -228,9 +230,14 @@ static enum poll tcp_recv_poll(struct future *fut, struct context *cx)
 	if (r->done)
 		return POLL_READY;
 	for (;;) {
-		wait_arm(&r->w, &r->s->rd);
 		int64_t res;
-		long got = recv_look(r, &res);
+		long got = NET_EAGAIN;
+		if (r->looked) {
+			r->looked = false;     /* the start's look, armed before it */
+		} else {
+			wait_arm(&r->w, &r->s->rd);
+			got = recv_look(r, &res);
+		}
 		if (got == NET_EAGAIN) {
 			if (wait_poll(&r->w, cx) == POLL_PENDING)
 				return POLL_PENDING;
@@ -261,11 +268,18 @@ int64_t tcp_sock_recv(struct file *f, const struct vm_root *vm, uint64_t va, uin
 	r->from_va = from_va;
 	r->w.armed = false;
 	r->done = false;
+	r->looked = false;
 	/* Bytes already there: the result at once, no wait and (on the ring)
-	 * no task.  Nothing there: the future waits, looking again first. */
+	 * no task.  Nothing there: the future waits.  It is armed before the
+	 * look, so bytes that come after the look wake it, and its first
+	 * poll need not look again. */
 	int64_t res;
-	if (recv_look(r, &res) == NET_EAGAIN)
+	wait_arm(&r->w, &r->s->rd);
+	if (recv_look(r, &res) == NET_EAGAIN) {
+		r->looked = true;
 		return IO_STARTED;
+	}
+	wait_drop(&r->w);
 	if (res != IO_STARTED)
 		return res;
 	r->done = true;           /* 1 byte: a result that reads as IO_STARTED */
@@ -351,7 +365,14 @@ int64_t tcp_sock_send(struct file *f, const struct vm_root *vm, uint64_t va, uin
 {
 	if (n == 0)
 		return 0;
-	if (!uaccess_ok(vm, va, n, VM_R))
+	/* A bad buffer is -PX_EFAULT before any other error, and before a
+	 * byte of it goes out.  A range longer than a page is checked whole
+	 * now.  One in a single page is checked by the copy of the first
+	 * try (tcp_send_copy queues all it copied or nothing), and checked
+	 * here only if that try did not take it: one walk of the page
+	 * tables, not two, for the usual small send. */
+	bool one_page = (va ^ (va + n - 1)) < PAGE_SIZE;
+	if (!one_page && !uaccess_ok(vm, va, n, VM_R))
 		return -PX_EFAULT;
 	struct tcp_send *w = (struct tcp_send *)slot;
 	io_future_init(&w->io, &tcp_send_vtable);
@@ -371,6 +392,8 @@ int64_t tcp_sock_send(struct file *f, const struct vm_root *vm, uint64_t va, uin
 		w->done = true;           /* 1 byte: a result that reads as IO_STARTED */
 		return IO_STARTED;
 	}
+	if (r <= 0 && one_page && !uaccess_ok(vm, va, n, VM_R))
+		return -PX_EFAULT;
 	if (r <= 0 && r != NET_EAGAIN)
 		return fault ? -PX_EFAULT : px_err(r);
 	return IO_STARTED;
