@@ -35,6 +35,8 @@ import sys
 import threading
 import time
 
+from qemu_guest import free_ports
+
 here = os.path.dirname(os.path.abspath(__file__))
 args = sys.argv[1:]
 opt = {}
@@ -49,20 +51,6 @@ os.makedirs(out_dir, exist_ok=True)
 
 HTTP_N, CONN_N, ECHO_N = 100, 40, 200
 BULK = 1 << 20            # the guest's source sends this much per connection
-
-
-def free_ports(kind, n):
-    """n distinct free ports on 127.0.0.1 (held together while chosen, so
-    the system cannot hand out one twice)."""
-    socks = []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 class Guest:
@@ -177,6 +165,27 @@ GET = b"GET /1k.html HTTP/1.1\r\nHost: bench\r\n\r\n"
 GET_CLOSE = b"GET /1k.html HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
 
 
+ECHO_MSG = bytes(range(64))
+
+
+def one_conn(port):
+    """A new connection: connect, GET /1k.html with Connection: close, read
+    to the end (httpd closes first), close."""
+    s = connect(port)
+    s.sendall(GET_CLOSE)
+    http_response(s)
+    if s.recv(1) != b"":
+        raise RuntimeError("httpd kept the connection")
+    s.close()
+
+
+def one_echo(e):
+    """64 bytes through echod on connection e, byte-exact."""
+    e.sendall(ECHO_MSG)
+    if recv_exact(e, 64) != ECHO_MSG:
+        raise RuntimeError("echo differs")
+
+
 def median(v):
     v = sorted(v)
     return v[len(v) // 2]
@@ -215,22 +224,14 @@ def count():
 
         def conns(n=CONN_N):
             for _ in range(n):
-                s = connect(g.http)
-                s.sendall(GET_CLOSE)
-                http_response(s)
-                if s.recv(1) != b"":
-                    raise RuntimeError("httpd kept the connection")
-                s.close()
+                one_conn(g.http)
         fig("net_http_conn_get_close", conns, CONN_N)
 
         e = connect(g.echo)
-        msg = bytes(range(64))
 
         def echo(n=ECHO_N):
             for _ in range(n):
-                e.sendall(msg)
-                if recv_exact(e, 64) != msg:
-                    raise RuntimeError("echo differs")
+                one_echo(e)
         fig("net_echo_64", echo, ECHO_N)
         e.close()
 
@@ -368,7 +369,6 @@ def profile():
             except socket.timeout:
                 pass
         monitor("")
-        msg = bytes(range(64))
         if what in ("rx", "tx"):
             # bulk: 64 KiB into the sink, or one whole stream from the
             # source (1 MiB; PROF_N=1 is enough)
@@ -389,20 +389,13 @@ def profile():
             # a new connection per operation: connect, GET, read to the
             # end (httpd closes first), close
             def op():
-                s = connect(g.http)
-                s.sendall(GET_CLOSE)
-                http_response(s)
-                if s.recv(1) != b"":
-                    raise RuntimeError("httpd kept the connection")
-                s.close()
+                one_conn(g.http)
             e = connect(g.echo)
         elif prog == "echod":
             e = connect(g.echo)
 
             def op():
-                e.sendall(msg)
-                if recv_exact(e, 64) != msg:
-                    raise RuntimeError("echo differs")
+                one_echo(e)
         else:
             e = connect(g.http)
 

@@ -112,6 +112,8 @@ import sys
 import tempfile
 import time
 
+from qemu_guest import free_ports
+
 ap = argparse.ArgumentParser()
 ap.add_argument("--arch", default="riscv64")
 ap.add_argument("--smp", default="1")
@@ -140,20 +142,6 @@ def result(name, ok, why=""):
         passed += 1
     else:
         failed += 1
-
-
-def free_ports(kind, n):
-    """n distinct free ports on 127.0.0.1 (held together while chosen, so
-    the system cannot hand out one twice)."""
-    socks = []
-    for _ in range(n):
-        s = socket.socket(socket.AF_INET, kind)
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def free_port(kind):
@@ -893,18 +881,17 @@ def tcp_servers():
 
         why = None
         try:
-            s = connect(hport)
-            s.sendall(b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n")
-            got = recv_to_end(s)
-            if not got.startswith(b"HTTP/1.1 400 "):
-                why = f"long request line: {got[:40]!r}"
-            s.close()
-            s = connect(hport)
-            s.sendall(b"GET / HTTP/1.1\r\nX-Long: " + b"b" * 5000 + b"\r\n\r\n")
-            got = recv_to_end(s)
-            if why is None and not got.startswith(b"HTTP/1.1 431 "):
-                why = f"long header: {got[:40]!r}"
-            s.close()
+            for what, req, status in (
+                    ("long request line", b"GET /" + b"a" * 5000 + b" HTTP/1.1\r\n\r\n", b"400"),
+                    ("long header", b"GET / HTTP/1.1\r\nX-Long: " + b"b" * 5000 + b"\r\n\r\n",
+                     b"431")):
+                s = connect(hport)
+                s.sendall(req)
+                got = recv_to_end(s)      # the answer, then the close
+                s.close()
+                if not got.startswith(b"HTTP/1.1 " + status + b" "):
+                    why = f"{what}: {got[:40]!r}"
+                    break
         except OSError as e:
             why = f"{type(e).__name__}: {e}"
         result("too_long", why is None, why)

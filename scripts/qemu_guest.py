@@ -1,14 +1,16 @@
-"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (shtest.py, fssys.py, gdbtest.py, tutorial_check.py).
+"""A kernel booted by scripts/run-qemu.sh, its console collected as it comes (shtest.py, fssys.py, gdbtest.py, tutorial_check.py), and free host ports (nettest.py, netbench.py).
 
 Guest(run_qemu_args) starts run-qemu.sh; a thread reads its output into
 guest.text ("\r" removed) and sets guest.eof when it ends.  wait_until
 waits, on the host's clock scaled by TIME_SCALE, until a function of the
 text finds something; kill SIGKILLs run-qemu.sh and everything below it,
 by pid (this guest's processes only).  Failed and check: a test's
-failed check, with why.
+failed check, with why.  free_ports: ports on 127.0.0.1 to forward to a
+guest.
 """
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -24,6 +26,21 @@ class Failed(Exception):
 def check(cond, why):
     if not cond:
         raise Failed(why)
+
+
+def free_ports(kind, n):
+    """n distinct free ports on 127.0.0.1 of kind (socket.SOCK_STREAM or
+    SOCK_DGRAM), held together while chosen, so the system cannot hand
+    out one twice."""
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
 
 
 def descendants(pid):

@@ -168,16 +168,27 @@ def full_user_chains(m):
     return out
 
 
-def scenario_key_to_user(arch):
-    r = run_trace(arch, 1, "nudge", KEYS_NUDGE, "key_to_user")
-    if not check("nudge traced", r is not None):
-        return
+def traced_chains(arch, smp, prog, keys, name, what):
+    """Trace prog, run the common checks, and check that every CQE -> user
+    poll chain has matching ids: (the trace's model, its chains), or None
+    if prog could not be traced."""
+    r = run_trace(arch, smp, prog, keys, name)
+    if not check(what + " traced", r is not None):
+        return None
     hdr, recs, m, doc, _ = r
     common_checks(hdr, recs, doc)
     chains = full_user_chains(m)
     bad = [c for c, ok in chains if not ok]
     check("every CQE -> user poll chain has matching ids", chains and not bad,
           "%d chains, %d mismatched" % (len(chains), len(bad)))
+    return m, chains
+
+
+def scenario_key_to_user(arch):
+    r = traced_chains(arch, 1, "nudge", KEYS_NUDGE, "key_to_user", "nudge")
+    if r is None:
+        return
+    m, chains = r
     irq = [c for c, ok in chains if ok and c[0]["kind"] == "irq" and c[1]["kind"] == "wake"
            and c[1]["task"] == c[2]["task"] and c[2]["task"] in m.op_of]
     check("irq -> wake(op) -> poll(op) -> CQE -> taken -> user wake -> user poll", irq,
@@ -185,27 +196,14 @@ def scenario_key_to_user(arch):
 
 
 def scenario_pipe_two_harts(arch):
-    r = run_trace(arch, 2, "echosrv 20", None, "pipe_two_harts")
-    if not check("echosrv traced", r is not None):
-        return
-    hdr, recs, m, doc, _ = r
-    common_checks(hdr, recs, doc)
-    chains = full_user_chains(m)
-    bad = [c for c, ok in chains if not ok]
-    check("every CQE -> user poll chain has matching ids", chains and not bad,
-          "%d chains, %d mismatched" % (len(chains), len(bad)))
+    traced_chains(arch, 2, "echosrv 20", None, "pipe_two_harts", "echosrv")
 
 
 def scenario_key_two_harts(arch):
-    r = run_trace(arch, 2, "nudge", KEYS_NUDGE, "key_two_harts")
-    if not check("nudge traced on 2 harts", r is not None):
+    r = traced_chains(arch, 2, "nudge", KEYS_NUDGE, "key_two_harts", "nudge on 2 harts")
+    if r is None:
         return
-    hdr, recs, m, doc, _ = r
-    common_checks(hdr, recs, doc)
-    chains = full_user_chains(m)
-    bad = [c for c, ok in chains if not ok]
-    check("every CQE -> user poll chain has matching ids", chains and not bad,
-          "%d chains, %d mismatched" % (len(chains), len(bad)))
+    m, chains = r
     cross = []
     for ch, ok in chains:
         poll = ch[-5]
