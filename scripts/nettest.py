@@ -135,8 +135,18 @@ here = os.path.dirname(os.path.abspath(__file__))
 passed = failed = 0
 
 
+def indent(text):
+    """Guest output shown in ours: each line behind "  | ", so a guest
+    program's own "N passed, N failed" is not read as ours
+    (scripts/summary.sh)."""
+    return "\n".join("  | " + line for line in text.splitlines())
+
+
 def result(name, ok, why=""):
     global passed, failed
+    if why and "\n" in why:
+        first, rest = why.split("\n", 1)
+        why = first + "\n" + indent(rest)
     print(f"nettest {name}: " + ("OK" if ok else f"FAILED ({why})"), flush=True)
     if ok:
         passed += 1
@@ -1172,6 +1182,7 @@ if opt.log:
     with open(opt.log, "wb") as f:
         f.write(out)
 if failed:
-    sys.stdout.write(out.decode(errors="replace"))
+    print("nettest: the guests' consoles:")
+    print(indent(out.decode(errors="replace")))
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
