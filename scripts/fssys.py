@@ -8,7 +8,9 @@ Each test boots the kernel with user/fssys.c as process 1
 (init=fssys initargs=MODE,...) on a copy of BASE.img (made by mkfs) and
 reads what it prints.  After each boot, the host's fsck must pass on
 the image.  Prints "test NAME: OK" or "test NAME: FAILED (why)" per
-test, then "N passed, N failed".
+test, then "N passed, N failed".  Each test's image and the consoles of
+its boots (kernel messages included) are left in the kernel's logs
+directory: NAME-smpN.img and NAME-smpN.log.
 
   persist   write files of many sizes; reboot: byte-exact, then change
             the tree (unlink, truncate + rename, append); reboot: the
@@ -78,7 +80,12 @@ def fsck(args, disk):
 
 def run_mode(args, disk, initargs, secs, name):
     g = Guest(args, disk, initargs, secs)
-    status = g.finish(secs + 30)
+    try:
+        status = g.finish(secs + 30)
+    finally:
+        # The whole console, kernel messages included, beside the image.
+        with open(disk[:-4] + ".log", "a") as f:
+            f.write("==== fssys %s\n%s\n" % (" ".join(initargs), g.text))
     out = g.text
     check(re.search(r"^fssys %s: OK$" % name, out, re.M) and status == 0,
           "fssys %s: exit status %d; output ends %r" % (" ".join(initargs), status, out[-1500:]))
@@ -88,8 +95,21 @@ def run_mode(args, disk, initargs, secs, name):
 
 
 def fresh_disk(args, name):
+    """A copy of the image for this test, and an empty console log
+    beside it (run_mode appends each boot's)."""
     disk = os.path.join(args.workdir, "%s-smp%d.img" % (name, args.smp))
     shutil.copyfile(args.image, disk)
+    open(disk[:-4] + ".log", "w").close()
+    return disk
+
+
+def made_disk(args, name, size):
+    """A new image of size made by mkfs with the programs, and an empty
+    console log beside it."""
+    disk = os.path.join(args.workdir, "%s-smp%d.img" % (name, args.smp))
+    subprocess.run([args.mkfs, "-s", size, disk] + args.progs, check=True,
+                   stdout=subprocess.DEVNULL)
+    open(disk[:-4] + ".log", "w").close()
     return disk
 
 
@@ -109,17 +129,13 @@ def t_conc(args):
 
 
 def t_fill(args):
-    disk = os.path.join(args.workdir, "fill-smp%d.img" % args.smp)
-    subprocess.run([args.mkfs, "-s", "16M", disk] + args.progs, check=True,
-                   stdout=subprocess.DEVNULL)
+    disk = made_disk(args, "fill", "16M")
     out = run_mode(args, disk, ["fill"], 300, "fill")
     check("ENOSPC" in out, "fill printed %r" % out[-600:])
 
 
 def t_big(args):
-    disk = os.path.join(args.workdir, "big-smp%d.img" % args.smp)
-    subprocess.run([args.mkfs, "-s", "96M", disk] + args.progs, check=True,
-                   stdout=subprocess.DEVNULL)
+    disk = made_disk(args, "big", "96M")
     run_mode(args, disk, ["big"], 900, "big")
 
 
