@@ -860,7 +860,8 @@ FS_STRESS_SRCS := kernel/fs/hosttest/fs_stress.c kernel/fs/hosttest/fakedisk.c k
 $(FS_STRESS): $(FS_STRESS_SRCS) $(FS_HDRS) | ensure-host
 	@mkdir -p $(dir $@)
 	$(call say,HOSTCC,$@ (TSan))
-	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -fsanitize=thread $(FS_STRESS_SRCS) -o $@ -lpthread
+	$(Q)$(HOSTCC) $(EXEC_HOST_CFLAGS) -DFS_RACE_POINTS -fsanitize=thread $(FS_STRESS_SRCS) -o $@ \
+		-lpthread
 
 # The struct file kinds (fs_file.c) with kernel/file.c, the kernel's
 # allocator, user copies and executor played by the test.

@@ -39,18 +39,30 @@ void fs_name_remember(struct fs *fs, struct fs_inode *dp, const char *name, uint
 	spin_unlock(&fs->names_lock, f);
 }
 
-bool fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len, uint32_t *inum)
+/*
+ * The reference is taken under names_lock, so the name was current when
+ * it was taken: a removal changes the entry (fs_names_forget, under the
+ * same lock) before it asks whether anyone else holds the inode, and
+ * then sees this reference and leaves the inode to the reclaim.  Taken
+ * after the lock was let go, it could land on an inode that had been
+ * freed meanwhile, or on a new one given the same number.
+ * (Lock order: names_lock, then itab_lock inside fs_iget.)
+ */
+enum fs_recall fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len,
+			      struct fs_inode **ipp)
 {
 	if (!fs->names || len > FS_NAME_CACHED)
-		return false;
+		return FS_RECALL_MISS;
 	struct fs_name *e = name_slot(fs, dir, name, len);
+	enum fs_recall r = FS_RECALL_MISS;
 	unsigned long f = spin_lock(&fs->names_lock);
-	bool hit = e->gen == fs->names_gen && e->dir == dir && e->len == len && e->inum &&
-		   memcmp(e->name, name, len) == 0;
-	if (hit)
-		*inum = e->inum;
+	if (e->gen == fs->names_gen && e->dir == dir && e->len == len && e->inum &&
+	    memcmp(e->name, name, len) == 0) {
+		fs_env_race_point(); /* between the answer and the reference */
+		r = (*ipp = fs_iget(fs, e->inum)) ? FS_RECALL_HIT : FS_RECALL_NO_ENTRY;
+	}
 	spin_unlock(&fs->names_lock, f);
-	return hit;
+	return r;
 }
 
 void fs_names_forget(struct fs *fs)

@@ -23,7 +23,9 @@
  *                                         link: one at a time (async mutex)
  *   3. inode locks (ip->lock, async)      a directory before an inode in it;
  *                                         without fs->ns at most one at a time
- *   4. fs->alloc_lock, fs->itab_lock, fs->dinode_lock (spin)   leaves
+ *   4. fs->alloc_lock, fs->itab_lock, fs->dinode_lock (spin)   leaves;
+ *      fs->names_lock before fs->itab_lock (fs_name_recall takes its
+ *      reference under the name cache's lock)
  *   5. the log lock, then the cache lock (spin), then a notify's or the
  *      device's lock
  *
@@ -286,12 +288,16 @@ enum poll fs_walk_poll(struct fs_walk *w, struct context *cx);
 void fs_walk_drop(struct fs_walk *w);
 
 /* The name cache.  remember: dp (locked, a directory) holds name -> inum.
- * recall: true and *inum if dir's name is cached.  forget: every name
- * cached so far is stale (called before an entry changes, under the
- * directory's lock, and when an inode is freed). */
+ * recall: FS_RECALL_HIT and *ipp, a new reference to the inode, if dir's
+ * name is cached (taken while the name is current); FS_RECALL_NO_ENTRY
+ * if it is cached but the inode table has no free entry.  forget: every
+ * name cached so far is stale (called before an entry changes, under
+ * the directory's lock, and when an inode is freed). */
+enum fs_recall { FS_RECALL_MISS, FS_RECALL_HIT, FS_RECALL_NO_ENTRY };
 void fs_name_remember(struct fs *fs, struct fs_inode *dp, const char *name, uint32_t len,
 		      uint32_t inum);
-bool fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len, uint32_t *inum);
+enum fs_recall fs_name_recall(struct fs *fs, uint32_t dir, const char *name, uint32_t len,
+			      struct fs_inode **ipp);
 void fs_names_forget(struct fs *fs);
 
 /* Is name (len) a valid component?  0, -PX_ENAMETOOLONG or -PX_EINVAL. */

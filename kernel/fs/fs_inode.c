@@ -74,6 +74,7 @@ struct fs_inode *fs_idup(struct fs *fs, struct fs_inode *ip)
 
 bool fs_iput(struct fs *fs, struct fs_inode *ip)
 {
+	fs_env_race_point(); /* a reference dropped a little late */
 	unsigned long f = spin_lock(&fs->itab_lock);
 	ip->refs--;
 	bool last = awaiting_reclaim(ip);

@@ -169,16 +169,18 @@ int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int f
 			after++;
 		pos = e;
 		trailing = after > e;
-		if (fs_name_recall(fs, ip->inum, path + s, e - s, &inum)) {
+		struct fs_inode *next = NULL;
+		switch (fs_name_recall(fs, ip->inum, path + s, e - s, &next)) {
+		case FS_RECALL_HIT:
 			/* Only a directory's names are cached: no lock, no read. */
-			struct fs_inode *next = fs_iget(fs, inum);
-			if (!next) {
-				r = FS_WOULD_WAIT;
-				goto fail;
-			}
 			fs_iput(fs, ip);
 			ip = next;
 			continue;
+		case FS_RECALL_NO_ENTRY:
+			r = FS_WOULD_WAIT; /* the future says ENFILE */
+			goto fail;
+		case FS_RECALL_MISS:
+			break;
 		}
 		if (!fs_ilock_now(ip)) {
 			r = FS_WOULD_WAIT;
@@ -188,7 +190,6 @@ int64_t fs_open_now(struct fs *fs, struct fs_inode *cwd, const char *path, int f
 			r = -PX_ENOTDIR;
 		else
 			r = fs_dirlookup_now(fs, ip, path + s, e - s, &inum);
-		struct fs_inode *next = NULL;
 		if (!r && !(next = fs_iget(fs, inum)))
 			r = FS_WOULD_WAIT; /* the future says ENFILE */
 		fs_iunlock(ip);

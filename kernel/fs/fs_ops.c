@@ -16,10 +16,10 @@ void fs_call_let_go(struct fs_call *c)
 		fs_iunlock(c->locked);
 		c->locked = NULL;
 	}
-	if (c->ns_held) {
-		mutex_unlock(&fs->ns);
-		c->ns_held = false;
-	}
+	/* The references go before the namespace lock: an inode this call
+	 * freed may be given out again by the next create as soon as the
+	 * lock is free, and the create must find its entry unheld
+	 * (fs_claim_new). */
 	struct fs_inode **refs[] = { &c->dp, &c->dp2, &c->victim, &c->cur };
 	for (unsigned i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)
 		if (*refs[i]) {
@@ -31,6 +31,10 @@ void fs_call_let_go(struct fs_call *c)
 		c->ip = NULL;
 	}
 	c->ip_owned = false;
+	if (c->ns_held) {
+		mutex_unlock(&fs->ns);
+		c->ns_held = false;
+	}
 	if (c->begun && c->dirtied && c->result == -PX_EIO)
 		fs_log_abort(&fs->log);
 }
