@@ -94,22 +94,26 @@ def run_mode(args, disk, initargs, secs, name):
     return out
 
 
-def fresh_disk(args, name):
-    """A copy of the image for this test, and an empty console log
-    beside it (run_mode appends each boot's)."""
+def disk_path(args, name):
+    """This test's image path; its console log beside it starts empty
+    (run_mode appends each boot's)."""
     disk = os.path.join(args.workdir, "%s-smp%d.img" % (name, args.smp))
-    shutil.copyfile(args.image, disk)
     open(disk[:-4] + ".log", "w").close()
     return disk
 
 
+def fresh_disk(args, name):
+    """A copy of the tests' image for this test."""
+    disk = disk_path(args, name)
+    shutil.copyfile(args.image, disk)
+    return disk
+
+
 def made_disk(args, name, size):
-    """A new image of size made by mkfs with the programs, and an empty
-    console log beside it."""
-    disk = os.path.join(args.workdir, "%s-smp%d.img" % (name, args.smp))
+    """A new image of size, made by mkfs with the programs."""
+    disk = disk_path(args, name)
     subprocess.run([args.mkfs, "-s", size, disk] + args.progs, check=True,
                    stdout=subprocess.DEVNULL)
-    open(disk[:-4] + ".log", "w").close()
     return disk
 
 
